@@ -1,0 +1,95 @@
+/**
+ * Known-answer self-test, run by the `selftest` export (0 = pass, else the number of the failed case).
+ * Cases: FIPS 180-2 B.1 ("abc"), RFC 4231 case 1 (HMAC), RFC 5869 case 1 (HKDF),
+ * RFC 8439 §2.8.2 (AEAD seal and open, and a rejected tampered tag), and a Luhn pair.
+ */
+import { sha256 } from './sha256';
+import { hmacSha256, HMAC_CTX } from './hmac';
+import { hkdfExtract, hkdfExpand } from './hkdf';
+import { aeadSeal, aeadOpen } from './aead';
+import { ctEqual } from './ct';
+import { luhnCheck } from './luhn';
+
+const SCRATCH_SIZE: i32 = 1024;
+const SCRATCH: usize = memory.data(SCRATCH_SIZE);
+const CTX: usize = memory.data(<i32>HMAC_CTX);
+const A: usize = SCRATCH, B: usize = SCRATCH + 256, C: usize = SCRATCH + 512, D: usize = SCRATCH + 768;
+
+function nibble(c: i32): u32 {
+  return <u32>(c <= 57 ? c - 48 : c - 87); // '0'-'9', 'a'-'f'; constants only, never secrets
+}
+
+/** Decodes lowercase hex into memory at dst; returns the byte length. */
+function hex(s: string, dst: usize): usize {
+  const n = <usize>(s.length >> 1);
+  for (let i: usize = 0; i < n; i++) {
+    store<u8>(dst + i, <u8>((nibble(s.charCodeAt(<i32>(i << 1))) << 4) | nibble(s.charCodeAt(<i32>(i << 1) + 1))));
+  }
+  return n;
+}
+
+function ascii(s: string, dst: usize): usize {
+  for (let i = 0; i < s.length; i++) store<u8>(dst + <usize>i, <u8>s.charCodeAt(i));
+  return <usize>s.length;
+}
+
+function sha256Case(): bool {
+  const len = ascii('abc', A);
+  sha256(A, len, B, CTX);
+  hex('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', C);
+  return ctEqual(B, C, 32) == 1;
+}
+
+function hmacCase(): bool {
+  const keyLen = hex('0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b', A);
+  const msgLen = ascii('Hi There', B);
+  hmacSha256(A, keyLen, B, msgLen, C, CTX);
+  hex('b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7', D);
+  return ctEqual(C, D, 32) == 1;
+}
+
+function hkdfCase(): bool {
+  const ikmLen = hex('0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b', A);
+  const saltLen = hex('000102030405060708090a0b0c', A + 64);
+  const infoLen = hex('f0f1f2f3f4f5f6f7f8f9', A + 128);
+  hkdfExtract(A + 64, saltLen, A, ikmLen, B);
+  hex('077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5', D);
+  if (ctEqual(B, D, 32) != 1) return false;
+  if (hkdfExpand(B, 32, A + 128, infoLen, C, 42) != 0) return false;
+  hex('3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865', D);
+  return ctEqual(C, D, 42) == 1;
+}
+
+function aeadCase(): bool {
+  const key = A, nonce = A + 32, aad = A + 48;
+  for (let i: usize = 0; i < 32; i++) store<u8>(key + i, <u8>(0x80 + i));
+  hex('070000004041424344454647', nonce);
+  const aadLen = hex('50515253c0c1c2c3c4c5c6c7', aad);
+  const ptLen = ascii("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.", B);
+  aeadSeal(key, nonce, aad, aadLen, B, ptLen, C);
+  hex('d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc3ff4def08e4b7a9de576d26586cec64b6116'
+    + '1ae10b594f09e26a7e902ecbd0600691', D);
+  if (ctEqual(C, D, ptLen + 16) != 1) return false;
+  if (aeadOpen(key, nonce, aad, aadLen, C, ptLen, C + ptLen, D) != 1) return false;
+  if (ctEqual(D, B, ptLen) != 1) return false;
+  store<u8>(C + ptLen + 15, load<u8>(C + ptLen + 15) ^ 1);
+  return aeadOpen(key, nonce, aad, aadLen, C, ptLen, C + ptLen, D) == 0;
+}
+
+function luhnCase(): bool {
+  const good = ascii('4111111111111111', A);
+  const bad = ascii('4111111111111112', B);
+  return luhnCheck(A, good) == 1 && luhnCheck(B, bad) == 0;
+}
+
+export function runSelftest(): i32 {
+  let failed = 0;
+  if (!sha256Case()) failed = 1;
+  else if (!hmacCase()) failed = 2;
+  else if (!hkdfCase()) failed = 3;
+  else if (!aeadCase()) failed = 4;
+  else if (!luhnCase()) failed = 5;
+  memory.fill(SCRATCH, 0, SCRATCH_SIZE);
+  memory.fill(CTX, 0, HMAC_CTX);
+  return failed;
+}

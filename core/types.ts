@@ -1,0 +1,51 @@
+/** Types at the boundary of the WebAssembly crypto core (see docs/core.md). */
+
+/** One DVD-1 record: the crypto of one payment (issue #2, docs/core.md §DVD-1). */
+export interface Dvd1Record {
+  kek: Uint8Array; // 32 B issuer key
+  hdr: Uint8Array; // 8 B payload header (AAD of both fields)
+  n1: Uint8Array; // 12 B nonce of the encrypted PAN
+  c1: Uint8Array; // 32 B: 16 B ciphertext of the ASCII PAN ‖ 16 B tag1
+  n2: Uint8Array; // 12 B nonce of the encrypted basic key
+  c2: Uint8Array; // 48 B: 32 B ciphertext of the basic key ‖ 16 B tag2 (AAD = hdr ‖ tag1)
+  storedBasicKey: Uint8Array; // 32 B
+  storedPvv: Uint8Array; // 32 B = HMAC(kPin, PAN ‖ PIN)
+  pin: Uint8Array; // 4 ASCII digits
+  sid: Uint8Array; // 16 B session id
+  merchant: Uint8Array; // 16 B
+  amount: bigint; // u64, encoded big-endian
+}
+
+/** Status bits of one DVD-1 record; 0 means every check passed. */
+export const DVD1_STATUS = {
+  PAN_TAG: 1, // encrypted PAN did not authenticate
+  KEY_TAG: 2, // encrypted basic key did not authenticate
+  LUHN: 4, // PAN is not 16 digits with a valid Luhn check digit
+  BASIC_KEY: 8, // decrypted basic key differs from the stored one
+  PVV: 16, // PIN verification value differs from the stored one
+} as const;
+
+export interface Dvd1Result {
+  ok: boolean; // status === 0
+  status: number; // OR of DVD1_STATUS bits
+  cryptogram: Uint8Array; // 32 B; all zero when !ok
+}
+
+/** The typed API over the WebAssembly module. All inputs are validated before any byte enters WASM memory. */
+export interface CryptoCore {
+  sha256(msg: Uint8Array): Uint8Array;
+  hmacSha256(key: Uint8Array, msg: Uint8Array): Uint8Array;
+  hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Uint8Array;
+  /** Throws ScanpayError('HKDF_LENGTH') when length > 8160. */
+  hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+  hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+  /** ChaCha20-Poly1305 (RFC 8439): returns ciphertext ‖ 16 B tag. key 32 B, nonce 12 B. */
+  seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array;
+  /** Returns the plaintext, or throws ScanpayError('AEAD_TAG_INVALID') having written no plaintext anywhere. */
+  open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array;
+  constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean;
+  /** Luhn check of ASCII digits; false for any non-digit or fewer than 2 digits. */
+  luhn(digits: Uint8Array | string): boolean;
+  dvd1Batch(records: readonly Dvd1Record[]): Dvd1Result[];
+  selftest(): number;
+}

@@ -1,0 +1,300 @@
+/**
+ * Typed wrapper over the scanpay WebAssembly core. Engine-neutral (no Node APIs): give it the module's
+ * bytes and it works the same in Node, browsers and other runtimes.
+ *
+ * It owns the module's memory above heapBase(): each call lays its inputs out there, runs one export,
+ * copies the outputs into fresh arrays and zeroes everything it used, so no key, plaintext or PIN
+ * outlives the call in linear memory.
+ * @example
+ *   const core = instantiateCoreSync(wasmBytes);
+ *   const digest = core.sha256(new TextEncoder().encode('abc'));
+ */
+import { ScanpayError } from './errors.ts';
+import { abytes, aint, align16 } from './bytes.ts';
+import { DVD1_CRYPTOGRAM_SIZE, DVD1_RECORD_SIZE, encodeDvd1Record } from './dvd1-layout.ts';
+import type { CryptoCore, Dvd1Record, Dvd1Result } from './types.ts';
+
+export const HKDF_MAX_LENGTH = 255 * 32;
+/** Records per WASM call: bounds the memory a batch can make the module hold. */
+export const DVD1_MAX_RECORDS_PER_CALL = 4096;
+const TAG = 16;
+const EMPTY = new Uint8Array(0);
+const PAGE = 65536;
+
+interface CoreExports {
+  memory: WebAssembly.Memory;
+  selftest(): number;
+  heapBase(): number;
+  sha256(msg: number, len: number, out: number): void;
+  hmacSha256(key: number, keyLen: number, msg: number, msgLen: number, out: number): void;
+  hkdfExtract(salt: number, saltLen: number, ikm: number, ikmLen: number, prk: number): void;
+  hkdfExpand(prk: number, prkLen: number, info: number, infoLen: number, out: number, len: number): number;
+  aeadSeal(key: number, nonce: number, aad: number, aadLen: number, pt: number, ptLen: number, out: number): void;
+  aeadOpen(key: number, nonce: number, aad: number, aadLen: number, ct: number, ctLen: number, tag: number, out: number): number;
+  ctEqual(a: number, b: number, len: number): number;
+  luhn(digits: number, len: number): number;
+  dvd1Batch(records: number, count: number, cryptograms: number, statuses: number): number;
+}
+
+/** Packed DVD-1 outputs: cryptograms[i*32..+32] and statuses[i] for record i. */
+export interface Dvd1PackedResult {
+  cryptograms: Uint8Array;
+  statuses: Uint8Array;
+  passed: number;
+}
+
+/** Lays out byte arrays one after another from a base address, 16-byte aligned. */
+class Layout {
+  next: number;
+  constructor(readonly base: number) {
+    this.next = base;
+  }
+  take(length: number): number {
+    const at = this.next;
+    this.next = align16(at + length);
+    return at;
+  }
+}
+
+export class WasmCryptoCore implements CryptoCore {
+  readonly #exports: CoreExports;
+  readonly #heapBase: number;
+  #heap: Uint8Array;
+
+  constructor(instance: WebAssembly.Instance) {
+    this.#exports = instance.exports as unknown as CoreExports;
+    this.#heapBase = this.#exports.heapBase();
+    this.#heap = new Uint8Array(this.#exports.memory.buffer);
+    if (this.#exports.selftest() !== 0) throw new ScanpayError('CORE_SELFTEST_FAILED');
+  }
+
+  /** Grows memory to hold `bytes` from heapBase, runs `body`, then zeroes what it used. */
+  #call<T>(bytes: number, body: (heap: Uint8Array, layout: Layout) => T): T {
+    const end = this.#heapBase + bytes;
+    const memory = this.#exports.memory;
+    if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE));
+    if (this.#heap.buffer !== memory.buffer) this.#heap = new Uint8Array(memory.buffer);
+    try {
+      return body(this.#heap, new Layout(this.#heapBase));
+    } finally {
+      this.#heap.fill(0, this.#heapBase, end);
+    }
+  }
+
+  #put(heap: Uint8Array, layout: Layout, bytes: Uint8Array): number {
+    const at = layout.take(bytes.length);
+    heap.set(bytes, at);
+    return at;
+  }
+
+  selftest(): number {
+    return this.#exports.selftest();
+  }
+
+  sha256(msg: Uint8Array): Uint8Array {
+    abytes(msg, 'msg');
+    return this.#call(align16(msg.length) + 32, (heap, layout) => {
+      const m = this.#put(heap, layout, msg);
+      const out = layout.take(32);
+      this.#exports.sha256(m, msg.length, out);
+      return heap.slice(out, out + 32);
+    });
+  }
+
+  hmacSha256(key: Uint8Array, msg: Uint8Array): Uint8Array {
+    abytes(key, 'key');
+    abytes(msg, 'msg');
+    return this.#call(align16(key.length) + align16(msg.length) + 32, (heap, layout) => {
+      const k = this.#put(heap, layout, key);
+      const m = this.#put(heap, layout, msg);
+      const out = layout.take(32);
+      this.#exports.hmacSha256(k, key.length, m, msg.length, out);
+      return heap.slice(out, out + 32);
+    });
+  }
+
+  hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Uint8Array {
+    abytes(salt, 'salt');
+    abytes(ikm, 'ikm');
+    return this.#call(align16(salt.length) + align16(ikm.length) + 32, (heap, layout) => {
+      const s = this.#put(heap, layout, salt);
+      const i = this.#put(heap, layout, ikm);
+      const prk = layout.take(32);
+      this.#exports.hkdfExtract(s, salt.length, i, ikm.length, prk);
+      return heap.slice(prk, prk + 32);
+    });
+  }
+
+  hkdfExpand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+    abytes(prk, 'prk');
+    abytes(info, 'info');
+    if (typeof length === 'number' && Number.isInteger(length) && length > HKDF_MAX_LENGTH) {
+      throw new ScanpayError('HKDF_LENGTH', `asked for ${length} bytes`);
+    }
+    aint(length, 'length', 0, HKDF_MAX_LENGTH);
+    return this.#call(align16(prk.length) + align16(info.length) + length, (heap, layout) => {
+      const p = this.#put(heap, layout, prk);
+      const i = this.#put(heap, layout, info);
+      const out = layout.take(length);
+      this.#exports.hkdfExpand(p, prk.length, i, info.length, out, length);
+      return heap.slice(out, out + length);
+    });
+  }
+
+  hkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+    const prk = this.hkdfExtract(salt, ikm);
+    try {
+      return this.hkdfExpand(prk, info, length);
+    } finally {
+      prk.fill(0);
+    }
+  }
+
+  seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array = EMPTY): Uint8Array {
+    abytes(key, 'key', 32);
+    abytes(nonce, 'nonce', 12);
+    abytes(plaintext, 'plaintext');
+    abytes(aad, 'aad');
+    return this.#call(32 + 16 + align16(aad.length) + 2 * align16(plaintext.length + TAG), (heap, layout) => {
+      const k = this.#put(heap, layout, key);
+      const n = this.#put(heap, layout, nonce);
+      const a = this.#put(heap, layout, aad);
+      const p = this.#put(heap, layout, plaintext);
+      const out = layout.take(plaintext.length + TAG);
+      this.#exports.aeadSeal(k, n, a, aad.length, p, plaintext.length, out);
+      return heap.slice(out, out + plaintext.length + TAG);
+    });
+  }
+
+  open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array = EMPTY): Uint8Array {
+    abytes(key, 'key', 32);
+    abytes(nonce, 'nonce', 12);
+    abytes(sealed, 'sealed');
+    abytes(aad, 'aad');
+    if (sealed.length < TAG) throw new ScanpayError('BAD_LENGTH', `sealed must hold a ${TAG}-byte tag, got ${sealed.length} bytes`);
+    const ctLength = sealed.length - TAG;
+    return this.#call(32 + 16 + align16(aad.length) + align16(sealed.length) + align16(ctLength), (heap, layout) => {
+      const k = this.#put(heap, layout, key);
+      const n = this.#put(heap, layout, nonce);
+      const a = this.#put(heap, layout, aad);
+      const c = this.#put(heap, layout, sealed);
+      const out = layout.take(ctLength);
+      if (this.#exports.aeadOpen(k, n, a, aad.length, c, ctLength, c + ctLength, out) !== 1) {
+        throw new ScanpayError('AEAD_TAG_INVALID');
+      }
+      return heap.slice(out, out + ctLength);
+    });
+  }
+
+  constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+    abytes(a, 'a');
+    abytes(b, 'b');
+    if (a.length !== b.length) return false; // lengths are public
+    return this.#call(align16(a.length) * 2, (heap, layout) => {
+      const pa = this.#put(heap, layout, a);
+      const pb = this.#put(heap, layout, b);
+      return this.#exports.ctEqual(pa, pb, a.length) === 1;
+    });
+  }
+
+  luhn(digits: Uint8Array | string): boolean {
+    let ascii: Uint8Array;
+    if (typeof digits === 'string') {
+      if (!/^[\x00-\x7f]*$/.test(digits)) return false;
+      ascii = new TextEncoder().encode(digits);
+    } else {
+      ascii = abytes(digits, 'digits');
+    }
+    abytes(ascii, 'digits');
+    return this.#call(align16(ascii.length), (heap, layout) => {
+      const p = this.#put(heap, layout, ascii);
+      return this.#exports.luhn(p, ascii.length) === 1;
+    });
+  }
+
+  /**
+   * Runs DVD-1 over records already packed in the documented layout (count × DVD1_RECORD_SIZE bytes).
+   * The packed input is copied into WASM memory, where the core wipes it; the caller's copy is untouched.
+   */
+  dvd1BatchPacked(packed: Uint8Array, count: number): Dvd1PackedResult {
+    if (!(packed instanceof Uint8Array)) throw new ScanpayError('BAD_ARGUMENT', 'packed must be a Uint8Array');
+    aint(count, 'count', 0, Math.floor(packed.length / DVD1_RECORD_SIZE));
+    if (packed.length !== count * DVD1_RECORD_SIZE) {
+      throw new ScanpayError('BAD_LENGTH', `packed must be ${count} × ${DVD1_RECORD_SIZE} bytes, got ${packed.length}`);
+    }
+    const cryptograms = new Uint8Array(count * DVD1_CRYPTOGRAM_SIZE);
+    const statuses = new Uint8Array(count);
+    let passed = 0;
+    for (let first = 0; first < count; first += DVD1_MAX_RECORDS_PER_CALL) {
+      const n = Math.min(DVD1_MAX_RECORDS_PER_CALL, count - first);
+      const chunk = packed.subarray(first * DVD1_RECORD_SIZE, (first + n) * DVD1_RECORD_SIZE);
+      passed += this.#call(chunk.length + n * DVD1_CRYPTOGRAM_SIZE + align16(n), (heap, layout) => {
+        const recs = this.#put(heap, layout, chunk);
+        const outC = layout.take(n * DVD1_CRYPTOGRAM_SIZE);
+        const outS = layout.take(n);
+        const ok = this.#exports.dvd1Batch(recs, n, outC, outS);
+        cryptograms.set(heap.subarray(outC, outC + n * DVD1_CRYPTOGRAM_SIZE), first * DVD1_CRYPTOGRAM_SIZE);
+        statuses.set(heap.subarray(outS, outS + n), first);
+        return ok;
+      });
+    }
+    return { cryptograms, statuses, passed };
+  }
+
+  dvd1Batch(records: readonly Dvd1Record[]): Dvd1Result[] {
+    if (!Array.isArray(records)) throw new ScanpayError('BAD_ARGUMENT', 'records must be an array');
+    const packed = new Uint8Array(records.length * DVD1_RECORD_SIZE);
+    try {
+      records.forEach((record, i) => encodeDvd1Record(record, packed, i * DVD1_RECORD_SIZE));
+      const { cryptograms, statuses } = this.dvd1BatchPacked(packed, records.length);
+      return Array.from(statuses, (status, i) => ({
+        ok: status === 0,
+        status,
+        cryptogram: cryptograms.slice(i * DVD1_CRYPTOGRAM_SIZE, (i + 1) * DVD1_CRYPTOGRAM_SIZE),
+      }));
+    } finally {
+      packed.fill(0); // held keys and PINs
+    }
+  }
+}
+
+function compile(bytes: Uint8Array): WebAssembly.Module {
+  try {
+    return new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    throw new ScanpayError('CORE_LOAD_FAILED', (e as Error).message);
+  }
+}
+
+/** The module needs no imports; `env.abort` is offered so a debug build also loads. */
+const IMPORTS = {
+  env: {
+    abort(): never {
+      throw new ScanpayError('CORE_LOAD_FAILED', 'the core aborted');
+    },
+  },
+};
+
+export function instantiateCoreSync(bytes: Uint8Array): WasmCryptoCore {
+  if (!(bytes instanceof Uint8Array)) throw new ScanpayError('BAD_ARGUMENT', 'bytes must be a Uint8Array');
+  let instance: WebAssembly.Instance;
+  try {
+    instance = new WebAssembly.Instance(compile(bytes), IMPORTS);
+  } catch (e) {
+    if (e instanceof ScanpayError) throw e;
+    throw new ScanpayError('CORE_LOAD_FAILED', (e as Error).message);
+  }
+  return new WasmCryptoCore(instance);
+}
+
+export async function instantiateCore(bytes: Uint8Array): Promise<WasmCryptoCore> {
+  if (!(bytes instanceof Uint8Array)) throw new ScanpayError('BAD_ARGUMENT', 'bytes must be a Uint8Array');
+  let instance: WebAssembly.Instance;
+  try {
+    const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+    instance = await WebAssembly.instantiate(module, IMPORTS);
+  } catch (e) {
+    throw new ScanpayError('CORE_LOAD_FAILED', (e as Error).message);
+  }
+  return new WasmCryptoCore(instance);
+}
