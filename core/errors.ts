@@ -14,6 +14,22 @@ export const ERROR_CODES = {
   HKDF_LENGTH: 'HKDF output length exceeds 255 * 32 bytes',
   CORE_LOAD_FAILED: 'the WebAssembly core could not be loaded',
   CORE_SELFTEST_FAILED: 'the WebAssembly core failed its known-answer self-test',
+  // card payload legality (S22); the gateway decides how much of the reason a scanner sees
+  PAYLOAD_TOO_LARGE: 'card payload is longer than any valid payload',
+  PAYLOAD_MALFORMED: 'card payload is not a well-formed scanpay v1 payload',
+  KEY_UNKNOWN: 'card payload names an unknown issuer key',
+  KEY_RETIRED: 'card payload is sealed under a retired issuer key',
+  PAYLOAD_TAG_INVALID: 'card payload failed authentication (tampered, spliced or wrong key)',
+  PAN_INVALID: 'card number fails the Luhn check',
+  CARD_UNKNOWN: 'no such card',
+  BASIC_KEY_MISMATCH: 'card basic key does not match the issuer record',
+  GENERATION_STALE: 'card payload is not the current generation',
+  CARD_BLOCKED: 'card is blocked',
+  CARD_LOCKED: 'card is locked after too many wrong PINs',
+  // issuer operations
+  KEYRING_INVALID: 'issuer key ring is missing or invalid',
+  PIN_FORMAT: 'PIN must be exactly 4 decimal digits',
+  PAN_EXHAUSTED: 'could not draw an unused card number',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -16,6 +16,17 @@ export interface Dvd1Record {
   amount: bigint; // u64, encoded big-endian
 }
 
+/** The payload half of a record: what DVD-1 steps 1–2 need before the card is looked up. */
+export type Dvd1OpenInput = Pick<Dvd1Record, 'kek' | 'hdr' | 'n1' | 'c1' | 'n2' | 'c2'>;
+
+/** Result of steps 1–2 for one payload: PAN and basic key only when every check passed. */
+export interface Dvd1Opened {
+  ok: boolean;
+  status: number; // PAN_TAG | KEY_TAG | LUHN bits
+  pan: Uint8Array | null; // 16 ASCII digits
+  basicKey: Uint8Array | null; // 32 B: the caller must wipe it (fill(0)) when done
+}
+
 /** Status bits of one DVD-1 record; 0 means every check passed. */
 export const DVD1_STATUS = {
   PAN_TAG: 1, // encrypted PAN did not authenticate
@@ -47,5 +58,7 @@ export interface CryptoCore {
   /** Luhn check of ASCII digits; false for any non-digit or fewer than 2 digits. */
   luhn(digits: Uint8Array | string): boolean;
   dvd1Batch(records: readonly Dvd1Record[]): Dvd1Result[];
+  /** DVD-1 steps 1–2 (decrypt, Luhn) over many payloads in one WASM call. */
+  dvd1OpenBatch(inputs: readonly Dvd1OpenInput[]): Dvd1Opened[];
   selftest(): number;
 }

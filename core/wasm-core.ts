@@ -11,8 +11,8 @@
  */
 import { ScanpayError } from './errors.ts';
 import { abytes, aint, align16 } from './bytes.ts';
-import { DVD1_CRYPTOGRAM_SIZE, DVD1_RECORD_SIZE, encodeDvd1Record } from './dvd1-layout.ts';
-import type { CryptoCore, Dvd1Record, Dvd1Result } from './types.ts';
+import { DVD1_CRYPTOGRAM_SIZE, DVD1_OPENED_SIZE, DVD1_RECORD_SIZE, encodeDvd1OpenInput, encodeDvd1Record } from './dvd1-layout.ts';
+import type { CryptoCore, Dvd1OpenInput, Dvd1Opened, Dvd1Record, Dvd1Result } from './types.ts';
 
 export const HKDF_MAX_LENGTH = 255 * 32;
 /** Records per WASM call: bounds the memory a batch can make the module hold. */
@@ -34,6 +34,7 @@ interface CoreExports {
   ctEqual(a: number, b: number, len: number): number;
   luhn(digits: number, len: number): number;
   dvd1Batch(records: number, count: number, cryptograms: number, statuses: number): number;
+  dvd1OpenBatch(records: number, count: number, opened: number, statuses: number): number;
 }
 
 /** Packed DVD-1 outputs: cryptograms[i*32..+32] and statuses[i] for record i. */
@@ -217,44 +218,73 @@ export class WasmCryptoCore implements CryptoCore {
    * The packed input is copied into WASM memory, where the core wipes it; the caller's copy is untouched.
    */
   dvd1BatchPacked(packed: Uint8Array, count: number): Dvd1PackedResult {
-    if (!(packed instanceof Uint8Array)) throw new ScanpayError('BAD_ARGUMENT', 'packed must be a Uint8Array');
-    aint(count, 'count', 0, Math.floor(packed.length / DVD1_RECORD_SIZE));
-    if (packed.length !== count * DVD1_RECORD_SIZE) {
-      throw new ScanpayError('BAD_LENGTH', `packed must be ${count} × ${DVD1_RECORD_SIZE} bytes, got ${packed.length}`);
-    }
-    const cryptograms = new Uint8Array(count * DVD1_CRYPTOGRAM_SIZE);
-    const statuses = new Uint8Array(count);
-    let passed = 0;
-    for (let first = 0; first < count; first += DVD1_MAX_RECORDS_PER_CALL) {
-      const n = Math.min(DVD1_MAX_RECORDS_PER_CALL, count - first);
-      const chunk = packed.subarray(first * DVD1_RECORD_SIZE, (first + n) * DVD1_RECORD_SIZE);
-      passed += this.#call(chunk.length + n * DVD1_CRYPTOGRAM_SIZE + align16(n), (heap, layout) => {
-        const recs = this.#put(heap, layout, chunk);
-        const outC = layout.take(n * DVD1_CRYPTOGRAM_SIZE);
-        const outS = layout.take(n);
-        const ok = this.#exports.dvd1Batch(recs, n, outC, outS);
-        cryptograms.set(heap.subarray(outC, outC + n * DVD1_CRYPTOGRAM_SIZE), first * DVD1_CRYPTOGRAM_SIZE);
-        statuses.set(heap.subarray(outS, outS + n), first);
-        return ok;
-      });
-    }
-    return { cryptograms, statuses, passed };
+    const { outputs, statuses, passed } = this.#runPacked(packed, count, DVD1_CRYPTOGRAM_SIZE, this.#exports.dvd1Batch);
+    return { cryptograms: outputs, statuses, passed };
   }
 
   dvd1Batch(records: readonly Dvd1Record[]): Dvd1Result[] {
-    if (!Array.isArray(records)) throw new ScanpayError('BAD_ARGUMENT', 'records must be an array');
-    const packed = new Uint8Array(records.length * DVD1_RECORD_SIZE);
-    try {
-      records.forEach((record, i) => encodeDvd1Record(record, packed, i * DVD1_RECORD_SIZE));
+    return this.#withPacked(records, encodeDvd1Record, (packed) => {
       const { cryptograms, statuses } = this.dvd1BatchPacked(packed, records.length);
       return Array.from(statuses, (status, i) => ({
         ok: status === 0,
         status,
         cryptogram: cryptograms.slice(i * DVD1_CRYPTOGRAM_SIZE, (i + 1) * DVD1_CRYPTOGRAM_SIZE),
       }));
+    });
+  }
+
+  dvd1OpenBatch(inputs: readonly Dvd1OpenInput[]): Dvd1Opened[] {
+    return this.#withPacked(inputs, encodeDvd1OpenInput, (packed) => {
+      const { outputs, statuses } = this.#runPacked(packed, inputs.length, DVD1_OPENED_SIZE, this.#exports.dvd1OpenBatch);
+      try {
+        return Array.from(statuses, (status, i) => {
+          const at = i * DVD1_OPENED_SIZE;
+          return status === 0
+            ? { ok: true, status, pan: outputs.slice(at, at + 16), basicKey: outputs.slice(at + 16, at + 48) }
+            : { ok: false, status, pan: null, basicKey: null };
+        });
+      } finally {
+        outputs.fill(0);
+      }
+    });
+  }
+
+  /** Packs items into a zeroed buffer, runs `body`, and wipes the buffer (it held keys and PINs). */
+  #withPacked<I, T>(items: readonly I[], encode: (item: I, target: Uint8Array, offset: number) => void, body: (packed: Uint8Array) => T): T {
+    if (!Array.isArray(items)) throw new ScanpayError('BAD_ARGUMENT', 'records must be an array');
+    const packed = new Uint8Array(items.length * DVD1_RECORD_SIZE);
+    try {
+      items.forEach((item, i) => encode(item, packed, i * DVD1_RECORD_SIZE));
+      return body(packed);
     } finally {
-      packed.fill(0); // held keys and PINs
+      packed.fill(0);
     }
+  }
+
+  /** Feeds packed records to a batch export in chunks of DVD1_MAX_RECORDS_PER_CALL. */
+  #runPacked(packed: Uint8Array, count: number, outputSize: number, run: (records: number, count: number, outputs: number, statuses: number) => number) {
+    if (!(packed instanceof Uint8Array)) throw new ScanpayError('BAD_ARGUMENT', 'packed must be a Uint8Array');
+    aint(count, 'count', 0, Math.floor(packed.length / DVD1_RECORD_SIZE));
+    if (packed.length !== count * DVD1_RECORD_SIZE) {
+      throw new ScanpayError('BAD_LENGTH', `packed must be ${count} × ${DVD1_RECORD_SIZE} bytes, got ${packed.length}`);
+    }
+    const outputs = new Uint8Array(count * outputSize);
+    const statuses = new Uint8Array(count);
+    let passed = 0;
+    for (let first = 0; first < count; first += DVD1_MAX_RECORDS_PER_CALL) {
+      const n = Math.min(DVD1_MAX_RECORDS_PER_CALL, count - first);
+      const chunk = packed.subarray(first * DVD1_RECORD_SIZE, (first + n) * DVD1_RECORD_SIZE);
+      passed += this.#call(chunk.length + n * outputSize + align16(n), (heap, layout) => {
+        const recs = this.#put(heap, layout, chunk);
+        const out = layout.take(n * outputSize);
+        const outS = layout.take(n);
+        const ok = run(recs, n, out, outS);
+        outputs.set(heap.subarray(out, out + n * outputSize), first * outputSize);
+        statuses.set(heap.subarray(outS, outS + n), first);
+        return ok;
+      });
+    }
+    return { outputs, statuses, passed };
   }
 }
 

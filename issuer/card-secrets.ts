@@ -1,0 +1,45 @@
+/**
+ * The two secrets the issuer derives or protects per card, both computed by the WASM core:
+ * - the basic key at rest, wrapped under the key ring's storage key and bound to its PAN;
+ * - the PIN verification value, HMAC(kPin, PAN ‖ PIN) with kPin = HKDF(basicKey, "", "scanpay/v1/pin") (DVD-1 step 3–4).
+ */
+import { randomBytes } from 'node:crypto';
+import { ScanpayError } from '../core/errors.ts';
+import type { CryptoCore } from '../core/types.ts';
+
+const WRAP_LABEL = 'scanpay/v1/bk:';
+const PIN_LABEL = new TextEncoder().encode('scanpay/v1/pin');
+const EMPTY = new Uint8Array(0);
+export const WRAPPED_BASIC_KEY_SIZE = 12 + 32 + 16;
+
+const ascii = (s: string) => new TextEncoder().encode(s);
+
+export function assertPin(pin: unknown): string {
+  if (typeof pin !== 'string' || !/^[0-9]{4}$/.test(pin)) throw new ScanpayError('PIN_FORMAT');
+  return pin;
+}
+
+/** nonce ‖ ChaCha20-Poly1305(storageKey, nonce, aad = label ‖ PAN) of the basic key. */
+export function wrapBasicKey(core: CryptoCore, storageKey: Uint8Array, pan: string, basicKey: Uint8Array): Uint8Array {
+  const nonce = randomBytes(12);
+  const sealed = core.seal(storageKey, nonce, basicKey, ascii(WRAP_LABEL + pan));
+  const wrapped = new Uint8Array(WRAPPED_BASIC_KEY_SIZE);
+  wrapped.set(nonce);
+  wrapped.set(sealed, 12);
+  return wrapped;
+}
+
+/** The basic key in clear; the caller wipes it. Throws AEAD_TAG_INVALID if the row was altered or moved. */
+export function unwrapBasicKey(core: CryptoCore, storageKey: Uint8Array, pan: string, wrapped: Uint8Array): Uint8Array {
+  if (wrapped.length !== WRAPPED_BASIC_KEY_SIZE) throw new ScanpayError('BAD_LENGTH', 'wrapped basic key');
+  return core.open(storageKey, wrapped.subarray(0, 12), wrapped.subarray(12), ascii(WRAP_LABEL + pan));
+}
+
+export function pinVerificationValue(core: CryptoCore, basicKey: Uint8Array, pan: string, pin: string): Uint8Array {
+  const pinKey = core.hkdf(basicKey, EMPTY, PIN_LABEL, 32);
+  try {
+    return core.hmacSha256(pinKey, ascii(pan + assertPin(pin)));
+  } finally {
+    pinKey.fill(0);
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The issuer key ring: versioned issuer keys (id → 32-byte key, state) and the storage key that wraps
+ * basic keys at rest. Secrets never leave it in clear except through `serialize()`, which writes the
+ * key ring file; toJSON and util.inspect show ids and states only.
+ *
+ * File format (JSON, mode 0600; or the same JSON in SCANPAY_KEYRING):
+ *   { "format": "scanpay-keyring/v1", "storageKey": "<base64url 32 B>",
+ *     "issuerKeys": [ { "id": 1, "state": "active" | "decrypt-only" | "retired", "key": "<base64url 32 B>", "createdAt": "<ISO 8601>" } ] }
+ * Exactly one key is active: new payloads are sealed under it. Payloads under a decrypt-only key stay
+ * legal until their card is re-issued; a retired key's payloads are illegal.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { inspect } from 'node:util';
+import { ScanpayError } from '../core/errors.ts';
+
+export const KEYRING_FORMAT = 'scanpay-keyring/v1';
+export type IssuerKeyState = 'active' | 'decrypt-only' | 'retired';
+const STATES: readonly IssuerKeyState[] = ['active', 'decrypt-only', 'retired'];
+const MAX_KEY_ID = 0xffff; // u16 in the payload header
+
+export interface IssuerKeyInfo {
+  id: number;
+  state: IssuerKeyState;
+  createdAt: string;
+}
+
+interface IssuerKey extends IssuerKeyInfo {
+  key: Uint8Array;
+}
+
+function invalid(detail: string): ScanpayError {
+  return new ScanpayError('KEYRING_INVALID', detail);
+}
+
+function decodeKey(value: unknown, what: string): Uint8Array {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(value)) throw invalid(`${what} must be 32 bytes in base64url`);
+  return new Uint8Array(Buffer.from(value, 'base64url'));
+}
+
+export class IssuerKeyRing {
+  readonly #keys = new Map<number, IssuerKey>();
+  readonly #storageKey: Uint8Array;
+
+  private constructor(storageKey: Uint8Array, keys: IssuerKey[]) {
+    this.#storageKey = storageKey;
+    for (const key of keys) {
+      if (this.#keys.has(key.id)) throw invalid(`duplicate key id ${key.id}`);
+      this.#keys.set(key.id, key);
+    }
+    if (keys.filter((k) => k.state === 'active').length !== 1) throw invalid('exactly one issuer key must be active');
+  }
+
+  /** A new ring: a fresh storage key and one active issuer key, id 1. */
+  static generate(now = new Date()): IssuerKeyRing {
+    return new IssuerKeyRing(randomBytes(32), [{ id: 1, state: 'active', key: randomBytes(32), createdAt: now.toISOString() }]);
+  }
+
+  static parse(json: string): IssuerKeyRing {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(json);
+    } catch {
+      throw invalid('not JSON'); // the text holds keys: never echo it
+    }
+    if (typeof doc !== 'object' || doc === null) throw invalid('not an object');
+    const { format, storageKey, issuerKeys } = doc as Record<string, unknown>;
+    if (format !== KEYRING_FORMAT) throw invalid(`format must be "${KEYRING_FORMAT}"`);
+    if (!Array.isArray(issuerKeys) || issuerKeys.length === 0) throw invalid('issuerKeys must be a non-empty array');
+    const keys = issuerKeys.map((entry: Record<string, unknown>, i): IssuerKey => {
+      const { id, state, key, createdAt } = entry ?? {};
+      if (!Number.isInteger(id) || (id as number) < 1 || (id as number) > MAX_KEY_ID) throw invalid(`issuerKeys[${i}].id must be 1..${MAX_KEY_ID}`);
+      if (!STATES.includes(state as IssuerKeyState)) throw invalid(`issuerKeys[${i}].state must be one of ${STATES.join(', ')}`);
+      if (typeof createdAt !== 'string') throw invalid(`issuerKeys[${i}].createdAt must be an ISO 8601 string`);
+      return { id: id as number, state: state as IssuerKeyState, key: decodeKey(key, `issuerKeys[${i}].key`), createdAt };
+    });
+    return new IssuerKeyRing(decodeKey(storageKey, 'storageKey'), keys);
+  }
+
+  /** From SCANPAY_KEYRING (the JSON itself) or a file (SCANPAY_KEYRING_FILE or `file`). */
+  static async load(opts: { file?: string; env?: NodeJS.ProcessEnv } = {}): Promise<IssuerKeyRing> {
+    const env = opts.env ?? process.env;
+    const file = opts.file ?? env.SCANPAY_KEYRING_FILE;
+    if (file) {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (e) {
+        throw invalid(`cannot read key ring file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+      return IssuerKeyRing.parse(text);
+    }
+    if (env.SCANPAY_KEYRING) return IssuerKeyRing.parse(env.SCANPAY_KEYRING);
+    throw invalid('no key ring: set SCANPAY_KEYRING_FILE (or pass --keyring FILE), or SCANPAY_KEYRING');
+  }
+
+  /** The secret file content. Only for writing the key ring file. */
+  serialize(): string {
+    return JSON.stringify({
+      format: KEYRING_FORMAT,
+      storageKey: Buffer.from(this.#storageKey).toString('base64url'),
+      issuerKeys: [...this.#keys.values()].map((k) => ({ id: k.id, state: k.state, key: Buffer.from(k.key).toString('base64url'), createdAt: k.createdAt })),
+    }, null, 2) + '\n';
+  }
+
+  /** Writes the ring to `file` atomically (temp file + rename), readable by the owner only. */
+  async save(file: string): Promise<void> {
+    const temp = `${file}.${process.pid}.tmp`;
+    await writeFile(temp, this.serialize(), { mode: 0o600 });
+    await rename(temp, file);
+  }
+
+  /** Makes a new active key; the previous active key becomes decrypt-only. Returns the new id. */
+  rotate(now = new Date()): number {
+    const id = Math.max(...this.#keys.keys()) + 1;
+    if (id > MAX_KEY_ID) throw invalid('key ids exhausted');
+    for (const key of this.#keys.values()) if (key.state === 'active') key.state = 'decrypt-only';
+    this.#keys.set(id, { id, state: 'active', key: randomBytes(32), createdAt: now.toISOString() });
+    return id;
+  }
+
+  /** A retired key's payloads are illegal from now on. The active key cannot be retired: rotate first. */
+  retire(id: number): void {
+    const key = this.#keys.get(id);
+    if (!key) throw new ScanpayError('KEY_UNKNOWN', `no issuer key ${id}`);
+    if (key.state === 'active') throw new ScanpayError('BAD_ARGUMENT', `key ${id} is active: rotate before retiring it`);
+    key.state = 'retired';
+  }
+
+  /** The key new payloads are sealed under. */
+  active(): { id: number; key: Uint8Array } {
+    for (const k of this.#keys.values()) if (k.state === 'active') return { id: k.id, key: k.key };
+    throw invalid('no active key'); // unreachable: the constructor checks
+  }
+
+  /** The key that opens payloads with this id; throws KEY_UNKNOWN or KEY_RETIRED. */
+  keyForOpening(id: number): Uint8Array {
+    const k = this.#keys.get(id);
+    if (!k) throw new ScanpayError('KEY_UNKNOWN');
+    if (k.state === 'retired') throw new ScanpayError('KEY_RETIRED');
+    return k.key;
+  }
+
+  get storageKey(): Uint8Array {
+    return this.#storageKey;
+  }
+
+  list(): IssuerKeyInfo[] {
+    return [...this.#keys.values()].map(({ id, state, createdAt }) => ({ id, state, createdAt }));
+  }
+
+  toJSON(): { issuerKeys: IssuerKeyInfo[] } {
+    return { issuerKeys: this.list() };
+  }
+
+  [inspect.custom](): string {
+    return `IssuerKeyRing(${this.list().map((k) => `${k.id}:${k.state}`).join(', ')})`;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Card payload v1 (docs/card-payload.md): the bytes an issuer writes on a card, and their QR text.
+ *
+ *   header[8] = version(1) ‖ keyId(u16 BE) ‖ generation(u32 BE) ‖ reserved(1) = 0
+ *   payload   = header ‖ n1[12] ‖ c1[16+16] ‖ n2[12] ‖ c2[32+16]          (112 bytes)
+ *   c1 = ChaCha20-Poly1305(issuerKey, n1, aad = header)        (ASCII PAN, 16 digits)
+ *   c2 = ChaCha20-Poly1305(issuerKey, n2, aad = header ‖ tag1) (basic key, 32 bytes)
+ * The header is authenticated by both tags, and c2 is bound to c1 through tag1, so a field spliced from
+ * another card, or a header edited, fails authentication. The QR text is base45 (RFC 9285), which
+ * fits QR alphanumeric mode: 168 characters.
+ */
+import { randomBytes } from 'node:crypto';
+import base45 from 'base45';
+import { ScanpayError } from '../core/errors.ts';
+import type { CryptoCore, Dvd1OpenInput } from '../core/types.ts';
+
+export const PAYLOAD_VERSION = 1;
+export const HEADER_SIZE = 8;
+export const PAYLOAD_SIZE = 112;
+/** Base45 length of a v1 payload. Longer text is refused before any decoding work. */
+export const PAYLOAD_TEXT_LENGTH = (PAYLOAD_SIZE / 2) * 3;
+export const PAYLOAD_TEXT_MAX = 256;
+const BASE45_TEXT = /^[0-9A-Z $%*+\-./:]*$/;
+
+export interface ParsedPayload {
+  keyId: number;
+  generation: number;
+  /** The ciphertext fields, ready for the core once the issuer key is added. */
+  fields: Omit<Dvd1OpenInput, 'kek'>;
+}
+
+export function encodeHeader(keyId: number, generation: number): Uint8Array {
+  const header = new Uint8Array(HEADER_SIZE);
+  const view = new DataView(header.buffer);
+  view.setUint8(0, PAYLOAD_VERSION);
+  view.setUint16(1, keyId, false);
+  view.setUint32(3, generation, false);
+  return header;
+}
+
+/** Seals a PAN and basic key into a v1 payload under one issuer key. */
+export function sealPayload(
+  core: CryptoCore, issuerKey: Uint8Array, keyId: number, generation: number, pan: string, basicKey: Uint8Array,
+): Uint8Array {
+  const header = encodeHeader(keyId, generation);
+  const n1 = randomBytes(12);
+  const n2 = randomBytes(12);
+  const c1 = core.seal(issuerKey, n1, new TextEncoder().encode(pan), header);
+  const aad2 = new Uint8Array(HEADER_SIZE + 16);
+  aad2.set(header);
+  aad2.set(c1.subarray(16), HEADER_SIZE);
+  const c2 = core.seal(issuerKey, n2, basicKey, aad2);
+  const payload = new Uint8Array(PAYLOAD_SIZE);
+  let at = 0;
+  for (const part of [header, n1, c1, n2, c2]) {
+    payload.set(part, at);
+    at += part.length;
+  }
+  return payload;
+}
+
+/** Splits payload bytes into header values and fields. Checks shape only: authenticity is the core's job. */
+export function parsePayload(bytes: Uint8Array): ParsedPayload {
+  if (bytes.length !== PAYLOAD_SIZE) throw new ScanpayError('PAYLOAD_MALFORMED', `expected ${PAYLOAD_SIZE} bytes, got ${bytes.length}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint8(0) !== PAYLOAD_VERSION) throw new ScanpayError('PAYLOAD_MALFORMED', `unsupported version ${view.getUint8(0)}`);
+  if (view.getUint8(7) !== 0) throw new ScanpayError('PAYLOAD_MALFORMED', 'reserved header byte is not zero');
+  const field = (from: number, length: number) => bytes.slice(from, from + length);
+  return {
+    keyId: view.getUint16(1, false),
+    generation: view.getUint32(3, false),
+    fields: { hdr: field(0, 8), n1: field(8, 12), c1: field(20, 32), n2: field(52, 12), c2: field(64, 48) },
+  };
+}
+
+export function payloadToText(bytes: Uint8Array): string {
+  return base45.encode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+}
+
+/**
+ * Decodes QR text to payload bytes. The length is checked before anything else, and only the canonical
+ * base45 spelling is accepted (decode then re-encode must give the same text), so no two texts map to
+ * one payload.
+ */
+export function payloadFromText(text: unknown): Uint8Array {
+  if (typeof text !== 'string') throw new ScanpayError('PAYLOAD_MALFORMED', 'payload text must be a string');
+  if (text.length > PAYLOAD_TEXT_MAX) throw new ScanpayError('PAYLOAD_TOO_LARGE', `${text.length} characters, limit ${PAYLOAD_TEXT_MAX}`);
+  if (text.length !== PAYLOAD_TEXT_LENGTH || !BASE45_TEXT.test(text)) {
+    throw new ScanpayError('PAYLOAD_MALFORMED', `expected ${PAYLOAD_TEXT_LENGTH} base45 characters`);
+  }
+  const bytes = new Uint8Array(base45.decode(text));
+  if (bytes.length !== PAYLOAD_SIZE || payloadToText(bytes) !== text) {
+    throw new ScanpayError('PAYLOAD_MALFORMED', 'not canonical base45');
+  }
+  return bytes;
+}
