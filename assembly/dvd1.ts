@@ -108,3 +108,32 @@ export function dvd1Batch(records: usize, count: u32, cryptograms: usize, status
   wipeSha256Scratch();
   return passed;
 }
+
+/**
+ * DVD-1 steps 1–2 without the store: decrypt both fields and check Luhn, for the scan (S22) before the
+ * card is looked up. Writes PAN[16] ‖ basicKey[32] per record to `opened` (zeros when the record fails)
+ * and the status (PAN_TAG | KEY_TAG | LUHN bits). Uses the first 144 bytes of each record; wipes them.
+ */
+export const OPENED_SIZE: usize = 48;
+
+export function dvd1OpenBatch(records: usize, count: u32, opened: usize, statuses: usize): u32 {
+  let passed: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    const rec = records + <usize>i * RECORD_SIZE;
+    const panTagOk = aeadOpenRaw(rec + KEK, rec + N1, rec + HDR, 8, rec + C1, 16, rec + C1 + 16, PAN);
+    memory.copy(AAD2, rec + HDR, 8);
+    memory.copy(AAD2 + 8, rec + C1 + 16, 16);
+    const keyTagOk = aeadOpenRaw(rec + KEK, rec + N2, AAD2, 24, rec + C2, 32, rec + C2 + 32, BK);
+    const luhnOk = luhnCheck(PAN, 16);
+    const status = (panTagOk ^ 1) * STATUS_PAN_TAG | (keyTagOk ^ 1) * STATUS_KEY_TAG | (luhnOk ^ 1) * STATUS_LUHN;
+    const keep = maskOf(isZero(status));
+    const out = opened + <usize>i * OPENED_SIZE;
+    for (let j: usize = 0; j < 16; j += 4) store<u32>(out + j, load<u32>(PAN + j) & keep);
+    for (let j: usize = 0; j < 32; j += 4) store<u32>(out + 16 + j, load<u32>(BK + j) & keep);
+    store<u8>(statuses + i, <u8>status);
+    passed += isZero(status);
+    memory.fill(rec, 0, RECORD_SIZE);
+  }
+  memory.fill(SCRATCH, 0, SCRATCH_SIZE);
+  return passed;
+}
