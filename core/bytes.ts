@@ -4,12 +4,12 @@ import { ScanpayError } from './errors.ts';
 /** Largest message, AAD, key or info the core accepts in one call. */
 export const MAX_INPUT = 1 << 20;
 
-export function abytes(value: unknown, name: string, length?: number): Uint8Array {
+export function abytes(value: unknown, name: string, length?: number, max = MAX_INPUT): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new ScanpayError('BAD_ARGUMENT', `${name} must be a Uint8Array`);
   if (length !== undefined && value.length !== length) {
     throw new ScanpayError('BAD_LENGTH', `${name} must be ${length} bytes, got ${value.length}`);
   }
-  if (value.length > MAX_INPUT) throw new ScanpayError('TOO_LARGE', `${name} is ${value.length} bytes, limit ${MAX_INPUT}`);
+  if (value.length > max) throw new ScanpayError('TOO_LARGE', `${name} is ${value.length} bytes, limit ${max}`);
   return value;
 }
 

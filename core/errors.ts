@@ -30,6 +30,10 @@ export const ERROR_CODES = {
   KEYRING_INVALID: 'issuer key ring is missing or invalid',
   PIN_FORMAT: 'PIN must be exactly 4 decimal digits',
   PAN_EXHAUSTED: 'could not draw an unused card number',
+  // store (issuer/store): the backing store failed, not the request
+  STORE_UNAVAILABLE: 'the store could not be reached or refused the operation',
+  STORE_CONFLICT: 'a store update kept conflicting with concurrent writers',
+  STORE_CORRUPT: 'a stored record could not be decoded',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -10,7 +10,7 @@
  *   const digest = core.sha256(new TextEncoder().encode('abc'));
  */
 import { ScanpayError } from './errors.ts';
-import { abytes, aint, align16 } from './bytes.ts';
+import { MAX_INPUT, abytes, aint, align16 } from './bytes.ts';
 import { DVD1_CRYPTOGRAM_SIZE, DVD1_OPENED_SIZE, DVD1_RECORD_SIZE, encodeDvd1OpenInput, encodeDvd1Record } from './dvd1-layout.ts';
 import type { CryptoCore, Dvd1OpenInput, Dvd1Opened, Dvd1Record, Dvd1Result } from './types.ts';
 
@@ -170,7 +170,7 @@ export class WasmCryptoCore implements CryptoCore {
   open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array = EMPTY): Uint8Array {
     abytes(key, 'key', 32);
     abytes(nonce, 'nonce', 12);
-    abytes(sealed, 'sealed');
+    abytes(sealed, 'sealed', undefined, MAX_INPUT + TAG); // the ciphertext inside obeys MAX_INPUT
     abytes(aad, 'aad');
     if (sealed.length < TAG) throw new ScanpayError('BAD_LENGTH', `sealed must hold a ${TAG}-byte tag, got ${sealed.length} bytes`);
     const ctLength = sealed.length - TAG;
