@@ -12,7 +12,7 @@ import type { IssuerKeyRing } from './key-ring.ts';
 import { assertBin, drawPan, isPanShaped, maskPan } from './pan.ts';
 import { payloadToText, sealPayload } from './payload.ts';
 import { assertPin, pinVerificationValue, unwrapBasicKey, wrapBasicKey } from './card-secrets.ts';
-import { judgePayloads, type Verdict } from './legality.ts';
+import { judgePayloads, panOfPayload, type Verdict } from './legality.ts';
 import type { CardRecord, CardStatus, Store } from './store/types.ts';
 
 export const DEFAULT_BIN = '400000';
@@ -152,6 +152,11 @@ export class Issuer {
   /** S22 for many payloads at once (see legality.ts). */
   judgePayloads(scanned: readonly (string | Uint8Array)[]): Promise<Verdict[]> {
     return judgePayloads({ core: this.#core, keyRing: this.#keyRing, store: this.#store }, scanned);
+  }
+
+  /** The PAN an authentic payload carries, even for a blocked card or an old generation. */
+  panOfPayload(scanned: string | Uint8Array): string {
+    return panOfPayload({ core: this.#core, keyRing: this.#keyRing }, scanned);
   }
 
   async #getCard(pan: string): Promise<CardRecord> {

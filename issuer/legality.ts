@@ -38,6 +38,10 @@ function admit(keyRing: IssuerKeyRing, scanned: string | Uint8Array): Pending | 
   }
 }
 
+function openFailure(status: number): IllegalReason {
+  return status & (DVD1_STATUS.PAN_TAG | DVD1_STATUS.KEY_TAG) ? 'PAYLOAD_TAG_INVALID' : 'PAN_INVALID';
+}
+
 /** Card row checks after the payload opened: the crypto binding first, then generation and status. */
 function judgeAgainstCard(deps: LegalityDeps, payload: ParsedPayload, card: CardRecord | null, basicKey: Uint8Array): Verdict {
   if (!card) return { legal: false, reason: 'CARD_UNKNOWN' };
@@ -74,7 +78,7 @@ export async function judgePayloads(deps: LegalityDeps, scanned: readonly (strin
   await Promise.all(opened.map(async (result, i) => {
     const { index, pending } = admitted[i];
     if (!result.ok) {
-      verdicts[index] = { legal: false, reason: result.status & (DVD1_STATUS.PAN_TAG | DVD1_STATUS.KEY_TAG) ? 'PAYLOAD_TAG_INVALID' : 'PAN_INVALID' };
+      verdicts[index] = { legal: false, reason: openFailure(result.status) };
       return;
     }
     const basicKey = result.basicKey!;
@@ -94,4 +98,14 @@ export async function assertLegal(deps: LegalityDeps, scanned: string | Uint8Arr
   const [verdict] = await judgePayloads(deps, [scanned]);
   if (!verdict.legal) throw new ScanpayError(verdict.reason);
   return verdict;
+}
+
+/** The PAN inside an authentic payload, whatever the card's state (for operators naming a card by its QR). */
+export function panOfPayload(deps: Omit<LegalityDeps, 'store'>, scanned: string | Uint8Array): string {
+  const admitted = admit(deps.keyRing, scanned);
+  if (typeof admitted === 'string') throw new ScanpayError(admitted);
+  const [opened] = deps.core.dvd1OpenBatch([{ kek: admitted.kek, ...admitted.payload.fields }]);
+  if (!opened.ok) throw new ScanpayError(openFailure(opened.status));
+  opened.basicKey!.fill(0);
+  return new TextDecoder().decode(opened.pan!);
 }

@@ -1,0 +1,65 @@
+/**
+ * What a CLI command acts on: the key ring file, the store (Redis, or the embedded one with a warning)
+ * and the crypto core. Opened once per command, closed when it ends.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadCore } from '../core/index.ts';
+import { ScanpayError } from '../core/errors.ts';
+import type { CryptoCore } from '../core/types.ts';
+import { IssuerKeyRing } from '../issuer/key-ring.ts';
+import { Issuer } from '../issuer/issuer.ts';
+import { openStore } from '../issuer/store/index.ts';
+import type { Store } from '../issuer/store/types.ts';
+
+export const DEFAULT_KEYRING_FILE = 'scanpay-keyring.json';
+
+export interface GlobalOptions {
+  redis?: string;
+  prefix?: string;
+  keyring?: string;
+}
+
+/** The key ring file: --keyring, else SCANPAY_KEYRING_FILE, else ./scanpay-keyring.json. */
+export function keyRingPath(opts: GlobalOptions): string {
+  return resolve(opts.keyring ?? process.env.SCANPAY_KEYRING_FILE ?? DEFAULT_KEYRING_FILE);
+}
+
+export async function loadKeyRing(opts: GlobalOptions): Promise<IssuerKeyRing> {
+  if (!opts.keyring && !process.env.SCANPAY_KEYRING_FILE && process.env.SCANPAY_KEYRING) return IssuerKeyRing.load();
+  const file = keyRingPath(opts);
+  if (!existsSync(file)) throw new ScanpayError('KEYRING_INVALID', `no key ring at ${file}: run \`scanpay keys generate\` first`);
+  return IssuerKeyRing.load({ file });
+}
+
+/**
+ * Card commands need a store other processes can see. The embedded store lives inside one process,
+ * so a card issued into it would vanish when the command exits: refuse rather than pretend.
+ */
+export async function openPersistentStore(opts: GlobalOptions): Promise<Store> {
+  const redisUrl = opts.redis ?? process.env.REDIS_URL;
+  if (!redisUrl) {
+    throw new ScanpayError('BAD_ARGUMENT',
+      'card commands need a persistent store: pass --redis URL or set REDIS_URL (the embedded store is not persistent; `npm start` issues demo cards into its own)');
+  }
+  return openStore({ redisUrl, prefix: opts.prefix });
+}
+
+export interface IssuerContext {
+  core: CryptoCore;
+  store: Store;
+  keyRing: IssuerKeyRing;
+  issuer: Issuer;
+}
+
+/** Runs `body` with an issuer over the persistent store, and always closes the store. */
+export async function withIssuer<T>(opts: GlobalOptions & { bin?: string }, body: (ctx: IssuerContext) => Promise<T>): Promise<T> {
+  const keyRing = await loadKeyRing(opts);
+  const core = await loadCore();
+  const store = await openPersistentStore(opts);
+  try {
+    return await body({ core, store, keyRing, issuer: new Issuer({ core, store, keyRing, bin: opts.bin }) });
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * How long a session is remembered after it expires (both stores; Redis enforces it with PEXPIREAT).
+ * A session is refused from expiresAt on; keeping it a while longer only changes which refusal a late
+ * caller gets, and forgetting it bounds memory. Past retention a claim is SESSION_UNKNOWN: still refused,
+ * and a payment stays exactly-once regardless, because the ledger is keyed by the session id and kept for good.
+ */
+
+/** An unused session lingers this long past expiresAt, so a late claim reads SESSION_EXPIRED, not SESSION_UNKNOWN. */
+export const EXPIRED_SESSION_RETENTION_MS = 10 * 60_000;
+
+/** A used session lingers this long past expiresAt, so a replayed claim reads SESSION_USED. */
+export const USED_SESSION_RETENTION_MS = 24 * 60 * 60_000;
