@@ -1,0 +1,116 @@
+/**
+ * Scanner WebSocket protocol v1 (docs/protocol.md): every frame is one JSON text message with `v: 1`
+ * and a `type`. Schemas are TypeBox, compiled once; the gateway validates every inbound frame, and
+ * the SDK validates every outbound one (and can check inbound ones).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+
+export const PROTOCOL_VERSION = 1;
+/** WebSocket subprotocol a scanner offers at upgrade. */
+export const SUBPROTOCOL = 'scanpay.v1';
+/** Largest frame the gateway accepts (bytes); larger frames close nothing but get FRAME_TOO_LARGE. */
+export const MAX_FRAME_BYTES = 2048;
+
+const RequestId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
+const SessionId = Type.String({ pattern: '^[0-9a-f]{32}$' });
+const Amount = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+const Currency = Type.String({ pattern: '^[A-Z]{3}$' });
+const Merchant = Type.String({ minLength: 1, maxLength: 16, pattern: '^[A-Za-z0-9._-]+$' });
+const V = Type.Literal(PROTOCOL_VERSION);
+
+// scanner → gateway
+export const ScanFrame = Type.Object({
+  v: V, type: Type.Literal('scan'), id: RequestId,
+  payload: Type.String({ minLength: 1, maxLength: 256 }),
+  amount: Amount, currency: Currency, merchant: Merchant,
+}, { additionalProperties: false });
+export const PinFrame = Type.Object({
+  v: V, type: Type.Literal('pin'), id: RequestId, session: SessionId,
+  pin: Type.String({ pattern: '^[0-9]{4}$' }),
+}, { additionalProperties: false });
+export const PingFrame = Type.Object({ v: V, type: Type.Literal('ping'), id: RequestId }, { additionalProperties: false });
+export const ScannerFrame = Type.Union([ScanFrame, PinFrame, PingFrame]);
+export type ScanFrame = Static<typeof ScanFrame>;
+export type PinFrame = Static<typeof PinFrame>;
+export type PingFrame = Static<typeof PingFrame>;
+export type ScannerFrame = Static<typeof ScannerFrame>;
+
+// gateway → scanner
+export const Receipt = Type.Object({
+  session: SessionId, merchant: Merchant, amount: Amount, currency: Currency,
+  maskedPan: Type.String(), outcome: Type.Union([Type.Literal('approved'), Type.Literal('declined')]),
+  reason: Type.Union([Type.String(), Type.Null()]), at: Type.Integer(),
+  mac: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+}, { additionalProperties: false });
+export const WelcomeFrame = Type.Object({
+  v: V, type: Type.Literal('welcome'), scanner: Type.String(),
+  limits: Type.Object({ maxFrameBytes: Type.Integer(), framesPerSecond: Type.Integer() }),
+});
+export const AuthRequiredFrame = Type.Object({
+  v: V, type: Type.Literal('auth-required'), id: RequestId, session: SessionId, url: Type.String(),
+  expiresAt: Type.Integer(), merchant: Merchant, amount: Amount, currency: Currency, maskedPan: Type.String(),
+});
+export const PaymentResultFrame = Type.Object({
+  v: V, type: Type.Literal('payment-result'), id: Type.Union([RequestId, Type.Null()]), session: SessionId,
+  outcome: Type.Union([Type.Literal('approved'), Type.Literal('declined')]),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  attemptsLeft: Type.Optional(Type.Integer()),
+  replayed: Type.Boolean(), receipt: Type.Union([Receipt, Type.Null()]),
+});
+export const ErrorFrame = Type.Object({
+  v: V, type: Type.Literal('error'), id: Type.Union([Type.String(), Type.Null()]),
+  code: Type.String(), message: Type.String(),
+});
+export const PongFrame = Type.Object({ v: V, type: Type.Literal('pong'), id: RequestId });
+export const GatewayFrame = Type.Union([WelcomeFrame, AuthRequiredFrame, PaymentResultFrame, ErrorFrame, PongFrame]);
+export type Receipt = Static<typeof Receipt>;
+export type WelcomeFrame = Static<typeof WelcomeFrame>;
+export type AuthRequiredFrame = Static<typeof AuthRequiredFrame>;
+export type PaymentResultFrame = Static<typeof PaymentResultFrame>;
+export type ErrorFrame = Static<typeof ErrorFrame>;
+export type PongFrame = Static<typeof PongFrame>;
+export type GatewayFrame = Static<typeof GatewayFrame>;
+
+/**
+ * Codes a scanner may receive in `error` frames and `payment-result.reason`. Card legality is folded to
+ * CARD_INVALID / CARD_BLOCKED so a scan cannot be used as an oracle (the audit log keeps the precise reason).
+ */
+export const SCANNER_CODES = [
+  'BAD_FRAME', 'FRAME_TOO_LARGE', 'UNSUPPORTED_VERSION', 'RATE_LIMITED', 'BUSY', 'INTERNAL',
+  'PAYLOAD_UNREADABLE', 'CARD_INVALID', 'CARD_BLOCKED', 'CARD_LOCKED',
+  'SESSION_UNKNOWN', 'SESSION_EXPIRED', 'SESSION_USED', 'SESSION_WRONG_SCANNER',
+  'PIN_WRONG', 'INSUFFICIENT_FUNDS', 'OVER_LIMIT', 'CURRENCY_MISMATCH', 'SHUTTING_DOWN',
+] as const;
+export type ScannerCode = (typeof SCANNER_CODES)[number];
+
+const scannerFrameCheck = TypeCompiler.Compile(ScannerFrame);
+const gatewayFrameCheck = TypeCompiler.Compile(GatewayFrame);
+
+export type ParseResult<T> = { ok: true; frame: T } | { ok: false; code: ScannerCode; message: string };
+
+function parseWith<T>(text: string, check: { Check(v: unknown): boolean; Errors(v: unknown): Iterable<{ path: string; message: string }> }): ParseResult<T> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, code: 'BAD_FRAME', message: 'frame is not JSON' };
+  }
+  if (typeof value === 'object' && value !== null && 'v' in value && (value as { v: unknown }).v !== PROTOCOL_VERSION) {
+    return { ok: false, code: 'UNSUPPORTED_VERSION', message: `this gateway speaks protocol v${PROTOCOL_VERSION}` };
+  }
+  if (!check.Check(value)) {
+    const first = [...check.Errors(value)][0];
+    return { ok: false, code: 'BAD_FRAME', message: first ? `${first.path || '/'}: ${first.message}` : 'frame does not match the protocol' };
+  }
+  return { ok: true, frame: value as T };
+}
+
+/** Parses and validates one scanner frame (the text must already be within MAX_FRAME_BYTES). */
+export function parseScannerFrame(text: string): ParseResult<ScannerFrame> {
+  return parseWith<ScannerFrame>(text, scannerFrameCheck);
+}
+
+export function parseGatewayFrame(text: string): ParseResult<GatewayFrame> {
+  return parseWith<GatewayFrame>(text, gatewayFrameCheck);
+}
