@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   STORE_UNAVAILABLE: 'the store could not be reached or refused the operation',
   STORE_CONFLICT: 'a store update kept conflicting with concurrent writers',
   STORE_CORRUPT: 'a stored record could not be decoded',
+  // scanner fleet (protocol/fleet-key.ts)
+  FLEET_KEY_INVALID: 'scanner fleet key is missing or invalid',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -32,7 +32,7 @@ const PREFIX_PATTERN = /^[A-Za-z0-9:._{}-]{1,128}$/;
 /** updateCard gives up (STORE_CONFLICT) after this many lost compare-and-sets in a row. */
 const UPDATE_ATTEMPTS = 50;
 /** Cap of the randomised back-off between attempts, so contending writers spread out instead of colliding again. */
-const UPDATE_BACKOFF_CAP_MS = 20;
+const UPDATE_BACKOFF_CAP_MS = 100;
 
 export interface RedisStoreOptions {
   prefix?: string;
@@ -70,14 +70,15 @@ export class RedisStore implements Store {
   /** Connects and checks the server answers; STORE_UNAVAILABLE (with the reason, never the password) if not. */
   static async connect(url: string, opts: RedisStoreOptions = {}): Promise<RedisStore> {
     const redis = new Redis(url, { lazyConnect: true });
-    // Failures reach callers through the rejected commands; without a listener ioredis prints each one to stderr.
-    redis.on('error', () => {});
+    // Failures reach callers through their rejected commands; without a listener ioredis prints each to stderr.
+    let cause: unknown;
+    redis.on('error', (e) => (cause = e));
     try {
       await redis.connect();
       await redis.ping();
     } catch (e) {
       redis.disconnect();
-      throw storeFailure(e);
+      throw storeFailure(cause ?? e); // the socket's error ("ECONNREFUSED …") says more than "Connection is closed"
     }
     return new RedisStore(redis, opts);
   }
@@ -98,9 +99,8 @@ export class RedisStore implements Store {
     for (let attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
       const read = await this.#run(() => this.#redis.hgetall(key));
       if (Object.keys(read).length === 0) return null;
-      const current = cardFromHash(read);
-      const next = mutate(cardFromHash(read)); // its own copy: a mutate that edits its argument cannot touch `current`
-      if (next === null) return current;
+      const next = mutate(cardFromHash(read));
+      if (next === null) return cardFromHash(read); // decoded afresh: the mutation may have edited its argument
       const row = checkedMutation(next, pan);
       const expected = Object.entries(read).flat(); // compared as read, byte for byte, not re-encoded
       const written = Object.entries(cardToHash(row)).flat();
@@ -122,9 +122,9 @@ export class RedisStore implements Store {
   }
 
   async getSession(id: string): Promise<AuthSession | null> {
-    const [json, expiresAt] = await this.#run(() => this.#redis.hmget(this.#keys.session(checkedSessionId(id)), 'session', 'expiresAt'));
-    if (json === null || Date.now() >= Number(expiresAt)) return null;
-    return sessionFromJson(json);
+    const json = await this.#run(() => this.#redis.hget(this.#keys.session(checkedSessionId(id)), 'session'));
+    const session = json === null ? null : sessionFromJson(json);
+    return session && Date.now() < session.expiresAt ? session : null;
   }
 
   async claimSession(id: string, scannerId: string, now: number): Promise<SessionClaim> {

@@ -18,7 +18,7 @@ const U16 = 0xffff;
 const U32 = 0xffff_ffff;
 const PVV_SIZE = 32;
 /** Longest free-text field (payload, merchant, scanner id): bounds what one record can cost in memory. */
-export const MAX_TEXT = 4096;
+const MAX_TEXT = 4096;
 const SESSION_ID = /^[0-9a-f]{32}$/;
 const CURRENCY = /^[A-Z]{3}$/;
 const CRYPTOGRAM = /^[0-9a-f]{64}$/;

@@ -1,0 +1,172 @@
+/**
+ * Redis for tests: the server in REDIS_URL when it answers, else a private `redis-server` started on a free
+ * port (127.0.0.1 only, no persistence, in a temp dir), else none — and then Redis suites are skipped with a
+ * loud banner, or fail under CI=true, where a missing Redis must not pass unnoticed.
+ * A shared server is only ever touched under a per-run key prefix, deleted afterwards with SCAN + UNLINK:
+ * never FLUSHDB/FLUSHALL, never CONFIG SET.
+ * @example
+ *   const redis = await redisForTests();            // top-level await: decided before tests are collected
+ *   afterAll(() => redis?.stop());
+ *   describeRedis(redis, 'RedisStore', (r) => { ... r.url ... });
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { accessSync, constants } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { beforeAll, describe, it } from 'vitest';
+
+export interface TestRedis {
+  url: string;
+  /** True for REDIS_URL: other clients may hold keys there, so tests look only under their own prefix. */
+  shared: boolean;
+  /** Stops the server if this helper started it; a no-op for REDIS_URL. */
+  stop(): Promise<void>;
+}
+
+const TEST_PREFIX_ROOT = 'scanpay-test:';
+const START_TIMEOUT_MS = 5_000;
+
+/** A key prefix no other run shares, so parallel runs on one server never see each other's keys. */
+export function testKeyPrefix(): string {
+  return `${TEST_PREFIX_ROOT}${randomUUID()}:`;
+}
+
+/** Every key starting with `prefix`, by SCAN (never KEYS, which blocks a shared server while it walks it). */
+export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  for await (const keys of redis.scanStream({ match, count: 500 }) as AsyncIterable<string[]>) found.push(...keys);
+  return found;
+}
+
+/** Deletes every key under `prefix` (SCAN + UNLINK, never FLUSH*); refuses prefixes outside the test namespace. */
+export async function deleteKeys(url: string, prefix: string): Promise<number> {
+  if (!prefix.startsWith(TEST_PREFIX_ROOT) || prefix.length <= TEST_PREFIX_ROOT.length) {
+    throw new Error(`refusing to delete keys outside ${TEST_PREFIX_ROOT}<run>: ${prefix}`);
+  }
+  const redis = new Redis(url);
+  try {
+    const keys = await keysUnder(redis, prefix);
+    let deleted = 0;
+    for (let i = 0; i < keys.length; i += 500) deleted += await redis.unlink(...keys.slice(i, i + 500));
+    return deleted;
+  } finally {
+    await redis.quit();
+  }
+}
+
+async function answers(url: string): Promise<boolean> {
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 1_000, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  redis.on('error', () => {}); // the outcome is the boolean below
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function onPath(binary: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, binary);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return null;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `binary` on a free port; throws with the server's own output if it does not answer in time. */
+async function startServer(binary: string): Promise<TestRedis> {
+  const dir = await mkdtemp(join(tmpdir(), 'scanpay-redis-'));
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  child.once('error', (e) => (output += `\n${e.message}`)); // e.g. not executable: no pid, no exit event
+  const running = (): boolean => child.pid !== undefined && child.exitCode === null && child.signalCode === null;
+  const stop = async (): Promise<void> => {
+    if (running()) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline && running()) {
+    if (await answers(url)) return { url, shared: false, stop };
+    await sleep(50);
+  }
+  await stop();
+  throw new Error(`${binary} did not start on port ${port}:\n${output}`);
+}
+
+/** REDIS_URL if it answers, else a private redis-server from PATH, else null. */
+export async function redisForTests(): Promise<TestRedis | null> {
+  const url = process.env.REDIS_URL;
+  if (url) {
+    if (await answers(url)) return { url, shared: true, stop: async () => {} };
+    console.warn(`REDIS_URL=${url.replace(/\/\/[^@/]*@/, '//***@')} does not answer; trying a private redis-server`);
+  }
+  const binary = onPath('redis-server');
+  if (!binary) return null;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServer(binary);
+    } catch (e) {
+      if (attempt === 3) throw e; // else another process took the free port before redis-server bound it
+    }
+  }
+}
+
+/**
+ * describe() for suites that need Redis. Without one: under CI=true the suite fails (beforeAll throws);
+ * elsewhere it is skipped, with a banner on stderr so a green run cannot hide that Redis went untested.
+ */
+export function describeRedis(redis: TestRedis | null, name: string, body: (redis: TestRedis) => void): void {
+  if (redis) {
+    describe(name, () => body(redis));
+    return;
+  }
+  const why = 'no Redis: REDIS_URL is unset or does not answer, and there is no redis-server on PATH';
+  if (process.env.CI === 'true') {
+    describe(name, () => {
+      beforeAll(() => {
+        throw new Error(`${name}: ${why}. CI requires Redis (set REDIS_URL or install redis-server).`);
+      });
+      it('runs against Redis', () => {});
+    });
+    return;
+  }
+  const rule = '!'.repeat(78);
+  console.warn(`\n${rule}\n!! SKIPPED: ${name}\n!! ${why}.\n!! Set REDIS_URL=redis://host:port or install redis-server to run it.\n${rule}\n`);
+  describe.skip(name, () => {
+    it('runs against Redis', () => {});
+  });
+}
