@@ -42,6 +42,6 @@ export async function loadCore(bytes?: Uint8Array): Promise<WasmCryptoCore> {
 export { MAX_INPUT } from './bytes.ts';
 export { DVD1_RECORD_SIZE, DVD1_OPENED_SIZE, DVD1_FIELDS, encodeDvd1Record, encodeDvd1OpenInput } from './dvd1-layout.ts';
 export { HKDF_MAX_LENGTH, DVD1_MAX_RECORDS_PER_CALL, instantiateCore, instantiateCoreSync, WasmCryptoCore } from './wasm-core.ts';
-export type { Dvd1PackedResult } from './wasm-core.ts';
+export type { Dvd1PackedResult, Dvd1PackedOpened } from './wasm-core.ts';
 export * from './types.ts';
 export * from './errors.ts';

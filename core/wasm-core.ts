@@ -44,6 +44,13 @@ export interface Dvd1PackedResult {
   passed: number;
 }
 
+/** Packed DVD-1 open outputs: opened[i*48..+48] = PAN ‖ basic key, and statuses[i], for record i. */
+export interface Dvd1PackedOpened {
+  opened: Uint8Array;
+  statuses: Uint8Array;
+  passed: number;
+}
+
 /** Lays out byte arrays one after another from a base address, 16-byte aligned. */
 class Layout {
   next: number;
@@ -233,9 +240,15 @@ export class WasmCryptoCore implements CryptoCore {
     });
   }
 
+  /** DVD-1 steps 1–2 over packed records: opened[i*48..] = PAN[16] ‖ basicKey[32] (zeros when status ≠ 0). */
+  dvd1OpenBatchPacked(packed: Uint8Array, count: number): Dvd1PackedOpened {
+    const { outputs, statuses, passed } = this.#runPacked(packed, count, DVD1_OPENED_SIZE, this.#exports.dvd1OpenBatch);
+    return { opened: outputs, statuses, passed };
+  }
+
   dvd1OpenBatch(inputs: readonly Dvd1OpenInput[]): Dvd1Opened[] {
     return this.#withPacked(inputs, encodeDvd1OpenInput, (packed) => {
-      const { outputs, statuses } = this.#runPacked(packed, inputs.length, DVD1_OPENED_SIZE, this.#exports.dvd1OpenBatch);
+      const { opened: outputs, statuses } = this.dvd1OpenBatchPacked(packed, inputs.length);
       try {
         return Array.from(statuses, (status, i) => {
           const at = i * DVD1_OPENED_SIZE;

@@ -5,7 +5,7 @@
  * Every failure is a typed reason; the gateway decides how much of it a scanner may see.
  */
 import { ScanpayError, isScanpayError, type ErrorCode } from '../core/errors.ts';
-import { DVD1_STATUS, type CryptoCore, type Dvd1OpenInput } from '../core/types.ts';
+import { DVD1_STATUS, type CryptoCore, type Dvd1OpenInput, type Dvd1Opened } from '../core/types.ts';
 import type { IssuerKeyRing } from './key-ring.ts';
 import { parsePayload, payloadFromText, type ParsedPayload } from './payload.ts';
 import { unwrapBasicKey } from './card-secrets.ts';
@@ -23,6 +23,8 @@ export interface LegalityDeps {
   core: CryptoCore;
   keyRing: IssuerKeyRing;
   store: Store;
+  /** Where DVD-1 steps 1–2 run: the gateway's worker pool; by default, this thread's core in one call. */
+  openPayloads?: (inputs: Dvd1OpenInput[]) => Promise<Dvd1Opened[]>;
 }
 
 type Pending = { payload: ParsedPayload; kek: Uint8Array };
@@ -72,7 +74,7 @@ export async function judgePayloads(deps: LegalityDeps, scanned: readonly (strin
   });
 
   const inputs: Dvd1OpenInput[] = admitted.map(({ pending }) => ({ kek: pending.kek, ...pending.payload.fields }));
-  const opened = deps.core.dvd1OpenBatch(inputs);
+  const opened = deps.openPayloads ? await deps.openPayloads(inputs) : deps.core.dvd1OpenBatch(inputs);
   const decoder = new TextDecoder();
 
   await Promise.all(opened.map(async (result, i) => {

@@ -1,0 +1,39 @@
+/** What the payment flow (S22–S25) runs on. It knows nothing of sockets or HTTP. */
+import type { CryptoCore } from '../../core/types.ts';
+import type { IssuerKeyRing } from '../../issuer/key-ring.ts';
+import type { Store } from '../../issuer/store/types.ts';
+import type { GatewayFrame } from '../../protocol/messages.ts';
+import type { CryptoEngine } from '../pool/crypto-pool.ts';
+
+/** Structured audit events; never carry a PAN (only masked), key, PIN or payload. */
+export interface AuditLog {
+  info(event: Record<string, unknown>, message: string): void;
+  warn(event: Record<string, unknown>, message: string): void;
+}
+
+/** The counters and histograms the flow feeds (gateway/metrics.ts implements them with prom-client). */
+export interface FlowMetrics {
+  scan(outcome: 'legal' | 'illegal', reason?: string): void;
+  pinAttempt(result: 'correct' | 'wrong' | 'rejected'): void;
+  payment(outcome: 'approved' | 'declined', reason: string | null): void;
+  stepSeconds(step: 'scan' | 'pin', seconds: number): void;
+}
+
+export interface FlowConfig {
+  publicUrl: string; // base of the auth page URLs, e.g. http://127.0.0.1:8080
+  sessionTtlMs: number;
+  pinLockAt: number; // wrong PINs that lock a card (3)
+}
+
+export interface FlowDeps {
+  core: CryptoCore; // this thread's core: small per-request operations (unwrap, compare, receipt MAC)
+  engine: CryptoEngine; // where the batched DVD-1 work runs
+  keyRing: IssuerKeyRing;
+  store: Store;
+  pageKey: Uint8Array; // HMAC key of auth page tokens
+  config: FlowConfig;
+  audit: AuditLog;
+  metrics: FlowMetrics;
+  /** Pushes a frame to every connection of a scanner (a page-entered PIN's result). */
+  notify(scannerId: string, frame: GatewayFrame): void;
+}

@@ -1,0 +1,28 @@
+/** Counts payments in progress so a graceful shutdown can wait for them to finish. */
+export class InFlight {
+  #count = 0;
+  #idle: (() => void)[] = [];
+
+  get count(): number {
+    return this.#count;
+  }
+
+  track<T>(work: Promise<T>): Promise<T> {
+    this.#count++;
+    return work.finally(() => {
+      if (--this.#count === 0) for (const wake of this.#idle.splice(0)) wake();
+    });
+  }
+
+  /** Resolves true once nothing is in flight, or false after timeoutMs. */
+  drain(timeoutMs: number): Promise<boolean> {
+    if (this.#count === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.#idle.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+}

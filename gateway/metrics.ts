@@ -1,0 +1,63 @@
+/**
+ * Prometheus metrics (prom-client), one registry per gateway so tests can run several side by side.
+ * Labels carry reason codes and outcomes only: never a PAN, session id or scanner secret.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FlowMetrics } from './flow/deps.ts';
+
+export class GatewayMetrics implements FlowMetrics {
+  readonly registry = new Registry();
+  readonly #scans = new Counter({ name: 'scanpay_scans_total', help: 'Card scans judged, by outcome', labelNames: ['outcome'], registers: [this.registry] });
+  readonly #illegal = new Counter({ name: 'scanpay_illegal_scans_total', help: 'Illegal card scans, by precise reason (S23)', labelNames: ['reason'], registers: [this.registry] });
+  readonly #pins = new Counter({ name: 'scanpay_pin_attempts_total', help: 'PIN submissions, by result', labelNames: ['result'], registers: [this.registry] });
+  readonly #payments = new Counter({ name: 'scanpay_payments_total', help: 'Payments, by outcome and reason', labelNames: ['outcome', 'reason'], registers: [this.registry] });
+  readonly #steps = new Histogram({
+    name: 'scanpay_step_seconds', help: 'Latency of a flow step inside the gateway', labelNames: ['step'], registers: [this.registry],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+  });
+  readonly #batches = new Histogram({
+    name: 'scanpay_batch_size', help: 'Records per crypto pool batch', labelNames: ['kind'], registers: [this.registry],
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  });
+  readonly #rejected = new Counter({ name: 'scanpay_frames_rejected_total', help: 'Scanner frames answered with an error code', labelNames: ['code'], registers: [this.registry] });
+  readonly #connections = new Gauge({ name: 'scanpay_scanner_connections', help: 'Open scanner WebSocket connections', registers: [this.registry] });
+
+  constructor(queueDepth: () => number) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'scanpay_' });
+    new Gauge({
+      name: 'scanpay_pool_queue_depth', help: 'Crypto requests waiting for or inside a pool batch', registers: [this.registry],
+      collect() {
+        this.set(queueDepth());
+      },
+    });
+  }
+
+  scan(outcome: 'legal' | 'illegal', reason?: string): void {
+    this.#scans.inc({ outcome });
+    if (reason) this.#illegal.inc({ reason });
+  }
+
+  pinAttempt(result: 'correct' | 'wrong' | 'rejected'): void {
+    this.#pins.inc({ result });
+  }
+
+  payment(outcome: 'approved' | 'declined', reason: string | null): void {
+    this.#payments.inc({ outcome, reason: reason ?? 'none' });
+  }
+
+  stepSeconds(step: 'scan' | 'pin', seconds: number): void {
+    this.#steps.observe({ step }, seconds);
+  }
+
+  batch(kind: string, size: number): void {
+    this.#batches.observe({ kind }, size);
+  }
+
+  rejectedFrame(code: string): void {
+    this.#rejected.inc({ code });
+  }
+
+  connections(count: number): void {
+    this.#connections.set(count);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Assembles one gateway process: crypto engine (worker pool), payment flow, scanner hub, HTTP routes
+ * and the uWS transport; and takes it down gracefully (no new work, in-flight payments finish).
+ * @example
+ *   const gateway = await startGateway({ store, keyRing, fleetKey, port: 8080 });
+ *   console.log(gateway.url);
+ *   await gateway.close();
+ */
+import { createHmac } from 'node:crypto';
+import type { Logger } from 'pino';
+import { loadCore } from '../core/index.ts';
+import type { IssuerKeyRing } from '../issuer/key-ring.ts';
+import type { Store } from '../issuer/store/types.ts';
+import type { FlowDeps } from './flow/deps.ts';
+import { authRoutes } from './http/auth-routes.ts';
+import { opsRoutes } from './http/ops-routes.ts';
+import { InFlight } from './in-flight.ts';
+import { createLogger } from './log.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { CryptoPool, type CryptoEngine } from './pool/crypto-pool.ts';
+import { ScannerHub } from './scanners/scanner-hub.ts';
+import { startTransport } from './transport/uws-server.ts';
+
+export interface GatewayOptions {
+  store: Store;
+  keyRing: IssuerKeyRing;
+  fleetKey: Uint8Array; // verifies scanner tokens; also keys the auth page tokens
+  host?: string; // default 127.0.0.1
+  port?: number; // default 8080; 0 picks a free port
+  publicUrl?: string; // base URL scanners reach the auth page at; default http://host:port
+  threads?: number; // crypto workers; default: one per core
+  batch?: { maxItems: number; windowMs: number };
+  /** Build the crypto engine (default: the worker pool). The baseline mode passes its inline engine. */
+  engine?: (onBatch: (kind: string, size: number) => void) => CryptoEngine;
+  sessionTtlMs?: number;
+  pinLockAt?: number;
+  framesPerSecond?: number;
+  burst?: number;
+  idleTimeoutS?: number;
+  maxBackpressureBytes?: number;
+  logger?: Logger;
+}
+
+export interface Gateway {
+  readonly url: string; // http://host:port
+  readonly scannerUrl: string; // ws://host:port/scanner
+  readonly port: number;
+  readonly metrics: GatewayMetrics;
+  /** Stops taking work, lets in-flight payments finish (up to drainMs), closes sockets and workers. */
+  close(drainMs?: number): Promise<void>;
+}
+
+export const DEFAULT_BATCH = { maxItems: 64, windowMs: 1 };
+
+export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const host = opts.host ?? '127.0.0.1';
+  const log = opts.logger ?? createLogger();
+  const core = await loadCore();
+  let metrics: GatewayMetrics | undefined;
+  const onBatch = (kind: string, size: number) => metrics?.batch(kind, size);
+  const engine = opts.engine?.(onBatch) ?? new CryptoPool({ threads: opts.threads, batch: opts.batch ?? DEFAULT_BATCH, onBatch });
+  metrics = new GatewayMetrics(() => engine.queueDepth);
+  const inFlight = new InFlight();
+  let hub: ScannerHub | undefined;
+
+  const flow: FlowDeps = {
+    core, engine, keyRing: opts.keyRing, store: opts.store,
+    pageKey: createHmac('sha256', opts.fleetKey).update('scanpay/v1/page-key').digest(),
+    config: { publicUrl: '', sessionTtlMs: opts.sessionTtlMs ?? 120_000, pinLockAt: opts.pinLockAt ?? 3 },
+    audit: log,
+    metrics,
+    notify: (scannerId, frame) => hub?.notify(scannerId, frame),
+  };
+  hub = new ScannerHub(flow, inFlight, {
+    fleetKey: opts.fleetKey,
+    framesPerSecond: opts.framesPerSecond ?? 20,
+    burst: opts.burst ?? 40,
+    onRejectedFrame: (code) => metrics.rejectedFrame(code),
+    onConnections: (n) => metrics.connections(n),
+  });
+  let closed = false;
+  const transport = await startTransport({
+    host, port: opts.port ?? 8080, hub,
+    routes: [
+      ...authRoutes(flow, inFlight),
+      ...opsRoutes({ store: opts.store, metrics, poolReady: () => !closed, draining: () => hub!.draining }),
+    ],
+    idleTimeoutS: opts.idleTimeoutS ?? 60,
+    maxBackpressureBytes: opts.maxBackpressureBytes ?? 64 * 1024,
+    onError: (where, e) => log.error({ where, error: (e as Error).message }, 'transport error'),
+  });
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${transport.port}`;
+  flow.config.publicUrl = opts.publicUrl ?? url;
+  log.info({ event: 'gateway.started', url, store: opts.store.description }, 'gateway started');
+
+  return {
+    url,
+    scannerUrl: `${url.replace(/^http/, 'ws')}/scanner`,
+    port: transport.port,
+    metrics,
+    async close(drainMs = 10_000) {
+      if (closed) return;
+      hub!.draining = true;
+      transport.stopListening();
+      const drained = await inFlight.drain(drainMs);
+      if (!drained) log.warn({ event: 'gateway.drain-timeout', inFlight: inFlight.count }, 'in-flight payments did not finish in time');
+      transport.closeConnections();
+      closed = true;
+      await engine.close();
+      log.info({ event: 'gateway.stopped' }, 'gateway stopped');
+    },
+  };
+}
