@@ -24,6 +24,7 @@ async function checkQrTarget(file: string | undefined): Promise<string | undefin
   if (!QR_KINDS.includes(extname(path).toLowerCase() as (typeof QR_KINDS)[number])) {
     throw new ScanpayError('BAD_ARGUMENT', '--qr must end in .png or .svg');
   }
+  if (existsSync(path) && !statSync(path).isFile()) throw new ScanpayError('BAD_ARGUMENT', `--qr ${path} exists and is not a file`);
   try {
     await access(dirname(path), constants.W_OK);
   } catch {

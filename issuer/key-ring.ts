@@ -105,8 +105,8 @@ export class IssuerKeyRing {
 
   /** Writes the ring to `file` atomically (temp file + rename), readable by the owner only. */
   async save(file: string): Promise<void> {
-    const temp = `${file}.${process.pid}.tmp`;
-    await writeFile(temp, this.serialize(), { mode: 0o600 });
+    const temp = `${file}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`;
+    await writeFile(temp, this.serialize(), { mode: 0o600, flag: 'wx' }); // a fresh file: never an existing (0644) file or a symlink
     await rename(temp, file);
   }
 

@@ -61,6 +61,7 @@ export function sealPayload(
 
 /** Splits payload bytes into header values and fields. Checks shape only: authenticity is the core's job. */
 export function parsePayload(bytes: Uint8Array): ParsedPayload {
+  if (!(bytes instanceof Uint8Array)) throw new ScanpayError('PAYLOAD_MALFORMED', 'payload must be text or a Uint8Array');
   if (bytes.length !== PAYLOAD_SIZE) throw new ScanpayError('PAYLOAD_MALFORMED', `expected ${PAYLOAD_SIZE} bytes, got ${bytes.length}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint8(0) !== PAYLOAD_VERSION) throw new ScanpayError('PAYLOAD_MALFORMED', `unsupported version ${view.getUint8(0)}`);

@@ -1,0 +1,387 @@
+/**
+ * The `scanpay` operator CLI, driven in-process through main(argv, out) with a capturing Output, against
+ * Redis under a per-run prefix and a key ring in a temp dir; plus the real bin once as a child process.
+ * Checks: keys generate/list/rotate, card issue (PNG and SVG QR that decode to the payload), show by QR image,
+ * payload text or PAN, block/unblock/reissue/pin by QR image; no full PAN or key bytes in any output; and
+ * bad arguments give one line on stderr, a non-zero exit, and write nothing.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.ts';
+import type { Output } from '../../cli/output.ts';
+import { loadCore } from '../../core/index.ts';
+import type { CryptoCore } from '../../core/types.ts';
+import { pinVerificationValue, unwrapBasicKey } from '../../issuer/card-secrets.ts';
+import { Issuer } from '../../issuer/issuer.ts';
+import { IssuerKeyRing } from '../../issuer/key-ring.ts';
+import { payloadFromText } from '../../issuer/payload.ts';
+import { decodeQrPng } from '../../issuer/qr.ts';
+import { openStore } from '../../issuer/store/index.ts';
+import type { Store } from '../../issuer/store/types.ts';
+import { deleteKeys, describeRedis, keysUnder, redisForTests, testKeyPrefix } from '../support/redis.ts';
+import { Redis } from 'ioredis';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MASKED = /^•••• •••• •••• [0-9]{4}$/;
+
+const redis = await redisForTests();
+afterAll(async () => {
+  await redis?.stop();
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  errors: string[];
+  json: unknown;
+  /** Everything the command wrote, for leak checks. */
+  all: string;
+}
+
+/** Runs main() with a capturing Output and `env` applied to process.env for the call (restored after). */
+async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  const jsons: unknown[] = [];
+  const out: Output = {
+    line: (text) => lines.push(text),
+    json: (value) => jsons.push(JSON.parse(JSON.stringify(value))),
+    error: (text) => errors.push(text),
+  };
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  let code: number;
+  try {
+    code = await main(['node', 'scanpay', ...args], out);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+  const stdout = [...lines, ...jsons.map((j) => JSON.stringify(j, null, 2))].join('\n');
+  return { code, stdout, errors, json: jsons.length === 1 ? jsons[0] : jsons.length ? jsons : undefined, all: `${stdout}\n${errors.join('\n')}` };
+}
+
+/** Key material of a key ring file, in the spellings a leak might take. */
+async function keyStrings(file: string): Promise<string[]> {
+  const doc = JSON.parse(await readFile(file, 'utf8')) as { storageKey: string; issuerKeys: { key: string }[] };
+  return [doc.storageKey, ...doc.issuerKeys.map((k) => k.key)].flatMap((s) => {
+    const b = Buffer.from(s, 'base64url');
+    return [s, b.toString('base64'), b.toString('hex')];
+  });
+}
+
+let core: CryptoCore;
+let dir: string;
+const envKeys = ['REDIS_URL', 'SCANPAY_KEYRING', 'SCANPAY_KEYRING_FILE'] as const;
+const savedEnv: Record<string, string | undefined> = {};
+beforeAll(async () => {
+  core = await loadCore();
+  dir = await mkdtemp(join(tmpdir(), 'scanpay-cli-'));
+  for (const k of envKeys) {
+    savedEnv[k] = process.env[k];
+    delete process.env[k]; // every call names its key ring and Redis explicitly
+  }
+});
+afterAll(async () => {
+  for (const k of envKeys) if (savedEnv[k] !== undefined) process.env[k] = savedEnv[k];
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the bin', () => {
+  it('`node bin/scanpay.js --help` runs as a real process', () => {
+    const result = spawnSync(process.execPath, ['bin/scanpay.js', '--help'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('Usage: scanpay');
+    expect(result.stdout).toContain('keys');
+    expect(result.stdout).toContain('card');
+  });
+
+  it('exits non-zero with one line on stderr when the operation fails', () => {
+    const result = spawnSync(process.execPath, ['bin/scanpay.js', '--keyring', join(tmpdir(), 'scanpay-no-such-keyring.json'), 'keys', 'list'], {
+      cwd: ROOT, encoding: 'utf8', timeout: 30_000, env: { ...process.env, SCANPAY_KEYRING: '', SCANPAY_KEYRING_FILE: '' },
+    });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain('KEYRING_INVALID');
+  });
+});
+
+describe('card commands without a persistent store', () => {
+  it('refuse with the "persistent store" message when neither --redis nor REDIS_URL is given', async () => {
+    const keyring = join(dir, 'no-redis-ring.json');
+    expect((await cli(['--keyring', keyring, 'keys', 'generate'])).code).toBe(0);
+    for (const args of [
+      ['card', 'issue', '--pin', '1234', '--limit', '5000', '--currency', 'EUR'],
+      ['card', 'show', '4000000000000002'],
+    ]) {
+      const run = await cli(['--keyring', keyring, ...args], { REDIS_URL: undefined });
+      expect(run.code).toBe(1);
+      expect(run.errors).toHaveLength(1);
+      expect(run.errors[0]).toContain('persistent store');
+      expect(run.errors[0]).not.toContain('\n');
+      expect(run.stdout).toBe('');
+    }
+    expect(process.env.REDIS_URL).toBeUndefined();
+  });
+});
+
+describeRedis(redis, 'scanpay CLI on Redis', (r) => {
+  const prefix = testKeyPrefix();
+  let keyring: string;
+  let store: Store;
+  let client: Redis;
+  const g = () => ['--redis', r.url, '--prefix', prefix, '--keyring', keyring];
+  /** An issuer over the same store and key ring file, to look behind the CLI. */
+  const issuer = async () => new Issuer({ core, store, keyRing: await IssuerKeyRing.load({ file: keyring, env: {} }) });
+  const cardRows = async () => (await keysUnder(client, `${prefix}card:`)).length;
+
+  let pngPath: string;
+  let payload: string;
+  let pan: string;
+
+  beforeAll(async () => {
+    keyring = join(dir, 'keyring.json');
+    store = await openStore({ redisUrl: r.url, prefix });
+    client = new Redis(r.url);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await client?.quit();
+    await deleteKeys(r.url, prefix);
+  });
+
+  it('keys generate writes a 0600 key ring once; a second generate needs --force', async () => {
+    const first = await cli([...g(), 'keys', 'generate']);
+    expect(first.code, first.errors.join('\n')).toBe(0);
+    expect((await stat(keyring)).mode & 0o777).toBe(0o600);
+    const secrets = await keyStrings(keyring);
+    for (const s of secrets) expect(first.all).not.toContain(s);
+    const before = await readFile(keyring, 'utf8');
+
+    const second = await cli([...g(), 'keys', 'generate']);
+    expect(second.code).toBe(1);
+    expect(second.errors).toHaveLength(1);
+    expect(second.errors[0]).toMatch(/exists; pass --force/);
+    expect(await readFile(keyring, 'utf8')).toBe(before);
+
+    const forced = await cli([...g(), 'keys', 'generate', '--force']);
+    expect(forced.code).toBe(0);
+    expect(await readFile(keyring, 'utf8')).not.toBe(before);
+    expect((await stat(keyring)).mode & 0o777).toBe(0o600);
+    expect((await readdir(dir)).filter((n) => n.includes('.tmp'))).toEqual([]);
+  });
+
+  it('keys list shows ids and states, never key bytes', async () => {
+    const text = await cli([...g(), 'keys', 'list']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^\s*1\s+active\s+\d{4}-\d\d-\d\dT/);
+    const json = await cli([...g(), 'keys', 'list', '--json']);
+    expect(json.code).toBe(0);
+    const listed = (json.json as { issuerKeys: { id: number; state: string; createdAt: string }[] }).issuerKeys;
+    expect(listed.map(({ id, state }) => ({ id, state }))).toEqual([{ id: 1, state: 'active' }]);
+    expect(Object.keys(listed[0]).sort()).toEqual(['createdAt', 'id', 'state']);
+    for (const s of await keyStrings(keyring)) {
+      expect(text.all).not.toContain(s);
+      expect(json.all).not.toContain(s);
+    }
+  });
+
+  it('card issue --qr card.png --json: masked PAN only, and the PNG decodes to the payload', async () => {
+    pngPath = join(dir, 'card.png');
+    const before = await store.countCards();
+    const run = await cli([...g(), 'card', 'issue', '--pin', '1234', '--limit', '5000', '--currency', 'EUR', '--qr', pngPath, '--json']);
+    expect(run.code, run.errors.join('\n')).toBe(0);
+    expect(run.errors).toEqual([]);
+    const out = run.json as Record<string, unknown>;
+    expect(out.maskedPan).toMatch(MASKED);
+    expect(out).toMatchObject({ status: 'active', generation: 1, keyId: 1, limit: 5000, balance: 5000, currency: 'EUR', pinFailures: 0 });
+    expect(String(out.qr)).toContain('QR version 7');
+    payload = out.payload as string;
+    expect(payload).toHaveLength(168);
+    expect(decodeQrPng(await readFile(pngPath))).toBe(payload);
+    expect(await store.countCards()).toBe(before + 1);
+
+    const iss = await issuer();
+    pan = iss.panOfPayload(payload);
+    expect(String(out.maskedPan).slice(-4)).toBe(pan.slice(-4));
+    expect(run.all).not.toContain(pan);
+    expect(run.all.replace(/\s/g, '')).not.toContain(pan);
+    for (const s of await keyStrings(keyring)) expect(run.all).not.toContain(s);
+    const [verdict] = await iss.judgePayloads([payload]);
+    expect(verdict.legal).toBe(true);
+    expect(payloadFromText(payload)).toHaveLength(112);
+  });
+
+  it('card issue --qr card.svg writes an SVG; plain output shows the masked PAN', async () => {
+    const svgPath = join(dir, 'card.svg');
+    const run = await cli([...g(), 'card', 'issue', '--pin', '0000', '--limit', '100', '--balance', '50', '--currency', 'USD', '--qr', svgPath]);
+    expect(run.code, run.errors.join('\n')).toBe(0);
+    const svg = await readFile(svgPath, 'utf8');
+    expect(svg).toContain('<svg');
+    expect(run.stdout).toMatch(/card\s+•••• •••• •••• [0-9]{4}/);
+    expect(run.stdout).toMatch(/balance 50/);
+    const text = /payload\s+(.{168})$/m.exec(run.stdout)?.[1];
+    expect(text).toBeDefined();
+    const svgPan = (await issuer()).panOfPayload(text!);
+    expect(run.all).not.toContain(svgPan);
+    await expect((await issuer()).judgePayloads([text!])).resolves.toMatchObject([{ legal: true }]);
+  });
+
+  it('card show works with a QR image, the payload text and the PAN', async () => {
+    const byPng = await cli([...g(), 'card', 'show', pngPath, '--json']);
+    const byText = await cli([...g(), 'card', 'show', payload, '--json']);
+    const byPan = await cli([...g(), 'card', 'show', pan, '--json']);
+    for (const run of [byPng, byText, byPan]) {
+      expect(run.code, run.errors.join('\n')).toBe(0);
+      expect(run.json).toMatchObject({ status: 'active', generation: 1, limit: 5000, currency: 'EUR' });
+      expect((run.json as { maskedPan: string }).maskedPan.slice(-4)).toBe(pan.slice(-4));
+    }
+    expect(byPng.all).not.toContain(pan);
+    expect(byText.all).not.toContain(pan);
+    const plain = await cli([...g(), 'card', 'show', pngPath]);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/status\s+active/);
+    expect(plain.all).not.toContain(pan);
+  });
+
+  it('block, unblock and reissue by QR image path', async () => {
+    const iss = await issuer();
+    const blocked = await cli([...g(), 'card', 'block', pngPath, '--json']);
+    expect(blocked.code, blocked.errors.join('\n')).toBe(0);
+    expect(blocked.json).toMatchObject({ status: 'blocked' });
+    expect(await iss.judgePayloads([payload])).toMatchObject([{ legal: false, reason: 'CARD_BLOCKED' }]);
+
+    const unblocked = await cli([...g(), 'card', 'unblock', pngPath, '--json']);
+    expect(unblocked.code).toBe(0);
+    expect(unblocked.json).toMatchObject({ status: 'active' });
+    expect(await iss.judgePayloads([payload])).toMatchObject([{ legal: true }]);
+
+    const newPng = join(dir, 'card-g2.png');
+    const reissued = await cli([...g(), 'card', 'reissue', pngPath, '--qr', newPng, '--json']);
+    expect(reissued.code, reissued.errors.join('\n')).toBe(0);
+    const out = reissued.json as { generation: number; payload: string; maskedPan: string };
+    expect(out.generation).toBe(2);
+    expect(out.payload).not.toBe(payload);
+    expect(decodeQrPng(await readFile(newPng))).toBe(out.payload);
+    expect(reissued.all).not.toContain(pan);
+    const verdicts = await iss.judgePayloads([payload, out.payload]);
+    expect(verdicts).toMatchObject([{ legal: false, reason: 'GENERATION_STALE' }, { legal: true }]);
+    // the old image still names the card (an operator holding an old print can act on it)
+    const shown = await cli([...g(), 'card', 'show', pngPath, '--json']);
+    expect(shown.json).toMatchObject({ generation: 2 });
+    pngPath = newPng;
+    payload = out.payload;
+  });
+
+  it('card pin changes the stored PIN verification value', async () => {
+    const before = (await store.getCard(pan))!;
+    const run = await cli([...g(), 'card', 'pin', pngPath, '--pin', '4321', '--json']);
+    expect(run.code, run.errors.join('\n')).toBe(0);
+    const after = (await store.getCard(pan))!;
+    const ring = await IssuerKeyRing.load({ file: keyring, env: {} });
+    const basicKey = unwrapBasicKey(core, ring.storageKey, pan, after.wrappedBasicKey);
+    expect(Buffer.from(after.pvv).equals(Buffer.from(pinVerificationValue(core, basicKey, pan, '4321')))).toBe(true);
+    expect(Buffer.from(before.pvv).equals(Buffer.from(pinVerificationValue(core, basicKey, pan, '1234')))).toBe(true);
+    expect(Buffer.from(after.pvv).equals(Buffer.from(before.pvv))).toBe(false);
+    basicKey.fill(0);
+  });
+
+  it('keys rotate: two keys listed, new cards under the new key, old cards still legal', async () => {
+    const rotated = await cli([...g(), 'keys', 'rotate']);
+    expect(rotated.code, rotated.errors.join('\n')).toBe(0);
+    expect(rotated.stdout).toContain('key 2 is now active');
+    const list = await cli([...g(), 'keys', 'list', '--json']);
+    const keys = (list.json as { issuerKeys: { id: number; state: string }[] }).issuerKeys.map(({ id, state }) => ({ id, state }));
+    expect(keys).toEqual([{ id: 1, state: 'decrypt-only' }, { id: 2, state: 'active' }]);
+    for (const s of await keyStrings(keyring)) expect(rotated.all + list.all).not.toContain(s);
+    expect((await stat(keyring)).mode & 0o777).toBe(0o600);
+
+    const issued = await cli([...g(), 'card', 'issue', '--pin', '1111', '--limit', '1', '--currency', 'JPY', '--json']);
+    expect(issued.code).toBe(0);
+    expect(issued.json).toMatchObject({ keyId: 2 });
+    expect(await (await issuer()).judgePayloads([payload])).toMatchObject([{ legal: true }]);
+  });
+
+  it('bad arguments: one line on stderr, non-zero exit, nothing written', async () => {
+    const txt = join(dir, 'bad', 'card.txt');
+    await mkdir(join(dir, 'bad'));
+    const dirPng = join(dir, 'bad', 'is-a-dir.png');
+    await mkdir(dirPng);
+    const noQr = join(dir, 'no-qr.png');
+    const { PNG } = await import('pngjs');
+    const blank = new PNG({ width: 32, height: 32 });
+    blank.data.fill(255);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(noQr, PNG.sync.write(blank));
+    const issue = ['card', 'issue'];
+    const ok = { pin: ['--pin', '1234'], limit: ['--limit', '5000'], currency: ['--currency', 'EUR'] };
+    const cases: Record<string, string[]> = {
+      'missing --pin': [...issue, ...ok.limit, ...ok.currency],
+      'missing --limit': [...issue, ...ok.pin, ...ok.currency],
+      'missing --currency': [...issue, ...ok.pin, ...ok.limit],
+      '--pin 12': [...issue, '--pin', '12', ...ok.limit, ...ok.currency],
+      '--pin abcd': [...issue, '--pin', 'abcd', ...ok.limit, ...ok.currency],
+      '--pin 12345': [...issue, '--pin', '12345', ...ok.limit, ...ok.currency],
+      '--limit -5': [...issue, ...ok.pin, '--limit', '-5', ...ok.currency],
+      '--limit abc': [...issue, ...ok.pin, '--limit', 'abc', ...ok.currency],
+      '--limit 1.5': [...issue, ...ok.pin, '--limit', '1.5', ...ok.currency],
+      '--limit 1e3': [...issue, ...ok.pin, '--limit', '1e3', ...ok.currency],
+      '--limit 2^53': [...issue, ...ok.pin, '--limit', '9007199254740993', ...ok.currency],
+      '--balance -1': [...issue, ...ok.pin, ...ok.limit, ...ok.currency, '--balance', '-1'],
+      '--currency EURO': [...issue, ...ok.pin, ...ok.limit, '--currency', 'EURO'],
+      '--currency eur': [...issue, ...ok.pin, ...ok.limit, '--currency', 'eur'],
+      '--currency XXX': [...issue, ...ok.pin, ...ok.limit, '--currency', 'XXX'],
+      '--bin 12': [...issue, ...ok.pin, ...ok.limit, ...ok.currency, '--bin', '12'],
+      '--qr file.txt': [...issue, ...ok.pin, ...ok.limit, ...ok.currency, '--qr', txt],
+      '--qr /nonexistent/dir/x.png': [...issue, ...ok.pin, ...ok.limit, ...ok.currency, '--qr', '/nonexistent/dir/x.png'],
+      '--qr <a directory>.png': [...issue, ...ok.pin, ...ok.limit, ...ok.currency, '--qr', dirPng],
+      'unknown option': [...issue, ...ok.pin, ...ok.limit, ...ok.currency, '--frobnicate'],
+      'unknown card subcommand': ['card', 'frob'],
+      'unknown command': ['frob'],
+      'unknown keys subcommand': ['keys', 'frob'],
+      'card show garbage': ['card', 'show', 'garbage'],
+      'card show 10 KB of garbage': ['card', 'show', 'A'.repeat(10_240)],
+      'card show a Luhn-invalid 16 digits': ['card', 'show', '4000000000000001'],
+      'card show a PNG without a QR code': ['card', 'show', noQr],
+      'card show a directory': ['card', 'show', dir],
+      'card block garbage': ['card', 'block', 'garbage'],
+      'card unblock unknown card': ['card', 'unblock', '4000000000000002'],
+      'card reissue tampered payload': ['card', 'reissue', `${payload.slice(0, 100)}${payload[100] === 'A' ? 'B' : 'A'}${payload.slice(101)}`],
+      'card pin --pin 12': ['card', 'pin', pngPath, '--pin', '12'],
+      'card pin without --pin': ['card', 'pin', pngPath],
+      'keys retire the active key': ['keys', 'retire', '2'],
+      'keys retire abc': ['keys', 'retire', 'abc'],
+      'keys retire 0': ['keys', 'retire', '0'],
+      'keys retire unknown id': ['keys', 'retire', '99'],
+    };
+    const ringBefore = await readFile(keyring, 'utf8');
+    const rowsBefore = JSON.stringify(await Promise.all((await keysUnder(client, `${prefix}card:`)).sort().map((k) => client.hgetall(k))));
+    const countBefore = await store.countCards();
+    const filesBefore = (await readdir(dir, { recursive: true })).sort();
+    for (const [name, args] of Object.entries(cases)) {
+      const run = await cli([...g(), ...args]);
+      expect(run.code, name).not.toBe(0);
+      expect(run.errors, `${name}: ${JSON.stringify(run.errors)}`).toHaveLength(1);
+      expect(run.errors[0].trim().split('\n'), `${name}: ${run.errors[0]}`).toHaveLength(1);
+      expect(run.stdout, name).toBe('');
+      expect(run.all, name).not.toContain(pan);
+      expect(await store.countCards(), name).toBe(countBefore);
+      expect(await cardRows(), name).toBe(countBefore);
+    }
+    expect(JSON.stringify(await Promise.all((await keysUnder(client, `${prefix}card:`)).sort().map((k) => client.hgetall(k))))).toBe(rowsBefore);
+    expect(await readFile(keyring, 'utf8')).toBe(ringBefore);
+    expect((await readdir(dir, { recursive: true })).sort()).toEqual(filesBefore);
+    expect(existsSync(txt)).toBe(false);
+  });
+});
