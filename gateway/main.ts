@@ -10,6 +10,7 @@ import { Issuer } from '../issuer/issuer.ts';
 import { IssuerKeyRing } from '../issuer/key-ring.ts';
 import { openStore } from '../issuer/store/index.ts';
 import { loadFleetKey } from '../protocol/fleet-key.ts';
+import { NodeCryptoEngine } from './baseline/node-crypto-engine.ts';
 import { DEMO_SCANNER, writeDemo } from './demo.ts';
 import { createLogger } from './log.ts';
 import { DEFAULT_BATCH, startGateway } from './server.ts';
@@ -25,6 +26,8 @@ const keyRing = keysConfigured ? await IssuerKeyRing.load() : IssuerKeyRing.gene
 const fleetKey = fleetConfigured ? loadFleetKey() : randomBytes(32);
 const store = await openStore({ redisUrl: env.REDIS_URL, prefix: env.SCANPAY_REDIS_PREFIX });
 const demo = env.SCANPAY_DEMO === '1' || !keysConfigured;
+// --baseline: the same gateway with node:crypto inline on the main thread and no pool (for bench:e2e)
+const baseline = process.argv.includes('--baseline') || env.SCANPAY_ENGINE === 'baseline';
 
 const gateway = await startGateway({
   store, keyRing, fleetKey, logger: log,
@@ -33,11 +36,13 @@ const gateway = await startGateway({
   publicUrl: env.PUBLIC_URL,
   threads: env.SCANPAY_THREADS ? int('SCANPAY_THREADS', 0) : undefined,
   batch: { maxItems: int('SCANPAY_BATCH_MAX', DEFAULT_BATCH.maxItems), windowMs: int('SCANPAY_BATCH_WINDOW_MS', DEFAULT_BATCH.windowMs) },
+  engine: baseline ? () => new NodeCryptoEngine() : undefined,
 });
 
 say();
 say(`scanpay gateway listening on ${gateway.url}  (scanners: ${gateway.scannerUrl})`);
 say(`store: ${store.description}`);
+say(`crypto: ${baseline ? 'baseline — node:crypto inline on the main thread, no pool' : 'WASM core in a piscina worker pool'}`);
 if (!store.persistent) say('  ! the embedded store is not persistent: cards, sessions and the ledger vanish when this process exits (set REDIS_URL to keep them)');
 if (!keysConfigured) say('  ! demo issuer keys, generated in memory (set SCANPAY_KEYRING_FILE to use a key ring from `scanpay keys generate`)');
 if (!fleetConfigured) say('  ! demo fleet key, generated in memory (set SCANPAY_FLEET_KEY_FILE for real scanners)');

@@ -21,6 +21,11 @@ export function luhnCheckDigit(body: string): number {
   return (10 - (sum % 10)) % 10;
 }
 
+/** True when `digits` is all decimal digits (at least 2) and passes Luhn. Not constant time: for tooling and the baseline. */
+export function luhnValid(digits: string): boolean {
+  return /^[0-9]{2,}$/.test(digits) && luhnCheckDigit(digits.slice(0, -1)) === digits.charCodeAt(digits.length - 1) - 48;
+}
+
 export function assertBin(bin: string): string {
   if (!BIN_PATTERN.test(bin)) throw new ScanpayError('BAD_ARGUMENT', 'BIN must be 6 to 8 digits');
   return bin;
