@@ -15,8 +15,20 @@ const TAG: usize = memory.data(16);
 /** Tag over aad and ciphertext, with the one-time key from block 0 (RFC 8439 §2.6). */
 function aeadTag(key: usize, nonce: usize, aad: usize, aadLen: usize, ct: usize, ctLen: usize, tag: usize): void {
   chachaBlock(key, 0, nonce, POLY_KEY);
-  poly1305Init(POLY, POLY_KEY);
+  aeadTagWithPolyKey(POLY_KEY, aad, aadLen, ct, ctLen, tag);
   memory.fill(POLY_KEY, 0, 64);
+}
+
+/** 1 when the tag over aad and ciphertext under a given one-time key (block 0's first 32 bytes) matches `tag`. */
+export function aeadVerifyWithPolyKey(polyKey: usize, aad: usize, aadLen: usize, ct: usize, ctLen: usize, tag: usize): u32 {
+  aeadTagWithPolyKey(polyKey, aad, aadLen, ct, ctLen, TAG);
+  const ok = ctEqual(TAG, tag, 16);
+  memory.fill(TAG, 0, 16);
+  return ok;
+}
+
+function aeadTagWithPolyKey(polyKey: usize, aad: usize, aadLen: usize, ct: usize, ctLen: usize, tag: usize): void {
+  poly1305Init(POLY, polyKey);
   poly1305Padded(POLY, aad, aadLen);
   poly1305Padded(POLY, ct, ctLen);
   store<u64>(LENGTHS, <u64>aadLen);

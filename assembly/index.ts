@@ -12,7 +12,7 @@ import { ctEqual as ctEqualImpl } from './ct';
 import { luhnCheck } from './luhn';
 import { runSelftest } from './selftest';
 export { aeadSeal, aeadOpen } from './aead'; // seal writes ct ‖ tag; open returns 1 or writes nothing
-export { dvd1Batch, dvd1OpenBatch, RECORD_SIZE as DVD1_RECORD_SIZE } from './dvd1';
+export { dvd1Batch, dvd1BatchScalar, dvd1OpenBatch, RECORD_SIZE as DVD1_RECORD_SIZE } from './dvd1';
 
 /** 0 when every embedded known answer matches. */
 export function selftest(): i32 {
@@ -61,3 +61,4 @@ export function luhn(digits: usize, len: usize): u32 {
   return luhnCheck(digits, len);
 }
 
+export { sha256Batch64 } from './sha256-batch';

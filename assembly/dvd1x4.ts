@@ -1,0 +1,230 @@
+/**
+ * DVD-1 four records at a time: the same work as dvd1.ts runRecord, with every SHA-256 compression
+ * (23 per record) done for four records at once in v128 lanes (sha256x4.ts). All DVD-1 messages have
+ * the same length in every record, so the four lanes stay in lockstep. The AEAD opens run per record.
+ * Tested against the scalar path for every batch size 1..64 (test/core/simd.test.ts).
+ */
+import { aeadVerifyWithPolyKey } from './aead';
+import { chachaBlockX4, transposeIn } from './chacha20x4';
+import { ctEqual, isZero, maskOf } from './ct';
+import { hmacInit } from './hmac';
+import { luhnCheck } from './luhn';
+import {
+  gatherWordsX4, scatterWordsX4, scheduleConstantBlock, sha256x4Compress, sha256x4CompressKW,
+  sha256x4Init, wipeSha256x4Scratch,
+} from './sha256x4';
+import { SHA256_CTX } from './sha256';
+
+// record layout: see dvd1.ts
+const KEK: usize = 0, HDR: usize = 32, N1: usize = 40, C1: usize = 52, N2: usize = 84, C2: usize = 96;
+const STORED_BK: usize = 144, STORED_PVV: usize = 176, PIN: usize = 208, SID: usize = 212, MERCHANT: usize = 228;
+const STATUS_PAN_TAG: u32 = 1, STATUS_KEY_TAG: u32 = 2, STATUS_LUHN: u32 = 4, STATUS_BASIC_KEY: u32 = 8, STATUS_PVV: u32 = 16;
+
+const LABEL_PIN: usize = memory.data<u8>([0x73, 0x63, 0x61, 0x6e, 0x70, 0x61, 0x79, 0x2f, 0x76, 0x31, 0x2f, 0x70, 0x69, 0x6e]);
+const LABEL_TXN: usize = memory.data<u8>([0x73, 0x63, 0x61, 0x6e, 0x70, 0x61, 0x79, 0x2f, 0x76, 0x31, 0x2f, 0x74, 0x78, 0x6e]);
+
+// Everything below is wiped at the end of each batch (wipeDvd1x4).
+const SCRATCH_SIZE: i32 = 4096 + 1024 + 256;
+const SCRATCH: usize = memory.data(SCRATCH_SIZE, 16);
+const BLOCK: usize = SCRATCH; // 256: a 4-lane block being built
+const BK_BLOCK: usize = SCRATCH + 256; // 256: basic key as a one-block message (used twice)
+const INNER: usize = SCRATCH + 512; // 128 each: 4-lane states
+const OUTER: usize = SCRATCH + 640;
+const PRK: usize = SCRATCH + 768;
+const K_PIN: usize = SCRATCH + 896;
+const K_TXN: usize = SCRATCH + 1024;
+const DIGEST: usize = SCRATCH + 1152;
+const KEY_WORDS: usize = SCRATCH + 1280; // 128: a 4-lane key (sid)
+const STORED: usize = SCRATCH + 1408; // 128: stored PVVs, 4-lane
+const PAN4: usize = SCRATCH + 1536; // 4 × 16
+const BK4: usize = SCRATCH + 1600; // 4 × 32
+const MSG: usize = SCRATCH + 1728; // 4 × 128: per-lane message bytes
+const CRYPT4: usize = SCRATCH + 2240; // 4 × 32
+const AAD2: usize = SCRATCH + 2368; // 24
+const STATUS4: usize = SCRATCH + 2400; // 4 × u32
+const PVV_DIFF: usize = SCRATCH + 2416; // 4 × u32
+// Per batch, not secret: the empty-salt HMAC pad states and the constant blocks' K + W.
+const EMPTY_IN: usize = SCRATCH + 2432; // 128
+const EMPTY_OUT: usize = SCRATCH + 2560; // 128
+const PIN_INFO_KW: usize = SCRATCH + 2688; // 256
+const CRYPT_TAIL_KW: usize = SCRATCH + 2944; // 256
+const WORDS16: usize = SCRATCH + 3200; // 64
+const SCALAR_HMAC: usize = SCRATCH + 3264; // HMAC_CTX (224)
+const KS_PAN_POLY: usize = SCRATCH + 4096; // 4 × 64: keystream blocks, lane i at + 64 i
+const KS_PAN: usize = SCRATCH + 4352;
+const KS_BK_POLY: usize = SCRATCH + 4608;
+const KS_BK: usize = SCRATCH + 4864;
+const KEYS4: usize = SCRATCH + 5120; // 128: issuer keys, 4-lane
+const NONCES4: usize = SCRATCH + 5248; // 64: nonces, 4-lane
+
+const IPAD: u32 = 0x36363636;
+const OPAD_XOR_IPAD: u32 = 0x6a6a6a6a;
+
+/** Inner and outer pad states of HMAC for four keys of `words` 32-bit words each (4-lane form at key). */
+function padStatesX4(key: usize, words: usize, inner: usize, outer: usize): void {
+  const ipad = i32x4.splat(IPAD);
+  for (let w: usize = 0; w < 16; w++) {
+    v128.store(BLOCK + (w << 4), w < words ? v128.xor(v128.load(key + (w << 4)), ipad) : ipad);
+  }
+  sha256x4Init(inner);
+  sha256x4Compress(inner, BLOCK);
+  const flip = i32x4.splat(OPAD_XOR_IPAD);
+  for (let w: usize = 0; w < 16; w++) v128.store(BLOCK + (w << 4), v128.xor(v128.load(BLOCK + (w << 4)), flip));
+  sha256x4Init(outer);
+  sha256x4Compress(outer, BLOCK);
+}
+
+/** HMAC's outer hash: out = compress(outer, innerDigest ‖ padding for 64 + 32 bytes). */
+function finishX4(inner: usize, outer: usize, out: usize): void {
+  memory.copy(BLOCK, inner, 128);
+  v128.store(BLOCK + 128, i32x4.splat(0x80000000));
+  memory.fill(BLOCK + 144, 0, 96);
+  v128.store(BLOCK + 240, i32x4.splat((64 + 32) * 8));
+  memory.copy(out, outer, 128);
+  sha256x4Compress(out, BLOCK);
+}
+
+/** Ends each lane's message (MSG + lane*128, `len` bytes) with SHA-256 padding for 64 + len bytes in `blocks` blocks. */
+function padLaneMessages(len: usize, blocks: usize): void {
+  const total = blocks << 6;
+  for (let l: usize = 0; l < 4; l++) {
+    const m = MSG + (l << 7);
+    store<u8>(m + len, 0x80);
+    memory.fill(m + len + 1, 0, total - len - 9);
+    store<u64>(m + total - 8, bswap<u64>(<u64>(64 + len) << 3));
+  }
+}
+
+function gatherLaneBlock(block: usize): void {
+  const at = block << 6;
+  gatherWordsX4(MSG + at, MSG + 128 + at, MSG + 256 + at, MSG + 384 + at, 16, BLOCK);
+}
+
+/** Per-batch constants: empty-salt pad states (broadcast to 4 lanes) and K + W of the constant blocks. */
+export function prepareDvd1x4(): void {
+  hmacInit(SCALAR_HMAC, 0, 0);
+  for (let i: usize = 0; i < 8; i++) {
+    v128.store(EMPTY_IN + (i << 4), i32x4.splat(load<u32>(SCALAR_HMAC + (i << 2))));
+    v128.store(EMPTY_OUT + (i << 4), i32x4.splat(load<u32>(SCALAR_HMAC + SHA256_CTX + (i << 2))));
+  }
+  // kPin expand's inner block: "scanpay/v1/pin" ‖ 0x01, padded for 64 + 15 bytes
+  const m = MSG;
+  memory.copy(m, LABEL_PIN, 14);
+  store<u8>(m + 14, 1);
+  store<u8>(m + 15, 0x80);
+  memory.fill(m + 16, 0, 40);
+  store<u64>(m + 56, bswap<u64>(<u64>(64 + 15) << 3));
+  for (let i: usize = 0; i < 16; i++) store<u32>(WORDS16 + (i << 2), bswap<u32>(load<u32>(m + (i << 2))));
+  scheduleConstantBlock(WORDS16, PIN_INFO_KW);
+  // the cryptogram's second inner block: padding only, for 64 + 56 bytes
+  memory.fill(WORDS16, 0, 64);
+  store<u32>(WORDS16 + 60, (64 + 56) * 8);
+  scheduleConstantBlock(WORDS16, CRYPT_TAIL_KW);
+}
+
+/** Runs four records at rec, rec + 256, … ; writes 4 cryptograms and 4 status bytes; returns how many passed. */
+export function runFourRecords(rec: usize, recordSize: usize, cryptograms: usize, statuses: usize): u32 {
+  const r0 = rec, r1 = rec + recordSize, r2 = rec + 2 * recordSize, r3 = rec + 3 * recordSize;
+  // 1. four ChaCha20 blocks per record, four records per pass: one-time Poly1305 keys (counter 0) and
+  //    keystream (counter 1) for the PAN (nonce n1) and the basic key (nonce n2)
+  transposeIn(r0 + KEK, r1 + KEK, r2 + KEK, r3 + KEK, 8, KEYS4);
+  transposeIn(r0 + N1, r1 + N1, r2 + N1, r3 + N1, 4, NONCES4); // a 4th word is read and unused
+  chachaBlockX4(KEYS4, NONCES4, 0, KS_PAN_POLY);
+  chachaBlockX4(KEYS4, NONCES4, 1, KS_PAN);
+  transposeIn(r0 + N2, r1 + N2, r2 + N2, r3 + N2, 4, NONCES4);
+  chachaBlockX4(KEYS4, NONCES4, 0, KS_BK_POLY);
+  chachaBlockX4(KEYS4, NONCES4, 1, KS_BK);
+  // 2. tags (Poly1305, per record), decryption, and the checks
+  for (let l: usize = 0; l < 4; l++) {
+    const r = rec + l * recordSize;
+    const pan = PAN4 + (l << 4), bk = BK4 + (l << 5);
+    const panTagOk = aeadVerifyWithPolyKey(KS_PAN_POLY + (l << 6), r + HDR, 8, r + C1, 16, r + C1 + 16);
+    memory.copy(AAD2, r + HDR, 8);
+    memory.copy(AAD2 + 8, r + C1 + 16, 16);
+    const keyTagOk = aeadVerifyWithPolyKey(KS_BK_POLY + (l << 6), AAD2, 24, r + C2, 32, r + C2 + 32);
+    v128.store(pan, v128.xor(v128.load(r + C1), v128.load(KS_PAN + (l << 6))));
+    v128.store(bk, v128.xor(v128.load(r + C2), v128.load(KS_BK + (l << 6))));
+    v128.store(bk, v128.xor(v128.load(r + C2, 16), v128.load(KS_BK + (l << 6), 16)), 16);
+    store<u32>(STATUS4 + (l << 2), (panTagOk ^ 1) * STATUS_PAN_TAG | (keyTagOk ^ 1) * STATUS_KEY_TAG
+      | (luhnCheck(pan, 16) ^ 1) * STATUS_LUHN | (ctEqual(bk, r + STORED_BK, 32) ^ 1) * STATUS_BASIC_KEY);
+  }
+
+  // the basic key as a one-block HMAC message (64 + 32 bytes), used by both extracts
+  gatherWordsX4(BK4, BK4 + 32, BK4 + 64, BK4 + 96, 8, BK_BLOCK);
+  v128.store(BK_BLOCK + 128, i32x4.splat(0x80000000));
+  memory.fill(BK_BLOCK + 144, 0, 96);
+  v128.store(BK_BLOCK + 240, i32x4.splat((64 + 32) * 8));
+
+  // 3a. kPin = HKDF(bk, "", "scanpay/v1/pin"): extract with the precomputed empty-salt pads, then expand
+  memory.copy(INNER, EMPTY_IN, 128);
+  sha256x4Compress(INNER, BK_BLOCK);
+  finishX4(INNER, EMPTY_OUT, PRK);
+  padStatesX4(PRK, 8, INNER, OUTER);
+  sha256x4CompressKW(INNER, PIN_INFO_KW);
+  finishX4(INNER, OUTER, K_PIN);
+
+  // 3b. kTxn = HKDF(bk, sid, "scanpay/v1/txn" ‖ merchant ‖ amount)
+  gatherWordsX4(r0 + SID, r1 + SID, r2 + SID, r3 + SID, 4, KEY_WORDS);
+  padStatesX4(KEY_WORDS, 4, INNER, OUTER);
+  sha256x4Compress(INNER, BK_BLOCK);
+  finishX4(INNER, OUTER, PRK);
+  padStatesX4(PRK, 8, INNER, OUTER);
+  for (let l: usize = 0; l < 4; l++) {
+    const m = MSG + (l << 7), r = rec + l * recordSize;
+    memory.copy(m, LABEL_TXN, 14);
+    memory.copy(m + 14, r + MERCHANT, 24); // merchant ‖ amount are contiguous in the record
+    store<u8>(m + 38, 1);
+  }
+  padLaneMessages(39, 1);
+  gatherLaneBlock(0);
+  sha256x4Compress(INNER, BLOCK);
+  finishX4(INNER, OUTER, K_TXN);
+
+  // 4. PVV = HMAC(kPin, PAN ‖ PIN), compared with the stored PVVs lane by lane
+  padStatesX4(K_PIN, 8, INNER, OUTER);
+  for (let l: usize = 0; l < 4; l++) {
+    const m = MSG + (l << 7);
+    memory.copy(m, PAN4 + (l << 4), 16);
+    memory.copy(m + 16, rec + l * recordSize + PIN, 4);
+  }
+  padLaneMessages(20, 1);
+  gatherLaneBlock(0);
+  sha256x4Compress(INNER, BLOCK);
+  finishX4(INNER, OUTER, DIGEST);
+  gatherWordsX4(r0 + STORED_PVV, r1 + STORED_PVV, r2 + STORED_PVV, r3 + STORED_PVV, 8, STORED);
+  let diff = i32x4.splat(0);
+  for (let w: usize = 0; w < 8; w++) diff = v128.or(diff, v128.xor(v128.load(DIGEST + (w << 4)), v128.load(STORED + (w << 4))));
+
+  // 5. cryptogram = HMAC(kTxn, sid ‖ merchant ‖ amount ‖ PAN): 56 bytes, two inner blocks (the second constant)
+  padStatesX4(K_TXN, 8, INNER, OUTER);
+  for (let l: usize = 0; l < 4; l++) {
+    const m = MSG + (l << 7);
+    memory.copy(m, rec + l * recordSize + SID, 40);
+    memory.copy(m + 40, PAN4 + (l << 4), 16);
+    store<u8>(m + 56, 0x80);
+    memory.fill(m + 57, 0, 7);
+  }
+  gatherLaneBlock(0);
+  sha256x4Compress(INNER, BLOCK);
+  sha256x4CompressKW(INNER, CRYPT_TAIL_KW);
+  finishX4(INNER, OUTER, DIGEST);
+  scatterWordsX4(DIGEST, 8, CRYPT4, CRYPT4 + 32, CRYPT4 + 64, CRYPT4 + 96);
+
+  v128.store(PVV_DIFF, diff); // lane indexes of extract_lane must be constants: read the lanes back from memory
+  let passed: u32 = 0;
+  for (let l: usize = 0; l < 4; l++) {
+    const pvvDiff = load<u32>(PVV_DIFF + (l << 2));
+    const status = load<u32>(STATUS4 + (l << 2)) | (isZero(pvvDiff) ^ 1) * STATUS_PVV;
+    const keep = maskOf(isZero(status));
+    const out = cryptograms + (l << 5);
+    for (let j: usize = 0; j < 32; j += 4) store<u32>(out + j, load<u32>(CRYPT4 + (l << 5) + j) & keep);
+    store<u8>(statuses + l, <u8>status);
+    passed += isZero(status);
+  }
+  return passed;
+}
+
+export function wipeDvd1x4(): void {
+  memory.fill(SCRATCH, 0, SCRATCH_SIZE);
+  wipeSha256x4Scratch();
+}

@@ -1,0 +1,153 @@
+/**
+ * SHA-256 (FIPS 180-4 §6.2) four messages at a time: lane i of every v128 belongs to message i
+ * ("multi-buffer" SIMD). A 4-lane state is 8 v128 (H0..H7), a 4-lane block 16 v128 (W0..W15, already
+ * as big-endian-decoded words). Used where four records hash messages of the same length in lockstep.
+ * The scalar sha256.ts is the reference it is tested against.
+ */
+export const STATE_X4: usize = 128;
+export const BLOCK_X4: usize = 256;
+
+const K: usize = memory.data<u32>([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+]);
+const IV: usize = memory.data<u32>([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+
+// Message schedule, 64 × v128; wiped by wipeSha256x4Scratch().
+const W: usize = memory.data(64 * 16, 16);
+const SCHEDULE: usize = memory.data(64 * 4); // scalar schedule of a constant block (not secret)
+
+// @ts-ignore: decorator
+@inline function rotr4(x: v128, n: i32): v128 {
+  return v128.or(i32x4.shr_u(x, n), i32x4.shl(x, 32 - n));
+}
+
+/** Four states set to the SHA-256 initial value. */
+export function sha256x4Init(state: usize): void {
+  for (let i: usize = 0; i < 8; i++) v128.store(state + (i << 4), i32x4.splat(load<u32>(IV + (i << 2))));
+}
+
+/** Four independent compressions: state[lane] ← compress(state[lane], block[lane]). */
+export function sha256x4Compress(state: usize, block: usize): void {
+  for (let i: usize = 0; i < 16; i++) v128.store(W + (i << 4), v128.load(block + (i << 4)));
+  for (let i: usize = 16; i < 64; i++) {
+    const w15 = v128.load(W + ((i - 15) << 4));
+    const w2 = v128.load(W + ((i - 2) << 4));
+    const s0 = v128.xor(v128.xor(rotr4(w15, 7), rotr4(w15, 18)), i32x4.shr_u(w15, 3));
+    const s1 = v128.xor(v128.xor(rotr4(w2, 17), rotr4(w2, 19)), i32x4.shr_u(w2, 10));
+    v128.store(W + (i << 4), i32x4.add(i32x4.add(v128.load(W + ((i - 16) << 4)), s0), i32x4.add(v128.load(W + ((i - 7) << 4)), s1)));
+  }
+  let a = v128.load(state), b = v128.load(state, 16), c = v128.load(state, 32), d = v128.load(state, 48);
+  let e = v128.load(state, 64), f = v128.load(state, 80), g = v128.load(state, 96), h = v128.load(state, 112);
+  for (let i: usize = 0; i < 64; i++) {
+    const s1 = v128.xor(v128.xor(rotr4(e, 6), rotr4(e, 11)), rotr4(e, 25));
+    const ch = v128.bitselect(f, g, e);
+    const t1 = i32x4.add(i32x4.add(i32x4.add(h, s1), i32x4.add(ch, i32x4.splat(load<u32>(K + (i << 2))))), v128.load(W + (i << 4)));
+    const s0 = v128.xor(v128.xor(rotr4(a, 2), rotr4(a, 13)), rotr4(a, 22));
+    const maj = v128.bitselect(b, a, v128.xor(a, c));
+    const t2 = i32x4.add(s0, maj);
+    h = g; g = f; f = e; e = i32x4.add(d, t1);
+    d = c; c = b; b = a; a = i32x4.add(t1, t2);
+  }
+  v128.store(state, i32x4.add(v128.load(state), a));
+  v128.store(state, i32x4.add(v128.load(state, 16), b), 16);
+  v128.store(state, i32x4.add(v128.load(state, 32), c), 32);
+  v128.store(state, i32x4.add(v128.load(state, 48), d), 48);
+  v128.store(state, i32x4.add(v128.load(state, 64), e), 64);
+  v128.store(state, i32x4.add(v128.load(state, 80), f), 80);
+  v128.store(state, i32x4.add(v128.load(state, 96), g), 96);
+  v128.store(state, i32x4.add(v128.load(state, 112), h), 112);
+}
+
+/** Byte-swaps each 32-bit lane: big-endian message bytes ↔ SHA-256 words. */
+// @ts-ignore: decorator
+@inline export function bswap32x4(v: v128): v128 {
+  return v128.shuffle<u8>(v, v, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+}
+
+/**
+ * Reads `words` (a multiple of 4) big-endian words of four lanes — lane i's bytes at src[i] — into
+ * 4-lane form at out (word w of every lane in one v128). A 4×4 transpose per 16 bytes.
+ */
+export function gatherWordsX4(src0: usize, src1: usize, src2: usize, src3: usize, words: usize, out: usize): void {
+  for (let q: usize = 0; q < words; q += 4) {
+    const r0 = bswap32x4(v128.load(src0 + (q << 2)));
+    const r1 = bswap32x4(v128.load(src1 + (q << 2)));
+    const r2 = bswap32x4(v128.load(src2 + (q << 2)));
+    const r3 = bswap32x4(v128.load(src3 + (q << 2)));
+    const t0 = v128.shuffle<u32>(r0, r1, 0, 4, 1, 5);
+    const t1 = v128.shuffle<u32>(r0, r1, 2, 6, 3, 7);
+    const t2 = v128.shuffle<u32>(r2, r3, 0, 4, 1, 5);
+    const t3 = v128.shuffle<u32>(r2, r3, 2, 6, 3, 7);
+    v128.store(out + (q << 4), v128.shuffle<u64>(t0, t2, 0, 2));
+    v128.store(out + (q << 4) + 16, v128.shuffle<u64>(t0, t2, 1, 3));
+    v128.store(out + (q << 4) + 32, v128.shuffle<u64>(t1, t3, 0, 2));
+    v128.store(out + (q << 4) + 48, v128.shuffle<u64>(t1, t3, 1, 3));
+  }
+}
+
+/** The inverse of gatherWordsX4: 4-lane words → each lane's big-endian bytes at dst[i]. */
+export function scatterWordsX4(src: usize, words: usize, dst0: usize, dst1: usize, dst2: usize, dst3: usize): void {
+  for (let q: usize = 0; q < words; q += 4) {
+    const r0 = v128.load(src + (q << 4)), r1 = v128.load(src + (q << 4) + 16);
+    const r2 = v128.load(src + (q << 4) + 32), r3 = v128.load(src + (q << 4) + 48);
+    const t0 = v128.shuffle<u32>(r0, r1, 0, 4, 1, 5);
+    const t1 = v128.shuffle<u32>(r0, r1, 2, 6, 3, 7);
+    const t2 = v128.shuffle<u32>(r2, r3, 0, 4, 1, 5);
+    const t3 = v128.shuffle<u32>(r2, r3, 2, 6, 3, 7);
+    v128.store(dst0 + (q << 2), bswap32x4(v128.shuffle<u64>(t0, t2, 0, 2)));
+    v128.store(dst1 + (q << 2), bswap32x4(v128.shuffle<u64>(t0, t2, 1, 3)));
+    v128.store(dst2 + (q << 2), bswap32x4(v128.shuffle<u64>(t1, t3, 0, 2)));
+    v128.store(dst3 + (q << 2), bswap32x4(v128.shuffle<u64>(t1, t3, 1, 3)));
+  }
+}
+
+export function wipeSha256x4Scratch(): void {
+  memory.fill(W, 0, 64 * 16);
+}
+
+/**
+ * Precomputes K[i] + W[i] for a block that is the same in every lane and every call (padding-only
+ * blocks, constant labels): the schedule is then paid once, not per compression.
+ */
+export function scheduleConstantBlock(words: usize /* 16 u32 */, kw: usize /* 64 u32 out */): void {
+  const w = SCHEDULE;
+  for (let i: usize = 0; i < 16; i++) store<u32>(w + (i << 2), load<u32>(words + (i << 2)));
+  for (let i: usize = 16; i < 64; i++) {
+    const w15 = load<u32>(w + ((i - 15) << 2));
+    const w2 = load<u32>(w + ((i - 2) << 2));
+    const s0 = rotr<u32>(w15, 7) ^ rotr<u32>(w15, 18) ^ (w15 >>> 3);
+    const s1 = rotr<u32>(w2, 17) ^ rotr<u32>(w2, 19) ^ (w2 >>> 10);
+    store<u32>(w + (i << 2), load<u32>(w + ((i - 16) << 2)) + s0 + load<u32>(w + ((i - 7) << 2)) + s1);
+  }
+  for (let i: usize = 0; i < 64; i++) store<u32>(kw + (i << 2), load<u32>(K + (i << 2)) + load<u32>(w + (i << 2)));
+}
+
+/** Four compressions of one constant block whose K + W were precomputed by scheduleConstantBlock. */
+export function sha256x4CompressKW(state: usize, kw: usize): void {
+  let a = v128.load(state), b = v128.load(state, 16), c = v128.load(state, 32), d = v128.load(state, 48);
+  let e = v128.load(state, 64), f = v128.load(state, 80), g = v128.load(state, 96), h = v128.load(state, 112);
+  for (let i: usize = 0; i < 64; i++) {
+    const s1 = v128.xor(v128.xor(rotr4(e, 6), rotr4(e, 11)), rotr4(e, 25));
+    const ch = v128.bitselect(f, g, e);
+    const t1 = i32x4.add(i32x4.add(h, s1), i32x4.add(ch, i32x4.splat(load<u32>(kw + (i << 2)))));
+    const s0 = v128.xor(v128.xor(rotr4(a, 2), rotr4(a, 13)), rotr4(a, 22));
+    const maj = v128.bitselect(b, a, v128.xor(a, c));
+    h = g; g = f; f = e; e = i32x4.add(d, t1);
+    d = c; c = b; b = a; a = i32x4.add(t1, i32x4.add(s0, maj));
+  }
+  v128.store(state, i32x4.add(v128.load(state), a));
+  v128.store(state, i32x4.add(v128.load(state, 16), b), 16);
+  v128.store(state, i32x4.add(v128.load(state, 32), c), 32);
+  v128.store(state, i32x4.add(v128.load(state, 48), d), 48);
+  v128.store(state, i32x4.add(v128.load(state, 64), e), 64);
+  v128.store(state, i32x4.add(v128.load(state, 80), f), 80);
+  v128.store(state, i32x4.add(v128.load(state, 96), g), 96);
+  v128.store(state, i32x4.add(v128.load(state, 112), h), 112);
+}
