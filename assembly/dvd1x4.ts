@@ -46,10 +46,10 @@ const PVV_DIFF: usize = SCRATCH + 2416; // 4 × u32
 // Per batch, not secret: the empty-salt HMAC pad states and the constant blocks' K + W.
 const EMPTY_IN: usize = SCRATCH + 2432; // 128
 const EMPTY_OUT: usize = SCRATCH + 2560; // 128
-const PIN_INFO_KW: usize = SCRATCH + 2688; // 256
-const CRYPT_TAIL_KW: usize = SCRATCH + 2944; // 256
 const WORDS16: usize = SCRATCH + 3200; // 64
 const SCALAR_HMAC: usize = SCRATCH + 3264; // HMAC_CTX (224)
+const PIN_INFO_KW: usize = memory.data(64 * 16, 16); // 4-lane WK of constant blocks (not secret)
+const CRYPT_TAIL_KW: usize = memory.data(64 * 16, 16);
 const KS_PAN_POLY: usize = SCRATCH + 4096; // 4 × 64: keystream blocks, lane i at + 64 i
 const KS_PAN: usize = SCRATCH + 4352;
 const KS_BK_POLY: usize = SCRATCH + 4608;

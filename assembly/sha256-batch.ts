@@ -9,7 +9,7 @@ import { STATE_X4, gatherWordsX4, scatterWordsX4, scheduleConstantBlock, sha256x
 const STATE: usize = memory.data(<i32>STATE_X4, 16);
 const BLOCK: usize = memory.data(<i32>BLOCK_X4, 16);
 const PAD_WORDS: usize = memory.data<u32>([0x80000000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 512]);
-const PAD_KW: usize = memory.data(64 * 4, 16);
+const PAD_KW: usize = memory.data(64 * 16, 16);
 const CTX: usize = memory.data(<i32>SHA256_CTX);
 
 /** out[i*32..] = SHA-256(msgs[i*64 .. i*64+64]) for i < count. */
