@@ -48,7 +48,11 @@ const bench = new Bench({ time: SMOKE ? 50 : 1500, iterations: SMOKE ? 1 : 10, w
 for (const [name, run] of Object.entries(implementations)) bench.add(name, () => void run());
 await bench.run();
 
-const rows = bench.tasks.map((t) => ({ implementation: t.name, nsPerMessage: (t.result.latency.mean * 1e6) / COUNT, rmePercent: t.result.latency.rme }));
+const rows = bench.tasks.map((t) => {
+  const result = t.result;
+  if (result.state !== 'completed') throw new Error(`${t.name}: tinybench state ${result.state}`);
+  return { implementation: t.name, nsPerMessage: (result.latency.mean * 1e6) / COUNT, rmePercent: result.latency.rme };
+});
 const ours = rows.find((r) => r.implementation.startsWith('scanpay'))!;
 console.log(`\nSHA-256 of ${COUNT} × 64-byte messages per call (${SMOKE ? 'smoke: numbers not meaningful' : 'full'})`);
 for (const r of rows) {

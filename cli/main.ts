@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { isScanpayError } from '../core/errors.ts';
 import { cardCommand } from './card.ts';
 import { keysCommand } from './keys.ts';
+import { scanCommand } from './scan.ts';
 import { consoleOutput, type Output } from './output.ts';
 
 export function buildProgram(out: Output): Command {
@@ -18,6 +19,7 @@ export function buildProgram(out: Output): Command {
     .configureOutput({ writeOut: (s) => out.line(s.trimEnd()), writeErr: (s) => out.error(s.trimEnd()) });
   keysCommand(program, out);
   cardCommand(program, out);
+  scanCommand(program, out);
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }

@@ -37,6 +37,8 @@ const gateway = await startGateway({
   threads: env.SCANPAY_THREADS ? int('SCANPAY_THREADS', 0) : undefined,
   batch: { maxItems: int('SCANPAY_BATCH_MAX', DEFAULT_BATCH.maxItems), windowMs: int('SCANPAY_BATCH_WINDOW_MS', DEFAULT_BATCH.windowMs) },
   engine: baseline ? () => new NodeCryptoEngine() : undefined,
+  framesPerSecond: int('SCANPAY_RATE_PER_SEC', 20),
+  burst: int('SCANPAY_RATE_BURST', 40),
 });
 
 say();

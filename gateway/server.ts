@@ -83,7 +83,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     host, port: opts.port ?? 8080, hub,
     routes: [
       ...authRoutes(flow, inFlight),
-      ...opsRoutes({ store: opts.store, metrics, poolReady: () => !closed, draining: () => hub!.draining }),
+      ...opsRoutes({ store: opts.store, metrics, poolReady: () => engine.ready, draining: () => hub!.draining }),
     ],
     idleTimeoutS: opts.idleTimeoutS ?? 60,
     maxBackpressureBytes: opts.maxBackpressureBytes ?? 64 * 1024,
@@ -104,6 +104,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       transport.stopListening();
       const drained = await inFlight.drain(drainMs);
       if (!drained) log.warn({ event: 'gateway.drain-timeout', inFlight: inFlight.count }, 'in-flight payments did not finish in time');
+      await new Promise((resolve) => setImmediate(resolve)); // let the drained work send its answers (they follow in later microtasks)
       transport.closeConnections();
       closed = true;
       await engine.close();

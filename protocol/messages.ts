@@ -45,7 +45,7 @@ export const Receipt = Type.Object({
 }, { additionalProperties: false });
 export const WelcomeFrame = Type.Object({
   v: V, type: Type.Literal('welcome'), scanner: Type.String(),
-  limits: Type.Object({ maxFrameBytes: Type.Integer(), framesPerSecond: Type.Integer() }),
+  limits: Type.Object({ maxFrameBytes: Type.Integer(), framesPerSecond: Type.Integer(), burst: Type.Optional(Type.Integer()) }),
 });
 export const AuthRequiredFrame = Type.Object({
   v: V, type: Type.Literal('auth-required'), id: RequestId, session: SessionId, url: Type.String(),
@@ -84,33 +84,54 @@ export const SCANNER_CODES = [
 ] as const;
 export type ScannerCode = (typeof SCANNER_CODES)[number];
 
-const scannerFrameCheck = TypeCompiler.Compile(ScannerFrame);
-const gatewayFrameCheck = TypeCompiler.Compile(GatewayFrame);
+type FrameCheck = ReturnType<typeof TypeCompiler.Compile>;
+/** One compiled check per frame type, so a rejection names the field at fault (a union check only says "Expected union value"). */
+const scannerFrameChecks: Record<string, FrameCheck> = {
+  scan: TypeCompiler.Compile(ScanFrame), pin: TypeCompiler.Compile(PinFrame), ping: TypeCompiler.Compile(PingFrame),
+};
+const gatewayFrameChecks: Record<string, FrameCheck> = {
+  welcome: TypeCompiler.Compile(WelcomeFrame), 'auth-required': TypeCompiler.Compile(AuthRequiredFrame),
+  'payment-result': TypeCompiler.Compile(PaymentResultFrame), error: TypeCompiler.Compile(ErrorFrame), pong: TypeCompiler.Compile(PongFrame),
+};
 
-export type ParseResult<T> = { ok: true; frame: T } | { ok: false; code: ScannerCode; message: string };
+/** A rejected frame carries its request id when one could be read, so the sender can match the error. */
+export type ParseResult<T> = { ok: true; frame: T } | { ok: false; code: ScannerCode; message: string; id: string | null };
 
-function parseWith<T>(text: string, check: { Check(v: unknown): boolean; Errors(v: unknown): Iterable<{ path: string; message: string }> }): ParseResult<T> {
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+function idOf(value: Record<string, unknown>): string | null {
+  return typeof value.id === 'string' && REQUEST_ID.test(value.id) ? value.id : null;
+}
+
+/** Messages name the path and the rule broken (TypeBox does not echo values), never the frame's content. */
+function parseWith<T>(text: string, checks: Record<string, FrameCheck>): ParseResult<T> {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return { ok: false, code: 'BAD_FRAME', message: 'frame is not JSON' };
+    return { ok: false, code: 'BAD_FRAME', message: 'frame is not JSON', id: null };
   }
-  if (typeof value === 'object' && value !== null && 'v' in value && (value as { v: unknown }).v !== PROTOCOL_VERSION) {
-    return { ok: false, code: 'UNSUPPORTED_VERSION', message: `this gateway speaks protocol v${PROTOCOL_VERSION}` };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, code: 'BAD_FRAME', message: 'frame must be a JSON object', id: null };
   }
+  const { v, type } = value as Record<string, unknown>;
+  const id = idOf(value as Record<string, unknown>);
+  if (typeof v === 'number' && v !== PROTOCOL_VERSION) {
+    return { ok: false, code: 'UNSUPPORTED_VERSION', message: `this gateway speaks protocol v${PROTOCOL_VERSION}`, id };
+  }
+  const check = typeof type === 'string' && Object.hasOwn(checks, type) ? checks[type] : undefined;
+  if (!check) return { ok: false, code: 'BAD_FRAME', message: `/type: expected one of ${Object.keys(checks).join(', ')}`, id };
   if (!check.Check(value)) {
     const first = [...check.Errors(value)][0];
-    return { ok: false, code: 'BAD_FRAME', message: first ? `${first.path || '/'}: ${first.message}` : 'frame does not match the protocol' };
+    return { ok: false, code: 'BAD_FRAME', message: first ? `${first.path || '/'}: ${first.message}` : 'frame does not match the protocol', id };
   }
   return { ok: true, frame: value as T };
 }
 
 /** Parses and validates one scanner frame (the text must already be within MAX_FRAME_BYTES). */
 export function parseScannerFrame(text: string): ParseResult<ScannerFrame> {
-  return parseWith<ScannerFrame>(text, scannerFrameCheck);
+  return parseWith<ScannerFrame>(text, scannerFrameChecks);
 }
 
 export function parseGatewayFrame(text: string): ParseResult<GatewayFrame> {
-  return parseWith<GatewayFrame>(text, gatewayFrameCheck);
+  return parseWith<GatewayFrame>(text, gatewayFrameChecks);
 }

@@ -28,10 +28,15 @@ function mac(secret: Uint8Array, deviceId: string, issuedAt: string, nonce: stri
   return createHmac('sha256', secret).update(`scanpay-scanner-v1\n${deviceId}\n${issuedAt}\n${nonce}`).digest();
 }
 
-/** Scanner side: a fresh single-use token. */
-export function signScannerToken(deviceId: string, secret: Uint8Array, now = Date.now()): string {
+/**
+ * Scanner side: a fresh single-use token. `nonce` (32 hex) is for test vectors only; leave it to the CSPRNG.
+ * @example
+ *   const token = signScannerToken('till-0042', secret); // Authorization: Bearer <token>
+ */
+export function signScannerToken(deviceId: string, secret: Uint8Array, now = Date.now(), nonce = randomBytes(16).toString('hex')): string {
+  if (!isDeviceId(deviceId)) throw new RangeError('device id must be 1-64 of [A-Za-z0-9_-]');
+  if (!/^[0-9a-f]{32}$/.test(nonce)) throw new RangeError('nonce must be 32 lowercase hex digits');
   const issuedAt = String(Math.floor(now / 1000));
-  const nonce = randomBytes(16).toString('hex');
   return `v1.${deviceId}.${issuedAt}.${nonce}.${mac(secret, deviceId, issuedAt, nonce).toString('hex')}`;
 }
 

@@ -9,6 +9,7 @@ import { dvd1, openPayload } from './node-crypto-dvd1.ts';
 
 export class NodeCryptoEngine implements CryptoEngine {
   readonly queueDepth = 0;
+  ready = true;
 
   async open(input: Dvd1OpenInput): Promise<Dvd1Opened> {
     return openPayload(input);
@@ -18,5 +19,7 @@ export class NodeCryptoEngine implements CryptoEngine {
     return dvd1(record);
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.ready = false;
+  }
 }

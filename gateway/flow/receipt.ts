@@ -7,11 +7,14 @@ import type { CryptoCore } from '../../core/types.ts';
 import { maskPan } from '../../issuer/pan.ts';
 import type { LedgerRecord } from '../../issuer/store/types.ts';
 import type { Receipt } from '../../protocol/messages.ts';
+import type { DeclineReason } from '../../issuer/store/index.ts';
+import { scannerCodeForDecline } from './scanner-codes.ts';
 
 export function receiptFor(core: CryptoCore, record: LedgerRecord): Receipt {
   const facts = {
     session: record.sessionId, merchant: record.merchant, amount: record.amount, currency: record.currency,
-    maskedPan: maskPan(record.pan), outcome: record.outcome, reason: record.reason, at: record.at,
+    maskedPan: maskPan(record.pan), outcome: record.outcome,
+    reason: record.reason === null ? null : scannerCodeForDecline(record.reason as DeclineReason), at: record.at,
   };
   const text = ['scanpay-receipt-v1', facts.session, facts.merchant, facts.amount, facts.currency, facts.maskedPan, facts.outcome, facts.reason ?? '', facts.at].join('\n');
   const mac = core.hmacSha256(Buffer.from(record.cryptogram, 'hex'), new TextEncoder().encode(text));

@@ -25,6 +25,8 @@ export interface CryptoEngine {
   open(input: Dvd1OpenInput): Promise<Dvd1Opened>;
   dvd1(record: Dvd1Record): Promise<Dvd1Result>;
   readonly queueDepth: number;
+  /** Can take work now (for /readyz). */
+  readonly ready: boolean;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export class CryptoPool implements CryptoEngine {
   readonly #piscina: Piscina;
   readonly #opens: Batcher<Dvd1OpenInput, Dvd1Opened>;
   readonly #dvd1s: Batcher<Dvd1Record, Dvd1Result>;
+  #closed = false;
 
   constructor(opts: CryptoPoolOptions) {
     const threads = opts.threads ?? availableParallelism();
@@ -45,6 +48,10 @@ export class CryptoPool implements CryptoEngine {
 
   get threads(): number {
     return this.#piscina.threads.length;
+  }
+
+  get ready(): boolean {
+    return !this.#closed && this.#piscina.threads.length > 0;
   }
 
   /** Requests waiting for, or inside, a batch. */
@@ -101,6 +108,7 @@ export class CryptoPool implements CryptoEngine {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     await this.#piscina.close();
   }
 }

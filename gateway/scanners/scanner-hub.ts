@@ -43,7 +43,7 @@ export class ScannerHub {
 
   /** The scanner id for an upgrade's token, or null (the transport answers 401). */
   authenticate(token: string | null): string | null {
-    if (this.draining || !token) return null;
+    if (!token) return null;
     const check = verifyScannerToken(token, this.opts.fleetKey);
     if (!check.ok || !this.#replay.accept(check.nonce, check.issuedAt)) return null;
     return check.deviceId;
@@ -54,7 +54,7 @@ export class ScannerHub {
     if (!set) this.#byScanner.set(conn.scannerId, (set = new Set()));
     set.add(conn);
     this.opts.onConnections?.(++this.#connections);
-    conn.send({ v: 1, type: 'welcome', scanner: conn.scannerId, limits: { maxFrameBytes: MAX_FRAME_BYTES, framesPerSecond: this.opts.framesPerSecond } });
+    conn.send({ v: 1, type: 'welcome', scanner: conn.scannerId, limits: { maxFrameBytes: MAX_FRAME_BYTES, framesPerSecond: this.opts.framesPerSecond, burst: this.opts.burst } });
   }
 
   closed(conn: ScannerConnection): void {
@@ -89,7 +89,7 @@ export class ScannerHub {
       return this.#reject(conn, null, 'BAD_FRAME', 'frame is not UTF-8');
     }
     const parsed = parseScannerFrame(text);
-    if (!parsed.ok) return this.#reject(conn, null, parsed.code, parsed.message);
+    if (!parsed.ok) return this.#reject(conn, parsed.id, parsed.code, parsed.message);
     const frame = parsed.frame;
     if (frame.type === 'ping') {
       conn.send({ v: 1, type: 'pong', id: frame.id });

@@ -74,6 +74,10 @@ export function startTransport(opts: TransportOptions): Promise<RunningTransport
     maxBackpressure: opts.maxBackpressureBytes,
     closeOnBackpressureLimit: 1, // a scanner that cannot keep up is disconnected, not buffered without bound
     upgrade(res, req, context) {
+      if (opts.hub.draining) {
+        res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'text/plain').writeHeader('retry-after', '1').end('gateway shutting down');
+        return;
+      }
       const protocols = req.getHeader('sec-websocket-protocol');
       const scannerId = opts.hub.authenticate(tokenOf(req));
       if (!scannerId) {

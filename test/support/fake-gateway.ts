@@ -30,7 +30,11 @@ export interface FakeGatewayOptions {
   fleetKey: Uint8Array;
   /** false: accept the upgrade but never send welcome. */
   welcome?: boolean;
+  /** Per-scanner limit, advertised in welcome and enforced like the gateway (RATE_LIMITED, id null). Default: none. */
+  rateLimit?: { framesPerSecond: number; burst: number; advertiseBurst?: boolean };
 }
+
+const UNLIMITED = 1_000_000;
 
 export class FakeGateway {
   readonly received: ScannerFrame[] = [];
@@ -39,6 +43,8 @@ export class FakeGateway {
   readonly #wss: WebSocketServer;
   readonly #sockets = new Map<WebSocket, string>(); // socket → device id
   readonly #replay = new ReplayGuard();
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  rateLimited = 0;
   #url = '';
 
   private constructor(readonly opts: FakeGatewayOptions) {
@@ -64,7 +70,9 @@ export class FakeGateway {
       ws.on('close', () => this.#sockets.delete(ws));
       ws.on('message', (data) => this.#onFrame(ws, deviceId, data.toString()));
       if (opts.welcome !== false) {
-        this.#send(ws, { v: 1, type: 'welcome', scanner: deviceId, limits: { maxFrameBytes: MAX_FRAME_BYTES, framesPerSecond: 20 } });
+        const { rateLimit } = opts;
+        const limits = { maxFrameBytes: MAX_FRAME_BYTES, framesPerSecond: rateLimit?.framesPerSecond ?? UNLIMITED, ...(rateLimit?.advertiseBurst ? { burst: rateLimit.burst } : {}) };
+        this.#send(ws, { v: 1, type: 'welcome', scanner: deviceId, limits });
       }
     });
   }
@@ -113,7 +121,25 @@ export class FakeGateway {
     ws.send(JSON.stringify(frame));
   }
 
+  /** The gateway's token bucket (gateway/scanners/rate-limit.ts): false when this frame is over the limit. */
+  #withinRate(deviceId: string): boolean {
+    const limit = this.opts.rateLimit;
+    if (!limit) return true;
+    const now = performance.now();
+    const bucket = this.#buckets.get(deviceId) ?? { tokens: limit.burst, at: now };
+    bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * limit.framesPerSecond);
+    bucket.at = now;
+    this.#buckets.set(deviceId, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
   #onFrame(ws: WebSocket, deviceId: string, text: string): void {
+    if (!this.#withinRate(deviceId)) {
+      this.rateLimited++;
+      return this.#send(ws, { v: 1, type: 'error', id: null, code: 'RATE_LIMITED', message: 'too many frames; slow down' });
+    }
     const parsed = parseScannerFrame(text);
     if (!parsed.ok) {
       this.#send(ws, { v: 1, type: 'error', id: null, code: parsed.code, message: parsed.message });

@@ -1,0 +1,219 @@
+/**
+ * `scanpay scan …`: a simulated scanner walking the whole flow through the SDK (S21 scan → S24 session →
+ * S25 PIN, here or on the auth page → result with receipt MAC); `--repeat N` measures payments/s on one
+ * connection. `scanpay scanner provision <id>`: a device's secret, derived from the fleet key.
+ * Exit: 0 approved, 1 declined or failed, 2 usage.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { ScanpayError } from '../core/errors.ts';
+import { decodeQrPng } from '../issuer/qr.ts';
+import { loadFleetKey } from '../protocol/fleet-key.ts';
+import { deviceSecret, isDeviceId } from '../protocol/scanner-token.ts';
+import { ScannerClient, isScannerError, type AuthRequiredFrame, type PaymentResultFrame, type ScanRequest } from '../sdk/index.ts';
+import { promptHidden, readFirstLine } from './pin-prompt.ts';
+import { parseInteger, type Output } from './output.ts';
+
+const PIN = /^[0-9]{4}$/;
+const HEX_SECRET = /^[0-9a-fA-F]{64}$/;
+const MAX_REPEAT = 1_000_000;
+const RATE_LIMIT_RETRIES = 8;
+
+interface ScanOptions {
+  gateway?: string;
+  device?: string;
+  secret?: string;
+  secretFile?: string;
+  amount: string;
+  currency: string;
+  merchant: string;
+  pin?: string;
+  pinStdin?: boolean;
+  page?: boolean;
+  repeat: string;
+  timeout: string;
+  json?: boolean;
+}
+
+type PinSource = () => Promise<string>;
+
+/** Reports bad usage through commander: its message on stderr, exit code 2. */
+function usage(cmd: Command, message: string): never {
+  cmd.error(`scanpay: ${message}`, { exitCode: 2, code: 'scanpay.usage' });
+}
+
+function integerOption(cmd: Command, value: string, name: string, min: number, max: number): number {
+  try {
+    return parseInteger(value, name, min, max);
+  } catch (e) {
+    usage(cmd, (e as Error).message);
+  }
+}
+
+function readSecret(cmd: Command, opts: ScanOptions): string {
+  if (opts.secret !== undefined && opts.secretFile !== undefined) usage(cmd, 'pass --secret or --secret-file, not both');
+  let secret = opts.secret ?? process.env.SCANPAY_DEVICE_SECRET;
+  if (opts.secretFile !== undefined) {
+    try {
+      secret = readFileSync(opts.secretFile, 'utf8');
+    } catch (e) {
+      throw new ScanpayError('BAD_ARGUMENT', `cannot read --secret-file ${opts.secretFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+  if (secret === undefined) usage(cmd, 'no device secret: pass --secret-file FILE (or --secret HEX, or set SCANPAY_DEVICE_SECRET)');
+  if (!HEX_SECRET.test(secret.trim())) usage(cmd, 'the device secret must be 64 hex digits (see `scanpay scanner provision`)');
+  return secret.trim();
+}
+
+/** Where the PIN comes from; decided (and checked) before connecting, read at most once. */
+function pinSource(cmd: Command, opts: ScanOptions): PinSource | null {
+  const chosen = [opts.pin !== undefined, Boolean(opts.pinStdin), Boolean(opts.page)].filter(Boolean).length;
+  if (chosen > 1) usage(cmd, 'pass only one of --pin, --pin-stdin, --page');
+  if (opts.page) return null;
+  let read: () => Promise<string>;
+  if (opts.pin !== undefined) {
+    if (!PIN.test(opts.pin)) usage(cmd, '--pin must be 4 digits');
+    const pin = opts.pin;
+    read = async () => pin;
+  } else if (opts.pinStdin) {
+    read = () => readFirstLine(process.stdin);
+  } else if (process.stdin.isTTY) {
+    read = () => promptHidden('PIN: ');
+  } else {
+    usage(cmd, 'stdin is not a terminal: pass --pin-stdin (PIN on the first line of stdin), --pin, or --page');
+  }
+  let cached: Promise<string> | undefined;
+  return () => (cached ??= read().then((pin) => {
+    if (!PIN.test(pin)) throw new ScanpayError('PIN_FORMAT');
+    return pin;
+  }));
+}
+
+/** The card argument: a QR image file (PNG) or the payload text itself. */
+async function payloadOf(card: string): Promise<string> {
+  if (existsSync(card) && statSync(card).isFile()) return decodeQrPng(await readFile(card));
+  return card;
+}
+
+/** Retries a request the gateway refused with RATE_LIMITED (safe: a refused frame did nothing; pin frames are idempotent). */
+async function withRateLimitRetry<T>(request: () => Promise<T>, stats: { rateLimited: number }): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await request();
+    } catch (e) {
+      if (!isScannerError(e, 'RATE_LIMITED') || attempt >= RATE_LIMIT_RETRIES) throw e;
+      stats.rateLimited++;
+      await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1_000)));
+    }
+  }
+}
+
+function resultLine(auth: AuthRequiredFrame, result: PaymentResultFrame): string {
+  const reason = result.reason === null ? '' : ` ${result.reason}${result.attemptsLeft !== undefined ? ` (${result.attemptsLeft} attempt${result.attemptsLeft === 1 ? '' : 's'} left)` : ''}`;
+  const maskedPan = result.receipt?.maskedPan ?? auth.maskedPan;
+  const receipt = result.receipt ? `receipt ${result.receipt.mac}` : 'no receipt';
+  return `${result.outcome}${reason}  ${auth.amount} ${auth.currency}  merchant ${auth.merchant}  card ${maskedPan}  ${receipt}  session ${result.session}${result.replayed ? '  (replayed)' : ''}`;
+}
+
+/** One line for main() to print: the SDK's message with its code, like a ScanpayError's. */
+function cliError(e: unknown, approved: number): unknown {
+  if (!isScannerError(e)) return e;
+  return new Error(`${e.message} [${e.code}]${approved ? ` after ${approved} approved payment${approved > 1 ? 's' : ''}` : ''}`);
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
+}
+
+export function scanCommand(program: Command, out: Output): void {
+  program.command('scan <card>')
+    .description('act as a scanner: scan a card (payload text or QR image), pay, print the result')
+    .option('--gateway <url>', 'gateway scanner endpoint, e.g. ws://localhost:8080/scanner (default: SCANPAY_GATEWAY)')
+    .option('--device <id>', 'scanner device id (default: SCANPAY_DEVICE_ID)')
+    .option('--secret <hex>', 'device secret, 64 hex digits (visible to other local users: prefer --secret-file or SCANPAY_DEVICE_SECRET)')
+    .option('--secret-file <file>', 'file holding the device secret in hex')
+    .requiredOption('--amount <minor>', 'amount in minor units (e.g. cents)')
+    .requiredOption('--currency <code>', 'ISO 4217 currency code, e.g. EUR')
+    .requiredOption('--merchant <id>', 'merchant id (1-16 of A-Z a-z 0-9 . _ -)')
+    .option('--pin <digits>', "the holder's PIN (testing only: visible in the process list)")
+    .option('--pin-stdin', 'read the PIN from the first line of stdin')
+    .option('--page', 'do not take the PIN here: print the auth page URL and wait for the holder to pay there')
+    .option('--repeat <n>', 'run N payments on one connection and print payments/s', '1')
+    .option('--timeout <seconds>', 'connect and per-request timeout', '10')
+    .option('--json', 'print each result as JSON')
+    .action(async (card: string, opts: ScanOptions, cmd: Command) => {
+      const url = opts.gateway ?? process.env.SCANPAY_GATEWAY;
+      const deviceId = opts.device ?? process.env.SCANPAY_DEVICE_ID;
+      if (!url) usage(cmd, 'no gateway: pass --gateway ws://HOST:PORT/scanner or set SCANPAY_GATEWAY');
+      if (!deviceId) usage(cmd, 'no device id: pass --device ID or set SCANPAY_DEVICE_ID');
+      if (!isDeviceId(deviceId)) usage(cmd, '--device must be 1-64 of A-Z a-z 0-9 _ -');
+      const secret = readSecret(cmd, opts);
+      if (!/^[A-Z]{3}$/.test(opts.currency)) usage(cmd, '--currency must be an ISO 4217 code, e.g. EUR');
+      if (!/^[A-Za-z0-9._-]{1,16}$/.test(opts.merchant)) usage(cmd, '--merchant must be 1-16 of A-Z a-z 0-9 . _ -');
+      const amount = integerOption(cmd, opts.amount, '--amount', 1, Number.MAX_SAFE_INTEGER);
+      const repeat = integerOption(cmd, opts.repeat, '--repeat', 1, MAX_REPEAT);
+      const timeoutMs = integerOption(cmd, opts.timeout, '--timeout', 1, 3_600) * 1000;
+      const pin = pinSource(cmd, opts);
+      const request: ScanRequest = { payload: await payloadOf(card), amount, currency: opts.currency, merchant: opts.merchant };
+
+      let client: ScannerClient;
+      try {
+        client = await ScannerClient.connect({ url, deviceId, secret, timeoutMs });
+      } catch (e) {
+        if (e instanceof RangeError) usage(cmd, e.message);
+        throw cliError(e, 0);
+      }
+      const stats = { rateLimited: 0 };
+      const latencies: number[] = [];
+      let approved = 0;
+      let last: { auth: AuthRequiredFrame; result: PaymentResultFrame } | undefined;
+      const started = performance.now();
+      try {
+        for (let i = 0; i < repeat; i++) {
+          const t0 = performance.now();
+          const auth = await withRateLimitRetry(() => client.scan(request), stats);
+          let result: PaymentResultFrame;
+          if (pin) {
+            if (i === 0 && !opts.pinStdin && opts.pin === undefined) {
+              process.stderr.write(`pay ${auth.amount} ${auth.currency} to ${auth.merchant} with card ${auth.maskedPan}\n`);
+            }
+            const digits = await pin();
+            result = await withRateLimitRetry(() => client.submitPin(auth.session, digits), stats);
+          } else {
+            out.line(`auth page ${auth.url}`);
+            const waitMs = Math.min(Math.max(auth.expiresAt - Date.now(), 1_000) + 5_000, 3_600_000);
+            result = await client.waitForResult(auth.session, waitMs);
+          }
+          latencies.push(performance.now() - t0);
+          last = { auth, result };
+          if (opts.json) out.json(result);
+          else if (repeat === 1 || result.outcome !== 'approved') out.line(resultLine(auth, result));
+          if (result.outcome !== 'approved') break;
+          approved++;
+        }
+      } catch (e) {
+        throw cliError(e, approved);
+      } finally {
+        await client.close();
+      }
+      const seconds = (performance.now() - started) / 1000;
+      if (repeat > 1) {
+        if (!opts.json && last?.result.outcome === 'approved') out.line(resultLine(last.auth, last.result));
+        const sorted = latencies.sort((a, b) => a - b);
+        out.line(`${approved} of ${repeat} payments approved in ${seconds.toFixed(2)} s: ${(approved / seconds).toFixed(1)} payments/s`
+          + ` (latency p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms`
+          + `${stats.rateLimited ? `, ${stats.rateLimited} rate-limited retries` : ''})`);
+      }
+      if (last && last.result.outcome !== 'approved') throw new Error(`payment declined: ${last.result.reason ?? 'no reason given'}`);
+    });
+
+  const scanner = program.command('scanner').description('scanner fleet: device secrets');
+  scanner.command('provision <deviceId>')
+    .description("print a device's secret (hex), derived from the fleet key; install it on that scanner only")
+    .option('--fleet-key-file <file>', 'fleet key file, 64 hex digits (default: SCANPAY_FLEET_KEY_FILE, or SCANPAY_FLEET_KEY as hex)')
+    .action((deviceId: string, opts: { fleetKeyFile?: string }, cmd: Command) => {
+      if (!isDeviceId(deviceId)) usage(cmd, 'device id must be 1-64 of A-Z a-z 0-9 _ -');
+      out.line(Buffer.from(deviceSecret(loadFleetKey({ file: opts.fleetKeyFile }), deviceId)).toString('hex'));
+    });
+}

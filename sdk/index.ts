@@ -1,0 +1,15 @@
+/**
+ * The scanpay scanner SDK: connect a scanner to the gateway over the WebSocket protocol v1
+ * (docs/protocol.md) and walk a payment. Everything a scanner integration needs is exported here.
+ * @example
+ *   import { ScannerClient, isScannerError } from 'scanpay/sdk';
+ *   const client = await ScannerClient.connect({ url, deviceId, secret });
+ */
+export { ScannerClient, type ScannerClientOptions, type ScanRequest, type PushFrame } from './scanner-client.ts';
+export { ScannerError, isScannerError, type ClientCode, type ScannerErrorCode } from './scanner-error.ts';
+export {
+  MAX_FRAME_BYTES, PROTOCOL_VERSION, SCANNER_CODES, SUBPROTOCOL, parseGatewayFrame,
+  type AuthRequiredFrame, type ErrorFrame, type GatewayFrame, type ParseResult, type PaymentResultFrame, type PingFrame,
+  type PinFrame, type PongFrame, type Receipt, type ScanFrame, type ScannerCode, type ScannerFrame, type WelcomeFrame,
+} from '../protocol/messages.ts';
+export { TOKEN_WINDOW_S, isDeviceId, signScannerToken } from '../protocol/scanner-token.ts';

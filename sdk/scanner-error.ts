@@ -1,0 +1,33 @@
+/**
+ * The one error type the scanner SDK rejects with. `code` is a protocol code from the gateway's `error`
+ * frame (SCANNER_CODES, docs/protocol.md §Codes) or one of the client-side codes below.
+ * @example
+ *   try { await client.scan(req) } catch (e) { if (isScannerError(e, 'CARD_INVALID')) showRetry() }
+ */
+import { SCANNER_CODES, type ScannerCode } from '../protocol/messages.ts';
+
+/**
+ * TIMEOUT: no answer in time; CLOSED: the connection is gone (or never opened); UNAUTHORIZED: the
+ * gateway refused the device token at upgrade (HTTP 401).
+ */
+export type ClientCode = 'TIMEOUT' | 'CLOSED' | 'UNAUTHORIZED';
+export type ScannerErrorCode = ScannerCode | ClientCode;
+
+export class ScannerError extends Error {
+  readonly code: ScannerErrorCode;
+  constructor(code: ScannerErrorCode, message: string) {
+    super(message);
+    this.name = 'ScannerError';
+    this.code = code;
+  }
+}
+
+export function isScannerError(e: unknown, code?: ScannerErrorCode): e is ScannerError {
+  return e instanceof ScannerError && (code === undefined || e.code === code);
+}
+
+/** A code from an error frame; one this SDK does not know (a newer gateway) becomes INTERNAL, named in the message. */
+export function scannerErrorFromFrame(code: string, message: string): ScannerError {
+  if ((SCANNER_CODES as readonly string[]).includes(code)) return new ScannerError(code as ScannerCode, message);
+  return new ScannerError('INTERNAL', `[${code}] ${message}`);
+}
