@@ -50,7 +50,7 @@ export interface Gateway {
   close(drainMs?: number): Promise<void>;
 }
 
-export const DEFAULT_BATCH = { maxItems: 64, windowMs: 1 };
+export const DEFAULT_BATCH = { maxItems: 64, windowMs: 0 };
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const host = opts.host ?? '127.0.0.1';

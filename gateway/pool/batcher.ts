@@ -1,13 +1,17 @@
 /**
- * Gathers single requests that arrive close together into one batch, bounded by count and by a short
- * time window, so the JS↔worker↔WASM crossing is paid once per batch. Results return to each caller.
+ * Gathers single requests that arrive close together into one batch, so the JS↔worker↔WASM crossing
+ * is paid once per batch. A batch closes when it holds `maxItems`, or `windowMs` after its first item
+ * (0: at the end of the current I/O turn) — but only while fewer than `maxConcurrent` batches run:
+ * when every worker is busy, requests keep gathering until one is free. Light load thus goes out at
+ * once in small batches; heavy load fills them.
  * @example
- *   const opens = new Batcher((inputs) => pool.runOpen(inputs), { maxItems: 64, windowMs: 1 });
+ *   const opens = new Batcher((inputs) => pool.runOpen(inputs), { maxItems: 64, windowMs: 0, maxConcurrent: 2 });
  *   const opened = await opens.submit(input);
  */
 export interface BatcherOptions {
-  maxItems: number; // flush as soon as this many wait
-  windowMs: number; // or this long after the first one arrived (0: at the end of the current I/O turn)
+  maxItems: number;
+  windowMs: number;
+  maxConcurrent?: number; // batches running at once (default: unbounded)
   onFlush?: (size: number) => void;
 }
 
@@ -20,13 +24,16 @@ interface Waiting<I, O> {
 export class Batcher<I, O> {
   #waiting: Waiting<I, O>[] = [];
   #timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
-  #inFlight = 0;
+  #running = 0; // batches
+  #inFlight = 0; // items in running batches
+  readonly #maxConcurrent: number;
 
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
     private readonly opts: BatcherOptions,
   ) {
     if (!(opts.maxItems >= 1) || !(opts.windowMs >= 0)) throw new RangeError('maxItems ≥ 1 and windowMs ≥ 0');
+    this.#maxConcurrent = opts.maxConcurrent ?? Infinity;
   }
 
   /** Requests waiting for a batch plus requests in batches still running. */
@@ -38,10 +45,13 @@ export class Batcher<I, O> {
     return new Promise<O>((resolve, reject) => {
       this.#waiting.push({ item, resolve, reject });
       if (this.#waiting.length >= this.opts.maxItems) this.#flush();
-      else if (!this.#timer) {
-        this.#timer = this.opts.windowMs === 0 ? setImmediate(() => this.#flush()) : setTimeout(() => this.#flush(), this.opts.windowMs);
-      }
+      else this.#arm();
     });
+  }
+
+  #arm(): void {
+    if (this.#timer || this.#waiting.length === 0 || this.#running >= this.#maxConcurrent) return;
+    this.#timer = this.opts.windowMs === 0 ? setImmediate(() => this.#flush()) : setTimeout(() => this.#flush(), this.opts.windowMs);
   }
 
   #flush(): void {
@@ -50,19 +60,24 @@ export class Batcher<I, O> {
       clearImmediate(this.#timer as NodeJS.Immediate);
       this.#timer = null;
     }
-    const batch = this.#waiting.splice(0, this.opts.maxItems);
-    if (this.#waiting.length > 0) this.#timer = setImmediate(() => this.#flush());
-    if (batch.length === 0) return;
-    this.opts.onFlush?.(batch.length);
-    this.#inFlight += batch.length;
-    this.run(batch.map((w) => w.item)).then(
-      (results) => {
-        if (results.length !== batch.length) throw new Error(`batch returned ${results.length} results for ${batch.length} items`);
-        batch.forEach((w, i) => w.resolve(results[i]));
-      },
-    ).catch((e: unknown) => batch.forEach((w) => w.reject(e)))
-      .finally(() => {
-        this.#inFlight -= batch.length;
-      });
+    while (this.#waiting.length > 0 && this.#running < this.#maxConcurrent) {
+      const batch = this.#waiting.splice(0, this.opts.maxItems);
+      this.opts.onFlush?.(batch.length);
+      this.#running++;
+      this.#inFlight += batch.length;
+      this.run(batch.map((w) => w.item))
+        .then((results) => {
+          if (results.length !== batch.length) throw new Error(`batch returned ${results.length} results for ${batch.length} items`);
+          batch.forEach((w, i) => w.resolve(results[i]));
+        })
+        .catch((e: unknown) => batch.forEach((w) => w.reject(e)))
+        .finally(() => {
+          this.#running--;
+          this.#inFlight -= batch.length;
+          // a worker is free: what gathered meanwhile goes now if it fills a batch, else after the window
+          if (this.#waiting.length >= this.opts.maxItems) this.#flush();
+          else this.#arm();
+        });
+    }
   }
 }

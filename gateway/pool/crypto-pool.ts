@@ -42,8 +42,10 @@ export class CryptoPool implements CryptoEngine {
   constructor(opts: CryptoPoolOptions) {
     const threads = opts.threads ?? availableParallelism();
     this.#piscina = new Piscina({ filename: WORKER, minThreads: threads, maxThreads: threads, execArgv: ['--import', TSX_LOADER] });
-    this.#opens = new Batcher((inputs) => this.#runOpen(inputs), { ...opts.batch, onFlush: (n) => opts.onBatch?.('open', n) });
-    this.#dvd1s = new Batcher((records) => this.#runDvd1(records), { ...opts.batch, onFlush: (n) => opts.onBatch?.('dvd1', n) });
+    // each kind may keep every worker busy; piscina queues the rest, so batches grow while workers are busy
+    const batch = { ...opts.batch, maxConcurrent: threads };
+    this.#opens = new Batcher((inputs) => this.#runOpen(inputs), { ...batch, onFlush: (n) => opts.onBatch?.('open', n) });
+    this.#dvd1s = new Batcher((records) => this.#runDvd1(records), { ...batch, onFlush: (n) => opts.onBatch?.('dvd1', n) });
   }
 
   get threads(): number {
