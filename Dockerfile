@@ -10,7 +10,7 @@ COPY assembly ./assembly
 RUN npm run build:wasm
 
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 SCANPAY_DEMO_DIR=/tmp/demo-cards
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
