@@ -12,6 +12,7 @@ import { openStore } from '../issuer/store/index.ts';
 import { loadFleetKey } from '../protocol/fleet-key.ts';
 import { NodeCryptoEngine } from './baseline/node-crypto-engine.ts';
 import { DEMO_SCANNER, writeDemo } from './demo.ts';
+import { RedisPushBus } from './push/push-bus.ts';
 import { createLogger } from './log.ts';
 import { DEFAULT_BATCH, startGateway } from './server.ts';
 
@@ -37,6 +38,10 @@ const gateway = await startGateway({
   threads: env.SCANPAY_THREADS ? int('SCANPAY_THREADS', 0) : undefined,
   batch: { maxItems: int('SCANPAY_BATCH_MAX', DEFAULT_BATCH.maxItems), windowMs: int('SCANPAY_BATCH_WINDOW_MS', DEFAULT_BATCH.windowMs) },
   engine: baseline ? () => new NodeCryptoEngine() : undefined,
+  // over Redis, pushes reach scanners connected to any gateway sharing it
+  pushBus: env.REDIS_URL
+    ? (deliver) => RedisPushBus.connect(env.REDIS_URL!, env.SCANPAY_REDIS_PREFIX ?? 'scanpay:', deliver, (e) => log.warn({ error: e.message }, 'push bus'))
+    : undefined,
   framesPerSecond: int('SCANPAY_RATE_PER_SEC', 20),
   burst: int('SCANPAY_RATE_BURST', 40),
 });

@@ -20,6 +20,7 @@ import { GatewayMetrics } from './metrics.ts';
 import { CryptoPool, type CryptoEngine } from './pool/crypto-pool.ts';
 import { ScannerHub } from './scanners/scanner-hub.ts';
 import { startTransport } from './transport/uws-server.ts';
+import { LocalPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
 
 export interface GatewayOptions {
   store: Store;
@@ -39,6 +40,8 @@ export interface GatewayOptions {
   idleTimeoutS?: number;
   maxBackpressureBytes?: number;
   logger?: Logger;
+  /** With several gateways over one Redis: where pushes travel (RedisPushBus). Default: this process only. */
+  pushBus?: (deliver: Deliver) => Promise<PushBus>;
 }
 
 export interface Gateway {
@@ -62,6 +65,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   metrics = new GatewayMetrics(() => engine.queueDepth);
   const inFlight = new InFlight();
   let hub: ScannerHub | undefined;
+  const deliver: Deliver = (scannerId, frame) => hub?.notify(scannerId, frame);
+  const pushBus = opts.pushBus ? await opts.pushBus(deliver) : new LocalPushBus(deliver);
 
   const flow: FlowDeps = {
     core, engine, keyRing: opts.keyRing, store: opts.store,
@@ -69,7 +74,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     config: { publicUrl: '', sessionTtlMs: opts.sessionTtlMs ?? 120_000, pinLockAt: opts.pinLockAt ?? 3 },
     audit: log,
     metrics,
-    notify: (scannerId, frame) => hub?.notify(scannerId, frame),
+    notify: (scannerId, frame) => pushBus.publish(scannerId, frame),
   };
   hub = new ScannerHub(flow, inFlight, {
     fleetKey: opts.fleetKey,
@@ -107,7 +112,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       await new Promise((resolve) => setImmediate(resolve)); // let the drained work send its answers (they follow in later microtasks)
       transport.closeConnections();
       closed = true;
-      await engine.close();
+      await Promise.all([engine.close(), pushBus.close()]);
       log.info({ event: 'gateway.stopped' }, 'gateway stopped');
     },
   };
