@@ -75,6 +75,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     audit: log,
     metrics,
     notify: (scannerId, frame) => pushBus.publish(scannerId, frame),
+    pinsInFlight: new Map(),
   };
   hub = new ScannerHub(flow, inFlight, {
     fleetKey: opts.fleetKey,
@@ -87,7 +88,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const transport = await startTransport({
     host, port: opts.port ?? 8080, hub,
     routes: [
-      ...authRoutes(flow, inFlight),
+      ...authRoutes(flow, inFlight, () => hub!.draining),
       ...opsRoutes({ store: opts.store, metrics, poolReady: () => engine.ready, draining: () => hub!.draining }),
     ],
     idleTimeoutS: opts.idleTimeoutS ?? 60,

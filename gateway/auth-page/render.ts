@@ -29,7 +29,7 @@ main{background:#fff;width:100%;max-width:24rem;margin:1rem;padding:1.5rem;borde
 h1{font-size:1.1rem;margin:0 0 1rem;color:#374151}.amount{font-size:2.2rem;font-weight:700;margin:.25rem 0}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem;margin:1rem 0}dt{color:#6b7280}dd{margin:0;text-align:right;font-variant-numeric:tabular-nums}
 label{display:block;margin:1rem 0 .5rem;font-weight:600}input{width:100%;font-size:2rem;letter-spacing:.75rem;text-align:center;padding:.5rem;border:2px solid #d1d5db;border-radius:.5rem}
-input:focus{outline:none;border-color:#2563eb}button{width:100%;margin-top:1rem;padding:.9rem;font-size:1.1rem;font-weight:600;color:#fff;background:#2563eb;border:0;border-radius:.5rem}
+input:focus{outline:none;border-color:#2563eb}button{font:inherit;width:100%;margin-top:1rem;padding:.9rem;font-size:1.1rem;font-weight:600;color:#fff;background:#2563eb;border:0;border-radius:.5rem}
 .ok{color:#047857}.bad{color:#b91c1c}.note{color:#6b7280;font-size:.9rem}`;
 
 function page(title: string, body: string): string {

@@ -34,6 +34,8 @@ export interface FlowDeps {
   config: FlowConfig;
   audit: AuditLog;
   metrics: FlowMetrics;
+  /** PIN attempts running in this process, by session id: a duplicate waits for the first one's answer. */
+  pinsInFlight: Map<string, { scannerId: string; outcome: Promise<GatewayFrame> }>;
   /** Pushes a frame to every connection of a scanner (a page-entered PIN's result). */
   notify(scannerId: string, frame: GatewayFrame): void;
 }

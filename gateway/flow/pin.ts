@@ -29,12 +29,29 @@ function declined(id: string | null, session: string, reason: ScannerCode, attem
   return { v: 1, type: 'payment-result', id, session, outcome: 'declined', reason, ...(attemptsLeft === undefined ? {} : { attemptsLeft }), replayed: false, receipt: null };
 }
 
-/** A second submission for a used session: the same result again if it was paid or declined by the issuer. */
+const LEDGER_WAIT_MS = 2_000; // how long a duplicate waits for another process's attempt to reach the ledger
+const LEDGER_POLL_MS = 50;
+
+/**
+ * A second submission for a used session: the first attempt's answer again. In this process, it waits
+ * for the attempt still running; otherwise it reads the ledger, waiting briefly for an attempt another
+ * gateway is still completing. Only the scanner that owns the session ever sees the result.
+ */
 async function replay(deps: FlowDeps, scannerId: string, sessionId: string, id: string | null): Promise<PinOutcome> {
-  const [session, record] = await Promise.all([deps.store.getSession(sessionId), deps.store.getLedgerRecord(sessionId)]);
-  if (!record || !session || session.scannerId !== scannerId) {
-    return { v: 1, type: 'error', id, code: 'SESSION_USED', message: 'this session has been used; scan the card again' };
+  const used: PinOutcome = { v: 1, type: 'error', id, code: 'SESSION_USED', message: 'this session has been used; scan the card again' };
+  const running = deps.pinsInFlight.get(sessionId);
+  if (running && running.scannerId === scannerId) {
+    const first = (await running.outcome) as PinOutcome;
+    return first.type === 'payment-result' ? { ...first, id, replayed: true } : used;
   }
+  const session = await deps.store.getSession(sessionId);
+  if (!session || session.scannerId !== scannerId) return used;
+  let record = await deps.store.getLedgerRecord(sessionId);
+  for (let waited = 0; !record && waited < LEDGER_WAIT_MS; waited += LEDGER_POLL_MS) {
+    await new Promise((resolve) => setTimeout(resolve, LEDGER_POLL_MS));
+    record = await deps.store.getLedgerRecord(sessionId);
+  }
+  if (!record) return used;
   return {
     v: 1, type: 'payment-result', id, session: sessionId, outcome: record.outcome,
     reason: record.reason === null ? null : scannerCodeForDecline(record.reason as DeclineReason), replayed: true, receipt: receiptFor(deps.core, record),
@@ -69,6 +86,7 @@ function dvd1RecordFor(deps: FlowDeps, session: AuthSession, card: CardRecord, p
 
 export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: string, pin: string, id: string | null): Promise<PinOutcome> {
   const started = performance.now();
+  let settle: ((outcome: PinOutcome) => void) | undefined;
   try {
     if (!/^[0-9]{4}$/.test(pin)) {
       deps.metrics.pinAttempt('rejected');
@@ -82,48 +100,62 @@ export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: st
       return { v: 1, type: 'error', id, code: claim.reason, message: 'this session cannot take a PIN; scan the card again' };
     }
     const session = claim.session;
-    const card = await deps.store.getCard(session.pan);
-    if (!card) return declined(id, sessionId, 'CARD_INVALID');
-    if (card.status !== 'active') return declined(id, sessionId, card.status === 'locked' ? 'CARD_LOCKED' : 'CARD_BLOCKED');
-
-    const record = dvd1RecordFor(deps, session, card, pin);
-    if (!record) return declined(id, sessionId, 'CARD_INVALID');
-    let result;
-    try {
-      result = await deps.engine.dvd1(record);
-    } finally {
-      record.storedBasicKey.fill(0);
-      record.pin.fill(0);
-    }
-    const card4 = maskPan(card.pan);
-
-    if (result.status === DVD1_STATUS.PVV) {
-      deps.metrics.pinAttempt('wrong');
-      const failure = await deps.store.recordPinFailure(card.pan, deps.config.pinLockAt);
-      const locked = failure?.locked ?? false;
-      deps.audit.warn({ event: 'pin.wrong', scanner: scannerId, session: sessionId, card: card4, failures: failure?.failures, locked }, 'wrong PIN');
-      deps.metrics.payment('declined', locked ? 'CARD_LOCKED' : 'PIN_WRONG');
-      return locked
-        ? declined(id, sessionId, 'CARD_LOCKED', 0)
-        : declined(id, sessionId, 'PIN_WRONG', Math.max(0, deps.config.pinLockAt - (failure?.failures ?? 0)));
-    }
-    if (!result.ok) {
-      deps.audit.warn({ event: 'pin.card-invalid', scanner: scannerId, session: sessionId, card: card4, status: result.status }, 'card failed DVD-1 at PIN time');
-      deps.metrics.payment('declined', 'CARD_INVALID');
-      return declined(id, sessionId, 'CARD_INVALID');
-    }
-
-    deps.metrics.pinAttempt('correct');
-    if (card.pinFailures > 0) await deps.store.clearPinFailures(card.pan);
-    const { record: ledger, replayed } = await deps.store.authorizePayment({
-      sessionId, pan: card.pan, merchant: session.merchant, amount: session.amount, currency: session.currency,
-      cryptogram: Buffer.from(result.cryptogram).toString('hex'), at: Date.now(),
-    });
-    const reason = ledger.reason === null ? null : scannerCodeForDecline(ledger.reason as DeclineReason);
-    deps.metrics.payment(ledger.outcome, reason);
-    deps.audit.info({ event: 'payment', scanner: scannerId, session: sessionId, card: card4, outcome: ledger.outcome, reason, amount: ledger.amount, currency: ledger.currency, replayed }, 'payment authorized');
-    return { v: 1, type: 'payment-result', id, session: sessionId, outcome: ledger.outcome, reason, replayed, receipt: receiptFor(deps.core, ledger) };
+    // this attempt owns the session now: duplicates arriving meanwhile wait for its answer (replay above)
+    deps.pinsInFlight.set(sessionId, { scannerId, outcome: new Promise<PinOutcome>((resolve) => (settle = resolve)) });
+    const outcome = await decide(deps, scannerId, session, pin, id);
+    settle!(outcome);
+    return outcome;
+  } catch (e) {
+    settle?.({ v: 1, type: 'error', id, code: 'INTERNAL', message: 'the payment could not be completed' });
+    throw e;
   } finally {
+    if (settle) deps.pinsInFlight.delete(sessionId);
     deps.metrics.stepSeconds('pin', (performance.now() - started) / 1000);
   }
+}
+
+/** S25 for a claimed session: the card row, DVD-1 in the pool, the PIN verdict, then authorization. */
+async function decide(deps: FlowDeps, scannerId: string, session: AuthSession, pin: string, id: string | null): Promise<PinOutcome> {
+  const sessionId = session.id;
+  const card = await deps.store.getCard(session.pan);
+  if (!card) return declined(id, sessionId, 'CARD_INVALID');
+  if (card.status !== 'active') return declined(id, sessionId, card.status === 'locked' ? 'CARD_LOCKED' : 'CARD_BLOCKED');
+
+  const record = dvd1RecordFor(deps, session, card, pin);
+  if (!record) return declined(id, sessionId, 'CARD_INVALID');
+  let result;
+  try {
+    result = await deps.engine.dvd1(record);
+  } finally {
+    record.storedBasicKey.fill(0);
+    record.pin.fill(0);
+  }
+  const card4 = maskPan(card.pan);
+
+  if (result.status === DVD1_STATUS.PVV) {
+    deps.metrics.pinAttempt('wrong');
+    const failure = await deps.store.recordPinFailure(card.pan, deps.config.pinLockAt);
+    const locked = failure?.locked ?? false;
+    deps.audit.warn({ event: 'pin.wrong', scanner: scannerId, session: sessionId, card: card4, failures: failure?.failures, locked }, 'wrong PIN');
+    deps.metrics.payment('declined', locked ? 'CARD_LOCKED' : 'PIN_WRONG');
+    return locked
+      ? declined(id, sessionId, 'CARD_LOCKED', 0)
+      : declined(id, sessionId, 'PIN_WRONG', Math.max(0, deps.config.pinLockAt - (failure?.failures ?? 0)));
+  }
+  if (!result.ok) {
+    deps.audit.warn({ event: 'pin.card-invalid', scanner: scannerId, session: sessionId, card: card4, status: result.status }, 'card failed DVD-1 at PIN time');
+    deps.metrics.payment('declined', 'CARD_INVALID');
+    return declined(id, sessionId, 'CARD_INVALID');
+  }
+
+  deps.metrics.pinAttempt('correct');
+  if (card.pinFailures > 0) await deps.store.clearPinFailures(card.pan);
+  const { record: ledger, replayed } = await deps.store.authorizePayment({
+    sessionId, pan: card.pan, merchant: session.merchant, amount: session.amount, currency: session.currency,
+    cryptogram: Buffer.from(result.cryptogram).toString('hex'), at: Date.now(),
+  });
+  const reason = ledger.reason === null ? null : scannerCodeForDecline(ledger.reason as DeclineReason);
+  deps.metrics.payment(ledger.outcome, reason);
+  deps.audit.info({ event: 'payment', scanner: scannerId, session: sessionId, card: card4, outcome: ledger.outcome, reason, amount: ledger.amount, currency: ledger.currency, replayed }, 'payment authorized');
+  return { v: 1, type: 'payment-result', id, session: sessionId, outcome: ledger.outcome, reason, replayed, receipt: receiptFor(deps.core, ledger) };
 }

@@ -10,7 +10,7 @@ const SESSION_ID = /^[0-9a-f]{32}$/;
 const GONE = () => html(404, renderNotice('Payment request not found', 'This payment request is unknown or has expired. Scan the card again.'));
 const FORBIDDEN = () => html(403, renderNotice('Link not valid', 'Open the payment page from the terminal that scanned the card.'));
 
-export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>): Promise<T> }): HttpRoute[] {
+export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>): Promise<T> }, draining: () => boolean): HttpRoute[] {
   return [
     {
       method: 'get',
@@ -34,6 +34,7 @@ export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>
       async handler(req) {
         const id = req.params.session;
         if (!SESSION_ID.test(id)) return GONE();
+        if (draining()) return html(503, renderNotice('Please try again', 'The payment service is restarting. Submit the PIN again in a moment.'));
         if (!req.contentType.startsWith('application/x-www-form-urlencoded')) {
           return html(415, renderNotice('Unsupported form', 'Submit the PIN from the payment page.'));
         }
