@@ -5,7 +5,8 @@
  * Tested against the scalar path for every batch size 1..64 (test/core/simd.test.ts).
  */
 import { aeadVerifyWithPolyKey } from './aead';
-import { chachaBlockX4, transposeIn } from './chacha20x4';
+import { chachaBlockX4 } from './chacha20x4';
+import { transposeIn } from './lanes';
 import { ctEqual, isZero, maskOf } from './ct';
 import { hmacInit } from './hmac';
 import { luhnCheck } from './luhn';

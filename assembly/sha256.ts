@@ -14,7 +14,7 @@ const BUFLEN: usize = 96;
 const TOTAL: usize = 104;
 
 // FIPS 180-4 §4.2.2 round constants.
-const K: usize = memory.data<u32>([
+export const K: usize = memory.data<u32>([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
   0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -28,15 +28,11 @@ const K: usize = memory.data<u32>([
 // Message schedule scratch; wiped by wipeSha256Scratch().
 const W: usize = memory.data(256);
 
+// FIPS 180-4 §5.3.3 initial hash value.
+export const IV: usize = memory.data<u32>([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+
 export function sha256Init(ctx: usize): void {
-  store<u32>(ctx, 0x6a09e667);
-  store<u32>(ctx, 0xbb67ae85, 4);
-  store<u32>(ctx, 0x3c6ef372, 8);
-  store<u32>(ctx, 0xa54ff53a, 12);
-  store<u32>(ctx, 0x510e527f, 16);
-  store<u32>(ctx, 0x9b05688c, 20);
-  store<u32>(ctx, 0x1f83d9ab, 24);
-  store<u32>(ctx, 0x5be0cd19, 28);
+  memory.copy(ctx, IV, 32);
   store<u32>(ctx + BUFLEN, 0);
   store<u64>(ctx + TOTAL, 0);
 }

@@ -4,20 +4,12 @@
  * as big-endian-decoded words). Used where four records hash messages of the same length in lockstep.
  * The scalar sha256.ts is the reference it is tested against.
  */
+import { IV, K } from './sha256';
+import { transposeIn } from './lanes';
+
 export const STATE_X4: usize = 128;
 export const BLOCK_X4: usize = 256;
 
-const K: usize = memory.data<u32>([
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-]);
-const IV: usize = memory.data<u32>([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
 
 // Message schedule, 64 × v128; wiped by wipeSha256x4Scratch().
 const W: usize = memory.data(64 * 16, 16);
@@ -85,23 +77,11 @@ function sha256x4Rounds(state: usize, wk: usize): void {
 
 /**
  * Reads `words` (a multiple of 4) big-endian words of four lanes — lane i's bytes at src[i] — into
- * 4-lane form at out (word w of every lane in one v128). A 4×4 transpose per 16 bytes.
+ * 4-lane form at out (word w of every lane in one v128).
  */
 export function gatherWordsX4(src0: usize, src1: usize, src2: usize, src3: usize, words: usize, out: usize): void {
-  for (let q: usize = 0; q < words; q += 4) {
-    const r0 = bswap32x4(v128.load(src0 + (q << 2)));
-    const r1 = bswap32x4(v128.load(src1 + (q << 2)));
-    const r2 = bswap32x4(v128.load(src2 + (q << 2)));
-    const r3 = bswap32x4(v128.load(src3 + (q << 2)));
-    const t0 = v128.shuffle<u32>(r0, r1, 0, 4, 1, 5);
-    const t1 = v128.shuffle<u32>(r0, r1, 2, 6, 3, 7);
-    const t2 = v128.shuffle<u32>(r2, r3, 0, 4, 1, 5);
-    const t3 = v128.shuffle<u32>(r2, r3, 2, 6, 3, 7);
-    v128.store(out + (q << 4), v128.shuffle<u64>(t0, t2, 0, 2));
-    v128.store(out + (q << 4) + 16, v128.shuffle<u64>(t0, t2, 1, 3));
-    v128.store(out + (q << 4) + 32, v128.shuffle<u64>(t1, t3, 0, 2));
-    v128.store(out + (q << 4) + 48, v128.shuffle<u64>(t1, t3, 1, 3));
-  }
+  transposeIn(src0, src1, src2, src3, words, out);
+  for (let w: usize = 0; w < words; w++) v128.store(out + (w << 4), bswap32x4(v128.load(out + (w << 4))));
 }
 
 /** The inverse of gatherWordsX4: 4-lane words → each lane's big-endian bytes at dst[i]. */
