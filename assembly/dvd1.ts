@@ -96,15 +96,17 @@ function runRecord(rec: usize, cryptogram: usize): u32 {
 
 /** Runs `count` records, four at a time in SIMD lanes and the rest one by one; returns how many passed every check. */
 export function dvd1Batch(records: usize, count: u32, cryptograms: usize, statuses: usize): u32 {
-  prepareDvd1x4();
   let passed: u32 = 0;
   let i: u32 = 0;
-  for (; i + 4 <= count; i += 4) {
-    const rec = records + <usize>i * RECORD_SIZE;
-    passed += runFourRecords(rec, RECORD_SIZE, cryptograms + (<usize>i << 5), statuses + i);
-    memory.fill(rec, 0, 4 * RECORD_SIZE);
+  if (count >= 4) {
+    prepareDvd1x4();
+    for (; i + 4 <= count; i += 4) {
+      const rec = records + <usize>i * RECORD_SIZE;
+      passed += runFourRecords(rec, RECORD_SIZE, cryptograms + (<usize>i << 5), statuses + i);
+      memory.fill(rec, 0, 4 * RECORD_SIZE);
+    }
+    wipeDvd1x4();
   }
-  wipeDvd1x4();
   return passed + runScalar(records, i, count, cryptograms, statuses);
 }
 

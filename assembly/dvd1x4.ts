@@ -44,13 +44,15 @@ const CRYPT4: usize = SCRATCH + 2240; // 4 × 32
 const AAD2: usize = SCRATCH + 2368; // 24
 const STATUS4: usize = SCRATCH + 2400; // 4 × u32
 const PVV_DIFF: usize = SCRATCH + 2416; // 4 × u32
-// Per batch, not secret: the empty-salt HMAC pad states and the constant blocks' K + W.
-const EMPTY_IN: usize = SCRATCH + 2432; // 128
-const EMPTY_OUT: usize = SCRATCH + 2560; // 128
-const WORDS16: usize = SCRATCH + 3200; // 64
-const SCALAR_HMAC: usize = SCRATCH + 3264; // HMAC_CTX (224)
-const PIN_INFO_KW: usize = memory.data(64 * 16, 16); // 4-lane WK of constant blocks (not secret)
+// Computed once per module instance, never secret: the empty-salt HMAC pad states (broadcast to 4 lanes)
+// and the 4-lane WK of the two constant blocks.
+const EMPTY_IN: usize = memory.data(128, 16);
+const EMPTY_OUT: usize = memory.data(128, 16);
+const PIN_INFO_KW: usize = memory.data(64 * 16, 16);
 const CRYPT_TAIL_KW: usize = memory.data(64 * 16, 16);
+const WORDS16: usize = memory.data(64, 16);
+const SCALAR_HMAC: usize = memory.data(224, 16); // HMAC_CTX
+let constantsReady = false;
 const KS_PAN_POLY: usize = SCRATCH + 4096; // 4 × 64: keystream blocks, lane i at + 64 i
 const KS_PAN: usize = SCRATCH + 4352;
 const KS_BK_POLY: usize = SCRATCH + 4608;
@@ -101,8 +103,10 @@ function gatherLaneBlock(block: usize): void {
   gatherWordsX4(MSG + at, MSG + 128 + at, MSG + 256 + at, MSG + 384 + at, 16, BLOCK);
 }
 
-/** Per-batch constants: empty-salt pad states (broadcast to 4 lanes) and K + W of the constant blocks. */
+/** The constants above, on first use. */
 export function prepareDvd1x4(): void {
+  if (constantsReady) return;
+  constantsReady = true;
   hmacInit(SCALAR_HMAC, 0, 0);
   for (let i: usize = 0; i < 8; i++) {
     v128.store(EMPTY_IN + (i << 4), i32x4.splat(load<u32>(SCALAR_HMAC + (i << 2))));

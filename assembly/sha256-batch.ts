@@ -13,8 +13,13 @@ const PAD_KW: usize = memory.data(64 * 16, 16);
 const CTX: usize = memory.data(<i32>SHA256_CTX);
 
 /** out[i*32..] = SHA-256(msgs[i*64 .. i*64+64]) for i < count. */
+let padReady = false;
+
 export function sha256Batch64(msgs: usize, count: u32, out: usize): void {
-  scheduleConstantBlock(PAD_WORDS, PAD_KW);
+  if (!padReady) {
+    scheduleConstantBlock(PAD_WORDS, PAD_KW);
+    padReady = true;
+  }
   let i: u32 = 0;
   for (; i + 4 <= count; i += 4) {
     const m = msgs + (<usize>i << 6);
