@@ -7,6 +7,7 @@ import type { CryptoEngine } from '../pool/crypto-pool.ts';
 
 /** Structured audit events; never carry a PAN (only masked), key, PIN or payload. */
 export interface AuditLog {
+  debug(event: Record<string, unknown>, message: string): void;
   info(event: Record<string, unknown>, message: string): void;
   warn(event: Record<string, unknown>, message: string): void;
 }

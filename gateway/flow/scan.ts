@@ -41,7 +41,7 @@ export async function handleScan(deps: FlowDeps, scannerId: string, frame: ScanF
     if (!(await deps.store.createSession(session))) throw new Error('session id collision'); // 128 random bits: never
     const maskedPan = maskPan(session.pan);
     deps.metrics.scan('legal');
-    deps.audit.info({ event: 'session.opened', scanner: scannerId, session: session.id, card: maskedPan, amount: session.amount, currency: session.currency, merchant: session.merchant }, 'auth session opened');
+    deps.audit.debug({ event: 'session.opened', scanner: scannerId, session: session.id, card: maskedPan, amount: session.amount, currency: session.currency, merchant: session.merchant }, 'auth session opened');
     const token = pageToken(deps.core, deps.pageKey, session.id, scannerId);
     return {
       v: 1, type: 'auth-required', id: frame.id, session: session.id,

@@ -69,7 +69,8 @@ export class RedisStore implements Store {
 
   /** Connects and checks the server answers; STORE_UNAVAILABLE (with the reason, never the password) if not. */
   static async connect(url: string, opts: RedisStoreOptions = {}): Promise<RedisStore> {
-    const redis = new Redis(url, { lazyConnect: true });
+    // auto-pipelining sends the commands of one event-loop turn in one write: fewer syscalls under load
+    const redis = new Redis(url, { lazyConnect: true, enableAutoPipelining: true });
     // Failures reach callers through their rejected commands; without a listener ioredis prints each to stderr.
     let cause: unknown;
     redis.on('error', (e) => (cause = e));
