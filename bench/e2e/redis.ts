@@ -8,12 +8,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { removeOnExit, spawnChild, type Child } from './children.ts';
+import { answers, freePort } from '../../test/support/redis.ts'; // one implementation for tests and benches
 
 export interface BenchRedis {
   url: string;
@@ -26,29 +26,7 @@ export interface BenchRedis {
 
 const PREFIX_ROOT = 'scanpay-bench:';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
-async function answers(url: string): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 1_000, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}
 
 /** The server's own pid (INFO server), for reading its CPU time from /proc. */
 async function serverPid(url: string): Promise<number | undefined> {

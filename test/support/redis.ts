@@ -60,7 +60,8 @@ export async function deleteKeys(url: string, prefix: string): Promise<number> {
   }
 }
 
-async function answers(url: string): Promise<boolean> {
+/** True when a Redis server answers PING at url within a second. */
+export async function answers(url: string): Promise<boolean> {
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: 1_000, retryStrategy: () => null, maxRetriesPerRequest: 0 });
   redis.on('error', () => {}); // the outcome is the boolean below
   try {
@@ -87,7 +88,8 @@ function onPath(binary: string): string | null {
   return null;
 }
 
-function freePort(): Promise<number> {
+/** A TCP port nothing listens on right now (bench/e2e uses it too). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
