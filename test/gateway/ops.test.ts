@@ -8,11 +8,10 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { MemoryStore, type PaymentRequest, type Store } from '../../issuer/store/index.ts';
-import { SUBPROTOCOL, type PaymentResultFrame } from '../../protocol/messages.ts';
+import type { PaymentResultFrame } from '../../protocol/messages.ts';
 import {
-  PIN, memoryTestStore, metricValue, redisTestStore, startGatewayFixture,
+  PIN, memoryTestStore, metricValue, redisTestStore, startGatewayFixture, upgradeOutcome,
   type GatewayFixture, type TestStore,
 } from '../support/gateway-fixture.ts';
 import { describeRedis, redisForTests } from '../support/redis.ts';
@@ -21,22 +20,6 @@ const redis = await redisForTests();
 afterAll(async () => {
   await redis?.stop();
 });
-
-function upgradeOutcome(url: string, token: string): Promise<number | 'open' | 'error'> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, SUBPROTOCOL, { headers: { authorization: `Bearer ${token}` } });
-    ws.on('unexpected-response', (_req, res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.on('open', () => {
-      resolve('open');
-      ws.close();
-    });
-    ws.on('error', () => resolve('error'));
-  });
-}
 
 /** One HTTP request; `agent` false: on a new connection (fetch would reuse a kept-alive one). */
 function request(url: string, opts: { method?: string; body?: string; agent?: http.Agent | false } = {}): Promise<{ status: number; text: string } | 'refused'> {
@@ -158,7 +141,7 @@ function shutdownSuite(openStore: () => Promise<TestStore>): void {
         const scanId = s.newId();
         s.send({ v: 1, type: 'scan', id: scanId, payload: card.payloadText, amount: 1, currency: 'EUR', merchant: 'x' });
         expect(await s.answer(scanId)).toMatchObject({ type: 'error', code: 'SHUTTING_DOWN' });
-        expect(await upgradeOutcome(fx.gateway.scannerUrl, fx.token('late-till'))).not.toBe('open');
+        expect(await upgradeOutcome(fx.gateway.scannerUrl, { authorization: `Bearer ${fx.token('late-till')}` })).not.toBe('open');
 
         const result = await s.answer<PaymentResultFrame>(pinId);
         expect(result).toMatchObject({ type: 'payment-result', session: viaScanner.session, outcome: 'approved', replayed: false });
@@ -176,7 +159,7 @@ function shutdownSuite(openStore: () => Promise<TestStore>): void {
       expect(await ts.store.getLedgerRecord(viaPage.session)).toMatchObject({ outcome: 'approved', amount: 2_000 });
       expect((await fx.issuer.viewCard(card.pan)).balance).toBe(7_000);
       // after close: no upgrades, no new HTTP connections
-      expect(await upgradeOutcome(fx.gateway.scannerUrl, fx.token('later-till'))).toBe('error');
+      expect(await upgradeOutcome(fx.gateway.scannerUrl, { authorization: `Bearer ${fx.token('later-till')}` })).toBe('error');
       expect(await request(`${fx.gateway.url}/healthz`)).toBe('refused');
     } finally {
       await fx.close();

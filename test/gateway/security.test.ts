@@ -9,15 +9,14 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { loadCore } from '../../core/index.ts';
 import { Issuer, type IssueCardInput, type IssuedCard } from '../../issuer/issuer.ts';
 import { payloadFromText, payloadToText, sealPayload } from '../../issuer/payload.ts';
 import { MemoryStore } from '../../issuer/store/index.ts';
-import { SUBPROTOCOL, type AuthRequiredFrame, type ErrorFrame, type GatewayFrame, type PaymentResultFrame } from '../../protocol/messages.ts';
+import type { AuthRequiredFrame, ErrorFrame, GatewayFrame, PaymentResultFrame } from '../../protocol/messages.ts';
 import { deviceSecret, signScannerToken } from '../../protocol/scanner-token.ts';
 import {
-  MERCHANT, PIN, WRONG_PIN, memoryLogger, memoryTestStore, metricValue, redisTestStore, startGatewayFixture, uniqueDevice,
+  MERCHANT, PIN, WRONG_PIN, memoryLogger, memoryTestStore, metricValue, redisTestStore, startGatewayFixture, uniqueDevice, upgradeOutcome,
   type GatewayFixture, type RawScanner, type TestStore,
 } from '../support/gateway-fixture.ts';
 import { describeRedis, redisForTests } from '../support/redis.ts';
@@ -30,22 +29,6 @@ afterAll(async () => {
 const isError = (code: string) => (f: GatewayFrame) => f.type === 'error' && f.code === code;
 
 /** The HTTP status an upgrade was refused with, or 'open' (the connection is then closed). */
-function upgradeOutcome(url: string, headers: Record<string, string> = {}): Promise<number | 'open' | 'error'> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, SUBPROTOCOL, { headers, perMessageDeflate: false });
-    ws.on('unexpected-response', (_req, res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.on('open', () => {
-      resolve('open');
-      ws.close();
-    });
-    ws.on('error', () => resolve('error'));
-  });
-}
-
 /** A payload with one byte changed (after the base45 decoding). */
 function tampered(payloadText: string, offset: number, xor = 0x01): string {
   const bytes = payloadFromText(payloadText);

@@ -319,3 +319,20 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   }
   return 0;
 }
+
+/** How an upgrade to the scanner endpoint ends: 'open', the HTTP status that refused it, or 'error' (no connection). */
+export function upgradeOutcome(url: string, headers: Record<string, string> = {}): Promise<number | 'open' | 'error'> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, SUBPROTOCOL, { headers, perMessageDeflate: false });
+    ws.on('unexpected-response', (_req, res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      resolve('open');
+      ws.close();
+    });
+    ws.on('error', () => resolve('error'));
+  });
+}
