@@ -3,8 +3,8 @@
  * scalar. The second block of a 64-byte message is padding only, the same for every message, so its
  * K + W are computed once per call.
  */
-import { SHA256_CTX, sha256 } from './sha256';
-import { STATE_X4, gatherWordsX4, scatterWordsX4, scheduleConstantBlock, sha256x4CompressKW, sha256x4Init, sha256x4Compress, BLOCK_X4 } from './sha256x4';
+import { SHA256_CTX, sha256, wipeSha256Scratch } from './sha256';
+import { STATE_X4, gatherWordsX4, scatterWordsX4, scheduleConstantBlock, sha256x4CompressKW, sha256x4Init, sha256x4Compress, BLOCK_X4, wipeSha256x4Scratch } from './sha256x4';
 
 const STATE: usize = memory.data(<i32>STATE_X4, 16);
 const BLOCK: usize = memory.data(<i32>BLOCK_X4, 16);
@@ -31,4 +31,10 @@ export function sha256Batch64(msgs: usize, count: u32, out: usize): void {
     scatterWordsX4(STATE, 8, o, o + 32, o + 64, o + 96);
   }
   for (; i < count; i++) sha256(msgs + (<usize>i << 6), 64, out + (<usize>i << 5), CTX);
+  // the messages may be secret: leave nothing of them in the module's scratch
+  memory.fill(STATE, 0, STATE_X4);
+  memory.fill(BLOCK, 0, BLOCK_X4);
+  memory.fill(CTX, 0, SHA256_CTX);
+  wipeSha256x4Scratch();
+  wipeSha256Scratch();
 }
