@@ -14,6 +14,7 @@ import {
   type GatewayFrame, type PaymentResultFrame, type ScanFrame, type ScannerFrame,
 } from '../../protocol/messages.ts';
 import { ReplayGuard, verifyScannerToken } from '../../protocol/scanner-token.ts';
+import { RateLimiter } from '../../gateway/scanners/rate-limit.ts';
 
 export const FAKE_PIN = '1234';
 export const FAKE_MASKED_PAN = '•••• •••• •••• 7893';
@@ -43,11 +44,12 @@ export class FakeGateway {
   readonly #wss: WebSocketServer;
   readonly #sockets = new Map<WebSocket, string>(); // socket → device id
   readonly #replay = new ReplayGuard();
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #rate: RateLimiter | null;
   rateLimited = 0;
   #url = '';
 
   private constructor(readonly opts: FakeGatewayOptions) {
+    this.#rate = opts.rateLimit ? new RateLimiter(opts.rateLimit.framesPerSecond, opts.rateLimit.burst) : null;
     this.#http = createServer((_req, res) => res.writeHead(404).end());
     this.#wss = new WebSocketServer({
       server: this.#http,
@@ -121,18 +123,9 @@ export class FakeGateway {
     ws.send(JSON.stringify(frame));
   }
 
-  /** The gateway's token bucket (gateway/scanners/rate-limit.ts): false when this frame is over the limit. */
+  /** The gateway's own token bucket: false when this frame is over the limit. */
   #withinRate(deviceId: string): boolean {
-    const limit = this.opts.rateLimit;
-    if (!limit) return true;
-    const now = performance.now();
-    const bucket = this.#buckets.get(deviceId) ?? { tokens: limit.burst, at: now };
-    bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * limit.framesPerSecond);
-    bucket.at = now;
-    this.#buckets.set(deviceId, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    return this.#rate ? this.#rate.take(deviceId) : true;
   }
 
   #onFrame(ws: WebSocket, deviceId: string, text: string): void {
