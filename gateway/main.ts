@@ -30,11 +30,20 @@ const demo = env.SCANPAY_DEMO === '1' || !keysConfigured;
 // --baseline: the same gateway with node:crypto inline on the main thread and no pool (for bench:e2e)
 const baseline = process.argv.includes('--baseline') || env.SCANPAY_ENGINE === 'baseline';
 
+const tls = env.TLS_CERT_FILE || env.TLS_KEY_FILE ? { certFile: env.TLS_CERT_FILE ?? '', keyFile: env.TLS_KEY_FILE ?? '' } : undefined;
+if (tls && (!tls.certFile || !tls.keyFile)) {
+  process.stderr.write('scanpay: TLS needs both TLS_CERT_FILE and TLS_KEY_FILE\n');
+  process.exit(2);
+}
+
 const gateway = await startGateway({
-  store, keyRing, fleetKey, logger: log,
+  store, keyRing, fleetKey, logger: log, tls,
   host: env.HOST ?? '127.0.0.1',
   port: int('PORT', 8080),
+  opsHost: env.OPS_HOST ?? '127.0.0.1',
+  opsPort: int('OPS_PORT', 9090),
   publicUrl: env.PUBLIC_URL,
+  pinPaceMs: env.SCANPAY_PIN_PACE_MS ? int('SCANPAY_PIN_PACE_MS', 250) : undefined,
   threads: env.SCANPAY_THREADS ? int('SCANPAY_THREADS', 0) : undefined,
   batch: { maxItems: int('SCANPAY_BATCH_MAX', DEFAULT_BATCH.maxItems), windowMs: int('SCANPAY_BATCH_WINDOW_MS', DEFAULT_BATCH.windowMs) },
   engine: baseline ? () => new NodeCryptoEngine() : undefined,
@@ -67,7 +76,7 @@ if (demo) {
   say('or leave out --pin and add --page to get the authentication page URL and enter the PIN there.');
 }
 say();
-say(`health ${gateway.url}/healthz · readiness ${gateway.url}/readyz · metrics ${gateway.url}/metrics · Ctrl-C stops (in-flight payments finish first)`);
+say(`ops (loopback): ${gateway.opsUrl}/metrics · ${gateway.opsUrl}/readyz · ${gateway.opsUrl}/healthz · Ctrl-C stops (in-flight payments finish first)`);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

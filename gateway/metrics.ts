@@ -1,6 +1,8 @@
 /**
  * Prometheus metrics (prom-client), one registry per gateway so tests can run several side by side.
- * Labels carry reason codes and outcomes only: never a PAN, session id or scanner secret.
+ * Labels carry folded scanner codes and outcomes only: never a PAN, session id or scanner secret, and never
+ * a precise legality reason (KEY_UNKNOWN vs PAYLOAD_TAG_INVALID would tell which issuer key ids exist).
+ * Served on the ops listener only.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FlowMetrics } from './flow/deps.ts';
@@ -8,8 +10,8 @@ import type { FlowMetrics } from './flow/deps.ts';
 export class GatewayMetrics implements FlowMetrics {
   readonly registry = new Registry();
   readonly #scans = new Counter({ name: 'scanpay_scans_total', help: 'Card scans judged, by outcome', labelNames: ['outcome'], registers: [this.registry] });
-  readonly #illegal = new Counter({ name: 'scanpay_illegal_scans_total', help: 'Illegal card scans, by precise reason (S23)', labelNames: ['reason'], registers: [this.registry] });
-  readonly #pins = new Counter({ name: 'scanpay_pin_attempts_total', help: 'PIN submissions, by result', labelNames: ['result'], registers: [this.registry] });
+  readonly #illegal = new Counter({ name: 'scanpay_illegal_scans_total', help: 'Illegal card scans, by the code the scanner was told (S23)', labelNames: ['reason'], registers: [this.registry] });
+  readonly #pins = new Counter({ name: 'scanpay_pin_attempts_total', help: 'PIN submissions, by result: correct, wrong, invalid (evaluated); refused, rejected (not evaluated)', labelNames: ['result'], registers: [this.registry] });
   readonly #payments = new Counter({ name: 'scanpay_payments_total', help: 'Payments, by outcome and reason', labelNames: ['outcome', 'reason'], registers: [this.registry] });
   readonly #steps = new Histogram({
     name: 'scanpay_step_seconds', help: 'Latency of a flow step inside the gateway', labelNames: ['step'], registers: [this.registry],
@@ -32,12 +34,12 @@ export class GatewayMetrics implements FlowMetrics {
     });
   }
 
-  scan(outcome: 'legal' | 'illegal', reason?: string): void {
+  scan(outcome: 'legal' | 'illegal', code?: string): void {
     this.#scans.inc({ outcome });
-    if (reason) this.#illegal.inc({ reason });
+    if (code) this.#illegal.inc({ reason: code });
   }
 
-  pinAttempt(result: 'correct' | 'wrong' | 'rejected'): void {
+  pinAttempt(result: 'correct' | 'wrong' | 'invalid' | 'refused' | 'rejected'): void {
     this.#pins.inc({ result });
   }
 

@@ -12,14 +12,14 @@ import { loadCore } from '../core/index.ts';
 import type { IssuerKeyRing } from '../issuer/key-ring.ts';
 import type { Store } from '../issuer/store/types.ts';
 import type { FlowDeps } from './flow/deps.ts';
-import { authRoutes } from './http/auth-routes.ts';
-import { opsRoutes } from './http/ops-routes.ts';
+import { authRoutes, DEFAULT_PAGE_LIMITS, type PageLimits } from './http/auth-routes.ts';
+import { opsRoutes, publicHealthRoutes, type OpsState } from './http/ops-routes.ts';
 import { InFlight } from './in-flight.ts';
 import { createLogger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { CryptoPool, type CryptoEngine } from './pool/crypto-pool.ts';
 import { ScannerHub } from './scanners/scanner-hub.ts';
-import { startTransport } from './transport/uws-server.ts';
+import { startTransport, type TlsFiles } from './transport/uws-server.ts';
 import { LocalPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
 
 export interface GatewayOptions {
@@ -28,13 +28,18 @@ export interface GatewayOptions {
   fleetKey: Uint8Array; // verifies scanner tokens; also keys the auth page tokens
   host?: string; // default 127.0.0.1
   port?: number; // default 8080; 0 picks a free port
-  publicUrl?: string; // base URL scanners reach the auth page at; default http://host:port
+  publicUrl?: string; // base URL scanners reach the auth page at; default http(s)://host:port
+  tls?: TlsFiles; // serve wss:// and https:// (with HSTS) from this certificate and key
+  opsHost?: string; // the ops listener (/metrics, /readyz detail); default 127.0.0.1
+  opsPort?: number; // default 0: any free port (Gateway.opsUrl says which)
   threads?: number; // crypto workers; default: one per core
   batch?: { maxItems: number; windowMs: number };
   /** Build the crypto engine (default: the worker pool). The baseline mode passes its inline engine. */
   engine?: (onBatch: (kind: string, size: number) => void) => CryptoEngine;
   sessionTtlMs?: number;
   pinLockAt?: number;
+  pinPaceMs?: number; // least time between two evaluated PIN attempts on one card; default 250
+  pageLimits?: PageLimits; // page POSTs per client address and per session
   framesPerSecond?: number;
   burst?: number;
   idleTimeoutS?: number;
@@ -45,9 +50,10 @@ export interface GatewayOptions {
 }
 
 export interface Gateway {
-  readonly url: string; // http://host:port
-  readonly scannerUrl: string; // ws://host:port/scanner
+  readonly url: string; // http(s)://host:port
+  readonly scannerUrl: string; // ws(s)://host:port/scanner
   readonly port: number;
+  readonly opsUrl: string; // http://opsHost:opsPort: /metrics, /readyz, /healthz
   readonly metrics: GatewayMetrics;
   /** Stops taking work, lets in-flight payments finish (up to drainMs), closes sockets and workers. */
   close(drainMs?: number): Promise<void>;
@@ -71,7 +77,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const flow: FlowDeps = {
     core, engine, keyRing: opts.keyRing, store: opts.store,
     pageKey: createHmac('sha256', opts.fleetKey).update('scanpay/v1/page-key').digest(),
-    config: { publicUrl: '', sessionTtlMs: opts.sessionTtlMs ?? 120_000, pinLockAt: opts.pinLockAt ?? 3 },
+    config: { publicUrl: '', sessionTtlMs: opts.sessionTtlMs ?? 120_000, pinLockAt: opts.pinLockAt ?? 3, pinPaceMs: opts.pinPaceMs ?? 250 },
     audit: log,
     metrics,
     notify: (scannerId, frame) => pushBus.publish(scannerId, frame),
@@ -85,22 +91,25 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     onConnections: (n) => metrics.connections(n),
   });
   let closed = false;
+  const ops: OpsState = { store: opts.store, metrics, poolReady: () => engine.ready, draining: () => hub!.draining };
+  const opsHost = opts.opsHost ?? '127.0.0.1';
   const transport = await startTransport({
-    host, port: opts.port ?? 8080, hub,
-    routes: [
-      ...authRoutes(flow, inFlight, () => hub!.draining),
-      ...opsRoutes({ store: opts.store, metrics, poolReady: () => engine.ready, draining: () => hub!.draining }),
-    ],
+    host, port: opts.port ?? 8080, hub, tls: opts.tls,
+    routes: [...authRoutes(flow, inFlight, () => hub!.draining, opts.pageLimits ?? DEFAULT_PAGE_LIMITS), ...publicHealthRoutes(ops)],
+    ops: { host: opsHost, port: opts.opsPort ?? 0, routes: opsRoutes(ops) },
     idleTimeoutS: opts.idleTimeoutS ?? 60,
     maxBackpressureBytes: opts.maxBackpressureBytes ?? 64 * 1024,
     onError: (where, e) => log.error({ where, error: (e as Error).message }, 'transport error'),
   });
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${transport.port}`;
+  const hostPort = (h: string, port: number) => `${h.includes(':') ? `[${h}]` : h}:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://${hostPort(host, transport.port)}`;
+  const opsUrl = `http://${hostPort(opsHost, transport.opsPort)}`;
   flow.config.publicUrl = opts.publicUrl ?? url;
-  log.info({ event: 'gateway.started', url, store: opts.store.description }, 'gateway started');
+  log.info({ event: 'gateway.started', url, ops: opsUrl, store: opts.store.description }, 'gateway started');
 
   return {
     url,
+    opsUrl,
     scannerUrl: `${url.replace(/^http/, 'ws')}/scanner`,
     port: transport.port,
     metrics,

@@ -1,6 +1,7 @@
 /**
  * The two secrets the issuer derives or protects per card, both computed by the WASM core:
- * - the basic key at rest, wrapped under the key ring's storage key and bound to its PAN;
+ * - the basic key at rest, wrapped under the key ring's storage key and bound to its card token (so a row
+ *   moved to another card fails to open, and unwrapping needs no PAN);
  * - the PIN verification value, HMAC(kPin, PAN ‖ PIN) with kPin = HKDF(basicKey, "", "scanpay/v1/pin") (DVD-1 step 3–4).
  */
 import { randomBytes } from 'node:crypto';
@@ -19,10 +20,10 @@ export function assertPin(pin: unknown): string {
   return pin;
 }
 
-/** nonce ‖ ChaCha20-Poly1305(storageKey, nonce, aad = label ‖ PAN) of the basic key. */
-export function wrapBasicKey(core: CryptoCore, storageKey: Uint8Array, pan: string, basicKey: Uint8Array): Uint8Array {
+/** nonce ‖ ChaCha20-Poly1305(storageKey, nonce, aad = label ‖ card token) of the basic key. */
+export function wrapBasicKey(core: CryptoCore, storageKey: Uint8Array, cardToken: string, basicKey: Uint8Array): Uint8Array {
   const nonce = randomBytes(12);
-  const sealed = core.seal(storageKey, nonce, basicKey, ascii(WRAP_LABEL + pan));
+  const sealed = core.seal(storageKey, nonce, basicKey, ascii(WRAP_LABEL + cardToken));
   const wrapped = new Uint8Array(WRAPPED_BASIC_KEY_SIZE);
   wrapped.set(nonce);
   wrapped.set(sealed, 12);
@@ -30,9 +31,9 @@ export function wrapBasicKey(core: CryptoCore, storageKey: Uint8Array, pan: stri
 }
 
 /** The basic key in clear; the caller wipes it. Throws AEAD_TAG_INVALID if the row was altered or moved. */
-export function unwrapBasicKey(core: CryptoCore, storageKey: Uint8Array, pan: string, wrapped: Uint8Array): Uint8Array {
+export function unwrapBasicKey(core: CryptoCore, storageKey: Uint8Array, cardToken: string, wrapped: Uint8Array): Uint8Array {
   if (wrapped.length !== WRAPPED_BASIC_KEY_SIZE) throw new ScanpayError('BAD_LENGTH', 'wrapped basic key');
-  return core.open(storageKey, wrapped.subarray(0, 12), wrapped.subarray(12), ascii(WRAP_LABEL + pan));
+  return core.open(storageKey, wrapped.subarray(0, 12), wrapped.subarray(12), ascii(WRAP_LABEL + cardToken));
 }
 
 export function pinVerificationValue(core: CryptoCore, basicKey: Uint8Array, pan: string, pin: string): Uint8Array {

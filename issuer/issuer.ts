@@ -12,7 +12,7 @@ import type { IssuerKeyRing } from './key-ring.ts';
 import { assertBin, drawPan, isPanShaped, maskPan } from './pan.ts';
 import { payloadToText, sealPayload } from './payload.ts';
 import { assertPin, pinVerificationValue, unwrapBasicKey, wrapBasicKey } from './card-secrets.ts';
-import { judgePayloads, panOfPayload, type Verdict } from './legality.ts';
+import { judgePayloads, panOfPayload, type Verdict } from './verifier.ts';
 import type { CardRecord, CardStatus, Store } from './store/types.ts';
 
 export const DEFAULT_BIN = '400000';
@@ -67,7 +67,7 @@ export function assertCurrency(value: unknown): string {
 
 export function viewOf(card: CardRecord): CardView {
   const { status, generation, keyId, limit, balance, currency, pinFailures } = card;
-  return { maskedPan: maskPan(card.pan), status, generation, keyId, limit, balance, currency, pinFailures };
+  return { maskedPan: maskPan(card.last4), status, generation, keyId, limit, balance, currency, pinFailures };
 }
 
 export class Issuer {
@@ -93,12 +93,14 @@ export class Issuer {
     try {
       for (let draw = 0; draw < PAN_DRAWS; draw++) {
         const pan = drawPan(this.#bin);
+        const token = this.#keyRing.cardToken(pan);
         const card: CardRecord = {
-          pan, generation: 1, keyId, status: 'active', currency, limit, balance, pinFailures: 0, updatedAt: Date.now(),
-          wrappedBasicKey: wrapBasicKey(this.#core, this.#keyRing.storageKey, pan, basicKey),
+          token, last4: pan.slice(-4), generation: 1, keyId, status: 'active', currency, limit, balance,
+          pinFailures: 0, pinPaceUntil: 0, updatedAt: Date.now(),
+          wrappedBasicKey: wrapBasicKey(this.#core, this.#keyRing.storageKey, token, basicKey),
           pvv: pinVerificationValue(this.#core, basicKey, pan, pin),
         };
-        if (!(await this.#store.insertCard(card))) continue; // PAN taken: draw again
+        if (!(await this.#store.insertCard(card))) continue; // PAN (so its token) taken: draw again
         const payload = sealPayload(this.#core, key, keyId, card.generation, pan, basicKey);
         return { pan, view: viewOf(card), payload, payloadText: payloadToText(payload) };
       }
@@ -115,7 +117,7 @@ export class Issuer {
   async reissueCard(pan: string): Promise<IssuedCard> {
     const { id: keyId, key } = this.#keyRing.active();
     const card = await this.#mutate(pan, (c) => ({ ...c, generation: c.generation + 1, keyId, updatedAt: Date.now() }));
-    const basicKey = unwrapBasicKey(this.#core, this.#keyRing.storageKey, pan, card.wrappedBasicKey);
+    const basicKey = unwrapBasicKey(this.#core, this.#keyRing.storageKey, card.token, card.wrappedBasicKey);
     try {
       const payload = sealPayload(this.#core, key, keyId, card.generation, pan, basicKey);
       return { pan, view: viewOf(card), payload, payloadText: payloadToText(payload) };
@@ -130,13 +132,13 @@ export class Issuer {
 
   /** Back to active: also clears a PIN lock, after the operator has verified the holder. */
   async unblockCard(pan: string): Promise<CardView> {
-    return viewOf(await this.#mutate(pan, (c) => ({ ...c, status: 'active', pinFailures: 0, updatedAt: Date.now() })));
+    return viewOf(await this.#mutate(pan, (c) => ({ ...c, status: 'active', pinFailures: 0, pinPaceUntil: 0, updatedAt: Date.now() })));
   }
 
   async changePin(pan: string, newPin: string): Promise<CardView> {
     assertPin(newPin);
     const card = await this.#getCard(pan);
-    const basicKey = unwrapBasicKey(this.#core, this.#keyRing.storageKey, pan, card.wrappedBasicKey);
+    const basicKey = unwrapBasicKey(this.#core, this.#keyRing.storageKey, card.token, card.wrappedBasicKey);
     try {
       const pvv = pinVerificationValue(this.#core, basicKey, pan, newPin);
       return viewOf(await this.#mutate(pan, (c) => ({ ...c, pvv, pinFailures: 0, updatedAt: Date.now() })));
@@ -161,14 +163,14 @@ export class Issuer {
 
   async #getCard(pan: string): Promise<CardRecord> {
     if (!isPanShaped(pan)) throw new ScanpayError('BAD_ARGUMENT', 'PAN must be 16 digits');
-    const card = await this.#store.getCard(pan);
+    const card = await this.#store.getCard(this.#keyRing.cardToken(pan));
     if (!card) throw new ScanpayError('CARD_UNKNOWN');
     return card;
   }
 
   async #mutate(pan: string, change: (card: CardRecord) => CardRecord): Promise<CardRecord> {
     if (!isPanShaped(pan)) throw new ScanpayError('BAD_ARGUMENT', 'PAN must be 16 digits');
-    const card = await this.#store.updateCard(pan, change);
+    const card = await this.#store.updateCard(this.#keyRing.cardToken(pan), change);
     if (!card) throw new ScanpayError('CARD_UNKNOWN');
     return card;
   }

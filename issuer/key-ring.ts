@@ -8,8 +8,10 @@
  *     "issuerKeys": [ { "id": 1, "state": "active" | "decrypt-only" | "retired", "key": "<base64url 32 B>", "createdAt": "<ISO 8601>" } ] }
  * Exactly one key is active: new payloads are sealed under it. Payloads under a decrypt-only key stay
  * legal until their card is re-issued; a retired key's payloads are illegal.
+ * The card-token key (the keyed hash that names a card in the store instead of its PAN) is derived from the
+ * storage key with HKDF-SHA256 under its own label, so key rings written before it existed keep working.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { inspect } from 'node:util';
 import { ScanpayError } from '../core/errors.ts';
@@ -18,6 +20,9 @@ export const KEYRING_FORMAT = 'scanpay-keyring/v1';
 export type IssuerKeyState = 'active' | 'decrypt-only' | 'retired';
 const STATES: readonly IssuerKeyState[] = ['active', 'decrypt-only', 'retired'];
 const MAX_KEY_ID = 0xffff; // u16 in the payload header
+const CARD_TOKEN_KEY_INFO = 'scanpay/v1/card-token-key';
+const CARD_TOKEN_LABEL = 'scanpay/v1/card-token\n';
+const PAN = /^[0-9]{16}$/;
 
 export interface IssuerKeyInfo {
   id: number;
@@ -41,9 +46,11 @@ function decodeKey(value: unknown, what: string): Uint8Array {
 export class IssuerKeyRing {
   readonly #keys = new Map<number, IssuerKey>();
   readonly #storageKey: Uint8Array;
+  readonly #cardTokenKey: Uint8Array;
 
   private constructor(storageKey: Uint8Array, keys: IssuerKey[]) {
     this.#storageKey = storageKey;
+    this.#cardTokenKey = new Uint8Array(hkdfSync('sha256', storageKey, new Uint8Array(0), CARD_TOKEN_KEY_INFO, 32));
     for (const key of keys) {
       if (this.#keys.has(key.id)) throw invalid(`duplicate key id ${key.id}`);
       this.#keys.set(key.id, key);
@@ -139,6 +146,15 @@ export class IssuerKeyRing {
     if (!k) throw new ScanpayError('KEY_UNKNOWN');
     if (k.state === 'retired') throw new ScanpayError('KEY_RETIRED');
     return k.key;
+  }
+
+  /**
+   * The name of a card in the store: HMAC-SHA256(card-token key, label ‖ PAN), first 16 bytes in hex. A PAN has
+   * only ~10^9 values under one BIN, so an unkeyed hash would be reversed by enumeration; this one is not.
+   */
+  cardToken(pan: string): string {
+    if (typeof pan !== 'string' || !PAN.test(pan)) throw new ScanpayError('BAD_ARGUMENT', 'PAN must be 16 digits');
+    return createHmac('sha256', this.#cardTokenKey).update(CARD_TOKEN_LABEL + pan).digest().subarray(0, 16).toString('hex');
   }
 
   get storageKey(): Uint8Array {

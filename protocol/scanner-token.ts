@@ -7,7 +7,8 @@
  *   token = "v1." ‖ deviceId ‖ "." ‖ issuedAt (unix seconds) ‖ "." ‖ nonce (32 hex) ‖ "." ‖ mac (64 hex)
  *   mac   = HMAC-SHA256(deviceSecret, "scanpay-scanner-v1\n" ‖ deviceId ‖ "\n" ‖ issuedAt ‖ "\n" ‖ nonce)
  * in the `Authorization: Bearer <token>` header (or `?token=` for clients that cannot set headers).
- * The gateway accepts a token within ±TOKEN_WINDOW_S of its clock, once (nonces are remembered).
+ * The gateway accepts a token within ±TOKEN_WINDOW_S of its clock, once: its nonce is kept in the store for the
+ * window (Redis SET NX), so the token opens one connection across gateway restarts and processes.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -42,7 +43,7 @@ export function signScannerToken(deviceId: string, secret: Uint8Array, now = Dat
 
 export type TokenCheck = { ok: true; deviceId: string; nonce: string; issuedAt: number } | { ok: false; reason: 'malformed' | 'expired' | 'bad-mac' };
 
-/** Gateway side: shape, clock window and MAC (constant-time). Replay is the caller's check (see ReplayGuard). */
+/** Gateway side: shape, clock window and MAC (constant-time). Replay is the caller's check (Store.acceptDeviceToken). */
 export function verifyScannerToken(token: string, fleetKey: Uint8Array, now = Date.now()): TokenCheck {
   const m = TOKEN.exec(token);
   if (!m) return { ok: false, reason: 'malformed' };
@@ -52,17 +53,4 @@ export function verifyScannerToken(token: string, fleetKey: Uint8Array, now = Da
   const expected = mac(deviceSecret(fleetKey, deviceId), deviceId, issuedAt, nonce);
   if (!timingSafeEqual(expected, Buffer.from(macHex, 'hex'))) return { ok: false, reason: 'bad-mac' };
   return { ok: true, deviceId, nonce, issuedAt: issuedAtS };
-}
-
-/** Remembers accepted nonces for the token window, so a captured token cannot open a second connection. */
-export class ReplayGuard {
-  readonly #seen = new Map<string, number>(); // nonce → forget after (ms)
-
-  /** True the first time a nonce is presented within its window. */
-  accept(nonce: string, issuedAtS: number, now = Date.now()): boolean {
-    if (this.#seen.size > 0) for (const [n, until] of this.#seen) if (until < now) this.#seen.delete(n); else break;
-    if (this.#seen.has(nonce)) return false;
-    this.#seen.set(nonce, (issuedAtS + 2 * TOKEN_WINDOW_S) * 1000);
-    return true;
-  }
 }

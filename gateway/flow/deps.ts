@@ -14,8 +14,10 @@ export interface AuditLog {
 
 /** The counters and histograms the flow feeds (gateway/metrics.ts implements them with prom-client). */
 export interface FlowMetrics {
-  scan(outcome: 'legal' | 'illegal', reason?: string): void;
-  pinAttempt(result: 'correct' | 'wrong' | 'rejected'): void;
+  /** Illegal scans carry the folded scanner code only (a precise reason would enumerate issuer key ids). */
+  scan(outcome: 'legal' | 'illegal', code?: string): void;
+  /** Evaluated: correct, wrong, invalid (DVD-1 failed otherwise). Not evaluated: refused (card takes no PIN now), rejected (bad frame or session). */
+  pinAttempt(result: 'correct' | 'wrong' | 'invalid' | 'refused' | 'rejected'): void;
   payment(outcome: 'approved' | 'declined', reason: string | null): void;
   stepSeconds(step: 'scan' | 'pin', seconds: number): void;
 }
@@ -24,6 +26,7 @@ export interface FlowConfig {
   publicUrl: string; // base of the auth page URLs, e.g. http://127.0.0.1:8080
   sessionTtlMs: number;
   pinLockAt: number; // wrong PINs that lock a card (3)
+  pinPaceMs: number; // least time between two evaluated PIN attempts on one card
 }
 
 export interface FlowDeps {

@@ -1,87 +1,81 @@
 /**
- * S25 and after: the holder's PIN, entered on the auth page or sent by the scanner, is checked in the
- * worker pool as part of the whole DVD-1 record (decrypt, verify, derive, PVV, cryptogram); a wrong PIN
- * counts against the card (locked at 3, across sessions); a right one goes to the issuer's atomic,
- * idempotent authorization, whose ledger record carries the cryptogram. Each session takes one attempt.
+ * S25 and after: the holder's PIN, entered on the auth page or sent by the scanner. One store step claims
+ * the session, reads the card and counts the attempt *before* it is verified (an EMV PIN try counter), so
+ * at most `pinLockAt` wrong PINs are ever evaluated per card, whatever the concurrency, entry point or number
+ * of gateways. The PIN is then checked in the worker pool as part of the whole DVD-1 record (decrypt, verify,
+ * derive, PVV, cryptogram); a right one goes to the issuer's atomic, idempotent authorization, which also
+ * resets the count. Once a card is locked every answer is the same, right PIN or wrong: CARD_LOCKED,
+ * attemptsLeft 0, no receipt. Each session takes one attempt; a repeated submission gets its stored result.
  */
+import { randomBytes } from 'node:crypto';
 import { DVD1_STATUS, type Dvd1Record } from '../../core/types.ts';
 import { unwrapBasicKey } from '../../issuer/card-secrets.ts';
 import { maskPan } from '../../issuer/pan.ts';
-import { parsePayload, payloadFromText } from '../../issuer/payload.ts';
-import type { DeclineReason } from '../../issuer/store/index.ts';
-import type { AuthSession, CardRecord } from '../../issuer/store/types.ts';
+import type { AuthSession, CardRecord, PinAttempt, PinResult } from '../../issuer/store/types.ts';
+import { admitForPin } from '../../issuer/verifier.ts';
 import type { ErrorFrame, PaymentResultFrame, ScannerCode } from '../../protocol/messages.ts';
 import type { FlowDeps } from './deps.ts';
 import { receiptFor } from './receipt.ts';
-import { scannerCodeForDecline } from './scanner-codes.ts';
 
 const MERCHANT_BYTES = 16;
+const REPLAY_WAIT_MS = 2_000; // how long a duplicate waits for an attempt another gateway is still completing
+const REPLAY_POLL_MS = 50;
 
 export type PinOutcome = PaymentResultFrame | ErrorFrame;
 
+/** The merchant id as DVD-1 binds it: ASCII, zero-padded to 16 bytes; longer is refused, never truncated. */
 function merchantBytes(merchant: string): Uint8Array {
-  const out = new Uint8Array(MERCHANT_BYTES); // ASCII id, zero-padded (the protocol caps it at 16)
-  out.set(new TextEncoder().encode(merchant).subarray(0, MERCHANT_BYTES));
+  const encoded = new TextEncoder().encode(merchant);
+  if (encoded.length > MERCHANT_BYTES) throw new RangeError(`merchant id is over ${MERCHANT_BYTES} bytes`);
+  const out = new Uint8Array(MERCHANT_BYTES);
+  out.set(encoded);
   return out;
 }
 
-function declined(id: string | null, session: string, reason: ScannerCode, attemptsLeft?: number): PaymentResultFrame {
-  return { v: 1, type: 'payment-result', id, session, outcome: 'declined', reason, ...(attemptsLeft === undefined ? {} : { attemptsLeft }), replayed: false, receipt: null };
+function error(id: string | null, code: ScannerCode, message: string): ErrorFrame {
+  return { v: 1, type: 'error', id, code, message };
 }
 
-const LEDGER_WAIT_MS = 2_000; // how long a duplicate waits for another process's attempt to reach the ledger
-const LEDGER_POLL_MS = 50;
+/** A PIN result as the scanner sees it; the receipt comes from the ledger record, when there is one. */
+async function resultFrame(deps: FlowDeps, id: string | null, sessionId: string, result: PinResult, replayed: boolean): Promise<PaymentResultFrame> {
+  const record = result.ledger ? await deps.store.getLedgerRecord(sessionId) : null;
+  return {
+    v: 1, type: 'payment-result', id, session: sessionId, outcome: result.outcome, reason: result.reason,
+    ...(result.attemptsLeft === undefined ? {} : { attemptsLeft: result.attemptsLeft }),
+    replayed, receipt: record ? receiptFor(deps.core, record) : null,
+  };
+}
+
+/** A settled session's outcome as the page shows it (and a replay sends it). */
+export function sessionOutcome(deps: FlowDeps, sessionId: string, result: PinResult): Promise<PaymentResultFrame> {
+  return resultFrame(deps, null, sessionId, result, true);
+}
+
+const REFUSALS: Record<Extract<PinAttempt, { kind: 'refused' }>['reason'], [ScannerCode, string]> = {
+  SESSION_UNKNOWN: ['SESSION_UNKNOWN', 'this session cannot take a PIN; scan the card again'],
+  SESSION_EXPIRED: ['SESSION_EXPIRED', 'this session has expired; scan the card again'],
+  SESSION_WRONG_SCANNER: ['SESSION_WRONG_SCANNER', 'this session belongs to another scanner'],
+  PIN_PACED: ['RATE_LIMITED', 'this card takes one PIN attempt at a time; send the PIN again shortly'],
+};
 
 /**
- * A second submission for a used session: the first attempt's answer again. In this process, it waits
- * for the attempt still running; otherwise it reads the ledger, waiting briefly for an attempt another
- * gateway is still completing. Only the scanner that owns the session ever sees the result.
+ * A submission for a used session: its stored result again (only the owning scanner gets this far). While
+ * the first attempt is still running it waits: in this process for its answer, elsewhere by re-reading.
  */
-async function replay(deps: FlowDeps, scannerId: string, sessionId: string, id: string | null): Promise<PinOutcome> {
-  const used: PinOutcome = { v: 1, type: 'error', id, code: 'SESSION_USED', message: 'this session has been used; scan the card again' };
+async function replay(deps: FlowDeps, scannerId: string, used: Extract<PinAttempt, { kind: 'used' }>, id: string | null): Promise<PinOutcome> {
+  const sessionId = used.session.id;
+  let result = used.result;
   const running = deps.pinsInFlight.get(sessionId);
-  if (running && running.scannerId === scannerId) {
-    const first = (await running.outcome) as PinOutcome;
-    return first.type === 'payment-result' ? { ...first, id, replayed: true } : used;
+  if (!result && running?.scannerId === scannerId) {
+    const first = await running.outcome;
+    if (first.type === 'payment-result') return { ...first, id, replayed: true };
+    result = (await deps.store.getSession(sessionId))?.result ?? null;
   }
-  const session = await deps.store.getSession(sessionId);
-  if (!session || session.scannerId !== scannerId) return used;
-  let record = await deps.store.getLedgerRecord(sessionId);
-  for (let waited = 0; !record && waited < LEDGER_WAIT_MS; waited += LEDGER_POLL_MS) {
-    await new Promise((resolve) => setTimeout(resolve, LEDGER_POLL_MS));
-    record = await deps.store.getLedgerRecord(sessionId);
+  for (let waited = 0; !result && waited < REPLAY_WAIT_MS; waited += REPLAY_POLL_MS) {
+    await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS));
+    result = (await deps.store.getSession(sessionId))?.result ?? null;
   }
-  if (!record) return used;
-  return {
-    v: 1, type: 'payment-result', id, session: sessionId, outcome: record.outcome,
-    reason: record.reason === null ? null : scannerCodeForDecline(record.reason as DeclineReason), replayed: true, receipt: receiptFor(deps.core, record),
-  };
-}
-
-/** The DVD-1 record for this session's payload, the card's row and the entered PIN. */
-function dvd1RecordFor(deps: FlowDeps, session: AuthSession, card: CardRecord, pin: string): Dvd1Record | null {
-  let payload;
-  try {
-    payload = parsePayload(payloadFromText(session.payload));
-  } catch {
-    return null;
-  }
-  if (payload.generation !== card.generation || payload.keyId !== card.keyId) return null; // re-issued since the scan
-  let kek: Uint8Array;
-  try {
-    kek = deps.keyRing.keyForOpening(payload.keyId);
-  } catch {
-    return null; // retired since the scan
-  }
-  return {
-    kek, ...payload.fields,
-    storedBasicKey: unwrapBasicKey(deps.core, deps.keyRing.storageKey, card.pan, card.wrappedBasicKey),
-    storedPvv: card.pvv,
-    pin: new TextEncoder().encode(pin),
-    sid: Buffer.from(session.id, 'hex'),
-    merchant: merchantBytes(session.merchant),
-    amount: BigInt(session.amount),
-  };
+  return result ? resultFrame(deps, id, sessionId, result, true) : error(id, 'BUSY', 'this PIN is still being processed; send it again to read the outcome');
 }
 
 export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: string, pin: string, id: string | null): Promise<PinOutcome> {
@@ -90,23 +84,37 @@ export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: st
   try {
     if (!/^[0-9]{4}$/.test(pin)) {
       deps.metrics.pinAttempt('rejected');
-      return { v: 1, type: 'error', id, code: 'BAD_FRAME', message: 'the PIN is 4 digits' };
+      return error(id, 'BAD_FRAME', 'the PIN is 4 digits');
     }
-    const claim = await deps.store.claimSession(sessionId, scannerId, Date.now());
-    if (!claim.ok) {
-      deps.metrics.pinAttempt('rejected');
-      if (claim.reason === 'SESSION_USED') return await replay(deps, scannerId, sessionId, id);
-      deps.audit.warn({ event: 'pin.rejected', scanner: scannerId, session: sessionId, reason: claim.reason }, 'PIN for an unusable session');
-      return { v: 1, type: 'error', id, code: claim.reason, message: 'this session cannot take a PIN; scan the card again' };
+    const attempt = randomBytes(16).toString('hex');
+    const policy = { lockAt: deps.config.pinLockAt, paceMs: deps.config.pinPaceMs };
+    const begun = await deps.store.beginPinAttempt(sessionId, scannerId, attempt, Date.now(), policy);
+    switch (begun.kind) {
+      case 'refused': {
+        deps.metrics.pinAttempt(begun.reason === 'PIN_PACED' ? 'refused' : 'rejected');
+        deps.audit.warn({ event: 'pin.refused', scanner: scannerId, session: sessionId, reason: begun.reason }, 'PIN for an unusable session');
+        const [code, message] = REFUSALS[begun.reason];
+        return error(id, code, message);
+      }
+      case 'used':
+        return await replay(deps, scannerId, begun, id);
+      case 'decided':
+        deps.metrics.pinAttempt('refused');
+        deps.metrics.payment('declined', begun.result.reason);
+        deps.audit.warn({ event: 'pin.refused', scanner: scannerId, session: sessionId, card: maskPan(begun.session.last4), reason: begun.result.reason }, 'PIN not evaluated: the card takes no PIN');
+        return await resultFrame(deps, id, sessionId, begun.result, false);
+      case 'evaluate': {
+        // this attempt owns the session now: duplicates in this process wait for its answer (replay above)
+        deps.pinsInFlight.set(sessionId, { scannerId, outcome: new Promise<PinOutcome>((resolve) => (settle = resolve)) });
+        const outcome = await evaluate(deps, scannerId, begun.session, begun.card, pin, attempt, id);
+        settle!(outcome);
+        return outcome;
+      }
+      default:
+        throw new Error(`unknown PIN attempt kind ${(begun as { kind: string }).kind}`);
     }
-    const session = claim.session;
-    // this attempt owns the session now: duplicates arriving meanwhile wait for its answer (replay above)
-    deps.pinsInFlight.set(sessionId, { scannerId, outcome: new Promise<PinOutcome>((resolve) => (settle = resolve)) });
-    const outcome = await decide(deps, scannerId, session, pin, id);
-    settle!(outcome);
-    return outcome;
   } catch (e) {
-    settle?.({ v: 1, type: 'error', id, code: 'INTERNAL', message: 'the payment could not be completed' });
+    settle?.(error(id, 'INTERNAL', 'the payment could not be completed'));
     throw e;
   } finally {
     if (settle) deps.pinsInFlight.delete(sessionId);
@@ -114,48 +122,53 @@ export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: st
   }
 }
 
-/** S25 for a claimed session: the card row, DVD-1 in the pool, the PIN verdict, then authorization. */
-async function decide(deps: FlowDeps, scannerId: string, session: AuthSession, pin: string, id: string | null): Promise<PinOutcome> {
-  const sessionId = session.id;
-  const card = await deps.store.getCard(session.pan);
-  if (!card) return declined(id, sessionId, 'CARD_INVALID');
-  if (card.status !== 'active') return declined(id, sessionId, card.status === 'locked' ? 'CARD_LOCKED' : 'CARD_BLOCKED');
-
-  const record = dvd1RecordFor(deps, session, card, pin);
-  if (!record) return declined(id, sessionId, 'CARD_INVALID');
-  let result;
+/** DVD-1 for a counted attempt, then the verdict: wrong, invalid, or authorization. */
+async function evaluate(deps: FlowDeps, scannerId: string, session: AuthSession, card: CardRecord, pin: string, attempt: string, id: string | null): Promise<PinOutcome> {
+  const { pinLockAt } = deps.config;
+  const card4 = maskPan(card.last4);
+  const admitted = admitForPin(deps.keyRing, session.payload, card);
+  if (typeof admitted === 'string') {
+    deps.metrics.pinAttempt('refused');
+    deps.audit.warn({ event: 'pin.card-invalid', scanner: scannerId, session: session.id, card: card4, reason: admitted }, 'card no longer legal at PIN time');
+    return resultFrame(deps, id, session.id, await deps.store.settleFailedPin(session.id, 'invalid', pinLockAt, Date.now()), false);
+  }
+  const record: Dvd1Record = {
+    ...admitted.open,
+    storedBasicKey: unwrapBasicKey(deps.core, deps.keyRing.storageKey, card.token, card.wrappedBasicKey),
+    storedPvv: card.pvv,
+    pin: new TextEncoder().encode(pin),
+    sid: Buffer.from(session.id, 'hex'),
+    merchant: merchantBytes(session.merchant),
+    amount: BigInt(session.amount),
+  };
+  let verified;
   try {
-    result = await deps.engine.dvd1(record);
+    verified = await deps.engine.dvd1(record);
   } finally {
     record.storedBasicKey.fill(0);
     record.pin.fill(0);
   }
-  const card4 = maskPan(card.pan);
 
-  if (result.status === DVD1_STATUS.PVV) {
-    deps.metrics.pinAttempt('wrong');
-    const failure = await deps.store.recordPinFailure(card.pan, deps.config.pinLockAt);
-    const locked = failure?.locked ?? false;
-    deps.audit.warn({ event: 'pin.wrong', scanner: scannerId, session: sessionId, card: card4, failures: failure?.failures, locked }, 'wrong PIN');
-    deps.metrics.payment('declined', locked ? 'CARD_LOCKED' : 'PIN_WRONG');
-    return locked
-      ? declined(id, sessionId, 'CARD_LOCKED', 0)
-      : declined(id, sessionId, 'PIN_WRONG', Math.max(0, deps.config.pinLockAt - (failure?.failures ?? 0)));
-  }
-  if (!result.ok) {
-    deps.audit.warn({ event: 'pin.card-invalid', scanner: scannerId, session: sessionId, card: card4, status: result.status }, 'card failed DVD-1 at PIN time');
-    deps.metrics.payment('declined', 'CARD_INVALID');
-    return declined(id, sessionId, 'CARD_INVALID');
+  if (!verified.ok) {
+    const wrong = verified.status === DVD1_STATUS.PVV;
+    deps.metrics.pinAttempt(wrong ? 'wrong' : 'invalid');
+    const result = await deps.store.settleFailedPin(session.id, wrong ? 'wrong' : 'invalid', pinLockAt, Date.now());
+    deps.metrics.payment('declined', result.reason);
+    deps.audit.warn({ event: wrong ? 'pin.wrong' : 'pin.card-invalid', scanner: scannerId, session: session.id, card: card4, status: verified.status, told: result.reason }, wrong ? 'wrong PIN' : 'card failed DVD-1 at PIN time');
+    return resultFrame(deps, id, session.id, result, false);
   }
 
   deps.metrics.pinAttempt('correct');
-  if (card.pinFailures > 0) await deps.store.clearPinFailures(card.pan);
-  const { record: ledger, replayed } = await deps.store.authorizePayment({
-    sessionId, pan: card.pan, merchant: session.merchant, amount: session.amount, currency: session.currency,
-    cryptogram: Buffer.from(result.cryptogram).toString('hex'), at: Date.now(),
+  const authorization = await deps.store.authorizePayment({
+    sessionId: session.id, card: card.token, last4: card.last4, merchant: session.merchant, amount: session.amount,
+    currency: session.currency, cryptogram: Buffer.from(verified.cryptogram).toString('hex'), at: Date.now(), attempt,
   });
-  const reason = ledger.reason === null ? null : scannerCodeForDecline(ledger.reason as DeclineReason);
-  deps.metrics.payment(ledger.outcome, reason);
-  deps.audit.info({ event: 'payment', scanner: scannerId, session: sessionId, card: card4, outcome: ledger.outcome, reason, amount: ledger.amount, currency: ledger.currency, replayed }, 'payment authorized');
-  return { v: 1, type: 'payment-result', id, session: sessionId, outcome: ledger.outcome, reason, replayed, receipt: receiptFor(deps.core, ledger) };
+  const { result, record: ledger, replayed } = authorization;
+  deps.metrics.payment(result.outcome, result.reason);
+  deps.audit.info({ event: 'payment', scanner: scannerId, session: session.id, card: card4, outcome: result.outcome, reason: result.reason, amount: session.amount, currency: session.currency, replayed }, `payment ${result.outcome}`);
+  return {
+    v: 1, type: 'payment-result', id, session: session.id, outcome: result.outcome, reason: result.reason,
+    ...(result.attemptsLeft === undefined ? {} : { attemptsLeft: result.attemptsLeft }),
+    replayed, receipt: ledger ? receiptFor(deps.core, ledger) : null,
+  };
 }

@@ -2,8 +2,7 @@
  * What a scanner is told. Legality reasons are folded so that a scan is no oracle: forged, unknown,
  * stale and mismatched cards all read CARD_INVALID; the precise reason goes to the audit log only.
  */
-import type { IllegalReason } from '../../issuer/legality.ts';
-import type { DeclineReason } from '../../issuer/store/index.ts';
+import type { IllegalReason } from '../../issuer/verifier.ts';
 import type { ScannerCode } from '../../protocol/messages.ts';
 
 export function scannerCodeForIllegal(reason: IllegalReason): ScannerCode {
@@ -18,8 +17,4 @@ export function scannerCodeForIllegal(reason: IllegalReason): ScannerCode {
     default:
       return 'CARD_INVALID';
   }
-}
-
-export function scannerCodeForDecline(reason: DeclineReason): ScannerCode {
-  return reason === 'CARD_UNKNOWN' ? 'CARD_INVALID' : reason;
 }

@@ -1,16 +1,57 @@
-/** GET and POST /auth/:session — the authentication page (S24) and the PIN it submits (S25). */
+/**
+ * GET and POST /auth/:session — the authentication page (S24) and the PIN it submits (S25).
+ * The POST is refused unless it comes from the page itself (same Origin as PUBLIC_URL, or Sec-Fetch-Site:
+ * same-origin), is a UTF-8 form, and is within the per-address and per-session limits. A used session's
+ * page shows its outcome, never the form.
+ */
 import { maskPan } from '../../issuer/pan.ts';
+import type { RateLimit, SessionView } from '../../issuer/store/types.ts';
 import { renderAuthPage, renderNotice, renderOutcomePage } from '../auth-page/render.ts';
 import type { FlowDeps } from '../flow/deps.ts';
 import { pageTokenMatches } from '../flow/page-token.ts';
-import { handlePin } from '../flow/pin.ts';
-import { html, type HttpRoute } from './types.ts';
+import { handlePin, sessionOutcome } from '../flow/pin.ts';
+import { isUtf8Form } from './media-type.ts';
+import { html, type HttpRequest, type HttpResponse, type HttpRoute } from './types.ts';
 
 const SESSION_ID = /^[0-9a-f]{32}$/;
 const GONE = () => html(404, renderNotice('Payment request not found', 'This payment request is unknown or has expired. Scan the card again.'));
 const FORBIDDEN = () => html(403, renderNotice('Link not valid', 'Open the payment page from the terminal that scanned the card.'));
+const CROSS_SITE = () => html(403, renderNotice('Not allowed', 'Submit the PIN from the payment page itself.'));
+function TOO_MANY(): HttpResponse {
+  const page = html(429, renderNotice('Please wait', 'Too many attempts. Wait a moment and submit again.'));
+  return { ...page, headers: { ...page.headers, 'retry-after': '1' } };
+}
+const PENDING = () => html(409, renderNotice('Payment in progress', 'This payment is being processed. Reload the page in a moment to see its outcome.'));
 
-export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>): Promise<T> }, draining: () => boolean): HttpRoute[] {
+export interface PageLimits {
+  perAddress: RateLimit; // PIN posts from one client address, over every session
+  perSession: RateLimit; // PIN posts for one session (it takes one PIN; the rest are retries)
+}
+
+export const DEFAULT_PAGE_LIMITS: PageLimits = { perAddress: { perSecond: 5, burst: 20 }, perSession: { perSecond: 0.2, burst: 3 } };
+
+/**
+ * A browser's form post from our own page: its Origin is PUBLIC_URL's, or it says Sec-Fetch-Site: same-origin
+ * (a page under a no-referrer policy, or a privacy setting, sends `Origin: null`). Neither header: refused.
+ */
+function fromOurPage(req: HttpRequest, publicOrigin: string): boolean {
+  if (req.origin && req.origin !== 'null') return req.origin === publicOrigin && (req.fetchSite === '' || req.fetchSite === 'same-origin');
+  return req.fetchSite === 'same-origin';
+}
+
+/** The page for a session the token opens: the form while it is open, else its outcome. */
+async function pageFor(deps: FlowDeps, view: SessionView, token: string): Promise<HttpResponse> {
+  const { session } = view;
+  if (view.state === 'pending') return PENDING();
+  if (view.state === 'done') return html(200, renderOutcomePage(await sessionOutcome(deps, session.id, view.result!)));
+  return html(200, renderAuthPage({
+    sessionId: session.id, token, merchant: session.merchant, amount: session.amount,
+    currency: session.currency, maskedPan: maskPan(session.last4), expiresAt: session.expiresAt,
+  }));
+}
+
+export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>): Promise<T> }, draining: () => boolean, limits: PageLimits = DEFAULT_PAGE_LIMITS): HttpRoute[] {
+  const publicOrigin = () => new URL(deps.config.publicUrl).origin;
   return [
     {
       method: 'get',
@@ -18,14 +59,11 @@ export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>
       async handler(req) {
         const id = req.params.session;
         if (!SESSION_ID.test(id)) return GONE();
-        const session = await deps.store.getSession(id);
-        if (!session) return GONE();
+        const view = await deps.store.getSession(id);
+        if (!view) return GONE();
         const token = req.query.get('t');
-        if (!pageTokenMatches(deps.core, deps.pageKey, id, session.scannerId, token)) return FORBIDDEN();
-        return html(200, renderAuthPage({
-          sessionId: id, token: token!, merchant: session.merchant, amount: session.amount,
-          currency: session.currency, maskedPan: maskPan(session.pan), expiresAt: session.expiresAt,
-        }));
+        if (!pageTokenMatches(deps.core, deps.pageKey, id, view.session.scannerId, token)) return FORBIDDEN();
+        return pageFor(deps, view, token!);
       },
     },
     {
@@ -35,15 +73,18 @@ export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>
         const id = req.params.session;
         if (!SESSION_ID.test(id)) return GONE();
         if (draining()) return html(503, renderNotice('Please try again', 'The payment service is restarting. Submit the PIN again in a moment.'));
-        if (!req.contentType.startsWith('application/x-www-form-urlencoded')) {
-          return html(415, renderNotice('Unsupported form', 'Submit the PIN from the payment page.'));
-        }
+        if (!fromOurPage(req, publicOrigin())) return CROSS_SITE();
+        if (!isUtf8Form(req.contentType)) return html(415, renderNotice('Unsupported form', 'Submit the PIN from the payment page.'));
+        if (!(await deps.store.takeRate(`page-address:${req.remoteAddress.replace(/[^A-Za-z0-9:._-]/g, '_')}`, limits.perAddress))) return TOO_MANY();
+        const view = await deps.store.getSession(id);
+        if (!view) return GONE();
+        if (!(await deps.store.takeRate(`page-session:${id}`, limits.perSession))) return TOO_MANY();
         const form = new URLSearchParams(new TextDecoder().decode(req.body));
-        const session = await deps.store.getSession(id);
-        if (!session) return GONE();
-        if (!pageTokenMatches(deps.core, deps.pageKey, id, session.scannerId, form.get('t'))) return FORBIDDEN();
-        const outcome = await inFlight.track(handlePin(deps, session.scannerId, id, form.get('pin') ?? '', null));
-        if (outcome.type === 'payment-result') deps.notify(session.scannerId, outcome);
+        const scannerId = view.session.scannerId;
+        if (!pageTokenMatches(deps.core, deps.pageKey, id, scannerId, form.get('t'))) return FORBIDDEN();
+        const outcome = await inFlight.track(handlePin(deps, scannerId, id, form.get('pin') ?? '', null));
+        if (outcome.type === 'payment-result') deps.notify(scannerId, outcome); // a replay too: the scanner may have missed the first
+        if (outcome.type === 'error' && outcome.code === 'RATE_LIMITED') return TOO_MANY();
         return html(outcome.type === 'payment-result' ? 200 : 409, renderOutcomePage(outcome));
       },
     },

@@ -4,6 +4,14 @@ export interface HttpRequest {
   query: URLSearchParams;
   body: Uint8Array; // empty for GET; capped by the transport (MAX_BODY_BYTES)
   contentType: string;
+  /** The request's Origin header ('' when absent). */
+  origin: string;
+  /** Sec-Fetch-Site ('' when absent): 'same-origin', 'cross-site', … */
+  fetchSite: string;
+  /** Authorization header ('' when absent). */
+  authorization: string;
+  /** The peer's address as text (behind a load balancer: the balancer's). */
+  remoteAddress: string;
 }
 
 export interface HttpResponse {
@@ -36,4 +44,5 @@ export const html = (status: number, body: string): HttpResponse => ({
   },
 });
 
+/** A body from a status and a short reason, for the routes that answer without a page. */
 export const text = (status: number, body: string, contentType = 'text/plain; charset=utf-8'): HttpResponse => ({ status, contentType, body });

@@ -1,21 +1,23 @@
-/** Per-scanner token buckets: `perSecond` frames a second on average, bursts up to `burst`. */
-export class RateLimiter {
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+/**
+ * Per-scanner frame limits, held in the store (GCRA; Redis: one script on the server's clock), so a limit
+ * holds across reconnects and across every gateway sharing the store. Each frame and each connection
+ * takes one unit: a reconnect flood spends the same budget as a frame flood.
+ */
+import type { RateLimit, Store } from '../../issuer/store/types.ts';
 
-  constructor(private readonly perSecond: number, private readonly burst: number) {}
+export class DeviceRateLimiter {
+  readonly #limit: RateLimit;
 
-  /** Takes one token for `key`; false when the bucket is empty. */
-  take(key: string, now = performance.now()): boolean {
-    const bucket = this.#buckets.get(key) ?? { tokens: this.burst, at: now };
-    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
-    bucket.at = now;
-    this.#buckets.set(key, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+  constructor(private readonly store: Store, framesPerSecond: number, burst: number) {
+    this.#limit = { perSecond: framesPerSecond, burst };
   }
 
-  forget(key: string): void {
-    this.#buckets.delete(key);
+  get limit(): RateLimit {
+    return this.#limit;
+  }
+
+  /** Takes one unit for the device; false when its budget is spent. */
+  take(deviceId: string): Promise<boolean> {
+    return this.store.takeRate(`device:${deviceId}`, this.#limit);
   }
 }

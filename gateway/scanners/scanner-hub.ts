@@ -1,16 +1,22 @@
 /**
- * Scanner connections, independent of the WebSocket library: authenticates upgrades, keeps the
- * connections of each scanner (so a page-entered PIN's result reaches it), rate-limits, validates
- * every frame against the protocol schema and hands it to the flow. Every bad frame gets an error
- * frame on its own connection and nothing else changes.
+ * Scanner connections, independent of the WebSocket library: authenticates upgrades (a token's MAC, then
+ * the device's rate, then its one-time nonce in the store, so a token opens one connection across restarts
+ * and gateways, and a revoked device none), keeps the connections of each scanner (so a page-entered PIN's
+ * result reaches it), rate-limits in the store, validates every frame against the protocol schema and hands
+ * it to the flow. Every bad frame gets an error frame on its own connection and nothing else changes.
  */
 import { MAX_FRAME_BYTES, parseScannerFrame, type ErrorFrame, type GatewayFrame, type ScannerCode } from '../../protocol/messages.ts';
-import { ReplayGuard, verifyScannerToken } from '../../protocol/scanner-token.ts';
+import { TOKEN_WINDOW_S, verifyScannerToken } from '../../protocol/scanner-token.ts';
 import type { FlowDeps } from '../flow/deps.ts';
 import { handlePin } from '../flow/pin.ts';
 import { handleScan } from '../flow/scan.ts';
 import type { InFlight } from '../in-flight.ts';
-import { RateLimiter } from './rate-limit.ts';
+import { DeviceRateLimiter } from './rate-limit.ts';
+
+/** A nonce is remembered for as long as its token could still be accepted (± the window, plus a margin). */
+const NONCE_TTL_MS = (2 * TOKEN_WINDOW_S + 60) * 1000;
+
+export type UpgradeVerdict = { ok: true; scannerId: string } | { ok: false; status: 401 | 429 };
 
 export interface ScannerConnection {
   readonly scannerId: string;
@@ -28,25 +34,27 @@ export interface ScannerHubOptions {
 
 export class ScannerHub {
   readonly #byScanner = new Map<string, Set<ScannerConnection>>();
-  readonly #replay = new ReplayGuard();
-  readonly #rate: RateLimiter;
+  readonly #rate: DeviceRateLimiter;
   #connections = 0;
   draining = false;
 
   constructor(private readonly flow: FlowDeps, private readonly inFlight: InFlight, private readonly opts: ScannerHubOptions) {
-    this.#rate = new RateLimiter(opts.framesPerSecond, opts.burst);
+    this.#rate = new DeviceRateLimiter(flow.store, opts.framesPerSecond, opts.burst);
   }
 
   get connections(): number {
     return this.#connections;
   }
 
-  /** The scanner id for an upgrade's token, or null (the transport answers 401). */
-  authenticate(token: string | null): string | null {
-    if (!token) return null;
+  /** Whether an upgrade's token opens a connection: 401 (bad, replayed or revoked) or 429 (over the device's rate). */
+  async authenticate(token: string | null): Promise<UpgradeVerdict> {
+    if (!token) return { ok: false, status: 401 };
     const check = verifyScannerToken(token, this.opts.fleetKey);
-    if (!check.ok || !this.#replay.accept(check.nonce, check.issuedAt)) return null;
-    return check.deviceId;
+    if (!check.ok) return { ok: false, status: 401 };
+    // the rate before the nonce: a refused upgrade does not spend the token
+    if (!(await this.#rate.take(check.deviceId))) return { ok: false, status: 429 };
+    if ((await this.flow.store.acceptDeviceToken(check.deviceId, check.nonce, NONCE_TTL_MS)) !== 'accepted') return { ok: false, status: 401 };
+    return { ok: true, scannerId: check.deviceId };
   }
 
   opened(conn: ScannerConnection): void {
@@ -60,10 +68,7 @@ export class ScannerHub {
   closed(conn: ScannerConnection): void {
     const set = this.#byScanner.get(conn.scannerId);
     set?.delete(conn);
-    if (set?.size === 0) {
-      this.#byScanner.delete(conn.scannerId);
-      this.#rate.forget(conn.scannerId);
-    }
+    if (set?.size === 0) this.#byScanner.delete(conn.scannerId); // its rate budget stays in the store
     this.opts.onConnections?.(--this.#connections);
   }
 
@@ -77,9 +82,22 @@ export class ScannerHub {
     conn.send(frame);
   }
 
+  /** The request id of a frame being refused, when it carries a readable one (so the scanner knows which to resend). */
+  #idOf(data: ArrayBuffer, isBinary: boolean): string | null {
+    if (isBinary || data.byteLength > MAX_FRAME_BYTES) return null;
+    const parsed = parseScannerFrame(Buffer.from(data).toString('utf8'));
+    return parsed.ok ? parsed.frame.id : parsed.id;
+  }
+
   /** One inbound message. Resolves when its answer has been sent. */
   async frame(conn: ScannerConnection, data: ArrayBuffer, isBinary: boolean): Promise<void> {
-    if (!this.#rate.take(conn.scannerId)) return this.#reject(conn, null, 'RATE_LIMITED', 'too many frames; slow down');
+    let allowed: boolean;
+    try {
+      allowed = await this.#rate.take(conn.scannerId);
+    } catch {
+      return this.#reject(conn, null, 'BUSY', 'the gateway cannot take frames right now; retry shortly');
+    }
+    if (!allowed) return this.#reject(conn, this.#idOf(data, isBinary), 'RATE_LIMITED', 'too many frames; slow down');
     if (isBinary) return this.#reject(conn, null, 'BAD_FRAME', 'frames are JSON text');
     if (data.byteLength > MAX_FRAME_BYTES) return this.#reject(conn, null, 'FRAME_TOO_LARGE', `frames are at most ${MAX_FRAME_BYTES} bytes`);
     let text: string;

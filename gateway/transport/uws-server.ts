@@ -1,7 +1,9 @@
 /**
  * The one module that imports uWebSockets.js. It turns uWS callbacks into calls on the ScannerHub and
  * the HTTP route handlers, and respects uWS's rules: an abort handler on every async response, corked
- * writes, backpressure checked before sending, frame and body size caps.
+ * writes, backpressure checked before sending, frame and body size caps. Two listeners: the scanners'
+ * (WebSocket and auth page; TLS with HSTS when given a certificate) and the ops listener (metrics,
+ * readiness detail), which binds loopback unless told otherwise.
  */
 import uws from '@trufflesuite/uws-js-unofficial';
 import type { GatewayFrame } from '../../protocol/messages.ts';
@@ -9,11 +11,18 @@ import { MAX_FRAME_BYTES, SUBPROTOCOL } from '../../protocol/messages.ts';
 import { MAX_BODY_BYTES, type HttpRequest, type HttpResponse, type HttpRoute } from '../http/types.ts';
 import type { ScannerConnection, ScannerHub } from '../scanners/scanner-hub.ts';
 
+export interface TlsFiles {
+  certFile: string; // PEM certificate (chain)
+  keyFile: string; // PEM private key
+}
+
 export interface TransportOptions {
   host: string;
   port: number; // 0: any free port
+  tls?: TlsFiles; // wss:// and https:// when set
   hub: ScannerHub;
   routes: HttpRoute[];
+  ops: { host: string; port: number; routes: HttpRoute[] };
   idleTimeoutS: number;
   maxBackpressureBytes: number;
   onError?: (where: string, e: unknown) => void;
@@ -21,6 +30,7 @@ export interface TransportOptions {
 
 export interface RunningTransport {
   readonly port: number;
+  readonly opsPort: number;
   /** Stops accepting connections; open sockets stay until closeConnections(). */
   stopListening(): void;
   closeConnections(): void;
@@ -33,17 +43,74 @@ interface SocketData {
 
 const STATUS_TEXT: Record<number, string> = {
   200: '200 OK', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found',
-  409: '409 Conflict', 413: '413 Payload Too Large', 415: '415 Unsupported Media Type', 500: '500 Internal Server Error', 503: '503 Service Unavailable',
+  409: '409 Conflict', 413: '413 Payload Too Large', 415: '415 Unsupported Media Type', 429: '429 Too Many Requests',
+  500: '500 Internal Server Error', 503: '503 Service Unavailable',
 };
 const statusLine = (status: number) => STATUS_TEXT[status] ?? `${status} Status`;
 
 /** Frames we could accept and answer with FRAME_TOO_LARGE; beyond this uWS closes the socket (code 1009). */
 const HARD_FRAME_LIMIT = MAX_FRAME_BYTES * 8;
 
+/** HSTS on every response of a TLS listener: a browser that saw the page once never falls back to http. */
+const HSTS = 'max-age=31536000';
+
 function tokenOf(req: uws.HttpRequest): string | null {
   const auth = req.getHeader('authorization');
-  if (auth.startsWith('Bearer ')) return auth.slice(7).trim();
+  if (/^bearer /i.test(auth)) return auth.slice(7).trim(); // the scheme is case-insensitive (RFC 9110 §11.1)
   return req.getQuery('token') || null;
+}
+
+const text = (buffer: ArrayBuffer) => Buffer.from(buffer).toString();
+
+/** Registers HTTP routes on an app; every async answer is corked and skipped once the client has gone. */
+function serveRoutes(app: uws.TemplatedApp, routes: HttpRoute[], extraHeaders: Record<string, string>, onError?: (where: string, e: unknown) => void): void {
+  for (const route of routes) {
+    const names = [...route.pattern.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]);
+    app[route.method](route.pattern, (res, req) => {
+      const state = { aborted: false };
+      res.onAborted(() => {
+        state.aborted = true;
+      });
+      // uWS request objects are valid only in this callback: read everything now
+      const params = Object.fromEntries(names.map((name, i) => [name, req.getParameter(i)]));
+      const query = new URLSearchParams(req.getQuery() ?? '');
+      const headers = {
+        contentType: req.getHeader('content-type'), origin: req.getHeader('origin'), fetchSite: req.getHeader('sec-fetch-site'),
+        authorization: req.getHeader('authorization'),
+      };
+      const remoteAddress = text(res.getRemoteAddressAsText());
+      const respond = (r: HttpResponse) => {
+        if (state.aborted) return;
+        res.cork(() => {
+          res.writeStatus(statusLine(r.status)).writeHeader('content-type', r.contentType);
+          for (const [k, v] of Object.entries({ ...extraHeaders, ...r.headers })) res.writeHeader(k, v);
+          res.end(r.body);
+        });
+      };
+      const body = route.method === 'post' ? readBody(res, state) : Promise.resolve(new Uint8Array(0));
+      body.then(async (bytes) => {
+        if (bytes === null) return respond({ status: 413, contentType: 'text/plain', body: 'body too large' });
+        const request: HttpRequest = { params, query, body: bytes, ...headers, remoteAddress };
+        respond(await route.handler(request));
+      }).catch((e) => {
+        onError?.(`http ${route.pattern}`, e);
+        respond({ status: 500, contentType: 'text/plain', body: 'internal error' });
+      });
+    });
+  }
+  app.any('/*', (res) => {
+    res.cork(() => {
+      res.writeStatus('404 Not Found').writeHeader('content-type', 'text/plain');
+      for (const [k, v] of Object.entries(extraHeaders)) res.writeHeader(k, v);
+      res.end('not found');
+    });
+  });
+}
+
+function listen(app: uws.TemplatedApp, host: string, port: number, what: string): Promise<uws.us_listen_socket> {
+  return new Promise((resolve, reject) => {
+    app.listen(host, port, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${host}:${port} (${what})`))));
+  });
 }
 
 function readBody(res: uws.HttpResponse, state: { aborted: boolean }): Promise<Uint8Array | null> {
@@ -63,9 +130,10 @@ function readBody(res: uws.HttpResponse, state: { aborted: boolean }): Promise<U
   });
 }
 
-export function startTransport(opts: TransportOptions): Promise<RunningTransport> {
+export async function startTransport(opts: TransportOptions): Promise<RunningTransport> {
   const sockets = new Set<uws.WebSocket<SocketData>>();
-  const app = uws.App();
+  const app = opts.tls ? uws.SSLApp({ cert_file_name: opts.tls.certFile, key_file_name: opts.tls.keyFile }) : uws.App();
+  const extraHeaders: Record<string, string> = opts.tls ? { 'strict-transport-security': HSTS } : {};
 
   app.ws<SocketData>('/scanner', {
     maxPayloadLength: HARD_FRAME_LIMIT,
@@ -78,20 +146,31 @@ export function startTransport(opts: TransportOptions): Promise<RunningTransport
         res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'text/plain').writeHeader('retry-after', '1').end('gateway shutting down');
         return;
       }
-      const protocols = req.getHeader('sec-websocket-protocol');
-      const scannerId = opts.hub.authenticate(tokenOf(req));
-      if (!scannerId) {
-        res.writeStatus('401 Unauthorized').writeHeader('content-type', 'text/plain').end('scanner authentication required');
-        return;
-      }
-      const offered = protocols.split(',').map((p) => p.trim());
-      res.upgrade<SocketData>(
-        { scannerId },
-        req.getHeader('sec-websocket-key'),
-        offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : '',
-        req.getHeader('sec-websocket-extensions'),
-        context,
-      );
+      // the request is valid only in this callback; authentication asks the store, so read everything first
+      const offered = req.getHeader('sec-websocket-protocol').split(',').map((p) => p.trim());
+      const key = req.getHeader('sec-websocket-key');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const token = tokenOf(req);
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      opts.hub.authenticate(token).then((verdict) => {
+        if (aborted) return;
+        res.cork(() => {
+          if (!verdict.ok) {
+            const [status, body] = verdict.status === 429 ? ['429 Too Many Requests', 'too many connections; slow down'] : ['401 Unauthorized', 'scanner authentication required'];
+            res.writeStatus(status).writeHeader('content-type', 'text/plain');
+            if (verdict.status === 429) res.writeHeader('retry-after', '1');
+            res.end(body);
+            return;
+          }
+          res.upgrade<SocketData>({ scannerId: verdict.scannerId }, key, offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : '', extensions, context);
+        });
+      }).catch((e) => {
+        opts.onError?.('ws.upgrade', e);
+        if (!aborted) res.cork(() => res.writeStatus('503 Service Unavailable').writeHeader('retry-after', '1').end('try again'));
+      });
     },
     open(ws) {
       sockets.add(ws);
@@ -127,52 +206,18 @@ export function startTransport(opts: TransportOptions): Promise<RunningTransport
     },
   });
 
-  for (const route of opts.routes) {
-    const names = [...route.pattern.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]);
-    app[route.method](route.pattern, (res, req) => {
-      const state = { aborted: false };
-      res.onAborted(() => {
-        state.aborted = true;
-      });
-      const params = Object.fromEntries(names.map((name, i) => [name, req.getParameter(i)]));
-      const query = new URLSearchParams(req.getQuery() ?? '');
-      const contentType = req.getHeader('content-type');
-      const respond = (r: HttpResponse) => {
-        if (state.aborted) return;
-        res.cork(() => {
-          res.writeStatus(statusLine(r.status)).writeHeader('content-type', r.contentType);
-          for (const [k, v] of Object.entries(r.headers ?? {})) res.writeHeader(k, v);
-          res.end(r.body);
-        });
-      };
-      const body = route.method === 'post' ? readBody(res, state) : Promise.resolve(new Uint8Array(0));
-      body.then(async (bytes) => {
-        if (bytes === null) return respond({ status: 413, contentType: 'text/plain', body: 'body too large' });
-        const request: HttpRequest = { params, query, body: bytes, contentType };
-        respond(await route.handler(request));
-      }).catch((e) => {
-        opts.onError?.(`http ${route.pattern}`, e);
-        respond({ status: 500, contentType: 'text/plain', body: 'internal error' });
-      });
-    });
-  }
-  app.any('/*', (res) => {
-    res.writeStatus('404 Not Found').writeHeader('content-type', 'text/plain').end('not found');
-  });
+  serveRoutes(app, opts.routes, extraHeaders, opts.onError);
+  const ops = uws.App();
+  serveRoutes(ops, opts.ops.routes, {}, opts.onError);
 
-  return new Promise((resolve, reject) => {
-    app.listen(opts.host, opts.port, (listenSocket) => {
-      if (!listenSocket) {
-        reject(new Error(`cannot listen on ${opts.host}:${opts.port}`));
-        return;
-      }
-      resolve({
-        port: uws.us_socket_local_port(listenSocket),
-        stopListening: () => uws.us_listen_socket_close(listenSocket),
-        closeConnections: () => {
-          for (const ws of [...sockets]) ws.end(1001, 'gateway shutting down');
-        },
-      });
-    });
-  });
+  const [listenSocket, opsSocket] = await Promise.all([listen(app, opts.host, opts.port, 'scanners'), listen(ops, opts.ops.host, opts.ops.port, 'ops')]);
+  return {
+    port: uws.us_socket_local_port(listenSocket),
+    opsPort: uws.us_socket_local_port(opsSocket),
+    stopListening: () => uws.us_listen_socket_close(listenSocket),
+    closeConnections: () => {
+      for (const ws of [...sockets]) ws.end(1001, 'gateway shutting down');
+      uws.us_listen_socket_close(opsSocket);
+    },
+  };
 }

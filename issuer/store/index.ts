@@ -20,5 +20,6 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
 export { MemoryStore } from './memory-store.ts';
 export { DEFAULT_PREFIX, RedisStore, type RedisStoreOptions } from './redis-store.ts';
 export { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
+export { newSessionId, shardOf } from './keys.ts';
 export type { DeclineReason } from './records.ts';
 export type * from './types.ts';

@@ -1,28 +1,65 @@
 /**
  * The embedded store (BRIEF §4): the store contract in plain Maps, for `npm start` on a machine without Redis.
  * Atomicity comes from JavaScript running one thing at a time: no method awaits between reading and writing
- * its state, so each read-modify-write completes before any other caller runs. Records are copied on the way
- * in and out, so no caller can reach the stored state. Nothing survives the process.
+ * its state, so each read-modify-write completes before any other caller runs. Each step makes the same
+ * checks in the same order as its Redis script (redis-scripts.ts). Records are copied on the way in and
+ * out, so no caller can reach the stored state. Nothing survives the process.
  * @example
  *   const store = new MemoryStore();
  *   await store.insertCard(card);
  */
-import { copyCard, copyLedger, copySession, declineReason, ledgerRecord } from './records.ts';
-import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
-import type { AuthSession, CardMutation, CardRecord, LedgerRecord, PaymentRequest, SessionClaim, Store } from './types.ts';
+import { ScanpayError } from '../../core/errors.ts';
 import {
-  checkedCard, checkedLockAt, checkedMutation, checkedPan, checkedPaymentRequest, checkedScannerId, checkedSession,
-  checkedSessionId, checkedTime,
+  copyCard, copyLedger, copyResult, copySession, declineReason, ledgerRecord, ledgerResult, refusedCardResult, wrongPinResult,
+} from './records.ts';
+import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
+import type {
+  AuthSession, Authorization, CardMutation, CardRecord, DeviceTokenCheck, LedgerRecord, OpenedSession, PaymentRequest,
+  PinAttempt, PinPolicy, PinResult, RateLimit, SessionView, Store,
+} from './types.ts';
+import {
+  checkedAttempt, checkedCard, checkedCardToken, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
+  checkedPaymentRequest, checkedPolicy, checkedRate, checkedScannerId, checkedSession, checkedSessionId, checkedTime,
 } from './validate.ts';
 
-/** How often, at most, the session map is swept of forgotten entries (a sweep walks the whole map). */
-const SESSION_SWEEP_INTERVAL_MS = 1_000;
+/** How often, at most, the expiring maps are swept of forgotten entries (a sweep walks the whole map). */
+const SWEEP_INTERVAL_MS = 1_000;
 
 interface StoredSession {
   session: AuthSession;
-  used: boolean;
+  usedAt: number | null;
+  attempt: string | null; // the beginPinAttempt call that claimed it
+  authorizedBy: string | null; // the authorizePayment call that wrote its ledger record
+  result: PinResult | null;
   /** Wall-clock ms at which the entry is forgotten (the Redis key's PEXPIREAT). */
   keepUntil: number;
+}
+
+/** A Map whose entries are forgotten at their deadline: checked on access, swept at most once a second. */
+class ExpiringMap<V extends { keepUntil: number }> {
+  readonly #entries = new Map<string, V>();
+  #nextSweep = 0;
+
+  get(key: string, now = Date.now()): V | undefined {
+    if (now >= this.#nextSweep) {
+      this.#nextSweep = now + SWEEP_INTERVAL_MS;
+      for (const [k, entry] of this.#entries) if (entry.keepUntil <= now) this.#entries.delete(k);
+    }
+    const entry = this.#entries.get(key);
+    if (entry && entry.keepUntil <= now) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  set(key: string, value: V): void {
+    this.#entries.set(key, value);
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
+  }
 }
 
 export class MemoryStore implements Store {
@@ -30,90 +67,131 @@ export class MemoryStore implements Store {
   readonly persistent = false;
 
   readonly #cards = new Map<string, CardRecord>();
-  readonly #sessions = new Map<string, StoredSession>();
+  readonly #sessions = new ExpiringMap<StoredSession>();
   readonly #ledger = new Map<string, LedgerRecord>();
-  #nextSweep = 0;
+  readonly #nonces = new ExpiringMap<{ keepUntil: number }>();
+  readonly #revoked = new Set<string>();
+  readonly #rates = new ExpiringMap<{ keepUntil: number; tat: number }>();
 
   async insertCard(card: CardRecord): Promise<boolean> {
     const row = checkedCard(card);
-    if (this.#cards.has(row.pan)) return false;
-    this.#cards.set(row.pan, row);
+    if (this.#cards.has(row.token)) return false;
+    this.#cards.set(row.token, row);
     return true;
   }
 
-  async getCard(pan: string): Promise<CardRecord | null> {
-    const row = this.#cards.get(checkedPan(pan));
+  async getCard(token: string): Promise<CardRecord | null> {
+    const row = this.#cards.get(checkedCardToken(token));
     return row ? copyCard(row) : null;
   }
 
-  async updateCard(pan: string, mutate: CardMutation): Promise<CardRecord | null> {
-    const current = this.#cards.get(checkedPan(pan));
+  async updateCard(token: string, mutate: CardMutation): Promise<CardRecord | null> {
+    const current = this.#cards.get(checkedCardToken(token));
     if (!current) return null;
     const next = mutate(copyCard(current));
     if (next === null) return copyCard(current);
-    const row = checkedMutation(next, pan);
-    this.#cards.set(pan, row);
+    const row = checkedMutation(next, token);
+    this.#cards.set(token, row);
     return copyCard(row);
   }
 
-  async createSession(session: AuthSession): Promise<boolean> {
+  async countCards(): Promise<number> {
+    return this.#cards.size;
+  }
+
+  async openSession(session: AuthSession): Promise<OpenedSession> {
     const s = checkedSession(session);
-    if (this.#remembered(s.id)) return false;
-    this.#sessions.set(s.id, { session: s, used: false, keepUntil: s.expiresAt + EXPIRED_SESSION_RETENTION_MS });
-    return true;
+    if (this.#sessions.get(s.id)) throw new ScanpayError('BAD_ARGUMENT', 'session id exists');
+    const card = this.#cards.get(s.card);
+    if (!card) return { ok: false, reason: 'CARD_UNKNOWN' };
+    this.#sessions.set(s.id, { session: s, usedAt: null, attempt: null, authorizedBy: null, result: null, keepUntil: s.expiresAt + EXPIRED_SESSION_RETENTION_MS });
+    return { ok: true, card: copyCard(card) };
   }
 
-  async getSession(id: string): Promise<AuthSession | null> {
-    const entry = this.#remembered(checkedSessionId(id));
-    if (!entry || Date.now() >= entry.session.expiresAt) return null;
-    return copySession(entry.session);
+  async discardSession(id: string): Promise<void> {
+    this.#sessions.delete(checkedSessionId(id));
   }
 
-  async claimSession(id: string, scannerId: string, now: number): Promise<SessionClaim> {
+  async getSession(id: string): Promise<SessionView | null> {
+    const entry = this.#sessions.get(checkedSessionId(id));
+    if (!entry) return null;
+    if (entry.usedAt === null) return Date.now() < entry.session.expiresAt ? { session: copySession(entry.session), state: 'open', result: null } : null;
+    return { session: copySession(entry.session), state: entry.result ? 'done' : 'pending', result: entry.result && copyResult(entry.result) };
+  }
+
+  async beginPinAttempt(id: string, scannerId: string, attempt: string, now: number, policy: PinPolicy): Promise<PinAttempt> {
+    checkedSessionId(id);
     checkedScannerId(scannerId);
+    checkedAttempt(attempt);
     checkedTime(now, 'now');
-    const entry = this.#remembered(checkedSessionId(id));
-    // Same checks, same order as the Redis script CLAIM_SESSION.
-    if (!entry) return { ok: false, reason: 'SESSION_UNKNOWN' };
-    if (entry.used) return { ok: false, reason: 'SESSION_USED' };
-    if (now >= entry.session.expiresAt) return { ok: false, reason: 'SESSION_EXPIRED' };
-    if (entry.session.scannerId !== scannerId) return { ok: false, reason: 'SESSION_WRONG_SCANNER' };
-    entry.used = true;
-    entry.keepUntil = entry.session.expiresAt + USED_SESSION_RETENTION_MS;
-    return { ok: true, session: copySession(entry.session) };
-  }
-
-  async recordPinFailure(pan: string, lockAt: number): Promise<{ failures: number; locked: boolean } | null> {
-    checkedLockAt(lockAt);
-    const card = this.#cards.get(checkedPan(pan));
-    if (!card) return null;
-    card.pinFailures += 1;
-    // Only an active card turns 'locked': a blocked card stays blocked (the issuer's decision outranks a PIN lock).
-    if (card.status === 'active' && card.pinFailures >= lockAt) card.status = 'locked';
-    card.updatedAt = Date.now();
-    return { failures: card.pinFailures, locked: card.status === 'locked' };
-  }
-
-  async clearPinFailures(pan: string): Promise<void> {
-    const card = this.#cards.get(checkedPan(pan));
-    if (!card || card.pinFailures === 0) return;
-    card.pinFailures = 0;
-    card.updatedAt = Date.now();
-  }
-
-  async authorizePayment(request: PaymentRequest): Promise<{ record: LedgerRecord; replayed: boolean }> {
-    const req = checkedPaymentRequest(request);
-    const existing = this.#ledger.get(req.sessionId);
-    if (existing) return { record: copyLedger(existing), replayed: true };
-    const card = this.#cards.get(req.pan);
-    const reason = declineReason(card, req);
-    if (card && !reason) {
-      card.balance -= req.amount;
-      card.updatedAt = req.at;
+    const { lockAt, paceMs } = checkedPolicy(policy);
+    const entry = this.#sessions.get(id);
+    // Same checks, same order as the Redis script BEGIN_PIN_ATTEMPT.
+    if (!entry) return { kind: 'refused', reason: 'SESSION_UNKNOWN' };
+    if (entry.session.scannerId !== scannerId) return { kind: 'refused', reason: 'SESSION_WRONG_SCANNER' };
+    const card = this.#cards.get(entry.session.card);
+    if (entry.usedAt !== null) {
+      // the same call re-sent (its reply was lost): the same answer, counted once
+      if (entry.attempt === attempt && !entry.result && card) return { kind: 'evaluate', session: copySession(entry.session), card: copyCard(card) };
+      return { kind: 'used', session: copySession(entry.session), state: entry.result ? 'done' : 'pending', result: entry.result && copyResult(entry.result) };
     }
-    const record = ledgerRecord(req, reason, card?.balance ?? 0);
+    if (now >= entry.session.expiresAt) return { kind: 'refused', reason: 'SESSION_EXPIRED' };
+    const refusal = !card ? 'gone' : card.status === 'blocked' ? 'blocked' : card.status === 'locked' || card.pinFailures >= lockAt ? 'locked' : null;
+    if (!refusal && now < card!.pinPaceUntil) return { kind: 'refused', reason: 'PIN_PACED' };
+    this.#claim(entry, attempt, now);
+    if (refusal) {
+      entry.result = refusedCardResult(refusal);
+      return { kind: 'decided', session: copySession(entry.session), result: copyResult(entry.result) };
+    }
+    card!.pinFailures += 1; // counted before it is verified, like an EMV PIN try counter
+    card!.pinPaceUntil = now + paceMs;
+    card!.updatedAt = now;
+    return { kind: 'evaluate', session: copySession(entry.session), card: copyCard(card!) };
+  }
+
+  async settleFailedPin(sessionId: string, verdict: 'wrong' | 'invalid', lockAt: number, now: number): Promise<PinResult> {
+    checkedSessionId(sessionId);
+    checkedLockAt(lockAt);
+    checkedTime(now, 'now');
+    if (verdict !== 'wrong' && verdict !== 'invalid') throw new ScanpayError('BAD_ARGUMENT', 'verdict must be wrong or invalid');
+    const entry = this.#sessions.get(sessionId);
+    if (entry?.result) return copyResult(entry.result); // settled already: one outcome per session
+    const card = entry && this.#cards.get(entry.session.card);
+    let result: PinResult;
+    if (verdict === 'invalid' || !card) result = refusedCardResult('gone');
+    else if (card.status === 'blocked') result = refusedCardResult('blocked');
+    else {
+      // Only an active card turns 'locked': a blocked card stays blocked (the issuer's decision outranks a PIN lock).
+      if (card.pinFailures >= lockAt && card.status === 'active') {
+        card.status = 'locked';
+        card.updatedAt = now;
+      }
+      result = card.status === 'locked' ? refusedCardResult('locked') : wrongPinResult(card.pinFailures, lockAt);
+    }
+    if (entry) entry.result = result;
+    return copyResult(result);
+  }
+
+  async authorizePayment(request: PaymentRequest): Promise<Authorization> {
+    const req = checkedPaymentRequest(request);
+    const entry = this.#sessions.get(req.sessionId);
+    const existing = this.#ledger.get(req.sessionId);
+    if (existing) return { record: copyLedger(existing), result: ledgerResult(existing), replayed: entry?.authorizedBy !== req.attempt };
+    if (entry?.result && !entry.result.ledger) return { record: null, result: copyResult(entry.result), replayed: entry.authorizedBy !== req.attempt };
+    const card = this.#cards.get(req.card);
+    if (!card || card.status !== 'active') {
+      const result = refusedCardResult(!card ? 'gone' : (card.status as 'blocked' | 'locked'));
+      if (entry) Object.assign(entry, { result, authorizedBy: req.attempt });
+      return { record: null, result: copyResult(result), replayed: false };
+    }
+    card.pinFailures = 0; // the PIN was right
+    const reason = declineReason(card, req);
+    if (!reason) card.balance -= req.amount;
+    card.updatedAt = req.at;
+    const record = ledgerRecord(req, reason, card.balance);
     this.#ledger.set(req.sessionId, record);
-    return { record: copyLedger(record), replayed: false };
+    if (entry) Object.assign(entry, { result: ledgerResult(record), authorizedBy: req.attempt });
+    return { record: copyLedger(record), result: ledgerResult(record), replayed: false };
   }
 
   async getLedgerRecord(sessionId: string): Promise<LedgerRecord | null> {
@@ -121,8 +199,30 @@ export class MemoryStore implements Store {
     return record ? copyLedger(record) : null;
   }
 
-  async countCards(): Promise<number> {
-    return this.#cards.size;
+  async acceptDeviceToken(deviceId: string, nonce: string, ttlMs: number): Promise<DeviceTokenCheck> {
+    checkedDeviceId(deviceId);
+    checkedNonce(nonce);
+    checkedTime(ttlMs, 'ttlMs');
+    if (this.#revoked.has(deviceId)) return 'revoked';
+    const key = `${deviceId}:${nonce}`;
+    if (this.#nonces.get(key)) return 'replayed';
+    this.#nonces.set(key, { keepUntil: Date.now() + ttlMs });
+    return 'accepted';
+  }
+
+  async revokeDevice(deviceId: string): Promise<void> {
+    this.#revoked.add(checkedDeviceId(deviceId));
+  }
+
+  /** GCRA, as the Redis script TAKE_RATE: a theoretical arrival time moves on by 1/rate per unit taken. */
+  async takeRate(key: string, limit: RateLimit): Promise<boolean> {
+    const { key: name, limit: { perSecond, burst } } = checkedRate(key, limit);
+    const now = Date.now();
+    const interval = 1000 / perSecond;
+    const tat = Math.max(this.#rates.get(name, now)?.tat ?? now, now);
+    if (tat - now > interval * (burst - 1)) return false;
+    this.#rates.set(name, { tat: tat + interval, keepUntil: tat + interval });
+    return true;
   }
 
   async ping(): Promise<void> {}
@@ -130,18 +230,9 @@ export class MemoryStore implements Store {
   /** Nothing to release: the Maps go when the process does. */
   async close(): Promise<void> {}
 
-  /** The session entry unless it is past retention; sweeps forgotten entries at most once per interval. */
-  #remembered(id: string): StoredSession | undefined {
-    const now = Date.now();
-    if (now >= this.#nextSweep) {
-      this.#nextSweep = now + SESSION_SWEEP_INTERVAL_MS;
-      for (const [key, entry] of this.#sessions) if (entry.keepUntil <= now) this.#sessions.delete(key);
-    }
-    const entry = this.#sessions.get(id);
-    if (entry && entry.keepUntil <= now) {
-      this.#sessions.delete(id);
-      return undefined;
-    }
-    return entry;
+  #claim(entry: StoredSession, attempt: string, now: number): void {
+    entry.usedAt = now;
+    entry.attempt = attempt;
+    entry.keepUntil = entry.session.expiresAt + USED_SESSION_RETENTION_MS;
   }
 }

@@ -1,16 +1,17 @@
 /**
  * Copies of the store's records, field by field: what goes in or comes out of a store never shares an
  * object or a byte array with what it keeps, and unknown extra properties are dropped (as Redis drops them).
- * Also the one place a ledger record is assembled, so both stores write the same fields.
+ * Also the one place the outcome of a PIN attempt and a ledger record are assembled, so both stores agree.
  */
-import type { AuthSession, CardRecord, LedgerRecord, PaymentRequest } from './types.ts';
+import type { AuthSession, CardRecord, LedgerRecord, PaymentRequest, PinResult } from './types.ts';
 
-/** Why a payment was declined; null in a record means approved. */
-export type DeclineReason = 'CARD_UNKNOWN' | 'CARD_BLOCKED' | 'CARD_LOCKED' | 'CURRENCY_MISMATCH' | 'OVER_LIMIT' | 'INSUFFICIENT_FUNDS';
+/** Why a payment with a verified PIN was declined; null in a record means approved. */
+export type DeclineReason = 'CURRENCY_MISMATCH' | 'OVER_LIMIT' | 'INSUFFICIENT_FUNDS';
 
 export function copyCard(c: CardRecord): CardRecord {
   return {
-    pan: c.pan,
+    token: c.token,
+    last4: c.last4,
     generation: c.generation,
     keyId: c.keyId,
     status: c.status,
@@ -20,28 +21,44 @@ export function copyCard(c: CardRecord): CardRecord {
     limit: c.limit,
     balance: c.balance,
     pinFailures: c.pinFailures,
+    pinPaceUntil: c.pinPaceUntil,
     updatedAt: c.updatedAt,
   };
 }
 
 export function copySession(s: AuthSession): AuthSession {
-  const { id, scannerId, pan, payload, amount, currency, merchant, createdAt, expiresAt } = s;
-  return { id, scannerId, pan, payload, amount, currency, merchant, createdAt, expiresAt };
+  const { id, scannerId, card, last4, payload, amount, currency, merchant, createdAt, expiresAt } = s;
+  return { id, scannerId, card, last4, payload, amount, currency, merchant, createdAt, expiresAt };
 }
 
 export function copyLedger(r: LedgerRecord): LedgerRecord {
-  const { sessionId, pan, merchant, amount, currency, outcome, reason, cryptogram, balanceAfter, at } = r;
-  return { sessionId, pan, merchant, amount, currency, outcome, reason, cryptogram, balanceAfter, at };
+  const { sessionId, card, last4, merchant, amount, currency, outcome, reason, cryptogram, balanceAfter, at } = r;
+  return { sessionId, card, last4, merchant, amount, currency, outcome, reason, cryptogram, balanceAfter, at };
+}
+
+export function copyResult(r: PinResult): PinResult {
+  return { outcome: r.outcome, reason: r.reason, ...(r.attemptsLeft === undefined ? {} : { attemptsLeft: r.attemptsLeft }), ledger: r.ledger };
 }
 
 /**
- * The decision authorizePayment makes for a card row (null: approve). The Redis script AUTHORIZE_PAYMENT
+ * The answer for a card that takes no PIN. Locked (or out of attempts) reads exactly as the wrong PIN
+ * that locked it, so a right PIN after the lock tells nothing. The Redis scripts build the same JSON.
+ */
+export function refusedCardResult(status: 'locked' | 'blocked' | 'gone'): PinResult {
+  if (status === 'locked') return { outcome: 'declined', reason: 'CARD_LOCKED', attemptsLeft: 0, ledger: false };
+  return { outcome: 'declined', reason: status === 'blocked' ? 'CARD_BLOCKED' : 'CARD_INVALID', ledger: false };
+}
+
+/** A wrong PIN: CARD_LOCKED once the count reaches lockAt, else PIN_WRONG with what is left. */
+export function wrongPinResult(failures: number, lockAt: number): PinResult {
+  return failures >= lockAt ? refusedCardResult('locked') : { outcome: 'declined', reason: 'PIN_WRONG', attemptsLeft: lockAt - failures, ledger: false };
+}
+
+/**
+ * The decision authorizePayment makes for an active card (null: approve). The Redis script AUTHORIZE_PAYMENT
  * (redis-scripts.ts) makes the same checks in the same order; the contract suite holds the two together.
  */
-export function declineReason(card: CardRecord | undefined, request: PaymentRequest): DeclineReason | null {
-  if (!card) return 'CARD_UNKNOWN';
-  if (card.status === 'blocked') return 'CARD_BLOCKED';
-  if (card.status === 'locked') return 'CARD_LOCKED';
+export function declineReason(card: CardRecord, request: PaymentRequest): DeclineReason | null {
   if (card.currency !== request.currency) return 'CURRENCY_MISMATCH';
   if (request.amount > card.limit) return 'OVER_LIMIT';
   if (request.amount > card.balance) return 'INSUFFICIENT_FUNDS';
@@ -49,6 +66,10 @@ export function declineReason(card: CardRecord | undefined, request: PaymentRequ
 }
 
 export function ledgerRecord(request: PaymentRequest, reason: DeclineReason | null, balanceAfter: number): LedgerRecord {
-  const { sessionId, pan, merchant, amount, currency, cryptogram, at } = request;
-  return { sessionId, pan, merchant, amount, currency, outcome: reason ? 'declined' : 'approved', reason, cryptogram, balanceAfter, at };
+  const { sessionId, card, last4, merchant, amount, currency, cryptogram, at } = request;
+  return { sessionId, card, last4, merchant, amount, currency, outcome: reason ? 'declined' : 'approved', reason, cryptogram, balanceAfter, at };
+}
+
+export function ledgerResult(record: LedgerRecord): PinResult {
+  return { outcome: record.outcome, reason: record.reason, ledger: true };
 }

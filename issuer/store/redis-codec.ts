@@ -1,36 +1,20 @@
 /**
- * How the store's records sit in Redis (layout in redis-store.ts and docs/storage.md): a card is a hash of
- * decimal strings and base64 byte fields, a session's contract fields are one JSON string, a ledger record is
- * a JSON string. Decoding re-runs the boundary checks, so a row damaged outside the store surfaces as
- * STORE_CORRUPT instead of as a wrong number.
+ * How the store's records sit in Redis (layout in keys.ts and docs/storage.md): a card is a hash of decimal
+ * strings and base64 byte fields, a session's contract fields are one JSON string, a ledger record is a JSON
+ * string, and a PIN result is a short code the scripts can write. Decoding re-runs the boundary checks, so a
+ * row damaged outside the store surfaces as STORE_CORRUPT instead of as a wrong number.
  */
 import { ScanpayError, isScanpayError } from '../../core/errors.ts';
 import { copyLedger } from './records.ts';
-import type { AuthSession, CardRecord, LedgerRecord, PaymentRequest } from './types.ts';
+import type { AuthSession, CardRecord, LedgerRecord, PaymentRequest, PinResult } from './types.ts';
 import { checkedCard, checkedSession } from './validate.ts';
-
-export interface KeyLayout {
-  card(pan: string): string;
-  cardCount: string;
-  session(id: string): string;
-  ledger(sessionId: string): string;
-}
-
-export function keyLayout(prefix: string): KeyLayout {
-  return {
-    card: (pan) => `${prefix}card:${pan}`,
-    cardCount: `${prefix}cards`,
-    session: (id) => `${prefix}session:${id}`,
-    ledger: (sessionId) => `${prefix}ledger:${sessionId}`,
-  };
-}
 
 /** Runs a boundary check on data read back from Redis; its failure means the row, not the caller, is bad. */
 function decoded<T>(what: string, decode: () => T): T {
   try {
     return decode();
   } catch (e) {
-    // A JSON SyntaxError quotes the text it choked on, which may hold a PAN: keep only our own messages.
+    // A JSON SyntaxError quotes the text it choked on: keep only our own messages.
     const detail = isScanpayError(e) ? e.message : 'not a valid record';
     throw new ScanpayError('STORE_CORRUPT', `${what}: ${detail}`);
   }
@@ -39,7 +23,8 @@ function decoded<T>(what: string, decode: () => T): T {
 /** Field → value, in the order HSET writes them; every field is always present. */
 export function cardToHash(card: CardRecord): Record<string, string> {
   return {
-    pan: card.pan,
+    token: card.token,
+    last4: card.last4,
     generation: String(card.generation),
     keyId: String(card.keyId),
     status: card.status,
@@ -49,6 +34,7 @@ export function cardToHash(card: CardRecord): Record<string, string> {
     limit: String(card.limit),
     balance: String(card.balance),
     pinFailures: String(card.pinFailures),
+    pinPaceUntil: String(card.pinPaceUntil),
     updatedAt: String(card.updatedAt),
   };
 }
@@ -60,7 +46,8 @@ const bytes = (value: string | undefined): Uint8Array => new Uint8Array(Buffer.f
 export function cardFromHash(hash: Record<string, string>): CardRecord {
   return decoded('card record', () =>
     checkedCard({
-      pan: hash.pan,
+      token: hash.token,
+      last4: hash.last4,
       generation: decimal(hash.generation),
       keyId: decimal(hash.keyId),
       status: hash.status,
@@ -70,9 +57,17 @@ export function cardFromHash(hash: Record<string, string>): CardRecord {
       limit: decimal(hash.limit),
       balance: decimal(hash.balance),
       pinFailures: decimal(hash.pinFailures),
+      pinPaceUntil: decimal(hash.pinPaceUntil),
       updatedAt: decimal(hash.updatedAt),
     }),
   );
+}
+
+/** HGETALL as a script returns it: a flat field, value, field, value… list. */
+export function cardFromPairs(pairs: string[]): CardRecord {
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < pairs.length; i += 2) hash[pairs[i]] = pairs[i + 1];
+  return cardFromHash(hash);
 }
 
 export function sessionFromJson(json: string): AuthSession {
@@ -84,11 +79,29 @@ export function ledgerFromJson(json: string): LedgerRecord {
 }
 
 /**
+ * A PinResult as the scripts write it: `ledger|outcome|reason|attemptsLeft`, e.g. `0|declined|PIN_WRONG|2`,
+ * `0|declined|CARD_LOCKED|0`, `1|approved||`. Scripts build PIN_WRONG and ledger codes in this form.
+ */
+export function encodeResult(r: PinResult): string {
+  return [r.ledger ? '1' : '0', r.outcome, r.reason ?? '', r.attemptsLeft ?? ''].join('|');
+}
+
+export function decodeResult(code: string): PinResult {
+  return decoded('PIN result', () => {
+    const [ledger, outcome, reason, left] = code.split('|');
+    if ((ledger !== '0' && ledger !== '1') || (outcome !== 'approved' && outcome !== 'declined') || !/^[0-9]*$/.test(left ?? 'x')) {
+      throw new ScanpayError('STORE_CORRUPT', 'malformed');
+    }
+    return { outcome, reason: reason || null, ...(left === '' ? {} : { attemptsLeft: Number(left) }), ledger: ledger === '1' };
+  });
+}
+
+/**
  * The request's half of a ledger record as JSON without its closing brace: the script AUTHORIZE_PAYMENT appends
  * outcome, reason and balanceAfter. Encoding stays in JavaScript because Lua's cjson prints numbers with 14
  * significant digits, which would round amounts above 10^14.
  */
 export function ledgerHead(request: PaymentRequest): string {
-  const { sessionId, pan, merchant, amount, currency, cryptogram, at } = request;
-  return JSON.stringify({ sessionId, pan, merchant, amount, currency, cryptogram, at }).slice(0, -1);
+  const { sessionId, card, last4, merchant, amount, currency, cryptogram, at } = request;
+  return JSON.stringify({ sessionId, card, last4, merchant, amount, currency, cryptogram, at }).slice(0, -1);
 }

@@ -1,8 +1,10 @@
 /**
  * The Redis store's atomic steps as Lua scripts (Redis runs a script to completion before any other command).
- * Every key a script touches is passed in KEYS, never built inside Lua, so the prefix rule and a future
- * Redis Cluster see them. Numbers arrive as decimal strings; Lua's doubles are exact for the safe integers the
- * boundary checks allow, and results are printed with %d (never tostring, which rounds to 14 digits).
+ * Keys come in KEYS; the one exception is the card a session belongs to, which the PIN scripts read from the
+ * session and address as ARGV[1] (the card key prefix) ‖ token: it carries the session's own hash tag
+ * (keys.ts), so it is on the same Redis Cluster slot. Numbers arrive as decimal strings; Lua's doubles are
+ * exact for the safe integers the boundary checks allow, and results are printed with %d (never tostring,
+ * which rounds to 14 digits). PIN results are the short codes of redis-codec.ts encodeResult.
  */
 import type { Redis } from 'ioredis';
 
@@ -10,24 +12,28 @@ type Arg = string | number;
 
 /** The scripts as methods on the connection (ioredis defineCommand): KEYS first, then ARGV. */
 export interface StoreScripts {
-  scanpayInsertCard(card: string, cardCount: string, ...fieldValues: Arg[]): Promise<number>;
+  scanpayInsertCard(card: string, ...fieldValues: Arg[]): Promise<number>;
   scanpayUpdateCard(card: string, expectedFields: Arg, ...expectedThenNew: Arg[]): Promise<number>;
-  scanpayCreateSession(session: string, sessionJson: Arg, scannerId: Arg, expiresAt: Arg, keepUntil: Arg): Promise<number>;
-  scanpayClaimSession(session: string, scannerId: Arg, now: Arg, usedRetentionMs: Arg): Promise<[string, string?]>;
-  scanpayRecordPinFailure(card: string, lockAt: Arg, now: Arg): Promise<[number, number] | null>;
-  scanpayClearPinFailures(card: string, now: Arg): Promise<number>;
+  scanpayOpenSession(card: string, session: string, sessionJson: Arg, scannerId: Arg, token: Arg, expiresAt: Arg, keepUntil: Arg): Promise<[string, string[]?]>;
+  scanpayBeginPinAttempt(
+    session: string, cardKeyPrefix: Arg, scannerId: Arg, attempt: Arg, now: Arg, lockAt: Arg, paceMs: Arg, usedRetentionMs: Arg,
+    gone: Arg, blocked: Arg, locked: Arg,
+  ): Promise<[string, string?, (string | string[] | null)?]>;
+  scanpaySettleFailedPin(session: string, cardKeyPrefix: Arg, verdict: Arg, lockAt: Arg, now: Arg, gone: Arg, blocked: Arg, locked: Arg): Promise<string>;
   scanpayAuthorizePayment(
-    ledger: string, card: string, recordHead: Arg, amount: Arg, negatedAmount: Arg, currency: Arg, at: Arg,
-  ): Promise<[string, number]>;
+    ledger: string, card: string, session: string,
+    recordHead: Arg, amount: Arg, negatedAmount: Arg, currency: Arg, at: Arg, attempt: Arg, gone: Arg, blocked: Arg, locked: Arg,
+  ): Promise<[string | null, number, string | null]>;
+  scanpayAcceptDeviceToken(device: string, nonce: string, ttlMs: Arg): Promise<string>;
+  scanpayTakeRate(rate: string, intervalMs: Arg, burst: Arg): Promise<number>;
 }
 
 export type ScriptedRedis = Redis & StoreScripts;
 
-/** 1 if written; 0 (and nothing written) if the card exists. The count moves in the same step, so it stays exact. */
+/** 1 if written; 0 (and nothing written) if the card exists. */
 const INSERT_CARD = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
-redis.call('INCR', KEYS[2])
 return 1`;
 
 /**
@@ -48,88 +54,153 @@ end
 redis.call('HSET', KEYS[1], unpack(ARGV, 2 * n + 2))
 return 1`;
 
-/** 1 if created; 0 if the id exists. The key lives until keepUntil (expiresAt + the unused retention). */
-const CREATE_SESSION = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'session', ARGV[1], 'scannerId', ARGV[2], 'expiresAt', ARGV[3])
-redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-return 1`;
+/** {'OK', cardRow} with the session stored (kept until keepUntil), {'CARD_UNKNOWN'}, or {'EXISTS'}. */
+const OPEN_SESSION = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return {'EXISTS'} end
+local row = redis.call('HGETALL', KEYS[1])
+if #row == 0 then return {'CARD_UNKNOWN'} end
+redis.call('HSET', KEYS[2], 'session', ARGV[1], 'scannerId', ARGV[2], 'card', ARGV[3], 'expiresAt', ARGV[4])
+redis.call('PEXPIREAT', KEYS[2], ARGV[5])
+return {'OK', row}`;
 
 /**
- * {'OK', sessionJson} or {reason}. Order, as in MemoryStore.claimSession: unknown, used (a replay stays
- * SESSION_USED even once expired), expired, wrong scanner. A wrong scanner does not consume the session.
+ * One PIN attempt's claim, count and card read. Order, as in MemoryStore.beginPinAttempt: unknown session,
+ * another scanner's, used (a re-send of the claiming call gets EVALUATE again; others the stored result),
+ * expired; then the card: gone, blocked, locked or out of attempts → DECIDED; paced → PIN_PACED (nothing
+ * written); else pinFailures + 1 before the PIN is verified → EVALUATE with the card row.
+ * ARGV: cardKeyPrefix, scannerId, attempt, now, lockAt, paceMs, usedRetentionMs, then the gone/blocked/locked codes.
  */
-const CLAIM_SESSION = `
-local s = redis.call('HMGET', KEYS[1], 'session', 'scannerId', 'expiresAt', 'usedAt')
+const BEGIN_PIN_ATTEMPT = `
+local s = redis.call('HMGET', KEYS[1], 'session', 'scannerId', 'card', 'expiresAt', 'usedAt', 'attempt', 'result')
 if not s[1] then return {'SESSION_UNKNOWN'} end
-if s[4] then return {'SESSION_USED'} end
-local expiresAt = tonumber(s[3])
-if tonumber(ARGV[2]) >= expiresAt then return {'SESSION_EXPIRED'} end
-if s[2] ~= ARGV[1] then return {'SESSION_WRONG_SCANNER'} end
-redis.call('HSET', KEYS[1], 'usedAt', ARGV[2])
-redis.call('PEXPIREAT', KEYS[1], string.format('%d', expiresAt + tonumber(ARGV[3])))
-return {'OK', s[1]}`;
-
-/** nil for an unknown card, else {failures, locked}. Only an active card turns locked (a blocked one stays blocked). */
-const RECORD_PIN_FAILURE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local failures = redis.call('HINCRBY', KEYS[1], 'pinFailures', 1)
-local status = redis.call('HGET', KEYS[1], 'status')
-if status == 'active' and failures >= tonumber(ARGV[1]) then status = 'locked' end
-redis.call('HSET', KEYS[1], 'status', status, 'updatedAt', ARGV[2])
-return {failures, status == 'locked' and 1 or 0}`;
-
-/** Leaves an unknown card absent (a bare HSET would create a partial row) and an unchanged row untouched. */
-const CLEAR_PIN_FAILURES = `
-local failures = redis.call('HGET', KEYS[1], 'pinFailures')
-if failures and failures ~= '0' then
-  redis.call('HSET', KEYS[1], 'pinFailures', '0', 'updatedAt', ARGV[1])
+if s[2] ~= ARGV[2] then return {'SESSION_WRONG_SCANNER'} end
+local cardKey = ARGV[1] .. s[3]
+if s[5] then
+  if s[6] == ARGV[3] and not s[7] and redis.call('EXISTS', cardKey) == 1 then
+    return {'EVALUATE', s[1], redis.call('HGETALL', cardKey)}
+  end
+  return {'USED', s[1], s[7]}
 end
-return 0`;
+local now = tonumber(ARGV[4])
+local expiresAt = tonumber(s[4])
+if now >= expiresAt then return {'SESSION_EXPIRED'} end
+local c = redis.call('HMGET', cardKey, 'status', 'pinFailures', 'pinPaceUntil')
+local decided = nil
+if not c[1] then decided = ARGV[8]
+elseif c[1] == 'blocked' then decided = ARGV[9]
+elseif c[1] == 'locked' or tonumber(c[2]) >= tonumber(ARGV[5]) then decided = ARGV[10]
+end
+if not decided and now < tonumber(c[3]) then return {'PIN_PACED'} end
+redis.call('HSET', KEYS[1], 'usedAt', ARGV[4], 'attempt', ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], string.format('%d', expiresAt + tonumber(ARGV[7])))
+if decided then
+  redis.call('HSET', KEYS[1], 'result', decided)
+  return {'DECIDED', s[1], decided}
+end
+redis.call('HINCRBY', cardKey, 'pinFailures', 1)
+redis.call('HSET', cardKey, 'pinPaceUntil', string.format('%d', now + tonumber(ARGV[6])), 'updatedAt', ARGV[4])
+return {'EVALUATE', s[1], redis.call('HGETALL', cardKey)}`;
 
 /**
- * Exactly once per ledger key: {recordJson, 1} if the record exists, else decide (the checks of declineReason
- * in records.ts, in the same order), move the balance if approved, write the record: {recordJson, 0}.
- * ARGV: record head (JSON without '}'), amount, -amount, currency, at.
+ * An evaluated attempt that does not pay; returns the stored result code. A settled session keeps its result.
+ * ARGV: cardKeyPrefix, verdict ('wrong' | 'invalid'), lockAt, now, then the gone/blocked/locked codes.
+ */
+const SETTLE_FAILED_PIN = `
+local s = redis.call('HMGET', KEYS[1], 'card', 'result')
+if s[2] then return s[2] end
+local cardKey = s[1] and (ARGV[1] .. s[1])
+local status = cardKey and redis.call('HGET', cardKey, 'status')
+local result
+if ARGV[2] == 'invalid' or not status then result = ARGV[5]
+elseif status == 'blocked' then result = ARGV[6]
+else
+  local failures = tonumber(redis.call('HGET', cardKey, 'pinFailures'))
+  local lockAt = tonumber(ARGV[3])
+  if status == 'active' and failures >= lockAt then
+    redis.call('HSET', cardKey, 'status', 'locked', 'updatedAt', ARGV[4])
+    status = 'locked'
+  end
+  if status == 'locked' then result = ARGV[7]
+  else result = '0|declined|PIN_WRONG|' .. string.format('%d', lockAt - failures) end
+end
+if s[1] then redis.call('HSET', KEYS[1], 'result', result) end
+return result`;
+
+/**
+ * Exactly once per ledger key: {recordJson, replayed, nil} if the record exists (replayed = 0 only when this
+ * same call wrote it: a re-send after a lost reply); {nil, replayed, code} if the session was settled without
+ * a ledger record; for a card no longer active {nil, 0, code} and no record; else pinFailures → 0, the checks
+ * of declineReason in records.ts in the same order, the balance moved if approved, the record written.
+ * ARGV: record head (JSON without '}'), amount, -amount, currency, at, attempt, then the gone/blocked/locked codes.
  */
 const AUTHORIZE_PAYMENT = `
+local auth = redis.call('HMGET', KEYS[3], 'authorizedBy', 'result')
+local replayed = 1
+if auth[1] == ARGV[6] then replayed = 0 end
 local existing = redis.call('GET', KEYS[1])
-if existing then return {existing, 1} end
+if existing then return {existing, replayed, false} end
+if auth[2] and string.sub(auth[2], 1, 1) == '0' then return {false, replayed, auth[2]} end
 local card = redis.call('HMGET', KEYS[2], 'status', 'currency', 'limit', 'balance')
+local sessionKept = redis.call('EXISTS', KEYS[3]) == 1
+if card[1] ~= 'active' then
+  local result = ARGV[7]
+  if card[1] == 'blocked' then result = ARGV[8] elseif card[1] == 'locked' then result = ARGV[9] end
+  if sessionKept then redis.call('HSET', KEYS[3], 'result', result, 'authorizedBy', ARGV[6]) end
+  return {false, 0, result}
+end
+redis.call('HSET', KEYS[2], 'pinFailures', '0', 'updatedAt', ARGV[5])
 local amount = tonumber(ARGV[2])
+local balance = tonumber(card[4])
 local reason = nil
-local balance = 0
-if not card[1] then
-  reason = 'CARD_UNKNOWN'
-else
-  balance = tonumber(card[4])
-  if card[1] == 'blocked' then reason = 'CARD_BLOCKED'
-  elseif card[1] == 'locked' then reason = 'CARD_LOCKED'
-  elseif card[2] ~= ARGV[4] then reason = 'CURRENCY_MISMATCH'
-  elseif amount > tonumber(card[3]) then reason = 'OVER_LIMIT'
-  elseif amount > balance then reason = 'INSUFFICIENT_FUNDS'
-  end
+if card[2] ~= ARGV[4] then reason = 'CURRENCY_MISMATCH'
+elseif amount > tonumber(card[3]) then reason = 'OVER_LIMIT'
+elseif amount > balance then reason = 'INSUFFICIENT_FUNDS'
 end
 local decision
+local code
 if reason then
   decision = ',"outcome":"declined","reason":"' .. reason .. '"'
+  code = '1|declined|' .. reason .. '|'
 else
   balance = redis.call('HINCRBY', KEYS[2], 'balance', ARGV[3])
-  redis.call('HSET', KEYS[2], 'updatedAt', ARGV[5])
   decision = ',"outcome":"approved","reason":null'
+  code = '1|approved||'
 end
 local record = ARGV[1] .. decision .. ',"balanceAfter":' .. string.format('%d', balance) .. '}'
 redis.call('SET', KEYS[1], record)
-return {record, 0}`;
+if sessionKept then redis.call('HSET', KEYS[3], 'result', code, 'authorizedBy', ARGV[6]) end
+return {record, 0, false}`;
+
+/** 'revoked', 'accepted' (the nonce is now remembered for ttlMs) or 'replayed'. */
+const ACCEPT_DEVICE_TOKEN = `
+if redis.call('HEXISTS', KEYS[1], 'revokedAt') == 1 then return 'revoked' end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 'accepted' end
+return 'replayed'`;
+
+/**
+ * GCRA on the server's clock (gateways' clocks may differ): the theoretical arrival time moves on by one
+ * interval per unit taken; a unit is refused while it is more than (burst − 1) intervals ahead. 1 taken, 0 refused.
+ */
+const TAKE_RATE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local interval = tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+if tat - now > interval * (tonumber(ARGV[2]) - 1) then return 0 end
+local nextTat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - now) + 1)
+return 1`;
 
 const SCRIPTS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }> = {
-  scanpayInsertCard: { lua: INSERT_CARD, numberOfKeys: 2 },
+  scanpayInsertCard: { lua: INSERT_CARD, numberOfKeys: 1 },
   scanpayUpdateCard: { lua: UPDATE_CARD, numberOfKeys: 1 },
-  scanpayCreateSession: { lua: CREATE_SESSION, numberOfKeys: 1 },
-  scanpayClaimSession: { lua: CLAIM_SESSION, numberOfKeys: 1 },
-  scanpayRecordPinFailure: { lua: RECORD_PIN_FAILURE, numberOfKeys: 1 },
-  scanpayClearPinFailures: { lua: CLEAR_PIN_FAILURES, numberOfKeys: 1 },
-  scanpayAuthorizePayment: { lua: AUTHORIZE_PAYMENT, numberOfKeys: 2 },
+  scanpayOpenSession: { lua: OPEN_SESSION, numberOfKeys: 2 },
+  scanpayBeginPinAttempt: { lua: BEGIN_PIN_ATTEMPT, numberOfKeys: 1 },
+  scanpaySettleFailedPin: { lua: SETTLE_FAILED_PIN, numberOfKeys: 1 },
+  scanpayAuthorizePayment: { lua: AUTHORIZE_PAYMENT, numberOfKeys: 3 },
+  scanpayAcceptDeviceToken: { lua: ACCEPT_DEVICE_TOKEN, numberOfKeys: 2 },
+  scanpayTakeRate: { lua: TAKE_RATE, numberOfKeys: 1 },
 };
 
 /** Registers the scripts on the connection (EVALSHA, falling back to EVAL once per connection). */

@@ -1,14 +1,12 @@
 /**
- * The real store (BRIEF §4): the store contract on Redis, every change to money, PIN counters and sessions
- * in one Lua script (redis-scripts.ts), so it is atomic across any number of gateway processes.
+ * The real store (BRIEF §4): the store contract on Redis, every change to money, PIN counters, sessions,
+ * device tokens and rate limits in one Lua script (redis-scripts.ts), so it is atomic across any number of
+ * gateway processes. Key layout in keys.ts and docs/storage.md: one payment's keys share a hash tag.
  *
- * Key layout (also docs/storage.md); every key starts with the prefix (default "scanpay:"), nothing else is written:
- *   {prefix}card:{pan}         hash: pan, generation, keyId, status, wrappedBasicKey (base64), pvv (base64),
- *                              currency, limit, balance, pinFailures, updatedAt — numbers as decimal strings. No TTL.
- *   {prefix}cards              string counter: number of cards, incremented by the insert script. No TTL.
- *   {prefix}session:{id}       hash: session (the AuthSession as JSON), scannerId, expiresAt, usedAt (once claimed).
- *                              PEXPIREAT expiresAt + 10 min while unused, expiresAt + 24 h once used (session-retention.ts).
- *   {prefix}ledger:{sessionId} string: the LedgerRecord as JSON. No TTL: the ledger is kept.
+ * Fails fast: every command has a deadline (commandTimeout) and nothing waits in an offline queue while the
+ * connection is down, so callers get STORE_UNAVAILABLE at once and can retry; ioredis reconnects by itself.
+ * A command whose reply was lost may still be re-sent by ioredis on reconnect: every step is idempotent
+ * for the same call (attempt ids), so a re-send neither counts twice nor reads as a replay.
  *
  * @example
  *   const store = await RedisStore.connect('redis://127.0.0.1:6379', { prefix: 'scanpay:' });
@@ -17,18 +15,30 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { ScanpayError, isScanpayError } from '../../core/errors.ts';
-import { cardFromHash, cardToHash, keyLayout, ledgerFromJson, ledgerHead, sessionFromJson, type KeyLayout } from './redis-codec.ts';
+import { keyLayout, type KeyLayout } from './keys.ts';
+import { ledgerResult, refusedCardResult } from './records.ts';
+import { cardFromHash, cardFromPairs, cardToHash, decodeResult, encodeResult, ledgerFromJson, ledgerHead, sessionFromJson } from './redis-codec.ts';
 import { withStoreScripts, type ScriptedRedis } from './redis-scripts.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
-import type { AuthSession, CardMutation, CardRecord, LedgerRecord, PaymentRequest, SessionClaim, Store } from './types.ts';
+import type {
+  AuthSession, Authorization, CardMutation, CardRecord, DeviceTokenCheck, LedgerRecord, OpenedSession, PaymentRequest,
+  PinAttempt, PinPolicy, PinResult, RateLimit, SessionRefusal, SessionView, Store,
+} from './types.ts';
 import {
-  checkedCard, checkedLockAt, checkedMutation, checkedPan, checkedPaymentRequest, checkedScannerId, checkedSession,
-  checkedSessionId, checkedTime,
+  checkedAttempt, checkedCard, checkedCardToken, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
+  checkedPaymentRequest, checkedPolicy, checkedRate, checkedScannerId, checkedSession, checkedSessionId, checkedTime,
 } from './validate.ts';
 
 export const DEFAULT_PREFIX = 'scanpay:';
-/** Characters a prefix may hold: no spaces or glob metacharacters, so `SCAN MATCH {prefix}*` finds exactly our keys. */
-const PREFIX_PATTERN = /^[A-Za-z0-9:._{}-]{1,128}$/;
+/**
+ * Characters a prefix may hold: no spaces or glob metacharacters, so `SCAN MATCH {prefix}*` finds exactly our
+ * keys, and no braces, which would replace the hash tags that keep a payment on one cluster slot.
+ */
+const PREFIX_PATTERN = /^[A-Za-z0-9:._-]{1,128}$/;
+/** Default deadline of one command; a slower answer is STORE_UNAVAILABLE (retryable). */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
+/** The codes of the PIN answers that need no evaluation, in the order the scripts take them. */
+const REFUSED_CODES = [encodeResult(refusedCardResult('gone')), encodeResult(refusedCardResult('blocked')), encodeResult(refusedCardResult('locked'))] as const;
 /** updateCard gives up (STORE_CONFLICT) after this many lost compare-and-sets in a row. */
 const UPDATE_ATTEMPTS = 50;
 /** Cap of the randomised back-off between attempts, so contending writers spread out instead of colliding again. */
@@ -36,9 +46,9 @@ const UPDATE_BACKOFF_CAP_MS = 100;
 
 export interface RedisStoreOptions {
   prefix?: string;
+  /** Deadline of each command (ms); default DEFAULT_COMMAND_TIMEOUT_MS. */
+  commandTimeoutMs?: number;
 }
-
-type ClaimFailure = Extract<SessionClaim, { ok: false }>['reason'];
 
 /** Where the connection points, without credentials (for logs and /readyz). */
 function describeConnection(redis: Redis): string {
@@ -70,7 +80,14 @@ export class RedisStore implements Store {
   /** Connects and checks the server answers; STORE_UNAVAILABLE (with the reason, never the password) if not. */
   static async connect(url: string, opts: RedisStoreOptions = {}): Promise<RedisStore> {
     // auto-pipelining sends the commands of one event-loop turn in one write: fewer syscalls under load
-    const redis = new Redis(url, { lazyConnect: true, enableAutoPipelining: true });
+    const redis = new Redis(url, {
+      lazyConnect: true,
+      enableAutoPipelining: true,
+      commandTimeout: opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+      enableOfflineQueue: false, // while disconnected, fail at once (STORE_UNAVAILABLE) instead of queueing
+      connectTimeout: 2_000,
+      retryStrategy: (times) => Math.min(50 * 2 ** times, 1_000), // keep reconnecting, at most a second apart
+    });
     // Failures reach callers through their rejected commands; without a listener ioredis prints each to stderr.
     let cause: unknown;
     redis.on('error', (e) => (cause = e));
@@ -87,22 +104,25 @@ export class RedisStore implements Store {
   async insertCard(card: CardRecord): Promise<boolean> {
     const row = checkedCard(card);
     const fields = Object.entries(cardToHash(row)).flat();
-    return (await this.#run(() => this.#redis.scanpayInsertCard(this.#keys.card(row.pan), this.#keys.cardCount, ...fields))) === 1;
+    const inserted = (await this.#run(() => this.#redis.scanpayInsertCard(this.#keys.card(row.token), ...fields))) === 1;
+    // The count is a separate key (on its own slot in a cluster): exact unless a process dies between the two.
+    if (inserted) await this.#run(() => this.#redis.incr(this.#keys.cardCount));
+    return inserted;
   }
 
-  async getCard(pan: string): Promise<CardRecord | null> {
-    const hash = await this.#run(() => this.#redis.hgetall(this.#keys.card(checkedPan(pan))));
+  async getCard(token: string): Promise<CardRecord | null> {
+    const hash = await this.#run(() => this.#redis.hgetall(this.#keys.card(checkedCardToken(token))));
     return Object.keys(hash).length === 0 ? null : cardFromHash(hash);
   }
 
-  async updateCard(pan: string, mutate: CardMutation): Promise<CardRecord | null> {
-    const key = this.#keys.card(checkedPan(pan));
+  async updateCard(token: string, mutate: CardMutation): Promise<CardRecord | null> {
+    const key = this.#keys.card(checkedCardToken(token));
     for (let attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
       const read = await this.#run(() => this.#redis.hgetall(key));
       if (Object.keys(read).length === 0) return null;
       const next = mutate(cardFromHash(read));
       if (next === null) return cardFromHash(read); // decoded afresh: the mutation may have edited its argument
-      const row = checkedMutation(next, pan);
+      const row = checkedMutation(next, token);
       const expected = Object.entries(read).flat(); // compared as read, byte for byte, not re-encoded
       const written = Object.entries(cardToHash(row)).flat();
       const outcome = await this.#run(() => this.#redis.scanpayUpdateCard(key, expected.length / 2, ...expected, ...written));
@@ -113,51 +133,75 @@ export class RedisStore implements Store {
     throw new ScanpayError('STORE_CONFLICT', `card update lost ${UPDATE_ATTEMPTS} compare-and-sets in a row`);
   }
 
-  async createSession(session: AuthSession): Promise<boolean> {
+  async countCards(): Promise<number> {
+    return Number((await this.#run(() => this.#redis.get(this.#keys.cardCount))) ?? 0);
+  }
+
+  async openSession(session: AuthSession): Promise<OpenedSession> {
     const s = checkedSession(session);
-    const keepUntil = s.expiresAt + EXPIRED_SESSION_RETENTION_MS;
-    const created = await this.#run(() =>
-      this.#redis.scanpayCreateSession(this.#keys.session(s.id), JSON.stringify(s), s.scannerId, s.expiresAt, keepUntil),
-    );
-    return created === 1;
-  }
-
-  async getSession(id: string): Promise<AuthSession | null> {
-    const json = await this.#run(() => this.#redis.hget(this.#keys.session(checkedSessionId(id)), 'session'));
-    const session = json === null ? null : sessionFromJson(json);
-    return session && Date.now() < session.expiresAt ? session : null;
-  }
-
-  async claimSession(id: string, scannerId: string, now: number): Promise<SessionClaim> {
-    const key = this.#keys.session(checkedSessionId(id));
-    checkedScannerId(scannerId);
-    checkedTime(now, 'now');
-    const [verdict, json] = await this.#run(() => this.#redis.scanpayClaimSession(key, scannerId, now, USED_SESSION_RETENTION_MS));
-    if (verdict !== 'OK') return { ok: false, reason: verdict as ClaimFailure };
-    return { ok: true, session: sessionFromJson(json ?? '') };
-  }
-
-  async recordPinFailure(pan: string, lockAt: number): Promise<{ failures: number; locked: boolean } | null> {
-    const key = this.#keys.card(checkedPan(pan));
-    checkedLockAt(lockAt);
-    const result = await this.#run(() => this.#redis.scanpayRecordPinFailure(key, lockAt, Date.now()));
-    return result === null ? null : { failures: result[0], locked: result[1] === 1 };
-  }
-
-  async clearPinFailures(pan: string): Promise<void> {
-    const key = this.#keys.card(checkedPan(pan));
-    await this.#run(() => this.#redis.scanpayClearPinFailures(key, Date.now()));
-  }
-
-  async authorizePayment(request: PaymentRequest): Promise<{ record: LedgerRecord; replayed: boolean }> {
-    const req = checkedPaymentRequest(request);
-    const [json, replayed] = await this.#run(() =>
-      this.#redis.scanpayAuthorizePayment(
-        this.#keys.ledger(req.sessionId), this.#keys.card(req.pan),
-        ledgerHead(req), String(req.amount), String(-req.amount), req.currency, String(req.at),
+    const [verdict, row] = await this.#run(() =>
+      this.#redis.scanpayOpenSession(
+        this.#keys.card(s.card), this.#keys.session(s.id), JSON.stringify(s), s.scannerId, s.card, s.expiresAt,
+        s.expiresAt + EXPIRED_SESSION_RETENTION_MS,
       ),
     );
-    return { record: ledgerFromJson(json), replayed: replayed === 1 };
+    if (verdict === 'EXISTS') throw new ScanpayError('BAD_ARGUMENT', 'session id exists');
+    return verdict === 'OK' ? { ok: true, card: cardFromPairs(row ?? []) } : { ok: false, reason: 'CARD_UNKNOWN' };
+  }
+
+  async discardSession(id: string): Promise<void> {
+    await this.#run(() => this.#redis.unlink(this.#keys.session(checkedSessionId(id))));
+  }
+
+  async getSession(id: string): Promise<SessionView | null> {
+    const [json, usedAt, result] = await this.#run(() => this.#redis.hmget(this.#keys.session(checkedSessionId(id)), 'session', 'usedAt', 'result'));
+    if (json === null) return null;
+    const session = sessionFromJson(json);
+    if (usedAt === null) return Date.now() < session.expiresAt ? { session, state: 'open', result: null } : null;
+    return { session, state: result ? 'done' : 'pending', result: result ? decodeResult(result) : null };
+  }
+
+  async beginPinAttempt(id: string, scannerId: string, attempt: string, now: number, policy: PinPolicy): Promise<PinAttempt> {
+    const key = this.#keys.session(checkedSessionId(id));
+    checkedScannerId(scannerId);
+    checkedAttempt(attempt);
+    checkedTime(now, 'now');
+    const { lockAt, paceMs } = checkedPolicy(policy);
+    const [verdict, json, extra] = await this.#run(() =>
+      this.#redis.scanpayBeginPinAttempt(
+        key, this.#keys.cardKeyPrefix(id), scannerId, attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS, ...REFUSED_CODES,
+      ),
+    );
+    if (json === undefined) return { kind: 'refused', reason: verdict as SessionRefusal };
+    const session = sessionFromJson(json);
+    if (verdict === 'EVALUATE') return { kind: 'evaluate', session, card: cardFromPairs(extra as string[]) };
+    if (verdict === 'DECIDED') return { kind: 'decided', session, result: decodeResult(extra as string) };
+    const code = extra as string | null | undefined;
+    return { kind: 'used', session, state: code ? 'done' : 'pending', result: code ? decodeResult(code) : null };
+  }
+
+  async settleFailedPin(sessionId: string, verdict: 'wrong' | 'invalid', lockAt: number, now: number): Promise<PinResult> {
+    const key = this.#keys.session(checkedSessionId(sessionId));
+    checkedLockAt(lockAt);
+    checkedTime(now, 'now');
+    if (verdict !== 'wrong' && verdict !== 'invalid') throw new ScanpayError('BAD_ARGUMENT', 'verdict must be wrong or invalid');
+    const code = await this.#run(() =>
+      this.#redis.scanpaySettleFailedPin(key, this.#keys.cardKeyPrefix(sessionId), verdict, lockAt, now, ...REFUSED_CODES),
+    );
+    return decodeResult(code);
+  }
+
+  async authorizePayment(request: PaymentRequest): Promise<Authorization> {
+    const req = checkedPaymentRequest(request);
+    const [json, replayed, code] = await this.#run(() =>
+      this.#redis.scanpayAuthorizePayment(
+        this.#keys.ledger(req.sessionId), this.#keys.card(req.card), this.#keys.session(req.sessionId),
+        ledgerHead(req), String(req.amount), String(-req.amount), req.currency, String(req.at), req.attempt, ...REFUSED_CODES,
+      ),
+    );
+    if (json === null) return { record: null, result: decodeResult(code ?? ''), replayed: replayed === 1 };
+    const record = ledgerFromJson(json);
+    return { record, result: ledgerResult(record), replayed: replayed === 1 };
   }
 
   async getLedgerRecord(sessionId: string): Promise<LedgerRecord | null> {
@@ -165,8 +209,21 @@ export class RedisStore implements Store {
     return json === null ? null : ledgerFromJson(json);
   }
 
-  async countCards(): Promise<number> {
-    return Number((await this.#run(() => this.#redis.get(this.#keys.cardCount))) ?? 0);
+  async acceptDeviceToken(deviceId: string, nonce: string, ttlMs: number): Promise<DeviceTokenCheck> {
+    checkedDeviceId(deviceId);
+    checkedNonce(nonce);
+    const ttl = Math.max(1, checkedTime(ttlMs, 'ttlMs'));
+    const verdict = await this.#run(() => this.#redis.scanpayAcceptDeviceToken(this.#keys.device(deviceId), this.#keys.deviceNonce(deviceId, nonce), ttl));
+    return verdict as DeviceTokenCheck;
+  }
+
+  async revokeDevice(deviceId: string): Promise<void> {
+    await this.#run(() => this.#redis.hset(this.#keys.device(checkedDeviceId(deviceId)), 'revokedAt', String(Date.now())));
+  }
+
+  async takeRate(key: string, limit: RateLimit): Promise<boolean> {
+    const { key: name, limit: { perSecond, burst } } = checkedRate(key, limit);
+    return (await this.#run(() => this.#redis.scanpayTakeRate(this.#keys.rate(name), 1000 / perSecond, burst))) === 1;
   }
 
   async ping(): Promise<void> {

@@ -1,14 +1,20 @@
 /**
- * The store contract (BRIEF §4): what the issuer and the gateway keep, and the atomic operations on it.
+ * The store contract (BRIEF §4): what the issuer and the gateway keep, and the atomic steps on it.
  * Two implementations honour it: the embedded in-process store (default, not persistent) and Redis.
  * Every method is atomic on its own: a concurrent caller sees the state before or after, never between.
+ *
+ * No PAN is kept (PCI DSS 3.5.1): a card is keyed by its card token, a keyed hash of the PAN
+ * (IssuerKeyRing.cardToken), and cards, sessions and ledger records hold the token and the last 4 digits.
+ * Every key of one payment (card, session, ledger) shares the card token's shard (its first 4 hex
+ * digits, also the first 4 of the session id), so each step runs on one Redis Cluster slot (keys.ts).
  */
 
 export type CardStatus = 'active' | 'blocked' | 'locked';
 
-/** One card's row: the issuer's mapping PAN ↔ basic key plus what authorization needs. */
+/** One card's row: what authorization and PIN verification need, and nothing that reveals the PAN. */
 export interface CardRecord {
-  pan: string; // 16 ASCII digits, Luhn-valid; the key of the row
+  token: string; // 32 hex: the card token, the key of the row
+  last4: string; // the PAN's last 4 digits: the one part of it that may be shown
   generation: number; // u32: only payloads of this generation are legal
   keyId: number; // issuer key id the current payload was sealed under
   status: CardStatus;
@@ -17,15 +23,17 @@ export interface CardRecord {
   currency: string; // ISO 4217 alpha code, e.g. "EUR"
   limit: number; // largest single payment, minor units (safe integer ≥ 0)
   balance: number; // funds available, minor units (safe integer ≥ 0)
-  pinFailures: number; // consecutive wrong PINs; 3 locks the card
+  pinFailures: number; // PIN attempts counted since the last correct PIN (counted before each is verified)
+  pinPaceUntil: number; // ms since epoch: no PIN attempt on this card is evaluated before then
   updatedAt: number; // ms since epoch
 }
 
 /** An authentication session (S24): single-use, expiring, bound to one scanner and one payment. */
 export interface AuthSession {
-  id: string; // 32 hex chars from the CSPRNG (16 bytes): also the payment's idempotency key
+  id: string; // 32 hex: the card token's shard (4) ‖ 28 from the CSPRNG; also the payment's idempotency key
   scannerId: string;
-  pan: string;
+  card: string; // card token
+  last4: string;
   payload: string; // the card payload text as scanned (ciphertexts only), re-verified at S25
   amount: number; // minor units
   currency: string;
@@ -34,19 +42,54 @@ export interface AuthSession {
   expiresAt: number; // ms since epoch
 }
 
-export type SessionClaim =
-  | { ok: true; session: AuthSession }
-  | { ok: false; reason: 'SESSION_UNKNOWN' | 'SESSION_EXPIRED' | 'SESSION_USED' | 'SESSION_WRONG_SCANNER' };
+/** How a PIN attempt ended. Kept on the session, so a repeated submission gets the same answer. */
+export interface PinResult {
+  outcome: 'approved' | 'declined';
+  /** Scanner code when declined: PIN_WRONG, CARD_LOCKED, CARD_BLOCKED, CARD_INVALID or a ledger decline reason. */
+  reason: string | null;
+  /** Wrong PINs left before the card locks; only on PIN_WRONG and CARD_LOCKED. */
+  attemptsLeft?: number;
+  /** True when authorization ran: the ledger record under the session id holds the payment (and the receipt's MAC key). */
+  ledger: boolean;
+}
 
-/** What the ledger keeps of one payment attempt that reached authorization. */
+export type SessionState = 'open' | 'pending' | 'done';
+
+/** A session as the page and a replay see it: open (takes a PIN), pending (an attempt is running) or done. */
+export interface SessionView {
+  session: AuthSession;
+  state: SessionState;
+  result: PinResult | null; // set once state is 'done'
+}
+
+export type SessionRefusal = 'SESSION_UNKNOWN' | 'SESSION_EXPIRED' | 'SESSION_WRONG_SCANNER' | 'PIN_PACED';
+
+/** What beginPinAttempt decided, in one atomic step with the claim of the session and the read of the card. */
+export type PinAttempt =
+  /** Counted against the card before verification; the caller verifies the PIN and settles the session. */
+  | { kind: 'evaluate'; session: AuthSession; card: CardRecord }
+  /** Nothing changed (PIN_PACED: the card takes no attempt yet; the session stays open). */
+  | { kind: 'refused'; reason: SessionRefusal }
+  /** The session is done without evaluating the PIN (card locked, blocked or gone); the result is stored. */
+  | { kind: 'decided'; session: AuthSession; result: PinResult }
+  /** The session was claimed before: the stored state, for a replay (result null while pending). */
+  | { kind: 'used'; session: AuthSession; state: 'pending' | 'done'; result: PinResult | null };
+
+export interface PinPolicy {
+  lockAt: number; // counted attempts without a correct PIN that lock the card (3)
+  paceMs: number; // least time between two evaluated attempts on one card (0: no pacing)
+}
+
+/** What the ledger keeps of one payment that reached authorization with a verified PIN. */
 export interface LedgerRecord {
   sessionId: string; // idempotency key
-  pan: string;
+  card: string; // card token
+  last4: string;
   merchant: string;
   amount: number;
   currency: string;
   outcome: 'approved' | 'declined';
-  reason: string | null; // null when approved; e.g. 'INSUFFICIENT_FUNDS', 'OVER_LIMIT', 'CURRENCY_MISMATCH', 'CARD_BLOCKED', 'CARD_LOCKED', 'CARD_UNKNOWN'
+  reason: string | null; // null when approved; else 'INSUFFICIENT_FUNDS', 'OVER_LIMIT' or 'CURRENCY_MISMATCH'
   cryptogram: string; // hex, 32 B transaction cryptogram (DVD-1 step 5)
   balanceAfter: number; // card balance after this record (unchanged when declined)
   at: number; // ms since epoch
@@ -54,12 +97,30 @@ export interface LedgerRecord {
 
 export interface PaymentRequest {
   sessionId: string;
-  pan: string;
+  card: string; // card token
+  last4: string;
   merchant: string;
   amount: number;
   currency: string;
   cryptogram: string;
   at: number;
+  /** Random per call: a re-send of the same call (a client retry after a lost reply) is not reported as a replay. */
+  attempt: string;
+}
+
+export type Authorization =
+  /** The PIN was right on an active card: a ledger record, new or replayed. */
+  | { record: LedgerRecord; result: PinResult; replayed: boolean }
+  /** The card was locked, blocked or gone by then: no ledger record, and the answer a wrong PIN would get. */
+  | { record: null; result: PinResult; replayed: boolean };
+
+export type OpenedSession = { ok: true; card: CardRecord } | { ok: false; reason: 'CARD_UNKNOWN' };
+
+export type DeviceTokenCheck = 'accepted' | 'replayed' | 'revoked';
+
+export interface RateLimit {
+  perSecond: number; // sustained rate
+  burst: number; // most that may pass at once
 }
 
 /** A change computed from the current row; returning null leaves the row as it is. */
@@ -71,44 +132,57 @@ export interface Store {
   /** False for the embedded store: everything is lost when the process exits. */
   readonly persistent: boolean;
 
-  /** Inserts a new card; false (and nothing written) when the PAN already exists. */
+  /** Inserts a new card; false (and nothing written) when the token exists. */
   insertCard(card: CardRecord): Promise<boolean>;
-  getCard(pan: string): Promise<CardRecord | null>;
+  getCard(token: string): Promise<CardRecord | null>;
   /**
    * Compare-and-set: reads the row, applies `mutate`, writes the result only if nobody changed the row
    * in between (retrying `mutate` on a fresh read otherwise). Resolves to the row as stored after the call,
    * or null when the card does not exist. `mutate` must be pure: it may run more than once.
    */
-  updateCard(pan: string, mutate: CardMutation): Promise<CardRecord | null>;
-  /**
-   * S24: stores a new session that expires at session.expiresAt (Redis: key TTL). False if the id exists.
-   */
-  createSession(session: AuthSession): Promise<boolean>;
-  /** Reads a session without using it (the auth page shows it); null when unknown or expired. */
-  getSession(id: string): Promise<AuthSession | null>;
-  /**
-   * S25, atomically: the session exists, has not expired, is unused and belongs to `scannerId`; if so it is
-   * marked used and returned. A second claim of the same id is SESSION_USED, forever within its retention.
-   */
-  claimSession(id: string, scannerId: string, now: number): Promise<SessionClaim>;
-  /**
-   * Records a wrong PIN for the card, atomically: pinFailures + 1, status → 'locked' when it reaches `lockAt`.
-   * Resolves to the failures count after the increment and whether the card is now locked; null for an unknown card.
-   */
-  recordPinFailure(pan: string, lockAt: number): Promise<{ failures: number; locked: boolean } | null>;
-  /** A correct PIN: pinFailures back to 0 (a locked card stays locked). */
-  clearPinFailures(pan: string): Promise<void>;
-  /**
-   * Authorizes exactly once per request.sessionId, atomically: if a ledger record for that id exists it is
-   * returned unchanged (a retry never pays twice); otherwise the card must exist, be active, match the
-   * currency, amount ≤ limit and ≤ balance → balance −= amount and an 'approved' record; else a 'declined'
-   * record with the reason. The record is written in the same atomic step as the balance change.
-   */
-  authorizePayment(request: PaymentRequest): Promise<{ record: LedgerRecord; replayed: boolean }>;
-  getLedgerRecord(sessionId: string): Promise<LedgerRecord | null>;
-
+  updateCard(token: string, mutate: CardMutation): Promise<CardRecord | null>;
   /** Number of cards (for /readyz, the demo and tests). */
   countCards(): Promise<number>;
+
+  /**
+   * S22/S24 in one step: reads the card `session.card` and, if it exists, stores the session (which expires
+   * at session.expiresAt). The caller judges the returned row and discards the session if it is illegal.
+   * BAD_ARGUMENT if the id exists or does not carry the card's shard.
+   */
+  openSession(session: AuthSession): Promise<OpenedSession>;
+  /** Forgets a session that was opened for a card the caller then judged illegal. */
+  discardSession(id: string): Promise<void>;
+  /** A session for the page: an open one until it expires, a used one until its retention ends; else null. */
+  getSession(id: string): Promise<SessionView | null>;
+
+  /**
+   * S25, atomically: checks the session (known, unexpired, this scanner's), then the card; a card that is
+   * locked, blocked, gone or out of attempts decides the session (CARD_LOCKED etc.) without an evaluation;
+   * a paced card refuses (nothing changes); otherwise counts the attempt (pinFailures + 1), marks the session
+   * pending and returns it with the card row. `attempt` (random per call) makes a re-sent call idempotent.
+   */
+  beginPinAttempt(id: string, scannerId: string, attempt: string, now: number, policy: PinPolicy): Promise<PinAttempt>;
+  /**
+   * Settles an evaluated attempt that does not pay: 'wrong' (the PIN was wrong: the card locks once its
+   * count reaches lockAt) or 'invalid' (the card failed verification). Stores and returns the result.
+   */
+  settleFailedPin(sessionId: string, verdict: 'wrong' | 'invalid', lockAt: number, now: number): Promise<PinResult>;
+  /**
+   * Authorizes exactly once per request.sessionId, atomically with the correct PIN's effect on the card:
+   * if a ledger record for the id exists it is returned (a retry never pays twice); a card that is not
+   * active (locked meanwhile, blocked, gone) is declined with no ledger record, as a wrong PIN would be;
+   * otherwise pinFailures → 0, the currency, limit and balance are checked, the balance moves if approved,
+   * and the record is written. The session (if still kept) is settled with the result.
+   */
+  authorizePayment(request: PaymentRequest): Promise<Authorization>;
+  getLedgerRecord(sessionId: string): Promise<LedgerRecord | null>;
+
+  /** A scanner token's nonce is good once: 'replayed' if seen before within ttlMs, 'revoked' if the device is. */
+  acceptDeviceToken(deviceId: string, nonce: string, ttlMs: number): Promise<DeviceTokenCheck>;
+  /** Refuses every later connection of the device (tokens are checked at each upgrade). */
+  revokeDevice(deviceId: string): Promise<void>;
+  /** Takes one unit from the limit named `key` (GCRA); false when it is exhausted. Shared by every gateway. */
+  takeRate(key: string, limit: RateLimit): Promise<boolean>;
 
   /** Round trip to the backing store; throws when it is unreachable. */
   ping(): Promise<void>;

@@ -3,23 +3,28 @@
  * so both stores reject the same bad input with the same typed error (BAD_ARGUMENT; BAD_LENGTH for a byte
  * field of the wrong size) and write nothing. Each `checked*`
  * returns a fresh copy of its input (the stored state never aliases a caller's object).
- * PANs and session ids become Redis key names, so their shape is strict. Messages name the field, never its value.
+ * Card tokens, session ids, device ids and rate keys become Redis key names, so their shape is strict.
+ * Messages name the field, never its value.
  * @example
  *   const card = checkedCard(input);   // a validated copy, or a ScanpayError naming the bad field
  */
 import { abytes, aint } from '../../core/bytes.ts';
 import { ScanpayError } from '../../core/errors.ts';
 import { WRAPPED_BASIC_KEY_SIZE } from '../card-secrets.ts';
-import { isPanShaped } from '../pan.ts';
+import { CARD_TOKEN, SESSION_ID, shardOf } from './keys.ts';
 import { copyCard, copySession } from './records.ts';
-import type { AuthSession, CardRecord, CardStatus, PaymentRequest } from './types.ts';
+import type { AuthSession, CardRecord, CardStatus, PaymentRequest, PinPolicy, RateLimit } from './types.ts';
 
 const U16 = 0xffff;
 const U32 = 0xffff_ffff;
 const PVV_SIZE = 32;
 /** Longest free-text field (payload, merchant, scanner id): bounds what one record can cost in memory. */
 const MAX_TEXT = 4096;
-const SESSION_ID = /^[0-9a-f]{32}$/;
+const LAST4 = /^[0-9]{4}$/;
+const ATTEMPT = /^[0-9a-f]{16,64}$/;
+const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const NONCE = /^[0-9a-f]{32}$/;
+const RATE_KEY = /^[A-Za-z0-9:._-]{1,160}$/;
 const CURRENCY = /^[A-Z]{3}$/;
 const CRYPTOGRAM = /^[0-9a-f]{64}$/;
 const STATUSES: readonly CardStatus[] = ['active', 'blocked', 'locked'];
@@ -50,9 +55,8 @@ function whole(value: unknown, name: string): number {
   return aint(value, name, 0, Number.MAX_SAFE_INTEGER);
 }
 
-export function checkedPan(pan: unknown): string {
-  if (!isPanShaped(pan)) throw bad('pan must be 16 ASCII digits');
-  return pan;
+export function checkedCardToken(token: unknown): string {
+  return matching(token, 'card token', CARD_TOKEN, '32 lowercase hex characters');
 }
 
 export function checkedSessionId(id: unknown): string {
@@ -71,9 +75,34 @@ export function checkedLockAt(lockAt: unknown): number {
   return aint(lockAt, 'lockAt', 1, U32);
 }
 
+export function checkedAttempt(attempt: unknown): string {
+  return matching(attempt, 'attempt', ATTEMPT, '16 to 64 lowercase hex characters');
+}
+
+export function checkedPolicy(input: unknown): PinPolicy {
+  const p = record(input, 'PIN policy');
+  return { lockAt: checkedLockAt(p.lockAt), paceMs: aint(p.paceMs, 'paceMs', 0, 86_400_000) };
+}
+
+export function checkedDeviceId(id: unknown): string {
+  return matching(id, 'device id', DEVICE_ID, '1 to 64 of [A-Za-z0-9_-]');
+}
+
+export function checkedNonce(nonce: unknown): string {
+  return matching(nonce, 'nonce', NONCE, '32 lowercase hex characters');
+}
+
+export function checkedRate(key: unknown, input: unknown): { key: string; limit: RateLimit } {
+  const l = record(input, 'rate limit');
+  const perSecond = l.perSecond;
+  if (typeof perSecond !== 'number' || !(perSecond > 0) || perSecond > 1e6) throw bad('perSecond must be a number in (0, 1e6]');
+  return { key: matching(key, 'rate key', RATE_KEY, '1 to 160 of [A-Za-z0-9:._-]'), limit: { perSecond, burst: aint(l.burst, 'burst', 1, 1e6) } };
+}
+
 export function checkedCard(input: unknown): CardRecord {
   const c = record(input, 'card');
-  checkedPan(c.pan);
+  checkedCardToken(c.token);
+  matching(c.last4, 'last4', LAST4, '4 digits');
   aint(c.generation, 'generation', 0, U32);
   aint(c.keyId, 'keyId', 0, U16);
   if (!STATUSES.includes(c.status as CardStatus)) throw bad(`status must be one of ${STATUSES.join(', ')}`);
@@ -83,22 +112,29 @@ export function checkedCard(input: unknown): CardRecord {
   whole(c.limit, 'limit');
   whole(c.balance, 'balance');
   whole(c.pinFailures, 'pinFailures');
+  whole(c.pinPaceUntil, 'pinPaceUntil');
   whole(c.updatedAt, 'updatedAt');
   return copyCard(c as unknown as CardRecord);
 }
 
-/** What an updateCard mutation returned: a valid row for the same PAN (the PAN is the row's key). */
-export function checkedMutation(next: unknown, pan: string): CardRecord {
+/** What an updateCard mutation returned: a valid row for the same card (the token is the row's key). */
+export function checkedMutation(next: unknown, token: string): CardRecord {
   const card = checkedCard(next);
-  if (card.pan !== pan) throw bad('a card update must not change the pan');
+  if (card.token !== token || card.last4 !== (next as CardRecord).last4) throw bad('a card update must not change the token');
   return card;
+}
+
+/** Card and session (and so ledger) keys must share a shard: one Redis Cluster slot per payment. */
+function sameShard(sessionId: string, token: string): void {
+  if (shardOf(sessionId) !== shardOf(token)) throw bad('session id must start with its card token\'s shard (keys.ts newSessionId)');
 }
 
 export function checkedSession(input: unknown): AuthSession {
   const s = record(input, 'session');
   checkedSessionId(s.id);
   checkedScannerId(s.scannerId);
-  checkedPan(s.pan);
+  sameShard(s.id as string, checkedCardToken(s.card));
+  matching(s.last4, 'last4', LAST4, '4 digits');
   text(s.payload, 'payload');
   whole(s.amount, 'amount');
   matching(s.currency, 'currency', CURRENCY, 'an ISO 4217 alpha code');
@@ -110,13 +146,18 @@ export function checkedSession(input: unknown): AuthSession {
 
 export function checkedPaymentRequest(input: unknown): PaymentRequest {
   const r = record(input, 'payment request');
+  const sessionId = checkedSessionId(r.sessionId);
+  const card = checkedCardToken(r.card);
+  sameShard(sessionId, card);
   return {
-    sessionId: checkedSessionId(r.sessionId),
-    pan: checkedPan(r.pan),
+    sessionId,
+    card,
+    last4: matching(r.last4, 'last4', LAST4, '4 digits'),
     merchant: text(r.merchant, 'merchant'),
     amount: whole(r.amount, 'amount'),
     currency: matching(r.currency, 'currency', CURRENCY, 'an ISO 4217 alpha code'),
     cryptogram: matching(r.cryptogram, 'cryptogram', CRYPTOGRAM, '64 lowercase hex characters'),
     at: whole(r.at, 'at'),
+    attempt: checkedAttempt(r.attempt),
   };
 }

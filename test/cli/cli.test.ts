@@ -144,7 +144,8 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
   const g = () => ['--redis', r.url, '--prefix', prefix, '--keyring', keyring];
   /** An issuer over the same store and key ring file, to look behind the CLI. */
   const issuer = async () => new Issuer({ core, store, keyRing: await IssuerKeyRing.load({ file: keyring, env: {} }) });
-  const cardRows = async () => (await keysUnder(client, `${prefix}card:`)).length;
+  const cardKeys = async () => (await keysUnder(client, prefix)).filter((k) => k.includes(':card:'));
+  const cardRows = async () => (await cardKeys()).length;
 
   let pngPath: string;
   let payload: string;
@@ -285,12 +286,12 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
   });
 
   it('card pin changes the stored PIN verification value', async () => {
-    const before = (await store.getCard(pan))!;
+    const ring = await IssuerKeyRing.load({ file: keyring, env: {} });
+    const before = (await store.getCard(ring.cardToken(pan)))!;
     const run = await cli([...g(), 'card', 'pin', pngPath, '--pin', '4321', '--json']);
     expect(run.code, run.errors.join('\n')).toBe(0);
-    const after = (await store.getCard(pan))!;
-    const ring = await IssuerKeyRing.load({ file: keyring, env: {} });
-    const basicKey = unwrapBasicKey(core, ring.storageKey, pan, after.wrappedBasicKey);
+    const after = (await store.getCard(ring.cardToken(pan)))!;
+    const basicKey = unwrapBasicKey(core, ring.storageKey, after.token, after.wrappedBasicKey);
     expect(Buffer.from(after.pvv).equals(Buffer.from(pinVerificationValue(core, basicKey, pan, '4321')))).toBe(true);
     expect(Buffer.from(before.pvv).equals(Buffer.from(pinVerificationValue(core, basicKey, pan, '1234')))).toBe(true);
     expect(Buffer.from(after.pvv).equals(Buffer.from(before.pvv))).toBe(false);
@@ -366,7 +367,7 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
       'keys retire unknown id': ['keys', 'retire', '99'],
     };
     const ringBefore = await readFile(keyring, 'utf8');
-    const rowsBefore = JSON.stringify(await Promise.all((await keysUnder(client, `${prefix}card:`)).sort().map((k) => client.hgetall(k))));
+    const rowsBefore = JSON.stringify(await Promise.all((await cardKeys()).sort().map((k) => client.hgetall(k))));
     const countBefore = await store.countCards();
     const filesBefore = (await readdir(dir, { recursive: true })).sort();
     for (const [name, args] of Object.entries(cases)) {
@@ -379,7 +380,7 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
       expect(await store.countCards(), name).toBe(countBefore);
       expect(await cardRows(), name).toBe(countBefore);
     }
-    expect(JSON.stringify(await Promise.all((await keysUnder(client, `${prefix}card:`)).sort().map((k) => client.hgetall(k))))).toBe(rowsBefore);
+    expect(JSON.stringify(await Promise.all((await cardKeys()).sort().map((k) => client.hgetall(k))))).toBe(rowsBefore);
     expect(await readFile(keyring, 'utf8')).toBe(ringBefore);
     expect((await readdir(dir, { recursive: true })).sort()).toEqual(filesBefore);
     expect(existsSync(txt)).toBe(false);

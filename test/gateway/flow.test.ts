@@ -95,7 +95,7 @@ function flowSuite(openStore: () => Promise<TestStore>): void {
     const resultPush = client.waitForResult(auth.session, 5_000);
     const posted = await fetch(`${fx.gateway.url}${new URL(auth.url).pathname}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: fx.gateway.url },
       body: new URLSearchParams({ t: token, pin: PIN }).toString(),
     });
     expect(posted.status).toBe(200);
@@ -113,7 +113,7 @@ function flowSuite(openStore: () => Promise<TestStore>): void {
     // the page cannot pay the session a second time
     const twice = await fetch(`${fx.gateway.url}/auth/${auth.session}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: fx.gateway.url },
       body: new URLSearchParams({ t: token, pin: PIN }).toString(),
     });
     expect(twice.status).toBe(200); // the same result again, marked replayed in the push

@@ -24,7 +24,8 @@ afterAll(async () => {
 /** One HTTP request; `agent` false: on a new connection (fetch would reuse a kept-alive one). */
 function request(url: string, opts: { method?: string; body?: string; agent?: http.Agent | false } = {}): Promise<{ status: number; text: string } | 'refused'> {
   return new Promise((resolve) => {
-    const headers = opts.body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(opts.body) };
+    const origin = new URL(url).origin; // the page's own origin, as a browser posting its form sends
+    const headers = opts.body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(opts.body), origin };
     const req = http.request(url, { method: opts.method ?? 'GET', agent: opts.agent ?? false, headers }, (res) => {
       let text = '';
       res.on('data', (d) => (text += d));
@@ -51,7 +52,7 @@ describe('ops endpoints', () => {
   });
 
   it('/readyz answers 200 JSON with the store and the pool ok', async () => {
-    const res = await fetch(`${fx.gateway.url}/readyz`);
+    const res = await fetch(`${fx.gateway.opsUrl}/readyz`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await res.json()).toMatchObject({ ready: true, store: 'ok', pool: 'ok', draining: false, storeKind: expect.stringMatching(/^embedded/) });
@@ -64,13 +65,13 @@ describe('ops endpoints', () => {
       throw new Error('connection refused');
     };
     try {
-      const res = await fetch(`${fx.gateway.url}/readyz`);
+      const res = await fetch(`${fx.gateway.opsUrl}/readyz`);
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({ ready: false, store: 'unreachable', pool: 'ok' });
     } finally {
       store.ping = ping;
     }
-    expect((await fetch(`${fx.gateway.url}/readyz`)).status).toBe(200);
+    expect((await fetch(`${fx.gateway.opsUrl}/readyz`)).status).toBe(200);
   });
 
   it('/metrics exposes the flow, pool and latency metrics in Prometheus text', async () => {
@@ -79,7 +80,7 @@ describe('ops endpoints', () => {
     const auth = await s.open(card.payloadText, 1_000);
     expect(await s.pin(auth.session, PIN)).toMatchObject({ outcome: 'approved' });
 
-    const res = await fetch(`${fx.gateway.url}/metrics`);
+    const res = await fetch(`${fx.gateway.opsUrl}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await res.text();
@@ -94,6 +95,15 @@ describe('ops endpoints', () => {
     expect(metricValue(text, 'scanpay_step_seconds_count', { step: 'pin' })).toBe(1);
     expect(text).toMatch(/^scanpay_pool_queue_depth 0$/m);
     expect(text).toMatch(/^scanpay_scanner_connections 1$/m);
+  });
+
+  it("the scanners' listener serves no metrics and only a bare readiness; the ops listener is loopback", async () => {
+    expect((await fetch(`${fx.gateway.url}/metrics`)).status).toBe(404);
+    const ready = await fetch(`${fx.gateway.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.text()).toBe('ready\n');
+    expect(new URL(fx.gateway.opsUrl).hostname).toBe('127.0.0.1');
+    expect(new URL(fx.gateway.opsUrl).port).not.toBe(new URL(fx.gateway.url).port);
   });
 
   it('unknown paths answer 404', async () => {
@@ -131,7 +141,7 @@ function shutdownSuite(openStore: () => Promise<TestStore>): void {
       try {
         const pinId = s.sendPin(viaScanner.session, PIN);
         const page = fetch(`${fx.gateway.url}/auth/${viaPage.session}`, {
-          method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: fx.gateway.url },
           body: new URLSearchParams({ t: new URL(viaPage.url).searchParams.get('t')!, pin: PIN }).toString(),
         });
         await inAuthorization;

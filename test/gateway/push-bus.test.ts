@@ -39,7 +39,7 @@ describeRedis(redis, 'push bus across gateways (Redis pub/sub)', (r) => {
     const pushed = scanner.waitForResult(auth.session, 5_000);
     const res = await fetch(`${b.gateway.url}${viaB.pathname}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: b.gateway.url },
       body: new URLSearchParams({ t: viaB.searchParams.get('t')!, pin: PIN }).toString(),
     });
     expect(res.status).toBe(200);

@@ -14,12 +14,13 @@ import type { CryptoCore } from '../../core/types.ts';
 import { unwrapBasicKey, wrapBasicKey } from '../../issuer/card-secrets.ts';
 import { Issuer, type IssuedCard } from '../../issuer/issuer.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
-import type { IllegalReason, Verdict } from '../../issuer/legality.ts';
+import type { IllegalReason, Verdict } from '../../issuer/verifier.ts';
 import { drawPan, luhnCheckDigit } from '../../issuer/pan.ts';
 import {
   PAYLOAD_SIZE, PAYLOAD_TEXT_LENGTH, PAYLOAD_TEXT_MAX, parsePayload, payloadFromText, payloadToText, sealPayload,
 } from '../../issuer/payload.ts';
 import { decodeQrPng, payloadQrPng, payloadQrSvg, qrVersionOf } from '../../issuer/qr.ts';
+import { newSessionId } from '../../issuer/store/keys.ts';
 import { MemoryStore } from '../../issuer/store/memory-store.ts';
 
 /** Every typed illegal reason (a Record, so the compiler says when IllegalReason gains a member). */
@@ -44,6 +45,22 @@ interface Fixture {
 function fixture(keyRing = IssuerKeyRing.generate(), store = new MemoryStore()): Fixture {
   const issuer = new Issuer({ core, store, keyRing });
   return { keyRing, store, issuer, issue: (pin = '1234') => issuer.issueCard({ pin, limit: 5000, currency: 'EUR' }) };
+}
+
+/** Three wrong PINs through the store's own steps, as the gateway makes them: the card ends locked. */
+async function lockByPin(f: Fixture, pan: string): Promise<void> {
+  const token = f.keyRing.cardToken(pan);
+  const card = (await f.store.getCard(token))!;
+  for (let i = 0; i < 3; i++) {
+    const now = Date.now();
+    const session = {
+      id: newSessionId(token), scannerId: 'scanner-1', card: token, last4: card.last4, payload: 'x', amount: 1, currency: 'EUR',
+      merchant: 'm', createdAt: now, expiresAt: now + 60_000,
+    };
+    await f.store.openSession(session);
+    await f.store.beginPinAttempt(session.id, 'scanner-1', randomBytes(16).toString('hex'), now, { lockAt: 3, paceMs: 0 });
+    await f.store.settleFailedPin(session.id, 'wrong', 3, now);
+  }
 }
 
 /** The reason of an illegal verdict, or 'LEGAL'; checks the reason is typed. */
@@ -103,7 +120,7 @@ describe('payload text and QR round trip', () => {
     expect(fromText.legal).toBe(true);
     expect(fromBytes.legal).toBe(true);
     if (fromText.legal) {
-      expect(fromText.card.pan).toBe(card.pan);
+      expect(fromText.card.token).toBe(f.keyRing.cardToken(card.pan));
       expect(fromText.payload.keyId).toBe(1);
       expect(fromText.payload.generation).toBe(1);
     }
@@ -356,7 +373,7 @@ describe('generations, keys and card state', () => {
     expect((await f.issuer.unblockCard(card.pan)).status).toBe('active');
     expect(await judgeOne(f, card.payloadText)).toBe('LEGAL');
 
-    for (let i = 0; i < 3; i++) await f.store.recordPinFailure(card.pan, 3);
+    await lockByPin(f, card.pan);
     expect((await f.issuer.viewCard(card.pan)).status).toBe('locked');
     expect(await judgeOne(f, card.payloadText)).toBe('CARD_LOCKED');
     const unlocked = await f.issuer.unblockCard(card.pan);
@@ -369,11 +386,11 @@ describe('generations, keys and card state', () => {
     const a = await f.issue();
     const b = await f.issue();
     const c = await f.issue();
-    const rowB = (await f.store.getCard(b.pan))!;
+    const rowB = (await f.store.getCard(f.keyRing.cardToken(b.pan)))!;
     // another card's wrapped key (wrapped for another PAN: does not even unwrap here)
-    await f.store.updateCard(a.pan, (row) => ({ ...row, wrappedBasicKey: rowB.wrappedBasicKey }));
+    await f.store.updateCard(f.keyRing.cardToken(a.pan), (row) => ({ ...row, wrappedBasicKey: rowB.wrappedBasicKey }));
     // a correctly wrapped but different basic key
-    await f.store.updateCard(c.pan, (row) => ({ ...row, wrappedBasicKey: wrapBasicKey(core, f.keyRing.storageKey, c.pan, randomBytes(32)) }));
+    await f.store.updateCard(f.keyRing.cardToken(c.pan), (row) => ({ ...row, wrappedBasicKey: wrapBasicKey(core, f.keyRing.storageKey, f.keyRing.cardToken(c.pan), randomBytes(32)) }));
     const verdicts = await f.issuer.judgePayloads([a.payloadText, b.payloadText, c.payloadText]);
     expect(verdicts.map(reasonOf)).toEqual(['BASIC_KEY_MISMATCH', 'LEGAL', 'BASIC_KEY_MISMATCH']);
   });
@@ -398,8 +415,8 @@ describe('generations, keys and card state', () => {
     const [live, live2, toBlock, toReissue, toMismatch, toLock] = cards;
     await f.issuer.blockCard(toBlock.pan);
     const newer = await f.issuer.reissueCard(toReissue.pan);
-    await f.store.updateCard(toMismatch.pan, (row) => ({ ...row, wrappedBasicKey: wrapBasicKey(core, f.keyRing.storageKey, toMismatch.pan, randomBytes(32)) }));
-    for (let i = 0; i < 3; i++) await f.store.recordPinFailure(toLock.pan, 3);
+    await f.store.updateCard(f.keyRing.cardToken(toMismatch.pan), (row) => ({ ...row, wrappedBasicKey: wrapBasicKey(core, f.keyRing.storageKey, f.keyRing.cardToken(toMismatch.pan), randomBytes(32)) }));
+    await lockByPin(f, toLock.pan);
     const tampered = live.payload.slice();
     tampered[100] ^= 0x40;
     const { id, key } = f.keyRing.active();
@@ -427,7 +444,7 @@ describe('generations, keys and card state', () => {
       const verdicts = await f.issuer.judgePayloads(order.map((b) => b.input as string));
       expect(verdicts.map(reasonOf)).toEqual(order.map((b) => b.want));
       verdicts.forEach((v, i) => {
-        if (v.legal) expect(v.card.pan).toBe(order[i].pan);
+        if (v.legal) expect(v.card.token).toBe(f.keyRing.cardToken(order[i].pan!));
       });
     }
     expect(await f.issuer.judgePayloads([])).toEqual([]);
@@ -439,13 +456,13 @@ describe('PIN change', () => {
     const f = fixture();
     const card = await f.issue('1234');
     const basicKey = basicKeyOf(f.keyRing, card.payload);
-    const before = (await f.store.getCard(card.pan))!;
+    const before = (await f.store.getCard(f.keyRing.cardToken(card.pan)))!;
     expect(hex(before.pvv)).toBe(hex(pvvFor(basicKey, card.pan, '1234')));
-    await f.store.recordPinFailure(card.pan, 3);
+    await f.store.updateCard(f.keyRing.cardToken(card.pan), (c) => ({ ...c, pinFailures: 1 }));
 
     const view = await f.issuer.changePin(card.pan, '9876');
     expect(view.pinFailures).toBe(0);
-    const after = (await f.store.getCard(card.pan))!;
+    const after = (await f.store.getCard(f.keyRing.cardToken(card.pan)))!;
     expect(hex(after.pvv)).toBe(hex(pvvFor(basicKey, card.pan, '9876')));
     expect(hex(after.pvv)).not.toBe(hex(before.pvv));
     expect(hex(after.wrappedBasicKey)).toBe(hex(before.wrappedBasicKey)); // same basic key, same payload
@@ -456,7 +473,7 @@ describe('PIN change', () => {
     const parsed = parsePayload(card.payload);
     const record = (pin: string) => ({
       kek: f.keyRing.keyForOpening(parsed.keyId), ...parsed.fields,
-      storedBasicKey: unwrapBasicKey(core, f.keyRing.storageKey, card.pan, after.wrappedBasicKey), storedPvv: after.pvv,
+      storedBasicKey: unwrapBasicKey(core, f.keyRing.storageKey, f.keyRing.cardToken(card.pan), after.wrappedBasicKey), storedPvv: after.pvv,
       pin: new TextEncoder().encode(pin), sid: randomBytes(16), merchant: randomBytes(16), amount: 100n,
     });
     const [ok, wrong] = core.dvd1Batch([record('9876'), record('1234')]);
@@ -468,11 +485,11 @@ describe('PIN change', () => {
   it('refuses bad PIN formats with PIN_FORMAT and writes nothing', async () => {
     const f = fixture();
     const card = await f.issue('1234');
-    const before = (await f.store.getCard(card.pan))!;
+    const before = (await f.store.getCard(f.keyRing.cardToken(card.pan)))!;
     for (const pin of ['123', '12345', 'abcd', 1234, '', ' 123', '12 4', '1234\n', '１２３４', '٠١٢٣', '-123', '1e3', null, undefined, ['1234']]) {
       await expect(f.issuer.changePin(card.pan, pin as string), JSON.stringify(pin)).rejects.toMatchObject({ name: 'ScanpayError', code: 'PIN_FORMAT' });
     }
-    expect(await f.store.getCard(card.pan)).toEqual(before);
+    expect(await f.store.getCard(f.keyRing.cardToken(card.pan))).toEqual(before);
     await expect(f.issuer.changePin(drawPan('400000'), '1111')).rejects.toMatchObject({ code: 'CARD_UNKNOWN' });
     await expect(f.issuer.changePin('4000', '1111')).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
   });

@@ -1,7 +1,8 @@
 /**
  * The store contract (issuer/store/types.ts) as one suite, run against MemoryStore and RedisStore so the
  * embedded default and the real store cannot drift apart: cards and their compare-and-set, sessions
- * (single-use, expiring, bound to a scanner), PIN lockout, exactly-once authorization and the ledger.
+ * (single-use, expiring, bound to a scanner), PIN attempts counted before they are verified (and raced),
+ * exactly-once authorization and the ledger, one-time device tokens, revocation and shared rate limits.
  * Concurrency tests spread their calls over several handles on the same data (Redis: several connections).
  * Then what only Redis has: key TTLs, the key prefix, restarts, damaged rows, connection failures.
  */
@@ -10,11 +11,14 @@ import { Redis, type Command } from 'ioredis';
 import { isScanpayError } from '../../core/errors.ts';
 import {
   EXPIRED_SESSION_RETENTION_MS, MemoryStore, RedisStore, USED_SESSION_RETENTION_MS, openStore,
-  type CardRecord, type PaymentRequest, type Store,
+  type AuthSession, type CardRecord, type PaymentRequest, type PinPolicy, type Store,
 } from '../../issuer/store/index.ts';
-import { randomPan } from '../support/dvd1-fixture.ts';
+import { keyLayout as layout } from '../../issuer/store/keys.ts';
 import { deleteKeys, describeRedis, keysUnder, redisForTests, testKeyPrefix } from '../support/redis.ts';
-import { makeCard, makePayment, makeSession, newSessionId } from '../support/store-fixtures.ts';
+import { makeCard, makePayment, makeSession, newAttempt, newCardToken, newSessionId } from '../support/store-fixtures.ts';
+
+const POLICY: PinPolicy = { lockAt: 3, paceMs: 0 };
+const LOCKED = { outcome: 'declined', reason: 'CARD_LOCKED', attemptsLeft: 0, ledger: false };
 
 const redis = await redisForTests();
 afterAll(async () => {
@@ -60,15 +64,15 @@ function storeContract(open: OpenStore): void {
   }
 
   describe('cards', () => {
-    it('inserts a card once: get returns it, a second insert of the PAN is false and changes nothing', async () => {
+    it('inserts a card once: get returns it, a second insert of the token is false and changes nothing', async () => {
       const card = await inserted();
-      expect(await store.getCard(card.pan)).toEqual(card);
-      expect(await store.insertCard({ ...makeCard({ pan: card.pan }), balance: 1 })).toBe(false);
-      expect(await store.getCard(card.pan)).toEqual(card);
+      expect(await store.getCard(card.token)).toEqual(card);
+      expect(await store.insertCard({ ...makeCard({ token: card.token }), balance: 1 })).toBe(false);
+      expect(await store.getCard(card.token)).toEqual(card);
     });
 
-    it('returns null for an unknown PAN', async () => {
-      expect(await store.getCard(randomPan())).toBeNull();
+    it('returns null for an unknown token', async () => {
+      expect(await store.getCard(newCardToken())).toBeNull();
     });
 
     it('keeps its own copies: changing what went in or came out changes nothing stored', async () => {
@@ -78,19 +82,19 @@ function storeContract(open: OpenStore): void {
       card.pvv[0] ^= 0xff;
       card.wrappedBasicKey.fill(0);
       card.balance = 0;
-      const read = (await store.getCard(card.pan))!;
+      const read = (await store.getCard(card.token))!;
       expect(read).toEqual(original);
       read.pvv.fill(0);
       read.status = 'blocked';
-      const updated = (await store.updateCard(card.pan, (c) => ({ ...c, limit: 7 })))!;
+      const updated = (await store.updateCard(card.token, (c) => ({ ...c, limit: 7 })))!;
       updated.wrappedBasicKey.fill(0);
-      expect(await store.getCard(card.pan)).toEqual({ ...original, limit: 7 });
+      expect(await store.getCard(card.token)).toEqual({ ...original, limit: 7 });
     });
 
-    it('lets exactly one of 20 concurrent inserts of one PAN win', async () => {
-      const pan = randomPan();
+    it('lets exactly one of 20 concurrent inserts of one token win', async () => {
+      const token = newCardToken();
       const stores = await handles(4);
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => stores[i % 4].insertCard(makeCard({ pan }))));
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => stores[i % 4].insertCard(makeCard({ token }))));
       expect(results.filter(Boolean)).toHaveLength(1);
       expect(await store.countCards()).toBe(1);
     });
@@ -104,7 +108,9 @@ function storeContract(open: OpenStore): void {
     });
 
     it.each([
-      ['a PAN of 15 digits', { pan: '411111111111111' }, 'BAD_ARGUMENT'],
+      ['a token of 31 hex digits', { token: 'a'.repeat(31) }, 'BAD_ARGUMENT'],
+      ['a PAN for a token', { token: '4111111111111111' }, 'BAD_ARGUMENT'],
+      ['5 digits for last4', { last4: '12345' }, 'BAD_ARGUMENT'],
       ['a fractional balance', { balance: 1.5 }, 'BAD_ARGUMENT'],
       ['a negative limit', { limit: -1 }, 'BAD_ARGUMENT'],
       ['a balance past 2^53', { balance: 2 ** 53 }, 'BAD_ARGUMENT'],
@@ -121,20 +127,20 @@ function storeContract(open: OpenStore): void {
   describe('updateCard', () => {
     it('writes the mutation and returns the row as stored', async () => {
       const card = await inserted();
-      const updated = await store.updateCard(card.pan, (c) => ({ ...c, generation: c.generation + 1, updatedAt: 42 }));
+      const updated = await store.updateCard(card.token, (c) => ({ ...c, generation: c.generation + 1, updatedAt: 42 }));
       expect(updated).toEqual({ ...card, generation: 2, updatedAt: 42 });
-      expect(await store.getCard(card.pan)).toEqual(updated);
+      expect(await store.getCard(card.token)).toEqual(updated);
     });
 
     it('leaves the row alone when the mutation returns null, and returns it', async () => {
       const card = await inserted();
-      expect(await store.updateCard(card.pan, () => null)).toEqual(card);
-      expect(await store.getCard(card.pan)).toEqual(card);
+      expect(await store.updateCard(card.token, () => null)).toEqual(card);
+      expect(await store.getCard(card.token)).toEqual(card);
     });
 
     it('returns null for an unknown card without calling the mutation', async () => {
       let called = false;
-      const result = await store.updateCard(randomPan(), (c) => ((called = true), c));
+      const result = await store.updateCard(newCardToken(), (c) => ((called = true), c));
       expect(result).toBeNull();
       expect(called).toBe(false);
     });
@@ -143,156 +149,232 @@ function storeContract(open: OpenStore): void {
       const card = await inserted({ balance: 1_000 });
       const stores = await handles(4);
       await Promise.all(
-        Array.from({ length: 100 }, (_, i) => stores[i % 4].updateCard(card.pan, (c) => ({ ...c, balance: c.balance + 1 }))),
+        Array.from({ length: 100 }, (_, i) => stores[i % 4].updateCard(card.token, (c) => ({ ...c, balance: c.balance + 1 }))),
       );
-      expect((await store.getCard(card.pan))!.balance).toBe(1_100);
+      expect((await store.getCard(card.token))!.balance).toBe(1_100);
     });
 
-    it('refuses a mutation that changes the PAN or breaks the row, and keeps the row', async () => {
+    it('refuses a mutation that changes the token or breaks the row, and keeps the row', async () => {
       const card = await inserted();
-      expect(await failure(store.updateCard(card.pan, (c) => ({ ...c, pan: randomPan() })))).toBe('BAD_ARGUMENT');
-      expect(await failure(store.updateCard(card.pan, (c) => ({ ...c, balance: -5 })))).toBe('BAD_ARGUMENT');
-      expect(await store.getCard(card.pan)).toEqual(card);
+      expect(await failure(store.updateCard(card.token, (c) => ({ ...c, token: newCardToken() })))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.updateCard(card.token, (c) => ({ ...c, balance: -5 })))).toBe('BAD_ARGUMENT');
+      expect(await store.getCard(card.token)).toEqual(card);
     });
   });
 
+  /** A card in the store and an open session for it. */
+  async function opened(cardFields: Partial<CardRecord> = {}, sessionFields: Partial<AuthSession> = {}): Promise<{ card: CardRecord; session: AuthSession }> {
+    const card = await inserted(cardFields);
+    const session = makeSession(card, sessionFields);
+    expect(await store.openSession(session)).toEqual({ ok: true, card });
+    return { card, session };
+  }
+
+  const begin = (s: Store, session: AuthSession, attempt = newAttempt(), now = Date.now(), policy = POLICY) =>
+    s.beginPinAttempt(session.id, session.scannerId, attempt, now, policy);
+
   describe('sessions', () => {
-    it('creates, reads and claims a session; a second create of the id is false', async () => {
-      const session = makeSession(makeCard());
-      expect(await store.createSession(session)).toBe(true);
-      expect(await store.createSession({ ...session, scannerId: 'scanner-evil' })).toBe(false);
-      expect(await store.getSession(session.id)).toEqual(session);
-      expect(await store.claimSession(session.id, session.scannerId, Date.now())).toEqual({ ok: true, session });
-      // getSession answers null only when unknown or expired: a used session stays readable until it expires.
-      expect(await store.getSession(session.id)).toEqual(session);
+    it('opens a session with the card read in the same step; getSession shows it open', async () => {
+      const { session } = await opened();
+      expect(await store.getSession(session.id)).toEqual({ session, state: 'open', result: null });
     });
 
-    it('answers a second claim with SESSION_USED', async () => {
+    it('opens no session for an unknown card', async () => {
       const session = makeSession(makeCard());
-      await store.createSession(session);
-      expect((await store.claimSession(session.id, session.scannerId, Date.now())).ok).toBe(true);
-      expect(await store.claimSession(session.id, session.scannerId, Date.now())).toEqual({ ok: false, reason: 'SESSION_USED' });
+      expect(await store.openSession(session)).toEqual({ ok: false, reason: 'CARD_UNKNOWN' });
+      expect(await store.getSession(session.id)).toBeNull();
     });
 
-    it('answers another scanner with SESSION_WRONG_SCANNER without consuming the session', async () => {
-      const session = makeSession(makeCard());
-      await store.createSession(session);
-      expect(await store.claimSession(session.id, 'scanner-2', Date.now())).toEqual({ ok: false, reason: 'SESSION_WRONG_SCANNER' });
-      expect(await store.claimSession(session.id, session.scannerId, Date.now())).toEqual({ ok: true, session });
+    it('refuses an existing id, and an id off the card\'s shard, with BAD_ARGUMENT', async () => {
+      const { card, session } = await opened();
+      expect(await failure(store.openSession({ ...session, scannerId: 'scanner-evil' }))).toBe('BAD_ARGUMENT');
+      expect((await store.getSession(session.id))!.session.scannerId).toBe(session.scannerId);
+      const offShard = makeSession(card, { id: (card.token.startsWith('0') ? '1' : '0') + newSessionId(card.token).slice(1) });
+      expect(await failure(store.openSession(offShard))).toBe('BAD_ARGUMENT');
     });
 
-    it('answers a claim from expiresAt on with SESSION_EXPIRED, and getSession hides an expired session', async () => {
-      const live = makeSession(makeCard());
-      await store.createSession(live);
-      expect(await store.claimSession(live.id, live.scannerId, live.expiresAt)).toEqual({ ok: false, reason: 'SESSION_EXPIRED' });
-      expect((await store.claimSession(live.id, live.scannerId, live.expiresAt - 1)).ok).toBe(true);
+    it('discards a session', async () => {
+      const { session } = await opened();
+      await store.discardSession(session.id);
+      expect(await store.getSession(session.id)).toBeNull();
+      expect(await begin(store, session)).toEqual({ kind: 'refused', reason: 'SESSION_UNKNOWN' });
+    });
 
+    it('hides an expired open session, and refuses a PIN for it from expiresAt on', async () => {
       const past = Date.now() - 1;
-      const expired = makeSession(makeCard(), { createdAt: past - 60_000, expiresAt: past });
-      expect(await store.createSession(expired)).toBe(true);
-      expect(await store.getSession(expired.id)).toBeNull();
-      expect(await store.claimSession(expired.id, expired.scannerId, Date.now())).toEqual({ ok: false, reason: 'SESSION_EXPIRED' });
-    });
-
-    it('keeps a used session SESSION_USED after it expires', async () => {
-      const session = makeSession(makeCard());
-      await store.createSession(session);
-      await store.claimSession(session.id, session.scannerId, Date.now());
-      expect(await store.claimSession(session.id, session.scannerId, session.expiresAt + 60_000)).toEqual({ ok: false, reason: 'SESSION_USED' });
+      const { session } = await opened({}, { createdAt: past - 60_000, expiresAt: past });
+      expect(await store.getSession(session.id)).toBeNull();
+      expect(await begin(store, session)).toEqual({ kind: 'refused', reason: 'SESSION_EXPIRED' });
+      const { session: live } = await opened();
+      expect(await begin(store, live, newAttempt(), live.expiresAt)).toEqual({ kind: 'refused', reason: 'SESSION_EXPIRED' });
+      expect((await begin(store, live, newAttempt(), live.expiresAt - 1)).kind).toBe('evaluate');
     });
 
     it('answers an unknown id with SESSION_UNKNOWN and getSession with null', async () => {
-      const id = newSessionId();
-      expect(await store.claimSession(id, 'scanner-1', Date.now())).toEqual({ ok: false, reason: 'SESSION_UNKNOWN' });
-      expect(await store.getSession(id)).toBeNull();
-    });
-
-    it('lets exactly one of 20 concurrent claims win', async () => {
       const session = makeSession(makeCard());
-      await store.createSession(session);
-      const stores = await handles(4);
-      const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => stores[i % 4].claimSession(session.id, session.scannerId, Date.now())));
-      expect(claims.filter((c) => c.ok)).toHaveLength(1);
-      expect(claims.filter((c) => !c.ok && c.reason === 'SESSION_USED')).toHaveLength(19);
-    });
-
-    it('rejects a malformed session or id with BAD_ARGUMENT', async () => {
-      const session = makeSession(makeCard());
-      expect(await failure(store.createSession({ ...session, id: 'not-hex' }))).toBe('BAD_ARGUMENT');
-      expect(await failure(store.createSession({ ...session, expiresAt: session.createdAt - 1 }))).toBe('BAD_ARGUMENT');
-      expect(await failure(store.createSession({ ...session, payload: 'x'.repeat(5_000) }))).toBe('BAD_ARGUMENT');
-      expect(await failure(store.claimSession('../../etc', 'scanner-1', Date.now()))).toBe('BAD_ARGUMENT');
+      expect(await begin(store, session)).toEqual({ kind: 'refused', reason: 'SESSION_UNKNOWN' });
       expect(await store.getSession(session.id)).toBeNull();
+    });
+
+    it('rejects malformed sessions and ids with BAD_ARGUMENT', async () => {
+      const card = await inserted();
+      const session = makeSession(card);
+      expect(await failure(store.openSession({ ...session, id: 'not-hex' }))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.openSession({ ...session, expiresAt: session.createdAt - 1 }))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.openSession({ ...session, payload: 'x'.repeat(5_000) }))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.beginPinAttempt('../../etc', 'scanner-1', newAttempt(), Date.now(), POLICY))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.beginPinAttempt(session.id, 'scanner-1', 'short', Date.now(), POLICY))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.beginPinAttempt(session.id, 'scanner-1', newAttempt(), Date.now(), { lockAt: 0, paceMs: 0 }))).toBe('BAD_ARGUMENT');
+      expect(await store.getSession(session.id)).toBeNull();
+      expect(await store.getCard(card.token)).toEqual(card);
     });
   });
 
-  describe('PIN failures', () => {
-    it('locks the card at the third failure; a correct PIN resets the count but not the lock', async () => {
+  describe('PIN attempts', () => {
+    it('counts the attempt before it is verified, and marks the session pending', async () => {
+      const { card, session } = await opened();
+      const attempt = await begin(store, session);
+      expect(attempt).toMatchObject({ kind: 'evaluate', session, card: { token: card.token, pinFailures: 1 } });
+      expect(await store.getCard(card.token)).toMatchObject({ pinFailures: 1 });
+      expect(await store.getSession(session.id)).toEqual({ session, state: 'pending', result: null });
+    });
+
+    it('answers another scanner with SESSION_WRONG_SCANNER without consuming the session or counting', async () => {
+      const { card, session } = await opened();
+      expect(await store.beginPinAttempt(session.id, 'scanner-2', newAttempt(), Date.now(), POLICY)).toEqual({ kind: 'refused', reason: 'SESSION_WRONG_SCANNER' });
+      expect((await store.getCard(card.token))!.pinFailures).toBe(0);
+      expect((await begin(store, session)).kind).toBe('evaluate');
+    });
+
+    it('gives a re-sent call (same attempt id) the same evaluation, counted once', async () => {
+      const { card, session } = await opened();
+      const attempt = newAttempt();
+      expect((await begin(store, session, attempt)).kind).toBe('evaluate');
+      expect((await begin(store, session, attempt)).kind).toBe('evaluate');
+      expect((await store.getCard(card.token))!.pinFailures).toBe(1);
+      expect(await begin(store, session)).toEqual({ kind: 'used', session, state: 'pending', result: null });
+    });
+
+    it('locks the card at the third wrong PIN; the answer then reads the same for every later attempt', async () => {
       const card = await inserted();
-      expect(await store.recordPinFailure(card.pan, 3)).toEqual({ failures: 1, locked: false });
-      expect(await store.recordPinFailure(card.pan, 3)).toEqual({ failures: 2, locked: false });
-      expect(await store.recordPinFailure(card.pan, 3)).toEqual({ failures: 3, locked: true });
+      const results = [];
+      for (let i = 0; i < 3; i++) {
+        const session = makeSession(card);
+        await store.openSession(session);
+        expect((await begin(store, session)).kind).toBe('evaluate');
+        results.push(await store.settleFailedPin(session.id, 'wrong', 3, Date.now()));
+      }
+      expect(results).toEqual([
+        { outcome: 'declined', reason: 'PIN_WRONG', attemptsLeft: 2, ledger: false },
+        { outcome: 'declined', reason: 'PIN_WRONG', attemptsLeft: 1, ledger: false },
+        LOCKED,
+      ]);
       const [other] = (await handles(2)).slice(1);
-      expect(await other.getCard(card.pan)).toMatchObject({ status: 'locked', pinFailures: 3 });
-      await store.clearPinFailures(card.pan);
-      expect(await store.getCard(card.pan)).toMatchObject({ status: 'locked', pinFailures: 0 });
+      expect(await other.getCard(card.token)).toMatchObject({ status: 'locked', pinFailures: 3 });
+      const after = makeSession(card);
+      await store.openSession(after);
+      expect(await begin(store, after)).toEqual({ kind: 'decided', session: after, result: LOCKED });
+      expect(await store.getSession(after.id)).toEqual({ session: after, state: 'done', result: LOCKED });
+      expect((await store.getCard(card.token))!.pinFailures).toBe(3); // not evaluated, not counted
     });
 
-    it('resets the count on a correct PIN before the lock', async () => {
+    it('evaluates at most lockAt attempts of 60 racing sessions over several handles', async () => {
       const card = await inserted();
-      await store.recordPinFailure(card.pan, 3);
-      await store.recordPinFailure(card.pan, 3);
-      await store.clearPinFailures(card.pan);
-      expect(await store.recordPinFailure(card.pan, 3)).toEqual({ failures: 1, locked: false });
+      const sessions = Array.from({ length: 60 }, () => makeSession(card));
+      for (const session of sessions) await store.openSession(session);
+      const stores = await handles(4);
+      const attempts = await Promise.all(sessions.map((session, i) => begin(stores[i % 4], session)));
+      const evaluated = attempts.filter((a) => a.kind === 'evaluate');
+      expect(evaluated).toHaveLength(3);
+      expect(attempts.filter((a) => a.kind === 'decided' && a.result.reason === 'CARD_LOCKED')).toHaveLength(57);
+      for (const a of evaluated) await store.settleFailedPin(a.session.id, 'wrong', 3, Date.now());
+      expect(await store.getCard(card.token)).toMatchObject({ status: 'locked', pinFailures: 3 });
     });
 
-    it('counts 30 concurrent failures exactly', async () => {
+    it('paces attempts on one card: a second within paceMs is refused and leaves its session open', async () => {
       const card = await inserted();
-      const stores = await handles(3);
-      await Promise.all(Array.from({ length: 30 }, (_, i) => stores[i % 3].recordPinFailure(card.pan, 3)));
-      expect(await store.getCard(card.pan)).toMatchObject({ status: 'locked', pinFailures: 30 });
+      const [first, second] = [makeSession(card), makeSession(card)];
+      await store.openSession(first);
+      await store.openSession(second);
+      const now = Date.now();
+      const policy = { lockAt: 3, paceMs: 1_000 };
+      expect((await begin(store, first, newAttempt(), now, policy)).kind).toBe('evaluate');
+      expect(await begin(store, second, newAttempt(), now + 999, policy)).toEqual({ kind: 'refused', reason: 'PIN_PACED' });
+      expect((await store.getSession(second.id))!.state).toBe('open');
+      expect((await store.getCard(card.token))!.pinFailures).toBe(1);
+      expect((await begin(store, second, newAttempt(), now + 1_000, policy)).kind).toBe('evaluate');
     });
 
-    it('keeps a blocked card blocked, and answers null for an unknown card without creating it', async () => {
-      const card = await inserted({ status: 'blocked', pinFailures: 2 });
-      expect(await store.recordPinFailure(card.pan, 3)).toEqual({ failures: 3, locked: false });
-      expect((await store.getCard(card.pan))!.status).toBe('blocked');
-      const unknown = randomPan();
-      expect(await store.recordPinFailure(unknown, 3)).toBeNull();
-      await store.clearPinFailures(unknown);
-      expect(await store.getCard(unknown)).toBeNull();
+    it('decides without counting for a blocked card, and for a card that is gone', async () => {
+      const { card, session } = await opened({ status: 'blocked', pinFailures: 1 });
+      expect(await begin(store, session)).toEqual({ kind: 'decided', session, result: { outcome: 'declined', reason: 'CARD_BLOCKED', ledger: false } });
+      expect((await store.getCard(card.token))!.pinFailures).toBe(1);
+      const gone = makeSession(makeCard());
+      expect(await store.openSession(gone)).toEqual({ ok: false, reason: 'CARD_UNKNOWN' });
+    });
+
+    it('settles once: a second settlement keeps the first result', async () => {
+      const { session } = await opened();
+      await begin(store, session);
+      const first = await store.settleFailedPin(session.id, 'wrong', 3, Date.now());
+      expect(await store.settleFailedPin(session.id, 'invalid', 3, Date.now())).toEqual(first);
+      expect(await begin(store, session)).toEqual({ kind: 'used', session, state: 'done', result: first });
+    });
+
+    it("settles 'invalid' as CARD_INVALID, keeping the count", async () => {
+      const { card, session } = await opened();
+      await begin(store, session);
+      expect(await store.settleFailedPin(session.id, 'invalid', 3, Date.now())).toEqual({ outcome: 'declined', reason: 'CARD_INVALID', ledger: false });
+      expect(await store.getCard(card.token)).toMatchObject({ status: 'active', pinFailures: 1 });
+    });
+
+    it('keeps a blocked card blocked when its count reaches lockAt', async () => {
+      const card = await inserted({ pinFailures: 2 });
+      const session = makeSession(card);
+      await store.openSession(session);
+      await begin(store, session);
+      await store.updateCard(card.token, (c) => ({ ...c, status: 'blocked' }));
+      expect(await store.settleFailedPin(session.id, 'wrong', 3, Date.now())).toMatchObject({ reason: 'CARD_BLOCKED' });
+      expect((await store.getCard(card.token))!.status).toBe('blocked');
     });
   });
 
   describe('authorizePayment', () => {
-    it('approves: balance down by the amount, the record in the ledger', async () => {
-      const card = await inserted({ balance: 5_000 });
-      const request = makePayment(card, { amount: 1_250 });
-      const { record, replayed } = await store.authorizePayment(request);
+    /** A session whose PIN attempt was counted, and the payment for it. */
+    async function evaluated(cardFields: Partial<CardRecord> = {}, paymentFields: Partial<PaymentRequest> = {}) {
+      const { card, session } = await opened(cardFields);
+      const attempt = newAttempt();
+      expect((await begin(store, session, attempt)).kind).toBe('evaluate');
+      return { card, session, request: makePayment(card, { sessionId: session.id, amount: session.amount, ...paymentFields, attempt }) };
+    }
+
+    it('approves: balance down, pinFailures reset, the record in the ledger, the session done', async () => {
+      const { card, session, request } = await evaluated({ balance: 5_000, pinFailures: 1 }, { amount: 1_250 });
+      const { record, result, replayed } = await store.authorizePayment(request);
       expect(replayed).toBe(false);
-      const { sessionId, pan, merchant, amount, currency, cryptogram, at } = request;
-      expect(record).toEqual({ sessionId, pan, merchant, amount, currency, cryptogram, at, outcome: 'approved', reason: null, balanceAfter: 3_750 });
-      expect(await store.getCard(card.pan)).toMatchObject({ balance: 3_750, updatedAt: at });
+      const { sessionId, card: token, last4, merchant, amount, currency, cryptogram, at } = request;
+      expect(record).toEqual({ sessionId, card: token, last4, merchant, amount, currency, cryptogram, at, outcome: 'approved', reason: null, balanceAfter: 3_750 });
+      expect(result).toEqual({ outcome: 'approved', reason: null, ledger: true });
+      expect(await store.getCard(card.token)).toMatchObject({ balance: 3_750, pinFailures: 0, updatedAt: at });
       expect(await store.getLedgerRecord(request.sessionId)).toEqual(record);
+      expect(await store.getSession(session.id)).toEqual({ session, state: 'done', result });
     });
 
-    it('replays a retry with the same session id: the same record, the balance unchanged', async () => {
-      const card = await inserted({ balance: 5_000 });
-      const request = makePayment(card, { amount: 1_000 });
+    it('replays a retry with the same session id: the same record, the balance unchanged; a re-send is no replay', async () => {
+      const { card, request } = await evaluated({ balance: 5_000 }, { amount: 1_000 });
       const first = await store.authorizePayment(request);
-      const retry = await store.authorizePayment({ ...request, at: request.at + 5_000 });
-      expect(retry).toEqual({ record: first.record, replayed: true });
-      expect((await store.getCard(card.pan))!.balance).toBe(4_000);
+      expect(await store.authorizePayment(request)).toEqual({ ...first, replayed: false }); // same call re-sent
+      expect(await store.authorizePayment({ ...request, at: request.at + 5_000, attempt: newAttempt() })).toEqual({ ...first, replayed: true });
+      expect((await store.getCard(card.token))!.balance).toBe(4_000);
     });
 
-    it('pays once for 50 concurrent identical requests', async () => {
-      const card = await inserted({ balance: 5_000 });
-      const request = makePayment(card, { amount: 100 });
+    it('pays once for 50 concurrent retries of one session', async () => {
+      const { card, request } = await evaluated({ balance: 5_000 }, { amount: 100 });
       const stores = await handles(5);
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => stores[i % 5].authorizePayment(request)));
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => stores[i % 5].authorizePayment({ ...request, attempt: newAttempt() })));
       expect(results.filter((r) => !r.replayed)).toHaveLength(1);
       for (const r of results) expect(r.record).toEqual(results[0].record);
-      expect((await store.getCard(card.pan))!.balance).toBe(4_900);
+      expect((await store.getCard(card.token))!.balance).toBe(4_900);
     });
 
     it('pays each of 40 concurrent sessions on one card exactly once, never below zero', async () => {
@@ -301,36 +383,46 @@ function storeContract(open: OpenStore): void {
       const results = await Promise.all(
         Array.from({ length: 40 }, (_, i) => stores[i % 4].authorizePayment(makePayment(card, { amount: 100 }))),
       );
-      expect(results.filter((r) => r.record.outcome === 'approved')).toHaveLength(30);
-      expect(results.filter((r) => r.record.reason === 'INSUFFICIENT_FUNDS')).toHaveLength(10);
-      expect((await store.getCard(card.pan))!.balance).toBe(0);
+      expect(results.filter((r) => r.record?.outcome === 'approved')).toHaveLength(30);
+      expect(results.filter((r) => r.record?.reason === 'INSUFFICIENT_FUNDS')).toHaveLength(10);
+      expect((await store.getCard(card.token))!.balance).toBe(0);
     });
 
     const declines: [string, Partial<CardRecord>, Partial<PaymentRequest>][] = [
       ['INSUFFICIENT_FUNDS', { balance: 1_000 }, { amount: 1_001 }],
       ['OVER_LIMIT', { limit: 500 }, { amount: 501 }],
       ['CURRENCY_MISMATCH', { currency: 'EUR' }, { currency: 'USD' }],
-      ['CARD_BLOCKED', { status: 'blocked' }, {}],
-      ['CARD_LOCKED', { status: 'locked' }, {}],
     ];
     it.each(declines)('declines with %s: reason recorded, balance unchanged, a retry replays it', async (reason, cardFields, requestFields) => {
-      const card = await inserted(cardFields);
-      const request = makePayment(card, requestFields);
-      const { record, replayed } = await store.authorizePayment(request);
+      const { card, request } = await evaluated(cardFields, requestFields);
+      const { record, result, replayed } = await store.authorizePayment(request);
       expect(replayed).toBe(false);
       expect(record).toMatchObject({ outcome: 'declined', reason, balanceAfter: card.balance });
-      expect(await store.getCard(card.pan)).toEqual(card);
+      expect(result).toEqual({ outcome: 'declined', reason, ledger: true });
+      expect((await store.getCard(card.token))!.balance).toBe(card.balance);
       expect(await store.getLedgerRecord(request.sessionId)).toEqual(record);
       // A declined session stays declined even once the cause is gone: one outcome per idempotency key.
-      await store.updateCard(card.pan, (c) => ({ ...c, status: 'active', currency: request.currency, limit: 1e9, balance: 1e9 }));
-      expect(await store.authorizePayment(request)).toEqual({ record, replayed: true });
+      await store.updateCard(card.token, (c) => ({ ...c, currency: request.currency, limit: 1e9, balance: 1e9 }));
+      expect(await store.authorizePayment({ ...request, attempt: newAttempt() })).toEqual({ record, result, replayed: true });
     });
 
-    it('declines an unknown card with CARD_UNKNOWN and balanceAfter 0, creating no card', async () => {
+    it.each([
+      ['locked', LOCKED],
+      ['blocked', { outcome: 'declined', reason: 'CARD_BLOCKED', ledger: false }],
+    ] as const)('declines a card %s since the attempt began with no ledger record, as a wrong PIN would be', async (status, expected) => {
+      const { card, session, request } = await evaluated();
+      await store.updateCard(card.token, (c) => ({ ...c, status }));
+      expect(await store.authorizePayment(request)).toEqual({ record: null, result: expected, replayed: false });
+      expect(await store.getLedgerRecord(request.sessionId)).toBeNull();
+      expect(await store.getCard(card.token)).toMatchObject({ status, balance: card.balance });
+      expect(await store.getSession(session.id)).toEqual({ session, state: 'done', result: expected });
+      expect(await store.authorizePayment({ ...request, attempt: newAttempt() })).toEqual({ record: null, result: expected, replayed: true });
+    });
+
+    it('declines a card that is gone with CARD_INVALID and no record, creating no card', async () => {
       const request = makePayment(makeCard());
-      const { record } = await store.authorizePayment(request);
-      expect(record).toMatchObject({ outcome: 'declined', reason: 'CARD_UNKNOWN', balanceAfter: 0 });
-      expect(await store.getCard(request.pan)).toBeNull();
+      expect(await store.authorizePayment(request)).toEqual({ record: null, result: { outcome: 'declined', reason: 'CARD_INVALID', ledger: false }, replayed: false });
+      expect(await store.getCard(request.card)).toBeNull();
       expect(await store.countCards()).toBe(0);
     });
 
@@ -339,13 +431,7 @@ function storeContract(open: OpenStore): void {
       const card = await inserted({ limit: max, balance: max });
       const { record } = await store.authorizePayment(makePayment(card, { amount: max - 1 }));
       expect(record).toMatchObject({ outcome: 'approved', amount: max - 1, balanceAfter: 1 });
-      expect((await store.getCard(card.pan))!.balance).toBe(1);
-    });
-
-    it('approves an amount of 0 without moving money', async () => {
-      const card = await inserted({ balance: 0 });
-      const { record } = await store.authorizePayment(makePayment(card, { amount: 0 }));
-      expect(record).toMatchObject({ outcome: 'approved', balanceAfter: 0 });
+      expect((await store.getCard(card.token))!.balance).toBe(1);
     });
 
     it('keeps merchant text intact through the ledger (quotes, backslashes, slashes, non-ASCII)', async () => {
@@ -362,16 +448,63 @@ function storeContract(open: OpenStore): void {
       ['an amount past 2^53', { amount: 2 ** 53 }],
       ['an uppercase cryptogram', { cryptogram: 'AB'.repeat(32) }],
       ['a malformed session id', { sessionId: 'x'.repeat(32) }],
+      ['a session id off the card\'s shard', { sessionId: 'ffff'.repeat(8) }],
+      ['no attempt id', { attempt: undefined }],
     ])('rejects %s with BAD_ARGUMENT and records nothing', async (_, fields) => {
-      const card = await inserted();
+      const card = await inserted({ token: `0000${newCardToken().slice(4)}` });
       const request = { ...makePayment(card), ...fields } as PaymentRequest;
       expect(await failure(store.authorizePayment(request))).toBe('BAD_ARGUMENT');
-      expect(await store.getCard(card.pan)).toEqual(card);
+      expect(await store.getCard(card.token)).toEqual(card);
       if (/^[0-9a-f]{32}$/.test(request.sessionId)) expect(await store.getLedgerRecord(request.sessionId)).toBeNull();
     });
 
     it('returns null for a session id with no ledger record', async () => {
-      expect(await store.getLedgerRecord(newSessionId())).toBeNull();
+      expect(await store.getLedgerRecord(newSessionId(newCardToken()))).toBeNull();
+    });
+  });
+
+  describe('device tokens and rate limits', () => {
+    const nonce = () => newAttempt();
+
+    it('accepts a nonce once, across handles; other nonces and devices are independent', async () => {
+      const stores = await handles(3);
+      const n = nonce();
+      const verdicts = await Promise.all(Array.from({ length: 30 }, (_, i) => stores[i % 3].acceptDeviceToken('till-1', n, 60_000)));
+      expect(verdicts.filter((v) => v === 'accepted')).toHaveLength(1);
+      expect(verdicts.filter((v) => v === 'replayed')).toHaveLength(29);
+      expect(await store.acceptDeviceToken('till-1', nonce(), 60_000)).toBe('accepted');
+      expect(await store.acceptDeviceToken('till-2', n, 60_000)).toBe('accepted');
+    });
+
+    it('refuses every token of a revoked device', async () => {
+      await store.revokeDevice('till-9');
+      expect(await store.acceptDeviceToken('till-9', nonce(), 60_000)).toBe('revoked');
+      expect(await store.acceptDeviceToken('till-8', nonce(), 60_000)).toBe('accepted');
+    });
+
+    it('lets a burst through and no more, shared by every handle', async () => {
+      const stores = await handles(3);
+      const limit = { perSecond: 0.001, burst: 5 }; // no refill within the test
+      const taken = await Promise.all(Array.from({ length: 40 }, (_, i) => stores[i % 3].takeRate('device:burst', limit)));
+      expect(taken.filter(Boolean)).toHaveLength(5);
+      expect(await store.takeRate('device:other', limit)).toBe(true);
+    });
+
+    it('refills at the rate', async () => {
+      const limit = { perSecond: 20, burst: 1 };
+      expect(await store.takeRate('device:refill', limit)).toBe(true);
+      expect(await store.takeRate('device:refill', limit)).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      expect(await store.takeRate('device:refill', limit)).toBe(true);
+    });
+
+    it('rejects malformed device ids, nonces, rate keys and limits with BAD_ARGUMENT', async () => {
+      expect(await failure(store.acceptDeviceToken('bad id', nonce(), 1_000))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.acceptDeviceToken('till-1', 'XYZ', 1_000))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.revokeDevice('*'))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.takeRate('a b', { perSecond: 1, burst: 1 }))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.takeRate('ok', { perSecond: 0, burst: 1 }))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.takeRate('ok', { perSecond: 1, burst: 0 }))).toBe('BAD_ARGUMENT');
     });
   });
 
@@ -394,10 +527,12 @@ describe('MemoryStore', () => {
 
   it('forgets sessions past their retention (bounded memory)', async () => {
     const store = new MemoryStore();
+    const card = makeCard();
+    await store.insertCard(card);
     const longAgo = Date.now() - USED_SESSION_RETENTION_MS - 60_000;
-    const stale = makeSession(makeCard(), { createdAt: longAgo - 1_000, expiresAt: longAgo });
-    expect(await store.createSession(stale)).toBe(true);
-    expect(await store.claimSession(stale.id, stale.scannerId, Date.now())).toEqual({ ok: false, reason: 'SESSION_UNKNOWN' });
+    const stale = makeSession(card, { createdAt: longAgo - 1_000, expiresAt: longAgo });
+    expect((await store.openSession(stale)).ok).toBe(true);
+    expect(await store.beginPinAttempt(stale.id, stale.scannerId, newAttempt(), Date.now(), POLICY)).toEqual({ kind: 'refused', reason: 'SESSION_UNKNOWN' });
   });
 });
 
@@ -440,16 +575,17 @@ describeRedis(redis, 'RedisStore', (server) => {
       const card = makeCard();
       await store.insertCard(card);
       const session = makeSession(card);
-      await store.createSession(session);
-      const unusedTtl = await raw.pttl(`${prefix}session:${session.id}`);
+      await store.openSession(session);
+      const keys = layout(prefix);
+      const unusedTtl = await raw.pttl(keys.session(session.id));
       expect(unusedTtl).toBeGreaterThan(0);
       expect(unusedTtl).toBeLessThanOrEqual(session.expiresAt + EXPIRED_SESSION_RETENTION_MS - Date.now() + 1_000);
-      await store.claimSession(session.id, session.scannerId, Date.now());
-      const usedTtl = await raw.pttl(`${prefix}session:${session.id}`);
+      await store.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY);
+      const usedTtl = await raw.pttl(keys.session(session.id));
       expect(usedTtl).toBeGreaterThan(USED_SESSION_RETENTION_MS - 60_000);
       expect(usedTtl).toBeLessThanOrEqual(session.expiresAt + USED_SESSION_RETENTION_MS - Date.now() + 1_000);
       await store.authorizePayment(makePayment(card, { sessionId: session.id }));
-      for (const key of [`card:${card.pan}`, 'cards', `ledger:${session.id}`]) expect(await raw.pttl(prefix + key)).toBe(-1);
+      for (const key of [keys.card(card.token), keys.cardCount, keys.ledger(session.id)]) expect(await raw.pttl(key)).toBe(-1);
       await store.close();
     });
 
@@ -458,14 +594,16 @@ describeRedis(redis, 'RedisStore', (server) => {
       const store = await RedisStore.connect(server.url, { prefix });
       // Expired long enough ago that expiresAt + retention has passed too: the key must never stay.
       const longAgo = Date.now() - EXPIRED_SESSION_RETENTION_MS - 1_000;
-      const session = makeSession(makeCard(), { createdAt: longAgo - 1_000, expiresAt: longAgo });
-      await store.createSession(session);
-      expect(await raw.exists(`${prefix}session:${session.id}`)).toBe(0);
-      expect(await store.claimSession(session.id, session.scannerId, Date.now())).toEqual({ ok: false, reason: 'SESSION_UNKNOWN' });
+      const card = makeCard();
+      await store.insertCard(card);
+      const session = makeSession(card, { createdAt: longAgo - 1_000, expiresAt: longAgo });
+      await store.openSession(session);
+      expect(await raw.exists(layout(prefix).session(session.id))).toBe(0);
+      expect(await store.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY)).toEqual({ kind: 'refused', reason: 'SESSION_UNKNOWN' });
       await store.close();
     });
 
-    it('writes only keys under its prefix', async () => {
+    it('writes only keys under its prefix, each payment\'s under one hash tag', async () => {
       const prefix = freshPrefix();
       const client = new Redis(server.url);
       const touched: string[] = [];
@@ -477,22 +615,34 @@ describeRedis(redis, 'RedisStore', (server) => {
       const store = new RedisStore(client, { prefix });
       const card = makeCard();
       await store.insertCard(card);
-      await store.updateCard(card.pan, (c) => ({ ...c, generation: 2 }));
-      await store.recordPinFailure(card.pan, 3);
-      await store.clearPinFailures(card.pan);
+      await store.updateCard(card.token, (c) => ({ ...c, generation: 2 }));
       const session = makeSession(card);
-      await store.createSession(session);
+      await store.openSession(session);
       await store.getSession(session.id);
-      await store.claimSession(session.id, session.scannerId, Date.now());
+      await store.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY);
       await store.authorizePayment(makePayment(card, { sessionId: session.id }));
       await store.getLedgerRecord(session.id);
+      const wrong = makeSession(card);
+      await store.openSession(wrong);
+      await store.beginPinAttempt(wrong.id, wrong.scannerId, newAttempt(), Date.now(), POLICY);
+      await store.settleFailedPin(wrong.id, 'wrong', 3, Date.now());
       await store.countCards();
+      await store.acceptDeviceToken('till-1', newAttempt(), 60_000);
+      await store.revokeDevice('till-2');
+      await store.takeRate('device:till-1', { perSecond: 1, burst: 1 });
       await store.close();
 
-      expect(new Set(touched)).toEqual(
-        new Set([`${prefix}card:${card.pan}`, `${prefix}cards`, `${prefix}session:${session.id}`, `${prefix}ledger:${session.id}`]),
-      );
-      expect(await keysUnder(raw, prefix)).toHaveLength(4);
+      const keys = layout(prefix);
+      const expected = [keys.card(card.token), keys.cardCount, keys.session(session.id), keys.ledger(session.id), keys.session(wrong.id)];
+      for (const key of touched) expect(key.startsWith(prefix)).toBe(true);
+      expect(new Set(touched)).toEqual(new Set([
+        ...expected, keys.device('till-1'), keys.device('till-2'), keys.rate('device:till-1'),
+        ...touched.filter((k) => k.startsWith(`${prefix}{dev:till-1}:nonce:`)),
+      ]));
+      // card, sessions and ledger of one card share the hash tag {shard}: one cluster slot for every payment step
+      const tag = `{${card.token.slice(0, 4)}}`;
+      for (const key of [keys.card(card.token), keys.session(session.id), keys.ledger(session.id), keys.session(wrong.id)]) expect(key).toContain(tag);
+      expect(await keysUnder(raw, prefix)).toHaveLength(8); // till-1's device key is read, never written
       if (!server.shared) {
         // A private server holds only this run's keys: nothing anywhere lacks the run's prefix.
         expect((await keysUnder(raw, '')).filter((key) => !key.startsWith(runPrefix))).toEqual([]);
@@ -507,45 +657,55 @@ describeRedis(redis, 'RedisStore', (server) => {
       await store.insertCard(card);
       let attempts = 0;
       // Queued on the store's own connection, so it always lands between the read and the compare-and-set.
-      const interfere = (): void => void client.hset(`${prefix}card:${card.pan}`, 'updatedAt', String(++attempts));
-      const update = store.updateCard(card.pan, (c) => (interfere(), { ...c, balance: 0 }));
+      const interfere = (): void => void client.hset(layout(prefix).card(card.token), 'updatedAt', String(++attempts));
+      const update = store.updateCard(card.token, (c) => (interfere(), { ...c, balance: 0 }));
       expect(await failure(update)).toBe('STORE_CONFLICT');
       expect(attempts).toBe(50);
-      expect(await store.getCard(card.pan)).toEqual({ ...card, updatedAt: 50 });
+      expect(await store.getCard(card.token)).toEqual({ ...card, updatedAt: 50 });
       await store.close();
     });
 
-    it('keeps a PIN lockout across a restart of the gateway (a new connection)', async () => {
+    it('keeps a PIN lockout and used device tokens across a restart of the gateway (a new connection)', async () => {
       const prefix = freshPrefix();
       const before = await RedisStore.connect(server.url, { prefix });
       const card = makeCard();
       await before.insertCard(card);
-      for (let i = 0; i < 3; i++) await before.recordPinFailure(card.pan, 3);
+      for (let i = 0; i < 3; i++) {
+        const session = makeSession(card);
+        await before.openSession(session);
+        await before.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY);
+        await before.settleFailedPin(session.id, 'wrong', 3, Date.now());
+      }
+      const nonce = newAttempt();
+      expect(await before.acceptDeviceToken('till-1', nonce, 60_000)).toBe('accepted');
       await before.close();
       const after = await RedisStore.connect(server.url, { prefix });
-      expect(await after.getCard(card.pan)).toMatchObject({ status: 'locked', pinFailures: 3 });
-      expect(await after.recordPinFailure(card.pan, 3)).toEqual({ failures: 4, locked: true });
+      expect(await after.getCard(card.token)).toMatchObject({ status: 'locked', pinFailures: 3 });
+      const session = makeSession(card);
+      await after.openSession(session);
+      expect(await after.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY)).toMatchObject({ kind: 'decided', result: LOCKED });
+      expect(await after.acceptDeviceToken('till-1', nonce, 60_000)).toBe('replayed');
       await after.close();
     });
 
-    it('reports a damaged row as STORE_CORRUPT, without the PAN in the message', async () => {
+    it('reports a damaged row as STORE_CORRUPT, without its content in the message', async () => {
       const prefix = freshPrefix();
       const store = await RedisStore.connect(server.url, { prefix });
       const card = makeCard();
       await store.insertCard(card);
-      await raw.hset(`${prefix}card:${card.pan}`, 'balance', 'lots');
-      const error = await store.getCard(card.pan).catch((e: unknown) => e);
+      await raw.hset(layout(prefix).card(card.token), 'balance', 'lots');
+      const error = await store.getCard(card.token).catch((e: unknown) => e);
       expect(isScanpayError(error, 'STORE_CORRUPT')).toBe(true);
-      expect(String((error as Error).message)).not.toContain(card.pan);
-      await raw.set(`${prefix}ledger:${'0'.repeat(32)}`, `{"pan":"${card.pan}"`);
+      const damaged = '4000001234567899';
+      await raw.set(layout(prefix).ledger('0'.repeat(32)), `{"card":"${damaged}"`);
       const ledgerError = await store.getLedgerRecord('0'.repeat(32)).catch((e: unknown) => e);
       expect(isScanpayError(ledgerError, 'STORE_CORRUPT')).toBe(true);
-      expect(String((ledgerError as Error).message)).not.toContain(card.pan);
+      expect(String((ledgerError as Error).message)).not.toContain(damaged);
       await store.close();
     });
 
-    it('refuses an empty prefix or one with glob characters', () => {
-      for (const prefix of ['', 'scanpay*', 'a b:']) {
+    it('refuses an empty prefix, one with glob characters, or one with braces (they would replace the hash tags)', () => {
+      for (const prefix of ['', 'scanpay*', 'a b:', 'scanpay:{x}:']) {
         expect(() => new RedisStore(raw, { prefix })).toThrow(/prefix must match/);
       }
     });
@@ -560,7 +720,7 @@ describeRedis(redis, 'RedisStore', (server) => {
       const store = await openStore({ redisUrl: server.url, prefix });
       expect(store).toBeInstanceOf(RedisStore);
       await store.insertCard(makeCard());
-      expect(await raw.get(`${prefix}cards`)).toBe('1');
+      expect(await raw.get(layout(prefix).cardCount)).toBe('1');
       await store.close();
     });
   });

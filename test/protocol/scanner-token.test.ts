@@ -1,11 +1,11 @@
 /**
  * Scanner tokens (protocol/scanner-token.ts, docs/protocol.md §Authentication): the worked example of
- * the doc as a fixed vector, sign/verify, every tampered field, the clock window, malformed tokens and
- * the replay guard.
+ * the doc as a fixed vector, sign/verify, every tampered field, the clock window and malformed tokens.
+ * (One-time use is the store's: Store.acceptDeviceToken, in the store contract suite.)
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ReplayGuard, TOKEN_WINDOW_S, deviceSecret, signScannerToken, verifyScannerToken } from '../../protocol/scanner-token.ts';
+import { TOKEN_WINDOW_S, deviceSecret, signScannerToken, verifyScannerToken } from '../../protocol/scanner-token.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -144,36 +144,5 @@ describe('malformed', () => {
     ['huge', 'v1.' + 'x'.repeat(100_000)],
   ])('%s → malformed', (_name, bad) => {
     expect(verifyScannerToken(bad, fleetKey, NOW)).toEqual({ ok: false, reason: 'malformed' });
-  });
-});
-
-describe('replay guard', () => {
-  it('accepts a nonce once within its window', () => {
-    const guard = new ReplayGuard();
-    const check = verifyScannerToken(signScannerToken(DEVICE, secret, NOW), fleetKey, NOW);
-    if (!check.ok) throw new Error('token did not verify');
-    expect(guard.accept(check.nonce, check.issuedAt, NOW)).toBe(true);
-    expect(guard.accept(check.nonce, check.issuedAt, NOW + 1_000)).toBe(false);
-    expect(guard.accept(check.nonce, check.issuedAt, NOW + TOKEN_WINDOW_S * 1000)).toBe(false);
-  });
-
-  it('other nonces are independent', () => {
-    const guard = new ReplayGuard();
-    const t = Math.floor(NOW / 1000);
-    expect(guard.accept('a'.repeat(32), t, NOW)).toBe(true);
-    expect(guard.accept('b'.repeat(32), t, NOW)).toBe(true);
-    expect(guard.accept('a'.repeat(32), t, NOW)).toBe(false);
-  });
-
-  it('forgets a nonce only after its token could no longer verify', () => {
-    const guard = new ReplayGuard();
-    const t = Math.floor(NOW / 1000);
-    expect(guard.accept('c'.repeat(32), t, NOW)).toBe(true);
-    // still remembered at the last instant the token verifies
-    expect(guard.accept('c'.repeat(32), t, (t + TOKEN_WINDOW_S) * 1000)).toBe(false);
-    // long after: evicted (memory stays bounded); verify() would say expired anyway
-    const later = (t + 2 * TOKEN_WINDOW_S + 1) * 1000;
-    expect(guard.accept('d'.repeat(32), t + 2 * TOKEN_WINDOW_S, later)).toBe(true);
-    expect(guard.accept('c'.repeat(32), t, later)).toBe(true);
   });
 });

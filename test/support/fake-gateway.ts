@@ -1,6 +1,6 @@
 /**
  * A tiny in-test gateway speaking protocol v1 (docs/protocol.md) over the `ws` package, for SDK and CLI
- * tests: real token check at upgrade (verifyScannerToken + ReplayGuard → HTTP 401), welcome, scan →
+ * tests: real token check at upgrade (verifyScannerToken + a one-time nonce → HTTP 401), welcome, scan →
  * auth-required / error, pin → payment-result (PIN "1234" approves; a session's result is replayed),
  * ping → pong, and `payOnPage` to push a page-flow result. Payloads with special names misbehave:
  *   "BLOCKED" → error CARD_BLOCKED; "SILENT" → no answer; "WRONG-TYPE" → answers with a pong.
@@ -13,8 +13,20 @@ import {
   MAX_FRAME_BYTES, PROTOCOL_VERSION, SUBPROTOCOL, parseScannerFrame,
   type GatewayFrame, type PaymentResultFrame, type ScanFrame, type ScannerFrame,
 } from '../../protocol/messages.ts';
-import { ReplayGuard, verifyScannerToken } from '../../protocol/scanner-token.ts';
-import { RateLimiter } from '../../gateway/scanners/rate-limit.ts';
+import { verifyScannerToken } from '../../protocol/scanner-token.ts';
+
+/** The fake's frame limit: a plain in-memory token bucket per device (the real gateway keeps its limit in the store). */
+class TokenBuckets {
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  constructor(private readonly perSecond: number, private readonly burst: number) {}
+  take(key: string, now = performance.now()): boolean {
+    const b = this.#buckets.get(key) ?? { tokens: this.burst, at: now };
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.perSecond);
+    b.at = now;
+    this.#buckets.set(key, b);
+    return b.tokens >= 1 && b.tokens-- >= 1;
+  }
+}
 
 export const FAKE_PIN = '1234';
 export const FAKE_MASKED_PAN = '•••• •••• •••• 7893';
@@ -43,13 +55,13 @@ export class FakeGateway {
   readonly #http: Server;
   readonly #wss: WebSocketServer;
   readonly #sockets = new Map<WebSocket, string>(); // socket → device id
-  readonly #replay = new ReplayGuard();
-  readonly #rate: RateLimiter | null;
+  readonly #nonces = new Set<string>();
+  readonly #rate: TokenBuckets | null;
   rateLimited = 0;
   #url = '';
 
   private constructor(readonly opts: FakeGatewayOptions) {
-    this.#rate = opts.rateLimit ? new RateLimiter(opts.rateLimit.framesPerSecond, opts.rateLimit.burst) : null;
+    this.#rate = opts.rateLimit ? new TokenBuckets(opts.rateLimit.framesPerSecond, opts.rateLimit.burst) : null;
     this.#http = createServer((_req, res) => res.writeHead(404).end());
     this.#wss = new WebSocketServer({
       server: this.#http,
@@ -61,7 +73,8 @@ export class FakeGateway {
         const query = new URL(info.req.url ?? '/', 'http://x').searchParams.get('token');
         const token = header.startsWith('Bearer ') ? header.slice(7) : query ?? '';
         const check = verifyScannerToken(token, opts.fleetKey);
-        if (!check.ok || !this.#replay.accept(check.nonce, check.issuedAt)) return done(false, 401, 'Unauthorized');
+        if (!check.ok || this.#nonces.has(check.nonce)) return done(false, 401, 'Unauthorized');
+        this.#nonces.add(check.nonce);
         (info.req as { deviceId?: string }).deviceId = check.deviceId;
         done(true);
       },

@@ -266,6 +266,7 @@ export async function startGatewayFixture(opts: FixtureOptions): Promise<Gateway
   const gateway = await startGateway({
     store: opts.store, keyRing, fleetKey, port: 0, threads: opts.threads ?? 1,
     logger: opts.logger ?? createLogger({ level: 'silent' }),
+    pinPaceMs: 0, // tests that are about pacing set it; the others send PINs back to back
     ...opts.gateway,
   });
   const issuer = new Issuer({ core, store: opts.store, keyRing });
@@ -289,7 +290,7 @@ export async function startGatewayFixture(opts: FixtureOptions): Promise<Gateway
       return c;
     },
     async metrics() {
-      const res = await fetch(`${gateway.url}/metrics`);
+      const res = await fetch(`${gateway.opsUrl}/metrics`);
       return res.text();
     },
     async close() {
@@ -299,6 +300,19 @@ export async function startGatewayFixture(opts: FixtureOptions): Promise<Gateway
       await gateway.close(5_000);
     },
   };
+}
+
+/**
+ * Posts a PIN the way the page's form does: a URL-encoded form from the page's own origin. `headers`
+ * overrides or adds headers (e.g. a foreign Origin); returns the response.
+ */
+export function postPin(pageUrl: string, pin: string, headers: Record<string, string> = {}, token = new URL(pageUrl).searchParams.get('t') ?? ''): Promise<Response> {
+  const url = new URL(pageUrl);
+  return fetch(`${url.origin}${url.pathname}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: url.origin, ...headers },
+    body: new URLSearchParams({ t: token, pin }).toString(),
+  });
 }
 
 /** Recomputes a receipt's MAC the issuer's way: HMAC-SHA256(cryptogram, receipt text) with node:crypto. */

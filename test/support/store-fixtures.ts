@@ -1,20 +1,24 @@
 /**
  * Records for store tests: a valid card, session and payment request with random keys, each overridable.
+ * Sessions and payments are on their card's shard, as the gateway makes them (keys.ts newSessionId).
  * @example
  *   const card = makeCard({ balance: 500 });
  *   const session = makeSession(card, { scannerId: 'lane-2' });
  */
 import { randomBytes } from 'node:crypto';
+import { newSessionId } from '../../issuer/store/keys.ts';
 import type { AuthSession, CardRecord, PaymentRequest } from '../../issuer/store/types.ts';
-import { randomPan } from './dvd1-fixture.ts';
 
 const bytes = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 
-export const newSessionId = (): string => randomBytes(16).toString('hex');
+export const newCardToken = (): string => randomBytes(16).toString('hex');
+export const newAttempt = (): string => randomBytes(16).toString('hex');
+export { newSessionId };
 
 export function makeCard(overrides: Partial<CardRecord> = {}): CardRecord {
   return {
-    pan: randomPan(),
+    token: newCardToken(),
+    last4: String(1000 + Math.floor(Math.random() * 9000)),
     generation: 1,
     keyId: 1,
     status: 'active',
@@ -24,6 +28,7 @@ export function makeCard(overrides: Partial<CardRecord> = {}): CardRecord {
     limit: 100_000,
     balance: 50_000,
     pinFailures: 0,
+    pinPaceUntil: 0,
     updatedAt: Date.now(),
     ...overrides,
   };
@@ -32,9 +37,10 @@ export function makeCard(overrides: Partial<CardRecord> = {}): CardRecord {
 export function makeSession(card: CardRecord, overrides: Partial<AuthSession> = {}): AuthSession {
   const createdAt = Date.now();
   return {
-    id: newSessionId(),
+    id: newSessionId(card.token),
     scannerId: 'scanner-1',
-    pan: card.pan,
+    card: card.token,
+    last4: card.last4,
     payload: 'SP1:ciphertexts-only',
     amount: 1_250,
     currency: card.currency,
@@ -47,13 +53,15 @@ export function makeSession(card: CardRecord, overrides: Partial<AuthSession> = 
 
 export function makePayment(card: CardRecord, overrides: Partial<PaymentRequest> = {}): PaymentRequest {
   return {
-    sessionId: newSessionId(),
-    pan: card.pan,
+    sessionId: newSessionId(card.token),
+    card: card.token,
+    last4: card.last4,
     merchant: 'Corner Café',
     amount: 1_250,
     currency: card.currency,
     cryptogram: randomBytes(32).toString('hex'),
     at: Date.now(),
+    attempt: newAttempt(),
     ...overrides,
   };
 }

@@ -1,0 +1,48 @@
+/**
+ * Where each record lives, for both stores, and the shard rule that keeps one payment on one Redis Cluster
+ * slot. A card token is 32 hex digits; its first 4 are the card's shard. A session id starts with its card's
+ * shard, so the card, the session and the ledger record of one payment share the hash tag `{shard}`, and each
+ * atomic step (a Lua script over those keys) runs on one slot. Device keys share a `{device id}` tag.
+ * The shard tells whoever holds a session id 16 bits of the card token: not the PAN, and 65,536 cards share each.
+ */
+import { randomBytes } from 'node:crypto';
+import { ScanpayError } from '../../core/errors.ts';
+
+export const CARD_TOKEN = /^[0-9a-f]{32}$/;
+export const SESSION_ID = /^[0-9a-f]{32}$/;
+const SHARD_HEX = 4;
+
+export function shardOf(tokenOrSessionId: string): string {
+  return tokenOrSessionId.slice(0, SHARD_HEX);
+}
+
+/** A fresh session id on the card's shard: 4 hex from the token, 112 bits from the CSPRNG. */
+export function newSessionId(cardToken: string): string {
+  if (!CARD_TOKEN.test(cardToken)) throw new ScanpayError('BAD_ARGUMENT', 'card token must be 32 lowercase hex characters');
+  return shardOf(cardToken) + randomBytes(16).toString('hex').slice(SHARD_HEX);
+}
+
+export interface KeyLayout {
+  card(token: string): string;
+  /** A card key without its token: the PIN scripts append the token they read from the session. */
+  cardKeyPrefix(sessionId: string): string;
+  cardCount: string;
+  session(id: string): string;
+  ledger(sessionId: string): string;
+  device(deviceId: string): string;
+  deviceNonce(deviceId: string, nonce: string): string;
+  rate(key: string): string;
+}
+
+export function keyLayout(prefix: string): KeyLayout {
+  return {
+    card: (token) => `${prefix}{${shardOf(token)}}:card:${token}`,
+    cardKeyPrefix: (sessionId) => `${prefix}{${shardOf(sessionId)}}:card:`,
+    cardCount: `${prefix}cards`,
+    session: (id) => `${prefix}{${shardOf(id)}}:session:${id}`,
+    ledger: (sessionId) => `${prefix}{${shardOf(sessionId)}}:ledger:${sessionId}`,
+    device: (deviceId) => `${prefix}{dev:${deviceId}}:device`,
+    deviceNonce: (deviceId, nonce) => `${prefix}{dev:${deviceId}}:nonce:${nonce}`,
+    rate: (key) => `${prefix}rate:${key}`,
+  };
+}
