@@ -73,6 +73,8 @@ export class WasmCryptoCore implements CryptoCore {
   readonly #exports: CoreExports;
   readonly #heapBase: number;
   #heap: Uint8Array;
+  /** The module's abiVersion() (equal to CORE_ABI_VERSION, or the constructor threw). */
+  readonly abiVersion: number;
   /** 4 for the SIMD build, 1 for the scalar build (same outputs). */
   readonly simdLanes: number;
 
@@ -82,6 +84,7 @@ export class WasmCryptoCore implements CryptoCore {
     if (abi !== CORE_ABI_VERSION) {
       throw new ScanpayError('CORE_LOAD_FAILED', `the module's ABI version is ${abi}; this wrapper speaks ${CORE_ABI_VERSION} (docs/abi.md)`);
     }
+    this.abiVersion = abi;
     this.simdLanes = this.#exports.simdLanes();
     this.#heapBase = this.#exports.heapBase();
     this.#heap = new Uint8Array(this.#exports.memory.buffer);
