@@ -23,7 +23,7 @@ const IMPORT_MAP = {
     'libsodium-wrappers-sumo': '/node_modules/libsodium-wrappers-sumo/dist/modules-sumo-esm/libsodium-wrappers.mjs',
     'libsodium-sumo': '/node_modules/libsodium-sumo/dist/modules-sumo-esm/libsodium-sumo.mjs',
     // bench/dvd1/records.ts imports node:crypto to make records; the anchor only uses its constants
-    'node:crypto': 'data:text/javascript,export const createCipheriv = () => { throw new Error("not in a browser") }, createHmac = createCipheriv, hkdfSync = createCipheriv;',
+    'node:crypto': 'data:text/javascript,export const createCipheriv = () => { throw new Error("not in a browser") }, createHmac = createCipheriv, hkdfSync = createCipheriv, createHash = createCipheriv;',
   },
 };
 
@@ -35,7 +35,7 @@ import { runJobs } from '/test/engines/probe.js';
 window.scanpayProbe = async (build, jobs) => runJobs(await loadCore(undefined, { build }), jobs);
 window.scanpayBench = async (config) => {
   const { benchEngine } = await import('/bench/engines/workload.js');
-  return benchEngine(config, { coreOf: (build) => loadCore(undefined, { build }), sodium: async () => (await import('libsodium-wrappers-sumo')).default });
+  return benchEngine(config, { coreOf: (build) => loadCore(undefined, { build }) });
 };
 window.scanpayAutoBuild = pickCoreBuild();
 window.scanpayReady = true;
@@ -43,7 +43,7 @@ window.scanpayReady = true;
 
 function transpile(source: string): string {
   return ts.transpileModule(source, {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, rewriteRelativeImportExtensions: true, verbatimModuleSyntax: false },
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 }, // imports keep their .ts: served transpiled too
   }).outputText;
 }
 

@@ -83,14 +83,14 @@ function withTempFile<T>(name: string, text: string, body: (path: string) => T):
 }
 
 /** Node, Deno and Bun: the same host script under each runtime. */
-function cliEngine(name: 'node' | 'deno' | 'bun', vm: string, binary: () => string | null, prefix: string[]): Engine {
+function cliEngine(name: 'node' | 'deno' | 'bun', vm: string, binary: () => string | null, prefix: string[], benchPrefix = prefix): Engine {
   const bin = () => binary() ?? name;
   return {
     name, vm, builds: ['simd', 'scalar'],
     missing: () => needDist() ?? (binary() ? null : `${name} is not installed (npm ci installs the \`${name}\` dev dependency)`),
     version: async () => run(bin(), ['--version']).trim().split('\n')[0]!,
     probe: async (build, jobs) => withTempFile('jobs.txt', jobs, (path) => run(bin(), [...prefix, HOST, 'probe', build, path])),
-    bench: async (config) => withTempFile('bench.json', JSON.stringify(config), (path) => JSON.parse(run(bin(), [...prefix, HOST, 'bench', path]))),
+    bench: async (config) => withTempFile('bench.json', JSON.stringify(config), (path) => JSON.parse(run(bin(), [...benchPrefix, HOST, 'bench', path]))),
     close: async () => {},
   };
 }
@@ -189,11 +189,11 @@ function nativeEngine(): Engine {
       return run(exe(), [], jobs);
     },
     bench: async (config) => {
-      const { records, batch, rounds } = config as { records: string; batch: number; rounds: number };
+      const { records, batch, minMs } = config as { records: string; batch: number; minMs: number };
       return withTempFile('records.bin', '', (path) => {
         writeFileSync(path, Buffer.from(records, 'hex'));
-        const r = JSON.parse(run(exe(), ['bench', path, String(batch), String(rounds)])) as { usPerRecord: number; records: number; passed: number };
-        return { core: { scalar: r.usPerRecord }, batch, passed: r.passed / (r.records / batch) };
+        const r = JSON.parse(run(exe(), ['bench', path, String(batch), String(minMs)])) as { usPerRecord: number; passed: number };
+        return { core: { scalar: r.usPerRecord }, batch, passed: r.passed };
       });
     },
     close: async () => {
@@ -204,7 +204,8 @@ function nativeEngine(): Engine {
 }
 
 export const ENGINES: readonly Engine[] = [
-  cliEngine('node', 'V8', () => process.execPath, []),
+  // the probe runs under plain node; the bench imports the TypeScript libsodium anchor, so through tsx
+  cliEngine('node', 'V8', () => process.execPath, [], ['--import', import.meta.resolve('tsx')]),
   cliEngine('deno', 'V8', localBin('deno'), ['run', '--allow-read']),
   cliEngine('bun', 'JavaScriptCore', localBin('bun'), []),
   browserEngine('chromium', 'V8', CHROMIUM, openChromium),

@@ -4,7 +4,7 @@
  * Node (the bench's reference, in a process of its own like the others): loads the
  * compiled browser entry of `scanpay/core` (dist/core/browser.js, no Node APIs) and hands it the .wasm bytes.
  *   deno run --allow-read cli-host.js probe <simd|scalar> <jobs.txt>
- *   bun cli-host.js bench <config.json>            (bench/engines/workload.js)
+ *   bun cli-host.js bench <config.json>            (bench/engines/workload.js; under Node with tsx, for the anchor)
  */
 const host = globalThis.Deno ? 'deno' : globalThis.Bun ? 'bun' : 'node';
 const fs = host === 'node' ? await import('node:fs/promises') : null;
@@ -28,7 +28,7 @@ if (mode === 'probe') {
 } else if (mode === 'bench') {
   const { benchEngine } = await import('../../../bench/engines/workload.js');
   const config = JSON.parse(await readText(rest[0]));
-  out = `${JSON.stringify(await benchEngine(config, { coreOf, sodium: async () => (await import('libsodium-wrappers-sumo')).default }))}\n`;
+  out = `${JSON.stringify(await benchEngine(config, { coreOf }))}\n`;
 } else {
   throw new Error(`cli-host: unknown mode ${mode}`);
 }

@@ -4,7 +4,7 @@
  * WABT's runtime (wasm-rt-impl.c). It reads the jobs of test/engines/probe.js on stdin and answers in the
  * same text, calling the module's exports over its linear memory as docs/abi.md describes:
  *   gcc -O2 -I. -I/usr/src/wasm2c probe.c core.c /usr/src/wasm2c/wasm-rt-impl.c -lm -o probe
- *   ./probe < jobs.txt          (or ./probe bench <records.bin> <count> <rounds>: µs per record)
+ *   ./probe < jobs.txt          (or ./probe bench <records.bin> <count> <min-ms>: µs per record)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,8 +104,20 @@ static void answer(char **f) {
   }
 }
 
-/* DVD-1 µs per record: `rounds` batches of `count` records copied in from a file (the batch wipes its input). */
-static int bench(const char *file, u32 count, u32 rounds) {
+static double now_us(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+/* One batch of `count` records copied in from `records` (the batch wipes its input); returns how many passed. */
+static u32 run_batch(const u8 *records, u32 count, u32 recs, u32 out, u32 statuses) {
+  memcpy(mem()->data + recs, records, (size_t)count * 256);
+  return Z_scanpay_coreZ_dvd1Batch(&core, recs, count, out, statuses);
+}
+
+/* DVD-1 µs per record: batches of `count` records from a file, for at least min_ms after a quarter as warm-up. */
+static int bench(const char *file, u32 count, double min_ms) {
   FILE *in = fopen(file, "rb");
   if (!in) { perror(file); return 2; }
   u32 length = count * 256;
@@ -114,16 +126,16 @@ static int bench(const char *file, u32 count, u32 rounds) {
   fclose(in);
   heap_next = Z_scanpay_coreZ_heapBase(&core);
   u32 recs = take(length), out = take(count * 32), statuses = take(count);
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  u32 passed = 0;
-  for (u32 r = 0; r < rounds; r++) {
-    memcpy(mem()->data + recs, records, length);
-    passed += Z_scanpay_coreZ_dvd1Batch(&core, recs, count, out, statuses);
-  }
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  double us = ((double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3) / ((double)rounds * count);
-  printf("{\"usPerRecord\":%.4f,\"records\":%u,\"passed\":%u}\n", us, rounds * count, passed);
+  double warm = now_us();
+  while (now_us() - warm < min_ms * 250) run_batch(records, count, recs, out, statuses);
+  u32 rounds = 0, passed = 0;
+  double start = now_us(), elapsed;
+  do {
+    passed = run_batch(records, count, recs, out, statuses);
+    rounds++;
+    elapsed = now_us() - start;
+  } while (elapsed < min_ms * 1000);
+  printf("{\"usPerRecord\":%.4f,\"rounds\":%u,\"passed\":%u}\n", elapsed / ((double)rounds * count), rounds, passed);
   free(records);
   return 0;
 }
@@ -134,7 +146,7 @@ int main(int argc, char **argv) {
   Z_scanpay_core_instantiate(&core);
   int rc = 0;
   if (argc == 5 && strcmp(argv[1], "bench") == 0) {
-    rc = bench(argv[2], (u32)strtoul(argv[3], NULL, 10), (u32)strtoul(argv[4], NULL, 10));
+    rc = bench(argv[2], (u32)strtoul(argv[3], NULL, 10), strtod(argv[4], NULL));
   } else {
     printf("selftest %u\nabi %u\nlanes %u\n", Z_scanpay_coreZ_selftest(&core), Z_scanpay_coreZ_abiVersion(&core), Z_scanpay_coreZ_simdLanes(&core));
     char *line = NULL;
