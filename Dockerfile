@@ -5,27 +5,28 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY asconfig.json ./
+COPY asconfig.json tsconfig.json tsconfig.build.json ./
 COPY assembly ./assembly
-RUN npm run build:wasm
-
-FROM node:20-bookworm-slim
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 SCANPAY_DEMO_DIR=/tmp/demo-cards
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-COPY --from=build /app/build ./build
+COPY types ./types
 COPY core ./core
 COPY issuer ./issuer
 COPY protocol ./protocol
 COPY gateway ./gateway
 COPY sdk ./sdk
 COPY cli ./cli
+RUN npm run build
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 SCANPAY_DEMO_DIR=/tmp/demo-cards
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# compiled JavaScript and both .wasm builds (dist/build/); no TypeScript, no tsx at run time
+COPY --from=build /app/dist ./dist
 COPY bin ./bin
-COPY types ./types
 USER node
 EXPOSE 8080
 # Real deployments set REDIS_URL, SCANPAY_KEYRING_FILE and SCANPAY_FLEET_KEY_FILE (mounted secrets);
 # without them the container runs the self-contained demo on the embedded store.
 HEALTHCHECK --interval=10s --timeout=2s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "--import", "tsx", "gateway/main.ts"]
+CMD ["node", "dist/gateway/main.js"]

@@ -14,6 +14,21 @@ import { runSelftest } from './selftest';
 export { aeadSeal, aeadOpen } from './aead'; // seal writes ct ‖ tag; open returns 1 or writes nothing
 export { dvd1Batch, dvd1BatchScalar, dvd1OpenBatch, RECORD_SIZE as DVD1_RECORD_SIZE } from './dvd1';
 
+/**
+ * The ABI this module speaks (docs/abi.md): bumped whenever an export's signature or meaning, the
+ * DVD-1 record or result layout, or a status bit changes. Embedders refuse a version they do not know.
+ */
+const ABI_VERSION: u32 = 1;
+
+export function abiVersion(): u32 {
+  return ABI_VERSION;
+}
+
+/** 4 in the SIMD build (records run four to a pass), 1 in the scalar build; outputs are the same. */
+export function simdLanes(): u32 {
+  return ASC_FEATURE_SIMD ? 4 : 1;
+}
+
 /** 0 when every embedded known answer matches. */
 export function selftest(): i32 {
   return runSelftest();

@@ -16,25 +16,28 @@ const CTX: usize = memory.data(<i32>SHA256_CTX);
 let padReady = false;
 
 export function sha256Batch64(msgs: usize, count: u32, out: usize): void {
-  if (!padReady) {
-    scheduleConstantBlock(PAD_WORDS, PAD_KW);
-    padReady = true;
-  }
   let i: u32 = 0;
-  for (; i + 4 <= count; i += 4) {
-    const m = msgs + (<usize>i << 6);
-    gatherWordsX4(m, m + 64, m + 128, m + 192, 16, BLOCK);
-    sha256x4Init(STATE);
-    sha256x4Compress(STATE, BLOCK);
-    sha256x4CompressKW(STATE, PAD_KW);
-    const o = out + (<usize>i << 5);
-    scatterWordsX4(STATE, 8, o, o + 32, o + 64, o + 96);
+  // the scalar build compiles only the loop below (no v128 op in the module)
+  if (ASC_FEATURE_SIMD) {
+    if (!padReady) {
+      scheduleConstantBlock(PAD_WORDS, PAD_KW);
+      padReady = true;
+    }
+    for (; i + 4 <= count; i += 4) {
+      const m = msgs + (<usize>i << 6);
+      gatherWordsX4(m, m + 64, m + 128, m + 192, 16, BLOCK);
+      sha256x4Init(STATE);
+      sha256x4Compress(STATE, BLOCK);
+      sha256x4CompressKW(STATE, PAD_KW);
+      const o = out + (<usize>i << 5);
+      scatterWordsX4(STATE, 8, o, o + 32, o + 64, o + 96);
+    }
+    // the messages may be secret: leave nothing of them in the module's scratch
+    memory.fill(STATE, 0, STATE_X4);
+    memory.fill(BLOCK, 0, BLOCK_X4);
+    wipeSha256x4Scratch();
   }
   for (; i < count; i++) sha256(msgs + (<usize>i << 6), 64, out + (<usize>i << 5), CTX);
-  // the messages may be secret: leave nothing of them in the module's scratch
-  memory.fill(STATE, 0, STATE_X4);
-  memory.fill(BLOCK, 0, BLOCK_X4);
   memory.fill(CTX, 0, SHA256_CTX);
-  wipeSha256x4Scratch();
   wipeSha256Scratch();
 }

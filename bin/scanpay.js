@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `scanpay` command: loads the TypeScript sources through tsx's loader (no separate build step).
-import { register } from 'tsx/esm/api';
+// The `scanpay` command: runs the compiled CLI in dist/ (`npm run build` makes it; the package ships it).
+import { existsSync } from 'node:fs';
 
 // Output piped into a reader that stops early (`scanpay … | head`): stop quietly, as Unix tools do.
 process.stdout.on('error', (e) => {
@@ -8,6 +8,10 @@ process.stdout.on('error', (e) => {
   throw e;
 });
 
-register();
-const { main } = await import('../cli/main.ts');
+const cli = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(cli)) {
+  process.stderr.write('scanpay: dist/ is missing: run `npm run build` in the source folder first\n');
+  process.exit(1);
+}
+const { main } = await import(cli.href);
 process.exitCode = await main(process.argv);

@@ -15,6 +15,8 @@ import { DVD1_CRYPTOGRAM_SIZE, DVD1_OPENED_SIZE, DVD1_RECORD_SIZE, encodeDvd1Ope
 import type { CryptoCore, Dvd1OpenInput, Dvd1Opened, Dvd1Record, Dvd1Result } from './types.ts';
 
 export const HKDF_MAX_LENGTH = 255 * 32;
+/** The module ABI this wrapper speaks (docs/abi.md); a module reporting another abiVersion() is refused. */
+export const CORE_ABI_VERSION = 1;
 /** Records per WASM call: bounds the memory a batch can make the module hold. */
 export const DVD1_MAX_RECORDS_PER_CALL = 4096;
 const TAG = 16;
@@ -23,6 +25,8 @@ const PAGE = 65536;
 
 interface CoreExports {
   memory: WebAssembly.Memory;
+  abiVersion?(): number; // optional here so that a module from before abiVersion is refused with a clear message
+  simdLanes(): number;
   selftest(): number;
   heapBase(): number;
   sha256(msg: number, len: number, out: number): void;
@@ -69,9 +73,19 @@ export class WasmCryptoCore implements CryptoCore {
   readonly #exports: CoreExports;
   readonly #heapBase: number;
   #heap: Uint8Array;
+  /** The module's abiVersion() (equal to CORE_ABI_VERSION, or the constructor threw). */
+  readonly abiVersion: number;
+  /** 4 for the SIMD build, 1 for the scalar build (same outputs). */
+  readonly simdLanes: number;
 
   constructor(instance: WebAssembly.Instance) {
     this.#exports = instance.exports as unknown as CoreExports;
+    const abi = typeof this.#exports.abiVersion === 'function' ? this.#exports.abiVersion() : 'none';
+    if (abi !== CORE_ABI_VERSION) {
+      throw new ScanpayError('CORE_LOAD_FAILED', `the module's ABI version is ${abi}; this wrapper speaks ${CORE_ABI_VERSION} (docs/abi.md)`);
+    }
+    this.abiVersion = abi;
+    this.simdLanes = this.#exports.simdLanes();
     this.#heapBase = this.#exports.heapBase();
     this.#heap = new Uint8Array(this.#exports.memory.buffer);
     if (this.#exports.selftest() !== 0) throw new ScanpayError('CORE_SELFTEST_FAILED');

@@ -30,8 +30,11 @@ export interface CryptoEngine {
   close(): Promise<void>;
 }
 
-const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
-const TSX_LOADER = import.meta.resolve('tsx'); // workers load TypeScript the way the main thread does
+// Compiled (dist/, the package) the worker is plain JavaScript; from the .ts sources (tsx, vitest) it
+// loads TypeScript through tsx as the main thread does. tsx is a dev dependency, so resolve it only then.
+const COMPILED = import.meta.url.endsWith('.js');
+const WORKER = fileURLToPath(new URL(COMPILED ? './worker.js' : './worker.ts', import.meta.url));
+const WORKER_EXEC_ARGV = COMPILED ? [] : ['--import', import.meta.resolve('tsx')];
 
 export class CryptoPool implements CryptoEngine {
   readonly #piscina: Piscina;
@@ -41,7 +44,7 @@ export class CryptoPool implements CryptoEngine {
 
   constructor(opts: CryptoPoolOptions) {
     const threads = opts.threads ?? availableParallelism();
-    this.#piscina = new Piscina({ filename: WORKER, minThreads: threads, maxThreads: threads, execArgv: ['--import', TSX_LOADER] });
+    this.#piscina = new Piscina({ filename: WORKER, minThreads: threads, maxThreads: threads, execArgv: WORKER_EXEC_ARGV });
     // each kind may keep every worker busy; piscina queues the rest, so batches grow while workers are busy
     const batch = { ...opts.batch, maxConcurrent: threads };
     this.#opens = new Batcher((inputs) => this.#runOpen(inputs), { ...batch, onFlush: (n) => opts.onBatch?.('open', n) });

@@ -1,0 +1,12 @@
+/**
+ * `scanpay/gateway`: run the gateway inside your own process (what `npm start` does from the environment).
+ * @example
+ *   import { startGateway } from 'scanpay/gateway';
+ *   const gateway = await startGateway({ store, keyRing, fleetKey, port: 8080 });
+ */
+export { DEFAULT_BATCH, startGateway, type Gateway, type GatewayOptions } from './server.ts';
+export { CryptoPool, type CryptoEngine, type CryptoPoolOptions } from './pool/crypto-pool.ts';
+export { LocalPushBus, RedisPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
+export { createLogger } from './log.ts';
+export { deviceSecret } from '../protocol/scanner-token.ts';
+export { FLEET_KEY_BYTES, loadFleetKey, parseFleetKey } from '../protocol/fleet-key.ts';

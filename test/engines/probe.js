@@ -1,0 +1,96 @@
+// @ts-check
+/**
+ * The conformance probe every JavaScript engine runs (Node, Deno, Bun, Chromium, Firefox): plain
+ * JavaScript, no host APIs, so the same file runs everywhere. It reads jobs, one per line
+ * (test/engines/jobs.ts writes them; test/engines/native/probe.c reads the same text), runs each on a
+ * core from `scanpay/core` and answers one line per job, so engines can be compared byte for byte.
+ *
+ *   seal <key> <nonce> <aad> <msg>        → ct‖tag
+ *   open <key> <nonce> <aad> <ct‖tag>     → ok <pt> | fail
+ *   hmac <key> <msg>                      → mac
+ *   hkdf <ikm> <salt> <info> <length>     → okm | error HKDF_LENGTH
+ *   sha256 <msg>                          → digest
+ *   luhn <ascii>                          → 1 | 0
+ *   dvd1 <count> <records>                → <passed> <cryptograms‖statuses>
+ *   open1 <count> <records>               → <passed> <opened‖statuses>
+ * Byte strings are lower-case hex, "-" for empty. The first lines answer selftest, abiVersion and simdLanes.
+ */
+
+/** @param {string} s */
+function unhex(s) {
+  if (s === '-') return new Uint8Array(0);
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** @param {Uint8Array} b */
+function hex(b) {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += b[i].toString(16).padStart(2, '0');
+  return s === '' ? '-' : s;
+}
+
+/** @param {Uint8Array[]} parts */
+function cat(...parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * @param {import('../../core/wasm-core.ts').WasmCryptoCore} core
+ * @param {string} line
+ */
+function answer(core, line) {
+  const [op, ...a] = line.split(' ');
+  switch (op) {
+    case 'seal':
+      return hex(core.seal(unhex(a[0]), unhex(a[1]), unhex(a[3]), unhex(a[2])));
+    case 'open':
+      try {
+        return `ok ${hex(core.open(unhex(a[0]), unhex(a[1]), unhex(a[3]), unhex(a[2])))}`;
+      } catch (e) {
+        if (/** @type {{ code?: string }} */ (e).code === 'AEAD_TAG_INVALID') return 'fail';
+        throw e;
+      }
+    case 'hmac':
+      return hex(core.hmacSha256(unhex(a[0]), unhex(a[1])));
+    case 'hkdf':
+      try {
+        return hex(core.hkdf(unhex(a[0]), unhex(a[1]), unhex(a[2]), Number(a[3])));
+      } catch (e) {
+        if (/** @type {{ code?: string }} */ (e).code === 'HKDF_LENGTH') return 'error HKDF_LENGTH';
+        throw e;
+      }
+    case 'sha256':
+      return hex(core.sha256(unhex(a[0])));
+    case 'luhn':
+      return core.luhn(unhex(a[0])) ? '1' : '0';
+    case 'dvd1': {
+      const r = core.dvd1BatchPacked(unhex(a[1]), Number(a[0]));
+      return `${r.passed} ${hex(cat(r.cryptograms, r.statuses))}`;
+    }
+    case 'open1': {
+      const r = core.dvd1OpenBatchPacked(unhex(a[1]), Number(a[0]));
+      return `${r.passed} ${hex(cat(r.opened, r.statuses))}`;
+    }
+    default:
+      throw new Error(`probe: unknown job ${op}`);
+  }
+}
+
+/**
+ * @param {import('../../core/wasm-core.ts').WasmCryptoCore} core
+ * @param {string} jobs
+ * @returns {string}
+ */
+export function runJobs(core, jobs) {
+  const out = [`selftest ${core.selftest()}`, `abi ${core.abiVersion}`, `lanes ${core.simdLanes}`];
+  for (const line of jobs.split('\n')) if (line.trim() !== '') out.push(answer(core, line.trim()));
+  return `${out.join('\n')}\n`;
+}
