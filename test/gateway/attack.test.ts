@@ -1,0 +1,435 @@
+/**
+ * The security invariants tried as an attacker would (docs/security.md): one provisioned scanner's worth of
+ * credentials, a photo of a card's QR, and as much concurrency as the machine gives.
+ *   - 200 wrong PINs released together over 4 scanner connections and the page, on two gateways (on Redis:
+ *     two processes) → at most pinLockAt evaluated, card locked, and a right PIN after the lock answered
+ *     exactly as a wrong one;
+ *   - a reconnect flood stays within the device's rate; the page POST limits hold;
+ *   - a used device token is refused by a second gateway and after a restart;
+ *   - after 1,000 payments no PAN (in any spelling) and no basic key is anywhere in Redis;
+ *   - cross-site PIN posts are refused; a paid page shows its outcome; TLS serves the page with HSTS;
+ *   - the scan does the same crypto for unknown, retired and known key ids.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { loadCore } from '../../core/index.ts';
+import { CryptoPool } from '../../gateway/pool/crypto-pool.ts';
+import type { IssuedCard } from '../../issuer/issuer.ts';
+import { parsePayload, payloadFromText, payloadToText } from '../../issuer/payload.ts';
+import { MemoryStore, RedisStore, type Store } from '../../issuer/store/index.ts';
+import { SUBPROTOCOL, type GatewayFrame, type PaymentResultFrame } from '../../protocol/messages.ts';
+import {
+  MERCHANT, PIN, RawScanner, WRONG_PIN, metricValue, postPin, startGatewayFixture, uniqueDevice, upgradeOutcome,
+  type GatewayFixture,
+} from '../support/gateway-fixture.ts';
+import { spawnGatewayChild, type GatewayProcess } from '../support/gateway-process.ts';
+import { deleteKeys, describeRedis, keysUnder, redisForTests, testKeyPrefix } from '../support/redis.ts';
+import { byteSpellings, panLeaks } from '../support/leaks.ts';
+
+const redis = await redisForTests();
+afterAll(async () => {
+  await redis?.stop();
+});
+
+const FAST = { pinPaceMs: 0, framesPerSecond: 100_000, burst: 100_000 };
+
+/** Where the second gateway is: a child process (Redis) or a second instance in this process (embedded store). */
+interface Peer { url: string; scannerUrl: string; opsUrl: string; stop(): Promise<void> }
+
+async function peerOf(fx: GatewayFixture, store: Store, redisUrl: string | null, prefix: string | null): Promise<Peer> {
+  if (redisUrl && prefix) return spawnGatewayChild({ redisUrl, prefix, keyRing: fx.keyRing, fleetKey: fx.fleetKey, options: FAST });
+  const second = await startGatewayFixture({ store, keyRing: fx.keyRing, fleetKey: fx.fleetKey, gateway: FAST });
+  return { url: second.gateway.url, scannerUrl: second.gateway.scannerUrl, opsUrl: second.gateway.opsUrl, stop: () => second.close() };
+}
+
+const evaluated = (metrics: string) =>
+  ['correct', 'wrong', 'invalid'].reduce((n, result) => n + metricValue(metrics, 'scanpay_pin_attempts_total', { result }), 0);
+
+/** What a PIN answer says, without what differs per request (id, session). */
+function answerShape(frame: GatewayFrame | { status: number; page: string }): unknown {
+  if ('status' in frame) return { status: frame.status, reason: /data-code="([A-Z_]+)"/.exec(frame.page)?.[1], receipt: frame.page.includes('Receipt') };
+  if (frame.type !== 'payment-result') return frame;
+  const { outcome, reason, attemptsLeft, receipt } = frame;
+  return { outcome, reason, attemptsLeft, receipt };
+}
+
+function burstSuite(kind: 'memory' | 'redis', openStore: () => Promise<{ store: Store; url: string | null; prefix: string | null; dispose(): Promise<void> }>): void {
+  let fx: GatewayFixture;
+  let peer: Peer;
+  let ts: Awaited<ReturnType<typeof openStore>>;
+  beforeAll(async () => {
+    ts = await openStore();
+    fx = await startGatewayFixture({ store: ts.store, threads: 1, gateway: FAST });
+    peer = await peerOf(fx, ts.store, ts.url, ts.prefix);
+  }, 60_000);
+  afterAll(async () => {
+    await peer?.stop();
+    await fx?.close();
+    await ts?.dispose();
+  });
+
+  it(`200 wrong PINs at once over 4 connections and the page of two gateways${kind === 'redis' ? ' (two processes)' : ''}: ≤ 3 evaluated, locked, and the right PIN then reads as wrong`, async () => {
+    const card = await fx.issue();
+    const device = [uniqueDevice('burst'), uniqueDevice('burst')];
+    // 4 connections: each device on both gateways
+    const scanners = [
+      await fx.scanner(device[0]),
+      await RawScanner.connect(peer.scannerUrl, device[0], fx.token(device[0])),
+      await fx.scanner(device[1]),
+      await RawScanner.connect(peer.scannerUrl, device[1], fx.token(device[1])),
+    ];
+    try {
+      const sessions = [];
+      for (let i = 0; i < 201; i++) sessions.push({ scanner: scanners[i % 4], auth: await scanners[i % 4].open(card.payloadText, 100) });
+      const [rightPinSession] = sessions.splice(200, 1);
+      const metricsBefore = evaluated(await fx.metrics()) + evaluated(await (await fetch(`${peer.opsUrl}/metrics`)).text());
+
+      // released together: 150 over sockets, 50 through the page (half to each gateway)
+      const answers = await Promise.all(sessions.map(async ({ scanner, auth }, i) => {
+        if (i % 4 !== 3) return scanner.pin(auth.session, WRONG_PIN);
+        const page = new URL(auth.url);
+        const base = i % 8 === 3 ? fx.gateway.url : peer.url;
+        const res = await postPin(`${base}${page.pathname}${page.search}`, WRONG_PIN);
+        return { status: res.status, page: await res.text() };
+      }));
+
+      const view = await fx.issuer.viewCard(card.pan);
+      expect(view).toMatchObject({ status: 'locked', pinFailures: 3, balance: 1_000_000 });
+      const count = evaluated(await fx.metrics()) + evaluated(await (await fetch(`${peer.opsUrl}/metrics`)).text()) - metricsBefore;
+      console.log(`[${kind}] 200 wrong PINs released together: ${count} evaluated (pinFailures in the store: ${view.pinFailures})`);
+      expect(count).toBeLessThanOrEqual(3);
+
+      const shapes = answers.map(answerShape);
+      const wrongLeft = shapes.filter((s) => JSON.stringify(s).includes('PIN_WRONG'));
+      expect(wrongLeft.length).toBeLessThanOrEqual(2);
+      const lockedSocket = { outcome: 'declined', reason: 'CARD_LOCKED', attemptsLeft: 0, receipt: null };
+      expect(shapes.filter((s) => JSON.stringify(s) === JSON.stringify(lockedSocket)).length).toBeGreaterThanOrEqual(145);
+
+      // the right PIN, after the lock: the same frame as a wrong one, no receipt, no ledger record, the same replay
+      const right = await rightPinSession.scanner.pin(rightPinSession.auth.session, PIN) as PaymentResultFrame;
+      expect(answerShape(right)).toEqual(lockedSocket);
+      expect(await fx.store.getLedgerRecord(rightPinSession.auth.session)).toBeNull();
+      const again = await rightPinSession.scanner.pin(rightPinSession.auth.session, PIN);
+      const wrongAgain = await sessions[0].scanner.pin(sessions[0].auth.session, WRONG_PIN);
+      expect(answerShape(again)).toEqual(answerShape(wrongAgain));
+      expect({ ...again, id: null, session: null }).toEqual({ ...wrongAgain, id: null, session: null });
+      expect(await fx.issuer.viewCard(card.pan)).toMatchObject({ status: 'locked', pinFailures: 3, balance: 1_000_000 });
+    } finally {
+      await Promise.all(scanners.map((s) => s.close()));
+    }
+  }, 120_000);
+}
+
+describe('PIN burst on the embedded store (two gateways in this process)', () => {
+  burstSuite('memory', async () => {
+    const store = new MemoryStore();
+    return { store, url: null, prefix: null, dispose: async () => {} };
+  });
+});
+
+describeRedis(redis, 'PIN burst on Redis (two gateway processes)', (server) => {
+  burstSuite('redis', async () => {
+    const prefix = testKeyPrefix();
+    const store = await RedisStore.connect(server.url, { prefix });
+    return { store, url: server.url, prefix, dispose: async () => { await store.close(); await deleteKeys(server.url, prefix); } };
+  });
+});
+
+describe('rate limits that hold', () => {
+  it('a reconnect flood (a new connection per frame) stays within the device\'s rate', async () => {
+    const store = new MemoryStore();
+    const perSecond = 20;
+    const burst = 40;
+    const fx = await startGatewayFixture({ store, gateway: { framesPerSecond: perSecond, burst } });
+    const second = await startGatewayFixture({ store, keyRing: fx.keyRing, fleetKey: fx.fleetKey, gateway: { framesPerSecond: perSecond, burst } });
+    try {
+      const device = uniqueDevice('flood');
+      const started = Date.now();
+      let served = 0;
+      let refusedUpgrades = 0;
+      let limitedFrames = 0;
+      const loop = async (i: number) => {
+        while (Date.now() - started < 2_000) {
+          const url = (i % 2 ? second : fx).gateway.scannerUrl;
+          const ws = await RawScanner.connect(url, device, fx.token(device)).catch(() => null);
+          if (!ws) {
+            refusedUpgrades++;
+            continue;
+          }
+          const answer = await ws.scan('not a payload', 100);
+          if (answer.type === 'error' && answer.code === 'RATE_LIMITED') limitedFrames++;
+          else served++;
+          await ws.close();
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, (_, i) => loop(i)));
+      const seconds = (Date.now() - started) / 1000;
+      const allowed = burst + perSecond * seconds;
+      // every upgrade and every frame takes one unit of the same budget
+      console.log(`reconnect flood: ${served} frames served in ${seconds.toFixed(2)} s (${(served / seconds).toFixed(1)}/s; documented ${perSecond}/s, burst ${burst}); ${refusedUpgrades} upgrades refused, ${limitedFrames} frames limited`);
+      expect(served).toBeLessThanOrEqual(allowed / 2 + 2); // each served frame also cost its connection a unit
+      expect(refusedUpgrades).toBeGreaterThan(0);
+    } finally {
+      await second.close();
+      await fx.close();
+    }
+  }, 30_000);
+
+  it('the page POST is limited per session and per client address', async () => {
+    const store = new MemoryStore();
+    const fx = await startGatewayFixture({
+      store, gateway: { pageLimits: { perAddress: { perSecond: 0.01, burst: 12 }, perSession: { perSecond: 0.01, burst: 3 } } },
+    });
+    try {
+      const card = await fx.issue();
+      const s = await fx.scanner();
+      const one = await s.open(card.payloadText, 100);
+      const statuses = await Promise.all(Array.from({ length: 20 }, () => postPin(one.url, WRONG_PIN, {}, '0'.repeat(64)).then((r) => r.status)));
+      expect(statuses.filter((x) => x === 403)).toHaveLength(3); // bad token: refused, but only 3 got that far
+      expect(statuses.filter((x) => x === 429)).toHaveLength(17);
+      const others = [];
+      for (let i = 0; i < 12; i++) others.push(await s.open(card.payloadText, 100));
+      const perAddress = await Promise.all(others.map((o) => postPin(o.url, WRONG_PIN, {}, '0'.repeat(64)).then((r) => r.status)));
+      expect(perAddress.filter((x) => x === 429).length).toBeGreaterThanOrEqual(3); // 12 per address, 3 already spent
+      expect((await fx.issuer.viewCard(card.pan)).pinFailures).toBe(0);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  it('PIN attempts on one card are paced: a second within the pace is RATE_LIMITED and its session stays open', async () => {
+    const fx = await startGatewayFixture({ store: new MemoryStore(), gateway: { pinPaceMs: 60_000 } });
+    try {
+      const card = await fx.issue();
+      const s = await fx.scanner();
+      const [a, b] = [await s.open(card.payloadText, 100), await s.open(card.payloadText, 100)];
+      expect(await s.pin(a.session, WRONG_PIN)).toMatchObject({ reason: 'PIN_WRONG' });
+      expect(await s.pin(b.session, PIN)).toMatchObject({ type: 'error', code: 'RATE_LIMITED' });
+      expect((await fx.store.getSession(b.session))!.state).toBe('open');
+      expect((await fx.issuer.viewCard(card.pan)).pinFailures).toBe(1);
+    } finally {
+      await fx.close();
+    }
+  });
+});
+
+describeRedis(redis, 'one-time device tokens across gateways and restarts', (server) => {
+  it('a used token is refused by a second gateway process and by the first after a restart', async () => {
+    const prefix = testKeyPrefix();
+    const store = await RedisStore.connect(server.url, { prefix });
+    let fx = await startGatewayFixture({ store });
+    const peer = await spawnGatewayChild({ redisUrl: server.url, prefix, keyRing: fx.keyRing, fleetKey: fx.fleetKey });
+    try {
+      const device = uniqueDevice();
+      const token = fx.token(device);
+      expect(await upgradeOutcome(fx.gateway.scannerUrl, { authorization: `Bearer ${token}` })).toBe('open');
+      expect(await upgradeOutcome(peer.scannerUrl, { authorization: `Bearer ${token}` })).toBe(401);
+      const { keyRing, fleetKey } = fx;
+      await fx.close();
+      fx = await startGatewayFixture({ store, keyRing, fleetKey });
+      expect(await upgradeOutcome(fx.gateway.scannerUrl, { authorization: `Bearer ${token}` })).toBe(401);
+      expect(await upgradeOutcome(fx.gateway.scannerUrl, { authorization: `Bearer ${fx.token(device)}` })).toBe('open');
+      // a revoked device opens nothing, on either gateway
+      await store.revokeDevice(device);
+      expect(await upgradeOutcome(fx.gateway.scannerUrl, { authorization: `Bearer ${fx.token(device)}` })).toBe(401);
+      expect(await upgradeOutcome(peer.scannerUrl, { authorization: `bearer ${fx.token(device)}` })).toBe(401);
+    } finally {
+      await peer.stop();
+      await fx.close();
+      await store.close();
+      await deleteKeys(server.url, prefix);
+    }
+  }, 60_000);
+});
+
+describeRedis(redis, 'no PAN and no basic key at rest', (server) => {
+  it('after 1,000 payments, no key name or value in Redis holds a PAN (any spelling, any run past the last 4) or a basic key', async () => {
+    const prefix = testKeyPrefix();
+    const store = await RedisStore.connect(server.url, { prefix });
+    const fx = await startGatewayFixture({ store, threads: 2, gateway: FAST });
+    const raw = new Redis(server.url);
+    try {
+      const cards: IssuedCard[] = [];
+      for (let i = 0; i < 10; i++) cards.push(await fx.issue());
+      const scanners = await Promise.all(Array.from({ length: 4 }, () => fx.scanner()));
+      let approved = 0;
+      await Promise.all(scanners.map(async (s, k) => {
+        for (let i = k; i < 1_000; i += 4) {
+          const card = cards[i % cards.length];
+          const auth = await s.open(card.payloadText, 100 + i, { merchant: MERCHANT });
+          const pin = i % 50 === 7 ? WRONG_PIN : PIN; // a few declines too
+          const answer = await s.pin(auth.session, pin);
+          if (answer.type === 'payment-result' && answer.outcome === 'approved') approved++;
+        }
+      }));
+      expect(approved).toBeGreaterThan(900);
+
+      const keys = await keysUnder(raw, prefix);
+      const texts: string[] = [...keys];
+      for (const key of keys) {
+        const type = await raw.type(key);
+        if (type === 'hash') texts.push(...Object.entries(await raw.hgetall(key)).flat());
+        else if (type === 'string') texts.push((await raw.get(key)) ?? '');
+      }
+      const haystack = texts.join('\n');
+      const pans = cards.map((c) => c.pan);
+      // positive control: the walk sees the card tokens and the last 4 digits
+      expect(haystack).toContain(fx.keyRing.cardToken(pans[0]));
+      expect(haystack).toContain(pans[0].slice(-4));
+      const found = panLeaks(haystack, pans);
+      const core = await loadCore();
+      const basicKeys = cards.map((c) => {
+        const parsed = parsePayload(payloadFromText(c.payloadText));
+        const [opened] = core.dvd1OpenBatch([{ kek: fx.keyRing.keyForOpening(parsed.keyId), ...parsed.fields }]);
+        return opened.basicKey!;
+      });
+      const secrets = [...basicKeys, fx.keyRing.storageKey, fx.keyRing.active().key, fx.fleetKey];
+      const secretHits = secrets.filter((k) => byteSpellings(k).some((spelling) => haystack.includes(spelling)));
+      console.log(`Redis scan after 1,000 payments (${approved} approved): ${keys.length} keys, ${haystack.length} characters; PAN findings: ${found.length}; key findings: ${secretHits.length}`);
+      expect(found).toEqual([]);
+      expect(secretHits).toEqual([]);
+    } finally {
+      await raw.quit();
+      await fx.close();
+      await store.close();
+      await deleteKeys(server.url, prefix);
+    }
+  }, 120_000);
+});
+
+describe('the PIN page', () => {
+  let fx: GatewayFixture;
+  beforeAll(async () => {
+    fx = await startGatewayFixture({ store: new MemoryStore() });
+  });
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  it('refuses cross-site posts and media types that only start like a form; the session stays open', async () => {
+    const card = await fx.issue();
+    const s = await fx.scanner();
+    const auth = await s.open(card.payloadText, 100);
+    const refused: [string, Record<string, string>, number][] = [
+      ['a foreign Origin', { origin: 'https://evil.example' }, 403],
+      ['Origin null, cross-site', { origin: 'null', 'sec-fetch-site': 'cross-site' }, 403],
+      ['same Origin but cross-site fetch', { 'sec-fetch-site': 'cross-site' }, 403],
+      ['no Origin, no Sec-Fetch-Site', { origin: '' }, 403],
+      ['a prefix-matched media type', { 'content-type': 'application/x-www-form-urlencodedEVIL' }, 415],
+      ['another charset', { 'content-type': 'application/x-www-form-urlencoded; charset=latin1' }, 415],
+    ];
+    for (const [what, headers, status] of refused) expect((await postPin(auth.url, PIN, headers)).status, what).toBe(status);
+    expect((await fx.store.getSession(auth.session))!.state).toBe('open');
+    // Origin null from our own page (no-referrer policy) with Sec-Fetch-Site same-origin, upper-case media type: accepted
+    const ok = await postPin(auth.url, PIN, { origin: 'null', 'sec-fetch-site': 'same-origin', 'content-type': 'Application/X-WWW-Form-URLEncoded; charset=UTF-8' });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('Payment approved');
+  });
+
+  it('a used session\'s page shows its outcome, never the form', async () => {
+    const card = await fx.issue();
+    const s = await fx.scanner();
+    const paid = await s.open(card.payloadText, 100);
+    await s.pin(paid.session, PIN);
+    const page = await (await fetch(paid.url)).text();
+    expect(page).toContain('Payment approved');
+    expect(page).not.toContain('<form');
+    const declined = await s.open(card.payloadText, 100);
+    await s.pin(declined.session, WRONG_PIN);
+    const declinedPage = await (await fetch(declined.url)).text();
+    expect(declinedPage).toContain('data-code="PIN_WRONG"');
+    expect(declinedPage).not.toContain('<form');
+  });
+});
+
+describe('TLS', () => {
+  it('serves wss:// and https:// from a certificate, with HSTS on the page', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scanpay-tls-'));
+    const certFile = join(dir, 'cert.pem');
+    const keyFile = join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+    const ca = readFileSync(certFile);
+    const fx = await startGatewayFixture({ store: new MemoryStore(), gateway: { tls: { certFile, keyFile } } });
+    try {
+      expect(fx.gateway.scannerUrl).toMatch(/^wss:\/\//);
+      const device = uniqueDevice();
+      const ws = new WebSocket(fx.gateway.scannerUrl, SUBPROTOCOL, { ca, headers: { authorization: `Bearer ${fx.token(device)}` } });
+      const welcome = await new Promise<GatewayFrame>((resolve, reject) => {
+        ws.once('message', (d) => resolve(JSON.parse(d.toString()) as GatewayFrame));
+        ws.once('error', reject);
+      });
+      expect(welcome).toMatchObject({ type: 'welcome', scanner: device });
+      const card = await fx.issue();
+      ws.send(JSON.stringify({ v: 1, type: 'scan', id: 'a1', payload: card.payloadText, amount: 100, currency: 'EUR', merchant: MERCHANT }));
+      const auth = await new Promise<GatewayFrame>((resolve) => ws.once('message', (d) => resolve(JSON.parse(d.toString()) as GatewayFrame)));
+      expect(auth).toMatchObject({ type: 'auth-required', url: expect.stringMatching(/^https:\/\//) });
+      const page = await new Promise<{ status: number; hsts: string | undefined }>((resolve, reject) => {
+        httpsRequest((auth as { url: string }).url, { ca }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode!, hsts: res.headers['strict-transport-security'] as string | undefined });
+        }).on('error', reject).end();
+      });
+      expect(page).toEqual({ status: 200, hsts: 'max-age=31536000' });
+      ws.close();
+    } finally {
+      await fx.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('no timing oracle on key ids', () => {
+  it('an unknown, a retired and a known key id with a bad tag cost one open each and no store read', async () => {
+    const store = new MemoryStore();
+    let opens = 0;
+    let storeReads = 0;
+    const counted = new Proxy(store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (name === 'openSession' || name === 'getCard') return (...args: unknown[]) => (storeReads++, (value as (...a: unknown[]) => unknown).apply(target, args));
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const fx = await startGatewayFixture({
+      store: counted,
+      gateway: {
+        engine: (onBatch) => {
+          const pool = new CryptoPool({ threads: 1, batch: { maxItems: 64, windowMs: 0 }, onBatch });
+          const open = pool.open.bind(pool);
+          pool.open = (input) => (opens++, open(input));
+          return pool;
+        },
+      },
+    });
+    try {
+      const good = await fx.issue();
+      fx.keyRing.rotate();
+      const retired = await fx.issue();
+      const retiredId = fx.keyRing.active().id;
+      fx.keyRing.rotate();
+      fx.keyRing.retire(retiredId);
+      const bytes = payloadFromText(good.payloadText);
+      const badTag = bytes.slice();
+      badTag[40] ^= 1;
+      const unknownId = bytes.slice();
+      unknownId[1] = 0x7f;
+      const s = await fx.scanner();
+      const before = storeReads;
+      for (const [what, payload] of [['known id, bad tag', payloadToText(badTag)], ['unknown id', payloadToText(unknownId)], ['retired id', retired.payloadText]] as const) {
+        const opensBefore = opens;
+        expect(await s.scan(payload, 100), what).toMatchObject({ type: 'error', code: 'CARD_INVALID' });
+        expect(opens - opensBefore, what).toBe(1);
+      }
+      expect(storeReads - before).toBe(0);
+    } finally {
+      await fx.close();
+    }
+  });
+});
