@@ -21,6 +21,10 @@ import { parseInteger, withJson, type Output } from './output.ts';
 const MAX_MINOR_UNITS = Number.MAX_SAFE_INTEGER;
 const QR_KINDS = ['.png', '.svg'] as const;
 const VIEW_FIELDS = ['status', 'generation', 'keyId', 'limit', 'balance', 'currency', 'pinFailures'] as const;
+type ViewField = (typeof VIEW_FIELDS)[number];
+const FIELD_LABEL: Record<ViewField, string> = {
+  status: 'status', generation: 'generation', keyId: 'issuer key', limit: 'limit', balance: 'balance', currency: 'currency', pinFailures: 'wrong PINs',
+};
 
 /** What a given payload says about itself, next to the card it names (`card show`). */
 interface ScannedPayload {
@@ -91,7 +95,7 @@ function changedFields(action: Action, before: CardView | null, after: CardView)
 /** The first line of a changing command: what it changed, or that nothing needed changing. */
 function changeLine(action: Action, before: CardView | null, after: CardView, changed: string[]): string {
   if (!before) return `issued a new card ${after.maskedPan}`;
-  const diffs = changed.filter((f) => f !== 'pin').map((f) => `${f} ${String(before[f as (typeof VIEW_FIELDS)[number]])} → ${String(after[f as (typeof VIEW_FIELDS)[number]])}`);
+  const diffs = (changed.filter((f) => f !== 'pin') as ViewField[]).map((f) => `${FIELD_LABEL[f]} ${String(before[f])} → ${String(after[f])}`);
   if (changed.length === 0) return `card ${after.maskedPan} was already ${after.status}: nothing changed`;
   const consequence = action === 'reissue' ? '; payloads of older generations are now illegal' : action === 'block' ? '; its payloads are now illegal' : '';
   return `${VERB[action]} card ${after.maskedPan}${diffs.length ? `: ${diffs.join(', ')}` : ''}${consequence}`;

@@ -66,6 +66,23 @@ describe('the bin as a real process', () => {
   });
 });
 
+describe('the README documents the same convention', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const cli = readme.slice(readme.indexOf('## The `scanpay` CLI'), readme.indexOf('## Configuration'));
+
+  it('error form, exit codes 0/1/2 and the CLI codes, in the CLI section', () => {
+    expect(cli).toContain('`scanpay: <message> [CODE]`');
+    expect(cli).toMatch(/^\| 1 \| refused or declined/m);
+    expect(cli).toMatch(/^\| 2 \| bad usage.*`USAGE`.*`NO_SUCH_FILE`/m);
+    for (const command of ['--version', 'fleet-key generate', 'scanner provision', 'scan ']) expect(cli).toContain(`npx scanpay ${command}`);
+  });
+
+  it('the examples it quotes are what the CLI prints', async () => {
+    const limit0 = await run('card', 'issue', '--pin', '1234', '--limit', '0', '--currency', 'EUR');
+    expect(cli).toContain(`\`${limit0.errors[0]}\``);
+  });
+});
+
 describe('usage errors in-process', () => {
   it.each([
     [['frob'], "unknown command 'frob'"],
