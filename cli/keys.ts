@@ -4,52 +4,62 @@ import type { Command } from 'commander';
 import { ScanpayError } from '../core/errors.ts';
 import { IssuerKeyRing, type IssuerKeyInfo } from '../issuer/key-ring.ts';
 import { keyRingPath, loadKeyRing, type GlobalOptions } from './context.ts';
-import { parseInteger, type Output } from './output.ts';
+import { parseInteger, withJson, type Output } from './output.ts';
 
-function printKeys(out: Output, keys: IssuerKeyInfo[], json: boolean): void {
-  if (json) out.json({ issuerKeys: keys });
-  else for (const k of keys) out.line(`${String(k.id).padStart(5)}  ${k.state.padEnd(12)}  ${k.createdAt}`);
+/** The change a command made (one line), then the ring; with --json, both in one object. */
+function printKeys(out: Output, json: boolean | undefined, keys: IssuerKeyInfo[], changed?: { line: string; fields: Record<string, unknown> }): void {
+  if (json) {
+    out.json({ ...changed?.fields, issuerKeys: keys });
+    return;
+  }
+  if (changed) out.line(changed.line);
+  for (const k of keys) out.line(`${String(k.id).padStart(5)}  ${k.state.padEnd(12)}  ${k.createdAt}`);
 }
 
 export function keysCommand(program: Command, out: Output): void {
   const keys = program.command('keys').description('manage the issuer key ring file (ids and states only are ever printed)');
   const globals = () => program.opts<GlobalOptions>();
 
-  keys.command('generate')
+  withJson(keys.command('generate')
     .description('write a new key ring: one active issuer key and a storage key')
-    .option('--force', 'overwrite an existing key ring file (every card issued under it becomes unreadable)')
-    .action(async (opts: { force?: boolean }) => {
+    .option('--force', 'overwrite an existing key ring file (every card issued under it becomes unreadable)'))
+    .action(async (opts: { force?: boolean; json?: boolean }) => {
       const file = keyRingPath(globals());
-      if (existsSync(file) && !opts.force) throw new ScanpayError('BAD_ARGUMENT', `${file} exists; pass --force to replace it`);
+      const replaced = existsSync(file);
+      if (replaced && !opts.force) throw new ScanpayError('BAD_ARGUMENT', `${file} exists; pass --force to replace it`);
       const ring = IssuerKeyRing.generate();
       await ring.save(file);
-      out.line(`wrote ${file} (mode 0600)`);
-      printKeys(out, ring.list(), false);
+      printKeys(out, opts.json, ring.list(), {
+        line: `${replaced ? 'replaced' : 'wrote'} ${file} (mode 0600)`,
+        fields: { wrote: file, mode: '0600', replaced },
+      });
     });
 
-  keys.command('rotate')
-    .description('add a new active issuer key; the previous one becomes decrypt-only')
-    .action(async () => {
+  withJson(keys.command('rotate')
+    .description('add a new active issuer key; the previous one becomes decrypt-only'))
+    .action(async (opts: { json?: boolean }) => {
       const ring = await loadKeyRing(globals());
+      const previous = ring.list().find((k) => k.state === 'active')?.id;
       const id = ring.rotate();
       await ring.save(keyRingPath(globals()));
-      out.line(`key ${id} is now active`);
-      printKeys(out, ring.list(), false);
+      printKeys(out, opts.json, ring.list(), {
+        line: `key ${id} is now active${previous === undefined ? '' : `; key ${previous} is now decrypt-only`}`,
+        fields: { active: id, decryptOnly: previous ?? null },
+      });
     });
 
-  keys.command('retire <id>')
-    .description('retire a decrypt-only key: payloads sealed under it become illegal')
-    .action(async (id: string) => {
+  withJson(keys.command('retire <id>')
+    .description('retire a decrypt-only key: payloads sealed under it become illegal'))
+    .action(async (idArg: string, opts: { json?: boolean }) => {
+      const id = parseInteger(idArg, 'id', 1, 0xffff);
       const ring = await loadKeyRing(globals());
-      ring.retire(parseInteger(id, 'id', 1, 0xffff));
+      ring.retire(id);
       await ring.save(keyRingPath(globals()));
-      printKeys(out, ring.list(), false);
+      printKeys(out, opts.json, ring.list(), { line: `key ${id} is now retired: payloads sealed under it are illegal`, fields: { retired: id } });
     });
 
-  keys.command('list')
-    .description('list issuer key ids and states')
-    .option('--json', 'print JSON')
+  withJson(keys.command('list').description('list issuer key ids and states'))
     .action(async (opts: { json?: boolean }) => {
-      printKeys(out, (await loadKeyRing(globals())).list(), Boolean(opts.json));
+      printKeys(out, opts.json, (await loadKeyRing(globals())).list());
     });
 }

@@ -1,40 +1,59 @@
 /**
- * The `scanpay` CLI for operators. Exit codes: 0 done, 1 the operation failed (one line on stderr,
- * nothing half-written), 2 bad usage.
+ * The `scanpay` CLI for operators. Every error is one line `scanpay: <message> [CODE]` on stderr; exit
+ * codes 0 done, 1 refused or declined, 2 bad usage (cli/errors.ts, shown by `--help`).
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { isScanpayError } from '../core/errors.ts';
 import { cardCommand } from './card.ts';
+import { EXIT, EXIT_HELP, describeFailure } from './errors.ts';
+import { fleetKeyCommand } from './fleet-key.ts';
 import { keysCommand } from './keys.ts';
 import { scanCommand } from './scan.ts';
 import { consoleOutput, type Output } from './output.ts';
 
+/** The version in scanpay's package.json: the nearest one above this module (sources or a compiled copy). */
+export function packageVersion(from = dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'scanpay' && pkg.version) return pkg.version;
+    } catch {
+      // no package.json here: look one level up
+    }
+    if (dirname(dir) === dir) throw new Error('scanpay package.json not found');
+  }
+}
+
 export function buildProgram(out: Output): Command {
   const program = new Command('scanpay')
-    .description('scanpay operator CLI: issuer keys and cards')
+    .description('scanpay operator CLI: issuer keys, cards, the scanner fleet key, a simulated scanner')
+    .version(packageVersion(), '-V, --version', 'print the scanpay version')
     .option('--redis <url>', 'Redis store URL (default: REDIS_URL)')
     .option('--prefix <prefix>', 'Redis key prefix (default: scanpay:)')
     .option('--keyring <file>', 'issuer key ring file (default: SCANPAY_KEYRING_FILE or ./scanpay-keyring.json)')
+    .addHelpText('after', EXIT_HELP)
     .exitOverride()
-    .configureOutput({ writeOut: (s) => out.line(s.trimEnd()), writeErr: (s) => out.error(s.trimEnd()) });
+    // commander's own errors are printed by main() in the one `scanpay: … [USAGE]` form
+    .configureOutput({ writeOut: (s) => out.line(s.trimEnd()), writeErr: (s) => out.error(s.trimEnd()), outputError: () => {} });
   keysCommand(program, out);
   cardCommand(program, out);
+  fleetKeyCommand(program, out);
   scanCommand(program, out);
-  for (const sub of program.commands) sub.exitOverride();
+  const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];
+  for (const cmd of everyCommand(program).slice(1)) cmd.addHelpText('after', EXIT_HELP);
   return program;
 }
 
 export async function main(argv: readonly string[], out: Output = consoleOutput): Promise<number> {
   try {
     await buildProgram(out).parseAsync([...argv]);
-    return 0;
+    return EXIT.OK;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2; // commander printed the message
-    if (isScanpayError(e)) {
-      out.error(`scanpay: ${e.message} [${e.code}]`);
-      return 1;
-    }
-    out.error(`scanpay: ${(e as Error)?.message ?? String(e)}`);
-    return 1;
+    if (e instanceof CommanderError && e.exitCode === 0) return EXIT.OK; // --help, --version
+    const { line, exitCode } = describeFailure(e);
+    out.error(line);
+    return exitCode;
   }
 }

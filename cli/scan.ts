@@ -2,18 +2,18 @@
  * `scanpay scan …`: a simulated scanner walking the whole flow through the SDK (S21 scan → S24 session →
  * S25 PIN, here or on the auth page → result with receipt MAC); `--repeat N` measures payments/s on one
  * connection. `scanpay scanner provision <id>`: a device's secret, derived from the fleet key.
- * Exit: 0 approved, 1 declined or failed, 2 usage.
+ * Exit: 0 approved, 1 declined or refused, 2 usage (cli/errors.ts).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ScanpayError } from '../core/errors.ts';
-import { decodeQrPng } from '../issuer/qr.ts';
 import { loadFleetKey } from '../protocol/fleet-key.ts';
 import { deviceSecret, isDeviceId } from '../protocol/scanner-token.ts';
 import { ScannerClient, isScannerError, type AuthRequiredFrame, type PaymentResultFrame, type ScanRequest } from '../sdk/index.ts';
+import { readCardArgument } from './card-ref.ts';
+import { CliError, EXIT, declined, noSuchFile, usageError } from './errors.ts';
 import { promptHidden, readFirstLine } from './pin-prompt.ts';
-import { parseInteger, type Output } from './output.ts';
+import { parseInteger, withJson, type Output } from './output.ts';
 
 const PIN = /^[0-9]{4}$/;
 const HEX_SECRET = /^[0-9a-fA-F]{64}$/;
@@ -38,42 +38,35 @@ interface ScanOptions {
 
 type PinSource = () => Promise<string>;
 
-/** Reports bad usage through commander: its message on stderr, exit code 2. */
-function usage(cmd: Command, message: string): never {
-  cmd.error(`scanpay: ${message}`, { exitCode: 2, code: 'scanpay.usage' });
+function usage(message: string): never {
+  throw usageError(message);
 }
 
-function integerOption(cmd: Command, value: string, name: string, min: number, max: number): number {
-  try {
-    return parseInteger(value, name, min, max);
-  } catch (e) {
-    usage(cmd, (e as Error).message);
-  }
-}
-
-function readSecret(cmd: Command, opts: ScanOptions): string {
-  if (opts.secret !== undefined && opts.secretFile !== undefined) usage(cmd, 'pass --secret or --secret-file, not both');
+function readSecret(opts: ScanOptions): string {
+  if (opts.secret !== undefined && opts.secretFile !== undefined) usage('pass --secret or --secret-file, not both');
   let secret = opts.secret ?? process.env.SCANPAY_DEVICE_SECRET;
   if (opts.secretFile !== undefined) {
     try {
       secret = readFileSync(opts.secretFile, 'utf8');
     } catch (e) {
-      throw new ScanpayError('BAD_ARGUMENT', `cannot read --secret-file ${opts.secretFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+      const errno = (e as NodeJS.ErrnoException).code;
+      if (errno === 'ENOENT') throw noSuchFile(`--secret-file ${opts.secretFile}`);
+      throw new ScanpayError('BAD_ARGUMENT', `cannot read --secret-file ${opts.secretFile}: ${errno ?? 'error'}`);
     }
   }
-  if (secret === undefined) usage(cmd, 'no device secret: pass --secret-file FILE (or --secret HEX, or set SCANPAY_DEVICE_SECRET)');
-  if (!HEX_SECRET.test(secret.trim())) usage(cmd, 'the device secret must be 64 hex digits (see `scanpay scanner provision`)');
+  if (secret === undefined) usage('no device secret: pass --secret-file FILE (or --secret HEX, or set SCANPAY_DEVICE_SECRET)');
+  if (!HEX_SECRET.test(secret.trim())) usage('the device secret must be 64 hex digits (see `scanpay scanner provision`)');
   return secret.trim();
 }
 
 /** Where the PIN comes from; decided (and checked) before connecting, read at most once. */
-function pinSource(cmd: Command, opts: ScanOptions): PinSource | null {
+function pinSource(opts: ScanOptions): PinSource | null {
   const chosen = [opts.pin !== undefined, Boolean(opts.pinStdin), Boolean(opts.page)].filter(Boolean).length;
-  if (chosen > 1) usage(cmd, 'pass only one of --pin, --pin-stdin, --page');
+  if (chosen > 1) usage('pass only one of --pin, --pin-stdin, --page');
   if (opts.page) return null;
   let read: () => Promise<string>;
   if (opts.pin !== undefined) {
-    if (!PIN.test(opts.pin)) usage(cmd, '--pin must be 4 digits');
+    if (!PIN.test(opts.pin)) usage('--pin must be exactly 4 digits');
     const pin = opts.pin;
     read = async () => pin;
   } else if (opts.pinStdin) {
@@ -81,19 +74,13 @@ function pinSource(cmd: Command, opts: ScanOptions): PinSource | null {
   } else if (process.stdin.isTTY) {
     read = () => promptHidden('PIN: ');
   } else {
-    usage(cmd, 'stdin is not a terminal: pass --pin-stdin (PIN on the first line of stdin), --pin, or --page');
+    usage('stdin is not a terminal: pass --pin-stdin (PIN on the first line of stdin), --pin, or --page');
   }
   let cached: Promise<string> | undefined;
   return () => (cached ??= read().then((pin) => {
     if (!PIN.test(pin)) throw new ScanpayError('PIN_FORMAT');
     return pin;
   }));
-}
-
-/** The card argument: a QR image file (PNG) or the payload text itself. */
-async function payloadOf(card: string): Promise<string> {
-  if (existsSync(card) && statSync(card).isFile()) return decodeQrPng(await readFile(card));
-  return card;
 }
 
 /** Retries a request the gateway refused with RATE_LIMITED (safe: a refused frame did nothing; pin frames are idempotent). */
@@ -116,10 +103,12 @@ function resultLine(auth: AuthRequiredFrame, result: PaymentResultFrame): string
   return `${result.outcome}${reason}  ${auth.amount} ${auth.currency}  merchant ${auth.merchant}  card ${maskedPan}  ${receipt}  session ${result.session}${result.replayed ? '  (replayed)' : ''}`;
 }
 
-/** One line for main() to print: the SDK's message with its code, like a ScanpayError's. */
+const afterApproved = (approved: number): string => (approved ? ` after ${approved} approved payment${approved > 1 ? 's' : ''}` : '');
+
+/** An SDK failure part-way through --repeat: its own code, and how many payments went through first. */
 function cliError(e: unknown, approved: number): unknown {
-  if (!isScannerError(e)) return e;
-  return new Error(`${e.message} [${e.code}]${approved ? ` after ${approved} approved payment${approved > 1 ? 's' : ''}` : ''}`);
+  if (!isScannerError(e) || !approved) return e;
+  return new CliError(e.code, `${e.message}${afterApproved(approved)}`, EXIT.REFUSED);
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -127,8 +116,8 @@ function percentile(sorted: number[], p: number): number {
 }
 
 export function scanCommand(program: Command, out: Output): void {
-  program.command('scan <card>')
-    .description('act as a scanner: scan a card (payload text or QR image), pay, print the result')
+  withJson(program.command('scan <card>')
+    .description('act as a scanner: scan a card (QR image, .txt payload file or payload text), pay, print the result')
     .option('--gateway <url>', 'gateway scanner endpoint, e.g. ws://localhost:8080/scanner (default: SCANPAY_GATEWAY)')
     .option('--device <id>', 'scanner device id (default: SCANPAY_DEVICE_ID)')
     .option('--secret <hex>', 'device secret, 64 hex digits (visible to other local users: prefer --secret-file or SCANPAY_DEVICE_SECRET)')
@@ -140,29 +129,29 @@ export function scanCommand(program: Command, out: Output): void {
     .option('--pin-stdin', 'read the PIN from the first line of stdin')
     .option('--page', 'do not take the PIN here: print the auth page URL and wait for the holder to pay there')
     .option('--repeat <n>', 'run N payments on one connection and print payments/s', '1')
-    .option('--timeout <seconds>', 'connect and per-request timeout', '10')
-    .option('--json', 'print each result as JSON')
-    .action(async (card: string, opts: ScanOptions, cmd: Command) => {
+    .option('--timeout <seconds>', 'connect and per-request timeout', '10'), 'print each result as JSON')
+    .action(async (card: string, opts: ScanOptions) => {
       const url = opts.gateway ?? process.env.SCANPAY_GATEWAY;
       const deviceId = opts.device ?? process.env.SCANPAY_DEVICE_ID;
-      if (!url) usage(cmd, 'no gateway: pass --gateway ws://HOST:PORT/scanner or set SCANPAY_GATEWAY');
-      if (!deviceId) usage(cmd, 'no device id: pass --device ID or set SCANPAY_DEVICE_ID');
-      if (!isDeviceId(deviceId)) usage(cmd, '--device must be 1-64 of A-Z a-z 0-9 _ -');
-      const secret = readSecret(cmd, opts);
-      if (!/^[A-Z]{3}$/.test(opts.currency)) usage(cmd, '--currency must be an ISO 4217 code, e.g. EUR');
-      if (!/^[A-Za-z0-9._-]{1,16}$/.test(opts.merchant)) usage(cmd, '--merchant must be 1-16 of A-Z a-z 0-9 . _ -');
-      const amount = integerOption(cmd, opts.amount, '--amount', 1, Number.MAX_SAFE_INTEGER);
-      const repeat = integerOption(cmd, opts.repeat, '--repeat', 1, MAX_REPEAT);
-      const timeoutMs = integerOption(cmd, opts.timeout, '--timeout', 1, 3_600) * 1000;
-      const pin = pinSource(cmd, opts);
-      const request: ScanRequest = { payload: await payloadOf(card), amount, currency: opts.currency, merchant: opts.merchant };
+      if (!url) usage('no gateway: pass --gateway ws://HOST:PORT/scanner or set SCANPAY_GATEWAY');
+      if (!deviceId) usage('no device id: pass --device ID or set SCANPAY_DEVICE_ID');
+      if (!isDeviceId(deviceId)) usage('--device must be 1-64 of A-Z a-z 0-9 _ -');
+      const secret = readSecret(opts);
+      if (!/^[A-Z]{3}$/.test(opts.currency)) usage('--currency must be an ISO 4217 code, e.g. EUR');
+      if (!/^[A-Za-z0-9._-]{1,16}$/.test(opts.merchant)) usage('--merchant must be 1-16 of A-Z a-z 0-9 . _ -');
+      const amount = parseInteger(opts.amount, '--amount', 1, Number.MAX_SAFE_INTEGER);
+      const repeat = parseInteger(opts.repeat, '--repeat', 1, MAX_REPEAT);
+      const timeoutMs = parseInteger(opts.timeout, '--timeout', 1, 3_600) * 1000;
+      const pin = pinSource(opts);
+      const { text: payload } = await readCardArgument(card, { pan: false });
+      const request: ScanRequest = { payload, amount, currency: opts.currency, merchant: opts.merchant };
 
       let client: ScannerClient;
       try {
         client = await ScannerClient.connect({ url, deviceId, secret, timeoutMs });
       } catch (e) {
-        if (e instanceof RangeError) usage(cmd, e.message);
-        throw cliError(e, 0);
+        if (e instanceof RangeError) usage(e.message);
+        throw e;
       }
       const stats = { rateLimited: 0 };
       const latencies: number[] = [];
@@ -205,15 +194,17 @@ export function scanCommand(program: Command, out: Output): void {
           + ` (latency p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms`
           + `${stats.rateLimited ? `, ${stats.rateLimited} rate-limited retries` : ''})`);
       }
-      if (last && last.result.outcome !== 'approved') throw new Error(`payment declined: ${last.result.reason ?? 'no reason given'}`);
+      if (last && last.result.outcome !== 'approved') throw declined(last.result.reason, afterApproved(approved));
     });
 
   const scanner = program.command('scanner').description('scanner fleet: device secrets');
-  scanner.command('provision <deviceId>')
+  withJson(scanner.command('provision <deviceId>')
     .description("print a device's secret (hex), derived from the fleet key; install it on that scanner only")
-    .option('--fleet-key-file <file>', 'fleet key file, 64 hex digits (default: SCANPAY_FLEET_KEY_FILE, or SCANPAY_FLEET_KEY as hex)')
-    .action((deviceId: string, opts: { fleetKeyFile?: string }, cmd: Command) => {
-      if (!isDeviceId(deviceId)) usage(cmd, 'device id must be 1-64 of A-Z a-z 0-9 _ -');
-      out.line(Buffer.from(deviceSecret(loadFleetKey({ file: opts.fleetKeyFile }), deviceId)).toString('hex'));
+    .option('--fleet-key-file <file>', 'fleet key file, 64 hex digits (default: SCANPAY_FLEET_KEY_FILE, or SCANPAY_FLEET_KEY as hex)'))
+    .action((deviceId: string, opts: { fleetKeyFile?: string; json?: boolean }) => {
+      if (!isDeviceId(deviceId)) usage('device id must be 1-64 of A-Z a-z 0-9 _ -');
+      const secret = Buffer.from(deviceSecret(loadFleetKey({ file: opts.fleetKeyFile }), deviceId)).toString('hex');
+      if (opts.json) out.json({ deviceId, secret });
+      else out.line(secret);
     });
 }

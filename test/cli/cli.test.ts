@@ -1,13 +1,15 @@
 /**
  * The `scanpay` operator CLI, driven in-process through main(argv, out) with a capturing Output, against
  * Redis under a per-run prefix and a key ring in a temp dir; plus the real bin once as a child process.
- * Checks: keys generate/list/rotate, card issue (PNG and SVG QR that decode to the payload), show by QR image,
- * payload text or PAN, block/unblock/reissue/pin by QR image; no full PAN or key bytes in any output; and
- * bad arguments give one line on stderr, a non-zero exit, and write nothing.
+ * Checks: keys generate/list/rotate/retire, card issue (PNG and SVG QR that decode to the payload), show by
+ * QR image, .txt payload file, payload text or PAN (and whether the given payload is the current
+ * generation), block/unblock/reissue/pin by QR image, each saying what it changed; no full PAN or key bytes
+ * in any output; and bad arguments give one `scanpay: <message> [CODE]` line on stderr, exit 2 for bad
+ * usage or 1 for a refusal, and write nothing.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +22,7 @@ import { pinVerificationValue, unwrapBasicKey } from '../../issuer/card-secrets.
 import { Issuer } from '../../issuer/issuer.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { payloadFromText } from '../../issuer/payload.ts';
-import { decodeQrPng } from '../../issuer/qr.ts';
+import { decodeQrPng, payloadQrPng } from '../../issuer/qr.ts';
 import { openStore } from '../../issuer/store/index.ts';
 import type { Store } from '../../issuer/store/types.ts';
 import { deleteKeys, describeRedis, keysUnder, redisForTests, testKeyPrefix } from '../support/redis.ts';
@@ -28,6 +30,7 @@ import { Redis } from 'ioredis';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MASKED = /^•••• •••• •••• [0-9]{4}$/;
+const ERROR_LINE = /^scanpay: [^\n]+ \[[A-Z][A-Z0-9_]*\]$/;
 
 const redis = await redisForTests();
 afterAll(async () => {
@@ -129,7 +132,7 @@ describe('card commands without a persistent store', () => {
       expect(run.code).toBe(1);
       expect(run.errors).toHaveLength(1);
       expect(run.errors[0]).toContain('persistent store');
-      expect(run.errors[0]).not.toContain('\n');
+      expect(run.errors[0]).toMatch(ERROR_LINE);
       expect(run.stdout).toBe('');
     }
     expect(process.env.REDIS_URL).toBeUndefined();
@@ -176,8 +179,10 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
     expect(second.errors[0]).toMatch(/exists; pass --force/);
     expect(await readFile(keyring, 'utf8')).toBe(before);
 
-    const forced = await cli([...g(), 'keys', 'generate', '--force']);
+    expect(first.stdout.split('\n')[0]).toBe(`wrote ${keyring} (mode 0600)`);
+    const forced = await cli([...g(), 'keys', 'generate', '--force', '--json']);
     expect(forced.code).toBe(0);
+    expect(forced.json).toMatchObject({ wrote: keyring, mode: '0600', replaced: true, issuerKeys: [{ id: 1, state: 'active' }] });
     expect(await readFile(keyring, 'utf8')).not.toBe(before);
     expect((await stat(keyring)).mode & 0o777).toBe(0o600);
     expect((await readdir(dir)).filter((n) => n.includes('.tmp'))).toEqual([]);
@@ -253,55 +258,114 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
     const plain = await cli([...g(), 'card', 'show', pngPath]);
     expect(plain.code).toBe(0);
     expect(plain.stdout).toMatch(/status\s+active/);
+    expect(plain.stdout).toMatch(/^scanned\s+generation 1, issuer key 1: current$/m);
     expect(plain.all).not.toContain(pan);
+    expect(byPng.json).toMatchObject({ scanned: { generation: 1, keyId: 1, current: true, verdict: 'legal' } });
+    expect(byText.json).toMatchObject({ scanned: { generation: 1, current: true } });
+    expect(byPan.json).not.toHaveProperty('scanned'); // a PAN names the card, not one of its payloads
+  });
+
+  it('card show takes a .txt payload file (as `npm start` writes demo-cards/card-N.txt)', async () => {
+    const txt = join(dir, 'card-1.txt');
+    await writeFile(txt, `${payload}\n`);
+    const run = await cli([...g(), 'card', 'show', txt, '--json']);
+    expect(run.code, run.errors.join('\n')).toBe(0);
+    expect(run.json).toMatchObject({ status: 'active', generation: 1, scanned: { generation: 1, current: true, verdict: 'legal' } });
+    expect((run.json as { maskedPan: string }).maskedPan.slice(-4)).toBe(pan.slice(-4));
+    expect(run.all).not.toContain(pan);
+  });
+
+  it('a card file that does not exist: "no such file", exit 2, never read as payload text', async () => {
+    for (const args of [['card', 'show', join(dir, 'card-9.png')], ['card', 'block', join(dir, 'card-9.txt')], ['card', 'reissue', 'demo-cards/none.png']]) {
+      const run = await cli([...g(), ...args]);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.errors).toEqual([`scanpay: no such file: ${args[2]} (and it is not a card number or payload text) [NO_SUCH_FILE]`]);
+      expect(run.stdout).toBe('');
+    }
   });
 
   it('block, unblock and reissue by QR image path', async () => {
     const iss = await issuer();
     const blocked = await cli([...g(), 'card', 'block', pngPath, '--json']);
     expect(blocked.code, blocked.errors.join('\n')).toBe(0);
-    expect(blocked.json).toMatchObject({ status: 'blocked' });
+    expect(blocked.json).toMatchObject({ action: 'block', changed: ['status'], before: { status: 'active' }, status: 'blocked' });
     expect(await iss.judgePayloads([payload])).toMatchObject([{ legal: false, reason: 'CARD_BLOCKED' }]);
+    const shownBlocked = await cli([...g(), 'card', 'show', pngPath, '--json']);
+    expect(shownBlocked.json).toMatchObject({ scanned: { current: true, verdict: 'CARD_BLOCKED' } });
 
-    const unblocked = await cli([...g(), 'card', 'unblock', pngPath, '--json']);
+    const again = await cli([...g(), 'card', 'block', pngPath]);
+    expect(again.code).toBe(0);
+    expect(again.stdout.split('\n')[0]).toMatch(/^card •••• •••• •••• [0-9]{4} was already blocked: nothing changed$/);
+    const againJson = await cli([...g(), 'card', 'block', pngPath, '--json']);
+    expect(againJson.json).toMatchObject({ action: 'block', changed: [] });
+
+    const unblocked = await cli([...g(), 'card', 'unblock', pngPath]);
     expect(unblocked.code).toBe(0);
-    expect(unblocked.json).toMatchObject({ status: 'active' });
+    expect(unblocked.stdout.split('\n')[0]).toBe(`unblocked card •••• •••• •••• ${pan.slice(-4)}: status blocked → active`);
+    expect(unblocked.stdout).toMatch(/^status\s+active$/m);
     expect(await iss.judgePayloads([payload])).toMatchObject([{ legal: true }]);
 
     const newPng = join(dir, 'card-g2.png');
     const reissued = await cli([...g(), 'card', 'reissue', pngPath, '--qr', newPng, '--json']);
     expect(reissued.code, reissued.errors.join('\n')).toBe(0);
     const out = reissued.json as { generation: number; payload: string; maskedPan: string };
+    expect(reissued.json).toMatchObject({ action: 'reissue', changed: ['generation'], before: { generation: 1 } });
     expect(out.generation).toBe(2);
     expect(out.payload).not.toBe(payload);
     expect(decodeQrPng(await readFile(newPng))).toBe(out.payload);
     expect(reissued.all).not.toContain(pan);
     const verdicts = await iss.judgePayloads([payload, out.payload]);
     expect(verdicts).toMatchObject([{ legal: false, reason: 'GENERATION_STALE' }, { legal: true }]);
-    // the old image still names the card (an operator holding an old print can act on it)
+    // the old image still names the card (an operator holding an old print can act on it), and is reported stale
     const shown = await cli([...g(), 'card', 'show', pngPath, '--json']);
-    expect(shown.json).toMatchObject({ generation: 2 });
+    expect(shown.json).toMatchObject({ generation: 2, scanned: { generation: 1, current: false, verdict: 'GENERATION_STALE' } });
+    const shownText = await cli([...g(), 'card', 'show', pngPath]);
+    expect(shownText.code).toBe(0);
+    expect(shownText.stdout).toMatch(/^scanned\s+generation 1, issuer key 1: STALE — the card's current payload is generation 2; this one is refused at every scan$/m);
+    const current = await cli([...g(), 'card', 'show', newPng, '--json']);
+    expect(current.json).toMatchObject({ generation: 2, scanned: { generation: 2, current: true, verdict: 'legal' } });
+    const plain = await cli([...g(), 'card', 'reissue', newPng]);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout.split('\n')[0]).toBe(`re-issued card •••• •••• •••• ${pan.slice(-4)}: generation 2 → 3; payloads of older generations are now illegal`);
+    const g3 = /payload\s+(.{168})$/m.exec(plain.stdout)![1];
+    expect(await iss.judgePayloads([out.payload, g3])).toMatchObject([{ legal: false, reason: 'GENERATION_STALE' }, { legal: true }]);
+    await writeFile(newPng, await payloadQrPng(g3));
     pngPath = newPng;
-    payload = out.payload;
+    payload = g3;
   });
 
-  it('card pin changes the stored PIN verification value', async () => {
+  it('card issue says it issued a card', async () => {
+    const run = await cli([...g(), 'card', 'issue', '--pin', '1234', '--limit', '1', '--currency', 'EUR']);
+    expect(run.code, run.errors.join('\n')).toBe(0);
+    expect(run.stdout.split('\n')[0]).toMatch(/^issued a new card •••• •••• •••• [0-9]{4}$/);
+    const json = await cli([...g(), 'card', 'issue', '--pin', '1234', '--limit', '1', '--currency', 'EUR', '--json']);
+    expect(json.json).toMatchObject({ action: 'issue', changed: [], status: 'active' });
+    expect(json.json).not.toHaveProperty('before');
+  });
+
+  it('card pin changes the stored PIN verification value, and says so', async () => {
     const ring = await IssuerKeyRing.load({ file: keyring, env: {} });
     const before = (await store.getCard(ring.cardToken(pan)))!;
     const run = await cli([...g(), 'card', 'pin', pngPath, '--pin', '4321', '--json']);
     expect(run.code, run.errors.join('\n')).toBe(0);
+    expect(run.json).toMatchObject({ action: 'pin', changed: ['pin'], status: 'active' });
+    expect(run.all).not.toContain('4321');
     const after = (await store.getCard(ring.cardToken(pan)))!;
     const basicKey = unwrapBasicKey(core, ring.storageKey, after.token, after.wrappedBasicKey);
     expect(Buffer.from(after.pvv).equals(Buffer.from(pinVerificationValue(core, basicKey, pan, '4321')))).toBe(true);
     expect(Buffer.from(before.pvv).equals(Buffer.from(pinVerificationValue(core, basicKey, pan, '1234')))).toBe(true);
     expect(Buffer.from(after.pvv).equals(Buffer.from(before.pvv))).toBe(false);
     basicKey.fill(0);
+    const plain = await cli([...g(), 'card', 'pin', pngPath, '--pin', '4321']);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout.split('\n')[0]).toBe(`changed the PIN of card •••• •••• •••• ${pan.slice(-4)}`);
+    expect(plain.all).not.toContain('4321');
   });
 
   it('keys rotate: two keys listed, new cards under the new key, old cards still legal', async () => {
     const rotated = await cli([...g(), 'keys', 'rotate']);
     expect(rotated.code, rotated.errors.join('\n')).toBe(0);
-    expect(rotated.stdout).toContain('key 2 is now active');
+    expect(rotated.stdout.split('\n')[0]).toBe('key 2 is now active; key 1 is now decrypt-only');
     const list = await cli([...g(), 'keys', 'list', '--json']);
     const keys = (list.json as { issuerKeys: { id: number; state: string }[] }).issuerKeys.map(({ id, state }) => ({ id, state }));
     expect(keys).toEqual([{ id: 1, state: 'decrypt-only' }, { id: 2, state: 'active' }]);
@@ -314,7 +378,7 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
     expect(await (await issuer()).judgePayloads([payload])).toMatchObject([{ legal: true }]);
   });
 
-  it('bad arguments: one line on stderr, non-zero exit, nothing written', async () => {
+  it('bad arguments: one `scanpay: … [CODE]` line on stderr, exit 2 (usage) or 1 (refused), nothing written', async () => {
     const txt = join(dir, 'bad', 'card.txt');
     await mkdir(join(dir, 'bad'));
     const dirPng = join(dir, 'bad', 'is-a-dir.png');
@@ -323,7 +387,6 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
     const { PNG } = await import('pngjs');
     const blank = new PNG({ width: 32, height: 32 });
     blank.data.fill(255);
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(noQr, PNG.sync.write(blank));
     const issue = ['card', 'issue'];
     const ok = { pin: ['--pin', '1234'], limit: ['--limit', '5000'], currency: ['--currency', 'EUR'] };
@@ -339,6 +402,7 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
       '--limit 1.5': [...issue, ...ok.pin, '--limit', '1.5', ...ok.currency],
       '--limit 1e3': [...issue, ...ok.pin, '--limit', '1e3', ...ok.currency],
       '--limit 2^53': [...issue, ...ok.pin, '--limit', '9007199254740993', ...ok.currency],
+      '--limit 0': [...issue, ...ok.pin, '--limit', '0', ...ok.currency],
       '--balance -1': [...issue, ...ok.pin, ...ok.limit, ...ok.currency, '--balance', '-1'],
       '--currency EURO': [...issue, ...ok.pin, ...ok.limit, '--currency', 'EURO'],
       '--currency eur': [...issue, ...ok.pin, ...ok.limit, '--currency', 'eur'],
@@ -366,15 +430,26 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
       'keys retire 0': ['keys', 'retire', '0'],
       'keys retire unknown id': ['keys', 'retire', '99'],
     };
+    // Exit 1 (refused) with these codes; every other case is bad usage: exit 2 [USAGE], or [NO_SUCH_FILE] below.
+    const refused: Record<string, string> = {
+      'card show 10 KB of garbage': 'PAYLOAD_TOO_LARGE',
+      'card show a Luhn-invalid 16 digits': 'CARD_UNKNOWN',
+      'card show a PNG without a QR code': 'PAYLOAD_MALFORMED',
+      'card unblock unknown card': 'CARD_UNKNOWN',
+      'card reissue tampered payload': 'PAYLOAD_TAG_INVALID',
+      'keys retire the active key': 'BAD_ARGUMENT',
+      'keys retire unknown id': 'KEY_UNKNOWN',
+    };
+    const missingFile = new Set(['card show garbage', 'card block garbage']);
     const ringBefore = await readFile(keyring, 'utf8');
     const rowsBefore = JSON.stringify(await Promise.all((await cardKeys()).sort().map((k) => client.hgetall(k))));
     const countBefore = await store.countCards();
     const filesBefore = (await readdir(dir, { recursive: true })).sort();
     for (const [name, args] of Object.entries(cases)) {
       const run = await cli([...g(), ...args]);
-      expect(run.code, name).not.toBe(0);
-      expect(run.errors, `${name}: ${JSON.stringify(run.errors)}`).toHaveLength(1);
-      expect(run.errors[0].trim().split('\n'), `${name}: ${run.errors[0]}`).toHaveLength(1);
+      const code = refused[name] ?? (missingFile.has(name) ? 'NO_SUCH_FILE' : 'USAGE');
+      expect({ exit: run.code, errors: run.errors }, name).toEqual({ exit: refused[name] ? 1 : 2, errors: [expect.stringMatching(ERROR_LINE)] });
+      expect(run.errors[0], name).toMatch(new RegExp(`\\[${code}\\]$`));
       expect(run.stdout, name).toBe('');
       expect(run.all, name).not.toContain(pan);
       expect(await store.countCards(), name).toBe(countBefore);
@@ -384,5 +459,21 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
     expect(await readFile(keyring, 'utf8')).toBe(ringBefore);
     expect((await readdir(dir, { recursive: true })).sort()).toEqual(filesBefore);
     expect(existsSync(txt)).toBe(false);
+  });
+
+  it('keys retire says what it retired, and payloads under that key are then refused', async () => {
+    const run = await cli([...g(), 'keys', 'retire', '1', '--json']);
+    expect(run.code, run.errors.join('\n')).toBe(0);
+    expect(run.json).toMatchObject({ retired: 1, issuerKeys: [{ id: 1, state: 'retired' }, { id: 2, state: 'active' }] });
+    const shown = await cli([...g(), 'card', 'show', pngPath]);
+    expect(shown.code).toBe(1);
+    expect(shown.errors).toEqual([expect.stringMatching(/^scanpay: .+ \[KEY_RETIRED\]$/)]);
+
+    const rotated = await cli([...g(), 'keys', 'rotate', '--json']);
+    expect(rotated.json).toMatchObject({ active: 3, decryptOnly: 2 });
+    const text = await cli([...g(), 'keys', 'retire', '2']);
+    expect(text.code).toBe(0);
+    expect(text.stdout.split('\n')[0]).toBe('key 2 is now retired: payloads sealed under it are illegal');
+    for (const s of await keyStrings(keyring)) expect(run.all + rotated.all + text.all).not.toContain(s);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * `scanpay scan` and `scanpay scanner provision` (cli/scan.ts) through main(), against the fake gateway:
- * exit codes (0 approved, 1 declined or failed, 2 usage), the result line, QR images, the page flow,
- * --repeat, env fallbacks; and the PIN line reader.
+ * exit codes (0 approved, 1 declined or refused, 2 usage) with one `scanpay: <message> [CODE]` line, the
+ * result line, QR images and .txt payload files, missing files, the page flow, --repeat, env fallbacks;
+ * and the PIN line reader.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -68,9 +69,11 @@ describe('scanpay scanner provision', () => {
   it('no fleet key → 1 FLEET_KEY_INVALID; bad device id → 2', async () => {
     const r = await run('scanner', 'provision', DEVICE);
     expect(r.code).toBe(1);
-    expect(r.errors.join('\n')).toMatch(/^scanpay: .*\[FLEET_KEY_INVALID\]$/);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatch(/^scanpay: .*\[FLEET_KEY_INVALID\]$/);
     process.env.SCANPAY_FLEET_KEY = fleetKeyHex;
-    expect((await run('scanner', 'provision', 'till.42')).code).toBe(2);
+    const bad = await run('scanner', 'provision', 'till.42');
+    expect(bad).toMatchObject({ code: 2, errors: ['scanpay: device id must be 1-64 of A-Z a-z 0-9 _ - [USAGE]'], lines: [] });
   });
 });
 
@@ -87,7 +90,7 @@ describe('scanpay scan', () => {
     const r = await run('scan', 'CARD-PAYLOAD', ...connection(), ...payment, '--pin', '0000');
     expect(r.code).toBe(1);
     expect(r.lines[0]).toMatch(/^declined PIN_WRONG \(2 attempts left\) {2}1250 EUR .* no receipt/);
-    expect(r.errors).toEqual(['scanpay: payment declined: PIN_WRONG']);
+    expect(r.errors).toEqual(['scanpay: payment declined [PIN_WRONG]']);
   });
 
   it('an error frame: exit 1 naming the code', async () => {
@@ -110,6 +113,29 @@ describe('scanpay scan', () => {
     const r = await run('scan', png, ...connection(), ...payment, '--pin', FAKE_PIN);
     expect(r.code).toBe(0);
     expect(gateway.received.filter((f) => f.type === 'scan').at(-1)).toMatchObject({ payload: payloadText });
+  });
+
+  it('a .txt payload file (as `npm start` writes demo-cards/card-N.txt): its payload line is what is scanned', async () => {
+    const txt = join(dir, 'card-1.txt');
+    writeFileSync(txt, 'TXT-PAYLOAD-0001\n');
+    const r = await run('scan', txt, ...connection(), ...payment, '--pin', FAKE_PIN);
+    expect(r.code, r.errors.join('\n')).toBe(0);
+    expect(gateway.received.filter((f) => f.type === 'scan').at(-1)).toMatchObject({ payload: 'TXT-PAYLOAD-0001' });
+  });
+
+  it('a card file that does not exist: exit 2 NO_SUCH_FILE, nothing sent (never scanned as payload text)', async () => {
+    const sent = gateway.received.length;
+    for (const missing of [join(dir, 'card-9.png'), join(dir, 'card-9.txt')]) {
+      const r = await run('scan', missing, ...connection(), ...payment, '--pin', FAKE_PIN);
+      expect(r.code).toBe(2);
+      expect(r.errors).toEqual([`scanpay: no such file: ${missing} (and it is not payload text) [NO_SUCH_FILE]`]);
+    }
+    const r = await run('scan', 'CARD-PAYLOAD', ...connection(), ...payment, '--pin', FAKE_PIN, '--secret-file', join(dir, 'none.secret'), '--secret', secretHex);
+    expect(r.code).toBe(2); // --secret with --secret-file: usage, before the file is looked at
+    const noSecret = await run('scan', 'CARD-PAYLOAD', '--gateway', gateway.url, '--device', DEVICE, '--secret-file', join(dir, 'none.secret'), ...payment, '--pin', FAKE_PIN);
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.errors[0]).toMatch(/^scanpay: no such file: --secret-file .*none\.secret \[NO_SUCH_FILE\]$/);
+    expect(gateway.received.length).toBe(sent);
   });
 
   it('a file that is not an image: exit 1 PAYLOAD_MALFORMED, nothing sent', async () => {
@@ -171,21 +197,39 @@ describe('scanpay scan', () => {
     ['--pin of 3 digits', [...payment, '--pin', '123']],
     ['--repeat 0', [...payment, '--pin', FAKE_PIN, '--repeat', '0']],
     ['no PIN source and stdin not a terminal', payment],
-  ])('usage: %s → exit 2, nothing sent', async (_name, args) => {
+  ])('usage: %s → exit 2, one `scanpay: … [USAGE]` line, nothing sent', async (_name, args) => {
     const sent = gateway.received.length;
     const r = await run('scan', 'CARD-PAYLOAD', ...connection(), ...args);
     expect(r.code).toBe(2);
-    expect(r.errors.length).toBeGreaterThan(0);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatch(/^scanpay: [^\n]+ \[USAGE\]$/);
     expect(gateway.received.length).toBe(sent);
+  });
+
+  it.each([
+    ['-5', '--amount must be positive (≥ 1)'],
+    ['0', '--amount must be positive (≥ 1)'],
+    ['12.50', '--amount must be a whole number, got "12.50"'],
+    ['9007199254740993', '--amount must be at most 9007199254740991'],
+  ])('--amount %s says: %s', async (amount, message) => {
+    const r = await run('scan', 'CARD-PAYLOAD', ...connection(), '--amount', amount, '--currency', 'EUR', '--merchant', 'm', '--pin', FAKE_PIN);
+    expect(r).toMatchObject({ code: 2, errors: [`scanpay: ${message} [USAGE]`] });
   });
 
   it('usage: no gateway, no device, no secret, bad secret → exit 2', async () => {
     const base = ['scan', 'CARD-PAYLOAD', ...payment, '--pin', FAKE_PIN];
-    expect((await run(...base, '--device', DEVICE, '--secret', secretHex)).code).toBe(2);
-    expect((await run(...base, '--gateway', gateway.url, '--secret', secretHex)).code).toBe(2);
-    expect((await run(...base, '--gateway', gateway.url, '--device', DEVICE)).code).toBe(2);
-    expect((await run(...base, '--gateway', gateway.url, '--device', DEVICE, '--secret', 'abc')).code).toBe(2);
-    expect((await run(...base, '--gateway', 'http://x/', '--device', DEVICE, '--secret', secretHex)).code).toBe(2);
+    for (const args of [
+      ['--device', DEVICE, '--secret', secretHex],
+      ['--gateway', gateway.url, '--secret', secretHex],
+      ['--gateway', gateway.url, '--device', DEVICE],
+      ['--gateway', gateway.url, '--device', DEVICE, '--secret', 'abc'],
+      ['--gateway', 'http://x/', '--device', DEVICE, '--secret', secretHex],
+    ]) {
+      const r = await run(...base, ...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.errors, args.join(' ')).toHaveLength(1);
+      expect(r.errors[0]).toMatch(/^scanpay: [^\n]+ \[USAGE\]$/);
+    }
   });
 });
 

@@ -10,6 +10,9 @@ import { describeRedis, redisForTests, testKeyPrefix } from '../support/redis.ts
 import { randomBytes } from 'node:crypto';
 
 const redis = await redisForTests();
+afterAll(async () => {
+  await redis?.stop(); // a private redis-server started for this file must not outlive it
+});
 
 describeRedis(redis, 'push bus across gateways (Redis pub/sub)', (r) => {
   let data: TestStore;

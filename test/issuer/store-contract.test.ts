@@ -565,7 +565,7 @@ describeRedis(redis, 'RedisStore', (server) => {
       url.password = 'not-the-password';
       const store = await RedisStore.connect(url.toString(), { prefix: freshPrefix() });
       expect(store.persistent).toBe(true);
-      expect(store.description).toBe(`redis redis://${url.hostname}:${url.port}/0`);
+      expect(store.description).toBe(`redis redis://${url.hostname}:${url.port}/${url.pathname.slice(1) || '0'}`);
       await store.close();
     });
 

@@ -74,7 +74,7 @@ export async function answers(url: string): Promise<boolean> {
   }
 }
 
-function onPath(binary: string): string | null {
+export function onPath(binary: string): string | null {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, binary);
@@ -100,33 +100,52 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * redis-server cannot watch its parent, so it runs under a small sh that holds the read end of a pipe from
+ * this process (fd 3) and kills the server when the pipe closes: on stop(), and also when this process dies
+ * without calling it (a crashed or killed test worker), so no server outlives the test run.
+ * (The reader gets fd 3 explicitly: a background job's stdin is /dev/null in a non-interactive sh.)
+ */
+const LEASH = 'exec 3<&0; bin="$1"; shift; "$bin" "$@" </dev/null & server=$!; { read _ <&3; kill "$server" 2>/dev/null; } & wait "$server"';
+
 /** Starts `binary` on a free port; throws with the server's own output if it does not answer in time. */
-async function startServer(binary: string): Promise<TestRedis> {
+export async function startServer(binary: string): Promise<TestRedis & { pid: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'scanpay-redis-'));
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
-  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn('sh', ['-c', LEASH, 'sh', binary, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));
-  child.once('error', (e) => (output += `\n${e.message}`)); // e.g. not executable: no pid, no exit event
+  child.once('error', (e) => (output += `\n${e.message}`)); // e.g. sh missing: no pid, no exit event
   const running = (): boolean => child.pid !== undefined && child.exitCode === null && child.signalCode === null;
   const stop = async (): Promise<void> => {
     if (running()) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
+      child.stdin?.end(); // the leash: sh kills the server, waits for it, then exits
       await exited;
     }
+    child.stdin?.destroy();
     await rm(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline && running()) {
-    if (await answers(url)) return { url, shared: false, stop };
+    if (await answers(url)) return { url, shared: false, stop, pid: await serverPid(url) };
     await sleep(50);
   }
   await stop();
   throw new Error(`${binary} did not start on port ${port}:\n${output}`);
+}
+
+/** The server's own process id (INFO server), e.g. to check that it is gone after stop(). */
+async function serverPid(url: string): Promise<number> {
+  const redis = new Redis(url);
+  try {
+    return Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** REDIS_URL if it answers, else a private redis-server from PATH, else null. */

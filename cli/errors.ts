@@ -1,0 +1,78 @@
+/**
+ * The CLI's one error convention: every failure is one line `scanpay: <message> [CODE]` on stderr, and the
+ * exit code says what kind of failure it was. CODE is a core error code (core/errors.ts), a scanner
+ * protocol code (sdk), a payment's decline reason, or one of the two CLI codes below.
+ * @example
+ *   throw usageError('--amount must be positive (≥ 1)');   // scanpay: --amount must be positive (≥ 1) [USAGE], exit 2
+ */
+import { CommanderError } from 'commander';
+import { isScanpayError } from '../core/errors.ts';
+import { isScannerError } from '../sdk/index.ts';
+
+export const EXIT = {
+  /** Done (a payment: approved). */
+  OK: 0,
+  /** Understood and refused or declined: by the issuer, the store, the key ring, the gateway or the card. */
+  REFUSED: 1,
+  /** The command line is wrong: fix it and run again. Nothing was done. */
+  USAGE: 2,
+} as const;
+
+/** CLI codes: USAGE (a bad command line) and NO_SUCH_FILE (a file argument that names nothing); both exit 2. */
+export type CliCode = 'USAGE' | 'NO_SUCH_FILE';
+
+export class CliError extends Error {
+  constructor(readonly code: string, message: string, readonly exitCode: number) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export function usageError(message: string): CliError {
+  return new CliError('USAGE' satisfies CliCode, message, EXIT.USAGE);
+}
+
+export function noSuchFile(path: string, also = ''): CliError {
+  return new CliError('NO_SUCH_FILE' satisfies CliCode, `no such file: ${path}${also}`, EXIT.USAGE);
+}
+
+/** A payment the gateway answered with a decline: exit 1, the decline reason as the code. */
+export function declined(reason: string | null, detail = ''): CliError {
+  return new CliError(reason ?? 'DECLINED', `payment declined${detail}`, EXIT.REFUSED);
+}
+
+/** Runs one of the issuer's own input checks at the CLI boundary; its failure is bad usage, told in option terms. */
+export function asUsage<T>(check: () => T, message: string): T {
+  try {
+    return check();
+  } catch (e) {
+    if (isScanpayError(e)) throw usageError(message);
+    throw e;
+  }
+}
+
+const HELP_SHOWN_FOR_ERROR = 'commander.help';
+
+/** The stderr line and exit code for anything a command threw. */
+export function describeFailure(e: unknown): { line: string; exitCode: number } {
+  const line = (message: string, code: string) => `scanpay: ${message.replace(/\s*\n\s*/g, ' ')} [${code}]`;
+  if (e instanceof CommanderError) {
+    // commander's own usage errors ("error: unknown option '--x'"); its help was already printed for a missing command
+    if (e.code === HELP_SHOWN_FOR_ERROR) return { line: line('missing command: see the list above', 'USAGE'), exitCode: EXIT.USAGE };
+    return { line: line(e.message.replace(/^error: /, ''), 'USAGE'), exitCode: EXIT.USAGE };
+  }
+  if (e instanceof CliError) return { line: line(e.message, e.code), exitCode: e.exitCode };
+  if (isScanpayError(e) || isScannerError(e)) return { line: line(e.message, e.code), exitCode: EXIT.REFUSED };
+  const errno = (e as NodeJS.ErrnoException | undefined)?.code;
+  const message = e instanceof Error ? e.message : String(e);
+  return { line: line(message, typeof errno === 'string' ? errno : 'INTERNAL'), exitCode: EXIT.REFUSED };
+}
+
+/** The exit-code and error-format section of `scanpay --help`, and of the README's CLI section. */
+export const EXIT_HELP = `
+Errors: one line on stderr, \`scanpay: <message> [CODE]\`; nothing is half-done.
+Exit codes:
+  0  done (for \`scan\`: the payment was approved)
+  1  refused or declined: by the issuer, the store, the key ring, the gateway or the card [a core
+     or protocol code, e.g. CARD_BLOCKED, UNAUTHORIZED, or the decline reason, e.g. PIN_WRONG]
+  2  bad usage: the command line is wrong and nothing was done [USAGE, NO_SUCH_FILE]`;

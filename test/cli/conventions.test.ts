@@ -1,0 +1,222 @@
+/**
+ * The CLI's one convention (cli/errors.ts), without a store: `--version`, `--help` documenting the error
+ * form and exit codes, commander's own errors in the `scanpay: <message> [USAGE]` form with exit 2, `--json`
+ * on every command, card arguments (missing files, .txt payload files, PNGs, directories), and
+ * `fleet-key generate`.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readCardArgument } from '../../cli/card-ref.ts';
+import { buildProgram, main } from '../../cli/main.ts';
+import type { Output } from '../../cli/output.ts';
+import { payloadQrPng } from '../../issuer/qr.ts';
+import { loadFleetKey } from '../../protocol/fleet-key.ts';
+import { deviceSecret } from '../../protocol/scanner-token.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+/** The one error form: a single line, `scanpay: <message> [CODE]`. */
+const ERROR_LINE = /^scanpay: [^\n]+ \[[A-Z][A-Z0-9_]*\]$/;
+const dir = mkdtempSync(join(tmpdir(), 'scanpay-cli-conventions-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(...args: string[]): Promise<{ code: number; lines: string[]; errors: string[]; values: unknown[] }> {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  const values: unknown[] = [];
+  const out: Output = { line: (t) => lines.push(t), json: (v) => values.push(JSON.parse(JSON.stringify(v))), error: (t) => errors.push(t) };
+  const code = await main(['node', 'scanpay', ...args], out);
+  return { code, lines, errors, values };
+}
+
+function bin(...args: string[]) {
+  return spawnSync(process.execPath, ['bin/scanpay.js', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+}
+
+describe('the bin as a real process', () => {
+  it('--version prints package.json version', () => {
+    const r = bin('--version');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${VERSION}\n`);
+    expect(r.stderr).toBe('');
+  });
+
+  it('--help documents the error form and the exit codes', () => {
+    const r = bin('--help');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('scanpay: <message> [CODE]');
+    expect(r.stdout).toMatch(/^ {2}1 {2}refused or declined/m);
+    expect(r.stdout).toMatch(/^ {2}2 {2}bad usage/m);
+    for (const command of ['keys', 'card', 'fleet-key', 'scan', 'scanner']) expect(r.stdout).toMatch(new RegExp(`^ {2}${command}\\b`, 'm'));
+    const sub = bin('card', 'issue', '--help');
+    expect(sub.status).toBe(0);
+    expect(sub.stdout).toContain('Exit codes:');
+  });
+
+  it("commander's own errors: one `scanpay: … [USAGE]` line on stderr, exit 2", () => {
+    const r = bin('frob');
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe("scanpay: unknown command 'frob' [USAGE]\n");
+  });
+});
+
+describe('the README documents the same convention', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const cli = readme.slice(readme.indexOf('## The `scanpay` CLI'), readme.indexOf('## Configuration'));
+
+  it('error form, exit codes 0/1/2 and the CLI codes, in the CLI section', () => {
+    expect(cli).toContain('`scanpay: <message> [CODE]`');
+    expect(cli).toMatch(/^\| 1 \| refused or declined/m);
+    expect(cli).toMatch(/^\| 2 \| bad usage.*`USAGE`.*`NO_SUCH_FILE`/m);
+    for (const command of ['--version', 'fleet-key generate', 'scanner provision', 'scan ']) expect(cli).toContain(`npx scanpay ${command}`);
+  });
+
+  it('the examples it quotes are what the CLI prints', async () => {
+    const limit0 = await run('card', 'issue', '--pin', '1234', '--limit', '0', '--currency', 'EUR');
+    expect(cli).toContain(`\`${limit0.errors[0]}\``);
+  });
+});
+
+describe('usage errors in-process', () => {
+  it.each([
+    [['frob'], "unknown command 'frob'"],
+    [['keys', 'lst'], "unknown command 'lst' (Did you mean list?)"],
+    [['card', 'issue', '--pin', '1234', '--currency', 'EUR'], "required option '--limit <minor>' not specified"],
+    [['card', 'show'], "missing required argument 'card'"],
+    [['card', 'show', 'a', 'b'], "too many arguments for 'show'"],
+    [['keys', 'list', '--frobnicate'], "unknown option '--frobnicate'"],
+    [['card', 'issue', '--pin'], "option '--pin <digits>' argument missing"],
+  ])('%j → exit 2, %s', async (args, message) => {
+    const r = await run(...args);
+    expect(r.code).toBe(2);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatch(ERROR_LINE);
+    expect(r.errors[0]).toContain(message);
+    expect(r.errors[0]).toMatch(/\[USAGE\]$/);
+    expect(r.lines).toEqual([]);
+  });
+
+  it('a missing command prints the help on stderr, then the error line, exit 2', async () => {
+    for (const args of [[], ['card'], ['fleet-key']]) {
+      const r = await run(...args);
+      expect(r.code, JSON.stringify(args)).toBe(2);
+      expect(r.errors.at(-1)).toBe('scanpay: missing command: see the list above [USAGE]');
+      expect(r.errors.slice(0, -1).join('\n')).toContain('Usage: scanpay');
+      expect(r.lines).toEqual([]);
+    }
+  });
+});
+
+describe('--json on every command that prints', () => {
+  it('every leaf command takes --json', () => {
+    const leaves = (cmd: Command, path: string[] = []): [string, Command][] => (cmd.commands.length
+      ? cmd.commands.flatMap((c) => leaves(c, [...path, c.name()]))
+      : [[path.join(' '), cmd]]);
+    const all = leaves(buildProgram({ line() {}, json() {}, error() {} }));
+    expect(all.map(([name]) => name)).toEqual(expect.arrayContaining(['keys generate', 'card show', 'card pin', 'fleet-key generate', 'scan', 'scanner provision']));
+    for (const [name, cmd] of all) expect(cmd.options.map((o) => o.long), name).toContain('--json');
+  });
+});
+
+describe('card arguments (cli/card-ref.ts)', () => {
+  const payloadText = 'QR-PAYLOAD-0042';
+
+  it('a path that names nothing is a missing file, not payload text', async () => {
+    for (const missing of [join(dir, 'card-9.txt'), join(dir, 'nope', 'card.png'), 'demo-cards/card-9.png']) {
+      await expect(readCardArgument(missing, { pan: true })).rejects.toMatchObject({ code: 'NO_SUCH_FILE', exitCode: 2, message: expect.stringContaining(`no such file: ${missing}`) });
+    }
+  });
+
+  it('a .txt payload file (as `npm start` writes demo-cards/card-N.txt) is read, without its line ending', async () => {
+    const txt = join(dir, 'card-1.txt');
+    writeFileSync(txt, `${payloadText}\n`);
+    await expect(readCardArgument(txt, { pan: false })).resolves.toEqual({ kind: 'payload', text: payloadText, source: 'file' });
+    writeFileSync(txt, `${payloadText}\r\n`);
+    await expect(readCardArgument(txt, { pan: false })).resolves.toMatchObject({ text: payloadText });
+  });
+
+  it('a PNG is decoded as a QR image, whatever its name', async () => {
+    const png = join(dir, 'card-image');
+    writeFileSync(png, await payloadQrPng(payloadText));
+    await expect(readCardArgument(png, { pan: true })).resolves.toEqual({ kind: 'payload', text: payloadText, source: 'qr' });
+  });
+
+  it('payload text and PANs are taken as given; PANs only where a PAN is allowed', async () => {
+    await expect(readCardArgument(payloadText, { pan: true })).resolves.toEqual({ kind: 'payload', text: payloadText, source: 'text' });
+    await expect(readCardArgument('4000000000000002', { pan: true })).resolves.toEqual({ kind: 'pan', pan: '4000000000000002' });
+    await expect(readCardArgument('4000000000000002', { pan: false })).resolves.toMatchObject({ kind: 'payload' });
+  });
+
+  it('a directory, an SVG, a non-PNG .png, or a file of other text: typed refusals', async () => {
+    const sub = join(dir, 'a-dir');
+    mkdirSync(sub);
+    await expect(readCardArgument(sub, { pan: true })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('is a directory') });
+    const svg = join(dir, 'card.svg');
+    writeFileSync(svg, '<svg/>');
+    await expect(readCardArgument(svg, { pan: true })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('SVG') });
+    const fake = join(dir, 'fake.png');
+    writeFileSync(fake, 'not a png');
+    await expect(readCardArgument(fake, { pan: true })).rejects.toMatchObject({ code: 'PAYLOAD_MALFORMED' });
+    const notes = join(dir, 'notes.txt');
+    writeFileSync(notes, 'shopping list: eggs\n');
+    await expect(readCardArgument(notes, { pan: true })).rejects.toMatchObject({ code: 'PAYLOAD_MALFORMED' });
+  });
+});
+
+describe('scanpay fleet-key generate', () => {
+  it('writes 64 hex digits to a 0600 file, never prints the key, and the file provisions scanners', async () => {
+    const file = join(dir, 'fleet.key');
+    const r = await run('fleet-key', 'generate', '--file', file);
+    expect(r.code, r.errors.join('\n')).toBe(0);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const hex = readFileSync(file, 'utf8');
+    expect(hex).toMatch(/^[0-9a-f]{64}\n$/);
+    expect(r.lines[0]).toBe(`wrote ${file} (mode 0600): a new scanner fleet key`);
+    expect(r.lines.join('\n')).toContain(`SCANPAY_FLEET_KEY_FILE=${file}`);
+    expect(r.lines.join('\n')).not.toContain(hex.trim());
+
+    const provisioned = await run('scanner', 'provision', 'till-1', '--fleet-key-file', file, '--json');
+    expect(provisioned.code).toBe(0);
+    expect(provisioned.values).toEqual([{ deviceId: 'till-1', secret: Buffer.from(deviceSecret(loadFleetKey({ file }), 'till-1')).toString('hex') }]);
+  });
+
+  it('refuses to replace a fleet key without --force (exit 1, file unchanged); --force --json replaces it', async () => {
+    const file = join(dir, 'fleet-2.key');
+    expect((await run('fleet-key', 'generate', '--file', file)).code).toBe(0);
+    const before = readFileSync(file, 'utf8');
+    const again = await run('fleet-key', 'generate', '--file', file);
+    expect(again.code).toBe(1);
+    expect(again.errors).toHaveLength(1);
+    expect(again.errors[0]).toMatch(ERROR_LINE);
+    expect(again.errors[0]).toMatch(/exists; pass --force .*\[BAD_ARGUMENT\]$/);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+
+    const forced = await run('fleet-key', 'generate', '--file', file, '--force', '--json');
+    expect(forced.code).toBe(0);
+    expect(forced.lines).toEqual([]);
+    expect(forced.values).toEqual([{ wrote: file, mode: '0600', replaced: true }]);
+    const after = readFileSync(file, 'utf8');
+    expect(after).not.toBe(before);
+    expect(JSON.stringify(forced.values)).not.toContain(after.trim());
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('defaults to SCANPAY_FLEET_KEY_FILE', async () => {
+    const file = join(dir, 'from-env.key');
+    const saved = process.env.SCANPAY_FLEET_KEY_FILE;
+    process.env.SCANPAY_FLEET_KEY_FILE = file;
+    try {
+      expect((await run('fleet-key', 'generate')).code).toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env.SCANPAY_FLEET_KEY_FILE;
+      else process.env.SCANPAY_FLEET_KEY_FILE = saved;
+    }
+    expect(readFileSync(file, 'utf8')).toMatch(/^[0-9a-f]{64}\n$/);
+  });
+});
