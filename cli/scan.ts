@@ -11,6 +11,7 @@ import { loadFleetKey } from '../protocol/fleet-key.ts';
 import { deviceSecret, isDeviceId } from '../protocol/scanner-token.ts';
 import { ScannerClient, isScannerError, type AuthRequiredFrame, type PaymentResultFrame, type ScanRequest } from '../sdk/index.ts';
 import { readCardArgument } from './card-ref.ts';
+import { openPersistentStore } from './context.ts';
 import { CliError, EXIT, declined, noSuchFile, usageError } from './errors.ts';
 import { promptHidden, readFirstLine } from './pin-prompt.ts';
 import { parseInteger, withJson, type Output } from './output.ts';
@@ -197,7 +198,7 @@ export function scanCommand(program: Command, out: Output): void {
       if (last && last.result.outcome !== 'approved') throw declined(last.result.reason, afterApproved(approved));
     });
 
-  const scanner = program.command('scanner').description('scanner fleet: device secrets');
+  const scanner = program.command('scanner').description('scanner fleet: device secrets and revocation');
   withJson(scanner.command('provision <deviceId>')
     .description("print a device's secret (hex), derived from the fleet key; install it on that scanner only")
     .option('--fleet-key-file <file>', 'fleet key file, 64 hex digits (default: SCANPAY_FLEET_KEY_FILE, or SCANPAY_FLEET_KEY as hex)'))
@@ -206,5 +207,19 @@ export function scanCommand(program: Command, out: Output): void {
       const secret = Buffer.from(deviceSecret(loadFleetKey({ file: opts.fleetKeyFile }), deviceId)).toString('hex');
       if (opts.json) out.json({ deviceId, secret });
       else out.line(secret);
+    });
+
+  withJson(scanner.command('revoke <deviceId>')
+    .description('refuse every later connection of a device, on every gateway sharing the store (needs --redis or REDIS_URL)'))
+    .action(async (deviceId: string, opts: { json?: boolean }) => {
+      if (!isDeviceId(deviceId)) usage('device id must be 1-64 of A-Z a-z 0-9 _ -');
+      const store = await openPersistentStore(program.opts());
+      try {
+        await store.revokeDevice(deviceId);
+      } finally {
+        await store.close();
+      }
+      if (opts.json) out.json({ action: 'revoke', deviceId, changed: ['revoked'] });
+      else out.line(`revoked scanner ${deviceId}: its tokens are refused from now on (open connections end at their next reconnect)`);
     });
 }

@@ -343,6 +343,16 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
     expect(json.json).not.toHaveProperty('before');
   });
 
+  it('scanner revoke refuses the device\'s later tokens in the store', async () => {
+    const run = await cli([...g(), 'scanner', 'revoke', 'till-lost-7', '--json']);
+    expect(run.code, run.errors.join('\n')).toBe(0);
+    expect(run.json).toMatchObject({ action: 'revoke', deviceId: 'till-lost-7', changed: ['revoked'] });
+    expect(await store.acceptDeviceToken('till-lost-7', 'ab'.repeat(16), 60_000)).toBe('revoked');
+    expect(await store.acceptDeviceToken('till-other-7', 'ab'.repeat(16), 60_000)).toBe('accepted');
+    const bad = await cli([...g(), 'scanner', 'revoke', 'not a device']);
+    expect(bad.code).toBe(2);
+  });
+
   it('card pin changes the stored PIN verification value, and says so', async () => {
     const ring = await IssuerKeyRing.load({ file: keyring, env: {} });
     const before = (await store.getCard(ring.cardToken(pan)))!;
