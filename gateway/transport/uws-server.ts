@@ -147,7 +147,12 @@ export async function startTransport(opts: TransportOptions): Promise<RunningTra
         return;
       }
       // the request is valid only in this callback; authentication asks the store, so read everything first
-      const offered = req.getHeader('sec-websocket-protocol').split(',').map((p) => p.trim());
+      const offered = req.getHeader('sec-websocket-protocol').split(',').map((p) => p.trim()).filter(Boolean);
+      if (offered.length > 0 && !offered.includes(SUBPROTOCOL)) {
+        // refused before the token is looked at, so a client that offered the wrong version keeps its token
+        res.writeStatus('400 Bad Request').writeHeader('content-type', 'text/plain').end(`unsupported subprotocol: offer ${SUBPROTOCOL}`);
+        return;
+      }
       const key = req.getHeader('sec-websocket-key');
       const extensions = req.getHeader('sec-websocket-extensions');
       const token = tokenOf(req);

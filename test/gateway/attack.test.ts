@@ -235,6 +235,16 @@ describeRedis(redis, 'one-time device tokens across gateways and restarts', (ser
       fx = await startGatewayFixture({ store, keyRing, fleetKey });
       expect(await upgradeOutcome(fx.gateway.scannerUrl, { authorization: `Bearer ${token}` })).toBe(401);
       expect(await upgradeOutcome(fx.gateway.scannerUrl, { authorization: `Bearer ${fx.token(device)}` })).toBe('open');
+      // a wrong subprotocol is refused before the token is spent: the same token then opens
+      const fresh = fx.token(device);
+      for (const protocol of ['scanpay.v2', 'SCANPAY.V1']) {
+        expect(await new Promise((resolve) => {
+          const ws = new WebSocket(fx.gateway.scannerUrl, protocol, { headers: { authorization: `Bearer ${fresh}` } });
+          ws.on('unexpected-response', (_req, res) => (res.resume(), resolve(res.statusCode)));
+          ws.on('error', () => resolve('error'));
+        })).toBe(400);
+      }
+      expect(await upgradeOutcome(fx.gateway.scannerUrl, { authorization: `Bearer ${fresh}` })).toBe('open');
       // a revoked device opens nothing, on either gateway
       await store.revokeDevice(device);
       expect(await upgradeOutcome(fx.gateway.scannerUrl, { authorization: `Bearer ${fx.token(device)}` })).toBe(401);
