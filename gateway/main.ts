@@ -14,6 +14,7 @@ import { NodeCryptoEngine } from './baseline/node-crypto-engine.ts';
 import { DEMO_SCANNER, writeDemo } from './demo.ts';
 import { RedisPushBus } from './push/push-bus.ts';
 import { createLogger } from './log.ts';
+import { DEFAULT_PAGE_LIMITS } from './http/auth-routes.ts';
 import { DEFAULT_BATCH, startGateway } from './server.ts';
 
 const env = process.env;
@@ -44,6 +45,10 @@ const gateway = await startGateway({
   opsPort: int('OPS_PORT', 9090),
   publicUrl: env.PUBLIC_URL,
   pinPaceMs: env.SCANPAY_PIN_PACE_MS ? int('SCANPAY_PIN_PACE_MS', 250) : undefined,
+  pageLimits: {
+    ...DEFAULT_PAGE_LIMITS,
+    perAddress: { perSecond: int('SCANPAY_PAGE_RATE_PER_SEC', DEFAULT_PAGE_LIMITS.perAddress.perSecond), burst: int('SCANPAY_PAGE_RATE_BURST', DEFAULT_PAGE_LIMITS.perAddress.burst) },
+  },
   threads: env.SCANPAY_THREADS ? int('SCANPAY_THREADS', 0) : undefined,
   batch: { maxItems: int('SCANPAY_BATCH_MAX', DEFAULT_BATCH.maxItems), windowMs: int('SCANPAY_BATCH_WINDOW_MS', DEFAULT_BATCH.windowMs) },
   engine: baseline ? () => new NodeCryptoEngine() : undefined,
