@@ -58,7 +58,7 @@ function valueFor(kind: Kind, sandbox: string, closedPort: number): fc.Arbitrary
 
 function argvArbitrary(sandbox: string, closedPort: number): fc.Arbitrary<string[]> {
   const option = fc.constantFrom(...Object.keys(OPTIONS)).chain((name) =>
-    OPTIONS[name] === 'flag' ? fc.constant([name]) : valueFor(OPTIONS[name], sandbox, closedPort).map((v) => [name, v]));
+    OPTIONS[name] === 'flag' ? fc.constant<string[]>([name]) : valueFor(OPTIONS[name], sandbox, closedPort).map((v) => [name, v]));
   const built = fc.tuple(
     fc.array(fc.constantFrom('--keyring', '--prefix').chain((g) => valueFor(OPTIONS[g], sandbox, closedPort).map((v) => [g, v])), { maxLength: 1 }),
     fc.constantFrom(...COMMANDS),
@@ -81,7 +81,8 @@ function argvArbitrary(sandbox: string, closedPort: number): fc.Arbitrary<string
     }
     return out;
   });
-  return fc.oneof({ weight: 3, arbitrary: built }, { weight: 3, arbitrary: mutated }, { weight: 1, arbitrary: fc.array(anyText, { maxLength: 6 }) });
+  const random: fc.Arbitrary<string[]> = fc.array(anyText, { maxLength: 6 });
+  return fc.oneof({ weight: 3, arbitrary: built }, { weight: 3, arbitrary: mutated }, { weight: 1, arbitrary: random });
 }
 
 /** Every file under `dir` with a hash of its bytes: the sandbox's state. */
