@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { parseScannerFrame } from '../../../protocol/messages.ts';
 import { timed, type FuzzOptions, type FuzzReport } from './harness.ts';
-import { alphabetOf, hugeText, mutatedText } from './mutate.ts';
+import { alphabetOf, fieldEdited, hugeText, mutatedText } from './mutate.ts';
 
 const PAYLOAD = 'NCFOXN%TS3DH0YOJ58S S-W5HDC *M0II5-MHEUV9P%B6ZM2$%DN6'; // only shaped like a card payload: the decoder never opens it
 const VALID: Record<string, Record<string, unknown>> = {
@@ -22,13 +22,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const JSON_CHARS = '{}[]":,0123456789.-+eE truefalsn\\uv';
 
 /** A valid frame with one field changed: replaced by any JSON value, deleted, or a new field added. */
-const fieldEdit = fc.tuple(fc.constantFrom(...Object.keys(VALID)), fc.string({ maxLength: 12 }), fc.jsonValue(), fc.constantFrom('replace', 'delete', 'add'))
-  .chain(([type, extraKey, value, how]) => fc.constantFrom(...Object.keys(VALID[type])).map((key) => {
-    const frame: Record<string, unknown> = { ...VALID[type] };
-    if (how === 'delete') delete frame[key];
-    else frame[how === 'add' ? extraKey : key] = value;
-    return JSON.stringify(frame);
-  }));
+const fieldEdit = fieldEdited(Object.values(VALID), fc.jsonValue()).map((frame) => JSON.stringify(frame));
 
 const deep = fc.integer({ min: 1, max: 20_000 }).map((n) => `${'['.repeat(n)}${']'.repeat(n)}`);
 

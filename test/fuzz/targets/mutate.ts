@@ -78,6 +78,17 @@ export function hugeText(max: number): fc.Arbitrary<string> {
   return fc.tuple(fc.string({ minLength: 1, maxLength: 4 }), fc.integer({ min: 257, max })).map(([s, n]) => s.repeat(Math.ceil(n / s.length)).slice(0, n));
 }
 
+/** One of `records` with one field replaced by a `value`, deleted, or a new field (random name) added. */
+export function fieldEdited(records: readonly Record<string, unknown>[], value: fc.Arbitrary<unknown>): fc.Arbitrary<Record<string, unknown>> {
+  return fc.tuple(fc.constantFrom(...records), value, fc.constantFrom('replace', 'delete', 'add'), fc.string({ maxLength: 10 }))
+    .chain(([record, v, how, extra]) => fc.constantFrom(...Object.keys(record)).map((key) => {
+      const out = { ...record };
+      if (how === 'delete') delete out[key];
+      else out[how === 'add' ? extra : key] = v;
+      return out;
+    }));
+}
+
 /** Values of every JavaScript type, for entry points typed `unknown` or called from untyped code. */
 export const wronglyTyped = (): fc.Arbitrary<unknown> =>
   fc.oneof(fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withNullPrototype: true }), fc.constant(undefined), fc.constant(null));

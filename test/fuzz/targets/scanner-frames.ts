@@ -16,7 +16,7 @@ import { MAX_FRAME_BYTES, SUBPROTOCOL, parseScannerFrame, type GatewayFrame } fr
 import { uniqueDevice, type RawScanner } from '../../support/gateway-fixture.ts';
 import { gatewayBench } from './gateway-bench.ts';
 import { timed, type FuzzOptions, type FuzzReport } from './harness.ts';
-import { alphabetOf, hugeText, mutatedBytes, mutatedText } from './mutate.ts';
+import { alphabetOf, fieldEdited, hugeText, mutatedBytes, mutatedText } from './mutate.ts';
 
 const FRAME_CODES = new Set(['BAD_FRAME', 'FRAME_TOO_LARGE', 'UNSUPPORTED_VERSION']);
 const SCAN_CODES = new Set(['PAYLOAD_UNREADABLE', 'CARD_INVALID', 'CARD_BLOCKED', 'CARD_LOCKED']);
@@ -62,13 +62,7 @@ export async function fuzzScannerFrames(opts: FuzzOptions): Promise<FuzzReport> 
     { v: 1, type: 'ping', id: 'f.4' },
   ];
   const texts = valid.map((f) => JSON.stringify(f));
-  const fieldEdit = fc.tuple(fc.constantFrom(...valid), fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 3 }), fc.constantFrom('replace', 'delete', 'add'))
-    .chain(([frame, extra, value, how]) => fc.constantFrom(...Object.keys(frame)).map((key) => {
-      const out: Record<string, unknown> = { ...frame };
-      if (how === 'delete') delete out[key];
-      else out[how === 'add' ? extra : key] = value;
-      return JSON.stringify(out);
-    }));
+  const fieldEdit = fieldEdited(valid, fc.jsonValue({ maxDepth: 3 })).map((frame) => JSON.stringify(frame));
   const textFrame = fc.oneof(
     { weight: 4, arbitrary: fieldEdit },
     { weight: 4, arbitrary: mutatedText(texts, alphabetOf(JSON_CHARS)) },
