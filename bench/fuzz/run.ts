@@ -61,7 +61,8 @@ for (const target of TARGETS) {
     console.log(`${' '.repeat(16)}${Object.entries(report.outcomes).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   } catch (e) {
     failed = true;
-    console.error(`${target.name}: INVARIANT BROKEN\n${(e as Error).message}`);
+    const cause = (e as Error).cause as Error | undefined; // fast-check keeps the property's own error here
+    console.error(`${target.name}: INVARIANT BROKEN\n${(e as Error).message}${cause ? `\ncause: ${cause.message}` : ''}`);
   }
 }
 const heapEnd = heapMb();

@@ -110,12 +110,17 @@ export async function fuzzCliArgs(opts: FuzzOptions): Promise<FuzzReport> {
   await IssuerKeyRing.generate().save(ringFile);
   const ring = await readFile(ringFile, 'utf8');
   const fleetHex = createHash('sha256').update(sandbox).digest('hex');
-  await writeFile(join(sandbox, 'fleet.key'), fleetHex);
-  await writeFile(join(sandbox, 'bad.key'), 'zz');
-  await writeFile(join(sandbox, 'secret.hex'), 'ab'.repeat(32));
-  await writeFile(join(sandbox, 'qr.png'), 'not a png');
-  await writeFile(join(sandbox, 'empty'), '');
-  await mkdir(join(sandbox, 'dir'));
+  /** The sandbox's files as every case must find them (a successful command may overwrite any of them). */
+  const populate = async () => {
+    await writeFile(ringFile, ring, { mode: 0o600 });
+    await writeFile(join(sandbox, 'fleet.key'), fleetHex);
+    await writeFile(join(sandbox, 'bad.key'), 'zz');
+    await writeFile(join(sandbox, 'secret.hex'), 'ab'.repeat(32));
+    await writeFile(join(sandbox, 'qr.png'), 'not a png');
+    await writeFile(join(sandbox, 'empty'), '');
+    await mkdir(join(sandbox, 'dir'));
+  };
+  await populate();
   const closedPort = await freePort();
   const clean = await snapshot(sandbox);
   const savedEnv = Object.fromEntries(ENV.map((k) => [k, process.env[k]]));
@@ -139,8 +144,8 @@ export async function fuzzCliArgs(opts: FuzzOptions): Promise<FuzzReport> {
         const state = await snapshot(sandbox);
         if (code !== 0 && state !== clean) throw new Error(`a failed command (exit ${code}) wrote to the sandbox`);
         if (state !== clean) { // a successful keys generate/rotate/retire: put the sandbox back for the next case
-          await writeFile(ringFile, ring, { mode: 0o600 });
-          for (const e of await readdir(sandbox)) if (!clean.includes(join(sandbox, e))) await rm(join(sandbox, e), { recursive: true, force: true });
+          for (const e of await readdir(sandbox)) await rm(join(sandbox, e), { recursive: true, force: true });
+          await populate();
         }
         outcomes.add(`exit ${code}`);
       }), { numRuns: opts.runs, seed });
