@@ -43,6 +43,12 @@ export async function fuzzPagePost(opts: FuzzOptions): Promise<FuzzReport> {
     { weight: 1, arbitrary: fc.stringMatching(/^[!-~]{0,60}$/) },
   );
 
+  // the page's own origin mostly (a gateway may refuse cross-site posts first), sometimes another or none
+  const origin = fc.oneof(
+    { weight: 6, arbitrary: fc.constant<Record<string, string>>({ origin: new URL(base).origin }) },
+    { weight: 1, arbitrary: fc.constantFrom<Record<string, string>>({}, { origin: 'null' }, { origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-origin' }) },
+  );
+
   /** A real PIN attempt (right token, 4-digit PIN, form content type, an owner session): not bad input. */
   const isRealAttempt = (p: string, b: Uint8Array, ct: string): boolean => {
     const id = /^\/auth\/([0-9a-f]{32})$/.exec(p)?.[1];
@@ -53,12 +59,12 @@ export async function fuzzPagePost(opts: FuzzOptions): Promise<FuzzReport> {
 
   try {
     return await timed('page-post', opts, async (seed, outcomes) => {
-      await fc.assert(fc.asyncProperty(path, body, contentType, async (p, b, ct) => {
+      await fc.assert(fc.asyncProperty(path, body, contentType, origin, async (p, b, ct, from) => {
         if (isRealAttempt(p, b, ct)) {
           outcomes.add('skipped:real-attempt');
           return;
         }
-        const res = await fetch(`${base}${p}`, { method: 'POST', body: Buffer.from(b), headers: ct ? { 'content-type': ct } : {} });
+        const res = await fetch(`${base}${p}`, { method: 'POST', body: Buffer.from(b), headers: { ...from, ...(ct ? { 'content-type': ct } : {}) } });
         await res.arrayBuffer();
         if (res.status < 400 || res.status >= 500) throw new Error(`POST ${p} (${ct}) answered ${res.status}`);
         outcomes.add(String(res.status));
