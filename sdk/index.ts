@@ -5,7 +5,8 @@
  *   import { ScannerClient, isScannerError } from 'scanpay/sdk';
  *   const client = await ScannerClient.connect({ url, deviceId, secret });
  */
-export { ScannerClient, type ScannerClientOptions, type ScanRequest, type PushFrame } from './scanner-client.ts';
+export { ScannerClient, type ConnectionState, type ScannerClientOptions, type ScanRequest, type PushFrame } from './scanner-client.ts';
+export type { ReconnectOptions } from './backoff.ts';
 export { ScannerError, isScannerError, type ClientCode, type ScannerErrorCode } from './scanner-error.ts';
 export {
   MAX_FRAME_BYTES, PROTOCOL_VERSION, SCANNER_CODES, SUBPROTOCOL, parseGatewayFrame,

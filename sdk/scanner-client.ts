@@ -6,15 +6,21 @@
  *   const client = await ScannerClient.connect({ url: 'ws://gw:8080/scanner', deviceId: 'till-0042', secret });
  *   const auth = await client.scan({ payload, amount: 1250, currency: 'EUR', merchant: 'cafe-7' });
  *   const result = await client.submitPin(auth.session, '1234');   // or client.waitForResult(auth.session, 120_000)
+ *
+ * With `reconnect` set, a dropped connection is re-opened on its own (docs/protocol.md §7.1): exponential
+ * backoff with jitter, a fresh device token per attempt; requests not yet written wait for the new
+ * connection, a `pin` on the wire is resumed (sent again: the gateway answers a used session with its
+ * recorded outcome), any other request on the wire rejects DISCONNECTED (retryable).
  */
 import { randomBytes } from 'node:crypto';
 import WebSocket, { type RawData } from 'ws';
 import {
-  MAX_FRAME_BYTES, PROTOCOL_VERSION, SUBPROTOCOL, parseGatewayFrame, parseScannerFrame, type ScannerFrame,
+  MAX_FRAME_BYTES, PROTOCOL_VERSION, parseGatewayFrame, parseScannerFrame, type ScannerFrame,
   type AuthRequiredFrame, type ErrorFrame, type GatewayFrame, type PaymentResultFrame, type PongFrame, type WelcomeFrame,
 } from '../protocol/messages.ts';
-import { isDeviceId, signScannerToken } from '../protocol/scanner-token.ts';
+import { Backoff, type ReconnectOptions } from './backoff.ts';
 import { FramePacer } from './frame-pacer.ts';
+import { openGatewaySocket, socketTarget, type SocketTarget } from './gateway-socket.ts';
 import { ScannerError, scannerErrorFromFrame } from './scanner-error.ts';
 
 export interface ScannerClientOptions {
@@ -29,7 +35,16 @@ export interface ScannerClientOptions {
   maxBufferedBytes?: number;
   /** Pace frames to the rate the gateway advertises in `welcome` (default true), so RATE_LIMITED never happens. */
   pace?: boolean;
+  /**
+   * Re-open a dropped connection on its own (default off: a drop closes the client, as before). `true`
+   * for the default backoff (250 ms doubling to 10 s, with jitter, no attempt limit). The first connect()
+   * is never retried: bad credentials or a wrong URL fail at once. A 401 on reconnect stops the attempts.
+   */
+  reconnect?: boolean | ReconnectOptions;
 }
+
+/** `open`: connected; `reconnecting`: the connection dropped and attempts are under way; `closed`: for good. */
+export type ConnectionState = 'open' | 'reconnecting' | 'closed';
 
 export interface ScanRequest {
   payload: string; // the card payload text as read from the QR code
@@ -43,7 +58,14 @@ export type PushFrame = PaymentResultFrame | ErrorFrame;
 
 interface ClientEvents {
   push: (frame: PushFrame) => void;
+  /** The connection is gone for good (close(), a drop without `reconnect`, or reconnection given up). */
   close: (error: ScannerError) => void;
+  /** The connection dropped; reconnection attempts start. */
+  disconnected: (error: ScannerError) => void;
+  /** A reconnection attempt failed; the next one follows in `retryInMs` (null: none, the client closes). */
+  'reconnect-failed': (error: ScannerError, attempt: number, retryInMs: number | null) => void;
+  /** Connected again after `attempts` attempts; `resumed` pin requests were sent again. */
+  reconnected: (info: { welcome: WelcomeFrame; attempts: number; resumed: number }) => void;
 }
 
 type Expected = 'auth-required' | 'payment-result' | 'pong';
@@ -52,7 +74,14 @@ interface Pending {
   resolve: (frame: GatewayFrame) => void;
   reject: (error: ScannerError) => void;
   timer: NodeJS.Timeout;
+  /** The frame as sent, for a pin (resumed after a drop); other requests are not resent. */
+  resume?: string;
+  /** Written to a socket (so a drop leaves its outcome unknown). */
+  sent: boolean;
+  /** Sent again after a drop. */
+  resumed?: boolean;
 }
+type Outgoing = { id: string; text: string; onSent?: () => void };
 interface ResultWaiter {
   resolve: (frame: PaymentResultFrame) => void;
   reject: (error: ScannerError) => void;
@@ -61,28 +90,9 @@ interface ResultWaiter {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_BUFFERED = 64 * 1024;
-/** Largest frame accepted from the gateway: its frames are small; this only bounds a misbehaving peer. */
-const MAX_INBOUND_BYTES = 64 * 1024;
 /** Results kept per connection so waitForResult sees a push that arrived before it was called. */
 const RECENT_RESULTS = 256;
 const SESSION_ID = /^[0-9a-f]{32}$/;
-
-function secretBytes(secret: Uint8Array | string): Uint8Array {
-  if (typeof secret !== 'string') {
-    if (!(secret instanceof Uint8Array) || secret.length !== 32) throw new RangeError('secret must be 32 bytes');
-    return secret;
-  }
-  if (!/^[0-9a-fA-F]{64}$/.test(secret.trim())) throw new RangeError('secret must be 64 hex digits');
-  return new Uint8Array(Buffer.from(secret.trim(), 'hex'));
-}
-
-function upgradeError(status: number | undefined, cause: Error): ScannerError {
-  if (status === 401) return new ScannerError('UNAUTHORIZED', 'gateway refused the device token (HTTP 401): check device id, secret and clock');
-  if (status === 429) return new ScannerError('RATE_LIMITED', 'gateway refused the connection (HTTP 429)');
-  if (status === 503) return new ScannerError('BUSY', 'gateway refused the connection (HTTP 503)');
-  if (status !== undefined) return new ScannerError('CLOSED', `gateway refused the upgrade (HTTP ${status})`);
-  return new ScannerError('CLOSED', `cannot connect: ${cause.message}`);
-}
 
 /** The `id` of a frame that failed validation, if it had a usable one (to fail the matching request). */
 function idOf(text: string): string | null {
@@ -96,95 +106,157 @@ function idOf(text: string): string | null {
 }
 
 export class ScannerClient {
-  readonly welcome: WelcomeFrame;
-  readonly #ws: WebSocket;
+  #welcome: WelcomeFrame;
+  #ws: WebSocket;
+  readonly #target: SocketTarget;
   readonly #timeoutMs: number;
   readonly #maxBuffered: number;
+  readonly #pace: boolean;
+  readonly #backoff: Backoff | null;
   readonly #idPrefix = randomBytes(4).toString('hex');
   #nextId = 1;
   readonly #pending = new Map<string, Pending>();
   readonly #resultWaiters = new Map<string, Set<ResultWaiter>>();
   readonly #recentResults = new Map<string, PaymentResultFrame>();
-  /** Frames waiting for their turn (pacing) or for the socket's queue to drain, in order. */
-  #outbox: Array<{ id: string; text: string; onSent?: () => void }> = [];
+  /** Frames waiting for their turn (pacing), for the socket's queue to drain, or for a reconnection, in order. */
+  #outbox: Outgoing[] = [];
   #outboxHead = 0;
   readonly #onWritten = () => this.#flush();
-  readonly #pacer: FramePacer | null;
+  #pacer: FramePacer | null;
   #flushTimer: NodeJS.Timeout | undefined;
-  readonly #listeners: { [E in keyof ClientEvents]: Set<ClientEvents[E]> } = { push: new Set(), close: new Set() };
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #attempt: AbortController | null = null;
+  #resumed = 0;
+  readonly #listeners: { [E in keyof ClientEvents]: Set<ClientEvents[E]> } = {
+    push: new Set(), close: new Set(), disconnected: new Set(), 'reconnect-failed': new Set(), reconnected: new Set(),
+  };
+  #state: ConnectionState = 'open';
   #closedBy: ScannerError | null = null;
 
-  private constructor(ws: WebSocket, welcome: WelcomeFrame, opts: ScannerClientOptions) {
-    this.#ws = ws;
-    this.welcome = welcome;
+  private constructor(ws: WebSocket, welcome: WelcomeFrame, target: SocketTarget, opts: ScannerClientOptions) {
+    this.#target = target;
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#maxBuffered = opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
-    this.#pacer = opts.pace === false ? null : FramePacer.forLimits(welcome.limits);
+    this.#pace = opts.pace !== false;
+    this.#backoff = opts.reconnect ? new Backoff(opts.reconnect === true ? {} : opts.reconnect) : null;
+    this.#ws = ws;
+    this.#welcome = welcome;
+    this.#pacer = null;
+    this.#attach(ws, welcome);
+  }
+
+  #attach(ws: WebSocket, welcome: WelcomeFrame): void {
+    this.#ws = ws;
+    this.#welcome = welcome;
+    this.#pacer = this.#pace ? FramePacer.forLimits(welcome.limits) : null;
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     ws.on('error', () => {}); // 'close' follows and carries the outcome
     ws.on('close', (code, reason) => {
-      this.#shutdown(new ScannerError('CLOSED', `connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`));
+      if (ws !== this.#ws || this.#closedBy) return;
+      const error = new ScannerError('CLOSED', `connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`);
+      if (this.#backoff) this.#onDrop(error);
+      else this.#shutdown(error);
     });
+  }
+
+  #emit<E extends keyof ClientEvents>(event: E, ...args: Parameters<ClientEvents[E]>): void {
+    for (const fn of this.#listeners[event]) (fn as (...a: Parameters<ClientEvents[E]>) => void)(...args);
+  }
+
+  /**
+   * The connection dropped and `reconnect` is on. Frames still in the outbox were never written: they wait.
+   * Requests written to the lost socket have an unknown outcome: a pin is queued to be sent again first
+   * (the gateway answers a used session with its recorded result, §7), a scan or ping rejects DISCONNECTED.
+   */
+  #onDrop(error: ScannerError): void {
+    this.#state = 'reconnecting';
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    const resumed: Outgoing[] = [];
+    for (const [id, p] of this.#pending) {
+      if (!p.sent) continue;
+      if (p.resume) {
+        p.sent = false;
+        p.resumed = true;
+        resumed.push({ id, text: p.resume });
+      } else {
+        this.#take(id)!.reject(new ScannerError('DISCONNECTED', `connection lost with the ${p.expect === 'pong' ? 'ping' : 'scan'} in flight (${error.message}): send it again`));
+      }
+    }
+    this.#outbox = [...resumed, ...this.#outbox.slice(this.#outboxHead)];
+    this.#outboxHead = 0;
+    this.#resumed = resumed.length;
+    this.#emit('disconnected', error);
+    this.#retryLater(error, false);
+  }
+
+  /** Schedules the next attempt after the backoff delay, or closes for good when the attempts are spent. */
+  #retryLater(error: ScannerError, announce: boolean): void {
+    const backoff = this.#backoff!;
+    const delay = backoff.next();
+    if (announce) this.#emit('reconnect-failed', error, backoff.attempts, delay);
+    if (delay === null) {
+      this.#shutdown(new ScannerError('CLOSED', `gave up reconnecting after ${backoff.attempts} attempts: ${error.message}`));
+      return;
+    }
+    this.#reconnectTimer = setTimeout(() => void this.#reconnect(), delay);
+  }
+
+  async #reconnect(): Promise<void> {
+    this.#reconnectTimer = undefined;
+    const attempt = (this.#attempt = new AbortController());
+    let opened: { ws: WebSocket; welcome: WelcomeFrame };
+    try {
+      opened = await openGatewaySocket(this.#target, attempt.signal);
+    } catch (e) {
+      this.#attempt = null;
+      if (this.#closedBy) return;
+      const error = e instanceof ScannerError ? e : new ScannerError('CLOSED', `cannot connect: ${(e as Error).message}`);
+      if (error.code === 'UNAUTHORIZED') { // the device was revoked or its secret is wrong: retrying cannot help
+        this.#emit('reconnect-failed', error, this.#backoff!.attempts, null);
+        this.#shutdown(error);
+        return;
+      }
+      this.#retryLater(error, true);
+      return;
+    }
+    this.#attempt = null;
+    if (this.#closedBy) {
+      opened.ws.terminate();
+      return;
+    }
+    const attempts = this.#backoff!.attempts;
+    this.#backoff!.reset();
+    this.#state = 'open';
+    this.#attach(opened.ws, opened.welcome);
+    this.#emit('reconnected', { welcome: opened.welcome, attempts, resumed: this.#resumed });
+    this.#flush();
   }
 
   /**
    * Opens an authenticated connection and resolves once the gateway's `welcome` arrives. Rejects with
-   * ScannerError UNAUTHORIZED (HTTP 401), TIMEOUT, or CLOSED (refused, unreachable, closed early).
+   * ScannerError UNAUTHORIZED (HTTP 401), TIMEOUT, or CLOSED (refused, unreachable, closed early); this
+   * first attempt is not retried, whatever `reconnect` says.
    */
-  static connect(opts: ScannerClientOptions): Promise<ScannerClient> {
-    if (!isDeviceId(opts.deviceId)) return Promise.reject(new RangeError('deviceId must be 1-64 of [A-Za-z0-9_-]'));
-    let secret: Uint8Array;
-    try {
-      secret = secretBytes(opts.secret);
-      const { protocol } = new URL(opts.url);
-      if (protocol !== 'ws:' && protocol !== 'wss:') throw new RangeError('url must be ws:// or wss://');
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const ws = new WebSocket(opts.url, SUBPROTOCOL, {
-      headers: { authorization: `Bearer ${signScannerToken(opts.deviceId, secret)}` }, // one timer (below) covers handshake and welcome
-      maxPayload: MAX_INBOUND_BYTES,
-      perMessageDeflate: false,
-    });
-    return new Promise((resolve, reject) => {
-      let status: number | undefined;
-      const detach = () => {
-        clearTimeout(timer);
-        ws.off('unexpected-response', onResponse).off('error', onError).off('close', onClose).off('message', onMessage);
-      };
-      const fail = (error: ScannerError) => {
-        detach();
-        ws.on('error', () => {});
-        ws.terminate();
-        reject(error);
-      };
-      const onResponse = (_req: unknown, res: { statusCode?: number; resume(): void }) => {
-        status = res.statusCode;
-        res.resume();
-        fail(upgradeError(status, new Error('refused')));
-      };
-      const onError = (e: Error) => fail(upgradeError(status, e));
-      const onClose = (code: number) => fail(new ScannerError('CLOSED', `gateway closed the connection before welcome (${code})`));
-      const onMessage = (data: RawData, isBinary: boolean) => {
-        const parsed = isBinary ? null : parseGatewayFrame(data.toString());
-        if (parsed?.ok && parsed.frame.type === 'welcome') {
-          detach();
-          resolve(new ScannerClient(ws, parsed.frame, opts));
-        } else if (parsed?.ok && parsed.frame.type === 'error') {
-          fail(scannerErrorFromFrame(parsed.frame.code, parsed.frame.message));
-        } else {
-          fail(new ScannerError('BAD_FRAME', 'gateway did not start with a welcome frame'));
-        }
-      };
-      const timer = setTimeout(() => fail(new ScannerError('TIMEOUT', `no welcome from the gateway within ${timeoutMs} ms`)), timeoutMs);
-      ws.on('unexpected-response', onResponse).on('error', onError).on('close', onClose).on('message', onMessage);
-    });
+  static async connect(opts: ScannerClientOptions): Promise<ScannerClient> {
+    const target = socketTarget(opts, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    if (opts.reconnect && typeof opts.reconnect === 'object') new Backoff(opts.reconnect); // bad options fail here, not at the first drop
+    const { ws, welcome } = await openGatewaySocket(target);
+    return new ScannerClient(ws, welcome, target, opts);
   }
 
-  /** True until the connection closes. */
+  /** The `welcome` of the current connection (limits may differ after a reconnection). */
+  get welcome(): WelcomeFrame {
+    return this.#welcome;
+  }
+
+  /** True while connected; false while reconnecting and once closed. */
   get isOpen(): boolean {
-    return this.#closedBy === null;
+    return this.#state === 'open';
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
   }
 
   /** Bytes queued on the socket and not yet written (sends wait while this is above maxBufferedBytes). */
@@ -241,7 +313,7 @@ export class ScannerClient {
     return () => set.delete(listener);
   }
 
-  /** Closes the connection; every pending request and waiter rejects with CLOSED. */
+  /** Closes the connection (and stops reconnecting); every pending request and waiter rejects with CLOSED. */
   close(): Promise<void> {
     this.#shutdown(new ScannerError('CLOSED', 'client closed the connection'));
     if (this.#ws.readyState === WebSocket.CLOSED) return Promise.resolve();
@@ -273,7 +345,8 @@ export class ScannerClient {
         this.#pending.delete(frame.id);
         reject(new ScannerError('TIMEOUT', `no answer to ${frame.type} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.#pending.set(frame.id, { expect, resolve: resolve as (f: GatewayFrame) => void, reject, timer });
+      const resume = frame.type === 'pin' ? text : undefined;
+      this.#pending.set(frame.id, { expect, resolve: resolve as (f: GatewayFrame) => void, reject, timer, resume, sent: false });
       this.#outbox.push({ id: frame.id, text, onSent });
       this.#flush();
     });
@@ -289,7 +362,8 @@ export class ScannerClient {
     const ws = this.#ws;
     while (this.#outboxHead < this.#outbox.length && ws.bufferedAmount <= this.#maxBuffered && ws.readyState === WebSocket.OPEN) {
       const { id, text, onSent } = this.#outbox[this.#outboxHead];
-      if (!this.#pending.has(id)) {
+      const pending = this.#pending.get(id);
+      if (!pending) {
         this.#outboxHead++;
         continue;
       }
@@ -302,6 +376,7 @@ export class ScannerClient {
         break;
       }
       this.#outboxHead++;
+      pending.sent = true;
       onSent?.();
       ws.send(text, this.#onWritten);
     }
@@ -333,12 +408,15 @@ export class ScannerClient {
     if (frame.type === 'welcome') return;
     if (frame.type === 'payment-result') this.#deliverResult(frame);
     if (frame.id === null) {
-      if (frame.type === 'payment-result' || frame.type === 'error') for (const fn of this.#listeners.push) fn(frame);
+      if (frame.type === 'payment-result' || frame.type === 'error') this.#emit('push', frame);
       return;
     }
     const pending = this.#take(frame.id);
     if (!pending) return; // a late answer to a request that timed out (its payment-result is kept for waitForResult)
-    if (frame.type === 'error') pending.reject(scannerErrorFromFrame(frame.code, frame.message));
+    if (frame.type === 'error' && frame.code === 'SESSION_USED' && pending.resumed) {
+      // a resumed pin whose first attempt left no ledger record: nothing was paid (§7)
+      pending.reject(new ScannerError('SESSION_USED', `${frame.message} (the connection dropped during this PIN attempt; no payment was recorded for it)`));
+    } else if (frame.type === 'error') pending.reject(scannerErrorFromFrame(frame.code, frame.message));
     else if (frame.type === pending.expect) pending.resolve(frame);
     else pending.reject(new ScannerError('BAD_FRAME', `expected ${pending.expect}, gateway sent ${frame.type}`));
   }
@@ -359,6 +437,9 @@ export class ScannerClient {
   #shutdown(error: ScannerError): void {
     if (this.#closedBy) return;
     this.#closedBy = error;
+    this.#state = 'closed';
+    clearTimeout(this.#reconnectTimer);
+    this.#attempt?.abort();
     for (const id of [...this.#pending.keys()]) this.#take(id)!.reject(error);
     for (const waiters of this.#resultWaiters.values()) {
       for (const w of waiters) {
@@ -370,7 +451,7 @@ export class ScannerClient {
     this.#outbox = [];
     this.#outboxHead = 0;
     clearTimeout(this.#flushTimer);
-    for (const fn of this.#listeners.close) fn(error);
+    this.#emit('close', error);
   }
 }
 

@@ -7,11 +7,16 @@
 import { SCANNER_CODES, type ScannerCode } from '../protocol/messages.ts';
 
 /**
- * TIMEOUT: no answer in time; CLOSED: the connection is gone (or never opened); UNAUTHORIZED: the
- * gateway refused the device token at upgrade (HTTP 401).
+ * TIMEOUT: no answer in time; CLOSED: the connection is gone for good (or never opened); UNAUTHORIZED: the
+ * gateway refused the device token at upgrade (HTTP 401); DISCONNECTED: the connection dropped while this
+ * request was on the wire, the client is reconnecting, and the request may or may not have been done —
+ * send it again (a `scan` repeat is harmless; `pin` requests are resumed by the client instead).
  */
-export type ClientCode = 'TIMEOUT' | 'CLOSED' | 'UNAUTHORIZED';
+export type ClientCode = 'TIMEOUT' | 'CLOSED' | 'UNAUTHORIZED' | 'DISCONNECTED';
 export type ScannerErrorCode = ScannerCode | ClientCode;
+
+/** Codes after which sending the same request again (after a pause) is safe and may succeed. */
+const RETRYABLE: ReadonlySet<ScannerErrorCode> = new Set(['DISCONNECTED', 'BUSY', 'RATE_LIMITED', 'SHUTTING_DOWN']);
 
 export class ScannerError extends Error {
   readonly code: ScannerErrorCode;
@@ -19,6 +24,11 @@ export class ScannerError extends Error {
     super(message);
     this.name = 'ScannerError';
     this.code = code;
+  }
+
+  /** True when the same request may simply be sent again (docs/protocol.md §7, §8). */
+  get retryable(): boolean {
+    return RETRYABLE.has(this.code);
   }
 }
 

@@ -5,9 +5,8 @@
  * row damaged outside the store surfaces as STORE_CORRUPT instead of as a wrong number.
  */
 import { ScanpayError, isScanpayError } from '../../core/errors.ts';
-import { copyLedger } from './records.ts';
 import type { AuthSession, CardRecord, LedgerRecord, PaymentRequest, PinResult } from './types.ts';
-import { checkedCard, checkedSession } from './validate.ts';
+import { checkedCard, checkedLedger, checkedSession } from './validate.ts';
 
 /** Runs a boundary check on data read back from Redis; its failure means the row, not the caller, is bad. */
 function decoded<T>(what: string, decode: () => T): T {
@@ -75,7 +74,7 @@ export function sessionFromJson(json: string): AuthSession {
 }
 
 export function ledgerFromJson(json: string): LedgerRecord {
-  return decoded('ledger record', () => copyLedger(JSON.parse(json) as LedgerRecord));
+  return decoded('ledger record', () => checkedLedger(JSON.parse(json)));
 }
 
 /**

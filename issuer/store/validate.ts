@@ -12,8 +12,8 @@ import { abytes, aint } from '../../core/bytes.ts';
 import { ScanpayError } from '../../core/errors.ts';
 import { WRAPPED_BASIC_KEY_SIZE } from '../card-secrets.ts';
 import { CARD_TOKEN, SESSION_ID, shardOf } from './keys.ts';
-import { copyCard, copySession } from './records.ts';
-import type { AuthSession, CardRecord, CardStatus, PaymentRequest, PinPolicy, RateLimit } from './types.ts';
+import { copyCard, copyLedger, copySession } from './records.ts';
+import type { AuthSession, CardRecord, CardStatus, LedgerRecord, PaymentRequest, PinPolicy, RateLimit } from './types.ts';
 
 const U16 = 0xffff;
 const U32 = 0xffff_ffff;
@@ -160,4 +160,17 @@ export function checkedPaymentRequest(input: unknown): PaymentRequest {
     at: whole(r.at, 'at'),
     attempt: checkedAttempt(r.attempt),
   };
+}
+
+const OUTCOMES = ['approved', 'declined'] as const;
+const LEDGER_REASONS = ['CURRENCY_MISMATCH', 'OVER_LIMIT', 'INSUFFICIENT_FUNDS'];
+
+/** A ledger record as read back: every field of the right type, an approved record without a reason. */
+export function checkedLedger(input: unknown): LedgerRecord {
+  const r = record(input, 'ledger record');
+  const request = checkedPaymentRequest({ ...r, attempt: '0'.repeat(32) }); // the request half, shard rule included
+  if (!OUTCOMES.includes(r.outcome as (typeof OUTCOMES)[number])) throw bad('outcome must be approved or declined');
+  if (r.outcome === 'approved' ? r.reason !== null : !LEDGER_REASONS.includes(r.reason as string)) throw bad('reason does not match the outcome');
+  whole(r.balanceAfter, 'balanceAfter');
+  return copyLedger({ ...request, outcome: r.outcome, reason: r.reason, balanceAfter: r.balanceAfter } as LedgerRecord);
 }
