@@ -30,10 +30,13 @@ export const PinFrame = Type.Object({
   pin: Type.String({ pattern: '^[0-9]{4}$' }),
 }, { additionalProperties: false });
 export const PingFrame = Type.Object({ v: V, type: Type.Literal('ping'), id: RequestId }, { additionalProperties: false });
-export const ScannerFrame = Type.Union([ScanFrame, PinFrame, PingFrame]);
+/** v1.1: where one of this scanner's sessions stands, and its result once decided (e.g. after a reconnect). */
+export const StatusFrame = Type.Object({ v: V, type: Type.Literal('status'), id: RequestId, session: SessionId }, { additionalProperties: false });
+export const ScannerFrame = Type.Union([ScanFrame, PinFrame, PingFrame, StatusFrame]);
 export type ScanFrame = Static<typeof ScanFrame>;
 export type PinFrame = Static<typeof PinFrame>;
 export type PingFrame = Static<typeof PingFrame>;
+export type StatusFrame = Static<typeof StatusFrame>;
 export type ScannerFrame = Static<typeof ScannerFrame>;
 
 // gateway → scanner
@@ -63,13 +66,25 @@ export const ErrorFrame = Type.Object({
   code: Type.String(), message: Type.String(),
 });
 export const PongFrame = Type.Object({ v: V, type: Type.Literal('pong'), id: RequestId });
-export const GatewayFrame = Type.Union([WelcomeFrame, AuthRequiredFrame, PaymentResultFrame, ErrorFrame, PongFrame]);
+export const SessionStatusFrame = Type.Object({
+  v: V, type: Type.Literal('session-status'), id: RequestId, session: SessionId,
+  state: Type.Union([Type.Literal('open'), Type.Literal('pending'), Type.Literal('done')]),
+  expiresAt: Type.Integer(),
+  result: Type.Union([Type.Object({
+    outcome: Type.Union([Type.Literal('approved'), Type.Literal('declined')]),
+    reason: Type.Union([Type.String(), Type.Null()]),
+    attemptsLeft: Type.Optional(Type.Integer()),
+    receipt: Type.Union([Receipt, Type.Null()]),
+  }), Type.Null()]),
+});
+export const GatewayFrame = Type.Union([WelcomeFrame, AuthRequiredFrame, PaymentResultFrame, ErrorFrame, PongFrame, SessionStatusFrame]);
 export type Receipt = Static<typeof Receipt>;
 export type WelcomeFrame = Static<typeof WelcomeFrame>;
 export type AuthRequiredFrame = Static<typeof AuthRequiredFrame>;
 export type PaymentResultFrame = Static<typeof PaymentResultFrame>;
 export type ErrorFrame = Static<typeof ErrorFrame>;
 export type PongFrame = Static<typeof PongFrame>;
+export type SessionStatusFrame = Static<typeof SessionStatusFrame>;
 export type GatewayFrame = Static<typeof GatewayFrame>;
 
 /**
@@ -88,10 +103,12 @@ type FrameCheck = ReturnType<typeof TypeCompiler.Compile>;
 /** One compiled check per frame type, so a rejection names the field at fault (a union check only says "Expected union value"). */
 const scannerFrameChecks: Record<string, FrameCheck> = {
   scan: TypeCompiler.Compile(ScanFrame), pin: TypeCompiler.Compile(PinFrame), ping: TypeCompiler.Compile(PingFrame),
+  status: TypeCompiler.Compile(StatusFrame),
 };
 const gatewayFrameChecks: Record<string, FrameCheck> = {
   welcome: TypeCompiler.Compile(WelcomeFrame), 'auth-required': TypeCompiler.Compile(AuthRequiredFrame),
   'payment-result': TypeCompiler.Compile(PaymentResultFrame), error: TypeCompiler.Compile(ErrorFrame), pong: TypeCompiler.Compile(PongFrame),
+  'session-status': TypeCompiler.Compile(SessionStatusFrame),
 };
 
 /** A rejected frame carries its request id when one could be read, so the sender can match the error. */

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import WebSocket, { type RawData } from 'ws';
 import {
   MAX_FRAME_BYTES, PROTOCOL_VERSION, parseGatewayFrame, parseScannerFrame, type ScannerFrame,
-  type AuthRequiredFrame, type ErrorFrame, type GatewayFrame, type PaymentResultFrame, type PongFrame, type WelcomeFrame,
+  type AuthRequiredFrame, type ErrorFrame, type GatewayFrame, type PaymentResultFrame, type PongFrame, type SessionStatusFrame, type WelcomeFrame,
 } from '../protocol/messages.ts';
 import { Backoff, type ReconnectOptions } from './backoff.ts';
 import { FramePacer } from './frame-pacer.ts';
@@ -68,7 +68,7 @@ interface ClientEvents {
   reconnected: (info: { welcome: WelcomeFrame; attempts: number; resumed: number }) => void;
 }
 
-type Expected = 'auth-required' | 'payment-result' | 'pong';
+type Expected = 'auth-required' | 'payment-result' | 'pong' | 'session-status';
 interface Pending {
   expect: Expected;
   resolve: (frame: GatewayFrame) => void;
@@ -180,7 +180,7 @@ export class ScannerClient {
         p.resumed = true;
         resumed.push({ id, text: p.resume });
       } else {
-        this.#take(id)!.reject(new ScannerError('DISCONNECTED', `connection lost with the ${p.expect === 'pong' ? 'ping' : 'scan'} in flight (${error.message}): send it again`));
+        this.#take(id)!.reject(new ScannerError('DISCONNECTED', `connection lost with the ${({ pong: 'ping', 'session-status': 'status' } as Record<string, string>)[p.expect] ?? 'scan'} in flight (${error.message}): send it again`));
       }
     }
     this.#outbox = [...resumed, ...this.#outbox.slice(this.#outboxHead)];
@@ -273,6 +273,15 @@ export class ScannerClient {
   /** S25: the holder's PIN for a session; resolves with the outcome (approved or declined, e.g. PIN_WRONG). */
   submitPin(session: string, pin: string, opts: { timeoutMs?: number } = {}): Promise<PaymentResultFrame> {
     return this.#request({ v: PROTOCOL_VERSION, type: 'pin', id: this.#newId(), session, pin }, 'payment-result', opts.timeoutMs);
+  }
+
+  /**
+   * Protocol v1.1: where one of this scanner's sessions stands (open, pending, done with its result and
+   * receipt). Reads only: use it after a reconnect to learn a page payment's outcome. A v1.0 gateway
+   * answers BAD_FRAME.
+   */
+  status(session: string, opts: { timeoutMs?: number } = {}): Promise<SessionStatusFrame> {
+    return this.#request({ v: PROTOCOL_VERSION, type: 'status', id: this.#newId(), session }, 'session-status', opts.timeoutMs);
   }
 
   /** Round-trip time of a protocol ping in ms, from the moment it is written (not counting time spent paced). */

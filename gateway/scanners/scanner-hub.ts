@@ -10,6 +10,7 @@ import { TOKEN_WINDOW_S, verifyScannerToken } from '../../protocol/scanner-token
 import type { FlowDeps } from '../flow/deps.ts';
 import { handlePin } from '../flow/pin.ts';
 import { handleScan } from '../flow/scan.ts';
+import { handleStatus } from '../flow/status.ts';
 import type { InFlight } from '../in-flight.ts';
 import { DeviceRateLimiter } from './rate-limit.ts';
 
@@ -117,7 +118,9 @@ export class ScannerHub {
     try {
       const answer = await this.inFlight.track<GatewayFrame>(frame.type === 'scan'
         ? handleScan(this.flow, conn.scannerId, frame)
-        : handlePin(this.flow, conn.scannerId, frame.session, frame.pin, frame.id));
+        : frame.type === 'pin'
+          ? handlePin(this.flow, conn.scannerId, frame.session, frame.pin, frame.id)
+          : handleStatus(this.flow, conn.scannerId, frame.session, frame.id));
       conn.send(answer);
     } catch (e) {
       this.flow.audit.warn({ event: 'frame.failed', scanner: conn.scannerId, type: frame.type, error: (e as Error).message }, 'frame failed');

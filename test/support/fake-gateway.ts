@@ -173,6 +173,13 @@ export class FakeGateway {
     if (session.deviceId !== deviceId) {
       return this.#send(ws, { v: 1, type: 'error', id: frame.id, code: 'SESSION_WRONG_SCANNER', message: 'session belongs to another scanner' });
     }
+    if (frame.type === 'status') {
+      const done = session.result;
+      return this.#send(ws, {
+        v: 1, type: 'session-status', id: frame.id, session: session.id, state: done ? 'done' : 'open', expiresAt: Date.now() + 120_000,
+        result: done && { outcome: done.outcome, reason: done.reason, receipt: done.receipt },
+      });
+    }
     this.#send(ws, this.#pay(session, frame.pin, frame.id));
   }
 
