@@ -14,50 +14,47 @@ import { NodeCryptoEngine } from './baseline/node-crypto-engine.ts';
 import { DEMO_SCANNER, writeDemo } from './demo.ts';
 import { RedisPushBus } from './push/push-bus.ts';
 import { createLogger } from './log.ts';
+import { ConfigError, readStartConfig, type StartConfig } from './config.ts';
 import { DEFAULT_PAGE_LIMITS } from './http/auth-routes.ts';
 import { DEFAULT_BATCH, startGateway } from './server.ts';
 
 const env = process.env;
-const log = createLogger();
 const say = (line = '') => process.stdout.write(`${line}\n`);
-const int = (name: string, fallback: number) => (env[name] === undefined ? fallback : Number.parseInt(env[name]!, 10));
 
-const keysConfigured = Boolean(env.SCANPAY_KEYRING_FILE || env.SCANPAY_KEYRING);
-const fleetConfigured = Boolean(env.SCANPAY_FLEET_KEY_FILE || env.SCANPAY_FLEET_KEY);
-const keyRing = keysConfigured ? await IssuerKeyRing.load() : IssuerKeyRing.generate();
-const fleetKey = fleetConfigured ? loadFleetKey() : randomBytes(32);
-const store = await openStore({ redisUrl: env.REDIS_URL, prefix: env.SCANPAY_REDIS_PREFIX });
-const demo = env.SCANPAY_DEMO === '1' || !keysConfigured;
-// --baseline: the same gateway with node:crypto inline on the main thread and no pool (for bench:e2e)
-const baseline = process.argv.includes('--baseline') || env.SCANPAY_ENGINE === 'baseline';
-
-const tls = env.TLS_CERT_FILE || env.TLS_KEY_FILE ? { certFile: env.TLS_CERT_FILE ?? '', keyFile: env.TLS_KEY_FILE ?? '' } : undefined;
-if (tls && (!tls.certFile || !tls.keyFile)) {
-  process.stderr.write('scanpay: TLS needs both TLS_CERT_FILE and TLS_KEY_FILE\n');
+let config: StartConfig;
+try {
+  config = readStartConfig(env, process.argv, { batch: DEFAULT_BATCH, pageRate: DEFAULT_PAGE_LIMITS.perAddress });
+} catch (e) {
+  if (!(e instanceof ConfigError)) throw e;
+  for (const problem of e.problems) process.stderr.write(`scanpay: ${problem} [CONFIG]\n`);
   process.exit(2);
 }
+const log = createLogger();
+const keysConfigured = config.keyRingConfigured;
+const fleetConfigured = config.fleetKeyConfigured;
+const keyRing = keysConfigured ? await IssuerKeyRing.load() : IssuerKeyRing.generate();
+const fleetKey = fleetConfigured ? loadFleetKey() : randomBytes(32);
+const store = await openStore({ redisUrl: config.redisUrl, prefix: config.redisPrefix });
+const { demo, baseline } = config; // baseline: node:crypto inline on the main thread and no pool (for bench:e2e)
 
 const gateway = await startGateway({
-  store, keyRing, fleetKey, logger: log, tls,
-  host: env.HOST ?? '127.0.0.1',
-  port: int('PORT', 8080),
-  opsHost: env.OPS_HOST ?? '127.0.0.1',
-  opsPort: int('OPS_PORT', 9090),
-  publicUrl: env.PUBLIC_URL,
-  pinPaceMs: env.SCANPAY_PIN_PACE_MS ? int('SCANPAY_PIN_PACE_MS', 250) : undefined,
-  pageLimits: {
-    ...DEFAULT_PAGE_LIMITS,
-    perAddress: { perSecond: int('SCANPAY_PAGE_RATE_PER_SEC', DEFAULT_PAGE_LIMITS.perAddress.perSecond), burst: int('SCANPAY_PAGE_RATE_BURST', DEFAULT_PAGE_LIMITS.perAddress.burst) },
-  },
-  threads: env.SCANPAY_THREADS ? int('SCANPAY_THREADS', 0) : undefined,
-  batch: { maxItems: int('SCANPAY_BATCH_MAX', DEFAULT_BATCH.maxItems), windowMs: int('SCANPAY_BATCH_WINDOW_MS', DEFAULT_BATCH.windowMs) },
+  store, keyRing, fleetKey, logger: log, tls: config.tls,
+  host: config.host,
+  port: config.port,
+  opsHost: config.opsHost,
+  opsPort: config.opsPort,
+  publicUrl: config.publicUrl,
+  pinPaceMs: config.pinPaceMs,
+  pageLimits: { ...DEFAULT_PAGE_LIMITS, perAddress: config.pageRate },
+  threads: config.threads,
+  batch: config.batch,
   engine: baseline ? () => new NodeCryptoEngine() : undefined,
   // over Redis, pushes reach scanners connected to any gateway sharing it
-  pushBus: env.REDIS_URL
-    ? (deliver) => RedisPushBus.connect(env.REDIS_URL!, env.SCANPAY_REDIS_PREFIX ?? 'scanpay:', deliver, (e) => log.warn({ error: e.message }, 'push bus'))
+  pushBus: config.redisUrl
+    ? (deliver) => RedisPushBus.connect(config.redisUrl!, config.redisPrefix ?? 'scanpay:', deliver, (e) => log.warn({ error: e.message }, 'push bus'))
     : undefined,
-  framesPerSecond: int('SCANPAY_RATE_PER_SEC', 20),
-  burst: int('SCANPAY_RATE_BURST', 40),
+  framesPerSecond: config.rate.perSecond,
+  burst: config.rate.burst,
 });
 
 say();
@@ -70,7 +67,7 @@ if (!fleetConfigured) say('  ! demo fleet key, generated in memory (set SCANPAY_
 
 if (demo) {
   const issuer = new Issuer({ core: await loadCore(), store, keyRing });
-  const material = await writeDemo(issuer, fleetKey, resolve(env.SCANPAY_DEMO_DIR ?? 'demo-cards'));
+  const material = await writeDemo(issuer, fleetKey, resolve(config.demoDir));
   say();
   say(`demo scanner "${DEMO_SCANNER}", secret in ${material.secretFile}; demo cards:`);
   for (const card of material.cards) say(`  ${card.file}  ${card.maskedPan}  PIN ${card.pin}  ${card.currency}`);

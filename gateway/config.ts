@@ -1,0 +1,100 @@
+/**
+ * `npm start`'s configuration: every environment variable of the README's table, read and checked once,
+ * before anything starts. A bad value is one clear line naming the variable (never a secret's value), and
+ * all of them are reported together. Combinations that would silently do the wrong thing are refused:
+ * a Redis store with throw-away demo keys (orphan cards would pile up in Redis), a Redis store with an
+ * in-memory fleet key (no scanner could connect), a public bind address without PUBLIC_URL (pushed page
+ * URLs would read http://0.0.0.0:…).
+ */
+
+export interface StartConfig {
+  host: string;
+  port: number;
+  opsHost: string;
+  opsPort: number;
+  publicUrl?: string;
+  tls?: { certFile: string; keyFile: string };
+  redisUrl?: string;
+  redisPrefix?: string;
+  keyRingConfigured: boolean;
+  fleetKeyConfigured: boolean;
+  demo: boolean;
+  demoDir: string;
+  baseline: boolean;
+  threads?: number;
+  batch: { maxItems: number; windowMs: number };
+  rate: { perSecond: number; burst: number };
+  pinPaceMs?: number;
+  pageRate: { perSecond: number; burst: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`bad configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const PUBLIC_BINDS = new Set(['0.0.0.0', '::', '[::]']);
+
+export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[], defaults: { batch: { maxItems: number; windowMs: number }; pageRate: { perSecond: number; burst: number } }): StartConfig {
+  const problems: string[] = [];
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (!/^[0-9]+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw.slice(0, 20)}")`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const set = (name: string) => Boolean(env[name]);
+
+  const host = env.HOST || '127.0.0.1';
+  const port = int('PORT', 8080, 0, 65_535);
+  const opsHost = env.OPS_HOST || '127.0.0.1';
+  const opsPort = int('OPS_PORT', 9090, 0, 65_535);
+  const publicUrl = env.PUBLIC_URL || undefined;
+  if (publicUrl) {
+    try {
+      const url = new URL(publicUrl);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push('PUBLIC_URL must be an http:// or https:// URL');
+    } catch {
+      problems.push('PUBLIC_URL must be a URL such as https://pay.example.com');
+    }
+  } else if (PUBLIC_BINDS.has(host)) {
+    problems.push(`HOST=${host} listens on every interface: set PUBLIC_URL to the address scanners and holders reach (page URLs would read http://${host}:${port}/…)`);
+  }
+  let tls: StartConfig['tls'];
+  if (set('TLS_CERT_FILE') || set('TLS_KEY_FILE')) {
+    if (!set('TLS_CERT_FILE') || !set('TLS_KEY_FILE')) problems.push('TLS needs both TLS_CERT_FILE and TLS_KEY_FILE');
+    else tls = { certFile: env.TLS_CERT_FILE!, keyFile: env.TLS_KEY_FILE! };
+  }
+  const redisUrl = env.REDIS_URL || undefined;
+  const keyRingConfigured = set('SCANPAY_KEYRING_FILE') || set('SCANPAY_KEYRING');
+  const fleetKeyConfigured = set('SCANPAY_FLEET_KEY_FILE') || set('SCANPAY_FLEET_KEY');
+  if (redisUrl && !keyRingConfigured) {
+    problems.push('REDIS_URL is set but no key ring: run `npx scanpay keys generate` and set SCANPAY_KEYRING_FILE=scanpay-keyring.json (cards issued under throw-away demo keys would pile up in Redis)');
+  }
+  if (redisUrl && !fleetKeyConfigured) {
+    problems.push('REDIS_URL is set but no fleet key: run `npx scanpay fleet-key generate` and set SCANPAY_FLEET_KEY_FILE=scanpay-fleet.key (scanners need secrets from a key that outlives this process)');
+  }
+  const threads = env.SCANPAY_THREADS ? int('SCANPAY_THREADS', 1, 1, 256) : undefined;
+  const batch = { maxItems: int('SCANPAY_BATCH_MAX', defaults.batch.maxItems, 1, 4096), windowMs: int('SCANPAY_BATCH_WINDOW_MS', defaults.batch.windowMs, 0, 1000) };
+  const rate = { perSecond: int('SCANPAY_RATE_PER_SEC', 20, 1, 1_000_000), burst: int('SCANPAY_RATE_BURST', 40, 1, 1_000_000) };
+  const pinPaceMs = env.SCANPAY_PIN_PACE_MS ? int('SCANPAY_PIN_PACE_MS', 250, 0, 86_400_000) : undefined;
+  const pageRate = {
+    perSecond: int('SCANPAY_PAGE_RATE_PER_SEC', defaults.pageRate.perSecond, 1, 1_000_000),
+    burst: int('SCANPAY_PAGE_RATE_BURST', defaults.pageRate.burst, 1, 1_000_000),
+  };
+  if (env.SCANPAY_ENGINE && env.SCANPAY_ENGINE !== 'baseline' && env.SCANPAY_ENGINE !== 'pool') problems.push('SCANPAY_ENGINE must be pool or baseline');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    host, port, opsHost, opsPort, publicUrl, tls, redisUrl, redisPrefix: env.SCANPAY_REDIS_PREFIX || undefined,
+    keyRingConfigured, fleetKeyConfigured,
+    demo: env.SCANPAY_DEMO === '1' || !keyRingConfigured,
+    demoDir: env.SCANPAY_DEMO_DIR || 'demo-cards',
+    baseline: argv.includes('--baseline') || env.SCANPAY_ENGINE === 'baseline',
+    threads, batch, rate, pinPaceMs, pageRate,
+  };
+}
