@@ -42,7 +42,8 @@ export async function openPersistentStore(opts: GlobalOptions): Promise<Store> {
     throw new ScanpayError('BAD_ARGUMENT',
       'card commands need a persistent store: pass --redis URL or set REDIS_URL (the embedded store is not persistent; `npm start` issues demo cards into its own)');
   }
-  return openStore({ redisUrl, prefix: opts.prefix });
+  // the same default as the gateway's, so a card issued here is one the gateway finds
+  return openStore({ redisUrl, prefix: opts.prefix ?? (process.env.SCANPAY_REDIS_PREFIX || undefined) });
 }
 
 export interface IssuerContext {

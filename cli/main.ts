@@ -31,7 +31,7 @@ export function buildProgram(out: Output): Command {
     .description('scanpay operator CLI: issuer keys, cards, the scanner fleet key, a simulated scanner')
     .version(packageVersion(), '-V, --version', 'print the scanpay version')
     .option('--redis <url>', 'Redis store URL (default: REDIS_URL)')
-    .option('--prefix <prefix>', 'Redis key prefix (default: scanpay:)')
+    .option('--prefix <prefix>', 'Redis key prefix (default: SCANPAY_REDIS_PREFIX or scanpay:)')
     .option('--keyring <file>', 'issuer key ring file (default: SCANPAY_KEYRING_FILE or ./scanpay-keyring.json)')
     .addHelpText('after', EXIT_HELP)
     .exitOverride()
