@@ -142,10 +142,16 @@ export class IssuerKeyRing {
 
   /** The key that opens payloads with this id; throws KEY_UNKNOWN or KEY_RETIRED. */
   keyForOpening(id: number): Uint8Array {
+    const k = this.lookupForOpening(id);
+    if (typeof k === 'string') throw new ScanpayError(k);
+    return k;
+  }
+
+  /** As keyForOpening, without throwing: the scan path takes the same time for every key id (no exception to build). */
+  lookupForOpening(id: number): Uint8Array | 'KEY_UNKNOWN' | 'KEY_RETIRED' {
     const k = this.#keys.get(id);
-    if (!k) throw new ScanpayError('KEY_UNKNOWN');
-    if (k.state === 'retired') throw new ScanpayError('KEY_RETIRED');
-    return k.key;
+    if (!k) return 'KEY_UNKNOWN';
+    return k.state === 'retired' ? 'KEY_RETIRED' : k.key;
   }
 
   /**

@@ -45,15 +45,9 @@ export function admitPayload(keyRing: IssuerKeyRing, scanned: string | Uint8Arra
     if (isScanpayError(e)) return e.code as IllegalReason;
     throw e;
   }
-  let kek: Uint8Array = DUMMY_KEY;
-  let keyFault: AdmittedPayload['keyFault'] = null;
-  try {
-    kek = keyRing.keyForOpening(payload.keyId);
-  } catch (e) {
-    if (!isScanpayError(e, 'KEY_UNKNOWN') && !isScanpayError(e, 'KEY_RETIRED')) throw e;
-    keyFault = e.code as 'KEY_UNKNOWN' | 'KEY_RETIRED';
-  }
-  return { payload, open: { kek, ...payload.fields }, keyFault };
+  const key = keyRing.lookupForOpening(payload.keyId);
+  const keyFault = typeof key === 'string' ? key : null;
+  return { payload, open: { kek: keyFault ? DUMMY_KEY : (key as Uint8Array), ...payload.fields }, keyFault };
 }
 
 /** Step 2's verdict: the key fault first (its open was under the dummy key), then tags and Luhn. */

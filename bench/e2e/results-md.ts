@@ -5,6 +5,7 @@
  * Run on its own to regenerate both: npx tsx bench/e2e/results-md.ts
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { keptResultsSections } from '../results-sections.ts';
 import { fileURLToPath } from 'node:url';
 import { lineChart } from './chart.ts';
 
@@ -168,7 +169,8 @@ export function writeChart(report: Json, file: URL): boolean {
 }
 
 export function writeResultsMd(): string {
-  writeFileSync(OUTPUT, resultsMarkdown());
+  const kept = keptResultsSections(); // sections other benchmarks own (engines, scan timing)
+  writeFileSync(OUTPUT, kept ? `${resultsMarkdown().trimEnd()}\n\n${kept}\n` : resultsMarkdown());
   return fileURLToPath(OUTPUT);
 }
 
