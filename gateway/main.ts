@@ -4,6 +4,7 @@
  * memory, a demo scanner and demo cards written to ./demo-cards, and the command that pays with one.
  */
 import { randomBytes } from 'node:crypto';
+import { Counter } from 'prom-client';
 import { resolve } from 'node:path';
 import { loadCore } from '../core/index.ts';
 import { Issuer } from '../issuer/issuer.ts';
@@ -18,6 +19,14 @@ import { DEFAULT_BATCH, startGateway } from './server.ts';
 
 const env = process.env;
 const log = createLogger();
+// A promise nobody awaited that failed: logged and counted (scanpay_unhandled_rejections_total), never a crash.
+let unhandledRejections: Counter | undefined;
+let unhandledBeforeStart = 0;
+process.on('unhandledRejection', (reason) => {
+  if (unhandledRejections) unhandledRejections.inc();
+  else unhandledBeforeStart++;
+  log.error({ event: 'process.unhandled-rejection', error: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection');
+});
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const int = (name: string, fallback: number) => (env[name] === undefined ? fallback : Number.parseInt(env[name]!, 10));
 
@@ -54,6 +63,9 @@ const gateway = await startGateway({
   framesPerSecond: int('SCANPAY_RATE_PER_SEC', 20),
   burst: int('SCANPAY_RATE_BURST', 40),
 });
+
+unhandledRejections = new Counter({ name: 'scanpay_unhandled_rejections_total', help: 'Promise rejections nobody handled (logged, not fatal)', registers: [gateway.metrics.registry] });
+unhandledRejections.inc(unhandledBeforeStart);
 
 say();
 say(`scanpay gateway listening on ${gateway.url}  (scanners: ${gateway.scannerUrl})`);
