@@ -40,7 +40,11 @@ export interface FleetOptions {
   token: (deviceId: string) => string;
   cards: ChaosCard[];
   scanners: number;
-  /** How long a scanner keeps resending a PIN for one session before it gives up (the outcome is then unknown to it). */
+  /**
+   * How long a scanner keeps resending a PIN for one session before it gives up and scans again (the outcome
+   * is then unknown to it). Default 5 s: a session whose attempt was claimed but never finished (its gateway
+   * died, or the claim's reply was lost) answers BUSY to every resend, so waiting longer gains nothing.
+   */
   pinPatienceMs?: number;
 }
 
@@ -131,7 +135,7 @@ export class ScannerFleet {
   /** Sends the PIN, and resends it after an error or a lost answer, until the session's outcome is known or patience runs out. */
   async #settlePin(deviceId: string, first: RawScanner, entry: SessionEntry): Promise<RawScanner | null> {
     let scanner: RawScanner | null = first;
-    const deadline = Date.now() + (this.opts.pinPatienceMs ?? 15_000);
+    const deadline = Date.now() + (this.opts.pinPatienceMs ?? 5_000);
     for (let attempt = 0; Date.now() < deadline; attempt++) {
       if (!scanner?.isOpen) {
         await scanner?.close();

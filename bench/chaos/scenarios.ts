@@ -61,7 +61,7 @@ async function redisOutage(rig: Rig, downMs: number): Promise<void> {
 }
 
 export const SCENARIOS: Scenario[] = [
-  { name: 'redis-kill-short', fast: true, gateway: 'in-process', inject: (rig) => redisOutage(rig, 300) },
+  { name: 'redis-kill-short', fast: true, gateway: 'in-process', inject: (rig) => redisOutage(rig, 1_000) },
   { name: 'redis-kill-long', fast: false, gateway: 'in-process', inject: (rig) => redisOutage(rig, 5_000) },
   {
     name: 'redis-kill-repeated', fast: true, gateway: 'in-process',
@@ -249,7 +249,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
     await sleep(opts.warmMs ?? 1_500);
     await scenario.inject(rig);
     if (!clearedAt) throw new Error(`${scenario.name} never cleared its fault`);
-    await sleep(opts.tailMs ?? 2_000);
+    await sleep(opts.tailMs ?? 3_000);
     await fleet.stop();
     await readiness.stop();
 
