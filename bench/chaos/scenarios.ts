@@ -28,6 +28,8 @@ import { ScannerFleet, type ChaosCard } from './scanners.ts';
 const INITIAL_BALANCE = 10_000_000;
 const CARDS = 12;
 const PREFIX = 'scanpay-chaos:';
+/** After the tail, how long the fleet keeps paying while no approval has come since the fault cleared. */
+const RECOVERY_WAIT_MS = 15_000;
 /** The gateway's frame limits are raised: the fleet pays as fast as it can, and rate limits are not under test here. */
 const GATEWAY_LIMITS = { pinPaceMs: 0, framesPerSecond: 2_000, burst: 4_000 };
 
@@ -250,6 +252,9 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
     await scenario.inject(rig);
     if (!clearedAt) throw new Error(`${scenario.name} never cleared its fault`);
     await sleep(opts.tailMs ?? 3_000);
+    // scanners stuck on a session that never finishes give up after their patience (5 s) and scan again:
+    // keep paying until the first approval after the fault, up to RECOVERY_WAIT_MS, so recovery is measured
+    for (const until = Date.now() + RECOVERY_WAIT_MS; Date.now() < until && !fleet.approvalsAt.some((t) => t >= clearedAt);) await sleep(50);
     await fleet.stop();
     await readiness.stop();
 
