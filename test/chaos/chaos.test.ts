@@ -55,12 +55,12 @@ describeRedis(redisServer, 'chaos (fast scenarios)', () => {
     check(await runScenario(scenario('redis-kill-repeated')));
   }, 60_000);
 
-  it('Redis paused past the command deadline: /readyz 503 within 1 s, BUSY, payments reconcile', async () => {
+  it('Redis paused past the command deadline: /readyz 503 within 1 s, payments reconcile', async () => {
     const report = await runScenario(scenario('redis-paused'));
     check(report);
     expect(report.readyzDuringFault?.status).toBe(503);
     expect(report.readyzDuringFault!.afterFaultMs).toBeLessThan(1_000);
-    expect((report.errors.scan.BUSY ?? 0) + (report.errors.pin.BUSY ?? 0)).toBeGreaterThan(0);
+    // no BUSY count is asserted: whether a command waits past its 2 s deadline depends on when it was sent
   }, 60_000);
 
   it('Redis refusing writes: BUSY at once, payments reconcile', async () => {
