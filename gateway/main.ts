@@ -4,6 +4,7 @@
  * memory, a demo scanner and demo cards written to ./demo-cards, and the command that pays with one.
  */
 import { randomBytes } from 'node:crypto';
+import { Counter } from 'prom-client';
 import { resolve } from 'node:path';
 import { loadCore } from '../core/index.ts';
 import { Issuer } from '../issuer/issuer.ts';
@@ -30,6 +31,14 @@ try {
   process.exit(2);
 }
 const log = createLogger();
+// A promise nobody awaited that failed: logged and counted (scanpay_unhandled_rejections_total), never a crash.
+let unhandledRejections: Counter | undefined;
+let unhandledBeforeStart = 0;
+process.on('unhandledRejection', (reason) => {
+  if (unhandledRejections) unhandledRejections.inc();
+  else unhandledBeforeStart++;
+  log.error({ event: 'process.unhandled-rejection', error: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection');
+});
 const keysConfigured = config.keyRingConfigured;
 const fleetConfigured = config.fleetKeyConfigured;
 const keyRing = keysConfigured ? await IssuerKeyRing.load() : IssuerKeyRing.generate();
@@ -56,6 +65,9 @@ const gateway = await startGateway({
   framesPerSecond: config.rate.perSecond,
   burst: config.rate.burst,
 });
+
+unhandledRejections = new Counter({ name: 'scanpay_unhandled_rejections_total', help: 'Promise rejections nobody handled (logged, not fatal)', registers: [gateway.metrics.registry] });
+unhandledRejections.inc(unhandledBeforeStart);
 
 say();
 say(`scanpay gateway listening on ${gateway.url}  (scanners: ${gateway.scannerUrl})`);

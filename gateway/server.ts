@@ -8,6 +8,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
+import { Counter } from 'prom-client';
 import { loadCore } from '../core/index.ts';
 import type { IssuerKeyRing } from '../issuer/key-ring.ts';
 import type { Store } from '../issuer/store/types.ts';
@@ -34,8 +35,11 @@ export interface GatewayOptions {
   opsPort?: number; // default 0: any free port (Gateway.opsUrl says which)
   threads?: number; // crypto workers; default: one per core
   batch?: { maxItems: number; windowMs: number };
-  /** Build the crypto engine (default: the worker pool). The baseline mode passes its inline engine. */
-  engine?: (onBatch: (kind: string, size: number) => void) => CryptoEngine;
+  /**
+   * Build the crypto engine (default: the worker pool). The baseline mode passes its inline engine.
+   * `onError` logs and counts a pool fault (scanpay_pool_errors_total).
+   */
+  engine?: (onBatch: (kind: string, size: number) => void, onError: (where: string, e: Error) => void) => CryptoEngine;
   sessionTtlMs?: number;
   pinLockAt?: number;
   pinPaceMs?: number; // least time between two evaluated PIN attempts on one card; default 250
@@ -67,8 +71,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const core = await loadCore();
   let metrics: GatewayMetrics | undefined;
   const onBatch = (kind: string, size: number) => metrics?.batch(kind, size);
-  const engine = opts.engine?.(onBatch) ?? new CryptoPool({ threads: opts.threads, batch: opts.batch ?? DEFAULT_BATCH, onBatch });
+  let poolErrors: Counter | undefined;
+  // a worker that dies is replaced by piscina and its batch run again: logged and counted, never a crash
+  const onPoolError = (where: string, e: Error) => {
+    poolErrors?.inc({ where });
+    log.error({ event: 'pool.error', where, error: e.message }, 'crypto pool error');
+  };
+  const engine = opts.engine?.(onBatch, onPoolError)
+    ?? new CryptoPool({ threads: opts.threads, batch: opts.batch ?? DEFAULT_BATCH, onBatch, onError: onPoolError });
   metrics = new GatewayMetrics(() => engine.queueDepth);
+  poolErrors = new Counter({
+    name: 'scanpay_pool_errors_total', help: 'Crypto pool faults: worker (failed outside a task), batch-retried (its worker died)',
+    labelNames: ['where'], registers: [metrics.registry],
+  });
   const inFlight = new InFlight();
   let hub: ScannerHub | undefined;
   const deliver: Deliver = (scannerId, frame) => hub?.notify(scannerId, frame);

@@ -7,12 +7,22 @@
  * @example
  *   const opens = new Batcher((inputs) => pool.runOpen(inputs), { maxItems: 64, windowMs: 0, maxConcurrent: 2 });
  *   const opened = await opens.submit(input);
+ * With `maxWaiting`, a request that finds that many already waiting is refused at once (PoolBusyError).
  */
 export interface BatcherOptions {
   maxItems: number;
   windowMs: number;
   maxConcurrent?: number; // batches running at once (default: unbounded)
+  maxWaiting?: number; // requests that may wait for a batch; past it submit() rejects with PoolBusyError (default: unbounded)
   onFlush?: (size: number) => void;
+}
+
+/** The queue is full: the caller should answer BUSY (retryable) instead of letting the queue grow. */
+export class PoolBusyError extends Error {
+  override readonly name = 'PoolBusyError';
+  constructor(waiting: number) {
+    super(`the crypto queue is full (${waiting} requests waiting)`);
+  }
 }
 
 interface Waiting<I, O> {
@@ -27,6 +37,7 @@ export class Batcher<I, O> {
   #running = 0; // batches
   #inFlight = 0; // items in running batches
   readonly #maxConcurrent: number;
+  readonly #maxWaiting: number;
 
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
@@ -34,6 +45,7 @@ export class Batcher<I, O> {
   ) {
     if (!(opts.maxItems >= 1) || !(opts.windowMs >= 0)) throw new RangeError('maxItems ≥ 1 and windowMs ≥ 0');
     this.#maxConcurrent = opts.maxConcurrent ?? Infinity;
+    this.#maxWaiting = opts.maxWaiting ?? Infinity;
   }
 
   /** Requests waiting for a batch plus requests in batches still running. */
@@ -42,6 +54,7 @@ export class Batcher<I, O> {
   }
 
   submit(item: I): Promise<O> {
+    if (this.#waiting.length >= this.#maxWaiting) return Promise.reject(new PoolBusyError(this.#waiting.length));
     return new Promise<O>((resolve, reject) => {
       this.#waiting.push({ item, resolve, reject });
       if (this.#waiting.length >= this.opts.maxItems) this.#flush();

@@ -5,6 +5,7 @@
  * result reaches it), rate-limits in the store, validates every frame against the protocol schema and hands
  * it to the flow. Every bad frame gets an error frame on its own connection and nothing else changes.
  */
+import { isScanpayError } from '../../core/errors.ts';
 import { MAX_FRAME_BYTES, parseScannerFrame, type ErrorFrame, type GatewayFrame, type ScannerCode } from '../../protocol/messages.ts';
 import { TOKEN_WINDOW_S, verifyScannerToken } from '../../protocol/scanner-token.ts';
 import type { FlowDeps } from '../flow/deps.ts';
@@ -12,10 +13,20 @@ import { handlePin } from '../flow/pin.ts';
 import { handleScan } from '../flow/scan.ts';
 import { handleStatus } from '../flow/status.ts';
 import type { InFlight } from '../in-flight.ts';
+import { PoolBusyError } from '../pool/batcher.ts';
 import { DeviceRateLimiter } from './rate-limit.ts';
 
 /** A nonce is remembered for as long as its token could still be accepted (± the window, plus a margin). */
 const NONCE_TTL_MS = (2 * TOKEN_WINDOW_S + 60) * 1000;
+
+/**
+ * Failures that say nothing about the request, only that the gateway cannot take it now (store unreachable
+ * or past its deadline, crypto queue full): the scanner is told BUSY, retryable (docs/protocol.md).
+ * Anything else is INTERNAL.
+ */
+function isTransient(e: unknown): boolean {
+  return e instanceof PoolBusyError || isScanpayError(e, 'STORE_UNAVAILABLE');
+}
 
 export type UpgradeVerdict = { ok: true; scannerId: string } | { ok: false; status: 401 | 429 };
 
@@ -96,7 +107,7 @@ export class ScannerHub {
     try {
       allowed = await this.#rate.take(conn.scannerId);
     } catch {
-      return this.#reject(conn, null, 'BUSY', 'the gateway cannot take frames right now; retry shortly');
+      return this.#reject(conn, this.#idOf(data, isBinary), 'BUSY', 'the gateway cannot take frames right now; retry shortly');
     }
     if (!allowed) return this.#reject(conn, this.#idOf(data, isBinary), 'RATE_LIMITED', 'too many frames; slow down');
     if (isBinary) return this.#reject(conn, null, 'BAD_FRAME', 'frames are JSON text');
@@ -124,7 +135,8 @@ export class ScannerHub {
       conn.send(answer);
     } catch (e) {
       this.flow.audit.warn({ event: 'frame.failed', scanner: conn.scannerId, type: frame.type, error: (e as Error).message }, 'frame failed');
-      this.#reject(conn, frame.id, 'INTERNAL', 'the gateway could not complete this request; retry');
+      if (isTransient(e)) this.#reject(conn, frame.id, 'BUSY', 'the gateway cannot complete this request right now; retry shortly');
+      else this.#reject(conn, frame.id, 'INTERNAL', 'the gateway could not complete this request; retry');
     }
   }
 }

@@ -16,6 +16,8 @@ export interface GatewayProcess {
   opsUrl: string;
   pid: number;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash would end it (no drain, no close), and waits for the exit. */
+  kill(): Promise<void>;
 }
 
 const CHILD = fileURLToPath(new URL('./gateway-child.ts', import.meta.url));
@@ -53,7 +55,12 @@ export function spawnGatewayChild(opts: {
       if (end < 0) return;
       clearTimeout(timer);
       const ready = JSON.parse(line.slice(0, end)) as { url: string; scannerUrl: string; opsUrl: string };
-      resolve({ ...ready, pid: child.pid!, stop });
+      const kill = async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGKILL');
+        await exited;
+      };
+      resolve({ ...ready, pid: child.pid!, stop, kill });
     });
     child.once('exit', (code) => {
       clearTimeout(timer);

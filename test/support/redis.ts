@@ -106,7 +106,7 @@ export function freePort(): Promise<number> {
  * without calling it (a crashed or killed test worker), so no server outlives the test run.
  * (The reader gets fd 3 explicitly: a background job's stdin is /dev/null in a non-interactive sh.)
  */
-const LEASH = 'exec 3<&0; bin="$1"; shift; "$bin" "$@" </dev/null & server=$!; { read _ <&3; kill "$server" 2>/dev/null; } & wait "$server"';
+export const LEASH = 'exec 3<&0; bin="$1"; shift; "$bin" "$@" </dev/null & server=$!; { read _ <&3; kill "$server" 2>/dev/null; } & wait "$server"';
 
 /** Starts `binary` on a free port; throws with the server's own output if it does not answer in time. */
 export async function startServer(binary: string): Promise<TestRedis & { pid: number }> {
