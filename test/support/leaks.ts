@@ -18,11 +18,14 @@ const ANYWHERE_RUN = 8;
 
 /**
  * Where a PAN shows in `text`: whole (plain, or grouped by spaces, dashes or dots), any run of ≥ 8 of its
- * digits inside a number, or a number that is exactly its last 5 or more digits. Names the card by its last 4.
+ * digits inside a number, or a standalone number (not part of a hex token) that is exactly its last 5 or
+ * more digits. Names the card by its last 4.
  */
 export function panLeaks(text: string, pans: readonly string[]): string[] {
   const found: string[] = [];
   const numbers = text.match(/[0-9]+/g) ?? [];
+  // standalone numbers only (not digit runs inside hex tokens, where a 5-digit run matches a suffix by chance)
+  const standalone = text.match(/(?<![0-9A-Za-z])[0-9]+(?![0-9A-Za-z])/g) ?? [];
   for (const pan of pans) {
     const shown = `card …${pan.slice(-4)}`;
     const grouped = [' ', '-', '.'].map((sep) => pan.replace(/(\d{4})(?!$)/g, `$1${sep}`));
@@ -30,7 +33,7 @@ export function panLeaks(text: string, pans: readonly string[]): string[] {
     const runs = new Set<string>();
     for (let i = 0; i + ANYWHERE_RUN <= pan.length; i++) runs.add(pan.slice(i, i + ANYWHERE_RUN));
     if (numbers.some((n) => n.length >= ANYWHERE_RUN && [...runs].some((run) => n.includes(run)))) found.push(`${shown}: a run of ${ANYWHERE_RUN}+ digits`);
-    if (numbers.some((n) => n.length > 4 && n.length <= pan.length && pan.endsWith(n))) found.push(`${shown}: more than the last 4 digits`);
+    if (standalone.some((n) => n.length > 4 && n.length <= pan.length && pan.endsWith(n))) found.push(`${shown}: more than the last 4 digits`);
   }
   return found;
 }
