@@ -8,6 +8,7 @@
  * attemptsLeft 0, no receipt. Each session takes one attempt; a repeated submission gets its stored result.
  */
 import { randomBytes } from 'node:crypto';
+import { isScanpayError } from '../../core/errors.ts';
 import { DVD1_STATUS, type Dvd1Record } from '../../core/types.ts';
 import { unwrapBasicKey } from '../../issuer/card-secrets.ts';
 import { maskPan } from '../../issuer/pan.ts';
@@ -20,6 +21,20 @@ import { receiptFor } from './receipt.ts';
 const MERCHANT_BYTES = 16;
 const REPLAY_WAIT_MS = 2_000; // how long a duplicate waits for an attempt another gateway is still completing
 const REPLAY_POLL_MS = 50;
+/** Settling an evaluated attempt is idempotent (same attempt id), so a store blip is retried before giving up. */
+const SETTLE_RETRIES_MS = [100, 300, 1_000];
+
+/** Runs an idempotent store step, retrying STORE_UNAVAILABLE a few times: an attempt left pending helps nobody. */
+async function settling<T>(step: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await step();
+    } catch (e) {
+      if (i >= SETTLE_RETRIES_MS.length || !isScanpayError(e, 'STORE_UNAVAILABLE')) throw e;
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRIES_MS[i]));
+    }
+  }
+}
 
 export type PinOutcome = PaymentResultFrame | ErrorFrame;
 
@@ -130,7 +145,7 @@ async function evaluate(deps: FlowDeps, scannerId: string, session: AuthSession,
   if (typeof admitted === 'string') {
     deps.metrics.pinAttempt('refused');
     deps.audit.warn({ event: 'pin.card-invalid', scanner: scannerId, session: session.id, card: card4, reason: admitted }, 'card no longer legal at PIN time');
-    return resultFrame(deps, id, session.id, await deps.store.settleFailedPin(session.id, 'invalid', pinLockAt, Date.now()), false);
+    return resultFrame(deps, id, session.id, await settling(() => deps.store.settleFailedPin(session.id, 'invalid', pinLockAt, Date.now())), false);
   }
   const record: Dvd1Record = {
     ...admitted.open,
@@ -152,17 +167,18 @@ async function evaluate(deps: FlowDeps, scannerId: string, session: AuthSession,
   if (!verified.ok) {
     const wrong = verified.status === DVD1_STATUS.PVV;
     deps.metrics.pinAttempt(wrong ? 'wrong' : 'invalid');
-    const result = await deps.store.settleFailedPin(session.id, wrong ? 'wrong' : 'invalid', pinLockAt, Date.now());
+    const result = await settling(() => deps.store.settleFailedPin(session.id, wrong ? 'wrong' : 'invalid', pinLockAt, Date.now()));
     deps.metrics.payment('declined', result.reason);
     deps.audit.warn({ event: wrong ? 'pin.wrong' : 'pin.card-invalid', scanner: scannerId, session: session.id, card: card4, status: verified.status, told: result.reason }, wrong ? 'wrong PIN' : 'card failed DVD-1 at PIN time');
     return resultFrame(deps, id, session.id, result, false);
   }
 
   deps.metrics.pinAttempt('correct');
-  const authorization = await deps.store.authorizePayment({
+  const request = {
     sessionId: session.id, card: card.token, last4: card.last4, merchant: session.merchant, amount: session.amount,
     currency: session.currency, cryptogram: Buffer.from(verified.cryptogram).toString('hex'), at: Date.now(), attempt,
-  });
+  };
+  const authorization = await settling(() => deps.store.authorizePayment(request));
   const { result, record: ledger, replayed } = authorization;
   deps.metrics.payment(result.outcome, result.reason);
   deps.audit.info({ event: 'payment', scanner: scannerId, session: session.id, card: card4, outcome: result.outcome, reason: result.reason, amount: session.amount, currency: session.currency, replayed }, `payment ${result.outcome}`);

@@ -124,16 +124,18 @@ export class MemoryStore implements Store {
     checkedScannerId(scannerId);
     checkedAttempt(attempt);
     checkedTime(now, 'now');
-    const { lockAt, paceMs } = checkedPolicy(policy);
+    const { lockAt, paceMs, takeoverMs } = checkedPolicy(policy);
     const entry = this.#sessions.get(id);
     // Same checks, same order as the Redis script BEGIN_PIN_ATTEMPT.
     if (!entry) return { kind: 'refused', reason: 'SESSION_UNKNOWN' };
     if (entry.session.scannerId !== scannerId) return { kind: 'refused', reason: 'SESSION_WRONG_SCANNER' };
     const card = this.#cards.get(entry.session.card);
     if (entry.usedAt !== null) {
+      if (entry.result) return { kind: 'used', session: copySession(entry.session), state: 'done', result: copyResult(entry.result) };
       // the same call re-sent (its reply was lost): the same answer, counted once
-      if (entry.attempt === attempt && !entry.result && card) return { kind: 'evaluate', session: copySession(entry.session), card: copyCard(card) };
-      return { kind: 'used', session: copySession(entry.session), state: entry.result ? 'done' : 'pending', result: entry.result && copyResult(entry.result) };
+      if (entry.attempt === attempt && card) return { kind: 'evaluate', session: copySession(entry.session), card: copyCard(card) };
+      if (now - entry.usedAt < takeoverMs!) return { kind: 'used', session: copySession(entry.session), state: 'pending', result: null };
+      // else: nobody finished that attempt (its gateway died or lost the store); this one takes over, counted anew
     }
     if (now >= entry.session.expiresAt) return { kind: 'refused', reason: 'SESSION_EXPIRED' };
     const refusal = !card ? 'gone' : card.status === 'blocked' ? 'blocked' : card.status === 'locked' || card.pinFailures >= lockAt ? 'locked' : null;

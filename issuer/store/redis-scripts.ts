@@ -17,7 +17,7 @@ export interface StoreScripts {
   scanpayOpenSession(card: string, session: string, sessionJson: Arg, scannerId: Arg, token: Arg, expiresAt: Arg, keepUntil: Arg): Promise<[string, string[]?]>;
   scanpayBeginPinAttempt(
     session: string, cardKeyPrefix: Arg, scannerId: Arg, attempt: Arg, now: Arg, lockAt: Arg, paceMs: Arg, usedRetentionMs: Arg,
-    gone: Arg, blocked: Arg, locked: Arg,
+    gone: Arg, blocked: Arg, locked: Arg, takeoverMs: Arg,
   ): Promise<[string, string?, (string | string[] | null)?]>;
   scanpaySettleFailedPin(session: string, cardKeyPrefix: Arg, verdict: Arg, lockAt: Arg, now: Arg, gone: Arg, blocked: Arg, locked: Arg): Promise<string>;
   scanpayAuthorizePayment(
@@ -66,9 +66,10 @@ return {'OK', row}`;
 /**
  * One PIN attempt's claim, count and card read. Order, as in MemoryStore.beginPinAttempt: unknown session,
  * another scanner's, used (a re-send of the claiming call gets EVALUATE again; others the stored result),
- * expired; then the card: gone, blocked, locked or out of attempts → DECIDED; paced → PIN_PACED (nothing
- * written); else pinFailures + 1 before the PIN is verified → EVALUATE with the card row.
- * ARGV: cardKeyPrefix, scannerId, attempt, now, lockAt, paceMs, usedRetentionMs, then the gone/blocked/locked codes.
+ * a pending one older than takeoverMs is claimed again), expired; then the card: gone, blocked, locked or out
+ * of attempts → DECIDED; paced → PIN_PACED (nothing written); else pinFailures + 1 before the PIN is
+ * verified → EVALUATE with the card row.
+ * ARGV: cardKeyPrefix, scannerId, attempt, now, lockAt, paceMs, usedRetentionMs, the gone/blocked/locked codes, takeoverMs.
  */
 const BEGIN_PIN_ATTEMPT = `
 local s = redis.call('HMGET', KEYS[1], 'session', 'scannerId', 'card', 'expiresAt', 'usedAt', 'attempt', 'result')
@@ -76,10 +77,12 @@ if not s[1] then return {'SESSION_UNKNOWN'} end
 if s[2] ~= ARGV[2] then return {'SESSION_WRONG_SCANNER'} end
 local cardKey = ARGV[1] .. s[3]
 if s[5] then
-  if s[6] == ARGV[3] and not s[7] and redis.call('EXISTS', cardKey) == 1 then
+  if s[7] then return {'USED', s[1], s[7]} end
+  if s[6] == ARGV[3] and redis.call('EXISTS', cardKey) == 1 then
     return {'EVALUATE', s[1], redis.call('HGETALL', cardKey)}
   end
-  return {'USED', s[1], s[7]}
+  if tonumber(ARGV[4]) - tonumber(s[5]) < tonumber(ARGV[11]) then return {'USED', s[1], false} end
+  -- nobody finished that attempt (its gateway died or lost the store): this one takes over, counted anew
 end
 local now = tonumber(ARGV[4])
 local expiresAt = tonumber(s[4])

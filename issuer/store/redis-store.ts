@@ -166,10 +166,10 @@ export class RedisStore implements Store {
     checkedScannerId(scannerId);
     checkedAttempt(attempt);
     checkedTime(now, 'now');
-    const { lockAt, paceMs } = checkedPolicy(policy);
+    const { lockAt, paceMs, takeoverMs } = checkedPolicy(policy);
     const [verdict, json, extra] = await this.#run(() =>
       this.#redis.scanpayBeginPinAttempt(
-        key, this.#keys.cardKeyPrefix(id), scannerId, attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS, ...REFUSED_CODES,
+        key, this.#keys.cardKeyPrefix(id), scannerId, attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS, ...REFUSED_CODES, takeoverMs!,
       ),
     );
     if (json === undefined) return { kind: 'refused', reason: verdict as SessionRefusal };

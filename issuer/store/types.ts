@@ -78,7 +78,14 @@ export type PinAttempt =
 export interface PinPolicy {
   lockAt: number; // counted attempts without a correct PIN that lock the card (3)
   paceMs: number; // least time between two evaluated attempts on one card (0: no pacing)
+  /**
+   * A claimed attempt still undecided after this long (its gateway died, or lost the store) may be taken
+   * over by a new attempt, counted anew; default DEFAULT_TAKEOVER_MS. Longer than any live attempt takes.
+   */
+  takeoverMs?: number;
 }
+
+export const DEFAULT_TAKEOVER_MS = 10_000;
 
 /** What the ledger keeps of one payment that reached authorization with a verified PIN. */
 export interface LedgerRecord {
@@ -160,6 +167,7 @@ export interface Store {
    * locked, blocked, gone or out of attempts decides the session (CARD_LOCKED etc.) without an evaluation;
    * a paced card refuses (nothing changes); otherwise counts the attempt (pinFailures + 1), marks the session
    * pending and returns it with the card row. `attempt` (random per call) makes a re-sent call idempotent.
+   * A session left pending for policy.takeoverMs is claimed again by the next attempt (and counted again).
    */
   beginPinAttempt(id: string, scannerId: string, attempt: string, now: number, policy: PinPolicy): Promise<PinAttempt>;
   /**

@@ -13,7 +13,7 @@ import { ScanpayError } from '../../core/errors.ts';
 import { WRAPPED_BASIC_KEY_SIZE } from '../card-secrets.ts';
 import { CARD_TOKEN, SESSION_ID, shardOf } from './keys.ts';
 import { copyCard, copyLedger, copySession } from './records.ts';
-import type { AuthSession, CardRecord, CardStatus, LedgerRecord, PaymentRequest, PinPolicy, RateLimit } from './types.ts';
+import { DEFAULT_TAKEOVER_MS, type AuthSession, type CardRecord, type CardStatus, type LedgerRecord, type PaymentRequest, type PinPolicy, type RateLimit } from './types.ts';
 
 const U16 = 0xffff;
 const U32 = 0xffff_ffff;
@@ -81,7 +81,8 @@ export function checkedAttempt(attempt: unknown): string {
 
 export function checkedPolicy(input: unknown): PinPolicy {
   const p = record(input, 'PIN policy');
-  return { lockAt: checkedLockAt(p.lockAt), paceMs: aint(p.paceMs, 'paceMs', 0, 86_400_000) };
+  const takeoverMs = p.takeoverMs === undefined ? DEFAULT_TAKEOVER_MS : aint(p.takeoverMs, 'takeoverMs', 1, 86_400_000);
+  return { lockAt: checkedLockAt(p.lockAt), paceMs: aint(p.paceMs, 'paceMs', 0, 86_400_000), takeoverMs };
 }
 
 export function checkedDeviceId(id: unknown): string {

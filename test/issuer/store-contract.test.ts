@@ -313,6 +313,20 @@ function storeContract(open: OpenStore): void {
       expect(await store.openSession(gone)).toEqual({ ok: false, reason: 'CARD_UNKNOWN' });
     });
 
+    it('lets a new attempt take over one left pending past takeoverMs, counted anew; not before', async () => {
+      const { card, session } = await opened();
+      const now = Date.now();
+      const policy = { lockAt: 3, paceMs: 0, takeoverMs: 5_000 };
+      expect((await begin(store, session, newAttempt(), now, policy)).kind).toBe('evaluate'); // its gateway then died
+      expect(await begin(store, session, newAttempt(), now + 4_999, policy)).toEqual({ kind: 'used', session, state: 'pending', result: null });
+      const takeover = await begin(store, session, newAttempt(), now + 5_000, policy);
+      expect(takeover).toMatchObject({ kind: 'evaluate', card: { pinFailures: 2 } });
+      // a decided session is never taken over
+      await store.settleFailedPin(session.id, 'wrong', 3, now + 5_001);
+      expect(await begin(store, session, newAttempt(), now + 60_000, policy)).toMatchObject({ kind: 'used', state: 'done' });
+      expect((await store.getCard(card.token))!.pinFailures).toBe(2);
+    });
+
     it('settles once: a second settlement keeps the first result', async () => {
       const { session } = await opened();
       await begin(store, session);
