@@ -37,12 +37,14 @@ export async function loadKeyRing(opts: GlobalOptions): Promise<IssuerKeyRing> {
  * so a card issued into it would vanish when the command exits: refuse rather than pretend.
  */
 export async function openPersistentStore(opts: GlobalOptions): Promise<Store> {
+  // --redis names one server and overrides the environment; else REDIS_URL or REDIS_CLUSTER_NODES
   const redisUrl = opts.redis ?? process.env.REDIS_URL;
-  if (!redisUrl) {
+  const clusterNodes = opts.redis ? undefined : process.env.REDIS_CLUSTER_NODES;
+  if (!redisUrl && !clusterNodes) {
     throw new ScanpayError('BAD_ARGUMENT',
-      'card commands need a persistent store: pass --redis URL or set REDIS_URL (the embedded store is not persistent; `npm start` issues demo cards into its own)');
+      'card commands need a persistent store: pass --redis URL or set REDIS_URL or REDIS_CLUSTER_NODES (the embedded store is not persistent; `npm start` issues demo cards into its own)');
   }
-  return openStore({ redisUrl, prefix: opts.prefix });
+  return openStore({ redisUrl, clusterNodes, prefix: opts.prefix });
 }
 
 export interface IssuerContext {

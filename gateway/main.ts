@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { loadCore } from '../core/index.ts';
 import { Issuer } from '../issuer/issuer.ts';
 import { IssuerKeyRing } from '../issuer/key-ring.ts';
-import { openStore } from '../issuer/store/index.ts';
+import { DEFAULT_WAIT_TIMEOUT_MS, openStore, redisTarget } from '../issuer/store/index.ts';
 import { loadFleetKey } from '../protocol/fleet-key.ts';
 import { NodeCryptoEngine } from './baseline/node-crypto-engine.ts';
 import { DEMO_SCANNER, writeDemo } from './demo.ts';
@@ -25,7 +25,11 @@ const keysConfigured = Boolean(env.SCANPAY_KEYRING_FILE || env.SCANPAY_KEYRING);
 const fleetConfigured = Boolean(env.SCANPAY_FLEET_KEY_FILE || env.SCANPAY_FLEET_KEY);
 const keyRing = keysConfigured ? await IssuerKeyRing.load() : IssuerKeyRing.generate();
 const fleetKey = fleetConfigured ? loadFleetKey() : randomBytes(32);
-const store = await openStore({ redisUrl: env.REDIS_URL, prefix: env.SCANPAY_REDIS_PREFIX });
+const redis = redisTarget({ redisUrl: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES }); // null: the embedded store
+const store = await openStore({
+  redisUrl: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES, prefix: env.SCANPAY_REDIS_PREFIX,
+  waitReplicas: int('SCANPAY_REDIS_WAIT_REPLICAS', 0), waitTimeoutMs: int('SCANPAY_REDIS_WAIT_MS', DEFAULT_WAIT_TIMEOUT_MS),
+});
 const demo = env.SCANPAY_DEMO === '1' || !keysConfigured;
 // --baseline: the same gateway with node:crypto inline on the main thread and no pool (for bench:e2e)
 const baseline = process.argv.includes('--baseline') || env.SCANPAY_ENGINE === 'baseline';
@@ -47,9 +51,9 @@ const gateway = await startGateway({
   threads: env.SCANPAY_THREADS ? int('SCANPAY_THREADS', 0) : undefined,
   batch: { maxItems: int('SCANPAY_BATCH_MAX', DEFAULT_BATCH.maxItems), windowMs: int('SCANPAY_BATCH_WINDOW_MS', DEFAULT_BATCH.windowMs) },
   engine: baseline ? () => new NodeCryptoEngine() : undefined,
-  // over Redis, pushes reach scanners connected to any gateway sharing it
-  pushBus: env.REDIS_URL
-    ? (deliver) => RedisPushBus.connect(env.REDIS_URL!, env.SCANPAY_REDIS_PREFIX ?? 'scanpay:', deliver, (e) => log.warn({ error: e.message }, 'push bus'))
+  // over Redis, pushes reach scanners connected to any gateway sharing it (sharded pub/sub on a cluster)
+  pushBus: redis
+    ? (deliver) => RedisPushBus.connect(redis, env.SCANPAY_REDIS_PREFIX ?? 'scanpay:', deliver, (e) => log.warn({ error: e.message }, 'push bus'))
     : undefined,
   framesPerSecond: int('SCANPAY_RATE_PER_SEC', 20),
   burst: int('SCANPAY_RATE_BURST', 40),
