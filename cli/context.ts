@@ -37,13 +37,15 @@ export async function loadKeyRing(opts: GlobalOptions): Promise<IssuerKeyRing> {
  * so a card issued into it would vanish when the command exits: refuse rather than pretend.
  */
 export async function openPersistentStore(opts: GlobalOptions): Promise<Store> {
+  // --redis names one server and overrides the environment; else REDIS_URL or REDIS_CLUSTER_NODES
   const redisUrl = opts.redis ?? process.env.REDIS_URL;
-  if (!redisUrl) {
+  const clusterNodes = opts.redis ? undefined : process.env.REDIS_CLUSTER_NODES;
+  if (!redisUrl && !clusterNodes) {
     throw new ScanpayError('BAD_ARGUMENT',
-      'card commands need a persistent store: pass --redis URL or set REDIS_URL (the embedded store is not persistent; `npm start` issues demo cards into its own)');
+      'card commands need a persistent store: pass --redis URL or set REDIS_URL or REDIS_CLUSTER_NODES (the embedded store is not persistent; `npm start` issues demo cards into its own)');
   }
-  // the same default as the gateway's, so a card issued here is one the gateway finds
-  return openStore({ redisUrl, prefix: opts.prefix ?? (process.env.SCANPAY_REDIS_PREFIX || undefined) });
+  // the same default prefix as the gateway's, so a card issued here is one the gateway finds
+  return openStore({ redisUrl, clusterNodes, prefix: opts.prefix ?? (process.env.SCANPAY_REDIS_PREFIX || undefined) });
 }
 
 export interface IssuerContext {

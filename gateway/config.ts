@@ -6,6 +6,7 @@
  * in-memory fleet key (no scanner could connect), a public bind address without PUBLIC_URL (pushed page
  * URLs would read http://0.0.0.0:…).
  */
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS } from '../issuer/store/redis-store.ts';
 
 export interface StartConfig {
   host: string;
@@ -15,7 +16,10 @@ export interface StartConfig {
   publicUrl?: string;
   tls?: { certFile: string; keyFile: string };
   redisUrl?: string;
+  clusterNodes?: string; // REDIS_CLUSTER_NODES: host:port,… of a Redis Cluster (instead of REDIS_URL)
   redisPrefix?: string;
+  waitReplicas: number; // money-moving writes wait for this many replicas (0: off)
+  waitTimeoutMs: number;
   keyRingConfigured: boolean;
   fleetKeyConfigured: boolean;
   demo: boolean;
@@ -71,13 +75,18 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[],
     else tls = { certFile: env.TLS_CERT_FILE!, keyFile: env.TLS_KEY_FILE! };
   }
   const redisUrl = env.REDIS_URL || undefined;
+  const clusterNodes = env.REDIS_CLUSTER_NODES || undefined;
+  if (redisUrl && clusterNodes) problems.push('set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a cluster), not both');
+  const persistent = Boolean(redisUrl || clusterNodes);
+  const waitReplicas = int('SCANPAY_REDIS_WAIT_REPLICAS', 0, 0, 16);
+  const waitTimeoutMs = int('SCANPAY_REDIS_WAIT_MS', DEFAULT_WAIT_TIMEOUT_MS, 1, DEFAULT_COMMAND_TIMEOUT_MS - 1);
   const keyRingConfigured = set('SCANPAY_KEYRING_FILE') || set('SCANPAY_KEYRING');
   const fleetKeyConfigured = set('SCANPAY_FLEET_KEY_FILE') || set('SCANPAY_FLEET_KEY');
-  if (redisUrl && !keyRingConfigured) {
-    problems.push('REDIS_URL is set but no key ring: run `npx scanpay keys generate` and set SCANPAY_KEYRING_FILE=scanpay-keyring.json (cards issued under throw-away demo keys would pile up in Redis)');
+  if (persistent && !keyRingConfigured) {
+    problems.push('a Redis store (REDIS_URL or REDIS_CLUSTER_NODES) but no key ring: run `npx scanpay keys generate` and set SCANPAY_KEYRING_FILE=scanpay-keyring.json (cards issued under throw-away demo keys would pile up in Redis)');
   }
-  if (redisUrl && !fleetKeyConfigured) {
-    problems.push('REDIS_URL is set but no fleet key: run `npx scanpay fleet-key generate` and set SCANPAY_FLEET_KEY_FILE=scanpay-fleet.key (scanners need secrets from a key that outlives this process)');
+  if (persistent && !fleetKeyConfigured) {
+    problems.push('a Redis store (REDIS_URL or REDIS_CLUSTER_NODES) but no fleet key: run `npx scanpay fleet-key generate` and set SCANPAY_FLEET_KEY_FILE=scanpay-fleet.key (scanners need secrets from a key that outlives this process)');
   }
   const threads = env.SCANPAY_THREADS ? int('SCANPAY_THREADS', 1, 1, 256) : undefined;
   const batch = { maxItems: int('SCANPAY_BATCH_MAX', defaults.batch.maxItems, 1, 4096), windowMs: int('SCANPAY_BATCH_WINDOW_MS', defaults.batch.windowMs, 0, 1000) };
@@ -90,7 +99,7 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[],
   if (env.SCANPAY_ENGINE && env.SCANPAY_ENGINE !== 'baseline' && env.SCANPAY_ENGINE !== 'pool') problems.push('SCANPAY_ENGINE must be pool or baseline');
   if (problems.length > 0) throw new ConfigError(problems);
   return {
-    host, port, opsHost, opsPort, publicUrl, tls, redisUrl, redisPrefix: env.SCANPAY_REDIS_PREFIX || undefined,
+    host, port, opsHost, opsPort, publicUrl, tls, redisUrl, clusterNodes, redisPrefix: env.SCANPAY_REDIS_PREFIX || undefined, waitReplicas, waitTimeoutMs,
     keyRingConfigured, fleetKeyConfigured,
     demo: env.SCANPAY_DEMO === '1' || !keyRingConfigured,
     demoDir: env.SCANPAY_DEMO_DIR || 'demo-cards',

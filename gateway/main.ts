@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { loadCore } from '../core/index.ts';
 import { Issuer } from '../issuer/issuer.ts';
 import { IssuerKeyRing } from '../issuer/key-ring.ts';
-import { openStore } from '../issuer/store/index.ts';
+import { openStore, redisTarget } from '../issuer/store/index.ts';
 import { loadFleetKey } from '../protocol/fleet-key.ts';
 import { NodeCryptoEngine } from './baseline/node-crypto-engine.ts';
 import { DEMO_SCANNER, writeDemo } from './demo.ts';
@@ -43,7 +43,11 @@ const keysConfigured = config.keyRingConfigured;
 const fleetConfigured = config.fleetKeyConfigured;
 const keyRing = keysConfigured ? await IssuerKeyRing.load() : IssuerKeyRing.generate();
 const fleetKey = fleetConfigured ? loadFleetKey() : randomBytes(32);
-const store = await openStore({ redisUrl: config.redisUrl, prefix: config.redisPrefix });
+const redis = redisTarget({ redisUrl: config.redisUrl, clusterNodes: config.clusterNodes }); // null: the embedded store
+const store = await openStore({
+  redisUrl: config.redisUrl, clusterNodes: config.clusterNodes, prefix: config.redisPrefix,
+  waitReplicas: config.waitReplicas, waitTimeoutMs: config.waitTimeoutMs,
+});
 const { demo, baseline } = config; // baseline: node:crypto inline on the main thread and no pool (for bench:e2e)
 
 const gateway = await startGateway({
@@ -58,9 +62,9 @@ const gateway = await startGateway({
   threads: config.threads,
   batch: config.batch,
   engine: baseline ? () => new NodeCryptoEngine() : undefined,
-  // over Redis, pushes reach scanners connected to any gateway sharing it
-  pushBus: config.redisUrl
-    ? (deliver) => RedisPushBus.connect(config.redisUrl!, config.redisPrefix ?? 'scanpay:', deliver, (e) => log.warn({ error: e.message }, 'push bus'))
+  // over Redis, pushes reach scanners connected to any gateway sharing it (sharded pub/sub on a cluster)
+  pushBus: redis
+    ? (deliver) => RedisPushBus.connect(redis, config.redisPrefix ?? 'scanpay:', deliver, (e) => log.warn({ error: e.message }, 'push bus'))
     : undefined,
   framesPerSecond: config.rate.perSecond,
   burst: config.rate.burst,

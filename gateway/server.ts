@@ -49,7 +49,7 @@ export interface GatewayOptions {
   idleTimeoutS?: number;
   maxBackpressureBytes?: number;
   logger?: Logger;
-  /** With several gateways over one Redis: where pushes travel (RedisPushBus). Default: this process only. */
+  /** With several gateways over Redis: where pushes travel (RedisPushBus). Default: this process only. */
   pushBus?: (deliver: Deliver) => Promise<PushBus>;
 }
 
@@ -104,6 +104,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     burst: opts.burst ?? 40,
     onRejectedFrame: (code) => metrics.rejectedFrame(code),
     onConnections: (n) => metrics.connections(n),
+    onScannerPresence: (scannerId, present) => (present ? pushBus.watch(scannerId) : pushBus.unwatch(scannerId)),
   });
   let closed = false;
   const ops: OpsState = { store: opts.store, metrics, poolReady: () => engine.ready, draining: () => hub!.draining };

@@ -1,16 +1,21 @@
 /**
  * Where a push for a scanner goes. One gateway: straight to its own connections. Many gateways behind a
- * load balancer (over one Redis): the page that takes a PIN may be served by a gateway other than the
- * one holding the scanner's WebSocket, so every push is published on Redis and each gateway delivers
- * it to the connections it holds.
+ * load balancer (over Redis): the page that takes a PIN may be served by a gateway other than the one
+ * holding the scanner's WebSocket, so every push is published on the scanner's own channel, and a gateway
+ * listens on the channels of the scanners connected to it (watch/unwatch), no others.
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import type { RedisTarget } from '../../issuer/store/redis-target.ts';
 import type { GatewayFrame } from '../../protocol/messages.ts';
 
 export type Deliver = (scannerId: string, frame: GatewayFrame) => void;
 
 export interface PushBus {
   publish(scannerId: string, frame: GatewayFrame): void;
+  /** The first connection of this scanner opened here: receive its pushes from other gateways. */
+  watch(scannerId: string): void;
+  /** Its last connection here closed. */
+  unwatch(scannerId: string): void;
   close(): Promise<void>;
 }
 
@@ -21,37 +26,71 @@ export class LocalPushBus implements PushBus {
     this.deliver(scannerId, frame);
   }
 
+  watch(): void {}
+  unwatch(): void {}
   async close(): Promise<void> {}
 }
 
-/** Channel `{prefix}push`; messages are `{ scannerId, frame }` JSON (frames never hold a PAN or secret). */
+/**
+ * Channel `{prefix}push:{<scanner id>}`, messages are frame JSON (frames never hold a PAN or secret).
+ * On one Redis: classic SUBSCRIBE/PUBLISH. On a cluster: sharded SSUBSCRIBE/SPUBLISH, where the hash tag puts
+ * each scanner's channel on one slot, so a push travels only to that slot's shard instead of being broadcast
+ * over the cluster bus to every node as classic pub/sub is.
+ */
 export class RedisPushBus implements PushBus {
-  private constructor(private readonly publisher: Redis, private readonly subscriber: Redis, private readonly channel: string) {}
+  private constructor(
+    private readonly publisher: Redis | Cluster,
+    private readonly subscriber: Redis | Cluster,
+    private readonly prefix: string,
+    private readonly onError: (e: Error) => void,
+  ) {}
 
-  static async connect(url: string, prefix: string, deliver: Deliver, onError: (e: Error) => void): Promise<RedisPushBus> {
-    const publisher = new Redis(url, { lazyConnect: true });
-    const subscriber = new Redis(url, { lazyConnect: true });
+  /** `target`: a redis:// URL, or { cluster: seed nodes } for sharded pub/sub. */
+  static async connect(target: string | RedisTarget, prefix: string, deliver: Deliver, onError: (e: Error) => void): Promise<RedisPushBus> {
+    const where = typeof target === 'string' ? { url: target } : target;
+    const sharded = 'cluster' in where;
+    const publisher = sharded ? new Cluster(where.cluster, { lazyConnect: true }) : new Redis(where.url, { lazyConnect: true });
+    const subscriber = sharded ? new Cluster(where.cluster, { lazyConnect: true, shardedSubscribers: true }) : new Redis(where.url, { lazyConnect: true });
+    publisher.on('error', onError);
+    subscriber.on('error', onError);
     await Promise.all([publisher.connect(), subscriber.connect()]);
-    const channel = `${prefix}push`;
-    subscriber.on('message', (from: string, message: string) => {
-      if (from !== channel) return;
+    const head = `${prefix}push:{`;
+    subscriber.on(sharded ? 'smessage' : 'message', (channel: string, message: string) => {
+      if (!channel.startsWith(head) || !channel.endsWith('}')) return;
       try {
-        const { scannerId, frame } = JSON.parse(message) as { scannerId: string; frame: GatewayFrame };
-        deliver(scannerId, frame);
+        deliver(channel.slice(head.length, -1), JSON.parse(message) as GatewayFrame);
       } catch (e) {
         onError(e as Error);
       }
     });
-    publisher.on('error', onError);
-    subscriber.on('error', onError);
-    await subscriber.subscribe(channel);
-    return new RedisPushBus(publisher, subscriber, channel);
+    return new RedisPushBus(publisher, subscriber, prefix, onError);
+  }
+
+  #channel(scannerId: string): string {
+    return `${this.prefix}push:{${scannerId}}`; // scanner ids are [A-Za-z0-9_-]: no brace to end the tag early
+  }
+
+  get #sharded(): boolean {
+    return this.publisher instanceof Cluster;
   }
 
   publish(scannerId: string, frame: GatewayFrame): void {
-    void this.publisher.publish(this.channel, JSON.stringify({ scannerId, frame })).catch(() => {
+    const channel = this.#channel(scannerId);
+    const message = JSON.stringify(frame);
+    const sent = this.#sharded ? this.publisher.spublish(channel, message) : this.publisher.publish(channel, message);
+    void sent.catch(() => {
       // the scanner still learns the outcome: its next pin frame for the session replays the ledger record
     });
+  }
+
+  watch(scannerId: string): void {
+    const channel = this.#channel(scannerId);
+    void (this.#sharded ? this.subscriber.ssubscribe(channel) : this.subscriber.subscribe(channel)).catch(this.onError);
+  }
+
+  unwatch(scannerId: string): void {
+    const channel = this.#channel(scannerId);
+    void (this.#sharded ? this.subscriber.sunsubscribe(channel) : this.subscriber.unsubscribe(channel)).catch(this.onError);
   }
 
   async close(): Promise<void> {

@@ -42,6 +42,8 @@ export interface ScannerHubOptions {
   burst: number;
   onRejectedFrame?: (code: ScannerCode) => void;
   onConnections?: (count: number) => void;
+  /** A scanner's first connection here opened (true) or its last closed (false): where its pushes must reach. */
+  onScannerPresence?: (scannerId: string, present: boolean) => void;
 }
 
 export class ScannerHub {
@@ -71,7 +73,10 @@ export class ScannerHub {
 
   opened(conn: ScannerConnection): void {
     let set = this.#byScanner.get(conn.scannerId);
-    if (!set) this.#byScanner.set(conn.scannerId, (set = new Set()));
+    if (!set) {
+      this.#byScanner.set(conn.scannerId, (set = new Set()));
+      this.opts.onScannerPresence?.(conn.scannerId, true); // before the welcome: pushes for it may follow at once
+    }
     set.add(conn);
     this.opts.onConnections?.(++this.#connections);
     conn.send({ v: 1, type: 'welcome', scanner: conn.scannerId, limits: { maxFrameBytes: MAX_FRAME_BYTES, framesPerSecond: this.opts.framesPerSecond, burst: this.opts.burst } });
@@ -80,7 +85,10 @@ export class ScannerHub {
   closed(conn: ScannerConnection): void {
     const set = this.#byScanner.get(conn.scannerId);
     set?.delete(conn);
-    if (set?.size === 0) this.#byScanner.delete(conn.scannerId); // its rate budget stays in the store
+    if (set?.size === 0) {
+      this.#byScanner.delete(conn.scannerId); // its rate budget stays in the store
+      this.opts.onScannerPresence?.(conn.scannerId, false);
+    }
     this.opts.onConnections?.(--this.#connections);
   }
 

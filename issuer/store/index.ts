@@ -1,24 +1,31 @@
 /**
- * The store's entry point: Redis when a URL is given (REDIS_URL), else the embedded in-process store.
+ * The store's entry point: Redis when a URL is given (REDIS_URL), a Redis Cluster when seed nodes are
+ * (REDIS_CLUSTER_NODES), else the embedded in-process store.
  * @example
  *   const store = await openStore({ redisUrl: process.env.REDIS_URL });
  *   console.log(`store: ${store.description}`);
  */
 import { MemoryStore } from './memory-store.ts';
-import { RedisStore } from './redis-store.ts';
+import { RedisStore, type RedisStoreOptions } from './redis-store.ts';
+import { redisTarget } from './redis-target.ts';
 import type { Store } from './types.ts';
 
-export interface OpenStoreOptions {
-  redisUrl?: string; // absent or empty: the embedded store
+export interface OpenStoreOptions extends Omit<RedisStoreOptions, 'prefix'> {
+  redisUrl?: string; // absent or empty (and no clusterNodes): the embedded store
+  clusterNodes?: string; // "host:port,host:port": a Redis Cluster; not together with redisUrl
   prefix?: string; // Redis key prefix, default "scanpay:"
 }
 
 export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
-  return opts.redisUrl ? RedisStore.connect(opts.redisUrl, { prefix: opts.prefix }) : new MemoryStore();
+  const { redisUrl, clusterNodes, ...redisOptions } = opts;
+  const target = redisTarget({ redisUrl, clusterNodes });
+  if (!target) return new MemoryStore();
+  return 'url' in target ? RedisStore.connect(target.url, redisOptions) : RedisStore.connectCluster(target.cluster, redisOptions);
 }
 
 export { MemoryStore } from './memory-store.ts';
-export { DEFAULT_PREFIX, RedisStore, type RedisStoreOptions } from './redis-store.ts';
+export { DEFAULT_PREFIX, DEFAULT_WAIT_TIMEOUT_MS, RedisStore, type RedisStoreOptions } from './redis-store.ts';
+export { parseClusterNodes, redisTarget, type ClusterNode, type RedisTarget } from './redis-target.ts';
 export { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
 export { newSessionId, shardOf } from './keys.ts';
 export type { DeclineReason } from './records.ts';

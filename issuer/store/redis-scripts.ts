@@ -2,11 +2,14 @@
  * The Redis store's atomic steps as Lua scripts (Redis runs a script to completion before any other command).
  * Keys come in KEYS; the one exception is the card a session belongs to, which the PIN scripts read from the
  * session and address as ARGV[1] (the card key prefix) ‖ token: it carries the session's own hash tag
- * (keys.ts), so it is on the same Redis Cluster slot. Numbers arrive as decimal strings; Lua's doubles are
+ * (keys.ts), so it is on the same Redis Cluster slot. Redis 7.0 in cluster mode runs such an undeclared key
+ * when it is on the script's slot, with or without a `#!lua` shebang; off the slot, a shebang script fails
+ * ("do not hash to the same slot") and a plain one reads only this node (checked on a real cluster; the
+ * store contract runs every script there). Numbers arrive as decimal strings; Lua's doubles are
  * exact for the safe integers the boundary checks allow, and results are printed with %d (never tostring,
  * which rounds to 14 digits). PIN results are the short codes of redis-codec.ts encodeResult.
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 type Arg = string | number;
 
@@ -28,7 +31,7 @@ export interface StoreScripts {
   scanpayTakeRate(rate: string, intervalMs: Arg, burst: Arg): Promise<number>;
 }
 
-export type ScriptedRedis = Redis & StoreScripts;
+export type ScriptedRedis = (Redis | Cluster) & StoreScripts;
 
 /** 1 if written; 0 (and nothing written) if the card exists. */
 const INSERT_CARD = `
@@ -206,8 +209,8 @@ const SCRIPTS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }>
   scanpayTakeRate: { lua: TAKE_RATE, numberOfKeys: 1 },
 };
 
-/** Registers the scripts on the connection (EVALSHA, falling back to EVAL once per connection). */
-export function withStoreScripts(redis: Redis): ScriptedRedis {
+/** Registers the scripts on the connection or cluster (EVALSHA, falling back to EVAL once per node connection). */
+export function withStoreScripts(redis: Redis | Cluster): ScriptedRedis {
   for (const [name, definition] of Object.entries(SCRIPTS)) redis.defineCommand(name, definition);
   return redis as ScriptedRedis;
 }

@@ -13,12 +13,13 @@
  *   const { record, replayed } = await store.authorizePayment(request);
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { ScanpayError, isScanpayError } from '../../core/errors.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
 import { ledgerResult, refusedCardResult } from './records.ts';
 import { cardFromHash, cardFromPairs, cardToHash, decodeResult, encodeResult, ledgerFromJson, ledgerHead, sessionFromJson } from './redis-codec.ts';
-import { withStoreScripts, type ScriptedRedis } from './redis-scripts.ts';
+import { withStoreScripts, type ScriptedRedis, type StoreScripts } from './redis-scripts.ts';
+import type { ClusterNode } from './redis-target.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
 import type {
   AuthSession, Authorization, CardMutation, CardRecord, DeviceTokenCheck, LedgerRecord, OpenedSession, PaymentRequest,
@@ -48,10 +49,23 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** Deadline of each command (ms); default DEFAULT_COMMAND_TIMEOUT_MS. */
   commandTimeoutMs?: number;
+  /**
+   * Replicas that must confirm a PIN attempt's count and a payment (Redis WAIT) before either is acknowledged;
+   * default 0 (no WAIT: a single Redis without replicas). Fewer within waitTimeoutMs: STORE_UNAVAILABLE, retryable.
+   */
+  waitReplicas?: number;
+  /** How long WAIT may block (ms); default DEFAULT_WAIT_TIMEOUT_MS, less than the command deadline. */
+  waitTimeoutMs?: number;
 }
 
+export const DEFAULT_WAIT_TIMEOUT_MS = 500;
+
+type StoreClient = Redis | Cluster;
+
 /** Where the connection points, without credentials (for logs and /readyz). */
-function describeConnection(redis: Redis): string {
+function describeConnection(redis: StoreClient): string {
+  // a cluster's masters as it knows them now (they change on failover)
+  if (redis instanceof Cluster) return `redis cluster ${redis.nodes('master').map((n) => `${n.options.host}:${n.options.port}`).sort().join(',')}`;
   const { host, port, db, path, tls } = redis.options;
   return path ? `redis unix:${path}` : `redis ${tls ? 'rediss' : 'redis'}://${host}:${port}/${db ?? 0}`;
 }
@@ -62,19 +76,26 @@ function storeFailure(e: unknown): ScanpayError {
 }
 
 export class RedisStore implements Store {
-  readonly description: string;
   readonly persistent = true;
 
   readonly #redis: ScriptedRedis;
   readonly #keys: KeyLayout;
+  readonly #wait: { replicas: number; timeoutMs: number };
 
-  /** Takes ownership of `redis`: close() quits it. */
-  constructor(redis: Redis, opts: RedisStoreOptions = {}) {
+  /** Takes ownership of `redis` (one server or a Cluster): close() quits it. */
+  constructor(redis: StoreClient, opts: RedisStoreOptions = {}) {
     const prefix = opts.prefix ?? DEFAULT_PREFIX;
     if (!PREFIX_PATTERN.test(prefix)) throw new ScanpayError('BAD_ARGUMENT', `prefix must match ${PREFIX_PATTERN}`);
+    const replicas = opts.waitReplicas ?? 0;
+    const timeoutMs = opts.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+    if (!Number.isSafeInteger(replicas) || replicas < 0) throw new ScanpayError('BAD_ARGUMENT', 'waitReplicas must be an integer ≥ 0');
+    // WAIT 0 ms blocks forever; a WAIT longer than the command deadline would time out in the client instead
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs >= (opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS)) {
+      throw new ScanpayError('BAD_ARGUMENT', 'waitTimeoutMs must be an integer from 1 to below the command deadline');
+    }
+    this.#wait = { replicas, timeoutMs };
     this.#redis = withStoreScripts(redis);
     this.#keys = keyLayout(prefix);
-    this.description = describeConnection(redis);
   }
 
   /** Connects and checks the server answers; STORE_UNAVAILABLE (with the reason, never the password) if not. */
@@ -88,6 +109,25 @@ export class RedisStore implements Store {
       connectTimeout: 2_000,
       retryStrategy: (times) => Math.min(50 * 2 ** times, 1_000), // keep reconnecting, at most a second apart
     });
+    return RedisStore.#opened(redis, opts);
+  }
+
+  /**
+   * The same over a Redis Cluster, from seed nodes (REDIS_CLUSTER_NODES): ioredis routes each command to the
+   * master of its key's slot, and every script's keys share one hash tag (keys.ts), so each runs on one node.
+   */
+  static async connectCluster(nodes: ClusterNode[], opts: RedisStoreOptions = {}): Promise<RedisStore> {
+    const cluster = new Cluster(nodes, {
+      lazyConnect: true,
+      enableAutoPipelining: true,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: (times) => Math.min(50 * 2 ** times, 1_000),
+      redisOptions: { commandTimeout: opts.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, connectTimeout: 2_000 },
+    });
+    return RedisStore.#opened(cluster, opts);
+  }
+
+  static async #opened(redis: StoreClient, opts: RedisStoreOptions): Promise<RedisStore> {
     // Failures reach callers through their rejected commands; without a listener ioredis prints each to stderr.
     let cause: unknown;
     redis.on('error', (e) => (cause = e));
@@ -99,6 +139,10 @@ export class RedisStore implements Store {
       throw storeFailure(cause ?? e); // the socket's error ("ECONNREFUSED …") says more than "Connection is closed"
     }
     return new RedisStore(redis, opts);
+  }
+
+  get description(): string {
+    return describeConnection(this.#redis);
   }
 
   async insertCard(card: CardRecord): Promise<boolean> {
@@ -167,10 +211,9 @@ export class RedisStore implements Store {
     checkedAttempt(attempt);
     checkedTime(now, 'now');
     const { lockAt, paceMs, takeoverMs } = checkedPolicy(policy);
-    const [verdict, json, extra] = await this.#run(() =>
-      this.#redis.scanpayBeginPinAttempt(
-        key, this.#keys.cardKeyPrefix(id), scannerId, attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS, ...REFUSED_CODES, takeoverMs!,
-      ),
+    // the count is durable before the PIN is verified: a failover must not hand an attacker back an attempt
+    const [verdict, json, extra] = await this.#durable('scanpayBeginPinAttempt',
+      key, this.#keys.cardKeyPrefix(id), scannerId, attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS, ...REFUSED_CODES, takeoverMs!,
     );
     if (json === undefined) return { kind: 'refused', reason: verdict as SessionRefusal };
     const session = sessionFromJson(json);
@@ -193,11 +236,9 @@ export class RedisStore implements Store {
 
   async authorizePayment(request: PaymentRequest): Promise<Authorization> {
     const req = checkedPaymentRequest(request);
-    const [json, replayed, code] = await this.#run(() =>
-      this.#redis.scanpayAuthorizePayment(
-        this.#keys.ledger(req.sessionId), this.#keys.card(req.card), this.#keys.session(req.sessionId),
-        ledgerHead(req), String(req.amount), String(-req.amount), req.currency, String(req.at), req.attempt, ...REFUSED_CODES,
-      ),
+    const [json, replayed, code] = await this.#durable('scanpayAuthorizePayment',
+      this.#keys.ledger(req.sessionId), this.#keys.card(req.card), this.#keys.session(req.sessionId),
+      ledgerHead(req), String(req.amount), String(-req.amount), req.currency, String(req.at), req.attempt, ...REFUSED_CODES,
     );
     if (json === null) return { record: null, result: decodeResult(code ?? ''), replayed: replayed === 1 };
     const record = ledgerFromJson(json);
@@ -237,6 +278,32 @@ export class RedisStore implements Store {
     } catch {
       this.#redis.disconnect(); // the server is gone: drop the socket instead of waiting for a reply
     }
+  }
+
+  /**
+   * A script whose effect must survive a failover before it is acknowledged. With waitReplicas > 0, WAIT follows
+   * it in one pipeline: on one connection (WAIT counts replicas that have this connection's writes so far), and
+   * on a cluster on the node the script ran on (a cluster pipeline goes to the master of its keys' one slot).
+   * Too few replicas in time: STORE_UNAVAILABLE. The write stands on the master, so a retry replays it (the
+   * ledger key, the attempt id) and waits again rather than paying or counting twice.
+   */
+  async #durable<K extends keyof StoreScripts>(name: K, ...args: Parameters<StoreScripts[K]>): Promise<Awaited<ReturnType<StoreScripts[K]>>> {
+    type Reply = Awaited<ReturnType<StoreScripts[K]>>;
+    const call = (target: object) => (target as Record<K, (...a: unknown[]) => unknown>)[name](...args);
+    const { replicas, timeoutMs } = this.#wait;
+    if (replicas === 0) return this.#run(() => call(this.#redis) as Promise<Reply>);
+    const replies = await this.#run(async () => {
+      const pipeline = this.#redis.pipeline();
+      call(pipeline);
+      return pipeline.wait(replicas, timeoutMs).exec();
+    });
+    const [[scriptError, reply], [waitError, reached]] = replies ?? [[new Error('pipeline discarded')], [null]];
+    if (scriptError) throw storeFailure(scriptError);
+    if (waitError) throw storeFailure(waitError);
+    if (Number(reached) < replicas) {
+      throw new ScanpayError('STORE_UNAVAILABLE', `the write reached ${Number(reached)} of ${replicas} replicas within ${timeoutMs} ms; retry`);
+    }
+    return reply as Reply;
   }
 
   async #run<T>(command: () => Promise<T>): Promise<T> {

@@ -4,26 +4,42 @@
  * (single-use, expiring, bound to a scanner), PIN attempts counted before they are verified (and raced),
  * exactly-once authorization and the ledger, one-time device tokens, revocation and shared rate limits.
  * Concurrency tests spread their calls over several handles on the same data (Redis: several connections).
- * Then what only Redis has: key TTLs, the key prefix, restarts, damaged rows, connection failures.
+ * Then what only Redis has: key TTLs, the key prefix, restarts, damaged rows, connection failures. And the
+ * whole contract again on a 3-master, 3-replica Redis Cluster with WAIT on: every script there, where a
+ * CROSSSLOT (or an undeclared key off the script's slot) fails the test.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Redis, type Command } from 'ioredis';
+import { Cluster, Redis, type Command } from 'ioredis';
 import { isScanpayError } from '../../core/errors.ts';
 import {
   EXPIRED_SESSION_RETENTION_MS, MemoryStore, RedisStore, USED_SESSION_RETENTION_MS, openStore,
   type AuthSession, type CardRecord, type PaymentRequest, type PinPolicy, type Store,
 } from '../../issuer/store/index.ts';
 import { keyLayout as layout } from '../../issuer/store/keys.ts';
+import { parseClusterNodes } from '../../issuer/store/redis-target.ts';
 import { deleteKeys, describeRedis, keysUnder, redisForTests, testKeyPrefix } from '../support/redis.ts';
+import { clusterForTests, describeCluster } from '../support/redis-cluster.ts';
 import { makeCard, makePayment, makeSession, newAttempt, newCardToken, newSessionId } from '../support/store-fixtures.ts';
 
 const POLICY: PinPolicy = { lockAt: 3, paceMs: 0 };
 const LOCKED = { outcome: 'declined', reason: 'CARD_LOCKED', attemptsLeft: 0, ledger: false };
 
 const redis = await redisForTests();
+const cluster = await clusterForTests();
 afterAll(async () => {
-  await redis?.stop();
+  await Promise.all([redis?.stop(), cluster?.stop()]);
 });
+
+/** A card, a session and its counted PIN attempt on `store`: the payment request that may now be authorized. */
+async function countedPayment(store: Store, amount = 1_000): Promise<{ card: CardRecord; request: PaymentRequest }> {
+  const card = makeCard({ balance: 5_000 });
+  await store.insertCard(card);
+  const session = makeSession(card, { amount });
+  await store.openSession(session);
+  const attempt = newAttempt();
+  expect((await store.beginPinAttempt(session.id, session.scannerId, attempt, Date.now(), POLICY)).kind).toBe('evaluate');
+  return { card, request: makePayment(card, { sessionId: session.id, amount, attempt }) };
+}
 
 /** The ScanpayError code a call rejected with, 'resolved' if it did not, or a description of a foreign error. */
 async function failure(call: Promise<unknown>): Promise<string> {
@@ -574,6 +590,36 @@ describeRedis(redis, 'RedisStore', (server) => {
       await raw.quit();
     });
 
+    it('with WAIT for a replica a single Redis lacks: STORE_UNAVAILABLE, the write stands, and the retry replays it exactly once', async () => {
+      const prefix = freshPrefix();
+      const waiting = await RedisStore.connect(server.url, { prefix, waitReplicas: 1, waitTimeoutMs: 50 });
+      const plain = await RedisStore.connect(server.url, { prefix });
+      try {
+        const { card, request } = await countedPayment(plain);
+        expect(await failure(waiting.authorizePayment(request))).toBe('STORE_UNAVAILABLE');
+        expect((await plain.getCard(card.token))!.balance).toBe(4_000); // applied on the master, not acknowledged
+        const retried = await plain.authorizePayment({ ...request, attempt: newAttempt() });
+        expect(retried).toMatchObject({ replayed: true, record: { outcome: 'approved', balanceAfter: 4_000 } });
+        expect((await plain.getCard(card.token))!.balance).toBe(4_000);
+        // the PIN attempt count waits too: counted on the master, refused to the caller
+        const session = makeSession(card);
+        await plain.openSession(session);
+        expect(await failure(waiting.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY))).toBe('STORE_UNAVAILABLE');
+        expect((await plain.getCard(card.token))!.pinFailures).toBe(1);
+      } finally {
+        await Promise.all([waiting.close(), plain.close()]);
+      }
+    });
+
+    it('refuses a WAIT timeout of 0 (WAIT would block forever) or at or past the command deadline', () => {
+      const client = new Redis({ lazyConnect: true });
+      for (const waitTimeoutMs of [0, 2_000, 1.5]) {
+        expect(() => new RedisStore(client, { waitReplicas: 1, waitTimeoutMs })).toThrow(/waitTimeoutMs/);
+      }
+      expect(() => new RedisStore(client, { waitReplicas: -1 })).toThrow(/waitReplicas/);
+      client.disconnect();
+    });
+
     it('says where it is, without the password, and that it is persistent', async () => {
       const url = new URL(server.url);
       url.password = 'not-the-password';
@@ -740,9 +786,86 @@ describeRedis(redis, 'RedisStore', (server) => {
   });
 });
 
+describeCluster(cluster, 'RedisStore on a Redis Cluster (3 masters, 3 replicas, WAIT for 1 replica)', (c) => {
+  const nodes = parseClusterNodes(c.nodes.join(','));
+  const options = (prefix: string) => ({ prefix, waitReplicas: 1, waitTimeoutMs: 1_000 });
+
+  storeContract(async () => {
+    const prefix = testKeyPrefix();
+    const store = await RedisStore.connectCluster(nodes, options(prefix));
+    return { store, sibling: () => RedisStore.connectCluster(nodes, options(prefix)) };
+  });
+
+  describe('cluster only', () => {
+    let raw: Cluster;
+    beforeEach(async () => {
+      raw = new Cluster(nodes);
+      await raw.ping();
+    });
+    afterEach(async () => {
+      await raw.quit();
+    });
+
+    it('puts cards on all three masters (a hash tag per card shard, not one slot for everything) and counts them exactly', async () => {
+      const prefix = testKeyPrefix();
+      const store = await RedisStore.connectCluster(nodes, options(prefix));
+      try {
+        expect(store.description).toMatch(/^redis cluster (127\.0\.0\.1:\d+,){2}127\.0\.0\.1:\d+$/);
+        for (let i = 0; i < 30; i++) await store.insertCard(makeCard());
+        expect(await store.countCards()).toBe(30);
+        const perMaster = await Promise.all(raw.nodes('master').map(async (node) => (await keysUnder(node, prefix)).length));
+        expect(perMaster).toHaveLength(3);
+        for (const n of perMaster) expect(n).toBeGreaterThan(0);
+        expect(perMaster.reduce((a, b) => a + b, 0)).toBe(31); // 30 cards + the count key
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('WAITs on the node that ran the script: with that shard\'s replica stopped the payment is not acknowledged, another shard\'s is, and the retry replays once', async () => {
+      const prefix = testKeyPrefix();
+      const store = await RedisStore.connectCluster(nodes, { prefix, waitReplicas: 1, waitTimeoutMs: 300 });
+      try {
+        const here = await countedPayment(store);
+        let there = await countedPayment(store);
+        const slotOf = async (token: string) => Number(await raw.cluster('KEYSLOT', layout(prefix).card(token)));
+        const slots = (await raw.cluster('SLOTS')) as unknown as [number, number, [string, number], [string, number]][];
+        const shardOf = (slot: number) => slots.find(([from, to]) => slot >= from && slot <= to)!;
+        const shard = shardOf(await slotOf(here.card.token));
+        while (shardOf(await slotOf(there.card.token))[2][1] === shard[2][1]) there = await countedPayment(store);
+        const replica = c.members.find((m) => m.address === `127.0.0.1:${shard[3][1]}`)!;
+        process.kill(replica.pid, 'SIGSTOP');
+        try {
+          expect(await failure(store.authorizePayment(here.request))).toBe('STORE_UNAVAILABLE');
+          expect((await store.authorizePayment(there.request)).record).toMatchObject({ outcome: 'approved' });
+        } finally {
+          process.kill(replica.pid, 'SIGCONT');
+        }
+        // the replica catches up; the retry is acknowledged, and the card was debited once
+        let retried;
+        for (let i = 0; i < 20 && !retried; i++) {
+          retried = await store.authorizePayment({ ...here.request, attempt: newAttempt() }).catch(() => undefined);
+        }
+        expect(retried).toMatchObject({ replayed: true, record: { outcome: 'approved', balanceAfter: 4_000 } });
+        expect((await store.getCard(here.card.token))!.balance).toBe(4_000);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+});
+
 describe('openStore', () => {
   it('picks the embedded store without a URL', async () => {
     expect(await openStore({})).toBeInstanceOf(MemoryStore);
     expect(await openStore({ redisUrl: '' })).toBeInstanceOf(MemoryStore);
+  });
+
+  it('refuses a URL and cluster nodes together, and a node list that is not host:port', async () => {
+    expect(await failure(openStore({ redisUrl: 'redis://127.0.0.1:1', clusterNodes: '127.0.0.1:2' }))).toBe('BAD_ARGUMENT');
+    for (const list of ['', ' , ', '127.0.0.1', 'host:0', 'host:70000', 'redis://h:1']) {
+      expect(() => parseClusterNodes(list)).toThrow(/REDIS_CLUSTER_NODES/);
+    }
+    expect(parseClusterNodes('10.0.0.1:7000, [::1]:7001')).toEqual([{ host: '10.0.0.1', port: 7000 }, { host: '::1', port: 7001 }]);
   });
 });

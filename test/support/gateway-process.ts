@@ -4,6 +4,7 @@
  * (SIGKILL after 10 s), so no process outlives the test.
  * @example
  *   const b = await spawnGatewayChild({ redisUrl, prefix, keyRing, fleetKey, options: { pinPaceMs: 0 } });
+ *   const c = await spawnGatewayChild({ clusterNodes: cluster.nodes, prefix, keyRing, fleetKey, env: { SCANPAY_REDIS_WAIT_REPLICAS: '1' } });
  *   await b.stop();
  */
 import { spawn } from 'node:child_process';
@@ -23,11 +24,16 @@ export interface GatewayProcess {
 const CHILD = fileURLToPath(new URL('./gateway-child.ts', import.meta.url));
 
 export function spawnGatewayChild(opts: {
-  redisUrl: string; prefix: string; keyRing: IssuerKeyRing; fleetKey: Uint8Array; options?: Record<string, number>;
+  /** One Redis, or a cluster's nodes (host:port). */
+  redisUrl?: string; clusterNodes?: string[];
+  prefix: string; keyRing: IssuerKeyRing; fleetKey: Uint8Array; options?: Record<string, number>;
+  /** More environment for the child, e.g. SCANPAY_REDIS_WAIT_REPLICAS. */
+  env?: Record<string, string>;
 }): Promise<GatewayProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
     env: {
-      ...process.env, REDIS_URL: opts.redisUrl, SCANPAY_REDIS_PREFIX: opts.prefix, SCANPAY_KEYRING: opts.keyRing.serialize(),
+      ...process.env, REDIS_URL: opts.redisUrl ?? '', REDIS_CLUSTER_NODES: opts.clusterNodes?.join(',') ?? '',
+      ...opts.env, SCANPAY_REDIS_PREFIX: opts.prefix, SCANPAY_KEYRING: opts.keyRing.serialize(),
       SCANPAY_FLEET_KEY: Buffer.from(opts.fleetKey).toString('hex'), CHILD_OPTIONS: JSON.stringify(opts.options ?? {}),
       SCANPAY_KEYRING_FILE: '', SCANPAY_FLEET_KEY_FILE: '',
     },

@@ -108,12 +108,15 @@ export function freePort(): Promise<number> {
  */
 export const LEASH = 'exec 3<&0; bin="$1"; shift; "$bin" "$@" </dev/null & server=$!; { read _ <&3; kill "$server" 2>/dev/null; } & wait "$server"';
 
-/** Starts `binary` on a free port; throws with the server's own output if it does not answer in time. */
-export async function startServer(binary: string): Promise<TestRedis & { pid: number }> {
+/**
+ * Starts `binary` on a free port (plus `extraArgs`, e.g. cluster mode); throws with the server's own output
+ * if it does not answer in time.
+ */
+export async function startServer(binary: string, extraArgs: string[] = []): Promise<TestRedis & { pid: number; port: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'scanpay-redis-'));
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs];
   const child: ChildProcess = spawn('sh', ['-c', LEASH, 'sh', binary, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
@@ -131,7 +134,7 @@ export async function startServer(binary: string): Promise<TestRedis & { pid: nu
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline && running()) {
-    if (await answers(url)) return { url, shared: false, stop, pid: await serverPid(url) };
+    if (await answers(url)) return { url, shared: false, stop, pid: await serverPid(url), port };
     await sleep(50);
   }
   await stop();
@@ -171,11 +174,15 @@ export async function redisForTests(): Promise<TestRedis | null> {
  * elsewhere it is skipped, with a banner on stderr so a green run cannot hide that Redis went untested.
  */
 export function describeRedis(redis: TestRedis | null, name: string, body: (redis: TestRedis) => void): void {
-  if (redis) {
-    describe(name, () => body(redis));
+  describeNeeding(redis, name, 'no Redis: REDIS_URL is unset or does not answer, and there is no redis-server on PATH', body);
+}
+
+/** describeRedis for any resource (e.g. a test cluster): the body runs with it, else the suite skips loudly or fails under CI. */
+export function describeNeeding<T>(resource: T | null, name: string, why: string, body: (resource: T) => void): void {
+  if (resource) {
+    describe(name, () => body(resource));
     return;
   }
-  const why = 'no Redis: REDIS_URL is unset or does not answer, and there is no redis-server on PATH';
   if (process.env.CI === 'true') {
     describe(name, () => {
       beforeAll(() => {
@@ -186,7 +193,7 @@ export function describeRedis(redis: TestRedis | null, name: string, body: (redi
     return;
   }
   const rule = '!'.repeat(78);
-  console.warn(`\n${rule}\n!! SKIPPED: ${name}\n!! ${why}.\n!! Set REDIS_URL=redis://host:port or install redis-server to run it.\n${rule}\n`);
+  console.warn(`\n${rule}\n!! SKIPPED: ${name}\n!! ${why}.\n!! Install redis-server (and redis-cli) or set REDIS_URL=redis://host:port to run it.\n${rule}\n`);
   describe.skip(name, () => {
     it('runs against Redis', () => {});
   });
