@@ -17,7 +17,10 @@ COPY cli ./cli
 RUN npm run build
 
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 SCANPAY_DEMO_DIR=/tmp/demo-cards
+# HOST=0.0.0.0 needs PUBLIC_URL (the gateway refuses to start without it): the demo's is the published port
+# on the Docker host; a real deployment sets its own (https://pay.example.com). /metrics is on the ops
+# listener, loopback unless OPS_HOST says otherwise (e.g. OPS_HOST=0.0.0.0 on a private network only).
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 PUBLIC_URL=http://localhost:8080 SCANPAY_DEMO_DIR=/tmp/demo-cards
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
