@@ -48,6 +48,9 @@ const STATUS_TEXT: Record<number, string> = {
 };
 const statusLine = (status: number) => STATUS_TEXT[status] ?? `${status} Status`;
 
+/** docs/protocol.md §6 close codes: the one the gateway sends a scanner whose outbound queue is full. */
+export const CLOSE_NOT_READING = { code: 1008, reason: 'outbound queue full: the scanner is not reading' } as const;
+
 /** Frames we could accept and answer with FRAME_TOO_LARGE; beyond this uWS closes the socket (code 1009). */
 const HARD_FRAME_LIMIT = MAX_FRAME_BYTES * 8;
 
@@ -139,8 +142,9 @@ export async function startTransport(opts: TransportOptions): Promise<RunningTra
     maxPayloadLength: HARD_FRAME_LIMIT,
     idleTimeout: opts.idleTimeoutS,
     sendPingsAutomatically: true,
-    maxBackpressure: opts.maxBackpressureBytes,
-    closeOnBackpressureLimit: 1, // a scanner that cannot keep up is disconnected, not buffered without bound
+    // headroom above our own limit (checked in send) so the 1008 close frame itself still fits the queue
+    maxBackpressure: 2 * opts.maxBackpressureBytes + 16 * 1024,
+    closeOnBackpressureLimit: 0, // send() disconnects a scanner that cannot keep up, with CLOSE_NOT_READING
     upgrade(res, req, context) {
       if (opts.hub.draining) {
         res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'text/plain').writeHeader('retry-after', '1').end('gateway shutting down');
@@ -184,7 +188,13 @@ export async function startTransport(opts: TransportOptions): Promise<RunningTra
       data.connection = {
         scannerId: data.scannerId,
         send(frame: GatewayFrame): boolean {
-          if (closed || ws.getBufferedAmount() > opts.maxBackpressureBytes) return false;
+          if (closed) return false;
+          if (ws.getBufferedAmount() > opts.maxBackpressureBytes) {
+            // a scanner that does not read is disconnected, with a reason, rather than fed answers it never sees
+            closed = true;
+            ws.end(CLOSE_NOT_READING.code, CLOSE_NOT_READING.reason);
+            return false;
+          }
           let status = 0;
           ws.cork(() => {
             status = ws.send(JSON.stringify(frame), false);
