@@ -27,6 +27,8 @@ import {
 import { deviceSecret, signScannerToken } from '../../protocol/scanner-token.ts';
 import { ScannerClient } from '../../sdk/index.ts';
 import { deleteKeys, testKeyPrefix, type TestRedis } from './redis.ts';
+import { inspectOutput, registerSecret } from './secret-sink.ts';
+import { parsePayload } from '../../issuer/payload.ts';
 
 export const PIN = '1234';
 export const WRONG_PIN = '9999';
@@ -72,6 +74,7 @@ export function memoryLogger(level = 'debug'): { logger: Logger; text(): string;
   const destination = new Writable({
     write(chunk, _encoding, done) {
       chunks.push(chunk.toString());
+      inspectOutput('log', chunk.toString());
       done();
     },
   });
@@ -216,6 +219,7 @@ export class RawScanner {
 
   #receive(data: RawData, isBinary: boolean): void {
     if (isBinary) throw new Error('the gateway sent a binary frame');
+    inspectOutput('frame', data.toString());
     const frame = JSON.parse(data.toString()) as GatewayFrame;
     for (const waiter of this.#waiters) {
       if (waiter.match(frame)) {
@@ -265,19 +269,29 @@ export async function startGatewayFixture(opts: FixtureOptions): Promise<Gateway
   const core = await loadCore();
   const gateway = await startGateway({
     store: opts.store, keyRing, fleetKey, port: 0, threads: opts.threads ?? 1,
-    logger: opts.logger ?? createLogger({ level: 'silent' }),
+    logger: opts.logger ?? inspectedLogger(),
     pinPaceMs: 0, // tests that are about pacing set it; the others send PINs back to back
     ...opts.gateway,
   });
   const issuer = new Issuer({ core, store: opts.store, keyRing });
+  registerSecret('storage key', keyRing.storageKey);
+  registerSecret('fleet key', fleetKey);
   const scanners: RawScanner[] = [];
   const clients: ScannerClient[] = [];
-  const token = (deviceId: string, now = Date.now()) => signScannerToken(deviceId, deviceSecret(fleetKey, deviceId), now);
+  const token = (deviceId: string, now = Date.now()) => {
+    const secret = deviceSecret(fleetKey, deviceId);
+    registerSecret(`device secret of ${deviceId}`, secret);
+    return signScannerToken(deviceId, secret, now);
+  };
   let closed = false;
 
   return {
     gateway, store: opts.store, keyRing, fleetKey, issuer, core,
-    issue: (input = {}) => issuer.issueCard({ pin: PIN, limit: 1_000_000, balance: 1_000_000, currency: 'EUR', ...input }),
+    async issue(input = {}) {
+      const card = await issuer.issueCard({ pin: PIN, limit: 1_000_000, balance: 1_000_000, currency: 'EUR', ...input });
+      registerCard(core, keyRing, card);
+      return card;
+    },
     token,
     async scanner(deviceId = uniqueDevice()) {
       const s = await RawScanner.connect(gateway.scannerUrl, deviceId, token(deviceId));
@@ -291,7 +305,9 @@ export async function startGatewayFixture(opts: FixtureOptions): Promise<Gateway
     },
     async metrics() {
       const res = await fetch(`${gateway.opsUrl}/metrics`);
-      return res.text();
+      const text = await res.text();
+      inspectOutput('metrics', text);
+      return text;
     },
     async close() {
       if (closed) return;
@@ -306,13 +322,30 @@ export async function startGatewayFixture(opts: FixtureOptions): Promise<Gateway
  * Posts a PIN the way the page's form does: a URL-encoded form from the page's own origin. `headers`
  * overrides or adds headers (e.g. a foreign Origin); returns the response.
  */
-export function postPin(pageUrl: string, pin: string, headers: Record<string, string> = {}, token = new URL(pageUrl).searchParams.get('t') ?? ''): Promise<Response> {
+export async function postPin(pageUrl: string, pin: string, headers: Record<string, string> = {}, token = new URL(pageUrl).searchParams.get('t') ?? ''): Promise<Response> {
   const url = new URL(pageUrl);
-  return fetch(`${url.origin}${url.pathname}`, {
+  const res = await fetch(`${url.origin}${url.pathname}`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', origin: url.origin, ...headers },
     body: new URLSearchParams({ t: token, pin }).toString(),
   });
+  inspectOutput('page', await res.clone().text());
+  return res;
+}
+
+/** A pino logger for test gateways: every line it writes is checked by the suite's secret sink, then dropped. */
+export function inspectedLogger(level = 'debug'): Logger {
+  return createLogger({ level, destination: new Writable({ write(chunk, _encoding, done) { inspectOutput('log', chunk.toString()); done(); } }) });
+}
+
+/** Registers a test card's PAN, basic key and the issuer key it was sealed under with the secret sink. */
+export function registerCard(core: CryptoCore, keyRing: IssuerKeyRing, card: IssuedCard): void {
+  registerSecret(`PAN …${card.pan.slice(-4)}`, card.pan);
+  const parsed = parsePayload(card.payload);
+  const kek = keyRing.keyForOpening(parsed.keyId);
+  registerSecret(`issuer key ${parsed.keyId}`, kek);
+  const [opened] = core.dvd1OpenBatch([{ kek, ...parsed.fields }]);
+  if (opened.basicKey) registerSecret(`basic key of card …${card.pan.slice(-4)}`, opened.basicKey);
 }
 
 /** Recomputes a receipt's MAC the issuer's way: HMAC-SHA256(cryptogram, receipt text) with node:crypto. */
