@@ -1,18 +1,29 @@
 /**
  * Structured logs (pino). The flow only ever logs masked PANs; as a second line of defence any field
- * named like a secret is censored wherever it appears.
+ * named like a secret is censored wherever it appears. JSON lines, one per event, unless stdout is a
+ * terminal: then pino-pretty prints them for a person (same fields, same redaction, in this thread).
  */
 import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 const SECRET_FIELDS = ['pan', 'pin', 'payload', 'basicKey', 'kek', 'key', 'secret', 'token', 'storageKey', 'pvv'];
 
-export function createLogger(opts: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+/**
+ * @example
+ *   const log = createLogger();                         // JSON on stdout; pretty when stdout is a TTY
+ *   const quiet = createLogger({ level: 'silent' });
+ */
+export function createLogger(opts: { level?: string; destination?: NodeJS.WritableStream; pretty?: boolean } = {}): Logger {
+  const human = opts.pretty ?? (opts.destination === undefined && process.stdout.isTTY === true);
+  const destination = opts.destination ?? (human
+    ? pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name', destination: 1 })
+    : process.stdout);
   return pino(
     {
       name: 'scanpay',
       level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
       redact: { paths: [...SECRET_FIELDS, ...SECRET_FIELDS.map((f) => `*.${f}`)], censor: '[redacted]' },
     },
-    opts.destination ?? process.stdout,
+    destination,
   );
 }

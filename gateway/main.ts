@@ -2,6 +2,7 @@
  * `npm start`: one gateway process. Configured from the environment (README §Configuration); with
  * nothing configured it runs a self-contained demo: embedded store, issuer and fleet keys generated in
  * memory, a demo scanner and demo cards written to ./demo-cards, and the command that pays with one.
+ * What it says to a person (where it listens, the demo cards and their PINs) goes to stderr; the log to stdout.
  */
 import { randomBytes } from 'node:crypto';
 import { Counter } from 'prom-client';
@@ -20,7 +21,11 @@ import { DEFAULT_PAGE_LIMITS } from './http/auth-routes.ts';
 import { DEFAULT_BATCH, startGateway } from './server.ts';
 
 const env = process.env;
-const say = (line = '') => process.stdout.write(`${line}\n`);
+/**
+ * The banner is for the person who started the gateway: on stderr, so stdout carries only the log (JSON
+ * lines a collector reads, or pino-pretty on a terminal) and the demo cards' PINs never enter it.
+ */
+const say = (line = '') => process.stderr.write(`${line}\n`);
 
 let config: StartConfig;
 try {

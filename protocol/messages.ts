@@ -119,6 +119,18 @@ function idOf(value: Record<string, unknown>): string | null {
   return typeof value.id === 'string' && REQUEST_ID.test(value.id) ? value.id : null;
 }
 
+/** `"id":"…"` in a frame's text: bounded (no backtracking across the frame), the first one wins. */
+const ID_IN_TEXT = /"id"\s*:\s*"([A-Za-z0-9._:-]{1,64})"/;
+
+/**
+ * The request id of a frame too large to parse as a request (over MAX_FRAME_BYTES; the gateway looks only up
+ * to 16 KiB): the first `"id":"…"` in its text, or null. In a malformed frame it may be a nested field's;
+ * echoing it tells the scanner no more than which of its own frames was refused.
+ */
+export function requestIdInText(text: string): string | null {
+  return ID_IN_TEXT.exec(text)?.[1] ?? null;
+}
+
 /** Messages name the path and the rule broken (TypeBox does not echo values), never the frame's content. */
 function parseWith<T>(text: string, checks: Record<string, FrameCheck>): ParseResult<T> {
   let value: unknown;

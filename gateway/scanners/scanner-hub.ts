@@ -6,7 +6,7 @@
  * it to the flow. Every bad frame gets an error frame on its own connection and nothing else changes.
  */
 import { isScanpayError } from '../../core/errors.ts';
-import { MAX_FRAME_BYTES, parseScannerFrame, type ErrorFrame, type GatewayFrame, type ScannerCode } from '../../protocol/messages.ts';
+import { MAX_FRAME_BYTES, parseScannerFrame, requestIdInText, type ErrorFrame, type GatewayFrame, type ScannerCode } from '../../protocol/messages.ts';
 import { TOKEN_WINDOW_S, verifyScannerToken } from '../../protocol/scanner-token.ts';
 import type { FlowDeps } from '../flow/deps.ts';
 import { handlePin } from '../flow/pin.ts';
@@ -15,6 +15,11 @@ import { handleStatus } from '../flow/status.ts';
 import type { InFlight } from '../in-flight.ts';
 import { PoolBusyError } from '../pool/batcher.ts';
 import { DeviceRateLimiter } from './rate-limit.ts';
+
+/** Requests one connection may have outstanding (answered or refused before the next is taken); past it, BUSY. */
+export const MAX_OUTSTANDING_PER_CONNECTION = 32;
+/** Frames over MAX_FRAME_BYTES but at most this long are still looked into for their id (the transport closes past 16 KiB). */
+const ID_SCAN_MAX_BYTES = 16 * 1024;
 
 /** A nonce is remembered for as long as its token could still be accepted (± the window, plus a margin). */
 const NONCE_TTL_MS = (2 * TOKEN_WINDOW_S + 60) * 1000;
@@ -48,6 +53,8 @@ export interface ScannerHubOptions {
 
 export class ScannerHub {
   readonly #byScanner = new Map<string, Set<ScannerConnection>>();
+  /** Per connection, the ids of its requests taken and not yet answered (ids must be unique among these). */
+  readonly #outstanding = new Map<ScannerConnection, Set<string>>();
   readonly #rate: DeviceRateLimiter;
   #connections = 0;
   draining = false;
@@ -78,6 +85,7 @@ export class ScannerHub {
       this.opts.onScannerPresence?.(conn.scannerId, true); // before the welcome: pushes for it may follow at once
     }
     set.add(conn);
+    this.#outstanding.set(conn, new Set());
     this.opts.onConnections?.(++this.#connections);
     conn.send({ v: 1, type: 'welcome', scanner: conn.scannerId, limits: { maxFrameBytes: MAX_FRAME_BYTES, framesPerSecond: this.opts.framesPerSecond, burst: this.opts.burst } });
   }
@@ -85,6 +93,7 @@ export class ScannerHub {
   closed(conn: ScannerConnection): void {
     const set = this.#byScanner.get(conn.scannerId);
     set?.delete(conn);
+    this.#outstanding.delete(conn);
     if (set?.size === 0) {
       this.#byScanner.delete(conn.scannerId); // its rate budget stays in the store
       this.opts.onScannerPresence?.(conn.scannerId, false);
@@ -104,9 +113,15 @@ export class ScannerHub {
 
   /** The request id of a frame being refused, when it carries a readable one (so the scanner knows which to resend). */
   #idOf(data: ArrayBuffer, isBinary: boolean): string | null {
-    if (isBinary || data.byteLength > MAX_FRAME_BYTES) return null;
+    if (isBinary) return null;
+    if (data.byteLength > MAX_FRAME_BYTES) return this.#idOfOversized(data);
     const parsed = parseScannerFrame(Buffer.from(data).toString('utf8'));
     return parsed.ok ? parsed.frame.id : parsed.id;
+  }
+
+  /** The id of a frame over MAX_FRAME_BYTES, read from its text (larger than 16 KiB never reaches here: the transport closes). */
+  #idOfOversized(data: ArrayBuffer): string | null {
+    return data.byteLength > ID_SCAN_MAX_BYTES ? null : requestIdInText(Buffer.from(data).toString('utf8'));
   }
 
   /** One inbound message. Resolves when its answer has been sent. */
@@ -119,7 +134,7 @@ export class ScannerHub {
     }
     if (!allowed) return this.#reject(conn, this.#idOf(data, isBinary), 'RATE_LIMITED', 'too many frames; slow down');
     if (isBinary) return this.#reject(conn, null, 'BAD_FRAME', 'frames are JSON text');
-    if (data.byteLength > MAX_FRAME_BYTES) return this.#reject(conn, null, 'FRAME_TOO_LARGE', `frames are at most ${MAX_FRAME_BYTES} bytes`);
+    if (data.byteLength > MAX_FRAME_BYTES) return this.#reject(conn, this.#idOfOversized(data), 'FRAME_TOO_LARGE', `frames are at most ${MAX_FRAME_BYTES} bytes`);
     let text: string;
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(data);
@@ -129,11 +144,19 @@ export class ScannerHub {
     const parsed = parseScannerFrame(text);
     if (!parsed.ok) return this.#reject(conn, parsed.id, parsed.code, parsed.message);
     const frame = parsed.frame;
+    const outstanding = this.#outstanding.get(conn);
+    if (outstanding?.has(frame.id)) {
+      return this.#reject(conn, frame.id, 'BAD_FRAME', '/id: in use by an outstanding request on this connection; use a fresh id');
+    }
     if (frame.type === 'ping') {
       conn.send({ v: 1, type: 'pong', id: frame.id });
       return;
     }
     if (this.draining) return this.#reject(conn, frame.id, 'SHUTTING_DOWN', 'the gateway is shutting down; retry on another');
+    if (outstanding && outstanding.size >= MAX_OUTSTANDING_PER_CONNECTION) {
+      return this.#reject(conn, frame.id, 'BUSY', `at most ${MAX_OUTSTANDING_PER_CONNECTION} requests outstanding per connection; wait for an answer`);
+    }
+    outstanding?.add(frame.id);
     try {
       const answer = await this.inFlight.track<GatewayFrame>(frame.type === 'scan'
         ? handleScan(this.flow, conn.scannerId, frame)
@@ -145,6 +168,8 @@ export class ScannerHub {
       this.flow.audit.warn({ event: 'frame.failed', scanner: conn.scannerId, type: frame.type, error: (e as Error).message }, 'frame failed');
       if (isTransient(e)) this.#reject(conn, frame.id, 'BUSY', 'the gateway cannot complete this request right now; retry shortly');
       else this.#reject(conn, frame.id, 'INTERNAL', 'the gateway could not complete this request; retry');
+    } finally {
+      outstanding?.delete(frame.id);
     }
   }
 }

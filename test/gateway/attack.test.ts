@@ -1,7 +1,7 @@
 /**
  * The security invariants tried as an attacker would (docs/security.md): one provisioned scanner's worth of
  * credentials, a photo of a card's QR, and as much concurrency as the machine gives.
- *   - 200 wrong PINs released together over 4 scanner connections and the page, on two gateways (on Redis:
+ *   - 200 wrong PINs released together over 8 scanner connections and the page, on two gateways (on Redis:
  *     two processes) → at most pinLockAt evaluated, card locked, and a right PIN after the lock answered
  *     exactly as a wrong one;
  *   - a reconnect flood stays within the device's rate; the page POST limits hold;
@@ -74,7 +74,7 @@ function burstSuite(kind: 'memory' | 'redis', openStore: () => Promise<{ store: 
     await ts?.dispose();
   });
 
-  it(`200 wrong PINs at once over 4 connections and the page of two gateways${kind === 'redis' ? ' (two processes)' : ''}: ≤ 3 evaluated, locked, and the right PIN then reads as wrong`, async () => {
+  it(`200 wrong PINs at once over 8 connections and the page of two gateways${kind === 'redis' ? ' (two processes)' : ''}: ≤ 3 evaluated, locked, and the right PIN then reads as wrong`, async () => {
     const card = await fx.issue();
     const device = [uniqueDevice('burst'), uniqueDevice('burst')];
     // 4 connections: each device on both gateways
@@ -84,6 +84,11 @@ function burstSuite(kind: 'memory' | 'redis', openStore: () => Promise<{ store: 
       await fx.scanner(device[1]),
       await RawScanner.connect(peer.scannerUrl, device[1], fx.token(device[1])),
     ];
+    // the PINs go out over 4 connections per device (2 per gateway), ≤ 32 at once on each (the per-connection bound, docs/protocol.md §6)
+    const pinners = [
+      [scanners[0], scanners[1], await fx.scanner(device[0]), await RawScanner.connect(peer.scannerUrl, device[0], fx.token(device[0]))],
+      [scanners[2], scanners[3], await fx.scanner(device[1]), await RawScanner.connect(peer.scannerUrl, device[1], fx.token(device[1]))],
+    ];
     try {
       const sessions = [];
       for (let i = 0; i < 201; i++) sessions.push({ scanner: scanners[i % 4], auth: await scanners[i % 4].open(card.payloadText, 100) });
@@ -91,8 +96,8 @@ function burstSuite(kind: 'memory' | 'redis', openStore: () => Promise<{ store: 
       const metricsBefore = evaluated(await fx.metrics()) + evaluated(await (await fetch(`${peer.opsUrl}/metrics`)).text());
 
       // released together: 150 over sockets, 50 through the page (half to each gateway)
-      const answers = await Promise.all(sessions.map(async ({ scanner, auth }, i) => {
-        if (i % 4 !== 3) return scanner.pin(auth.session, WRONG_PIN);
+      const answers = await Promise.all(sessions.map(async ({ auth }, i) => {
+        if (i % 4 !== 3) return pinners[i % 4 < 2 ? 0 : 1][Math.floor(i / 4) % 4].pin(auth.session, WRONG_PIN);
         const page = new URL(auth.url);
         const base = i % 8 === 3 ? fx.gateway.url : peer.url;
         const res = await postPin(`${base}${page.pathname}${page.search}`, WRONG_PIN);
@@ -121,7 +126,7 @@ function burstSuite(kind: 'memory' | 'redis', openStore: () => Promise<{ store: 
       expect({ ...again, id: null, session: null }).toEqual({ ...wrongAgain, id: null, session: null });
       expect(await fx.issuer.viewCard(card.pan)).toMatchObject({ status: 'locked', pinFailures: 3, balance: 1_000_000 });
     } finally {
-      await Promise.all(scanners.map((s) => s.close()));
+      await Promise.all([...scanners, pinners[0][2], pinners[0][3], pinners[1][2], pinners[1][3]].map((s) => s.close()));
     }
   }, 120_000);
 }

@@ -182,7 +182,7 @@ describeRedis(redis, 'the installed package over Redis: compiled gateway, the bi
         }
       };
       gateway!.stdout!.on('data', onData);
-      gateway!.stderr!.on('data', (d) => (output += d));
+      gateway!.stderr!.on('data', onData); // the banner is on stderr, the log on stdout
       gateway!.once('exit', (code) => reject(new Error(`gateway exited ${code}:\n${output}`)));
     });
   }, 60_000);

@@ -12,7 +12,7 @@
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import { payloadFromText, payloadToText } from '../../../issuer/payload.ts';
-import { MAX_FRAME_BYTES, SUBPROTOCOL, parseScannerFrame, type GatewayFrame } from '../../../protocol/messages.ts';
+import { MAX_FRAME_BYTES, SUBPROTOCOL, parseScannerFrame, requestIdInText, type GatewayFrame } from '../../../protocol/messages.ts';
 import { uniqueDevice, type RawScanner } from '../../support/gateway-fixture.ts';
 import { gatewayBench } from './gateway-bench.ts';
 import { timed, type FuzzOptions, type FuzzReport } from './harness.ts';
@@ -33,7 +33,7 @@ function check(text: string, answer: GatewayFrame, legalPayloads: Set<string>): 
   if (!parsed || !parsed.ok) {
     const code = parsed ? parsed.code : 'FRAME_TOO_LARGE';
     if (answer.type !== 'error' || answer.code !== code) throw fail(`expected error ${code}`);
-    if (answer.id !== (parsed?.id ?? null)) throw fail('error frame id is not the frame\'s');
+    if (answer.id !== (parsed ? parsed.id : requestIdInText(text))) throw fail('error frame id is not the frame\'s');
     return code;
   }
   const frame = parsed.frame;
