@@ -201,12 +201,37 @@ export function scanCommand(program: Command, out: Output): void {
   const scanner = program.command('scanner').description('scanner fleet: device secrets and revocation');
   withJson(scanner.command('provision <deviceId>')
     .description("print a device's secret (hex), derived from the fleet key; install it on that scanner only")
-    .option('--fleet-key-file <file>', 'fleet key file, 64 hex digits (default: SCANPAY_FLEET_KEY_FILE, or SCANPAY_FLEET_KEY as hex)'))
-    .action((deviceId: string, opts: { fleetKeyFile?: string; json?: boolean }) => {
+    .option('--fleet-key-file <file>', 'fleet key file, 64 hex digits (default: SCANPAY_FLEET_KEY_FILE, or SCANPAY_FLEET_KEY as hex)')
+    .option('--record', 'also record the device in the store, for `scanner list` (needs --redis, REDIS_URL or REDIS_CLUSTER_NODES)'))
+    .action(async (deviceId: string, opts: { fleetKeyFile?: string; json?: boolean; record?: boolean }) => {
       if (!isDeviceId(deviceId)) usage('device id must be 1-64 of A-Z a-z 0-9 _ -');
       const secret = Buffer.from(deviceSecret(loadFleetKey({ file: opts.fleetKeyFile }), deviceId)).toString('hex');
+      if (opts.record) {
+        const store = await openPersistentStore(program.opts());
+        try {
+          await store.recordDevice(deviceId);
+        } finally {
+          await store.close();
+        }
+      }
       if (opts.json) out.json({ deviceId, secret });
-      else out.line(secret);
+      else out.line(secret); // stdout is the secret alone, so `> till-1.secret` writes just it
+    });
+
+  withJson(scanner.command('list')
+    .description('the devices the store knows: provisioned with --record, and revoked, with when (needs --redis, REDIS_URL or REDIS_CLUSTER_NODES)'))
+    .action(async (opts: { json?: boolean }) => {
+      const store = await openPersistentStore(program.opts());
+      let devices;
+      try {
+        devices = await store.listDevices();
+      } finally {
+        await store.close();
+      }
+      if (opts.json) return out.json({ devices });
+      const when = (at: number | null) => (at === null ? '-' : new Date(at).toISOString());
+      if (devices.length === 0) out.line('no devices recorded (`scanner provision --record` records one)');
+      for (const d of devices) out.line(`${d.deviceId.padEnd(24)} provisioned ${when(d.provisionedAt).padEnd(24)} ${d.revokedAt === null ? 'active' : `revoked ${when(d.revokedAt)}`}`);
     });
 
   withJson(scanner.command('revoke <deviceId>')

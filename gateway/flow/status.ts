@@ -4,7 +4,7 @@
  * a scanner that reconnected can learn a page payment's outcome without sending a PIN. Another scanner's
  * session reads as unknown: status says nothing about sessions a scanner did not open.
  */
-import type { ErrorFrame, SessionStatusFrame } from '../../protocol/messages.ts';
+import type { ErrorFrame, PaymentResultFrame, SessionStatusFrame } from '../../protocol/messages.ts';
 import type { FlowDeps } from './deps.ts';
 import { sessionOutcome } from './pin.ts';
 
@@ -19,4 +19,22 @@ export async function handleStatus(deps: FlowDeps, scannerId: string, sessionId:
     result = { outcome, reason, ...(attemptsLeft === undefined ? {} : { attemptsLeft }), receipt };
   }
   return { v: 1, type: 'session-status', id, session: sessionId, state: view.state, expiresAt: view.session.expiresAt, result };
+}
+
+/** How long a page-decided result is kept for a re-push when its scanner reconnects. */
+export const REPUSH_WINDOW_MS = 10 * 60_000;
+
+/** Notes a result the page decided (pushed to the scanner's connections, which may all be gone). */
+export function rememberPageResult(deps: FlowDeps, scannerId: string, sessionId: string): Promise<void> {
+  return deps.store.rememberResult(scannerId, sessionId, REPUSH_WINDOW_MS);
+}
+
+/** The page-decided results of this scanner's recent sessions, as pushes (id null, replayed: true), oldest first. */
+export async function recentPageResults(deps: FlowDeps, scannerId: string): Promise<PaymentResultFrame[]> {
+  const frames: PaymentResultFrame[] = [];
+  for (const sessionId of (await deps.store.recentResults(scannerId)).reverse()) {
+    const view = await deps.store.getSession(sessionId);
+    if (view?.state === 'done' && view.session.scannerId === scannerId) frames.push(await sessionOutcome(deps, sessionId, view.result!));
+  }
+  return frames;
 }

@@ -10,6 +10,7 @@ import { renderAuthPage, renderNotice, renderOutcomePage } from '../auth-page/re
 import type { FlowDeps } from '../flow/deps.ts';
 import { pageTokenMatches } from '../flow/page-token.ts';
 import { handlePin, sessionOutcome } from '../flow/pin.ts';
+import { rememberPageResult } from '../flow/status.ts';
 import { isUtf8Form } from './media-type.ts';
 import { html, type HttpRequest, type HttpResponse, type HttpRoute } from './types.ts';
 
@@ -83,7 +84,11 @@ export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>
         const scannerId = view.session.scannerId;
         if (!pageTokenMatches(deps.core, deps.pageKey, id, scannerId, form.get('t'))) return FORBIDDEN();
         const outcome = await inFlight.track(handlePin(deps, scannerId, id, form.get('pin') ?? '', null));
-        if (outcome.type === 'payment-result') deps.notify(scannerId, outcome); // a replay too: the scanner may have missed the first
+        if (outcome.type === 'payment-result') {
+          deps.notify(scannerId, outcome); // a replay too: the scanner may have missed the first
+          // and again when the scanner next connects, should it have no connection now
+          await rememberPageResult(deps, scannerId, id).catch(() => {});
+        }
         if (outcome.type === 'error' && outcome.code === 'RATE_LIMITED') return TOO_MANY();
         return html(outcome.type === 'payment-result' ? 200 : 409, renderOutcomePage(outcome));
       },

@@ -11,7 +11,7 @@ import { TOKEN_WINDOW_S, verifyScannerToken } from '../../protocol/scanner-token
 import type { FlowDeps } from '../flow/deps.ts';
 import { handlePin } from '../flow/pin.ts';
 import { handleScan } from '../flow/scan.ts';
-import { handleStatus } from '../flow/status.ts';
+import { handleStatus, recentPageResults } from '../flow/status.ts';
 import type { InFlight } from '../in-flight.ts';
 import { PoolBusyError } from '../pool/batcher.ts';
 import { DeviceRateLimiter } from './rate-limit.ts';
@@ -88,6 +88,17 @@ export class ScannerHub {
     this.#outstanding.set(conn, new Set());
     this.opts.onConnections?.(++this.#connections);
     conn.send({ v: 1, type: 'welcome', scanner: conn.scannerId, limits: { maxFrameBytes: MAX_FRAME_BYTES, framesPerSecond: this.opts.framesPerSecond, burst: this.opts.burst } });
+    void this.#repush(conn);
+  }
+
+  /** After the welcome: the results of this scanner's sessions decided on the page lately, in case it missed the push. */
+  async #repush(conn: ScannerConnection): Promise<void> {
+    try {
+      for (const frame of await recentPageResults(this.flow, conn.scannerId)) conn.send(frame);
+    } catch (e) {
+      // a store hiccup costs only the re-push: the scanner can still ask with `status`
+      this.flow.audit.warn({ event: 'repush.failed', scanner: conn.scannerId, error: (e as Error).message }, 'could not re-push recent results');
+    }
   }
 
   closed(conn: ScannerConnection): void {

@@ -30,6 +30,8 @@ export interface KeyLayout {
   session(id: string): string;
   ledger(sessionId: string): string;
   device(deviceId: string): string;
+  deviceIndex: string;
+  deviceRecent(deviceId: string): string;
   deviceNonce(deviceId: string, nonce: string): string;
   rate(key: string): string;
 }
@@ -42,6 +44,8 @@ export function keyLayout(prefix: string): KeyLayout {
     session: (id) => `${prefix}{${shardOf(id)}}:session:${id}`,
     ledger: (sessionId) => `${prefix}{${shardOf(sessionId)}}:ledger:${sessionId}`,
     device: (deviceId) => `${prefix}{dev:${deviceId}}:device`,
+    deviceIndex: `${prefix}devices`,
+    deviceRecent: (deviceId) => `${prefix}{dev:${deviceId}}:recent`,
     deviceNonce: (deviceId, nonce) => `${prefix}{dev:${deviceId}}:nonce:${nonce}`,
     rate: (key) => `${prefix}rate:${key}`,
   };

@@ -14,9 +14,10 @@ import {
 } from './records.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
 import type {
-  AuthSession, Authorization, CardMutation, CardRecord, DeviceTokenCheck, LedgerRecord, OpenedSession, PaymentRequest,
+  AuthSession, Authorization, CardMutation, CardRecord, DeviceRecord, DeviceTokenCheck, LedgerRecord, OpenedSession, PaymentRequest,
   PinAttempt, PinPolicy, PinResult, RateLimit, SessionView, Store,
 } from './types.ts';
+import { RECENT_RESULTS } from './types.ts';
 import {
   checkedAttempt, checkedCard, checkedCardToken, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
   checkedPaymentRequest, checkedPolicy, checkedRate, checkedScannerId, checkedSession, checkedSessionId, checkedTime,
@@ -70,7 +71,8 @@ export class MemoryStore implements Store {
   readonly #sessions = new ExpiringMap<StoredSession>();
   readonly #ledger = new Map<string, LedgerRecord>();
   readonly #nonces = new ExpiringMap<{ keepUntil: number }>();
-  readonly #revoked = new Set<string>();
+  readonly #devices = new Map<string, DeviceRecord>();
+  readonly #recent = new ExpiringMap<{ keepUntil: number; sessions: string[] }>();
   readonly #rates = new ExpiringMap<{ keepUntil: number; tat: number }>();
 
   async insertCard(card: CardRecord): Promise<boolean> {
@@ -205,7 +207,7 @@ export class MemoryStore implements Store {
     checkedDeviceId(deviceId);
     checkedNonce(nonce);
     checkedTime(ttlMs, 'ttlMs');
-    if (this.#revoked.has(deviceId)) return 'revoked';
+    if (this.#devices.get(deviceId)?.revokedAt) return 'revoked';
     const key = `${deviceId}:${nonce}`;
     if (this.#nonces.get(key)) return 'replayed';
     this.#nonces.set(key, { keepUntil: Date.now() + ttlMs });
@@ -213,7 +215,29 @@ export class MemoryStore implements Store {
   }
 
   async revokeDevice(deviceId: string): Promise<void> {
-    this.#revoked.add(checkedDeviceId(deviceId));
+    const record = this.#device(checkedDeviceId(deviceId));
+    record.revokedAt ??= Date.now();
+  }
+
+  async recordDevice(deviceId: string): Promise<void> {
+    const record = this.#device(checkedDeviceId(deviceId));
+    record.provisionedAt ??= Date.now();
+  }
+
+  async listDevices(): Promise<DeviceRecord[]> {
+    return [...this.#devices.values()].map((d) => ({ ...d })).sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+  }
+
+  async rememberResult(deviceId: string, sessionId: string, ttlMs: number): Promise<void> {
+    checkedDeviceId(deviceId);
+    checkedSessionId(sessionId);
+    checkedTime(ttlMs, 'ttlMs');
+    const sessions = [sessionId, ...(this.#recent.get(deviceId)?.sessions ?? []).filter((s) => s !== sessionId)].slice(0, RECENT_RESULTS);
+    this.#recent.set(deviceId, { sessions, keepUntil: Date.now() + ttlMs });
+  }
+
+  async recentResults(deviceId: string): Promise<string[]> {
+    return [...(this.#recent.get(checkedDeviceId(deviceId))?.sessions ?? [])];
   }
 
   /** GCRA, as the Redis script TAKE_RATE: a theoretical arrival time moves on by 1/rate per unit taken. */
@@ -231,6 +255,12 @@ export class MemoryStore implements Store {
 
   /** Nothing to release: the Maps go when the process does. */
   async close(): Promise<void> {}
+
+  #device(deviceId: string): DeviceRecord {
+    let record = this.#devices.get(deviceId);
+    if (!record) this.#devices.set(deviceId, (record = { deviceId, provisionedAt: null, revokedAt: null }));
+    return record;
+  }
 
   #claim(entry: StoredSession, attempt: string, now: number): void {
     entry.usedAt = now;

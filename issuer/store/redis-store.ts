@@ -22,9 +22,10 @@ import { withStoreScripts, type ScriptedRedis, type StoreScripts } from './redis
 import type { ClusterNode } from './redis-target.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
 import type {
-  AuthSession, Authorization, CardMutation, CardRecord, DeviceTokenCheck, LedgerRecord, OpenedSession, PaymentRequest,
+  AuthSession, Authorization, CardMutation, CardRecord, DeviceRecord, DeviceTokenCheck, LedgerRecord, OpenedSession, PaymentRequest,
   PinAttempt, PinPolicy, PinResult, RateLimit, SessionRefusal, SessionView, Store,
 } from './types.ts';
+import { RECENT_RESULTS } from './types.ts';
 import {
   checkedAttempt, checkedCard, checkedCardToken, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
   checkedPaymentRequest, checkedPolicy, checkedRate, checkedScannerId, checkedSession, checkedSessionId, checkedTime,
@@ -259,7 +260,35 @@ export class RedisStore implements Store {
   }
 
   async revokeDevice(deviceId: string): Promise<void> {
-    await this.#run(() => this.#redis.hset(this.#keys.device(checkedDeviceId(deviceId)), 'revokedAt', String(Date.now())));
+    const key = this.#keys.device(checkedDeviceId(deviceId));
+    await this.#run(() => this.#redis.hsetnx(key, 'revokedAt', String(Date.now())));
+    await this.#run(() => this.#redis.sadd(this.#keys.deviceIndex, deviceId)); // the index is its own key (slot)
+  }
+
+  async recordDevice(deviceId: string): Promise<void> {
+    await this.#run(() => this.#redis.hsetnx(this.#keys.device(checkedDeviceId(deviceId)), 'provisionedAt', String(Date.now())));
+    await this.#run(() => this.#redis.sadd(this.#keys.deviceIndex, deviceId));
+  }
+
+  async listDevices(): Promise<DeviceRecord[]> {
+    const ids = (await this.#run(() => this.#redis.smembers(this.#keys.deviceIndex))).sort();
+    const at = (v: string | null) => (v !== null && /^[0-9]{1,16}$/.test(v) ? Number(v) : null);
+    return Promise.all(ids.map(async (deviceId) => {
+      const [provisionedAt, revokedAt] = await this.#run(() => this.#redis.hmget(this.#keys.device(checkedDeviceId(deviceId)), 'provisionedAt', 'revokedAt'));
+      return { deviceId, provisionedAt: at(provisionedAt), revokedAt: at(revokedAt) };
+    }));
+  }
+
+  async rememberResult(deviceId: string, sessionId: string, ttlMs: number): Promise<void> {
+    const key = this.#keys.deviceRecent(checkedDeviceId(deviceId));
+    checkedSessionId(sessionId);
+    const ttl = Math.max(1, checkedTime(ttlMs, 'ttlMs'));
+    // one key, one MULTI: the list stays bounded and expires as a whole
+    await this.#run(() => this.#redis.multi().lrem(key, 0, sessionId).lpush(key, sessionId).ltrim(key, 0, RECENT_RESULTS - 1).pexpire(key, ttl).exec());
+  }
+
+  async recentResults(deviceId: string): Promise<string[]> {
+    return this.#run(() => this.#redis.lrange(this.#keys.deviceRecent(checkedDeviceId(deviceId)), 0, RECENT_RESULTS - 1));
   }
 
   async takeRate(key: string, limit: RateLimit): Promise<boolean> {

@@ -87,6 +87,9 @@ export interface PinPolicy {
 
 export const DEFAULT_TAKEOVER_MS = 10_000;
 
+/** How many page-decided sessions per device are kept for a re-push on reconnect. */
+export const RECENT_RESULTS = 20;
+
 /** What the ledger keeps of one payment that reached authorization with a verified PIN. */
 export interface LedgerRecord {
   sessionId: string; // idempotency key
@@ -124,6 +127,13 @@ export type Authorization =
 export type OpenedSession = { ok: true; card: CardRecord } | { ok: false; reason: 'CARD_UNKNOWN' };
 
 export type DeviceTokenCheck = 'accepted' | 'replayed' | 'revoked';
+
+/** A scanner the store knows of: provisioned through the CLI, revoked, or both. */
+export interface DeviceRecord {
+  deviceId: string;
+  provisionedAt: number | null; // ms since epoch
+  revokedAt: number | null;
+}
 
 export interface RateLimit {
   perSecond: number; // sustained rate
@@ -189,6 +199,14 @@ export interface Store {
   acceptDeviceToken(deviceId: string, nonce: string, ttlMs: number): Promise<DeviceTokenCheck>;
   /** Refuses every later connection of the device (tokens are checked at each upgrade). */
   revokeDevice(deviceId: string): Promise<void>;
+  /** Records that a device was provisioned (the first time is kept); devices need no record to connect. */
+  recordDevice(deviceId: string): Promise<void>;
+  /** Every device provisioned or revoked through the store, by id. */
+  listDevices(): Promise<DeviceRecord[]>;
+  /** Remembers, for ttlMs, that a session of this device was decided off its connection (the page): re-pushed on reconnect. */
+  rememberResult(deviceId: string, sessionId: string, ttlMs: number): Promise<void>;
+  /** The sessions rememberResult kept for the device, newest first (at most RECENT_RESULTS). */
+  recentResults(deviceId: string): Promise<string[]>;
   /** Takes one unit from the limit named `key` (GCRA); false when it is exhausted. Shared by every gateway. */
   takeRate(key: string, limit: RateLimit): Promise<boolean>;
 

@@ -41,6 +41,21 @@ describe('status frame', () => {
     expect((await fx.issuer.viewCard(card.pan)).balance).toBe(1_000_000 - 1_234);
   });
 
+  it('a page payment decided while the scanner was away is re-pushed when it reconnects (id null, replayed), to it alone', async () => {
+    const card = await fx.issue();
+    const device = uniqueDevice();
+    const first = await fx.scanner(device);
+    const auth = await first.open(card.payloadText, 777);
+    await first.close();
+    expect((await postPin(auth.url, PIN)).status).toBe(200);
+    const back = await fx.scanner(device);
+    const pushed = await back.next<PaymentResultFrame>((f) => f.type === 'payment-result' && f.session === auth.session);
+    expect(pushed).toMatchObject({ id: null, replayed: true, outcome: 'approved', receipt: { amount: 777 } });
+    const stranger = await fx.scanner();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(stranger.drain()).toEqual([]);
+  });
+
   it('another scanner\'s session and an unknown one both read SESSION_UNKNOWN; a wrong PIN reads done, no receipt', async () => {
     const card = await fx.issue();
     const owner = await fx.client();

@@ -506,6 +506,32 @@ function storeContract(open: OpenStore): void {
       expect(await store.acceptDeviceToken('till-2', n, 60_000)).toBe('accepted');
     });
 
+    it('records and lists devices: provisioned and revoked, the first time of each kept', async () => {
+      await store.recordDevice('till-b');
+      await store.recordDevice('till-a');
+      await store.revokeDevice('till-b');
+      const [a, b] = await store.listDevices();
+      expect(a).toMatchObject({ deviceId: 'till-a', revokedAt: null });
+      expect(b).toMatchObject({ deviceId: 'till-b', provisionedAt: expect.any(Number), revokedAt: expect.any(Number) });
+      await store.recordDevice('till-b');
+      await store.revokeDevice('till-b');
+      expect((await store.listDevices())[1]).toEqual(b);
+      expect(await store.acceptDeviceToken('till-a', nonce(), 60_000)).toBe('accepted');
+    });
+
+    it('remembers page results per device, newest first, each once, bounded, and forgets them at their TTL', async () => {
+      const card = makeCard();
+      const ids = Array.from({ length: 25 }, () => newSessionId(card.token));
+      for (const id of ids) await store.rememberResult('till-r', id, 60_000);
+      await store.rememberResult('till-r', ids[24], 60_000);
+      const recent = await store.recentResults('till-r');
+      expect(recent).toEqual(ids.slice(5).reverse());
+      expect(await store.recentResults('till-other')).toEqual([]);
+      await store.rememberResult('till-short', ids[0], 30);
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      expect(await store.recentResults('till-short')).toEqual([]);
+    });
+
     it('refuses every token of a revoked device', async () => {
       await store.revokeDevice('till-9');
       expect(await store.acceptDeviceToken('till-9', nonce(), 60_000)).toBe('revoked');
@@ -696,13 +722,13 @@ describeRedis(redis, 'RedisStore', (server) => {
       const expected = [keys.card(card.token), keys.cardCount, keys.session(session.id), keys.ledger(session.id), keys.session(wrong.id)];
       for (const key of touched) expect(key.startsWith(prefix)).toBe(true);
       expect(new Set(touched)).toEqual(new Set([
-        ...expected, keys.device('till-1'), keys.device('till-2'), keys.rate('device:till-1'),
+        ...expected, keys.device('till-1'), keys.device('till-2'), keys.deviceIndex, keys.rate('device:till-1'),
         ...touched.filter((k) => k.startsWith(`${prefix}{dev:till-1}:nonce:`)),
       ]));
       // card, sessions and ledger of one card share the hash tag {shard}: one cluster slot for every payment step
       const tag = `{${card.token.slice(0, 4)}}`;
       for (const key of [keys.card(card.token), keys.session(session.id), keys.ledger(session.id), keys.session(wrong.id)]) expect(key).toContain(tag);
-      expect(await keysUnder(raw, prefix)).toHaveLength(8); // till-1's device key is read, never written
+      expect(await keysUnder(raw, prefix)).toHaveLength(9); // till-1's device key is read, never written
       if (!server.shared) {
         // A private server holds only this run's keys: nothing anywhere lacks the run's prefix.
         expect((await keysUnder(raw, '')).filter((key) => !key.startsWith(runPrefix))).toEqual([]);

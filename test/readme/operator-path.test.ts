@@ -147,7 +147,8 @@ describeRedis(redis, 'README "Run it for real", run as written', (r) => {
     const commands = operatorCommands(README);
     expect(commands.length).toBe(outcomes.length);
     for (const start of ['export REDIS_URL=', 'npx scanpay keys generate', 'npx scanpay fleet-key generate', 'npx scanpay scanner provision',
-      'SCANPAY_KEYRING_FILE=', 'until curl', 'npx scanpay card issue', 'npx scanpay scan ', 'npx scanpay card block', 'npx scanpay keys rotate']) {
+      'SCANPAY_KEYRING_FILE=', 'until curl', 'npx scanpay card issue', 'npx scanpay scan ', 'npx scanpay card block',
+      'npx scanpay scanner list', 'npx scanpay scanner revoke', 'npx scanpay keys rotate']) {
       expect(commands.some((c) => c.startsWith(start)), start).toBe(true);
     }
   });
@@ -165,6 +166,12 @@ describeRedis(redis, 'README "Run it for real", run as written', (r) => {
     const refused = find('npx scanpay scan ', 1);
     expect(refused.rc, show(refused)).toBe(1);
     expect(refused.stderr, show(refused)).toMatch(/^scanpay: .*\[CARD_BLOCKED\]$/m);
+  });
+
+  it('`scanner list` shows the recorded device as active; `scanner revoke` says it revoked it', () => {
+    const list = find('npx scanpay scanner list');
+    expect(list.stdout, show(list)).toMatch(/^till-1\s+provisioned \d{4}-\d\d-\d\dT\S+\s+active$/m);
+    expect(find('npx scanpay scanner revoke').stdout).toMatch(/^revoked scanner till-1/);
   });
 
   it('`keys rotate` adds a key to the ring file and makes it the active one', () => {

@@ -8,6 +8,7 @@
  * are a real PIN attempt, not bad input, and are skipped), the gateway keeps answering, no card and no
  * owner session changed; at the end the owner still pays its session.
  */
+import { isUtf8Form } from '../../../gateway/http/media-type.ts';
 import fc from 'fast-check';
 import { gatewayBench } from './gateway-bench.ts';
 import { timed, type FuzzOptions, type FuzzReport } from './harness.ts';
@@ -52,7 +53,8 @@ export async function fuzzPagePost(opts: FuzzOptions): Promise<FuzzReport> {
   /** A real PIN attempt (right token, 4-digit PIN, form content type, an owner session): not bad input. */
   const isRealAttempt = (p: string, b: Uint8Array, ct: string): boolean => {
     const id = /^\/auth\/([0-9a-f]{32})$/.exec(p)?.[1];
-    if (!id || !tokenOf.has(id) || !ct.startsWith(FORM)) return false;
+    // the gateway's own media-type rule: case-insensitive, parameters parsed (`Application/X-WWW-Form-URLEncoded` is a form)
+    if (!id || !tokenOf.has(id) || !isUtf8Form(ct)) return false;
     const form = new URLSearchParams(new TextDecoder().decode(b));
     return form.get('t') === tokenOf.get(id) && /^[0-9]{4}$/.test(form.get('pin') ?? '');
   };
