@@ -266,7 +266,9 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
     } finally {
       admin.disconnect();
     }
-    const duringFault = readiness.probes.find((p) => p.at >= faultAt && p.at + p.ms <= clearedAt) ?? null;
+    // a probe sent during the fault: the first that said 503 (it may finish just after a short fault clears), else the first sent
+    const sentDuringFault = readiness.probes.filter((p) => p.at >= faultAt && p.at < clearedAt);
+    const duringFault = sentDuringFault.find((p) => p.status === 503) ?? sentDuringFault[0] ?? null;
     const readyAgain = readiness.probes.find((p) => p.at >= clearedAt && p.status === 200);
     const firstApproval = fleet.approvalsAt.find((t) => t >= clearedAt);
     const tally = (m: Map<string, number>) => Object.fromEntries([...m].sort());
@@ -302,7 +304,7 @@ export function formatReport(r: ScenarioReport): string[] {
     `[${r.name}] injected: ${r.injected.map((i) => `+${(i.atMs / 1000).toFixed(2)} s ${i.what}`).join('; ')}; cleared +${((r.cleared?.atMs ?? 0) / 1000).toFixed(2)} s: ${r.cleared?.what}`,
     `[${r.name}] load: ${r.scanners} scanners, ${r.sessions} sessions, ${r.connects} connections; errors told — scan: ${codes(r.errors.scan)}; pin: ${codes(r.errors.pin)}; upgrade: ${codes(r.errors.connect)}; slowest error answer ${r.maxErrorAnswerMs} ms`
       + (r.poolErrors ? `; pool errors: worker ${r.poolErrors.worker}, batches retried ${r.poolErrors.batchRetried}` : ''),
-    `[${r.name}] /readyz during the fault: ${ready ? `${ready.status} in ${ready.answerMs} ms, ${ready.afterFaultMs} ms after the fault started` : 'no probe completed inside the fault window'}`,
+    `[${r.name}] /readyz during the fault: ${ready ? `${ready.status} in ${ready.answerMs} ms, ${ready.afterFaultMs} ms after the fault started` : 'no probe was sent inside the fault window'}`,
     `[${r.name}] reconciliation: acknowledged approvals ${c.acknowledged} + unknown to the scanner, in the ledger ${c.unknownInLedger} = ledger approvals ${c.ledgerApprovals} (each once: missing ${c.missing}, conflicting receipts ${c.conflictingReceipts}); `
       + `told failed but approved ${c.toldFailedButApproved}; unknown, not in the ledger ${c.unknownNotInLedger}; orphans ${c.orphans}; false replays ${c.falseReplays}; ledger declines ${c.ledgerDeclines}; `
       + `balances ${c.balancesChecked - c.balanceMismatches}/${c.balancesChecked} reconcile; receipts ${c.receiptsChecked - c.receiptsBad}/${c.receiptsChecked} verify → ${c.ok ? 'OK' : 'FAILED'}`,
