@@ -14,7 +14,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const TOKEN_WINDOW_S = 120;
 const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const TOKEN = /^v1\.([A-Za-z0-9_-]{1,64})\.([0-9]{1,12})\.([0-9a-f]{32})\.([0-9a-f]{64})$/;
+const TOKEN = /^v1\.([A-Za-z0-9_-]{1,64})\.(0|[1-9][0-9]{0,11})\.([0-9a-f]{32})\.([0-9a-f]{64})$/;
 
 export function isDeviceId(value: unknown): value is string {
   return typeof value === 'string' && DEVICE_ID.test(value);

@@ -141,6 +141,7 @@ describe('malformed', () => {
     ['empty device id', withSegment(token, 1, '')],
     ['issuedAt not digits', withSegment(token, 2, '-1')],
     ['issuedAt 13 digits', withSegment(token, 2, '1'.repeat(13))],
+    ['issuedAt with a leading zero (§3: no leading zeros)', withSegment(token, 2, `0${token.split('.')[2]}`)],
     ['huge', 'v1.' + 'x'.repeat(100_000)],
   ])('%s → malformed', (_name, bad) => {
     expect(verifyScannerToken(bad, fleetKey, NOW)).toEqual({ ok: false, reason: 'malformed' });
