@@ -52,7 +52,11 @@ const keyRing = IssuerKeyRing.generate();
 const fleetKey = randomBytes(32);
 const clusterPrefix = 'scanpay-bench:cluster:';
 
-async function issueCards(where: OpenStoreOptions & { prefix: string }, file: string): Promise<string> {
+/**
+ * Issues the cards and writes them in `parts` files, one per load generator: a generator takes its cards in
+ * sequence, so two generators on one file would send the same card's PIN at the same moment (PIN_PACED).
+ */
+async function issueCards(where: OpenStoreOptions & { prefix: string }, file: string, parts: number): Promise<string[]> {
   const store = await openStore(where);
   try {
     const issuer = new Issuer({ core: await loadCore(), store, keyRing });
@@ -64,15 +68,17 @@ async function issueCards(where: OpenStoreOptions & { prefix: string }, file: st
         cards.push({ payload: card.payloadText, pin });
       }
     }));
-    const path = join(workDir!, file);
-    await writeFile(path, JSON.stringify(cards), { mode: 0o600 });
-    return path;
+    return await Promise.all(Array.from({ length: parts }, async (_, part) => {
+      const path = join(workDir!, `${file}-${part}.json`);
+      await writeFile(path, JSON.stringify(cards.filter((_, i) => i % parts === part)), { mode: 0o600 });
+      return path;
+    }));
   } finally {
     await store.close();
   }
 }
-const singleCards = await issueCards({ redisUrl: redis.url, prefix: redis.prefix }, 'single.json');
-const clusterCards = await issueCards({ clusterNodes: cluster.nodes.join(','), prefix: clusterPrefix }, 'cluster.json');
+const singleCards = await issueCards({ redisUrl: redis.url, prefix: redis.prefix }, 'single', 1);
+const clusterCards = await issueCards({ clusterNodes: cluster.nodes.join(','), prefix: clusterPrefix }, 'cluster', 2);
 
 async function startGateway(name: string, store: Record<string, string>): Promise<{ child: Child; url: string }> {
   const child = spawnChild(name, HERE('gateway-process.ts'), {
@@ -87,8 +93,9 @@ async function startGateway(name: string, store: Record<string, string>): Promis
 
 let runNo = 0;
 /** One closed-loop load child per gateway, all at once; CPU of the gateways over the whole run. */
-async function load(urls: string[], cardsFile: string, connections: number, durationS: number): Promise<LoadResult[]> {
-  const children = urls.map((url) => {
+async function load(urls: string[], cardsFiles: string[], connections: number, durationS: number): Promise<LoadResult[]> {
+  const children = urls.map((url, i) => {
+    const cardsFile = cardsFiles[i];
     runNo++;
     const config: LoadConfig = {
       mode: 'payments', url, fleetKeyHex: fleetKey.toString('hex'), cardsFile, connections: Math.round(connections / urls.length),
@@ -114,7 +121,7 @@ interface Row {
 }
 const rows: Row[] = [];
 
-async function measure(name: string, redisLabel: string, stores: Record<string, string>[], cardsFile: string): Promise<void> {
+async function measure(name: string, redisLabel: string, stores: Record<string, string>[], cardsFile: string[]): Promise<void> {
   const gateways = [];
   try {
     for (const [i, store] of stores.entries()) gateways.push(await startGateway(`${name}-${i}`, store));
