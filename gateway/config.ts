@@ -30,6 +30,10 @@ export interface StartConfig {
   rate: { perSecond: number; burst: number };
   pinPaceMs?: number;
   pageRate: { perSecond: number; burst: number };
+  /** `--processes N` / SCANPAY_PROCESSES: gateway processes sharing one port (gateway/processes.ts); 1: this one. */
+  processes: number;
+  /** Set in a process the group started (SCANPAY_PROCESS_GROUP=i/N): it may share its port with the group. */
+  group: { index: number; size: number } | null;
 }
 
 export class ConfigError extends Error {
@@ -96,6 +100,11 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[],
     perSecond: int('SCANPAY_PAGE_RATE_PER_SEC', defaults.pageRate.perSecond, 1, 1_000_000),
     burst: int('SCANPAY_PAGE_RATE_BURST', defaults.pageRate.burst, 1, 1_000_000),
   };
+  const group = processGroup(env.SCANPAY_PROCESS_GROUP, problems);
+  const processes = group ? 1 : processCount(env, argv, problems);
+  if (processes > 1 && !persistent) {
+    problems.push(`--processes ${processes} needs REDIS_URL or REDIS_CLUSTER_NODES: each process has its own crypto pool, and with the embedded store each would have its own cards and sessions`);
+  }
   if (env.SCANPAY_ENGINE && env.SCANPAY_ENGINE !== 'baseline' && env.SCANPAY_ENGINE !== 'pool') problems.push('SCANPAY_ENGINE must be pool or baseline');
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -104,6 +113,30 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[],
     demo: env.SCANPAY_DEMO === '1' || !keyRingConfigured,
     demoDir: env.SCANPAY_DEMO_DIR || 'demo-cards',
     baseline: argv.includes('--baseline') || env.SCANPAY_ENGINE === 'baseline',
-    threads, batch, rate, pinPaceMs, pageRate,
+    threads, batch, rate, pinPaceMs, pageRate, processes, group,
   };
+}
+
+const MAX_PROCESSES = 256;
+
+/** `--processes N` (or `--processes=N`) wins over SCANPAY_PROCESSES; default 1. */
+function processCount(env: NodeJS.ProcessEnv, argv: readonly string[], problems: string[]): number {
+  const at = argv.findIndex((a) => a === '--processes' || a.startsWith('--processes='));
+  const raw = at < 0 ? env.SCANPAY_PROCESSES : argv[at].includes('=') ? argv[at].slice('--processes='.length) : argv[at + 1];
+  if (raw === undefined || raw === '') return 1;
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_PROCESSES) {
+    problems.push(`--processes (or SCANPAY_PROCESSES) must be a whole number from 1 to ${MAX_PROCESSES} (got "${raw.slice(0, 20)}")`);
+    return 1;
+  }
+  return Number(raw);
+}
+
+function processGroup(raw: string | undefined, problems: string[]): StartConfig['group'] {
+  if (!raw) return null;
+  const m = /^(\d{1,3})\/(\d{1,3})$/.exec(raw);
+  if (!m || Number(m[1]) >= Number(m[2])) {
+    problems.push('SCANPAY_PROCESS_GROUP is set by `--processes N` for the processes it starts (index/size); do not set it by hand');
+    return null;
+  }
+  return { index: Number(m[1]), size: Number(m[2]) };
 }

@@ -18,6 +18,7 @@ import { RedisPushBus } from './push/push-bus.ts';
 import { createLogger } from './log.ts';
 import { ConfigError, readStartConfig, type StartConfig } from './config.ts';
 import { DEFAULT_PAGE_LIMITS } from './http/auth-routes.ts';
+import { runProcessGroup } from './processes.ts';
 import { DEFAULT_BATCH, startGateway } from './server.ts';
 
 const env = process.env;
@@ -35,6 +36,15 @@ try {
   for (const problem of e.problems) process.stderr.write(`scanpay: ${problem} [CONFIG]\n`);
   process.exit(2);
 }
+if (config.processes > 1) {
+  // --processes N: this process only supervises N gateways sharing the port (gateway/processes.ts)
+  process.exit(await runProcessGroup(config, (line) => process.stderr.write(`${line}\n`)).catch((e: Error) => {
+    process.stderr.write(`scanpay: ${e.message} [LISTEN]\n`);
+    return 2;
+  }));
+}
+// in a group, a process whose supervisor is gone stops by itself (the SIGTERM handler below drains it)
+if (config.group) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 const log = createLogger();
 // A promise nobody awaited that failed: logged and counted (scanpay_unhandled_rejections_total), never a crash.
 let unhandledRejections: Counter | undefined;
@@ -59,6 +69,7 @@ const gateway = await startGateway({
   store, keyRing, fleetKey, logger: log, tls: config.tls,
   host: config.host,
   port: config.port,
+  sharedPort: config.group !== null, // else exclusive: a second start on a port in use fails here, before any demo file is written
   opsHost: config.opsHost,
   opsPort: config.opsPort,
   publicUrl: config.publicUrl,
@@ -73,6 +84,10 @@ const gateway = await startGateway({
     : undefined,
   framesPerSecond: config.rate.perSecond,
   burst: config.rate.burst,
+}).catch(async (e: Error) => {
+  process.stderr.write(`scanpay: the gateway did not start: ${e.message} [START]\n`);
+  await store.close();
+  process.exit(2);
 });
 
 unhandledRejections = new Counter({ name: 'scanpay_unhandled_rejections_total', help: 'Promise rejections nobody handled (logged, not fatal)', registers: [gateway.metrics.registry] });
@@ -86,7 +101,7 @@ if (!store.persistent) say('  ! the embedded store is not persistent: cards, ses
 if (!keysConfigured) say('  ! demo issuer keys, generated in memory (set SCANPAY_KEYRING_FILE to use a key ring from `scanpay keys generate`)');
 if (!fleetConfigured) say('  ! demo fleet key, generated in memory (set SCANPAY_FLEET_KEY_FILE for real scanners)');
 
-if (demo) {
+if (demo && (config.group?.index ?? 0) === 0) { // in a group, one process writes the demo material
   const issuer = new Issuer({ core: await loadCore(), store, keyRing });
   const material = await writeDemo(issuer, fleetKey, resolve(config.demoDir));
   say();

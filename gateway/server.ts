@@ -29,6 +29,7 @@ export interface GatewayOptions {
   fleetKey: Uint8Array; // verifies scanner tokens; also keys the auth page tokens
   host?: string; // default 127.0.0.1
   port?: number; // default 8080; 0 picks a free port
+  sharedPort?: boolean; // a process of a `--processes N` group: share the port (default: exclusive, in use fails)
   publicUrl?: string; // base URL scanners reach the auth page at; default http(s)://host:port
   tls?: TlsFiles; // serve wss:// and https:// (with HSTS) from this certificate and key
   opsHost?: string; // the ops listener (/metrics, /readyz detail); default 127.0.0.1
@@ -110,12 +111,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const ops: OpsState = { store: opts.store, metrics, poolReady: () => engine.ready, draining: () => hub!.draining };
   const opsHost = opts.opsHost ?? '127.0.0.1';
   const transport = await startTransport({
-    host, port: opts.port ?? 8080, hub, tls: opts.tls,
+    host, port: opts.port ?? 8080, sharedPort: opts.sharedPort, hub, tls: opts.tls,
     routes: [...authRoutes(flow, inFlight, () => hub!.draining, opts.pageLimits ?? DEFAULT_PAGE_LIMITS), ...publicHealthRoutes(ops)],
     ops: { host: opsHost, port: opts.opsPort ?? 0, routes: opsRoutes(ops) },
     idleTimeoutS: opts.idleTimeoutS ?? 60,
     maxBackpressureBytes: opts.maxBackpressureBytes ?? 64 * 1024,
     onError: (where, e) => log.error({ where, error: (e as Error).message }, 'transport error'),
+  }).catch(async (e: unknown) => {
+    await Promise.all([engine.close(), pushBus.close()]); // e.g. the port is in use: nothing left running
+    throw e;
   });
   const hostPort = (h: string, port: number) => `${h.includes(':') ? `[${h}]` : h}:${port}`;
   const url = `${opts.tls ? 'https' : 'http'}://${hostPort(host, transport.port)}`;

@@ -9,7 +9,7 @@
  *  - every card's balance = initial − the sum of its approved ledger amounts;
  *  - every receipt received verifies (HMAC-SHA256 keyed by the ledger record's cryptogram).
  */
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { LedgerRecord, Store } from '../../issuer/store/types.ts';
 import { expectedReceiptMac } from '../../test/support/gateway-fixture.ts';
 import { keysUnder } from '../../test/support/redis.ts';
@@ -34,10 +34,11 @@ export interface Reconciliation {
   ok: boolean;
 }
 
-/** Every ledger record under the store's prefix. */
-async function wholeLedger(redis: Redis, prefix: string, store: Store): Promise<Map<string, LedgerRecord>> {
+/** Every ledger record under the store's prefix (on a cluster: SCAN on every master). */
+async function wholeLedger(redis: Redis | Cluster, prefix: string, store: Store): Promise<Map<string, LedgerRecord>> {
   const ledger = new Map<string, LedgerRecord>();
-  const keys = (await keysUnder(redis, prefix)).filter((k) => k.includes('}:ledger:'));
+  const servers = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  const keys = (await Promise.all(servers.map((server) => keysUnder(server, prefix)))).flat().filter((k) => k.includes('}:ledger:'));
   for (const key of keys) {
     const id = key.slice(key.lastIndexOf(':') + 1);
     const record = await store.getLedgerRecord(id);
@@ -47,7 +48,7 @@ async function wholeLedger(redis: Redis, prefix: string, store: Store): Promise<
 }
 
 export async function reconcile(opts: {
-  fleet: ScannerFleet; store: Store; redis: Redis; prefix: string; cards: ChaosCard[]; initialBalance: number;
+  fleet: ScannerFleet; store: Store; redis: Redis | Cluster; prefix: string; cards: ChaosCard[]; initialBalance: number;
 }): Promise<Reconciliation> {
   const { fleet, store } = opts;
   const ledger = await wholeLedger(opts.redis, opts.prefix, store);

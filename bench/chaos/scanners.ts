@@ -33,6 +33,8 @@ export interface SessionEntry {
   lastCode: string | null;
   receipts: Receipt[]; // every receipt received for it (a resent PIN gets the stored one again)
   firstAnswerReplayed: boolean; // the answer to the session's first PIN frame said replayed: true
+  openedAt: number; // when its auth-required arrived (ms since epoch)
+  settledAt: number | null; // when its payment-result arrived
 }
 
 export interface FleetOptions {
@@ -123,7 +125,7 @@ export class ScannerFleet {
           continue;
         }
         if (answer.type !== 'auth-required') throw new Error(`unexpected answer to a scan: ${JSON.stringify(answer)}`);
-        const entry: SessionEntry = { session: answer.session, card: card.token, amount, fate: 'unknown', lastCode: null, receipts: [], firstAnswerReplayed: false };
+        const entry: SessionEntry = { session: answer.session, card: card.token, amount, fate: 'unknown', lastCode: null, receipts: [], firstAnswerReplayed: false, openedAt: Date.now(), settledAt: null };
         this.sessions.set(entry.session, entry);
         scanner = await this.#settlePin(deviceId, scanner, entry);
       }
@@ -170,6 +172,7 @@ export class ScannerFleet {
 
   #settled(entry: SessionEntry, result: PaymentResultFrame, firstAnswer: boolean): void {
     entry.fate = result.outcome;
+    entry.settledAt = Date.now();
     entry.lastCode = result.reason;
     if (firstAnswer && result.replayed) entry.firstAnswerReplayed = true;
     if (result.receipt) entry.receipts.push(result.receipt);

@@ -2,7 +2,7 @@
  * One gateway under test, as its own process (started by bench/e2e/run.ts). Configured from the environment:
  *   SCANPAY_KEYRING      the issuer key ring JSON (IssuerKeyRing.serialize())
  *   SCANPAY_FLEET_KEY    64 hex digits
- *   REDIS_URL, SCANPAY_REDIS_PREFIX
+ *   REDIS_URL (or REDIS_CLUSTER_NODES), SCANPAY_REDIS_PREFIX, SCANPAY_REDIS_WAIT_REPLICAS
  *   BENCH_ENGINE         "pool" (WASM core in the piscina pool) or "baseline" (node:crypto inline, no pool)
  *   BENCH_THREADS, BENCH_BATCH_MAX, BENCH_BATCH_WINDOW_MS   pool settings (defaults: gateway defaults)
  *   BENCH_MAX_LIFETIME_S exits by itself after this long (default 1800)
@@ -35,7 +35,10 @@ const keyRing = await IssuerKeyRing.load();
 const fleetKey = loadFleetKey();
 const store = env.BENCH_REDIS_AUTOPIPELINE === '1' && env.REDIS_URL
   ? new RedisStore(new Redis(env.REDIS_URL, { enableAutoPipelining: true }), { prefix: env.SCANPAY_REDIS_PREFIX })
-  : await openStore({ redisUrl: env.REDIS_URL, prefix: env.SCANPAY_REDIS_PREFIX });
+  : await openStore({
+    redisUrl: env.REDIS_URL || undefined, clusterNodes: env.REDIS_CLUSTER_NODES || undefined, prefix: env.SCANPAY_REDIS_PREFIX,
+    waitReplicas: env.SCANPAY_REDIS_WAIT_REPLICAS ? Number(env.SCANPAY_REDIS_WAIT_REPLICAS) : 0,
+  });
 const gateway = await startGateway({
   store, keyRing, fleetKey,
   host: '127.0.0.1',

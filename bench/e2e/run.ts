@@ -19,6 +19,7 @@
  *   npx tsx bench/e2e/run.ts --only pool,idle   some parts: echo, baseline, pool, idle
  *   npx tsx bench/e2e/run.ts --threads 1 --batch-max 32 --batch-window 0   pool settings, for experiments
  *   npx tsx bench/e2e/run.ts --autopipeline     experiment: both gateways' Redis clients with ioredis auto-pipelining
+ *   npx tsx bench/e2e/run.ts --cluster [--smoke]  1 gateway over 1 Redis next to 2 gateways over a Redis Cluster (cluster.ts)
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -38,6 +39,9 @@ import type { LoadConfig, LoadResult } from './load.ts';
 import { benchRedis, type BenchRedis } from './redis.ts';
 import { writeChart, writeResultsMd } from './results-md.ts';
 
+if (process.argv.includes('--cluster')) {
+  await import('./cluster.ts'); // one gateway over one Redis next to two over a cluster; exits by itself
+}
 type Mode = 'smoke' | 'full';
 type Target = 'echo' | 'baseline' | 'pool';
 const MODE: Mode = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1' ? 'smoke' : 'full';

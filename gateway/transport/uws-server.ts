@@ -19,6 +19,8 @@ export interface TlsFiles {
 export interface TransportOptions {
   host: string;
   port: number; // 0: any free port
+  /** Share the scanners' port with processes of one group (SO_REUSEPORT); default: exclusive, a port in use fails. */
+  sharedPort?: boolean;
   tls?: TlsFiles; // wss:// and https:// when set
   hub: ScannerHub;
   routes: HttpRoute[];
@@ -110,9 +112,21 @@ function serveRoutes(app: uws.TemplatedApp, routes: HttpRoute[], extraHeaders: R
   });
 }
 
-function listen(app: uws.TemplatedApp, host: string, port: number, what: string): Promise<uws.us_listen_socket> {
+/**
+ * Listens exclusively unless `shared`: uWS on Linux sets SO_REUSEPORT by default, so a second gateway started
+ * by mistake on a port in use would silently take half its connections. (The native listen takes host, port,
+ * options; test/gateway/processes.test.ts checks both ways.)
+ */
+function listen(app: uws.TemplatedApp, host: string, port: number, what: string, shared = false): Promise<uws.us_listen_socket> {
+  // uws.d.ts declares the options only in listen(port, options, cb), as an enum the module does not export;
+  // the module exports LIBUS_LISTEN_EXCLUSIVE_PORT (1) alone, LIBUS_LISTEN_DEFAULT is 0
+  const native = uws as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number };
+  const withOptions = app as unknown as { listen(h: string, p: number, o: number, cb: (s: uws.us_listen_socket | false) => void): unknown };
   return new Promise((resolve, reject) => {
-    app.listen(host, port, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${host}:${port} (${what})`))));
+    withOptions.listen(host, port, shared ? 0 : native.LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
+      if (socket) resolve(socket);
+      else reject(new Error(`cannot listen on ${host}:${port} (${what}): the port is in use or the address is not this host's${shared ? '' : '; to run several gateway processes on one port, start them together with --processes N'}`));
+    });
   });
 }
 
@@ -225,7 +239,13 @@ export async function startTransport(opts: TransportOptions): Promise<RunningTra
   const ops = uws.App();
   serveRoutes(ops, opts.ops.routes, {}, opts.onError);
 
-  const [listenSocket, opsSocket] = await Promise.all([listen(app, opts.host, opts.port, 'scanners'), listen(ops, opts.ops.host, opts.ops.port, 'ops')]);
+  const listening = await Promise.allSettled([listen(app, opts.host, opts.port, 'scanners', opts.sharedPort), listen(ops, opts.ops.host, opts.ops.port, 'ops')]);
+  const failed = listening.find((l) => l.status === 'rejected');
+  if (failed) {
+    for (const l of listening) if (l.status === 'fulfilled') uws.us_listen_socket_close(l.value); // none left open
+    throw failed.reason;
+  }
+  const [listenSocket, opsSocket] = listening.map((l) => (l as PromiseFulfilledResult<uws.us_listen_socket>).value);
   return {
     port: uws.us_socket_local_port(listenSocket),
     opsPort: uws.us_socket_local_port(opsSocket),

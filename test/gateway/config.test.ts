@@ -56,6 +56,18 @@ describe('start configuration', () => {
     }, [], defaults)).toMatchObject({ demo: false, port: 8443, tls: { certFile: 'c', keyFile: 'k2' }, publicUrl: 'https://pay.example.com' });
   });
 
+  it('--processes N (or SCANPAY_PROCESSES) over Redis; refused on the embedded store; a group\'s process runs one', () => {
+    const redis = { REDIS_URL: 'redis://r:6379', SCANPAY_KEYRING_FILE: 'k', SCANPAY_FLEET_KEY_FILE: 'f' };
+    expect(readStartConfig(redis, ['--processes', '3'], defaults)).toMatchObject({ processes: 3, group: null });
+    expect(readStartConfig(redis, ['--processes=2'], defaults).processes).toBe(2);
+    expect(readStartConfig({ ...redis, SCANPAY_PROCESSES: '4' }, [], defaults).processes).toBe(4);
+    expect(readStartConfig({ ...redis, SCANPAY_PROCESSES: '4', SCANPAY_PROCESS_GROUP: '1/4' }, [], defaults)).toMatchObject({ processes: 1, group: { index: 1, size: 4 } });
+    expect(readStartConfig({}, [], defaults)).toMatchObject({ processes: 1, group: null });
+    expect(problemsOf({ SCANPAY_PROCESSES: '2' })).toEqual([expect.stringContaining('needs REDIS_URL or REDIS_CLUSTER_NODES')]);
+    expect(problemsOf({ ...redis, SCANPAY_PROCESSES: '0' })).toEqual([expect.stringContaining('from 1 to 256')]);
+    expect(problemsOf({ ...redis, SCANPAY_PROCESS_GROUP: '2/2' })).toEqual([expect.stringContaining('do not set it by hand')]);
+  });
+
   it('npm start\'s entry exits 2 with `scanpay: … [CONFIG]` lines and starts nothing', () => {
     const main = fileURLToPath(new URL('../../gateway/main.ts', import.meta.url));
     const run = spawnSync(process.execPath, ['--import', 'tsx', main], {

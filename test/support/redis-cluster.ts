@@ -9,6 +9,9 @@
  *   describeCluster(cluster, 'on a cluster', (c) => { ... c.nodes ... });
  */
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -20,8 +23,18 @@ const READY_TIMEOUT_MS = 20_000;
 
 export interface TestClusterNode {
   address: string; // host:port
+  /** The running server's pid (a new one after restart()). */
   pid: number;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash ends it; the node's directory (nodes.conf) stays for restart(). */
+  kill(): Promise<void>;
+  /** A new redis-server on the same port and directory: it rejoins with its nodes.conf (as a replica if it was failed over). */
+  restart(): Promise<void>;
+}
+
+export interface ClusterTestOptions {
+  /** cluster-node-timeout (ms): how long a master may be unreachable before its replica is promoted; default 2000. */
+  nodeTimeoutMs?: number;
 }
 
 export interface TestCluster {
@@ -32,17 +45,34 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-async function startNode(binary: string): Promise<TestClusterNode> {
+async function startNode(binary: string, nodeTimeoutMs: number): Promise<TestClusterNode> {
   for (let attempt = 1; ; attempt++) {
     // the bus port is chosen too: the default (port + 10000) may be past 65535 for a high ephemeral port
-    const busPort = await freePort();
+    const at = { port: await freePort(), dir: await mkdtemp(join(tmpdir(), 'scanpay-cluster-')) };
+    const args = [
+      '--cluster-enabled', 'yes', '--cluster-port', String(await freePort()), '--cluster-config-file', 'nodes.conf',
+      '--cluster-node-timeout', String(nodeTimeoutMs),
+    ];
     try {
-      const server = await startServer(binary, [
-        '--cluster-enabled', 'yes', '--cluster-port', String(busPort), '--cluster-config-file', 'nodes.conf',
-        '--cluster-node-timeout', '2000',
-      ]);
-      return { address: `127.0.0.1:${server.port}`, pid: server.pid, stop: server.stop };
+      let server = await startServer(binary, args, at);
+      const node: TestClusterNode = {
+        address: `127.0.0.1:${at.port}`, pid: server.pid,
+        async stop() {
+          await server.stop();
+          await rm(at.dir, { recursive: true, force: true });
+        },
+        async kill() {
+          process.kill(node.pid, 'SIGKILL');
+          await server.stop(); // the leash's sh has exited with the server: this only releases its pipe
+        },
+        async restart() {
+          server = await startServer(binary, args, at);
+          node.pid = server.pid;
+        },
+      };
+      return node;
     } catch (e) {
+      await rm(at.dir, { recursive: true, force: true });
       if (attempt === 3) throw e; // else another process took a free port before redis-server bound it
     }
   }
@@ -71,7 +101,7 @@ async function clusterReady(nodes: string[]): Promise<boolean> {
 }
 
 /** A fresh 3-master, 3-replica cluster, or null when redis-server or redis-cli is missing. */
-export async function clusterForTests(): Promise<TestCluster | null> {
+export async function clusterForTests(opts: ClusterTestOptions = {}): Promise<TestCluster | null> {
   const server = onPath('redis-server');
   const cli = onPath('redis-cli');
   if (!server || !cli) return null;
@@ -80,7 +110,7 @@ export async function clusterForTests(): Promise<TestCluster | null> {
     await Promise.all(members.map((m) => m.stop()));
   };
   try {
-    for (let i = 0; i < NODES; i++) members.push(await startNode(server));
+    for (let i = 0; i < NODES; i++) members.push(await startNode(server, opts.nodeTimeoutMs ?? 2_000));
     const nodes = members.map((m) => m.address);
     await run(cli, ['--cluster', 'create', ...nodes, '--cluster-replicas', '1', '--cluster-yes'], { timeout: 30_000 });
     const deadline = Date.now() + READY_TIMEOUT_MS;

@@ -110,11 +110,12 @@ export const LEASH = 'exec 3<&0; bin="$1"; shift; "$bin" "$@" </dev/null & serve
 
 /**
  * Starts `binary` on a free port (plus `extraArgs`, e.g. cluster mode); throws with the server's own output
- * if it does not answer in time.
+ * if it does not answer in time. With `at`, on that port and in that directory, which the caller owns (stop()
+ * leaves it, so a killed node can be restarted on its own nodes.conf).
  */
-export async function startServer(binary: string, extraArgs: string[] = []): Promise<TestRedis & { pid: number; port: number }> {
-  const dir = await mkdtemp(join(tmpdir(), 'scanpay-redis-'));
-  const port = await freePort();
+export async function startServer(binary: string, extraArgs: string[] = [], at?: { port: number; dir: string }): Promise<TestRedis & { pid: number; port: number }> {
+  const dir = at?.dir ?? (await mkdtemp(join(tmpdir(), 'scanpay-redis-')));
+  const port = at?.port ?? (await freePort());
   const url = `redis://127.0.0.1:${port}`;
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs];
   const child: ChildProcess = spawn('sh', ['-c', LEASH, 'sh', binary, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -130,7 +131,7 @@ export async function startServer(binary: string, extraArgs: string[] = []): Pro
       await exited;
     }
     child.stdin?.destroy();
-    await rm(dir, { recursive: true, force: true });
+    if (!at) await rm(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline && running()) {

@@ -1,0 +1,62 @@
+/**
+ * deploy/compose.yaml and deploy/haproxy.cfg are not run here (no Docker engine): this keeps them consistent
+ * with what does run. Every environment variable the gateways get is one gateway/config.ts (or the key ring
+ * and fleet key loaders) reads, and the set passes readStartConfig; the cluster create step and
+ * REDIS_CLUSTER_NODES name the same six Redis services; HAProxy's backends are the compose gateways on
+ * their PORT, health-checked on the public /readyz.
+ */
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { readStartConfig } from '../../gateway/config.ts';
+import { DEFAULT_PAGE_LIMITS } from '../../gateway/http/auth-routes.ts';
+import { DEFAULT_BATCH } from '../../gateway/server.ts';
+
+const root = new URL('../../', import.meta.url);
+const read = (path: string) => readFile(new URL(path, root), 'utf8');
+
+/** The `environment:` map of the x-gateway anchor (flat `KEY: value` lines, comments dropped). */
+function gatewayEnvironment(compose: string): Record<string, string> {
+  const block = /^x-gateway:[\s\S]*?^ {2}environment:\n((?: {4}.*\n)+)/m.exec(compose);
+  if (!block) throw new Error('compose.yaml: no x-gateway environment block');
+  return Object.fromEntries(block[1].split('\n').filter(Boolean).map((line) => {
+    const m = /^ {4}([A-Z_]+): ("?)([^"#]*?)\2\s*(?:#.*)?$/.exec(line);
+    if (!m) throw new Error(`compose.yaml: cannot read environment line "${line}"`);
+    return [m[1], m[3]];
+  }));
+}
+
+describe('deploy/ files agree with the code', () => {
+  it('every gateway variable is one the gateway reads, and together they are a valid start configuration', async () => {
+    const compose = await read('deploy/compose.yaml');
+    const env = gatewayEnvironment(compose);
+    const readers = [await read('gateway/config.ts'), await read('issuer/key-ring.ts'), await read('protocol/fleet-key.ts')].join('\n');
+    for (const name of Object.keys(env)) expect(readers, name).toMatch(new RegExp(`\\b${name}\\b`));
+    const config = readStartConfig(env, [], { batch: DEFAULT_BATCH, pageRate: DEFAULT_PAGE_LIMITS.perAddress });
+    expect(config).toMatchObject({ host: '0.0.0.0', port: 8080, opsPort: 9090, waitReplicas: 1, demo: false, processes: 1 });
+    expect(config.clusterNodes?.split(',')).toHaveLength(6);
+    // both gateways are the anchor
+    expect(compose).toMatch(/^ {2}gateway-a: \*gateway$/m);
+    expect(compose).toMatch(/^ {2}gateway-b: \*gateway$/m);
+  });
+
+  it('the cluster: six Redis services in cluster mode, created with one replica each, listed in REDIS_CLUSTER_NODES', async () => {
+    const compose = await read('deploy/compose.yaml');
+    const services = [...compose.matchAll(/^ {2}(redis-\d): \*redis-node$/gm)].map((m) => m[1]);
+    expect(services).toEqual(['redis-1', 'redis-2', 'redis-3', 'redis-4', 'redis-5', 'redis-6']);
+    expect(compose).toContain('--cluster-enabled yes');
+    expect(compose).toMatch(/redis-cli --cluster create [\s\S]*for i in 1 2 3 4 5 6;[\s\S]*--cluster-replicas 1 --cluster-yes/);
+    expect(gatewayEnvironment(compose).REDIS_CLUSTER_NODES).toBe(services.map((s) => `${s}:6379`).join(','));
+  });
+
+  it('HAProxy balances over both gateways on their PORT, checks the public /readyz, and keeps WebSockets open', async () => {
+    const [compose, haproxy] = [await read('deploy/compose.yaml'), await read('deploy/haproxy.cfg')];
+    const port = gatewayEnvironment(compose).PORT;
+    const servers = [...haproxy.matchAll(/^\s+server (\S+) (\S+):(\d+) check$/gm)].map((m) => ({ name: m[1], host: m[2], port: m[3] }));
+    expect(servers).toEqual([{ name: 'gateway-a', host: 'gateway-a', port }, { name: 'gateway-b', host: 'gateway-b', port }]);
+    expect(haproxy).toMatch(/option httpchk GET \/readyz/);
+    expect(haproxy).toMatch(/timeout tunnel \d+h/);
+    expect(compose).toMatch(/- "8080:8080"/);
+    expect(haproxy).toMatch(/bind :8080/);
+    expect(compose).toContain('./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro');
+  });
+});
