@@ -86,7 +86,8 @@ describe('one gateway process per port unless started as a group', () => {
     const env = { PORT: String(port), OPS_PORT: '0', SCANPAY_DEMO_DIR: join(dir, 'demo-cards'), SCANPAY_THREADS: '1' };
     first = start(env);
     const secretFile = join(dir, 'demo-cards', `${DEMO_SCANNER}.secret`);
-    await until('the first gateway\'s demo material', async () => first!.out().includes('ops (loopback)') && (await stat(secretFile).catch(() => null)) !== null);
+    // the banner is on stderr
+    await until('the first gateway\'s demo material', async () => first!.err().includes('ops (loopback)') && (await stat(secretFile).catch(() => null)) !== null);
     const secret = await readFile(secretFile, 'utf8');
     const written = (await stat(secretFile)).mtimeMs;
 
