@@ -12,10 +12,6 @@ export class DeviceRateLimiter {
     this.#limit = { perSecond: framesPerSecond, burst };
   }
 
-  get limit(): RateLimit {
-    return this.#limit;
-  }
-
   /** Takes one unit for the device; false when its budget is spent. */
   take(deviceId: string): Promise<boolean> {
     return this.store.takeRate(`device:${deviceId}`, this.#limit);
