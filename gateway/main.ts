@@ -65,8 +65,10 @@ const store = await openStore({
 });
 const { demo, baseline } = config; // baseline: node:crypto inline on the main thread and no pool (for bench:e2e)
 
+// from a file, only the crypto workers hold the ring, and a rotation reaches them without a restart
+const keyRingFile = env.SCANPAY_KEYRING_FILE || undefined;
 const gateway = await startGateway({
-  store, keyRing, fleetKey, logger: log, tls: config.tls,
+  store, ...(keyRingFile ? { keyRingFile } : { keyRing }), fleetKey, logger: log, tls: config.tls,
   host: config.host,
   port: config.port,
   sharedPort: config.group !== null, // else exclusive: a second start on a port in use fails here, before any demo file is written
@@ -77,7 +79,7 @@ const gateway = await startGateway({
   pageLimits: { ...DEFAULT_PAGE_LIMITS, perAddress: config.pageRate },
   threads: config.threads,
   batch: config.batch,
-  engine: baseline ? () => new NodeCryptoEngine() : undefined,
+  engine: baseline ? ({ core, keys }) => new NodeCryptoEngine(core, keys) : undefined,
   // over Redis, pushes reach scanners connected to any gateway sharing it (sharded pub/sub on a cluster)
   pushBus: redis
     ? (deliver) => RedisPushBus.connect(redis, config.redisPrefix ?? 'scanpay:', deliver, (e) => log.warn({ error: e.message }, 'push bus'))
@@ -115,6 +117,14 @@ if (demo && (config.group?.index ?? 0) === 0) { // in a group, one process write
 }
 say();
 say(`ops (loopback): ${gateway.opsUrl}/metrics · ${gateway.opsUrl}/readyz · ${gateway.opsUrl}/healthz · Ctrl-C stops (in-flight payments finish first)`);
+
+// SIGHUP: read the key ring file again now (it is also polled for changes)
+process.on('SIGHUP', () => {
+  gateway.reloadKeys().then(
+    () => say('SIGHUP: issuer key ring reloaded'),
+    (e: Error) => say(`SIGHUP: key ring not reloaded, the running ring stays: ${e.message}`),
+  );
+});
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -7,10 +7,15 @@
  *   await gateway.close();
  */
 import { createHmac } from 'node:crypto';
+import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
+import { ScanpayError } from '../core/errors.ts';
 import { loadCore } from '../core/index.ts';
+import type { CryptoCore } from '../core/types.ts';
+import type { CardEngine } from '../issuer/card-engine.ts';
 import type { IssuerKeyRing } from '../issuer/key-ring.ts';
+import { KeyRingSource } from '../issuer/key-ring-source.ts';
 import type { Store } from '../issuer/store/types.ts';
 import type { FlowDeps } from './flow/deps.ts';
 import { authRoutes, DEFAULT_PAGE_LIMITS, type PageLimits } from './http/auth-routes.ts';
@@ -18,14 +23,19 @@ import { opsRoutes, publicHealthRoutes, type OpsState } from './http/ops-routes.
 import { InFlight } from './in-flight.ts';
 import { createLogger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
-import { CryptoPool, type CryptoEngine } from './pool/crypto-pool.ts';
+import { CryptoPool } from './pool/crypto-pool.ts';
 import { ScannerHub } from './scanners/scanner-hub.ts';
 import { startTransport, type TlsFiles } from './transport/uws-server.ts';
 import { LocalPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
 
 export interface GatewayOptions {
   store: Store;
-  keyRing: IssuerKeyRing;
+  /**
+   * The issuer key ring, which only the crypto engine's threads hold: a file (reloaded on `reloadKeys()`,
+   * SIGHUP, and when the file changes) or a ring given inline (fixed until restart). One of the two.
+   */
+  keyRingFile?: string;
+  keyRing?: IssuerKeyRing;
   fleetKey: Uint8Array; // verifies scanner tokens; also keys the auth page tokens
   host?: string; // default 127.0.0.1
   port?: number; // default 8080; 0 picks a free port
@@ -37,10 +47,12 @@ export interface GatewayOptions {
   threads?: number; // crypto workers; default: one per core
   batch?: { maxItems: number; windowMs: number };
   /**
-   * Build the crypto engine (default: the worker pool). The baseline mode passes its inline engine.
+   * Build the crypto engine (default: the worker pool over `keys`). The baseline mode passes its inline engine.
    * `onError` logs and counts a pool fault (scanpay_pool_errors_total).
    */
-  engine?: (onBatch: (kind: string, size: number) => void, onError: (where: string, e: Error) => void) => CryptoEngine;
+  engine?: (context: EngineContext) => CardEngine;
+  /** How often the key ring file is checked for a change (ms; default 2000; 0: only reloadKeys and SIGHUP). */
+  keyRingPollMs?: number;
   sessionTtlMs?: number;
   pinLockAt?: number;
   pinPaceMs?: number; // least time between two evaluated PIN attempts on one card; default 250
@@ -50,8 +62,17 @@ export interface GatewayOptions {
   idleTimeoutS?: number;
   maxBackpressureBytes?: number;
   logger?: Logger;
+  /** This thread's core (page-token and receipt MACs only); default: a fresh instance. Tests pass a counting one. */
+  core?: CryptoCore;
   /** With several gateways over Redis: where pushes travel (RedisPushBus). Default: this process only. */
   pushBus?: (deliver: Deliver) => Promise<PushBus>;
+}
+
+export interface EngineContext {
+  keys: KeyRingSource;
+  core: CryptoCore;
+  onBatch: (kind: string, size: number) => void;
+  onError: (where: string, e: Error) => void;
 }
 
 export interface Gateway {
@@ -60,6 +81,8 @@ export interface Gateway {
   readonly port: number;
   readonly opsUrl: string; // http://opsHost:opsPort: /metrics, /readyz, /healthz
   readonly metrics: GatewayMetrics;
+  /** Reads the key ring file again and has the engine use it (a rotated key works at once); KEYRING_INVALID if the file is bad or the ring was inline. */
+  reloadKeys(): Promise<void>;
   /** Stops taking work, lets in-flight payments finish (up to drainMs), closes sockets and workers. */
   close(drainMs?: number): Promise<void>;
 }
@@ -69,7 +92,7 @@ export const DEFAULT_BATCH = { maxItems: 64, windowMs: 0 };
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const host = opts.host ?? '127.0.0.1';
   const log = opts.logger ?? createLogger();
-  const core = await loadCore();
+  const core = opts.core ?? await loadCore();
   let metrics: GatewayMetrics | undefined;
   const onBatch = (kind: string, size: number) => metrics?.batch(kind, size);
   let poolErrors: Counter | undefined;
@@ -78,8 +101,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     poolErrors?.inc({ where });
     log.error({ event: 'pool.error', where, error: e.message }, 'crypto pool error');
   };
-  const engine = opts.engine?.(onBatch, onPoolError)
-    ?? new CryptoPool({ threads: opts.threads, batch: opts.batch ?? DEFAULT_BATCH, onBatch, onError: onPoolError });
+  if (!opts.keyRingFile === !opts.keyRing) throw new ScanpayError('BAD_ARGUMENT', 'give the gateway keyRingFile or keyRing (one of the two)');
+  const keys = opts.keyRingFile ? KeyRingSource.file(opts.keyRingFile) : KeyRingSource.inline(opts.keyRing!);
+  if (opts.keyRingFile) keys.read(); // a bad file fails the start here, not in a worker
+  const engine = opts.engine?.({ keys, core, onBatch, onError: onPoolError })
+    ?? new CryptoPool({ keys, threads: opts.threads, batch: opts.batch ?? DEFAULT_BATCH, onBatch, onError: onPoolError });
   metrics = new GatewayMetrics(() => engine.queueDepth);
   poolErrors = new Counter({
     name: 'scanpay_pool_errors_total', help: 'Crypto pool faults: worker (failed outside a task), batch-retried (its worker died)',
@@ -91,7 +117,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const pushBus = opts.pushBus ? await opts.pushBus(deliver) : new LocalPushBus(deliver);
 
   const flow: FlowDeps = {
-    core, engine, keyRing: opts.keyRing, store: opts.store,
+    core, engine, store: opts.store,
     pageKey: createHmac('sha256', opts.fleetKey).update('scanpay/v1/page-key').digest(),
     config: { publicUrl: '', sessionTtlMs: opts.sessionTtlMs ?? 120_000, pinLockAt: opts.pinLockAt ?? 3, pinPaceMs: opts.pinPaceMs ?? 250 },
     audit: log,
@@ -125,7 +151,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const url = `${opts.tls ? 'https' : 'http'}://${hostPort(host, transport.port)}`;
   const opsUrl = `http://${hostPort(opsHost, transport.opsPort)}`;
   flow.config.publicUrl = opts.publicUrl ?? url;
-  log.info({ event: 'gateway.started', url, ops: opsUrl, store: opts.store.description }, 'gateway started');
+  log.info({ event: 'gateway.started', url, ops: opsUrl, store: opts.store.description, keys: keys.description }, 'gateway started');
+
+  const reloadKeys = async () => {
+    await engine.reloadKeys();
+    log.info({ event: 'keys.reloaded', keys: keys.description, generation: keys.generation }, 'issuer key ring reloaded');
+  };
+  // a rotation written by `scanpay keys rotate` (temp file + rename) is picked up by polling the file's stat
+  const pollMs = opts.keyRingPollMs ?? 2_000;
+  const onKeyFileChange = (now: Stats, before: Stats) => {
+    if (now.mtimeMs === before.mtimeMs && now.ino === before.ino && now.size === before.size) return;
+    reloadKeys().catch((e: Error) => log.error({ event: 'keys.reload-failed', error: e.message }, 'issuer key ring not reloaded: the running ring stays'));
+  };
+  if (opts.keyRingFile && pollMs > 0) watchFile(opts.keyRingFile, { interval: pollMs, persistent: false }, onKeyFileChange);
 
   return {
     url,
@@ -133,8 +171,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     scannerUrl: `${url.replace(/^http/, 'ws')}/scanner`,
     port: transport.port,
     metrics,
+    reloadKeys,
     async close(drainMs = 10_000) {
       if (closed) return;
+      if (opts.keyRingFile) unwatchFile(opts.keyRingFile, onKeyFileChange);
       hub!.draining = true;
       transport.stopListening();
       const drained = await inFlight.drain(drainMs);

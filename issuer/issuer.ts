@@ -98,6 +98,7 @@ export class Issuer {
           token, last4: pan.slice(-4), generation: 1, keyId, status: 'active', currency, limit, balance,
           pinFailures: 0, pinPaceUntil: 0, updatedAt: Date.now(),
           wrappedBasicKey: wrapBasicKey(this.#core, this.#keyRing.storageKey, token, basicKey),
+          basicKeyCheck: this.#keyRing.basicKeyCheck(token, basicKey),
           pvv: pinVerificationValue(this.#core, basicKey, pan, pin),
         };
         if (!(await this.#store.insertCard(card))) continue; // PAN (so its token) taken: draw again

@@ -22,6 +22,10 @@ const STATES: readonly IssuerKeyState[] = ['active', 'decrypt-only', 'retired'];
 const MAX_KEY_ID = 0xffff; // u16 in the payload header
 const CARD_TOKEN_KEY_INFO = 'scanpay/v1/card-token-key';
 const CARD_TOKEN_LABEL = 'scanpay/v1/card-token\n';
+const BASIC_KEY_CHECK_KEY_INFO = 'scanpay/v1/basic-key-check-key';
+const BASIC_KEY_CHECK_LABEL = 'scanpay/v1/basic-key-check\n';
+/** Bytes of a card row's basic-key check (IssuerKeyRing.basicKeyCheck). */
+export const BASIC_KEY_CHECK_SIZE = 16;
 const PAN = /^[0-9]{16}$/;
 
 export interface IssuerKeyInfo {
@@ -47,10 +51,12 @@ export class IssuerKeyRing {
   readonly #keys = new Map<number, IssuerKey>();
   readonly #storageKey: Uint8Array;
   readonly #cardTokenKey: Uint8Array;
+  readonly #basicKeyCheckKey: Uint8Array;
 
   private constructor(storageKey: Uint8Array, keys: IssuerKey[]) {
     this.#storageKey = storageKey;
     this.#cardTokenKey = new Uint8Array(hkdfSync('sha256', storageKey, new Uint8Array(0), CARD_TOKEN_KEY_INFO, 32));
+    this.#basicKeyCheckKey = new Uint8Array(hkdfSync('sha256', storageKey, new Uint8Array(0), BASIC_KEY_CHECK_KEY_INFO, 32));
     for (const key of keys) {
       if (this.#keys.has(key.id)) throw invalid(`duplicate key id ${key.id}`);
       this.#keys.set(key.id, key);
@@ -161,6 +167,16 @@ export class IssuerKeyRing {
   cardToken(pan: string): string {
     if (typeof pan !== 'string' || !PAN.test(pan)) throw new ScanpayError('BAD_ARGUMENT', 'PAN must be 16 digits');
     return createHmac('sha256', this.#cardTokenKey).update(CARD_TOKEN_LABEL + pan).digest().subarray(0, 16).toString('hex');
+  }
+
+  /**
+   * A card row's check of its basic key: HMAC-SHA256(check key, label ‖ card token ‖ basic key), first 16 bytes.
+   * The crypto workers compute it from the basic key they decrypt at S22, so the gateway thread compares two
+   * checks (constant time) instead of unwrapping the stored key: no clear basic key and no AEAD on that thread.
+   */
+  basicKeyCheck(cardToken: string, basicKey: Uint8Array): Uint8Array {
+    const check = createHmac('sha256', this.#basicKeyCheckKey).update(BASIC_KEY_CHECK_LABEL + cardToken).update(basicKey).digest();
+    return new Uint8Array(check.subarray(0, BASIC_KEY_CHECK_SIZE));
   }
 
   get storageKey(): Uint8Array {

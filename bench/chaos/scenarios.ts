@@ -200,7 +200,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
       const gatewayStore = await RedisStore.connect(redis.url, { prefix });
       gateway = await startGateway({
         store: gatewayStore, keyRing, fleetKey, port: 0, logger: createLogger({ level: 'silent' }), ...GATEWAY_LIMITS,
-        engine: (onBatch, onError) => (pool = new CryptoPool({ threads: 2, batch: DEFAULT_BATCH, onBatch, onError })),
+        engine: ({ keys, onBatch, onError }) => (pool = new CryptoPool({ keys, threads: 2, batch: DEFAULT_BATCH, onBatch, onError })),
       });
       const gw = gateway;
       stops.unshift(async () => {

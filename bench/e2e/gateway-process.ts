@@ -45,7 +45,7 @@ const gateway = await startGateway({
   port: 0,
   threads: env.BENCH_THREADS ? int('BENCH_THREADS', 2) : undefined,
   batch: { maxItems: int('BENCH_BATCH_MAX', DEFAULT_BATCH.maxItems), windowMs: int('BENCH_BATCH_WINDOW_MS', DEFAULT_BATCH.windowMs) },
-  engine: engineKind === 'baseline' ? () => new NodeCryptoEngine() : undefined,
+  engine: engineKind === 'baseline' ? ({ core, keys }) => new NodeCryptoEngine(core, keys) : undefined,
   framesPerSecond: 1_000_000,
   burst: 1_000_000,
   logger: createLogger({ level: 'silent' }),

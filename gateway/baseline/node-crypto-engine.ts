@@ -1,22 +1,39 @@
 /**
  * The baseline engine (`npm start -- --baseline`, SCANPAY_ENGINE=baseline): the same gateway, but the
- * hot path runs with node:crypto inline on the main thread, one record at a time, no worker pool.
- * It exists so the end-to-end benchmark can compare the WASM pool against the obvious implementation.
+ * hot path runs with node:crypto inline on the main thread, one record at a time, no worker pool. So this
+ * thread holds the key ring (it reloads it like a worker does). It exists so the end-to-end benchmark can
+ * compare the WASM pool against the obvious implementation.
  */
-import type { Dvd1OpenInput, Dvd1Opened, Dvd1Record, Dvd1Result } from '../../core/types.ts';
-import type { CryptoEngine } from '../pool/crypto-pool.ts';
+import type { CryptoCore } from '../../core/types.ts';
+import { CardCrypto } from '../../issuer/card-crypto.ts';
+import type { CardEngine, CardOpening, PinCheck, PinChecked } from '../../issuer/card-engine.ts';
+import type { KeyRingSource } from '../../issuer/key-ring-source.ts';
 import { dvd1, openPayload } from './node-crypto-dvd1.ts';
 
-export class NodeCryptoEngine implements CryptoEngine {
+const NODE_DVD1 = { dvd1OpenBatch: (inputs: Parameters<typeof openPayload>[0][]) => inputs.map(openPayload), dvd1Batch: (records: Parameters<typeof dvd1>[0][]) => records.map(dvd1) };
+
+export class NodeCryptoEngine implements CardEngine {
   readonly queueDepth = 0;
   ready = true;
+  readonly #keys: KeyRingSource;
+  readonly #crypto: CardCrypto;
 
-  async open(input: Dvd1OpenInput): Promise<Dvd1Opened> {
-    return openPayload(input);
+  /** `core` only unwraps the stored basic key (as the pool's workers do); the DVD-1 records run on node:crypto. */
+  constructor(core: CryptoCore, keys: KeyRingSource) {
+    this.#keys = keys;
+    this.#crypto = new CardCrypto(core, keys.read(), NODE_DVD1);
   }
 
-  async dvd1(record: Dvd1Record): Promise<Dvd1Result> {
-    return dvd1(record);
+  async openCard(payload: Uint8Array): Promise<CardOpening> {
+    return this.#crypto.openCards([payload])[0];
+  }
+
+  async checkPin(check: PinCheck): Promise<PinChecked> {
+    return this.#crypto.checkPins([check])[0];
+  }
+
+  async reloadKeys(): Promise<void> {
+    this.#crypto.keyRing = this.#keys.reload();
   }
 
   async close(): Promise<void> {

@@ -1,9 +1,8 @@
 /** What the payment flow (S22–S25) runs on. It knows nothing of sockets or HTTP. */
 import type { CryptoCore } from '../../core/types.ts';
-import type { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import type { Store } from '../../issuer/store/types.ts';
 import type { GatewayFrame } from '../../protocol/messages.ts';
-import type { CryptoEngine } from '../pool/crypto-pool.ts';
+import type { CardEngine } from '../../issuer/card-engine.ts';
 
 /** Structured audit events; never carry a PAN (only masked), key, PIN or payload. */
 export interface AuditLog {
@@ -30,9 +29,8 @@ export interface FlowConfig {
 }
 
 export interface FlowDeps {
-  core: CryptoCore; // this thread's core: small per-request operations (unwrap, compare, receipt MAC)
-  engine: CryptoEngine; // where the batched DVD-1 work runs
-  keyRing: IssuerKeyRing;
+  core: CryptoCore; // this thread's core: small keyless-for-issuer operations (page token and receipt MACs)
+  engine: CardEngine; // where the issuer keys live and the batched DVD-1 work runs
   store: Store;
   pageKey: Uint8Array; // HMAC key of auth page tokens
   config: FlowConfig;

@@ -9,16 +9,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isScanpayError } from '../../core/errors.ts';
-import { DVD1_STATUS, type Dvd1Record } from '../../core/types.ts';
-import { unwrapBasicKey } from '../../issuer/card-secrets.ts';
 import { maskPan } from '../../issuer/pan.ts';
 import type { AuthSession, CardRecord, PinAttempt, PinResult } from '../../issuer/store/types.ts';
-import { admitForPin } from '../../issuer/verifier.ts';
+import { admitForPin, pinVerdict } from '../../issuer/verifier.ts';
 import type { ErrorFrame, PaymentResultFrame, ScannerCode } from '../../protocol/messages.ts';
 import type { FlowDeps } from './deps.ts';
 import { receiptFor } from './receipt.ts';
 
-const MERCHANT_BYTES = 16;
 const REPLAY_WAIT_MS = 2_000; // how long a duplicate waits for an attempt another gateway is still completing
 const REPLAY_POLL_MS = 50;
 /** Settling an evaluated attempt is idempotent (same attempt id), so a store blip is retried before giving up. */
@@ -37,15 +34,6 @@ async function settling<T>(step: () => Promise<T>): Promise<T> {
 }
 
 export type PinOutcome = PaymentResultFrame | ErrorFrame;
-
-/** The merchant id as DVD-1 binds it: ASCII, zero-padded to 16 bytes; longer is refused, never truncated. */
-function merchantBytes(merchant: string): Uint8Array {
-  const encoded = new TextEncoder().encode(merchant);
-  if (encoded.length > MERCHANT_BYTES) throw new RangeError(`merchant id is over ${MERCHANT_BYTES} bytes`);
-  const out = new Uint8Array(MERCHANT_BYTES);
-  out.set(encoded);
-  return out;
-}
 
 function error(id: string | null, code: ScannerCode, message: string): ErrorFrame {
   return { v: 1, type: 'error', id, code, message };
@@ -141,42 +129,31 @@ export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: st
 async function evaluate(deps: FlowDeps, scannerId: string, session: AuthSession, card: CardRecord, pin: string, attempt: string, id: string | null): Promise<PinOutcome> {
   const { pinLockAt } = deps.config;
   const card4 = maskPan(card.last4);
-  const admitted = admitForPin(deps.keyRing, session.payload, card);
+  const admitted = admitForPin(session.payload, card);
   if (typeof admitted === 'string') {
     deps.metrics.pinAttempt('refused');
     deps.audit.warn({ event: 'pin.card-invalid', scanner: scannerId, session: session.id, card: card4, reason: admitted }, 'card no longer legal at PIN time');
     return resultFrame(deps, id, session.id, await settling(() => deps.store.settleFailedPin(session.id, 'invalid', pinLockAt, Date.now())), false);
   }
-  const record: Dvd1Record = {
-    ...admitted.open,
-    storedBasicKey: unwrapBasicKey(deps.core, deps.keyRing.storageKey, card.token, card.wrappedBasicKey),
-    storedPvv: card.pvv,
-    pin: new TextEncoder().encode(pin),
-    sid: Buffer.from(session.id, 'hex'),
-    merchant: merchantBytes(session.merchant),
-    amount: BigInt(session.amount),
-  };
-  let verified;
-  try {
-    verified = await deps.engine.dvd1(record);
-  } finally {
-    record.storedBasicKey.fill(0);
-    record.pin.fill(0);
-  }
-
-  if (!verified.ok) {
-    const wrong = verified.status === DVD1_STATUS.PVV;
-    deps.metrics.pinAttempt(wrong ? 'wrong' : 'invalid');
-    const result = await settling(() => deps.store.settleFailedPin(session.id, wrong ? 'wrong' : 'invalid', pinLockAt, Date.now()));
+  // the engine unwraps the stored basic key and runs DVD-1 where the keys are: only ciphertexts and rows go there
+  const checked = await deps.engine.checkPin({
+    payload: session.payload, card: card.token, wrappedBasicKey: card.wrappedBasicKey, pvv: card.pvv,
+    pin, sessionId: session.id, merchant: session.merchant, amount: session.amount,
+  });
+  const failed = pinVerdict(checked);
+  if (failed) {
+    const wrong = failed === 'wrong';
+    deps.metrics.pinAttempt(failed);
+    const result = await settling(() => deps.store.settleFailedPin(session.id, failed, pinLockAt, Date.now()));
     deps.metrics.payment('declined', result.reason);
-    deps.audit.warn({ event: wrong ? 'pin.wrong' : 'pin.card-invalid', scanner: scannerId, session: session.id, card: card4, status: verified.status, told: result.reason }, wrong ? 'wrong PIN' : 'card failed DVD-1 at PIN time');
+    deps.audit.warn({ event: wrong ? 'pin.wrong' : 'pin.card-invalid', scanner: scannerId, session: session.id, card: card4, status: checked.status, told: result.reason }, wrong ? 'wrong PIN' : 'card failed DVD-1 at PIN time');
     return resultFrame(deps, id, session.id, result, false);
   }
 
   deps.metrics.pinAttempt('correct');
   const request = {
     sessionId: session.id, card: card.token, last4: card.last4, merchant: session.merchant, amount: session.amount,
-    currency: session.currency, cryptogram: Buffer.from(verified.cryptogram).toString('hex'), at: Date.now(), attempt,
+    currency: session.currency, cryptogram: Buffer.from(checked.cryptogram!).toString('hex'), at: Date.now(), attempt,
   };
   const authorization = await settling(() => deps.store.authorizePayment(request));
   const { result, record: ledger, replayed } = authorization;

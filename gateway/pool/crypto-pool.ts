@@ -1,10 +1,12 @@
 /**
- * The crypto worker pool: piscina threads (one per core by default), each with its own WASM core.
- * Single scans and PIN checks are gathered into batches (gateway/pool/batcher.ts) and each batch is one
- * piscina task, so the ~50–100 µs round trip is shared by every record in it.
+ * The crypto worker pool: piscina threads (one per core by default), each with its own WASM core and its
+ * own copy of the issuer key ring (KeyRingSource: loaded once, reloaded on rotation). Scans and PIN checks
+ * are gathered into batches (gateway/pool/batcher.ts) and each batch is one piscina task carrying
+ * ciphertexts and rows at rest (tasks.ts), so the ~50–100 µs round trip is shared by every record in it
+ * and no issuer key, clear basic key or clear PAN is on this thread.
  * @example
- *   const pool = new CryptoPool({ threads: 2, batch: { maxItems: 64, windowMs: 1 } });
- *   const [opened] = await pool.open([{ kek, ...payload.fields }]);
+ *   const pool = new CryptoPool({ keys: KeyRingSource.file(path), threads: 2, batch: { maxItems: 64, windowMs: 1 } });
+ *   const opening = await pool.openCard(payloadBytes);
  * A worker that dies mid-batch (piscina replaces it) costs that batch one more run on another worker: the
  * crypto has no side effects, so running a batch twice is safe. Queues are bounded (maxQueued): past the
  * bound a request is refused with PoolBusyError, which the scanner hub answers with BUSY.
@@ -12,16 +14,20 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { DVD1_RECORD_SIZE, encodeDvd1OpenInput, encodeDvd1Record } from '../../core/dvd1-layout.ts';
-import type { Dvd1OpenInput, Dvd1Opened, Dvd1Record, Dvd1Result } from '../../core/types.ts';
+import type { CardEngine, CardOpening, PinCheck, PinChecked } from '../../issuer/card-engine.ts';
+import type { KeyRingSource } from '../../issuer/key-ring-source.ts';
 import { Batcher } from './batcher.ts';
 export { PoolBusyError } from './batcher.ts';
-import { OUTPUT_SIZE, type PoolTask, type PoolTaskKind, type PoolTaskResult } from './tasks.ts';
+import {
+  ANSWER_SIZE, REQUEST_SIZE, decodeOpenAnswer, decodePinAnswer, encodeOpenRequest, encodePinRequest,
+  type PoolTask, type PoolTaskKind, type PoolTaskResult,
+} from './tasks.ts';
 
 export interface CryptoPoolOptions {
+  keys: KeyRingSource; // the issuer key ring the workers load (and reload)
   threads?: number; // default: availableParallelism()
   batch: { maxItems: number; windowMs: number };
-  onBatch?: (kind: PoolTaskKind, size: number) => void;
+  onBatch?: (kind: 'open' | 'dvd1', size: number) => void; // the metric's labels: payload opening (S22), DVD-1 (S25)
   /** Requests of each kind that may wait for a batch; past it a request fails at once with PoolBusyError. */
   maxQueued?: number;
   /** A worker failed outside a task, or a batch failed and was run again (logged and counted, never a crash). */
@@ -31,15 +37,8 @@ export interface CryptoPoolOptions {
 /** Default bound of each kind's queue: a few full batches per worker; beyond that the scanner is told BUSY. */
 export const DEFAULT_MAX_QUEUED = 4_096;
 
-/** What the flow needs from a crypto engine: the pool here, or the inline baseline (gateway/baseline.ts). */
-export interface CryptoEngine {
-  open(input: Dvd1OpenInput): Promise<Dvd1Opened>;
-  dvd1(record: Dvd1Record): Promise<Dvd1Result>;
-  readonly queueDepth: number;
-  /** Can take work now (for /readyz). */
-  readonly ready: boolean;
-  close(): Promise<void>;
-}
+/** What the flow needs from a crypto engine (issuer/card-engine.ts): the pool here, or the inline baseline. */
+export type CryptoEngine = CardEngine;
 
 // Compiled (dist/, the package) the worker is plain JavaScript; from the .ts sources (tsx, vitest) it
 // loads TypeScript through tsx as the main thread does. tsx is a dev dependency, so resolve it only then.
@@ -47,23 +46,28 @@ const COMPILED = import.meta.url.endsWith('.js');
 const WORKER = fileURLToPath(new URL(COMPILED ? './worker.js' : './worker.ts', import.meta.url));
 const WORKER_EXEC_ARGV = COMPILED ? [] : ['--import', import.meta.resolve('tsx')];
 
-export class CryptoPool implements CryptoEngine {
+export class CryptoPool implements CardEngine {
   readonly #piscina: Piscina;
-  readonly #opens: Batcher<Dvd1OpenInput, Dvd1Opened>;
-  readonly #dvd1s: Batcher<Dvd1Record, Dvd1Result>;
+  readonly #keys: KeyRingSource;
+  readonly #opens: Batcher<Uint8Array, CardOpening>; // items: encoded requests (tasks.ts)
+  readonly #pins: Batcher<Uint8Array, PinChecked>;
   readonly #onError: CryptoPoolOptions['onError'];
   #closed = false;
 
   constructor(opts: CryptoPoolOptions) {
     const threads = opts.threads ?? availableParallelism();
-    this.#piscina = new Piscina({ filename: WORKER, minThreads: threads, maxThreads: threads, execArgv: WORKER_EXEC_ARGV });
+    this.#keys = opts.keys;
+    this.#piscina = new Piscina({
+      filename: WORKER, minThreads: threads, maxThreads: threads, execArgv: WORKER_EXEC_ARGV,
+      workerData: { keys: opts.keys.workerKeys() }, // once per worker, never per request
+    });
     this.#onError = opts.onError;
     // without a listener, an error piscina emits (a worker failing with no task on it) would end the process
     this.#piscina.on('error', (e: Error) => this.#onError?.('worker', e));
     // each kind may keep every worker busy; piscina queues the rest, so batches grow while workers are busy
     const batch = { ...opts.batch, maxConcurrent: threads, maxWaiting: opts.maxQueued ?? DEFAULT_MAX_QUEUED };
-    this.#opens = new Batcher((inputs) => this.#runOpen(inputs), { ...batch, onFlush: (n) => opts.onBatch?.('open', n) });
-    this.#dvd1s = new Batcher((records) => this.#runDvd1(records), { ...batch, onFlush: (n) => opts.onBatch?.('dvd1', n) });
+    this.#opens = new Batcher((requests) => this.#run('open', requests, decodeOpenAnswer), { ...batch, onFlush: (n) => opts.onBatch?.('open', n) });
+    this.#pins = new Batcher((requests) => this.#run('pin', requests, decodePinAnswer), { ...batch, onFlush: (n) => opts.onBatch?.('dvd1', n) });
   }
 
   get threads(): number {
@@ -76,15 +80,32 @@ export class CryptoPool implements CryptoEngine {
 
   /** Requests waiting for, or inside, a batch. */
   get queueDepth(): number {
-    return this.#opens.depth + this.#dvd1s.depth;
+    return this.#opens.depth + this.#pins.depth;
   }
 
-  open(input: Dvd1OpenInput): Promise<Dvd1Opened> {
-    return this.#opens.submit(input);
+  // Each request is encoded as it arrives, so a bad one fails alone, not the batch it would have joined.
+  openCard(payload: Uint8Array): Promise<CardOpening> {
+    return this.#submit(this.#opens, 'open', payload, encodeOpenRequest);
   }
 
-  dvd1(record: Dvd1Record): Promise<Dvd1Result> {
-    return this.#dvd1s.submit(record);
+  checkPin(check: PinCheck): Promise<PinChecked> {
+    return this.#submit(this.#pins, 'pin', check, encodePinRequest);
+  }
+
+  #submit<I, O>(batcher: Batcher<Uint8Array, O>, kind: PoolTaskKind, item: I, encode: (item: I, target: Uint8Array, at: number) => void): Promise<O> {
+    const request = new Uint8Array(REQUEST_SIZE[kind]);
+    try {
+      encode(item, request, 0);
+    } catch (e) {
+      request.fill(0);
+      return Promise.reject(e);
+    }
+    return batcher.submit(request);
+  }
+
+  /** Checks the key ring file and has every worker load it before its next batch. */
+  async reloadKeys(): Promise<void> {
+    this.#keys.reload();
   }
 
   /**
@@ -99,54 +120,37 @@ export class CryptoPool implements CryptoEngine {
   }
 
   /** One batch as a piscina task; if it fails (its worker died), once more on another worker. */
-  async #run<I>(kind: PoolTaskKind, items: I[], encode: (item: I, target: Uint8Array, offset: number) => void): Promise<Uint8Array> {
+  async #run<O>(kind: PoolTaskKind, requests: Uint8Array[], decode: (source: Uint8Array, at: number) => O): Promise<O[]> {
+    let answers: Uint8Array;
     try {
-      return await this.#runOnce(kind, items, encode);
-    } catch (e) {
-      if (this.#closed) throw e;
-      this.#onError?.('batch-retried', e as Error);
-      return this.#runOnce(kind, items, encode);
+      try {
+        answers = await this.#runOnce(kind, requests);
+      } catch (e) {
+        if (this.#closed) throw e;
+        this.#onError?.('batch-retried', e as Error);
+        answers = await this.#runOnce(kind, requests);
+      }
+    } finally {
+      for (const request of requests) request.fill(0);
+    }
+    const size = ANSWER_SIZE[kind];
+    try {
+      return requests.map((_, i) => decode(answers, i * size));
+    } finally {
+      answers.fill(0);
     }
   }
 
-  async #runOnce<I>(kind: PoolTaskKind, items: I[], encode: (item: I, target: Uint8Array, offset: number) => void): Promise<Uint8Array> {
-    const packed = new Uint8Array(items.length * DVD1_RECORD_SIZE);
-    try {
-      items.forEach((item, i) => encode(item, packed, i * DVD1_RECORD_SIZE));
-    } catch (e) {
-      packed.fill(0);
-      throw e;
-    }
-    const task: PoolTask = { kind, packed: packed.buffer, count: items.length };
+  /** The batch's requests side by side in one buffer, transferred to the worker; its answers come back the same way. */
+  async #runOnce(kind: PoolTaskKind, requests: Uint8Array[]): Promise<Uint8Array> {
+    const size = REQUEST_SIZE[kind];
+    const packed = new Uint8Array(requests.length * size);
+    requests.forEach((request, i) => packed.set(request, i * size));
+    const task: PoolTask = { kind, packed: packed.buffer, count: requests.length };
     // piscina's TransferList type is inferred from an overloaded postMessage and comes out unusable; an array is what it takes.
     const transferList = [packed.buffer] as unknown as Parameters<Piscina['run']>[1] extends { transferList?: infer T } ? T : never;
     const result: PoolTaskResult = await this.#piscina.run(task, { transferList });
     return new Uint8Array(result);
-  }
-
-  async #runOpen(inputs: Dvd1OpenInput[]): Promise<Dvd1Opened[]> {
-    const result = await this.#run('open', inputs, encodeDvd1OpenInput);
-    const size = OUTPUT_SIZE.open;
-    try {
-      return inputs.map((_, i) => {
-        const status = result[inputs.length * size + i];
-        const at = i * size;
-        return status === 0
-          ? { ok: true, status, pan: result.slice(at, at + 16), basicKey: result.slice(at + 16, at + size) }
-          : { ok: false, status, pan: null, basicKey: null };
-      });
-    } finally {
-      result.fill(0);
-    }
-  }
-
-  async #runDvd1(records: Dvd1Record[]): Promise<Dvd1Result[]> {
-    const result = await this.#run('dvd1', records, encodeDvd1Record);
-    const size = OUTPUT_SIZE.dvd1;
-    return records.map((_, i) => {
-      const status = result[records.length * size + i];
-      return { ok: status === 0, status, cryptogram: result.slice(i * size, (i + 1) * size) };
-    });
   }
 
   async close(): Promise<void> {

@@ -1,24 +1,54 @@
 /**
- * A piscina worker: instantiates the WASM core once, then runs packed DVD-1 batches. Inputs arrive as
- * transferred buffers (no copy), outputs leave the same way; every buffer that held secrets is zeroed.
+ * A piscina worker: instantiates the WASM core and loads the issuer key ring once, then runs batches of
+ * open and PIN requests (tasks.ts). Requests arrive as one transferred buffer and answers leave as one; the
+ * key ring is read again, before the next batch, whenever the gateway bumps the shared key generation
+ * (a rotation reloaded without a restart). Every buffer that held secrets is zeroed.
  */
+import { workerData } from 'node:worker_threads';
 import { move } from 'piscina';
 import { loadCoreSync } from '../../core/index.ts';
-import { OUTPUT_SIZE, type PoolTask, type PoolTaskResult } from './tasks.ts';
+import { CardCrypto } from '../../issuer/card-crypto.ts';
+import { keyGeneration, readKeyRing, type WorkerKeys } from '../../issuer/key-ring-source.ts';
+import {
+  ANSWER_SIZE, REQUEST_SIZE, decodeOpenRequest, decodePinRequest, encodeOpenAnswer, encodePinAnswer,
+  type PoolTask, type PoolTaskResult,
+} from './tasks.ts';
 
-const core = loadCoreSync();
+const keys = (workerData as { keys: WorkerKeys }).keys;
+const crypto = new CardCrypto(loadCoreSync(), readKeyRing(keys));
+let loadedGeneration = keyGeneration(keys);
+
+/**
+ * A newer generation: load the ring again. The gateway checked the file before announcing it; if it was
+ * replaced by a bad one since, this worker keeps the ring it has (the gateway's next reload reports the file).
+ */
+function refreshKeys(): void {
+  const generation = keyGeneration(keys);
+  if (generation === loadedGeneration) return;
+  loadedGeneration = generation;
+  try {
+    crypto.keyRing = readKeyRing(keys);
+  } catch {
+    // keep the current ring
+  }
+}
 
 export default function runTask(task: PoolTask): PoolTaskResult {
   const packed = new Uint8Array(task.packed);
+  const { kind, count } = task;
   try {
-    const { outputs, statuses } = task.kind === 'dvd1'
-      ? (({ cryptograms, statuses }) => ({ outputs: cryptograms, statuses }))(core.dvd1BatchPacked(packed, task.count))
-      : (({ opened, statuses }) => ({ outputs: opened, statuses }))(core.dvd1OpenBatchPacked(packed, task.count));
-    const result = new Uint8Array(task.count * (OUTPUT_SIZE[task.kind] + 1));
-    result.set(outputs);
-    result.set(statuses, outputs.length);
-    outputs.fill(0);
-    return move(result.buffer) as PoolTaskResult;
+    refreshKeys();
+    const size = REQUEST_SIZE[kind];
+    const answerSize = ANSWER_SIZE[kind];
+    const answers = new Uint8Array(count * answerSize);
+    if (kind === 'open') {
+      const payloads = Array.from({ length: count }, (_, i) => decodeOpenRequest(packed, i * size));
+      crypto.openCards(payloads).forEach((opening, i) => encodeOpenAnswer(opening, answers, i * answerSize));
+    } else {
+      const checks = Array.from({ length: count }, (_, i) => decodePinRequest(packed, i * size));
+      crypto.checkPins(checks).forEach((checked, i) => encodePinAnswer(checked, answers, i * answerSize));
+    }
+    return move(answers.buffer) as PoolTaskResult;
   } finally {
     packed.fill(0);
   }

@@ -16,6 +16,7 @@ export function copyCard(c: CardRecord): CardRecord {
     keyId: c.keyId,
     status: c.status,
     wrappedBasicKey: new Uint8Array(c.wrappedBasicKey),
+    basicKeyCheck: new Uint8Array(c.basicKeyCheck),
     pvv: new Uint8Array(c.pvv),
     currency: c.currency,
     limit: c.limit,
@@ -28,7 +29,7 @@ export function copyCard(c: CardRecord): CardRecord {
 
 export function copySession(s: AuthSession): AuthSession {
   const { id, scannerId, card, last4, payload, amount, currency, merchant, createdAt, expiresAt } = s;
-  return { id, scannerId, card, last4, payload, amount, currency, merchant, createdAt, expiresAt };
+  return { id, scannerId, card, last4, payload: new Uint8Array(payload), amount, currency, merchant, createdAt, expiresAt };
 }
 
 export function copyLedger(r: LedgerRecord): LedgerRecord {

@@ -29,6 +29,7 @@ export function cardToHash(card: CardRecord): Record<string, string> {
     status: card.status,
     wrappedBasicKey: Buffer.from(card.wrappedBasicKey).toString('base64'),
     pvv: Buffer.from(card.pvv).toString('base64'),
+    basicKeyCheck: Buffer.from(card.basicKeyCheck).toString('base64'),
     currency: card.currency,
     limit: String(card.limit),
     balance: String(card.balance),
@@ -52,6 +53,7 @@ export function cardFromHash(hash: Record<string, string>): CardRecord {
       status: hash.status,
       wrappedBasicKey: bytes(hash.wrappedBasicKey),
       pvv: bytes(hash.pvv),
+      basicKeyCheck: bytes(hash.basicKeyCheck),
       currency: hash.currency,
       limit: decimal(hash.limit),
       balance: decimal(hash.balance),
@@ -69,8 +71,16 @@ export function cardFromPairs(pairs: string[]): CardRecord {
   return cardFromHash(hash);
 }
 
+/** A session's contract fields as one JSON string; the payload bytes in base64. */
+export function sessionToJson(session: AuthSession): string {
+  return JSON.stringify({ ...session, payload: Buffer.from(session.payload).toString('base64') });
+}
+
 export function sessionFromJson(json: string): AuthSession {
-  return decoded('session', () => checkedSession(JSON.parse(json)));
+  return decoded('session', () => {
+    const s = JSON.parse(json);
+    return checkedSession({ ...s, payload: typeof s?.payload === 'string' ? bytes(s.payload) : s?.payload });
+  });
 }
 
 export function ledgerFromJson(json: string): LedgerRecord {

@@ -17,7 +17,7 @@ import { Cluster, Redis } from 'ioredis';
 import { ScanpayError, isScanpayError } from '../../core/errors.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
 import { ledgerResult, refusedCardResult } from './records.ts';
-import { cardFromHash, cardFromPairs, cardToHash, decodeResult, encodeResult, ledgerFromJson, ledgerHead, sessionFromJson } from './redis-codec.ts';
+import { cardFromHash, cardFromPairs, cardToHash, decodeResult, encodeResult, ledgerFromJson, ledgerHead, sessionFromJson, sessionToJson } from './redis-codec.ts';
 import { withStoreScripts, type ScriptedRedis, type StoreScripts } from './redis-scripts.ts';
 import type { ClusterNode } from './redis-target.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
@@ -186,7 +186,7 @@ export class RedisStore implements Store {
     const s = checkedSession(session);
     const [verdict, row] = await this.#run(() =>
       this.#redis.scanpayOpenSession(
-        this.#keys.card(s.card), this.#keys.session(s.id), JSON.stringify(s), s.scannerId, s.card, s.expiresAt,
+        this.#keys.card(s.card), this.#keys.session(s.id), sessionToJson(s), s.scannerId, s.card, s.expiresAt,
         s.expiresAt + EXPIRED_SESSION_RETENTION_MS,
       ),
     );

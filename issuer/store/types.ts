@@ -19,6 +19,8 @@ export interface CardRecord {
   keyId: number; // issuer key id the current payload was sealed under
   status: CardStatus;
   wrappedBasicKey: Uint8Array; // nonce ‖ ChaCha20-Poly1305(storageKey) of the basic key: never the key in clear
+  /** 16 B keyed check of the basic key (IssuerKeyRing.basicKeyCheck): lets S22 compare without unwrapping. */
+  basicKeyCheck: Uint8Array;
   pvv: Uint8Array; // 32 B PIN verification value
   currency: string; // ISO 4217 alpha code, e.g. "EUR"
   limit: number; // largest single payment, minor units (safe integer ≥ 0)
@@ -34,7 +36,8 @@ export interface AuthSession {
   scannerId: string;
   card: string; // card token
   last4: string;
-  payload: string; // the card payload text as scanned (ciphertexts only), re-verified at S25
+  /** The card payload's 112 bytes as scanned (header and ciphertexts only, already base45-decoded), re-verified at S25. */
+  payload: Uint8Array;
   amount: number; // minor units
   currency: string;
   merchant: string;

@@ -11,6 +11,8 @@
 import { abytes, aint } from '../../core/bytes.ts';
 import { ScanpayError } from '../../core/errors.ts';
 import { WRAPPED_BASIC_KEY_SIZE } from '../card-secrets.ts';
+import { BASIC_KEY_CHECK_SIZE } from '../key-ring.ts';
+import { PAYLOAD_SIZE } from '../payload.ts';
 import { CARD_TOKEN, SESSION_ID, shardOf } from './keys.ts';
 import { copyCard, copyLedger, copySession } from './records.ts';
 import { DEFAULT_TAKEOVER_MS, type AuthSession, type CardRecord, type CardStatus, type LedgerRecord, type PaymentRequest, type PinPolicy, type RateLimit } from './types.ts';
@@ -109,6 +111,7 @@ export function checkedCard(input: unknown): CardRecord {
   if (!STATUSES.includes(c.status as CardStatus)) throw bad(`status must be one of ${STATUSES.join(', ')}`);
   abytes(c.wrappedBasicKey, 'wrappedBasicKey', WRAPPED_BASIC_KEY_SIZE);
   abytes(c.pvv, 'pvv', PVV_SIZE);
+  abytes(c.basicKeyCheck, 'basicKeyCheck', BASIC_KEY_CHECK_SIZE);
   matching(c.currency, 'currency', CURRENCY, 'an ISO 4217 alpha code');
   whole(c.limit, 'limit');
   whole(c.balance, 'balance');
@@ -136,7 +139,7 @@ export function checkedSession(input: unknown): AuthSession {
   checkedScannerId(s.scannerId);
   sameShard(s.id as string, checkedCardToken(s.card));
   matching(s.last4, 'last4', LAST4, '4 digits');
-  text(s.payload, 'payload');
+  if (!(s.payload instanceof Uint8Array) || s.payload.length !== PAYLOAD_SIZE) throw bad(`payload must be the card payload's ${PAYLOAD_SIZE} bytes`);
   whole(s.amount, 'amount');
   matching(s.currency, 'currency', CURRENCY, 'an ISO 4217 alpha code');
   text(s.merchant, 'merchant');

@@ -415,10 +415,10 @@ describe('no timing oracle on key ids', () => {
     const fx = await startGatewayFixture({
       store: counted,
       gateway: {
-        engine: (onBatch) => {
-          const pool = new CryptoPool({ threads: 1, batch: { maxItems: 64, windowMs: 0 }, onBatch });
-          const open = pool.open.bind(pool);
-          pool.open = (input) => (opens++, open(input));
+        engine: ({ keys, onBatch }) => {
+          const pool = new CryptoPool({ keys, threads: 1, batch: { maxItems: 64, windowMs: 0 }, onBatch });
+          const open = pool.openCard.bind(pool);
+          pool.openCard = (payload) => (opens++, open(payload));
           return pool;
         },
       },
@@ -430,6 +430,7 @@ describe('no timing oracle on key ids', () => {
       const retiredId = fx.keyRing.active().id;
       fx.keyRing.rotate();
       fx.keyRing.retire(retiredId);
+      await fx.saveKeys(); // the gateway's workers reload the ring: no restart
       const bytes = payloadFromText(good.payloadText);
       const badTag = bytes.slice();
       badTag[40] ^= 1;

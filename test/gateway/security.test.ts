@@ -143,6 +143,7 @@ function securitySuite(openStore: () => Promise<TestStore>): void {
       const retiredId = fx.keyRing.active().id;
       fx.keyRing.rotate();
       fx.keyRing.retire(retiredId);
+      await fx.saveKeys(); // the gateway's workers reload the ring: no restart
 
       const cases: [what: string, payload: string, told: string, reason: string][] = [
         ['garbage text', 'hello, I am not a card', 'PAYLOAD_UNREADABLE', 'PAYLOAD_MALFORMED'],

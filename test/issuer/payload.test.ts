@@ -54,7 +54,7 @@ async function lockByPin(f: Fixture, pan: string): Promise<void> {
   for (let i = 0; i < 3; i++) {
     const now = Date.now();
     const session = {
-      id: newSessionId(token), scannerId: 'scanner-1', card: token, last4: card.last4, payload: 'x', amount: 1, currency: 'EUR',
+      id: newSessionId(token), scannerId: 'scanner-1', card: token, last4: card.last4, payload: new Uint8Array(112), amount: 1, currency: 'EUR',
       merchant: 'm', createdAt: now, expiresAt: now + 60_000,
     };
     await f.store.openSession(session);
@@ -387,10 +387,10 @@ describe('generations, keys and card state', () => {
     const b = await f.issue();
     const c = await f.issue();
     const rowB = (await f.store.getCard(f.keyRing.cardToken(b.pan)))!;
-    // another card's wrapped key (wrapped for another PAN: does not even unwrap here)
-    await f.store.updateCard(f.keyRing.cardToken(a.pan), (row) => ({ ...row, wrappedBasicKey: rowB.wrappedBasicKey }));
-    // a correctly wrapped but different basic key
-    await f.store.updateCard(f.keyRing.cardToken(c.pan), (row) => ({ ...row, wrappedBasicKey: wrapBasicKey(core, f.keyRing.storageKey, f.keyRing.cardToken(c.pan), randomBytes(32)) }));
+    // S22 compares the row's basic-key check: another card's (bound to another token)…
+    await f.store.updateCard(f.keyRing.cardToken(a.pan), (row) => ({ ...row, basicKeyCheck: rowB.basicKeyCheck }));
+    // …or a correct check of a different basic key
+    await f.store.updateCard(f.keyRing.cardToken(c.pan), (row) => ({ ...row, basicKeyCheck: f.keyRing.basicKeyCheck(row.token, randomBytes(32)) }));
     const verdicts = await f.issuer.judgePayloads([a.payloadText, b.payloadText, c.payloadText]);
     expect(verdicts.map(reasonOf)).toEqual(['BASIC_KEY_MISMATCH', 'LEGAL', 'BASIC_KEY_MISMATCH']);
   });
@@ -415,7 +415,7 @@ describe('generations, keys and card state', () => {
     const [live, live2, toBlock, toReissue, toMismatch, toLock] = cards;
     await f.issuer.blockCard(toBlock.pan);
     const newer = await f.issuer.reissueCard(toReissue.pan);
-    await f.store.updateCard(f.keyRing.cardToken(toMismatch.pan), (row) => ({ ...row, wrappedBasicKey: wrapBasicKey(core, f.keyRing.storageKey, f.keyRing.cardToken(toMismatch.pan), randomBytes(32)) }));
+    await f.store.updateCard(f.keyRing.cardToken(toMismatch.pan), (row) => ({ ...row, basicKeyCheck: f.keyRing.basicKeyCheck(row.token, randomBytes(32)) }));
     await lockByPin(f, toLock.pan);
     const tampered = live.payload.slice();
     tampered[100] ^= 0x40;

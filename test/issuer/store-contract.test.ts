@@ -237,7 +237,8 @@ function storeContract(open: OpenStore): void {
       const session = makeSession(card);
       expect(await failure(store.openSession({ ...session, id: 'not-hex' }))).toBe('BAD_ARGUMENT');
       expect(await failure(store.openSession({ ...session, expiresAt: session.createdAt - 1 }))).toBe('BAD_ARGUMENT');
-      expect(await failure(store.openSession({ ...session, payload: 'x'.repeat(5_000) }))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.openSession({ ...session, payload: new Uint8Array(5_000) }))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.openSession({ ...session, payload: 'x'.repeat(112) as unknown as Uint8Array }))).toBe('BAD_ARGUMENT');
       expect(await failure(store.beginPinAttempt('../../etc', 'scanner-1', newAttempt(), Date.now(), POLICY))).toBe('BAD_ARGUMENT');
       expect(await failure(store.beginPinAttempt(session.id, 'scanner-1', 'short', Date.now(), POLICY))).toBe('BAD_ARGUMENT');
       expect(await failure(store.beginPinAttempt(session.id, 'scanner-1', newAttempt(), Date.now(), { lockAt: 0, paceMs: 0 }))).toBe('BAD_ARGUMENT');

@@ -11,6 +11,9 @@
  *   await fx.close();
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import WebSocket, { type RawData } from 'ws';
@@ -257,6 +260,10 @@ export interface GatewayFixture {
   /** The SDK client; a unique device id unless one is given. */
   client(deviceId?: string): Promise<ScannerClient>;
   metrics(): Promise<string>;
+  /** The gateway's key ring file (the gateway reads it; its workers load it). */
+  keyRingFile: string;
+  /** Writes `keyRing` (changed by rotate/retire) to the gateway's key ring file and has the gateway reload it. */
+  saveKeys(): Promise<void>;
   /** Closes scanners, then the gateway (idempotent). The store is the caller's. */
   close(): Promise<void>;
 }
@@ -267,8 +274,12 @@ export async function startGatewayFixture(opts: FixtureOptions): Promise<Gateway
   const keyRing = opts.keyRing ?? IssuerKeyRing.generate();
   const fleetKey = opts.fleetKey ?? new Uint8Array(randomBytes(32));
   const core = await loadCore();
+  // the production path: only the gateway's crypto workers read the key ring, from its file
+  const keyDir = await mkdtemp(join(tmpdir(), 'scanpay-fixture-keys-'));
+  const keyRingFile = join(keyDir, 'keyring.json');
+  await keyRing.save(keyRingFile);
   const gateway = await startGateway({
-    store: opts.store, keyRing, fleetKey, port: 0, threads: opts.threads ?? 1,
+    store: opts.store, keyRingFile, keyRingPollMs: 0, fleetKey, port: 0, threads: opts.threads ?? 1,
     logger: opts.logger ?? inspectedLogger(),
     pinPaceMs: 0, // tests that are about pacing set it; the others send PINs back to back
     ...opts.gateway,
@@ -286,13 +297,17 @@ export async function startGatewayFixture(opts: FixtureOptions): Promise<Gateway
   let closed = false;
 
   return {
-    gateway, store: opts.store, keyRing, fleetKey, issuer, core,
+    gateway, store: opts.store, keyRing, keyRingFile, fleetKey, issuer, core,
     async issue(input = {}) {
       const card = await issuer.issueCard({ pin: PIN, limit: 1_000_000, balance: 1_000_000, currency: 'EUR', ...input });
       registerCard(core, keyRing, card);
       return card;
     },
     token,
+    async saveKeys() {
+      await keyRing.save(keyRingFile);
+      await gateway.reloadKeys();
+    },
     async scanner(deviceId = uniqueDevice()) {
       const s = await RawScanner.connect(gateway.scannerUrl, deviceId, token(deviceId));
       scanners.push(s);
@@ -314,6 +329,7 @@ export async function startGatewayFixture(opts: FixtureOptions): Promise<Gateway
       closed = true;
       await Promise.all([...scanners.map((s) => s.close()), ...clients.map((c) => c.close())]);
       await gateway.close(5_000);
+      await rm(keyDir, { recursive: true, force: true });
     },
   };
 }

@@ -23,6 +23,7 @@ export function makeCard(overrides: Partial<CardRecord> = {}): CardRecord {
     keyId: 1,
     status: 'active',
     wrappedBasicKey: bytes(60),
+    basicKeyCheck: bytes(16),
     pvv: bytes(32),
     currency: 'EUR',
     limit: 100_000,
@@ -41,7 +42,7 @@ export function makeSession(card: CardRecord, overrides: Partial<AuthSession> = 
     scannerId: 'scanner-1',
     card: card.token,
     last4: card.last4,
-    payload: 'SP1:ciphertexts-only',
+    payload: bytes(112), // shape only: the store keeps the payload's bytes, it never opens them
     amount: 1_250,
     currency: card.currency,
     merchant: 'Corner Café',

@@ -1,0 +1,52 @@
+/**
+ * The crypto engine beside the card verifier (verifier.ts): where the issuer keys live and the DVD-1 work
+ * runs. The gateway's worker pool (gateway/pool) and the node:crypto baseline (gateway/baseline) implement
+ * it; CardCrypto (card-crypto.ts) is the work itself, on whichever thread holds the keys. The caller hands
+ * over ciphertexts and stored rows and gets verdict material back: never an issuer key, a clear basic key
+ * or a clear PAN.
+ */
+
+import { DVD1_STATUS } from '../core/types.ts';
+
+/**
+ * Status bits of an engine answer: the core's DVD-1 bits (BASIC_KEY also when the stored key would not
+ * unwrap), and the state of the issuer key the payload names (its payload was opened under a dummy key).
+ */
+export const CARD_STATUS = { ...DVD1_STATUS, KEY_UNKNOWN: 32, KEY_RETIRED: 64 } as const;
+
+/** S22: what opening a scanned payload tells. `card`, `last4` and `basicKeyCheck` are set only when status is 0. */
+export interface CardOpening {
+  status: number; // OR of CARD_STATUS bits (PAN_TAG, KEY_TAG, LUHN, KEY_UNKNOWN, KEY_RETIRED)
+  card: string | null; // card token (IssuerKeyRing.cardToken of the PAN)
+  last4: string | null;
+  basicKeyCheck: Uint8Array | null; // IssuerKeyRing.basicKeyCheck of the decrypted basic key, for the card row's
+}
+
+/** S25: one counted PIN attempt, with the card row's stored secrets as they are at rest. */
+export interface PinCheck {
+  payload: Uint8Array; // the 112 payload bytes kept on the session
+  card: string; // card token: the wrapped basic key's AAD
+  wrappedBasicKey: Uint8Array;
+  pvv: Uint8Array;
+  pin: string; // 4 digits
+  sessionId: string; // 32 hex
+  merchant: string; // at most 16 bytes of UTF-8
+  amount: number; // minor units
+}
+
+export interface PinChecked {
+  status: number; // OR of CARD_STATUS bits; 0: every check passed
+  cryptogram: Uint8Array | null; // 32 B, only when status is 0
+}
+
+export interface CardEngine {
+  openCard(payload: Uint8Array): Promise<CardOpening>;
+  checkPin(check: PinCheck): Promise<PinChecked>;
+  /** Requests waiting for, or inside, the engine. */
+  readonly queueDepth: number;
+  /** Can take work now (for /readyz). */
+  readonly ready: boolean;
+  /** Load the key ring again from its file (rotation without a restart); resolves once new work uses it. */
+  reloadKeys(): Promise<void>;
+  close(): Promise<void>;
+}
