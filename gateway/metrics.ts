@@ -24,14 +24,30 @@ export class GatewayMetrics implements FlowMetrics {
   readonly #rejected = new Counter({ name: 'scanpay_frames_rejected_total', help: 'Scanner frames answered with an error code', labelNames: ['code'], registers: [this.registry] });
   readonly #connections = new Gauge({ name: 'scanpay_scanner_connections', help: 'Open scanner WebSocket connections', registers: [this.registry] });
 
-  constructor(queueDepth: () => number) {
+  readonly #poolErrors = new Counter({
+    name: 'scanpay_pool_errors_total', help: 'Crypto pool faults: worker (failed outside a task), batch-retried (its worker died)',
+    labelNames: ['where'], registers: [this.registry],
+  });
+  #queueDepth: () => number = () => 0;
+
+  constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'scanpay_' });
+    const depth = () => this.#queueDepth();
     new Gauge({
       name: 'scanpay_pool_queue_depth', help: 'Crypto requests waiting for or inside a pool batch', registers: [this.registry],
       collect() {
-        this.set(queueDepth());
+        this.set(depth());
       },
     });
+  }
+
+  /** Where the queue depth gauge reads from: the crypto engine, built after the metrics it reports to. */
+  watchQueue(depth: () => number): void {
+    this.#queueDepth = depth;
+  }
+
+  poolError(where: string): void {
+    this.#poolErrors.inc({ where });
   }
 
   scan(outcome: 'legal' | 'illegal', code?: string): void {

@@ -9,7 +9,6 @@
 import { createHmac } from 'node:crypto';
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { Logger } from 'pino';
-import { Counter } from 'prom-client';
 import { ScanpayError } from '../core/errors.ts';
 import { loadCore } from '../core/index.ts';
 import type { CryptoCore } from '../core/types.ts';
@@ -24,6 +23,7 @@ import { InFlight } from './in-flight.ts';
 import { createLogger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { CryptoPool } from './pool/crypto-pool.ts';
+import { ScannerDirectory } from './scanners/directory.ts';
 import { ScannerHub } from './scanners/scanner-hub.ts';
 import { startTransport, type TlsFiles } from './transport/uws-server.ts';
 import { LocalPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
@@ -93,53 +93,34 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const host = opts.host ?? '127.0.0.1';
   const log = opts.logger ?? createLogger();
   const core = opts.core ?? await loadCore();
-  let metrics: GatewayMetrics | undefined;
-  const onBatch = (kind: string, size: number) => metrics?.batch(kind, size);
-  let poolErrors: Counter | undefined;
-  // a worker that dies is replaced by piscina and its batch run again: logged and counted, never a crash
-  const onPoolError = (where: string, e: Error) => {
-    poolErrors?.inc({ where });
-    log.error({ event: 'pool.error', where, error: e.message }, 'crypto pool error');
-  };
   if (!opts.keyRingFile === !opts.keyRing) throw new ScanpayError('BAD_ARGUMENT', 'give the gateway keyRingFile or keyRing (one of the two)');
   const keys = opts.keyRingFile ? KeyRingSource.file(opts.keyRingFile) : KeyRingSource.inline(opts.keyRing!);
   if (opts.keyRingFile) keys.read(); // a bad file fails the start here, not in a worker
+
+  // built in dependency order, each part whole when the next takes it
+  const metrics = new GatewayMetrics();
+  // a worker that dies is replaced by piscina and its batch run again: logged and counted, never a crash
+  const onPoolError = (where: string, e: Error) => {
+    metrics.poolError(where);
+    log.error({ event: 'pool.error', where, error: e.message }, 'crypto pool error');
+  };
+  const onBatch = (kind: string, size: number) => metrics.batch(kind, size);
   const engine = opts.engine?.({ keys, core, onBatch, onError: onPoolError })
     ?? new CryptoPool({ keys, threads: opts.threads, batch: opts.batch ?? DEFAULT_BATCH, onBatch, onError: onPoolError });
-  metrics = new GatewayMetrics(() => engine.queueDepth);
-  poolErrors = new Counter({
-    name: 'scanpay_pool_errors_total', help: 'Crypto pool faults: worker (failed outside a task), batch-retried (its worker died)',
-    labelNames: ['where'], registers: [metrics.registry],
-  });
-  const inFlight = new InFlight();
-  let hub: ScannerHub | undefined;
-  const deliver: Deliver = (scannerId, frame) => hub?.notify(scannerId, frame);
-  const pushBus = opts.pushBus ? await opts.pushBus(deliver) : new LocalPushBus(deliver);
-
-  const flow: FlowDeps = {
-    core, engine, store: opts.store,
-    pageKey: createHmac('sha256', opts.fleetKey).update('scanpay/v1/page-key').digest(),
-    config: { publicUrl: '', sessionTtlMs: opts.sessionTtlMs ?? 120_000, pinLockAt: opts.pinLockAt ?? 3, pinPaceMs: opts.pinPaceMs ?? 250 },
-    audit: log,
-    metrics,
-    notify: (scannerId, frame) => pushBus.publish(scannerId, frame),
-    pinsInFlight: new Map(),
-  };
-  hub = new ScannerHub(flow, inFlight, {
-    fleetKey: opts.fleetKey,
-    framesPerSecond: opts.framesPerSecond ?? 20,
-    burst: opts.burst ?? 40,
-    onRejectedFrame: (code) => metrics.rejectedFrame(code),
-    onConnections: (n) => metrics.connections(n),
-    onScannerPresence: (scannerId, present) => (present ? pushBus.watch(scannerId) : pushBus.unwatch(scannerId)),
-  });
-  let closed = false;
-  const ops: OpsState = { store: opts.store, metrics, poolReady: () => engine.ready, draining: () => hub!.draining };
+  metrics.watchQueue(() => engine.queueDepth);
+  const directory = new ScannerDirectory();
+  const deliver: Deliver = (scannerId, frame) => directory.notify(scannerId, frame);
+  const pushBus: PushBus = opts.pushBus
+    ? await opts.pushBus(deliver).catch(async (e: unknown) => {
+      await engine.close(); // e.g. Redis unreachable: nothing left running
+      throw e;
+    })
+    : new LocalPushBus(deliver);
+  // listen before the flow: the page URLs it hands out need the bound port (port 0 picks one)
   const opsHost = opts.opsHost ?? '127.0.0.1';
   const transport = await startTransport({
-    host, port: opts.port ?? 8080, sharedPort: opts.sharedPort, hub, tls: opts.tls,
-    routes: [...authRoutes(flow, inFlight, () => hub!.draining, opts.pageLimits ?? DEFAULT_PAGE_LIMITS), ...publicHealthRoutes(ops)],
-    ops: { host: opsHost, port: opts.opsPort ?? 0, routes: opsRoutes(ops) },
+    host, port: opts.port ?? 8080, sharedPort: opts.sharedPort, tls: opts.tls,
+    ops: { host: opsHost, port: opts.opsPort ?? 0 },
     idleTimeoutS: opts.idleTimeoutS ?? 60,
     maxBackpressureBytes: opts.maxBackpressureBytes ?? 64 * 1024,
     onError: (where, e) => log.error({ where, error: (e as Error).message }, 'transport error'),
@@ -147,10 +128,36 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     await Promise.all([engine.close(), pushBus.close()]); // e.g. the port is in use: nothing left running
     throw e;
   });
+  // from here to transport.serve nothing awaits, so no request can arrive before the handlers are attached
   const hostPort = (h: string, port: number) => `${h.includes(':') ? `[${h}]` : h}:${port}`;
   const url = `${opts.tls ? 'https' : 'http'}://${hostPort(host, transport.port)}`;
   const opsUrl = `http://${hostPort(opsHost, transport.opsPort)}`;
-  flow.config.publicUrl = opts.publicUrl ?? url;
+
+  const flow: FlowDeps = {
+    core, engine, store: opts.store,
+    pageKey: createHmac('sha256', opts.fleetKey).update('scanpay/v1/page-key').digest(),
+    config: { publicUrl: opts.publicUrl ?? url, sessionTtlMs: opts.sessionTtlMs ?? 120_000, pinLockAt: opts.pinLockAt ?? 3, pinPaceMs: opts.pinPaceMs ?? 250 },
+    audit: log,
+    metrics,
+    notify: (scannerId, frame) => pushBus.publish(scannerId, frame),
+    pinsInFlight: new Map(),
+  };
+  const inFlight = new InFlight();
+  const hub = new ScannerHub(flow, directory, inFlight, {
+    fleetKey: opts.fleetKey,
+    framesPerSecond: opts.framesPerSecond ?? 20,
+    burst: opts.burst ?? 40,
+    onRejectedFrame: (code) => metrics.rejectedFrame(code),
+    onConnections: (n) => metrics.connections(n),
+    onScannerPresence: (scannerId, present) => (present ? pushBus.watch(scannerId) : pushBus.unwatch(scannerId)),
+  });
+  const ops: OpsState = { store: opts.store, metrics, poolReady: () => engine.ready, draining: () => hub.draining };
+  transport.serve({
+    hub,
+    routes: [...authRoutes(flow, inFlight, () => hub.draining, opts.pageLimits ?? DEFAULT_PAGE_LIMITS), ...publicHealthRoutes(ops)],
+    opsRoutes: opsRoutes(ops),
+  });
+  let closed = false;
   log.info({ event: 'gateway.started', url, ops: opsUrl, store: opts.store.description, keys: keys.description }, 'gateway started');
 
   const reloadKeys = async () => {
@@ -175,7 +182,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     async close(drainMs = 10_000) {
       if (closed) return;
       if (opts.keyRingFile) unwatchFile(opts.keyRingFile, onKeyFileChange);
-      hub!.draining = true;
+      hub.draining = true;
       transport.stopListening();
       const drained = await inFlight.drain(drainMs);
       if (!drained) log.warn({ event: 'gateway.drain-timeout', inFlight: inFlight.count }, 'in-flight payments did not finish in time');

@@ -7,7 +7,7 @@
  * @example
  *   const pool = new CryptoPool({ keys: KeyRingSource.file(path), threads: 2, batch: { maxItems: 64, windowMs: 1 } });
  *   const opening = await pool.openCard(payloadBytes);
- * A worker that dies mid-batch (piscina replaces it) costs that batch one more run on another worker: the
+ * A worker that dies mid-batch (piscina replaces it) costs that batch another run on another worker (up to two): the
  * crypto has no side effects, so running a batch twice is safe. Queues are bounded (maxQueued): past the
  * bound a request is refused with PoolBusyError, which the scanner hub answers with BUSY.
  */
@@ -36,6 +36,9 @@ export interface CryptoPoolOptions {
 
 /** Default bound of each kind's queue: a few full batches per worker; beyond that the scanner is told BUSY. */
 export const DEFAULT_MAX_QUEUED = 4_096;
+
+/** Runs of a failed batch on another worker: the crypto has no side effects, and a replacement may die too. */
+const BATCH_RETRIES = 2;
 
 /** What the flow needs from a crypto engine (issuer/card-engine.ts): the pool here, or the inline baseline. */
 export type CryptoEngine = CardEngine;
@@ -119,16 +122,17 @@ export class CryptoPool implements CardEngine {
     return true;
   }
 
-  /** One batch as a piscina task; if it fails (its worker died), once more on another worker. */
+  /** One batch as a piscina task; if it fails (its worker died), again on another worker, up to BATCH_RETRIES times. */
   async #run<O>(kind: PoolTaskKind, requests: Uint8Array[], decode: (source: Uint8Array, at: number) => O): Promise<O[]> {
-    let answers: Uint8Array;
+    let answers: Uint8Array | undefined;
     try {
-      try {
-        answers = await this.#runOnce(kind, requests);
-      } catch (e) {
-        if (this.#closed) throw e;
-        this.#onError?.('batch-retried', e as Error);
-        answers = await this.#runOnce(kind, requests);
+      for (let attempt = 0; !answers; attempt++) {
+        try {
+          answers = await this.#runOnce(kind, requests);
+        } catch (e) {
+          if (this.#closed || attempt >= BATCH_RETRIES) throw e;
+          this.#onError?.('batch-retried', e as Error);
+        }
       }
     } finally {
       for (const request of requests) request.fill(0);

@@ -13,6 +13,7 @@ import { handlePin } from '../flow/pin.ts';
 import { handleScan } from '../flow/scan.ts';
 import { handleStatus, recentPageResults } from '../flow/status.ts';
 import type { InFlight } from '../in-flight.ts';
+import type { ScannerDirectory } from './directory.ts';
 import { PoolBusyError } from '../pool/batcher.ts';
 import { DeviceRateLimiter } from './rate-limit.ts';
 
@@ -52,14 +53,18 @@ export interface ScannerHubOptions {
 }
 
 export class ScannerHub {
-  readonly #byScanner = new Map<string, Set<ScannerConnection>>();
   /** Per connection, the ids of its requests taken and not yet answered (ids must be unique among these). */
   readonly #outstanding = new Map<ScannerConnection, Set<string>>();
   readonly #rate: DeviceRateLimiter;
   #connections = 0;
   draining = false;
 
-  constructor(private readonly flow: FlowDeps, private readonly inFlight: InFlight, private readonly opts: ScannerHubOptions) {
+  constructor(
+    private readonly flow: FlowDeps,
+    private readonly directory: ScannerDirectory,
+    private readonly inFlight: InFlight,
+    private readonly opts: ScannerHubOptions,
+  ) {
     this.#rate = new DeviceRateLimiter(flow.store, opts.framesPerSecond, opts.burst);
   }
 
@@ -79,12 +84,8 @@ export class ScannerHub {
   }
 
   opened(conn: ScannerConnection): void {
-    let set = this.#byScanner.get(conn.scannerId);
-    if (!set) {
-      this.#byScanner.set(conn.scannerId, (set = new Set()));
-      this.opts.onScannerPresence?.(conn.scannerId, true); // before the welcome: pushes for it may follow at once
-    }
-    set.add(conn);
+    // before the welcome: pushes for it may follow at once
+    if (this.directory.add(conn)) this.opts.onScannerPresence?.(conn.scannerId, true);
     this.#outstanding.set(conn, new Set());
     this.opts.onConnections?.(++this.#connections);
     conn.send({ v: 1, type: 'welcome', scanner: conn.scannerId, limits: { maxFrameBytes: MAX_FRAME_BYTES, framesPerSecond: this.opts.framesPerSecond, burst: this.opts.burst } });
@@ -102,18 +103,9 @@ export class ScannerHub {
   }
 
   closed(conn: ScannerConnection): void {
-    const set = this.#byScanner.get(conn.scannerId);
-    set?.delete(conn);
     this.#outstanding.delete(conn);
-    if (set?.size === 0) {
-      this.#byScanner.delete(conn.scannerId); // its rate budget stays in the store
-      this.opts.onScannerPresence?.(conn.scannerId, false);
-    }
+    if (this.directory.remove(conn)) this.opts.onScannerPresence?.(conn.scannerId, false); // its rate budget stays in the store
     this.opts.onConnections?.(--this.#connections);
-  }
-
-  notify(scannerId: string, frame: GatewayFrame): void {
-    for (const conn of this.#byScanner.get(scannerId) ?? []) conn.send(frame);
   }
 
   #reject(conn: ScannerConnection, id: string | null, code: ScannerCode, message: string): void {

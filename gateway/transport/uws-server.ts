@@ -22,17 +22,27 @@ export interface TransportOptions {
   /** Share the scanners' port with processes of one group (SO_REUSEPORT); default: exclusive, a port in use fails. */
   sharedPort?: boolean;
   tls?: TlsFiles; // wss:// and https:// when set
-  hub: ScannerHub;
-  routes: HttpRoute[];
-  ops: { host: string; port: number; routes: HttpRoute[] };
+  ops: { host: string; port: number };
   idleTimeoutS: number;
   maxBackpressureBytes: number;
   onError?: (where: string, e: unknown) => void;
 }
 
+/** What the listeners serve: the scanners' WebSocket and the page on one, the ops routes on the other. */
+export interface TransportHandlers {
+  hub: ScannerHub;
+  routes: HttpRoute[];
+  opsRoutes: HttpRoute[];
+}
+
 export interface RunningTransport {
   readonly port: number;
   readonly opsPort: number;
+  /**
+   * Attaches the handlers. Call it in the same turn as the listen resolved (no I/O runs in between, so no
+   * request arrives before it): the gateway listens first because the page URLs need the bound port.
+   */
+  serve(handlers: TransportHandlers): void;
   /** Stops accepting connections; open sockets stay until closeConnections(). */
   stopListening(): void;
   closeConnections(): void;
@@ -147,11 +157,32 @@ function readBody(res: uws.HttpResponse, state: { aborted: boolean }): Promise<U
   });
 }
 
+/** Binds both listeners (a port in use fails here); `serve` then attaches what they answer. */
 export async function startTransport(opts: TransportOptions): Promise<RunningTransport> {
   const sockets = new Set<uws.WebSocket<SocketData>>();
   const app = opts.tls ? uws.SSLApp({ cert_file_name: opts.tls.certFile, key_file_name: opts.tls.keyFile }) : uws.App();
-  const extraHeaders: Record<string, string> = opts.tls ? { 'strict-transport-security': HSTS } : {};
+  const ops = uws.App();
+  const listening = await Promise.allSettled([listen(app, opts.host, opts.port, 'scanners', opts.sharedPort), listen(ops, opts.ops.host, opts.ops.port, 'ops')]);
+  const failed = listening.find((l) => l.status === 'rejected');
+  if (failed) {
+    for (const l of listening) if (l.status === 'fulfilled') uws.us_listen_socket_close(l.value); // none left open
+    throw failed.reason;
+  }
+  const [listenSocket, opsSocket] = listening.map((l) => (l as PromiseFulfilledResult<uws.us_listen_socket>).value);
+  return {
+    port: uws.us_socket_local_port(listenSocket),
+    opsPort: uws.us_socket_local_port(opsSocket),
+    serve: (handlers) => serve(app, ops, sockets, opts, handlers),
+    stopListening: () => uws.us_listen_socket_close(listenSocket),
+    closeConnections: () => {
+      for (const ws of [...sockets]) ws.end(1001, 'gateway shutting down');
+      uws.us_listen_socket_close(opsSocket);
+    },
+  };
+}
 
+function serve(app: uws.TemplatedApp, ops: uws.TemplatedApp, sockets: Set<uws.WebSocket<SocketData>>, opts: TransportOptions, { hub, routes, opsRoutes }: TransportHandlers): void {
+  const extraHeaders: Record<string, string> = opts.tls ? { 'strict-transport-security': HSTS } : {};
   app.ws<SocketData>('/scanner', {
     maxPayloadLength: HARD_FRAME_LIMIT,
     idleTimeout: opts.idleTimeoutS,
@@ -160,7 +191,7 @@ export async function startTransport(opts: TransportOptions): Promise<RunningTra
     maxBackpressure: 2 * opts.maxBackpressureBytes + 16 * 1024,
     closeOnBackpressureLimit: 0, // send() disconnects a scanner that cannot keep up, with CLOSE_NOT_READING
     upgrade(res, req, context) {
-      if (opts.hub.draining) {
+      if (hub.draining) {
         res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'text/plain').writeHeader('retry-after', '1').end('gateway shutting down');
         return;
       }
@@ -178,7 +209,7 @@ export async function startTransport(opts: TransportOptions): Promise<RunningTra
       res.onAborted(() => {
         aborted = true;
       });
-      opts.hub.authenticate(token).then((verdict) => {
+      hub.authenticate(token).then((verdict) => {
         if (aborted) return;
         res.cork(() => {
           if (!verdict.ok) {
@@ -220,39 +251,21 @@ export async function startTransport(opts: TransportOptions): Promise<RunningTra
       (data as SocketData & { markClosed?: () => void }).markClosed = () => {
         closed = true;
       };
-      opts.hub.opened(data.connection);
+      hub.opened(data.connection);
     },
     message(ws, message, isBinary) {
       const connection = ws.getUserData().connection!;
       const copy = message.slice(0); // the message buffer is only valid during this callback
-      opts.hub.frame(connection, copy, isBinary).catch((e) => opts.onError?.('ws.message', e));
+      hub.frame(connection, copy, isBinary).catch((e) => opts.onError?.('ws.message', e));
     },
     close(ws) {
       sockets.delete(ws);
       const data = ws.getUserData() as SocketData & { markClosed?: () => void };
       data.markClosed?.();
-      if (data.connection) opts.hub.closed(data.connection);
+      if (data.connection) hub.closed(data.connection);
     },
   });
 
-  serveRoutes(app, opts.routes, extraHeaders, opts.onError);
-  const ops = uws.App();
-  serveRoutes(ops, opts.ops.routes, {}, opts.onError);
-
-  const listening = await Promise.allSettled([listen(app, opts.host, opts.port, 'scanners', opts.sharedPort), listen(ops, opts.ops.host, opts.ops.port, 'ops')]);
-  const failed = listening.find((l) => l.status === 'rejected');
-  if (failed) {
-    for (const l of listening) if (l.status === 'fulfilled') uws.us_listen_socket_close(l.value); // none left open
-    throw failed.reason;
-  }
-  const [listenSocket, opsSocket] = listening.map((l) => (l as PromiseFulfilledResult<uws.us_listen_socket>).value);
-  return {
-    port: uws.us_socket_local_port(listenSocket),
-    opsPort: uws.us_socket_local_port(opsSocket),
-    stopListening: () => uws.us_listen_socket_close(listenSocket),
-    closeConnections: () => {
-      for (const ws of [...sockets]) ws.end(1001, 'gateway shutting down');
-      uws.us_listen_socket_close(opsSocket);
-    },
-  };
+  serveRoutes(app, routes, extraHeaders, opts.onError);
+  serveRoutes(ops, opsRoutes, {}, opts.onError);
 }

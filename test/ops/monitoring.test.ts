@@ -23,7 +23,7 @@ interface Registered {
 
 /** name → type and labels, as a fresh gateway registers them (default process metrics included). */
 function registeredMetrics(): Map<string, Registered> {
-  const metrics = new GatewayMetrics(() => 0);
+  const metrics = new GatewayMetrics();
   const out = new Map<string, Registered>();
   for (const m of metrics.registry.getMetricsAsArray() as unknown as { name: string; type: string; labelNames?: string[] }[]) {
     out.set(m.name, { type: String(m.type), labels: new Set(m.labelNames ?? []) });

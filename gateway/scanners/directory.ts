@@ -1,0 +1,35 @@
+/**
+ * The scanners connected to this process, by scanner id: where a push for a scanner is delivered (a page
+ * result, from this process or, through the push bus, from another gateway). It exists before the hub so
+ * the push bus can deliver into it, and the hub adds and removes the connections it accepts.
+ */
+import type { GatewayFrame } from '../../protocol/messages.ts';
+import type { ScannerConnection } from './scanner-hub.ts';
+
+export class ScannerDirectory {
+  readonly #byScanner = new Map<string, Set<ScannerConnection>>();
+
+  /** Adds a connection; true when it is its scanner's first here (the push bus should start watching it). */
+  add(conn: ScannerConnection): boolean {
+    const set = this.#byScanner.get(conn.scannerId);
+    if (set) {
+      set.add(conn);
+      return false;
+    }
+    this.#byScanner.set(conn.scannerId, new Set([conn]));
+    return true;
+  }
+
+  /** Removes a connection; true when it was its scanner's last here. */
+  remove(conn: ScannerConnection): boolean {
+    const set = this.#byScanner.get(conn.scannerId);
+    if (!set?.delete(conn) || set.size > 0) return false;
+    this.#byScanner.delete(conn.scannerId);
+    return true;
+  }
+
+  /** Sends a frame to every connection of a scanner here (none: nothing happens). */
+  notify(scannerId: string, frame: GatewayFrame): void {
+    for (const conn of this.#byScanner.get(scannerId) ?? []) conn.send(frame);
+  }
+}
