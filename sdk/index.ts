@@ -9,6 +9,10 @@ export { ScannerClient, type ConnectionState, type ScannerClientOptions, type Sc
 export type { ReconnectOptions } from './backoff.ts';
 export { ScannerError, isScannerError, type ClientCode, type ScannerErrorCode } from './scanner-error.ts';
 export {
+  MAX_MINOR_UNITS, MERCHANT_BYTES, isAmount, isCurrency, isMerchant, isPin, isSessionId,
+  type Amount, type Currency, type Merchant, type Pin, type SessionId,
+} from '../protocol/values.ts';
+export {
   MAX_FRAME_BYTES, PROTOCOL_VERSION, SCANNER_CODES, SUBPROTOCOL, parseGatewayFrame,
   type AuthRequiredFrame, type ErrorFrame, type GatewayFrame, type ParseResult, type PaymentResultFrame, type PingFrame,
   type PinFrame, type PongFrame, type Receipt, type ScanFrame, type ScannerCode, type ScannerFrame, type SessionStatusFrame,
