@@ -1,16 +1,18 @@
 /**
  * The payment's values, defined once (protocol/values.ts): each guard against its rule at the edges, the
  * merchant's 16-byte DVD-1 encoding (refused past 16 bytes, never truncated), and — differentially, on
- * hostile inputs — that the frame schemas and the guards accept exactly the same values.
+ * hostile inputs — that the frame schemas, the store's boundary and the guards accept exactly the same values.
  */
 import { describe, expect, it } from 'vitest';
 import { isScanpayError } from '../../core/errors.ts';
 import { DVD1_FIELDS } from '../../core/dvd1-layout.ts';
+import { MemoryStore } from '../../issuer/store/memory-store.ts';
 import { parseScannerFrame } from '../../protocol/messages.ts';
 import {
   MAX_MINOR_UNITS, MERCHANT_BYTES, isAmount, isCurrency, isKnownCurrency, isMerchant, isMinorUnits, isPin, isSessionId,
   merchantBytes, parseAmount, parseCurrency, parseMerchant, parseMinorUnits, parsePin, parseSessionId,
 } from '../../protocol/values.ts';
+import { makeCard, makeSession } from '../support/store-fixtures.ts';
 
 const SESSION = '9f86d081884c7d659a2feaa0c55ad015';
 const scan = { v: 1, type: 'scan', id: 'r-1', payload: 'P', amount: 1250, currency: 'EUR', merchant: 'cafe-7' };
@@ -135,7 +137,7 @@ describe('amounts', () => {
   });
 });
 
-describe('one definition: the frame schemas and the guards agree on every value', () => {
+describe('one definition: the frame schemas, the store and the guards agree on every value', () => {
   const frameAccepts = (frame: Record<string, unknown>): boolean => parseScannerFrame(JSON.stringify(frame)).ok;
   // JSON cannot carry undefined, NaN or Infinity as such: compare only values a frame can hold
   const jsonable = HOSTILE.filter((v) => v !== undefined && !(typeof v === 'number' && !Number.isFinite(v)));
@@ -148,5 +150,23 @@ describe('one definition: the frame schemas and the guards agree on every value'
     ['amount', (v: unknown) => frameAccepts({ ...scan, amount: v }), isAmount],
   ] as const)('%s: the schema accepts exactly what the guard does', (_name, schema, guard) => {
     for (const value of jsonable) expect(schema(value), JSON.stringify(value)).toBe(guard(value));
+  });
+
+  it('the store opens a session exactly when its amount, currency and merchant pass the guards', async () => {
+    const store = new MemoryStore();
+    const card = makeCard();
+    await store.insertCard(card);
+    for (const value of HOSTILE) {
+      const cases = [
+        ['amount', isAmount(value)], ['currency', isCurrency(value)], ['merchant', isMerchant(value)],
+      ] as const;
+      for (const [field, expected] of cases) {
+        const session = { ...makeSession(card), [field]: value };
+        // the card pays in EUR only; any well-shaped currency is a valid *session* (the decline comes at authorization)
+        const opened = await store.openSession(session).then(() => 'ok', (e: unknown) => (isScanpayError(e) ? e.code : String(e)));
+        expect(opened, `${field} = ${String(value)}`).toBe(expected ? 'ok' : 'BAD_ARGUMENT');
+      }
+    }
+    await store.close();
   });
 });
