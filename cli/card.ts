@@ -8,17 +8,16 @@ import { access, rename, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { assertPin } from '../issuer/card-secrets.ts';
-import { assertCurrency, type CardView, type IssuedCard } from '../issuer/issuer.ts';
+import type { CardView, IssuedCard } from '../issuer/issuer.ts';
 import { assertBin } from '../issuer/pan.ts';
 import { parsePayload, payloadFromText } from '../issuer/payload.ts';
 import { payloadQrPng, payloadQrSvg, qrVersionOf, QR_ERROR_CORRECTION } from '../issuer/qr.ts';
+import { MAX_MINOR_UNITS, MIN_AMOUNT, isKnownCurrency, isPin } from '../protocol/values.ts';
 import { readCardArgument, type CardArgument } from './card-ref.ts';
 import { withIssuer, type GlobalOptions, type IssuerContext } from './context.ts';
 import { asUsage, usageError } from './errors.ts';
 import { parseInteger, withJson, type Output } from './output.ts';
 
-const MAX_MINOR_UNITS = Number.MAX_SAFE_INTEGER;
 const QR_KINDS = ['.png', '.svg'] as const;
 const VIEW_FIELDS = ['status', 'generation', 'keyId', 'limit', 'balance', 'currency', 'pinFailures'] as const;
 type ViewField = (typeof VIEW_FIELDS)[number];
@@ -140,10 +139,10 @@ export function cardCommand(program: Command, out: Output): void {
     .option('--bin <digits>', 'issuer BIN (6-8 digits) the PAN starts with')
     .option('--qr <file>', 'write the payload QR code to file.png or file.svg'))
     .action(async (opts: { pin: string; limit: string; currency: string; balance?: string; bin?: string; qr?: string; json?: boolean }) => {
-      asUsage(() => assertPin(opts.pin), '--pin must be exactly 4 digits');
-      const limit = parseInteger(opts.limit, '--limit', 1, MAX_MINOR_UNITS, ': a card with limit 0 could never pay');
+      if (!isPin(opts.pin)) throw usageError('--pin must be exactly 4 digits');
+      const limit = parseInteger(opts.limit, '--limit', MIN_AMOUNT, MAX_MINOR_UNITS, ': a card with limit 0 could never pay');
       const balance = opts.balance === undefined ? undefined : parseInteger(opts.balance, '--balance', 0, MAX_MINOR_UNITS);
-      asUsage(() => assertCurrency(opts.currency), '--currency must be an ISO 4217 code, e.g. EUR');
+      if (!isKnownCurrency(opts.currency)) throw usageError('--currency must be an ISO 4217 code, e.g. EUR');
       if (opts.bin !== undefined) asUsage(() => assertBin(opts.bin!), '--bin must be 6 to 8 digits');
       const qrPath = await checkQrTarget(opts.qr);
       await withIssuer({ ...globals(), bin: opts.bin }, async ({ issuer }) => {
@@ -184,7 +183,7 @@ export function cardCommand(program: Command, out: Output): void {
     .description("change a card's PIN (clears its wrong-PIN count)")
     .requiredOption('--pin <digits>', 'the new 4-digit PIN'))
     .action(async (cardArg: string, opts: { pin: string; json?: boolean }) => {
-      asUsage(() => assertPin(opts.pin), '--pin must be exactly 4 digits');
+      if (!isPin(opts.pin)) throw usageError('--pin must be exactly 4 digits');
       const ref = await readCardArgument(cardArg, { pan: true });
       await withIssuer(globals(), async (ctx) => {
         const pan = panOf(ctx, ref);

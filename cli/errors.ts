@@ -6,8 +6,7 @@
  *   throw usageError('--amount must be positive (≥ 1)');   // scanpay: --amount must be positive (≥ 1) [USAGE], exit 2
  */
 import { CommanderError } from 'commander';
-import { isScanpayError } from '../core/errors.ts';
-import { isScannerError } from '../sdk/index.ts';
+import { ScanpayBaseError, isScanpayBaseError, isScanpayError } from '../core/errors.ts';
 
 export const EXIT = {
   /** Done (a payment: approved). */
@@ -21,10 +20,13 @@ export const EXIT = {
 /** CLI codes: USAGE (a bad command line) and NO_SUCH_FILE (a file argument that names nothing); both exit 2. */
 export type CliCode = 'USAGE' | 'NO_SUCH_FILE';
 
-export class CliError extends Error {
-  constructor(readonly code: string, message: string, readonly exitCode: number) {
-    super(message);
+/** A failure the CLI itself reports: a CliCode, or a payment's decline reason (`declined`); with its exit code. */
+export class CliError extends ScanpayBaseError {
+  readonly exitCode: number;
+  constructor(code: string, message: string, exitCode: number) {
+    super('cli', code, message);
     this.name = 'CliError';
+    this.exitCode = exitCode;
   }
 }
 
@@ -62,7 +64,8 @@ export function describeFailure(e: unknown): { line: string; exitCode: number } 
     return { line: line(e.message.replace(/^error: /, ''), 'USAGE'), exitCode: EXIT.USAGE };
   }
   if (e instanceof CliError) return { line: line(e.message, e.code), exitCode: e.exitCode };
-  if (isScanpayError(e) || isScannerError(e)) return { line: line(e.message, e.code), exitCode: EXIT.REFUSED };
+  // a core, issuer, store or protocol code (ScanpayError), or one the gateway or the SDK gave (ScannerError)
+  if (isScanpayBaseError(e)) return { line: line(e.message, e.code), exitCode: EXIT.REFUSED };
   const errno = (e as NodeJS.ErrnoException | undefined)?.code;
   const message = e instanceof Error ? e.message : String(e);
   return { line: line(message, typeof errno === 'string' ? errno : 'INTERNAL'), exitCode: EXIT.REFUSED };

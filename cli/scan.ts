@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { ScanpayError } from '../core/errors.ts';
 import { loadFleetKey } from '../protocol/fleet-key.ts';
 import { deviceSecret, isDeviceId } from '../protocol/scanner-token.ts';
+import { MAX_MINOR_UNITS, MERCHANT_BYTES, MIN_AMOUNT, isCurrency, isMerchant, isPin, parsePin } from '../protocol/values.ts';
 import { ScannerClient, isScannerError, type AuthRequiredFrame, type PaymentResultFrame, type ScanRequest } from '../sdk/index.ts';
 import { readCardArgument } from './card-ref.ts';
 import { openPersistentStore } from './context.ts';
@@ -16,7 +17,6 @@ import { CliError, EXIT, declined, noSuchFile, usageError } from './errors.ts';
 import { promptHidden, readFirstLine } from './pin-prompt.ts';
 import { parseInteger, withJson, type Output } from './output.ts';
 
-const PIN = /^[0-9]{4}$/;
 const HEX_SECRET = /^[0-9a-fA-F]{64}$/;
 const MAX_REPEAT = 1_000_000;
 const RATE_LIMIT_RETRIES = 8;
@@ -67,7 +67,7 @@ function pinSource(opts: ScanOptions): PinSource | null {
   if (opts.page) return null;
   let read: () => Promise<string>;
   if (opts.pin !== undefined) {
-    if (!PIN.test(opts.pin)) usage('--pin must be exactly 4 digits');
+    if (!isPin(opts.pin)) usage('--pin must be exactly 4 digits');
     const pin = opts.pin;
     read = async () => pin;
   } else if (opts.pinStdin) {
@@ -78,10 +78,7 @@ function pinSource(opts: ScanOptions): PinSource | null {
     usage('stdin is not a terminal: pass --pin-stdin (PIN on the first line of stdin), --pin, or --page');
   }
   let cached: Promise<string> | undefined;
-  return () => (cached ??= read().then((pin) => {
-    if (!PIN.test(pin)) throw new ScanpayError('PIN_FORMAT');
-    return pin;
-  }));
+  return () => (cached ??= read().then((pin) => parsePin(pin)));
 }
 
 /** Retries a request the gateway refused with RATE_LIMITED (safe: a refused frame did nothing; pin frames are idempotent). */
@@ -125,7 +122,7 @@ export function scanCommand(program: Command, out: Output): void {
     .option('--secret-file <file>', 'file holding the device secret in hex')
     .requiredOption('--amount <minor>', 'amount in minor units (e.g. cents)')
     .requiredOption('--currency <code>', 'ISO 4217 currency code, e.g. EUR')
-    .requiredOption('--merchant <id>', 'merchant id (1-16 of A-Z a-z 0-9 . _ -)')
+    .requiredOption('--merchant <id>', `merchant id (1-${MERCHANT_BYTES} of A-Z a-z 0-9 . _ -)`)
     .option('--pin <digits>', "the holder's PIN (testing only: visible in the process list)")
     .option('--pin-stdin', 'read the PIN from the first line of stdin')
     .option('--page', 'do not take the PIN here: print the auth page URL and wait for the holder to pay there')
@@ -138,9 +135,9 @@ export function scanCommand(program: Command, out: Output): void {
       if (!deviceId) usage('no device id: pass --device ID or set SCANPAY_DEVICE_ID');
       if (!isDeviceId(deviceId)) usage('--device must be 1-64 of A-Z a-z 0-9 _ -');
       const secret = readSecret(opts);
-      if (!/^[A-Z]{3}$/.test(opts.currency)) usage('--currency must be an ISO 4217 code, e.g. EUR');
-      if (!/^[A-Za-z0-9._-]{1,16}$/.test(opts.merchant)) usage('--merchant must be 1-16 of A-Z a-z 0-9 . _ -');
-      const amount = parseInteger(opts.amount, '--amount', 1, Number.MAX_SAFE_INTEGER);
+      if (!isCurrency(opts.currency)) usage('--currency must be an ISO 4217 code, e.g. EUR');
+      if (!isMerchant(opts.merchant)) usage(`--merchant must be 1-${MERCHANT_BYTES} of A-Z a-z 0-9 . _ -`);
+      const amount = parseInteger(opts.amount, '--amount', MIN_AMOUNT, MAX_MINOR_UNITS);
       const repeat = parseInteger(opts.repeat, '--repeat', 1, MAX_REPEAT);
       const timeoutMs = parseInteger(opts.timeout, '--timeout', 1, 3_600) * 1000;
       const pin = pinSource(opts);

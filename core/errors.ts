@@ -1,20 +1,52 @@
 /**
- * Typed errors shared by the core wrapper, the issuer, the gateway and the protocol.
- * Every failure carries a stable `code` a caller can match on; messages never carry secrets.
+ * Typed errors: one base class for every layer, and the codes shared by the core wrapper, the issuer, its
+ * store and the protocol. Every failure carries a stable `code` a caller can match on, and the `layer` that
+ * owns that code; messages never carry secrets.
+ *
+ *   ScanpayBaseError                 abstract: `code`, `layer`
+ *   ├─ ScanpayError   (here)         ERROR_CODES: layers core, issuer, store, protocol
+ *   ├─ ScannerError   (sdk/)         SCANNER_CODES from the gateway (layer protocol), client codes (layer sdk)
+ *   ├─ ConfigError    (gateway/)     CONFIG (layer gateway)
+ *   └─ CliError       (cli/)         USAGE, NO_SUCH_FILE, a decline reason (layer cli)
+ *
+ * docs/core.md §Errors lists the codes and where each is raised.
  * @example
  *   try { core.open(key, nonce, sealed) } catch (e) { if (isScanpayError(e, 'AEAD_TAG_INVALID')) ... }
+ *   catch (e) { if (e instanceof ScanpayBaseError) log.warn({ code: e.code, layer: e.layer }) }
  */
-export const ERROR_CODES = {
-  // input shape (core wrapper and anything parsing bytes)
+
+/** Who owns a code: the crypto core, the issuer, its store, the scanner protocol, the gateway, the SDK, the CLI. */
+export type ErrorLayer = 'core' | 'issuer' | 'store' | 'protocol' | 'gateway' | 'sdk' | 'cli';
+
+/** What every scanpay error is: match `e instanceof ScanpayBaseError`, then `e.code` (and `e.layer` to route it). */
+export abstract class ScanpayBaseError<C extends string = string> extends Error {
+  readonly code: C;
+  readonly layer: ErrorLayer;
+  protected constructor(layer: ErrorLayer, code: C, message: string) {
+    super(message);
+    this.layer = layer;
+    this.code = code;
+  }
+}
+
+/** True for any scanpay error (of any layer), with `code` if given. */
+export function isScanpayBaseError(e: unknown, code?: string): e is ScanpayBaseError {
+  return e instanceof ScanpayBaseError && (code === undefined || e.code === code);
+}
+
+/** The crypto core's: input shape (the core wrapper and anything parsing bytes) and crypto outcomes. */
+export const CORE_ERROR_CODES = {
   BAD_LENGTH: 'a byte field has the wrong length',
   TOO_LARGE: 'an input exceeds the size the core accepts',
   BAD_ARGUMENT: 'an argument has the wrong type or value',
-  // crypto outcomes
   AEAD_TAG_INVALID: 'authentication tag did not verify',
   HKDF_LENGTH: 'HKDF output length exceeds 255 * 32 bytes',
   CORE_LOAD_FAILED: 'the WebAssembly core could not be loaded',
   CORE_SELFTEST_FAILED: 'the WebAssembly core failed its known-answer self-test',
-  // card payload legality (S22); the gateway decides how much of the reason a scanner sees
+} as const;
+
+/** The issuer's: card payload legality (S22; the gateway decides how much of the reason a scanner sees) and its operations. */
+export const ISSUER_ERROR_CODES = {
   PAYLOAD_TOO_LARGE: 'card payload is longer than any valid payload',
   PAYLOAD_MALFORMED: 'card payload is not a well-formed scanpay v1 payload',
   KEY_UNKNOWN: 'card payload names an unknown issuer key',
@@ -26,26 +58,44 @@ export const ERROR_CODES = {
   GENERATION_STALE: 'card payload is not the current generation',
   CARD_BLOCKED: 'card is blocked',
   CARD_LOCKED: 'card is locked after too many wrong PINs',
-  // issuer operations
   KEYRING_INVALID: 'issuer key ring is missing or invalid',
   PIN_FORMAT: 'PIN must be exactly 4 decimal digits',
   PAN_EXHAUSTED: 'could not draw an unused card number',
-  // store (issuer/store): the backing store failed, not the request
+} as const;
+
+/** The store's (issuer/store): the backing store failed, not the request. */
+export const STORE_ERROR_CODES = {
   STORE_UNAVAILABLE: 'the store could not be reached or refused the operation',
   STORE_CONFLICT: 'a store update kept conflicting with concurrent writers',
   STORE_CORRUPT: 'a stored record could not be decoded',
-  // scanner fleet (protocol/fleet-key.ts)
+} as const;
+
+/** The scanner protocol's own (protocol/fleet-key.ts); the codes a scanner receives are SCANNER_CODES (protocol/messages.ts). */
+export const PROTOCOL_ERROR_CODES = {
   FLEET_KEY_INVALID: 'scanner fleet key is missing or invalid',
 } as const;
 
+/** Every ScanpayError code and its message, all layers together (each code means the same everywhere). */
+export const ERROR_CODES = { ...CORE_ERROR_CODES, ...ISSUER_ERROR_CODES, ...STORE_ERROR_CODES, ...PROTOCOL_ERROR_CODES } as const;
+
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-export class ScanpayError extends Error {
-  readonly code: ErrorCode;
+const LAYER_OF: Readonly<Record<ErrorCode, ErrorLayer>> = Object.freeze({
+  ...layer(CORE_ERROR_CODES, 'core'),
+  ...layer(ISSUER_ERROR_CODES, 'issuer'),
+  ...layer(STORE_ERROR_CODES, 'store'),
+  ...layer(PROTOCOL_ERROR_CODES, 'protocol'),
+});
+
+function layer<T extends object>(codes: T, owner: ErrorLayer): Record<keyof T, ErrorLayer> {
+  return Object.fromEntries(Object.keys(codes).map((code) => [code, owner])) as Record<keyof T, ErrorLayer>;
+}
+
+/** The error of the core, the issuer, the store and the fleet key: one of ERROR_CODES, its message, a detail. */
+export class ScanpayError extends ScanpayBaseError<ErrorCode> {
   constructor(code: ErrorCode, detail?: string) {
-    super(detail ? `${ERROR_CODES[code]}: ${detail}` : ERROR_CODES[code]);
+    super(LAYER_OF[code], code, detail ? `${ERROR_CODES[code]}: ${detail}` : ERROR_CODES[code]);
     this.name = 'ScanpayError';
-    this.code = code;
   }
 }
 

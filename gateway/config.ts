@@ -6,6 +6,7 @@
  * in-memory fleet key (no scanner could connect), a public bind address without PUBLIC_URL (pushed page
  * URLs would read http://0.0.0.0:…).
  */
+import { ScanpayBaseError } from '../core/errors.ts';
 import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS } from '../issuer/store/redis-store.ts';
 
 export interface StartConfig {
@@ -36,10 +37,13 @@ export interface StartConfig {
   group: { index: number; size: number } | null;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`bad configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+/** Every bad value at once, one line each (`npm start` prints each as `scanpay: <problem> [CONFIG]`). */
+export class ConfigError extends ScanpayBaseError<'CONFIG'> {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super('gateway', 'CONFIG', `bad configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
+    this.problems = problems;
   }
 }
 

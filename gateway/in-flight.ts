@@ -18,11 +18,15 @@ export class InFlight {
   drain(timeoutMs: number): Promise<boolean> {
     if (this.#count === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.#idle.push(() => {
+      const wake = () => {
         clearTimeout(timer);
         resolve(true);
-      });
+      };
+      const timer = setTimeout(() => {
+        this.#idle.splice(this.#idle.indexOf(wake), 1); // a drain that timed out leaves nothing behind
+        resolve(false);
+      }, timeoutMs);
+      this.#idle.push(wake);
     });
   }
 }

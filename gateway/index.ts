@@ -10,3 +10,4 @@ export { LocalPushBus, RedisPushBus, type Deliver, type PushBus } from './push/p
 export { createLogger } from './log.ts';
 export { deviceSecret } from '../protocol/scanner-token.ts';
 export { FLEET_KEY_BYTES, loadFleetKey, parseFleetKey } from '../protocol/fleet-key.ts';
+export { ScanpayBaseError, isScanpayBaseError, type ErrorLayer } from '../core/errors.ts';

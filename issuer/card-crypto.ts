@@ -15,6 +15,7 @@ import { CARD_STATUS, type CardOpening, type PinCheck, type PinChecked } from '.
 import { unwrapBasicKey } from './card-secrets.ts';
 import type { IssuerKeyRing } from './key-ring.ts';
 import { parsePayload, type ParsedPayload } from './payload.ts';
+import { merchantBytes } from '../protocol/values.ts';
 
 /** The DVD-1 batch functions: the WASM core's (default) or the node:crypto baseline's. */
 export interface Dvd1Functions {
@@ -22,19 +23,9 @@ export interface Dvd1Functions {
   dvd1Batch(records: readonly Dvd1Record[]): Dvd1Result[];
 }
 
-const MERCHANT_BYTES = 16;
 const NOT_AUTHENTIC = CARD_STATUS.PAN_TAG | CARD_STATUS.KEY_TAG;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** The merchant id as DVD-1 binds it: UTF-8, zero-padded to 16 bytes; longer is refused, never truncated. */
-export function merchantBytes(merchant: string): Uint8Array {
-  const encoded = encoder.encode(merchant);
-  if (encoded.length > MERCHANT_BYTES) throw new RangeError(`merchant id is over ${MERCHANT_BYTES} bytes`);
-  const out = new Uint8Array(MERCHANT_BYTES);
-  out.set(encoded);
-  return out;
-}
 
 function amountOf(amount: number): bigint {
   if (!Number.isSafeInteger(amount) || amount < 0) throw new RangeError('amount must be a whole number of minor units ≥ 0');

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { ScanpayError } from '../core/errors.ts';
 import type { CryptoCore } from '../core/types.ts';
+import { parsePin } from '../protocol/values.ts';
 
 const WRAP_LABEL = 'scanpay/v1/bk:';
 const PIN_LABEL = new TextEncoder().encode('scanpay/v1/pin');
@@ -15,9 +16,9 @@ export const WRAPPED_BASIC_KEY_SIZE = 12 + 32 + 16;
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
+/** The PIN (4 ASCII digits, protocol/values.ts), or ScanpayError PIN_FORMAT. */
 export function assertPin(pin: unknown): string {
-  if (typeof pin !== 'string' || !/^[0-9]{4}$/.test(pin)) throw new ScanpayError('PIN_FORMAT');
-  return pin;
+  return parsePin(pin);
 }
 
 /** nonce ‖ ChaCha20-Poly1305(storageKey, nonce, aad = label ‖ card token) of the basic key. */

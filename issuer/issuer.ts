@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { ScanpayError } from '../core/errors.ts';
 import type { CryptoCore } from '../core/types.ts';
+import { parseCurrency, parseMinorUnits } from '../protocol/values.ts';
 import type { IssuerKeyRing } from './key-ring.ts';
 import { assertBin, drawPan, isPanShaped, maskPan } from './pan.ts';
 import { payloadToText, sealPayload } from './payload.ts';
@@ -17,7 +18,6 @@ import type { CardRecord, CardStatus, Store } from './store/types.ts';
 
 export const DEFAULT_BIN = '400000';
 const PAN_DRAWS = 20; // collisions are rare; a run of 20 means the BIN is nearly full
-const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 
 export interface IssueCardInput {
   pin: string; // 4 digits
@@ -53,16 +53,9 @@ export interface IssuerOptions {
   bin?: string;
 }
 
-function assertAmount(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new ScanpayError('BAD_ARGUMENT', `${name} must be a whole number of minor units ≥ 0`);
-  }
-  return value;
-}
-
+/** A card's currency: an ISO 4217 code the runtime knows (protocol/values.ts), else BAD_ARGUMENT. */
 export function assertCurrency(value: unknown): string {
-  if (typeof value !== 'string' || !CURRENCIES.has(value)) throw new ScanpayError('BAD_ARGUMENT', 'currency must be an ISO 4217 code, e.g. EUR');
-  return value;
+  return parseCurrency(value, { known: true });
 }
 
 export function viewOf(card: CardRecord): CardView {
@@ -85,8 +78,8 @@ export class Issuer {
 
   async issueCard(input: IssueCardInput): Promise<IssuedCard> {
     const pin = assertPin(input?.pin);
-    const limit = assertAmount(input.limit, 'limit');
-    const balance = assertAmount(input.balance ?? limit, 'balance');
+    const limit = parseMinorUnits(input.limit, 'limit');
+    const balance = parseMinorUnits(input.balance ?? limit, 'balance');
     const currency = assertCurrency(input.currency);
     const basicKey = randomBytes(32);
     const { id: keyId, key } = this.#keyRing.active();

@@ -5,6 +5,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { AMOUNT_RULE, CURRENCY_PATTERN, MERCHANT_RULE, PIN_PATTERN, SESSION_ID_PATTERN } from './values.ts';
 
 export const PROTOCOL_VERSION = 1;
 /** WebSocket subprotocol a scanner offers at upgrade. */
@@ -13,10 +14,11 @@ export const SUBPROTOCOL = 'scanpay.v1';
 export const MAX_FRAME_BYTES = 2048;
 
 const RequestId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' });
-const SessionId = Type.String({ pattern: '^[0-9a-f]{32}$' });
-const Amount = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
-const Currency = Type.String({ pattern: '^[A-Z]{3}$' });
-const Merchant = Type.String({ minLength: 1, maxLength: 16, pattern: '^[A-Za-z0-9._-]+$' });
+// the payment's values, as protocol/values.ts defines them (a rejection quotes the rule: `Expected string to match '^[0-9a-f]{32}$'`)
+const SessionId = Type.String({ pattern: SESSION_ID_PATTERN });
+const Amount = Type.Integer({ ...AMOUNT_RULE });
+const Currency = Type.String({ pattern: CURRENCY_PATTERN });
+const Merchant = Type.String({ ...MERCHANT_RULE });
 const V = Type.Literal(PROTOCOL_VERSION);
 
 // scanner → gateway
@@ -27,7 +29,7 @@ export const ScanFrame = Type.Object({
 }, { additionalProperties: false });
 export const PinFrame = Type.Object({
   v: V, type: Type.Literal('pin'), id: RequestId, session: SessionId,
-  pin: Type.String({ pattern: '^[0-9]{4}$' }),
+  pin: Type.String({ pattern: PIN_PATTERN }),
 }, { additionalProperties: false });
 export const PingFrame = Type.Object({ v: V, type: Type.Literal('ping'), id: RequestId }, { additionalProperties: false });
 /** v1.1: where one of this scanner's sessions stands, and its result once decided (e.g. after a reconnect). */

@@ -8,6 +8,11 @@
 export { ScannerClient, type ConnectionState, type ScannerClientOptions, type ScanRequest, type PushFrame } from './scanner-client.ts';
 export type { ReconnectOptions } from './backoff.ts';
 export { ScannerError, isScannerError, type ClientCode, type ScannerErrorCode } from './scanner-error.ts';
+export { ScanpayBaseError, isScanpayBaseError, type ErrorLayer } from '../core/errors.ts';
+export {
+  MAX_MINOR_UNITS, MERCHANT_BYTES, isAmount, isCurrency, isMerchant, isPin, isSessionId,
+  type Amount, type Currency, type Merchant, type Pin, type SessionId,
+} from '../protocol/values.ts';
 export {
   MAX_FRAME_BYTES, PROTOCOL_VERSION, SCANNER_CODES, SUBPROTOCOL, parseGatewayFrame,
   type AuthRequiredFrame, type ErrorFrame, type GatewayFrame, type ParseResult, type PaymentResultFrame, type PingFrame,

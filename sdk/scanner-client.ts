@@ -18,6 +18,7 @@ import {
   MAX_FRAME_BYTES, PROTOCOL_VERSION, parseGatewayFrame, parseScannerFrame, type ScannerFrame,
   type AuthRequiredFrame, type ErrorFrame, type GatewayFrame, type PaymentResultFrame, type PongFrame, type SessionStatusFrame, type WelcomeFrame,
 } from '../protocol/messages.ts';
+import { isSessionId } from '../protocol/values.ts';
 import { Backoff, type ReconnectOptions } from './backoff.ts';
 import { FramePacer } from './frame-pacer.ts';
 import { openGatewaySocket, socketTarget, type SocketTarget } from './gateway-socket.ts';
@@ -92,7 +93,6 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_BUFFERED = 64 * 1024;
 /** Results kept per connection so waitForResult sees a push that arrived before it was called. */
 const RECENT_RESULTS = 256;
-const SESSION_ID = /^[0-9a-f]{32}$/;
 
 /** The `id` of a frame that failed validation, if it had a usable one (to fail the matching request). */
 function idOf(text: string): string | null {
@@ -296,7 +296,7 @@ export class ScannerClient {
    * authentication page), including one that arrived before this call. Rejects TIMEOUT or CLOSED.
    */
   waitForResult(session: string, timeoutMs: number): Promise<PaymentResultFrame> {
-    if (!SESSION_ID.test(session)) return Promise.reject(new ScannerError('BAD_FRAME', 'session must be 32 hex digits'));
+    if (!isSessionId(session)) return Promise.reject(new ScannerError('BAD_FRAME', 'session must be 32 hex digits'));
     const seen = this.#recentResults.get(session);
     if (seen) return Promise.resolve(seen);
     if (this.#closedBy) return Promise.reject(this.#closedBy);

@@ -1,9 +1,11 @@
 /**
  * The one error type the scanner SDK rejects with. `code` is a protocol code from the gateway's `error`
- * frame (SCANNER_CODES, docs/protocol.md §Codes) or one of the client-side codes below.
+ * frame (SCANNER_CODES, docs/protocol.md §Codes; `layer` 'protocol') or one of the client-side codes below
+ * (`layer` 'sdk'). It is a ScanpayBaseError (core/errors.ts), like every other scanpay error.
  * @example
  *   try { await client.scan(req) } catch (e) { if (isScannerError(e, 'CARD_INVALID')) showRetry() }
  */
+import { ScanpayBaseError } from '../core/errors.ts';
 import { SCANNER_CODES, type ScannerCode } from '../protocol/messages.ts';
 
 /**
@@ -18,12 +20,12 @@ export type ScannerErrorCode = ScannerCode | ClientCode;
 /** Codes after which sending the same request again (after a pause) is safe and may succeed. */
 const RETRYABLE: ReadonlySet<ScannerErrorCode> = new Set(['DISCONNECTED', 'BUSY', 'RATE_LIMITED', 'SHUTTING_DOWN']);
 
-export class ScannerError extends Error {
-  readonly code: ScannerErrorCode;
+const isScannerCode = (code: string): code is ScannerCode => (SCANNER_CODES as readonly string[]).includes(code);
+
+export class ScannerError extends ScanpayBaseError<ScannerErrorCode> {
   constructor(code: ScannerErrorCode, message: string) {
-    super(message);
+    super(isScannerCode(code) ? 'protocol' : 'sdk', code, message);
     this.name = 'ScannerError';
-    this.code = code;
   }
 
   /** True when the same request may simply be sent again (docs/protocol.md §7, §8). */
@@ -38,6 +40,6 @@ export function isScannerError(e: unknown, code?: ScannerErrorCode): e is Scanne
 
 /** A code from an error frame; one this SDK does not know (a newer gateway) becomes INTERNAL, named in the message. */
 export function scannerErrorFromFrame(code: string, message: string): ScannerError {
-  if ((SCANNER_CODES as readonly string[]).includes(code)) return new ScannerError(code as ScannerCode, message);
+  if (isScannerCode(code)) return new ScannerError(code, message);
   return new ScannerError('INTERNAL', `[${code}] ${message}`);
 }

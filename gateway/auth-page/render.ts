@@ -3,6 +3,7 @@
  * Shows merchant, amount and masked PAN, asks for the PIN; the form posts back to the same URL.
  */
 import type { PaymentResultFrame, ErrorFrame } from '../../protocol/messages.ts';
+import { PIN_DIGITS, PIN_PATTERN } from '../../protocol/values.ts';
 
 export interface AuthPageModel {
   sessionId: string;
@@ -15,6 +16,8 @@ export interface AuthPageModel {
 }
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** The PIN rule for the form's `pattern` attribute, which HTML anchors itself (so without ^ and $). */
+const PIN_INPUT_PATTERN = PIN_PATTERN.replace(/^\^|\$$/g, '');
 
 /** Minor units → "€12.50", with the currency's own number of decimals. */
 export function formatAmount(minor: number, currency: string): string {
@@ -45,7 +48,7 @@ export function renderAuthPage(m: AuthPageModel): string {
 <form method="post" action="${escape(action)}" autocomplete="off">
 <input type="hidden" name="t" value="${escape(m.token)}">
 <label for="pin">Enter your PIN to pay</label>
-<input id="pin" name="pin" type="password" inputmode="numeric" pattern="[0-9]{4}" minlength="4" maxlength="4" required autofocus>
+<input id="pin" name="pin" type="password" inputmode="numeric" pattern="${escape(PIN_INPUT_PATTERN)}" minlength="${PIN_DIGITS}" maxlength="${PIN_DIGITS}" required autofocus>
 <button type="submit">Pay ${escape(formatAmount(m.amount, m.currency))}</button>
 </form>
 <p class="note">By entering your PIN you confirm the amount and the merchant.</p>`);

@@ -13,6 +13,7 @@ import { maskPan } from '../../issuer/pan.ts';
 import type { AuthSession, CardRecord, PinAttempt, PinResult } from '../../issuer/store/types.ts';
 import { admitForPin, pinVerdict } from '../../issuer/verifier.ts';
 import type { ErrorFrame, PaymentResultFrame, ScannerCode } from '../../protocol/messages.ts';
+import { isPin } from '../../protocol/values.ts';
 import type { FlowDeps } from './deps.ts';
 import { receiptFor } from './receipt.ts';
 
@@ -85,7 +86,7 @@ export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: st
   const started = performance.now();
   let settle: ((outcome: PinOutcome) => void) | undefined;
   try {
-    if (!/^[0-9]{4}$/.test(pin)) {
+    if (!isPin(pin)) {
       deps.metrics.pinAttempt('rejected');
       return error(id, 'BAD_FRAME', 'the PIN is 4 digits');
     }

@@ -6,6 +6,7 @@
  */
 import { maskPan } from '../../issuer/pan.ts';
 import type { RateLimit, SessionView } from '../../issuer/store/types.ts';
+import { isSessionId } from '../../protocol/values.ts';
 import { renderAuthPage, renderNotice, renderOutcomePage } from '../auth-page/render.ts';
 import type { FlowDeps } from '../flow/deps.ts';
 import { pageTokenMatches } from '../flow/page-token.ts';
@@ -14,7 +15,6 @@ import { rememberPageResult } from '../flow/status.ts';
 import { isUtf8Form } from './media-type.ts';
 import { html, type HttpRequest, type HttpResponse, type HttpRoute } from './types.ts';
 
-const SESSION_ID = /^[0-9a-f]{32}$/;
 const GONE = () => html(404, renderNotice('Payment request not found', 'This payment request is unknown or has expired. Scan the card again.'));
 const FORBIDDEN = () => html(403, renderNotice('Link not valid', 'Open the payment page from the terminal that scanned the card.'));
 const CROSS_SITE = () => html(403, renderNotice('Not allowed', 'Submit the PIN from the payment page itself.'));
@@ -59,7 +59,7 @@ export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>
       pattern: '/auth/:session',
       async handler(req) {
         const id = req.params.session;
-        if (!SESSION_ID.test(id)) return GONE();
+        if (!isSessionId(id)) return GONE();
         const view = await deps.store.getSession(id);
         if (!view) return GONE();
         const token = req.query.get('t');
@@ -72,7 +72,7 @@ export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>
       pattern: '/auth/:session',
       async handler(req) {
         const id = req.params.session;
-        if (!SESSION_ID.test(id)) return GONE();
+        if (!isSessionId(id)) return GONE();
         if (draining()) return html(503, renderNotice('Please try again', 'The payment service is restarting. Submit the PIN again in a moment.'));
         if (!fromOurPage(req, publicOrigin())) return CROSS_SITE();
         if (!isUtf8Form(req.contentType)) return html(415, renderNotice('Unsupported form', 'Submit the PIN from the payment page.'));

@@ -9,6 +9,8 @@
  *   const opened = await opens.submit(input);
  * With `maxWaiting`, a request that finds that many already waiting is refused at once (PoolBusyError).
  */
+import { ScanpayBaseError } from '../../core/errors.ts';
+
 export interface BatcherOptions {
   maxItems: number;
   windowMs: number;
@@ -18,10 +20,10 @@ export interface BatcherOptions {
 }
 
 /** The queue is full: the caller should answer BUSY (retryable) instead of letting the queue grow. */
-export class PoolBusyError extends Error {
+export class PoolBusyError extends ScanpayBaseError<'BUSY'> {
   override readonly name = 'PoolBusyError';
   constructor(waiting: number) {
-    super(`the crypto queue is full (${waiting} requests waiting)`);
+    super('gateway', 'BUSY', `the crypto queue is full (${waiting} requests waiting)`);
   }
 }
 
@@ -43,7 +45,7 @@ export class Batcher<I, O> {
     private readonly run: (items: I[]) => Promise<O[]>,
     private readonly opts: BatcherOptions,
   ) {
-    if (!(opts.maxItems >= 1) || !(opts.windowMs >= 0)) throw new RangeError('maxItems ≥ 1 and windowMs ≥ 0');
+    if (!(opts.maxItems >= 1) || !(opts.windowMs >= 0) || !((opts.maxConcurrent ?? 1) >= 1)) throw new RangeError('maxItems ≥ 1, windowMs ≥ 0 and maxConcurrent ≥ 1');
     this.#maxConcurrent = opts.maxConcurrent ?? Infinity;
     this.#maxWaiting = opts.maxWaiting ?? Infinity;
   }
@@ -78,7 +80,13 @@ export class Batcher<I, O> {
       this.opts.onFlush?.(batch.length);
       this.#running++;
       this.#inFlight += batch.length;
-      this.run(batch.map((w) => w.item))
+      let running: Promise<O[]>;
+      try {
+        running = this.run(batch.map((w) => w.item));
+      } catch (e) {
+        running = Promise.reject(e); // a run that throws instead of rejecting must still free its slot
+      }
+      running
         .then((results) => {
           if (results.length !== batch.length) throw new Error(`batch returned ${results.length} results for ${batch.length} items`);
           batch.forEach((w, i) => w.resolve(results[i]));

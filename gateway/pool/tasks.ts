@@ -10,10 +10,10 @@
  *   pin answer     (33 B): status[1] ‖ cryptogram[32]
  */
 import { WRAPPED_BASIC_KEY_SIZE } from '../../issuer/card-secrets.ts';
-import { merchantBytes } from '../../issuer/card-crypto.ts';
 import type { CardOpening, PinCheck, PinChecked } from '../../issuer/card-engine.ts';
 import { BASIC_KEY_CHECK_SIZE } from '../../issuer/key-ring.ts';
 import { PAYLOAD_SIZE } from '../../issuer/payload.ts';
+import { isPin, merchantBytes } from '../../protocol/values.ts';
 
 export type PoolTaskKind = 'open' | 'pin'; // DVD-1 steps 1–2 (scan) or the whole of DVD-1 (PIN)
 
@@ -69,7 +69,7 @@ export function encodePinRequest(check: PinCheck, target: Uint8Array, at: number
   putBytes(target, (o += TOKEN), check.wrappedBasicKey, WRAPPED_BASIC_KEY_SIZE, 'wrapped basic key');
   putBytes(target, (o += WRAPPED_BASIC_KEY_SIZE), check.pvv, PVV, 'pvv');
   o += PVV;
-  if (!/^[0-9]{4}$/.test(check.pin)) throw new RangeError('the PIN is 4 digits');
+  if (!isPin(check.pin)) throw new RangeError('the PIN is 4 digits');
   for (let i = 0; i < PIN; i++) target[o + i] = check.pin.charCodeAt(i);
   putHex(target, (o += PIN), check.sessionId, SID, 'session id');
   target.set(merchantBytes(check.merchant), (o += SID));

@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { ScanpayError } from '../../core/errors.ts';
 
 export const CARD_TOKEN = /^[0-9a-f]{32}$/;
-export const SESSION_ID = /^[0-9a-f]{32}$/;
 const SHARD_HEX = 4;
 
 export function shardOf(tokenOrSessionId: string): string {

@@ -10,24 +10,24 @@
  */
 import { abytes, aint } from '../../core/bytes.ts';
 import { ScanpayError } from '../../core/errors.ts';
+import { parseAmount, parseCurrency, parseMerchant, parseMinorUnits, parseSessionId } from '../../protocol/values.ts';
 import { WRAPPED_BASIC_KEY_SIZE } from '../card-secrets.ts';
 import { BASIC_KEY_CHECK_SIZE } from '../key-ring.ts';
 import { PAYLOAD_SIZE } from '../payload.ts';
-import { CARD_TOKEN, SESSION_ID, shardOf } from './keys.ts';
+import { CARD_TOKEN, shardOf } from './keys.ts';
 import { copyCard, copyLedger, copySession } from './records.ts';
 import { DEFAULT_TAKEOVER_MS, type AuthSession, type CardRecord, type CardStatus, type LedgerRecord, type PaymentRequest, type PinPolicy, type RateLimit } from './types.ts';
 
 const U16 = 0xffff;
 const U32 = 0xffff_ffff;
 const PVV_SIZE = 32;
-/** Longest free-text field (payload, merchant, scanner id): bounds what one record can cost in memory. */
+/** Longest free-text field (payload, scanner id): bounds what one record can cost in memory. */
 const MAX_TEXT = 4096;
-const LAST4 = /^[0-9]{4}$/;
+const LAST4 = /^[0-9]{4}$/; // the PAN's last 4 digits (not a PIN)
 const ATTEMPT = /^[0-9a-f]{16,64}$/;
 const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const NONCE = /^[0-9a-f]{32}$/;
 const RATE_KEY = /^[A-Za-z0-9:._-]{1,160}$/;
-const CURRENCY = /^[A-Z]{3}$/;
 const CRYPTOGRAM = /^[0-9a-f]{64}$/;
 const STATUSES: readonly CardStatus[] = ['active', 'blocked', 'locked'];
 
@@ -52,7 +52,7 @@ function text(value: unknown, name: string, min = 1): string {
   return value;
 }
 
-/** Minor units and timestamps: Redis scripts compute in doubles, exact only for safe integers. */
+/** Timestamps and counts: Redis scripts compute in doubles, exact only for safe integers. */
 function whole(value: unknown, name: string): number {
   return aint(value, name, 0, Number.MAX_SAFE_INTEGER);
 }
@@ -62,7 +62,7 @@ export function checkedCardToken(token: unknown): string {
 }
 
 export function checkedSessionId(id: unknown): string {
-  return matching(id, 'session id', SESSION_ID, '32 lowercase hex characters');
+  return parseSessionId(id);
 }
 
 export function checkedScannerId(id: unknown): string {
@@ -112,9 +112,9 @@ export function checkedCard(input: unknown): CardRecord {
   abytes(c.wrappedBasicKey, 'wrappedBasicKey', WRAPPED_BASIC_KEY_SIZE);
   abytes(c.pvv, 'pvv', PVV_SIZE);
   abytes(c.basicKeyCheck, 'basicKeyCheck', BASIC_KEY_CHECK_SIZE);
-  matching(c.currency, 'currency', CURRENCY, 'an ISO 4217 alpha code');
-  whole(c.limit, 'limit');
-  whole(c.balance, 'balance');
+  parseCurrency(c.currency);
+  parseMinorUnits(c.limit, 'limit');
+  parseMinorUnits(c.balance, 'balance');
   whole(c.pinFailures, 'pinFailures');
   whole(c.pinPaceUntil, 'pinPaceUntil');
   whole(c.updatedAt, 'updatedAt');
@@ -140,9 +140,9 @@ export function checkedSession(input: unknown): AuthSession {
   sameShard(s.id as string, checkedCardToken(s.card));
   matching(s.last4, 'last4', LAST4, '4 digits');
   if (!(s.payload instanceof Uint8Array) || s.payload.length !== PAYLOAD_SIZE) throw bad(`payload must be the card payload's ${PAYLOAD_SIZE} bytes`);
-  whole(s.amount, 'amount');
-  matching(s.currency, 'currency', CURRENCY, 'an ISO 4217 alpha code');
-  text(s.merchant, 'merchant');
+  parseAmount(s.amount);
+  parseCurrency(s.currency);
+  parseMerchant(s.merchant);
   const createdAt = whole(s.createdAt, 'createdAt');
   if (whole(s.expiresAt, 'expiresAt') < createdAt) throw bad('expiresAt must not precede createdAt');
   return copySession(s as unknown as AuthSession);
@@ -157,9 +157,9 @@ export function checkedPaymentRequest(input: unknown): PaymentRequest {
     sessionId,
     card,
     last4: matching(r.last4, 'last4', LAST4, '4 digits'),
-    merchant: text(r.merchant, 'merchant'),
-    amount: whole(r.amount, 'amount'),
-    currency: matching(r.currency, 'currency', CURRENCY, 'an ISO 4217 alpha code'),
+    merchant: parseMerchant(r.merchant),
+    amount: parseAmount(r.amount),
+    currency: parseCurrency(r.currency),
     cryptogram: matching(r.cryptogram, 'cryptogram', CRYPTOGRAM, '64 lowercase hex characters'),
     at: whole(r.at, 'at'),
     attempt: checkedAttempt(r.attempt),
@@ -175,6 +175,6 @@ export function checkedLedger(input: unknown): LedgerRecord {
   const request = checkedPaymentRequest({ ...r, attempt: '0'.repeat(32) }); // the request half, shard rule included
   if (!OUTCOMES.includes(r.outcome as (typeof OUTCOMES)[number])) throw bad('outcome must be approved or declined');
   if (r.outcome === 'approved' ? r.reason !== null : !LEDGER_REASONS.includes(r.reason as string)) throw bad('reason does not match the outcome');
-  whole(r.balanceAfter, 'balanceAfter');
+  parseMinorUnits(r.balanceAfter, 'balanceAfter');
   return copyLedger({ ...request, outcome: r.outcome, reason: r.reason, balanceAfter: r.balanceAfter } as LedgerRecord);
 }

@@ -239,6 +239,10 @@ function storeContract(open: OpenStore): void {
       expect(await failure(store.openSession({ ...session, expiresAt: session.createdAt - 1 }))).toBe('BAD_ARGUMENT');
       expect(await failure(store.openSession({ ...session, payload: new Uint8Array(5_000) }))).toBe('BAD_ARGUMENT');
       expect(await failure(store.openSession({ ...session, payload: 'x'.repeat(112) as unknown as Uint8Array }))).toBe('BAD_ARGUMENT');
+      // the payment's values as the protocol defines them (protocol/values.ts): what a scan could never carry
+      for (const bad of [{ amount: 0 }, { amount: 2 ** 53 }, { currency: 'EURO' }, { merchant: 'Corner Café' }, { merchant: 'm'.repeat(17) }]) {
+        expect(await failure(store.openSession({ ...session, ...bad })), JSON.stringify(bad)).toBe('BAD_ARGUMENT');
+      }
       expect(await failure(store.beginPinAttempt('../../etc', 'scanner-1', newAttempt(), Date.now(), POLICY))).toBe('BAD_ARGUMENT');
       expect(await failure(store.beginPinAttempt(session.id, 'scanner-1', 'short', Date.now(), POLICY))).toBe('BAD_ARGUMENT');
       expect(await failure(store.beginPinAttempt(session.id, 'scanner-1', newAttempt(), Date.now(), { lockAt: 0, paceMs: 0 }))).toBe('BAD_ARGUMENT');
@@ -465,9 +469,9 @@ function storeContract(open: OpenStore): void {
       expect((await store.getCard(card.token))!.balance).toBe(1);
     });
 
-    it('keeps merchant text intact through the ledger (quotes, backslashes, slashes, non-ASCII)', async () => {
+    it('keeps a merchant id of every allowed character and the full 16 bytes intact through the ledger', async () => {
       const card = await inserted();
-      const merchant = 'Bäckerei "Zur Mühle" \\ 東京 / </script> \u2028 😀';
+      const merchant = 'Az09._-'.padEnd(16, 'm');
       const request = makePayment(card, { merchant });
       await store.authorizePayment(request);
       expect((await store.getLedgerRecord(request.sessionId))!.merchant).toBe(merchant);
@@ -476,7 +480,13 @@ function storeContract(open: OpenStore): void {
     it.each([
       ['a fractional amount', { amount: 10.5 }],
       ['a negative amount', { amount: -100 }],
+      ['a zero amount', { amount: 0 }],
       ['an amount past 2^53', { amount: 2 ** 53 }],
+      ['a lowercase currency', { currency: 'eur' }],
+      // protocol/values.ts: the merchant is bound into the cryptogram as 16 ASCII bytes, so nothing else is stored
+      ['a merchant of quotes, backslashes, slashes and non-ASCII', { merchant: 'Bäckerei "Zur Mühle" \\ 東京 / </script> \u2028 😀' }],
+      ['a merchant over 16 bytes', { merchant: 'm'.repeat(17) }],
+      ['an empty merchant', { merchant: '' }],
       ['an uppercase cryptogram', { cryptogram: 'AB'.repeat(32) }],
       ['a malformed session id', { sessionId: 'x'.repeat(32) }],
       ['a session id off the card\'s shard', { sessionId: 'ffff'.repeat(8) }],

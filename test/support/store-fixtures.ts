@@ -45,7 +45,7 @@ export function makeSession(card: CardRecord, overrides: Partial<AuthSession> = 
     payload: bytes(112), // shape only: the store keeps the payload's bytes, it never opens them
     amount: 1_250,
     currency: card.currency,
-    merchant: 'Corner Café',
+    merchant: 'corner-cafe',
     createdAt,
     expiresAt: createdAt + 120_000,
     ...overrides,
@@ -57,7 +57,7 @@ export function makePayment(card: CardRecord, overrides: Partial<PaymentRequest>
     sessionId: newSessionId(card.token),
     card: card.token,
     last4: card.last4,
-    merchant: 'Corner Café',
+    merchant: 'corner-cafe',
     amount: 1_250,
     currency: card.currency,
     cryptogram: randomBytes(32).toString('hex'),
