@@ -2,6 +2,8 @@
  * Structured logs (pino). The flow only ever logs masked PANs; as a second line of defence any field
  * named like a secret is censored wherever it appears. JSON lines, one per event, unless stdout is a
  * terminal: then pino-pretty prints them for a person (same fields, same redaction, in this thread).
+ * JSON lines go out through an asynchronous SonicBoom on fd 1, so a slow log reader never blocks the event
+ * loop; `logger.flush()` before exiting (gateway/main.ts does) writes what is still buffered.
  */
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
@@ -17,7 +19,7 @@ export function createLogger(opts: { level?: string; destination?: NodeJS.Writab
   const human = opts.pretty ?? (opts.destination === undefined && process.stdout.isTTY === true);
   const destination = opts.destination ?? (human
     ? pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name', destination: 1 })
-    : process.stdout);
+    : pino.destination({ dest: 1, sync: false }));
   return pino(
     {
       name: 'scanpay',

@@ -56,7 +56,10 @@ process.on('unhandledRejection', (reason) => {
 });
 const keysConfigured = config.keyRingConfigured;
 const fleetConfigured = config.fleetKeyConfigured;
-const keyRing = keysConfigured ? await IssuerKeyRing.load() : IssuerKeyRing.generate();
+// from a file, only the crypto workers hold the ring (and a rotation reaches them without a restart); this
+// thread reads it only to write the demo cards
+const keyRingFile = env.SCANPAY_KEYRING_FILE || undefined;
+const keyRing = keyRingFile && !config.demo ? null : keysConfigured ? await IssuerKeyRing.load() : IssuerKeyRing.generate();
 const fleetKey = fleetConfigured ? loadFleetKey() : randomBytes(32);
 const redis = redisTarget({ redisUrl: config.redisUrl, clusterNodes: config.clusterNodes }); // null: the embedded store
 const store = await openStore({
@@ -65,10 +68,8 @@ const store = await openStore({
 });
 const { demo, baseline } = config; // baseline: node:crypto inline on the main thread and no pool (for bench:e2e)
 
-// from a file, only the crypto workers hold the ring, and a rotation reaches them without a restart
-const keyRingFile = env.SCANPAY_KEYRING_FILE || undefined;
 const gateway = await startGateway({
-  store, ...(keyRingFile ? { keyRingFile } : { keyRing }), fleetKey, logger: log, tls: config.tls,
+  store, ...(keyRingFile ? { keyRingFile } : { keyRing: keyRing! }), fleetKey, logger: log, tls: config.tls,
   host: config.host,
   port: config.port,
   sharedPort: config.group !== null, // else exclusive: a second start on a port in use fails here, before any demo file is written
@@ -104,7 +105,7 @@ if (!keysConfigured) say('  ! demo issuer keys, generated in memory (set SCANPAY
 if (!fleetConfigured) say('  ! demo fleet key, generated in memory (set SCANPAY_FLEET_KEY_FILE for real scanners)');
 
 if (demo && (config.group?.index ?? 0) === 0) { // in a group, one process writes the demo material
-  const issuer = new Issuer({ core: await loadCore(), store, keyRing });
+  const issuer = new Issuer({ core: await loadCore(), store, keyRing: keyRing! });
   const material = await writeDemo(issuer, fleetKey, resolve(config.demoDir));
   say();
   say(`demo scanner "${DEMO_SCANNER}", secret in ${material.secretFile}; demo cards:`);
@@ -132,11 +133,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) return;
     stopping = true;
     say(`\n${signal}: finishing in-flight payments…`);
+    const exit = (code: number) => log.flush(() => process.exit(code)); // the log is asynchronous: write what is buffered first
     gateway.close()
       .then(() => store.close())
-      .then(() => process.exit(0), (e) => {
+      .then(() => exit(0), (e) => {
         log.error({ error: (e as Error).message }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       });
   });
 }
