@@ -199,7 +199,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
     if (scenario.gateway === 'in-process') {
       const gatewayStore = await RedisStore.connect(redis.url, { prefix });
       gateway = await startGateway({
-        store: gatewayStore, keyRing, fleetKey, port: 0, logger: createLogger({ level: 'silent' }), ...GATEWAY_LIMITS,
+        store: gatewayStore, keyRing, fleetKey, port: 0, logger: createLogger({ level: process.env.CHAOS_LOG ?? 'silent', destination: process.stderr }), ...GATEWAY_LIMITS,
         engine: ({ keys, onBatch, onError }) => (pool = new CryptoPool({ keys, threads: 2, batch: DEFAULT_BATCH, onBatch, onError })),
       });
       const gw = gateway;

@@ -10,7 +10,7 @@
  */
 import { ScanpayError } from '../../core/errors.ts';
 import {
-  copyCard, copyLedger, copyResult, copySession, declineReason, ledgerRecord, ledgerResult, refusedCardResult, wrongPinResult,
+  copyCard, copyLedger, copyResult, copySession, sameSession, declineReason, ledgerRecord, ledgerResult, refusedCardResult, wrongPinResult,
 } from './records.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
 import type {
@@ -103,9 +103,12 @@ export class MemoryStore implements Store {
 
   async openSession(session: AuthSession): Promise<OpenedSession> {
     const s = checkedSession(session);
-    if (this.#sessions.get(s.id)) throw new ScanpayError('BAD_ARGUMENT', 'session id exists');
+    const kept = this.#sessions.get(s.id);
+    // the same session again while unused is a re-send, answered as the first; anything else under its id is refused
+    if (kept && (kept.usedAt !== null || !sameSession(kept.session, s))) throw new ScanpayError('BAD_ARGUMENT', 'session id exists');
     const card = this.#cards.get(s.card);
     if (!card) return { ok: false, reason: 'CARD_UNKNOWN' };
+    if (kept) return { ok: true, card: copyCard(card) };
     this.#sessions.set(s.id, { session: s, usedAt: null, attempt: null, authorizedBy: null, result: null, keepUntil: s.expiresAt + EXPIRED_SESSION_RETENTION_MS });
     return { ok: true, card: copyCard(card) };
   }

@@ -32,6 +32,13 @@ export function copySession(s: AuthSession): AuthSession {
   return { id, scannerId, card, last4, payload: new Uint8Array(payload), amount, currency, merchant, createdAt, expiresAt };
 }
 
+/** Field by field, the payload's bytes included. */
+export function sameSession(a: AuthSession, b: AuthSession): boolean {
+  return a.id === b.id && a.scannerId === b.scannerId && a.card === b.card && a.last4 === b.last4 && a.amount === b.amount
+    && a.currency === b.currency && a.merchant === b.merchant && a.createdAt === b.createdAt && a.expiresAt === b.expiresAt
+    && a.payload.length === b.payload.length && a.payload.every((byte, i) => byte === b.payload[i]);
+}
+
 export function copyLedger(r: LedgerRecord): LedgerRecord {
   const { sessionId, card, last4, merchant, amount, currency, outcome, reason, cryptogram, balanceAfter, at } = r;
   return { sessionId, card, last4, merchant, amount, currency, outcome, reason, cryptogram, balanceAfter, at };

@@ -57,9 +57,15 @@ end
 redis.call('HSET', KEYS[1], unpack(ARGV, 2 * n + 2))
 return 1`;
 
-/** {'OK', cardRow} with the session stored (kept until keepUntil), {'CARD_UNKNOWN'}, or {'EXISTS'}. */
+/**
+ * {'OK', cardRow} with the session stored (kept until keepUntil), {'CARD_UNKNOWN'}, or {'EXISTS'}. The same
+ * session again while unused is OK (a re-send after a lost reply, e.g. across a Redis restart), not EXISTS.
+ */
 const OPEN_SESSION = `
-if redis.call('EXISTS', KEYS[2]) == 1 then return {'EXISTS'} end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  local kept = redis.call('HMGET', KEYS[2], 'session', 'usedAt')
+  if kept[1] ~= ARGV[1] or kept[2] then return {'EXISTS'} end
+end
 local row = redis.call('HGETALL', KEYS[1])
 if #row == 0 then return {'CARD_UNKNOWN'} end
 redis.call('HSET', KEYS[2], 'session', ARGV[1], 'scannerId', ARGV[2], 'card', ARGV[3], 'expiresAt', ARGV[4])

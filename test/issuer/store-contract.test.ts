@@ -232,6 +232,21 @@ function storeContract(open: OpenStore): void {
       expect(await store.getSession(session.id)).toBeNull();
     });
 
+    it('takes the same session again while unused (a re-send after a lost reply); refuses another under its id, or once used', async () => {
+      const card = await inserted();
+      const session = makeSession(card);
+      const answers = await Promise.all(Array.from({ length: 20 }, () => store.openSession(session)));
+      for (const answer of answers) expect(answer).toMatchObject({ ok: true, card: { token: card.token } });
+      expect((await store.getSession(session.id))?.session).toEqual(session);
+      expect(await failure(store.openSession({ ...session, amount: session.amount + 1 }))).toBe('BAD_ARGUMENT');
+      const payload = session.payload.slice();
+      payload[50] ^= 1;
+      expect(await failure(store.openSession({ ...session, payload }))).toBe('BAD_ARGUMENT');
+      expect((await store.getSession(session.id))?.session).toEqual(session); // unchanged
+      expect((await store.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY)).kind).toBe('evaluate');
+      expect(await failure(store.openSession(session))).toBe('BAD_ARGUMENT'); // used: no re-open
+    });
+
     it('rejects malformed sessions and ids with BAD_ARGUMENT', async () => {
       const card = await inserted();
       const session = makeSession(card);
