@@ -9,6 +9,7 @@
  *   pin request   (264 B): payload[112] ‖ cardToken[16] ‖ wrappedBasicKey[60] ‖ pvv[32] ‖ pin[4] ‖ sid[16] ‖ merchant[16] ‖ amount[8, BE]
  *   pin answer     (33 B): status[1] ‖ cryptogram[32]
  */
+import { DVD1_CRYPTOGRAM_SIZE, DVD1_FIELDS } from '../../core/dvd1-layout.ts';
 import { WRAPPED_BASIC_KEY_SIZE } from '../../issuer/card-secrets.ts';
 import type { CardOpening, PinCheck, PinChecked } from '../../issuer/card-engine.ts';
 import { BASIC_KEY_CHECK_SIZE } from '../../issuer/key-ring.ts';
@@ -26,14 +27,15 @@ export interface PoolTask {
 /** One transferred buffer: count answers of ANSWER_SIZE[kind] bytes. */
 export type PoolTaskResult = ArrayBuffer;
 
-const TOKEN = 16;
+// the DVD-1 record's field sizes, from its one layout
+const PVV = DVD1_FIELDS.storedPvv[1];
+const PIN = DVD1_FIELDS.pin[1];
+const SID = DVD1_FIELDS.sid[1];
+const MERCHANT = DVD1_FIELDS.merchant[1];
+const AMOUNT = 8; // u64 big-endian, as in the record
+const CRYPTOGRAM = DVD1_CRYPTOGRAM_SIZE;
+const TOKEN = 16; // a card token's bytes (32 hex)
 const LAST4 = 4;
-const PVV = 32;
-const PIN = 4;
-const SID = 16;
-const MERCHANT = 16;
-const AMOUNT = 8;
-const CRYPTOGRAM = 32;
 
 export const REQUEST_SIZE: Record<PoolTaskKind, number> = {
   open: PAYLOAD_SIZE,
