@@ -46,6 +46,9 @@ export interface Phase {
 export interface Figures {
   lightEmbedded: Phase | null; // pool gateway, embedded store, light load
   lightRedis: Phase | null; // pool gateway over Redis, light load
+  /** The same gateways, the same pairs without the pause (for reference, no target: what the pause adds). */
+  noPauseEmbedded?: Phase | null;
+  noPauseRedis?: Phase | null;
   peak: Phase | null; // pool gateway over Redis, closed loop, its best connection count
   at70: Phase | null; // pool, open loop at 70 % of its peak
   baselinePeak: Phase | null;
@@ -60,8 +63,8 @@ export interface Figures {
 
 export interface Provenance {
   commit: string | null; // HEAD
-  codeCommit: string | null; // the last commit that changed anything outside bench/ (the code measured)
-  dirty: boolean; // uncommitted changes outside bench/
+  codeCommit: string | null; // the last commit that changed the gateway's code (CODE_PATHS): what was measured
+  dirty: boolean; // uncommitted changes there
 }
 
 export interface BeforeFile extends Provenance {
@@ -80,12 +83,15 @@ const git = (...args: string[]): string | null => {
   return r.status === 0 ? r.stdout.trim() : null;
 };
 
+/** What a gateway process runs: its sources, the WASM core's, and the dependencies. */
+const CODE_PATHS = ['gateway', 'issuer', 'core', 'protocol', 'assembly', 'asconfig.json', 'package.json', 'package-lock.json'];
+
 export function provenance(): Provenance {
-  const outside = ['--', '.', ':(exclude)bench'];
+  const code = ['--', ...CODE_PATHS];
   return {
     commit: git('rev-parse', '--short', 'HEAD'),
-    codeCommit: git('log', '-1', '--format=%h', ...outside),
-    dirty: (git('status', '--porcelain', ...outside) ?? '') !== '',
+    codeCommit: git('log', '-1', '--format=%h', ...code),
+    dirty: (git('status', '--porcelain', ...code) ?? '') !== '',
   };
 }
 
@@ -173,5 +179,5 @@ export function targetRows(now: Figures, before: BeforeFile | null): TargetRow[]
 export function describeBefore(before: BeforeFile | null): string {
   if (!before) return 'no reference yet (bench/results/e2e-before.json is written by `npm run bench:e2e -- --save-before`)';
   return `bench/results/e2e-before.json: \`${before.command}\` on ${before.date.slice(0, 10)}, gateway code at commit ${before.codeCommit ?? '?'}`
-    + `${before.dirty ? ' with uncommitted changes' : ''} (HEAD ${before.commit ?? '?'})`;
+    + `${before.dirty ? ' with uncommitted changes' : ''} (HEAD ${before.commit ?? '?'}; load average at start ${before.loadAverageAtStart.map((x) => x.toFixed(1)).join(' ')})`;
 }

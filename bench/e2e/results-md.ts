@@ -162,17 +162,18 @@ function cpuSection(e2e: Json, figures: Figures): string[] {
     + '*Main* is the thread with tid = pid (uWS, the flow, the Redis client, packing the crypto batches); *workers* are the piscina crypto threads (each reports its tid, bench/e2e/thread-tag.mjs); '
     + '*other* is the rest of the process (V8\'s GC and compiler threads, libuv, tsx\'s esbuild thread): the process total minus the two. '
     + `Light load: a fresh pool gateway, a ${p.light.closedWarmupS} s closed-loop warm-up at ${p.light.closedWarmupConnections} connections, ${p.light.warmupPayments} light-load payments unmeasured, then ${p.light.payments} measured with ${p.light.inFlight} in flight and ${p.light.pauseMs} ms between pairs; `
-    + 'the embedded store is the in-memory one of a gateway started without REDIS_URL (its cards issued inside it). Peak: the pool\'s best closed-loop run above. '
+    + 'the embedded store is the in-memory one of a gateway started without REDIS_URL (its cards issued inside it); the *no pause* rows are the same pairs back to back on the same gateway right after (no target: they show what the pauses add). Peak: the pool\'s best closed-loop run above. '
     + 'Redis *sent* is counted on the gateway\'s own ioredis client (each command once, a script call is one command, MULTI/EXEC and pipelined commands each count): the requests a payment waits on. '
     + '*writes* are that client\'s socket writes (auto-pipelining puts several commands in one). *Server* is INFO commandstats on the private redis-server: every command it ran, inside scripts too.', '');
-  out.push(`Reference ("today"): ${describeBefore(before)}.`, '');
+  out.push(`Reference ("today"): ${describeBefore(before)}. This run: gateway code at commit ${e2e.cpu.provenance?.codeCommit ?? '?'}${e2e.cpu.provenance?.dirty ? ' with uncommitted changes' : ''}, load average at start ${e2e.loadAverageAtStart.map((x: number) => x.toFixed(1)).join(' ')}.`, '');
   out.push(row(['target', 'today', 'measured (this run)', 'measured ÷ today', 'verdict']), row(['---', '---', '---', '---', '---']));
   for (const r of targetRows(figures, before)) out.push(row([r.target, r.today, r.measured, r.ratio, met(r.met)]));
   out.push('');
   const us = (x: number | null | undefined, sched: number | null | undefined) => `${f(x)} [${f(sched)}]`;
   out.push(row(['phase', 'load', 'payments measured', 'payments/s', 'main µs', 'workers µs', 'other µs', 'total µs', 'main thread, % of a core', 'Redis sent / writes / server', 'payment p50 / p99 ms']),
     row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---']));
-  const phases: [string, Phase | null][] = [['light, embedded store', figures.lightEmbedded], ['light, Redis', figures.lightRedis], ['pool peak, Redis', figures.peak], ['pool at 70 % of peak', figures.at70], ['baseline peak, Redis', figures.baselinePeak]];
+  const phases: [string, Phase | null | undefined][] = [['light, embedded store', figures.lightEmbedded], ['light, Redis', figures.lightRedis],
+    ['same pairs, no pause, embedded', figures.noPauseEmbedded], ['same pairs, no pause, Redis', figures.noPauseRedis], ['pool peak, Redis', figures.peak], ['pool at 70 % of peak', figures.at70], ['baseline peak, Redis', figures.baselinePeak]];
   for (const [name, ph] of phases) {
     if (!ph) continue;
     const c = ph.cpu;

@@ -77,13 +77,16 @@ const ALL_PARTS = ['echo', 'baseline', 'pool', 'light', 'profile', 'idle'];
 const PARTS = new Set((process.argv.some((a) => a.startsWith('--only')) ? onlyArg ?? '' : ALL_PARTS.join(',')).split(',').filter(Boolean));
 for (const part of PARTS) if (!ALL_PARTS.includes(part)) throw new Error(`--only: unknown part "${part}" (parts: ${ALL_PARTS.join(', ')})`);
 /** Only a full run of every part with the gateway's own settings writes e2e.json, the chart and RESULTS.md. */
-const PARTIAL = PARTS.size < ALL_PARTS.length || Object.keys(POOL_ENV).length > 0 || process.argv.includes('--autopipeline');
+const PARTIAL = PARTS.size < ALL_PARTS.length || Object.keys(POOL_ENV).length > 0 || process.argv.includes('--autopipeline') || option('light-warmup') !== undefined;
 const suffix = MODE === 'smoke' ? '.smoke' : PARTIAL ? '.partial' : MODE === 'quick' ? '.quick' : '';
 const SAVE_BEFORE = process.argv.includes('--save-before');
 if (SAVE_BEFORE && (MODE !== 'full' || PARTIAL)) throw new Error('--save-before takes a full run of every part with the default settings (no --smoke, --quick, --only or pool overrides)');
 
 /** Light load (issue 10): groups of `inFlight` payments, `pauseMs` between groups, after a closed-loop warm-up. */
 const LIGHT = { inFlight: 2, pauseMs: 250, warmupPayments: 20, payments: 200, closedWarmupS: 3, closedWarmupConnections: 8 };
+/** --light-warmup S: the closed-loop warm-up before the light-load phases (0: none, only the light-load payments). */
+const LIGHT_WARMUP_S = option('light-warmup') === undefined ? undefined : Number(option('light-warmup'));
+if (LIGHT_WARMUP_S !== undefined && !(LIGHT_WARMUP_S >= 0)) throw new Error('--light-warmup takes seconds ≥ 0');
 const PLAN = {
   full: {
     cards: 2_000, warmupS: 4, rampS: 3, peakS: 15, peakConnections: [16, 32, 64], sweepS: 10, sweepRampS: 2,
@@ -105,6 +108,7 @@ const PLAN = {
     profile: { connections: 8, warmupS: 0.3, seconds: 1 },
   },
 }[MODE];
+if (LIGHT_WARMUP_S !== undefined) PLAN.light = { ...PLAN.light, closedWarmupS: LIGHT_WARMUP_S };
 const TARGET_RATIO_BASELINE = 3;
 const TARGET_P99_MS = 25;
 const TARGET_BYTES_PER_CONNECTION = 8 * 1024;
@@ -380,23 +384,26 @@ for (const target of ['baseline', 'pool', 'echo'] as const) if (PARTS.has(target
 
 // ---- light load (issue 10) -------------------------------------------------------------------------------
 
-/** A fresh pool gateway, a closed-loop warm-up, then the light-load pattern; the CPU and Redis counts of its window. */
-async function measureLight(store: 'embedded' | 'redis'): Promise<Run> {
+/**
+ * A fresh pool gateway, a closed-loop warm-up, then the light-load pattern; then the same pairs with no pause
+ * (for reference: the pause's share of the cost). The CPU and Redis counts of their windows.
+ */
+async function measureLight(store: 'embedded' | 'redis'): Promise<{ paused: Run; noPause: Run }> {
   const p = PLAN.light;
   say(`\nlight load, pool gateway, ${store === 'embedded' ? 'embedded store (no Redis)' : 'over Redis'}:`);
   const server = await startServer('pool', { store });
   try {
-    await runLoad(server, 'warmup', { connections: p.closedWarmupConnections, rampS: 0.3, durationS: p.closedWarmupS });
+    if (p.closedWarmupS > 0) await runLoad(server, 'warmup', { connections: p.closedWarmupConnections, rampS: 0.3, durationS: p.closedWarmupS });
     const groups = (p.warmupPayments + p.payments) / p.inFlight;
-    return await runLoad(server, 'light', {
-      connections: p.inFlight, rampS: 0, durationS: Math.ceil(groups * (p.pauseMs + 100) / 1000),
-      light: { inFlight: p.inFlight, pauseMs: p.pauseMs, warmupPayments: p.warmupPayments, payments: p.payments },
-    });
+    const pattern = { inFlight: p.inFlight, pauseMs: p.pauseMs, warmupPayments: p.warmupPayments, payments: p.payments };
+    const paused = await runLoad(server, 'light', { connections: p.inFlight, rampS: 0, durationS: Math.ceil(groups * (p.pauseMs + 100) / 1000), light: pattern });
+    const noPause = await runLoad(server, 'light', { connections: p.inFlight, rampS: 0, durationS: Math.ceil(groups * 100 / 1000), light: { ...pattern, pauseMs: 0 } });
+    return { paused, noPause };
   } finally {
     await server.child.stop();
   }
 }
-const light: { embedded: Run | null; redis: Run | null } = { embedded: null, redis: null };
+const light: Record<'embedded' | 'redis', { paused: Run; noPause: Run } | null> = { embedded: null, redis: null };
 if (PARTS.has('light')) {
   light.embedded = await measureLight('embedded');
   light.redis = await measureLight('redis');
@@ -564,9 +571,12 @@ const peakRunOf = (t: Target) => {
 };
 const at70Run = pool?.at70 ? runs.find((r) => r.target === 'pool' && r.kind === 'open' && r.load.targetPerS === pool.at70!.offeredPerS) : undefined;
 const lightLoop = `light: ${PLAN.light.inFlight} in flight, ${PLAN.light.pauseMs} ms pauses`;
+const noPauseLoop = `light: ${PLAN.light.inFlight} in flight, no pause`;
 const figures: Figures = {
-  lightEmbedded: phaseOf(light.embedded, lightLoop),
-  lightRedis: phaseOf(light.redis, lightLoop),
+  lightEmbedded: phaseOf(light.embedded?.paused, lightLoop),
+  lightRedis: phaseOf(light.redis?.paused, lightLoop),
+  noPauseEmbedded: phaseOf(light.embedded?.noPause, noPauseLoop),
+  noPauseRedis: phaseOf(light.redis?.noPause, noPauseLoop),
   peak: phaseOf(peakRunOf('pool'), `closed loop, ${pool?.peak.connections} conns`),
   at70: phaseOf(at70Run, `open loop, ${fmt(pool?.at70?.offeredPerS)}/s`),
   baselinePeak: phaseOf(peakRunOf('baseline'), `closed loop, ${baseline?.peak.connections} conns`),
@@ -648,7 +658,7 @@ say(`targets: pool ÷ baseline ≥ ${TARGET_RATIO_BASELINE}: ${fmt(report.headli
 
 say('\ngateway CPU per payment (µs; stat ticks, schedstat in brackets) and Redis commands per payment:');
 const us = (x: number | undefined | null) => fmt(x);
-console.table(([['light, embedded', figures.lightEmbedded], ['light, Redis', figures.lightRedis], ['pool peak', figures.peak], ['pool 70%', figures.at70], ['baseline peak', figures.baselinePeak]] as const)
+console.table(([['light, embedded', figures.lightEmbedded], ['light, Redis', figures.lightRedis], ['no pause, embedded', figures.noPauseEmbedded], ['no pause, Redis', figures.noPauseRedis], ['pool peak', figures.peak], ['pool 70%', figures.at70], ['baseline peak', figures.baselinePeak]] as const)
   .filter(([, ph]) => ph).map(([name, ph]) => ({
     phase: name,
     payments: ph!.payments,
