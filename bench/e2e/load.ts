@@ -9,6 +9,11 @@
  * mode "idle": opens N connections (each its own device id), in `stages` steps: after each it prints
  *   {"event":"opened"} and waits for "next" on stdin; after the last it holds them without sending anything
  *   until stdin says "close" (or closes, or holdS passes), then reports unexpected closes.
+ * mode "payments" with `light`: light load — `light.inFlight` connections each start one payment at the same
+ *   moment, the next group starts `light.pauseMs` after the whole group finished; `light.warmupPayments` first
+ *   (not measured), then `light.payments` measured ones. The window runs from the middle of the pause before the
+ *   first measured group to the middle of the pause after the last, so it holds exactly that many payments and
+ *   the orchestrator's readings fall in idle time.
  * Around the measurement window it prints {"event":"window-start"} and {"event":"window-end"}, so the
  * orchestrator can read the CPU time of every process over exactly that window.
  *
@@ -47,6 +52,8 @@ export interface LoadConfig {
   amount?: number;
   currency?: string;
   merchant?: string;
+  /** Light load (payments mode, no ratePerS): groups of inFlight payments with a pause between groups. */
+  light?: { inFlight: number; pauseMs: number; warmupPayments: number; payments: number };
 }
 
 export interface LoadResult {
@@ -454,6 +461,35 @@ if (config.mode === 'idle') {
   const early = closedEarly;
   await closeAll();
   emit({ ...result(openMs, config.connections - conns.length), connections: { wanted: config.connections, opened: conns.length, failed: config.connections - conns.length, openMs, closedEarly: early } });
+} else if (config.light) {
+  const { inFlight, pauseMs, warmupPayments, payments } = config.light;
+  await connectAll(0, Math.max(config.connections, inFlight));
+  const openMs = performance.now() - openStarted;
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const group = async () => {
+    const live = conns.filter((c) => c.open).slice(0, inFlight);
+    if (live.length < inFlight) bump('GEN_NO_CONNECTION');
+    await Promise.all(live.map((conn) => payment(conn)));
+  };
+  for (let done = 0; done < warmupPayments; done += inFlight) {
+    await group();
+    await pause(pauseMs);
+  }
+  // the window: from the middle of one pause to the middle of the pause after the last measured group
+  await pause(pauseMs / 2);
+  windowStart = performance.now();
+  markWindowStart();
+  await pause(pauseMs / 2);
+  for (let done = 0; done < payments; done += inFlight) {
+    if (done > 0) await pause(pauseMs);
+    await group();
+  }
+  await pause(pauseMs / 2);
+  windowEnd = performance.now();
+  markWindowEnd();
+  const r = result(openMs, config.connections - conns.length);
+  await closeAll();
+  emit(r);
 } else if (config.ratePerS) {
   await connectAll(0, config.connections);
   const openMs = performance.now() - openStarted;

@@ -1,7 +1,9 @@
 /**
  * Where the gateway's main thread spends its time under load: starts Redis, issues cards, starts one gateway
  * (pool or baseline) and a closed-loop load generator, takes a V8 CPU profile of the gateway's main thread
- * for the middle of the run, and prints the functions with the most self time, grouped by file.
+ * for the middle of the run, and prints the top five costs (self time by function and by file or package, as
+ * shares of the thread's busy time; profile-summary.ts), then the longer lists.
+ * `npm run bench:e2e` takes the same profile (its "profile" part) and records the top five in e2e.json.
  *
  *   npx tsx bench/e2e/profile.ts [pool|baseline] [--connections 32] [--seconds 10] [--out FILE.cpuprofile] [--autopipeline]
  * (--autopipeline: the experiment of gateway-process.ts's BENCH_REDIS_AUTOPIPELINE=1)
@@ -19,6 +21,7 @@ import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { openStore } from '../../issuer/store/index.ts';
 import { deadline, installCleanup, removeOnExit, spawnChild, type Message } from './children.ts';
 import type { LoadConfig, LoadResult } from './load.ts';
+import { formatTop, summarizeProfile, type CpuProfile } from './profile-summary.ts';
 import { benchRedis, type BenchRedis } from './redis.ts';
 
 const arg = (name: string, fallback: string) => {
@@ -28,6 +31,7 @@ const arg = (name: string, fallback: string) => {
 const engine = process.argv[2] === 'baseline' ? 'baseline' : 'pool';
 const connections = Number(arg('connections', '32'));
 const seconds = Number(arg('seconds', '10'));
+const CARDS = 2_000;
 const HERE = (file: string) => fileURLToPath(new URL(`./${file}`, import.meta.url));
 
 let redis: BenchRedis | undefined;
@@ -46,11 +50,16 @@ const keyRing = IssuerKeyRing.generate();
 const fleetKey = randomBytes(32);
 const store = await openStore({ redisUrl: redis.url, prefix: redis.prefix });
 const issuer = new Issuer({ core: await loadCore(), store, keyRing });
+// enough cards that none comes round again within the gateway's PIN pace (250 ms per card) at a few thousand payments/s
 const cards: { payload: string; pin: string }[] = [];
-for (let i = 0; i < 500; i++) {
-  const pin = String(randomInt(0, 10_000)).padStart(4, '0');
-  cards.push({ payload: (await issuer.issueCard({ pin, limit: 1_000_000, balance: 1e12, currency: 'EUR' })).payloadText, pin });
-}
+let next = 0;
+await Promise.all(Array.from({ length: 16 }, async () => {
+  while (next < CARDS) {
+    next++;
+    const pin = String(randomInt(0, 10_000)).padStart(4, '0');
+    cards.push({ payload: (await issuer.issueCard({ pin, limit: 1_000_000, balance: 1e12, currency: 'EUR' })).payloadText, pin });
+  }
+}));
 await store.close();
 const cardsFile = join(dir, 'cards.json');
 await writeFile(cardsFile, JSON.stringify(cards));
@@ -69,31 +78,19 @@ await gateway.command('profile-start', 'profile-started');
 await sleep(seconds * 1000);
 await gateway.command(`profile-stop ${out}`, 'profile-stopped');
 const result = (await load.waitFor('result', 120_000)) as unknown as LoadResult;
-console.log(`${engine}: ${result.paymentsPerS.toFixed(0)} payments/s with ${connections} connections; profile ${out}`);
+const errors = Object.entries(result.errors).map(([k, v]) => `${k}×${v}`).join(' ');
+console.log(`${engine}: ${result.paymentsPerS.toFixed(0)} payments/s with ${connections} connections${errors ? ` (errors ${errors})` : ''}; profile ${out}`);
 await load.stop();
 await gateway.stop();
 
-interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-const profile = JSON.parse(readFileSync(out, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
-const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const self = new Map<string, number>();
-const byFile = new Map<string, number>();
-let total = 0;
-profile.samples.forEach((id, i) => {
-  const node = byId.get(id)!;
-  const dt = profile.timeDeltas[i] ?? 0;
-  total += dt;
-  const file = node.callFrame.url.replace(/^file:\/\/.*?\/(node_modules\/|work\/main\/)?/, '') || `(${node.callFrame.functionName || 'native'})`;
-  const key = `${node.callFrame.functionName || '(anonymous)'}  ${file}:${node.callFrame.lineNumber + 1}`;
-  self.set(key, (self.get(key) ?? 0) + dt);
-  const group = file.startsWith('(') ? file : file.split('/').slice(0, file.startsWith('node:') ? 1 : 2).join('/');
-  byFile.set(group, (byFile.get(group) ?? 0) + dt);
-});
-const pct = (x: number) => `${((x / total) * 100).toFixed(1).padStart(5)}%`;
-console.log('\nself time by file / package:');
-for (const [k, v] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${pct(v)}  ${k}`);
-console.log('\nself time by function:');
-for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${pct(v)}  ${k}`);
+const summary = summarizeProfile(JSON.parse(readFileSync(out, 'utf8')) as CpuProfile, 40);
+console.log();
+for (const line of formatTop(summary, 5)) console.log(line);
+const pct = (x: number) => `${(x * 100).toFixed(1).padStart(5)}%`;
+console.log('\nself time by file / package (of busy time):');
+for (const c of summary.byFile.slice(0, 25)) console.log(`${pct(c.share)}  ${c.name}`);
+console.log('\nself time by function (of busy time):');
+for (const c of summary.byFunction) console.log(`${pct(c.share)}  ${c.name}`);
 await redis.stop();
 await rm(dir, { recursive: true, force: true });
 process.exit(0);

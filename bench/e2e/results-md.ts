@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { keptResultsSections } from '../results-sections.ts';
 import { fileURLToPath } from 'node:url';
 import { lineChart } from './chart.ts';
+import { describeBefore, readBefore, targetRows, type Figures, type Phase } from './cpu-targets.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- reads our own JSON files, shapes are in pool.bench.ts / run.ts */
 type Json = any;
@@ -117,6 +118,7 @@ export function resultsMarkdown(): string {
     out.push(row(['idle connection < 8 KB resident (gateway RSS delta ÷ N)', e2e.idle ? `${f(e2e.idle.bytesPerConnection)} B` : '—', met(h.targets.idleBytesPerConnectionUnder8KiB)]));
     out.push(row(['payments/s as a fraction of the echo ceiling (pool)', f(h.poolOverEcho, 2), 'reported']));
     out.push('');
+    if (e2e.cpu?.figures) out.push(...cpuSection(e2e, e2e.cpu.figures as Figures));
     out.push('### Latency per step at the peak and at 70% of it', '');
     out.push(row(['target', 'load', 'payments/s', 'scan p50 / p99 / p99.9 ms', 'pin p50 / p99 / p99.9 ms', 'payment p50 / p99 / p99.9 ms', 'errors']), row(['---', '---', '---', '---', '---', '---', '---']));
     const lat = (l: Json) => `${f(l.p50Ms, 2)} / ${f(l.p99Ms, 2)} / ${f(l.p999Ms, 2)}`;
@@ -147,6 +149,60 @@ export function resultsMarkdown(): string {
     }
   }
   return `${out.join('\n')}\n`;
+}
+
+/** Issue 10: the gateway's CPU and Redis commands per payment, against the reference run (bench/results/e2e-before.json). */
+function cpuSection(e2e: Json, figures: Figures): string[] {
+  const before = readBefore();
+  const out: string[] = [];
+  const p = e2e.setup.plan;
+  out.push('### Gateway CPU and Redis commands per payment (issue 10)', '');
+  out.push(`CPU time of the gateway process per completed payment, thread by thread, from /proc/<pid>/task/<tid>/stat (utime + stime, ${'`getconf CLK_TCK`'} ticks) read at the start and end of each measurement window (bench/e2e/cpu.ts); `
+    + 'in brackets the same from /proc/…/schedstat (ns resolution), a cross-check that matters where a figure is only a few ticks. '
+    + '*Main* is the thread with tid = pid (uWS, the flow, the Redis client, packing the crypto batches); *workers* are the piscina crypto threads (each reports its tid, bench/e2e/thread-tag.mjs); '
+    + '*other* is the rest of the process (V8\'s GC and compiler threads, libuv, tsx\'s esbuild thread): the process total minus the two. '
+    + `Light load: a fresh pool gateway, a ${p.light.closedWarmupS} s closed-loop warm-up at ${p.light.closedWarmupConnections} connections, ${p.light.warmupPayments} light-load payments unmeasured, then ${p.light.payments} measured with ${p.light.inFlight} in flight and ${p.light.pauseMs} ms between pairs; `
+    + 'the embedded store is the in-memory one of a gateway started without REDIS_URL (its cards issued inside it); the *no pause* rows are the same pairs back to back on the same gateway right after (no target: they show what the pauses add). Peak: the pool\'s best closed-loop run above. '
+    + 'Redis *sent* is counted on the gateway\'s own ioredis client (each command once, a script call is one command, MULTI/EXEC and pipelined commands each count): the requests a payment waits on. '
+    + '*writes* are that client\'s socket writes (auto-pipelining puts several commands in one). *Server* is INFO commandstats on the private redis-server: every command it ran, inside scripts too.', '');
+  out.push(`Reference ("today"): ${describeBefore(before)}. This run: gateway code at commit ${e2e.cpu.provenance?.codeCommit ?? '?'}${e2e.cpu.provenance?.dirty ? ' with uncommitted changes' : ''}, load average at start ${e2e.loadAverageAtStart.map((x: number) => x.toFixed(1)).join(' ')}.`, '');
+  out.push(row(['target', 'today', 'measured (this run)', 'measured ÷ today', 'verdict']), row(['---', '---', '---', '---', '---']));
+  for (const r of targetRows(figures, before)) out.push(row([r.target, r.today, r.measured, r.ratio, met(r.met)]));
+  out.push('');
+  const us = (x: number | null | undefined, sched: number | null | undefined) => `${f(x)} [${f(sched)}]`;
+  out.push(row(['phase', 'load', 'payments measured', 'payments/s', 'main µs', 'workers µs', 'other µs', 'total µs', 'main thread, % of a core', 'Redis sent / writes / server', 'payment p50 / p99 ms']),
+    row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---']));
+  const phases: [string, Phase | null | undefined][] = [['light, embedded store', figures.lightEmbedded], ['light, Redis', figures.lightRedis],
+    ['same pairs, no pause, embedded', figures.noPauseEmbedded], ['same pairs, no pause, Redis', figures.noPauseRedis], ['pool peak, Redis', figures.peak], ['pool at 70 % of peak', figures.at70], ['baseline peak, Redis', figures.baselinePeak]];
+  for (const [name, ph] of phases) {
+    if (!ph) continue;
+    const c = ph.cpu;
+    const r = ph.redis;
+    out.push(row([name, ph.loop, f(ph.payments), f(ph.paymentsPerS), us(c?.mainUs, c?.sched?.mainUs), us(c?.workersUs, c?.sched?.workersUs), us(c?.otherUs, c?.sched?.otherUs), f(c?.totalUs),
+      f(c?.mainPercent, 1), r ? `${f(r.sent, 2)} / ${f(r.writes, 2)} / ${f(r.serverCalls, 2)}` : '—', `${f(ph.p50Ms, 2)} / ${f(ph.p99Ms, 2)}${ph.errors ? ` (${f(ph.errors)} errors)` : ''}`]));
+  }
+  out.push('');
+  const byName = (m: Record<string, number> | null | undefined) => (m ? Object.entries(m).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${f(v, 2)}`).join(', ') : '—');
+  const redisRows = ([['light, Redis', figures.lightRedis], ['pool peak', figures.peak]] as const).filter(([, ph]) => ph?.redis);
+  if (redisRows.length > 0) {
+    out.push('Redis commands per payment by name (sent by the gateway; run by the server, including inside scripts):', '');
+    out.push(row(['phase', 'sent', 'run by the server']), row(['---', '---', '---']));
+    for (const [name, ph] of redisRows) out.push(row([name, byName(ph!.redis!.sentByCommand), byName(ph!.redis!.serverByCommand)]));
+    out.push('');
+  }
+  const prof = figures.profile;
+  if (prof) {
+    out.push(`Top five costs of the pool gateway's main thread (V8 CPU profile over ${e2e.setup.plan.profile.seconds} s of closed-loop load, ${prof.connections} connections over Redis, ${f(prof.paymentsPerS)} payments/s while profiled; `
+      + `the thread was busy ${f(prof.busyShare * 100)} % of the time; shares of busy time, self time; \`npx tsx bench/e2e/profile.ts pool\` prints longer lists):`, '');
+    out.push(row(['#', 'function (self time)', 'share', 'file / package (self time)', 'share']), row(['---', '---', '---:', '---', '---:']));
+    for (let i = 0; i < 5; i++) {
+      const fn = prof.byFunction[i];
+      const file = prof.byFile[i];
+      out.push(row([i + 1, fn ? `\`${fn.name.replace(/\|/g, '\\|')}\`` : '—', fn ? `${f(fn.share * 100, 1)} %` : '—', file ? `\`${file.name}\`` : '—', file ? `${f(file.share * 100, 1)} %` : '—']));
+    }
+    out.push('');
+  }
+  return out;
 }
 
 /** The open-loop sweeps of an e2e report as an SVG chart (payments/s against p99); false if there is nothing to draw. */

@@ -8,21 +8,31 @@
  *     the load generator as another (load.ts):
  *       closed loop at several connection counts → the peak;
  *       open loop at 20/40/60/70/80/100% of that peak → payments/s against p99 (the chart), p99 at 70%;
+ *   → light load (issue 10): a fresh pool gateway on the embedded store (cards issued inside it) and one over
+ *     Redis, each warmed up, then 2 payments in flight with 250 ms pauses between pairs, 200 payments measured;
+ *   → profile: a V8 CPU profile of a pool gateway's main thread under closed-loop load, top five costs kept;
  *   → idle connections: 10,000 authenticated scanners held open on a fresh pool gateway: RSS per connection,
  *     and payments still flowing while they are open.
+ * Over every measurement window against a gateway: its CPU time thread by thread (main thread, crypto workers,
+ * the rest) per completed payment, from /proc/<pid>/task/*; over Redis also the commands per payment, from the
+ * gateway's client (sent) and INFO commandstats (run by the server, inside scripts too). Issue 10's targets are
+ * judged against bench/results/e2e-before.json (cpu-targets.ts), written by a run with --save-before.
  * Writes bench/results/e2e.json, bench/results/e2e-latency.svg and bench/RESULTS.md (smoke: e2e.smoke.json
  * and e2e-latency.smoke.svg; partial or experimental runs: *.partial.*; RESULTS.md only from a full default run). Every child is stopped on exit, error or Ctrl-C; the
  * whole run has a deadline.
  *
- *   npx tsx bench/e2e/run.ts                    full run (about 8 minutes)
+ *   npx tsx bench/e2e/run.ts                    full run (about 9 minutes)
+ *   npx tsx bench/e2e/run.ts --quick            every part, shorter (about 5 minutes): e2e.quick.json, no RESULTS.md
  *   npx tsx bench/e2e/run.ts --smoke            every part for a second or two (CI)
- *   npx tsx bench/e2e/run.ts --only pool,idle   some parts: echo, baseline, pool, idle
+ *   npx tsx bench/e2e/run.ts --only pool,idle   some parts: echo, baseline, pool, light, profile, idle
+ *   npx tsx bench/e2e/run.ts --save-before      full run that also stores its issue-10 figures as the reference
+ *                                               (bench/results/e2e-before.json) later runs are compared with
  *   npx tsx bench/e2e/run.ts --threads 1 --batch-max 32 --batch-window 0   pool settings, for experiments
  *   npx tsx bench/e2e/run.ts --autopipeline     experiment: both gateways' Redis clients with ioredis auto-pipelining
  *   npx tsx bench/e2e/run.ts --cluster [--smoke]  1 gateway over 1 Redis next to 2 gateways over a Redis Cluster (cluster.ts)
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,17 +44,24 @@ import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { openStore } from '../../issuer/store/index.ts';
 import { DEFAULT_BATCH } from '../../gateway/server.ts';
 import { machine } from '../dvd1/report.ts';
+import { Redis } from 'ioredis';
 import { cpuMsOf, deadline, fileLimits, installCleanup, removeOnExit, rssOf, spawnChild, type Child, type Message } from './children.ts';
+import {
+  parseCommandstats, perPayment, readThreads, redisPerPayment, splitCpu, threadTagNodeOptions,
+  type ClientCounts, type CpuPerPayment, type ProcessTimes, type RedisPerPayment,
+} from './cpu.ts';
+import { BEFORE_FILE, describeBefore, provenance, readBefore, targetRows, type BeforeFile, type Figures, type Phase } from './cpu-targets.ts';
 import type { LoadConfig, LoadResult } from './load.ts';
+import { formatTop, summarizeProfile, type CpuProfile } from './profile-summary.ts';
 import { benchRedis, type BenchRedis } from './redis.ts';
 import { writeChart, writeResultsMd } from './results-md.ts';
 
 if (process.argv.includes('--cluster')) {
   await import('./cluster.ts'); // one gateway over one Redis next to two over a cluster; exits by itself
 }
-type Mode = 'smoke' | 'full';
+type Mode = 'smoke' | 'quick' | 'full';
 type Target = 'echo' | 'baseline' | 'pool';
-const MODE: Mode = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1' ? 'smoke' : 'full';
+const MODE: Mode = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1' ? 'smoke' : process.argv.includes('--quick') ? 'quick' : 'full';
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice(7) ?? process.argv[process.argv.indexOf('--only') + 1];
 const option = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -56,23 +73,42 @@ const POOL_ENV: Record<string, string> = {
   ...(option('batch-max') ? { BENCH_BATCH_MAX: option('batch-max')! } : {}),
   ...(option('batch-window') ? { BENCH_BATCH_WINDOW_MS: option('batch-window')! } : {}),
 };
-const PARTS = new Set((process.argv.some((a) => a.startsWith('--only')) ? onlyArg ?? '' : 'echo,baseline,pool,idle').split(',').filter(Boolean));
+const ALL_PARTS = ['echo', 'baseline', 'pool', 'light', 'profile', 'idle'];
+const PARTS = new Set((process.argv.some((a) => a.startsWith('--only')) ? onlyArg ?? '' : ALL_PARTS.join(',')).split(',').filter(Boolean));
+for (const part of PARTS) if (!ALL_PARTS.includes(part)) throw new Error(`--only: unknown part "${part}" (parts: ${ALL_PARTS.join(', ')})`);
 /** Only a full run of every part with the gateway's own settings writes e2e.json, the chart and RESULTS.md. */
-const PARTIAL = PARTS.size < 4 || Object.keys(POOL_ENV).length > 0 || process.argv.includes('--autopipeline');
-const suffix = MODE === 'smoke' ? '.smoke' : PARTIAL ? '.partial' : '';
+const PARTIAL = PARTS.size < ALL_PARTS.length || Object.keys(POOL_ENV).length > 0 || process.argv.includes('--autopipeline') || option('light-warmup') !== undefined;
+const suffix = MODE === 'smoke' ? '.smoke' : PARTIAL ? '.partial' : MODE === 'quick' ? '.quick' : '';
+const SAVE_BEFORE = process.argv.includes('--save-before');
+if (SAVE_BEFORE && (MODE !== 'full' || PARTIAL)) throw new Error('--save-before takes a full run of every part with the default settings (no --smoke, --quick, --only or pool overrides)');
 
+/** Light load (issue 10): groups of `inFlight` payments, `pauseMs` between groups, after a closed-loop warm-up. */
+const LIGHT = { inFlight: 2, pauseMs: 250, warmupPayments: 20, payments: 200, closedWarmupS: 3, closedWarmupConnections: 8 };
+/** --light-warmup S: the closed-loop warm-up before the light-load phases (0: none, only the light-load payments). */
+const LIGHT_WARMUP_S = option('light-warmup') === undefined ? undefined : Number(option('light-warmup'));
+if (LIGHT_WARMUP_S !== undefined && !(LIGHT_WARMUP_S >= 0)) throw new Error('--light-warmup takes seconds ≥ 0');
 const PLAN = {
   full: {
     cards: 2_000, warmupS: 4, rampS: 3, peakS: 15, peakConnections: [16, 32, 64], sweepS: 10, sweepRampS: 2,
     sweepShares: [0.2, 0.4, 0.6, 0.7, 0.8, 1.0], maxPayments: 3_000_000, requestTimeoutMs: 10_000,
     idleConnections: 10_000, idleOpenConcurrency: 64, idlePaymentConnections: 8, idlePaymentsS: 8, deadlineMin: 30,
+    light: LIGHT, profile: { connections: 32, warmupS: 3, seconds: 6 },
+  },
+  quick: {
+    cards: 2_000, warmupS: 3, rampS: 2, peakS: 8, peakConnections: [32, 64], sweepS: 6, sweepRampS: 1.5,
+    sweepShares: [0.2, 0.7, 1.0], maxPayments: 3_000_000, requestTimeoutMs: 10_000,
+    idleConnections: 10_000, idleOpenConcurrency: 64, idlePaymentConnections: 8, idlePaymentsS: 4, deadlineMin: 20,
+    light: LIGHT, profile: { connections: 32, warmupS: 2, seconds: 4 },
   },
   smoke: {
     cards: 64, warmupS: 0, rampS: 0.3, peakS: 1, peakConnections: [16], sweepS: 1, sweepRampS: 0.2,
     sweepShares: [0.7], maxPayments: 100_000, requestTimeoutMs: 5_000,
     idleConnections: 300, idleOpenConcurrency: 64, idlePaymentConnections: 4, idlePaymentsS: 1, deadlineMin: 4,
+    light: { ...LIGHT, warmupPayments: 4, payments: 10, closedWarmupS: 0.5, closedWarmupConnections: 4 },
+    profile: { connections: 8, warmupS: 0.3, seconds: 1 },
   },
 }[MODE];
+if (LIGHT_WARMUP_S !== undefined) PLAN.light = { ...PLAN.light, closedWarmupS: LIGHT_WARMUP_S };
 const TARGET_RATIO_BASELINE = 3;
 const TARGET_P99_MS = 25;
 const TARGET_BYTES_PER_CONNECTION = 8 * 1024;
@@ -86,8 +122,10 @@ const fmt = (x: number | null | undefined, d = 0) => (x === null || x === undefi
 // ---- setup -----------------------------------------------------------------------------------------------
 
 let redis: BenchRedis | undefined;
+let admin: Redis | undefined;
 let workDir: string | undefined;
 installCleanup(async () => {
+  admin?.disconnect();
   await redis?.stop();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
@@ -98,6 +136,11 @@ const loadAtStart = loadavg();
 say(`scanpay e2e benchmark (${MODE}) — parts: ${[...PARTS].join(', ')}; load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}`);
 redis = await benchRedis();
 say(`redis: ${redis.shared ? `REDIS_URL, keys under ${redis.prefix} (deleted afterwards)` : `private redis-server, ${redis.url}`}`);
+if (!redis.shared) { // INFO commandstats is server-wide: only on our own server does it count the gateway's commands alone
+  admin = new Redis(redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
+  admin.on('error', () => {});
+  await admin.connect();
+}
 workDir = await mkdtemp(join(tmpdir(), 'scanpay-bench-e2e-'));
 removeOnExit(workDir);
 const keyRing = IssuerKeyRing.generate();
@@ -141,22 +184,32 @@ function nofileFor(connections: number): number | undefined {
 
 interface Server {
   target: Target;
+  store: 'redis' | 'embedded' | null; // null: the echo server
   child: Child;
   port: number;
   url: string;
+  cardsFile: string;
 }
 
-async function startServer(target: Target, opts: { connections?: number; exposeGc?: boolean } = {}): Promise<Server> {
+let embeddedCards = 0;
+async function startServer(target: Target, opts: { connections?: number; exposeGc?: boolean; store?: 'redis' | 'embedded' } = {}): Promise<Server> {
+  const store = target === 'echo' ? null : opts.store ?? 'redis';
+  // the embedded store lives in the gateway process: it issues its own cards (gateway-process.ts)
+  const ownCards = store === 'embedded' ? join(workDir!, `cards-embedded-${++embeddedCards}.json`) : undefined;
   const child = target === 'echo'
     ? spawnChild('echo-server', HERE('echo-server.ts'), { nofile: nofileFor(opts.connections ?? 0) })
-    : spawnChild(`gateway-${target}`, HERE('gateway-process.ts'), {
+    : spawnChild(`gateway-${target}${store === 'embedded' ? '-embedded' : ''}`, HERE('gateway-process.ts'), {
       nodeFlags: opts.exposeGc ? ['--expose-gc'] : [],
       nofile: nofileFor(opts.connections ?? 0),
       env: {
+        NODE_OPTIONS: threadTagNodeOptions(), // each crypto worker reports its thread id (thread-tag.mjs)
         SCANPAY_KEYRING: keyRing.serialize(),
         SCANPAY_FLEET_KEY: fleetKey.toString('hex'),
-        REDIS_URL: redis!.url,
-        SCANPAY_REDIS_PREFIX: redis!.prefix,
+        REDIS_URL: store === 'redis' ? redis!.url : '',
+        REDIS_CLUSTER_NODES: '',
+        SCANPAY_REDIS_PREFIX: store === 'redis' ? redis!.prefix : '',
+        BENCH_CARDS: String(PLAN.cards),
+        BENCH_CARDS_FILE: ownCards ?? '',
         BENCH_ENGINE: target,
         BENCH_REDIS_AUTOPIPELINE: process.argv.includes('--autopipeline') ? '1' : '',
         ...(target === 'pool' ? POOL_ENV : {}),
@@ -165,27 +218,38 @@ async function startServer(target: Target, opts: { connections?: number; exposeG
         SCANPAY_FLEET_KEY_FILE: '',
       },
     });
-  const ready = await child.waitFor<Message & { port: number }>('ready', 60_000);
-  return { target, child, port: ready.port, url: `ws://127.0.0.1:${ready.port}/scanner` };
+  const ready = await child.waitFor<Message & { port: number }>('ready', 120_000);
+  return { target, store, child, port: ready.port, url: `ws://127.0.0.1:${ready.port}/scanner`, cardsFile: ownCards ?? cardsFile };
 }
 
 interface Run {
   target: Target;
-  kind: 'warmup' | 'peak' | 'open' | 'idle-payments';
+  store: Server['store'];
+  kind: 'warmup' | 'peak' | 'open' | 'idle-payments' | 'light' | 'profile';
   connections: number;
   load: LoadResult;
   cpuPercent: { server: number | null; generator: number | null; redis: number | null };
+  /** The server process's CPU per payment completed in the window, thread by thread (cpu.ts). */
+  cpu: CpuPerPayment | null;
+  /** Over Redis: commands per payment completed in the window, sent by the gateway and run by the server. */
+  redis: RedisPerPayment | null;
 }
 const runs: Run[] = [];
 let runNo = 0;
 
-async function runLoad(server: Server, kind: Run['kind'], cfg: Partial<LoadConfig> & { connections: number; durationS: number; rampS: number }): Promise<Run> {
+type Sample = {
+  at: number; server: number | null; generator: number | null; redis: number | null;
+  threads: ProcessTimes | null; workers: number[]; client: ClientCounts | null; commandstats: Record<string, number> | null;
+};
+
+async function runLoad(server: Server, kind: Run['kind'], cfg: Partial<LoadConfig> & { connections: number; durationS: number; rampS: number },
+  hooks: { windowStart?: () => Promise<void>; windowEnd?: () => Promise<void> } = {}): Promise<Run> {
   runNo++;
   const config: LoadConfig = {
     mode: server.target === 'echo' ? 'echo' : 'payments',
     url: server.url,
     fleetKeyHex: fleetKey.toString('hex'),
-    cardsFile,
+    cardsFile: server.cardsFile,
     devicePrefix: `load${runNo}-`,
     maxPayments: PLAN.maxPayments,
     requestTimeoutMs: PLAN.requestTimeoutMs,
@@ -194,12 +258,27 @@ async function runLoad(server: Server, kind: Run['kind'], cfg: Partial<LoadConfi
   };
   const child = spawnChild(`load-${server.target}-${kind}`, HERE('load.ts'), { env: { BENCH_LOAD: JSON.stringify(config) }, nofile: nofileFor(config.connections) });
   const pids = { server: server.child.pid, generator: child.pid, redis: redis!.pid };
-  type Sample = { at: number; server: number | null; generator: number | null; redis: number | null };
-  const sample = (): Sample => ({ at: performance.now(), server: cpuMsOf(pids.server), generator: cpuMsOf(pids.generator), redis: cpuMsOf(pids.redis) });
+  const gateway = server.target !== 'echo';
+  /** /proc first (synchronously, at the generator's mark), then what has to be asked for: the gateway's counters, INFO. */
+  const sample = async (): Promise<Sample> => {
+    const s = { at: performance.now(), server: cpuMsOf(pids.server), generator: cpuMsOf(pids.generator), redis: cpuMsOf(pids.redis), threads: readThreads(pids.server) };
+    const [counters, info] = await Promise.all([
+      gateway ? server.child.command<Message & { workers: number[]; redis: ClientCounts | null }>('counters', 'counters', 10_000).catch(() => undefined) : undefined,
+      server.store === 'redis' && admin ? admin.info('commandstats').catch(() => null) : null,
+    ]);
+    return { ...s, workers: counters?.workers ?? [], client: counters?.redis ?? null, commandstats: info ? parseCommandstats(info) : null };
+  };
   const timeoutMs = (config.rampS + config.durationS) * 1000 + config.requestTimeoutMs + 90_000;
   // CPU time of every process over exactly the measurement window (the generator announces it)
-  const windowStart = child.waitFor('window-start', timeoutMs).then(sample, () => null);
-  const windowEnd = child.waitFor('window-end', timeoutMs).then(sample, () => null);
+  const windowStart = child.waitFor('window-start', timeoutMs).then(async () => {
+    const x = await sample();
+    await hooks.windowStart?.();
+    return x;
+  }).catch(() => null);
+  const windowEnd = child.waitFor('window-end', timeoutMs).then(async () => {
+    await hooks.windowEnd?.(); // after the generator's mark, before the reading: a hook's own cost (the profiler's) stays in
+    return sample();
+  }).catch(() => null);
   const load = (await child.waitFor('result', timeoutMs)) as unknown as LoadResult;
   const [s0, s1] = [await windowStart, await windowEnd];
   await child.stop(10_000);
@@ -209,16 +288,30 @@ async function runLoad(server: Server, kind: Run['kind'], cfg: Partial<LoadConfi
     const b = s1[key];
     return a === null || b === null ? null : ((b - a) / (s1.at - s0.at)) * 100;
   };
+  const payments = load.payments.completedInWindow;
+  const cpu = s0?.threads && s1?.threads ? perPayment(splitCpu(s0.threads, s1.threads, s1.workers), payments) : null;
+  const redisCounts = gateway && server.store === 'redis' && s0 && s1
+    ? redisPerPayment(
+      s0.commandstats && s1.commandstats ? { before: s0.commandstats, after: s1.commandstats } : null,
+      s0.client && s1.client ? { before: s0.client, after: s1.client } : null,
+      payments,
+    )
+    : null;
   const run: Run = {
-    target: server.target, kind, connections: config.connections, load,
+    target: server.target, store: server.store, kind, connections: config.connections, load,
     cpuPercent: { server: pct('server'), generator: pct('generator'), redis: pct('redis') },
+    cpu, redis: redisCounts,
   };
   runs.push(run);
   const l = load.latency;
   const errs = Object.entries(load.errors).map(([k, v]) => `${k}×${v}`).join(' ');
-  say(`  ${server.target.padEnd(8)} ${kind.padEnd(13)} ${String(config.connections).padStart(5)} conns ${load.targetPerS ? `${fmt(load.targetPerS)}/s offered` : 'closed loop'}: `
+  const offered = config.light ? `light (${config.light.inFlight} in flight, ${config.light.pauseMs} ms pauses)` : load.targetPerS ? `${fmt(load.targetPerS)}/s offered` : 'closed loop';
+  const perPay = cpu && gateway
+    ? ` | µs/payment main ${fmt(cpu.mainUs)} workers ${fmt(cpu.workersUs)} other ${fmt(cpu.otherUs)}${redisCounts?.sent != null ? `, redis ${fmt(redisCounts.sent, 2)} sent` : ''}`
+    : '';
+  say(`  ${`${server.target}${server.store === 'embedded' ? '/mem' : ''}`.padEnd(12)} ${kind.padEnd(13)} ${String(config.connections).padStart(5)} conns ${offered}: `
     + `${fmt(load.paymentsPerS)} payments/s, payment p50 ${fmt(l.payment.p50Ms, 2)} p99 ${fmt(l.payment.p99Ms, 2)} p99.9 ${fmt(l.payment.p999Ms, 2)} ms`
-    + ` | cpu gw ${fmt(run.cpuPercent.server)}% gen ${fmt(run.cpuPercent.generator)}% redis ${fmt(run.cpuPercent.redis)}%${errs ? ` | errors ${errs}` : ''}${load.saturated ? ' | OVER CAPACITY (arrivals dropped)' : ''}`);
+    + ` | cpu gw ${fmt(run.cpuPercent.server)}% gen ${fmt(run.cpuPercent.generator)}% redis ${fmt(run.cpuPercent.redis)}%${perPay}${errs ? ` | errors ${errs}` : ''}${load.saturated ? ' | OVER CAPACITY (arrivals dropped)' : ''}`);
   return run;
 }
 
@@ -288,6 +381,60 @@ async function measureTarget(target: Target): Promise<void> {
 
 // echo last: its open-loop run uses the pool's 70% rate
 for (const target of ['baseline', 'pool', 'echo'] as const) if (PARTS.has(target)) await measureTarget(target);
+
+// ---- light load (issue 10) -------------------------------------------------------------------------------
+
+/**
+ * A fresh pool gateway, a closed-loop warm-up, then the light-load pattern; then the same pairs with no pause
+ * (for reference: the pause's share of the cost). The CPU and Redis counts of their windows.
+ */
+async function measureLight(store: 'embedded' | 'redis'): Promise<{ paused: Run; noPause: Run }> {
+  const p = PLAN.light;
+  say(`\nlight load, pool gateway, ${store === 'embedded' ? 'embedded store (no Redis)' : 'over Redis'}:`);
+  const server = await startServer('pool', { store });
+  try {
+    if (p.closedWarmupS > 0) await runLoad(server, 'warmup', { connections: p.closedWarmupConnections, rampS: 0.3, durationS: p.closedWarmupS });
+    const groups = (p.warmupPayments + p.payments) / p.inFlight;
+    const pattern = { inFlight: p.inFlight, pauseMs: p.pauseMs, warmupPayments: p.warmupPayments, payments: p.payments };
+    const paused = await runLoad(server, 'light', { connections: p.inFlight, rampS: 0, durationS: Math.ceil(groups * (p.pauseMs + 100) / 1000), light: pattern });
+    const noPause = await runLoad(server, 'light', { connections: p.inFlight, rampS: 0, durationS: Math.ceil(groups * 100 / 1000), light: { ...pattern, pauseMs: 0 } });
+    return { paused, noPause };
+  } finally {
+    await server.child.stop();
+  }
+}
+const light: Record<'embedded' | 'redis', { paused: Run; noPause: Run } | null> = { embedded: null, redis: null };
+if (PARTS.has('light')) {
+  light.embedded = await measureLight('embedded');
+  light.redis = await measureLight('redis');
+}
+
+// ---- profile of the main thread --------------------------------------------------------------------------
+
+type ProfileFigures = NonNullable<Figures['profile']>;
+let profileFigures: ProfileFigures | null = null;
+if (PARTS.has('profile')) {
+  const p = PLAN.profile;
+  say(`\nprofile: V8 CPU profile of a pool gateway's main thread, ${p.connections} connections, closed loop, over Redis:`);
+  const server = await startServer('pool');
+  const file = option('profile-out') ?? join(workDir, 'pool.cpuprofile');
+  try {
+    await runLoad(server, 'warmup', { connections: p.connections, rampS: 0.5, durationS: p.warmupS });
+    const run = await runLoad(server, 'profile', { connections: p.connections, rampS: 0.5, durationS: p.seconds }, {
+      windowStart: async () => void (await server.child.command('profile-start', 'profile-started')),
+      windowEnd: async () => void (await server.child.command(`profile-stop ${file}`, 'profile-stopped', 60_000)),
+    });
+    const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, 10);
+    profileFigures = {
+      connections: p.connections, paymentsPerS: run.load.paymentsPerS, busyShare: summary.wallMs > 0 ? summary.busyMs / summary.wallMs : 0,
+      byFunction: summary.byFunction, byFile: summary.byFile,
+    };
+    for (const line of formatTop(summary, 5)) say(`  ${line}`);
+    if (option('profile-out')) say(`  profile written to ${file}`);
+  } finally {
+    await server.child.stop();
+  }
+}
 
 // ---- idle connections ------------------------------------------------------------------------------------
 
@@ -410,6 +557,43 @@ const baseline = byTarget('baseline');
 const pool = byTarget('pool');
 const ratio = (a?: number, b?: number) => (a && b ? a / b : null);
 const echoPaymentsPerS = echo ? echo.peak.roundTripsPerS / 2 : undefined; // a payment is two round trips
+
+// issue 10: the figures of this run, the reference run's, and the verdicts
+const phaseOf = (run: Run | undefined | null, loop: string): Phase | null => (!run ? null : {
+  store: run.store === 'embedded' ? 'embedded' : 'redis', loop, connections: run.connections,
+  payments: run.load.payments.completedInWindow, paymentsPerS: run.load.paymentsPerS, windowS: run.load.windowS,
+  cpu: run.cpu, redis: run.redis, p50Ms: run.load.latency.payment.p50Ms, p99Ms: run.load.latency.payment.p99Ms,
+  errors: Object.values(run.load.errors).reduce((a, b) => a + b, 0),
+});
+const peakRunOf = (t: Target) => {
+  const s = byTarget(t);
+  return s ? runs.find((r) => r.target === t && r.kind === 'peak' && r.connections === s.peak.connections && r.load.paymentsPerS === s.peak.paymentsPerS) : undefined;
+};
+const at70Run = pool?.at70 ? runs.find((r) => r.target === 'pool' && r.kind === 'open' && r.load.targetPerS === pool.at70!.offeredPerS) : undefined;
+const lightLoop = `light: ${PLAN.light.inFlight} in flight, ${PLAN.light.pauseMs} ms pauses`;
+const noPauseLoop = `light: ${PLAN.light.inFlight} in flight, no pause`;
+const figures: Figures = {
+  lightEmbedded: phaseOf(light.embedded?.paused, lightLoop),
+  lightRedis: phaseOf(light.redis?.paused, lightLoop),
+  noPauseEmbedded: phaseOf(light.embedded?.noPause, noPauseLoop),
+  noPauseRedis: phaseOf(light.redis?.noPause, noPauseLoop),
+  peak: phaseOf(peakRunOf('pool'), `closed loop, ${pool?.peak.connections} conns`),
+  at70: phaseOf(at70Run, `open loop, ${fmt(pool?.at70?.offeredPerS)}/s`),
+  baselinePeak: phaseOf(peakRunOf('baseline'), `closed loop, ${baseline?.peak.connections} conns`),
+  poolPaymentsPerS: pool?.peak.paymentsPerS ?? null,
+  baselinePaymentsPerS: baseline?.peak.paymentsPerS ?? null,
+  echoPaymentsPerS: echoPaymentsPerS ?? null,
+  poolOverBaseline: ratio(pool?.peak.paymentsPerS, baseline?.peak.paymentsPerS),
+  poolOverEcho: ratio(pool?.peak.paymentsPerS, echoPaymentsPerS),
+  poolP99At70Ms: pool?.at70?.latency.payment.p99Ms ?? null,
+  profile: profileFigures,
+};
+const made = provenance();
+// --save-before: this run is the reference (its verdicts compare it with itself: ratio 1, the CPU targets not met)
+const saved: BeforeFile | null = SAVE_BEFORE
+  ? { benchmark: 'e2e-before', ...made, date: startedAt.toISOString(), command: 'npm run bench:e2e -- --save-before', mode: MODE, machine: machine(), loadAverageAtStart: loadAtStart, figures }
+  : null;
+const before = saved ?? readBefore();
 const report = {
   benchmark: 'e2e',
   mode: MODE,
@@ -445,6 +629,14 @@ const report = {
     },
   },
   idle,
+  cpu: {
+    note: 'issue 10: gateway CPU per completed payment, thread by thread (utime+stime from /proc/<pid>/task/<tid>/stat; schedstat ns as a cross-check), '
+      + 'and Redis commands per payment (sent: counted on the gateway\'s client; server: INFO commandstats, commands inside scripts included); targets in bench/e2e/cpu-targets.ts',
+    provenance: made,
+    figures,
+    reference: before ? { file: 'bench/results/e2e-before.json', commit: before.commit, codeCommit: before.codeCommit, date: before.date } : null,
+    targets: targetRows(figures, before),
+  },
   runs,
 };
 
@@ -464,14 +656,39 @@ console.table(summaries.map((s) => ({
 say(`echo: a "payment" is 2 round trips, so the ceiling for this flow is ${fmt(echoPaymentsPerS)} payments/s; its "70%" column is the generator + transport floor at the pool's 70% rate`);
 say(`targets: pool ÷ baseline ≥ ${TARGET_RATIO_BASELINE}: ${fmt(report.headline.poolOverBaseline, 2)}; pool p99 at 70% < ${TARGET_P99_MS} ms: ${fmt(report.headline.poolP99At70Ms, 2)} ms; idle < 8 KiB/conn: ${idle ? fmt(idle.bytesPerConnection) : '—'} B`);
 
+say('\ngateway CPU per payment (µs; stat ticks, schedstat in brackets) and Redis commands per payment:');
+const us = (x: number | undefined | null) => fmt(x);
+console.table(([['light, embedded', figures.lightEmbedded], ['light, Redis', figures.lightRedis], ['no pause, embedded', figures.noPauseEmbedded], ['no pause, Redis', figures.noPauseRedis], ['pool peak', figures.peak], ['pool 70%', figures.at70], ['baseline peak', figures.baselinePeak]] as const)
+  .filter(([, ph]) => ph).map(([name, ph]) => ({
+    phase: name,
+    payments: ph!.payments,
+    'payments/s': fmt(ph!.paymentsPerS),
+    main: `${us(ph!.cpu?.mainUs)} [${us(ph!.cpu?.sched?.mainUs)}]`,
+    workers: `${us(ph!.cpu?.workersUs)} [${us(ph!.cpu?.sched?.workersUs)}]`,
+    other: `${us(ph!.cpu?.otherUs)} [${us(ph!.cpu?.sched?.otherUs)}]`,
+    total: us(ph!.cpu?.totalUs),
+    'main % core': fmt(ph!.cpu?.mainPercent, 1),
+    'redis sent': fmt(ph!.redis?.sent, 2),
+    'redis writes': fmt(ph!.redis?.writes, 2),
+    'redis server calls': fmt(ph!.redis?.serverCalls, 2),
+    'p99 ms': fmt(ph!.p99Ms, 2),
+  })));
+say(`issue 10 targets, against ${describeBefore(before)}:`);
+console.table(report.cpu.targets.map((r) => ({ target: r.target, today: r.today, measured: r.measured, 'measured ÷ today': r.ratio, verdict: r.met === null ? '—' : r.met ? 'met' : 'NOT met' })));
+
 mkdirSync(RESULTS, { recursive: true });
 const jsonFile = new URL(`e2e${suffix}.json`, RESULTS);
 writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
 say(`wrote ${fileURLToPath(jsonFile)}`);
 const svgFile = new URL(`e2e-latency${suffix}.svg`, RESULTS);
 if (writeChart(report, svgFile)) say(`wrote ${fileURLToPath(svgFile)}`);
+if (saved) {
+  writeFileSync(BEFORE_FILE, `${JSON.stringify(saved, null, 2)}\n`);
+  say(`wrote ${fileURLToPath(BEFORE_FILE)} (the reference later runs are compared with)`);
+}
 if (MODE === 'full' && !PARTIAL) say(`wrote ${writeResultsMd()}`);
 
+admin?.disconnect();
 await redis.stop();
 await rm(workDir, { recursive: true, force: true });
 process.exit(0);
