@@ -18,14 +18,11 @@ import {
   sha256x4Init, wipeSha256x4Scratch,
 } from './sha256x4';
 import { SHA256_CTX } from './sha256';
-
-// record layout: see dvd1.ts
-const KEK: usize = 0, HDR: usize = 32, N1: usize = 40, C1: usize = 52, N2: usize = 84, C2: usize = 96;
-const STORED_BK: usize = 144, STORED_PVV: usize = 176, PIN: usize = 208, SID: usize = 212, MERCHANT: usize = 228;
-const STATUS_PAN_TAG: u32 = 1, STATUS_KEY_TAG: u32 = 2, STATUS_LUHN: u32 = 4, STATUS_BASIC_KEY: u32 = 8, STATUS_PVV: u32 = 16;
-
-const LABEL_PIN: usize = memory.data<u8>([0x73, 0x63, 0x61, 0x6e, 0x70, 0x61, 0x79, 0x2f, 0x76, 0x31, 0x2f, 0x70, 0x69, 0x6e]);
-const LABEL_TXN: usize = memory.data<u8>([0x73, 0x63, 0x61, 0x6e, 0x70, 0x61, 0x79, 0x2f, 0x76, 0x31, 0x2f, 0x74, 0x78, 0x6e]);
+import {
+  BASIC_KEY_LENGTH, C1, C2, CRYPTOGRAM_SIZE, HDR, HDR_LENGTH, KEK, LABEL_PIN, LABEL_PIN_LENGTH, LABEL_TXN, LABEL_TXN_LENGTH,
+  MERCHANT, MERCHANT_LENGTH, AMOUNT_LENGTH, N1, N2, PAN_LENGTH, PIN, PIN_LENGTH, RECORD_SIZE, SID, SID_LENGTH,
+  STATUS_BASIC_KEY, STATUS_KEY_TAG, STATUS_LUHN, STATUS_PAN_TAG, STATUS_PVV, STORED_BK, STORED_PVV, TAG_LENGTH,
+} from './dvd1-layout';
 
 // Everything below is wiped at the end of each batch (wipeDvd1x4). The kPin chain (P_*) and the kTxn chain
 // (T_*) have their own 4-lane states.
@@ -71,6 +68,12 @@ const NONCES4: usize = SCRATCH + 5248; // 64: nonces, 4-lane
 
 const IPAD: u32 = 0x36363636;
 const OPAD: u32 = 0x5c5c5c5c;
+
+// HMAC message lengths (after the 64-byte pad block). The lanes' messages are built for these: the txn
+// info and the PVV message fit one block, the cryptogram's fills one block and a constant padding block.
+const TXN_INFO_LENGTH: usize = LABEL_TXN_LENGTH + MERCHANT_LENGTH + AMOUNT_LENGTH + 1; // label ‖ merchant ‖ amount ‖ 0x01
+const PVV_MSG_LENGTH: usize = PAN_LENGTH + PIN_LENGTH;
+const CRYPT_MSG_LENGTH: usize = SID_LENGTH + MERCHANT_LENGTH + AMOUNT_LENGTH + PAN_LENGTH;
 
 /** Inner and outer pad states of HMAC for four keys of `words` 32-bit words each (4-lane form at key). */
 function padStatesX4(key: usize, words: usize, inner: usize, outer: usize): void {
@@ -138,22 +141,22 @@ export function prepareDvd1x4(): void {
   }
   // kPin expand's inner block: "scanpay/v1/pin" ‖ 0x01, padded for 64 + 15 bytes
   const m = MSG;
-  memory.copy(m, LABEL_PIN, 14);
-  store<u8>(m + 14, 1);
-  store<u8>(m + 15, 0x80);
-  memory.fill(m + 16, 0, 40);
-  store<u64>(m + 56, bswap<u64>(<u64>(64 + 15) << 3));
+  memory.copy(m, LABEL_PIN, LABEL_PIN_LENGTH);
+  store<u8>(m + LABEL_PIN_LENGTH, 1);
+  store<u8>(m + LABEL_PIN_LENGTH + 1, 0x80);
+  memory.fill(m + LABEL_PIN_LENGTH + 2, 0, 56 - LABEL_PIN_LENGTH - 2);
+  store<u64>(m + 56, bswap<u64>(<u64>(64 + LABEL_PIN_LENGTH + 1) << 3));
   for (let i: usize = 0; i < 16; i++) store<u32>(WORDS16 + (i << 2), bswap<u32>(load<u32>(m + (i << 2))));
   scheduleConstantBlock(WORDS16, PIN_INFO_KW);
   // the cryptogram's second inner block: padding only, for 64 + 56 bytes
   memory.fill(WORDS16, 0, 64);
-  store<u32>(WORDS16 + 60, (64 + 56) * 8);
+  store<u32>(WORDS16 + 60, (<u32>CRYPT_MSG_LENGTH + 64) * 8);
   scheduleConstantBlock(WORDS16, CRYPT_TAIL_KW);
 }
 
-/** Runs four records at rec, rec + 256, … ; writes 4 cryptograms and 4 status bytes; returns how many passed. */
-export function runFourRecords(rec: usize, recordSize: usize, cryptograms: usize, statuses: usize): u32 {
-  const r0 = rec, r1 = rec + recordSize, r2 = rec + 2 * recordSize, r3 = rec + 3 * recordSize;
+/** Runs the four records at rec, rec + RECORD_SIZE, …; writes 4 cryptograms and 4 status bytes; returns how many passed. */
+export function runFourRecords(rec: usize, cryptograms: usize, statuses: usize): u32 {
+  const r0 = rec, r1 = rec + RECORD_SIZE, r2 = rec + 2 * RECORD_SIZE, r3 = rec + 3 * RECORD_SIZE;
   // 1. four ChaCha20 blocks per record, four records per pass: one-time Poly1305 keys (counter 0) and
   //    keystream (counter 1) for the PAN (nonce n1) and the basic key (nonce n2)
   transposeIn(r0 + KEK, r1 + KEK, r2 + KEK, r3 + KEK, 8, KEYS4);
@@ -165,17 +168,18 @@ export function runFourRecords(rec: usize, recordSize: usize, cryptograms: usize
   chachaBlockX4(KEYS4, NONCES4, 1, KS_BK);
   // 2. tags (Poly1305, per record), decryption, and the checks
   for (let l: usize = 0; l < 4; l++) {
-    const r = rec + l * recordSize;
+    const r = rec + l * RECORD_SIZE;
     const pan = PAN4 + (l << 4), bk = BK4 + (l << 5);
-    const panTagOk = aeadVerifyWithPolyKey(KS_PAN_POLY + (l << 6), r + HDR, 8, r + C1, 16, r + C1 + 16);
-    memory.copy(AAD2, r + HDR, 8);
-    memory.copy(AAD2 + 8, r + C1 + 16, 16);
-    const keyTagOk = aeadVerifyWithPolyKey(KS_BK_POLY + (l << 6), AAD2, 24, r + C2, 32, r + C2 + 32);
+    const tag1 = r + C1 + PAN_LENGTH;
+    const panTagOk = aeadVerifyWithPolyKey(KS_PAN_POLY + (l << 6), r + HDR, HDR_LENGTH, r + C1, PAN_LENGTH, tag1);
+    memory.copy(AAD2, r + HDR, HDR_LENGTH);
+    memory.copy(AAD2 + HDR_LENGTH, tag1, TAG_LENGTH);
+    const keyTagOk = aeadVerifyWithPolyKey(KS_BK_POLY + (l << 6), AAD2, HDR_LENGTH + TAG_LENGTH, r + C2, BASIC_KEY_LENGTH, r + C2 + BASIC_KEY_LENGTH);
     v128.store(pan, v128.xor(v128.load(r + C1), v128.load(KS_PAN + (l << 6))));
     v128.store(bk, v128.xor(v128.load(r + C2), v128.load(KS_BK + (l << 6))));
     v128.store(bk, v128.xor(v128.load(r + C2, 16), v128.load(KS_BK + (l << 6), 16)), 16);
     store<u32>(STATUS4 + (l << 2), (panTagOk ^ 1) * STATUS_PAN_TAG | (keyTagOk ^ 1) * STATUS_KEY_TAG
-      | (luhnCheck(pan, 16) ^ 1) * STATUS_LUHN | (ctEqual(bk, r + STORED_BK, 32) ^ 1) * STATUS_BASIC_KEY);
+      | (luhnCheck(pan, PAN_LENGTH) ^ 1) * STATUS_LUHN | (ctEqual(bk, r + STORED_BK, BASIC_KEY_LENGTH) ^ 1) * STATUS_BASIC_KEY);
   }
 
   // the basic key as a one-block HMAC message (64 + 32 bytes), used by both extracts
@@ -195,12 +199,12 @@ export function runFourRecords(rec: usize, recordSize: usize, cryptograms: usize
   padStatesX4(PRK_P, 8, P_IN, P_OUT);
   padStatesX4(PRK_T, 8, T_IN, T_OUT);
   for (let l: usize = 0; l < 4; l++) {
-    const m = MSG + (l << 7), r = rec + l * recordSize;
-    memory.copy(m, LABEL_TXN, 14);
-    memory.copy(m + 14, r + MERCHANT, 24); // merchant ‖ amount are contiguous in the record
-    store<u8>(m + 38, 1);
+    const m = MSG + (l << 7), r = rec + l * RECORD_SIZE;
+    memory.copy(m, LABEL_TXN, LABEL_TXN_LENGTH);
+    memory.copy(m + LABEL_TXN_LENGTH, r + MERCHANT, MERCHANT_LENGTH + AMOUNT_LENGTH); // contiguous in the record
+    store<u8>(m + TXN_INFO_LENGTH - 1, 1);
   }
-  padLaneMessages(39, 1);
+  padLaneMessages(TXN_INFO_LENGTH, 1);
   gatherLaneBlock(0, BLOCK);
   sha256x4Compress2KW(T_IN, BLOCK, P_IN, PIN_INFO_KW);
   finish2X4(P_IN, P_OUT, K_PIN, T_IN, T_OUT, K_TXN);
@@ -210,16 +214,17 @@ export function runFourRecords(rec: usize, recordSize: usize, cryptograms: usize
   padStatesX4(K_PIN, 8, P_IN, P_OUT);
   padStatesX4(K_TXN, 8, T_IN, T_OUT);
   for (let l: usize = 0; l < 4; l++) {
-    const m = MSG + (l << 7), r = rec + l * recordSize;
-    memory.copy(m, PAN4 + (l << 4), 16);
-    memory.copy(m + 16, r + PIN, 4);
-    store<u8>(m + 20, 0x80);
-    memory.fill(m + 21, 0, 35);
-    store<u64>(m + 56, bswap<u64>(<u64>(64 + 20) << 3));
-    memory.copy(m + 64, r + SID, 40);
-    memory.copy(m + 104, PAN4 + (l << 4), 16);
-    store<u8>(m + 120, 0x80);
-    memory.fill(m + 121, 0, 7);
+    const m = MSG + (l << 7), r = rec + l * RECORD_SIZE;
+    memory.copy(m, PAN4 + (l << 4), PAN_LENGTH);
+    memory.copy(m + PAN_LENGTH, r + PIN, PIN_LENGTH);
+    store<u8>(m + PVV_MSG_LENGTH, 0x80);
+    memory.fill(m + PVV_MSG_LENGTH + 1, 0, 56 - PVV_MSG_LENGTH - 1);
+    store<u64>(m + 56, bswap<u64>(<u64>(64 + PVV_MSG_LENGTH) << 3));
+    const c = m + 64; // sid ‖ merchant ‖ amount are contiguous in the record
+    memory.copy(c, r + SID, SID_LENGTH + MERCHANT_LENGTH + AMOUNT_LENGTH);
+    memory.copy(c + CRYPT_MSG_LENGTH - PAN_LENGTH, PAN4 + (l << 4), PAN_LENGTH);
+    store<u8>(c + CRYPT_MSG_LENGTH, 0x80);
+    memory.fill(c + CRYPT_MSG_LENGTH + 1, 0, 64 - CRYPT_MSG_LENGTH - 1);
   }
   gatherLaneBlock(0, BLOCK);
   gatherLaneBlock(1, BLOCK_B);
@@ -240,8 +245,8 @@ export function runFourRecords(rec: usize, recordSize: usize, cryptograms: usize
     const pvvDiff = load<u32>(PVV_DIFF + (l << 2));
     const status = load<u32>(STATUS4 + (l << 2)) | (isZero(pvvDiff) ^ 1) * STATUS_PVV;
     const keep = maskOf(isZero(status));
-    const out = cryptograms + (l << 5);
-    for (let j: usize = 0; j < 32; j += 4) store<u32>(out + j, load<u32>(CRYPT4 + (l << 5) + j) & keep);
+    const out = cryptograms + l * CRYPTOGRAM_SIZE;
+    for (let j: usize = 0; j < CRYPTOGRAM_SIZE; j += 4) store<u32>(out + j, load<u32>(CRYPT4 + (l << 5) + j) & keep);
     store<u8>(statuses + l, <u8>status);
     passed += isZero(status);
   }

@@ -11,7 +11,9 @@
  */
 import { ScanpayError } from './errors.ts';
 import { MAX_INPUT, abytes, aint, align16 } from './bytes.ts';
-import { DVD1_CRYPTOGRAM_SIZE, DVD1_OPENED_SIZE, DVD1_RECORD_SIZE, encodeDvd1OpenInput, encodeDvd1Record } from './dvd1-layout.ts';
+import {
+  DVD1_CRYPTOGRAM_SIZE, DVD1_OPENED_SIZE, DVD1_RECORD_SIZE, checkDvd1Layout, encodeDvd1OpenInput, encodeDvd1Record,
+} from './dvd1-layout.ts';
 import type { CryptoCore, Dvd1OpenInput, Dvd1Opened, Dvd1Record, Dvd1Result } from './types.ts';
 
 export const HKDF_MAX_LENGTH = 255 * 32;
@@ -85,6 +87,7 @@ export class WasmCryptoCore implements CryptoCore {
       throw new ScanpayError('CORE_LOAD_FAILED', `the module's ABI version is ${abi}; this wrapper speaks ${CORE_ABI_VERSION} (docs/abi.md)`);
     }
     this.abiVersion = abi;
+    checkDvd1Layout(instance.exports);
     this.simdLanes = this.#exports.simdLanes();
     this.#heapBase = this.#exports.heapBase();
     this.#heap = new Uint8Array(this.#exports.memory.buffer);

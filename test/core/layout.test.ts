@@ -1,0 +1,81 @@
+/**
+ * One DVD-1 layout (assembly/dvd1-layout.ts, exported as globals; core/dvd1-layout.ts checks its copy
+ * against them): both builds export it and load; a module whose layout differs in any global, lacks
+ * one, or holds another label is refused with CORE_LOAD_FAILED.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  CORE_SCALAR_WASM_PATH, CORE_WASM_PATH, DVD1_FIELDS, DVD1_LABELS, DVD1_RECORD_SIZE, DVD1_STATUS, WasmCryptoCore,
+  expectedDvd1Globals, isScanpayError,
+} from '../../core/index.ts';
+
+const instantiate = (path: string): WebAssembly.Instance => new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), {});
+const i32 = (value: number): WebAssembly.Global => new WebAssembly.Global({ value: 'i32', mutable: false }, value);
+
+/** A stand-in instance: the real exports with some replaced (undefined: removed). */
+function withExports(instance: WebAssembly.Instance, patch: Record<string, unknown>): WebAssembly.Instance {
+  const exports: Record<string, unknown> = { ...instance.exports, ...patch };
+  for (const [name, value] of Object.entries(patch)) if (value === undefined) delete exports[name];
+  return { exports } as unknown as WebAssembly.Instance;
+}
+
+function loadError(instance: WebAssembly.Instance): string {
+  try {
+    new WasmCryptoCore(instance);
+    return 'loaded';
+  } catch (e) {
+    return isScanpayError(e, 'CORE_LOAD_FAILED') ? e.message : `not CORE_LOAD_FAILED: ${String(e)}`;
+  }
+}
+
+describe('the module exports the DVD-1 layout the wrapper uses', () => {
+  it.each([
+    ['SIMD', CORE_WASM_PATH],
+    ['scalar', CORE_SCALAR_WASM_PATH],
+  ])('%s build: every expected global, with the expected value; the labels in memory', (_build, path) => {
+    const { exports } = instantiate(path);
+    const globals = expectedDvd1Globals();
+    expect(Object.keys(globals).length).toBeGreaterThan(30);
+    for (const [name, want] of Object.entries(globals)) expect((exports[name] as WebAssembly.Global | undefined)?.value, name).toBe(want);
+    const memory = new Uint8Array((exports.memory as WebAssembly.Memory).buffer);
+    for (const [name, global] of [['pin', 'DVD1_LABEL_PIN'], ['txn', 'DVD1_LABEL_TXN']] as const) {
+      const at = (exports[global] as WebAssembly.Global).value as number;
+      expect(Buffer.from(memory.subarray(at, at + DVD1_LABELS[name].length)).toString('latin1')).toBe(DVD1_LABELS[name]);
+    }
+    expect(loadError(instantiate(path))).toBe('loaded');
+  });
+
+  it('the fields tile the record: in order, not overlapping, inside it', () => {
+    const spans = [...Object.values(DVD1_FIELDS), [244, 8] as const].sort((a, b) => a[0] - b[0]);
+    let end = 0;
+    for (const [offset, length] of spans) {
+      expect(offset).toBeGreaterThanOrEqual(end);
+      end = offset + length;
+    }
+    expect(end).toBeLessThanOrEqual(DVD1_RECORD_SIZE);
+  });
+});
+
+describe('a module with another layout is refused (CORE_LOAD_FAILED)', () => {
+  const real = instantiate(CORE_WASM_PATH);
+
+  it.each(Object.keys(expectedDvd1Globals()))('%s off by one', (name) => {
+    const value = (real.exports[name] as WebAssembly.Global).value as number;
+    expect(loadError(withExports(real, { [name]: i32(value + 1) }))).toContain(name);
+  });
+
+  it.each(['DVD1_PIN_OFFSET', 'DVD1_STATUS_PVV', 'DVD1_LABEL_TXN'])('%s missing', (name) => {
+    expect(loadError(withExports(real, { [name]: undefined }))).toContain(name);
+  });
+
+  it('a label that is not "scanpay/v1/txn" (the txn global pointing at the pin label)', () => {
+    const message = loadError(withExports(real, { DVD1_LABEL_TXN: real.exports.DVD1_LABEL_PIN }));
+    expect(message).toContain('DVD1_LABEL_TXN');
+    expect(message).toContain('scanpay/v1/pin');
+  });
+
+  it('a status bit exported as a number instead of a global', () => {
+    expect(loadError(withExports(real, { DVD1_STATUS_LUHN: DVD1_STATUS.LUHN }))).toContain('DVD1_STATUS_LUHN');
+  });
+});
