@@ -36,7 +36,10 @@ export interface Dvd1Result {
   cryptogram: Uint8Array; // 32 B; all zero when !ok
 }
 
-/** The typed API over the WebAssembly module. All inputs are validated before any byte enters WASM memory. */
+/**
+ * The typed API over the WebAssembly module. Every input is checked at the boundary: the module never runs on a
+ * bad one, and a call that throws returns nothing and leaves nothing behind in WASM memory.
+ */
 export interface CryptoCore {
   sha256(msg: Uint8Array): Uint8Array;
   hmacSha256(key: Uint8Array, msg: Uint8Array): Uint8Array;

@@ -12,7 +12,8 @@
 import { ScanpayError } from './errors.ts';
 import { MAX_INPUT, abytes, aint, align16 } from './bytes.ts';
 import {
-  DVD1_CRYPTOGRAM_SIZE, DVD1_OPENED_SIZE, DVD1_RECORD_SIZE, checkDvd1Layout, encodeDvd1OpenInput, encodeDvd1Record,
+  DVD1_CRYPTOGRAM_SIZE, DVD1_OPENED_SIZE, DVD1_RECORD_SIZE, checkDvd1Layout, decodeDvd1Opened, decodeDvd1Results,
+  encodeDvd1OpenInput, encodeDvd1Record,
 } from './dvd1-layout.ts';
 import type { CryptoCore, Dvd1OpenInput, Dvd1Opened, Dvd1Record, Dvd1Result } from './types.ts';
 
@@ -260,15 +261,9 @@ export class WasmCryptoCore implements CryptoCore {
     return { cryptograms: outputs, statuses, passed };
   }
 
+  /** DVD-1 over record objects: each is checked and packed straight into WASM memory (docs/core.md). */
   dvd1Batch(records: readonly Dvd1Record[]): Dvd1Result[] {
-    return this.#withPacked(records, encodeDvd1Record, (packed) => {
-      const { cryptograms, statuses } = this.dvd1BatchPacked(packed, records.length);
-      return Array.from(statuses, (status, i) => ({
-        ok: status === 0,
-        status,
-        cryptogram: cryptograms.slice(i * DVD1_CRYPTOGRAM_SIZE, (i + 1) * DVD1_CRYPTOGRAM_SIZE),
-      }));
-    });
+    return this.#runRecords(records, encodeDvd1Record, DVD1_CRYPTOGRAM_SIZE, this.#exports.dvd1Batch, decodeDvd1Results);
   }
 
   /** DVD-1 steps 1–2 over packed records: opened[i*48..] = PAN[16] ‖ basicKey[32] (zeros when status ≠ 0). */
@@ -278,31 +273,49 @@ export class WasmCryptoCore implements CryptoCore {
   }
 
   dvd1OpenBatch(inputs: readonly Dvd1OpenInput[]): Dvd1Opened[] {
-    return this.#withPacked(inputs, encodeDvd1OpenInput, (packed) => {
-      const { opened: outputs, statuses } = this.dvd1OpenBatchPacked(packed, inputs.length);
-      try {
-        return Array.from(statuses, (status, i) => {
-          const at = i * DVD1_OPENED_SIZE;
-          return status === 0
-            ? { ok: true, status, pan: outputs.slice(at, at + 16), basicKey: outputs.slice(at + 16, at + 48) }
-            : { ok: false, status, pan: null, basicKey: null };
-        });
-      } finally {
-        outputs.fill(0);
-      }
-    });
+    return this.#runRecords(inputs, encodeDvd1OpenInput, DVD1_OPENED_SIZE, this.#exports.dvd1OpenBatch, decodeDvd1Opened);
   }
 
-  /** Packs items into a zeroed buffer, runs `body`, and wipes the buffer (it held keys and PINs). */
-  #withPacked<I, T>(items: readonly I[], encode: (item: I, target: Uint8Array, offset: number) => void, body: (packed: Uint8Array) => T): T {
+  /**
+   * Checks and packs items straight into WASM memory, DVD1_MAX_RECORDS_PER_CALL per call, runs a batch
+   * export and decodes its outputs from memory; #call wipes the records and outputs. A bad item throws its
+   * typed error before the export runs on its chunk, and the call returns nothing.
+   */
+  #runRecords<I, R>(
+    items: readonly I[],
+    encode: (item: I, target: Uint8Array, offset: number) => void,
+    outputSize: number,
+    run: (records: number, count: number, outputs: number, statuses: number) => number,
+    decode: (outputs: Uint8Array, statuses: Uint8Array) => R[],
+  ): R[] {
     if (!Array.isArray(items)) throw new ScanpayError('BAD_ARGUMENT', 'records must be an array');
-    const packed = new Uint8Array(items.length * DVD1_RECORD_SIZE);
-    try {
-      items.forEach((item, i) => encode(item, packed, i * DVD1_RECORD_SIZE));
-      return body(packed);
-    } finally {
-      packed.fill(0);
+    const count = items.length;
+    if (count <= DVD1_MAX_RECORDS_PER_CALL) return this.#runChunk(items, 0, count, encode, outputSize, run, decode);
+    const results: R[] = [];
+    for (let first = 0; first < count; first += DVD1_MAX_RECORDS_PER_CALL) {
+      const n = Math.min(DVD1_MAX_RECORDS_PER_CALL, count - first);
+      for (const r of this.#runChunk(items, first, n, encode, outputSize, run, decode)) results.push(r);
     }
+    return results;
+  }
+
+  #runChunk<I, R>(
+    items: readonly I[],
+    first: number,
+    n: number,
+    encode: (item: I, target: Uint8Array, offset: number) => void,
+    outputSize: number,
+    run: (records: number, count: number, outputs: number, statuses: number) => number,
+    decode: (outputs: Uint8Array, statuses: Uint8Array) => R[],
+  ): R[] {
+    return this.#call(n * DVD1_RECORD_SIZE + align16(n * outputSize) + n, (heap, layout) => {
+      const recs = layout.take(n * DVD1_RECORD_SIZE);
+      for (let i = 0; i < n; i++) encode(items[first + i]!, heap, recs + i * DVD1_RECORD_SIZE);
+      const out = layout.take(n * outputSize);
+      const outS = layout.take(n);
+      run(recs, n, out, outS);
+      return decode(heap.subarray(out, out + n * outputSize), heap.subarray(outS, outS + n));
+    });
   }
 
   /** Feeds packed records to a batch export in chunks of DVD1_MAX_RECORDS_PER_CALL. */

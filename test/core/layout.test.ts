@@ -1,7 +1,9 @@
 /**
  * One DVD-1 layout (assembly/dvd1-layout.ts, exported as globals; core/dvd1-layout.ts checks its copy
  * against them): both builds export it and load; a module whose layout differs in any global, lacks
- * one, or holds another label is refused with CORE_LOAD_FAILED.
+ * one, or holds another label is refused with CORE_LOAD_FAILED. And the object API's packing straight
+ * into WASM memory: a bad record anywhere in a batch throws its typed error, returns nothing and leaves
+ * the caller's part of WASM memory zero; the next batch works.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +11,7 @@ import {
   CORE_SCALAR_WASM_PATH, CORE_WASM_PATH, DVD1_FIELDS, DVD1_LABELS, DVD1_RECORD_SIZE, DVD1_STATUS, WasmCryptoCore,
   expectedDvd1Globals, isScanpayError,
 } from '../../core/index.ts';
+import { makeDvd1Records } from '../../bench/dvd1/records.ts';
 
 const instantiate = (path: string): WebAssembly.Instance => new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), {});
 const i32 = (value: number): WebAssembly.Global => new WebAssembly.Global({ value: 'i32', mutable: false }, value);
@@ -77,5 +80,40 @@ describe('a module with another layout is refused (CORE_LOAD_FAILED)', () => {
 
   it('a status bit exported as a number instead of a global', () => {
     expect(loadError(withExports(real, { DVD1_STATUS_LUHN: DVD1_STATUS.LUHN }))).toContain('DVD1_STATUS_LUHN');
+  });
+});
+
+describe('object API: a bad record changes nothing', () => {
+  const instance = instantiate(CORE_WASM_PATH);
+  const core = new WasmCryptoCore(instance);
+  const memory = instance.exports.memory as WebAssembly.Memory;
+  const heapBase = (instance.exports.heapBase as () => number)();
+  const callerMemoryIsZero = (): boolean => new Uint8Array(memory.buffer).subarray(heapBase).every((b) => b === 0);
+
+  it.each([0, 5, 255])('a wrong-length pin in record %i of 256: BAD_LENGTH, nothing returned, memory wiped', (bad) => {
+    const records = makeDvd1Records(256, { seed: 5 });
+    const good = core.dvd1Batch(records);
+    expect(good.every((r) => r.ok)).toBe(true);
+    const broken = records.map((r, i) => (i === bad ? { ...r, pin: r.pin.subarray(0, 3) } : r));
+    let returned: unknown;
+    let code = 'returned';
+    try {
+      returned = core.dvd1Batch(broken);
+    } catch (e) {
+      code = isScanpayError(e) ? e.code : String(e);
+    }
+    expect(code).toBe('BAD_LENGTH');
+    expect(returned).toBeUndefined();
+    expect(callerMemoryIsZero()).toBe(true);
+    expect(core.dvd1Batch(records).map((r) => Buffer.from(r.cryptogram).toString('hex'))).toEqual(good.map((r) => Buffer.from(r.cryptogram).toString('hex')));
+    expect(callerMemoryIsZero()).toBe(true);
+  });
+
+  it('a record that is not an object, and an amount outside u64, in the middle of a batch', () => {
+    const records = makeDvd1Records(9, { seed: 6 });
+    expect(() => core.dvd1Batch([...records.slice(0, 4), null as never, ...records.slice(4)])).toThrow(/record must be an object/);
+    expect(() => core.dvd1Batch(records.map((r, i) => (i === 7 ? { ...r, amount: 1n << 64n } : r)))).toThrow(/amount/);
+    expect(() => core.dvd1OpenBatch(records.map((r, i) => (i === 2 ? { ...r, c2: 'x' as never } : r)))).toThrow(/c2 must be a Uint8Array/);
+    expect(callerMemoryIsZero()).toBe(true);
   });
 });
