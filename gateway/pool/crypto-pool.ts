@@ -12,7 +12,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { DVD1_RECORD_SIZE, encodeDvd1OpenInput, encodeDvd1Record } from '../../core/dvd1-layout.ts';
+import { DVD1_RECORD_SIZE, decodeDvd1Opened, decodeDvd1Results, encodeDvd1OpenInput, encodeDvd1Record } from '../../core/dvd1-layout.ts';
 import type { Dvd1OpenInput, Dvd1Opened, Dvd1Record, Dvd1Result } from '../../core/types.ts';
 import { Batcher } from './batcher.ts';
 export { PoolBusyError } from './batcher.ts';
@@ -126,15 +126,9 @@ export class CryptoPool implements CryptoEngine {
 
   async #runOpen(inputs: Dvd1OpenInput[]): Promise<Dvd1Opened[]> {
     const result = await this.#run('open', inputs, encodeDvd1OpenInput);
-    const size = OUTPUT_SIZE.open;
+    const outputs = inputs.length * OUTPUT_SIZE.open;
     try {
-      return inputs.map((_, i) => {
-        const status = result[inputs.length * size + i];
-        const at = i * size;
-        return status === 0
-          ? { ok: true, status, pan: result.slice(at, at + 16), basicKey: result.slice(at + 16, at + size) }
-          : { ok: false, status, pan: null, basicKey: null };
-      });
+      return decodeDvd1Opened(result.subarray(0, outputs), result.subarray(outputs));
     } finally {
       result.fill(0);
     }
@@ -142,11 +136,8 @@ export class CryptoPool implements CryptoEngine {
 
   async #runDvd1(records: Dvd1Record[]): Promise<Dvd1Result[]> {
     const result = await this.#run('dvd1', records, encodeDvd1Record);
-    const size = OUTPUT_SIZE.dvd1;
-    return records.map((_, i) => {
-      const status = result[records.length * size + i];
-      return { ok: status === 0, status, cryptogram: result.slice(i * size, (i + 1) * size) };
-    });
+    const outputs = records.length * OUTPUT_SIZE.dvd1;
+    return decodeDvd1Results(result.subarray(0, outputs), result.subarray(outputs));
   }
 
   async close(): Promise<void> {
