@@ -85,3 +85,30 @@ export async function measure(
     };
   });
 }
+
+/** One function of pre-packed batches (each call takes the next one), timed like `measure`: µs per record. */
+export async function measurePackedBatches(
+  run: (packed: Uint8Array, count: number) => unknown,
+  batches: readonly Uint8Array[],
+  batch: number,
+  budget: Budget,
+): Promise<{ batch: number; usPerRecord: number; p50UsPerRecord: number }> {
+  const bench = new Bench({
+    name: 'DVD-1 per record, packed',
+    time: budget.timeMs,
+    iterations: budget.iterations,
+    warmup: budget.warmup,
+    warmupTime: budget.warmupTimeMs,
+    warmupIterations: budget.warmupIterations,
+    throws: true,
+  });
+  let next = 0;
+  bench.add('packed', () => {
+    run(batches[next]!, batch);
+    next = (next + 1) % batches.length;
+  }, { async: false });
+  await bench.run();
+  const result = bench.tasks[0]!.result;
+  if (result.state !== 'completed') throw new Error(`packed: tinybench state ${result.state}`);
+  return { batch, usPerRecord: (result.latency.mean * 1000) / batch, p50UsPerRecord: (result.latency.p50 * 1000) / batch };
+}
