@@ -76,6 +76,7 @@ export class WasmCryptoCore implements CryptoCore {
   readonly #exports: CoreExports;
   readonly #heapBase: number;
   #heap: Uint8Array;
+  #inCall = false;
   /** The module's abiVersion() (equal to CORE_ABI_VERSION, or the constructor threw). */
   readonly abiVersion: number;
   /** 4 for the SIMD build, 1 for the scalar build (same outputs). */
@@ -97,14 +98,19 @@ export class WasmCryptoCore implements CryptoCore {
 
   /** Grows memory to hold `bytes` from heapBase, runs `body`, then zeroes what it used. */
   #call<T>(bytes: number, body: (heap: Uint8Array, layout: Layout) => T): T {
+    // The DVD-1 object API reads record fields (possibly getters) while its call holds the memory: a call
+    // from inside it would lay its inputs over the batch's and wipe them, so it is refused.
+    if (this.#inCall) throw new ScanpayError('BAD_ARGUMENT', 'the core was called from inside one of its own calls (a getter on an input?)');
     const end = this.#heapBase + bytes;
     const memory = this.#exports.memory;
     if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE));
     if (this.#heap.buffer !== memory.buffer) this.#heap = new Uint8Array(memory.buffer);
+    this.#inCall = true;
     try {
       return body(this.#heap, new Layout(this.#heapBase));
     } finally {
       this.#heap.fill(0, this.#heapBase, end);
+      this.#inCall = false;
     }
   }
 

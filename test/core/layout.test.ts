@@ -116,4 +116,14 @@ describe('object API: a bad record changes nothing', () => {
     expect(() => core.dvd1OpenBatch(records.map((r, i) => (i === 2 ? { ...r, c2: 'x' as never } : r)))).toThrow(/c2 must be a Uint8Array/);
     expect(callerMemoryIsZero()).toBe(true);
   });
+
+  it('a record whose getter calls the core again: refused (BAD_ARGUMENT), memory wiped, the core still works', () => {
+    const records = makeDvd1Records(8, { seed: 7 });
+    const sneaky = { ...records[3]! };
+    Object.defineProperty(sneaky, 'sid', { get: () => (core.sha256(new Uint8Array(64)), records[3]!.sid), enumerable: true });
+    expect(() => core.dvd1Batch(records.map((r, i) => (i === 3 ? sneaky : r)))).toThrow(/called from inside/);
+    expect(callerMemoryIsZero()).toBe(true);
+    expect(core.dvd1Batch(records).every((r) => r.ok)).toBe(true);
+    expect(Buffer.from(core.sha256(new Uint8Array(0))).toString('hex')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
 });
