@@ -136,8 +136,10 @@ export function resultsSection(report: Report, ours: string): string {
     `## Crypto core (DVD-1 per record) — ${report.date.slice(0, 10)}`,
     '',
     '`npx tsx bench/core.bench.ts` (part of `npm run bench`), one run: ours and the anchors in the same process, '
-      + 'µs per record = median call latency ÷ batch size, lower is better. Ours is the object API (`core.dvd1Batch(records)`): '
-      + 'it checks and packs every record object into WASM memory, as the anchors start from the same objects.',
+      + `every task's time split into ${report.setup.budget.rounds} rounds that run all tasks in a new shuffled order; `
+      + 'µs per record = median (over the rounds) of the median call latency ÷ batch size, lower is better. '
+      + 'Ours is the object API (`core.dvd1Batch(records)`): it checks and packs every record object into WASM memory, '
+      + 'as the anchors start from the same objects.',
     '',
     row(['anchor', 'anchor best µs/record (batch)', `${ours} µs/record (batch ${report.headlineBatch})`, 'anchor ÷ ours']),
     row(['---', '---', '---', '---']),
