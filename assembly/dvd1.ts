@@ -1,9 +1,7 @@
 /**
  * DVD-1 batch: decrypt → verify → derive for N payment records in one call (docs/core.md).
  *
- * Input record (RECORD_SIZE bytes each, contiguous):
- *   0 kek[32]  32 hdr[8]  40 n1[12]  52 c1[16]‖tag1[16]  84 n2[12]  96 c2[32]‖tag2[16]
- *   144 storedBasicKey[32]  176 storedPvv[32]  208 pin[4]  212 sid[16]  228 merchant[16]  244 amountBE[8]
+ * Records (RECORD_SIZE bytes each, contiguous) in the layout of dvd1-layout.ts (the only definition).
  * Output: N cryptograms of 32 bytes at `cryptograms`, N status bytes at `statuses`.
  * Every record does the same work whatever its verdict (no early exit), the cryptogram of a failed
  * record is masked to zeros, and each input record is wiped before the call returns.
@@ -14,22 +12,14 @@ import { ctEqual, isZero, maskOf } from './ct';
 import { luhnCheck } from './luhn';
 import { wipeSha256Scratch } from './sha256';
 import { prepareDvd1x4, runFourRecords, wipeDvd1x4 } from './dvd1x4';
+import {
+  AMOUNT, AMOUNT_LENGTH, BASIC_KEY_LENGTH, C1, C2, CRYPTOGRAM_SIZE, HDR, HDR_LENGTH, KEK, LABEL_PIN, LABEL_PIN_LENGTH,
+  LABEL_TXN, LABEL_TXN_LENGTH, MERCHANT, MERCHANT_LENGTH, N1, N2, OPENED_BASIC_KEY, OPENED_PAN, OPENED_SIZE, PAN_LENGTH,
+  PIN, PIN_LENGTH, RECORD_SIZE, SID, SID_LENGTH, STATUS_BASIC_KEY, STATUS_KEY_TAG, STATUS_LUHN, STATUS_PAN_TAG,
+  STATUS_PVV, STORED_BK, STORED_PVV, STORED_PVV_LENGTH, TAG_LENGTH,
+} from './dvd1-layout';
 
-export const RECORD_SIZE: usize = 256;
-export const STATUS_PAN_TAG: u32 = 1;
-export const STATUS_KEY_TAG: u32 = 2;
-export const STATUS_LUHN: u32 = 4;
-export const STATUS_BASIC_KEY: u32 = 8;
-export const STATUS_PVV: u32 = 16;
-
-const KEK: usize = 0, HDR: usize = 32, N1: usize = 40, C1: usize = 52, N2: usize = 84, C2: usize = 96;
-const STORED_BK: usize = 144, STORED_PVV: usize = 176, PIN: usize = 208, SID: usize = 212;
-const MERCHANT: usize = 228, AMOUNT: usize = 244;
-
-// "scanpay/v1/pin" and "scanpay/v1/txn" (14 bytes each)
-const LABEL_PIN: usize = memory.data<u8>([0x73, 0x63, 0x61, 0x6e, 0x70, 0x61, 0x79, 0x2f, 0x76, 0x31, 0x2f, 0x70, 0x69, 0x6e]);
-const LABEL_TXN: usize = memory.data<u8>([0x73, 0x63, 0x61, 0x6e, 0x70, 0x61, 0x79, 0x2f, 0x76, 0x31, 0x2f, 0x74, 0x78, 0x6e]);
-const LABEL_LEN: usize = 14;
+const AAD2_LENGTH: usize = HDR_LENGTH + TAG_LENGTH; // hdr ‖ tag1: the basic key's AAD binds it to the PAN field
 const ONE: usize = memory.data<u8>([1]);
 
 // Scratch, all wiped at the end of each batch.
@@ -57,40 +47,48 @@ function expand32(prk: usize, info1: usize, info1Len: usize, info2: usize, info2
   hmacFinal(HMAC_A, out);
 }
 
+/**
+ * Steps 1–2 without the store: decrypts both fields into PAN and BK (raw keystream, whatever the tags say;
+ * the second field is bound to the first through tag1 in its AAD) and returns the PAN_TAG | KEY_TAG | LUHN bits.
+ */
+function openRecord(rec: usize): u32 {
+  const tag1 = rec + C1 + PAN_LENGTH;
+  const panTagOk = aeadOpenRaw(rec + KEK, rec + N1, rec + HDR, HDR_LENGTH, rec + C1, PAN_LENGTH, tag1, PAN);
+  memory.copy(AAD2, rec + HDR, HDR_LENGTH);
+  memory.copy(AAD2 + HDR_LENGTH, tag1, TAG_LENGTH);
+  const keyTagOk = aeadOpenRaw(rec + KEK, rec + N2, AAD2, AAD2_LENGTH, rec + C2, BASIC_KEY_LENGTH, rec + C2 + BASIC_KEY_LENGTH, BK);
+  const luhnOk = luhnCheck(PAN, PAN_LENGTH);
+  return (panTagOk ^ 1) * STATUS_PAN_TAG | (keyTagOk ^ 1) * STATUS_KEY_TAG | (luhnOk ^ 1) * STATUS_LUHN;
+}
+
 function runRecord(rec: usize, cryptogram: usize): u32 {
-  // 1. decrypt both fields; the second is bound to the first through tag1 in its AAD
-  const panTagOk = aeadOpenRaw(rec + KEK, rec + N1, rec + HDR, 8, rec + C1, 16, rec + C1 + 16, PAN);
-  memory.copy(AAD2, rec + HDR, 8);
-  memory.copy(AAD2 + 8, rec + C1 + 16, 16);
-  const keyTagOk = aeadOpenRaw(rec + KEK, rec + N2, AAD2, 24, rec + C2, 32, rec + C2 + 32, BK);
-  // 2. verify
-  const luhnOk = luhnCheck(PAN, 16);
-  const basicKeyOk = ctEqual(BK, rec + STORED_BK, 32);
+  // 1.–2. decrypt both fields, Luhn; the basic key against the stored one
+  const openStatus = openRecord(rec);
+  const basicKeyOk = ctEqual(BK, rec + STORED_BK, BASIC_KEY_LENGTH);
   // 3. derive: kPin = HKDF(bk, salt="", "scanpay/v1/pin"); kTxn = HKDF(bk, sid, "scanpay/v1/txn"‖merchant‖amount)
   memory.copy(HMAC_B, EMPTY_SALT_CTX, HMAC_CTX);
-  hmacUpdate(HMAC_B, BK, 32);
+  hmacUpdate(HMAC_B, BK, BASIC_KEY_LENGTH);
   hmacFinal(HMAC_B, PRK);
-  expand32(PRK, LABEL_PIN, LABEL_LEN, 0, 0, 0, 0, K_PIN);
-  hmacInit(HMAC_B, rec + SID, 16);
-  hmacUpdate(HMAC_B, BK, 32);
+  expand32(PRK, LABEL_PIN, LABEL_PIN_LENGTH, 0, 0, 0, 0, K_PIN);
+  hmacInit(HMAC_B, rec + SID, SID_LENGTH);
+  hmacUpdate(HMAC_B, BK, BASIC_KEY_LENGTH);
   hmacFinal(HMAC_B, PRK);
-  expand32(PRK, LABEL_TXN, LABEL_LEN, rec + MERCHANT, 16, rec + AMOUNT, 8, K_TXN);
+  expand32(PRK, LABEL_TXN, LABEL_TXN_LENGTH, rec + MERCHANT, MERCHANT_LENGTH, rec + AMOUNT, AMOUNT_LENGTH, K_TXN);
   // 4. PIN verification value
   hmacInit(HMAC_B, K_PIN, 32);
-  hmacUpdate(HMAC_B, PAN, 16);
-  hmacUpdate(HMAC_B, rec + PIN, 4);
+  hmacUpdate(HMAC_B, PAN, PAN_LENGTH);
+  hmacUpdate(HMAC_B, rec + PIN, PIN_LENGTH);
   hmacFinal(HMAC_B, PVV);
-  const pvvOk = ctEqual(PVV, rec + STORED_PVV, 32);
+  const pvvOk = ctEqual(PVV, rec + STORED_PVV, STORED_PVV_LENGTH);
   // 5. cryptogram = HMAC(kTxn, sid ‖ merchant ‖ amount ‖ PAN); sid, merchant, amount are contiguous
   hmacInit(HMAC_B, K_TXN, 32);
-  hmacUpdate(HMAC_B, rec + SID, 40);
-  hmacUpdate(HMAC_B, PAN, 16);
+  hmacUpdate(HMAC_B, rec + SID, SID_LENGTH + MERCHANT_LENGTH + AMOUNT_LENGTH);
+  hmacUpdate(HMAC_B, PAN, PAN_LENGTH);
   hmacFinal(HMAC_B, CRYPTOGRAM);
 
-  const status = (panTagOk ^ 1) * STATUS_PAN_TAG | (keyTagOk ^ 1) * STATUS_KEY_TAG | (luhnOk ^ 1) * STATUS_LUHN
-    | (basicKeyOk ^ 1) * STATUS_BASIC_KEY | (pvvOk ^ 1) * STATUS_PVV;
+  const status = openStatus | (basicKeyOk ^ 1) * STATUS_BASIC_KEY | (pvvOk ^ 1) * STATUS_PVV;
   const keep = maskOf(isZero(status));
-  for (let i: usize = 0; i < 32; i += 4) store<u32>(cryptogram + i, load<u32>(CRYPTOGRAM + i) & keep);
+  for (let i: usize = 0; i < CRYPTOGRAM_SIZE; i += 4) store<u32>(cryptogram + i, load<u32>(CRYPTOGRAM + i) & keep);
   return status;
 }
 
@@ -105,7 +103,7 @@ export function dvd1Batch(records: usize, count: u32, cryptograms: usize, status
     prepareDvd1x4();
     for (; i + 4 <= count; i += 4) {
       const rec = records + <usize>i * RECORD_SIZE;
-      passed += runFourRecords(rec, RECORD_SIZE, cryptograms + (<usize>i << 5), statuses + i);
+      passed += runFourRecords(rec, cryptograms + <usize>i * CRYPTOGRAM_SIZE, statuses + i);
       memory.fill(rec, 0, 4 * RECORD_SIZE);
     }
     wipeDvd1x4();
@@ -123,7 +121,7 @@ function runScalar(records: usize, first: u32, count: u32, cryptograms: usize, s
   let passed: u32 = 0;
   for (let i: u32 = first; i < count; i++) {
     const rec = records + <usize>i * RECORD_SIZE;
-    const status = runRecord(rec, cryptograms + (<usize>i << 5));
+    const status = runRecord(rec, cryptograms + <usize>i * CRYPTOGRAM_SIZE);
     store<u8>(statuses + i, <u8>status);
     passed += isZero(status);
     memory.fill(rec, 0, RECORD_SIZE);
@@ -135,25 +133,18 @@ function runScalar(records: usize, first: u32, count: u32, cryptograms: usize, s
 
 /**
  * DVD-1 steps 1–2 without the store: decrypt both fields and check Luhn, for the scan (S22) before the
- * card is looked up. Writes PAN[16] ‖ basicKey[32] per record to `opened` (zeros when the record fails)
- * and the status (PAN_TAG | KEY_TAG | LUHN bits). Uses the first 144 bytes of each record; wipes them.
+ * card is looked up. Writes PAN ‖ basicKey (OPENED_SIZE bytes) per record to `opened` (zeros when the
+ * record fails) and the status (PAN_TAG | KEY_TAG | LUHN bits). Uses the fields up to c2; wipes each record.
  */
-export const OPENED_SIZE: usize = 48;
-
 export function dvd1OpenBatch(records: usize, count: u32, opened: usize, statuses: usize): u32 {
   let passed: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
     const rec = records + <usize>i * RECORD_SIZE;
-    const panTagOk = aeadOpenRaw(rec + KEK, rec + N1, rec + HDR, 8, rec + C1, 16, rec + C1 + 16, PAN);
-    memory.copy(AAD2, rec + HDR, 8);
-    memory.copy(AAD2 + 8, rec + C1 + 16, 16);
-    const keyTagOk = aeadOpenRaw(rec + KEK, rec + N2, AAD2, 24, rec + C2, 32, rec + C2 + 32, BK);
-    const luhnOk = luhnCheck(PAN, 16);
-    const status = (panTagOk ^ 1) * STATUS_PAN_TAG | (keyTagOk ^ 1) * STATUS_KEY_TAG | (luhnOk ^ 1) * STATUS_LUHN;
+    const status = openRecord(rec);
     const keep = maskOf(isZero(status));
     const out = opened + <usize>i * OPENED_SIZE;
-    for (let j: usize = 0; j < 16; j += 4) store<u32>(out + j, load<u32>(PAN + j) & keep);
-    for (let j: usize = 0; j < 32; j += 4) store<u32>(out + 16 + j, load<u32>(BK + j) & keep);
+    for (let j: usize = 0; j < PAN_LENGTH; j += 4) store<u32>(out + OPENED_PAN + j, load<u32>(PAN + j) & keep);
+    for (let j: usize = 0; j < BASIC_KEY_LENGTH; j += 4) store<u32>(out + OPENED_BASIC_KEY + j, load<u32>(BK + j) & keep);
     store<u8>(statuses + i, <u8>status);
     passed += isZero(status);
     memory.fill(rec, 0, RECORD_SIZE);

@@ -2,6 +2,9 @@
  * DVD-1 four records at a time: the same work as dvd1.ts runRecord, with every SHA-256 compression
  * (23 per record) done for four records at once in v128 lanes (sha256x4.ts). All DVD-1 messages have
  * the same length in every record, so the four lanes stay in lockstep. The AEAD opens run per record.
+ * The kPin chain (extract, expand, PVV) and the kTxn chain (extract, expand, cryptogram) do not depend on
+ * each other, and an HMAC's inner and outer pads do not either, so 22 of the 23 compressions run two at a
+ * time (sha256x4Compress2): the same work, with more independent instructions for the CPU to overlap.
  * Tested against the scalar path for every batch size 1..64 (test/core/simd.test.ts).
  */
 import { aeadVerifyWithPolyKey } from './aead';
@@ -11,39 +14,42 @@ import { ctEqual, isZero, maskOf } from './ct';
 import { hmacInit } from './hmac';
 import { luhnCheck } from './luhn';
 import {
-  gatherWordsX4, scatterWordsX4, scheduleConstantBlock, sha256x4Compress, sha256x4CompressKW,
+  gatherWordsX4, scatterWordsX4, scheduleConstantBlock, sha256x4Compress, sha256x4Compress2, sha256x4Compress2KW,
   sha256x4Init, wipeSha256x4Scratch,
 } from './sha256x4';
 import { SHA256_CTX } from './sha256';
+import {
+  BASIC_KEY_LENGTH, C1, C2, CRYPTOGRAM_SIZE, HDR, HDR_LENGTH, KEK, LABEL_PIN, LABEL_PIN_LENGTH, LABEL_TXN, LABEL_TXN_LENGTH,
+  MERCHANT, MERCHANT_LENGTH, AMOUNT_LENGTH, N1, N2, PAN_LENGTH, PIN, PIN_LENGTH, RECORD_SIZE, SID, SID_LENGTH,
+  STATUS_BASIC_KEY, STATUS_KEY_TAG, STATUS_LUHN, STATUS_PAN_TAG, STATUS_PVV, STORED_BK, STORED_PVV, TAG_LENGTH,
+} from './dvd1-layout';
 
-// record layout: see dvd1.ts
-const KEK: usize = 0, HDR: usize = 32, N1: usize = 40, C1: usize = 52, N2: usize = 84, C2: usize = 96;
-const STORED_BK: usize = 144, STORED_PVV: usize = 176, PIN: usize = 208, SID: usize = 212, MERCHANT: usize = 228;
-const STATUS_PAN_TAG: u32 = 1, STATUS_KEY_TAG: u32 = 2, STATUS_LUHN: u32 = 4, STATUS_BASIC_KEY: u32 = 8, STATUS_PVV: u32 = 16;
-
-const LABEL_PIN: usize = memory.data<u8>([0x73, 0x63, 0x61, 0x6e, 0x70, 0x61, 0x79, 0x2f, 0x76, 0x31, 0x2f, 0x70, 0x69, 0x6e]);
-const LABEL_TXN: usize = memory.data<u8>([0x73, 0x63, 0x61, 0x6e, 0x70, 0x61, 0x79, 0x2f, 0x76, 0x31, 0x2f, 0x74, 0x78, 0x6e]);
-
-// Everything below is wiped at the end of each batch (wipeDvd1x4).
+// Everything below is wiped at the end of each batch (wipeDvd1x4). The kPin chain (P_*) and the kTxn chain
+// (T_*) have their own 4-lane states.
 const SCRATCH_SIZE: i32 = 4096 + 1024 + 256;
 const SCRATCH: usize = memory.data(SCRATCH_SIZE, 16);
 const BLOCK: usize = SCRATCH; // 256: a 4-lane block being built
-const BK_BLOCK: usize = SCRATCH + 256; // 256: basic key as a one-block message (used twice)
-const INNER: usize = SCRATCH + 512; // 128 each: 4-lane states
-const OUTER: usize = SCRATCH + 640;
-const PRK: usize = SCRATCH + 768;
-const K_PIN: usize = SCRATCH + 896;
-const K_TXN: usize = SCRATCH + 1024;
-const DIGEST: usize = SCRATCH + 1152;
-const KEY_WORDS: usize = SCRATCH + 1280; // 128: a 4-lane key (sid)
-const STORED: usize = SCRATCH + 1408; // 128: stored PVVs, 4-lane
-const PAN4: usize = SCRATCH + 1536; // 4 × 16
-const BK4: usize = SCRATCH + 1600; // 4 × 32
-const MSG: usize = SCRATCH + 1728; // 4 × 128: per-lane message bytes
-const CRYPT4: usize = SCRATCH + 2240; // 4 × 32
-const AAD2: usize = SCRATCH + 2368; // 24
-const STATUS4: usize = SCRATCH + 2400; // 4 × u32
-const PVV_DIFF: usize = SCRATCH + 2416; // 4 × u32
+const BLOCK_B: usize = SCRATCH + 256; // 256: a second one, for two compressions at once
+const BK_BLOCK: usize = SCRATCH + 512; // 256: basic key as a one-block message (used by both extracts)
+const P_IN: usize = SCRATCH + 768; // 128 each: 4-lane states
+const P_OUT: usize = SCRATCH + 896;
+const T_IN: usize = SCRATCH + 1024;
+const T_OUT: usize = SCRATCH + 1152;
+const PRK_P: usize = SCRATCH + 1280;
+const PRK_T: usize = SCRATCH + 1408;
+const K_PIN: usize = SCRATCH + 1536;
+const K_TXN: usize = SCRATCH + 1664;
+const PVV4: usize = SCRATCH + 1792;
+const CRYPT_STATE: usize = SCRATCH + 1920;
+const KEY_WORDS: usize = SCRATCH + 2048; // 128: a 4-lane key (sid)
+const STORED: usize = SCRATCH + 2176; // 128: stored PVVs, 4-lane
+const PAN4: usize = SCRATCH + 2304; // 4 × 16
+const BK4: usize = SCRATCH + 2368; // 4 × 32
+const CRYPT4: usize = SCRATCH + 2496; // 4 × 32
+const AAD2: usize = SCRATCH + 2624; // 24
+const STATUS4: usize = SCRATCH + 2656; // 4 × u32
+const PVV_DIFF: usize = SCRATCH + 2672; // 4 × u32
+const MSG: usize = SCRATCH + 2688; // 4 × 128: per-lane message bytes, two blocks per lane
 // Computed once per module instance, never secret: the empty-salt HMAC pad states (broadcast to 4 lanes)
 // and the 4-lane WK of the two constant blocks.
 const EMPTY_IN: usize = memory.data(128, 16);
@@ -61,30 +67,50 @@ const KEYS4: usize = SCRATCH + 5120; // 128: issuer keys, 4-lane
 const NONCES4: usize = SCRATCH + 5248; // 64: nonces, 4-lane
 
 const IPAD: u32 = 0x36363636;
-const OPAD_XOR_IPAD: u32 = 0x6a6a6a6a;
+const OPAD: u32 = 0x5c5c5c5c;
+
+// HMAC message lengths (after the 64-byte pad block). The lanes' messages are built for these: the txn
+// info and the PVV message fit one block, the cryptogram's fills one block and a constant padding block.
+const TXN_INFO_LENGTH: usize = LABEL_TXN_LENGTH + MERCHANT_LENGTH + AMOUNT_LENGTH + 1; // label ‖ merchant ‖ amount ‖ 0x01
+const PVV_MSG_LENGTH: usize = PAN_LENGTH + PIN_LENGTH;
+const CRYPT_MSG_LENGTH: usize = SID_LENGTH + MERCHANT_LENGTH + AMOUNT_LENGTH + PAN_LENGTH;
 
 /** Inner and outer pad states of HMAC for four keys of `words` 32-bit words each (4-lane form at key). */
 function padStatesX4(key: usize, words: usize, inner: usize, outer: usize): void {
   const ipad = i32x4.splat(IPAD);
+  const opad = i32x4.splat(OPAD);
   for (let w: usize = 0; w < 16; w++) {
-    v128.store(BLOCK + (w << 4), w < words ? v128.xor(v128.load(key + (w << 4)), ipad) : ipad);
+    const k = w < words ? v128.load(key + (w << 4)) : i32x4.splat(0);
+    v128.store(BLOCK + (w << 4), v128.xor(k, ipad));
+    v128.store(BLOCK_B + (w << 4), v128.xor(k, opad));
   }
   sha256x4Init(inner);
-  sha256x4Compress(inner, BLOCK);
-  const flip = i32x4.splat(OPAD_XOR_IPAD);
-  for (let w: usize = 0; w < 16; w++) v128.store(BLOCK + (w << 4), v128.xor(v128.load(BLOCK + (w << 4)), flip));
   sha256x4Init(outer);
-  sha256x4Compress(outer, BLOCK);
+  sha256x4Compress2(inner, BLOCK, outer, BLOCK_B);
+}
+
+/** Writes HMAC's outer block for a 32-byte inner digest: digest ‖ padding for 64 + 32 bytes. */
+function outerBlock(inner: usize, block: usize): void {
+  memory.copy(block, inner, 128);
+  v128.store(block + 128, i32x4.splat(0x80000000));
+  memory.fill(block + 144, 0, 96);
+  v128.store(block + 240, i32x4.splat((64 + 32) * 8));
 }
 
 /** HMAC's outer hash: out = compress(outer, innerDigest ‖ padding for 64 + 32 bytes). */
 function finishX4(inner: usize, outer: usize, out: usize): void {
-  memory.copy(BLOCK, inner, 128);
-  v128.store(BLOCK + 128, i32x4.splat(0x80000000));
-  memory.fill(BLOCK + 144, 0, 96);
-  v128.store(BLOCK + 240, i32x4.splat((64 + 32) * 8));
+  outerBlock(inner, BLOCK);
   memory.copy(out, outer, 128);
   sha256x4Compress(out, BLOCK);
+}
+
+/** Two HMAC outer hashes at once. */
+function finish2X4(inner: usize, outer: usize, out: usize, innerB: usize, outerB: usize, outB: usize): void {
+  outerBlock(inner, BLOCK);
+  outerBlock(innerB, BLOCK_B);
+  memory.copy(out, outer, 128);
+  memory.copy(outB, outerB, 128);
+  sha256x4Compress2(out, BLOCK, outB, BLOCK_B);
 }
 
 /** Ends each lane's message (MSG + lane*128, `len` bytes) with SHA-256 padding for 64 + len bytes in `blocks` blocks. */
@@ -98,9 +124,10 @@ function padLaneMessages(len: usize, blocks: usize): void {
   }
 }
 
-function gatherLaneBlock(block: usize): void {
+/** Block `block` (0 or 1) of every lane's message at MSG, into 4-lane form at out. */
+function gatherLaneBlock(block: usize, out: usize): void {
   const at = block << 6;
-  gatherWordsX4(MSG + at, MSG + 128 + at, MSG + 256 + at, MSG + 384 + at, 16, BLOCK);
+  gatherWordsX4(MSG + at, MSG + 128 + at, MSG + 256 + at, MSG + 384 + at, 16, out);
 }
 
 /** The constants above, on first use. */
@@ -114,22 +141,22 @@ export function prepareDvd1x4(): void {
   }
   // kPin expand's inner block: "scanpay/v1/pin" ‖ 0x01, padded for 64 + 15 bytes
   const m = MSG;
-  memory.copy(m, LABEL_PIN, 14);
-  store<u8>(m + 14, 1);
-  store<u8>(m + 15, 0x80);
-  memory.fill(m + 16, 0, 40);
-  store<u64>(m + 56, bswap<u64>(<u64>(64 + 15) << 3));
+  memory.copy(m, LABEL_PIN, LABEL_PIN_LENGTH);
+  store<u8>(m + LABEL_PIN_LENGTH, 1);
+  store<u8>(m + LABEL_PIN_LENGTH + 1, 0x80);
+  memory.fill(m + LABEL_PIN_LENGTH + 2, 0, 56 - LABEL_PIN_LENGTH - 2);
+  store<u64>(m + 56, bswap<u64>(<u64>(64 + LABEL_PIN_LENGTH + 1) << 3));
   for (let i: usize = 0; i < 16; i++) store<u32>(WORDS16 + (i << 2), bswap<u32>(load<u32>(m + (i << 2))));
   scheduleConstantBlock(WORDS16, PIN_INFO_KW);
   // the cryptogram's second inner block: padding only, for 64 + 56 bytes
   memory.fill(WORDS16, 0, 64);
-  store<u32>(WORDS16 + 60, (64 + 56) * 8);
+  store<u32>(WORDS16 + 60, (<u32>CRYPT_MSG_LENGTH + 64) * 8);
   scheduleConstantBlock(WORDS16, CRYPT_TAIL_KW);
 }
 
-/** Runs four records at rec, rec + 256, … ; writes 4 cryptograms and 4 status bytes; returns how many passed. */
-export function runFourRecords(rec: usize, recordSize: usize, cryptograms: usize, statuses: usize): u32 {
-  const r0 = rec, r1 = rec + recordSize, r2 = rec + 2 * recordSize, r3 = rec + 3 * recordSize;
+/** Runs the four records at rec, rec + RECORD_SIZE, …; writes 4 cryptograms and 4 status bytes; returns how many passed. */
+export function runFourRecords(rec: usize, cryptograms: usize, statuses: usize): u32 {
+  const r0 = rec, r1 = rec + RECORD_SIZE, r2 = rec + 2 * RECORD_SIZE, r3 = rec + 3 * RECORD_SIZE;
   // 1. four ChaCha20 blocks per record, four records per pass: one-time Poly1305 keys (counter 0) and
   //    keystream (counter 1) for the PAN (nonce n1) and the basic key (nonce n2)
   transposeIn(r0 + KEK, r1 + KEK, r2 + KEK, r3 + KEK, 8, KEYS4);
@@ -141,17 +168,18 @@ export function runFourRecords(rec: usize, recordSize: usize, cryptograms: usize
   chachaBlockX4(KEYS4, NONCES4, 1, KS_BK);
   // 2. tags (Poly1305, per record), decryption, and the checks
   for (let l: usize = 0; l < 4; l++) {
-    const r = rec + l * recordSize;
+    const r = rec + l * RECORD_SIZE;
     const pan = PAN4 + (l << 4), bk = BK4 + (l << 5);
-    const panTagOk = aeadVerifyWithPolyKey(KS_PAN_POLY + (l << 6), r + HDR, 8, r + C1, 16, r + C1 + 16);
-    memory.copy(AAD2, r + HDR, 8);
-    memory.copy(AAD2 + 8, r + C1 + 16, 16);
-    const keyTagOk = aeadVerifyWithPolyKey(KS_BK_POLY + (l << 6), AAD2, 24, r + C2, 32, r + C2 + 32);
+    const tag1 = r + C1 + PAN_LENGTH;
+    const panTagOk = aeadVerifyWithPolyKey(KS_PAN_POLY + (l << 6), r + HDR, HDR_LENGTH, r + C1, PAN_LENGTH, tag1);
+    memory.copy(AAD2, r + HDR, HDR_LENGTH);
+    memory.copy(AAD2 + HDR_LENGTH, tag1, TAG_LENGTH);
+    const keyTagOk = aeadVerifyWithPolyKey(KS_BK_POLY + (l << 6), AAD2, HDR_LENGTH + TAG_LENGTH, r + C2, BASIC_KEY_LENGTH, r + C2 + BASIC_KEY_LENGTH);
     v128.store(pan, v128.xor(v128.load(r + C1), v128.load(KS_PAN + (l << 6))));
     v128.store(bk, v128.xor(v128.load(r + C2), v128.load(KS_BK + (l << 6))));
     v128.store(bk, v128.xor(v128.load(r + C2, 16), v128.load(KS_BK + (l << 6), 16)), 16);
     store<u32>(STATUS4 + (l << 2), (panTagOk ^ 1) * STATUS_PAN_TAG | (keyTagOk ^ 1) * STATUS_KEY_TAG
-      | (luhnCheck(pan, 16) ^ 1) * STATUS_LUHN | (ctEqual(bk, r + STORED_BK, 32) ^ 1) * STATUS_BASIC_KEY);
+      | (luhnCheck(pan, PAN_LENGTH) ^ 1) * STATUS_LUHN | (ctEqual(bk, r + STORED_BK, BASIC_KEY_LENGTH) ^ 1) * STATUS_BASIC_KEY);
   }
 
   // the basic key as a one-block HMAC message (64 + 32 bytes), used by both extracts
@@ -160,60 +188,56 @@ export function runFourRecords(rec: usize, recordSize: usize, cryptograms: usize
   memory.fill(BK_BLOCK + 144, 0, 96);
   v128.store(BK_BLOCK + 240, i32x4.splat((64 + 32) * 8));
 
-  // 3a. kPin = HKDF(bk, "", "scanpay/v1/pin"): extract with the precomputed empty-salt pads, then expand
-  memory.copy(INNER, EMPTY_IN, 128);
-  sha256x4Compress(INNER, BK_BLOCK);
-  finishX4(INNER, EMPTY_OUT, PRK);
-  padStatesX4(PRK, 8, INNER, OUTER);
-  sha256x4CompressKW(INNER, PIN_INFO_KW);
-  finishX4(INNER, OUTER, K_PIN);
-
-  // 3b. kTxn = HKDF(bk, sid, "scanpay/v1/txn" ‖ merchant ‖ amount)
+  // 3. kPin = HKDF(bk, "", "scanpay/v1/pin") and kTxn = HKDF(bk, sid, "scanpay/v1/txn" ‖ merchant ‖ amount),
+  //    the two chains side by side. Extracts: PRK_P = HMAC("", bk) (pads precomputed), PRK_T = HMAC(sid, bk).
   gatherWordsX4(r0 + SID, r1 + SID, r2 + SID, r3 + SID, 4, KEY_WORDS);
-  padStatesX4(KEY_WORDS, 4, INNER, OUTER);
-  sha256x4Compress(INNER, BK_BLOCK);
-  finishX4(INNER, OUTER, PRK);
-  padStatesX4(PRK, 8, INNER, OUTER);
+  padStatesX4(KEY_WORDS, 4, T_IN, T_OUT);
+  memory.copy(P_IN, EMPTY_IN, 128);
+  sha256x4Compress2(P_IN, BK_BLOCK, T_IN, BK_BLOCK);
+  finish2X4(P_IN, EMPTY_OUT, PRK_P, T_IN, T_OUT, PRK_T);
+  //    Expands: kPin = HMAC(PRK_P, label ‖ 1) (a constant block), kTxn = HMAC(PRK_T, label ‖ merchant ‖ amount ‖ 1).
+  padStatesX4(PRK_P, 8, P_IN, P_OUT);
+  padStatesX4(PRK_T, 8, T_IN, T_OUT);
   for (let l: usize = 0; l < 4; l++) {
-    const m = MSG + (l << 7), r = rec + l * recordSize;
-    memory.copy(m, LABEL_TXN, 14);
-    memory.copy(m + 14, r + MERCHANT, 24); // merchant ‖ amount are contiguous in the record
-    store<u8>(m + 38, 1);
+    const m = MSG + (l << 7), r = rec + l * RECORD_SIZE;
+    memory.copy(m, LABEL_TXN, LABEL_TXN_LENGTH);
+    memory.copy(m + LABEL_TXN_LENGTH, r + MERCHANT, MERCHANT_LENGTH + AMOUNT_LENGTH); // contiguous in the record
+    store<u8>(m + TXN_INFO_LENGTH - 1, 1);
   }
-  padLaneMessages(39, 1);
-  gatherLaneBlock(0);
-  sha256x4Compress(INNER, BLOCK);
-  finishX4(INNER, OUTER, K_TXN);
+  padLaneMessages(TXN_INFO_LENGTH, 1);
+  gatherLaneBlock(0, BLOCK);
+  sha256x4Compress2KW(T_IN, BLOCK, P_IN, PIN_INFO_KW);
+  finish2X4(P_IN, P_OUT, K_PIN, T_IN, T_OUT, K_TXN);
 
-  // 4. PVV = HMAC(kPin, PAN ‖ PIN), compared with the stored PVVs lane by lane
-  padStatesX4(K_PIN, 8, INNER, OUTER);
+  // 4. PVV = HMAC(kPin, PAN ‖ PIN), beside 5. cryptogram = HMAC(kTxn, sid ‖ merchant ‖ amount ‖ PAN)
+  //    (56 bytes: two inner blocks, the second constant). Lane messages: PVV's at +0, the cryptogram's at +64.
+  padStatesX4(K_PIN, 8, P_IN, P_OUT);
+  padStatesX4(K_TXN, 8, T_IN, T_OUT);
   for (let l: usize = 0; l < 4; l++) {
-    const m = MSG + (l << 7);
-    memory.copy(m, PAN4 + (l << 4), 16);
-    memory.copy(m + 16, rec + l * recordSize + PIN, 4);
+    const m = MSG + (l << 7), r = rec + l * RECORD_SIZE;
+    memory.copy(m, PAN4 + (l << 4), PAN_LENGTH);
+    memory.copy(m + PAN_LENGTH, r + PIN, PIN_LENGTH);
+    store<u8>(m + PVV_MSG_LENGTH, 0x80);
+    memory.fill(m + PVV_MSG_LENGTH + 1, 0, 56 - PVV_MSG_LENGTH - 1);
+    store<u64>(m + 56, bswap<u64>(<u64>(64 + PVV_MSG_LENGTH) << 3));
+    const c = m + 64; // sid ‖ merchant ‖ amount are contiguous in the record
+    memory.copy(c, r + SID, SID_LENGTH + MERCHANT_LENGTH + AMOUNT_LENGTH);
+    memory.copy(c + CRYPT_MSG_LENGTH - PAN_LENGTH, PAN4 + (l << 4), PAN_LENGTH);
+    store<u8>(c + CRYPT_MSG_LENGTH, 0x80);
+    memory.fill(c + CRYPT_MSG_LENGTH + 1, 0, 64 - CRYPT_MSG_LENGTH - 1);
   }
-  padLaneMessages(20, 1);
-  gatherLaneBlock(0);
-  sha256x4Compress(INNER, BLOCK);
-  finishX4(INNER, OUTER, DIGEST);
+  gatherLaneBlock(0, BLOCK);
+  gatherLaneBlock(1, BLOCK_B);
+  sha256x4Compress2(P_IN, BLOCK, T_IN, BLOCK_B);
+  outerBlock(P_IN, BLOCK);
+  memory.copy(PVV4, P_OUT, 128);
+  sha256x4Compress2KW(PVV4, BLOCK, T_IN, CRYPT_TAIL_KW);
+  finishX4(T_IN, T_OUT, CRYPT_STATE);
+  scatterWordsX4(CRYPT_STATE, 8, CRYPT4, CRYPT4 + 32, CRYPT4 + 64, CRYPT4 + 96);
+  //    the PVVs against the stored ones, lane by lane
   gatherWordsX4(r0 + STORED_PVV, r1 + STORED_PVV, r2 + STORED_PVV, r3 + STORED_PVV, 8, STORED);
   let diff = i32x4.splat(0);
-  for (let w: usize = 0; w < 8; w++) diff = v128.or(diff, v128.xor(v128.load(DIGEST + (w << 4)), v128.load(STORED + (w << 4))));
-
-  // 5. cryptogram = HMAC(kTxn, sid ‖ merchant ‖ amount ‖ PAN): 56 bytes, two inner blocks (the second constant)
-  padStatesX4(K_TXN, 8, INNER, OUTER);
-  for (let l: usize = 0; l < 4; l++) {
-    const m = MSG + (l << 7);
-    memory.copy(m, rec + l * recordSize + SID, 40);
-    memory.copy(m + 40, PAN4 + (l << 4), 16);
-    store<u8>(m + 56, 0x80);
-    memory.fill(m + 57, 0, 7);
-  }
-  gatherLaneBlock(0);
-  sha256x4Compress(INNER, BLOCK);
-  sha256x4CompressKW(INNER, CRYPT_TAIL_KW);
-  finishX4(INNER, OUTER, DIGEST);
-  scatterWordsX4(DIGEST, 8, CRYPT4, CRYPT4 + 32, CRYPT4 + 64, CRYPT4 + 96);
+  for (let w: usize = 0; w < 8; w++) diff = v128.or(diff, v128.xor(v128.load(PVV4 + (w << 4)), v128.load(STORED + (w << 4))));
 
   v128.store(PVV_DIFF, diff); // lane indexes of extract_lane must be constants: read the lanes back from memory
   let passed: u32 = 0;
@@ -221,8 +245,8 @@ export function runFourRecords(rec: usize, recordSize: usize, cryptograms: usize
     const pvvDiff = load<u32>(PVV_DIFF + (l << 2));
     const status = load<u32>(STATUS4 + (l << 2)) | (isZero(pvvDiff) ^ 1) * STATUS_PVV;
     const keep = maskOf(isZero(status));
-    const out = cryptograms + (l << 5);
-    for (let j: usize = 0; j < 32; j += 4) store<u32>(out + j, load<u32>(CRYPT4 + (l << 5) + j) & keep);
+    const out = cryptograms + l * CRYPTOGRAM_SIZE;
+    for (let j: usize = 0; j < CRYPTOGRAM_SIZE; j += 4) store<u32>(out + j, load<u32>(CRYPT4 + (l << 5) + j) & keep);
     store<u8>(statuses + l, <u8>status);
     passed += isZero(status);
   }

@@ -12,7 +12,32 @@ import { ctEqual as ctEqualImpl } from './ct';
 import { luhnCheck } from './luhn';
 import { runSelftest } from './selftest';
 export { aeadSeal, aeadOpen } from './aead'; // seal writes ct ‖ tag; open returns 1 or writes nothing
-export { dvd1Batch, dvd1BatchScalar, dvd1OpenBatch, RECORD_SIZE as DVD1_RECORD_SIZE } from './dvd1';
+export { dvd1Batch, dvd1BatchScalar, dvd1OpenBatch } from './dvd1';
+// The DVD-1 layout as i32 globals (docs/abi.md): offsets and lengths of the record's fields and of the
+// results, the status bits, and the addresses of the two label strings (read-only module memory).
+export {
+  RECORD_SIZE as DVD1_RECORD_SIZE,
+  KEK as DVD1_KEK_OFFSET, KEK_LENGTH as DVD1_KEK_LENGTH,
+  HDR as DVD1_HDR_OFFSET, HDR_LENGTH as DVD1_HDR_LENGTH,
+  N1 as DVD1_N1_OFFSET, N1_LENGTH as DVD1_N1_LENGTH,
+  C1 as DVD1_C1_OFFSET, C1_LENGTH as DVD1_C1_LENGTH,
+  N2 as DVD1_N2_OFFSET, N2_LENGTH as DVD1_N2_LENGTH,
+  C2 as DVD1_C2_OFFSET, C2_LENGTH as DVD1_C2_LENGTH,
+  STORED_BK as DVD1_STORED_BASIC_KEY_OFFSET, STORED_BK_LENGTH as DVD1_STORED_BASIC_KEY_LENGTH,
+  STORED_PVV as DVD1_STORED_PVV_OFFSET, STORED_PVV_LENGTH as DVD1_STORED_PVV_LENGTH,
+  PIN as DVD1_PIN_OFFSET, PIN_LENGTH as DVD1_PIN_LENGTH,
+  SID as DVD1_SID_OFFSET, SID_LENGTH as DVD1_SID_LENGTH,
+  MERCHANT as DVD1_MERCHANT_OFFSET, MERCHANT_LENGTH as DVD1_MERCHANT_LENGTH,
+  AMOUNT as DVD1_AMOUNT_OFFSET, AMOUNT_LENGTH as DVD1_AMOUNT_LENGTH,
+  CRYPTOGRAM_SIZE as DVD1_CRYPTOGRAM_SIZE,
+  OPENED_SIZE as DVD1_OPENED_SIZE,
+  OPENED_PAN as DVD1_OPENED_PAN_OFFSET, PAN_LENGTH as DVD1_OPENED_PAN_LENGTH,
+  OPENED_BASIC_KEY as DVD1_OPENED_BASIC_KEY_OFFSET, BASIC_KEY_LENGTH as DVD1_OPENED_BASIC_KEY_LENGTH,
+  STATUS_PAN_TAG as DVD1_STATUS_PAN_TAG, STATUS_KEY_TAG as DVD1_STATUS_KEY_TAG, STATUS_LUHN as DVD1_STATUS_LUHN,
+  STATUS_BASIC_KEY as DVD1_STATUS_BASIC_KEY, STATUS_PVV as DVD1_STATUS_PVV,
+  LABEL_PIN as DVD1_LABEL_PIN, LABEL_PIN_LENGTH as DVD1_LABEL_PIN_LENGTH,
+  LABEL_TXN as DVD1_LABEL_TXN, LABEL_TXN_LENGTH as DVD1_LABEL_TXN_LENGTH,
+} from './dvd1-layout';
 
 /**
  * The ABI this module speaks (docs/abi.md): bumped whenever an export's signature or meaning, the

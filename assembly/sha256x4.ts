@@ -11,9 +11,10 @@ export const STATE_X4: usize = 128;
 export const BLOCK_X4: usize = 256;
 
 
-// Message schedule, 64 × v128; wiped by wipeSha256x4Scratch().
+// Message schedules, 64 × v128 each; wiped by wipeSha256x4Scratch().
 const W: usize = memory.data(64 * 16, 16);
-const WK: usize = memory.data(64 * 16, 16);
+const W_B: usize = memory.data(64 * 16, 16);
+const WK_B: usize = memory.data(64 * 16, 16);
 const SCHEDULE: usize = memory.data(64 * 4); // scalar schedule of a constant block (not secret)
 
 // @ts-ignore: decorator
@@ -26,39 +27,38 @@ export function sha256x4Init(state: usize): void {
   for (let i: usize = 0; i < 8; i++) v128.store(state + (i << 4), i32x4.splat(load<u32>(IV + (i << 2))));
 }
 
-/** Four independent compressions: state[lane] ← compress(state[lane], block[lane]). */
-export function sha256x4Compress(state: usize, block: usize): void {
-  // message schedule, with K[i] folded in (WK[i] = W[i] + K[i]) so the rounds read one value
-  for (let i: usize = 0; i < 16; i++) {
-    const w = v128.load(block + (i << 4));
-    v128.store(W + (i << 4), w);
-    v128.store(WK + (i << 4), i32x4.add(w, i32x4.splat(load<u32>(K + (i << 2)))));
-  }
-  for (let i: usize = 16; i < 64; i++) {
-    const w15 = v128.load(W + ((i - 15) << 4));
-    const w2 = v128.load(W + ((i - 2) << 4));
-    const s0 = v128.xor(v128.xor(rotr4(w15, 7), rotr4(w15, 18)), i32x4.shr_u(w15, 3));
-    const s1 = v128.xor(v128.xor(rotr4(w2, 17), rotr4(w2, 19)), i32x4.shr_u(w2, 10));
-    const w = i32x4.add(i32x4.add(v128.load(W + ((i - 16) << 4)), s0), i32x4.add(v128.load(W + ((i - 7) << 4)), s1));
-    v128.store(W + (i << 4), w);
-    v128.store(WK + (i << 4), i32x4.add(w, i32x4.splat(load<u32>(K + (i << 2)))));
-  }
-  sha256x4Rounds(state, WK);
+/** W[i] for 16 ≤ i < 64 from the earlier words of the schedule at w (FIPS 180-4 §6.2.2 step 1). */
+// @ts-ignore: decorator
+@inline function expand(w: usize, i: usize): v128 {
+  const w15 = v128.load(w + ((i - 15) << 4)), w2 = v128.load(w + ((i - 2) << 4));
+  const s0 = v128.xor(v128.xor(rotr4(w15, 7), rotr4(w15, 18)), i32x4.shr_u(w15, 3));
+  const s1 = v128.xor(v128.xor(rotr4(w2, 17), rotr4(w2, 19)), i32x4.shr_u(w2, 10));
+  return i32x4.add(i32x4.add(v128.load(w + ((i - 16) << 4)), s0), i32x4.add(v128.load(w + ((i - 7) << 4)), s1));
+}
+
+/** K[i], in every lane. */
+// @ts-ignore: decorator
+@inline function k4(i: usize): v128 {
+  return i32x4.splat(load<u32>(K + (i << 2)));
 }
 
 /**
- * The 64 rounds over a prepared WK (4-lane W[i] + K[i]), added into the state. (Unrolling by 8 measured
- * no faster in V8: the register allocator already renames the moves away.)
+ * T1 = h + Σ1(e) + Ch(e, f, g) + K[i] + W[i], with hk = h + K[i] + W[i]. The sum is ordered so that the
+ * terms that do not depend on this round's e are added first: the e → e chain stays short.
  */
-function sha256x4Rounds(state: usize, wk: usize): void {
-  let a = v128.load(state), b = v128.load(state, 16), c = v128.load(state, 32), d = v128.load(state, 48);
-  let e = v128.load(state, 64), f = v128.load(state, 80), g = v128.load(state, 96), h = v128.load(state, 112);
-  for (let i: usize = 0; i < 64; i++) {
-    const t1 = i32x4.add(i32x4.add(i32x4.add(h, v128.xor(v128.xor(rotr4(e, 6), rotr4(e, 11)), rotr4(e, 25))), v128.bitselect(f, g, e)), v128.load(wk + (i << 4)));
-    const t2 = i32x4.add(v128.xor(v128.xor(rotr4(a, 2), rotr4(a, 13)), rotr4(a, 22)), v128.bitselect(b, a, v128.xor(a, c)));
-    h = g; g = f; f = e; e = i32x4.add(d, t1);
-    d = c; c = b; b = a; a = i32x4.add(t1, t2);
-  }
+// @ts-ignore: decorator
+@inline function t1x4(hk: v128, e: v128, f: v128, g: v128): v128 {
+  return i32x4.add(i32x4.add(hk, v128.bitselect(f, g, e)), v128.xor(v128.xor(rotr4(e, 6), rotr4(e, 11)), rotr4(e, 25)));
+}
+
+/** T2 = Σ0(a) + Maj(a, b, c), with Maj = b ^ ((a ^ b) & (b ^ c)): a ^ b is the next round's b ^ c. */
+// @ts-ignore: decorator
+@inline function t2x4(a: v128, b: v128, ab: v128, bc: v128): v128 {
+  return i32x4.add(v128.xor(v128.xor(rotr4(a, 2), rotr4(a, 13)), rotr4(a, 22)), v128.xor(b, v128.and(ab, bc)));
+}
+
+// @ts-ignore: decorator
+@inline function addState(state: usize, a: v128, b: v128, c: v128, d: v128, e: v128, f: v128, g: v128, h: v128): void {
   v128.store(state, i32x4.add(v128.load(state), a));
   v128.store(state, i32x4.add(v128.load(state, 16), b), 16);
   v128.store(state, i32x4.add(v128.load(state, 32), c), 32);
@@ -67,6 +67,108 @@ function sha256x4Rounds(state: usize, wk: usize): void {
   v128.store(state, i32x4.add(v128.load(state, 80), f), 80);
   v128.store(state, i32x4.add(v128.load(state, 96), g), 96);
   v128.store(state, i32x4.add(v128.load(state, 112), h), 112);
+}
+
+/**
+ * Four independent compressions: state[lane] ← compress(state[lane], block[lane]). The schedule is
+ * expanded inside the rounds (its work fills the gaps of the rounds' dependency chain).
+ */
+export function sha256x4Compress(state: usize, block: usize): void {
+  let a = v128.load(state), b = v128.load(state, 16), c = v128.load(state, 32), d = v128.load(state, 48);
+  let e = v128.load(state, 64), f = v128.load(state, 80), g = v128.load(state, 96), h = v128.load(state, 112);
+  let bc = v128.xor(b, c);
+  for (let i: usize = 0; i < 16; i++) {
+    const w = v128.load(block + (i << 4));
+    v128.store(W + (i << 4), w);
+    const t1 = t1x4(i32x4.add(i32x4.add(h, w), k4(i)), e, f, g);
+    const ab = v128.xor(a, b);
+    const t2 = t2x4(a, b, ab, bc);
+    bc = ab;
+    h = g; g = f; f = e; e = i32x4.add(d, t1);
+    d = c; c = b; b = a; a = i32x4.add(t1, t2);
+  }
+  for (let i: usize = 16; i < 64; i++) {
+    const w = expand(W, i);
+    v128.store(W + (i << 4), w);
+    const t1 = t1x4(i32x4.add(i32x4.add(h, w), k4(i)), e, f, g);
+    const ab = v128.xor(a, b);
+    const t2 = t2x4(a, b, ab, bc);
+    bc = ab;
+    h = g; g = f; f = e; e = i32x4.add(d, t1);
+    d = c; c = b; b = a; a = i32x4.add(t1, t2);
+  }
+  addState(state, a, b, c, d, e, f, g, h);
+}
+
+/**
+ * Two independent 4-lane compressions in one loop, A of a block and B of a precomputed WK (4-lane
+ * W[i] + K[i]); the CPU overlaps the two dependency chains. Same results as two single compressions.
+ */
+export function sha256x4Compress2KW(state: usize, block: usize, stateB: usize, wkB: usize): void {
+  let a = v128.load(state), b = v128.load(state, 16), c = v128.load(state, 32), d = v128.load(state, 48);
+  let e = v128.load(state, 64), f = v128.load(state, 80), g = v128.load(state, 96), h = v128.load(state, 112);
+  let A = v128.load(stateB), B = v128.load(stateB, 16), C = v128.load(stateB, 32), D = v128.load(stateB, 48);
+  let E = v128.load(stateB, 64), F = v128.load(stateB, 80), G = v128.load(stateB, 96), H = v128.load(stateB, 112);
+  let bc = v128.xor(b, c), BC = v128.xor(B, C);
+  for (let i: usize = 0; i < 16; i++) {
+    const w = v128.load(block + (i << 4));
+    v128.store(W + (i << 4), w);
+    const t1 = t1x4(i32x4.add(i32x4.add(h, w), k4(i)), e, f, g);
+    const T1 = t1x4(i32x4.add(H, v128.load(wkB + (i << 4))), E, F, G);
+    const ab = v128.xor(a, b), AB = v128.xor(A, B);
+    const t2 = t2x4(a, b, ab, bc), T2 = t2x4(A, B, AB, BC);
+    bc = ab; BC = AB;
+    h = g; g = f; f = e; e = i32x4.add(d, t1);
+    d = c; c = b; b = a; a = i32x4.add(t1, t2);
+    H = G; G = F; F = E; E = i32x4.add(D, T1);
+    D = C; C = B; B = A; A = i32x4.add(T1, T2);
+  }
+  for (let i: usize = 16; i < 64; i++) {
+    const w = expand(W, i);
+    v128.store(W + (i << 4), w);
+    const t1 = t1x4(i32x4.add(i32x4.add(h, w), k4(i)), e, f, g);
+    const T1 = t1x4(i32x4.add(H, v128.load(wkB + (i << 4))), E, F, G);
+    const ab = v128.xor(a, b), AB = v128.xor(A, B);
+    const t2 = t2x4(a, b, ab, bc), T2 = t2x4(A, B, AB, BC);
+    bc = ab; BC = AB;
+    h = g; g = f; f = e; e = i32x4.add(d, t1);
+    d = c; c = b; b = a; a = i32x4.add(t1, t2);
+    H = G; G = F; F = E; E = i32x4.add(D, T1);
+    D = C; C = B; B = A; A = i32x4.add(T1, T2);
+  }
+  addState(state, a, b, c, d, e, f, g, h);
+  addState(stateB, A, B, C, D, E, F, G, H);
+}
+
+/** Two independent 4-lane compressions at once, each of its own block. */
+export function sha256x4Compress2(state: usize, block: usize, stateB: usize, blockB: usize): void {
+  for (let i: usize = 0; i < 16; i++) {
+    const w = v128.load(blockB + (i << 4));
+    v128.store(W_B + (i << 4), w);
+    v128.store(WK_B + (i << 4), i32x4.add(w, k4(i)));
+  }
+  for (let i: usize = 16; i < 64; i++) {
+    const w = expand(W_B, i);
+    v128.store(W_B + (i << 4), w);
+    v128.store(WK_B + (i << 4), i32x4.add(w, k4(i)));
+  }
+  sha256x4Compress2KW(state, block, stateB, WK_B);
+}
+
+/** Four compressions of one constant block whose WK was precomputed by scheduleConstantBlock. */
+export function sha256x4CompressKW(state: usize, wk: usize): void {
+  let a = v128.load(state), b = v128.load(state, 16), c = v128.load(state, 32), d = v128.load(state, 48);
+  let e = v128.load(state, 64), f = v128.load(state, 80), g = v128.load(state, 96), h = v128.load(state, 112);
+  let bc = v128.xor(b, c);
+  for (let i: usize = 0; i < 64; i++) {
+    const t1 = t1x4(i32x4.add(h, v128.load(wk + (i << 4))), e, f, g);
+    const ab = v128.xor(a, b);
+    const t2 = t2x4(a, b, ab, bc);
+    bc = ab;
+    h = g; g = f; f = e; e = i32x4.add(d, t1);
+    d = c; c = b; b = a; a = i32x4.add(t1, t2);
+  }
+  addState(state, a, b, c, d, e, f, g, h);
 }
 
 /** Byte-swaps each 32-bit lane: big-endian message bytes ↔ SHA-256 words. */
@@ -102,7 +204,8 @@ export function scatterWordsX4(src: usize, words: usize, dst0: usize, dst1: usiz
 
 export function wipeSha256x4Scratch(): void {
   memory.fill(W, 0, 64 * 16);
-  memory.fill(WK, 0, 64 * 16);
+  memory.fill(W_B, 0, 64 * 16);
+  memory.fill(WK_B, 0, 64 * 16);
 }
 
 /**
@@ -122,7 +225,3 @@ export function scheduleConstantBlock(words: usize /* 16 u32 */, wk: usize /* 64
   for (let i: usize = 0; i < 64; i++) v128.store(wk + (i << 4), i32x4.splat(load<u32>(K + (i << 2)) + load<u32>(w + (i << 2))));
 }
 
-/** Four compressions of one constant block whose WK was precomputed by scheduleConstantBlock. */
-export function sha256x4CompressKW(state: usize, wk: usize): void {
-  sha256x4Rounds(state, wk);
-}

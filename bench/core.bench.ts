@@ -3,33 +3,38 @@
  * libsodium-wrappers-sumo, noble), in µs per record at batch sizes 1, 16, 256 and 4096.
  *
  * First cross-checks all four on 256 records (every fifth corrupted) and aborts if any result
- * differs; then times them on 4096 valid records, prints the tables and writes
- * bench/results/core.json (smoke runs write core.smoke.json instead, so CI never overwrites real numbers).
+ * differs; then times them on 4096 valid records, and ours once more on the same records pre-packed
+ * (dvd1BatchPacked, batch 256: the object API minus packing), all tasks interleaved in shuffled rounds
+ * (bench/dvd1/measure.ts); prints the tables and writes
+ * bench/results/core.json and the core section of bench/RESULTS.md (smoke runs write core.smoke.json
+ * and leave RESULTS.md alone, so CI never overwrites real numbers).
  *
  *   npx tsx bench/core.bench.ts            full run (about 1 s per task)
  *   npx tsx bench/core.bench.ts --smoke    CI run (about 50 ms per task); or BENCH_SMOKE=1
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadCore } from '../core/index.ts';
+import { DVD1_RECORD_SIZE, encodeDvd1Record, loadCore } from '../core/index.ts';
 import { crossCheck } from './dvd1/cross-check.ts';
 import * as libsodium from './dvd1/libsodium.ts';
-import { type Budget, type Dvd1Implementation, measure } from './dvd1/measure.ts';
+import { type Budget, type Dvd1Implementation, type ExtraTask, measure } from './dvd1/measure.ts';
 import * as nodeCrypto from './dvd1/node-crypto.ts';
 import * as noble from './dvd1/noble.ts';
 import { makeDvd1Records } from './dvd1/records.ts';
-import { headline, machine, printReport, ratios, type Report } from './dvd1/report.ts';
+import { headline, machine, printReport, ratios, type Report, resultsSection } from './dvd1/report.ts';
+import { writeResultsSection } from './results-sections.ts';
 
 const MODE: Report['mode'] = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1' ? 'smoke' : 'full';
 const BUDGETS: Record<Report['mode'], Budget> = {
-  full: { timeMs: 1000, iterations: 5, warmup: true, warmupTimeMs: 200, warmupIterations: 2 },
-  smoke: { timeMs: 50, iterations: 1, warmup: false, warmupTimeMs: 0, warmupIterations: 0 },
+  full: { timeMs: 1000, rounds: 5, iterations: 2, warmup: true, warmupTimeMs: 200, warmupIterations: 2 },
+  smoke: { timeMs: 50, rounds: 1, iterations: 1, warmup: false, warmupTimeMs: 0, warmupIterations: 0 },
 };
 const BATCH_SIZES = [1, 16, 256, 4096];
 const HEADLINE_BATCH = 256;
 const POOL = { records: 4096, seed: 1 };
 const CROSS_CHECK = { records: 256, seed: 2, badEvery: 5 };
 const OURS = 'scanpay core';
+const OURS_PACKED = 'scanpay core, pre-packed';
 const OUTPUT = new URL(`./results/${MODE === 'full' ? 'core' : 'core.smoke'}.json`, import.meta.url);
 
 await libsodium.init();
@@ -45,7 +50,20 @@ const [reference, ...otherAnchors] = anchors as [Dvd1Implementation, ...Dvd1Impl
 crossCheck(reference, [...otherAnchors, ours], makeDvd1Records(CROSS_CHECK.records, CROSS_CHECK));
 console.log(`cross-check: ${OURS} and ${anchors.length} anchors agree on ${CROSS_CHECK.records} records`);
 
-const results = await measure([ours, ...anchors], BATCH_SIZES, makeDvd1Records(POOL.records, POOL), BUDGETS[MODE]);
+const pool = makeDvd1Records(POOL.records, POOL);
+// ours once more on the same records already packed (dvd1BatchPacked): the object API minus packing
+const packedBatches = Array.from({ length: pool.length / HEADLINE_BATCH }, (_, b) => {
+  const packed = new Uint8Array(HEADLINE_BATCH * DVD1_RECORD_SIZE);
+  for (let i = 0; i < HEADLINE_BATCH; i++) encodeDvd1Record(pool[b * HEADLINE_BATCH + i]!, packed, i * DVD1_RECORD_SIZE);
+  return packed;
+});
+const prePacked: ExtraTask<Uint8Array> = {
+  implementation: OURS_PACKED, batch: HEADLINE_BATCH, inputs: packedBatches, call: (p) => core.dvd1BatchPacked(p, HEADLINE_BATCH),
+};
+const measured = await measure([ours, ...anchors], BATCH_SIZES, pool, BUDGETS[MODE], [prePacked]);
+const results = measured.filter((m) => m.implementation !== OURS_PACKED);
+const { batch, usPerRecord, p50UsPerRecord } = measured.find((m) => m.implementation === OURS_PACKED)!;
+const packed = { batch, usPerRecord, p50UsPerRecord };
 const report: Report = {
   benchmark: 'dvd1',
   mode: MODE,
@@ -56,9 +74,14 @@ const report: Report = {
   ratios: ratios(results, OURS),
   headlineBatch: HEADLINE_BATCH,
   headline: headline(results, OURS, HEADLINE_BATCH),
+  packed,
 };
 printReport(report, OURS);
 
 mkdirSync(new URL('.', OUTPUT), { recursive: true });
 writeFileSync(OUTPUT, `${JSON.stringify(report, null, 2)}\n`);
 console.log(`wrote ${fileURLToPath(OUTPUT)}`);
+if (MODE === 'full') {
+  writeResultsSection('core', 'bench/core.bench.ts', resultsSection(report, OURS));
+  console.log('wrote the core section of bench/RESULTS.md');
+}

@@ -18,8 +18,14 @@ export function writeResultsSection(name: string, writer: string, body: string):
   writeFileSync(RESULTS_MD, existing ? md.replace(existing[0], section) : `${md.trimEnd()}\n\n${section}\n`);
 }
 
-/** The marked sections of the current RESULTS.md, for a writer that rewrites the rest of the page. */
-export function keptResultsSections(): string {
+/** The marked sections of the current RESULTS.md but `except`, for a writer that rewrites the rest of the page. */
+export function keptResultsSections(except: readonly string[] = []): string {
   if (!existsSync(RESULTS_MD)) return '';
-  return [...readFileSync(RESULTS_MD, 'utf8').matchAll(SECTION)].map((m) => m[0]).join('\n\n');
+  return [...readFileSync(RESULTS_MD, 'utf8').matchAll(SECTION)].filter((m) => !except.includes(m[1]!)).map((m) => m[0]).join('\n\n');
+}
+
+/** The marked section `name` of the current RESULTS.md, markers included, for a writer that places it itself. */
+export function keptResultsSection(name: string): string | undefined {
+  if (!existsSync(RESULTS_MD)) return undefined;
+  return [...readFileSync(RESULTS_MD, 'utf8').matchAll(SECTION)].find((m) => m[1] === name)?.[0];
 }

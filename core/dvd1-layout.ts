@@ -1,17 +1,20 @@
 /**
- * DVD-1 record layout in WASM linear memory (docs/core.md). Mirrors assembly/dvd1.ts.
+ * The DVD-1 codec: the record and result layout, the status bits and the HKDF labels as TypeScript knows
+ * them, and the one packer and unpacker that the object API (core/wasm-core.ts) and the worker pool
+ * (gateway/pool/) share. The layout is defined once, in assembly/dvd1-layout.ts; the module exports every
+ * value as a global, and `checkDvd1Layout` compares them with this file when a module is loaded, so a
+ * module and a wrapper that disagree refuse to work together (CORE_LOAD_FAILED) instead of mis-packing.
  * @example
  *   const packed = new Uint8Array(records.length * DVD1_RECORD_SIZE);
  *   records.forEach((r, i) => encodeDvd1Record(r, packed, i * DVD1_RECORD_SIZE));
  */
 import { ScanpayError } from './errors.ts';
 import { abytes } from './bytes.ts';
-import type { Dvd1OpenInput, Dvd1Record } from './types.ts';
+import type { Dvd1OpenInput, Dvd1Opened, Dvd1Record, Dvd1Result } from './types.ts';
 
 export const DVD1_RECORD_SIZE = 256;
-export const DVD1_CRYPTOGRAM_SIZE = 32;
 
-/** Field → [offset, length] inside one record. */
+/** Byte field → [offset, length] inside one record. */
 export const DVD1_FIELDS = {
   kek: [0, 32],
   hdr: [32, 8],
@@ -25,17 +28,87 @@ export const DVD1_FIELDS = {
   sid: [212, 16],
   merchant: [228, 16],
 } as const satisfies Record<string, readonly [number, number]>;
-export const DVD1_AMOUNT_OFFSET = 244;
+/** The amount: a u64, big-endian, at [offset, length]. */
+export const DVD1_AMOUNT = [244, 8] as const;
+export const DVD1_AMOUNT_OFFSET = DVD1_AMOUNT[0];
 
-/** Bytes of a DVD-1 open result: PAN[16] ‖ basicKey[32]. */
+/** dvd1Batch: one cryptogram per record (all zero for a failed record). */
+export const DVD1_CRYPTOGRAM_SIZE = 32;
+/** dvd1OpenBatch: PAN ‖ basic key per record (all zero for a failed record). */
 export const DVD1_OPENED_SIZE = 48;
+export const DVD1_OPENED_FIELDS = { pan: [0, 16], basicKey: [16, 32] } as const satisfies Record<string, readonly [number, number]>;
+
+/** Status bits of one DVD-1 record; 0 means every check passed. */
+export const DVD1_STATUS = {
+  PAN_TAG: 1, // encrypted PAN did not authenticate
+  KEY_TAG: 2, // encrypted basic key did not authenticate
+  LUHN: 4, // decrypted PAN fails Luhn
+  BASIC_KEY: 8, // decrypted basic key differs from the stored one
+  PVV: 16, // PIN verification value differs from the stored one
+} as const;
+
+/** HKDF info labels: kPin's info, and the prefix of kTxn's (followed by merchant ‖ amount). */
+export const DVD1_LABELS = { pin: 'scanpay/v1/pin', txn: 'scanpay/v1/txn' } as const;
 
 const U64_MAX = (1n << 64n) - 1n;
+const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 
-/** Checks one field and copies it in. */
-function put(target: Uint8Array, offset: number, value: unknown, [at, length]: readonly [number, number], name: string): void {
-  const bytes = abytes(value, name, length);
-  target.set(bytes, offset + at);
+/** The i32 globals a module must export, with the values this file expects (docs/abi.md). */
+export function expectedDvd1Globals(): Record<string, number> {
+  const globals: Record<string, number> = { DVD1_RECORD_SIZE };
+  for (const [name, [offset, length]] of Object.entries({ ...DVD1_FIELDS, amount: DVD1_AMOUNT })) {
+    globals[`DVD1_${snake(name)}_OFFSET`] = offset;
+    globals[`DVD1_${snake(name)}_LENGTH`] = length;
+  }
+  globals.DVD1_CRYPTOGRAM_SIZE = DVD1_CRYPTOGRAM_SIZE;
+  globals.DVD1_OPENED_SIZE = DVD1_OPENED_SIZE;
+  for (const [name, [offset, length]] of Object.entries(DVD1_OPENED_FIELDS)) {
+    globals[`DVD1_OPENED_${snake(name)}_OFFSET`] = offset;
+    globals[`DVD1_OPENED_${snake(name)}_LENGTH`] = length;
+  }
+  for (const [bit, value] of Object.entries(DVD1_STATUS)) globals[`DVD1_STATUS_${bit}`] = value;
+  for (const [name, label] of Object.entries(DVD1_LABELS)) globals[`DVD1_LABEL_${snake(name)}_LENGTH`] = label.length;
+  return globals;
+}
+
+function globalValue(exports: WebAssembly.Exports, name: string): number | undefined {
+  const g = exports[name];
+  return g instanceof WebAssembly.Global && typeof g.value === 'number' ? g.value : undefined;
+}
+
+/** Where the module's layout differs from this file's, one line per difference (empty: they agree). */
+export function dvd1LayoutMismatches(exports: WebAssembly.Exports): string[] {
+  const mismatches: string[] = [];
+  for (const [name, want] of Object.entries(expectedDvd1Globals())) {
+    const got = globalValue(exports, name);
+    if (got !== want) mismatches.push(`${name} is ${got ?? 'not exported'}, expected ${want}`);
+  }
+  const memory = exports.memory;
+  for (const [name, label] of Object.entries(DVD1_LABELS)) {
+    const global = `DVD1_LABEL_${snake(name)}`;
+    const at = globalValue(exports, global);
+    if (at === undefined || !(memory instanceof WebAssembly.Memory) || at < 0 || at + label.length > memory.buffer.byteLength) {
+      mismatches.push(`${global} is not the address of a label in memory`);
+      continue;
+    }
+    const bytes = new Uint8Array(memory.buffer, at, label.length);
+    const text = String.fromCharCode(...bytes);
+    if (text !== label) mismatches.push(`${global} is ${JSON.stringify(text)}, expected ${JSON.stringify(label)}`);
+  }
+  return mismatches;
+}
+
+/** Throws CORE_LOAD_FAILED unless the module exports exactly the layout of this file. */
+export function checkDvd1Layout(exports: WebAssembly.Exports): void {
+  const mismatches = dvd1LayoutMismatches(exports);
+  if (mismatches.length > 0) {
+    throw new ScanpayError('CORE_LOAD_FAILED', `the module's DVD-1 layout differs from this wrapper's (docs/abi.md): ${mismatches.join('; ')}`);
+  }
+}
+
+/** `value` when it is a Uint8Array of `length` bytes; else the typed error abytes throws. */
+function field(value: unknown, name: string, length: number): Uint8Array {
+  return value instanceof Uint8Array && value.length === length ? value : abytes(value, name, length);
 }
 
 function isObject(record: unknown): void {
@@ -43,35 +116,75 @@ function isObject(record: unknown): void {
 }
 
 /**
- * Checks the payload fields of `input` and writes them at `offset` in `target` (the rest stays zero).
+ * Checks the payload fields of `input` and writes them at `offset` in `target` (the rest is left as it is).
  * Each field is read by name, not in a loop over names, so V8 keeps these property loads monomorphic.
+ * On a bad field it throws having written only some of the record: the caller wipes `target` (both callers do).
  */
 export function encodeDvd1OpenInput(input: Dvd1OpenInput, target: Uint8Array, offset: number): void {
   isObject(input);
   const f = DVD1_FIELDS;
-  put(target, offset, input.kek, f.kek, 'kek');
-  put(target, offset, input.hdr, f.hdr, 'hdr');
-  put(target, offset, input.n1, f.n1, 'n1');
-  put(target, offset, input.c1, f.c1, 'c1');
-  put(target, offset, input.n2, f.n2, 'n2');
-  put(target, offset, input.c2, f.c2, 'c2');
+  target.set(field(input.kek, 'kek', f.kek[1]), offset + f.kek[0]);
+  target.set(field(input.hdr, 'hdr', f.hdr[1]), offset + f.hdr[0]);
+  target.set(field(input.n1, 'n1', f.n1[1]), offset + f.n1[0]);
+  target.set(field(input.c1, 'c1', f.c1[1]), offset + f.c1[0]);
+  target.set(field(input.n2, 'n2', f.n2[1]), offset + f.n2[0]);
+  target.set(field(input.c2, 'c2', f.c2[1]), offset + f.c2[0]);
 }
 
-/** Checks every field of `record` and writes it at `offset` in `target`. */
+/** Checks every field of `record` and writes it at `offset` in `target` (bytes 252–255 are left as they are). */
 export function encodeDvd1Record(record: Dvd1Record, target: Uint8Array, offset: number): void {
   encodeDvd1OpenInput(record, target, offset);
   const f = DVD1_FIELDS;
-  put(target, offset, record.storedBasicKey, f.storedBasicKey, 'storedBasicKey');
-  put(target, offset, record.storedPvv, f.storedPvv, 'storedPvv');
-  put(target, offset, record.pin, f.pin, 'pin');
-  put(target, offset, record.sid, f.sid, 'sid');
-  put(target, offset, record.merchant, f.merchant, 'merchant');
+  target.set(field(record.storedBasicKey, 'storedBasicKey', f.storedBasicKey[1]), offset + f.storedBasicKey[0]);
+  target.set(field(record.storedPvv, 'storedPvv', f.storedPvv[1]), offset + f.storedPvv[0]);
+  target.set(field(record.pin, 'pin', f.pin[1]), offset + f.pin[0]);
+  target.set(field(record.sid, 'sid', f.sid[1]), offset + f.sid[0]);
+  target.set(field(record.merchant, 'merchant', f.merchant[1]), offset + f.merchant[0]);
   const amount = record.amount;
   if (typeof amount !== 'bigint' || amount < 0n || amount > U64_MAX) {
     throw new ScanpayError('BAD_ARGUMENT', 'amount must be a bigint in [0, 2^64)');
   }
-  let hi = Number(amount >> 32n);
-  let lo = Number(amount & 0xffffffffn);
-  for (let i = 7, at = offset + DVD1_AMOUNT_OFFSET; i >= 4; i--, lo = Math.floor(lo / 256)) target[at + i] = lo & 0xff;
-  for (let i = 3, at = offset + DVD1_AMOUNT_OFFSET; i >= 0; i--, hi = Math.floor(hi / 256)) target[at + i] = hi & 0xff;
+  const hi = Number(amount >> 32n);
+  const lo = Number(amount & 0xffffffffn);
+  const at = offset + DVD1_AMOUNT[0];
+  target[at] = hi >>> 24;
+  target[at + 1] = hi >>> 16;
+  target[at + 2] = hi >>> 8;
+  target[at + 3] = hi;
+  target[at + 4] = lo >>> 24;
+  target[at + 5] = lo >>> 16;
+  target[at + 6] = lo >>> 8;
+  target[at + 7] = lo;
+}
+
+/**
+ * dvd1Batch results from its outputs (`cryptograms`: count × 32 bytes, `statuses`: count bytes), each
+ * cryptogram copied into its own array, so the outputs can be wiped or reused afterwards.
+ */
+export function decodeDvd1Results(cryptograms: Uint8Array, statuses: Uint8Array): Dvd1Result[] {
+  const results = new Array<Dvd1Result>(statuses.length);
+  for (let i = 0; i < statuses.length; i++) {
+    const status = statuses[i]!;
+    const at = i * DVD1_CRYPTOGRAM_SIZE;
+    results[i] = { ok: status === 0, status, cryptogram: cryptograms.slice(at, at + DVD1_CRYPTOGRAM_SIZE) };
+  }
+  return results;
+}
+
+/**
+ * dvd1OpenBatch results from its outputs (`opened`: count × 48 bytes, `statuses`: count bytes): PAN and
+ * basic key copied out for the records that passed (each caller wipes its basic key), null for the rest.
+ * The caller wipes `opened`.
+ */
+export function decodeDvd1Opened(opened: Uint8Array, statuses: Uint8Array): Dvd1Opened[] {
+  const { pan, basicKey } = DVD1_OPENED_FIELDS;
+  const results = new Array<Dvd1Opened>(statuses.length);
+  for (let i = 0; i < statuses.length; i++) {
+    const status = statuses[i]!;
+    const at = i * DVD1_OPENED_SIZE;
+    results[i] = status === 0
+      ? { ok: true, status, pan: opened.slice(at + pan[0], at + pan[0] + pan[1]), basicKey: opened.slice(at + basicKey[0], at + basicKey[0] + basicKey[1]) }
+      : { ok: false, status, pan: null, basicKey: null };
+  }
+  return results;
 }

@@ -3,7 +3,11 @@
  * errors. core/index.ts (Node) and core/browser.ts add a loader that finds the .wasm their own way.
  */
 export { MAX_INPUT } from './bytes.ts';
-export { DVD1_RECORD_SIZE, DVD1_OPENED_SIZE, DVD1_FIELDS, encodeDvd1Record, encodeDvd1OpenInput } from './dvd1-layout.ts';
+export {
+  DVD1_RECORD_SIZE, DVD1_FIELDS, DVD1_AMOUNT, DVD1_AMOUNT_OFFSET, DVD1_CRYPTOGRAM_SIZE, DVD1_OPENED_SIZE, DVD1_OPENED_FIELDS,
+  DVD1_LABELS, encodeDvd1Record, encodeDvd1OpenInput, decodeDvd1Results, decodeDvd1Opened, expectedDvd1Globals,
+  dvd1LayoutMismatches, checkDvd1Layout,
+} from './dvd1-layout.ts';
 export { CORE_ABI_VERSION, HKDF_MAX_LENGTH, DVD1_MAX_RECORDS_PER_CALL, instantiateCore, instantiateCoreSync, WasmCryptoCore } from './wasm-core.ts';
 export type { Dvd1PackedResult, Dvd1PackedOpened } from './wasm-core.ts';
 export { CORE_WASM_FILES, engineHasWasmSimd, pickCoreBuild, type CoreBuild, type LoadCoreOptions } from './simd.ts';

@@ -27,14 +27,8 @@ export interface Dvd1Opened {
   basicKey: Uint8Array | null; // 32 B: the caller must wipe it (fill(0)) when done
 }
 
-/** Status bits of one DVD-1 record; 0 means every check passed. */
-export const DVD1_STATUS = {
-  PAN_TAG: 1, // encrypted PAN did not authenticate
-  KEY_TAG: 2, // encrypted basic key did not authenticate
-  LUHN: 4, // PAN is not 16 digits with a valid Luhn check digit
-  BASIC_KEY: 8, // decrypted basic key differs from the stored one
-  PVV: 16, // PIN verification value differs from the stored one
-} as const;
+/** Status bits of one DVD-1 record (0 = every check passed), defined with the rest of the layout. */
+export { DVD1_STATUS } from './dvd1-layout.ts';
 
 export interface Dvd1Result {
   ok: boolean; // status === 0
@@ -42,7 +36,10 @@ export interface Dvd1Result {
   cryptogram: Uint8Array; // 32 B; all zero when !ok
 }
 
-/** The typed API over the WebAssembly module. All inputs are validated before any byte enters WASM memory. */
+/**
+ * The typed API over the WebAssembly module. Every input is checked at the boundary: the module never runs on a
+ * bad one, and a call that throws returns nothing and leaves nothing behind in WASM memory.
+ */
 export interface CryptoCore {
   sha256(msg: Uint8Array): Uint8Array;
   hmacSha256(key: Uint8Array, msg: Uint8Array): Uint8Array;

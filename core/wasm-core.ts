@@ -11,7 +11,10 @@
  */
 import { ScanpayError } from './errors.ts';
 import { MAX_INPUT, abytes, aint, align16 } from './bytes.ts';
-import { DVD1_CRYPTOGRAM_SIZE, DVD1_OPENED_SIZE, DVD1_RECORD_SIZE, encodeDvd1OpenInput, encodeDvd1Record } from './dvd1-layout.ts';
+import {
+  DVD1_CRYPTOGRAM_SIZE, DVD1_OPENED_SIZE, DVD1_RECORD_SIZE, checkDvd1Layout, decodeDvd1Opened, decodeDvd1Results,
+  encodeDvd1OpenInput, encodeDvd1Record,
+} from './dvd1-layout.ts';
 import type { CryptoCore, Dvd1OpenInput, Dvd1Opened, Dvd1Record, Dvd1Result } from './types.ts';
 
 export const HKDF_MAX_LENGTH = 255 * 32;
@@ -73,6 +76,7 @@ export class WasmCryptoCore implements CryptoCore {
   readonly #exports: CoreExports;
   readonly #heapBase: number;
   #heap: Uint8Array;
+  #inCall = false;
   /** The module's abiVersion() (equal to CORE_ABI_VERSION, or the constructor threw). */
   readonly abiVersion: number;
   /** 4 for the SIMD build, 1 for the scalar build (same outputs). */
@@ -85,6 +89,7 @@ export class WasmCryptoCore implements CryptoCore {
       throw new ScanpayError('CORE_LOAD_FAILED', `the module's ABI version is ${abi}; this wrapper speaks ${CORE_ABI_VERSION} (docs/abi.md)`);
     }
     this.abiVersion = abi;
+    checkDvd1Layout(instance.exports);
     this.simdLanes = this.#exports.simdLanes();
     this.#heapBase = this.#exports.heapBase();
     this.#heap = new Uint8Array(this.#exports.memory.buffer);
@@ -93,14 +98,19 @@ export class WasmCryptoCore implements CryptoCore {
 
   /** Grows memory to hold `bytes` from heapBase, runs `body`, then zeroes what it used. */
   #call<T>(bytes: number, body: (heap: Uint8Array, layout: Layout) => T): T {
+    // The DVD-1 object API reads record fields (possibly getters) while its call holds the memory: a call
+    // from inside it would lay its inputs over the batch's and wipe them, so it is refused.
+    if (this.#inCall) throw new ScanpayError('BAD_ARGUMENT', 'the core was called from inside one of its own calls (a getter on an input?)');
     const end = this.#heapBase + bytes;
     const memory = this.#exports.memory;
     if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE));
     if (this.#heap.buffer !== memory.buffer) this.#heap = new Uint8Array(memory.buffer);
+    this.#inCall = true;
     try {
       return body(this.#heap, new Layout(this.#heapBase));
     } finally {
       this.#heap.fill(0, this.#heapBase, end);
+      this.#inCall = false;
     }
   }
 
@@ -257,15 +267,9 @@ export class WasmCryptoCore implements CryptoCore {
     return { cryptograms: outputs, statuses, passed };
   }
 
+  /** DVD-1 over record objects: each is checked and packed straight into WASM memory (docs/core.md). */
   dvd1Batch(records: readonly Dvd1Record[]): Dvd1Result[] {
-    return this.#withPacked(records, encodeDvd1Record, (packed) => {
-      const { cryptograms, statuses } = this.dvd1BatchPacked(packed, records.length);
-      return Array.from(statuses, (status, i) => ({
-        ok: status === 0,
-        status,
-        cryptogram: cryptograms.slice(i * DVD1_CRYPTOGRAM_SIZE, (i + 1) * DVD1_CRYPTOGRAM_SIZE),
-      }));
-    });
+    return this.#runRecords(records, encodeDvd1Record, DVD1_CRYPTOGRAM_SIZE, this.#exports.dvd1Batch, decodeDvd1Results);
   }
 
   /** DVD-1 steps 1–2 over packed records: opened[i*48..] = PAN[16] ‖ basicKey[32] (zeros when status ≠ 0). */
@@ -275,31 +279,49 @@ export class WasmCryptoCore implements CryptoCore {
   }
 
   dvd1OpenBatch(inputs: readonly Dvd1OpenInput[]): Dvd1Opened[] {
-    return this.#withPacked(inputs, encodeDvd1OpenInput, (packed) => {
-      const { opened: outputs, statuses } = this.dvd1OpenBatchPacked(packed, inputs.length);
-      try {
-        return Array.from(statuses, (status, i) => {
-          const at = i * DVD1_OPENED_SIZE;
-          return status === 0
-            ? { ok: true, status, pan: outputs.slice(at, at + 16), basicKey: outputs.slice(at + 16, at + 48) }
-            : { ok: false, status, pan: null, basicKey: null };
-        });
-      } finally {
-        outputs.fill(0);
-      }
-    });
+    return this.#runRecords(inputs, encodeDvd1OpenInput, DVD1_OPENED_SIZE, this.#exports.dvd1OpenBatch, decodeDvd1Opened);
   }
 
-  /** Packs items into a zeroed buffer, runs `body`, and wipes the buffer (it held keys and PINs). */
-  #withPacked<I, T>(items: readonly I[], encode: (item: I, target: Uint8Array, offset: number) => void, body: (packed: Uint8Array) => T): T {
+  /**
+   * Checks and packs items straight into WASM memory, DVD1_MAX_RECORDS_PER_CALL per call, runs a batch
+   * export and decodes its outputs from memory; #call wipes the records and outputs. A bad item throws its
+   * typed error before the export runs on its chunk, and the call returns nothing.
+   */
+  #runRecords<I, R>(
+    items: readonly I[],
+    encode: (item: I, target: Uint8Array, offset: number) => void,
+    outputSize: number,
+    run: (records: number, count: number, outputs: number, statuses: number) => number,
+    decode: (outputs: Uint8Array, statuses: Uint8Array) => R[],
+  ): R[] {
     if (!Array.isArray(items)) throw new ScanpayError('BAD_ARGUMENT', 'records must be an array');
-    const packed = new Uint8Array(items.length * DVD1_RECORD_SIZE);
-    try {
-      items.forEach((item, i) => encode(item, packed, i * DVD1_RECORD_SIZE));
-      return body(packed);
-    } finally {
-      packed.fill(0);
+    const count = items.length;
+    if (count <= DVD1_MAX_RECORDS_PER_CALL) return this.#runChunk(items, 0, count, encode, outputSize, run, decode);
+    const results: R[] = [];
+    for (let first = 0; first < count; first += DVD1_MAX_RECORDS_PER_CALL) {
+      const n = Math.min(DVD1_MAX_RECORDS_PER_CALL, count - first);
+      for (const r of this.#runChunk(items, first, n, encode, outputSize, run, decode)) results.push(r);
     }
+    return results;
+  }
+
+  #runChunk<I, R>(
+    items: readonly I[],
+    first: number,
+    n: number,
+    encode: (item: I, target: Uint8Array, offset: number) => void,
+    outputSize: number,
+    run: (records: number, count: number, outputs: number, statuses: number) => number,
+    decode: (outputs: Uint8Array, statuses: Uint8Array) => R[],
+  ): R[] {
+    return this.#call(n * DVD1_RECORD_SIZE + align16(n * outputSize) + n, (heap, layout) => {
+      const recs = layout.take(n * DVD1_RECORD_SIZE);
+      for (let i = 0; i < n; i++) encode(items[first + i]!, heap, recs + i * DVD1_RECORD_SIZE);
+      const out = layout.take(n * outputSize);
+      const outS = layout.take(n);
+      run(recs, n, out, outS);
+      return decode(heap.subarray(out, out + n * outputSize), heap.subarray(outS, outS + n));
+    });
   }
 
   /** Feeds packed records to a batch export in chunks of DVD1_MAX_RECORDS_PER_CALL. */

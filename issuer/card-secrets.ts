@@ -5,12 +5,13 @@
  * - the PIN verification value, HMAC(kPin, PAN ‖ PIN) with kPin = HKDF(basicKey, "", "scanpay/v1/pin") (DVD-1 step 3–4).
  */
 import { randomBytes } from 'node:crypto';
+import { DVD1_LABELS } from '../core/dvd1-layout.ts';
 import { ScanpayError } from '../core/errors.ts';
 import type { CryptoCore } from '../core/types.ts';
 import { parsePin } from '../protocol/values.ts';
 
 const WRAP_LABEL = 'scanpay/v1/bk:';
-const PIN_LABEL = new TextEncoder().encode('scanpay/v1/pin');
+const PIN_LABEL = new TextEncoder().encode(DVD1_LABELS.pin); // the label DVD-1 derives kPin with
 const EMPTY = new Uint8Array(0);
 export const WRAPPED_BASIC_KEY_SIZE = 12 + 32 + 16;
 

@@ -1,6 +1,8 @@
 /**
  * Turns DVD-1 measurements into the bench's outputs: ratios of each anchor to our core
- * (anchor µs/record ÷ ours; above 1 means ours is faster), printed tables, and the JSON record.
+ * (anchor µs/record ÷ ours; above 1 means ours is faster), printed tables, the JSON record and the
+ * RESULTS.md section. Ratios and the headline use medians (median call latency ÷ batch): on a shared,
+ * noisy machine a mean is pulled by every pause of a neighbour; means stay in the JSON and the table.
  */
 import { cpus, platform, release, arch } from 'node:os';
 import type { Budget, Measurement } from './measure.ts';
@@ -8,15 +10,22 @@ import type { Budget, Measurement } from './measure.ts';
 export interface Ratio {
   anchor: string;
   batch: number;
-  ratio: number; // anchor µs/record ÷ ours µs/record at the same batch size
+  ratio: number; // anchor median µs/record ÷ ours median µs/record at the same batch size
 }
 
 export interface Headline {
   anchor: string;
   bestBatch: number; // the anchor's fastest batch size
-  bestUsPerRecord: number;
-  oursUsPerRecord: number; // ours at the headline batch size
+  bestUsPerRecord: number; // median
+  oursUsPerRecord: number; // ours at the headline batch size, median
   ratio: number; // best anchor µs/record ÷ ours
+}
+
+/** Ours on records already packed in the WASM layout (dvd1BatchPacked): the object API minus packing. */
+export interface PackedMeasurement {
+  batch: number;
+  usPerRecord: number;
+  p50UsPerRecord: number;
 }
 
 /** What was measured: record sets (seeded, see records.ts) and tinybench budgets. */
@@ -37,6 +46,7 @@ export interface Report {
   ratios: Ratio[];
   headlineBatch: number;
   headline: Headline[];
+  packed?: PackedMeasurement;
 }
 
 function find(ms: readonly Measurement[], implementation: string, batch: number): Measurement {
@@ -48,22 +58,22 @@ function find(ms: readonly Measurement[], implementation: string, batch: number)
 export function ratios(ms: readonly Measurement[], ours: string): Ratio[] {
   return ms
     .filter((m) => m.implementation !== ours)
-    .map((m) => ({ anchor: m.implementation, batch: m.batch, ratio: m.usPerRecord / find(ms, ours, m.batch).usPerRecord }));
+    .map((m) => ({ anchor: m.implementation, batch: m.batch, ratio: m.p50UsPerRecord / find(ms, ours, m.batch).p50UsPerRecord }));
 }
 
 export function headline(ms: readonly Measurement[], ours: string, batch: number): Headline[] {
-  const oursUs = find(ms, ours, batch).usPerRecord;
+  const oursUs = find(ms, ours, batch).p50UsPerRecord;
   const anchors = [...new Set(ms.map((m) => m.implementation))].filter((name) => name !== ours);
   return anchors.map((anchor) => {
     const best = ms
       .filter((m) => m.implementation === anchor)
-      .reduce((a, b) => (b.usPerRecord < a.usPerRecord ? b : a));
+      .reduce((a, b) => (b.p50UsPerRecord < a.p50UsPerRecord ? b : a));
     return {
       anchor,
       bestBatch: best.batch,
-      bestUsPerRecord: best.usPerRecord,
+      bestUsPerRecord: best.p50UsPerRecord,
       oursUsPerRecord: oursUs,
-      ratio: best.usPerRecord / oursUs,
+      ratio: best.p50UsPerRecord / oursUs,
     };
   });
 }
@@ -88,8 +98,9 @@ export function printReport(report: Report, ours: string): void {
       return {
         implementation: r.implementation,
         batch: r.batch,
-        'µs/record': fixed(r.usPerRecord, 2),
-        '±%': fixed(r.rmePercent, 1),
+        'µs/record (median)': fixed(r.p50UsPerRecord, 2),
+        'µs/record (mean)': fixed(r.usPerRecord, 2),
+        '±% (mean)': fixed(r.rmePercent, 1),
         calls: r.calls,
         [`÷ ${ours}`]: ratio ? fixed(ratio.ratio, 2) : '1.00',
       };
@@ -105,4 +116,58 @@ export function printReport(report: Report, ours: string): void {
       'anchor ÷ ours': fixed(h.ratio, 2),
     })),
   );
+  if (report.packed) {
+    console.log(`${ours}, records pre-packed (dvd1BatchPacked) ×${report.packed.batch}: ${fixed(report.packed.p50UsPerRecord, 2)} µs/record (median)`);
+  }
+}
+
+/** The issue's targets for ours at the headline batch (issue 10): at least this many times the anchor's best. */
+export const TARGETS = [
+  { anchor: 'libsodium', label: 'libsodium.js', atLeast: 8 },
+  { anchor: 'node:crypto', label: 'node:crypto', atLeast: 25 },
+] as const;
+
+const cell = (x: number, digits: number): string => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const row = (cells: (string | number)[]): string => `| ${cells.join(' | ')} |`;
+
+/** The core section of bench/RESULTS.md (bench/core.bench.ts writes it, bench/results-sections.ts). */
+export function resultsSection(report: Report, ours: string): string {
+  const out: string[] = [
+    `## Crypto core (DVD-1 per record) — ${report.date.slice(0, 10)}`,
+    '',
+    '`npx tsx bench/core.bench.ts` (part of `npm run bench`), one run: ours and the anchors in the same process, '
+      + `every task's time split into ${report.setup.budget.rounds} rounds that run all tasks in a new shuffled order; `
+      + 'µs per record = median (over the rounds) of the median call latency ÷ batch size, lower is better. '
+      + 'Ours is the object API (`core.dvd1Batch(records)`): it checks and packs every record object into WASM memory, '
+      + 'as the anchors start from the same objects.',
+    '',
+    row(['anchor', 'anchor best µs/record (batch)', `${ours} µs/record (batch ${report.headlineBatch})`, 'anchor ÷ ours']),
+    row(['---', '---', '---', '---']),
+    ...report.headline.map((h) => row([h.anchor, `${cell(h.bestUsPerRecord, 2)} (${h.bestBatch})`, cell(h.oursUsPerRecord, 2), cell(h.ratio, 2)])),
+    '',
+    row([`target (issue 10: single thread, object API, batch ${report.headlineBatch})`, 'measured', 'verdict']),
+    row(['---', '---', '---']),
+  ];
+  const needed: number[] = [];
+  for (const t of TARGETS) {
+    const h = report.headline.find((x) => x.anchor === t.anchor);
+    out.push(row([`≥ ${t.atLeast}× faster than ${t.label}`, h ? `${cell(h.ratio, 2)}×` : '—', h ? (h.ratio >= t.atLeast ? '**met**' : '**not met**') : '—']));
+    if (h) needed.push(h.bestUsPerRecord / t.atLeast);
+  }
+  out.push('');
+  if (needed.length > 0) {
+    out.push(`Both targets, against the anchors of this run, ask for ${ours} at ≤ ${cell(Math.min(...needed), 2)} µs/record.`, '');
+  }
+  const batches = report.setup.batchSizes;
+  const names = [...new Set(report.results.map((r) => r.implementation))];
+  out.push(row(['µs/record (median) at batch', ...batches.map(String)]), row(['---', ...batches.map(() => '---:')]));
+  for (const name of names) out.push(row([name, ...batches.map((b) => cell(find(report.results, name, b).p50UsPerRecord, 2))]));
+  out.push('');
+  if (report.packed) {
+    const objectApi = find(report.results, ours, report.packed.batch).p50UsPerRecord;
+    out.push(`Same run, ${ours} on records already packed in the WASM layout (\`dvd1BatchPacked\`, batch ${report.packed.batch}): `
+      + `${cell(report.packed.p50UsPerRecord, 2)} µs/record, so checking and packing the objects costs the object API `
+      + `${cell(objectApi - report.packed.p50UsPerRecord, 2)} µs/record of its ${cell(objectApi, 2)}.`, '');
+  }
+  return out.join('\n');
 }

@@ -1,11 +1,12 @@
 /**
- * Writes bench/RESULTS.md from the full-run results in bench/results/ (core.json, pool.json, e2e.json —
- * whichever exist): the machine, the numbers against the issue's targets, and the chart.
+ * Writes bench/RESULTS.md from the full-run results in bench/results/ (pool.json, e2e.json,
+ * sha256-batch.json — whichever exist; the core section is bench/core.bench.ts's, kept in its place):
+ * the machine, the numbers against the issue's targets, and the chart.
  * Also draws the throughput-against-p99 chart (bench/results/e2e-latency.svg) from e2e.json.
  * Run on its own to regenerate both: npx tsx bench/e2e/results-md.ts
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { keptResultsSections } from '../results-sections.ts';
+import { keptResultsSection, keptResultsSections } from '../results-sections.ts';
 import { fileURLToPath } from 'node:url';
 import { lineChart } from './chart.ts';
 import { describeBefore, readBefore, targetRows, type Figures, type Phase } from './cpu-targets.ts';
@@ -40,19 +41,9 @@ export function resultsMarkdown(): string {
       + 'The pool benchmark measures that ratio next to its own (see below). Absolute numbers move by tens of percent between runs; ratios measured in the same run are steadier.', '');
   }
 
-  if (core) {
-    out.push(`## Crypto core (DVD-1 per record) — ${core.date.slice(0, 10)}`, '', '`npm run bench` (bench/core.bench.ts), µs per record, lower is better:', '');
-    out.push(row(['anchor', 'anchor best µs/record (batch)', `scanpay core µs/record (batch ${core.headlineBatch})`, 'anchor ÷ ours']), row(['---', '---', '---', '---']));
-    for (const h of core.headline) out.push(row([h.anchor, `${f(h.bestUsPerRecord, 2)} (${h.bestBatch})`, f(h.oursUsPerRecord, 2), f(h.ratio, 2)]));
-    out.push('');
-    const ratioOf = (anchor: string) => core.headline.find((h: Json) => h.anchor === anchor)?.ratio as number | undefined;
-    const sodium = ratioOf('libsodium');
-    const node = ratioOf('node:crypto');
-    out.push(row(['target (single thread, batch 256)', 'measured', 'verdict']), row(['---', '---', '---']));
-    out.push(row(['≥ 5× faster than libsodium.js', `${f(sodium, 2)}×`, met(sodium === undefined ? null : sodium >= 5)]));
-    out.push(row(['≥ 20× faster than node:crypto', `${f(node, 2)}×`, met(node === undefined ? null : node >= 20)]), '');
-    out.push('Ours is measured through the object API (`core.dvd1Batch(records)`), so it includes packing each record into the WASM layout, as the anchors work from the same objects.', '');
-  }
+  // the core section is bench/core.bench.ts's own (a marked section); it keeps its place on the page
+  const coreSection = keptResultsSection('core');
+  if (coreSection) out.push(coreSection, '');
 
   const sha = read('sha256-batch.json');
   if (sha) {
@@ -225,7 +216,7 @@ export function writeChart(report: Json, file: URL): boolean {
 }
 
 export function writeResultsMd(): string {
-  const kept = keptResultsSections(); // sections other benchmarks own (engines, scan timing)
+  const kept = keptResultsSections(['core']); // sections other benchmarks own (engines, scan timing); core is placed above
   writeFileSync(OUTPUT, kept ? `${resultsMarkdown().trimEnd()}\n\n${kept}\n` : resultsMarkdown());
   return fileURLToPath(OUTPUT);
 }

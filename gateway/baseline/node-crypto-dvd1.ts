@@ -8,11 +8,12 @@
  * only in final(), so update()'s output is exactly the raw plaintext the later checks need.
  */
 import { createDecipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { DVD1_LABELS } from '../../core/dvd1-layout.ts';
 import { DVD1_STATUS, type Dvd1OpenInput, type Dvd1Opened, type Dvd1Record, type Dvd1Result } from '../../core/types.ts';
 import { luhnValid } from '../../issuer/pan.ts';
 
-const PIN_LABEL = 'scanpay/v1/pin';
-const TXN_LABEL = 'scanpay/v1/txn';
+const PIN_LABEL = DVD1_LABELS.pin;
+const TXN_LABEL = DVD1_LABELS.txn;
 
 const TAG_LENGTH = 16;
 const EMPTY = Buffer.alloc(0);
