@@ -53,6 +53,23 @@ const statusLine = (status: number) => STATUS_TEXT[status] ?? `${status} Status`
 /** docs/protocol.md §6 close codes: the one the gateway sends a scanner whose outbound queue is full. */
 export const CLOSE_NOT_READING = { code: 1008, reason: 'outbound queue full: the scanner is not reading' } as const;
 
+/**
+ * UPGRADE_IN_CORK_BUG: why an authenticated upgrade is not wrapped in res.cork(), although uWS wants async
+ * writes corked. In this uWS.js build (20.30, @trufflesuite/uws-js-unofficial), res.cork(cb) does this once
+ * cb returns: if the corked socket is still `this`, it reads `this`'s HTTP response state, and if that says
+ * "connection: close, no response pending" and nothing is buffered, it sends FIN and closes the socket. It
+ * assumes that an upgrade inside cb moved the socket (the adopt reallocates it) and so changed `this`. But
+ * the adopted WebSocket keeps its address (every one of ~100 upgrades traced with gdb), so cork reads those
+ * HTTP flags from bytes that now belong to the WebSocket, at offset 0xf4. Values seen there: 0x5, 0, and
+ * sometimes the upper half of a heap pointer, e.g. 0x00007f51, which reads as CONNECTION_CLOSE. Then a
+ * scanner gets its 101 and its welcome, and res_cork itself calls shutdown() and close(). Both sides see
+ * 1006. Whether it happens depends on heap addresses. It hit about 1 in 5 runs of 16 connections to a
+ * `--processes 2` group (test/gateway/processes.test.ts), and it could hit any gateway. Outside a cork,
+ * upgrade() sends the 101 response in 28 small writes (one syscall each, strace) instead of one; the
+ * welcome that open() sends is still one write. HTTP answers (res.end inside a cork) are not affected:
+ * their socket stays an HTTP socket.
+ */
+
 /** Frames we could accept and answer with FRAME_TOO_LARGE; beyond this uWS closes the socket (code 1009). */
 const HARD_FRAME_LIMIT = MAX_FRAME_BYTES * 8;
 
@@ -178,21 +195,24 @@ export async function startTransport(opts: TransportOptions): Promise<RunningTra
       res.onAborted(() => {
         aborted = true;
       });
+      let upgraded = false;
       opts.hub.authenticate(token).then((verdict) => {
         if (aborted) return;
-        res.cork(() => {
-          if (!verdict.ok) {
+        if (!verdict.ok) {
+          res.cork(() => {
             const [status, body] = verdict.status === 429 ? ['429 Too Many Requests', 'too many connections; slow down'] : ['401 Unauthorized', 'scanner authentication required'];
             res.writeStatus(status).writeHeader('content-type', 'text/plain');
             if (verdict.status === 429) res.writeHeader('retry-after', '1');
             res.end(body);
-            return;
-          }
-          res.upgrade<SocketData>({ scannerId: verdict.scannerId }, key, offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : '', extensions, context);
-        });
+          });
+          return;
+        }
+        // Deliberately NOT inside res.cork() (UPGRADE_IN_CORK_BUG above says why)
+        upgraded = true; // from here on `res` is the WebSocket's memory: never touch it again
+        res.upgrade<SocketData>({ scannerId: verdict.scannerId }, key, offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : '', extensions, context);
       }).catch((e) => {
         opts.onError?.('ws.upgrade', e);
-        if (!aborted) res.cork(() => res.writeStatus('503 Service Unavailable').writeHeader('retry-after', '1').end('try again'));
+        if (!aborted && !upgraded) res.cork(() => res.writeStatus('503 Service Unavailable').writeHeader('retry-after', '1').end('try again'));
       });
     },
     open(ws) {
