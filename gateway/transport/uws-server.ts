@@ -5,6 +5,7 @@
  * (WebSocket and auth page; TLS with HSTS when given a certificate) and the ops listener (metrics,
  * readiness detail), which binds loopback unless told otherwise.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import uws from '@trufflesuite/uws-js-unofficial';
 import type { GatewayFrame } from '../../protocol/messages.ts';
 import { MAX_FRAME_BYTES, SUBPROTOCOL } from '../../protocol/messages.ts';
@@ -129,12 +130,15 @@ function serveRoutes(app: uws.TemplatedApp, routes: HttpRoute[], extraHeaders: R
   });
 }
 
+const cannotListen = (host: string, port: number, what: string, shared: boolean) =>
+  new Error(`cannot listen on ${host}:${port} (${what}): the port is in use or the address is not this host's${shared ? '' : '; to run several gateway processes on one port, start them together with --processes N'}`);
+
 /**
  * Listens exclusively unless `shared`: uWS on Linux sets SO_REUSEPORT by default, so a second gateway started
  * by mistake on a port in use would silently take half its connections. (The native listen takes host, port,
  * options; test/gateway/processes.test.ts checks both ways.)
  */
-function listen(app: uws.TemplatedApp, host: string, port: number, what: string, shared = false): Promise<uws.us_listen_socket> {
+function listenOn(app: uws.TemplatedApp, host: string, port: number, what: string, shared: boolean): Promise<uws.us_listen_socket> {
   // uws.d.ts declares the options only in listen(port, options, cb), as an enum the module does not export;
   // the module exports LIBUS_LISTEN_EXCLUSIVE_PORT (1) alone, LIBUS_LISTEN_DEFAULT is 0
   const native = uws as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number };
@@ -142,9 +146,43 @@ function listen(app: uws.TemplatedApp, host: string, port: number, what: string,
   return new Promise((resolve, reject) => {
     withOptions.listen(host, port, shared ? 0 : native.LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
       if (socket) resolve(socket);
-      else reject(new Error(`cannot listen on ${host}:${port} (${what}): the port is in use or the address is not this host's${shared ? '' : '; to run several gateway processes on one port, start them together with --processes N'}`));
+      else reject(cannotListen(host, port, what, shared));
     });
   });
+}
+
+/** A port the kernel picks on host: bound by a plain listener and released at once (nothing connected, so nothing left in TIME_WAIT). */
+function pickPort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port: 0, exclusive: true }, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Port 0 is resolved here, not by uSockets: its listen sets SO_REUSEADDR only when given a port (strace: a
+ * port-0 listen gets no socket option at all). The connections such a listener accepted inherit that, so
+ * once the gateway has closed them (server side in TIME_WAIT) a new gateway cannot bind that port for 60 s,
+ * even with SO_REUSEADDR itself: Linux lets a bind pass a TIME_WAIT socket only when both set it. With the
+ * port picked first, every listener has SO_REUSEADDR, and a gateway restarted on the port it was given
+ * listens at once (test/sdk/reconnect.test.ts). A port taken between the pick and the listen: picked again.
+ */
+async function listen(app: uws.TemplatedApp, host: string, port: number, what: string, shared = false): Promise<uws.us_listen_socket> {
+  if (port !== 0) return listenOn(app, host, port, what, shared);
+  for (let attempt = 1; ; attempt++) {
+    const picked = await pickPort(host).catch(() => {
+      throw cannotListen(host, port, what, shared);
+    });
+    try {
+      return await listenOn(app, host, picked, what, shared);
+    } catch (e) {
+      if (attempt === 5) throw e;
+    }
+  }
 }
 
 function readBody(res: uws.HttpResponse, state: { aborted: boolean }): Promise<Uint8Array | null> {
