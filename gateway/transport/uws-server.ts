@@ -5,6 +5,7 @@
  * (WebSocket and auth page; TLS with HSTS when given a certificate) and the ops listener (metrics,
  * readiness detail), which binds loopback unless told otherwise.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import uws from '@trufflesuite/uws-js-unofficial';
 import type { GatewayFrame } from '../../protocol/messages.ts';
 import { MAX_FRAME_BYTES, SUBPROTOCOL } from '../../protocol/messages.ts';
@@ -62,6 +63,23 @@ const statusLine = (status: number) => STATUS_TEXT[status] ?? `${status} Status`
 
 /** docs/protocol.md §6 close codes: the one the gateway sends a scanner whose outbound queue is full. */
 export const CLOSE_NOT_READING = { code: 1008, reason: 'outbound queue full: the scanner is not reading' } as const;
+
+/**
+ * UPGRADE_IN_CORK_BUG: why an authenticated upgrade is not wrapped in res.cork(), although uWS wants async
+ * writes corked. In this uWS.js build (20.30, @trufflesuite/uws-js-unofficial), res.cork(cb) does this once
+ * cb returns: if the corked socket is still `this`, it reads `this`'s HTTP response state, and if that says
+ * "connection: close, no response pending" and nothing is buffered, it sends FIN and closes the socket. It
+ * assumes that an upgrade inside cb moved the socket (the adopt reallocates it) and so changed `this`. But
+ * the adopted WebSocket keeps its address (every one of ~100 upgrades traced with gdb), so cork reads those
+ * HTTP flags from bytes that now belong to the WebSocket, at offset 0xf4. Values seen there: 0x5, 0, and
+ * sometimes the upper half of a heap pointer, e.g. 0x00007f51, which reads as CONNECTION_CLOSE. Then a
+ * scanner gets its 101 and its welcome, and res_cork itself calls shutdown() and close(). Both sides see
+ * 1006. Whether it happens depends on heap addresses. It hit about 1 in 5 runs of 16 connections to a
+ * `--processes 2` group (test/gateway/processes.test.ts), and it could hit any gateway. Outside a cork,
+ * upgrade() sends the 101 response in 28 small writes (one syscall each, strace) instead of one; the
+ * welcome that open() sends is still one write. HTTP answers (res.end inside a cork) are not affected:
+ * their socket stays an HTTP socket.
+ */
 
 /** Frames we could accept and answer with FRAME_TOO_LARGE; beyond this uWS closes the socket (code 1009). */
 const HARD_FRAME_LIMIT = MAX_FRAME_BYTES * 8;
@@ -122,12 +140,15 @@ function serveRoutes(app: uws.TemplatedApp, routes: HttpRoute[], extraHeaders: R
   });
 }
 
+const cannotListen = (host: string, port: number, what: string, shared: boolean) =>
+  new Error(`cannot listen on ${host}:${port} (${what}): the port is in use or the address is not this host's${shared ? '' : '; to run several gateway processes on one port, start them together with --processes N'}`);
+
 /**
  * Listens exclusively unless `shared`: uWS on Linux sets SO_REUSEPORT by default, so a second gateway started
  * by mistake on a port in use would silently take half its connections. (The native listen takes host, port,
  * options; test/gateway/processes.test.ts checks both ways.)
  */
-function listen(app: uws.TemplatedApp, host: string, port: number, what: string, shared = false): Promise<uws.us_listen_socket> {
+function listenOn(app: uws.TemplatedApp, host: string, port: number, what: string, shared: boolean): Promise<uws.us_listen_socket> {
   // uws.d.ts declares the options only in listen(port, options, cb), as an enum the module does not export;
   // the module exports LIBUS_LISTEN_EXCLUSIVE_PORT (1) alone, LIBUS_LISTEN_DEFAULT is 0
   const native = uws as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number };
@@ -135,9 +156,43 @@ function listen(app: uws.TemplatedApp, host: string, port: number, what: string,
   return new Promise((resolve, reject) => {
     withOptions.listen(host, port, shared ? 0 : native.LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => {
       if (socket) resolve(socket);
-      else reject(new Error(`cannot listen on ${host}:${port} (${what}): the port is in use or the address is not this host's${shared ? '' : '; to run several gateway processes on one port, start them together with --processes N'}`));
+      else reject(cannotListen(host, port, what, shared));
     });
   });
+}
+
+/** A port the kernel picks on host: bound by a plain listener and released at once (nothing connected, so nothing left in TIME_WAIT). */
+function pickPort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port: 0, exclusive: true }, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Port 0 is resolved here, not by uSockets: its listen sets SO_REUSEADDR only when given a port (strace: a
+ * port-0 listen gets no socket option at all). The connections such a listener accepted inherit that, so
+ * once the gateway has closed them (server side in TIME_WAIT) a new gateway cannot bind that port for 60 s,
+ * even with SO_REUSEADDR itself: Linux lets a bind pass a TIME_WAIT socket only when both set it. With the
+ * port picked first, every listener has SO_REUSEADDR, and a gateway restarted on the port it was given
+ * listens at once (test/sdk/reconnect.test.ts). A port taken between the pick and the listen: picked again.
+ */
+async function listen(app: uws.TemplatedApp, host: string, port: number, what: string, shared = false): Promise<uws.us_listen_socket> {
+  if (port !== 0) return listenOn(app, host, port, what, shared);
+  for (let attempt = 1; ; attempt++) {
+    const picked = await pickPort(host).catch(() => {
+      throw cannotListen(host, port, what, shared);
+    });
+    try {
+      return await listenOn(app, host, picked, what, shared);
+    } catch (e) {
+      if (attempt === 5) throw e;
+    }
+  }
 }
 
 function readBody(res: uws.HttpResponse, state: { aborted: boolean }): Promise<Uint8Array | null> {
@@ -162,13 +217,13 @@ export async function startTransport(opts: TransportOptions): Promise<RunningTra
   const sockets = new Set<uws.WebSocket<SocketData>>();
   const app = opts.tls ? uws.SSLApp({ cert_file_name: opts.tls.certFile, key_file_name: opts.tls.keyFile }) : uws.App();
   const ops = uws.App();
-  const listening = await Promise.allSettled([listen(app, opts.host, opts.port, 'scanners', opts.sharedPort), listen(ops, opts.ops.host, opts.ops.port, 'ops')]);
-  const failed = listening.find((l) => l.status === 'rejected');
-  if (failed) {
-    for (const l of listening) if (l.status === 'fulfilled') uws.us_listen_socket_close(l.value); // none left open
-    throw failed.reason;
-  }
-  const [listenSocket, opsSocket] = listening.map((l) => (l as PromiseFulfilledResult<uws.us_listen_socket>).value);
+  // the scanners' listener last: from its listen to serve() no I/O runs (picking a port for 0 is I/O), so no
+  // scanner connects before the handlers are there
+  const opsSocket = await listen(ops, opts.ops.host, opts.ops.port, 'ops');
+  const listenSocket = await listen(app, opts.host, opts.port, 'scanners', opts.sharedPort).catch((e: unknown) => {
+    uws.us_listen_socket_close(opsSocket); // none left open
+    throw e;
+  });
   return {
     port: uws.us_socket_local_port(listenSocket),
     opsPort: uws.us_socket_local_port(opsSocket),
@@ -209,21 +264,24 @@ function serve(app: uws.TemplatedApp, ops: uws.TemplatedApp, sockets: Set<uws.We
       res.onAborted(() => {
         aborted = true;
       });
+      let upgraded = false;
       hub.authenticate(token).then((verdict) => {
         if (aborted) return;
-        res.cork(() => {
-          if (!verdict.ok) {
+        if (!verdict.ok) {
+          res.cork(() => {
             const [status, body] = verdict.status === 429 ? ['429 Too Many Requests', 'too many connections; slow down'] : ['401 Unauthorized', 'scanner authentication required'];
             res.writeStatus(status).writeHeader('content-type', 'text/plain');
             if (verdict.status === 429) res.writeHeader('retry-after', '1');
             res.end(body);
-            return;
-          }
-          res.upgrade<SocketData>({ scannerId: verdict.scannerId }, key, offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : '', extensions, context);
-        });
+          });
+          return;
+        }
+        // Deliberately NOT inside res.cork() (UPGRADE_IN_CORK_BUG above says why)
+        upgraded = true; // from here on `res` is the WebSocket's memory: never touch it again
+        res.upgrade<SocketData>({ scannerId: verdict.scannerId }, key, offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : '', extensions, context);
       }).catch((e) => {
         opts.onError?.('ws.upgrade', e);
-        if (!aborted) res.cork(() => res.writeStatus('503 Service Unavailable').writeHeader('retry-after', '1').end('try again'));
+        if (!aborted && !upgraded) res.cork(() => res.writeStatus('503 Service Unavailable').writeHeader('retry-after', '1').end('try again'));
       });
     },
     open(ws) {

@@ -11,6 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -70,6 +71,18 @@ function listeners(port: number): number[] {
   return [...ss.stdout.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])).sort();
 }
 
+/** A free port p whose p + 1 is free too (the group's ops ports are OPS_PORT + i). */
+async function freePortPair(): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const p = await freePort();
+    const next = await new Promise<boolean>((resolve) => {
+      const probe = createServer().once('error', () => resolve(false));
+      probe.listen(p + 1, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (next || attempt === 20) return p;
+  }
+}
+
 describe('one gateway process per port unless started as a group', () => {
   let dir: string;
   let first: Started | undefined;
@@ -126,11 +139,15 @@ describeRedis(redis, '--processes 2 over Redis', (r) => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'scanpay-group-'));
     port = await freePort();
-    opsPort = await freePort(); // and opsPort + 1 for the second process (taken by chance: it fails, and the group with it)
+    opsPort = await freePortPair(); // opsPort + 1 for the second process (still taken by chance, the group fails: said below)
     group = start(env(), ['--processes', '2']);
-    await until('the group\'s pids line', () => /pids (\d+), (\d+)/.test(group.err()));
+    // a group that stopped (e.g. a port taken after all) fails here at once, with what it said
+    const alive = () => {
+      if (group.child.exitCode !== null || group.child.signalCode !== null) throw new Error(`the group exited (${group.child.exitCode ?? group.child.signalCode}):\n${group.err()}`);
+    };
+    await until('the group\'s pids line', () => (alive(), /pids (\d+), (\d+)/.test(group.err())));
     pids = /pids (\d+), (\d+)/.exec(group.err())!.slice(1).map(Number).sort();
-    await until('both processes ready', async () => (await answers(`http://127.0.0.1:${opsPort}/readyz`)) && (await answers(`http://127.0.0.1:${opsPort + 1}/readyz`)), 60_000);
+    await until('both processes ready', async () => (alive(), (await answers(`http://127.0.0.1:${opsPort}/readyz`)) && (await answers(`http://127.0.0.1:${opsPort + 1}/readyz`))), 60_000);
     store = await RedisStore.connect(r.url, { prefix });
   }, 90_000);
 
@@ -152,18 +169,17 @@ describeRedis(redis, '--processes 2 over Redis', (r) => {
       }
       const gauges = () => Promise.all([opsPort, opsPort + 1].map(async (p) => metricValue(await (await fetch(`http://127.0.0.1:${p}/metrics`)).text(), 'scanpay_scanner_connections')));
       await sleep(300);
-      const live = scanners.filter((s) => s.isOpen);
+      // All 16 stay open. One used to be closed (1006) right after its welcome in about 1 run in 5: uWS's
+      // res.cork() closed the socket just upgraded inside it (UPGRADE_IN_CORK_BUG in gateway/transport/uws-server.ts).
+      expect(scanners.map((s) => s.closed)).toEqual(scanners.map(() => null));
+      expect(scanners.filter((s) => s.isOpen)).toHaveLength(16);
       let open = await gauges();
       // the gauge moves when the hub has taken the socket, which may be just after the client saw the upgrade
-      for (const until = Date.now() + 5_000; open[0] + open[1] !== live.length && Date.now() < until; open = await gauges()) await sleep(50);
-      expect(open[0] + open[1]).toBe(live.length); // every open connection is one of the group's, counted once
+      for (const until = Date.now() + 5_000; open[0] + open[1] !== 16 && Date.now() < until; open = await gauges()) await sleep(50);
+      expect(open[0] + open[1]).toBe(16); // every connection is one of the group's, counted once
       expect(Math.min(...open)).toBeGreaterThan(0); // the kernel spreads them (all on one: about 2^-15)
-      // Open finding: in about a third of the runs one of the 16 (always around the 13th) is dropped with 1006
-      // shortly after its welcome, under a 2-process group only (16 on one in-process gateway: none in 80).
-      // Not explained yet; bounded here so that a worse drop rate fails.
-      expect(live.length).toBeGreaterThanOrEqual(15);
-      const auth = await live[0].open(card.payloadText, 500);
-      expect(await live[0].pin(auth.session, PIN)).toMatchObject({ type: 'payment-result', outcome: 'approved' });
+      const auth = await scanners[0].open(card.payloadText, 500);
+      expect(await scanners[0].pin(auth.session, PIN)).toMatchObject({ type: 'payment-result', outcome: 'approved' });
     } finally {
       await Promise.all(scanners.map((s) => s.close()));
     }

@@ -3,12 +3,14 @@
  * and a new one started on the same port over the same MemoryStore, key ring and fleet key (what a
  * restarted gateway process is to a scanner), and network cuts under a gateway that stays up (so a re-used
  * single-use token would be refused). Scanners reach the gateway through a TCP relay (a load balancer's
- * place): cutting it first leaves the gateway's port free to bind again at once — a gateway that closes
- * its connections itself cannot listen on its port again for 60 s (TIME_WAIT; the known-bug test below). Checks: the client reconnects by itself with
+ * place), which can cut connections without the gateway knowing. A gateway that closed its connections
+ * itself can be restarted on its port at once too (the last test; it used to wait 60 s for TIME_WAIT,
+ * test/fuzz/README.md finding 3). Checks: the client reconnects by itself with
  * backoff and pays after the restart; a pin in flight at the stop gets its outcome or a typed error, and the
  * ledger and balance agree with what the client was told; a scan in flight rejects DISCONNECTED
  * (retryable); requests made while down wait for the connection; attempts are bounded; a 401 stops them.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,6 +19,7 @@ import { MemoryStore } from '../../issuer/store/index.ts';
 import { deviceSecret } from '../../protocol/scanner-token.ts';
 import { ScannerClient, ScannerError, isScannerError, type ScannerClientOptions } from '../../sdk/index.ts';
 import { MERCHANT, PIN, startGatewayFixture, uniqueDevice, type GatewayFixture } from '../support/gateway-fixture.ts';
+import { freePort } from '../support/redis.ts';
 
 const AMOUNT = 1_250;
 const FAST = { initialDelayMs: 20, maxDelayMs: 200 };
@@ -245,15 +248,20 @@ describe('SDK reconnection', () => {
     expect(c.state).toBe('closed');
   });
 
-  // Known bug (test/fuzz/README.md, finding 3): the gateway's listen socket does not allow address reuse, so
-  // after it closed scanner connections itself (server side in TIME_WAIT), a gateway restarted on the same
-  // port fails "cannot listen" for about 60 s. This starts failing once the port can be bound at once.
-  it.fails('a gateway that closed its own connections can be restarted on its port at once (known bug: not for 60 s)', async () => {
-    const first = await gateway();
+  // test/fuzz/README.md, finding 3 (fixed): the server side of each connection the gateway closed is in
+  // TIME_WAIT, and a listener opened on port 0 used to lack SO_REUSEADDR (uSockets sets it only for a given
+  // port), so the same port could not be bound for 60 s. gateway/transport/uws-server.ts listen() now picks
+  // the port itself. A given port always had SO_REUSEADDR (`npm start` gives one); both are checked.
+  it.each(['port 0', 'a given port'])('a gateway started on %s that closed its own connections can be restarted on its port at once', async (how) => {
+    const first = await gateway(how === 'port 0' ? 0 : await freePort());
     const c = await client(first.gateway.scannerUrl, { reconnect: false });
     const closed = once(c, 'close');
     await first.close();
     await closed;
+    // the case in question: the gateway's side of the connection it closed waits in TIME_WAIT
+    const ss = spawnSync('ss', ['-Htan', 'state', 'time-wait', `sport = :${first.gateway.port}`], { encoding: 'utf8' });
+    if (ss.error || ss.status !== 0) throw new Error(`ss (iproute2) is needed to see TIME_WAIT sockets: ${ss.error?.message ?? ss.stderr}`);
+    expect(ss.stdout.trim()).not.toBe('');
     await gateway(first.gateway.port);
   });
 });
