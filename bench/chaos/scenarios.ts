@@ -266,8 +266,9 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
     } finally {
       admin.disconnect();
     }
-    // a probe sent during the fault: the first that said 503 (it may finish just after a short fault clears), else the first sent
-    const sentDuringFault = readiness.probes.filter((p) => p.at >= faultAt && p.at < clearedAt);
+    // a probe answered during the fault (one in flight when it began counts: its store ping met the fault), sent
+    // before it cleared: the first that said 503 (it may finish just after a short fault clears), else the first
+    const sentDuringFault = readiness.probes.filter((p) => p.at + p.ms >= faultAt && p.at < clearedAt);
     const duringFault = sentDuringFault.find((p) => p.status === 503) ?? sentDuringFault[0] ?? null;
     const readyAgain = readiness.probes.find((p) => p.at >= clearedAt && p.status === 200);
     const firstApproval = fleet.approvalsAt.find((t) => t >= clearedAt);
