@@ -23,12 +23,12 @@
  *              once; socket writes, of which auto-pipelining makes fewer than commands)
  * Closing stdin (or SIGTERM) closes the gateway gracefully and exits.
  */
-import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { createInterface } from 'node:readline';
 import { loadCore } from '../../core/index.ts';
 import { Issuer } from '../../issuer/issuer.ts';
+import { issueBenchCards } from './cards.ts';
 import { NodeCryptoEngine } from '../../gateway/baseline/node-crypto-engine.ts';
 import { createLogger } from '../../gateway/log.ts';
 import { DEFAULT_BATCH, startGateway } from '../../gateway/server.ts';
@@ -88,17 +88,7 @@ const usesRedis = Boolean(env.REDIS_URL || env.REDIS_CLUSTER_NODES);
 if (!usesRedis && env.BENCH_CARDS_FILE) {
   // the embedded store is in this process: the load generator's cards are issued here
   const issuer = new Issuer({ core: await loadCore(), store, keyRing });
-  const count = int('BENCH_CARDS', 2_000);
-  const cards: { payload: string; pin: string }[] = [];
-  let next = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < count) {
-      next++;
-      const pin = String(randomInt(0, 10_000)).padStart(4, '0');
-      const card = await issuer.issueCard({ pin, limit: 1_000_000, balance: 1_000_000_000_000, currency: 'EUR' });
-      cards.push({ payload: card.payloadText, pin });
-    }
-  }));
+  const cards = await issueBenchCards(issuer, int('BENCH_CARDS', 2_000));
   writeFileSync(env.BENCH_CARDS_FILE, JSON.stringify(cards), { mode: 0o600 });
 }
 const gateway = await startGateway({

@@ -31,7 +31,7 @@
  *   npx tsx bench/e2e/run.ts --autopipeline     experiment: both gateways' Redis clients with ioredis auto-pipelining
  *   npx tsx bench/e2e/run.ts --cluster [--smoke]  1 gateway over 1 Redis next to 2 gateways over a Redis Cluster (cluster.ts)
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -40,6 +40,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { loadCore } from '../../core/index.ts';
 import { Issuer } from '../../issuer/issuer.ts';
+import { issueBenchCards } from './cards.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { openStore } from '../../issuer/store/index.ts';
 import { DEFAULT_BATCH } from '../../gateway/server.ts';
@@ -150,16 +151,7 @@ async function issueCards(count: number): Promise<string> {
   const store = await openStore({ redisUrl: redis!.url, prefix: redis!.prefix });
   try {
     const issuer = new Issuer({ core: await loadCore(), store, keyRing });
-    const cards: { payload: string; pin: string }[] = [];
-    let next = 0;
-    await Promise.all(Array.from({ length: 16 }, async () => {
-      while (next < count) {
-        next++;
-        const pin = String(randomInt(0, 10_000)).padStart(4, '0');
-        const card = await issuer.issueCard({ pin, limit: 1_000_000, balance: 1_000_000_000_000, currency: 'EUR' });
-        cards.push({ payload: card.payloadText, pin });
-      }
-    }));
+    const cards = await issueBenchCards(issuer, count);
     const file = join(workDir!, 'cards.json');
     await writeFile(file, JSON.stringify(cards), { mode: 0o600 });
     return file;
