@@ -15,7 +15,7 @@ import { CARD_STATUS, type CardOpening, type PinCheck, type PinChecked } from '.
 import { unwrapBasicKey } from './card-secrets.ts';
 import type { IssuerKeyRing } from './key-ring.ts';
 import { parsePayload, type ParsedPayload } from './payload.ts';
-import { merchantBytes } from '../protocol/values.ts';
+import { isMinorUnits, merchantBytes } from '../protocol/values.ts';
 
 /** The DVD-1 batch functions: the WASM core's (default) or the node:crypto baseline's. */
 export interface Dvd1Functions {
@@ -28,7 +28,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function amountOf(amount: number): bigint {
-  if (!Number.isSafeInteger(amount) || amount < 0) throw new RangeError('amount must be a whole number of minor units ≥ 0');
+  if (!isMinorUnits(amount)) throw new RangeError('amount must be a whole number of minor units ≥ 0');
   return BigInt(amount);
 }
 

@@ -5,12 +5,13 @@
  * compare the WASM pool against the obvious implementation.
  */
 import type { CryptoCore } from '../../core/types.ts';
-import { CardCrypto } from '../../issuer/card-crypto.ts';
+import { CardCrypto, type Dvd1Functions } from '../../issuer/card-crypto.ts';
 import type { CardEngine, CardOpening, PinCheck, PinChecked } from '../../issuer/card-engine.ts';
 import type { KeyRingSource } from '../../issuer/key-ring-source.ts';
 import { dvd1, openPayload } from './node-crypto-dvd1.ts';
 
-const NODE_DVD1 = { dvd1OpenBatch: (inputs: Parameters<typeof openPayload>[0][]) => inputs.map(openPayload), dvd1Batch: (records: Parameters<typeof dvd1>[0][]) => records.map(dvd1) };
+/** The node:crypto DVD-1, one record at a time, in CardCrypto's batch shape. */
+const NODE_DVD1: Dvd1Functions = { dvd1OpenBatch: (inputs) => inputs.map(openPayload), dvd1Batch: (records) => records.map(dvd1) };
 
 export class NodeCryptoEngine implements CardEngine {
   readonly queueDepth = 0;

@@ -9,12 +9,12 @@
  *   pin request   (264 B): payload[112] ‖ cardToken[16] ‖ wrappedBasicKey[60] ‖ pvv[32] ‖ pin[4] ‖ sid[16] ‖ merchant[16] ‖ amount[8, BE]
  *   pin answer     (33 B): status[1] ‖ cryptogram[32]
  */
-import { DVD1_CRYPTOGRAM_SIZE, DVD1_FIELDS } from '../../core/dvd1-layout.ts';
+import { DVD1_AMOUNT, DVD1_CRYPTOGRAM_SIZE, DVD1_FIELDS } from '../../core/dvd1-layout.ts';
 import { WRAPPED_BASIC_KEY_SIZE } from '../../issuer/card-secrets.ts';
 import type { CardOpening, PinCheck, PinChecked } from '../../issuer/card-engine.ts';
 import { BASIC_KEY_CHECK_SIZE } from '../../issuer/key-ring.ts';
 import { PAYLOAD_SIZE } from '../../issuer/payload.ts';
-import { isPin, merchantBytes } from '../../protocol/values.ts';
+import { isMinorUnits, isPin, merchantBytes } from '../../protocol/values.ts';
 
 export type PoolTaskKind = 'open' | 'pin'; // DVD-1 steps 1–2 (scan) or the whole of DVD-1 (PIN)
 
@@ -32,7 +32,7 @@ const PVV = DVD1_FIELDS.storedPvv[1];
 const PIN = DVD1_FIELDS.pin[1];
 const SID = DVD1_FIELDS.sid[1];
 const MERCHANT = DVD1_FIELDS.merchant[1];
-const AMOUNT = 8; // u64 big-endian, as in the record
+const AMOUNT = DVD1_AMOUNT[1]; // u64 big-endian, as in the record
 const CRYPTOGRAM = DVD1_CRYPTOGRAM_SIZE;
 const TOKEN = 16; // a card token's bytes (32 hex)
 const LAST4 = 4;
@@ -76,7 +76,7 @@ export function encodePinRequest(check: PinCheck, target: Uint8Array, at: number
   putHex(target, (o += PIN), check.sessionId, SID, 'session id');
   target.set(merchantBytes(check.merchant), (o += SID));
   o += MERCHANT;
-  if (!Number.isSafeInteger(check.amount) || check.amount < 0) throw new RangeError('amount must be a whole number of minor units ≥ 0');
+  if (!isMinorUnits(check.amount)) throw new RangeError('amount must be a whole number of minor units ≥ 0');
   new DataView(target.buffer, target.byteOffset).setBigUint64(o, BigInt(check.amount), false);
 }
 
