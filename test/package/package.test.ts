@@ -206,6 +206,9 @@ describeRedis(redis, 'the installed package over Redis: compiled gateway, the bi
     const env = { GATEWAY_WS: scannerUrl, DEVICE_ID: 'pkg-scanner-1', DEVICE_SECRET: secret, PAYLOAD: issued.payload, AMOUNT: '1250', CURRENCY: 'EUR' };
     const paid = JSON.parse(nodeIn(['pay.mjs'], { ...env, PIN: '2468' }));
     expect(paid).toEqual({ maskedPan: issued.maskedPan, outcome: 'approved', reason: null, receipt: true });
+    // the gateway evaluates one PIN per card per 250 ms (SCANPAY_PIN_PACE_MS); a second process can start sooner
+    // than that, and would be told RATE_LIMITED, as documented
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
     const wrong = JSON.parse(nodeIn(['pay.mjs'], { ...env, PIN: '1111' }));
     expect(wrong.outcome).toBe('declined');
   }, 60_000);
