@@ -1,6 +1,6 @@
 /** What the payment flow (S22–S25) runs on. It knows nothing of sockets or HTTP. */
 import type { CryptoCore } from '../../core/types.ts';
-import type { Store } from '../../issuer/store/types.ts';
+import type { RateTake, Store } from '../../issuer/store/types.ts';
 import type { GatewayFrame } from '../../protocol/messages.ts';
 import type { CardEngine } from '../../issuer/card-engine.ts';
 
@@ -20,6 +20,21 @@ export interface FlowMetrics {
   payment(outcome: 'approved' | 'declined', reason: string | null): void;
   stepSeconds(step: 'scan' | 'pin', seconds: number): void;
 }
+
+/**
+ * A scanner frame's one unit of its device's rate budget (gateway/scanners/rate-limit.ts). A step that reaches
+ * the store takes it inside that store step (one round trip, atomic with it); a frame answered before the
+ * store takes it on its own first. Taken once, whichever comes first.
+ */
+export interface FrameRateUnit {
+  /** The unit for the store step, unless it was taken already (then undefined: the step takes none). */
+  forStep(): RateTake | undefined;
+  /** The unit on its own (once; again: the same answer); false when the budget is spent. */
+  alone(): Promise<boolean>;
+}
+
+/** What a scanner is told when its device's budget is spent (by the hub or by a store step). */
+export const RATE_LIMITED_MESSAGE = 'too many frames; slow down';
 
 export interface FlowConfig {
   publicUrl: string; // base of the auth page URLs, e.g. http://127.0.0.1:8080

@@ -14,7 +14,7 @@ import type { AuthSession, CardRecord, PinAttempt, PinResult } from '../../issue
 import { admitForPin, pinVerdict } from '../../issuer/verifier.ts';
 import type { ErrorFrame, PaymentResultFrame, ScannerCode } from '../../protocol/messages.ts';
 import { isPin } from '../../protocol/values.ts';
-import type { FlowDeps } from './deps.ts';
+import { RATE_LIMITED_MESSAGE, type FlowDeps, type FrameRateUnit } from './deps.ts';
 import { receiptFor } from './receipt.ts';
 
 const REPLAY_WAIT_MS = 2_000; // how long a duplicate waits for an attempt another gateway is still completing
@@ -60,6 +60,7 @@ const REFUSALS: Record<Extract<PinAttempt, { kind: 'refused' }>['reason'], [Scan
   SESSION_EXPIRED: ['SESSION_EXPIRED', 'this session has expired; scan the card again'],
   SESSION_WRONG_SCANNER: ['SESSION_WRONG_SCANNER', 'this session belongs to another scanner'],
   PIN_PACED: ['RATE_LIMITED', 'this card takes one PIN attempt at a time; send the PIN again shortly'],
+  RATE_LIMITED: ['RATE_LIMITED', RATE_LIMITED_MESSAGE],
 };
 
 /**
@@ -82,19 +83,26 @@ async function replay(deps: FlowDeps, scannerId: string, used: Extract<PinAttemp
   return result ? resultFrame(deps, id, sessionId, result, true) : error(id, 'BUSY', 'this PIN is still being processed; send it again to read the outcome');
 }
 
-export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: string, pin: string, id: string | null): Promise<PinOutcome> {
+/**
+ * A PIN from the scanner (with its frame's rate unit, taken in the attempt's store step) or from the page
+ * (no unit: the page's limits were taken before).
+ */
+export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: string, pin: string, id: string | null, unit?: FrameRateUnit): Promise<PinOutcome> {
   const started = performance.now();
   let settle: ((outcome: PinOutcome) => void) | undefined;
   try {
     if (!isPin(pin)) {
+      if (unit && !(await unit.alone())) return error(id, 'RATE_LIMITED', RATE_LIMITED_MESSAGE);
       deps.metrics.pinAttempt('rejected');
       return error(id, 'BAD_FRAME', 'the PIN is 4 digits');
     }
     const attempt = randomBytes(16).toString('hex');
     const policy = { lockAt: deps.config.pinLockAt, paceMs: deps.config.pinPaceMs };
-    const begun = await deps.store.beginPinAttempt(sessionId, scannerId, attempt, Date.now(), policy);
+    const begun = await deps.store.beginPinAttempt(sessionId, scannerId, attempt, Date.now(), policy, unit?.forStep());
     switch (begun.kind) {
       case 'refused': {
+        // the device's frame budget: told as the hub tells it, no PIN metric, no audit line per flooded frame
+        if (begun.reason === 'RATE_LIMITED') return error(id, 'RATE_LIMITED', RATE_LIMITED_MESSAGE);
         deps.metrics.pinAttempt(begun.reason === 'PIN_PACED' ? 'refused' : 'rejected');
         deps.audit.warn({ event: 'pin.refused', scanner: scannerId, session: sessionId, reason: begun.reason }, 'PIN for an unusable session');
         const [code, message] = REFUSALS[begun.reason];

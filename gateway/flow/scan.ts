@@ -3,14 +3,15 @@
  * the crypto engine, which answers with the card token and a check of the basic key, then the card row,
  * read in the same store step that opens the session); an illegal one gets an error warning with a folded
  * reason code and an audit record (S23); a legal one keeps its session and gets the page URL (S24). One
- * store round trip for a legal scan; no PAN, basic key or issuer key on this thread.
+ * store round trip for a scan, which also takes the frame's rate unit; no PAN, basic key or issuer key on
+ * this thread.
  */
 import { maskPan } from '../../issuer/pan.ts';
 import { newSessionId } from '../../issuer/store/keys.ts';
 import type { AuthSession } from '../../issuer/store/types.ts';
 import { admitPayload, judgeCard, openedVerdict, type IllegalReason } from '../../issuer/verifier.ts';
 import type { AuthRequiredFrame, ErrorFrame, ScanFrame } from '../../protocol/messages.ts';
-import type { FlowDeps } from './deps.ts';
+import { RATE_LIMITED_MESSAGE, type FlowDeps, type FrameRateUnit } from './deps.ts';
 import { pageToken } from './page-token.ts';
 import { scannerCodeForIllegal } from './scanner-codes.ts';
 
@@ -21,14 +22,23 @@ function illegal(deps: FlowDeps, scannerId: string, frame: ScanFrame, reason: Il
   return { v: 1, type: 'error', id: frame.id, code, message: code === 'PAYLOAD_UNREADABLE' ? 'the card could not be read; scan again' : 'this card cannot be used' };
 }
 
-export async function handleScan(deps: FlowDeps, scannerId: string, frame: ScanFrame): Promise<AuthRequiredFrame | ErrorFrame> {
+function rateLimited(frame: ScanFrame): ErrorFrame {
+  return { v: 1, type: 'error', id: frame.id, code: 'RATE_LIMITED', message: RATE_LIMITED_MESSAGE };
+}
+
+/** Judged illegal before the store step: the frame's rate unit on its own first, so a flood of illegal scans is limited too. */
+async function illegalBeforeStore(deps: FlowDeps, scannerId: string, frame: ScanFrame, unit: FrameRateUnit, reason: IllegalReason): Promise<ErrorFrame> {
+  return (await unit.alone()) ? illegal(deps, scannerId, frame, reason) : rateLimited(frame);
+}
+
+export async function handleScan(deps: FlowDeps, scannerId: string, frame: ScanFrame, unit: FrameRateUnit): Promise<AuthRequiredFrame | ErrorFrame> {
   const started = performance.now();
   try {
     const admitted = admitPayload(frame.payload);
-    if (typeof admitted === 'string') return illegal(deps, scannerId, frame, admitted);
+    if (typeof admitted === 'string') return await illegalBeforeStore(deps, scannerId, frame, unit, admitted);
     const opening = await deps.engine.openCard(admitted.bytes);
     const failure = openedVerdict(opening);
-    if (failure) return illegal(deps, scannerId, frame, failure);
+    if (failure) return await illegalBeforeStore(deps, scannerId, frame, unit, failure);
     const card = opening.card!;
     const now = Date.now();
     const session: AuthSession = {
@@ -36,8 +46,8 @@ export async function handleScan(deps: FlowDeps, scannerId: string, frame: ScanF
       amount: frame.amount, currency: frame.currency, merchant: frame.merchant,
       createdAt: now, expiresAt: now + deps.config.sessionTtlMs,
     };
-    const stored = await deps.store.openSession(session);
-    if (!stored.ok) return illegal(deps, scannerId, frame, stored.reason);
+    const stored = await deps.store.openSession(session, unit.forStep());
+    if (!stored.ok) return stored.reason === 'RATE_LIMITED' ? rateLimited(frame) : illegal(deps, scannerId, frame, stored.reason);
     const reason = judgeCard(admitted.payload, opening, stored.card);
     if (reason) {
       await deps.store.discardSession(session.id);

@@ -6,9 +6,9 @@
  * it to the flow. Every bad frame gets an error frame on its own connection and nothing else changes.
  */
 import { isScanpayError } from '../../core/errors.ts';
-import { MAX_FRAME_BYTES, parseScannerFrame, requestIdInText, type ErrorFrame, type GatewayFrame, type ScannerCode } from '../../protocol/messages.ts';
+import { MAX_FRAME_BYTES, parseScannerFrame, requestIdInText, type ErrorFrame, type GatewayFrame, type ScannerCode, type ScannerFrame } from '../../protocol/messages.ts';
 import { TOKEN_WINDOW_S, verifyScannerToken } from '../../protocol/scanner-token.ts';
-import type { FlowDeps } from '../flow/deps.ts';
+import { RATE_LIMITED_MESSAGE, type FlowDeps } from '../flow/deps.ts';
 import { handlePin } from '../flow/pin.ts';
 import { handleScan } from '../flow/scan.ts';
 import { handleStatus, recentPageResults } from '../flow/status.ts';
@@ -16,6 +16,28 @@ import type { InFlight } from '../in-flight.ts';
 import type { ScannerDirectory } from './directory.ts';
 import { PoolBusyError } from '../pool/batcher.ts';
 import { DeviceRateLimiter } from './rate-limit.ts';
+
+type ReadFrame = { ok: true; frame: ScannerFrame; id: string } | { ok: false; id: string | null; code: ScannerCode; message: string };
+
+/** A message as a frame, or why it is not one (with its request id when one can be read, so the scanner knows which to resend). */
+function readFrame(data: ArrayBuffer, isBinary: boolean): ReadFrame {
+  if (isBinary) return { ok: false, id: null, code: 'BAD_FRAME', message: 'frames are JSON text' };
+  if (data.byteLength > MAX_FRAME_BYTES) {
+    // larger than 16 KiB never reaches here (the transport closes); up to that, the id is looked for in the text
+    const id = data.byteLength > ID_SCAN_MAX_BYTES ? null : requestIdInText(Buffer.from(data).toString('utf8'));
+    return { ok: false, id, code: 'FRAME_TOO_LARGE', message: `frames are at most ${MAX_FRAME_BYTES} bytes` };
+  }
+  let text: string;
+  try {
+    text = UTF8.decode(data);
+  } catch {
+    return { ok: false, id: null, code: 'BAD_FRAME', message: 'frame is not UTF-8' };
+  }
+  const parsed = parseScannerFrame(text);
+  return parsed.ok ? { ok: true, frame: parsed.frame, id: parsed.frame.id } : { ok: false, id: parsed.id, code: parsed.code, message: parsed.message };
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Requests one connection may have outstanding (answered or refused before the next is taken); past it, BUSY. */
 export const MAX_OUTSTANDING_PER_CONNECTION = 32;
@@ -114,58 +136,51 @@ export class ScannerHub {
     conn.send(frame);
   }
 
-  /** The request id of a frame being refused, when it carries a readable one (so the scanner knows which to resend). */
-  #idOf(data: ArrayBuffer, isBinary: boolean): string | null {
-    if (isBinary) return null;
-    if (data.byteLength > MAX_FRAME_BYTES) return this.#idOfOversized(data);
-    const parsed = parseScannerFrame(Buffer.from(data).toString('utf8'));
-    return parsed.ok ? parsed.frame.id : parsed.id;
-  }
-
-  /** The id of a frame over MAX_FRAME_BYTES, read from its text (larger than 16 KiB never reaches here: the transport closes). */
-  #idOfOversized(data: ArrayBuffer): string | null {
-    return data.byteLength > ID_SCAN_MAX_BYTES ? null : requestIdInText(Buffer.from(data).toString('utf8'));
+  /** Why a well-formed frame is refused on this connection now, or null (a ping only for an id in use). */
+  #refusal(conn: ScannerConnection, frame: ScannerFrame): [ScannerCode, string] | null {
+    const outstanding = this.#outstanding.get(conn);
+    if (outstanding?.has(frame.id)) return ['BAD_FRAME', '/id: in use by an outstanding request on this connection; use a fresh id'];
+    if (frame.type === 'ping') return null;
+    if (this.draining) return ['SHUTTING_DOWN', 'the gateway is shutting down; retry on another'];
+    if (outstanding && outstanding.size >= MAX_OUTSTANDING_PER_CONNECTION) {
+      return ['BUSY', `at most ${MAX_OUTSTANDING_PER_CONNECTION} requests outstanding per connection; wait for an answer`];
+    }
+    return null;
   }
 
   /** One inbound message. Resolves when its answer has been sent. */
   async frame(conn: ScannerConnection, data: ArrayBuffer, isBinary: boolean): Promise<void> {
-    let allowed: boolean;
-    try {
-      allowed = await this.#rate.take(conn.scannerId);
-    } catch {
-      return this.#reject(conn, this.#idOf(data, isBinary), 'BUSY', 'the gateway cannot take frames right now; retry shortly');
+    const read = readFrame(data, isBinary);
+    const unit = this.#rate.unit(conn.scannerId);
+    // A scan or PIN that will reach its store step takes the frame's rate unit there (one round trip); every
+    // other frame takes it here, before it is answered.
+    if (!read.ok || !(read.frame.type === 'scan' || read.frame.type === 'pin') || this.#refusal(conn, read.frame)) {
+      let allowed: boolean;
+      try {
+        allowed = await unit.alone();
+      } catch {
+        return this.#reject(conn, read.id, 'BUSY', 'the gateway cannot take frames right now; retry shortly');
+      }
+      if (!allowed) return this.#reject(conn, read.id, 'RATE_LIMITED', RATE_LIMITED_MESSAGE);
+      if (!read.ok) return this.#reject(conn, read.id, read.code, read.message);
     }
-    if (!allowed) return this.#reject(conn, this.#idOf(data, isBinary), 'RATE_LIMITED', 'too many frames; slow down');
-    if (isBinary) return this.#reject(conn, null, 'BAD_FRAME', 'frames are JSON text');
-    if (data.byteLength > MAX_FRAME_BYTES) return this.#reject(conn, this.#idOfOversized(data), 'FRAME_TOO_LARGE', `frames are at most ${MAX_FRAME_BYTES} bytes`);
-    let text: string;
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(data);
-    } catch {
-      return this.#reject(conn, null, 'BAD_FRAME', 'frame is not UTF-8');
-    }
-    const parsed = parseScannerFrame(text);
-    if (!parsed.ok) return this.#reject(conn, parsed.id, parsed.code, parsed.message);
-    const frame = parsed.frame;
-    const outstanding = this.#outstanding.get(conn);
-    if (outstanding?.has(frame.id)) {
-      return this.#reject(conn, frame.id, 'BAD_FRAME', '/id: in use by an outstanding request on this connection; use a fresh id');
-    }
+    const frame = read.frame;
+    const refusal = this.#refusal(conn, frame); // again: the unit's round trip above let other frames in
+    if (refusal) return this.#reject(conn, frame.id, refusal[0], refusal[1]);
     if (frame.type === 'ping') {
       conn.send({ v: 1, type: 'pong', id: frame.id });
       return;
     }
-    if (this.draining) return this.#reject(conn, frame.id, 'SHUTTING_DOWN', 'the gateway is shutting down; retry on another');
-    if (outstanding && outstanding.size >= MAX_OUTSTANDING_PER_CONNECTION) {
-      return this.#reject(conn, frame.id, 'BUSY', `at most ${MAX_OUTSTANDING_PER_CONNECTION} requests outstanding per connection; wait for an answer`);
-    }
+    const outstanding = this.#outstanding.get(conn);
     outstanding?.add(frame.id);
     try {
       const answer = await this.inFlight.track<GatewayFrame>(frame.type === 'scan'
-        ? handleScan(this.flow, conn.scannerId, frame)
+        ? handleScan(this.flow, conn.scannerId, frame, unit)
         : frame.type === 'pin'
-          ? handlePin(this.flow, conn.scannerId, frame.session, frame.pin, frame.id)
+          ? handlePin(this.flow, conn.scannerId, frame.session, frame.pin, frame.id, unit)
           : handleStatus(this.flow, conn.scannerId, frame.session, frame.id));
+      // the device's budget refused in the store step (not a card's PIN pace, which is RATE_LIMITED too)
+      if (answer.type === 'error' && answer.message === RATE_LIMITED_MESSAGE) this.opts.onRejectedFrame?.('RATE_LIMITED');
       conn.send(answer);
     } catch (e) {
       this.flow.audit.warn({ event: 'frame.failed', scanner: conn.scannerId, type: frame.type, error: (e as Error).message }, 'frame failed');

@@ -15,7 +15,7 @@ import {
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
 import type {
   AuthSession, Authorization, CardMutation, CardRecord, DeviceRecord, DeviceTokenCheck, LedgerRecord, OpenedSession, PaymentRequest,
-  PinAttempt, PinPolicy, PinResult, RateLimit, SessionView, Store,
+  PinAttempt, PinPolicy, PinResult, RateLimit, RateTake, SessionView, Store,
 } from './types.ts';
 import { RECENT_RESULTS } from './types.ts';
 import {
@@ -101,8 +101,10 @@ export class MemoryStore implements Store {
     return this.#cards.size;
   }
 
-  async openSession(session: AuthSession): Promise<OpenedSession> {
+  async openSession(session: AuthSession, rate?: RateTake): Promise<OpenedSession> {
     const s = checkedSession(session);
+    const unit = rate && checkedRate(rate.key, rate.limit);
+    if (unit && !this.#take(unit.key, unit.limit)) return { ok: false, reason: 'RATE_LIMITED' };
     const kept = this.#sessions.get(s.id);
     // the same session again while unused is a re-send, answered as the first; anything else under its id is refused
     if (kept && (kept.usedAt !== null || !sameSession(kept.session, s))) throw new ScanpayError('BAD_ARGUMENT', 'session id exists');
@@ -124,12 +126,14 @@ export class MemoryStore implements Store {
     return { session: copySession(entry.session), state: entry.result ? 'done' : 'pending', result: entry.result && copyResult(entry.result) };
   }
 
-  async beginPinAttempt(id: string, scannerId: string, attempt: string, now: number, policy: PinPolicy): Promise<PinAttempt> {
+  async beginPinAttempt(id: string, scannerId: string, attempt: string, now: number, policy: PinPolicy, rate?: RateTake): Promise<PinAttempt> {
     checkedSessionId(id);
     checkedScannerId(scannerId);
     checkedAttempt(attempt);
     checkedTime(now, 'now');
     const { lockAt, paceMs, takeoverMs } = checkedPolicy(policy);
+    const unit = rate && checkedRate(rate.key, rate.limit);
+    if (unit && !this.#take(unit.key, unit.limit)) return { kind: 'refused', reason: 'RATE_LIMITED' };
     const entry = this.#sessions.get(id);
     // Same checks, same order as the Redis script BEGIN_PIN_ATTEMPT.
     if (!entry) return { kind: 'refused', reason: 'SESSION_UNKNOWN' };
@@ -245,7 +249,11 @@ export class MemoryStore implements Store {
 
   /** GCRA, as the Redis script TAKE_RATE: a theoretical arrival time moves on by 1/rate per unit taken. */
   async takeRate(key: string, limit: RateLimit): Promise<boolean> {
-    const { key: name, limit: { perSecond, burst } } = checkedRate(key, limit);
+    const unit = checkedRate(key, limit);
+    return this.#take(unit.key, unit.limit);
+  }
+
+  #take(name: string, { perSecond, burst }: RateLimit): boolean {
     const now = Date.now();
     const interval = 1000 / perSecond;
     const tat = Math.max(this.#rates.get(name, now)?.tat ?? now, now);

@@ -1,7 +1,8 @@
 /**
  * The Redis store's atomic steps as Lua scripts (Redis runs a script to completion before any other command).
- * Keys come in KEYS; the one exception is the card a session belongs to, which the PIN scripts read from the
- * session and address as ARGV[1] (the card key prefix) ‖ token: it carries the session's own hash tag
+ * Keys come in KEYS. Two exceptions: a frame's rate unit on one Redis (rateUnitFirst), and the card a session
+ * belongs to, which the PIN scripts read from the session and address as ARGV[1] (the card key prefix) ‖
+ * token: it carries the session's own hash tag
  * (keys.ts), so it is on the same Redis Cluster slot. Redis 7.0 in cluster mode runs such an undeclared key
  * when it is on the script's slot, with or without a `#!lua` shebang; off the slot, a shebang script fails
  * ("do not hash to the same slot") and a plain one reads only this node (checked on a real cluster; the
@@ -12,15 +13,17 @@
 import type { Cluster, Redis } from 'ioredis';
 
 type Arg = string | number;
+/** A rate unit for a script that takes one first: the limit's full key ('' for none), interval ms, burst. */
+export type RateUnitArgs = [key: string, intervalMs: number, burst: number];
 
 /** The scripts as methods on the connection (ioredis defineCommand): KEYS first, then ARGV. */
 export interface StoreScripts {
   scanpayInsertCard(card: string, ...fieldValues: Arg[]): Promise<number>;
   scanpayUpdateCard(card: string, expectedFields: Arg, ...expectedThenNew: Arg[]): Promise<number>;
-  scanpayOpenSession(card: string, session: string, sessionJson: Arg, scannerId: Arg, token: Arg, expiresAt: Arg, keepUntil: Arg): Promise<[string, string[]?]>;
+  scanpayOpenSession(card: string, session: string, sessionJson: Arg, scannerId: Arg, token: Arg, expiresAt: Arg, keepUntil: Arg, ...rateUnit: RateUnitArgs): Promise<[string, string[]?]>;
   scanpayBeginPinAttempt(
     session: string, cardKeyPrefix: Arg, scannerId: Arg, attempt: Arg, now: Arg, lockAt: Arg, paceMs: Arg, usedRetentionMs: Arg,
-    gone: Arg, blocked: Arg, locked: Arg, takeoverMs: Arg,
+    gone: Arg, blocked: Arg, locked: Arg, takeoverMs: Arg, ...rateUnit: RateUnitArgs
   ): Promise<[string, string?, (string | string[] | null)?]>;
   scanpaySettleFailedPin(session: string, cardKeyPrefix: Arg, verdict: Arg, lockAt: Arg, now: Arg, gone: Arg, blocked: Arg, locked: Arg): Promise<string>;
   scanpayAuthorizePayment(
@@ -32,6 +35,34 @@ export interface StoreScripts {
 }
 
 export type ScriptedRedis = (Redis | Cluster) & StoreScripts;
+
+/**
+ * GCRA on the server's clock (gateways' clocks may differ), as a Lua function that TAKE_RATE and the scripts
+ * taking a frame's rate unit (OPEN_SESSION, BEGIN_PIN_ATTEMPT) start with: the theoretical arrival time moves
+ * on by one interval per unit taken; a unit is refused while it is more than (burst − 1) intervals ahead.
+ */
+const GCRA = `
+local function take_rate(key, interval, burst)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  if tat - now > interval * (burst - 1) then return false end
+  local nextTat = tat + interval
+  redis.call('SET', key, string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - now) + 1)
+  return true
+end`;
+
+/**
+ * A frame's rate unit before the step looks at anything (ARGV[n], ARGV[n + 1], ARGV[n + 2]: the limit's key,
+ * interval ms, burst; an empty key: none, the store took it before, or the caller has none). The limit's key
+ * is not in KEYS: it has no hash tag of the step's keys, which one Redis does not mind; on a cluster the
+ * store passes none (redis-store.ts).
+ */
+function rateUnitFirst(n: number, refused: string): string {
+  return `${GCRA}
+if ARGV[${n}] ~= '' and not take_rate(ARGV[${n}], tonumber(ARGV[${n + 1}]), tonumber(ARGV[${n + 2}])) then return ${refused} end`;
+}
 
 /** 1 if written; 0 (and nothing written) if the card exists. */
 const INSERT_CARD = `
@@ -58,10 +89,12 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2 * n + 2))
 return 1`;
 
 /**
- * {'OK', cardRow} with the session stored (kept until keepUntil), {'CARD_UNKNOWN'}, or {'EXISTS'}. The same
- * session again while unused is OK (a re-send after a lost reply, e.g. across a Redis restart), not EXISTS.
+ * {'OK', cardRow} with the session stored (kept until keepUntil), {'CARD_UNKNOWN'}, {'EXISTS'}, or
+ * {'RATE_LIMITED'} (nothing read or written). The same session again while unused is OK (a re-send after a
+ * lost reply, e.g. across a Redis restart), not EXISTS. ARGV: session JSON, scannerId, token, expiresAt,
+ * keepUntil, then the rate unit (rateUnitFirst).
  */
-const OPEN_SESSION = `
+const OPEN_SESSION = `${rateUnitFirst(6, "{'RATE_LIMITED'}")}
 if redis.call('EXISTS', KEYS[2]) == 1 then
   local kept = redis.call('HMGET', KEYS[2], 'session', 'usedAt')
   if kept[1] ~= ARGV[1] or kept[2] then return {'EXISTS'} end
@@ -78,9 +111,11 @@ return {'OK', row}`;
  * a pending one older than takeoverMs is claimed again), expired; then the card: gone, blocked, locked or out
  * of attempts → DECIDED; paced → PIN_PACED (nothing written); else pinFailures + 1 before the PIN is
  * verified → EVALUATE with the card row.
- * ARGV: cardKeyPrefix, scannerId, attempt, now, lockAt, paceMs, usedRetentionMs, the gone/blocked/locked codes, takeoverMs.
+ * Before all of it, the frame's rate unit: refused → RATE_LIMITED, nothing else looked at.
+ * ARGV: cardKeyPrefix, scannerId, attempt, now, lockAt, paceMs, usedRetentionMs, the gone/blocked/locked codes, takeoverMs,
+ * then the rate unit (rateUnitFirst).
  */
-const BEGIN_PIN_ATTEMPT = `
+const BEGIN_PIN_ATTEMPT = `${rateUnitFirst(12, "{'RATE_LIMITED'}")}
 local s = redis.call('HMGET', KEYS[1], 'session', 'scannerId', 'card', 'expiresAt', 'usedAt', 'attempt', 'result')
 if not s[1] then return {'SESSION_UNKNOWN'} end
 if s[2] ~= ARGV[2] then return {'SESSION_WRONG_SCANNER'} end
@@ -189,20 +224,10 @@ if redis.call('HEXISTS', KEYS[1], 'revokedAt') == 1 then return 'revoked' end
 if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 'accepted' end
 return 'replayed'`;
 
-/**
- * GCRA on the server's clock (gateways' clocks may differ): the theoretical arrival time moves on by one
- * interval per unit taken; a unit is refused while it is more than (burst − 1) intervals ahead. 1 taken, 0 refused.
- */
-const TAKE_RATE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local interval = tonumber(ARGV[1])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-if tat - now > interval * (tonumber(ARGV[2]) - 1) then return 0 end
-local nextTat = tat + interval
-redis.call('SET', KEYS[1], string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - now) + 1)
-return 1`;
+/** 1 taken, 0 refused. */
+const TAKE_RATE = `${GCRA}
+if take_rate(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])) then return 1 end
+return 0`;
 
 const SCRIPTS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }> = {
   scanpayInsertCard: { lua: INSERT_CARD, numberOfKeys: 1 },

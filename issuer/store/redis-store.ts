@@ -18,12 +18,12 @@ import { ScanpayError, isScanpayError } from '../../core/errors.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
 import { ledgerResult, refusedCardResult } from './records.ts';
 import { cardFromHash, cardFromPairs, cardToHash, decodeResult, encodeResult, ledgerFromJson, ledgerHead, sessionFromJson, sessionToJson } from './redis-codec.ts';
-import { withStoreScripts, type ScriptedRedis, type StoreScripts } from './redis-scripts.ts';
+import { withStoreScripts, type RateUnitArgs, type ScriptedRedis, type StoreScripts } from './redis-scripts.ts';
 import type { ClusterNode } from './redis-target.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
 import type {
   AuthSession, Authorization, CardMutation, CardRecord, DeviceRecord, DeviceTokenCheck, LedgerRecord, OpenedSession, PaymentRequest,
-  PinAttempt, PinPolicy, PinResult, RateLimit, SessionRefusal, SessionView, Store,
+  PinAttempt, PinPolicy, PinResult, RateLimit, RateTake, SessionRefusal, SessionView, Store,
 } from './types.ts';
 import { RECENT_RESULTS } from './types.ts';
 import {
@@ -41,6 +41,8 @@ const PREFIX_PATTERN = /^[A-Za-z0-9:._-]{1,128}$/;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
 /** The codes of the PIN answers that need no evaluation, in the order the scripts take them. */
 const REFUSED_CODES = [encodeResult(refusedCardResult('gone')), encodeResult(refusedCardResult('blocked')), encodeResult(refusedCardResult('locked'))] as const;
+/** A script's rate unit when it takes none. */
+const NO_RATE_UNIT: RateUnitArgs = ['', 0, 0];
 /** updateCard gives up (STORE_CONFLICT) after this many lost compare-and-sets in a row. */
 const UPDATE_ATTEMPTS = 50;
 /** Cap of the randomised back-off between attempts, so contending writers spread out instead of colliding again. */
@@ -182,14 +184,17 @@ export class RedisStore implements Store {
     return Number((await this.#run(() => this.#redis.get(this.#keys.cardCount))) ?? 0);
   }
 
-  async openSession(session: AuthSession): Promise<OpenedSession> {
+  async openSession(session: AuthSession, rate?: RateTake): Promise<OpenedSession> {
     const s = checkedSession(session);
+    const unit = await this.#rateUnit(rate);
+    if (!unit) return { ok: false, reason: 'RATE_LIMITED' };
     const [verdict, row] = await this.#run(() =>
       this.#redis.scanpayOpenSession(
         this.#keys.card(s.card), this.#keys.session(s.id), sessionToJson(s), s.scannerId, s.card, s.expiresAt,
-        s.expiresAt + EXPIRED_SESSION_RETENTION_MS,
+        s.expiresAt + EXPIRED_SESSION_RETENTION_MS, ...unit,
       ),
     );
+    if (verdict === 'RATE_LIMITED') return { ok: false, reason: 'RATE_LIMITED' };
     if (verdict === 'EXISTS') throw new ScanpayError('BAD_ARGUMENT', 'session id exists');
     return verdict === 'OK' ? { ok: true, card: cardFromPairs(row ?? []) } : { ok: false, reason: 'CARD_UNKNOWN' };
   }
@@ -206,15 +211,17 @@ export class RedisStore implements Store {
     return { session, state: result ? 'done' : 'pending', result: result ? decodeResult(result) : null };
   }
 
-  async beginPinAttempt(id: string, scannerId: string, attempt: string, now: number, policy: PinPolicy): Promise<PinAttempt> {
+  async beginPinAttempt(id: string, scannerId: string, attempt: string, now: number, policy: PinPolicy, rate?: RateTake): Promise<PinAttempt> {
     const key = this.#keys.session(checkedSessionId(id));
     checkedScannerId(scannerId);
     checkedAttempt(attempt);
     checkedTime(now, 'now');
     const { lockAt, paceMs, takeoverMs } = checkedPolicy(policy);
+    const unit = await this.#rateUnit(rate);
+    if (!unit) return { kind: 'refused', reason: 'RATE_LIMITED' };
     // the count is durable before the PIN is verified: a failover must not hand an attacker back an attempt
     const [verdict, json, extra] = await this.#durable('scanpayBeginPinAttempt',
-      key, this.#keys.cardKeyPrefix(id), scannerId, attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS, ...REFUSED_CODES, takeoverMs!,
+      key, this.#keys.cardKeyPrefix(id), scannerId, attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS, ...REFUSED_CODES, takeoverMs!, ...unit,
     );
     if (json === undefined) return { kind: 'refused', reason: verdict as SessionRefusal };
     const session = sessionFromJson(json);
@@ -294,6 +301,17 @@ export class RedisStore implements Store {
   async takeRate(key: string, limit: RateLimit): Promise<boolean> {
     const { key: name, limit: { perSecond, burst } } = checkedRate(key, limit);
     return (await this.#run(() => this.#redis.scanpayTakeRate(this.#keys.rate(name), 1000 / perSecond, burst))) === 1;
+  }
+
+  /**
+   * A step's rate unit as its script's arguments, or null when it was refused. On one Redis the script takes it
+   * (one round trip); on a cluster its key is on another slot, so it is taken here first and the script gets none.
+   */
+  async #rateUnit(rate: RateTake | undefined): Promise<RateUnitArgs | null> {
+    if (!rate) return NO_RATE_UNIT;
+    const { key: name, limit: { perSecond, burst } } = checkedRate(rate.key, rate.limit);
+    if (this.#redis instanceof Cluster) return (await this.takeRate(name, { perSecond, burst })) ? NO_RATE_UNIT : null;
+    return [this.#keys.rate(name), 1000 / perSecond, burst];
   }
 
   async ping(): Promise<void> {

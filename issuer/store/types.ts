@@ -65,13 +65,14 @@ export interface SessionView {
   result: PinResult | null; // set once state is 'done'
 }
 
-export type SessionRefusal = 'SESSION_UNKNOWN' | 'SESSION_EXPIRED' | 'SESSION_WRONG_SCANNER' | 'PIN_PACED';
+/** RATE_LIMITED: the frame's rate unit (RateTake) was refused, before anything else was looked at. */
+export type SessionRefusal = 'SESSION_UNKNOWN' | 'SESSION_EXPIRED' | 'SESSION_WRONG_SCANNER' | 'PIN_PACED' | 'RATE_LIMITED';
 
 /** What beginPinAttempt decided, in one atomic step with the claim of the session and the read of the card. */
 export type PinAttempt =
   /** Counted against the card before verification; the caller verifies the PIN and settles the session. */
   | { kind: 'evaluate'; session: AuthSession; card: CardRecord }
-  /** Nothing changed (PIN_PACED: the card takes no attempt yet; the session stays open). */
+  /** Nothing changed (PIN_PACED: the card takes no attempt yet; RATE_LIMITED: the rate unit was refused). */
   | { kind: 'refused'; reason: SessionRefusal }
   /** The session is done without evaluating the PIN (card locked, blocked or gone); the result is stored. */
   | { kind: 'decided'; session: AuthSession; result: PinResult }
@@ -127,7 +128,8 @@ export type Authorization =
   /** The card was locked, blocked or gone by then: no ledger record, and the answer a wrong PIN would get. */
   | { record: null; result: PinResult; replayed: boolean };
 
-export type OpenedSession = { ok: true; card: CardRecord } | { ok: false; reason: 'CARD_UNKNOWN' };
+/** RATE_LIMITED: the rate unit (RateTake) was refused and nothing was read or written. */
+export type OpenedSession = { ok: true; card: CardRecord } | { ok: false; reason: 'CARD_UNKNOWN' | 'RATE_LIMITED' };
 
 export type DeviceTokenCheck = 'accepted' | 'replayed' | 'revoked';
 
@@ -141,6 +143,18 @@ export interface DeviceRecord {
 export interface RateLimit {
   perSecond: number; // sustained rate
   burst: number; // most that may pass at once
+}
+
+/**
+ * One unit of the limit named `key`, taken inside a store step (openSession, beginPinAttempt) before the step
+ * looks at anything: refused, the step answers RATE_LIMITED and changes nothing; taken, it counts as takeRate
+ * would. On one Redis or the embedded store this is the same atomic step, so a scanner's frame that reaches
+ * the store costs one round trip, not two; on a Redis Cluster the limit's key is on another slot and the
+ * store takes it with takeRate first.
+ */
+export interface RateTake {
+  key: string;
+  limit: RateLimit;
 }
 
 /** A change computed from the current row; returning null leaves the row as it is. */
@@ -167,9 +181,9 @@ export interface Store {
   /**
    * S22/S24 in one step: reads the card `session.card` and, if it exists, stores the session (which expires
    * at session.expiresAt). The caller judges the returned row and discards the session if it is illegal.
-   * BAD_ARGUMENT if the id exists or does not carry the card's shard.
+   * BAD_ARGUMENT if the id exists or does not carry the card's shard. With `rate`, its unit is taken first.
    */
-  openSession(session: AuthSession): Promise<OpenedSession>;
+  openSession(session: AuthSession, rate?: RateTake): Promise<OpenedSession>;
   /** Forgets a session that was opened for a card the caller then judged illegal. */
   discardSession(id: string): Promise<void>;
   /** A session for the page: an open one until it expires, a used one until its retention ends; else null. */
@@ -181,8 +195,9 @@ export interface Store {
    * a paced card refuses (nothing changes); otherwise counts the attempt (pinFailures + 1), marks the session
    * pending and returns it with the card row. `attempt` (random per call) makes a re-sent call idempotent.
    * A session left pending for policy.takeoverMs is claimed again by the next attempt (and counted again).
+   * With `rate`, its unit is taken first (refused: RATE_LIMITED, nothing else looked at).
    */
-  beginPinAttempt(id: string, scannerId: string, attempt: string, now: number, policy: PinPolicy): Promise<PinAttempt>;
+  beginPinAttempt(id: string, scannerId: string, attempt: string, now: number, policy: PinPolicy, rate?: RateTake): Promise<PinAttempt>;
   /**
    * Settles an evaluated attempt that does not pay: 'wrong' (the PIN was wrong: the card locks once its
    * count reaches lockAt) or 'invalid' (the card failed verification). Stores and returns the result.

@@ -580,6 +580,44 @@ function storeContract(open: OpenStore): void {
       expect(await store.takeRate('device:refill', limit)).toBe(true);
     });
 
+    it('takes a frame\'s rate unit inside openSession and beginPinAttempt: from the same budget as takeRate, first, and a refused one changes nothing', async () => {
+      const stores = await handles(3);
+      const rate = { key: 'device:in-step', limit: { perSecond: 0.001, burst: 4 } }; // no refill within the test
+      const card = await inserted();
+      const sessions = Array.from({ length: 12 }, () => makeSession(card));
+      // 12 scans at once over 3 handles, with 4 units: 4 sessions open, 8 answers RATE_LIMITED and no session
+      const answers = await Promise.all(sessions.map((session, i) => stores[i % 3].openSession(session, rate)));
+      const opened = sessions.filter((_, i) => answers[i].ok);
+      expect(opened).toHaveLength(4);
+      expect(answers.filter((a) => !a.ok && a.reason === 'RATE_LIMITED')).toHaveLength(8);
+      for (const [i, session] of sessions.entries()) {
+        expect((await store.getSession(session.id)) === null).toBe(!answers[i].ok);
+      }
+      // the same budget as takeRate: spent
+      expect(await store.takeRate(rate.key, rate.limit)).toBe(false);
+      // a PIN with a spent unit: refused before anything else, nothing counted, the session still open
+      const [first] = opened;
+      expect(await store.beginPinAttempt(first.id, first.scannerId, newAttempt(), Date.now(), POLICY, rate)).toEqual({ kind: 'refused', reason: 'RATE_LIMITED' });
+      expect((await store.getSession(first.id))!.state).toBe('open');
+      expect((await store.getCard(card.token))!.pinFailures).toBe(0);
+      // refused first: even a session that does not exist reads RATE_LIMITED, not SESSION_UNKNOWN
+      const unknown = makeSession(card);
+      expect(await store.beginPinAttempt(unknown.id, unknown.scannerId, newAttempt(), Date.now(), POLICY, rate)).toEqual({ kind: 'refused', reason: 'RATE_LIMITED' });
+      expect(await store.openSession(makeSession(makeCard()), rate)).toEqual({ ok: false, reason: 'RATE_LIMITED' });
+      // another device's budget is its own, and a unit taken in the step counts as takeRate would
+      const other = { key: 'device:in-step-2', limit: { perSecond: 0.001, burst: 2 } };
+      expect((await begin(store, first, newAttempt(), Date.now())).kind).toBe('evaluate');
+      const second = opened[1];
+      expect((await store.beginPinAttempt(second.id, second.scannerId, newAttempt(), Date.now() + POLICY.paceMs + 1, POLICY, other)).kind).toBe('evaluate');
+      expect(await store.takeRate(other.key, other.limit)).toBe(true);
+      expect(await store.takeRate(other.key, other.limit)).toBe(false);
+      // a malformed unit is BAD_ARGUMENT, and nothing is taken or opened
+      const bad = makeSession(card);
+      expect(await failure(store.openSession(bad, { key: 'a b', limit: rate.limit }))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.openSession(bad, { key: 'ok', limit: { perSecond: 0, burst: 1 } }))).toBe('BAD_ARGUMENT');
+      expect(await store.getSession(bad.id)).toBeNull();
+    });
+
     it('rejects malformed device ids, nonces, rate keys and limits with BAD_ARGUMENT', async () => {
       expect(await failure(store.acceptDeviceToken('bad id', nonce(), 1_000))).toBe('BAD_ARGUMENT');
       expect(await failure(store.acceptDeviceToken('till-1', 'XYZ', 1_000))).toBe('BAD_ARGUMENT');

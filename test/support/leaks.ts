@@ -19,15 +19,16 @@ const BIN_DIGITS = 6;
 
 /**
  * Where a PAN shows in `text`: whole (plain, or grouped by spaces, dashes or dots), any run of ≥ 8 of its
- * account digits (or the BIN with 4 of them) inside a number, or a standalone number (not part of a hex token) that is exactly its last 5 or
+ * account digits (or the BIN with 4 of them) inside a number, or a standalone number (not part of a hex or base64 token) that is exactly its last 5 or
  * more digits (`lastDigits: false` leaves that rule out, for text full of short numbers such as pids). Names
  * the card by its last 4.
  */
 export function panLeaks(text: string, pans: readonly string[], opts: { lastDigits?: boolean } = {}): string[] {
   const found: string[] = [];
   const numbers = text.match(/[0-9]+/g) ?? [];
-  // standalone numbers only (not digit runs inside hex tokens, where a 5-digit run matches a suffix by chance)
-  const standalone = text.match(/(?<![0-9A-Za-z])[0-9]+(?![0-9A-Za-z])/g) ?? [];
+  // standalone numbers only: not digit runs inside hex or base64 tokens (a session's payload is base64 at rest),
+  // where a 5-digit run matches a suffix by chance (seen: 1 run in a few hundred, before '+' and '/' counted)
+  const standalone = text.match(/(?<![0-9A-Za-z+/])[0-9]+(?![0-9A-Za-z+/])/g) ?? [];
   for (const pan of pans) {
     const shown = `card …${pan.slice(-4)}`;
     const grouped = [' ', '-', '.'].map((sep) => pan.replace(/(\d{4})(?!$)/g, `$1${sep}`));
