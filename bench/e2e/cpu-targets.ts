@@ -163,13 +163,18 @@ export function targetRows(now: Figures, before: BeforeFile | null): TargetRow[]
     const [nl, np] = sent(now);
     const [tl, tp] = sent(b);
     const show = (l: number | null, p: number | null) => (l === null && p === null ? '—' : `${f(l, 2)} light, ${f(p, 2)} peak`);
-    const worst = [nl, np].filter((x): x is number => x !== null);
+    // A phase counts the commands sent in its window against the payments completed in it: a payment in flight at
+    // either edge adds its commands without itself, at most connections × 3 ÷ payments (64 × 3 ÷ ~45,000 ≈ 0.004 at
+    // peak), so each mean is compared with that much slack. test/gateway/store-round-trips.test.ts counts exactly.
+    const within = (x: number | null, phase: Phase | null | undefined) =>
+      x === null ? null : x <= TARGETS.redisRoundTrips * (1 + (phase ? phase.connections / phase.payments : 0));
+    const verdicts = [within(nl, now?.lightRedis), within(np, now?.peak)].filter((v): v is boolean => v !== null);
     rows.push({
       target: `≤ ${TARGETS.redisRoundTrips} Redis round trips per payment (commands sent, a script = 1)`,
       today: show(tl, tp),
       measured: show(nl, np),
       ratio: f(div(nl, tl), 2),
-      met: worst.length === 0 ? null : Math.max(...worst) <= TARGETS.redisRoundTrips,
+      met: verdicts.length === 0 ? null : verdicts.every(Boolean),
     });
   }
   return rows;

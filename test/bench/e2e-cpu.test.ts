@@ -103,6 +103,15 @@ describe('targetRows', () => {
     expect(worse[0]!.ratio).toMatch(/^0\.36/);
   });
 
+  it('allows the round-trip mean the window edges can add (connections × 3 ÷ payments), and no more', () => {
+    const roundTrips = (sent: number) => targetRows(figures(1000, sent, 2.6, 0.4, 20), before)[6]!.met;
+    // phase(): 2 connections, 200 payments: at most 2 × 3 ÷ 200 = 0.03 commands of payments in flight at the edges
+    expect(roundTrips(3)).toBe(true);
+    expect(roundTrips(3.03)).toBe(true);
+    expect(roundTrips(3.031)).toBe(false);
+    expect(roundTrips(4)).toBe(false);
+  });
+
   it('leaves the CPU verdicts open without a reference', () => {
     const rows = targetRows(figures(1000, 3, 2.6, 0.4, 20), null);
     expect(rows.slice(0, 3).map((r) => r.met)).toEqual([null, null, null]);
