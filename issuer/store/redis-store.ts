@@ -375,10 +375,10 @@ export class RedisStore implements Store {
    * Runs one store command on the client for the moment: the direct one while no other command is waiting for
    * its reply (a lone command written at once, without auto-pipelining's deferral and per-batch pipeline), the
    * auto-pipelined one while others are (the commands of one event-loop turn then share one socket write).
-   * Measured with `bench:e2e --only light` and `--only pool` on one Redis, rounds run one after another: with 2
+   * Measured with `bench:e2e --only light` and `--only pool` on one Redis, set-ups in alternating rounds: with 2
    * payments in flight back to back, 1,100 and 700 µs of main-thread CPU per payment with this pair against 1,600
-   * and 1,000 with auto-pipelining alone (1,150 and 650 with none); at peak the pair kept 4,282 payments/s, while
-   * no auto-pipelining at all fell from 4,217 to 3,642.
+   * and 1,000 with auto-pipelining alone (1,150 and 650 with none); at the closed-loop peak 3,982 and 3,789
+   * payments/s with the pair against 2,920 and 3,037 with auto-pipelining alone (none at all: 3,642).
    */
   async #run<T>(command: (redis: ScriptedRedis) => Promise<T>): Promise<T> {
     const redis = this.#waiting === 0 ? this.#direct : this.#batched;
