@@ -152,9 +152,10 @@ export class ScannerHub {
   async frame(conn: ScannerConnection, data: ArrayBuffer, isBinary: boolean): Promise<void> {
     const read = readFrame(data, isBinary);
     const unit = this.#rate.unit(conn.scannerId);
+    let refusal = read.ok ? this.#refusal(conn, read.frame) : null;
     // A scan or PIN that will reach its store step takes the frame's rate unit there (one round trip); every
     // other frame takes it here, before it is answered.
-    if (!read.ok || !(read.frame.type === 'scan' || read.frame.type === 'pin') || this.#refusal(conn, read.frame)) {
+    if (!read.ok || refusal || !(read.frame.type === 'scan' || read.frame.type === 'pin')) {
       let allowed: boolean;
       try {
         allowed = await unit.alone();
@@ -163,9 +164,9 @@ export class ScannerHub {
       }
       if (!allowed) return this.#reject(conn, read.id, 'RATE_LIMITED', RATE_LIMITED_MESSAGE);
       if (!read.ok) return this.#reject(conn, read.id, read.code, read.message);
+      refusal = this.#refusal(conn, read.frame); // again: the unit's round trip let other frames in
     }
     const frame = read.frame;
-    const refusal = this.#refusal(conn, frame); // again: the unit's round trip above let other frames in
     if (refusal) return this.#reject(conn, frame.id, refusal[0], refusal[1]);
     if (frame.type === 'ping') {
       conn.send({ v: 1, type: 'pong', id: frame.id });
