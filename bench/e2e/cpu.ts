@@ -38,6 +38,7 @@ export interface ThreadTimes {
   comm: string;
   ticks: number; // utime + stime
   runNs: number | null; // schedstat: time on CPU (null when the kernel has no schedstat)
+  runs: number | null; // schedstat: times the thread was put on a CPU (each sleep ends in one: its wakeups)
 }
 
 export interface ProcessTimes {
@@ -66,12 +67,15 @@ export function readThreads(pid: number | undefined): ProcessTimes | null {
         const ticks = ticksOfStat(readFileSync(`${dir}/stat`, 'utf8'));
         const comm = readFileSync(`${dir}/comm`, 'utf8').trim();
         let runNs: number | null = null;
+        let runs: number | null = null;
         try {
-          runNs = Number(readFileSync(`${dir}/schedstat`, 'utf8').split(' ')[0]);
+          const sched = readFileSync(`${dir}/schedstat`, 'utf8').split(' ');
+          runNs = Number(sched[0]);
+          runs = Number(sched[2]);
         } catch {
           // no schedstat on this kernel
         }
-        threads.push({ tid: Number(name), comm, ticks, runNs });
+        threads.push({ tid: Number(name), comm, ticks, runNs, runs });
       } catch {
         // the thread ended between readdir and read: its time is in processTicks
       }
@@ -90,7 +94,7 @@ export interface CpuSplit {
   otherMs: number; // process total − main − workers
   totalMs: number;
   /** From schedstat (ns resolution), ms; null without schedstat. Threads that ended in the window are missing here. */
-  sched: { mainMs: number; workersMs: number; otherMs: number } | null;
+  sched: { mainMs: number; workersMs: number; otherMs: number; mainRuns: number } | null;
   workerThreads: number; // worker tids seen in both readings
   threads: number; // threads alive at the end
 }
@@ -105,6 +109,7 @@ export function splitCpu(a: ProcessTimes, b: ProcessTimes, workerTids: Iterable<
   let schedMain = 0;
   let schedWork = 0;
   let schedOther = 0;
+  let mainRuns = 0;
   let sched = true;
   let seenWorkers = 0;
   for (const t of b.threads) {
@@ -115,6 +120,7 @@ export function splitCpu(a: ProcessTimes, b: ProcessTimes, workerTids: Iterable<
     if (t.tid === b.pid) {
       main += ticks;
       schedMain += ns ?? 0;
+      mainRuns += (t.runs ?? 0) - (old?.runs ?? 0);
     } else if (workers.has(t.tid)) {
       work += ticks;
       schedWork += ns ?? 0;
@@ -130,7 +136,7 @@ export function splitCpu(a: ProcessTimes, b: ProcessTimes, workerTids: Iterable<
     workersMs: ms(work),
     otherMs: ms(Math.max(0, total - main - work)),
     totalMs: ms(total),
-    sched: sched ? { mainMs: schedMain / 1e6, workersMs: schedWork / 1e6, otherMs: schedOther / 1e6 } : null,
+    sched: sched ? { mainMs: schedMain / 1e6, workersMs: schedWork / 1e6, otherMs: schedOther / 1e6, mainRuns } : null,
     workerThreads: seenWorkers,
     threads: b.threads.length,
   };
@@ -143,8 +149,11 @@ export interface CpuPerPayment {
   workersUs: number;
   otherUs: number;
   totalUs: number;
-  /** The same from schedstat (ns resolution), or null. */
-  sched: { mainUs: number; workersUs: number; otherUs: number } | null;
+  /**
+   * The same from schedstat (ns resolution), or null; and how many times per payment the main thread was
+   * woken (each costs this VM tens of µs before any JavaScript runs: what a payment costs at light load).
+   */
+  sched: { mainUs: number; workersUs: number; otherUs: number; mainWakeups: number } | null;
   /** Share of one core over the window, %. */
   mainPercent: number;
   totalPercent: number;
@@ -161,7 +170,9 @@ export function perPayment(split: CpuSplit, payments: number): CpuPerPayment | n
     workersUs: us(split.workersMs),
     otherUs: us(split.otherMs),
     totalUs: us(split.totalMs),
-    sched: split.sched ? { mainUs: us(split.sched.mainMs), workersUs: us(split.sched.workersMs), otherUs: us(split.sched.otherMs) } : null,
+    sched: split.sched
+      ? { mainUs: us(split.sched.mainMs), workersUs: us(split.sched.workersMs), otherUs: us(split.sched.otherMs), mainWakeups: split.sched.mainRuns / payments }
+      : null,
     mainPercent: pct(split.mainMs),
     totalPercent: pct(split.totalMs),
     split,

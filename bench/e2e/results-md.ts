@@ -161,8 +161,8 @@ function cpuSection(e2e: Json, figures: Figures): string[] {
   for (const r of targetRows(figures, before)) out.push(row([r.target, r.today, r.measured, r.ratio, met(r.met)]));
   out.push('');
   const us = (x: number | null | undefined, sched: number | null | undefined) => `${f(x)} [${f(sched)}]`;
-  out.push(row(['phase', 'load', 'payments measured', 'payments/s', 'main µs', 'workers µs', 'other µs', 'total µs', 'main thread, % of a core', 'Redis sent / writes / server', 'payment p50 / p99 ms']),
-    row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---']));
+  out.push(row(['phase', 'load', 'payments measured', 'payments/s', 'main µs', 'workers µs', 'other µs', 'total µs', 'main thread, % of a core', 'main thread woken', 'Redis sent / writes / server', 'payment p50 / p99 ms']),
+    row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---']));
   const phases: [string, Phase | null | undefined][] = [['light, embedded store', figures.lightEmbedded], ['light, Redis', figures.lightRedis],
     ['same pairs, no pause, embedded', figures.noPauseEmbedded], ['same pairs, no pause, Redis', figures.noPauseRedis], ['pool peak, Redis', figures.peak], ['pool at 70 % of peak', figures.at70], ['baseline peak, Redis', figures.baselinePeak]];
   for (const [name, ph] of phases) {
@@ -170,7 +170,7 @@ function cpuSection(e2e: Json, figures: Figures): string[] {
     const c = ph.cpu;
     const r = ph.redis;
     out.push(row([name, ph.loop, f(ph.payments), f(ph.paymentsPerS), us(c?.mainUs, c?.sched?.mainUs), us(c?.workersUs, c?.sched?.workersUs), us(c?.otherUs, c?.sched?.otherUs), f(c?.totalUs),
-      f(c?.mainPercent, 1), r ? `${f(r.sent, 2)} / ${f(r.writes, 2)} / ${f(r.serverCalls, 2)}` : '—', `${f(ph.p50Ms, 2)} / ${f(ph.p99Ms, 2)}${ph.errors ? ` (${f(ph.errors)} errors)` : ''}`]));
+      f(c?.mainPercent, 1), f(c?.sched?.mainWakeups, 1), r ? `${f(r.sent, 2)} / ${f(r.writes, 2)} / ${f(r.serverCalls, 2)}` : '—', `${f(ph.p50Ms, 2)} / ${f(ph.p99Ms, 2)}${ph.errors ? ` (${f(ph.errors)} errors)` : ''}`]));
   }
   out.push('');
   const byName = (m: Record<string, number> | null | undefined) => (m ? Object.entries(m).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${f(v, 2)}`).join(', ') : '—');

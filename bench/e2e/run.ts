@@ -299,7 +299,7 @@ async function runLoad(server: Server, kind: Run['kind'], cfg: Partial<LoadConfi
   const errs = Object.entries(load.errors).map(([k, v]) => `${k}×${v}`).join(' ');
   const offered = config.light ? `light (${config.light.inFlight} in flight, ${config.light.pauseMs} ms pauses)` : load.targetPerS ? `${fmt(load.targetPerS)}/s offered` : 'closed loop';
   const perPay = cpu && gateway
-    ? ` | µs/payment main ${fmt(cpu.mainUs)} workers ${fmt(cpu.workersUs)} other ${fmt(cpu.otherUs)}${redisCounts?.sent != null ? `, redis ${fmt(redisCounts.sent, 2)} sent` : ''}`
+    ? ` | µs/payment main ${fmt(cpu.mainUs)} workers ${fmt(cpu.workersUs)} other ${fmt(cpu.otherUs)}${cpu.sched ? `, main woken ${fmt(cpu.sched.mainWakeups, 1)}×` : ''}${redisCounts?.sent != null ? `, redis ${fmt(redisCounts.sent, 2)} sent` : ''}`
     : '';
   say(`  ${`${server.target}${server.store === 'embedded' ? '/mem' : ''}`.padEnd(12)} ${kind.padEnd(13)} ${String(config.connections).padStart(5)} conns ${offered}: `
     + `${fmt(load.paymentsPerS)} payments/s, payment p50 ${fmt(l.payment.p50Ms, 2)} p99 ${fmt(l.payment.p99Ms, 2)} p99.9 ${fmt(l.payment.p999Ms, 2)} ms`
@@ -660,6 +660,7 @@ console.table(([['light, embedded', figures.lightEmbedded], ['light, Redis', fig
     other: `${us(ph!.cpu?.otherUs)} [${us(ph!.cpu?.sched?.otherUs)}]`,
     total: us(ph!.cpu?.totalUs),
     'main % core': fmt(ph!.cpu?.mainPercent, 1),
+    'main woken': fmt(ph!.cpu?.sched?.mainWakeups, 1),
     'redis sent': fmt(ph!.redis?.sent, 2),
     'redis writes': fmt(ph!.redis?.writes, 2),
     'redis server calls': fmt(ph!.redis?.serverCalls, 2),

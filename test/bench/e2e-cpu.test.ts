@@ -20,23 +20,24 @@ describe('ticksOfStat', () => {
 });
 
 describe('splitCpu', () => {
-  const reading = (at: number, processTicks: number, threads: [number, number, number | null][]): ProcessTimes => ({
-    pid: 100, at, processTicks, threads: threads.map(([tid, ticks, runNs]) => ({ tid, comm: 'node', ticks, runNs })),
+  const reading = (at: number, processTicks: number, threads: [number, number, number | null, number?][]): ProcessTimes => ({
+    pid: 100, at, processTicks, threads: threads.map(([tid, ticks, runNs, runs]) => ({ tid, comm: 'node', ticks, runNs, runs: runNs === null ? null : runs ?? 0 })),
   });
 
   it('tells the main thread, the workers and the rest apart', () => {
-    const a = reading(0, 100, [[100, 50, 500e6], [101, 10, 100e6], [102, 5, 50e6], [103, 1, 10e6]]);
-    const b = reading(1000, 190, [[100, 100, 1000e6], [101, 30, 300e6], [102, 15, 150e6], [103, 2, 20e6], [104, 3, 30e6]]);
+    const a = reading(0, 100, [[100, 50, 500e6, 40], [101, 10, 100e6, 7], [102, 5, 50e6], [103, 1, 10e6]]);
+    const b = reading(1000, 190, [[100, 100, 1000e6, 90], [101, 30, 300e6, 70], [102, 15, 150e6], [103, 2, 20e6], [104, 3, 30e6]]);
     const split = splitCpu(a, b, [101, 102]);
     expect(split.mainMs).toBeCloseTo(50 * tick);
     expect(split.workersMs).toBeCloseTo(30 * tick);
     expect(split.totalMs).toBeCloseTo(90 * tick);
     expect(split.otherMs).toBeCloseTo(10 * tick); // 90 − 50 − 30: includes the new thread 104 and any that ended
-    expect(split.sched).toEqual({ mainMs: 500, workersMs: 300, otherMs: 40 });
+    expect(split.sched).toEqual({ mainMs: 500, workersMs: 300, otherMs: 40, mainRuns: 50 }); // the main thread's wakeups only
     expect(split.workerThreads).toBe(2);
     const per = perPayment(split, 10)!;
     expect(per.mainUs).toBeCloseTo((50 * tick * 1000) / 10);
     expect(per.mainPercent).toBeCloseTo(((50 * tick) / 1000) * 100);
+    expect(per.sched?.mainWakeups).toBe(5);
     expect(perPayment(split, 0)).toBeNull();
   });
 
@@ -51,7 +52,9 @@ describe('splitCpu', () => {
     await new Promise((resolve) => worker.once('online', resolve));
     try {
       const r = readThreads(process.pid)!;
-      expect(r.threads.some((t) => t.tid === process.pid)).toBe(true);
+      const main = r.threads.find((t) => t.tid === process.pid)!;
+      expect(main).toBeDefined();
+      if (main.runNs !== null) expect(main.runs).toBeGreaterThan(0); // it has run, so it was put on a CPU
       expect(r.threads.length).toBeGreaterThan(1);
       expect(readThreads(2 ** 30)).toBeNull();
     } finally {
