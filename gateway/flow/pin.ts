@@ -7,9 +7,9 @@
  * resets the count. Once a card is locked every answer is the same, right PIN or wrong: CARD_LOCKED,
  * attemptsLeft 0, no receipt. Each session takes one attempt; a repeated submission gets its stored result.
  */
-import { randomBytes } from 'node:crypto';
 import { isScanpayError } from '../../core/errors.ts';
 import { maskPan } from '../../issuer/pan.ts';
+import { randomHex } from '../../issuer/random-id.ts';
 import type { AuthSession, CardRecord, PinAttempt, PinResult } from '../../issuer/store/types.ts';
 import { admitForPin, pinVerdict } from '../../issuer/verifier.ts';
 import type { ErrorFrame, PaymentResultFrame, ScannerCode } from '../../protocol/messages.ts';
@@ -96,7 +96,7 @@ export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: st
       deps.metrics.pinAttempt('rejected');
       return error(id, 'BAD_FRAME', 'the PIN is 4 digits');
     }
-    const attempt = randomBytes(16).toString('hex');
+    const attempt = randomHex(16);
     const policy = { lockAt: deps.config.pinLockAt, paceMs: deps.config.pinPaceMs };
     const begun = await deps.store.beginPinAttempt(sessionId, scannerId, attempt, Date.now(), policy, unit?.forStep());
     switch (begun.kind) {

@@ -5,8 +5,8 @@
  * atomic step (a Lua script over those keys) runs on one slot. Device keys share a `{device id}` tag.
  * The shard tells whoever holds a session id 16 bits of the card token: not the PAN, and 65,536 cards share each.
  */
-import { randomBytes } from 'node:crypto';
 import { ScanpayError } from '../../core/errors.ts';
+import { randomHex } from '../random-id.ts';
 
 export const CARD_TOKEN = /^[0-9a-f]{32}$/;
 const SHARD_HEX = 4;
@@ -18,7 +18,7 @@ export function shardOf(tokenOrSessionId: string): string {
 /** A fresh session id on the card's shard: 4 hex from the token, 112 bits from the CSPRNG. */
 export function newSessionId(cardToken: string): string {
   if (!CARD_TOKEN.test(cardToken)) throw new ScanpayError('BAD_ARGUMENT', 'card token must be 32 lowercase hex characters');
-  return shardOf(cardToken) + randomBytes(16).toString('hex').slice(SHARD_HEX);
+  return shardOf(cardToken) + randomHex(14);
 }
 
 export interface KeyLayout {
