@@ -6,7 +6,8 @@
  */
 import { ScanpayError, isScanpayError } from '../../core/errors.ts';
 import type { AuthSession, CardRecord, LedgerRecord, PaymentRequest, PinResult } from './types.ts';
-import { checkedCard, checkedLedger, checkedSession } from './validate.ts';
+import { ledgerRecord, ledgerResult, type DeclineReason } from './records.ts';
+import { checkedCard, checkedDecision, checkedLedger, checkedSession } from './validate.ts';
 
 /** Runs a boundary check on data read back from Redis; its failure means the row, not the caller, is bad. */
 function decoded<T>(what: string, decode: () => T): T {
@@ -102,6 +103,21 @@ export function decodeResult(code: string): PinResult {
       throw new ScanpayError('STORE_CORRUPT', 'malformed');
     }
     return { outcome, reason: reason || null, ...(left === '' ? {} : { attemptsLeft: Number(left) }), ledger: ledger === '1' };
+  });
+}
+
+/**
+ * The record AUTHORIZE_PAYMENT has just written for `request` (already checked), from its result code
+ * (`1|approved||` or `1|declined|REASON|`) and the balance after it: the record ledgerHead's JSON and the
+ * script's decision make, assembled by records.ts as MemoryStore assembles it; only the decision is checked.
+ */
+export function freshLedger(request: PaymentRequest, code: string, balanceAfter: string): { record: LedgerRecord; result: PinResult } {
+  return decoded('ledger record', () => {
+    const result = decodeResult(code);
+    if (!result.ledger) throw new ScanpayError('STORE_CORRUPT', 'malformed');
+    const record = ledgerRecord(request, result.reason as DeclineReason | null, decimal(balanceAfter));
+    checkedDecision(record.outcome, record.reason, record.balanceAfter);
+    return { record, result: ledgerResult(record) };
   });
 }
 

@@ -29,7 +29,7 @@ export interface StoreScripts {
   scanpayAuthorizePayment(
     ledger: string, card: string, session: string,
     recordHead: Arg, amount: Arg, negatedAmount: Arg, currency: Arg, at: Arg, attempt: Arg, gone: Arg, blocked: Arg, locked: Arg,
-  ): Promise<[string | null, number, string | null]>;
+  ): Promise<[string | null, number, string | null, string?]>;
   scanpayAcceptDeviceToken(device: string, nonce: string, ttlMs: Arg): Promise<string>;
   scanpayTakeRate(rate: string, intervalMs: Arg, burst: Arg): Promise<number>;
 }
@@ -177,7 +177,8 @@ return result`;
  * Exactly once per ledger key: {recordJson, replayed, nil} if the record exists (replayed = 0 only when this
  * same call wrote it: a re-send after a lost reply); {nil, replayed, code} if the session was settled without
  * a ledger record; for a card no longer active {nil, 0, code} and no record; else pinFailures → 0, the checks
- * of declineReason in records.ts in the same order, the balance moved if approved, the record written.
+ * of declineReason in records.ts in the same order, the balance moved if approved, the record written, and
+ * {nil, 0, code, balanceAfter}: the caller knows the rest of the record it just had written.
  * ARGV: record head (JSON without '}'), amount, -amount, currency, at, attempt, then the gone/blocked/locked codes.
  */
 const AUTHORIZE_PAYMENT = `
@@ -213,10 +214,10 @@ else
   decision = ',"outcome":"approved","reason":null'
   code = '1|approved||'
 end
-local record = ARGV[1] .. decision .. ',"balanceAfter":' .. string.format('%d', balance) .. '}'
-redis.call('SET', KEYS[1], record)
+local balanceAfter = string.format('%d', balance)
+redis.call('SET', KEYS[1], ARGV[1] .. decision .. ',"balanceAfter":' .. balanceAfter .. '}')
 if sessionKept then redis.call('HSET', KEYS[3], 'result', code, 'authorizedBy', ARGV[6]) end
-return {record, 0, false}`;
+return {false, 0, code, balanceAfter}`;
 
 /** 'revoked', 'accepted' (the nonce is now remembered for ttlMs) or 'replayed'. */
 const ACCEPT_DEVICE_TOKEN = `

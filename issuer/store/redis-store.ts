@@ -18,7 +18,9 @@ import { Cluster, Redis } from 'ioredis';
 import { ScanpayError, isScanpayError } from '../../core/errors.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
 import { ledgerResult, refusedCardResult } from './records.ts';
-import { cardFromHash, cardFromPairs, cardToHash, decodeResult, encodeResult, ledgerFromJson, ledgerHead, sessionFromJson, sessionToJson } from './redis-codec.ts';
+import {
+  cardFromHash, cardFromPairs, cardToHash, decodeResult, encodeResult, freshLedger, ledgerFromJson, ledgerHead, sessionFromJson, sessionToJson,
+} from './redis-codec.ts';
 import { withStoreScripts, type RateUnitArgs, type ScriptedRedis, type StoreScripts } from './redis-scripts.ts';
 import type { ClusterNode } from './redis-target.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
@@ -259,10 +261,12 @@ export class RedisStore implements Store {
 
   async authorizePayment(request: PaymentRequest): Promise<Authorization> {
     const req = checkedPaymentRequest(request);
-    const [json, replayed, code] = await this.#durable('scanpayAuthorizePayment',
+    const [json, replayed, code, balanceAfter] = await this.#durable('scanpayAuthorizePayment',
       this.#keys.ledger(req.sessionId), this.#keys.card(req.card), this.#keys.session(req.sessionId),
       ledgerHead(req), String(req.amount), String(-req.amount), req.currency, String(req.at), req.attempt, ...REFUSED_CODES,
     );
+    // written by this call: the record is the checked request and the script's decision, not read back
+    if (balanceAfter !== undefined) return { ...freshLedger(req, code ?? '', balanceAfter), replayed: false };
     if (json === null) return { record: null, result: decodeResult(code ?? ''), replayed: replayed === 1 };
     const record = ledgerFromJson(json);
     return { record, result: ledgerResult(record), replayed: replayed === 1 };

@@ -169,12 +169,17 @@ export function checkedPaymentRequest(input: unknown): PaymentRequest {
 const OUTCOMES = ['approved', 'declined'] as const;
 const LEDGER_REASONS = ['CURRENCY_MISMATCH', 'OVER_LIMIT', 'INSUFFICIENT_FUNDS'];
 
+/** A ledger record's decision half: an approved record without a reason, a declined one with a known reason. */
+export function checkedDecision(outcome: unknown, reason: unknown, balanceAfter: unknown): void {
+  if (!OUTCOMES.includes(outcome as (typeof OUTCOMES)[number])) throw bad('outcome must be approved or declined');
+  if (outcome === 'approved' ? reason !== null : !LEDGER_REASONS.includes(reason as string)) throw bad('reason does not match the outcome');
+  parseMinorUnits(balanceAfter, 'balanceAfter');
+}
+
 /** A ledger record as read back: every field of the right type, an approved record without a reason. */
 export function checkedLedger(input: unknown): LedgerRecord {
   const r = record(input, 'ledger record');
   const request = checkedPaymentRequest({ ...r, attempt: '0'.repeat(32) }); // the request half, shard rule included
-  if (!OUTCOMES.includes(r.outcome as (typeof OUTCOMES)[number])) throw bad('outcome must be approved or declined');
-  if (r.outcome === 'approved' ? r.reason !== null : !LEDGER_REASONS.includes(r.reason as string)) throw bad('reason does not match the outcome');
-  parseMinorUnits(r.balanceAfter, 'balanceAfter');
+  checkedDecision(r.outcome, r.reason, r.balanceAfter);
   return copyLedger({ ...request, outcome: r.outcome, reason: r.reason, balanceAfter: r.balanceAfter } as LedgerRecord);
 }
