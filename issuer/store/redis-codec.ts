@@ -20,8 +20,14 @@ function decoded<T>(what: string, decode: () => T): T {
   }
 }
 
+/** A card hash's fields: the order cardToHash writes them in and the scripts read them back in (HMGET). */
+export const CARD_FIELDS = [
+  'token', 'last4', 'generation', 'keyId', 'status', 'wrappedBasicKey', 'pvv', 'basicKeyCheck', 'currency', 'limit', 'balance',
+  'pinFailures', 'pinPaceUntil', 'updatedAt',
+] as const;
+
 /** Field → value, in the order HSET writes them; every field is always present. */
-export function cardToHash(card: CardRecord): Record<string, string> {
+export function cardToHash(card: CardRecord): Record<(typeof CARD_FIELDS)[number], string> {
   return {
     token: card.token,
     last4: card.last4,
@@ -65,10 +71,13 @@ export function cardFromHash(hash: Record<string, string>): CardRecord {
   );
 }
 
-/** HGETALL as a script returns it: a flat field, value, field, value… list. */
-export function cardFromPairs(pairs: string[]): CardRecord {
+/** A card as a script returns it: the values of CARD_FIELDS in that order (HMGET; null for a missing field). */
+export function cardFromValues(values: readonly (string | null)[]): CardRecord {
   const hash: Record<string, string> = {};
-  for (let i = 0; i + 1 < pairs.length; i += 2) hash[pairs[i]] = pairs[i + 1];
+  CARD_FIELDS.forEach((field, i) => {
+    const value = values[i];
+    if (typeof value === 'string') hash[field] = value;
+  });
   return cardFromHash(hash);
 }
 

@@ -11,6 +11,7 @@
  * which rounds to 14 digits). PIN results are the short codes of redis-codec.ts encodeResult.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { CARD_FIELDS } from './redis-codec.ts';
 
 type Arg = string | number;
 /** A rate unit for a script that takes one first: the limit's full key ('' for none), interval ms, burst. */
@@ -64,6 +65,11 @@ function rateUnitFirst(n: number, refused: string): string {
 if ARGV[${n}] ~= '' and not take_rate(ARGV[${n}], tonumber(ARGV[${n + 1}]), tonumber(ARGV[${n + 2}])) then return ${refused} end`;
 }
 
+/** A Lua expression: the card at `key` as its CARD_FIELDS values (all nil for no card), what cardFromValues reads. */
+function cardRow(key: string): string {
+  return `redis.call('HMGET', ${key}, ${CARD_FIELDS.map((field) => `'${field}'`).join(', ')})`;
+}
+
 /** 1 if written; 0 (and nothing written) if the card exists. */
 const INSERT_CARD = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -89,7 +95,7 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2 * n + 2))
 return 1`;
 
 /**
- * {'OK', cardRow} with the session stored (kept until keepUntil), {'CARD_UNKNOWN'}, {'EXISTS'}, or
+ * {'OK', card (cardRow)} with the session stored (kept until keepUntil), {'CARD_UNKNOWN'}, {'EXISTS'}, or
  * {'RATE_LIMITED'} (nothing read or written). The same session again while unused is OK (a re-send after a
  * lost reply, e.g. across a Redis restart), not EXISTS. ARGV: session JSON, scannerId, token, expiresAt,
  * keepUntil, then the rate unit (rateUnitFirst).
@@ -99,8 +105,8 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
   local kept = redis.call('HMGET', KEYS[2], 'session', 'usedAt')
   if kept[1] ~= ARGV[1] or kept[2] then return {'EXISTS'} end
 end
-local row = redis.call('HGETALL', KEYS[1])
-if #row == 0 then return {'CARD_UNKNOWN'} end
+local row = ${cardRow('KEYS[1]')}
+if not row[1] then return {'CARD_UNKNOWN'} end
 redis.call('HSET', KEYS[2], 'session', ARGV[1], 'scannerId', ARGV[2], 'card', ARGV[3], 'expiresAt', ARGV[4])
 redis.call('PEXPIREAT', KEYS[2], ARGV[5])
 return {'OK', row}`;
@@ -110,7 +116,7 @@ return {'OK', row}`;
  * another scanner's, used (a re-send of the claiming call gets EVALUATE again; others the stored result),
  * a pending one older than takeoverMs is claimed again), expired; then the card: gone, blocked, locked or out
  * of attempts → DECIDED; paced → PIN_PACED (nothing written); else pinFailures + 1 before the PIN is
- * verified → EVALUATE with the card row.
+ * verified → EVALUATE with the card (cardRow).
  * Before all of it, the frame's rate unit: refused → RATE_LIMITED, nothing else looked at.
  * ARGV: cardKeyPrefix, scannerId, attempt, now, lockAt, paceMs, usedRetentionMs, the gone/blocked/locked codes, takeoverMs,
  * then the rate unit (rateUnitFirst).
@@ -123,7 +129,7 @@ local cardKey = ARGV[1] .. s[3]
 if s[5] then
   if s[7] then return {'USED', s[1], s[7]} end
   if s[6] == ARGV[3] and redis.call('EXISTS', cardKey) == 1 then
-    return {'EVALUATE', s[1], redis.call('HGETALL', cardKey)}
+    return {'EVALUATE', s[1], ${cardRow('cardKey')}}
   end
   if tonumber(ARGV[4]) - tonumber(s[5]) < tonumber(ARGV[11]) then return {'USED', s[1], false} end
   -- nobody finished that attempt (its gateway died or lost the store): this one takes over, counted anew
@@ -146,7 +152,7 @@ if decided then
 end
 redis.call('HINCRBY', cardKey, 'pinFailures', 1)
 redis.call('HSET', cardKey, 'pinPaceUntil', string.format('%d', now + tonumber(ARGV[6])), 'updatedAt', ARGV[4])
-return {'EVALUATE', s[1], redis.call('HGETALL', cardKey)}`;
+return {'EVALUATE', s[1], ${cardRow('cardKey')}}`;
 
 /**
  * An evaluated attempt that does not pay; returns the stored result code. A settled session keeps its result.

@@ -19,7 +19,7 @@ import { ScanpayError, isScanpayError } from '../../core/errors.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
 import { ledgerResult, refusedCardResult } from './records.ts';
 import {
-  cardFromHash, cardFromPairs, cardToHash, decodeResult, encodeResult, freshLedger, ledgerFromJson, ledgerHead, sessionFromJson, sessionToJson,
+  cardFromHash, cardFromValues, cardToHash, decodeResult, encodeResult, freshLedger, ledgerFromJson, ledgerHead, sessionFromJson, sessionToJson,
 } from './redis-codec.ts';
 import { withStoreScripts, type RateUnitArgs, type ScriptedRedis, type StoreScripts } from './redis-scripts.ts';
 import type { ClusterNode } from './redis-target.ts';
@@ -213,7 +213,7 @@ export class RedisStore implements Store {
     );
     if (verdict === 'RATE_LIMITED') return { ok: false, reason: 'RATE_LIMITED' };
     if (verdict === 'EXISTS') throw new ScanpayError('BAD_ARGUMENT', 'session id exists');
-    return verdict === 'OK' ? { ok: true, card: cardFromPairs(row ?? []) } : { ok: false, reason: 'CARD_UNKNOWN' };
+    return verdict === 'OK' ? { ok: true, card: cardFromValues(row ?? []) } : { ok: false, reason: 'CARD_UNKNOWN' };
   }
 
   async discardSession(id: string): Promise<void> {
@@ -242,7 +242,7 @@ export class RedisStore implements Store {
     );
     if (json === undefined) return { kind: 'refused', reason: verdict as SessionRefusal };
     const session = sessionFromJson(json);
-    if (verdict === 'EVALUATE') return { kind: 'evaluate', session, card: cardFromPairs(extra as string[]) };
+    if (verdict === 'EVALUATE') return { kind: 'evaluate', session, card: cardFromValues(extra as (string | null)[]) };
     if (verdict === 'DECIDED') return { kind: 'decided', session, result: decodeResult(extra as string) };
     const code = extra as string | null | undefined;
     return { kind: 'used', session, state: code ? 'done' : 'pending', result: code ? decodeResult(code) : null };

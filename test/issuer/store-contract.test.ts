@@ -846,6 +846,11 @@ describeRedis(redis, 'RedisStore', (server) => {
       await raw.hset(layout(prefix).card(card.token), 'balance', 'lots');
       const error = await store.getCard(card.token).catch((e: unknown) => e);
       expect(isScanpayError(error, 'STORE_CORRUPT')).toBe(true);
+      // read by a script (its HMGET of the card's fields): a bad value, then a missing field
+      expect(isScanpayError(await store.openSession(makeSession(card)).catch((e: unknown) => e), 'STORE_CORRUPT')).toBe(true);
+      await raw.hset(layout(prefix).card(card.token), 'balance', String(card.balance));
+      await raw.hdel(layout(prefix).card(card.token), 'pvv');
+      expect(isScanpayError(await store.openSession(makeSession(card)).catch((e: unknown) => e), 'STORE_CORRUPT')).toBe(true);
       const damaged = '4000001234567899';
       await raw.set(layout(prefix).ledger('0'.repeat(32)), `{"card":"${damaged}"`);
       const ledgerError = await store.getLedgerRecord('0'.repeat(32)).catch((e: unknown) => e);
