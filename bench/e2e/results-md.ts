@@ -9,7 +9,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { keptResultsSection, keptResultsSections } from '../results-sections.ts';
 import { fileURLToPath } from 'node:url';
 import { lineChart } from './chart.ts';
-import { describeBefore, readBefore, targetRows, type Figures, type Phase } from './cpu-targets.ts';
+import { budgetRows, type BudgetRun } from './budget.ts';
+import { describeBefore, readBefore, targetRows, TARGETS, type Figures, type Phase } from './cpu-targets.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- reads our own JSON files, shapes are in pool.bench.ts / run.ts */
 type Json = any;
@@ -160,6 +161,7 @@ function cpuSection(e2e: Json, figures: Figures): string[] {
   out.push(row(['target', 'today', 'measured (this run)', 'measured ÷ today', 'verdict']), row(['---', '---', '---', '---', '---']));
   for (const r of targetRows(figures, before)) out.push(row([r.target, r.today, r.measured, r.ratio, met(r.met)]));
   out.push('');
+  out.push(...budgetSection(e2e, figures));
   const us = (x: number | null | undefined, sched: number | null | undefined) => `${f(x)} [${f(sched)}]`;
   out.push(row(['phase', 'load', 'payments measured', 'payments/s', 'main µs', 'workers µs', 'other µs', 'total µs', 'main thread, % of a core', 'main thread woken', 'Redis sent / writes / server', 'payment p50 / p99 ms']),
     row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---']));
@@ -193,6 +195,26 @@ function cpuSection(e2e: Json, figures: Figures): string[] {
     }
     out.push('');
   }
+  return out;
+}
+
+/** The throughput targets against what the machine's vCPUs leave for the main thread at their rates (budget.ts). */
+function budgetSection(e2e: Json, figures: Figures): string[] {
+  const rows = budgetRows(e2e.runs as BudgetRun[], e2e.machine.cores, TARGETS,
+    { baselinePaymentsPerS: figures.baselinePaymentsPerS, echoPaymentsPerS: figures.echoPaymentsPerS, poolMainUs: figures.peak?.cpu?.mainUs ?? null });
+  if (rows.length === 0) return [];
+  const out = [`What the ${e2e.machine.cores} vCPUs leave for the gateway's main thread at the rate each throughput target asks for (bench/e2e/budget.ts, this run's figures): `
+    + `at R payments/s every payment has at most ${e2e.machine.cores} × 1 s ÷ R of CPU, all processes together. Subtracted: what this run measured per payment outside the main thread, `
+    + 'each at its cheapest over the Redis peak and open-loop runs (per-payment costs fall as load rises): the load generator, the Redis server, the pool gateway\'s workers and other threads. '
+    + 'Beside what is left: the bare echo server\'s CPU per payment-equivalent (two round trips, nothing else), the least the main thread\'s transport alone has cost, and the main thread measured at the pool\'s peak. '
+    + 'The budget counts the vCPUs as wholly ours, which the other tenants of this VM make generous.', ''];
+  out.push(row(['target', 'rate it asks for', 'CPU per payment at that rate', 'generator', 'Redis server', 'gateway workers + other', 'left for the main thread', 'transport floor (echo server)', 'main thread at the pool\'s peak', 'on this machine, at these costs']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---']));
+  for (const r of rows) {
+    out.push(row([r.target, `${f(r.ratePerS)}/s`, `${f(r.budgetUs)} µs`, `${f(r.generatorUs)} µs`, `${f(r.redisUs)} µs`, `${f(r.workersAndOtherUs)} µs`, `${f(r.leftForMainUs)} µs`, `${f(r.mainFloorUs)} µs`, `${f(r.mainMeasuredUs)} µs`,
+      r.reachable === null ? '—' : r.reachable ? 'within reach' : '**out of reach**: the rest spends the budget']));
+  }
+  out.push('');
   return out;
 }
 

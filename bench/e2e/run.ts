@@ -51,7 +51,8 @@ import {
   parseCommandstats, perPayment, readThreads, redisPerPayment, splitCpu, threadTagNodeOptions,
   type ClientCounts, type CpuPerPayment, type ProcessTimes, type RedisPerPayment,
 } from './cpu.ts';
-import { BEFORE_FILE, describeBefore, provenance, readBefore, targetRows, type BeforeFile, type Figures, type Phase } from './cpu-targets.ts';
+import { budgetRows } from './budget.ts';
+import { BEFORE_FILE, describeBefore, provenance, readBefore, targetRows, TARGETS, type BeforeFile, type Figures, type Phase } from './cpu-targets.ts';
 import type { LoadConfig, LoadResult } from './load.ts';
 import { formatTop, summarizeProfile, type CpuProfile } from './profile-summary.ts';
 import { benchRedis, type BenchRedis } from './redis.ts';
@@ -628,6 +629,8 @@ const report = {
     figures,
     reference: before ? { file: 'bench/results/e2e-before.json', commit: before.commit, codeCommit: before.codeCommit, date: before.date } : null,
     targets: targetRows(figures, before),
+    budget: budgetRows(runs, machine().cores, TARGETS,
+      { baselinePaymentsPerS: figures.baselinePaymentsPerS, echoPaymentsPerS: figures.echoPaymentsPerS, poolMainUs: figures.peak?.cpu?.mainUs ?? null }),
   },
   runs,
 };
@@ -668,6 +671,12 @@ console.table(([['light, embedded', figures.lightEmbedded], ['light, Redis', fig
   })));
 say(`issue 10 targets, against ${describeBefore(before)}:`);
 console.table(report.cpu.targets.map((r) => ({ target: r.target, today: r.today, measured: r.measured, 'measured ÷ today': r.ratio, verdict: r.met === null ? '—' : r.met ? 'met' : 'NOT met' })));
+
+say(`the throughput targets against what ${machine().cores} vCPUs leave for the main thread at their rates (µs per payment; bench/e2e/budget.ts):`);
+console.table(report.cpu.budget.map((r) => ({
+  target: r.target, 'rate asked': fmt(r.ratePerS), budget: fmt(r.budgetUs), generator: fmt(r.generatorUs), redis: fmt(r.redisUs), 'workers+other': fmt(r.workersAndOtherUs),
+  'left for main': fmt(r.leftForMainUs), 'echo floor': fmt(r.mainFloorUs), 'main at peak': fmt(r.mainMeasuredUs), verdict: r.reachable === null ? '—' : r.reachable ? 'within reach' : 'OUT of reach',
+})));
 
 mkdirSync(RESULTS, { recursive: true });
 const jsonFile = new URL(`e2e${suffix}.json`, RESULTS);
