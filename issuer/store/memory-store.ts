@@ -12,6 +12,7 @@ import { ScanpayError } from '../../core/errors.ts';
 import {
   copyCard, copyLedger, copyResult, copySession, sameSession, declineReason, ledgerRecord, ledgerResult, refusedCardResult, wrongPinResult,
 } from './records.ts';
+import { ExpiringMap } from './expiring-map.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
 import type {
   AuthSession, Authorization, CardMutation, CardRecord, DeviceRecord, DeviceTokenCheck, LedgerRecord, OpenedSession, PaymentRequest,
@@ -23,9 +24,6 @@ import {
   checkedPaymentRequest, checkedPolicy, checkedRate, checkedScannerId, checkedSession, checkedSessionId, checkedTime,
 } from './validate.ts';
 
-/** How often, at most, the expiring maps are swept of forgotten entries (a sweep walks the whole map). */
-const SWEEP_INTERVAL_MS = 1_000;
-
 interface StoredSession {
   session: AuthSession;
   usedAt: number | null;
@@ -34,33 +32,6 @@ interface StoredSession {
   result: PinResult | null;
   /** Wall-clock ms at which the entry is forgotten (the Redis key's PEXPIREAT). */
   keepUntil: number;
-}
-
-/** A Map whose entries are forgotten at their deadline: checked on access, swept at most once a second. */
-class ExpiringMap<V extends { keepUntil: number }> {
-  readonly #entries = new Map<string, V>();
-  #nextSweep = 0;
-
-  get(key: string, now = Date.now()): V | undefined {
-    if (now >= this.#nextSweep) {
-      this.#nextSweep = now + SWEEP_INTERVAL_MS;
-      for (const [k, entry] of this.#entries) if (entry.keepUntil <= now) this.#entries.delete(k);
-    }
-    const entry = this.#entries.get(key);
-    if (entry && entry.keepUntil <= now) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return entry;
-  }
-
-  set(key: string, value: V): void {
-    this.#entries.set(key, value);
-  }
-
-  delete(key: string): void {
-    this.#entries.delete(key);
-  }
 }
 
 export class MemoryStore implements Store {
