@@ -57,9 +57,10 @@ export async function deleteBenchKeys(url: string, prefix: string): Promise<numb
   }
 }
 
-export async function benchRedis(): Promise<BenchRedis> {
+/** `ownServer`: a private server even when REDIS_URL is set (a bench that reads the server's own CPU time). */
+export async function benchRedis(opts: { ownServer?: boolean } = {}): Promise<BenchRedis> {
   const prefix = `${PREFIX_ROOT}${randomUUID()}:`;
-  const shared = process.env.REDIS_URL;
+  const shared = opts.ownServer ? undefined : process.env.REDIS_URL;
   if (shared) {
     if (!(await answers(shared))) throw new Error('REDIS_URL is set but does not answer');
     let stopped = false;
