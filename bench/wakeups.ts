@@ -33,7 +33,7 @@ const schedOf = (path: string): Sched => {
 };
 const ownThread = () => schedOf('/proc/thread-self/schedstat');
 
-/** CPU µs per wakeup and times scheduled per wakeup of the thread behind `read`, over `count` calls of `onWake`. */
+/** `count` wakeups `periodMs` apart → the woken thread's CPU µs and times scheduled, per wakeup. */
 type Probe = (count: number, periodMs: number) => Promise<{ usPerWake: number; runsPerWake: number }>;
 
 /** Starts measuring after the first wakeup (so setting up is not counted), stops after `count` more. */
@@ -61,7 +61,7 @@ const worker: Probe = (count, periodMs) => new Promise((resolve, reject) => {
     const t = setInterval(() => parentPort.postMessage(0), ${periodMs});
     parentPort.once('message', () => { clearInterval(t); parentPort.close(); });`, { eval: true });
   w.on('error', reject);
-  const wake = counter(count + 1, ownThread, (r) => { w.postMessage('stop'); void w.terminate().then(() => resolve(r)); });
+  const wake = counter(count, ownThread, (r) => { w.postMessage('stop'); void w.terminate().then(() => resolve(r)); });
   w.on('message', wake);
 });
 

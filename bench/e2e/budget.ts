@@ -12,6 +12,8 @@
  * no gateway design reaches the target on this machine.
  */
 
+import { TARGETS, type Figures } from './cpu-targets.ts';
+
 /** The fields of a bench/e2e/run.ts `Run` that the budget reads (e2e.json `runs[]`). */
 export interface BudgetRun {
   target: 'echo' | 'baseline' | 'pool';
@@ -49,13 +51,9 @@ const cheapest = (xs: (number | null)[]): number | null => {
   return known.length === 0 ? null : Math.min(...known);
 };
 
-export interface BudgetTargets {
-  poolOverBaseline: number; // pool peak ≥ this × the baseline's peak
-  poolOverEcho: number; // pool peak ≥ this × the echo ceiling's payments-equivalent
-}
-
-export function budgetRows(runs: readonly BudgetRun[], cores: number, targets: BudgetTargets,
-  peaks: { baselinePaymentsPerS: number | null; echoPaymentsPerS: number | null; poolMainUs: number | null }): BudgetRow[] {
+/** The rows for the two throughput targets (cpu-targets.ts TARGETS), from a run's `runs` and its figures. */
+export function budgetRows(runs: readonly BudgetRun[], cores: number,
+  figures: Pick<Figures, 'baselinePaymentsPerS' | 'echoPaymentsPerS' | 'peak'>, targets: { poolOverBaseline: number; poolOverEcho: number } = TARGETS): BudgetRow[] {
   const overRedis = runs.filter((r) => r.target !== 'echo' && r.store === 'redis' && steady(r));
   const pool = overRedis.filter((r) => r.target === 'pool');
   const generatorUs = cheapest(overRedis.map((r) => perPaymentUs(r.cpuPercent.generator, r.load.paymentsPerS)));
@@ -69,12 +67,12 @@ export function budgetRows(runs: readonly BudgetRun[], cores: number, targets: B
     const outside = generatorUs === null || redisUs === null || workersAndOtherUs === null ? null : generatorUs + redisUs + workersAndOtherUs;
     const leftForMainUs = outside === null ? null : budgetUs - outside;
     return {
-      target, ratePerS, budgetUs, generatorUs, redisUs, workersAndOtherUs, leftForMainUs, mainFloorUs, mainMeasuredUs: peaks.poolMainUs,
+      target, ratePerS, budgetUs, generatorUs, redisUs, workersAndOtherUs, leftForMainUs, mainFloorUs, mainMeasuredUs: figures.peak?.cpu?.mainUs ?? null,
       reachable: leftForMainUs === null || mainFloorUs === null ? null : leftForMainUs >= mainFloorUs,
     };
   };
   return [
-    row(`pool peak ≥ ${targets.poolOverBaseline} × baseline peak`, peaks.baselinePaymentsPerS === null ? null : targets.poolOverBaseline * peaks.baselinePaymentsPerS),
-    row(`pool peak ≥ ${targets.poolOverEcho} × echo ceiling`, peaks.echoPaymentsPerS === null ? null : targets.poolOverEcho * peaks.echoPaymentsPerS),
+    row(`pool peak ≥ ${targets.poolOverBaseline} × baseline peak`, figures.baselinePaymentsPerS === null ? null : targets.poolOverBaseline * figures.baselinePaymentsPerS),
+    row(`pool peak ≥ ${targets.poolOverEcho} × echo ceiling`, figures.echoPaymentsPerS === null ? null : targets.poolOverEcho * figures.echoPaymentsPerS),
   ].filter((r): r is BudgetRow => r !== null);
 }

@@ -10,7 +10,7 @@ import { keptResultsSection, keptResultsSections } from '../results-sections.ts'
 import { fileURLToPath } from 'node:url';
 import { lineChart } from './chart.ts';
 import { budgetRows, type BudgetRun } from './budget.ts';
-import { describeBefore, readBefore, targetRows, TARGETS, type Figures, type Phase } from './cpu-targets.ts';
+import { describeBefore, readBefore, targetRows, type Figures, type Phase } from './cpu-targets.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- reads our own JSON files, shapes are in pool.bench.ts / run.ts */
 type Json = any;
@@ -200,8 +200,7 @@ function cpuSection(e2e: Json, figures: Figures): string[] {
 
 /** The throughput targets against what the machine's vCPUs leave for the main thread at their rates (budget.ts). */
 function budgetSection(e2e: Json, figures: Figures): string[] {
-  const rows = budgetRows(e2e.runs as BudgetRun[], e2e.machine.cores, TARGETS,
-    { baselinePaymentsPerS: figures.baselinePaymentsPerS, echoPaymentsPerS: figures.echoPaymentsPerS, poolMainUs: figures.peak?.cpu?.mainUs ?? null });
+  const rows = budgetRows(e2e.runs as BudgetRun[], e2e.machine.cores, figures);
   if (rows.length === 0) return [];
   const out = [`What the ${e2e.machine.cores} vCPUs leave for the gateway's main thread at the rate each throughput target asks for (bench/e2e/budget.ts, this run's figures): `
     + `at R payments/s every payment has at most ${e2e.machine.cores} × 1 s ÷ R of CPU, all processes together. Subtracted: what this run measured per payment outside the main thread, `

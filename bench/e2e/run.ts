@@ -52,7 +52,7 @@ import {
   type ClientCounts, type CpuPerPayment, type ProcessTimes, type RedisPerPayment,
 } from './cpu.ts';
 import { budgetRows } from './budget.ts';
-import { BEFORE_FILE, describeBefore, provenance, readBefore, targetRows, TARGETS, type BeforeFile, type Figures, type Phase } from './cpu-targets.ts';
+import { BEFORE_FILE, describeBefore, provenance, readBefore, targetRows, type BeforeFile, type Figures, type Phase } from './cpu-targets.ts';
 import type { LoadConfig, LoadResult } from './load.ts';
 import { formatTop, summarizeProfile, type CpuProfile } from './profile-summary.ts';
 import { benchRedis, type BenchRedis } from './redis.ts';
@@ -629,8 +629,7 @@ const report = {
     figures,
     reference: before ? { file: 'bench/results/e2e-before.json', commit: before.commit, codeCommit: before.codeCommit, date: before.date } : null,
     targets: targetRows(figures, before),
-    budget: budgetRows(runs, machine().cores, TARGETS,
-      { baselinePaymentsPerS: figures.baselinePaymentsPerS, echoPaymentsPerS: figures.echoPaymentsPerS, poolMainUs: figures.peak?.cpu?.mainUs ?? null }),
+    budget: budgetRows(runs, machine().cores, figures),
   },
   runs,
 };

@@ -4,6 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { budgetRows, perPaymentUs, type BudgetRun } from '../../bench/e2e/budget.ts';
+import type { Phase } from '../../bench/e2e/cpu-targets.ts';
+
+/** The pool's peak phase, as far as the budget reads it: its main thread's CPU per payment. */
+const peakWithMain = (mainUs: number) => ({ cpu: { mainUs } }) as Phase;
 
 const run = (over: Partial<BudgetRun> & Pick<BudgetRun, 'target'>, perS: number, pct: BudgetRun['cpuPercent'], cpu: BudgetRun['cpu'] = null): BudgetRun => ({
   store: over.target === 'echo' ? null : 'redis', kind: 'peak',
@@ -33,7 +37,7 @@ describe('budgetRows', () => {
   ];
 
   it('subtracts the cheapest measured cost outside the main thread from what the vCPUs give at the target rate', () => {
-    const rows = budgetRows(runs, 2, targets, { baselinePaymentsPerS: 4_000, echoPaymentsPerS: 30_000, poolMainUs: 220 });
+    const rows = budgetRows(runs, 2, { baselinePaymentsPerS: 4_000, echoPaymentsPerS: 30_000, peak: peakWithMain(220) }, targets);
     expect(rows.map((r) => r.target)).toEqual(['pool peak ≥ 2.5 × baseline peak', 'pool peak ≥ 0.35 × echo ceiling']);
     const [vsBaseline, vsEcho] = rows;
     expect(vsBaseline!.ratePerS).toBe(10_000);
@@ -51,15 +55,15 @@ describe('budgetRows', () => {
   });
 
   it('calls a target within reach when what is left covers the transport floor', () => {
-    const [row] = budgetRows(runs, 4, targets, { baselinePaymentsPerS: 4_000, echoPaymentsPerS: null, poolMainUs: null });
+    const [row] = budgetRows(runs, 4, { baselinePaymentsPerS: 4_000, echoPaymentsPerS: null, peak: null }, targets);
     expect(row!.budgetUs).toBeCloseTo(400);
     expect(row!.leftForMainUs).toBeCloseTo(200);
     expect(row!.reachable).toBe(true);
   });
 
   it('gives no verdict without the figures it needs', () => {
-    expect(budgetRows(runs, 2, targets, { baselinePaymentsPerS: null, echoPaymentsPerS: null, poolMainUs: null })).toEqual([]);
-    const [row] = budgetRows(runs.filter((r) => r.target !== 'echo'), 2, targets, { baselinePaymentsPerS: 4_000, echoPaymentsPerS: null, poolMainUs: null });
+    expect(budgetRows(runs, 2, { baselinePaymentsPerS: null, echoPaymentsPerS: null, peak: null }, targets)).toEqual([]);
+    const [row] = budgetRows(runs.filter((r) => r.target !== 'echo'), 2, { baselinePaymentsPerS: 4_000, echoPaymentsPerS: null, peak: null });
     expect(row!.mainFloorUs).toBeNull();
     expect(row!.reachable).toBeNull();
   });
