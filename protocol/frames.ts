@@ -1,0 +1,37 @@
+/**
+ * The frames of the scanner WebSocket protocol v1 (docs/protocol.md) as plain types: what each JSON text
+ * message holds. Their TypeBox schemas (frame-schemas.ts) are held equal to these at compile time, and
+ * messages.ts parses with them; the package's public declarations name these, never a TypeBox type.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+// scanner → gateway (the rules of each value: protocol/values.ts; of a request id: `^[A-Za-z0-9._:-]{1,64}$`)
+export interface ScanFrame { v: typeof PROTOCOL_VERSION; type: 'scan'; id: string; payload: string; amount: number; currency: string; merchant: string }
+export interface PinFrame { v: typeof PROTOCOL_VERSION; type: 'pin'; id: string; session: string; pin: string }
+export interface PingFrame { v: typeof PROTOCOL_VERSION; type: 'ping'; id: string }
+/** v1.1: where one of this scanner's sessions stands, and its result once decided (e.g. after a reconnect). */
+export interface StatusFrame { v: typeof PROTOCOL_VERSION; type: 'status'; id: string; session: string }
+export type ScannerFrame = ScanFrame | PinFrame | PingFrame | StatusFrame;
+
+// gateway → scanner
+export interface Receipt {
+  session: string; merchant: string; amount: number; currency: string; maskedPan: string;
+  outcome: 'approved' | 'declined'; reason: string | null; at: number; mac: string;
+}
+export interface WelcomeFrame { v: typeof PROTOCOL_VERSION; type: 'welcome'; scanner: string; limits: { maxFrameBytes: number; framesPerSecond: number; burst?: number } }
+export interface AuthRequiredFrame {
+  v: typeof PROTOCOL_VERSION; type: 'auth-required'; id: string; session: string; url: string; expiresAt: number;
+  merchant: string; amount: number; currency: string; maskedPan: string;
+}
+export interface PaymentResultFrame {
+  v: typeof PROTOCOL_VERSION; type: 'payment-result'; id: string | null; session: string; outcome: 'approved' | 'declined'; reason: string | null;
+  attemptsLeft?: number; replayed: boolean; receipt: Receipt | null;
+}
+export interface ErrorFrame { v: typeof PROTOCOL_VERSION; type: 'error'; id: string | null; code: string; message: string }
+export interface PongFrame { v: typeof PROTOCOL_VERSION; type: 'pong'; id: string }
+export interface SessionStatusFrame {
+  v: typeof PROTOCOL_VERSION; type: 'session-status'; id: string; session: string; state: 'open' | 'pending' | 'done'; expiresAt: number;
+  result: { outcome: 'approved' | 'declined'; reason: string | null; attemptsLeft?: number; receipt: Receipt | null } | null;
+}
+export type GatewayFrame = WelcomeFrame | AuthRequiredFrame | PaymentResultFrame | ErrorFrame | PongFrame | SessionStatusFrame;
