@@ -7,7 +7,7 @@
 export { DEFAULT_BATCH, startGateway, type Gateway, type GatewayOptions } from './server.ts';
 export { CryptoPool, type CryptoEngine, type CryptoPoolOptions } from './pool/crypto-pool.ts';
 export { LocalPushBus, RedisPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
-export { createLogger } from './log.ts';
+export { createLogger, type GatewayLogger, type ScanpayLogger } from './log.ts';
 export { deviceSecret } from '../protocol/scanner-token.ts';
 export { FLEET_KEY_BYTES, loadFleetKey, parseFleetKey } from '../protocol/fleet-key.ts';
 export { ScanpayBaseError, isScanpayBaseError, type ErrorLayer } from '../core/errors.ts';

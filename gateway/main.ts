@@ -5,7 +5,6 @@
  * What it says to a person (where it listens, the demo cards and their PINs) goes to stderr; the log to stdout.
  */
 import { randomBytes } from 'node:crypto';
-import { Counter } from 'prom-client';
 import { resolve } from 'node:path';
 import { loadCore } from '../core/index.ts';
 import { Issuer } from '../issuer/issuer.ts';
@@ -47,10 +46,10 @@ if (config.processes > 1) {
 if (config.group) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 const log = createLogger();
 // A promise nobody awaited that failed: logged and counted (scanpay_unhandled_rejections_total), never a crash.
-let unhandledRejections: Counter | undefined;
+let countUnhandled: (() => void) | undefined;
 let unhandledBeforeStart = 0;
 process.on('unhandledRejection', (reason) => {
-  if (unhandledRejections) unhandledRejections.inc();
+  if (countUnhandled) countUnhandled();
   else unhandledBeforeStart++;
   log.error({ event: 'process.unhandled-rejection', error: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection');
 });
@@ -93,8 +92,8 @@ const gateway = await startGateway({
   process.exit(2);
 });
 
-unhandledRejections = new Counter({ name: 'scanpay_unhandled_rejections_total', help: 'Promise rejections nobody handled (logged, not fatal)', registers: [gateway.metrics.registry] });
-unhandledRejections.inc(unhandledBeforeStart);
+countUnhandled = () => gateway.metrics.unhandledRejection();
+gateway.metrics.unhandledRejection(unhandledBeforeStart);
 
 say();
 say(`scanpay gateway listening on ${gateway.url}  (scanners: ${gateway.scannerUrl})`);

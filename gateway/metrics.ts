@@ -10,6 +10,10 @@ import type { FlowMetrics } from './flow/deps.ts';
 const EVENT_LOOP_SAMPLE_MS = 100;
 
 export class GatewayMetrics implements FlowMetrics {
+  /**
+   * The registry the ops listener serves. @internal — left out of the package's declarations (stripInternal), so
+   * that they name no prom-client type; /metrics on the ops listener is the public face of these metrics.
+   */
   readonly registry = new Registry();
   readonly #scans = new Counter({ name: 'scanpay_scans_total', help: 'Card scans judged, by outcome', labelNames: ['outcome'], registers: [this.registry] });
   readonly #illegal = new Counter({ name: 'scanpay_illegal_scans_total', help: 'Illegal card scans, by the code the scanner was told (S23)', labelNames: ['reason'], registers: [this.registry] });
@@ -30,6 +34,9 @@ export class GatewayMetrics implements FlowMetrics {
     name: 'scanpay_pool_errors_total', help: 'Crypto pool faults: worker (failed outside a task), batch-retried (its worker died)',
     labelNames: ['where'], registers: [this.registry],
   });
+  readonly #unhandledRejections = new Counter({
+    name: 'scanpay_unhandled_rejections_total', help: 'Promise rejections nobody handled (logged, not fatal)', registers: [this.registry],
+  });
   #queueDepth: () => number = () => 0;
 
   constructor() {
@@ -48,6 +55,11 @@ export class GatewayMetrics implements FlowMetrics {
   /** Where the queue depth gauge reads from: the crypto engine, built after the metrics it reports to. */
   watchQueue(depth: () => number): void {
     this.#queueDepth = depth;
+  }
+
+  /** Counts promise rejections nobody handled (`count` of them: those seen before the metrics existed). */
+  unhandledRejection(count = 1): void {
+    this.#unhandledRejections.inc(count);
   }
 
   poolError(where: string): void {

@@ -8,7 +8,6 @@
  */
 import { createHmac } from 'node:crypto';
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
-import type { Logger } from 'pino';
 import { ScanpayError } from '../core/errors.ts';
 import { loadCore } from '../core/index.ts';
 import type { CryptoCore } from '../core/types.ts';
@@ -20,7 +19,7 @@ import type { FlowDeps } from './flow/deps.ts';
 import { authRoutes, DEFAULT_PAGE_LIMITS, type PageLimits } from './http/auth-routes.ts';
 import { opsRoutes, publicHealthRoutes, type OpsState } from './http/ops-routes.ts';
 import { InFlight } from './in-flight.ts';
-import { createLogger } from './log.ts';
+import { createLogger, type GatewayLogger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { CryptoPool } from './pool/crypto-pool.ts';
 import { ScannerDirectory } from './scanners/directory.ts';
@@ -61,7 +60,7 @@ export interface GatewayOptions {
   burst?: number;
   idleTimeoutS?: number;
   maxBackpressureBytes?: number;
-  logger?: Logger;
+  logger?: GatewayLogger;
   /** This thread's core (page-token and receipt MACs only); default: a fresh instance. Tests pass a counting one. */
   core?: CryptoCore;
   /** With several gateways over Redis: where pushes travel (RedisPushBus). Default: this process only. */

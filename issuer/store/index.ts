@@ -6,7 +6,7 @@
  *   console.log(`store: ${store.description}`);
  */
 import { MemoryStore } from './memory-store.ts';
-import { RedisStore, type RedisStoreOptions } from './redis-store.ts';
+import { RedisStore, type RedisClientHandle, type RedisStoreOptions } from './redis-store.ts';
 import { redisTarget } from './redis-target.ts';
 import type { Store } from './types.ts';
 
@@ -24,7 +24,7 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
 }
 
 export { MemoryStore } from './memory-store.ts';
-export { DEFAULT_PREFIX, DEFAULT_WAIT_TIMEOUT_MS, RedisStore, type RedisStoreOptions } from './redis-store.ts';
+export { DEFAULT_PREFIX, DEFAULT_WAIT_TIMEOUT_MS, RedisStore, type RedisClientHandle, type RedisStoreOptions } from './redis-store.ts';
 export { parseClusterNodes, redisTarget, type ClusterNode, type RedisTarget } from './redis-target.ts';
 export { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
 export { newSessionId, shardOf } from './keys.ts';

@@ -68,9 +68,25 @@ export const DEFAULT_WAIT_TIMEOUT_MS = 500;
 
 type StoreClient = Redis | Cluster;
 /** Two clients to the same Redis or cluster: one without auto-pipelining, one with it. */
-export interface StoreClients {
+interface StoreClients {
   direct: StoreClient;
   batched: StoreClient;
+}
+
+/**
+ * What the constructor takes: an ioredis `Redis` or `Cluster`, or `{ direct, batched }`, a pair of them to the
+ * same Redis. Declared as `object` on purpose: the package's public declarations name no ioredis type, so a
+ * consumer's compile never reads ioredis's declarations (whose breakage, e.g. 6.1's untyped `redis-errors`,
+ * would otherwise become the consumer's). The constructor checks what it was given, once.
+ */
+export type RedisClientHandle = object;
+
+function storeClients(handle: RedisClientHandle): StoreClients {
+  const isClient = (c: unknown): c is StoreClient => c instanceof Redis || c instanceof Cluster;
+  if (isClient(handle)) return { direct: handle, batched: handle };
+  const pair = handle as Partial<StoreClients>;
+  if (isClient(pair.direct) && isClient(pair.batched)) return { direct: pair.direct, batched: pair.batched };
+  throw new ScanpayError('BAD_ARGUMENT', 'RedisStore takes an ioredis Redis or Cluster client, or { direct, batched }, two of them');
 }
 
 /** Where the connection points, without credentials (for logs and /readyz). */
@@ -100,7 +116,7 @@ export class RedisStore implements Store {
    * Takes ownership of the client (one server or a Cluster), or of a pair to the same Redis: `direct` without
    * auto-pipelining and `batched` with it (#run says which one each command takes); close() quits them.
    */
-  constructor(redis: StoreClient | StoreClients, opts: RedisStoreOptions = {}) {
+  constructor(redis: RedisClientHandle, opts: RedisStoreOptions = {}) {
     const prefix = opts.prefix ?? DEFAULT_PREFIX;
     if (!PREFIX_PATTERN.test(prefix)) throw new ScanpayError('BAD_ARGUMENT', `prefix must match ${PREFIX_PATTERN}`);
     const replicas = opts.waitReplicas ?? 0;
@@ -111,7 +127,7 @@ export class RedisStore implements Store {
       throw new ScanpayError('BAD_ARGUMENT', 'waitTimeoutMs must be an integer from 1 to below the command deadline');
     }
     this.#wait = { replicas, timeoutMs };
-    const { direct, batched } = 'direct' in redis ? redis : { direct: redis, batched: redis };
+    const { direct, batched } = storeClients(redis);
     this.#direct = withStoreScripts(direct);
     this.#batched = batched === direct ? this.#direct : withStoreScripts(batched);
     this.#keys = keyLayout(prefix);
