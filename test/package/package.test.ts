@@ -139,7 +139,29 @@ describe('the installed package under plain node', () => {
     expect(seen.size).toBeGreaterThan(3);
   });
 
-  it('its declaration files type-check a consumer', () => {
+  it('its public declarations name no third-party package, only node: modules and its own files', () => {
+    // A dependency's declarations in a consumer's compile make its breakage the consumer's (ioredis 6.1 once
+    // imported an untyped module there): every type the entry points reach is the package's own.
+    const dist = join(app, 'node_modules/scanpay/dist');
+    const entries = ['core/index.d.ts', 'core/browser.d.ts', 'sdk/index.d.ts', 'gateway/index.d.ts', 'issuer/index.d.ts'];
+    const seen = new Set<string>();
+    const foreign: string[] = [];
+    const walk = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, ''); // not the usage examples in doc comments
+      for (const m of code.matchAll(/(?:\bfrom\s+|\bimport\(\s*)['"]([^'"]+)['"]/g)) {
+        const spec = m[1]!;
+        if (spec.startsWith('.')) walk(join(dirname(file), spec.replace(/\.(?:ts|js)$/, '.d.ts')));
+        else if (!spec.startsWith('node:')) foreign.push(`${file.slice(dist.length + 1)} → ${spec}`);
+      }
+    };
+    for (const entry of entries) walk(join(dist, entry));
+    expect(seen.size).toBeGreaterThan(20);
+    expect(foreign).toEqual([]);
+  });
+
+  it('its declaration files type-check a strict consumer (no skipLibCheck) against what a fresh install resolves', () => {
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
     const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules/@types'), 'typed.ts'];
     try {
