@@ -1,5 +1,5 @@
 /**
- * Every Wycheproof case for the core's primitives (../shared/vectors/wycheproof): ChaCha20-Poly1305,
+ * Every Wycheproof case for the core's primitives (test/vectors/wycheproof): ChaCha20-Poly1305,
  * HMAC-SHA256, HKDF-SHA256. One it() per test group; each failure names its tcId, and each file's
  * processed count must equal its numberOfTests so no case is silently skipped.
  *
@@ -12,7 +12,7 @@ import { loadCore } from '../../core/index.ts';
 import { isScanpayError, type ErrorCode } from '../../core/errors.ts';
 import type { CryptoCore } from '../../core/types.ts';
 
-const VECTORS = new URL('../../../shared/vectors/wycheproof/', import.meta.url);
+const VECTORS = new URL('../vectors/wycheproof/', import.meta.url);
 
 interface WycheproofFile<T> {
   algorithm: string;

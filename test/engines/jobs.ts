@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { DVD1_RECORD_SIZE, encodeDvd1Record } from '../../core/index.ts';
 import { makeDvd1Records } from '../../bench/dvd1/records.ts';
 
-const VECTORS = new URL('../../../shared/vectors/wycheproof/', import.meta.url);
+const VECTORS = new URL('../vectors/wycheproof/', import.meta.url);
 export const DVD1_BATCH = { count: 37, seed: 2024, badEvery: 3 };
 
 interface Group<T> { ivSize?: number; keySize?: number; tagSize?: number; tests: T[] }
