@@ -34,6 +34,10 @@ export class GatewayMetrics implements FlowMetrics {
     name: 'scanpay_pool_errors_total', help: 'Crypto pool faults: worker (failed outside a task), batch-retried (its worker died)',
     labelNames: ['where'], registers: [this.registry],
   });
+  readonly #pinBudget = new Counter({
+    name: 'scanpay_pin_budget_refusals_total', help: 'PINs refused because a scanner\'s (device) or a merchant\'s wrong-PIN budget is spent',
+    labelNames: ['scope'], registers: [this.registry],
+  });
   readonly #unhandledRejections = new Counter({
     name: 'scanpay_unhandled_rejections_total', help: 'Promise rejections nobody handled (logged, not fatal)', registers: [this.registry],
   });
@@ -77,6 +81,10 @@ export class GatewayMetrics implements FlowMetrics {
 
   payment(outcome: 'approved' | 'declined', reason: string | null): void {
     this.#payments.inc({ outcome, reason: reason ?? 'none' });
+  }
+
+  pinBudgetSpent(scope: 'device' | 'merchant'): void {
+    this.#pinBudget.inc({ scope });
   }
 
   stepSeconds(step: 'scan' | 'pin', seconds: number): void {

@@ -14,7 +14,7 @@ import type { CryptoCore } from '../core/types.ts';
 import type { CardEngine } from '../issuer/card-engine.ts';
 import type { IssuerKeyRing } from '../issuer/key-ring.ts';
 import { KeyRingSource } from '../issuer/key-ring-source.ts';
-import type { Store } from '../issuer/store/types.ts';
+import type { PinBudget, Store } from '../issuer/store/types.ts';
 import type { FlowDeps } from './flow/deps.ts';
 import { authRoutes, DEFAULT_PAGE_LIMITS, type PageLimits } from './http/auth-routes.ts';
 import { opsRoutes, publicHealthRoutes, type OpsState } from './http/ops-routes.ts';
@@ -55,6 +55,8 @@ export interface GatewayOptions {
   sessionTtlMs?: number;
   pinLockAt?: number;
   pinPaceMs?: number; // least time between two evaluated PIN attempts on one card; default 250
+  /** Wrong PINs per scanner and per merchant within a window (types.ts PinBudget); default DEFAULT_PIN_BUDGET; null: none. */
+  pinBudget?: PinBudget | null;
   pageLimits?: PageLimits; // page POSTs per client address and per session
   framesPerSecond?: number;
   burst?: number;
@@ -87,6 +89,13 @@ export interface Gateway {
 }
 
 export const DEFAULT_BATCH = { maxItems: 64, windowMs: 0 };
+
+/**
+ * A scanner may have 10 wrong PINs evaluated in an hour, across every card, and all scanners of a merchant 100:
+ * room for holders' slips at a busy till, while a scanner holding photos of cards can lock about 3 of them an hour
+ * instead of about 3 a second (docs/security.md, "A photographed card").
+ */
+export const DEFAULT_PIN_BUDGET: PinBudget = { device: { max: 10, windowMs: 3_600_000 }, merchant: { max: 100, windowMs: 3_600_000 } };
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const host = opts.host ?? '127.0.0.1';
@@ -135,7 +144,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const flow: FlowDeps = {
     core, engine, store: opts.store,
     pageKey: createHmac('sha256', opts.fleetKey).update('scanpay/v1/page-key').digest(),
-    config: { publicUrl: opts.publicUrl ?? url, sessionTtlMs: opts.sessionTtlMs ?? 120_000, pinLockAt: opts.pinLockAt ?? 3, pinPaceMs: opts.pinPaceMs ?? 250 },
+    config: {
+      publicUrl: opts.publicUrl ?? url, sessionTtlMs: opts.sessionTtlMs ?? 120_000, pinLockAt: opts.pinLockAt ?? 3, pinPaceMs: opts.pinPaceMs ?? 250,
+      pinBudget: opts.pinBudget === null ? undefined : opts.pinBudget ?? DEFAULT_PIN_BUDGET,
+    },
     audit: log,
     metrics,
     notify: (scannerId, frame) => pushBus.publish(scannerId, frame),

@@ -8,14 +8,14 @@
  *      current generation under the current key, the card is active.
  * Every failure is a typed reason; the gateway decides how much of it a scanner may see.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { ScanpayError, isScanpayError, type ErrorCode } from '../core/errors.ts';
 import type { CryptoCore } from '../core/types.ts';
 import { CardCrypto } from './card-crypto.ts';
+import { currentVerdict, judgeCardRow } from './card-legality.ts';
 import { CARD_STATUS, type CardOpening, type PinChecked } from './card-engine.ts';
 import type { IssuerKeyRing } from './key-ring.ts';
 import { parsePayload, payloadFromText, type ParsedPayload } from './payload.ts';
-import type { CardRecord, Store } from './store/types.ts';
+import type { CardClaim, CardRecord, Store } from './store/types.ts';
 
 export type IllegalReason = Extract<ErrorCode,
   | 'PAYLOAD_TOO_LARGE' | 'PAYLOAD_MALFORMED' | 'KEY_UNKNOWN' | 'KEY_RETIRED' | 'PAYLOAD_TAG_INVALID'
@@ -51,20 +51,14 @@ export function openedVerdict(opening: CardOpening): IllegalReason | null {
   return status & (CARD_STATUS.PAN_TAG | CARD_STATUS.KEY_TAG) ? 'PAYLOAD_TAG_INVALID' : 'PAN_INVALID';
 }
 
-/** The payload's generation and key against the card row, and the card's status. */
-export function currentVerdict(payload: ParsedPayload, card: CardRecord): IllegalReason | null {
-  if (payload.generation !== card.generation || payload.keyId !== card.keyId) return 'GENERATION_STALE';
-  if (card.status === 'blocked') return 'CARD_BLOCKED';
-  if (card.status === 'locked') return 'CARD_LOCKED';
-  return null;
+/** What an opened payload claims about its card row (step 3 compares it, in the store step that opens the session). */
+export function claimOf(payload: ParsedPayload, opening: CardOpening): CardClaim {
+  return { basicKeyCheck: opening.basicKeyCheck!, generation: payload.generation, keyId: payload.keyId };
 }
 
 /** Step 3: the row's basic-key check against the opened one (constant time), then generation and status. */
 export function judgeCard(payload: ParsedPayload, opening: CardOpening, card: CardRecord | null): IllegalReason | null {
-  if (!card) return 'CARD_UNKNOWN';
-  const opened = opening.basicKeyCheck;
-  if (!opened || opened.length !== card.basicKeyCheck.length || !timingSafeEqual(opened, card.basicKeyCheck)) return 'BASIC_KEY_MISMATCH';
-  return currentVerdict(payload, card);
+  return judgeCardRow(claimOf(payload, opening), card);
 }
 
 /**

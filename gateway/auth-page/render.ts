@@ -66,6 +66,7 @@ const REASON_TEXT: Record<string, string> = {
   SESSION_EXPIRED: 'This payment request has expired. Scan the card again.',
   SESSION_UNKNOWN: 'Unknown payment request. Scan the card again.',
   SESSION_WRONG_SCANNER: 'This payment request belongs to another terminal.',
+  PIN_LIMIT: 'This terminal takes no PINs for a while (too many wrong PINs). Ask the staff.',
 };
 
 export function renderOutcomePage(outcome: PaymentResultFrame | ErrorFrame): string {

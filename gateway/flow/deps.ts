@@ -1,6 +1,6 @@
 /** What the payment flow (S22–S25) runs on. It knows nothing of sockets or HTTP. */
 import type { CryptoCore } from '../../core/types.ts';
-import type { RateTake, Store } from '../../issuer/store/types.ts';
+import type { PinBudget, RateTake, Store } from '../../issuer/store/types.ts';
 import type { GatewayFrame } from '../../protocol/messages.ts';
 import type { CardEngine } from '../../issuer/card-engine.ts';
 
@@ -19,6 +19,8 @@ export interface FlowMetrics {
   pinAttempt(result: 'correct' | 'wrong' | 'invalid' | 'refused' | 'rejected'): void;
   payment(outcome: 'approved' | 'declined', reason: string | null): void;
   stepSeconds(step: 'scan' | 'pin', seconds: number): void;
+  /** A PIN refused because a scanner's, or its merchant's, wrong-PIN budget is spent (PinBudget). */
+  pinBudgetSpent(scope: 'device' | 'merchant'): void;
 }
 
 /**
@@ -41,6 +43,7 @@ export interface FlowConfig {
   sessionTtlMs: number;
   pinLockAt: number; // wrong PINs that lock a card (3)
   pinPaceMs: number; // least time between two evaluated PIN attempts on one card
+  pinBudget?: PinBudget; // wrong PINs per scanner and per merchant within a window; none: unlimited
 }
 
 export interface FlowDeps {

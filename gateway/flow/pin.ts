@@ -61,6 +61,8 @@ const REFUSALS: Record<Extract<PinAttempt, { kind: 'refused' }>['reason'], [Scan
   SESSION_WRONG_SCANNER: ['SESSION_WRONG_SCANNER', 'this session belongs to another scanner'],
   PIN_PACED: ['RATE_LIMITED', 'this card takes one PIN attempt at a time; send the PIN again shortly'],
   RATE_LIMITED: ['RATE_LIMITED', RATE_LIMITED_MESSAGE],
+  DEVICE_PIN_BUDGET: ['PIN_LIMIT', 'this scanner has had too many wrong PINs lately; its PINs are refused for a while'],
+  MERCHANT_PIN_BUDGET: ['PIN_LIMIT', 'this merchant\'s scanners have had too many wrong PINs lately; PINs are refused for a while'],
 };
 
 /**
@@ -97,13 +99,14 @@ export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: st
       return error(id, 'BAD_FRAME', 'the PIN is 4 digits');
     }
     const attempt = randomHex(16);
-    const policy = { lockAt: deps.config.pinLockAt, paceMs: deps.config.pinPaceMs };
+    const policy = { lockAt: deps.config.pinLockAt, paceMs: deps.config.pinPaceMs, budget: deps.config.pinBudget };
     const begun = await deps.store.beginPinAttempt(sessionId, scannerId, attempt, Date.now(), policy, unit?.forStep());
     switch (begun.kind) {
       case 'refused': {
         // the device's frame budget: told as the hub tells it, no PIN metric, no audit line per flooded frame
         if (begun.reason === 'RATE_LIMITED') return error(id, 'RATE_LIMITED', RATE_LIMITED_MESSAGE);
-        deps.metrics.pinAttempt(begun.reason === 'PIN_PACED' ? 'refused' : 'rejected');
+        if (begun.reason === 'DEVICE_PIN_BUDGET' || begun.reason === 'MERCHANT_PIN_BUDGET') deps.metrics.pinBudgetSpent(begun.reason === 'DEVICE_PIN_BUDGET' ? 'device' : 'merchant');
+        deps.metrics.pinAttempt(begun.reason === 'SESSION_UNKNOWN' || begun.reason === 'SESSION_EXPIRED' || begun.reason === 'SESSION_WRONG_SCANNER' ? 'rejected' : 'refused');
         deps.audit.warn({ event: 'pin.refused', scanner: scannerId, session: sessionId, reason: begun.reason }, 'PIN for an unusable session');
         const [code, message] = REFUSALS[begun.reason];
         return error(id, code, message);

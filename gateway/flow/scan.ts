@@ -1,15 +1,20 @@
 /**
- * S21–S24: a scanner sends a card payload with a payment request. The card verifier judges it (the open in
- * the crypto engine, which answers with the card token and a check of the basic key, then the card row,
- * read in the same store step that opens the session); an illegal one gets an error warning with a folded
- * reason code and an audit record (S23); a legal one keeps its session and gets the page URL (S24). One
- * store round trip for a scan, which also takes the frame's rate unit; no PAN, basic key or issuer key on
- * this thread.
+ * S21–S24: a scanner sends a card payload with a payment request. The card verifier judges it: the open in
+ * the crypto engine (which answers with the card token and a check of the basic key), then the card row,
+ * judged in the same store step that opens the session, which stores a session only for a legal card. An
+ * illegal one gets an error warning with a folded reason code and an audit record (S23); a legal one gets the
+ * page URL (S24). One store round trip for every payload that has a payload's shape, which also takes the
+ * frame's rate unit: a forgery, an unknown card and an authentic but illegal one (stale, re-keyed, blocked)
+ * each cost that one step and write nothing, so neither the answer nor its timing tells them apart
+ * (docs/security.md). No PAN, basic key or issuer key on this thread.
  */
+import { randomBytes } from 'node:crypto';
+import { BASIC_KEY_CHECK_SIZE } from '../../issuer/key-ring.ts';
 import { maskPan } from '../../issuer/pan.ts';
+import { randomHex } from '../../issuer/random-id.ts';
 import { newSessionId } from '../../issuer/store/keys.ts';
-import type { AuthSession } from '../../issuer/store/types.ts';
-import { admitPayload, judgeCard, openedVerdict, type IllegalReason } from '../../issuer/verifier.ts';
+import type { AuthSession, CardClaim } from '../../issuer/store/types.ts';
+import { admitPayload, claimOf, openedVerdict, type IllegalReason } from '../../issuer/verifier.ts';
 import type { AuthRequiredFrame, ErrorFrame, ScanFrame } from '../../protocol/messages.ts';
 import { RATE_LIMITED_MESSAGE, type FlowDeps, type FrameRateUnit } from './deps.ts';
 import { pageToken } from './page-token.ts';
@@ -26,33 +31,35 @@ function rateLimited(frame: ScanFrame): ErrorFrame {
   return { v: 1, type: 'error', id: frame.id, code: 'RATE_LIMITED', message: RATE_LIMITED_MESSAGE };
 }
 
-/** Judged illegal before the store step: the frame's rate unit on its own first, so a flood of illegal scans is limited too. */
-async function illegalBeforeStore(deps: FlowDeps, scannerId: string, frame: ScanFrame, unit: FrameRateUnit, reason: IllegalReason): Promise<ErrorFrame> {
-  return (await unit.alone()) ? illegal(deps, scannerId, frame, reason) : rateLimited(frame);
+/**
+ * What a payload the engine could not open takes to the store step in place of its card: a card token no card
+ * has (fresh random, so the step finds no row and writes nothing) and a random claim. Its step then costs what a
+ * genuine card's illegal row costs.
+ */
+function decoy(): { card: string; last4: string; claim: CardClaim } {
+  return { card: randomHex(16), last4: '0000', claim: { basicKeyCheck: randomBytes(BASIC_KEY_CHECK_SIZE), generation: 0, keyId: 0 } };
 }
 
 export async function handleScan(deps: FlowDeps, scannerId: string, frame: ScanFrame, unit: FrameRateUnit): Promise<AuthRequiredFrame | ErrorFrame> {
   const started = performance.now();
   try {
     const admitted = admitPayload(frame.payload);
-    if (typeof admitted === 'string') return await illegalBeforeStore(deps, scannerId, frame, unit, admitted);
+    // not even a payload's shape: told apart (PAYLOAD_UNREADABLE), after the frame's rate unit alone
+    if (typeof admitted === 'string') return (await unit.alone()) ? illegal(deps, scannerId, frame, admitted) : rateLimited(frame);
     const opening = await deps.engine.openCard(admitted.bytes);
     const failure = openedVerdict(opening);
-    if (failure) return await illegalBeforeStore(deps, scannerId, frame, unit, failure);
-    const card = opening.card!;
+    const { card, last4, claim } = failure ? decoy() : { card: opening.card!, last4: opening.last4!, claim: claimOf(admitted.payload, opening) };
     const now = Date.now();
     const session: AuthSession = {
-      id: newSessionId(card), scannerId, card, last4: opening.last4!, payload: admitted.bytes,
+      id: newSessionId(card), scannerId, card, last4, payload: admitted.bytes,
       amount: frame.amount, currency: frame.currency, merchant: frame.merchant,
       createdAt: now, expiresAt: now + deps.config.sessionTtlMs,
     };
-    const stored = await deps.store.openSession(session, unit.forStep());
-    if (!stored.ok) return stored.reason === 'RATE_LIMITED' ? rateLimited(frame) : illegal(deps, scannerId, frame, stored.reason);
-    const reason = judgeCard(admitted.payload, opening, stored.card);
-    if (reason) {
-      await deps.store.discardSession(session.id);
-      return illegal(deps, scannerId, frame, reason);
-    }
+    const stored = await deps.store.openSession(session, claim, unit.forStep());
+    const refusal = stored.ok ? null : stored.reason;
+    if (refusal === 'RATE_LIMITED') return rateLimited(frame);
+    const reason = failure ?? refusal; // a decoy's row is always unknown: the engine's verdict is the one to tell
+    if (reason) return illegal(deps, scannerId, frame, reason);
     const maskedPan = maskPan(session.last4);
     deps.metrics.scan('legal');
     deps.audit.debug({ event: 'session.opened', scanner: scannerId, session: session.id, card: maskedPan, amount: session.amount, currency: session.currency, merchant: session.merchant }, 'auth session opened');

@@ -21,18 +21,33 @@ export function newSessionId(cardToken: string): string {
   return shardOf(cardToken) + randomHex(14);
 }
 
+/** Which wrong-PIN budget (types.ts PinBudget) a count belongs to. */
+export type PinBudgetScope = 'device' | 'merchant';
+
+const PIN_BUDGET = 'pin-budget:';
+
+/** A wrong-PIN budget's name: its key in the embedded store, and (prefixed) in Redis. */
+export function pinBudgetKey(scope: PinBudgetScope, id: string): string {
+  return `${PIN_BUDGET}${scope}:${id}`;
+}
+
 export interface KeyLayout {
   card(token: string): string;
   /** A card key without its token: the PIN scripts append the token they read from the session. */
   cardKeyPrefix(sessionId: string): string;
   cardCount: string;
   session(id: string): string;
+  /** A session's card payload, kept while the session can take a PIN. */
+  sessionPayload(id: string): string;
   ledger(sessionId: string): string;
   device(deviceId: string): string;
   deviceIndex: string;
   deviceRecent(deviceId: string): string;
   deviceNonce(deviceId: string, nonce: string): string;
   rate(key: string): string;
+  pinBudget(scope: PinBudgetScope, id: string): string;
+  /** The wrong-PIN budgets' common prefix: the PIN scripts append `device:<id>` or `merchant:<id>`. */
+  pinBudgetPrefix: string;
 }
 
 export function keyLayout(prefix: string): KeyLayout {
@@ -41,11 +56,14 @@ export function keyLayout(prefix: string): KeyLayout {
     cardKeyPrefix: (sessionId) => `${prefix}{${shardOf(sessionId)}}:card:`,
     cardCount: `${prefix}cards`,
     session: (id) => `${prefix}{${shardOf(id)}}:session:${id}`,
+    sessionPayload: (id) => `${prefix}{${shardOf(id)}}:payload:${id}`,
     ledger: (sessionId) => `${prefix}{${shardOf(sessionId)}}:ledger:${sessionId}`,
     device: (deviceId) => `${prefix}{dev:${deviceId}}:device`,
     deviceIndex: `${prefix}devices`,
     deviceRecent: (deviceId) => `${prefix}{dev:${deviceId}}:recent`,
     deviceNonce: (deviceId, nonce) => `${prefix}{dev:${deviceId}}:nonce:${nonce}`,
     rate: (key) => `${prefix}rate:${key}`,
+    pinBudget: (scope, id) => `${prefix}${pinBudgetKey(scope, id)}`,
+    pinBudgetPrefix: `${prefix}${PIN_BUDGET}`,
   };
 }

@@ -9,26 +9,31 @@
  *   await store.insertCard(card);
  */
 import { ScanpayError } from '../../core/errors.ts';
+import { judgeCardRow } from '../card-legality.ts';
 import {
-  copyCard, copyLedger, copyResult, copySession, sameSession, declineReason, ledgerRecord, ledgerResult, refusedCardResult, wrongPinResult,
+  copyCard, copyLedger, copyResult, copySession, copySessionRecord, sameSession, declineReason, ledgerRecord, ledgerResult, refusedCardResult,
+  wrongPinResult,
 } from './records.ts';
 import { ExpiringMap } from './expiring-map.ts';
-import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
+import { pinBudgetKey } from './keys.ts';
+import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './session-retention.ts';
 import type {
-  AuthSession, Authorization, CardMutation, CardRecord, DeviceRecord, DeviceTokenCheck, LedgerRecord, OpenedSession, PaymentRequest,
-  PinAttempt, PinPolicy, PinResult, RateLimit, RateTake, SessionView, Store,
+  AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceRecord, DeviceTokenCheck, LedgerRecord, OpenedSession, PaymentRequest,
+  PinAttempt, PinBudget, PinPolicy, PinResult, RateLimit, RateTake, SessionRecord, SessionView, Store, WrongPinLimit,
 } from './types.ts';
 import { RECENT_RESULTS } from './types.ts';
 import {
-  checkedAttempt, checkedCard, checkedCardToken, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
+  checkedAttempt, checkedCard, checkedCardToken, checkedClaim, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
   checkedPaymentRequest, checkedPolicy, checkedRate, checkedScannerId, checkedSession, checkedSessionId, checkedTime,
 } from './validate.ts';
 
 interface StoredSession {
-  session: AuthSession;
+  session: SessionRecord;
   usedAt: number | null;
   attempt: string | null; // the beginPinAttempt call that claimed it
   authorizedBy: string | null; // the authorizePayment call that wrote its ledger record
+  /** Whether its attempt took wrong-PIN budget units (given back if the PIN proves right). */
+  budgeted: boolean;
   result: PinResult | null;
   /** Wall-clock ms at which the entry is forgotten (the Redis key's PEXPIREAT). */
   keepUntil: number;
@@ -45,6 +50,12 @@ export class MemoryStore implements Store {
   readonly #devices = new Map<string, DeviceRecord>();
   readonly #recent = new ExpiringMap<{ keepUntil: number; sessions: string[] }>();
   readonly #rates = new ExpiringMap<{ keepUntil: number; tat: number }>();
+  /** Per card token, its PIN attempts in flight: session id → the time it counts as a wrong PIN if still unsettled. */
+  readonly #inFlight = new Map<string, Map<string, number>>();
+  /** Wrong-PIN budgets (PinBudget): units taken in the current window, by scope and id. */
+  readonly #budgets = new ExpiringMap<{ keepUntil: number; used: number }>();
+  /** Each session's card payload while it can take a PIN (a separate key in Redis, expiring on its own). */
+  readonly #payloads = new ExpiringMap<{ keepUntil: number; bytes: Uint8Array }>();
 
   async insertCard(card: CardRecord): Promise<boolean> {
     const row = checkedCard(card);
@@ -72,29 +83,29 @@ export class MemoryStore implements Store {
     return this.#cards.size;
   }
 
-  async openSession(session: AuthSession, rate?: RateTake): Promise<OpenedSession> {
+  async openSession(session: AuthSession, claim: CardClaim, rate?: RateTake): Promise<OpenedSession> {
     const s = checkedSession(session);
+    const c = checkedClaim(claim);
     const unit = rate && checkedRate(rate.key, rate.limit);
     if (unit && !this.#take(unit.key, unit.limit)) return { ok: false, reason: 'RATE_LIMITED' };
     const kept = this.#sessions.get(s.id);
     // the same session again while unused is a re-send, answered as the first; anything else under its id is refused
     if (kept && (kept.usedAt !== null || !sameSession(kept.session, s))) throw new ScanpayError('BAD_ARGUMENT', 'session id exists');
-    const card = this.#cards.get(s.card);
-    if (!card) return { ok: false, reason: 'CARD_UNKNOWN' };
-    if (kept) return { ok: true, card: copyCard(card) };
-    this.#sessions.set(s.id, { session: s, usedAt: null, attempt: null, authorizedBy: null, result: null, keepUntil: s.expiresAt + EXPIRED_SESSION_RETENTION_MS });
-    return { ok: true, card: copyCard(card) };
-  }
-
-  async discardSession(id: string): Promise<void> {
-    this.#sessions.delete(checkedSessionId(id));
+    const verdict = judgeCardRow(c, this.#cards.get(s.card) ?? null);
+    if (verdict) return { ok: false, reason: verdict };
+    if (kept) return { ok: true };
+    const { payload, ...record } = s;
+    this.#sessions.set(s.id, { session: record, usedAt: null, attempt: null, authorizedBy: null, budgeted: false, result: null, keepUntil: s.expiresAt + EXPIRED_SESSION_RETENTION_MS });
+    this.#payloads.set(s.id, { bytes: payload, keepUntil: payloadDeadline(s) });
+    return { ok: true };
   }
 
   async getSession(id: string): Promise<SessionView | null> {
     const entry = this.#sessions.get(checkedSessionId(id));
     if (!entry) return null;
-    if (entry.usedAt === null) return Date.now() < entry.session.expiresAt ? { session: copySession(entry.session), state: 'open', result: null } : null;
-    return { session: copySession(entry.session), state: entry.result ? 'done' : 'pending', result: entry.result && copyResult(entry.result) };
+    const session = copySessionRecord(entry.session);
+    if (entry.usedAt === null) return Date.now() < entry.session.expiresAt ? { session, state: 'open', result: null } : null;
+    return { session, state: entry.result ? 'done' : 'pending', result: entry.result && copyResult(entry.result) };
   }
 
   async beginPinAttempt(id: string, scannerId: string, attempt: string, now: number, policy: PinPolicy, rate?: RateTake): Promise<PinAttempt> {
@@ -102,7 +113,7 @@ export class MemoryStore implements Store {
     checkedScannerId(scannerId);
     checkedAttempt(attempt);
     checkedTime(now, 'now');
-    const { lockAt, paceMs, takeoverMs } = checkedPolicy(policy);
+    const { lockAt, paceMs, takeoverMs, budget } = checkedPolicy(policy);
     const unit = rate && checkedRate(rate.key, rate.limit);
     if (unit && !this.#take(unit.key, unit.limit)) return { kind: 'refused', reason: 'RATE_LIMITED' };
     const entry = this.#sessions.get(id);
@@ -111,24 +122,33 @@ export class MemoryStore implements Store {
     if (entry.session.scannerId !== scannerId) return { kind: 'refused', reason: 'SESSION_WRONG_SCANNER' };
     const card = this.#cards.get(entry.session.card);
     if (entry.usedAt !== null) {
-      if (entry.result) return { kind: 'used', session: copySession(entry.session), state: 'done', result: copyResult(entry.result) };
+      if (entry.result) return { kind: 'used', session: copySessionRecord(entry.session), state: 'done', result: copyResult(entry.result) };
       // the same call re-sent (its reply was lost): the same answer, counted once
-      if (entry.attempt === attempt && card) return { kind: 'evaluate', session: copySession(entry.session), card: copyCard(card) };
-      if (now - entry.usedAt < takeoverMs!) return { kind: 'used', session: copySession(entry.session), state: 'pending', result: null };
+      if (entry.attempt === attempt && card && this.#payload(id, now)) return this.#evaluating(entry, card, now);
+      if (now - entry.usedAt < takeoverMs!) return { kind: 'used', session: copySessionRecord(entry.session), state: 'pending', result: null };
       // else: nobody finished that attempt (its gateway died or lost the store); this one takes over, counted anew
     }
     if (now >= entry.session.expiresAt) return { kind: 'refused', reason: 'SESSION_EXPIRED' };
+    const inFlight = card ? this.#attemptsInFlight(card, now) : 0;
     const refusal = !card ? 'gone' : card.status === 'blocked' ? 'blocked' : card.status === 'locked' || card.pinFailures >= lockAt ? 'locked' : null;
-    if (!refusal && now < card!.pinPaceUntil) return { kind: 'refused', reason: 'PIN_PACED' };
+    if (!refusal && (now < card!.pinPaceUntil || card!.pinFailures + inFlight >= lockAt)) return { kind: 'refused', reason: 'PIN_PACED' };
+    if (!refusal && budget) {
+      const spent = this.#budgetSpent(budget, scannerId, entry.session.merchant, now);
+      if (spent) return { kind: 'refused', reason: spent };
+      this.#takeBudget(budget, scannerId, entry.session.merchant, now);
+    }
     this.#claim(entry, attempt, now);
     if (refusal) {
       entry.result = refusedCardResult(refusal);
-      return { kind: 'decided', session: copySession(entry.session), result: copyResult(entry.result) };
+      this.#forgetPayload(id);
+      return { kind: 'decided', session: copySessionRecord(entry.session), result: copyResult(entry.result) };
     }
-    card!.pinFailures += 1; // counted before it is verified, like an EMV PIN try counter
+    entry.budgeted = budget !== undefined;
+    // counted before it is verified, like an EMV PIN try counter: in flight until settled, wrong if never settled
+    this.#inFlight.get(card!.token)?.set(id, now + takeoverMs!) ?? this.#inFlight.set(card!.token, new Map([[id, now + takeoverMs!]]));
     card!.pinPaceUntil = now + paceMs;
     card!.updatedAt = now;
-    return { kind: 'evaluate', session: copySession(entry.session), card: copyCard(card!) };
+    return this.#evaluating(entry, card!, now);
   }
 
   async settleFailedPin(sessionId: string, verdict: 'wrong' | 'invalid', lockAt: number, now: number): Promise<PinResult> {
@@ -139,6 +159,8 @@ export class MemoryStore implements Store {
     const entry = this.#sessions.get(sessionId);
     if (entry?.result) return copyResult(entry.result); // settled already: one outcome per session
     const card = entry && this.#cards.get(entry.session.card);
+    // its count, unless the attempt already counted as wrong when its takeover time passed
+    if (card && this.#settleInFlight(card.token, sessionId)) card.pinFailures += 1;
     let result: PinResult;
     if (verdict === 'invalid' || !card) result = refusedCardResult('gone');
     else if (card.status === 'blocked') result = refusedCardResult('blocked');
@@ -151,6 +173,7 @@ export class MemoryStore implements Store {
       result = card.status === 'locked' ? refusedCardResult('locked') : wrongPinResult(card.pinFailures, lockAt);
     }
     if (entry) entry.result = result;
+    this.#forgetPayload(sessionId);
     return copyResult(result);
   }
 
@@ -161,18 +184,21 @@ export class MemoryStore implements Store {
     if (existing) return { record: copyLedger(existing), result: ledgerResult(existing), replayed: entry?.authorizedBy !== req.attempt };
     if (entry?.result && !entry.result.ledger) return { record: null, result: copyResult(entry.result), replayed: entry.authorizedBy !== req.attempt };
     const card = this.#cards.get(req.card);
+    if (card) this.#settleInFlight(card.token, req.sessionId);
+    this.#forgetPayload(req.sessionId);
     if (!card || card.status !== 'active') {
       const result = refusedCardResult(!card ? 'gone' : (card.status as 'blocked' | 'locked'));
       if (entry) Object.assign(entry, { result, authorizedBy: req.attempt });
       return { record: null, result: copyResult(result), replayed: false };
     }
     card.pinFailures = 0; // the PIN was right
+    if (entry?.budgeted) this.#giveBackBudget(entry.session.scannerId, entry.session.merchant);
     const reason = declineReason(card, req);
     if (!reason) card.balance -= req.amount;
     card.updatedAt = req.at;
     const record = ledgerRecord(req, reason, card.balance);
     this.#ledger.set(req.sessionId, record);
-    if (entry) Object.assign(entry, { result: ledgerResult(record), authorizedBy: req.attempt });
+    if (entry) Object.assign(entry, { result: ledgerResult(record), authorizedBy: req.attempt, budgeted: false });
     return { record: copyLedger(record), result: ledgerResult(record), replayed: false };
   }
 
@@ -242,6 +268,69 @@ export class MemoryStore implements Store {
     let record = this.#devices.get(deviceId);
     if (!record) this.#devices.set(deviceId, (record = { deviceId, provisionedAt: null, revokedAt: null }));
     return record;
+  }
+
+  /** The answer of an evaluated attempt: the session with its payload, and the card row. */
+  #evaluating(entry: StoredSession, card: CardRecord, now: number): PinAttempt {
+    return { kind: 'evaluate', session: { ...copySessionRecord(entry.session), payload: new Uint8Array(this.#payload(entry.session.id, now)!) }, card: copyCard(card) };
+  }
+
+  #payload(sessionId: string, now: number): Uint8Array | undefined {
+    return this.#payloads.get(sessionId, now)?.bytes;
+  }
+
+  /** The session can take no more PINs: its card payload goes (wiped here; Redis deletes its key). */
+  #forgetPayload(sessionId: string): void {
+    this.#payloads.get(sessionId)?.bytes.fill(0);
+    this.#payloads.delete(sessionId);
+  }
+
+  /**
+   * The card's attempts in flight now. One whose takeover time has passed was never settled: it counts as the
+   * wrong PIN it may have been (pinFailures + 1), as BEGIN_PIN_ATTEMPT does.
+   */
+  #attemptsInFlight(card: CardRecord, now: number): number {
+    const attempts = this.#inFlight.get(card.token);
+    if (!attempts) return 0;
+    for (const [sessionId, countsAt] of attempts) {
+      if (countsAt > now) continue;
+      attempts.delete(sessionId);
+      card.pinFailures += 1;
+    }
+    if (attempts.size === 0) this.#inFlight.delete(card.token);
+    return attempts.size;
+  }
+
+  /** Takes the session's attempt off the card's in-flight list; false if it was not there (it counted already). */
+  #settleInFlight(token: string, sessionId: string): boolean {
+    const attempts = this.#inFlight.get(token);
+    const was = attempts?.delete(sessionId) ?? false;
+    if (attempts?.size === 0) this.#inFlight.delete(token);
+    return was;
+  }
+
+  #budgetSpent(budget: PinBudget, deviceId: string, merchant: string, now: number): 'DEVICE_PIN_BUDGET' | 'MERCHANT_PIN_BUDGET' | null {
+    const used = (key: string) => this.#budgets.get(key, now)?.used ?? 0;
+    if (used(pinBudgetKey('device', deviceId)) >= budget.device.max) return 'DEVICE_PIN_BUDGET';
+    if (used(pinBudgetKey('merchant', merchant)) >= budget.merchant.max) return 'MERCHANT_PIN_BUDGET';
+    return null;
+  }
+
+  #takeBudget(budget: PinBudget, deviceId: string, merchant: string, now: number): void {
+    const take = (key: string, limit: WrongPinLimit) => {
+      const window = this.#budgets.get(key, now);
+      if (window) window.used += 1;
+      else this.#budgets.set(key, { used: 1, keepUntil: now + limit.windowMs });
+    };
+    take(pinBudgetKey('device', deviceId), budget.device);
+    take(pinBudgetKey('merchant', merchant), budget.merchant);
+  }
+
+  #giveBackBudget(deviceId: string, merchant: string): void {
+    for (const key of [pinBudgetKey('device', deviceId), pinBudgetKey('merchant', merchant)]) {
+      const window = this.#budgets.get(key);
+      if (window && window.used > 0) window.used -= 1;
+    }
   }
 
   #claim(entry: StoredSession, attempt: string, now: number): void {

@@ -3,7 +3,7 @@
  * object or a byte array with what it keeps, and unknown extra properties are dropped (as Redis drops them).
  * Also the one place the outcome of a PIN attempt and a ledger record are assembled, so both stores agree.
  */
-import type { AuthSession, CardRecord, LedgerRecord, PaymentRequest, PinResult } from './types.ts';
+import type { AuthSession, CardRecord, LedgerRecord, PaymentRequest, PinResult, SessionRecord } from './types.ts';
 
 /** Why a payment with a verified PIN was declined; null in a record means approved. */
 export type DeclineReason = 'CURRENCY_MISMATCH' | 'OVER_LIMIT' | 'INSUFFICIENT_FUNDS';
@@ -27,16 +27,19 @@ export function copyCard(c: CardRecord): CardRecord {
   };
 }
 
-export function copySession(s: AuthSession): AuthSession {
-  const { id, scannerId, card, last4, payload, amount, currency, merchant, createdAt, expiresAt } = s;
-  return { id, scannerId, card, last4, payload: new Uint8Array(payload), amount, currency, merchant, createdAt, expiresAt };
+export function copySessionRecord(s: SessionRecord): SessionRecord {
+  const { id, scannerId, card, last4, amount, currency, merchant, createdAt, expiresAt } = s;
+  return { id, scannerId, card, last4, amount, currency, merchant, createdAt, expiresAt };
 }
 
-/** Field by field, the payload's bytes included. */
-export function sameSession(a: AuthSession, b: AuthSession): boolean {
+export function copySession(s: AuthSession): AuthSession {
+  return { ...copySessionRecord(s), payload: new Uint8Array(s.payload) };
+}
+
+/** Field by field, without the payload (a re-sent openSession names the same session by these). */
+export function sameSession(a: SessionRecord, b: SessionRecord): boolean {
   return a.id === b.id && a.scannerId === b.scannerId && a.card === b.card && a.last4 === b.last4 && a.amount === b.amount
-    && a.currency === b.currency && a.merchant === b.merchant && a.createdAt === b.createdAt && a.expiresAt === b.expiresAt
-    && a.payload.length === b.payload.length && a.payload.every((byte, i) => byte === b.payload[i]);
+    && a.currency === b.currency && a.merchant === b.merchant && a.createdAt === b.createdAt && a.expiresAt === b.expiresAt;
 }
 
 export function copyLedger(r: LedgerRecord): LedgerRecord {

@@ -5,9 +5,9 @@
  * row damaged outside the store surfaces as STORE_CORRUPT instead of as a wrong number.
  */
 import { ScanpayError, isScanpayError } from '../../core/errors.ts';
-import type { AuthSession, CardRecord, LedgerRecord, PaymentRequest, PinResult } from './types.ts';
+import type { CardRecord, LedgerRecord, PaymentRequest, PinResult, SessionRecord } from './types.ts';
 import { ledgerRecord, ledgerResult, type DeclineReason } from './records.ts';
-import { checkedCard, checkedDecision, checkedLedger, checkedSession } from './validate.ts';
+import { checkedCard, checkedDecision, checkedLedger, checkedPayload, checkedSessionRecord } from './validate.ts';
 
 /** Runs a boundary check on data read back from Redis; its failure means the row, not the caller, is bad. */
 function decoded<T>(what: string, decode: () => T): T {
@@ -81,16 +81,19 @@ export function cardFromValues(values: readonly (string | null)[]): CardRecord {
   return cardFromHash(hash);
 }
 
-/** A session's contract fields as one JSON string; the payload bytes in base64. */
-export function sessionToJson(session: AuthSession): string {
-  return JSON.stringify({ ...session, payload: Buffer.from(session.payload).toString('base64') });
+/** A session's fields but its payload as one JSON string (the payload is a key of its own, in base64). */
+export function sessionToJson(session: SessionRecord): string {
+  const { id, scannerId, card, last4, amount, currency, merchant, createdAt, expiresAt } = session;
+  return JSON.stringify({ id, scannerId, card, last4, amount, currency, merchant, createdAt, expiresAt });
 }
 
-export function sessionFromJson(json: string): AuthSession {
-  return decoded('session', () => {
-    const s = JSON.parse(json);
-    return checkedSession({ ...s, payload: typeof s?.payload === 'string' ? bytes(s.payload) : s?.payload });
-  });
+export function sessionFromJson(json: string): SessionRecord {
+  return decoded('session', () => checkedSessionRecord(JSON.parse(json)));
+}
+
+/** A session's payload as its key holds it; its size is checked where the attempt's session is (checkedSession). */
+export function payloadFromBase64(text: string): Uint8Array {
+  return decoded('session payload', () => checkedPayload(bytes(text)));
 }
 
 export function ledgerFromJson(json: string): LedgerRecord {

@@ -16,21 +16,36 @@ import { CARD_FIELDS } from './redis-codec.ts';
 type Arg = string | number;
 /** A rate unit for a script that takes one first: the limit's full key ('' for none), interval ms, burst. */
 export type RateUnitArgs = [key: string, intervalMs: number, burst: number];
+/**
+ * The wrong-PIN budgets for BEGIN_PIN_ATTEMPT (types.ts PinBudget): the budgets' key prefix ('' for none: no
+ * budget, or the store took them before, on a cluster), each budget's max and window, and what the store found
+ * before the script (a cluster's): '' nothing, 'taken' both units taken, 'device' or 'merchant' that budget
+ * spent (nothing taken), which the script answers only where an attempt would be evaluated; then the rate unit.
+ */
+export type PinBudgetArgs = [...PinBudgetBefore, ...rateUnit: RateUnitArgs];
+export type PinBudgetBefore = [
+  prefix: string, deviceMax: number, merchantMax: number, deviceWindowMs: number, merchantWindowMs: number, before: '' | 'taken' | 'device' | 'merchant',
+];
 
 /** The scripts as methods on the connection (ioredis defineCommand): KEYS first, then ARGV. */
 export interface StoreScripts {
   scanpayInsertCard(card: string, ...fieldValues: Arg[]): Promise<number>;
   scanpayUpdateCard(card: string, expectedFields: Arg, ...expectedThenNew: Arg[]): Promise<number>;
-  scanpayOpenSession(card: string, session: string, sessionJson: Arg, scannerId: Arg, token: Arg, expiresAt: Arg, keepUntil: Arg, ...rateUnit: RateUnitArgs): Promise<[string, string[]?]>;
+  scanpayOpenSession(
+    card: string, session: string, payloadKey: string, sessionJson: Arg, scannerId: Arg, token: Arg, expiresAt: Arg, keepUntil: Arg, merchant: Arg,
+    payload: Arg, payloadUntil: Arg, claimedBasicKeyCheck: Arg, claimedGeneration: Arg, claimedKeyId: Arg, ...rateUnit: RateUnitArgs
+  ): Promise<[string]>;
   scanpayBeginPinAttempt(
-    session: string, cardKeyPrefix: Arg, scannerId: Arg, attempt: Arg, now: Arg, lockAt: Arg, paceMs: Arg, usedRetentionMs: Arg,
-    gone: Arg, blocked: Arg, locked: Arg, takeoverMs: Arg, ...rateUnit: RateUnitArgs
-  ): Promise<[string, string?, (string | string[] | null)?]>;
-  scanpaySettleFailedPin(session: string, cardKeyPrefix: Arg, verdict: Arg, lockAt: Arg, now: Arg, gone: Arg, blocked: Arg, locked: Arg): Promise<string>;
+    session: string, payloadKey: string, cardKeyPrefix: Arg, scannerId: Arg, attempt: Arg, now: Arg, lockAt: Arg, paceMs: Arg,
+    usedRetentionMs: Arg, gone: Arg, blocked: Arg, locked: Arg, takeoverMs: Arg, ...budget: PinBudgetArgs
+  ): Promise<[string, string?, (string | string[] | null)?, string?, number?]>;
+  scanpaySettleFailedPin(session: string, payloadKey: string, cardKeyPrefix: Arg, verdict: Arg, lockAt: Arg, now: Arg, gone: Arg, blocked: Arg, locked: Arg): Promise<string>;
   scanpayAuthorizePayment(
-    ledger: string, card: string, session: string,
-    recordHead: Arg, amount: Arg, negatedAmount: Arg, currency: Arg, at: Arg, attempt: Arg, gone: Arg, blocked: Arg, locked: Arg,
-  ): Promise<[string | null, number, string | null, string?]>;
+    ledger: string, card: string, session: string, payloadKey: string,
+    recordHead: Arg, amount: Arg, negatedAmount: Arg, currency: Arg, at: Arg, attempt: Arg, gone: Arg, blocked: Arg, locked: Arg, budgetPrefix: Arg,
+  ): Promise<[string | null, number, string | null, string?, number?]>;
+  scanpayGiveBackPinBudget(budget: string): Promise<number>;
+  scanpayTakePinBudget(budget: string, max: Arg, windowMs: Arg): Promise<number>;
   scanpayAcceptDeviceToken(device: string, nonce: string, ttlMs: Arg): Promise<string>;
   scanpayTakeRate(rate: string, intervalMs: Arg, burst: Arg): Promise<number>;
 }
@@ -65,6 +80,45 @@ function rateUnitFirst(n: number, refused: string): string {
 if ARGV[${n}] ~= '' and not take_rate(ARGV[${n}], tonumber(ARGV[${n + 1}]), tonumber(ARGV[${n + 2}])) then return ${refused} end`;
 }
 
+/**
+ * Lua: equality of two secret-derived strings (a basic key's check) without an early exit on the first
+ * difference, as timingSafeEqual compares them in card-legality.ts.
+ */
+const SAME_SECRET = `
+local function same_secret(a, b)
+  if not a or #a ~= #b then return false end
+  local diff = 0
+  for i = 1, #a do diff = bit.bor(diff, bit.bxor(string.byte(a, i), string.byte(b, i))) end
+  return diff == 0
+end`;
+
+/**
+ * Lua: a card's PIN attempts in flight, the card field 'pinInFlight': `<session key>@<counts-at ms>` entries
+ * joined by ';' (at most lockAt of them). Returns the entries still in flight at `now` without `drop` (the
+ * attempt being settled), how many they are, how many passed their time (each counts as a wrong PIN), and
+ * whether `drop` was there. MemoryStore keeps the same list in a Map.
+ */
+const IN_FLIGHT = `
+local function in_flight(list, now, drop)
+  local kept, expired, dropped = {}, 0, false
+  for entry in string.gmatch(list or '', '[^;]+') do
+    local key, at = string.match(entry, '^(.*)@(%d+)$')
+    if key == drop then dropped = true
+    elseif tonumber(at) <= now then expired = expired + 1
+    else kept[#kept + 1] = entry end
+  end
+  return table.concat(kept, ';'), #kept, expired, dropped
+end`;
+
+/** Lua: a wrong-PIN budget's unit taken (its window starts with the first) and given back (a correct PIN). */
+const PIN_BUDGET = `
+local function take_budget(key, windowMs)
+  if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, windowMs) end
+end
+local function give_back_budget(key)
+  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+end`;
+
 /** A Lua expression: the card at `key` as its CARD_FIELDS values (all nil for no card), what cardFromValues reads. */
 function cardRow(key: string): string {
   return `redis.call('HMGET', ${key}, ${CARD_FIELDS.map((field) => `'${field}'`).join(', ')})`;
@@ -95,114 +149,163 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2 * n + 2))
 return 1`;
 
 /**
- * {'OK', card (cardRow)} with the session stored (kept until keepUntil), {'CARD_UNKNOWN'}, {'EXISTS'}, or
- * {'RATE_LIMITED'} (nothing read or written). The same session again while unused is OK (a re-send after a
- * lost reply, e.g. across a Redis restart), not EXISTS. ARGV: session JSON, scannerId, token, expiresAt,
- * keepUntil, then the rate unit (rateUnitFirst).
+ * {'OK'} with the session stored (kept until keepUntil) and its payload (kept until payloadUntil), only for a card
+ * row that is legal for the claim; else nothing is written and the answer is the row's verdict, in the order of
+ * card-legality.ts judgeCardRow: {'CARD_UNKNOWN'}, {'BASIC_KEY_MISMATCH'}, {'GENERATION_STALE'}, {'CARD_BLOCKED'},
+ * {'CARD_LOCKED'}. {'EXISTS'} for another session under its id, {'RATE_LIMITED'} (nothing read or written). The
+ * same session again while unused is judged again and stored again (a re-send after a lost reply), not EXISTS.
+ * ARGV: session JSON, scannerId, token, expiresAt, keepUntil, merchant, payload (base64), payloadUntil, the claimed
+ * basic-key check (base64, as the card row holds it), generation and key id; then the rate unit (rateUnitFirst).
  */
-const OPEN_SESSION = `${rateUnitFirst(6, "{'RATE_LIMITED'}")}
+const OPEN_SESSION = `${rateUnitFirst(12, "{'RATE_LIMITED'}")}${SAME_SECRET}
 if redis.call('EXISTS', KEYS[2]) == 1 then
   local kept = redis.call('HMGET', KEYS[2], 'session', 'usedAt')
   if kept[1] ~= ARGV[1] or kept[2] then return {'EXISTS'} end
 end
-local row = ${cardRow('KEYS[1]')}
-if not row[1] then return {'CARD_UNKNOWN'} end
-redis.call('HSET', KEYS[2], 'session', ARGV[1], 'scannerId', ARGV[2], 'card', ARGV[3], 'expiresAt', ARGV[4])
+local c = redis.call('HMGET', KEYS[1], 'status', 'generation', 'keyId', 'basicKeyCheck')
+if not c[1] then return {'CARD_UNKNOWN'} end
+if not same_secret(c[4], ARGV[9]) then return {'BASIC_KEY_MISMATCH'} end
+if c[2] ~= ARGV[10] or c[3] ~= ARGV[11] then return {'GENERATION_STALE'} end
+if c[1] == 'blocked' then return {'CARD_BLOCKED'} end
+if c[1] == 'locked' then return {'CARD_LOCKED'} end
+redis.call('HSET', KEYS[2], 'session', ARGV[1], 'scannerId', ARGV[2], 'card', ARGV[3], 'expiresAt', ARGV[4], 'merchant', ARGV[6])
 redis.call('PEXPIREAT', KEYS[2], ARGV[5])
-return {'OK', row}`;
+redis.call('SET', KEYS[3], ARGV[7], 'PXAT', ARGV[8])
+return {'OK'}`;
 
 /**
  * One PIN attempt's claim, count and card read. Order, as in MemoryStore.beginPinAttempt: unknown session,
- * another scanner's, used (a re-send of the claiming call gets EVALUATE again; others the stored result),
- * a pending one older than takeoverMs is claimed again), expired; then the card: gone, blocked, locked or out
- * of attempts → DECIDED; paced → PIN_PACED (nothing written); else pinFailures + 1 before the PIN is
- * verified → EVALUATE with the card (cardRow).
+ * another scanner's, used (a re-send of the claiming call gets EVALUATE again, while its payload is kept; others
+ * the stored result; a pending one older than takeoverMs is claimed again), expired; then the card: attempts in
+ * flight past their time count as wrong PINs; gone, blocked, locked or out of attempts → DECIDED; paced, or as
+ * many attempts in flight as it has tries left → PIN_PACED; then the wrong-PIN budgets (DEVICE_PIN_BUDGET,
+ * MERCHANT_PIN_BUDGET: nothing else written); else the attempt goes in flight on the card before the PIN is
+ * verified → {'EVALUATE', session JSON, card (cardRow), payload, fresh (1, or 0 for a re-send)}.
  * Before all of it, the frame's rate unit: refused → RATE_LIMITED, nothing else looked at.
- * ARGV: cardKeyPrefix, scannerId, attempt, now, lockAt, paceMs, usedRetentionMs, the gone/blocked/locked codes, takeoverMs,
- * then the rate unit (rateUnitFirst).
+ * ARGV: cardKeyPrefix, scannerId, attempt, now, lockAt, paceMs, usedRetentionMs, the gone/blocked/locked codes,
+ * takeoverMs, then the budgets (PinBudgetArgs) and the rate unit (rateUnitFirst).
  */
-const BEGIN_PIN_ATTEMPT = `${rateUnitFirst(12, "{'RATE_LIMITED'}")}
-local s = redis.call('HMGET', KEYS[1], 'session', 'scannerId', 'card', 'expiresAt', 'usedAt', 'attempt', 'result')
+const BEGIN_PIN_ATTEMPT = `${rateUnitFirst(18, "{'RATE_LIMITED'}")}${IN_FLIGHT}${PIN_BUDGET}
+local s = redis.call('HMGET', KEYS[1], 'session', 'scannerId', 'card', 'expiresAt', 'usedAt', 'attempt', 'result', 'merchant')
 if not s[1] then return {'SESSION_UNKNOWN'} end
 if s[2] ~= ARGV[2] then return {'SESSION_WRONG_SCANNER'} end
 local cardKey = ARGV[1] .. s[3]
+local now = tonumber(ARGV[4])
 if s[5] then
   if s[7] then return {'USED', s[1], s[7]} end
   if s[6] == ARGV[3] and redis.call('EXISTS', cardKey) == 1 then
-    return {'EVALUATE', s[1], ${cardRow('cardKey')}}
+    local payload = redis.call('GET', KEYS[2])
+    if payload then return {'EVALUATE', s[1], ${cardRow('cardKey')}, payload, 0} end
   end
-  if tonumber(ARGV[4]) - tonumber(s[5]) < tonumber(ARGV[11]) then return {'USED', s[1], false} end
+  if now - tonumber(s[5]) < tonumber(ARGV[11]) then return {'USED', s[1], false} end
   -- nobody finished that attempt (its gateway died or lost the store): this one takes over, counted anew
 end
-local now = tonumber(ARGV[4])
 local expiresAt = tonumber(s[4])
 if now >= expiresAt then return {'SESSION_EXPIRED'} end
-local c = redis.call('HMGET', cardKey, 'status', 'pinFailures', 'pinPaceUntil')
+local c = redis.call('HMGET', cardKey, 'status', 'pinFailures', 'pinPaceUntil', 'pinInFlight')
+local lockAt = tonumber(ARGV[5])
 local decided = nil
+local flights, live, expired = in_flight(c[4], now, nil)
+local failures = tonumber(c[2] or '0') + expired
 if not c[1] then decided = ARGV[8]
-elseif c[1] == 'blocked' then decided = ARGV[9]
-elseif c[1] == 'locked' or tonumber(c[2]) >= tonumber(ARGV[5]) then decided = ARGV[10]
+else
+  if expired > 0 then redis.call('HSET', cardKey, 'pinFailures', string.format('%d', failures), 'pinInFlight', flights) end
+  if c[1] == 'blocked' then decided = ARGV[9]
+  elseif c[1] == 'locked' or failures >= lockAt then decided = ARGV[10]
+  elseif now < tonumber(c[3]) or failures + live >= lockAt then return {'PIN_PACED'}
+  end
 end
-if not decided and now < tonumber(c[3]) then return {'PIN_PACED'} end
-redis.call('HSET', KEYS[1], 'usedAt', ARGV[4], 'attempt', ARGV[3])
+local budgeted = ARGV[17] == 'taken'
+if not decided and ARGV[17] == 'device' then return {'DEVICE_PIN_BUDGET'} end
+if not decided and ARGV[17] == 'merchant' then return {'MERCHANT_PIN_BUDGET'} end
+if not decided and ARGV[12] ~= '' then
+  local device, merchant = ARGV[12] .. 'device:' .. ARGV[2], ARGV[12] .. 'merchant:' .. s[8]
+  if tonumber(redis.call('GET', device) or '0') >= tonumber(ARGV[13]) then return {'DEVICE_PIN_BUDGET'} end
+  if tonumber(redis.call('GET', merchant) or '0') >= tonumber(ARGV[14]) then return {'MERCHANT_PIN_BUDGET'} end
+  take_budget(device, ARGV[15])
+  take_budget(merchant, ARGV[16])
+  budgeted = true
+end
+redis.call('HSET', KEYS[1], 'usedAt', ARGV[4], 'attempt', ARGV[3], 'budgeted', (budgeted and not decided) and '1' or '0')
 redis.call('PEXPIREAT', KEYS[1], string.format('%d', expiresAt + tonumber(ARGV[7])))
 if decided then
   redis.call('HSET', KEYS[1], 'result', decided)
+  redis.call('DEL', KEYS[2])
   return {'DECIDED', s[1], decided}
 end
-redis.call('HINCRBY', cardKey, 'pinFailures', 1)
-redis.call('HSET', cardKey, 'pinPaceUntil', string.format('%d', now + tonumber(ARGV[6])), 'updatedAt', ARGV[4])
-return {'EVALUATE', s[1], ${cardRow('cardKey')}}`;
+local entry = KEYS[1] .. '@' .. string.format('%d', now + tonumber(ARGV[11]))
+if flights ~= '' then entry = flights .. ';' .. entry end
+redis.call('HSET', cardKey, 'pinInFlight', entry, 'pinPaceUntil', string.format('%d', now + tonumber(ARGV[6])), 'updatedAt', ARGV[4])
+return {'EVALUATE', s[1], ${cardRow('cardKey')}, redis.call('GET', KEYS[2]), 1}`;
 
 /**
  * An evaluated attempt that does not pay; returns the stored result code. A settled session keeps its result.
+ * The attempt leaves the card's in-flight list and counts as a wrong PIN (unless it already counted, its time
+ * having passed); 'invalid' counts too. The session's payload is forgotten.
  * ARGV: cardKeyPrefix, verdict ('wrong' | 'invalid'), lockAt, now, then the gone/blocked/locked codes.
  */
-const SETTLE_FAILED_PIN = `
+const SETTLE_FAILED_PIN = `${IN_FLIGHT}
 local s = redis.call('HMGET', KEYS[1], 'card', 'result')
 if s[2] then return s[2] end
 local cardKey = s[1] and (ARGV[1] .. s[1])
-local status = cardKey and redis.call('HGET', cardKey, 'status')
+local c = cardKey and redis.call('HMGET', cardKey, 'status', 'pinFailures', 'pinInFlight') or {}
+local status = c[1]
 local result
-if ARGV[2] == 'invalid' or not status then result = ARGV[5]
-elseif status == 'blocked' then result = ARGV[6]
+if status then
+  local flights, _, _, counted = in_flight(c[3], -1, KEYS[1])
+  local failures = tonumber(c[2])
+  if counted then failures = failures + 1 end
+  if ARGV[2] == 'wrong' and status == 'active' and failures >= tonumber(ARGV[3]) then status = 'locked' end
+  redis.call('HSET', cardKey, 'pinFailures', string.format('%d', failures), 'pinInFlight', flights, 'status', status, 'updatedAt', ARGV[4])
+  if ARGV[2] == 'invalid' then result = ARGV[5]
+  elseif status == 'blocked' then result = ARGV[6]
+  elseif status == 'locked' then result = ARGV[7]
+  else result = '0|declined|PIN_WRONG|' .. string.format('%d', tonumber(ARGV[3]) - failures) end
 else
-  local failures = tonumber(redis.call('HGET', cardKey, 'pinFailures'))
-  local lockAt = tonumber(ARGV[3])
-  if status == 'active' and failures >= lockAt then
-    redis.call('HSET', cardKey, 'status', 'locked', 'updatedAt', ARGV[4])
-    status = 'locked'
-  end
-  if status == 'locked' then result = ARGV[7]
-  else result = '0|declined|PIN_WRONG|' .. string.format('%d', lockAt - failures) end
+  result = ARGV[5]
 end
 if s[1] then redis.call('HSET', KEYS[1], 'result', result) end
+redis.call('DEL', KEYS[2])
 return result`;
 
 /**
  * Exactly once per ledger key: {recordJson, replayed, nil} if the record exists (replayed = 0 only when this
  * same call wrote it: a re-send after a lost reply); {nil, replayed, code} if the session was settled without
  * a ledger record; for a card no longer active {nil, 0, code} and no record; else pinFailures → 0, the checks
- * of declineReason in records.ts in the same order, the balance moved if approved, the record written, and
- * {nil, 0, code, balanceAfter}: the caller knows the rest of the record it just had written.
- * ARGV: record head (JSON without '}'), amount, -amount, currency, at, attempt, then the gone/blocked/locked codes.
+ * of declineReason in records.ts in the same order, the balance moved if approved, the record written, the
+ * wrong-PIN budget units the attempt took given back, and {nil, 0, code, balanceAfter, budgeted}: the caller
+ * knows the rest of the record it just had written, and (on a cluster, where the budgets are on other slots and
+ * budgetPrefix is '') whether to give the units back itself. Either way the attempt leaves the card's in-flight
+ * list and the session's payload is forgotten.
+ * ARGV: record head (JSON without '}'), amount, -amount, currency, at, attempt, the gone/blocked/locked codes,
+ * the budgets' key prefix ('' for none here).
  */
-const AUTHORIZE_PAYMENT = `
-local auth = redis.call('HMGET', KEYS[3], 'authorizedBy', 'result')
+const AUTHORIZE_PAYMENT = `${IN_FLIGHT}${PIN_BUDGET}
+local auth = redis.call('HMGET', KEYS[3], 'authorizedBy', 'result', 'budgeted', 'scannerId', 'merchant')
 local replayed = 1
 if auth[1] == ARGV[6] then replayed = 0 end
 local existing = redis.call('GET', KEYS[1])
 if existing then return {existing, replayed, false} end
 if auth[2] and string.sub(auth[2], 1, 1) == '0' then return {false, replayed, auth[2]} end
-local card = redis.call('HMGET', KEYS[2], 'status', 'currency', 'limit', 'balance')
-local sessionKept = redis.call('EXISTS', KEYS[3]) == 1
+local card = redis.call('HMGET', KEYS[2], 'status', 'currency', 'limit', 'balance', 'pinInFlight')
+local sessionKept = auth[4] ~= false
+redis.call('DEL', KEYS[4])
+local flights = in_flight(card[5], -1, KEYS[3])
 if card[1] ~= 'active' then
   local result = ARGV[7]
   if card[1] == 'blocked' then result = ARGV[8] elseif card[1] == 'locked' then result = ARGV[9] end
+  if card[1] then redis.call('HSET', KEYS[2], 'pinInFlight', flights) end
   if sessionKept then redis.call('HSET', KEYS[3], 'result', result, 'authorizedBy', ARGV[6]) end
   return {false, 0, result}
 end
-redis.call('HSET', KEYS[2], 'pinFailures', '0', 'updatedAt', ARGV[5])
+redis.call('HSET', KEYS[2], 'pinFailures', '0', 'pinInFlight', flights, 'updatedAt', ARGV[5])
+local budgeted = 0
+if auth[3] == '1' then
+  if ARGV[10] ~= '' then
+    give_back_budget(ARGV[10] .. 'device:' .. auth[4])
+    give_back_budget(ARGV[10] .. 'merchant:' .. auth[5])
+  else budgeted = 1 end
+end
 local amount = tonumber(ARGV[2])
 local balance = tonumber(card[4])
 local reason = nil
@@ -222,8 +325,19 @@ else
 end
 local balanceAfter = string.format('%d', balance)
 redis.call('SET', KEYS[1], ARGV[1] .. decision .. ',"balanceAfter":' .. balanceAfter .. '}')
-if sessionKept then redis.call('HSET', KEYS[3], 'result', code, 'authorizedBy', ARGV[6]) end
-return {false, 0, code, balanceAfter}`;
+if sessionKept then redis.call('HSET', KEYS[3], 'result', code, 'authorizedBy', ARGV[6], 'budgeted', '0') end
+return {false, 0, code, balanceAfter, budgeted}`;
+
+/** A wrong-PIN budget unit given back (a correct PIN, on a cluster: the budget is on its own slot). */
+const GIVE_BACK_PIN_BUDGET = `${PIN_BUDGET}
+give_back_budget(KEYS[1])
+return 1`;
+
+/** A wrong-PIN budget unit taken when one is left (a cluster's PIN attempt, before its script): 1 taken, 0 spent. */
+const TAKE_PIN_BUDGET = `${PIN_BUDGET}
+if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return 0 end
+take_budget(KEYS[1], ARGV[2])
+return 1`;
 
 /** 'revoked', 'accepted' (the nonce is now remembered for ttlMs) or 'replayed'. */
 const ACCEPT_DEVICE_TOKEN = `
@@ -239,10 +353,12 @@ return 0`;
 const SCRIPTS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }> = {
   scanpayInsertCard: { lua: INSERT_CARD, numberOfKeys: 1 },
   scanpayUpdateCard: { lua: UPDATE_CARD, numberOfKeys: 1 },
-  scanpayOpenSession: { lua: OPEN_SESSION, numberOfKeys: 2 },
-  scanpayBeginPinAttempt: { lua: BEGIN_PIN_ATTEMPT, numberOfKeys: 1 },
-  scanpaySettleFailedPin: { lua: SETTLE_FAILED_PIN, numberOfKeys: 1 },
-  scanpayAuthorizePayment: { lua: AUTHORIZE_PAYMENT, numberOfKeys: 3 },
+  scanpayOpenSession: { lua: OPEN_SESSION, numberOfKeys: 3 },
+  scanpayBeginPinAttempt: { lua: BEGIN_PIN_ATTEMPT, numberOfKeys: 2 },
+  scanpaySettleFailedPin: { lua: SETTLE_FAILED_PIN, numberOfKeys: 2 },
+  scanpayAuthorizePayment: { lua: AUTHORIZE_PAYMENT, numberOfKeys: 4 },
+  scanpayGiveBackPinBudget: { lua: GIVE_BACK_PIN_BUDGET, numberOfKeys: 1 },
+  scanpayTakePinBudget: { lua: TAKE_PIN_BUDGET, numberOfKeys: 1 },
   scanpayAcceptDeviceToken: { lua: ACCEPT_DEVICE_TOKEN, numberOfKeys: 2 },
   scanpayTakeRate: { lua: TAKE_RATE, numberOfKeys: 1 },
 };

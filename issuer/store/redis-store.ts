@@ -19,18 +19,19 @@ import { ScanpayError, isScanpayError } from '../../core/errors.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
 import { ledgerResult, refusedCardResult } from './records.ts';
 import {
-  cardFromHash, cardFromValues, cardToHash, decodeResult, encodeResult, freshLedger, ledgerFromJson, ledgerHead, sessionFromJson, sessionToJson,
+  cardFromHash, cardFromValues, cardToHash, decodeResult, encodeResult, freshLedger, ledgerFromJson, ledgerHead, payloadFromBase64, sessionFromJson,
+  sessionToJson,
 } from './redis-codec.ts';
-import { withStoreScripts, type RateUnitArgs, type ScriptedRedis, type StoreScripts } from './redis-scripts.ts';
+import { withStoreScripts, type PinBudgetBefore, type RateUnitArgs, type ScriptedRedis, type StoreScripts } from './redis-scripts.ts';
 import type { ClusterNode } from './redis-target.ts';
-import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
+import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './session-retention.ts';
 import type {
-  AuthSession, Authorization, CardMutation, CardRecord, DeviceRecord, DeviceTokenCheck, LedgerRecord, OpenedSession, PaymentRequest,
-  PinAttempt, PinPolicy, PinResult, RateLimit, RateTake, SessionRefusal, SessionView, Store,
+  AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceRecord, DeviceTokenCheck, LedgerRecord, OpenedSession, PaymentRequest,
+  PinAttempt, PinBudget, PinPolicy, PinResult, RateLimit, RateTake, SessionRefusal, SessionView, Store,
 } from './types.ts';
 import { RECENT_RESULTS } from './types.ts';
 import {
-  checkedAttempt, checkedCard, checkedCardToken, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
+  checkedAttempt, checkedCard, checkedCardToken, checkedClaim, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
   checkedPaymentRequest, checkedPolicy, checkedRate, checkedScannerId, checkedSession, checkedSessionId, checkedTime,
 } from './validate.ts';
 
@@ -46,6 +47,8 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
 const REFUSED_CODES = [encodeResult(refusedCardResult('gone')), encodeResult(refusedCardResult('blocked')), encodeResult(refusedCardResult('locked'))] as const;
 /** A script's rate unit when it takes none. */
 const NO_RATE_UNIT: RateUnitArgs = ['', 0, 0];
+/** What openSession may answer besides OK: the card row's verdicts (card-legality.ts) and RATE_LIMITED. */
+const OPEN_REFUSALS = new Set(['RATE_LIMITED', 'CARD_UNKNOWN', 'BASIC_KEY_MISMATCH', 'GENERATION_STALE', 'CARD_BLOCKED', 'CARD_LOCKED']);
 /** updateCard gives up (STORE_CONFLICT) after this many lost compare-and-sets in a row. */
 const UPDATE_ATTEMPTS = 50;
 /** Cap of the randomised back-off between attempts, so contending writers spread out instead of colliding again. */
@@ -217,23 +220,22 @@ export class RedisStore implements Store {
     return Number((await this.#run((redis) => redis.get(this.#keys.cardCount))) ?? 0);
   }
 
-  async openSession(session: AuthSession, rate?: RateTake): Promise<OpenedSession> {
+  async openSession(session: AuthSession, claim: CardClaim, rate?: RateTake): Promise<OpenedSession> {
     const s = checkedSession(session);
+    const c = checkedClaim(claim);
     const unit = await this.#rateUnit(rate);
     if (!unit) return { ok: false, reason: 'RATE_LIMITED' };
-    const [verdict, row] = await this.#run((redis) =>
+    const [verdict] = await this.#run((redis) =>
       redis.scanpayOpenSession(
-        this.#keys.card(s.card), this.#keys.session(s.id), sessionToJson(s), s.scannerId, s.card, s.expiresAt,
-        s.expiresAt + EXPIRED_SESSION_RETENTION_MS, ...unit,
+        this.#keys.card(s.card), this.#keys.session(s.id), this.#keys.sessionPayload(s.id), sessionToJson(s), s.scannerId, s.card, s.expiresAt,
+        s.expiresAt + EXPIRED_SESSION_RETENTION_MS, s.merchant, Buffer.from(s.payload).toString('base64'), payloadDeadline(s),
+        Buffer.from(c.basicKeyCheck).toString('base64'), c.generation, c.keyId, ...unit,
       ),
     );
-    if (verdict === 'RATE_LIMITED') return { ok: false, reason: 'RATE_LIMITED' };
+    if (verdict === 'OK') return { ok: true };
     if (verdict === 'EXISTS') throw new ScanpayError('BAD_ARGUMENT', 'session id exists');
-    return verdict === 'OK' ? { ok: true, card: cardFromValues(row ?? []) } : { ok: false, reason: 'CARD_UNKNOWN' };
-  }
-
-  async discardSession(id: string): Promise<void> {
-    await this.#run((redis) => redis.unlink(this.#keys.session(checkedSessionId(id))));
+    if (!OPEN_REFUSALS.has(verdict)) throw new ScanpayError('STORE_CORRUPT', 'openSession: unexpected answer');
+    return { ok: false, reason: verdict as Exclude<OpenedSession, { ok: true }>['reason'] };
   }
 
   async getSession(id: string): Promise<SessionView | null> {
@@ -249,19 +251,29 @@ export class RedisStore implements Store {
     checkedScannerId(scannerId);
     checkedAttempt(attempt);
     checkedTime(now, 'now');
-    const { lockAt, paceMs, takeoverMs } = checkedPolicy(policy);
+    const { lockAt, paceMs, takeoverMs, budget } = checkedPolicy(policy);
     const unit = await this.#rateUnit(rate);
     if (!unit) return { kind: 'refused', reason: 'RATE_LIMITED' };
+    const budgetArgs = await this.#pinBudgetArgs(key, scannerId, budget);
     // the count is durable before the PIN is verified: a failover must not hand an attacker back an attempt
-    const [verdict, json, extra] = await this.#durable('scanpayBeginPinAttempt',
-      key, this.#keys.cardKeyPrefix(id), scannerId, attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS, ...REFUSED_CODES, takeoverMs!, ...unit,
-    );
+    const [verdict, json, extra, payload, fresh] = await this.#durable('scanpayBeginPinAttempt',
+      key, this.#keys.sessionPayload(id), this.#keys.cardKeyPrefix(id), scannerId, attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS,
+      ...REFUSED_CODES, takeoverMs!, ...budgetArgs, ...unit,
+    ).catch(async (e: unknown) => {
+      await this.#giveBackPinBudget(budgetArgs, scannerId, key);
+      throw e;
+    });
+    // on a cluster the budgets were taken before the script: an attempt it did not evaluate afresh gives them back
+    if (verdict !== 'EVALUATE' || fresh !== 1) await this.#giveBackPinBudget(budgetArgs, scannerId, key);
     if (json === undefined) return { kind: 'refused', reason: verdict as SessionRefusal };
-    const session = sessionFromJson(json);
-    if (verdict === 'EVALUATE') return { kind: 'evaluate', session, card: cardFromValues(extra as (string | null)[]) };
-    if (verdict === 'DECIDED') return { kind: 'decided', session, result: decodeResult(extra as string) };
+    const record = sessionFromJson(json);
+    if (verdict === 'EVALUATE') {
+      const session = { ...record, payload: payloadFromBase64(payload ?? '') };
+      return { kind: 'evaluate', session, card: cardFromValues(extra as (string | null)[]) };
+    }
+    if (verdict === 'DECIDED') return { kind: 'decided', session: record, result: decodeResult(extra as string) };
     const code = extra as string | null | undefined;
-    return { kind: 'used', session, state: code ? 'done' : 'pending', result: code ? decodeResult(code) : null };
+    return { kind: 'used', session: record, state: code ? 'done' : 'pending', result: code ? decodeResult(code) : null };
   }
 
   async settleFailedPin(sessionId: string, verdict: 'wrong' | 'invalid', lockAt: number, now: number): Promise<PinResult> {
@@ -270,17 +282,22 @@ export class RedisStore implements Store {
     checkedTime(now, 'now');
     if (verdict !== 'wrong' && verdict !== 'invalid') throw new ScanpayError('BAD_ARGUMENT', 'verdict must be wrong or invalid');
     const code = await this.#run((redis) =>
-      redis.scanpaySettleFailedPin(key, this.#keys.cardKeyPrefix(sessionId), verdict, lockAt, now, ...REFUSED_CODES),
+      redis.scanpaySettleFailedPin(key, this.#keys.sessionPayload(sessionId), this.#keys.cardKeyPrefix(sessionId), verdict, lockAt, now, ...REFUSED_CODES),
     );
     return decodeResult(code);
   }
 
   async authorizePayment(request: PaymentRequest): Promise<Authorization> {
     const req = checkedPaymentRequest(request);
-    const [json, replayed, code, balanceAfter] = await this.#durable('scanpayAuthorizePayment',
-      this.#keys.ledger(req.sessionId), this.#keys.card(req.card), this.#keys.session(req.sessionId),
+    const cluster = this.#direct instanceof Cluster;
+    const sessionKey = this.#keys.session(req.sessionId);
+    const [json, replayed, code, balanceAfter, budgeted] = await this.#durable('scanpayAuthorizePayment',
+      this.#keys.ledger(req.sessionId), this.#keys.card(req.card), sessionKey, this.#keys.sessionPayload(req.sessionId),
       ledgerHead(req), String(req.amount), String(-req.amount), req.currency, String(req.at), req.attempt, ...REFUSED_CODES,
+      cluster ? '' : this.#keys.pinBudgetPrefix,
     );
+    // a cluster keeps the budgets on their own slots: the correct PIN's units are given back here
+    if (budgeted === 1) await this.#giveBackSessionBudget(sessionKey);
     // written by this call: the record is the checked request and the script's decision, not read back
     if (balanceAfter !== undefined) return { ...freshLedger(req, code ?? '', balanceAfter), replayed: false };
     if (json === null) return { record: null, result: decodeResult(code ?? ''), replayed: replayed === 1 };
@@ -336,6 +353,42 @@ export class RedisStore implements Store {
   async takeRate(key: string, limit: RateLimit): Promise<boolean> {
     const { key: name, limit: { perSecond, burst } } = checkedRate(key, limit);
     return (await this.#run((redis) => redis.scanpayTakeRate(this.#keys.rate(name), 1000 / perSecond, burst))) === 1;
+  }
+
+  /**
+   * The wrong-PIN budgets as BEGIN_PIN_ATTEMPT's arguments. On one Redis the script takes them (in its one round
+   * trip); on a cluster their keys are on other slots, so they are taken here first (the session's merchant read
+   * for the merchant's), and the script is told what was found: it answers a spent budget only where it would
+   * evaluate the attempt, and the units are given back if it did not (beginPinAttempt).
+   */
+  async #pinBudgetArgs(sessionKey: string, scannerId: string, budget: PinBudget | undefined): Promise<PinBudgetBefore> {
+    if (!budget) return ['', 0, 0, 0, 0, ''];
+    const { device, merchant } = budget;
+    if (!(this.#direct instanceof Cluster)) return [this.#keys.pinBudgetPrefix, device.max, merchant.max, device.windowMs, merchant.windowMs, ''];
+    const merchantId = await this.#run((redis) => redis.hget(sessionKey, 'merchant'));
+    if (merchantId === null) return ['', 0, 0, 0, 0, '']; // no such session: the script says which refusal
+    const deviceKey = this.#keys.pinBudget('device', scannerId);
+    if ((await this.#run((redis) => redis.scanpayTakePinBudget(deviceKey, device.max, device.windowMs))) !== 1) return ['', 0, 0, 0, 0, 'device'];
+    const merchantKey = this.#keys.pinBudget('merchant', merchantId);
+    if ((await this.#run((redis) => redis.scanpayTakePinBudget(merchantKey, merchant.max, merchant.windowMs))) !== 1) {
+      await this.#run((redis) => redis.scanpayGiveBackPinBudget(deviceKey));
+      return ['', 0, 0, 0, 0, 'merchant'];
+    }
+    return ['', 0, 0, 0, 0, 'taken'];
+  }
+
+  /** Gives back the budgets #pinBudgetArgs took before a script (a cluster's), if it took them. */
+  async #giveBackPinBudget(args: PinBudgetBefore, scannerId: string, sessionKey: string): Promise<void> {
+    if (args[5] !== 'taken') return;
+    await this.#giveBackSessionBudget(sessionKey, scannerId);
+  }
+
+  /** The device's and the merchant's budget units of a session's attempt, given back (on a cluster). */
+  async #giveBackSessionBudget(sessionKey: string, scannerId?: string): Promise<void> {
+    const [device, merchant] = await this.#run((redis) => redis.hmget(sessionKey, 'scannerId', 'merchant'));
+    for (const [scope, id] of [['device', scannerId ?? device], ['merchant', merchant]] as const) {
+      if (id) await this.#run((redis) => redis.scanpayGiveBackPinBudget(this.#keys.pinBudget(scope, id)));
+    }
   }
 
   /**

@@ -4,9 +4,19 @@
  * caller gets, and forgetting it bounds memory. Past retention a claim is SESSION_UNKNOWN: still refused,
  * and a payment stays exactly-once regardless, because the ledger is keyed by the session id and kept for good.
  */
+import { DEFAULT_TAKEOVER_MS } from './types.ts';
 
 /** An unused session lingers this long past expiresAt, so a late claim reads SESSION_EXPIRED, not SESSION_UNKNOWN. */
 export const EXPIRED_SESSION_RETENTION_MS = 10 * 60_000;
 
 /** A used session lingers this long past expiresAt, so a replayed claim reads SESSION_USED. */
 export const USED_SESSION_RETENTION_MS = 24 * 60 * 60_000;
+
+/**
+ * A session's card payload is kept only while the session can take a PIN: until it is decided, or until this
+ * deadline (its expiry plus the default takeover time, so the claiming call re-sent after a lost reply can still
+ * be answered). Then both stores forget it (Redis: the payload key's PEXPIREAT).
+ */
+export function payloadDeadline(session: { expiresAt: number }): number {
+  return session.expiresAt + DEFAULT_TAKEOVER_MS;
+}

@@ -9,6 +9,8 @@
  * digits, also the first 4 of the session id), so each step runs on one Redis Cluster slot (keys.ts).
  */
 
+import type { ErrorCode } from '../../core/errors.ts';
+
 export type CardStatus = 'active' | 'blocked' | 'locked';
 
 /** One card's row: what authorization and PIN verification need, and nothing that reveals the PAN. */
@@ -25,7 +27,7 @@ export interface CardRecord {
   currency: string; // ISO 4217 alpha code, e.g. "EUR"
   limit: number; // largest single payment, minor units (safe integer ≥ 0)
   balance: number; // funds available, minor units (safe integer ≥ 0)
-  pinFailures: number; // PIN attempts counted since the last correct PIN (counted before each is verified)
+  pinFailures: number; // wrong PINs since the last correct one (an attempt never settled counts once its takeover time passes)
   pinPaceUntil: number; // ms since epoch: no PIN attempt on this card is evaluated before then
   updatedAt: number; // ms since epoch
 }
@@ -36,7 +38,10 @@ export interface AuthSession {
   scannerId: string;
   card: string; // card token
   last4: string;
-  /** The card payload's 112 bytes as scanned (header and ciphertexts only, already base45-decoded), re-verified at S25. */
+  /**
+   * The card payload's 112 bytes as scanned (header and ciphertexts only, already base45-decoded), re-verified
+   * at S25. Kept only while the session can take a PIN: forgotten once it is decided, or at expiresAt.
+   */
   payload: Uint8Array;
   amount: number; // minor units
   currency: string;
@@ -44,6 +49,19 @@ export interface AuthSession {
   createdAt: number;
   expiresAt: number; // ms since epoch
 }
+
+/** What a scan asserts about its card row, from the payload the crypto engine opened (card-legality.ts judges it). */
+export interface CardClaim {
+  basicKeyCheck: Uint8Array; // IssuerKeyRing.basicKeyCheck of the decrypted basic key
+  generation: number; // from the payload header
+  keyId: number; // from the payload header
+}
+
+/** Why a card row makes a scan illegal (card-legality.ts judgeCardRow), in the order the checks run. */
+export type RowVerdict = Extract<ErrorCode, 'CARD_UNKNOWN' | 'BASIC_KEY_MISMATCH' | 'GENERATION_STALE' | 'CARD_BLOCKED' | 'CARD_LOCKED'>;
+
+/** A session as it is kept once the PIN step no longer needs the card's payload (the page, replays, status). */
+export type SessionRecord = Omit<AuthSession, 'payload'>;
 
 /** How a PIN attempt ended. Kept on the session, so a repeated submission gets the same answer. */
 export interface PinResult {
@@ -60,13 +78,18 @@ export type SessionState = 'open' | 'pending' | 'done';
 
 /** A session as the page and a replay see it: open (takes a PIN), pending (an attempt is running) or done. */
 export interface SessionView {
-  session: AuthSession;
+  session: SessionRecord;
   state: SessionState;
   result: PinResult | null; // set once state is 'done'
 }
 
-/** RATE_LIMITED: the frame's rate unit (RateTake) was refused, before anything else was looked at. */
-export type SessionRefusal = 'SESSION_UNKNOWN' | 'SESSION_EXPIRED' | 'SESSION_WRONG_SCANNER' | 'PIN_PACED' | 'RATE_LIMITED';
+/**
+ * RATE_LIMITED: the frame's rate unit (RateTake) was refused, before anything else was looked at.
+ * PIN_PACED: the card takes no attempt now (its pace, or as many attempts in flight as it has tries left).
+ * DEVICE_PIN_BUDGET / MERCHANT_PIN_BUDGET: the scanner's, or its merchant's, wrong-PIN budget is spent (PinBudget).
+ */
+export type SessionRefusal =
+  | 'SESSION_UNKNOWN' | 'SESSION_EXPIRED' | 'SESSION_WRONG_SCANNER' | 'PIN_PACED' | 'RATE_LIMITED' | 'DEVICE_PIN_BUDGET' | 'MERCHANT_PIN_BUDGET';
 
 /** What beginPinAttempt decided, in one atomic step with the claim of the session and the read of the card. */
 export type PinAttempt =
@@ -75,13 +98,31 @@ export type PinAttempt =
   /** Nothing changed (PIN_PACED: the card takes no attempt yet; RATE_LIMITED: the rate unit was refused). */
   | { kind: 'refused'; reason: SessionRefusal }
   /** The session is done without evaluating the PIN (card locked, blocked or gone); the result is stored. */
-  | { kind: 'decided'; session: AuthSession; result: PinResult }
+  | { kind: 'decided'; session: SessionRecord; result: PinResult }
   /** The session was claimed before: the stored state, for a replay (result null while pending). */
-  | { kind: 'used'; session: AuthSession; state: 'pending' | 'done'; result: PinResult | null };
+  | { kind: 'used'; session: SessionRecord; state: 'pending' | 'done'; result: PinResult | null };
+
+/**
+ * Wrong PINs a scanner, or all the scanners of one merchant, may have evaluated across every card within a
+ * window: a photographed card locks only itself, but a scanner with a pile of photos could lock (or guess at)
+ * many. Each evaluated attempt takes a unit from both budgets before it is verified, and a correct PIN gives
+ * them back, so only wrong (or never settled) attempts stay counted. Once either is spent, that scanner's (or
+ * merchant's) PINs are refused until its window ends. The window starts at the first unit taken in it.
+ */
+export interface PinBudget {
+  device: WrongPinLimit;
+  merchant: WrongPinLimit;
+}
+
+export interface WrongPinLimit {
+  max: number; // wrong PINs within a window
+  windowMs: number;
+}
 
 export interface PinPolicy {
-  lockAt: number; // counted attempts without a correct PIN that lock the card (3)
+  lockAt: number; // wrong PINs that lock the card (3); attempts in flight count against what is left
   paceMs: number; // least time between two evaluated attempts on one card (0: no pacing)
+  budget?: PinBudget; // none: no per-scanner or per-merchant limit
   /**
    * A claimed attempt still undecided after this long (its gateway died, or lost the store) may be taken
    * over by a new attempt, counted anew; default DEFAULT_TAKEOVER_MS. Longer than any live attempt takes.
@@ -128,8 +169,11 @@ export type Authorization =
   /** The card was locked, blocked or gone by then: no ledger record, and the answer a wrong PIN would get. */
   | { record: null; result: PinResult; replayed: boolean };
 
-/** RATE_LIMITED: the rate unit (RateTake) was refused and nothing was read or written. */
-export type OpenedSession = { ok: true; card: CardRecord } | { ok: false; reason: 'CARD_UNKNOWN' | 'RATE_LIMITED' };
+/**
+ * ok: the card row is legal for the claim and the session is stored. Else nothing was written: RATE_LIMITED (the
+ * rate unit was refused and nothing was read), or the card row's verdict (card-legality.ts judgeCardRow).
+ */
+export type OpenedSession = { ok: true } | { ok: false; reason: RowVerdict | 'RATE_LIMITED' };
 
 export type DeviceTokenCheck = 'accepted' | 'replayed' | 'revoked';
 
@@ -179,28 +223,31 @@ export interface Store {
   countCards(): Promise<number>;
 
   /**
-   * S22/S24 in one step: reads the card `session.card` and, if it exists, stores the session (which expires
-   * at session.expiresAt). The caller judges the returned row and discards the session if it is illegal.
-   * BAD_ARGUMENT if the id exists or does not carry the card's shard. With `rate`, its unit is taken first.
+   * S22/S24 in one step: reads the card `session.card`, judges it against what the scan claims (judgeCardRow)
+   * and, only if it is legal, stores the session (which expires at session.expiresAt) and its payload (kept
+   * until the session is decided or expires). BAD_ARGUMENT if the id exists or does not carry the card's shard.
+   * With `rate`, its unit is taken first.
    */
-  openSession(session: AuthSession, rate?: RateTake): Promise<OpenedSession>;
-  /** Forgets a session that was opened for a card the caller then judged illegal. */
-  discardSession(id: string): Promise<void>;
+  openSession(session: AuthSession, claim: CardClaim, rate?: RateTake): Promise<OpenedSession>;
   /** A session for the page: an open one until it expires, a used one until its retention ends; else null. */
   getSession(id: string): Promise<SessionView | null>;
 
   /**
    * S25, atomically: checks the session (known, unexpired, this scanner's), then the card; a card that is
    * locked, blocked, gone or out of attempts decides the session (CARD_LOCKED etc.) without an evaluation;
-   * a paced card refuses (nothing changes); otherwise counts the attempt (pinFailures + 1), marks the session
-   * pending and returns it with the card row. `attempt` (random per call) makes a re-sent call idempotent.
-   * A session left pending for policy.takeoverMs is claimed again by the next attempt (and counted again).
-   * With `rate`, its unit is taken first (refused: RATE_LIMITED, nothing else looked at).
+   * a paced card, or one with as many attempts in flight as it has tries left, refuses (PIN_PACED); then the
+   * wrong-PIN budgets (policy.budget; refused: nothing changes); otherwise counts the attempt as in flight on
+   * the card before it is verified (an EMV PIN try counter: it counts as wrong until it is settled), marks the
+   * session pending and returns it, with its payload, and the card row. `attempt` (random per call) makes a
+   * re-sent call idempotent. An attempt not settled within policy.takeoverMs counts as a wrong PIN, and its
+   * session is claimed again by the next attempt (counted anew). With `rate`, its unit is taken first
+   * (refused: RATE_LIMITED, nothing else looked at).
    */
   beginPinAttempt(id: string, scannerId: string, attempt: string, now: number, policy: PinPolicy, rate?: RateTake): Promise<PinAttempt>;
   /**
    * Settles an evaluated attempt that does not pay: 'wrong' (the PIN was wrong: the card locks once its
-   * count reaches lockAt) or 'invalid' (the card failed verification). Stores and returns the result.
+   * count reaches lockAt) or 'invalid' (the card failed verification; counted as a wrong PIN too). Stores and
+   * returns the result, and forgets the session's payload.
    */
   settleFailedPin(sessionId: string, verdict: 'wrong' | 'invalid', lockAt: number, now: number): Promise<PinResult>;
   /**
@@ -208,7 +255,8 @@ export interface Store {
    * if a ledger record for the id exists it is returned (a retry never pays twice); a card that is not
    * active (locked meanwhile, blocked, gone) is declined with no ledger record, as a wrong PIN would be;
    * otherwise pinFailures → 0, the currency, limit and balance are checked, the balance moves if approved,
-   * and the record is written. The session (if still kept) is settled with the result.
+   * and the record is written, and the wrong-PIN budget units its attempt took are given back. The session (if
+   * still kept) is settled with the result, and its payload forgotten.
    */
   authorizePayment(request: PaymentRequest): Promise<Authorization>;
   getLedgerRecord(sessionId: string): Promise<LedgerRecord | null>;

@@ -15,8 +15,8 @@ import { WRAPPED_BASIC_KEY_SIZE } from '../card-secrets.ts';
 import { BASIC_KEY_CHECK_SIZE } from '../key-ring.ts';
 import { PAYLOAD_SIZE } from '../payload.ts';
 import { CARD_TOKEN, shardOf } from './keys.ts';
-import { copyCard, copyLedger, copySession } from './records.ts';
-import { DEFAULT_TAKEOVER_MS, type AuthSession, type CardRecord, type CardStatus, type LedgerRecord, type PaymentRequest, type PinPolicy, type RateLimit } from './types.ts';
+import { copyCard, copyLedger, copySession, copySessionRecord } from './records.ts';
+import { DEFAULT_TAKEOVER_MS, type AuthSession, type CardClaim, type CardRecord, type CardStatus, type LedgerRecord, type PaymentRequest, type PinPolicy, type RateLimit, type SessionRecord, type WrongPinLimit } from './types.ts';
 
 const U16 = 0xffff;
 const U32 = 0xffff_ffff;
@@ -81,10 +81,30 @@ export function checkedAttempt(attempt: unknown): string {
   return matching(attempt, 'attempt', ATTEMPT, '16 to 64 lowercase hex characters');
 }
 
+function checkedWrongPinLimit(input: unknown, name: string): WrongPinLimit {
+  const l = record(input, name);
+  return { max: aint(l.max, `${name}.max`, 1, 1e6), windowMs: aint(l.windowMs, `${name}.windowMs`, 1, 30 * 86_400_000) };
+}
+
 export function checkedPolicy(input: unknown): PinPolicy {
   const p = record(input, 'PIN policy');
   const takeoverMs = p.takeoverMs === undefined ? DEFAULT_TAKEOVER_MS : aint(p.takeoverMs, 'takeoverMs', 1, 86_400_000);
-  return { lockAt: checkedLockAt(p.lockAt), paceMs: aint(p.paceMs, 'paceMs', 0, 86_400_000), takeoverMs };
+  const policy: PinPolicy = { lockAt: checkedLockAt(p.lockAt), paceMs: aint(p.paceMs, 'paceMs', 0, 86_400_000), takeoverMs };
+  if (p.budget !== undefined) {
+    const b = record(p.budget, 'PIN budget');
+    policy.budget = { device: checkedWrongPinLimit(b.device, 'budget.device'), merchant: checkedWrongPinLimit(b.merchant, 'budget.merchant') };
+  }
+  return policy;
+}
+
+/** What a scan claims about its card row (card-legality.ts): the basic key's check and the header's values. */
+export function checkedClaim(input: unknown): CardClaim {
+  const c = record(input, 'card claim');
+  return {
+    basicKeyCheck: new Uint8Array(abytes(c.basicKeyCheck, 'basicKeyCheck', BASIC_KEY_CHECK_SIZE)),
+    generation: aint(c.generation, 'generation', 0, U32),
+    keyId: aint(c.keyId, 'keyId', 0, U16),
+  };
 }
 
 export function checkedDeviceId(id: unknown): string {
@@ -133,19 +153,30 @@ function sameShard(sessionId: string, token: string): void {
   if (shardOf(sessionId) !== shardOf(token)) throw bad('session id must start with its card token\'s shard (keys.ts newSessionId)');
 }
 
-export function checkedSession(input: unknown): AuthSession {
+export function checkedPayload(payload: unknown): Uint8Array {
+  if (!(payload instanceof Uint8Array) || payload.length !== PAYLOAD_SIZE) throw bad(`payload must be the card payload's ${PAYLOAD_SIZE} bytes`);
+  return new Uint8Array(payload);
+}
+
+/** A session's fields but its payload. */
+export function checkedSessionRecord(input: unknown): SessionRecord {
   const s = record(input, 'session');
   checkedSessionId(s.id);
   checkedScannerId(s.scannerId);
   sameShard(s.id as string, checkedCardToken(s.card));
   matching(s.last4, 'last4', LAST4, '4 digits');
-  if (!(s.payload instanceof Uint8Array) || s.payload.length !== PAYLOAD_SIZE) throw bad(`payload must be the card payload's ${PAYLOAD_SIZE} bytes`);
   parseAmount(s.amount);
   parseCurrency(s.currency);
   parseMerchant(s.merchant);
   const createdAt = whole(s.createdAt, 'createdAt');
   if (whole(s.expiresAt, 'expiresAt') < createdAt) throw bad('expiresAt must not precede createdAt');
-  return copySession(s as unknown as AuthSession);
+  return copySessionRecord(s as unknown as SessionRecord);
+}
+
+export function checkedSession(input: unknown): AuthSession {
+  const s = record(input, 'session');
+  checkedPayload(s.payload);
+  return copySession({ ...checkedSessionRecord(s), payload: s.payload as Uint8Array });
 }
 
 export function checkedPaymentRequest(input: unknown): PaymentRequest {

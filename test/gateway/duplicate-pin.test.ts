@@ -18,7 +18,7 @@ import { CARD_STATUS } from '../../issuer/card-engine.ts';
 import { encodeHeader, PAYLOAD_SIZE } from '../../issuer/payload.ts';
 import { MemoryStore } from '../../issuer/store/index.ts';
 import type { CardRecord } from '../../issuer/store/types.ts';
-import { makeCard, makeSession } from '../support/store-fixtures.ts';
+import { claimFor, makeCard, makeSession } from '../support/store-fixtures.ts';
 
 const RIGHT = '1234';
 
@@ -50,7 +50,7 @@ async function flow(delayMs = 20): Promise<{ deps: FlowDeps; engine: ReturnType<
     core: await loadCore(), engine, store, pageKey: new Uint8Array(32),
     config: { publicUrl: 'http://127.0.0.1:1', sessionTtlMs: 60_000, pinLockAt: 3, pinPaceMs: 0 },
     audit: quiet,
-    metrics: { scan() {}, pinAttempt() {}, payment() {}, stepSeconds() {} },
+    metrics: { scan() {}, pinAttempt() {}, payment() {}, stepSeconds() {}, pinBudgetSpent() {} },
     pinsInFlight: new Map(),
     notify() {},
   };
@@ -64,7 +64,7 @@ async function openOn(store: MemoryStore, scannerId = 'lane-1'): Promise<{ card:
   const payload = new Uint8Array(PAYLOAD_SIZE);
   payload.set(encodeHeader(card.keyId, card.generation));
   const session = makeSession(card, { scannerId, payload, amount: 1_000, merchant: 'shop-1' });
-  expect((await store.openSession(session)).ok).toBe(true);
+  expect((await store.openSession(session, claimFor(session))).ok).toBe(true);
   return { card, sessionId: session.id };
 }
 

@@ -57,7 +57,7 @@ async function lockByPin(f: Fixture, pan: string): Promise<void> {
       id: newSessionId(token), scannerId: 'scanner-1', card: token, last4: card.last4, payload: new Uint8Array(112), amount: 1, currency: 'EUR',
       merchant: 'm', createdAt: now, expiresAt: now + 60_000,
     };
-    await f.store.openSession(session);
+    await f.store.openSession(session, { basicKeyCheck: card.basicKeyCheck, generation: card.generation, keyId: card.keyId });
     await f.store.beginPinAttempt(session.id, 'scanner-1', randomBytes(16).toString('hex'), now, { lockAt: 3, paceMs: 0 });
     await f.store.settleFailedPin(session.id, 'wrong', 3, now);
   }

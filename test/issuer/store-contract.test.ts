@@ -13,13 +13,13 @@ import { Cluster, Redis, type Command } from 'ioredis';
 import { isScanpayError } from '../../core/errors.ts';
 import {
   EXPIRED_SESSION_RETENTION_MS, MemoryStore, RedisStore, USED_SESSION_RETENTION_MS, openStore,
-  type AuthSession, type CardRecord, type PaymentRequest, type PinPolicy, type Store,
+  type AuthSession, type CardRecord, type PaymentRequest, type PinPolicy, type SessionRecord, type Store,
 } from '../../issuer/store/index.ts';
 import { keyLayout as layout } from '../../issuer/store/keys.ts';
 import { parseClusterNodes } from '../../issuer/store/redis-target.ts';
 import { deleteKeys, describeRedis, keysUnder, redisForTests, testKeyPrefix } from '../support/redis.ts';
 import { clusterForTests, describeCluster } from '../support/redis-cluster.ts';
-import { makeCard, makePayment, makeSession, newAttempt, newCardToken, newSessionId } from '../support/store-fixtures.ts';
+import { claimFor, makeCard, makePayment, makeSession, newAttempt, newCardToken, newSessionId } from '../support/store-fixtures.ts';
 
 const POLICY: PinPolicy = { lockAt: 3, paceMs: 0 };
 const LOCKED = { outcome: 'declined', reason: 'CARD_LOCKED', attemptsLeft: 0, ledger: false };
@@ -35,10 +35,16 @@ async function countedPayment(store: Store, amount = 1_000): Promise<{ card: Car
   const card = makeCard({ balance: 5_000 });
   await store.insertCard(card);
   const session = makeSession(card, { amount });
-  await store.openSession(session);
+  await store.openSession(session, claimFor(session));
   const attempt = newAttempt();
   expect((await store.beginPinAttempt(session.id, session.scannerId, attempt, Date.now(), POLICY)).kind).toBe('evaluate');
   return { card, request: makePayment(card, { sessionId: session.id, amount, attempt }) };
+}
+
+/** A session as the store keeps it once it no longer needs the payload (getSession, used, decided). */
+function kept(session: AuthSession): SessionRecord {
+  const { payload: _payload, ...record } = session;
+  return record;
 }
 
 /** The ScanpayError code a call rejected with, 'resolved' if it did not, or a description of a foreign error. */
@@ -182,7 +188,7 @@ function storeContract(open: OpenStore): void {
   async function opened(cardFields: Partial<CardRecord> = {}, sessionFields: Partial<AuthSession> = {}): Promise<{ card: CardRecord; session: AuthSession }> {
     const card = await inserted(cardFields);
     const session = makeSession(card, sessionFields);
-    expect(await store.openSession(session)).toEqual({ ok: true, card });
+    expect(await store.openSession(session, claimFor(session))).toEqual({ ok: true });
     return { card, session };
   }
 
@@ -190,30 +196,46 @@ function storeContract(open: OpenStore): void {
     s.beginPinAttempt(session.id, session.scannerId, attempt, now, policy);
 
   describe('sessions', () => {
-    it('opens a session with the card read in the same step; getSession shows it open', async () => {
+    it('opens a session for a legal card row, judged in the same step; getSession shows it open, without the payload', async () => {
       const { session } = await opened();
-      expect(await store.getSession(session.id)).toEqual({ session, state: 'open', result: null });
+      expect(await store.getSession(session.id)).toEqual({ session: kept(session), state: 'open', result: null });
     });
 
     it('opens no session for an unknown card', async () => {
       const session = makeSession(makeCard());
-      expect(await store.openSession(session)).toEqual({ ok: false, reason: 'CARD_UNKNOWN' });
+      expect(await store.openSession(session, claimFor(session))).toEqual({ ok: false, reason: 'CARD_UNKNOWN' });
       expect(await store.getSession(session.id)).toBeNull();
     });
 
     it('refuses an existing id, and an id off the card\'s shard, with BAD_ARGUMENT', async () => {
       const { card, session } = await opened();
-      expect(await failure(store.openSession({ ...session, scannerId: 'scanner-evil' }))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.openSession({ ...session, scannerId: 'scanner-evil' }, claimFor(session)))).toBe('BAD_ARGUMENT');
       expect((await store.getSession(session.id))!.session.scannerId).toBe(session.scannerId);
       const offShard = makeSession(card, { id: (card.token.startsWith('0') ? '1' : '0') + newSessionId(card.token).slice(1) });
-      expect(await failure(store.openSession(offShard))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.openSession(offShard, claimFor(offShard)))).toBe('BAD_ARGUMENT');
     });
 
-    it('discards a session', async () => {
-      const { session } = await opened();
-      await store.discardSession(session.id);
-      expect(await store.getSession(session.id)).toBeNull();
-      expect(await begin(store, session)).toEqual({ kind: 'refused', reason: 'SESSION_UNKNOWN' });
+    it('opens no session for an authentic payload its row makes illegal: mismatched key, stale, re-keyed, blocked, locked', async () => {
+      const cases: [Partial<CardRecord>, (card: CardRecord) => ReturnType<typeof claimFor>, string][] = [
+        [{}, (c) => claimFor(c, { basicKeyCheck: c.basicKeyCheck.map((b, i) => (i === 7 ? b ^ 1 : b)) }), 'BASIC_KEY_MISMATCH'],
+        [{ generation: 2 }, (c) => claimFor(c, { generation: 1 }), 'GENERATION_STALE'],
+        [{ keyId: 2 }, (c) => claimFor(c, { keyId: 1 }), 'GENERATION_STALE'],
+        [{ status: 'blocked' }, (c) => claimFor(c), 'CARD_BLOCKED'],
+        [{ status: 'locked' }, (c) => claimFor(c), 'CARD_LOCKED'],
+      ];
+      for (const [fields, claim, reason] of cases) {
+        const card = await inserted(fields);
+        const session = makeSession(card);
+        expect(await store.openSession(session, claim(card)), reason).toEqual({ ok: false, reason });
+        expect(await store.getSession(session.id)).toBeNull();
+        expect(await begin(store, session)).toEqual({ kind: 'refused', reason: 'SESSION_UNKNOWN' });
+        expect(await store.getCard(card.token)).toEqual(card);
+      }
+      // the same checks in the same order as card-legality.ts: a key mismatch is told before a stale generation
+      const card = await inserted({ generation: 2, status: 'blocked' });
+      expect(await store.openSession(makeSession(card), claimFor(card, { generation: 1, basicKeyCheck: new Uint8Array(16) }))).toEqual({ ok: false, reason: 'BASIC_KEY_MISMATCH' });
+      expect(await store.openSession(makeSession(card), claimFor(card, { generation: 1 }))).toEqual({ ok: false, reason: 'GENERATION_STALE' });
+      expect(await failure(store.openSession(makeSession(card), { ...claimFor(card), basicKeyCheck: new Uint8Array(15) }))).toBe('BAD_LENGTH');
     });
 
     it('hides an expired open session, and refuses a PIN for it from expiresAt on', async () => {
@@ -235,28 +257,26 @@ function storeContract(open: OpenStore): void {
     it('takes the same session again while unused (a re-send after a lost reply); refuses another under its id, or once used', async () => {
       const card = await inserted();
       const session = makeSession(card);
-      const answers = await Promise.all(Array.from({ length: 20 }, () => store.openSession(session)));
-      for (const answer of answers) expect(answer).toMatchObject({ ok: true, card: { token: card.token } });
-      expect((await store.getSession(session.id))?.session).toEqual(session);
-      expect(await failure(store.openSession({ ...session, amount: session.amount + 1 }))).toBe('BAD_ARGUMENT');
-      const payload = session.payload.slice();
-      payload[50] ^= 1;
-      expect(await failure(store.openSession({ ...session, payload }))).toBe('BAD_ARGUMENT');
-      expect((await store.getSession(session.id))?.session).toEqual(session); // unchanged
+      const answers = await Promise.all(Array.from({ length: 20 }, () => store.openSession(session, claimFor(session))));
+      for (const answer of answers) expect(answer).toEqual({ ok: true });
+      expect((await store.getSession(session.id))?.session).toEqual(kept(session));
+      expect(await failure(store.openSession({ ...session, amount: session.amount + 1 }, claimFor(session)))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.openSession({ ...session, scannerId: 'scanner-2' }, claimFor(session)))).toBe('BAD_ARGUMENT');
+      expect((await store.getSession(session.id))?.session).toEqual(kept(session)); // unchanged
       expect((await store.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY)).kind).toBe('evaluate');
-      expect(await failure(store.openSession(session))).toBe('BAD_ARGUMENT'); // used: no re-open
+      expect(await failure(store.openSession(session, claimFor(session)))).toBe('BAD_ARGUMENT'); // used: no re-open
     });
 
     it('rejects malformed sessions and ids with BAD_ARGUMENT', async () => {
       const card = await inserted();
       const session = makeSession(card);
-      expect(await failure(store.openSession({ ...session, id: 'not-hex' }))).toBe('BAD_ARGUMENT');
-      expect(await failure(store.openSession({ ...session, expiresAt: session.createdAt - 1 }))).toBe('BAD_ARGUMENT');
-      expect(await failure(store.openSession({ ...session, payload: new Uint8Array(5_000) }))).toBe('BAD_ARGUMENT');
-      expect(await failure(store.openSession({ ...session, payload: 'x'.repeat(112) as unknown as Uint8Array }))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.openSession({ ...session, id: 'not-hex' }, claimFor(session)))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.openSession({ ...session, expiresAt: session.createdAt - 1 }, claimFor(session)))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.openSession({ ...session, payload: new Uint8Array(5_000) }, claimFor(session)))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.openSession({ ...session, payload: 'x'.repeat(112) as unknown as Uint8Array }, claimFor(session)))).toBe('BAD_ARGUMENT');
       // the payment's values as the protocol defines them (protocol/values.ts): what a scan could never carry
       for (const bad of [{ amount: 0 }, { amount: 2 ** 53 }, { currency: 'EURO' }, { merchant: 'Corner Café' }, { merchant: 'm'.repeat(17) }]) {
-        expect(await failure(store.openSession({ ...session, ...bad })), JSON.stringify(bad)).toBe('BAD_ARGUMENT');
+        expect(await failure(store.openSession({ ...session, ...bad }, claimFor(session))), JSON.stringify(bad)).toBe('BAD_ARGUMENT');
       }
       expect(await failure(store.beginPinAttempt('../../etc', 'scanner-1', newAttempt(), Date.now(), POLICY))).toBe('BAD_ARGUMENT');
       expect(await failure(store.beginPinAttempt(session.id, 'scanner-1', 'short', Date.now(), POLICY))).toBe('BAD_ARGUMENT');
@@ -267,12 +287,20 @@ function storeContract(open: OpenStore): void {
   });
 
   describe('PIN attempts', () => {
-    it('counts the attempt before it is verified, and marks the session pending', async () => {
+    it('counts the attempt before it is verified: in flight on the card it takes a try; never settled, it counts as wrong', async () => {
       const { card, session } = await opened();
-      const attempt = await begin(store, session);
-      expect(attempt).toMatchObject({ kind: 'evaluate', session, card: { token: card.token, pinFailures: 1 } });
-      expect(await store.getCard(card.token)).toMatchObject({ pinFailures: 1 });
-      expect(await store.getSession(session.id)).toEqual({ session, state: 'pending', result: null });
+      const now = Date.now();
+      const policy = { lockAt: 1, paceMs: 0, takeoverMs: 5_000 };
+      expect(await begin(store, session, newAttempt(), now, policy)).toMatchObject({ kind: 'evaluate', session, card: { token: card.token, pinFailures: 0 } });
+      expect(await store.getSession(session.id)).toEqual({ session: kept(session), state: 'pending', result: null });
+      // lockAt 1: its one try is in flight, so the card takes no other attempt (refused, not decided: the session stays open)
+      const other = makeSession(card);
+      await store.openSession(other, claimFor(other));
+      expect(await begin(store, other, newAttempt(), now + 1, policy)).toEqual({ kind: 'refused', reason: 'PIN_PACED' });
+      expect((await store.getSession(other.id))!.state).toBe('open');
+      // its gateway died: once its takeover time passes it counts as the wrong PIN it may have been, and locks
+      expect(await begin(store, other, newAttempt(), now + 5_000, policy)).toEqual({ kind: 'decided', session: kept(other), result: LOCKED });
+      expect((await store.getCard(card.token))!.pinFailures).toBe(1);
     });
 
     it('answers another scanner with SESSION_WRONG_SCANNER without consuming the session or counting', async () => {
@@ -287,16 +315,19 @@ function storeContract(open: OpenStore): void {
       const attempt = newAttempt();
       expect((await begin(store, session, attempt)).kind).toBe('evaluate');
       expect((await begin(store, session, attempt)).kind).toBe('evaluate');
+      expect(await begin(store, session)).toEqual({ kind: 'used', session: kept(session), state: 'pending', result: null });
+      expect(await store.settleFailedPin(session.id, 'wrong', 3, Date.now())).toEqual({ outcome: 'declined', reason: 'PIN_WRONG', attemptsLeft: 2, ledger: false });
       expect((await store.getCard(card.token))!.pinFailures).toBe(1);
-      expect(await begin(store, session)).toEqual({ kind: 'used', session, state: 'pending', result: null });
     });
 
     it('locks the card at the third wrong PIN; the answer then reads the same for every later attempt', async () => {
       const card = await inserted();
+      const after = makeSession(card); // opened while the card takes PINs; a locked card's scan opens none
+      await store.openSession(after, claimFor(after));
       const results = [];
       for (let i = 0; i < 3; i++) {
         const session = makeSession(card);
-        await store.openSession(session);
+        await store.openSession(session, claimFor(session));
         expect((await begin(store, session)).kind).toBe('evaluate');
         results.push(await store.settleFailedPin(session.id, 'wrong', 3, Date.now()));
       }
@@ -307,46 +338,73 @@ function storeContract(open: OpenStore): void {
       ]);
       const [other] = (await handles(2)).slice(1);
       expect(await other.getCard(card.token)).toMatchObject({ status: 'locked', pinFailures: 3 });
-      const after = makeSession(card);
-      await store.openSession(after);
-      expect(await begin(store, after)).toEqual({ kind: 'decided', session: after, result: LOCKED });
-      expect(await store.getSession(after.id)).toEqual({ session: after, state: 'done', result: LOCKED });
+      expect(await store.openSession(makeSession(card), claimFor(card))).toEqual({ ok: false, reason: 'CARD_LOCKED' });
+      expect(await begin(store, after)).toEqual({ kind: 'decided', session: kept(after), result: LOCKED });
+      expect(await store.getSession(after.id)).toEqual({ session: kept(after), state: 'done', result: LOCKED });
       expect((await store.getCard(card.token))!.pinFailures).toBe(3); // not evaluated, not counted
     });
 
     it('evaluates at most lockAt attempts of 60 racing sessions over several handles', async () => {
       const card = await inserted();
       const sessions = Array.from({ length: 60 }, () => makeSession(card));
-      for (const session of sessions) await store.openSession(session);
+      for (const session of sessions) await store.openSession(session, claimFor(session));
       const stores = await handles(4);
       const attempts = await Promise.all(sessions.map((session, i) => begin(stores[i % 4], session)));
       const evaluated = attempts.filter((a) => a.kind === 'evaluate');
       expect(evaluated).toHaveLength(3);
-      expect(attempts.filter((a) => a.kind === 'decided' && a.result.reason === 'CARD_LOCKED')).toHaveLength(57);
+      // the other 57 wait their turn: told to retry, their sessions still open, nothing counted for them
+      expect(attempts.filter((a) => a.kind === 'refused' && a.reason === 'PIN_PACED')).toHaveLength(57);
       for (const a of evaluated) await store.settleFailedPin(a.session.id, 'wrong', 3, Date.now());
       expect(await store.getCard(card.token)).toMatchObject({ status: 'locked', pinFailures: 3 });
+      const retried = await Promise.all(sessions.map((session, i) => begin(stores[i % 4], session)));
+      expect(retried.filter((a) => a.kind === 'decided' && a.result.reason === 'CARD_LOCKED')).toHaveLength(57);
+      expect(await store.getCard(card.token)).toMatchObject({ status: 'locked', pinFailures: 3 });
+    });
+
+    it('never tells right PINs racing on one card (no pace) that it is locked: at most lockAt in flight, the rest retry, each pays once', async () => {
+      const card = await inserted({ balance: 30 * 100, limit: 100 });
+      const sessions = Array.from({ length: 30 }, () => makeSession(card, { amount: 100 }));
+      for (const session of sessions) await store.openSession(session, claimFor(session));
+      const stores = await handles(4);
+      const answers: string[] = [];
+      let waiting = sessions.map((session, i) => ({ session, s: stores[i % 4] }));
+      for (let round = 0; waiting.length > 0 && round < 100; round++) {
+        const begun = await Promise.all(waiting.map(async ({ session, s }) => {
+          const attempt = newAttempt();
+          return { session, s, attempt, begun: await begin(s, session, attempt) };
+        }));
+        expect(begun.filter((b) => b.begun.kind === 'evaluate').length).toBeLessThanOrEqual(3);
+        await Promise.all(begun.map(async ({ session, s, attempt, begun: b }) => {
+          if (b.kind === 'evaluate') answers.push((await s.authorizePayment(makePayment(card, { sessionId: session.id, amount: 100, attempt }))).result.outcome);
+          else if (b.kind !== 'refused' || b.reason !== 'PIN_PACED') answers.push(`${b.kind}:${b.kind === 'decided' ? b.result.reason : ''}`);
+        }));
+        waiting = begun.filter((b) => b.begun.kind === 'refused').map(({ session, s }) => ({ session, s }));
+      }
+      expect(answers).toEqual(Array(30).fill('approved'));
+      expect(await store.getCard(card.token)).toMatchObject({ status: 'active', pinFailures: 0, balance: 0 });
     });
 
     it('paces attempts on one card: a second within paceMs is refused and leaves its session open', async () => {
       const card = await inserted();
       const [first, second] = [makeSession(card), makeSession(card)];
-      await store.openSession(first);
-      await store.openSession(second);
+      await store.openSession(first, claimFor(first));
+      await store.openSession(second, claimFor(second));
       const now = Date.now();
       const policy = { lockAt: 3, paceMs: 1_000 };
       expect((await begin(store, first, newAttempt(), now, policy)).kind).toBe('evaluate');
       expect(await begin(store, second, newAttempt(), now + 999, policy)).toEqual({ kind: 'refused', reason: 'PIN_PACED' });
       expect((await store.getSession(second.id))!.state).toBe('open');
-      expect((await store.getCard(card.token))!.pinFailures).toBe(1);
+      expect((await store.getCard(card.token))!.pinFailures).toBe(0); // the first is in flight, unsettled; the second took nothing
       expect((await begin(store, second, newAttempt(), now + 1_000, policy)).kind).toBe('evaluate');
     });
 
     it('decides without counting for a blocked card, and for a card that is gone', async () => {
-      const { card, session } = await opened({ status: 'blocked', pinFailures: 1 });
-      expect(await begin(store, session)).toEqual({ kind: 'decided', session, result: { outcome: 'declined', reason: 'CARD_BLOCKED', ledger: false } });
+      const { card, session } = await opened({ pinFailures: 1 });
+      await store.updateCard(card.token, (c) => ({ ...c, status: 'blocked' })); // blocked after the scan
+      expect(await begin(store, session)).toEqual({ kind: 'decided', session: kept(session), result: { outcome: 'declined', reason: 'CARD_BLOCKED', ledger: false } });
       expect((await store.getCard(card.token))!.pinFailures).toBe(1);
       const gone = makeSession(makeCard());
-      expect(await store.openSession(gone)).toEqual({ ok: false, reason: 'CARD_UNKNOWN' });
+      expect(await store.openSession(gone, claimFor(gone))).toEqual({ ok: false, reason: 'CARD_UNKNOWN' });
     });
 
     it('lets a new attempt take over one left pending past takeoverMs, counted anew; not before', async () => {
@@ -354,9 +412,9 @@ function storeContract(open: OpenStore): void {
       const now = Date.now();
       const policy = { lockAt: 3, paceMs: 0, takeoverMs: 5_000 };
       expect((await begin(store, session, newAttempt(), now, policy)).kind).toBe('evaluate'); // its gateway then died
-      expect(await begin(store, session, newAttempt(), now + 4_999, policy)).toEqual({ kind: 'used', session, state: 'pending', result: null });
+      expect(await begin(store, session, newAttempt(), now + 4_999, policy)).toEqual({ kind: 'used', session: kept(session), state: 'pending', result: null });
       const takeover = await begin(store, session, newAttempt(), now + 5_000, policy);
-      expect(takeover).toMatchObject({ kind: 'evaluate', card: { pinFailures: 2 } });
+      expect(takeover).toMatchObject({ kind: 'evaluate', card: { pinFailures: 1 } }); // the abandoned one counted as wrong
       // a decided session is never taken over
       await store.settleFailedPin(session.id, 'wrong', 3, now + 5_001);
       expect(await begin(store, session, newAttempt(), now + 60_000, policy)).toMatchObject({ kind: 'used', state: 'done' });
@@ -368,7 +426,7 @@ function storeContract(open: OpenStore): void {
       await begin(store, session);
       const first = await store.settleFailedPin(session.id, 'wrong', 3, Date.now());
       expect(await store.settleFailedPin(session.id, 'invalid', 3, Date.now())).toEqual(first);
-      expect(await begin(store, session)).toEqual({ kind: 'used', session, state: 'done', result: first });
+      expect(await begin(store, session)).toEqual({ kind: 'used', session: kept(session), state: 'done', result: first });
     });
 
     it("settles 'invalid' as CARD_INVALID, keeping the count", async () => {
@@ -381,11 +439,103 @@ function storeContract(open: OpenStore): void {
     it('keeps a blocked card blocked when its count reaches lockAt', async () => {
       const card = await inserted({ pinFailures: 2 });
       const session = makeSession(card);
-      await store.openSession(session);
+      await store.openSession(session, claimFor(session));
       await begin(store, session);
       await store.updateCard(card.token, (c) => ({ ...c, status: 'blocked' }));
       expect(await store.settleFailedPin(session.id, 'wrong', 3, Date.now())).toMatchObject({ reason: 'CARD_BLOCKED' });
       expect((await store.getCard(card.token))!.status).toBe('blocked');
+    });
+  });
+
+  describe('wrong-PIN budgets per scanner and per merchant', () => {
+    const budget = (device: number, merchant: number, windowMs = 60_000): PinPolicy => ({
+      ...POLICY, budget: { device: { max: device, windowMs }, merchant: { max: merchant, windowMs } },
+    });
+    /** `n` cards, each with an open session of `scannerId` at `merchant`. */
+    async function sessionsOn(n: number, scannerId = 'scanner-1', merchant = 'corner-cafe'): Promise<AuthSession[]> {
+      const sessions: AuthSession[] = [];
+      for (let i = 0; i < n; i++) {
+        const card = await inserted();
+        const session = makeSession(card, { scannerId, merchant });
+        await store.openSession(session, claimFor(card));
+        sessions.push(session);
+      }
+      return sessions;
+    }
+    const attempt = (s: Store, session: AuthSession, policy: PinPolicy) => s.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), policy);
+
+    it('refuses a scanner\'s PINs once its wrong ones fill the budget, across cards; nothing changes for the refused one', async () => {
+      const policy = budget(3, 100);
+      const [a, b, c, d] = await sessionsOn(4);
+      for (const session of [a, b, c]) {
+        expect((await attempt(store, session, policy)).kind).toBe('evaluate');
+        await store.settleFailedPin(session.id, 'wrong', 3, Date.now());
+      }
+      expect(await attempt(store, d, policy)).toEqual({ kind: 'refused', reason: 'DEVICE_PIN_BUDGET' });
+      expect((await store.getSession(d.id))!.state).toBe('open');
+      expect(await store.getCard(d.card)).toMatchObject({ pinFailures: 0, status: 'active' });
+      // another scanner of the merchant has a budget of its own
+      const [other] = await sessionsOn(1, 'scanner-2');
+      expect((await attempt(store, other, policy)).kind).toBe('evaluate');
+    });
+
+    it('gives the units back for a correct PIN: a scanner paying all day never spends its budget', async () => {
+      const policy = budget(2, 2);
+      for (const session of await sessionsOn(6)) {
+        const attemptId = newAttempt();
+        expect((await store.beginPinAttempt(session.id, session.scannerId, attemptId, Date.now(), policy)).kind).toBe('evaluate');
+        const card = (await store.getCard(session.card))!;
+        expect((await store.authorizePayment(makePayment(card, { sessionId: session.id, amount: session.amount, attempt: attemptId }))).result.outcome).toBe('approved');
+      }
+      const [wrong] = await sessionsOn(1);
+      expect((await attempt(store, wrong, policy)).kind).toBe('evaluate');
+    });
+
+    it('refuses every scanner of a merchant once the merchant\'s wrong PINs fill its budget; other merchants are not touched', async () => {
+      const policy = budget(100, 2);
+      const spent = [...await sessionsOn(1, 'till-1', 'shop-a'), ...await sessionsOn(1, 'till-2', 'shop-a')];
+      for (const session of spent) {
+        expect((await attempt(store, session, policy)).kind).toBe('evaluate');
+        await store.settleFailedPin(session.id, 'wrong', 3, Date.now());
+      }
+      const [third] = await sessionsOn(1, 'till-3', 'shop-a');
+      expect(await attempt(store, third, policy)).toEqual({ kind: 'refused', reason: 'MERCHANT_PIN_BUDGET' });
+      const [elsewhere] = await sessionsOn(1, 'till-3', 'shop-b');
+      expect((await attempt(store, elsewhere, policy)).kind).toBe('evaluate');
+    });
+
+    it('evaluates exactly the budget of 40 attempts racing over several handles, one card each', async () => {
+      const policy = budget(5, 1_000);
+      const sessions = await sessionsOn(40);
+      const stores = await handles(4);
+      const answers = await Promise.all(sessions.map((session, i) => attempt(stores[i % 4], session, policy)));
+      expect(answers.filter((a) => a.kind === 'evaluate')).toHaveLength(5);
+      expect(answers.filter((a) => a.kind === 'refused' && a.reason === 'DEVICE_PIN_BUDGET')).toHaveLength(35);
+    });
+
+    it('starts a new window once the budget\'s window has passed', async () => {
+      const policy = budget(1, 100, 150);
+      const [first, second] = await sessionsOn(2);
+      expect((await attempt(store, first, policy)).kind).toBe('evaluate');
+      await store.settleFailedPin(first.id, 'wrong', 3, Date.now());
+      expect(await attempt(store, second, policy)).toEqual({ kind: 'refused', reason: 'DEVICE_PIN_BUDGET' });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      expect((await attempt(store, second, policy)).kind).toBe('evaluate');
+    });
+
+    it('takes no unit for an attempt it does not evaluate: a locked card, a re-sent call, a paced card', async () => {
+      const policy = budget(1, 100);
+      const card = await inserted({ status: 'active', pinFailures: 0 });
+      const [session, paced] = [makeSession(card), makeSession(card)];
+      await store.openSession(session, claimFor(card));
+      await store.openSession(paced, claimFor(card));
+      const attemptId = newAttempt();
+      expect((await store.beginPinAttempt(session.id, session.scannerId, attemptId, Date.now(), policy)).kind).toBe('evaluate');
+      expect((await store.beginPinAttempt(session.id, session.scannerId, attemptId, Date.now(), policy)).kind).toBe('evaluate'); // re-sent
+      expect(await attempt(store, paced, { ...policy, lockAt: 1 })).toEqual({ kind: 'refused', reason: 'PIN_PACED' });
+      await store.authorizePayment(makePayment(card, { sessionId: session.id, amount: session.amount, attempt: attemptId }));
+      const [next] = await sessionsOn(1);
+      expect((await attempt(store, next, policy)).kind).toBe('evaluate');
     });
   });
 
@@ -407,7 +557,7 @@ function storeContract(open: OpenStore): void {
       expect(result).toEqual({ outcome: 'approved', reason: null, ledger: true });
       expect(await store.getCard(card.token)).toMatchObject({ balance: 3_750, pinFailures: 0, updatedAt: at });
       expect(await store.getLedgerRecord(request.sessionId)).toEqual(record);
-      expect(await store.getSession(session.id)).toEqual({ session, state: 'done', result });
+      expect(await store.getSession(session.id)).toEqual({ session: kept(session), state: 'done', result });
     });
 
     it('replays a retry with the same session id: the same record, the balance unchanged; a re-send is no replay', async () => {
@@ -465,7 +615,7 @@ function storeContract(open: OpenStore): void {
       expect(await store.authorizePayment(request)).toEqual({ record: null, result: expected, replayed: false });
       expect(await store.getLedgerRecord(request.sessionId)).toBeNull();
       expect(await store.getCard(card.token)).toMatchObject({ status, balance: card.balance });
-      expect(await store.getSession(session.id)).toEqual({ session, state: 'done', result: expected });
+      expect(await store.getSession(session.id)).toEqual({ session: kept(session), state: 'done', result: expected });
       expect(await store.authorizePayment({ ...request, attempt: newAttempt() })).toEqual({ record: null, result: expected, replayed: true });
     });
 
@@ -586,7 +736,7 @@ function storeContract(open: OpenStore): void {
       const card = await inserted();
       const sessions = Array.from({ length: 12 }, () => makeSession(card));
       // 12 scans at once over 3 handles, with 4 units: 4 sessions open, 8 answers RATE_LIMITED and no session
-      const answers = await Promise.all(sessions.map((session, i) => stores[i % 3].openSession(session, rate)));
+      const answers = await Promise.all(sessions.map((session, i) => stores[i % 3].openSession(session, claimFor(session), rate)));
       const opened = sessions.filter((_, i) => answers[i].ok);
       expect(opened).toHaveLength(4);
       expect(answers.filter((a) => !a.ok && a.reason === 'RATE_LIMITED')).toHaveLength(8);
@@ -603,7 +753,8 @@ function storeContract(open: OpenStore): void {
       // refused first: even a session that does not exist reads RATE_LIMITED, not SESSION_UNKNOWN
       const unknown = makeSession(card);
       expect(await store.beginPinAttempt(unknown.id, unknown.scannerId, newAttempt(), Date.now(), POLICY, rate)).toEqual({ kind: 'refused', reason: 'RATE_LIMITED' });
-      expect(await store.openSession(makeSession(makeCard()), rate)).toEqual({ ok: false, reason: 'RATE_LIMITED' });
+      const unknownCard = makeSession(makeCard());
+      expect(await store.openSession(unknownCard, claimFor(unknownCard), rate)).toEqual({ ok: false, reason: 'RATE_LIMITED' });
       // another device's budget is its own, and a unit taken in the step counts as takeRate would
       const other = { key: 'device:in-step-2', limit: { perSecond: 0.001, burst: 2 } };
       expect((await begin(store, first, newAttempt(), Date.now())).kind).toBe('evaluate');
@@ -613,8 +764,8 @@ function storeContract(open: OpenStore): void {
       expect(await store.takeRate(other.key, other.limit)).toBe(false);
       // a malformed unit is BAD_ARGUMENT, and nothing is taken or opened
       const bad = makeSession(card);
-      expect(await failure(store.openSession(bad, { key: 'a b', limit: rate.limit }))).toBe('BAD_ARGUMENT');
-      expect(await failure(store.openSession(bad, { key: 'ok', limit: { perSecond: 0, burst: 1 } }))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.openSession(bad, claimFor(bad), { key: 'a b', limit: rate.limit }))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.openSession(bad, claimFor(bad), { key: 'ok', limit: { perSecond: 0, burst: 1 } }))).toBe('BAD_ARGUMENT');
       expect(await store.getSession(bad.id)).toBeNull();
     });
 
@@ -651,7 +802,7 @@ describe('MemoryStore', () => {
     await store.insertCard(card);
     const longAgo = Date.now() - USED_SESSION_RETENTION_MS - 60_000;
     const stale = makeSession(card, { createdAt: longAgo - 1_000, expiresAt: longAgo });
-    expect((await store.openSession(stale)).ok).toBe(true);
+    expect((await store.openSession(stale, claimFor(stale))).ok).toBe(true);
     expect(await store.beginPinAttempt(stale.id, stale.scannerId, newAttempt(), Date.now(), POLICY)).toEqual({ kind: 'refused', reason: 'SESSION_UNKNOWN' });
   });
 });
@@ -693,9 +844,9 @@ describeRedis(redis, 'RedisStore', (server) => {
         expect((await plain.getCard(card.token))!.balance).toBe(4_000);
         // the PIN attempt count waits too: counted on the master, refused to the caller
         const session = makeSession(card);
-        await plain.openSession(session);
+        await plain.openSession(session, claimFor(session));
         expect(await failure(waiting.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY))).toBe('STORE_UNAVAILABLE');
-        expect((await plain.getCard(card.token))!.pinFailures).toBe(1);
+        expect(await raw.hget(layout(prefix).card(card.token), 'pinInFlight')).toMatch(/@[0-9]+$/); // in flight on the master
       } finally {
         await Promise.all([waiting.close(), plain.close()]);
       }
@@ -725,7 +876,7 @@ describeRedis(redis, 'RedisStore', (server) => {
       const card = makeCard();
       await store.insertCard(card);
       const session = makeSession(card);
-      await store.openSession(session);
+      await store.openSession(session, claimFor(session));
       const keys = layout(prefix);
       const unusedTtl = await raw.pttl(keys.session(session.id));
       expect(unusedTtl).toBeGreaterThan(0);
@@ -747,7 +898,7 @@ describeRedis(redis, 'RedisStore', (server) => {
       const card = makeCard();
       await store.insertCard(card);
       const session = makeSession(card, { createdAt: longAgo - 1_000, expiresAt: longAgo });
-      await store.openSession(session);
+      await store.openSession(session, claimFor(session));
       expect(await raw.exists(layout(prefix).session(session.id))).toBe(0);
       expect(await store.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY)).toEqual({ kind: 'refused', reason: 'SESSION_UNKNOWN' });
       await store.close();
@@ -767,13 +918,13 @@ describeRedis(redis, 'RedisStore', (server) => {
       await store.insertCard(card);
       await store.updateCard(card.token, (c) => ({ ...c, generation: 2 }));
       const session = makeSession(card);
-      await store.openSession(session);
+      await store.openSession(session, claimFor(card, { generation: 2 }));
       await store.getSession(session.id);
       await store.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY);
       await store.authorizePayment(makePayment(card, { sessionId: session.id }));
       await store.getLedgerRecord(session.id);
       const wrong = makeSession(card);
-      await store.openSession(wrong);
+      await store.openSession(wrong, claimFor(card, { generation: 2 }));
       await store.beginPinAttempt(wrong.id, wrong.scannerId, newAttempt(), Date.now(), POLICY);
       await store.settleFailedPin(wrong.id, 'wrong', 3, Date.now());
       await store.countCards();
@@ -783,7 +934,11 @@ describeRedis(redis, 'RedisStore', (server) => {
       await store.close();
 
       const keys = layout(prefix);
-      const expected = [keys.card(card.token), keys.cardCount, keys.session(session.id), keys.ledger(session.id), keys.session(wrong.id)];
+      // each session's payload key too, deleted once the session was decided
+      const expected = [
+        keys.card(card.token), keys.cardCount, keys.session(session.id), keys.ledger(session.id), keys.session(wrong.id),
+        keys.sessionPayload(session.id), keys.sessionPayload(wrong.id),
+      ];
       for (const key of touched) expect(key.startsWith(prefix)).toBe(true);
       expect(new Set(touched)).toEqual(new Set([
         ...expected, keys.device('till-1'), keys.device('till-2'), keys.deviceIndex, keys.rate('device:till-1'),
@@ -791,12 +946,41 @@ describeRedis(redis, 'RedisStore', (server) => {
       ]));
       // card, sessions and ledger of one card share the hash tag {shard}: one cluster slot for every payment step
       const tag = `{${card.token.slice(0, 4)}}`;
-      for (const key of [keys.card(card.token), keys.session(session.id), keys.ledger(session.id), keys.session(wrong.id)]) expect(key).toContain(tag);
+      for (const key of [keys.card(card.token), keys.session(session.id), keys.sessionPayload(session.id), keys.ledger(session.id), keys.session(wrong.id)]) expect(key).toContain(tag);
       expect(await keysUnder(raw, prefix)).toHaveLength(9); // till-1's device key is read, never written
       if (!server.shared) {
         // A private server holds only this run's keys: nothing anywhere lacks the run's prefix.
         expect((await keysUnder(raw, '')).filter((key) => !key.startsWith(runPrefix))).toEqual([]);
       }
+    });
+
+    it('keeps a session\'s card payload only while it can take a PIN: gone once decided, and at expiry + takeover at the latest', async () => {
+      const prefix = freshPrefix();
+      const store = await RedisStore.connect(server.url, { prefix });
+      const keys = layout(prefix);
+      const card = makeCard({ balance: 10_000 });
+      await store.insertCard(card);
+      const [open, wrong, paid, decided] = [makeSession(card), makeSession(card), makeSession(card), makeSession(card)];
+      for (const session of [open, wrong, paid, decided]) await store.openSession(session, claimFor(card));
+      const ttl = await raw.pttl(keys.sessionPayload(open.id));
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(open.expiresAt + 10_000 - Date.now() + 1_000); // PXAT expiresAt + the default takeover
+      expect(Buffer.from((await raw.get(keys.sessionPayload(open.id)))!, 'base64')).toEqual(Buffer.from(open.payload));
+      await store.beginPinAttempt(wrong.id, wrong.scannerId, newAttempt(), Date.now(), POLICY);
+      await store.settleFailedPin(wrong.id, 'wrong', 3, Date.now());
+      const attempt = newAttempt();
+      await store.beginPinAttempt(paid.id, paid.scannerId, attempt, Date.now(), POLICY);
+      await store.authorizePayment(makePayment(card, { sessionId: paid.id, amount: paid.amount, attempt }));
+      await store.updateCard(card.token, (c) => ({ ...c, status: 'blocked' }));
+      expect((await store.beginPinAttempt(decided.id, decided.scannerId, newAttempt(), Date.now(), POLICY)).kind).toBe('decided');
+      const payloads = (await keysUnder(raw, prefix)).filter((key) => key.includes(':payload:'));
+      expect(payloads).toEqual([keys.sessionPayload(open.id)]);
+      // and no session record holds a payload in any form
+      for (const session of [open, wrong, paid, decided]) {
+        const fields = await raw.hgetall(keys.session(session.id));
+        expect(JSON.stringify(fields)).not.toContain(Buffer.from(session.payload).toString('base64').slice(0, 40));
+      }
+      await store.close();
     });
 
     it('gives up with STORE_CONFLICT when every compare-and-set loses, leaving the competing write', async () => {
@@ -820,9 +1004,11 @@ describeRedis(redis, 'RedisStore', (server) => {
       const before = await RedisStore.connect(server.url, { prefix });
       const card = makeCard();
       await before.insertCard(card);
+      const pending = makeSession(card); // scanned before the lock
+      await before.openSession(pending, claimFor(pending));
       for (let i = 0; i < 3; i++) {
         const session = makeSession(card);
-        await before.openSession(session);
+        await before.openSession(session, claimFor(session));
         await before.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY);
         await before.settleFailedPin(session.id, 'wrong', 3, Date.now());
       }
@@ -831,9 +1017,8 @@ describeRedis(redis, 'RedisStore', (server) => {
       await before.close();
       const after = await RedisStore.connect(server.url, { prefix });
       expect(await after.getCard(card.token)).toMatchObject({ status: 'locked', pinFailures: 3 });
-      const session = makeSession(card);
-      await after.openSession(session);
-      expect(await after.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY)).toMatchObject({ kind: 'decided', result: LOCKED });
+      expect(await after.openSession(makeSession(card), claimFor(card))).toEqual({ ok: false, reason: 'CARD_LOCKED' });
+      expect(await after.beginPinAttempt(pending.id, pending.scannerId, newAttempt(), Date.now(), POLICY)).toMatchObject({ kind: 'decided', result: LOCKED });
       expect(await after.acceptDeviceToken('till-1', nonce, 60_000)).toBe('replayed');
       await after.close();
     });
@@ -846,11 +1031,16 @@ describeRedis(redis, 'RedisStore', (server) => {
       await raw.hset(layout(prefix).card(card.token), 'balance', 'lots');
       const error = await store.getCard(card.token).catch((e: unknown) => e);
       expect(isScanpayError(error, 'STORE_CORRUPT')).toBe(true);
-      // read by a script (its HMGET of the card's fields): a bad value, then a missing field
-      expect(isScanpayError(await store.openSession(makeSession(card)).catch((e: unknown) => e), 'STORE_CORRUPT')).toBe(true);
+      // read by a script (the PIN attempt's HMGET of the card's fields): a bad value, then a missing field
+      const attemptOn = async () => {
+        const session = makeSession(card);
+        await store.openSession(session, claimFor(card));
+        return store.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY).catch((e: unknown) => e);
+      };
+      expect(isScanpayError(await attemptOn(), 'STORE_CORRUPT')).toBe(true);
       await raw.hset(layout(prefix).card(card.token), 'balance', String(card.balance));
       await raw.hdel(layout(prefix).card(card.token), 'pvv');
-      expect(isScanpayError(await store.openSession(makeSession(card)).catch((e: unknown) => e), 'STORE_CORRUPT')).toBe(true);
+      expect(isScanpayError(await attemptOn(), 'STORE_CORRUPT')).toBe(true);
       const damaged = '4000001234567899';
       await raw.set(layout(prefix).ledger('0'.repeat(32)), `{"card":"${damaged}"`);
       const ledgerError = await store.getLedgerRecord('0'.repeat(32)).catch((e: unknown) => e);

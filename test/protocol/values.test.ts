@@ -12,7 +12,7 @@ import {
   MAX_MINOR_UNITS, MERCHANT_BYTES, isAmount, isCurrency, isKnownCurrency, isMerchant, isMinorUnits, isPin, isSessionId,
   merchantBytes, parseAmount, parseCurrency, parseMerchant, parseMinorUnits, parsePin, parseSessionId,
 } from '../../protocol/values.ts';
-import { makeCard, makeSession } from '../support/store-fixtures.ts';
+import { claimFor, makeCard, makeSession } from '../support/store-fixtures.ts';
 
 const SESSION = '9f86d081884c7d659a2feaa0c55ad015';
 const scan = { v: 1, type: 'scan', id: 'r-1', payload: 'P', amount: 1250, currency: 'EUR', merchant: 'cafe-7' };
@@ -163,7 +163,7 @@ describe('one definition: the frame schemas, the store and the guards agree on e
       for (const [field, expected] of cases) {
         const session = { ...makeSession(card), [field]: value };
         // the card pays in EUR only; any well-shaped currency is a valid *session* (the decline comes at authorization)
-        const opened = await store.openSession(session).then(() => 'ok', (e: unknown) => (isScanpayError(e) ? e.code : String(e)));
+        const opened = await store.openSession(session, claimFor(session)).then(() => 'ok', (e: unknown) => (isScanpayError(e) ? e.code : String(e)));
         expect(opened, `${field} = ${String(value)}`).toBe(expected ? 'ok' : 'BAD_ARGUMENT');
       }
     }

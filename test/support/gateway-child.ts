@@ -3,7 +3,7 @@
  * `node --import tsx test/support/gateway-child.ts` by spawnGatewayChild(). Configured from the environment
  * as gateway/main.ts is (SCANPAY_KEYRING, SCANPAY_FLEET_KEY, REDIS_URL or REDIS_CLUSTER_NODES, SCANPAY_REDIS_PREFIX,
  * SCANPAY_REDIS_WAIT_REPLICAS, SCANPAY_REDIS_WAIT_MS; pushes over Redis like main.ts), and CHILD_OPTIONS: JSON of
- * GatewayOptions numbers such as pinPaceMs, framesPerSecond, burst). Prints one line
+ * GatewayOptions values such as pinPaceMs, framesPerSecond, burst, pinBudget). Prints one line
  * {"event":"ready","url","scannerUrl","opsUrl"} and closes gracefully when stdin closes.
  */
 import { createLogger } from '../../gateway/log.ts';
@@ -24,7 +24,7 @@ const gateway = await startGateway({
   store, keyRing: await IssuerKeyRing.load(), fleetKey: loadFleetKey(), port: 0, threads: 1,
   logger: createLogger({ level: 'silent' }),
   pushBus: redis ? (deliver) => RedisPushBus.connect(redis, prefix, deliver, () => {}) : undefined,
-  ...(JSON.parse(process.env.CHILD_OPTIONS ?? '{}') as Record<string, number>),
+  ...(JSON.parse(process.env.CHILD_OPTIONS ?? '{}') as Record<string, unknown>),
 });
 process.stdout.write(`${JSON.stringify({ event: 'ready', url: gateway.url, scannerUrl: gateway.scannerUrl, opsUrl: gateway.opsUrl })}\n`);
 process.stdin.resume();

@@ -26,7 +26,7 @@ const CHILD = fileURLToPath(new URL('./gateway-child.ts', import.meta.url));
 export function spawnGatewayChild(opts: {
   /** One Redis, or a cluster's nodes (host:port). */
   redisUrl?: string; clusterNodes?: string[];
-  prefix: string; keyRing: IssuerKeyRing; fleetKey: Uint8Array; options?: Record<string, number>;
+  prefix: string; keyRing: IssuerKeyRing; fleetKey: Uint8Array; options?: Record<string, unknown>;
   /** More environment for the child, e.g. SCANPAY_REDIS_WAIT_REPLICAS. */
   env?: Record<string, string>;
 }): Promise<GatewayProcess> {

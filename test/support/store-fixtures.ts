@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { newSessionId } from '../../issuer/store/keys.ts';
-import type { AuthSession, CardRecord, PaymentRequest } from '../../issuer/store/types.ts';
+import type { AuthSession, CardClaim, CardRecord, PaymentRequest } from '../../issuer/store/types.ts';
 
 const bytes = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 
@@ -15,8 +15,11 @@ export const newCardToken = (): string => randomBytes(16).toString('hex');
 export const newAttempt = (): string => randomBytes(16).toString('hex');
 export { newSessionId };
 
+/** Every card makeCard made, by token: what claimFor reads its claim from. */
+const made = new Map<string, CardRecord>();
+
 export function makeCard(overrides: Partial<CardRecord> = {}): CardRecord {
-  return {
+  const card: CardRecord = {
     token: newCardToken(),
     last4: String(1000 + Math.floor(Math.random() * 9000)),
     generation: 1,
@@ -33,6 +36,19 @@ export function makeCard(overrides: Partial<CardRecord> = {}): CardRecord {
     updatedAt: Date.now(),
     ...overrides,
   };
+  made.set(card.token, card);
+  return card;
+}
+
+/**
+ * What a genuine scan of a card that makeCard made claims about its row (the basic key's check, generation and
+ * key id as the card was made): openSession stores a session for it while the row still says the same.
+ */
+export function claimFor(cardOrSession: { token: string } | { card: string }, overrides: Partial<CardClaim> = {}): CardClaim {
+  const token = 'token' in cardOrSession ? cardOrSession.token : cardOrSession.card;
+  const card = made.get(token);
+  if (!card) throw new Error('claimFor: a card makeCard did not make');
+  return { basicKeyCheck: card.basicKeyCheck, generation: card.generation, keyId: card.keyId, ...overrides };
 }
 
 export function makeSession(card: CardRecord, overrides: Partial<AuthSession> = {}): AuthSession {
