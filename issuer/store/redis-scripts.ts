@@ -31,7 +31,8 @@ export interface StoreScripts {
     ledger: string, card: string, session: string,
     recordHead: Arg, amount: Arg, negatedAmount: Arg, currency: Arg, at: Arg, attempt: Arg, gone: Arg, blocked: Arg, locked: Arg,
   ): Promise<[string | null, number, string | null, string?]>;
-  scanpayAcceptDeviceToken(device: string, nonce: string, ttlMs: Arg): Promise<string>;
+  scanpayAcceptDeviceToken(device: string, nonce: string, ttlMs: Arg, now: Arg): Promise<string>;
+  scanpayRevokeDevice(device: string, now: Arg, evenIfUnknown: Arg): Promise<string>;
   scanpayTakeRate(rate: string, intervalMs: Arg, burst: Arg): Promise<number>;
 }
 
@@ -225,11 +226,24 @@ redis.call('SET', KEYS[1], ARGV[1] .. decision .. ',"balanceAfter":' .. balanceA
 if sessionKept then redis.call('HSET', KEYS[3], 'result', code, 'authorizedBy', ARGV[6]) end
 return {false, 0, code, balanceAfter}`;
 
-/** 'revoked', 'accepted' (the nonce is now remembered for ttlMs) or 'replayed'. */
+/** 'revoked', 'accepted' (the nonce is now remembered for ttlMs, and ARGV[2] is the device's connectedAt) or 'replayed'. */
 const ACCEPT_DEVICE_TOKEN = `
 if redis.call('HEXISTS', KEYS[1], 'revokedAt') == 1 then return 'revoked' end
-if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 'accepted' end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'connectedAt', ARGV[2])
+  return 'accepted'
+end
 return 'replayed'`;
+
+/**
+ * 'already-revoked', 'unknown' (the device hash does not exist: never recorded, revoked or connected; nothing
+ * written unless ARGV[2] is '1') or 'revoked' (revokedAt = ARGV[1]).
+ */
+const REVOKE_DEVICE = `
+if redis.call('HEXISTS', KEYS[1], 'revokedAt') == 1 then return 'already-revoked' end
+if ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' end
+redis.call('HSET', KEYS[1], 'revokedAt', ARGV[1])
+return 'revoked'`;
 
 /** 1 taken, 0 refused. */
 const TAKE_RATE = `${GCRA}
@@ -244,6 +258,7 @@ const SCRIPTS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }>
   scanpaySettleFailedPin: { lua: SETTLE_FAILED_PIN, numberOfKeys: 1 },
   scanpayAuthorizePayment: { lua: AUTHORIZE_PAYMENT, numberOfKeys: 3 },
   scanpayAcceptDeviceToken: { lua: ACCEPT_DEVICE_TOKEN, numberOfKeys: 2 },
+  scanpayRevokeDevice: { lua: REVOKE_DEVICE, numberOfKeys: 1 },
   scanpayTakeRate: { lua: TAKE_RATE, numberOfKeys: 1 },
 };
 
