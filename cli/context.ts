@@ -32,20 +32,32 @@ export async function loadKeyRing(opts: GlobalOptions): Promise<IssuerKeyRing> {
   return IssuerKeyRing.load({ file });
 }
 
+/** What needs the persistent store, as the refusal names it. */
+export const STORE_USERS = {
+  cards: 'card commands need a persistent store for the cards',
+  scanners: 'scanner commands need a persistent store for the device records',
+} as const;
+
 /**
- * Card commands need a store other processes can see. The embedded store lives inside one process,
- * so a card issued into it would vanish when the command exits: refuse rather than pretend.
+ * Card and scanner commands need a store other processes (the gateways) can see. The embedded store lives
+ * inside one process, so a card issued or a device revoked in it would vanish when the command exits:
+ * refuse rather than pretend.
  */
-export async function openPersistentStore(opts: GlobalOptions): Promise<Store> {
+export async function openPersistentStore(opts: GlobalOptions, user: keyof typeof STORE_USERS): Promise<Store> {
   // --redis names one server and overrides the environment; else REDIS_URL or REDIS_CLUSTER_NODES
   const redisUrl = opts.redis ?? process.env.REDIS_URL;
   const clusterNodes = opts.redis ? undefined : process.env.REDIS_CLUSTER_NODES;
   if (!redisUrl && !clusterNodes) {
     throw new ScanpayError('BAD_ARGUMENT',
-      'card commands need a persistent store: pass --redis URL or set REDIS_URL or REDIS_CLUSTER_NODES (the embedded store is not persistent; `npm start` issues demo cards into its own)');
+      `${STORE_USERS[user]}: pass --redis URL or set REDIS_URL or REDIS_CLUSTER_NODES (the embedded store is not persistent; \`npm start\` keeps its demo cards and scanner in its own)`);
   }
   // the same default prefix as the gateway's, so a card issued here is one the gateway finds
-  return openStore({ redisUrl, clusterNodes, prefix: opts.prefix ?? (process.env.SCANPAY_REDIS_PREFIX || undefined) });
+  return openStore({ redisUrl, clusterNodes, prefix: redisPrefix(opts) });
+}
+
+/** The Redis key prefix: --prefix, else SCANPAY_REDIS_PREFIX, else the store's default (undefined). */
+export function redisPrefix(opts: GlobalOptions): string | undefined {
+  return opts.prefix ?? (process.env.SCANPAY_REDIS_PREFIX || undefined);
 }
 
 export interface IssuerContext {
@@ -59,7 +71,7 @@ export interface IssuerContext {
 export async function withIssuer<T>(opts: GlobalOptions & { bin?: string }, body: (ctx: IssuerContext) => Promise<T>): Promise<T> {
   const keyRing = await loadKeyRing(opts);
   const core = await loadCore();
-  const store = await openPersistentStore(opts);
+  const store = await openPersistentStore(opts, 'cards');
   try {
     return await body({ core, store, keyRing, issuer: new Issuer({ core, store, keyRing, bin: opts.bin }) });
   } finally {

@@ -17,8 +17,11 @@ export const EXIT = {
   USAGE: 2,
 } as const;
 
-/** CLI codes: USAGE (a bad command line) and NO_SUCH_FILE (a file argument that names nothing); both exit 2. */
-export type CliCode = 'USAGE' | 'NO_SUCH_FILE';
+/**
+ * CLI codes, all exit 2: USAGE (a bad command line), NO_SUCH_FILE (a file argument that names nothing),
+ * FILE_EXISTS (a file a command would write is there already, and it was not told to replace it).
+ */
+export type CliCode = 'USAGE' | 'NO_SUCH_FILE' | 'FILE_EXISTS';
 
 /** A failure the CLI itself reports: a CliCode, or a payment's decline reason (`declined`); with its exit code. */
 export class CliError extends ScanpayBaseError {
@@ -38,6 +41,11 @@ export function noSuchFile(path: string, also = ''): CliError {
   return new CliError('NO_SUCH_FILE' satisfies CliCode, `no such file: ${path}${also}`, EXIT.USAGE);
 }
 
+/** `path` exists and the command will not replace it: `how` says how to proceed (remove it, another path, --force). */
+export function fileExists(path: string, how: string): CliError {
+  return new CliError('FILE_EXISTS' satisfies CliCode, `${path} exists: ${how}`, EXIT.USAGE);
+}
+
 /** A payment the gateway answered with a decline: exit 1, the decline reason as the code. */
 export function declined(reason: string | null, detail = ''): CliError {
   return new CliError(reason ?? 'DECLINED', `payment declined${detail}`, EXIT.REFUSED);
@@ -53,14 +61,16 @@ export function asUsage<T>(check: () => T, message: string): T {
   }
 }
 
-const HELP_SHOWN_FOR_ERROR = 'commander.help';
+/** A command that takes a subcommand, given none: one line naming them and the help that describes them. */
+export function missingCommand(path: string, subcommands: readonly string[]): CliError {
+  return usageError(`missing command: ${path} takes one of ${subcommands.join(', ')}; \`${path} --help\` describes them`);
+}
 
 /** The stderr line and exit code for anything a command threw. */
 export function describeFailure(e: unknown): { line: string; exitCode: number } {
   const line = (message: string, code: string) => `scanpay: ${message.replace(/\s*\n\s*/g, ' ')} [${code}]`;
   if (e instanceof CommanderError) {
-    // commander's own usage errors ("error: unknown option '--x'"); its help was already printed for a missing command
-    if (e.code === HELP_SHOWN_FOR_ERROR) return { line: line('missing command: see the list above', 'USAGE'), exitCode: EXIT.USAGE };
+    // commander's own usage errors ("error: unknown option '--x'"); a missing command is a CliError (cli/main.ts)
     return { line: line(e.message.replace(/^error: /, ''), 'USAGE'), exitCode: EXIT.USAGE };
   }
   if (e instanceof CliError) return { line: line(e.message, e.code), exitCode: e.exitCode };
@@ -78,4 +88,4 @@ Exit codes:
   0  done (for \`scan\`: the payment was approved)
   1  refused or declined: by the issuer, the store, the key ring, the gateway or the card [a core
      or protocol code, e.g. CARD_BLOCKED, UNAUTHORIZED, or the decline reason, e.g. PIN_WRONG]
-  2  bad usage: the command line is wrong and nothing was done [USAGE, NO_SUCH_FILE]`;
+  2  bad usage: the command line is wrong and nothing was done [USAGE, NO_SUCH_FILE, FILE_EXISTS]`;

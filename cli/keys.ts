@@ -1,10 +1,9 @@
 /** `scanpay keys …`: the issuer key ring file. Prints ids and states, never key bytes. */
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ScanpayError } from '../core/errors.ts';
 import { IssuerKeyRing, type IssuerKeyInfo } from '../issuer/key-ring.ts';
 import { keyRingPath, loadKeyRing, type GlobalOptions } from './context.ts';
 import { parseInteger, withJson, type Output } from './output.ts';
+import { SECRET_FILE_MODE, checkSecretTarget } from './secret-file.ts';
 
 /** The change a command made (one line), then the ring; with --json, both in one object. */
 function printKeys(out: Output, json: boolean | undefined, keys: IssuerKeyInfo[], changed?: { line: string; fields: Record<string, unknown> }): void {
@@ -25,13 +24,15 @@ export function keysCommand(program: Command, out: Output): void {
     .option('--force', 'overwrite an existing key ring file (every card issued under it becomes unreadable)'))
     .action(async (opts: { force?: boolean; json?: boolean }) => {
       const file = keyRingPath(globals());
-      const replaced = existsSync(file);
-      if (replaced && !opts.force) throw new ScanpayError('BAD_ARGUMENT', `${file} exists; pass --force to replace it`);
+      const replaced = checkSecretTarget(file, '--keyring', {
+        replace: Boolean(opts.force),
+        how: 'remove it or pass --keyring with another path; --force replaces it (every card issued under it becomes unreadable)',
+      });
       const ring = IssuerKeyRing.generate();
       await ring.save(file);
       printKeys(out, opts.json, ring.list(), {
-        line: `${replaced ? 'replaced' : 'wrote'} ${file} (mode 0600)`,
-        fields: { wrote: file, mode: '0600', replaced },
+        line: `${replaced ? 'replaced' : 'wrote'} ${file} (mode ${SECRET_FILE_MODE})`,
+        fields: { wrote: file, mode: SECRET_FILE_MODE, replaced },
       });
     });
 
@@ -53,9 +54,12 @@ export function keysCommand(program: Command, out: Output): void {
     .action(async (idArg: string, opts: { json?: boolean }) => {
       const id = parseInteger(idArg, 'id', 1, 0xffff);
       const ring = await loadKeyRing(globals());
-      ring.retire(id);
-      await ring.save(keyRingPath(globals()));
-      printKeys(out, opts.json, ring.list(), { line: `key ${id} is now retired: payloads sealed under it are illegal`, fields: { retired: id } });
+      const changed = ring.retire(id);
+      if (changed) await ring.save(keyRingPath(globals()));
+      printKeys(out, opts.json, ring.list(), {
+        line: changed ? `key ${id} is now retired: payloads sealed under it are illegal` : `key ${id} was already retired: nothing changed`,
+        fields: { action: 'retire', retired: id, changed: changed ? ['state'] : [] },
+      });
     });
 
   withJson(keys.command('list').description('list issuer key ids and states'))

@@ -7,10 +7,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { cardCommand } from './card.ts';
-import { EXIT, EXIT_HELP, describeFailure } from './errors.ts';
+import { EXIT, EXIT_HELP, describeFailure, missingCommand, usageError } from './errors.ts';
 import { fleetKeyCommand } from './fleet-key.ts';
 import { keysCommand } from './keys.ts';
 import { scanCommand } from './scan.ts';
+import { scannerCommand } from './scanner.ts';
 import { consoleOutput, type Output } from './output.ts';
 
 /** The version in scanpay's package.json: the nearest one above this module (sources or a compiled copy). */
@@ -26,6 +27,10 @@ export function packageVersion(from = dirname(fileURLToPath(import.meta.url))): 
   }
 }
 
+function ancestors(cmd: Command): Command[] {
+  return cmd.parent ? [cmd.parent, ...ancestors(cmd.parent)] : [];
+}
+
 export function buildProgram(out: Output): Command {
   const program = new Command('scanpay')
     .description('scanpay operator CLI: issuer keys, cards, the scanner fleet key, a simulated scanner')
@@ -35,14 +40,27 @@ export function buildProgram(out: Output): Command {
     .option('--keyring <file>', 'issuer key ring file (default: SCANPAY_KEYRING_FILE or ./scanpay-keyring.json)')
     .addHelpText('after', EXIT_HELP)
     .exitOverride()
-    // commander's own errors are printed by main() in the one `scanpay: … [USAGE]` form
-    .configureOutput({ writeOut: (s) => out.line(s.trimEnd()), writeErr: (s) => out.error(s.trimEnd()), outputError: () => {} });
+    // commander's own errors are printed by main() in the one `scanpay: … [USAGE]` form; the one thing it writes
+    // to stderr itself, the whole help when a command is missing, is that one line too (missingCommand below)
+    .configureOutput({ writeOut: (s) => out.line(s.trimEnd()), writeErr: () => {}, outputError: () => {} });
   keysCommand(program, out);
   cardCommand(program, out);
   fleetKeyCommand(program, out);
   scanCommand(program, out);
+  scannerCommand(program, out);
   const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];
   for (const cmd of everyCommand(program).slice(1)) cmd.addHelpText('after', EXIT_HELP);
+  for (const cmd of everyCommand(program).filter((c) => c.commands.length > 0)) {
+    const path = [cmd, ...ancestors(cmd)].reverse().map((c) => c.name()).join(' ');
+    const subcommands = cmd.commands.map((c) => c.name());
+    // commander ends a command given no subcommand (or `help <unknown>`) with its help on stderr and this
+    // code; exit 0 is --help
+    cmd.exitOverride((e) => {
+      if (e.code !== 'commander.help' || e.exitCode === 0) throw e;
+      if (cmd.args.length === 0) throw missingCommand(path, subcommands);
+      throw usageError(`unknown command '${cmd.args.at(-1)}'; \`${path} --help\` lists the commands`);
+    });
+  }
   return program;
 }
 

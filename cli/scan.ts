@@ -1,18 +1,16 @@
 /**
  * `scanpay scan …`: a simulated scanner walking the whole flow through the SDK (S21 scan → S24 session →
  * S25 PIN, here or on the auth page → result with receipt MAC); `--repeat N` measures payments/s on one
- * connection. `scanpay scanner provision <id>`: a device's secret, derived from the fleet key.
+ * connection. The device's secret comes from `scanpay scanner provision` (cli/scanner.ts).
  * Exit: 0 approved, 1 declined or refused, 2 usage (cli/errors.ts).
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ScanpayError } from '../core/errors.ts';
-import { loadFleetKey } from '../protocol/fleet-key.ts';
-import { deviceSecret, isDeviceId } from '../protocol/scanner-token.ts';
+import { isDeviceId } from '../protocol/scanner-token.ts';
 import { MAX_MINOR_UNITS, MERCHANT_BYTES, MIN_AMOUNT, isCurrency, isMerchant, isPin, parsePin } from '../protocol/values.ts';
 import { ScannerClient, isScannerError, type AuthRequiredFrame, type PaymentResultFrame, type ScanRequest } from '../sdk/index.ts';
 import { readCardArgument } from './card-ref.ts';
-import { openPersistentStore } from './context.ts';
 import { CliError, EXIT, declined, noSuchFile, usageError } from './errors.ts';
 import { promptHidden, readFirstLine } from './pin-prompt.ts';
 import { parseInteger, withJson, type Output } from './output.ts';
@@ -193,55 +191,5 @@ export function scanCommand(program: Command, out: Output): void {
           + `${stats.rateLimited ? `, ${stats.rateLimited} rate-limited retries` : ''})`);
       }
       if (last && last.result.outcome !== 'approved') throw declined(last.result.reason, afterApproved(approved));
-    });
-
-  const scanner = program.command('scanner').description('scanner fleet: device secrets and revocation');
-  withJson(scanner.command('provision <deviceId>')
-    .description("print a device's secret (hex), derived from the fleet key; install it on that scanner only")
-    .option('--fleet-key-file <file>', 'fleet key file, 64 hex digits (default: SCANPAY_FLEET_KEY_FILE, or SCANPAY_FLEET_KEY as hex)')
-    .option('--record', 'also record the device in the store, for `scanner list` (needs --redis, REDIS_URL or REDIS_CLUSTER_NODES)'))
-    .action(async (deviceId: string, opts: { fleetKeyFile?: string; json?: boolean; record?: boolean }) => {
-      if (!isDeviceId(deviceId)) usage('device id must be 1-64 of A-Z a-z 0-9 _ -');
-      const secret = Buffer.from(deviceSecret(loadFleetKey({ file: opts.fleetKeyFile }), deviceId)).toString('hex');
-      if (opts.record) {
-        const store = await openPersistentStore(program.opts());
-        try {
-          await store.recordDevice(deviceId);
-        } finally {
-          await store.close();
-        }
-      }
-      if (opts.json) out.json({ deviceId, secret });
-      else out.line(secret); // stdout is the secret alone, so `> till-1.secret` writes just it
-    });
-
-  withJson(scanner.command('list')
-    .description('the devices the store knows: provisioned with --record, and revoked, with when (needs --redis, REDIS_URL or REDIS_CLUSTER_NODES)'))
-    .action(async (opts: { json?: boolean }) => {
-      const store = await openPersistentStore(program.opts());
-      let devices;
-      try {
-        devices = await store.listDevices();
-      } finally {
-        await store.close();
-      }
-      if (opts.json) return out.json({ devices });
-      const when = (at: number | null) => (at === null ? '-' : new Date(at).toISOString());
-      if (devices.length === 0) out.line('no devices recorded (`scanner provision --record` records one)');
-      for (const d of devices) out.line(`${d.deviceId.padEnd(24)} provisioned ${when(d.provisionedAt).padEnd(24)} ${d.revokedAt === null ? 'active' : `revoked ${when(d.revokedAt)}`}`);
-    });
-
-  withJson(scanner.command('revoke <deviceId>')
-    .description('refuse every later connection of a device, on every gateway sharing the store (needs --redis or REDIS_URL)'))
-    .action(async (deviceId: string, opts: { json?: boolean }) => {
-      if (!isDeviceId(deviceId)) usage('device id must be 1-64 of A-Z a-z 0-9 _ -');
-      const store = await openPersistentStore(program.opts());
-      try {
-        await store.revokeDevice(deviceId);
-      } finally {
-        await store.close();
-      }
-      if (opts.json) out.json({ action: 'revoke', deviceId, changed: ['revoked'] });
-      else out.line(`revoked scanner ${deviceId}: its tokens are refused from now on (open connections end at their next reconnect)`);
     });
 }

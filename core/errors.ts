@@ -7,7 +7,7 @@
  *   ├─ ScanpayError   (here)         ERROR_CODES: layers core, issuer, store, protocol
  *   ├─ ScannerError   (sdk/)         SCANNER_CODES from the gateway (layer protocol), client codes (layer sdk)
  *   ├─ ConfigError    (gateway/)     CONFIG (layer gateway)
- *   └─ CliError       (cli/)         USAGE, NO_SUCH_FILE, a decline reason (layer cli)
+ *   └─ CliError       (cli/)         USAGE, NO_SUCH_FILE, FILE_EXISTS, a decline reason (layer cli)
  *
  * docs/core.md §Errors lists the codes and where each is raised.
  * @example
@@ -49,7 +49,7 @@ export const CORE_ERROR_CODES = {
 export const ISSUER_ERROR_CODES = {
   PAYLOAD_TOO_LARGE: 'card payload is longer than any valid payload',
   PAYLOAD_MALFORMED: 'card payload is not a well-formed scanpay v1 payload',
-  KEY_UNKNOWN: 'card payload names an unknown issuer key',
+  KEY_UNKNOWN: 'no such issuer key in the key ring',
   KEY_RETIRED: 'card payload is sealed under a retired issuer key',
   PAYLOAD_TAG_INVALID: 'card payload failed authentication (tampered, spliced or wrong key)',
   PAN_INVALID: 'card number fails the Luhn check',
@@ -70,9 +70,13 @@ export const STORE_ERROR_CODES = {
   STORE_CORRUPT: 'a stored record could not be decoded',
 } as const;
 
-/** The scanner protocol's own (protocol/fleet-key.ts); the codes a scanner receives are SCANNER_CODES (protocol/messages.ts). */
+/**
+ * The scanner fleet's own (protocol/fleet-key.ts, and the devices the store knows); the codes a scanner
+ * receives are SCANNER_CODES (protocol/messages.ts).
+ */
 export const PROTOCOL_ERROR_CODES = {
   FLEET_KEY_INVALID: 'scanner fleet key is missing or invalid',
+  DEVICE_UNKNOWN: 'no such scanner device in the store',
 } as const;
 
 /** Every ScanpayError code and its message, all layers together (each code means the same everywhere). */

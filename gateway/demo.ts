@@ -1,8 +1,11 @@
 /**
  * Demo material for `npm start` on a fresh machine: a provisioned demo scanner and a few cards whose
- * QR images are written to a folder, so one printed command makes a payment.
+ * QR images are written to a folder, so one printed command makes a payment. The folder is claimed for as
+ * long as the gateway runs (an owner file with its pid): a second demo never overwrites the material of one
+ * still running, whose printed command would then fail (its cards and scanner secret live in that process).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { readFileSync, rmSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Issuer } from '../issuer/issuer.ts';
 import { payloadQrPng } from '../issuer/qr.ts';
@@ -34,4 +37,64 @@ export async function writeDemo(issuer: Issuer, fleetKey: Uint8Array, dir: strin
     cards.push({ file: relative(process.cwd(), join(dir, demo.file)), pin: demo.pin, currency: demo.currency, maskedPan: issued.view.maskedPan });
   }
   return { dir, secretFile: relative(process.cwd(), secretFile), cards };
+}
+
+/** The file in a demo folder that says which running gateway wrote it. */
+export const DEMO_OWNER_FILE = '.scanpay-demo-owner.json';
+
+/** Who holds a demo folder: the gateway's pid and where its scanners connect. */
+export interface DemoOwner {
+  pid: number;
+  scannerUrl: string;
+}
+
+export type DemoClaim = { claimed: true; release(): void } | { claimed: false; heldBy: DemoOwner };
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // there, but another user's
+  }
+}
+
+async function readOwner(file: string): Promise<DemoOwner | null> {
+  try {
+    const owner = JSON.parse(await readFile(file, 'utf8')) as Partial<DemoOwner>;
+    return Number.isSafeInteger(owner.pid) && typeof owner.scannerUrl === 'string' ? (owner as DemoOwner) : null;
+  } catch {
+    return null; // gone meanwhile, or not ours to read: treated as no claim
+  }
+}
+
+/**
+ * Claims `dir` for this process until release() (or its exit): refused while another live process holds
+ * it. A claim whose process is gone (killed, crashed) is taken over. Two starts taking over one stale claim
+ * at the same instant could both succeed; a live holder's claim is never removed by another process.
+ */
+export async function claimDemoFolder(dir: string, scannerUrl: string): Promise<DemoClaim> {
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, DEMO_OWNER_FILE);
+  const mine = JSON.stringify({ pid: process.pid, scannerUrl } satisfies DemoOwner);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await writeFile(file, `${mine}\n`, { flag: 'wx' });
+      const release = () => {
+        try {
+          if (readFileSync(file, 'utf8').trim() === mine) rmSync(file, { force: true });
+        } catch {
+          // already gone
+        }
+      };
+      process.once('exit', release);
+      return { claimed: true, release };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const owner = await readOwner(file);
+    if (owner && owner.pid !== process.pid && alive(owner.pid)) return { claimed: false, heldBy: owner };
+    await rm(file, { force: true }); // its process is gone (or the file is not a claim): take it over
+  }
+  throw new Error(`${file} kept changing while this gateway tried to claim ${dir}`);
 }

@@ -5,14 +5,14 @@
  * What it says to a person (where it listens, the demo cards and their PINs) goes to stderr; the log to stdout.
  */
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { loadCore } from '../core/index.ts';
 import { Issuer } from '../issuer/issuer.ts';
 import { IssuerKeyRing } from '../issuer/key-ring.ts';
 import { openStore, redisTarget } from '../issuer/store/index.ts';
 import { loadFleetKey } from '../protocol/fleet-key.ts';
 import { NodeCryptoEngine } from './baseline/node-crypto-engine.ts';
-import { DEMO_SCANNER, writeDemo } from './demo.ts';
+import { DEMO_SCANNER, claimDemoFolder, writeDemo } from './demo.ts';
 import { RedisPushBus } from './push/push-bus.ts';
 import { createLogger } from './log.ts';
 import { ConfigError, readStartConfig, type StartConfig } from './config.ts';
@@ -92,6 +92,25 @@ const gateway = await startGateway({
   process.exit(2);
 });
 
+/** A path as the banner shows it: relative to the folder the gateway was started in, when it is under it. */
+const shownPath = (path: string) => (relative(process.cwd(), path).startsWith('..') ? path : relative(process.cwd(), path) || '.');
+
+// one process writes the demo material (in a group, the first), into a folder no other running demo holds
+const demoDir = demo && (config.group?.index ?? 0) === 0 ? resolve(config.demoDir) : null;
+if (demoDir) {
+  const claim = await claimDemoFolder(demoDir, gateway.scannerUrl).catch((e: Error) => ({ claimed: false as const, error: e.message }));
+  if (!claim.claimed) {
+    const why = 'heldBy' in claim
+      ? `${shownPath(demoDir)}/ holds the demo material of the gateway still running as pid ${claim.heldBy.pid}`
+        + ` (scanners: ${claim.heldBy.scannerUrl}): stop that one, or give this one its own folder, e.g. SCANPAY_DEMO_DIR=${shownPath(demoDir)}-${new URL(gateway.url).port}`
+      : claim.error;
+    process.stderr.write(`scanpay: the gateway did not start: ${why} [START]\n`);
+    await gateway.close();
+    await store.close();
+    process.exit(2);
+  }
+}
+
 countUnhandled = () => gateway.metrics.unhandledRejection();
 gateway.metrics.unhandledRejection(unhandledBeforeStart);
 
@@ -103,9 +122,9 @@ if (!store.persistent) say('  ! the embedded store is not persistent: cards, ses
 if (!keysConfigured) say('  ! demo issuer keys, generated in memory (set SCANPAY_KEYRING_FILE to use a key ring from `scanpay keys generate`)');
 if (!fleetConfigured) say('  ! demo fleet key, generated in memory (set SCANPAY_FLEET_KEY_FILE for real scanners)');
 
-if (demo && (config.group?.index ?? 0) === 0) { // in a group, one process writes the demo material
+if (demoDir) {
   const issuer = new Issuer({ core: await loadCore(), store, keyRing: keyRing! });
-  const material = await writeDemo(issuer, fleetKey, resolve(config.demoDir));
+  const material = await writeDemo(issuer, fleetKey, demoDir);
   say();
   say(`demo scanner "${DEMO_SCANNER}", secret in ${material.secretFile}; demo cards:`);
   for (const card of material.cards) say(`  ${card.file}  ${card.maskedPan}  PIN ${card.pin}  ${card.currency}`);

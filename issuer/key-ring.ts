@@ -132,12 +132,17 @@ export class IssuerKeyRing {
     return id;
   }
 
-  /** A retired key's payloads are illegal from now on. The active key cannot be retired: rotate first. */
-  retire(id: number): void {
+  /**
+   * A retired key's payloads are illegal from now on; false when it already was (nothing changed). The
+   * active key cannot be retired: rotate first.
+   */
+  retire(id: number): boolean {
     const key = this.#keys.get(id);
-    if (!key) throw new ScanpayError('KEY_UNKNOWN', `no issuer key ${id}`);
+    if (!key) throw new ScanpayError('KEY_UNKNOWN', `key ${id} (the ring holds ${[...this.#keys.keys()].join(', ')})`);
     if (key.state === 'active') throw new ScanpayError('BAD_ARGUMENT', `key ${id} is active: rotate before retiring it`);
+    if (key.state === 'retired') return false;
     key.state = 'retired';
+    return true;
   }
 
   /** The key new payloads are sealed under. */

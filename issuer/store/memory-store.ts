@@ -18,8 +18,8 @@ import { ExpiringMap } from './expiring-map.ts';
 import { pinBudgetKey } from './keys.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './session-retention.ts';
 import type {
-  AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceRecord, DeviceTokenCheck, LedgerRecord, OpenedSession, PaymentRequest,
-  PinAttempt, PinBudget, PinPolicy, PinResult, RateLimit, RateTake, SessionRecord, SessionView, Store, WrongPinLimit,
+  AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceRecord, DeviceRevocation, DeviceTokenCheck, LedgerRecord, OpenedSession,
+  PaymentRequest, PinAttempt, PinBudget, PinPolicy, PinResult, RateLimit, RateTake, SessionRecord, SessionView, Store, WrongPinLimit,
 } from './types.ts';
 import { RECENT_RESULTS } from './types.ts';
 import {
@@ -215,21 +215,32 @@ export class MemoryStore implements Store {
     const key = `${deviceId}:${nonce}`;
     if (this.#nonces.get(key)) return 'replayed';
     this.#nonces.set(key, { keepUntil: Date.now() + ttlMs });
+    this.#device(deviceId).lastConnectedAt = Date.now();
     return 'accepted';
   }
 
-  async revokeDevice(deviceId: string): Promise<void> {
-    const record = this.#device(checkedDeviceId(deviceId));
-    record.revokedAt ??= Date.now();
+  async revokeDevice(deviceId: string, { evenIfUnknown = false }: { evenIfUnknown?: boolean } = {}): Promise<DeviceRevocation> {
+    checkedDeviceId(deviceId);
+    const known = this.#devices.get(deviceId);
+    if (known?.revokedAt) return 'already-revoked';
+    if (!known && !evenIfUnknown) return 'unknown';
+    this.#device(deviceId).revokedAt = Date.now();
+    return 'revoked';
   }
 
-  async recordDevice(deviceId: string): Promise<void> {
+  async recordDevice(deviceId: string): Promise<boolean> {
     const record = this.#device(checkedDeviceId(deviceId));
-    record.provisionedAt ??= Date.now();
+    if (record.provisionedAt !== null) return false;
+    record.provisionedAt = Date.now();
+    return true;
   }
 
+  /** As Redis lists its device index: the devices recorded or revoked, not those that only connected. */
   async listDevices(): Promise<DeviceRecord[]> {
-    return [...this.#devices.values()].map((d) => ({ ...d })).sort((a, b) => a.deviceId.localeCompare(b.deviceId));
+    return [...this.#devices.values()]
+      .filter((d) => d.provisionedAt !== null || d.revokedAt !== null)
+      .map((d) => ({ ...d }))
+      .sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
   }
 
   async rememberResult(deviceId: string, sessionId: string, ttlMs: number): Promise<void> {
@@ -266,7 +277,7 @@ export class MemoryStore implements Store {
 
   #device(deviceId: string): DeviceRecord {
     let record = this.#devices.get(deviceId);
-    if (!record) this.#devices.set(deviceId, (record = { deviceId, provisionedAt: null, revokedAt: null }));
+    if (!record) this.#devices.set(deviceId, (record = { deviceId, provisionedAt: null, revokedAt: null, lastConnectedAt: null }));
     return record;
   }
 

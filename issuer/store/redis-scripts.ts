@@ -46,7 +46,8 @@ export interface StoreScripts {
   ): Promise<[string | null, number, string | null, string?, number?]>;
   scanpayGiveBackPinBudget(budget: string): Promise<number>;
   scanpayTakePinBudget(budget: string, max: Arg, windowMs: Arg): Promise<number>;
-  scanpayAcceptDeviceToken(device: string, nonce: string, ttlMs: Arg): Promise<string>;
+  scanpayAcceptDeviceToken(device: string, nonce: string, ttlMs: Arg, now: Arg): Promise<string>;
+  scanpayRevokeDevice(device: string, now: Arg, evenIfUnknown: Arg): Promise<string>;
   scanpayTakeRate(rate: string, intervalMs: Arg, burst: Arg): Promise<number>;
 }
 
@@ -339,11 +340,24 @@ if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return 
 take_budget(KEYS[1], ARGV[2])
 return 1`;
 
-/** 'revoked', 'accepted' (the nonce is now remembered for ttlMs) or 'replayed'. */
+/** 'revoked', 'accepted' (the nonce is now remembered for ttlMs, and ARGV[2] is the device's connectedAt) or 'replayed'. */
 const ACCEPT_DEVICE_TOKEN = `
 if redis.call('HEXISTS', KEYS[1], 'revokedAt') == 1 then return 'revoked' end
-if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 'accepted' end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'connectedAt', ARGV[2])
+  return 'accepted'
+end
 return 'replayed'`;
+
+/**
+ * 'already-revoked', 'unknown' (the device hash does not exist: never recorded, revoked or connected; nothing
+ * written unless ARGV[2] is '1') or 'revoked' (revokedAt = ARGV[1]).
+ */
+const REVOKE_DEVICE = `
+if redis.call('HEXISTS', KEYS[1], 'revokedAt') == 1 then return 'already-revoked' end
+if ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' end
+redis.call('HSET', KEYS[1], 'revokedAt', ARGV[1])
+return 'revoked'`;
 
 /** 1 taken, 0 refused. */
 const TAKE_RATE = `${GCRA}
@@ -360,6 +374,7 @@ const SCRIPTS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }>
   scanpayGiveBackPinBudget: { lua: GIVE_BACK_PIN_BUDGET, numberOfKeys: 1 },
   scanpayTakePinBudget: { lua: TAKE_PIN_BUDGET, numberOfKeys: 1 },
   scanpayAcceptDeviceToken: { lua: ACCEPT_DEVICE_TOKEN, numberOfKeys: 2 },
+  scanpayRevokeDevice: { lua: REVOKE_DEVICE, numberOfKeys: 1 },
   scanpayTakeRate: { lua: TAKE_RATE, numberOfKeys: 1 },
 };
 

@@ -26,8 +26,8 @@ import { withStoreScripts, type PinBudgetBefore, type RateUnitArgs, type Scripte
 import type { ClusterNode } from './redis-target.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './session-retention.ts';
 import type {
-  AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceRecord, DeviceTokenCheck, LedgerRecord, OpenedSession, PaymentRequest,
-  PinAttempt, PinBudget, PinPolicy, PinResult, RateLimit, RateTake, SessionRefusal, SessionView, Store,
+  AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceRecord, DeviceRevocation, DeviceTokenCheck, LedgerRecord, OpenedSession,
+  PaymentRequest, PinAttempt, PinBudget, PinPolicy, PinResult, RateLimit, RateTake, SessionRefusal, SessionView, Store,
 } from './types.ts';
 import { RECENT_RESULTS } from './types.ts';
 import {
@@ -314,27 +314,32 @@ export class RedisStore implements Store {
     checkedDeviceId(deviceId);
     checkedNonce(nonce);
     const ttl = Math.max(1, checkedTime(ttlMs, 'ttlMs'));
-    const verdict = await this.#run((redis) => redis.scanpayAcceptDeviceToken(this.#keys.device(deviceId), this.#keys.deviceNonce(deviceId, nonce), ttl));
+    const device = this.#keys.device(deviceId);
+    const verdict = await this.#run((redis) => redis.scanpayAcceptDeviceToken(device, this.#keys.deviceNonce(deviceId, nonce), ttl, Date.now()));
     return verdict as DeviceTokenCheck;
   }
 
-  async revokeDevice(deviceId: string): Promise<void> {
+  async revokeDevice(deviceId: string, { evenIfUnknown = false }: { evenIfUnknown?: boolean } = {}): Promise<DeviceRevocation> {
     const key = this.#keys.device(checkedDeviceId(deviceId));
-    await this.#run((redis) => redis.hsetnx(key, 'revokedAt', String(Date.now())));
-    await this.#run((redis) => redis.sadd(this.#keys.deviceIndex, deviceId)); // the index is its own key (slot)
+    const outcome = await this.#run((redis) => redis.scanpayRevokeDevice(key, Date.now(), evenIfUnknown ? '1' : '0')) as DeviceRevocation;
+    // the index is its own key (slot); added again on a repeat, in case a process died between the two
+    if (outcome !== 'unknown') await this.#run((redis) => redis.sadd(this.#keys.deviceIndex, deviceId));
+    return outcome;
   }
 
-  async recordDevice(deviceId: string): Promise<void> {
-    await this.#run((redis) => redis.hsetnx(this.#keys.device(checkedDeviceId(deviceId)), 'provisionedAt', String(Date.now())));
+  async recordDevice(deviceId: string): Promise<boolean> {
+    const recorded = await this.#run((redis) => redis.hsetnx(this.#keys.device(checkedDeviceId(deviceId)), 'provisionedAt', String(Date.now())));
     await this.#run((redis) => redis.sadd(this.#keys.deviceIndex, deviceId));
+    return recorded === 1;
   }
 
   async listDevices(): Promise<DeviceRecord[]> {
     const ids = (await this.#run((redis) => redis.smembers(this.#keys.deviceIndex))).sort();
     const at = (v: string | null) => (v !== null && /^[0-9]{1,16}$/.test(v) ? Number(v) : null);
     return Promise.all(ids.map(async (deviceId) => {
-      const [provisionedAt, revokedAt] = await this.#run((redis) => redis.hmget(this.#keys.device(checkedDeviceId(deviceId)), 'provisionedAt', 'revokedAt'));
-      return { deviceId, provisionedAt: at(provisionedAt), revokedAt: at(revokedAt) };
+      const fields = await this.#run((redis) => redis.hmget(this.#keys.device(checkedDeviceId(deviceId)), 'provisionedAt', 'revokedAt', 'connectedAt'));
+      const [provisionedAt, revokedAt, lastConnectedAt] = fields.map(at);
+      return { deviceId, provisionedAt, revokedAt, lastConnectedAt };
     }));
   }
 

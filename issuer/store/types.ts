@@ -177,11 +177,19 @@ export type OpenedSession = { ok: true } | { ok: false; reason: RowVerdict | 'RA
 
 export type DeviceTokenCheck = 'accepted' | 'replayed' | 'revoked';
 
-/** A scanner the store knows of: provisioned through the CLI, revoked, or both. */
+/**
+ * What revokeDevice did: 'revoked' now, 'already-revoked' (nothing changed), or 'unknown': the store has never
+ * heard of the device (never recorded, revoked or connected) and nothing was written.
+ */
+export type DeviceRevocation = 'revoked' | 'already-revoked' | 'unknown';
+
+/** A scanner the store lists: provisioned through the CLI (recorded), revoked, or both. */
 export interface DeviceRecord {
   deviceId: string;
   provisionedAt: number | null; // ms since epoch
   revokedAt: number | null;
+  /** When a token of the device was last accepted (a connection opened), on any gateway sharing the store. */
+  lastConnectedAt: number | null;
 }
 
 export interface RateLimit {
@@ -261,13 +269,21 @@ export interface Store {
   authorizePayment(request: PaymentRequest): Promise<Authorization>;
   getLedgerRecord(sessionId: string): Promise<LedgerRecord | null>;
 
-  /** A scanner token's nonce is good once: 'replayed' if seen before within ttlMs, 'revoked' if the device is. */
+  /**
+   * A scanner token's nonce is good once: 'replayed' if seen before within ttlMs, 'revoked' if the device is.
+   * 'accepted' also notes the time as the device's lastConnectedAt, in the same step.
+   */
   acceptDeviceToken(deviceId: string, nonce: string, ttlMs: number): Promise<DeviceTokenCheck>;
-  /** Refuses every later connection of the device (tokens are checked at each upgrade). */
-  revokeDevice(deviceId: string): Promise<void>;
-  /** Records that a device was provisioned (the first time is kept); devices need no record to connect. */
-  recordDevice(deviceId: string): Promise<void>;
-  /** Every device provisioned or revoked through the store, by id. */
+  /**
+   * Refuses every later connection of the device (tokens are checked at each upgrade), in one step with the
+   * check that the store knows it (recorded, revoked or connected once): an unknown device — a typo, or one
+   * provisioned without a record that never connected — is 'unknown' and nothing is written, unless
+   * `evenIfUnknown`. The first revocation time is kept.
+   */
+  revokeDevice(deviceId: string, options?: { evenIfUnknown?: boolean }): Promise<DeviceRevocation>;
+  /** Records that a device was provisioned (the first time is kept; false then); devices need no record to connect. */
+  recordDevice(deviceId: string): Promise<boolean>;
+  /** Every device recorded or revoked through the store, by id (a device that only connected is not listed). */
   listDevices(): Promise<DeviceRecord[]>;
   /** Remembers, for ttlMs, that a session of this device was decided off its connection (the page): re-pushed on reconnect. */
   rememberResult(deviceId: string, sessionId: string, ttlMs: number): Promise<void>;

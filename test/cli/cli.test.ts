@@ -120,8 +120,8 @@ describe('the bin', () => {
   });
 });
 
-describe('card commands without a persistent store', () => {
-  it('refuse with the "persistent store" message when neither --redis nor REDIS_URL is given', async () => {
+describe('card and scanner commands without a persistent store', () => {
+  it('refuse with the "persistent store" message, naming which commands, when neither --redis nor REDIS_URL is given', async () => {
     const keyring = join(dir, 'no-redis-ring.json');
     expect((await cli(['--keyring', keyring, 'keys', 'generate'])).code).toBe(0);
     for (const args of [
@@ -131,8 +131,16 @@ describe('card commands without a persistent store', () => {
       const run = await cli(['--keyring', keyring, ...args], { REDIS_URL: undefined });
       expect(run.code).toBe(1);
       expect(run.errors).toHaveLength(1);
-      expect(run.errors[0]).toContain('persistent store');
+      expect(run.errors[0]).toContain('card commands need a persistent store for the cards: pass --redis URL');
       expect(run.errors[0]).toMatch(ERROR_LINE);
+      expect(run.stdout).toBe('');
+    }
+    for (const args of [['scanner', 'list'], ['scanner', 'revoke', 'till-1'], ['scanner', 'provision', 'till-1', '--record']]) {
+      const run = await cli(args, { REDIS_URL: undefined, SCANPAY_FLEET_KEY: 'ab'.repeat(32) });
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.errors, args.join(' ')).toEqual([expect.stringMatching(ERROR_LINE)]);
+      expect(run.errors[0]).toContain('scanner commands need a persistent store for the device records: pass --redis URL');
+      expect(run.errors[0]).not.toContain('card commands');
       expect(run.stdout).toBe('');
     }
     expect(process.env.REDIS_URL).toBeUndefined();
@@ -174,9 +182,11 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
     const before = await readFile(keyring, 'utf8');
 
     const second = await cli([...g(), 'keys', 'generate']);
-    expect(second.code).toBe(1);
-    expect(second.errors).toHaveLength(1);
-    expect(second.errors[0]).toMatch(/exists; pass --force/);
+    expect(second.code).toBe(2);
+    expect(second.errors).toEqual([
+      `scanpay: ${keyring} exists: remove it or pass --keyring with another path; --force replaces it (every card issued under it becomes unreadable) [FILE_EXISTS]`,
+    ]);
+    expect(second.stdout).toBe('');
     expect(await readFile(keyring, 'utf8')).toBe(before);
 
     expect(first.stdout.split('\n')[0]).toBe(`wrote ${keyring} (mode 0600)`);
@@ -343,14 +353,77 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
     expect(json.json).not.toHaveProperty('before');
   });
 
-  it('scanner revoke refuses the device\'s later tokens in the store', async () => {
+  it('scanner revoke refuses the device\'s later tokens in the store; a second revoke says nothing changed', async () => {
+    expect(await store.acceptDeviceToken('till-lost-7', 'cd'.repeat(16), 60_000)).toBe('accepted'); // it connected once
     const run = await cli([...g(), 'scanner', 'revoke', 'till-lost-7', '--json']);
     expect(run.code, run.errors.join('\n')).toBe(0);
-    expect(run.json).toMatchObject({ action: 'revoke', deviceId: 'till-lost-7', changed: ['revoked'] });
+    expect(run.json).toEqual({ action: 'revoke', deviceId: 'till-lost-7', changed: ['revoked'] });
     expect(await store.acceptDeviceToken('till-lost-7', 'ab'.repeat(16), 60_000)).toBe('revoked');
     expect(await store.acceptDeviceToken('till-other-7', 'ab'.repeat(16), 60_000)).toBe('accepted');
+    const revokedAt = (await store.listDevices()).find((d) => d.deviceId === 'till-lost-7')!.revokedAt;
+
+    const again = await cli([...g(), 'scanner', 'revoke', 'till-lost-7']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe('scanner till-lost-7 was already revoked: nothing changed');
+    const againJson = await cli([...g(), 'scanner', 'revoke', 'till-lost-7', '--json']);
+    expect(againJson.json).toEqual({ action: 'revoke', deviceId: 'till-lost-7', changed: [] });
+    expect((await store.listDevices()).find((d) => d.deviceId === 'till-lost-7')!.revokedAt).toBe(revokedAt);
     const bad = await cli([...g(), 'scanner', 'revoke', 'not a device']);
     expect(bad.code).toBe(2);
+  });
+
+  it('scanner revoke of a device the store never heard of is refused (DEVICE_UNKNOWN, exit 1, nothing written) unless --force', async () => {
+    const devicesBefore = await store.listDevices();
+    const keysBefore = (await keysUnder(client, prefix)).sort();
+    const typo = await cli([...g(), 'scanner', 'revoke', 'till-1O']);
+    expect(typo.code).toBe(1);
+    expect(typo.stdout).toBe('');
+    expect(typo.errors).toEqual([expect.stringMatching(ERROR_LINE)]);
+    expect(typo.errors[0]).toMatch(/^scanpay: no such scanner device in the store: till-1O was never recorded, revoked or connected on redis .* \(prefix ".+"\): check the id and --prefix, or pass --force .* \[DEVICE_UNKNOWN\]$/);
+    expect(typo.errors[0]).toContain(JSON.stringify(prefix));
+    expect(await store.listDevices()).toEqual(devicesBefore);
+    expect((await keysUnder(client, prefix)).sort()).toEqual(keysBefore);
+    expect(await store.acceptDeviceToken('till-1O', 'ef'.repeat(16), 60_000)).toBe('accepted'); // still not revoked
+
+    // a device provisioned without --record that never connected: --force revokes it
+    const forced = await cli([...g(), 'scanner', 'revoke', 'till-quiet-3', '--force', '--json']);
+    expect(forced.code, forced.errors.join('\n')).toBe(0);
+    expect(forced.json).toEqual({ action: 'revoke', deviceId: 'till-quiet-3', changed: ['revoked'] });
+    expect(await store.acceptDeviceToken('till-quiet-3', 'ab'.repeat(16), 60_000)).toBe('revoked');
+  });
+
+  it('scanner provision --record --out: a 0600 file, recorded once; list shows it with its last connection; revoke needs no --force', async () => {
+    const fleetKeyFile = join(dir, 'cli-fleet.key');
+    await writeFile(fleetKeyFile, `${'5a'.repeat(32)}\n`);
+    const secretFile = join(dir, 'till-rec-1.secret');
+    const provision = ['scanner', 'provision', 'till-rec-1', '--record', '--fleet-key-file', fleetKeyFile, '--out', secretFile];
+    const first = await cli([...g(), ...provision]);
+    expect(first.code, first.errors.join('\n')).toBe(0);
+    expect(first.stdout.split('\n')).toEqual([`wrote ${secretFile} (mode 0600): the secret of scanner till-rec-1`, 'recorded scanner till-rec-1 in the store']);
+    const secret = await readFile(secretFile, 'utf8');
+    expect(secret).toMatch(/^[0-9a-f]{64}\n$/);
+    expect(first.all).not.toContain(secret.trim());
+    expect((await stat(secretFile)).mode & 0o777).toBe(0o600);
+
+    const again = await cli([...g(), ...provision, '--force']);
+    expect(again.code).toBe(0);
+    expect(again.stdout.split('\n')).toEqual([`replaced ${secretFile} (mode 0600): the secret of scanner till-rec-1`, 'scanner till-rec-1 was already recorded: nothing changed']);
+    expect(await readFile(secretFile, 'utf8')).toBe(secret); // the same device, the same secret
+    const json = await cli([...g(), ...provision, '--force', '--json']);
+    expect(json.json).toEqual({ deviceId: 'till-rec-1', wrote: secretFile, mode: '0600', replaced: true, recorded: false });
+
+    const listed = await cli([...g(), 'scanner', 'list']);
+    expect(listed.stdout).toMatch(/^till-rec-1\s+provisioned \d{4}-\d\d-\d\dT\S+\s+connected never\s+active$/m);
+    expect(await store.acceptDeviceToken('till-rec-1', 'ab'.repeat(16), 60_000)).toBe('accepted');
+    const connected = await cli([...g(), 'scanner', 'list', '--json']);
+    const row = (connected.json as { devices: { deviceId: string; lastConnectedAt: number | null }[] }).devices.find((d) => d.deviceId === 'till-rec-1');
+    expect(row?.lastConnectedAt).toEqual(expect.any(Number));
+    expect((await cli([...g(), 'scanner', 'list'])).stdout).toMatch(/^till-rec-1\s+provisioned \S+\s+connected \d{4}-\d\d-\d\dT\S+\s+active$/m);
+
+    const revoked = await cli([...g(), 'scanner', 'revoke', 'till-rec-1']);
+    expect(revoked.code, revoked.errors.join('\n')).toBe(0);
+    expect(revoked.stdout).toMatch(/^revoked scanner till-rec-1: its tokens are refused from now on/);
+    expect((await cli([...g(), 'scanner', 'list'])).stdout).toMatch(/^till-rec-1\s+provisioned \S+\s+connected \S+\s+revoked \d{4}-\d\d-\d\dT\S+$/m);
   });
 
   it('card pin changes the stored PIN verification value, and says so', async () => {
@@ -474,7 +547,7 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
   it('keys retire says what it retired, and payloads under that key are then refused', async () => {
     const run = await cli([...g(), 'keys', 'retire', '1', '--json']);
     expect(run.code, run.errors.join('\n')).toBe(0);
-    expect(run.json).toMatchObject({ retired: 1, issuerKeys: [{ id: 1, state: 'retired' }, { id: 2, state: 'active' }] });
+    expect(run.json).toMatchObject({ action: 'retire', retired: 1, changed: ['state'], issuerKeys: [{ id: 1, state: 'retired' }, { id: 2, state: 'active' }] });
     const shown = await cli([...g(), 'card', 'show', pngPath]);
     expect(shown.code).toBe(1);
     expect(shown.errors).toEqual([expect.stringMatching(/^scanpay: .+ \[KEY_RETIRED\]$/)]);
@@ -484,6 +557,16 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
     const text = await cli([...g(), 'keys', 'retire', '2']);
     expect(text.code).toBe(0);
     expect(text.stdout.split('\n')[0]).toBe('key 2 is now retired: payloads sealed under it are illegal');
+    // a second time: nothing changed, and the file is not rewritten
+    const ring = await readFile(keyring, 'utf8');
+    const written = (await stat(keyring)).mtimeMs;
+    const again = await cli([...g(), 'keys', 'retire', '2']);
+    expect(again.code).toBe(0);
+    expect(again.stdout.split('\n')[0]).toBe('key 2 was already retired: nothing changed');
+    const againJson = await cli([...g(), 'keys', 'retire', '2', '--json']);
+    expect(againJson.json).toMatchObject({ action: 'retire', retired: 2, changed: [] });
+    expect(await readFile(keyring, 'utf8')).toBe(ring);
+    expect((await stat(keyring)).mtimeMs).toBe(written);
     for (const s of await keyStrings(keyring)) expect(run.all + rotated.all + text.all).not.toContain(s);
   });
 });

@@ -5,7 +5,7 @@
  * `fleet-key generate`.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +64,13 @@ describe('the bin as a real process', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe("scanpay: unknown command 'frob' [USAGE]\n");
   });
+
+  it('no arguments at all (`npx scanpay`): one line that says how to get help, exit 2', () => {
+    const r = bin();
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('scanpay: missing command: scanpay takes one of keys, card, fleet-key, scan, scanner; `scanpay --help` describes them [USAGE]\n');
+  });
 });
 
 describe('the README documents the same convention', () => {
@@ -73,7 +80,8 @@ describe('the README documents the same convention', () => {
   it('error form, exit codes 0/1/2 and the CLI codes, in the CLI section', () => {
     expect(cli).toContain('`scanpay: <message> [CODE]`');
     expect(cli).toMatch(/^\| 1 \| refused or declined/m);
-    expect(cli).toMatch(/^\| 2 \| bad usage.*`USAGE`.*`NO_SUCH_FILE`/m);
+    expect(cli).toMatch(/^\| 2 \| bad usage.*`USAGE`.*`NO_SUCH_FILE`, `FILE_EXISTS` \|$/m);
+    expect(cli).toMatch(/^\| 1 \| refused or declined.*`DEVICE_UNKNOWN`/m);
     for (const command of ['--version', 'fleet-key generate', 'scanner provision', 'scan ']) expect(cli).toContain(`npx scanpay ${command}`);
   });
 
@@ -102,13 +110,26 @@ describe('usage errors in-process', () => {
     expect(r.lines).toEqual([]);
   });
 
-  it('a missing command prints the help on stderr, then the error line, exit 2', async () => {
-    for (const args of [[], ['card'], ['fleet-key']]) {
+  it('a missing command is one line naming the commands and the help that describes them, exit 2', async () => {
+    const expected: [string[], string][] = [
+      [[], 'scanpay takes one of keys, card, fleet-key, scan, scanner; `scanpay --help` describes them'],
+      [['card'], 'scanpay card takes one of issue, reissue, block, unblock, pin, show; `scanpay card --help` describes them'],
+      [['fleet-key'], 'scanpay fleet-key takes one of generate; `scanpay fleet-key --help` describes them'],
+      [['--keyring', 'x.json', 'scanner'], 'scanpay scanner takes one of provision, list, revoke; `scanpay scanner --help` describes them'],
+    ];
+    for (const [args, message] of expected) {
       const r = await run(...args);
       expect(r.code, JSON.stringify(args)).toBe(2);
-      expect(r.errors.at(-1)).toBe('scanpay: missing command: see the list above [USAGE]');
-      expect(r.errors.slice(0, -1).join('\n')).toContain('Usage: scanpay');
+      expect(r.errors, JSON.stringify(args)).toEqual([`scanpay: missing command: ${message} [USAGE]`]);
       expect(r.lines).toEqual([]);
+    }
+    // `help <unknown>` is an unknown command, not a missing one; `help` and --help still print the help (stdout, exit 0)
+    expect((await run('help', 'frob')).errors).toEqual(["scanpay: unknown command 'frob'; `scanpay --help` lists the commands [USAGE]"]);
+    for (const args of [['help'], ['--help'], ['card', '--help'], ['help', 'card']]) {
+      const r = await run(...args);
+      expect(r.code, JSON.stringify(args)).toBe(0);
+      expect(r.errors).toEqual([]);
+      expect(r.lines.join('\n')).toContain('Usage: scanpay');
     }
   });
 });
@@ -186,15 +207,15 @@ describe('scanpay fleet-key generate', () => {
     expect(provisioned.values).toEqual([{ deviceId: 'till-1', secret: Buffer.from(deviceSecret(loadFleetKey({ file }), 'till-1')).toString('hex') }]);
   });
 
-  it('refuses to replace a fleet key without --force (exit 1, file unchanged); --force --json replaces it', async () => {
+  it('refuses to replace a fleet key without --force (exit 2 FILE_EXISTS, file unchanged); --force --json replaces it', async () => {
     const file = join(dir, 'fleet-2.key');
     expect((await run('fleet-key', 'generate', '--file', file)).code).toBe(0);
     const before = readFileSync(file, 'utf8');
     const again = await run('fleet-key', 'generate', '--file', file);
-    expect(again.code).toBe(1);
-    expect(again.errors).toHaveLength(1);
-    expect(again.errors[0]).toMatch(ERROR_LINE);
-    expect(again.errors[0]).toMatch(/exists; pass --force .*\[BAD_ARGUMENT\]$/);
+    expect(again.code).toBe(2);
+    expect(again.errors).toEqual([
+      `scanpay: ${file} exists: remove it or pass --file with another path; --force replaces it (every provisioned scanner then needs a new secret) [FILE_EXISTS]`,
+    ]);
     expect(readFileSync(file, 'utf8')).toBe(before);
 
     const forced = await run('fleet-key', 'generate', '--file', file, '--force', '--json');
@@ -218,5 +239,102 @@ describe('scanpay fleet-key generate', () => {
       else process.env.SCANPAY_FLEET_KEY_FILE = saved;
     }
     expect(readFileSync(file, 'utf8')).toMatch(/^[0-9a-f]{64}\n$/);
+  });
+});
+
+describe('scanpay scanner provision: stdout for a pipe, or --out FILE written 0600', () => {
+  const fleetKeyFile = join(dir, 'provision-fleet.key');
+  writeFileSync(fleetKeyFile, `${'3c'.repeat(32)}\n`);
+  const secretOf = (device: string) => Buffer.from(deviceSecret(loadFleetKey({ file: fleetKeyFile }), device)).toString('hex');
+
+  it('without --out, stdout is the secret alone (a pipe gets just it)', () => {
+    const r = bin('scanner', 'provision', 'till-1', '--fleet-key-file', fleetKeyFile);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${secretOf('till-1')}\n`);
+    expect(r.stderr).toBe('');
+  });
+
+  it('--out writes the secret with mode 0600 whatever the umask, says so, and never prints the secret', () => {
+    const file = join(dir, 'till-1.secret');
+    // umask 000: a shell redirect (`> till-1.secret`) would make this file world-readable and writable
+    const r = spawnSync('sh', ['-c', 'umask 000 && exec "$0" bin/scanpay.js "$@"', process.execPath, 'scanner', 'provision', 'till-1', '--fleet-key-file', fleetKeyFile, '--out', file], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`wrote ${file} (mode 0600): the secret of scanner till-1\n`);
+    expect(readFileSync(file, 'utf8')).toBe(`${secretOf('till-1')}\n`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(r.stdout + r.stderr).not.toContain(secretOf('till-1'));
+  });
+
+  it('refuses an existing --out file (FILE_EXISTS, exit 2, file unchanged) unless --force; --force alone or a directory is bad usage', async () => {
+    const file = join(dir, 'till-2.secret');
+    writeFileSync(file, 'keep me\n', { mode: 0o644 });
+    const refused = await run('scanner', 'provision', 'till-2', '--fleet-key-file', fleetKeyFile, '--out', file);
+    expect(refused.code).toBe(2);
+    expect(refused.errors).toEqual([`scanpay: ${file} exists: remove it or pass another --out; --force replaces it [FILE_EXISTS]`]);
+    expect(refused.lines).toEqual([]);
+    expect(readFileSync(file, 'utf8')).toBe('keep me\n');
+
+    const forced = await run('scanner', 'provision', 'till-2', '--fleet-key-file', fleetKeyFile, '--out', file, '--force', '--json');
+    expect(forced.code, forced.errors.join('\n')).toBe(0);
+    expect(forced.values).toEqual([{ deviceId: 'till-2', wrote: file, mode: '0600', replaced: true }]);
+    expect(readFileSync(file, 'utf8')).toBe(`${secretOf('till-2')}\n`);
+    expect(statSync(file).mode & 0o777).toBe(0o600); // a replaced 0644 file comes back 0600
+
+    const noOut = await run('scanner', 'provision', 'till-2', '--fleet-key-file', fleetKeyFile, '--force');
+    expect(noOut.code).toBe(2);
+    expect(noOut.errors).toEqual(['scanpay: --force replaces an --out file: pass --out FILE too [USAGE]']);
+    const sub = join(dir, 'a-secret-dir');
+    mkdirSync(sub);
+    const isDir = await run('scanner', 'provision', 'till-2', '--fleet-key-file', fleetKeyFile, '--out', sub, '--force');
+    expect(isDir.code).toBe(2);
+    expect(isDir.errors).toEqual([`scanpay: --out ${sub} exists and is not a file [USAGE]`]);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a bad fleet key writes no --out file', async () => {
+    const file = join(dir, 'till-3.secret');
+    const bad = join(dir, 'bad-fleet.key');
+    writeFileSync(bad, 'zz\n');
+    const r = await run('scanner', 'provision', 'till-3', '--fleet-key-file', bad, '--out', file);
+    expect(r.code).toBe(1);
+    expect(r.errors).toEqual([expect.stringMatching(/\[FLEET_KEY_INVALID\]$/)]);
+    expect(existsSync(file)).toBe(false);
+  });
+});
+
+describe('scanpay keys, on a key ring file', () => {
+  it('generate over an existing file: FILE_EXISTS, exit 2, saying how to proceed; the file unchanged', async () => {
+    const ring = join(dir, 'ring-exists.json');
+    expect((await run('--keyring', ring, 'keys', 'generate')).code).toBe(0);
+    const before = readFileSync(ring, 'utf8');
+    const r = await run('--keyring', ring, 'keys', 'generate');
+    expect(r.code).toBe(2);
+    expect(r.errors).toEqual([
+      `scanpay: ${ring} exists: remove it or pass --keyring with another path; --force replaces it (every card issued under it becomes unreadable) [FILE_EXISTS]`,
+    ]);
+    expect(r.lines).toEqual([]);
+    expect(readFileSync(ring, 'utf8')).toBe(before);
+  });
+
+  it('retire of an id the ring does not hold says so (KEY_UNKNOWN, exit 1); a second retire says nothing changed and writes nothing', async () => {
+    const ring = join(dir, 'ring-retire.json');
+    expect((await run('--keyring', ring, 'keys', 'generate')).code).toBe(0);
+    expect((await run('--keyring', ring, 'keys', 'rotate')).code).toBe(0);
+    const missing = await run('--keyring', ring, 'keys', 'retire', '9');
+    expect(missing.code).toBe(1);
+    expect(missing.errors).toEqual(['scanpay: no such issuer key in the key ring: key 9 (the ring holds 1, 2) [KEY_UNKNOWN]']);
+
+    const first = await run('--keyring', ring, 'keys', 'retire', '1');
+    expect(first.code).toBe(0);
+    expect(first.lines[0]).toBe('key 1 is now retired: payloads sealed under it are illegal');
+    const written = readFileSync(ring, 'utf8');
+    const mtime = statSync(ring).mtimeMs;
+    const second = await run('--keyring', ring, 'keys', 'retire', '1');
+    expect(second.code).toBe(0);
+    expect(second.lines[0]).toBe('key 1 was already retired: nothing changed');
+    const json = await run('--keyring', ring, 'keys', 'retire', '1', '--json');
+    expect(json.values).toEqual([expect.objectContaining({ action: 'retire', retired: 1, changed: [] })]);
+    expect(readFileSync(ring, 'utf8')).toBe(written);
+    expect(statSync(ring).mtimeMs).toBe(mtime);
   });
 });

@@ -709,9 +709,69 @@ function storeContract(open: OpenStore): void {
     });
 
     it('refuses every token of a revoked device', async () => {
-      await store.revokeDevice('till-9');
+      expect(await store.revokeDevice('till-9', { evenIfUnknown: true })).toBe('revoked');
       expect(await store.acceptDeviceToken('till-9', nonce(), 60_000)).toBe('revoked');
       expect(await store.acceptDeviceToken('till-8', nonce(), 60_000)).toBe('accepted');
+    });
+
+    it('revokes only a device it knows (recorded, revoked or connected), unless told; nothing written for an unknown one', async () => {
+      expect(await store.revokeDevice('till-typo')).toBe('unknown');
+      expect(await store.listDevices()).toEqual([]);
+      expect(await store.acceptDeviceToken('till-typo', nonce(), 60_000)).toBe('accepted'); // not revoked by the refused call
+      // that connection made it known: now it is revoked, and a second revocation changes nothing
+      expect(await store.revokeDevice('till-typo')).toBe('revoked');
+      const [revoked] = await store.listDevices();
+      expect(revoked).toMatchObject({ deviceId: 'till-typo', provisionedAt: null, revokedAt: expect.any(Number), lastConnectedAt: expect.any(Number) });
+      expect(await store.revokeDevice('till-typo')).toBe('already-revoked');
+      expect(await store.revokeDevice('till-typo', { evenIfUnknown: true })).toBe('already-revoked');
+      expect(await store.listDevices()).toEqual([revoked]); // the first revocation's time is kept
+      // a recorded device is known before it ever connects
+      expect(await store.recordDevice('till-new')).toBe(true);
+      expect(await store.revokeDevice('till-new')).toBe('revoked');
+      // evenIfUnknown: a device provisioned without a record that never connected
+      expect(await store.revokeDevice('till-quiet', { evenIfUnknown: true })).toBe('revoked');
+      expect(await store.acceptDeviceToken('till-quiet', nonce(), 60_000)).toBe('revoked');
+      expect((await store.listDevices()).map((d) => d.deviceId)).toEqual(['till-new', 'till-quiet', 'till-typo']);
+    });
+
+    it('revokes once when many handles race: one "revoked", the rest "already-revoked", one time kept', async () => {
+      const stores = await handles(3);
+      await store.recordDevice('till-race');
+      const outcomes = await Promise.all(Array.from({ length: 30 }, (_, i) => stores[i % 3].revokeDevice('till-race')));
+      expect(outcomes.filter((o) => o === 'revoked')).toHaveLength(1);
+      expect(outcomes.filter((o) => o === 'already-revoked')).toHaveLength(29);
+      const unknown = await Promise.all(Array.from({ length: 12 }, (_, i) => stores[i % 3].revokeDevice('till-nobody')));
+      expect(new Set(unknown)).toEqual(new Set(['unknown']));
+      expect((await store.listDevices()).map((d) => d.deviceId)).toEqual(['till-race']);
+    });
+
+    it('notes a device\'s last accepted connection, not a replayed or revoked one; a device that only connected is not listed', async () => {
+      expect(await store.recordDevice('till-c')).toBe(true);
+      expect(await store.recordDevice('till-c')).toBe(false); // the first time is kept
+      expect((await store.listDevices())[0]).toEqual({ deviceId: 'till-c', provisionedAt: expect.any(Number), revokedAt: null, lastConnectedAt: null });
+      const n = nonce();
+      const before = Date.now();
+      expect(await store.acceptDeviceToken('till-c', n, 60_000)).toBe('accepted');
+      const first = (await store.listDevices())[0].lastConnectedAt!;
+      expect(first).toBeGreaterThanOrEqual(before);
+      expect(first).toBeLessThanOrEqual(Date.now());
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(await store.acceptDeviceToken('till-c', n, 60_000)).toBe('replayed');
+      expect((await store.listDevices())[0].lastConnectedAt).toBe(first);
+      expect(await store.acceptDeviceToken('till-c', nonce(), 60_000)).toBe('accepted');
+      const second = (await store.listDevices())[0].lastConnectedAt!;
+      expect(second).toBeGreaterThan(first);
+      expect(await store.revokeDevice('till-c')).toBe('revoked');
+      expect(await store.acceptDeviceToken('till-c', nonce(), 60_000)).toBe('revoked');
+      expect((await store.listDevices())[0].lastConnectedAt).toBe(second);
+      // connected only: known (revocable) but not in the list
+      expect(await store.acceptDeviceToken('till-only', nonce(), 60_000)).toBe('accepted');
+      expect((await store.listDevices()).map((d) => d.deviceId)).toEqual(['till-c']);
+    });
+
+    it('lists devices in the same order on both stores (by UTF-16 code unit, as a JavaScript sort)', async () => {
+      for (const id of ['b', 'B', 'a_1', 'a-1', 'A', '_z', '9']) await store.recordDevice(id);
+      expect((await store.listDevices()).map((d) => d.deviceId)).toEqual(['9', 'A', 'B', '_z', 'a-1', 'a_1', 'b']);
     });
 
     it('lets a burst through and no more, shared by every handle', async () => {
@@ -929,7 +989,7 @@ describeRedis(redis, 'RedisStore', (server) => {
       await store.settleFailedPin(wrong.id, 'wrong', 3, Date.now());
       await store.countCards();
       await store.acceptDeviceToken('till-1', newAttempt(), 60_000);
-      await store.revokeDevice('till-2');
+      await store.revokeDevice('till-2', { evenIfUnknown: true });
       await store.takeRate('device:till-1', { perSecond: 1, burst: 1 });
       await store.close();
 
@@ -947,7 +1007,8 @@ describeRedis(redis, 'RedisStore', (server) => {
       // card, sessions and ledger of one card share the hash tag {shard}: one cluster slot for every payment step
       const tag = `{${card.token.slice(0, 4)}}`;
       for (const key of [keys.card(card.token), keys.session(session.id), keys.sessionPayload(session.id), keys.ledger(session.id), keys.session(wrong.id)]) expect(key).toContain(tag);
-      expect(await keysUnder(raw, prefix)).toHaveLength(9); // till-1's device key is read, never written
+      expect(await keysUnder(raw, prefix)).toHaveLength(10); // till-1's device key holds its last connection (connectedAt)
+      expect(await raw.hkeys(keys.device('till-1'))).toEqual(['connectedAt']);
       if (!server.shared) {
         // A private server holds only this run's keys: nothing anywhere lacks the run's prefix.
         expect((await keysUnder(raw, '')).filter((key) => !key.startsWith(runPrefix))).toEqual([]);

@@ -23,14 +23,15 @@ import { timed, type FuzzOptions, type FuzzReport } from './harness.ts';
 const COMMANDS = [
   ['keys', 'generate'], ['keys', 'rotate'], ['keys', 'retire', '<n>'], ['keys', 'list'],
   ['card', 'issue'], ['card', 'reissue', '<card>'], ['card', 'block', '<card>'], ['card', 'unblock', '<card>'],
-  ['card', 'show', '<card>'], ['card', 'pin', '<card>'], ['scan', '<card>'], ['scanner', 'provision', '<device>'], [],
+  ['card', 'show', '<card>'], ['card', 'pin', '<card>'], ['scan', '<card>'], ['scanner', 'provision', '<device>'],
+  ['scanner', 'list'], ['scanner', 'revoke', '<device>'], ['fleet-key', 'generate'], ['scanner'], ['keys'], [],
 ];
 type Kind = 'flag' | 'n' | 'text' | 'path' | 'gateway' | 'redis' | 'card' | 'device';
 const OPTIONS: Record<string, Kind> = {
-  '--json': 'flag', '--force': 'flag', '--page': 'flag', '--help': 'flag', '-h': 'flag',
+  '--json': 'flag', '--force': 'flag', '--page': 'flag', '--help': 'flag', '-h': 'flag', '--record': 'flag',
   '--pin': 'n', '--limit': 'n', '--balance': 'n', '--amount': 'n', '--repeat': 'n', '--timeout': 'n', '--bin': 'n',
   '--currency': 'text', '--merchant': 'text', '--prefix': 'text', '--secret': 'text',
-  '--device': 'device', '--qr': 'path', '--keyring': 'path', '--secret-file': 'path', '--fleet-key-file': 'path',
+  '--device': 'device', '--qr': 'path', '--keyring': 'path', '--secret-file': 'path', '--fleet-key-file': 'path', '--out': 'path', '--file': 'path',
   '--gateway': 'gateway', '--redis': 'redis',
 };
 // --pin-stdin is left out on purpose: it would read this process's stdin

@@ -1,0 +1,103 @@
+/**
+ * `scanpay scanner …`: the scanner fleet. `provision <id>`: a device's secret, derived from the fleet key
+ * (protocol/scanner-token.ts), on stdout alone (for a pipe) or written owner-only with `--out`, and recorded
+ * in the store with `--record`; `list`: the devices the store records; `revoke <id>`: every gateway sharing
+ * the store refuses the device's tokens from then on. A revocation names a device the store knows (recorded,
+ * revoked or connected once), so a mistyped id is refused, not silently "revoked".
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ScanpayError } from '../core/errors.ts';
+import { DEFAULT_PREFIX } from '../issuer/store/index.ts';
+import type { Store } from '../issuer/store/types.ts';
+import { loadFleetKey } from '../protocol/fleet-key.ts';
+import { deviceSecret, isDeviceId } from '../protocol/scanner-token.ts';
+import { openPersistentStore, redisPrefix, type GlobalOptions } from './context.ts';
+import { usageError } from './errors.ts';
+import { withJson, type Output } from './output.ts';
+import { SECRET_FILE_MODE, checkSecretTarget, writeSecretFile } from './secret-file.ts';
+
+const NEEDS_STORE = 'needs --redis, REDIS_URL or REDIS_CLUSTER_NODES';
+
+function checkedDeviceId(deviceId: string): string {
+  if (!isDeviceId(deviceId)) throw usageError('device id must be 1-64 of A-Z a-z 0-9 _ -');
+  return deviceId;
+}
+
+async function withDeviceStore<T>(opts: GlobalOptions, body: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openPersistentStore(opts, 'scanners');
+  try {
+    return await body(store);
+  } finally {
+    await store.close();
+  }
+}
+
+const when = (at: number | null, none: string) => (at === null ? none : new Date(at).toISOString());
+
+export function scannerCommand(program: Command, out: Output): void {
+  const scanner = program.command('scanner').description('scanner fleet: device secrets and revocation');
+  const globals = () => program.opts<GlobalOptions>();
+
+  withJson(scanner.command('provision <deviceId>')
+    .description("a device's secret (hex), derived from the fleet key: printed alone on stdout, or written to a 0600 file with --out; install it on that scanner only")
+    .option('--fleet-key-file <file>', 'fleet key file, 64 hex digits (default: SCANPAY_FLEET_KEY_FILE, or SCANPAY_FLEET_KEY as hex)')
+    .option('--out <file>', `write the secret to this file, mode ${SECRET_FILE_MODE}, instead of printing it (an existing file is refused)`)
+    .option('--force', 'with --out: replace an existing file')
+    .option('--record', `also record the device in the store, for \`scanner list\` and \`scanner revoke\` (${NEEDS_STORE})`))
+    .action(async (deviceIdArg: string, opts: { fleetKeyFile?: string; out?: string; force?: boolean; record?: boolean; json?: boolean }) => {
+      const deviceId = checkedDeviceId(deviceIdArg);
+      if (opts.force && opts.out === undefined) throw usageError('--force replaces an --out file: pass --out FILE too');
+      const file = opts.out === undefined ? undefined : resolve(opts.out);
+      const target = { replace: Boolean(opts.force), how: 'remove it or pass another --out; --force replaces it' };
+      // every check before anything is written: the target, then the fleet key
+      const replaced = file ? checkSecretTarget(file, '--out', target) : false;
+      const secret = Buffer.from(deviceSecret(loadFleetKey({ file: opts.fleetKeyFile }), deviceId)).toString('hex');
+      const recorded = opts.record ? await withDeviceStore(globals(), (store) => store.recordDevice(deviceId)) : undefined;
+      const recordFields = recorded === undefined ? {} : { recorded };
+      if (!file) {
+        if (opts.json) out.json({ deviceId, secret, ...recordFields });
+        else out.line(secret); // stdout is the secret alone, so a pipe (or `> file`) gets just it
+        return;
+      }
+      await writeSecretFile(file, `${secret}\n`, target);
+      if (opts.json) {
+        out.json({ deviceId, wrote: file, mode: SECRET_FILE_MODE, replaced, ...recordFields });
+        return;
+      }
+      out.line(`${replaced ? 'replaced' : 'wrote'} ${file} (mode ${SECRET_FILE_MODE}): the secret of scanner ${deviceId}`);
+      if (recorded !== undefined) out.line(recorded ? `recorded scanner ${deviceId} in the store` : `scanner ${deviceId} was already recorded: nothing changed`);
+    });
+
+  withJson(scanner.command('list')
+    .description(`the devices the store records: provisioned with --record, and revoked, with when, and their last connection (${NEEDS_STORE})`))
+    .action(async (opts: { json?: boolean }) => {
+      const devices = await withDeviceStore(globals(), (store) => store.listDevices());
+      if (opts.json) return out.json({ devices });
+      if (devices.length === 0) out.line('no devices recorded (`scanner provision --record` records one)');
+      for (const d of devices) {
+        const status = d.revokedAt === null ? 'active' : `revoked ${when(d.revokedAt, '-')}`;
+        out.line(`${d.deviceId.padEnd(24)} provisioned ${when(d.provisionedAt, '-').padEnd(24)}  connected ${when(d.lastConnectedAt, 'never').padEnd(24)}  ${status}`);
+      }
+    });
+
+  withJson(scanner.command('revoke <deviceId>')
+    .description(`refuse every later connection of a device, on every gateway sharing the store (${NEEDS_STORE})`)
+    .option('--force', 'revoke a device the store has never heard of (provisioned without --record and never connected)'))
+    .action(async (deviceIdArg: string, opts: { force?: boolean; json?: boolean }) => {
+      const deviceId = checkedDeviceId(deviceIdArg);
+      const outcome = await withDeviceStore(globals(), async (store) => {
+        const revocation = await store.revokeDevice(deviceId, { evenIfUnknown: Boolean(opts.force) });
+        if (revocation === 'unknown') {
+          const prefix = JSON.stringify(redisPrefix(globals()) ?? DEFAULT_PREFIX);
+          throw new ScanpayError('DEVICE_UNKNOWN', `${deviceId} was never recorded, revoked or connected on ${store.description} (prefix ${prefix}):`
+            + ' check the id and --prefix, or pass --force to revoke a device provisioned without --record that never connected');
+        }
+        return revocation;
+      });
+      const changed = outcome === 'revoked';
+      if (opts.json) out.json({ action: 'revoke', deviceId, changed: changed ? ['revoked'] : [] });
+      else if (changed) out.line(`revoked scanner ${deviceId}: its tokens are refused from now on (open connections end at their next reconnect)`);
+      else out.line(`scanner ${deviceId} was already revoked: nothing changed`);
+    });
+}
