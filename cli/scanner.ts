@@ -1,14 +1,15 @@
 /**
  * `scanpay scanner …`: the scanner fleet. `provision <id>`: a device's secret, derived from the fleet key
  * (protocol/scanner-token.ts), on stdout alone (for a pipe) or written owner-only with `--out`, and recorded
- * in the store with `--record`; `list`: the devices the store records; `revoke <id>`: every gateway sharing
+ * in the store with `--record`; `list`: the devices the store records; `show <id>`: one of them, with its
+ * wrong-PIN budget (PIN_LIMIT when spent); `revoke <id>`: every gateway sharing
  * the store refuses the device's tokens from then on. A revocation names a device the store knows (recorded,
  * revoked or connected once), so a mistyped id is refused, not silently "revoked".
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ScanpayError } from '../core/errors.ts';
-import { DEFAULT_PREFIX } from '../issuer/store/index.ts';
+import { DEFAULT_PIN_BUDGET, DEFAULT_PREFIX } from '../issuer/store/index.ts';
 import type { Store } from '../issuer/store/types.ts';
 import { loadFleetKey } from '../protocol/fleet-key.ts';
 import { deviceSecret, isDeviceId } from '../protocol/scanner-token.ts';
@@ -34,6 +35,12 @@ async function withDeviceStore<T>(opts: GlobalOptions, body: (store: Store) => P
 }
 
 const when = (at: number | null, none: string) => (at === null ? none : new Date(at).toISOString());
+
+function wrongPinMax(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_PIN_BUDGET.device.max;
+  if (!/^[0-9]{1,7}$/.test(raw) || Number(raw) < 1) throw usageError(`--wrong-pins must be a whole number from 1 (got "${raw.slice(0, 20)}")`);
+  return Number(raw);
+}
 
 export function scannerCommand(program: Command, out: Output): void {
   const scanner = program.command('scanner').description('scanner fleet: device secrets and revocation');
@@ -79,6 +86,30 @@ export function scannerCommand(program: Command, out: Output): void {
         const status = d.revokedAt === null ? 'active' : `revoked ${when(d.revokedAt, '-')}`;
         out.line(`${d.deviceId.padEnd(24)} provisioned ${when(d.provisionedAt, '-').padEnd(24)}  connected ${when(d.lastConnectedAt, 'never').padEnd(24)}  ${status}`);
       }
+    });
+
+  withJson(scanner.command('show <deviceId>')
+    .description(`one device: when it was provisioned, revoked and last connected, and its wrong-PIN budget now (${NEEDS_STORE})`)
+    .option('--wrong-pins <n>', `the gateways' wrong-PIN budget per scanner (SCANPAY_DEVICE_WRONG_PINS; default ${DEFAULT_PIN_BUDGET.device.max})`))
+    .action(async (deviceIdArg: string, opts: { wrongPins?: string; json?: boolean }) => {
+      const deviceId = checkedDeviceId(deviceIdArg);
+      const max = wrongPinMax(opts.wrongPins ?? process.env.SCANPAY_DEVICE_WRONG_PINS);
+      const [device, window] = await withDeviceStore(globals(), (store) => Promise.all([store.getDevice(deviceId), store.wrongPinWindow('device', deviceId)]));
+      if (!device && !window) {
+        throw new ScanpayError('DEVICE_UNKNOWN', `${deviceId} was never recorded, revoked or connected, and has no wrong PINs counted`);
+      }
+      const used = window?.used ?? 0;
+      const refusedUntil = window && used >= max ? window.endsAt : null;
+      if (opts.json) {
+        return out.json({
+          deviceId, provisionedAt: device?.provisionedAt ?? null, revokedAt: device?.revokedAt ?? null, lastConnectedAt: device?.lastConnectedAt ?? null,
+          wrongPins: { used, max, windowEndsAt: window?.endsAt ?? null, refusedUntil },
+        });
+      }
+      out.line(`scanner ${deviceId}: ${device?.revokedAt ? `revoked ${when(device.revokedAt, '-')}` : 'active'}`);
+      out.line(`  provisioned ${when(device?.provisionedAt ?? null, '-')}, last connected ${when(device?.lastConnectedAt ?? null, 'never')}`);
+      out.line(`  wrong PINs this window: ${used} of ${max}${window ? ` (window ends ${when(window.endsAt, '-')})` : ''}`);
+      if (refusedUntil !== null) out.line(`  its PINs are refused (PIN_LIMIT) until ${when(refusedUntil, '-')}`);
     });
 
   withJson(scanner.command('revoke <deviceId>')

@@ -4,7 +4,7 @@
  *   import { startGateway } from 'scanpay/gateway';
  *   const gateway = await startGateway({ store, keyRing, fleetKey, port: 8080 });
  */
-export { DEFAULT_BATCH, DEFAULT_PIN_BUDGET, startGateway, type Gateway, type GatewayOptions } from './server.ts';
+export { DEFAULT_BATCH, startGateway, type Gateway, type GatewayOptions } from './server.ts';
 export { CryptoPool, type CryptoEngine, type CryptoPoolOptions } from './pool/crypto-pool.ts';
 export { LocalPushBus, RedisPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
 export { createLogger, type GatewayLogger, type ScanpayLogger } from './log.ts';

@@ -14,7 +14,7 @@ import type { CryptoCore } from '../core/types.ts';
 import type { CardEngine } from '../issuer/card-engine.ts';
 import type { IssuerKeyRing } from '../issuer/key-ring.ts';
 import { KeyRingSource } from '../issuer/key-ring-source.ts';
-import type { PinBudget, Store } from '../issuer/store/types.ts';
+import { DEFAULT_PIN_BUDGET, type PinBudget, type Store } from '../issuer/store/types.ts';
 import type { FlowDeps } from './flow/deps.ts';
 import { authRoutes, DEFAULT_PAGE_LIMITS, type PageLimits } from './http/auth-routes.ts';
 import { opsRoutes, publicHealthRoutes, type OpsState } from './http/ops-routes.ts';
@@ -90,12 +90,6 @@ export interface Gateway {
 
 export const DEFAULT_BATCH = { maxItems: 64, windowMs: 0 };
 
-/**
- * A scanner may have 10 wrong PINs evaluated in an hour, across every card, and all scanners of a merchant 100:
- * room for holders' slips at a busy till, while a scanner holding photos of cards can lock about 3 of them an hour
- * instead of about 3 a second (docs/security.md, "A photographed card").
- */
-export const DEFAULT_PIN_BUDGET: PinBudget = { device: { max: 10, windowMs: 3_600_000 }, merchant: { max: 100, windowMs: 3_600_000 } };
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const host = opts.host ?? '127.0.0.1';

@@ -23,7 +23,7 @@ import type {
 } from './types.ts';
 import { RECENT_RESULTS } from './types.ts';
 import {
-  checkedAttempt, checkedCard, checkedCardToken, checkedClaim, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
+  checkedAttempt, checkedBudgetOwner, checkedCard, checkedCardToken, checkedClaim, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
   checkedPaymentRequest, checkedPolicy, checkedRate, checkedScannerId, checkedSession, checkedSessionId, checkedTime,
 } from './validate.ts';
 
@@ -236,6 +236,16 @@ export class MemoryStore implements Store {
   }
 
   /** As Redis lists its device index: the devices recorded or revoked, not those that only connected. */
+  async getDevice(deviceId: string): Promise<DeviceRecord | null> {
+    const record = this.#devices.get(checkedDeviceId(deviceId));
+    return record ? { ...record } : null;
+  }
+
+  async wrongPinWindow(scope: 'device' | 'merchant', id: string): Promise<{ used: number; endsAt: number } | null> {
+    const window = this.#budgets.get(pinBudgetKey(scope, checkedBudgetOwner(scope, id)));
+    return window ? { used: window.used, endsAt: window.keepUntil } : null;
+  }
+
   async listDevices(): Promise<DeviceRecord[]> {
     return [...this.#devices.values()]
       .filter((d) => d.provisionedAt !== null || d.revokedAt !== null)

@@ -31,7 +31,7 @@ import type {
 } from './types.ts';
 import { RECENT_RESULTS } from './types.ts';
 import {
-  checkedAttempt, checkedCard, checkedCardToken, checkedClaim, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
+  checkedAttempt, checkedBudgetOwner, checkedCard, checkedCardToken, checkedClaim, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
   checkedPaymentRequest, checkedPolicy, checkedRate, checkedScannerId, checkedSession, checkedSessionId, checkedTime,
 } from './validate.ts';
 
@@ -335,12 +335,21 @@ export class RedisStore implements Store {
 
   async listDevices(): Promise<DeviceRecord[]> {
     const ids = (await this.#run((redis) => redis.smembers(this.#keys.deviceIndex))).sort();
+    return (await Promise.all(ids.map((deviceId) => this.getDevice(deviceId)))).filter((d): d is DeviceRecord => d !== null);
+  }
+
+  async getDevice(deviceId: string): Promise<DeviceRecord | null> {
     const at = (v: string | null) => (v !== null && /^[0-9]{1,16}$/.test(v) ? Number(v) : null);
-    return Promise.all(ids.map(async (deviceId) => {
-      const fields = await this.#run((redis) => redis.hmget(this.#keys.device(checkedDeviceId(deviceId)), 'provisionedAt', 'revokedAt', 'connectedAt'));
-      const [provisionedAt, revokedAt, lastConnectedAt] = fields.map(at);
-      return { deviceId, provisionedAt, revokedAt, lastConnectedAt };
-    }));
+    const fields = await this.#run((redis) => redis.hmget(this.#keys.device(checkedDeviceId(deviceId)), 'provisionedAt', 'revokedAt', 'connectedAt'));
+    const [provisionedAt, revokedAt, lastConnectedAt] = fields.map(at);
+    if (provisionedAt === null && revokedAt === null && lastConnectedAt === null) return null;
+    return { deviceId, provisionedAt, revokedAt, lastConnectedAt };
+  }
+
+  async wrongPinWindow(scope: 'device' | 'merchant', id: string): Promise<{ used: number; endsAt: number } | null> {
+    const key = this.#keys.pinBudget(scope, checkedBudgetOwner(scope, id));
+    const [[, used], [, ttl]] = (await this.#run((redis) => redis.multi().get(key).pttl(key).exec()))! as [[unknown, string | null], [unknown, number]];
+    return used === null || ttl < 0 ? null : { used: Number(used), endsAt: Date.now() + ttl };
   }
 
   async rememberResult(deviceId: string, sessionId: string, ttlMs: number): Promise<void> {

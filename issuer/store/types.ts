@@ -119,6 +119,13 @@ export interface WrongPinLimit {
   windowMs: number;
 }
 
+/**
+ * A scanner may have 10 wrong PINs evaluated in an hour, across every card, and all scanners of a merchant 100:
+ * room for holders' slips at a busy till, while a scanner holding photos of cards can lock about 3 of them an hour
+ * instead of about 3 a second (docs/security.md, "A photographed card").
+ */
+export const DEFAULT_PIN_BUDGET: PinBudget = { device: { max: 10, windowMs: 3_600_000 }, merchant: { max: 100, windowMs: 3_600_000 } };
+
 export interface PinPolicy {
   lockAt: number; // wrong PINs that lock the card (3); attempts in flight count against what is left
   paceMs: number; // least time between two evaluated attempts on one card (0: no pacing)
@@ -285,6 +292,10 @@ export interface Store {
   recordDevice(deviceId: string): Promise<boolean>;
   /** Every device recorded or revoked through the store, by id (a device that only connected is not listed). */
   listDevices(): Promise<DeviceRecord[]>;
+  /** One device as the store knows it (recorded, revoked or connected once), or null. */
+  getDevice(deviceId: string): Promise<DeviceRecord | null>;
+  /** The current window of a wrong-PIN budget (PinBudget): units counted in it and when it ends; null: none open. */
+  wrongPinWindow(scope: 'device' | 'merchant', id: string): Promise<{ used: number; endsAt: number } | null>;
   /** Remembers, for ttlMs, that a session of this device was decided off its connection (the page): re-pushed on reconnect. */
   rememberResult(deviceId: string, sessionId: string, ttlMs: number): Promise<void>;
   /** The sessions rememberResult kept for the device, newest first (at most RECENT_RESULTS). */

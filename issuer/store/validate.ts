@@ -97,6 +97,11 @@ export function checkedPolicy(input: unknown): PinPolicy {
   return policy;
 }
 
+/** Whose wrong-PIN budget: a device id, or a merchant id. */
+export function checkedBudgetOwner(scope: 'device' | 'merchant', id: unknown): string {
+  return scope === 'device' ? checkedDeviceId(id) : parseMerchant(id);
+}
+
 /** What a scan claims about its card row (card-legality.ts): the basic key's check and the header's values. */
 export function checkedClaim(input: unknown): CardClaim {
   const c = record(input, 'card claim');

@@ -26,6 +26,7 @@ import { decodeQrPng, payloadQrPng } from '../../issuer/qr.ts';
 import { openStore } from '../../issuer/store/index.ts';
 import type { Store } from '../../issuer/store/types.ts';
 import { deleteKeys, describeRedis, keysUnder, redisForTests, testKeyPrefix } from '../support/redis.ts';
+import { claimFor, makeCard, makeSession, newAttempt } from '../support/store-fixtures.ts';
 import { Redis } from 'ioredis';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -370,6 +371,34 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
     expect((await store.listDevices()).find((d) => d.deviceId === 'till-lost-7')!.revokedAt).toBe(revokedAt);
     const bad = await cli([...g(), 'scanner', 'revoke', 'not a device']);
     expect(bad.code).toBe(2);
+  });
+
+  it('scanner show: the device, and its wrong-PIN budget now (refused until its window ends once spent)', async () => {
+    const budget = { device: { max: 2, windowMs: 3_600_000 }, merchant: { max: 100, windowMs: 3_600_000 } };
+    for (let i = 0; i < 2; i++) {
+      const card = makeCard();
+      await store.insertCard(card);
+      const session = makeSession(card, { scannerId: 'till-show-1' });
+      await store.openSession(session, claimFor(card));
+      expect((await store.beginPinAttempt(session.id, 'till-show-1', newAttempt(), Date.now(), { lockAt: 3, paceMs: 0, budget })).kind).toBe('evaluate');
+      await store.settleFailedPin(session.id, 'wrong', 3, Date.now());
+    }
+    expect(await store.acceptDeviceToken('till-show-1', '0f'.repeat(16), 60_000)).toBe('accepted');
+    const shown = await cli([...g(), 'scanner', 'show', 'till-show-1', '--wrong-pins', '2', '--json']);
+    expect(shown.code, shown.errors.join('\n')).toBe(0);
+    expect(shown.json).toMatchObject({
+      deviceId: 'till-show-1', revokedAt: null, lastConnectedAt: expect.any(Number),
+      wrongPins: { used: 2, max: 2, windowEndsAt: expect.any(Number), refusedUntil: expect.any(Number) },
+    });
+    const text = await cli([...g(), 'scanner', 'show', 'till-show-1', '--wrong-pins', '2']);
+    expect(text.stdout).toMatch(/wrong PINs this window: 2 of 2/);
+    expect(text.stdout).toMatch(/its PINs are refused \(PIN_LIMIT\) until 20/);
+    const roomy = await cli([...g(), 'scanner', 'show', 'till-show-1', '--json']); // the default budget, 10
+    expect(roomy.json).toMatchObject({ wrongPins: { used: 2, max: 10, refusedUntil: null } });
+    const unknown = await cli([...g(), 'scanner', 'show', 'till-never-9']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.errors[0]).toMatch(/\[DEVICE_UNKNOWN\]$/);
+    expect((await cli([...g(), 'scanner', 'show', 'till-show-1', '--wrong-pins', 'many'])).code).toBe(2);
   });
 
   it('scanner revoke of a device the store never heard of is refused (DEVICE_UNKNOWN, exit 1, nothing written) unless --force', async () => {

@@ -513,6 +513,22 @@ function storeContract(open: OpenStore): void {
       expect(answers.filter((a) => a.kind === 'refused' && a.reason === 'DEVICE_PIN_BUDGET')).toHaveLength(35);
     });
 
+    it('shows a budget\'s window: the units counted and when it ends; none before the first', async () => {
+      const policy = budget(5, 100);
+      expect(await store.wrongPinWindow('device', 'scanner-w')).toBeNull();
+      const before = Date.now();
+      for (const session of await sessionsOn(2, 'scanner-w', 'shop-w')) {
+        expect((await attempt(store, session, policy)).kind).toBe('evaluate');
+        await store.settleFailedPin(session.id, 'wrong', 3, Date.now());
+      }
+      const window = (await store.wrongPinWindow('device', 'scanner-w'))!;
+      expect(window.used).toBe(2);
+      expect(window.endsAt).toBeGreaterThan(before + 60_000 - 5_000);
+      expect(window.endsAt).toBeLessThanOrEqual(Date.now() + 60_000 + 50);
+      expect(await store.wrongPinWindow('merchant', 'shop-w')).toMatchObject({ used: 2 });
+      expect(await failure(store.wrongPinWindow('device', 'not a device'))).toBe('BAD_ARGUMENT');
+    });
+
     it('starts a new window once the budget\'s window has passed', async () => {
       const policy = budget(1, 100, 150);
       const [first, second] = await sessionsOn(2);
