@@ -43,7 +43,7 @@ export interface StoreScripts {
   scanpayAuthorizePayment(
     ledger: string, card: string, session: string, payloadKey: string,
     recordHead: Arg, amount: Arg, negatedAmount: Arg, currency: Arg, at: Arg, attempt: Arg, gone: Arg, blocked: Arg, locked: Arg, budgetPrefix: Arg,
-  ): Promise<[string | null, number, string | null, string?, number?]>;
+  ): Promise<[string | null, number, string | null, string?, string?]>;
   scanpayGiveBackPinBudget(budget: string): Promise<number>;
   scanpayTakePinBudget(budget: string, max: Arg, windowMs: Arg): Promise<number>;
   scanpayAcceptDeviceToken(device: string, nonce: string, ttlMs: Arg, now: Arg): Promise<string>;
@@ -274,9 +274,9 @@ return result`;
  * same call wrote it: a re-send after a lost reply); {nil, replayed, code} if the session was settled without
  * a ledger record; for a card no longer active {nil, 0, code} and no record; else pinFailures → 0, the checks
  * of declineReason in records.ts in the same order, the balance moved if approved, the record written, the
- * wrong-PIN budget units the attempt took given back, and {nil, 0, code, balanceAfter, budgeted}: the caller
+ * wrong-PIN budget units the attempt took given back, and {nil, 0, code, balanceAfter, budgetedBy}: the caller
  * knows the rest of the record it just had written, and (on a cluster, where the budgets are on other slots and
- * budgetPrefix is '') whether to give the units back itself. Either way the attempt leaves the card's in-flight
+ * budgetPrefix is '') the scanner whose units it gives back itself (false: none). Either way the attempt leaves the card's in-flight
  * list and the session's payload is forgotten.
  * ARGV: record head (JSON without '}'), amount, -amount, currency, at, attempt, the gone/blocked/locked codes,
  * the budgets' key prefix ('' for none here).
@@ -300,12 +300,12 @@ if card[1] ~= 'active' then
   return {false, 0, result}
 end
 redis.call('HSET', KEYS[2], 'pinFailures', '0', 'pinInFlight', flights, 'updatedAt', ARGV[5])
-local budgeted = 0
+local budgetedBy = false
 if auth[3] == '1' then
   if ARGV[10] ~= '' then
     give_back_budget(ARGV[10] .. 'device:' .. auth[4])
     give_back_budget(ARGV[10] .. 'merchant:' .. auth[5])
-  else budgeted = 1 end
+  else budgetedBy = auth[4] end
 end
 local amount = tonumber(ARGV[2])
 local balance = tonumber(card[4])
@@ -327,7 +327,7 @@ end
 local balanceAfter = string.format('%d', balance)
 redis.call('SET', KEYS[1], ARGV[1] .. decision .. ',"balanceAfter":' .. balanceAfter .. '}')
 if sessionKept then redis.call('HSET', KEYS[3], 'result', code, 'authorizedBy', ARGV[6], 'budgeted', '0') end
-return {false, 0, code, balanceAfter, budgeted}`;
+return {false, 0, code, balanceAfter, budgetedBy}`;
 
 /** A wrong-PIN budget unit given back (a correct PIN, on a cluster: the budget is on its own slot). */
 const GIVE_BACK_PIN_BUDGET = `${PIN_BUDGET}

@@ -254,17 +254,17 @@ export class RedisStore implements Store {
     const { lockAt, paceMs, takeoverMs, budget } = checkedPolicy(policy);
     const unit = await this.#rateUnit(rate);
     if (!unit) return { kind: 'refused', reason: 'RATE_LIMITED' };
-    const budgetArgs = await this.#pinBudgetArgs(key, scannerId, budget);
+    const budgeting = await this.#pinBudgetArgs(key, scannerId, budget);
     // the count is durable before the PIN is verified: a failover must not hand an attacker back an attempt
     const [verdict, json, extra, payload, fresh] = await this.#durable('scanpayBeginPinAttempt',
       key, this.#keys.sessionPayload(id), this.#keys.cardKeyPrefix(id), scannerId, attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS,
-      ...REFUSED_CODES, takeoverMs!, ...budgetArgs, ...unit,
+      ...REFUSED_CODES, takeoverMs!, ...budgeting.args, ...unit,
     ).catch(async (e: unknown) => {
-      await this.#giveBackPinBudget(budgetArgs, scannerId, key);
+      await this.#giveBackPinBudget(...budgeting.taken);
       throw e;
     });
     // on a cluster the budgets were taken before the script: an attempt it did not evaluate afresh gives them back
-    if (verdict !== 'EVALUATE' || fresh !== 1) await this.#giveBackPinBudget(budgetArgs, scannerId, key);
+    if (verdict !== 'EVALUATE' || fresh !== 1) await this.#giveBackPinBudget(...budgeting.taken);
     if (json === undefined) return { kind: 'refused', reason: verdict as SessionRefusal };
     const record = sessionFromJson(json);
     if (verdict === 'EVALUATE') {
@@ -291,13 +291,13 @@ export class RedisStore implements Store {
     const req = checkedPaymentRequest(request);
     const cluster = this.#direct instanceof Cluster;
     const sessionKey = this.#keys.session(req.sessionId);
-    const [json, replayed, code, balanceAfter, budgeted] = await this.#durable('scanpayAuthorizePayment',
+    const [json, replayed, code, balanceAfter, budgetedBy] = await this.#durable('scanpayAuthorizePayment',
       this.#keys.ledger(req.sessionId), this.#keys.card(req.card), sessionKey, this.#keys.sessionPayload(req.sessionId),
       ledgerHead(req), String(req.amount), String(-req.amount), req.currency, String(req.at), req.attempt, ...REFUSED_CODES,
       cluster ? '' : this.#keys.pinBudgetPrefix,
     );
     // a cluster keeps the budgets on their own slots: the correct PIN's units are given back here
-    if (budgeted === 1) await this.#giveBackSessionBudget(sessionKey);
+    if (budgetedBy) await this.#giveBackPinBudget(this.#keys.pinBudget('device', budgetedBy), this.#keys.pinBudget('merchant', req.merchant));
     // written by this call: the record is the checked request and the script's decision, not read back
     if (balanceAfter !== undefined) return { ...freshLedger(req, code ?? '', balanceAfter), replayed: false };
     if (json === null) return { record: null, result: decodeResult(code ?? ''), replayed: replayed === 1 };
@@ -375,34 +375,27 @@ export class RedisStore implements Store {
    * for the merchant's), and the script is told what was found: it answers a spent budget only where it would
    * evaluate the attempt, and the units are given back if it did not (beginPinAttempt).
    */
-  async #pinBudgetArgs(sessionKey: string, scannerId: string, budget: PinBudget | undefined): Promise<PinBudgetBefore> {
-    if (!budget) return ['', 0, 0, 0, 0, ''];
+  async #pinBudgetArgs(sessionKey: string, scannerId: string, budget: PinBudget | undefined): Promise<{ args: PinBudgetBefore; taken: string[] }> {
+    const none = { args: ['', 0, 0, 0, 0, ''] as PinBudgetBefore, taken: [] };
+    if (!budget) return none;
     const { device, merchant } = budget;
-    if (!(this.#direct instanceof Cluster)) return [this.#keys.pinBudgetPrefix, device.max, merchant.max, device.windowMs, merchant.windowMs, ''];
+    if (!(this.#direct instanceof Cluster)) return { args: [this.#keys.pinBudgetPrefix, device.max, merchant.max, device.windowMs, merchant.windowMs, ''], taken: [] };
     const merchantId = await this.#run((redis) => redis.hget(sessionKey, 'merchant'));
-    if (merchantId === null) return ['', 0, 0, 0, 0, '']; // no such session: the script says which refusal
-    const deviceKey = this.#keys.pinBudget('device', scannerId);
-    if ((await this.#run((redis) => redis.scanpayTakePinBudget(deviceKey, device.max, device.windowMs))) !== 1) return ['', 0, 0, 0, 0, 'device'];
-    const merchantKey = this.#keys.pinBudget('merchant', merchantId);
-    if ((await this.#run((redis) => redis.scanpayTakePinBudget(merchantKey, merchant.max, merchant.windowMs))) !== 1) {
-      await this.#run((redis) => redis.scanpayGiveBackPinBudget(deviceKey));
-      return ['', 0, 0, 0, 0, 'merchant'];
-    }
-    return ['', 0, 0, 0, 0, 'taken'];
+    if (merchantId === null) return none; // no such session: the script says which refusal
+    const keys = { device: this.#keys.pinBudget('device', scannerId), merchant: this.#keys.pinBudget('merchant', merchantId) };
+    // the two keys are on two slots: taken side by side, and a unit taken from one budget is given back if the other is spent
+    const [deviceTaken, merchantTaken] = await Promise.all([
+      this.#run((redis) => redis.scanpayTakePinBudget(keys.device, device.max, device.windowMs)),
+      this.#run((redis) => redis.scanpayTakePinBudget(keys.merchant, merchant.max, merchant.windowMs)),
+    ]);
+    if (deviceTaken === 1 && merchantTaken === 1) return { args: ['', 0, 0, 0, 0, 'taken'], taken: [keys.device, keys.merchant] };
+    await this.#giveBackPinBudget(deviceTaken === 1 ? keys.device : null, merchantTaken === 1 ? keys.merchant : null);
+    return { args: ['', 0, 0, 0, 0, deviceTaken === 1 ? 'merchant' : 'device'], taken: [] };
   }
 
-  /** Gives back the budgets #pinBudgetArgs took before a script (a cluster's), if it took them. */
-  async #giveBackPinBudget(args: PinBudgetBefore, scannerId: string, sessionKey: string): Promise<void> {
-    if (args[5] !== 'taken') return;
-    await this.#giveBackSessionBudget(sessionKey, scannerId);
-  }
-
-  /** The device's and the merchant's budget units of a session's attempt, given back (on a cluster). */
-  async #giveBackSessionBudget(sessionKey: string, scannerId?: string): Promise<void> {
-    const [device, merchant] = await this.#run((redis) => redis.hmget(sessionKey, 'scannerId', 'merchant'));
-    for (const [scope, id] of [['device', scannerId ?? device], ['merchant', merchant]] as const) {
-      if (id) await this.#run((redis) => redis.scanpayGiveBackPinBudget(this.#keys.pinBudget(scope, id)));
-    }
+  /** Budget units taken on a cluster (each key on its own slot), given back side by side. */
+  async #giveBackPinBudget(...keys: (string | null)[]): Promise<void> {
+    await Promise.all(keys.map((key) => key && this.#run((redis) => redis.scanpayGiveBackPinBudget(key))));
   }
 
   /**
