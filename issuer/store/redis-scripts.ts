@@ -111,13 +111,23 @@ local function in_flight(list, now, drop)
   return table.concat(kept, ';'), #kept, expired, dropped
 end`;
 
-/** Lua: a wrong-PIN budget's unit taken (its window starts with the first) and given back (a correct PIN). */
+/**
+ * Lua: a wrong-PIN budget's unit taken if one is left (its window starts with the first; true when taken) and
+ * given back (a correct PIN). One command each on the way a payment goes; a refusal or a window that ended
+ * meanwhile costs one more.
+ */
 const PIN_BUDGET = `
-local function take_budget(key, windowMs)
-  if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, windowMs) end
+local function take_budget(key, max, windowMs)
+  local used = redis.call('INCR', key)
+  if used == 1 then redis.call('PEXPIRE', key, windowMs) end
+  if used > tonumber(max) then
+    redis.call('DECR', key)
+    return false
+  end
+  return true
 end
 local function give_back_budget(key)
-  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+  if redis.call('DECR', key) < 0 then redis.call('DEL', key) end
 end`;
 
 /** A Lua expression: the card at `key` as its CARD_FIELDS values (all nil for no card), what cardFromValues reads. */
@@ -221,10 +231,11 @@ if not decided and ARGV[17] == 'device' then return {'DEVICE_PIN_BUDGET'} end
 if not decided and ARGV[17] == 'merchant' then return {'MERCHANT_PIN_BUDGET'} end
 if not decided and ARGV[12] ~= '' then
   local device, merchant = ARGV[12] .. 'device:' .. ARGV[2], ARGV[12] .. 'merchant:' .. s[8]
-  if tonumber(redis.call('GET', device) or '0') >= tonumber(ARGV[13]) then return {'DEVICE_PIN_BUDGET'} end
-  if tonumber(redis.call('GET', merchant) or '0') >= tonumber(ARGV[14]) then return {'MERCHANT_PIN_BUDGET'} end
-  take_budget(device, ARGV[15])
-  take_budget(merchant, ARGV[16])
+  if not take_budget(device, ARGV[13], ARGV[15]) then return {'DEVICE_PIN_BUDGET'} end
+  if not take_budget(merchant, ARGV[14], ARGV[16]) then
+    give_back_budget(device)
+    return {'MERCHANT_PIN_BUDGET'}
+  end
   budgeted = true
 end
 redis.call('HSET', KEYS[1], 'usedAt', ARGV[4], 'attempt', ARGV[3], 'budgeted', (budgeted and not decided) and '1' or '0')
@@ -336,9 +347,8 @@ return 1`;
 
 /** A wrong-PIN budget unit taken when one is left (a cluster's PIN attempt, before its script): 1 taken, 0 spent. */
 const TAKE_PIN_BUDGET = `${PIN_BUDGET}
-if tonumber(redis.call('GET', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return 0 end
-take_budget(KEYS[1], ARGV[2])
-return 1`;
+if take_budget(KEYS[1], ARGV[1], ARGV[2]) then return 1 end
+return 0`;
 
 /** 'revoked', 'accepted' (the nonce is now remembered for ttlMs, and ARGV[2] is the device's connectedAt) or 'replayed'. */
 const ACCEPT_DEVICE_TOKEN = `
