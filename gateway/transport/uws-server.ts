@@ -3,12 +3,14 @@
  * the HTTP route handlers, and respects uWS's rules: an abort handler on every async response, corked
  * writes, backpressure checked before sending, frame and body size caps. Two listeners: the scanners'
  * (WebSocket and auth page; TLS with HSTS when given a certificate) and the ops listener (metrics,
- * readiness detail), which binds loopback unless told otherwise. A third, on loopback, lives only until the
- * cork holder (UPGRADE_IN_CORK_BUG) has connected to it.
+ * readiness detail), which binds loopback unless told otherwise. A third, on a unix socket, lives only until
+ * the cork holder (UPGRADE_IN_CORK_BUG) has connected to it.
  */
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import uws from '@trufflesuite/uws-js-unofficial';
 import WebSocket from 'ws';
 import type { GatewayFrame } from '../../protocol/messages.ts';
@@ -87,7 +89,7 @@ export const CLOSE_NOT_READING = { code: 1008, reason: 'outbound queue full: the
  *   callback" to stderr (std::cerr; no flag turns it off) on every upgrade. What it checks is one counter per
  *   thread, which res.cork() and every uWS callback into JS raise.
  * - So the upgrade runs inside the cork of another socket, the CorkHolder below: a WebSocket the process
- *   holds to itself over loopback. While the holder is corked, res.cork() cannot cork `res` (one corked
+ *   holds to itself over a unix socket. While the holder is corked, res.cork() cannot cork `res` (one corked
  *   socket per loop) and does what uWS does whenever a cork is already held: it raises the counter and calls
  *   cb directly, with no check afterwards. No warning, and nothing reads HTTP flags from the new WebSocket.
  *   The 101 response itself is not corked: upgrade() sends it in 28 small writes (one syscall each, strace),
@@ -105,17 +107,16 @@ interface CorkHolder {
 }
 
 /**
- * The holder: a private listener on 127.0.0.1 whose one route is a random path, one WebSocket from this process
- * to it, then the listener closes (the connection stays, nothing else can connect). It carries nothing, so it
- * has no timeout and never has backpressure. If it cannot be made, or closes before close(), upgrades run
- * uncorked and onError says so.
+ * The holder: one WebSocket from this process to itself. uWS listens on a unix socket in a private temp dir
+ * (no TCP port is taken, not even for a moment), the client connects, then the listener closes and the dir
+ * goes (the connection stays; nothing else can connect). It carries nothing, so it has no timeout and never
+ * has backpressure. If it cannot be made, or closes before close(), upgrades run uncorked and onError says so.
  */
 async function holdCork(onError?: (where: string, e: unknown) => void): Promise<CorkHolder> {
   const app = uws.App();
-  const path = `/${randomBytes(16).toString('hex')}`;
   let holderSocket: uws.WebSocket<unknown> | null = null;
   let closing = false;
-  app.ws(path, {
+  app.ws('/', {
     idleTimeout: 0, // no timeout: the holder is silent by design
     sendPingsAutomatically: false,
     maxPayloadLength: 125,
@@ -130,17 +131,7 @@ async function holdCork(onError?: (where: string, e: unknown) => void): Promise<
       if (!closing) onError?.('cork holder', new Error('closed: scanner upgrades now run uncorked and uWS prints a warning for each'));
     },
   });
-  const holderClient = await (async () => {
-    const listenSocket = await listen(app, '127.0.0.1', 0, 'cork holder');
-    try {
-      const client = new WebSocket(`ws://127.0.0.1:${uws.us_socket_local_port(listenSocket)}${path}`, { perMessageDeflate: false });
-      await once(client, 'open');
-      client.on('error', () => {}); // its closing is reported by the uWS side above
-      return client;
-    } finally {
-      uws.us_listen_socket_close(listenSocket);
-    }
-  })().catch((e: unknown) => {
+  const holderClient = await connectToItself(app).catch((e: unknown) => {
     onError?.('cork holder', e);
     return null;
   });
@@ -155,6 +146,27 @@ async function holdCork(onError?: (where: string, e: unknown) => void): Promise<
       holderClient?.terminate();
     },
   };
+}
+
+/** `app` listens on a unix socket just long enough for one WebSocket client of this process to connect. */
+async function connectToItself(app: uws.TemplatedApp): Promise<WebSocket> {
+  const dir = await mkdtemp(join(tmpdir(), 'scanpay-cork-'));
+  const path = join(dir, 'holder.sock');
+  try {
+    const listenSocket = await new Promise<uws.us_listen_socket>((resolve, reject) => {
+      app.listen_unix((socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${path}`))), path);
+    });
+    try {
+      const client = new WebSocket(`ws+unix://${path}:/`, { perMessageDeflate: false });
+      await once(client, 'open');
+      client.on('error', () => {}); // its closing is reported by the uWS side
+      return client;
+    } finally {
+      uws.us_listen_socket_close(listenSocket);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Frames we could accept and answer with FRAME_TOO_LARGE; beyond this uWS closes the socket (code 1009). */
