@@ -82,7 +82,7 @@ export const CLOSE_NOT_READING = { code: 1008, reason: 'outbound queue full: the
  *   (res_cork's machine code: `mov 0xf4(%r15),%eax; and $0x18,%eax; cmp $0x10,%eax`, then shutdown, close).
  *   Values seen there: 0x5, 0, and sometimes the upper half of a heap pointer, e.g. 0x00007f51, which reads
  *   as CONNECTION_CLOSE. The scanner gets its 101 and its welcome, then both sides see 1006. It depends on
- *   the heap, so any gateway can meet it; test/gateway/processes.test.ts and upgrade-warnings.test.ts do.
+ *   the heap, so any gateway can meet it; test/gateway/processes.test.ts and upgrade-warnings.test.ts have.
  *   uWebSockets has since fixed it (pull request 1929: cork also compares the socket context); no uWS.js
  *   build on the npm registry has that fix and loads here (docs/deploy.md, known issues).
  * - Outside any cork, uWS prints "Warning: uWS.HttpResponse writes must be made from within a corked
@@ -101,7 +101,7 @@ export const CLOSE_NOT_READING = { code: 1008, reason: 'outbound queue full: the
 
 /** Upgrades a response inside another socket's cork (UPGRADE_IN_CORK_BUG); close() ends that socket. */
 interface CorkHolder {
-  /** Runs `upgrade`, which upgrades `res`; uncorked (and so with uWS's warning) only once the holder has closed. */
+  /** Runs `upgrade`, which upgrades `res`; without a holder (never made, or closed) uncorked, so uWS warns. */
   upgrade(res: uws.HttpResponse, upgrade: () => void): void;
   close(): void;
 }
