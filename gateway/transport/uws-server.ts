@@ -3,10 +3,16 @@
  * the HTTP route handlers, and respects uWS's rules: an abort handler on every async response, corked
  * writes, backpressure checked before sending, frame and body size caps. Two listeners: the scanners'
  * (WebSocket and auth page; TLS with HSTS when given a certificate) and the ops listener (metrics,
- * readiness detail), which binds loopback unless told otherwise.
+ * readiness detail), which binds loopback unless told otherwise. A third, on a unix socket, lives only until
+ * the cork holder (UPGRADE_IN_CORK_BUG) has connected to it.
  */
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import uws from '@trufflesuite/uws-js-unofficial';
+import WebSocket from 'ws';
 import type { GatewayFrame } from '../../protocol/messages.ts';
 import { MAX_FRAME_BYTES, SUBPROTOCOL } from '../../protocol/messages.ts';
 import { MAX_BODY_BYTES, type HttpRequest, type HttpResponse, type HttpRoute } from '../http/types.ts';
@@ -65,21 +71,103 @@ const statusLine = (status: number) => STATUS_TEXT[status] ?? `${status} Status`
 export const CLOSE_NOT_READING = { code: 1008, reason: 'outbound queue full: the scanner is not reading' } as const;
 
 /**
- * UPGRADE_IN_CORK_BUG: why an authenticated upgrade is not wrapped in res.cork(), although uWS wants async
- * writes corked. In this uWS.js build (20.30, @trufflesuite/uws-js-unofficial), res.cork(cb) does this once
- * cb returns: if the corked socket is still `this`, it reads `this`'s HTTP response state, and if that says
- * "connection: close, no response pending" and nothing is buffered, it sends FIN and closes the socket. It
- * assumes that an upgrade inside cb moved the socket (the adopt reallocates it) and so changed `this`. But
- * the adopted WebSocket keeps its address (every one of ~100 upgrades traced with gdb), so cork reads those
- * HTTP flags from bytes that now belong to the WebSocket, at offset 0xf4. Values seen there: 0x5, 0, and
- * sometimes the upper half of a heap pointer, e.g. 0x00007f51, which reads as CONNECTION_CLOSE. Then a
- * scanner gets its 101 and its welcome, and res_cork itself calls shutdown() and close(). Both sides see
- * 1006. Whether it happens depends on heap addresses. It hit about 1 in 5 runs of 16 connections to a
- * `--processes 2` group (test/gateway/processes.test.ts), and it could hit any gateway. Outside a cork,
- * upgrade() sends the 101 response in 28 small writes (one syscall each, strace) instead of one; the
- * welcome that open() sends is still one write. HTTP answers (res.end inside a cork) are not affected:
- * their socket stays an HTTP socket.
+ * UPGRADE_IN_CORK_BUG: how an authenticated upgrade is written, and why not inside its own res.cork().
+ * Authentication asks the store, so with Redis the upgrade runs in a later tick, outside every uWS callback.
+ * - Inside res.cork() on the upgrading response, this uWS.js build (20.30, @trufflesuite/uws-js-unofficial)
+ *   can close the new WebSocket: once cb returns, if the corked socket is still `this`, cork reads `this`'s
+ *   HTTP response state, and if that says "connection: close, no response pending" and nothing is buffered,
+ *   it sends FIN and closes the socket. It assumes that an upgrade inside cb moved the socket (the adopt
+ *   reallocates it) and so changed `this`. But the adopted WebSocket keeps its address (every one of ~100
+ *   upgrades traced with gdb), so cork reads those flags at offset 0xf4 of memory that no longer holds them
+ *   (res_cork's machine code: `mov 0xf4(%r15),%eax; and $0x18,%eax; cmp $0x10,%eax`, then shutdown, close).
+ *   Values seen there: 0x5, 0, and sometimes the upper half of a heap pointer, e.g. 0x00007f51, which reads
+ *   as CONNECTION_CLOSE. The scanner gets its 101 and its welcome, then both sides see 1006. It depends on
+ *   the heap, so any gateway can meet it; test/gateway/processes.test.ts and upgrade-warnings.test.ts have.
+ *   uWebSockets has since fixed it (pull request 1929: cork also compares the socket context); no uWS.js
+ *   build on the npm registry has that fix and loads here (docs/deploy.md, known issues).
+ * - Outside any cork, uWS prints "Warning: uWS.HttpResponse writes must be made from within a corked
+ *   callback" to stderr (std::cerr; no flag turns it off) on every upgrade. What it checks is one counter per
+ *   thread, which res.cork() and every uWS callback into JS raise.
+ * - So the upgrade runs inside the cork of another socket, the CorkHolder below: a WebSocket the process
+ *   holds to itself over a unix socket. While the holder is corked, res.cork() cannot cork `res` (one corked
+ *   socket per loop) and does what uWS does whenever a cork is already held: it raises the counter and calls
+ *   cb directly, with no check afterwards. No warning, and nothing reads HTTP flags from the new WebSocket.
+ *   The 101 response itself is not corked: upgrade() sends it in 28 small writes (one syscall each, strace),
+ *   as it did outside any cork; the welcome that open() sends is one write.
+ * An upgrade whose authentication answered inside the upgrade callback itself (the embedded store) is still
+ * corked by uWS's HTTP parser, as before: there neither cork call changes anything. HTTP answers (res.end
+ * inside res.cork) are not affected: their socket stays an HTTP socket.
  */
+
+/** Upgrades a response inside another socket's cork (UPGRADE_IN_CORK_BUG); close() ends that socket. */
+interface CorkHolder {
+  /** Runs `upgrade`, which upgrades `res`; without a holder (never made, or closed) uncorked, so uWS warns. */
+  upgrade(res: uws.HttpResponse, upgrade: () => void): void;
+  close(): void;
+}
+
+/**
+ * The holder: one WebSocket from this process to itself. uWS listens on a unix socket in a private temp dir
+ * (no TCP port is taken, not even for a moment), the client connects, then the listener closes and the dir
+ * goes (the connection stays; nothing else can connect). It carries nothing, so it has no timeout and never
+ * has backpressure. If it cannot be made, or closes before close(), upgrades run uncorked and onError says so.
+ */
+async function holdCork(onError?: (where: string, e: unknown) => void): Promise<CorkHolder> {
+  const app = uws.App();
+  let holderSocket: uws.WebSocket<unknown> | null = null;
+  let closing = false;
+  app.ws('/', {
+    idleTimeout: 0, // no timeout: the holder is silent by design
+    sendPingsAutomatically: false,
+    maxPayloadLength: 125,
+    open(ws) {
+      if (holderSocket) ws.end(1008, 'one cork holder');
+      else holderSocket = ws;
+    },
+    message: (ws) => ws.end(1008, 'the cork holder carries nothing'),
+    close(ws) {
+      if (ws !== holderSocket) return;
+      holderSocket = null;
+      if (!closing) onError?.('cork holder', new Error('closed: scanner upgrades now run uncorked and uWS prints a warning for each'));
+    },
+  });
+  const holderClient = await connectToItself(app).catch((e: unknown) => {
+    onError?.('cork holder', e);
+    return null;
+  });
+  return {
+    upgrade(res, upgrade) {
+      if (holderSocket) holderSocket.cork(() => res.cork(upgrade));
+      else upgrade();
+    },
+    close() {
+      closing = true;
+      holderSocket?.close();
+      holderClient?.terminate();
+    },
+  };
+}
+
+/** `app` listens on a unix socket just long enough for one WebSocket client of this process to connect. */
+async function connectToItself(app: uws.TemplatedApp): Promise<WebSocket> {
+  const dir = await mkdtemp(join(tmpdir(), 'scanpay-cork-'));
+  const path = join(dir, 'holder.sock');
+  try {
+    const listenSocket = await new Promise<uws.us_listen_socket>((resolve, reject) => {
+      app.listen_unix((socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${path}`))), path);
+    });
+    try {
+      const client = new WebSocket(`ws+unix://${path}:/`, { perMessageDeflate: false });
+      await once(client, 'open');
+      client.on('error', () => {}); // its closing is reported by the uWS side
+      return client;
+    } finally {
+      uws.us_listen_socket_close(listenSocket);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 /** Frames we could accept and answer with FRAME_TOO_LARGE; beyond this uWS closes the socket (code 1009). */
 const HARD_FRAME_LIMIT = MAX_FRAME_BYTES * 8;
@@ -220,23 +308,26 @@ export async function startTransport(opts: TransportOptions): Promise<RunningTra
   // the scanners' listener last: from its listen to serve() no I/O runs (picking a port for 0 is I/O), so no
   // scanner connects before the handlers are there
   const opsSocket = await listen(ops, opts.ops.host, opts.ops.port, 'ops');
+  const corkHolder = await holdCork(opts.onError);
   const listenSocket = await listen(app, opts.host, opts.port, 'scanners', opts.sharedPort).catch((e: unknown) => {
     uws.us_listen_socket_close(opsSocket); // none left open
+    corkHolder.close();
     throw e;
   });
   return {
     port: uws.us_socket_local_port(listenSocket),
     opsPort: uws.us_socket_local_port(opsSocket),
-    serve: (handlers) => serve(app, ops, sockets, opts, handlers),
+    serve: (handlers) => serve(app, ops, sockets, corkHolder, opts, handlers),
     stopListening: () => uws.us_listen_socket_close(listenSocket),
     closeConnections: () => {
       for (const ws of [...sockets]) ws.end(1001, 'gateway shutting down');
       uws.us_listen_socket_close(opsSocket);
+      corkHolder.close();
     },
   };
 }
 
-function serve(app: uws.TemplatedApp, ops: uws.TemplatedApp, sockets: Set<uws.WebSocket<SocketData>>, opts: TransportOptions, { hub, routes, opsRoutes }: TransportHandlers): void {
+function serve(app: uws.TemplatedApp, ops: uws.TemplatedApp, sockets: Set<uws.WebSocket<SocketData>>, corkHolder: CorkHolder, opts: TransportOptions, { hub, routes, opsRoutes }: TransportHandlers): void {
   const extraHeaders: Record<string, string> = opts.tls ? { 'strict-transport-security': HSTS } : {};
   app.ws<SocketData>('/scanner', {
     maxPayloadLength: HARD_FRAME_LIMIT,
@@ -276,9 +367,9 @@ function serve(app: uws.TemplatedApp, ops: uws.TemplatedApp, sockets: Set<uws.We
           });
           return;
         }
-        // Deliberately NOT inside res.cork() (UPGRADE_IN_CORK_BUG above says why)
+        // inside the cork holder's cork, not a cork of res's own (UPGRADE_IN_CORK_BUG above says why)
         upgraded = true; // from here on `res` is the WebSocket's memory: never touch it again
-        res.upgrade<SocketData>({ scannerId: verdict.scannerId }, key, offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : '', extensions, context);
+        corkHolder.upgrade(res, () => res.upgrade<SocketData>({ scannerId: verdict.scannerId }, key, offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : '', extensions, context));
       }).catch((e) => {
         opts.onError?.('ws.upgrade', e);
         if (!aborted && !upgraded) res.cork(() => res.writeStatus('503 Service Unavailable').writeHeader('retry-after', '1').end('try again'));

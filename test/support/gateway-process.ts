@@ -16,6 +16,8 @@ export interface GatewayProcess {
   scannerUrl: string;
   opsUrl: string;
   pid: number;
+  /** What the process has written to stderr so far. */
+  stderr(): string;
   stop(): Promise<void>;
   /** SIGKILL, as a crash would end it (no drain, no close), and waits for the exit. */
   kill(): Promise<void>;
@@ -66,7 +68,7 @@ export function spawnGatewayChild(opts: {
         child.kill('SIGKILL');
         await exited;
       };
-      resolve({ ...ready, pid: child.pid!, stop, kill });
+      resolve({ ...ready, pid: child.pid!, stderr: () => output, stop, kill });
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
