@@ -15,11 +15,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadCore } from '../../core/index.ts';
 import { CryptoPool } from '../../gateway/pool/crypto-pool.ts';
+import { DEFAULT_FAILED_UPGRADES } from '../../gateway/scanners/scanner-hub.ts';
 import type { IssuedCard } from '../../issuer/issuer.ts';
 import { parsePayload, payloadFromText, payloadToText } from '../../issuer/payload.ts';
 import { MemoryStore, RedisStore, type Store } from '../../issuer/store/index.ts';
@@ -270,6 +272,82 @@ describeRedis(redis, 'one-time device tokens across gateways and restarts', (ser
       await deleteKeys(server.url, prefix);
     }
   }, 60_000);
+});
+
+/** Another caller, as the gateways see it: the attacker's requests come from this loopback address. */
+const ATTACKER = '127.0.0.2';
+
+describeRedis(redis, 'a replayed token costs its caller, never the device it names (two gateway processes)', (server) => {
+  it('4,000 replays of a spent token, 64 at a time to two gateways, while the device reconnects and pays: the device never sees 429 or RATE_LIMITED', async () => {
+    const prefix = testKeyPrefix();
+    const store = await RedisStore.connect(server.url, { prefix });
+    const limits = { pinPaceMs: 0, framesPerSecond: 20, burst: 40 }; // the device's default budget
+    const fx = await startGatewayFixture({ store, gateway: limits });
+    const peer = await spawnGatewayChild({ redisUrl: server.url, prefix, keyRing: fx.keyRing, fleetKey: fx.fleetKey, options: limits });
+    try {
+      const card = await fx.issue();
+      const device = uniqueDevice('victim');
+      const spent = fx.token(device);
+      await (await RawScanner.connect(fx.gateway.scannerUrl, device, spent)).close(); // the token is used: anyone who saw it has a spent token
+      const gateways = [fx.gateway.scannerUrl, peer.scannerUrl];
+
+      const replayAnswers = new Map<string, number>();
+      let replaysDone = false;
+      const started = Date.now();
+      const replays = (async () => {
+        let next = 0;
+        await Promise.all(Array.from({ length: 64 }, async () => {
+          for (let i = next++; i < 4_000; i = next++) {
+            const answer = String(await upgradeOutcome(gateways[i % 2], { authorization: `Bearer ${spent}` }, ATTACKER));
+            replayAnswers.set(answer, (replayAnswers.get(answer) ?? 0) + 1);
+          }
+        }));
+        replaysDone = true;
+      })();
+
+      // meanwhile the device: a fresh token per connection, alternately on each gateway, a payment on each
+      const refusals: string[] = [];
+      let payments = 0;
+      let rounds = 0;
+      while (!replaysDone || rounds < 3) {
+        const url = gateways[rounds++ % 2];
+        let scanner: RawScanner;
+        try {
+          scanner = await RawScanner.connect(url, device, fx.token(device));
+        } catch (e) {
+          refusals.push(`round ${rounds}: ${(e as Error).message}`);
+          await sleep(200);
+          continue;
+        }
+        const auth = await scanner.scan(card.payloadText, 100);
+        if (auth.type === 'auth-required') {
+          const result = await scanner.pin(auth.session, PIN);
+          if (result.type === 'payment-result' && result.outcome === 'approved') payments++;
+          else refusals.push(`round ${rounds}: pin ${JSON.stringify(result)}`);
+        } else refusals.push(`round ${rounds}: scan ${JSON.stringify(auth)}`);
+        await scanner.close();
+        await sleep(150); // 3 units a round (upgrade, scan, PIN): well inside 20/s
+      }
+      await replays;
+      const seconds = (Date.now() - started) / 1000;
+      const answers = Object.fromEntries(replayAnswers);
+      console.log(`4,000 replays in ${seconds.toFixed(1)} s from ${ATTACKER}: ${JSON.stringify(answers)}; the device meanwhile: ${rounds} connections, ${payments} payments, refused ${refusals.length}`);
+
+      expect(refusals).toEqual([]);
+      expect(payments).toBe(rounds);
+      expect(rounds).toBeGreaterThanOrEqual(3);
+      expect(answers.open).toBeUndefined();
+      expect((answers['401'] ?? 0) + (answers['429'] ?? 0)).toBe(4_000);
+      // past its failure budget (per gateway process, in memory) the attacker is answered 429 without a store round trip
+      expect(answers['429']).toBeGreaterThan(0);
+      expect(answers['401']).toBeLessThanOrEqual(2 * (DEFAULT_FAILED_UPGRADES.burst + DEFAULT_FAILED_UPGRADES.perSecond * seconds));
+    } finally {
+      await peer.stop();
+      await fx.close();
+      await store.close();
+      await deleteKeys(server.url, prefix);
+    }
+  }, 120_000);
 });
 
 describeRedis(redis, 'no PAN and no basic key at rest', (server) => {
