@@ -173,11 +173,20 @@ export class ScannerHub {
     return null;
   }
 
-  /** One inbound message. Resolves when its answer has been sent. */
-  async frame(conn: ScannerConnection, data: ArrayBuffer, isBinary: boolean): Promise<void> {
+  /**
+   * One inbound message. Resolves when its answer has been sent. In flight from the moment it is read, so a
+   * shutdown answers every frame read before it began before the connection closes.
+   */
+  frame(conn: ScannerConnection, data: ArrayBuffer, isBinary: boolean): Promise<void> {
+    return this.inFlight.track(this.#frame(conn, data, isBinary));
+  }
+
+  async #frame(conn: ScannerConnection, data: ArrayBuffer, isBinary: boolean): Promise<void> {
     const read = readFrame(data, isBinary);
     const unit = this.#rate.unit(conn.scannerId);
     let refusal = read.ok ? this.#refusal(conn, read.frame) : null;
+    // while draining: answered at once, from memory (no rate unit), so the answer leaves before the connection closes
+    if (read.ok && refusal?.[0] === 'SHUTTING_DOWN') return this.#reject(conn, read.frame.id, refusal[0], refusal[1]);
     // A scan or PIN that will reach its store step takes the frame's rate unit there (one round trip); every
     // other frame takes it here, before it is answered.
     if (!read.ok || refusal || !(read.frame.type === 'scan' || read.frame.type === 'pin')) {
@@ -200,7 +209,7 @@ export class ScannerHub {
     const outstanding = this.#outstanding.get(conn);
     outstanding?.add(frame.id);
     try {
-      const answer = await this.inFlight.track<GatewayFrame>(frame.type === 'scan'
+      const answer = await (frame.type === 'scan'
         ? handleScan(this.flow, conn.scannerId, frame, unit)
         : frame.type === 'pin'
           ? handlePin(this.flow, conn.scannerId, frame.session, frame.pin, frame.id, unit)
