@@ -13,8 +13,8 @@ export interface AuthPageModel {
   currency: string;
   maskedPan: string;
   expiresAt: number;
-  /** Why the form is shown again: the PIN posted was not one (PIN_MALFORMED). */
-  problem?: 'PIN_MALFORMED';
+  /** Why the form is shown again: the PIN posted was not one (PIN_FORMAT). */
+  problem?: 'PIN_FORMAT';
 }
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -59,7 +59,7 @@ async function pageFor(deps: FlowDeps, view: SessionView, token: string, formSta
   return html(formStatus, renderAuthPage({
     sessionId: session.id, token, merchant: session.merchant, amount: session.amount,
     currency: session.currency, maskedPan: maskPan(session.last4), expiresAt: session.expiresAt,
-    ...(formStatus === 400 ? { problem: 'PIN_MALFORMED' } : {}),
+    ...(formStatus === 400 ? { problem: 'PIN_FORMAT' } : {}),
   }));
 }
 

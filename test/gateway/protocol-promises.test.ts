@@ -32,7 +32,7 @@ describe('the page POST (docs/protocol.md §9)', () => {
       const page = await res.text();
       expect(res.status, JSON.stringify(pin)).toBe(400);
       expect(page).toContain('<form');
-      expect(page).toContain('data-code="PIN_MALFORMED"');
+      expect(page).toContain('data-code="PIN_FORMAT"');
     }
     expect((await fx.store.getSession(auth.session))!.state).toBe('open');
     expect((await fx.issuer.viewCard(card.pan)).pinFailures).toBe(0);
