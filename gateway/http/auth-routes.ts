@@ -63,11 +63,10 @@ async function pageFor(deps: FlowDeps, view: SessionView, token: string, formSta
   }));
 }
 
-export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>): Promise<T> }, draining: () => boolean, given: PageLimits = DEFAULT_PAGE_LIMITS): HttpRoute[] {
-  const limits = { ...given, refusedPerAddress: given.refusedPerAddress ?? DEFAULT_PAGE_LIMITS.refusedPerAddress, viewsPerAddress: given.viewsPerAddress ?? DEFAULT_PAGE_LIMITS.viewsPerAddress };
+export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>): Promise<T> }, draining: () => boolean, limits: PageLimits = DEFAULT_PAGE_LIMITS): HttpRoute[] {
   const publicOrigin = () => new URL(deps.config.publicUrl).origin;
-  const refused = new AddressLimiter(limits.refusedPerAddress);
-  const views = new AddressLimiter(limits.viewsPerAddress);
+  const refused = new AddressLimiter(limits.refusedPerAddress ?? DEFAULT_PAGE_LIMITS.refusedPerAddress);
+  const views = new AddressLimiter(limits.viewsPerAddress ?? DEFAULT_PAGE_LIMITS.viewsPerAddress);
   /** Whether the request carries its session's page token: an HMAC in process, no store access. */
   const opens = (id: string, token: unknown): token is string => isSessionId(id) && pageTokenMatches(deps.core, deps.pageKey, id, token);
   /** The answer to a request without the token: the same for all, from memory. */
