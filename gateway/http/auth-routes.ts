@@ -21,11 +21,14 @@ import { rememberPageResult } from '../flow/status.ts';
 import { isUtf8Form } from './media-type.ts';
 import { html, type HttpRequest, type HttpResponse, type HttpRoute } from './types.ts';
 
+// the notices a flood gets are rendered once
+const NOT_FOUND_PAGE = renderNotice('Payment request not found', 'This payment request is unknown or has expired, or its link is incomplete. Scan the card again.');
+const TOO_MANY_PAGE = renderNotice('Please wait', 'Too many attempts. Wait a moment and submit again.');
 /** Every request without the page token, and a token whose session is gone: one answer, so it tells nothing. */
-const NOT_FOUND = () => html(404, renderNotice('Payment request not found', 'This payment request is unknown or has expired, or its link is incomplete. Scan the card again.'));
+const NOT_FOUND = () => html(404, NOT_FOUND_PAGE);
 const CROSS_SITE = () => html(403, renderNotice('Not allowed', 'Submit the PIN from the payment page itself.'));
 function TOO_MANY(): HttpResponse {
-  const page = html(429, renderNotice('Please wait', 'Too many attempts. Wait a moment and submit again.'));
+  const page = html(429, TOO_MANY_PAGE);
   return { ...page, headers: { ...page.headers, 'retry-after': '1' } };
 }
 const PENDING = () => html(409, renderNotice('Payment in progress', 'This payment is being processed. Reload the page in a moment to see its outcome.'));
