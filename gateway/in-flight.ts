@@ -1,4 +1,4 @@
-/** Counts payments in progress so a graceful shutdown can wait for them to finish. */
+/** Counts requests in progress (a scanner frame from the moment it is read, a page PIN) so a graceful shutdown can wait for their answers. */
 export class InFlight {
   #count = 0;
   #idle: (() => void)[] = [];

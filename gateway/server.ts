@@ -57,7 +57,7 @@ export interface GatewayOptions {
   pinPaceMs?: number; // least time between two evaluated PIN attempts on one card; default 250
   /** Wrong PINs per scanner and per merchant within a window (types.ts PinBudget); default DEFAULT_PIN_BUDGET; null: none. */
   pinBudget?: PinBudget | null;
-  pageLimits?: PageLimits; // page POSTs per client address and per session
+  pageLimits?: PageLimits; // the auth page's budgets per client address and per session (docs/protocol.md §9)
   framesPerSecond?: number;
   burst?: number;
   idleTimeoutS?: number;

@@ -13,6 +13,8 @@ export interface AuthPageModel {
   currency: string;
   maskedPan: string;
   expiresAt: number;
+  /** Why the form is shown again: the PIN posted was not one (PIN_FORMAT). */
+  problem?: 'PIN_FORMAT';
 }
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -45,7 +47,7 @@ export function renderAuthPage(m: AuthPageModel): string {
   return page('Confirm payment', `<h1>Confirm payment</h1>
 <div class="amount" data-testid="amount">${escape(formatAmount(m.amount, m.currency))}</div>
 <dl><dt>Merchant</dt><dd data-testid="merchant">${escape(m.merchant)}</dd><dt>Card</dt><dd data-testid="card">${escape(m.maskedPan)}</dd></dl>
-<form method="post" action="${escape(action)}" autocomplete="off">
+${m.problem ? `<p class="bad" data-testid="problem" data-code="${escape(m.problem)}">Enter the ${PIN_DIGITS}-digit PIN.</p>\n` : ''}<form method="post" action="${escape(action)}" autocomplete="off">
 <input type="hidden" name="t" value="${escape(m.token)}">
 <label for="pin">Enter your PIN to pay</label>
 <input id="pin" name="pin" type="password" inputmode="numeric" pattern="${escape(PIN_INPUT_PATTERN)}" minlength="${PIN_DIGITS}" maxlength="${PIN_DIGITS}" required autofocus>

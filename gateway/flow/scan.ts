@@ -63,7 +63,7 @@ export async function handleScan(deps: FlowDeps, scannerId: string, frame: ScanF
     const maskedPan = maskPan(session.last4);
     deps.metrics.scan('legal');
     deps.audit.debug({ event: 'session.opened', scanner: scannerId, session: session.id, card: maskedPan, amount: session.amount, currency: session.currency, merchant: session.merchant }, 'auth session opened');
-    const token = pageToken(deps.core, deps.pageKey, session.id, scannerId);
+    const token = pageToken(deps.core, deps.pageKey, session.id);
     return {
       v: 1, type: 'auth-required', id: frame.id, session: session.id,
       url: `${deps.config.publicUrl}/auth/${session.id}?t=${token}`,

@@ -1,12 +1,18 @@
 /**
  * GET and POST /auth/:session — the authentication page (S24) and the PIN it submits (S25).
- * The POST is refused unless it comes from the page itself (same Origin as PUBLIC_URL, or Sec-Fetch-Site:
- * same-origin), is a UTF-8 form, and is within the per-address and per-session limits. A used session's
- * page shows its outcome, never the form.
+ * The page token is checked first, in process (page-token.ts): a request without it (none, a wrong one,
+ * another session's, a malformed session id) gets NOT_FOUND, the same bytes whatever the session's state, and
+ * costs the store nothing; past its address's budget for such requests (in memory), 429. With the token:
+ * a GET takes a unit of its address's view budget (in memory), then shows the form while the session is open,
+ * else its outcome. A POST is refused unless it comes from the page itself (same Origin as PUBLIC_URL, or
+ * Sec-Fetch-Site: same-origin) and is a UTF-8 form; with the token it takes a unit of its address's PIN-post
+ * budget in the store; a malformed PIN gets the form again (400) and counts nothing; then the session's budget
+ * in the store, and the attempt. A used session's page shows its outcome, never the form.
  */
 import { maskPan } from '../../issuer/pan.ts';
 import type { RateLimit, SessionView } from '../../issuer/store/types.ts';
-import { isSessionId } from '../../protocol/values.ts';
+import { isPin, isSessionId } from '../../protocol/values.ts';
+import { AddressLimiter, callerKey } from '../address-limiter.ts';
 import { renderAuthPage, renderNotice, renderOutcomePage } from '../auth-page/render.ts';
 import type { FlowDeps } from '../flow/deps.ts';
 import { pageTokenMatches } from '../flow/page-token.ts';
@@ -15,21 +21,29 @@ import { rememberPageResult } from '../flow/status.ts';
 import { isUtf8Form } from './media-type.ts';
 import { html, type HttpRequest, type HttpResponse, type HttpRoute } from './types.ts';
 
-const GONE = () => html(404, renderNotice('Payment request not found', 'This payment request is unknown or has expired. Scan the card again.'));
-const FORBIDDEN = () => html(403, renderNotice('Link not valid', 'Open the payment page from the terminal that scanned the card.'));
+// the notices a flood gets are rendered once
+const NOT_FOUND_PAGE = renderNotice('Payment request not found', 'This payment request is unknown or has expired, or its link is incomplete. Scan the card again.');
+const TOO_MANY_PAGE = renderNotice('Please wait', 'Too many attempts. Wait a moment and submit again.');
+/** Every request without the page token, and a token whose session is gone: one answer, so it tells nothing. */
+const NOT_FOUND = () => html(404, NOT_FOUND_PAGE);
 const CROSS_SITE = () => html(403, renderNotice('Not allowed', 'Submit the PIN from the payment page itself.'));
 function TOO_MANY(): HttpResponse {
-  const page = html(429, renderNotice('Please wait', 'Too many attempts. Wait a moment and submit again.'));
+  const page = html(429, TOO_MANY_PAGE);
   return { ...page, headers: { ...page.headers, 'retry-after': '1' } };
 }
 const PENDING = () => html(409, renderNotice('Payment in progress', 'This payment is being processed. Reload the page in a moment to see its outcome.'));
 
 export interface PageLimits {
-  perAddress: RateLimit; // PIN posts from one client address, over every session
-  perSession: RateLimit; // PIN posts for one session (it takes one PIN; the rest are retries)
+  perAddress: RateLimit; // PIN posts with the page token from one client address, over every session (in the store)
+  perSession: RateLimit; // PIN posts with the page token for one session: it takes one PIN, the rest are retries (in the store)
+  refusedPerAddress?: RateLimit; // requests without a valid page token from one client address (in this process)
+  viewsPerAddress?: RateLimit; // page GETs with the token from one client address (in this process)
 }
 
-export const DEFAULT_PAGE_LIMITS: PageLimits = { perAddress: { perSecond: 5, burst: 20 }, perSession: { perSecond: 0.2, burst: 3 } };
+export const DEFAULT_PAGE_LIMITS: Required<PageLimits> = {
+  perAddress: { perSecond: 5, burst: 20 }, perSession: { perSecond: 0.2, burst: 3 },
+  refusedPerAddress: { perSecond: 5, burst: 20 }, viewsPerAddress: { perSecond: 5, burst: 20 },
+};
 
 /**
  * A browser's form post from our own page: its Origin is PUBLIC_URL's, or it says Sec-Fetch-Site: same-origin
@@ -40,31 +54,37 @@ function fromOurPage(req: HttpRequest, publicOrigin: string): boolean {
   return req.fetchSite === 'same-origin';
 }
 
-/** The page for a session the token opens: the form while it is open, else its outcome. */
-async function pageFor(deps: FlowDeps, view: SessionView, token: string): Promise<HttpResponse> {
+/** The page for a session the token opens: the form while it is open (with `status`, 400 when it is shown again), else its outcome. */
+async function pageFor(deps: FlowDeps, view: SessionView, token: string, formStatus: 200 | 400 = 200): Promise<HttpResponse> {
   const { session } = view;
   if (view.state === 'pending') return PENDING();
   if (view.state === 'done') return html(200, renderOutcomePage(await sessionOutcome(deps, session.id, view.result!)));
-  return html(200, renderAuthPage({
+  return html(formStatus, renderAuthPage({
     sessionId: session.id, token, merchant: session.merchant, amount: session.amount,
     currency: session.currency, maskedPan: maskPan(session.last4), expiresAt: session.expiresAt,
+    ...(formStatus === 400 ? { problem: 'PIN_FORMAT' } : {}),
   }));
 }
 
 export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>): Promise<T> }, draining: () => boolean, limits: PageLimits = DEFAULT_PAGE_LIMITS): HttpRoute[] {
   const publicOrigin = () => new URL(deps.config.publicUrl).origin;
+  const refused = new AddressLimiter(limits.refusedPerAddress ?? DEFAULT_PAGE_LIMITS.refusedPerAddress);
+  const views = new AddressLimiter(limits.viewsPerAddress ?? DEFAULT_PAGE_LIMITS.viewsPerAddress);
+  /** Whether the request carries its session's page token: an HMAC in process, no store access. */
+  const opens = (id: string, token: unknown): token is string => isSessionId(id) && pageTokenMatches(deps.core, deps.pageKey, id, token);
+  /** The answer to a request without the token: the same for all, from memory. */
+  const notOpened = (req: HttpRequest) => (refused.take(callerKey(req.remoteAddress)) ? NOT_FOUND() : TOO_MANY());
   return [
     {
       method: 'get',
       pattern: '/auth/:session',
       async handler(req) {
         const id = req.params.session;
-        if (!isSessionId(id)) return GONE();
-        const view = await deps.store.getSession(id);
-        if (!view) return GONE();
         const token = req.query.get('t');
-        if (!pageTokenMatches(deps.core, deps.pageKey, id, view.session.scannerId, token)) return FORBIDDEN();
-        return pageFor(deps, view, token!);
+        if (!opens(id, token)) return notOpened(req);
+        if (!views.take(callerKey(req.remoteAddress))) return TOO_MANY();
+        const view = await deps.store.getSession(id);
+        return view ? pageFor(deps, view, token) : NOT_FOUND();
       },
     },
     {
@@ -72,18 +92,21 @@ export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>
       pattern: '/auth/:session',
       async handler(req) {
         const id = req.params.session;
-        if (!isSessionId(id)) return GONE();
         if (draining()) return html(503, renderNotice('Please try again', 'The payment service is restarting. Submit the PIN again in a moment.'));
         if (!fromOurPage(req, publicOrigin())) return CROSS_SITE();
         if (!isUtf8Form(req.contentType)) return html(415, renderNotice('Unsupported form', 'Submit the PIN from the payment page.'));
-        if (!(await deps.store.takeRate(`page-address:${req.remoteAddress.replace(/[^A-Za-z0-9:._-]/g, '_')}`, limits.perAddress))) return TOO_MANY();
-        const view = await deps.store.getSession(id);
-        if (!view) return GONE();
-        if (!(await deps.store.takeRate(`page-session:${id}`, limits.perSession))) return TOO_MANY();
         const form = new URLSearchParams(new TextDecoder().decode(req.body));
+        const token = form.get('t');
+        if (!opens(id, token)) return notOpened(req);
+        if (!(await deps.store.takeRate(`page-address:${callerKey(req.remoteAddress).replace(/[^A-Za-z0-9:._-]/g, '_')}`, limits.perAddress))) return TOO_MANY();
+        const view = await deps.store.getSession(id);
+        if (!view) return NOT_FOUND();
+        const pin = form.get('pin') ?? '';
+        // a PIN that cannot be one is no attempt: the form again (or the outcome, once decided), nothing counted
+        if (!isPin(pin)) return pageFor(deps, view, token, 400);
+        if (!(await deps.store.takeRate(`page-session:${id}`, limits.perSession))) return TOO_MANY();
         const scannerId = view.session.scannerId;
-        if (!pageTokenMatches(deps.core, deps.pageKey, id, scannerId, form.get('t'))) return FORBIDDEN();
-        const outcome = await inFlight.track(handlePin(deps, scannerId, id, form.get('pin') ?? '', null));
+        const outcome = await inFlight.track(handlePin(deps, scannerId, id, pin, null));
         if (outcome.type === 'payment-result') {
           deps.notify(scannerId, outcome); // a replay too: the scanner may have missed the first
           // and again when the scanner next connects, should it have no connection now

@@ -1,17 +1,20 @@
 /**
- * Scanner connections, independent of the WebSocket library: authenticates upgrades (a token's MAC, then
- * the device's rate, then its one-time nonce in the store, so a token opens one connection across restarts
- * and gateways, and a revoked device none), keeps the connections of each scanner (so a page-entered PIN's
- * result reaches it), rate-limits in the store, validates every frame against the protocol schema and hands
- * it to the flow. Every bad frame gets an error frame on its own connection and nothing else changes.
+ * Scanner connections, independent of the WebSocket library: authenticates upgrades (the caller's failure
+ * budget in memory, a token's MAC, its one-time nonce in the store, so a token opens one connection across
+ * restarts and gateways and a revoked device none, then the device's rate), keeps the connections of each
+ * scanner (so a page-entered PIN's result reaches it), rate-limits in the store, validates every frame against
+ * the protocol schema and hands it to the flow. Every bad frame gets an error frame on its own connection and
+ * nothing else changes.
  */
 import { isScanpayError } from '../../core/errors.ts';
+import type { DeviceTokenCheck, RateLimit } from '../../issuer/store/types.ts';
 import { MAX_FRAME_BYTES, parseScannerFrame, requestIdInText, type ErrorFrame, type GatewayFrame, type ScannerCode, type ScannerFrame } from '../../protocol/messages.ts';
 import { TOKEN_WINDOW_S, verifyScannerToken } from '../../protocol/scanner-token.ts';
 import { RATE_LIMITED_MESSAGE, type FlowDeps } from '../flow/deps.ts';
 import { handlePin } from '../flow/pin.ts';
 import { handleScan } from '../flow/scan.ts';
 import { handleStatus, recentPageResults } from '../flow/status.ts';
+import { AddressLimiter, callerKey } from '../address-limiter.ts';
 import type { InFlight } from '../in-flight.ts';
 import type { ScannerDirectory } from './directory.ts';
 import { PoolBusyError } from '../pool/batcher.ts';
@@ -56,6 +59,9 @@ function isTransient(e: unknown): boolean {
   return e instanceof PoolBusyError || isScanpayError(e, 'STORE_UNAVAILABLE');
 }
 
+/** Upgrades one caller address may fail in this process (bad, expired, replayed or revoked token) before it is answered 429 from memory. */
+export const DEFAULT_FAILED_UPGRADES: RateLimit = { perSecond: 10, burst: 50 };
+
 export type UpgradeVerdict = { ok: true; scannerId: string } | { ok: false; status: 401 | 429 };
 
 export interface ScannerConnection {
@@ -68,6 +74,8 @@ export interface ScannerHubOptions {
   fleetKey: Uint8Array;
   framesPerSecond: number;
   burst: number;
+  /** Failed upgrades per caller address, in this process (default DEFAULT_FAILED_UPGRADES). */
+  failedUpgrades?: RateLimit;
   onRejectedFrame?: (code: ScannerCode) => void;
   onConnections?: (count: number) => void;
   /** A scanner's first connection here opened (true) or its last closed (false): where its pushes must reach. */
@@ -78,6 +86,7 @@ export class ScannerHub {
   /** Per connection, the ids of its requests taken and not yet answered (ids must be unique among these). */
   readonly #outstanding = new Map<ScannerConnection, Set<string>>();
   readonly #rate: DeviceRateLimiter;
+  readonly #failedUpgrades: AddressLimiter;
   #connections = 0;
   draining = false;
 
@@ -88,20 +97,36 @@ export class ScannerHub {
     private readonly opts: ScannerHubOptions,
   ) {
     this.#rate = new DeviceRateLimiter(flow.store, opts.framesPerSecond, opts.burst);
+    this.#failedUpgrades = new AddressLimiter(opts.failedUpgrades ?? DEFAULT_FAILED_UPGRADES);
   }
 
   get connections(): number {
     return this.#connections;
   }
 
-  /** Whether an upgrade's token opens a connection: 401 (bad, replayed or revoked) or 429 (over the device's rate). */
-  async authenticate(token: string | null): Promise<UpgradeVerdict> {
-    if (!token) return { ok: false, status: 401 };
-    const check = verifyScannerToken(token, this.opts.fleetKey);
-    if (!check.ok) return { ok: false, status: 401 };
-    // the rate before the nonce: a refused upgrade does not spend the token
+  /**
+   * Whether an upgrade from `remoteAddress` with this token opens a connection: 401 (missing, bad, expired,
+   * replayed or revoked) or 429. A failure costs its caller, never the device a token names: every attempt
+   * first reserves a unit of its address's failure budget in memory (spent: 429 with no store access) and gets
+   * it back once its token is accepted. Then the MAC, then the nonce and revocation (the store); only an
+   * accepted token takes a unit of the device's rate, so a reconnect flood still spends the device's budget
+   * (and a 429 for it comes after the token was spent).
+   */
+  async authenticate(token: string | null, remoteAddress: string): Promise<UpgradeVerdict> {
+    const caller = callerKey(remoteAddress);
+    if (!this.#failedUpgrades.take(caller)) return { ok: false, status: 429 };
+    const check = token ? verifyScannerToken(token, this.opts.fleetKey) : null;
+    if (!check?.ok) return { ok: false, status: 401 };
+    let verdict: DeviceTokenCheck;
+    try {
+      verdict = await this.flow.store.acceptDeviceToken(check.deviceId, check.nonce, NONCE_TTL_MS);
+    } catch (e) {
+      this.#failedUpgrades.refund(caller); // the store failed, not the caller
+      throw e;
+    }
+    if (verdict !== 'accepted') return { ok: false, status: 401 };
+    this.#failedUpgrades.refund(caller);
     if (!(await this.#rate.take(check.deviceId))) return { ok: false, status: 429 };
-    if ((await this.flow.store.acceptDeviceToken(check.deviceId, check.nonce, NONCE_TTL_MS)) !== 'accepted') return { ok: false, status: 401 };
     return { ok: true, scannerId: check.deviceId };
   }
 
@@ -148,11 +173,20 @@ export class ScannerHub {
     return null;
   }
 
-  /** One inbound message. Resolves when its answer has been sent. */
-  async frame(conn: ScannerConnection, data: ArrayBuffer, isBinary: boolean): Promise<void> {
+  /**
+   * One inbound message. Resolves when its answer has been sent. In flight from the moment it is read, so a
+   * shutdown answers every frame read before it began before the connection closes.
+   */
+  frame(conn: ScannerConnection, data: ArrayBuffer, isBinary: boolean): Promise<void> {
+    return this.inFlight.track(this.#frame(conn, data, isBinary));
+  }
+
+  async #frame(conn: ScannerConnection, data: ArrayBuffer, isBinary: boolean): Promise<void> {
     const read = readFrame(data, isBinary);
     const unit = this.#rate.unit(conn.scannerId);
     let refusal = read.ok ? this.#refusal(conn, read.frame) : null;
+    // while draining: answered at once, from memory (no rate unit), so the answer leaves before the connection closes
+    if (read.ok && refusal?.[0] === 'SHUTTING_DOWN') return this.#reject(conn, read.frame.id, refusal[0], refusal[1]);
     // A scan or PIN that will reach its store step takes the frame's rate unit there (one round trip); every
     // other frame takes it here, before it is answered.
     if (!read.ok || refusal || !(read.frame.type === 'scan' || read.frame.type === 'pin')) {
@@ -175,7 +209,7 @@ export class ScannerHub {
     const outstanding = this.#outstanding.get(conn);
     outstanding?.add(frame.id);
     try {
-      const answer = await this.inFlight.track<GatewayFrame>(frame.type === 'scan'
+      const answer = await (frame.type === 'scan'
         ? handleScan(this.flow, conn.scannerId, frame, unit)
         : frame.type === 'pin'
           ? handlePin(this.flow, conn.scannerId, frame.session, frame.pin, frame.id, unit)

@@ -351,12 +351,13 @@ function serve(app: uws.TemplatedApp, ops: uws.TemplatedApp, sockets: Set<uws.We
       const key = req.getHeader('sec-websocket-key');
       const extensions = req.getHeader('sec-websocket-extensions');
       const token = tokenOf(req);
+      const remoteAddress = text(res.getRemoteAddressAsText()); // the caller a failed authentication costs
       let aborted = false;
       res.onAborted(() => {
         aborted = true;
       });
       let upgraded = false;
-      hub.authenticate(token).then((verdict) => {
+      hub.authenticate(token, remoteAddress).then((verdict) => {
         if (aborted) return;
         if (!verdict.ok) {
           res.cork(() => {

@@ -4,22 +4,30 @@
  *   - 200 wrong PINs released together over 8 scanner connections and the page, on two gateways (on Redis:
  *     two processes) → at most pinLockAt evaluated, card locked, and a right PIN after the lock answered
  *     exactly as a wrong one;
- *   - a reconnect flood stays within the device's rate; the page POST limits hold;
- *   - a used device token is refused by a second gateway and after a restart;
+ *   - a reconnect flood stays within the device's rate; the page's limits hold;
+ *   - a used device token is refused by a second gateway and after a restart; replaying it thousands of times
+ *     costs the replaying address, never the device it names (two processes);
+ *   - the page without its token costs the store nothing, answers every session state alike, and cannot burn
+ *     the holder's budget (two processes);
  *   - after 1,000 payments no PAN (in any spelling) and no basic key is anywhere in Redis;
  *   - cross-site PIN posts are refused; a paid page shows its outcome; TLS serves the page with HSTS;
  *   - the scan does the same crypto for unknown, retired and known key ids.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadCore } from '../../core/index.ts';
+import { DEFAULT_PAGE_LIMITS } from '../../gateway/http/auth-routes.ts';
 import { CryptoPool } from '../../gateway/pool/crypto-pool.ts';
+import { DEFAULT_FAILED_UPGRADES } from '../../gateway/scanners/scanner-hub.ts';
 import type { IssuedCard } from '../../issuer/issuer.ts';
 import { parsePayload, payloadFromText, payloadToText } from '../../issuer/payload.ts';
 import { MemoryStore, RedisStore, type Store } from '../../issuer/store/index.ts';
@@ -195,23 +203,33 @@ describe('rate limits that hold', () => {
     }
   }, 30_000);
 
-  it('the page POST is limited per session and per client address', async () => {
+  it('the page is limited: without its token per address in memory; with it, views per address in memory, PIN posts per address and per session in the store', async () => {
     const store = new MemoryStore();
+    const slow = (burst: number) => ({ perSecond: 0.01, burst }); // no refill within the test
     const fx = await startGatewayFixture({
-      store, gateway: { pageLimits: { perAddress: { perSecond: 0.01, burst: 12 }, perSession: { perSecond: 0.01, burst: 3 } } },
+      store, gateway: { pageLimits: { perAddress: slow(30), perSession: slow(3), refusedPerAddress: slow(5), viewsPerAddress: slow(4) } },
     });
     try {
       const card = await fx.issue();
       const s = await fx.scanner();
       const one = await s.open(card.payloadText, 100);
-      const statuses = await Promise.all(Array.from({ length: 20 }, () => postPin(one.url, WRONG_PIN, {}, '0'.repeat(64)).then((r) => r.status)));
-      expect(statuses.filter((x) => x === 403)).toHaveLength(3); // bad token: refused, but only 3 got that far
-      expect(statuses.filter((x) => x === 429)).toHaveLength(17);
+      const count = (statuses: number[], status: number) => statuses.filter((x) => x === status).length;
+      // without the token: 5 answered 404, then 429, all from memory; the session's budgets are untouched
+      const refused = await Promise.all(Array.from({ length: 20 }, () => postPin(one.url, WRONG_PIN, {}, '0'.repeat(64)).then((r) => r.status)));
+      expect([count(refused, 404), count(refused, 429)]).toEqual([5, 15]);
+      // with it, page views: 4, then 429
+      const views = await Promise.all(Array.from({ length: 6 }, () => fetch(one.url).then((r) => r.status)));
+      expect([count(views, 200), count(views, 429)]).toEqual([4, 2]);
+      // with it, PIN posts: the session takes 3 (one attempt, then its outcome again), the rest 429
+      const posted = await Promise.all(Array.from({ length: 20 }, () => postPin(one.url, WRONG_PIN).then((r) => r.status)));
+      expect([count(posted, 200), count(posted, 429)]).toEqual([3, 17]);
+      expect((await fx.issuer.viewCard(card.pan)).pinFailures).toBe(1);
+      // the address has spent 20 of its 30: of 12 posts for other sessions (malformed PINs: the form again, 400), 2 are refused
       const others = [];
       for (let i = 0; i < 12; i++) others.push(await s.open(card.payloadText, 100));
-      const perAddress = await Promise.all(others.map((o) => postPin(o.url, WRONG_PIN, {}, '0'.repeat(64)).then((r) => r.status)));
-      expect(perAddress.filter((x) => x === 429).length).toBeGreaterThanOrEqual(3); // 12 per address, 3 already spent
-      expect((await fx.issuer.viewCard(card.pan)).pinFailures).toBe(0);
+      const perAddress = await Promise.all(others.map((o) => postPin(o.url, 'x').then((r) => r.status)));
+      expect([count(perAddress, 400), count(perAddress, 429)]).toEqual([10, 2]);
+      expect((await fx.issuer.viewCard(card.pan)).pinFailures).toBe(1);
     } finally {
       await fx.close();
     }
@@ -263,6 +281,245 @@ describeRedis(redis, 'one-time device tokens across gateways and restarts', (ser
       await store.revokeDevice(device);
       expect(await upgradeOutcome(fx.gateway.scannerUrl, { authorization: `Bearer ${fx.token(device)}` })).toBe(401);
       expect(await upgradeOutcome(peer.scannerUrl, { authorization: `bearer ${fx.token(device)}` })).toBe(401);
+    } finally {
+      await peer.stop();
+      await fx.close();
+      await store.close();
+      await deleteKeys(server.url, prefix);
+    }
+  }, 60_000);
+});
+
+/** Another caller, as the gateways see it: the attacker's requests come from this loopback address. */
+const ATTACKER = '127.0.0.2';
+
+describeRedis(redis, 'a replayed token costs its caller, never the device it names (two gateway processes)', (server) => {
+  it('4,000 replays of a spent token, 64 at a time to two gateways, while the device reconnects and pays: the device never sees 429 or RATE_LIMITED', async () => {
+    const prefix = testKeyPrefix();
+    const store = await RedisStore.connect(server.url, { prefix });
+    const limits = { pinPaceMs: 0, framesPerSecond: 20, burst: 40 }; // the device's default budget
+    const fx = await startGatewayFixture({ store, gateway: limits });
+    const peer = await spawnGatewayChild({ redisUrl: server.url, prefix, keyRing: fx.keyRing, fleetKey: fx.fleetKey, options: limits });
+    try {
+      const card = await fx.issue();
+      const device = uniqueDevice('victim');
+      const spent = fx.token(device);
+      await (await RawScanner.connect(fx.gateway.scannerUrl, device, spent)).close(); // the token is used: anyone who saw it has a spent token
+      const gateways = [fx.gateway.scannerUrl, peer.scannerUrl];
+
+      const replayAnswers = new Map<string, number>();
+      let replaysDone = false;
+      const started = Date.now();
+      const replays = (async () => {
+        let next = 0;
+        await Promise.all(Array.from({ length: 64 }, async () => {
+          for (let i = next++; i < 4_000; i = next++) {
+            const answer = String(await upgradeOutcome(gateways[i % 2], { authorization: `Bearer ${spent}` }, ATTACKER));
+            replayAnswers.set(answer, (replayAnswers.get(answer) ?? 0) + 1);
+          }
+        }));
+        replaysDone = true;
+      })();
+
+      // meanwhile the device: a fresh token per connection, alternately on each gateway, a payment on each
+      const refusals: string[] = [];
+      let payments = 0;
+      let rounds = 0;
+      while (!replaysDone || rounds < 3) {
+        const url = gateways[rounds++ % 2];
+        let scanner: RawScanner;
+        try {
+          scanner = await RawScanner.connect(url, device, fx.token(device));
+        } catch (e) {
+          refusals.push(`round ${rounds}: ${(e as Error).message}`);
+          await sleep(200);
+          continue;
+        }
+        const auth = await scanner.scan(card.payloadText, 100);
+        if (auth.type === 'auth-required') {
+          const result = await scanner.pin(auth.session, PIN);
+          if (result.type === 'payment-result' && result.outcome === 'approved') payments++;
+          else refusals.push(`round ${rounds}: pin ${JSON.stringify(result)}`);
+        } else refusals.push(`round ${rounds}: scan ${JSON.stringify(auth)}`);
+        await scanner.close();
+        await sleep(150); // 3 units a round (upgrade, scan, PIN): well inside 20/s
+      }
+      await replays;
+      const seconds = (Date.now() - started) / 1000;
+      const answers = Object.fromEntries(replayAnswers);
+      console.log(`4,000 replays in ${seconds.toFixed(1)} s from ${ATTACKER}: ${JSON.stringify(answers)}; the device meanwhile: ${rounds} connections, ${payments} payments, refused ${refusals.length}`);
+
+      expect(refusals).toEqual([]);
+      expect(payments).toBe(rounds);
+      expect(rounds).toBeGreaterThanOrEqual(3);
+      expect(answers.open).toBeUndefined();
+      expect((answers['401'] ?? 0) + (answers['429'] ?? 0)).toBe(4_000);
+      // past its failure budget (per gateway process, in memory) the attacker is answered 429 without a store round trip
+      expect(answers['429']).toBeGreaterThan(0);
+      expect(answers['401']).toBeLessThanOrEqual(2 * (DEFAULT_FAILED_UPGRADES.burst + DEFAULT_FAILED_UPGRADES.perSecond * seconds));
+    } finally {
+      await peer.stop();
+      await fx.close();
+      await store.close();
+      await deleteKeys(server.url, prefix);
+    }
+  }, 120_000);
+});
+
+interface PageAnswer { status: number; headers: Record<string, string>; body: string }
+
+/** A page request from a given local address (another caller, as the gateway sees it). */
+function pageRequest(url: string, opts: { method?: 'GET' | 'POST'; form?: Record<string, string>; from?: string } = {}): Promise<PageAnswer> {
+  const target = new URL(url);
+  const body = opts.form ? new URLSearchParams(opts.form).toString() : undefined;
+  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', origin: target.origin };
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(target, { method: opts.method ?? 'GET', headers, localAddress: opts.from ?? '127.0.0.1', agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers as Record<string, string>, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Runs `count` requests made by `make(i)`, `parallel` at a time; the answers by status. */
+async function flood(count: number, parallel: number, make: (i: number) => Promise<PageAnswer>): Promise<Record<string, number>> {
+  const statuses: Record<string, number> = {};
+  let next = 0;
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    for (let i = next++; i < count; i = next++) {
+      const { status } = await make(i);
+      statuses[status] = (statuses[status] ?? 0) + 1;
+    }
+  }));
+  return statuses;
+}
+
+const randomHex = (bytes: number) => randomBytes(bytes).toString('hex');
+
+/** The unauthenticated requests an attacker can make for a session id: no token, a random one, another session's. */
+function withoutToken(base: string, id: string, otherToken: string, i: number, from = ATTACKER): Promise<PageAnswer> {
+  const url = `${base}/auth/${id}`;
+  switch (i % 6) {
+    case 0: return pageRequest(url, { from });
+    case 1: return pageRequest(`${url}?t=${randomHex(32)}`, { from });
+    case 2: return pageRequest(`${url}?t=${otherToken}`, { from });
+    case 3: return pageRequest(url, { method: 'POST', form: { pin: PIN }, from });
+    case 4: return pageRequest(url, { method: 'POST', form: { t: randomHex(32), pin: PIN }, from });
+    default: return pageRequest(url, { method: 'POST', form: { t: otherToken, pin: WRONG_PIN }, from });
+  }
+}
+
+describe('the page without its token', () => {
+  it('2,400 GETs and POSTs with random, malformed and real session ids but no valid token, to two gateways, make no store call', async () => {
+    const store = new MemoryStore();
+    let counting = false;
+    const calls = new Map<string, number>();
+    // every method call on the store, by name, while `counting`
+    const counted = new Proxy(store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (counting) calls.set(String(name), (calls.get(String(name)) ?? 0) + 1);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const fx = await startGatewayFixture({ store: counted });
+    const second = await startGatewayFixture({ store: counted, keyRing: fx.keyRing, fleetKey: fx.fleetKey });
+    try {
+      const card = await fx.issue();
+      const s = await fx.scanner();
+      const open = await s.open(card.payloadText, 100);
+      const paid = await s.open(card.payloadText, 100);
+      expect(await s.pin(paid.session, PIN)).toMatchObject({ outcome: 'approved' });
+      const otherToken = new URL((await s.open(card.payloadText, 100)).url).searchParams.get('t')!; // a session not attacked
+      const ids = [open.session, paid.session, randomHex(16), 'not-a-session', `${open.session}0`];
+      counting = true;
+      const statuses = await flood(2_400, 48, (i) => withoutToken([fx.gateway.url, second.gateway.url][i % 2], ids[Math.floor(i / 2) % ids.length], otherToken, Math.floor(i / 10)));
+      counting = false;
+      console.log(`2,400 page requests without a valid token: ${JSON.stringify(statuses)}; store calls: ${JSON.stringify(Object.fromEntries(calls))}`);
+      expect(Object.fromEntries(calls)).toEqual({});
+      expect(Object.keys(statuses).sort()).toEqual(['404', '429']); // one answer for all; past the address's budget, 429 from memory
+      // the session is untouched: its holder's page and PIN still work
+      expect((await pageRequest(open.url)).status).toBe(200);
+      expect((await postPin(open.url, PIN)).status).toBe(200);
+    } finally {
+      await second.close();
+      await fx.close();
+    }
+  }, 60_000);
+
+  it('without a valid token, open, paid, expired, paid-and-expired, unknown and malformed sessions get the same answer, byte for byte', async () => {
+    const fx = await startGatewayFixture({
+      store: new MemoryStore(),
+      gateway: { sessionTtlMs: 1_500, pageLimits: { ...DEFAULT_PAGE_LIMITS, refusedPerAddress: { perSecond: 1_000, burst: 1_000 } } },
+    });
+    try {
+      const card = await fx.issue();
+      const s = await fx.scanner();
+      const expiredUnused = await s.open(card.payloadText, 100);
+      const expiredPaid = await s.open(card.payloadText, 100);
+      expect(await s.pin(expiredPaid.session, PIN)).toMatchObject({ outcome: 'approved' });
+      await sleep(1_700);
+      const open = await s.open(card.payloadText, 100);
+      const paid = await s.open(card.payloadText, 100);
+      expect(await s.pin(paid.session, PIN)).toMatchObject({ outcome: 'approved' });
+      const otherToken = new URL((await s.open(card.payloadText, 100)).url).searchParams.get('t')!;
+      const sessions = { open: open.session, paid: paid.session, expiredUnused: expiredUnused.session, expiredPaid: expiredPaid.session, unknown: randomHex(16), malformed: 'x'.repeat(32) };
+      const requests = (id: string): [string, () => Promise<PageAnswer>][] => [
+        ['GET, no token', () => pageRequest(`${fx.gateway.url}/auth/${id}`)],
+        ['GET, a random token', () => pageRequest(`${fx.gateway.url}/auth/${id}?t=${randomHex(32)}`)],
+        ['GET, another session\'s token', () => pageRequest(`${fx.gateway.url}/auth/${id}?t=${otherToken}`)],
+        ['POST, no token', () => pageRequest(`${fx.gateway.url}/auth/${id}`, { method: 'POST', form: { pin: PIN } })],
+        ['POST, a random token', () => pageRequest(`${fx.gateway.url}/auth/${id}`, { method: 'POST', form: { t: randomHex(32), pin: WRONG_PIN } })],
+      ];
+      const shape = (a: PageAnswer) => ({ status: a.status, headers: { ...a.headers, date: undefined }, body: a.body });
+      const reference = shape(await pageRequest(`${fx.gateway.url}/auth/${sessions.unknown}`));
+      expect(reference.status).toBe(404);
+      for (const [name, id] of Object.entries(sessions)) {
+        for (const [what, send] of requests(id)) expect(shape(await send()), `${name}: ${what}`).toEqual(reference);
+      }
+      // none of it touched the open session
+      expect((await fx.store.getSession(open.session))!.state).toBe('open');
+    } finally {
+      await fx.close();
+    }
+  });
+});
+
+describeRedis(redis, 'the holder pays on the page while an attacker without the token floods it (two gateway processes)', (server) => {
+  it('2,000 token-less GETs and POSTs for the session, from the holder\'s address and another, to both gateways: the holder\'s POST is approved', async () => {
+    const prefix = testKeyPrefix();
+    const store = await RedisStore.connect(server.url, { prefix });
+    const fx = await startGatewayFixture({ store });
+    const peer = await spawnGatewayChild({ redisUrl: server.url, prefix, keyRing: fx.keyRing, fleetKey: fx.fleetKey, options: { pinPaceMs: 0 } });
+    try {
+      const card = await fx.issue();
+      const device = uniqueDevice();
+      const s = await RawScanner.connect(peer.scannerUrl, device, fx.token(device)); // where the holder's page result is pushed
+      const auth = await s.open(card.payloadText, 100);
+      const other = await s.open(card.payloadText, 100);
+      const otherToken = new URL(other.url).searchParams.get('t')!;
+      const gateways = [fx.gateway.url, peer.url];
+      let sent = 0;
+      const attack = flood(2_000, 32, (i) => {
+        sent++;
+        return withoutToken(gateways[(i >> 1) % 2], auth.session, otherToken, Math.floor(i / 4), i % 2 ? ATTACKER : '127.0.0.1');
+      });
+      while (sent < 500) await sleep(5);
+      const page = new URL(auth.url);
+      const holder = await postPin(`${peer.url}${page.pathname}${page.search}`, PIN);
+      const statuses = await attack;
+      console.log(`the holder's POST during 2,000 token-less requests for its session: ${holder.status}; the attacker got ${JSON.stringify(statuses)}`);
+      expect(holder.status).toBe(200);
+      expect(await holder.text()).toContain('Payment approved');
+      expect(await s.next((f) => f.type === 'payment-result' && f.id === null)).toMatchObject({ session: auth.session, outcome: 'approved' });
+      expect(Object.keys(statuses).every((status) => status === '404' || status === '429')).toBe(true);
+      await s.close();
     } finally {
       await peer.stop();
       await fx.close();

@@ -382,10 +382,13 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   return 0;
 }
 
-/** How an upgrade to the scanner endpoint ends: 'open', the HTTP status that refused it, or 'error' (no connection). */
-export function upgradeOutcome(url: string, headers: Record<string, string> = {}): Promise<number | 'open' | 'error'> {
+/**
+ * How an upgrade to the scanner endpoint ends: 'open', the HTTP status that refused it, or 'error' (no connection).
+ * `localAddress` (e.g. 127.0.0.2) connects from another loopback address: another caller, as the gateway sees it.
+ */
+export function upgradeOutcome(url: string, headers: Record<string, string> = {}, localAddress?: string): Promise<number | 'open' | 'error'> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, SUBPROTOCOL, { headers, perMessageDeflate: false });
+    const ws = new WebSocket(url, SUBPROTOCOL, { headers, perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) });
     ws.on('unexpected-response', (_req, res) => {
       res.resume();
       resolve(res.statusCode ?? 0);

@@ -30,7 +30,7 @@ export async function gatewayBench(): Promise<GatewayBench> {
   const store = new MemoryStore();
   // limits out of the way: these targets fuzz the decoders and the page, not the limiters (attack.test.ts tries those)
   const unlimited = { perSecond: 1_000_000, burst: 1_000_000 };
-  const fx = await startGatewayFixture({ store, gateway: { framesPerSecond: 1_000_000, burst: 1_000_000, pageLimits: { perAddress: unlimited, perSession: unlimited } } });
+  const fx = await startGatewayFixture({ store, gateway: { framesPerSecond: 1_000_000, burst: 1_000_000, pageLimits: { perAddress: unlimited, perSession: unlimited, refusedPerAddress: unlimited, viewsPerAddress: unlimited } } });
   const cards = [await fx.issue(), await fx.issue({ balance: 100 })];
   const owner = await fx.scanner();
   const sessions = [await owner.open(cards[0].payloadText, AMOUNT), await owner.open(cards[1].payloadText, AMOUNT)];
