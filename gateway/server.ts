@@ -115,15 +115,26 @@ export interface EngineContext {
   onError: (where: string, e: Error) => void;
 }
 
+/** A running gateway (startGateway's result). */
 export interface Gateway {
-  readonly url: string; // http(s)://host:port
-  readonly scannerUrl: string; // ws(s)://host:port/scanner
+  /** `http(s)://host:port`: the auth pages and `/healthz`, `/readyz` for load balancers. */
+  readonly url: string;
+  /** `ws(s)://host:port/scanner`: where scanners connect (docs/protocol.md). */
+  readonly scannerUrl: string;
+  /** The scanners' port (the one picked, for port 0). */
   readonly port: number;
-  readonly opsUrl: string; // http://opsHost:opsPort: /metrics, /readyz, /healthz
+  /** `http://opsHost:opsPort`: `/metrics` (Prometheus), `/readyz` with detail, `/healthz`. */
+  readonly opsUrl: string;
+  /** What the gateway counts; `/metrics` on `opsUrl` serves the series. `npm start` adds its unhandled rejections here (`unhandledRejection()`). */
   readonly metrics: GatewayMetrics;
   /** Reads the key ring file again and has the engine use it (a rotated key works at once); KEYRING_INVALID if the file is bad or the ring was inline. */
   reloadKeys(): Promise<void>;
-  /** Stops taking work, lets in-flight payments finish (up to drainMs), closes sockets and workers. */
+  /**
+   * Stops taking work (new frames get SHUTTING_DOWN, new connections are refused), lets in-flight payments
+   * finish (up to `drainMs`, default 10000) and answers them, then closes scanner connections (code 1001),
+   * the listeners, the crypto workers and the push bus. The store is the caller's to close. It runs once: every
+   * call, concurrent or later, resolves when that one shutdown is done.
+   */
   close(drainMs?: number): Promise<void>;
 }
 
@@ -212,7 +223,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     routes: [...authRoutes(flow, inFlight, () => hub.draining, opts.pageLimits ?? DEFAULT_PAGE_LIMITS), ...publicHealthRoutes(ops)],
     opsRoutes: opsRoutes(ops),
   });
-  let closed = false;
+  let closing: Promise<void> | undefined; // one shutdown, however many callers ask for it
   log.info({ event: 'gateway.started', url, ops: opsUrl, store: opts.store.description, keys: keys.description }, 'gateway started');
 
   const reloadKeys = async () => {
@@ -234,18 +245,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     port: transport.port,
     metrics,
     reloadKeys,
-    async close(drainMs = 10_000) {
-      if (closed) return;
-      if (opts.keyRingFile) unwatchFile(opts.keyRingFile, onKeyFileChange);
-      hub.draining = true;
-      transport.stopListening();
-      const drained = await inFlight.drain(drainMs);
-      if (!drained) log.warn({ event: 'gateway.drain-timeout', inFlight: inFlight.count }, 'in-flight payments did not finish in time');
-      await new Promise((resolve) => setImmediate(resolve)); // let the drained work send its answers (they follow in later microtasks)
-      transport.closeConnections();
-      closed = true;
-      await Promise.all([engine.close(), pushBus.close()]);
-      log.info({ event: 'gateway.stopped' }, 'gateway stopped');
+    close(drainMs = 10_000) {
+      closing ??= (async () => {
+        if (opts.keyRingFile) unwatchFile(opts.keyRingFile, onKeyFileChange);
+        hub.draining = true;
+        transport.stopListening();
+        const drained = await inFlight.drain(drainMs);
+        if (!drained) log.warn({ event: 'gateway.drain-timeout', inFlight: inFlight.count }, 'in-flight payments did not finish in time');
+        await new Promise((resolve) => setImmediate(resolve)); // let the drained work send its answers (they follow in later microtasks)
+        transport.closeConnections();
+        await Promise.all([engine.close(), pushBus.close()]);
+        log.info({ event: 'gateway.stopped' }, 'gateway stopped');
+      })();
+      return closing;
     },
   };
 }

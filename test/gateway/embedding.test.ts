@@ -4,6 +4,7 @@
  * gives page links without a double slash; createLogger refuses a level pino does not have.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../gateway/log.ts';
@@ -55,6 +56,42 @@ describe('startGateway refuses a bad option before it starts anything', () => {
     } finally {
       await fx.close();
     }
+  });
+});
+
+describe('GatewayOptions is documented where an embedder looks', () => {
+  const source = readFileSync(new URL('../../gateway/server.ts', import.meta.url), 'utf8');
+  const block = /export interface GatewayOptions \{\n([\s\S]*?)\n\}/.exec(source)![1].split('\n');
+  const fields = block.map((line, i) => ({ i, name: /^ {2}(\w+)\??:/.exec(line)?.[1] })).filter((f) => f.name !== undefined);
+  const table = readFileSync(new URL('../../docs/embedding.md', import.meta.url), 'utf8').split('## Options')[1].split('\n## ')[0];
+  const rows = [...table.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]);
+
+  it('finds the fields', () => {
+    expect(fields.map((f) => f.name)).toEqual(expect.arrayContaining(['store', 'keyRingFile', 'fleetKey', 'publicUrl', 'pushBus']));
+    expect(fields.length).toBeGreaterThan(20);
+  });
+
+  it('every field has a doc comment (what the declarations and an editor show)', () => {
+    expect(fields.filter((f) => !block[f.i - 1].trimEnd().endsWith('*/')).map((f) => f.name)).toEqual([]);
+  });
+
+  it('docs/embedding.md has a row for every field, and none for a field that is not there', () => {
+    expect([...rows].sort()).toEqual(fields.map((f) => f.name!).sort());
+  });
+});
+
+describe('Gateway.close', () => {
+  it('is one shutdown however many callers ask: concurrent and later calls wait for it, and it runs once', async () => {
+    const store = new MemoryStore();
+    const events: string[] = [];
+    const record = (event: Record<string, unknown>) => void events.push(String(event.event));
+    const logger = { debug: record, info: record, warn: record, error: record };
+    const gateway = await startGateway({ store, keyRing: IssuerKeyRing.generate(), fleetKey: randomBytes(32), port: 0, threads: 1, logger });
+    await Promise.all([gateway.close(), gateway.close(0), gateway.close()]);
+    await gateway.close();
+    expect(events.filter((e) => e === 'gateway.stopped')).toEqual(['gateway.stopped']);
+    expect(await fetch(`${gateway.url}/healthz`).then(() => 'answered', () => 'refused')).toBe('refused');
+    await store.close();
   });
 });
 
