@@ -4,8 +4,9 @@
  * pushes over it; else the embedded store), starts a gateway from a key ring file (watched), pays one card
  * through the SDK, and with KEEP_ALIVE=1 also leaves an idle HTTP keep-alive connection to each listener (as
  * a load balancer's or Prometheus's check would). Then it closes the gateway and the store and prints one
- * line, {"event":"closed","resources":[…]}: process.getActiveResourcesInfo() right after. It sets no exit
- * code and calls no process.exit: the test checks that it exits by itself.
+ * line, {"event":"closed","resources":[…]}: process.getActiveResourcesInfo() right after (and, should it not
+ * exit, a "still-running" line with them every half second). It sets no exit code and calls no process.exit:
+ * the test checks that it exits by itself.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -61,3 +62,5 @@ await gateway.close();
 await store.close();
 rmSync(dir, { recursive: true, force: true });
 process.stdout.write(`${JSON.stringify({ event: 'closed', resources: process.getActiveResourcesInfo() })}\n`);
+// should the process not exit, what is still open, every half second (this timer itself holds nothing open)
+setInterval(() => process.stdout.write(`${JSON.stringify({ event: 'still-running', resources: process.getActiveResourcesInfo() })}\n`), 500).unref();
