@@ -123,7 +123,8 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[],
   else if (set('SCANPAY_KEYRING_FILE')) check('SCANPAY_KEYRING_FILE', () => readKeyRing({ file: env.SCANPAY_KEYRING_FILE! }));
   else if (set('SCANPAY_KEYRING')) check('SCANPAY_KEYRING', () => readKeyRing({ json: env.SCANPAY_KEYRING! }));
   if (set('SCANPAY_FLEET_KEY_FILE') && set('SCANPAY_FLEET_KEY')) problems.push('set SCANPAY_FLEET_KEY_FILE (a file) or SCANPAY_FLEET_KEY (64 hex digits), not both');
-  else if (fleetKeyConfigured) check('', () => loadFleetKey({ env: { SCANPAY_FLEET_KEY_FILE: env.SCANPAY_FLEET_KEY_FILE, SCANPAY_FLEET_KEY: env.SCANPAY_FLEET_KEY } }));
+  else if (set('SCANPAY_FLEET_KEY_FILE')) check('SCANPAY_FLEET_KEY_FILE', () => loadFleetKey({ file: env.SCANPAY_FLEET_KEY_FILE! }));
+  else if (set('SCANPAY_FLEET_KEY')) check('', () => loadFleetKey({ env: { SCANPAY_FLEET_KEY: env.SCANPAY_FLEET_KEY } })); // its message names it
   if (persistent && !keyRingConfigured) {
     problems.push('a Redis store (REDIS_URL or REDIS_CLUSTER_NODES) but no key ring: run `npx scanpay keys generate` and set SCANPAY_KEYRING_FILE=scanpay-keyring.json (cards issued under throw-away demo keys would pile up in Redis)');
   }
