@@ -14,6 +14,7 @@ import { ScanpayBaseError, isScanpayError } from '../core/errors.ts';
 import { readKeyRing } from '../issuer/key-ring-source.ts';
 import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS, PREFIX_PATTERN } from '../issuer/store/redis-store.ts';
 import { redisTarget } from '../issuer/store/redis-target.ts';
+import { DEFAULT_PIN_BUDGET, type PinBudget } from '../issuer/store/types.ts';
 import { loadFleetKey } from '../protocol/fleet-key.ts';
 import { demoDirProblem } from './demo.ts';
 import { hostProblem, publicOrigin, tlsProblems } from './listen-checks.ts';
@@ -40,6 +41,8 @@ export interface StartConfig {
   batch: { maxItems: number; windowMs: number };
   rate: { perSecond: number; burst: number };
   pinPaceMs?: number;
+  /** SCANPAY_DEVICE_WRONG_PINS, SCANPAY_MERCHANT_WRONG_PINS within SCANPAY_WRONG_PIN_WINDOW_S (GatewayOptions.pinBudget). */
+  pinBudget: PinBudget;
   pageRate: { perSecond: number; burst: number };
   /** `--processes N` / SCANPAY_PROCESSES: gateway processes sharing one port (gateway/processes.ts); 1: this one. */
   processes: number;
@@ -142,6 +145,11 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[],
   const batch = { maxItems: int('SCANPAY_BATCH_MAX', defaults.batch.maxItems, 1, 4096), windowMs: int('SCANPAY_BATCH_WINDOW_MS', defaults.batch.windowMs, 0, 1000) };
   const rate = { perSecond: int('SCANPAY_RATE_PER_SEC', 20, 1, 1_000_000), burst: int('SCANPAY_RATE_BURST', 40, 1, 1_000_000) };
   const pinPaceMs = env.SCANPAY_PIN_PACE_MS ? int('SCANPAY_PIN_PACE_MS', 250, 0, 86_400_000) : undefined;
+  const wrongPinWindowMs = int('SCANPAY_WRONG_PIN_WINDOW_S', DEFAULT_PIN_BUDGET.device.windowMs / 1000, 1, 30 * 86_400) * 1000;
+  const pinBudget: PinBudget = {
+    device: { max: int('SCANPAY_DEVICE_WRONG_PINS', DEFAULT_PIN_BUDGET.device.max, 1, 1_000_000), windowMs: wrongPinWindowMs },
+    merchant: { max: int('SCANPAY_MERCHANT_WRONG_PINS', DEFAULT_PIN_BUDGET.merchant.max, 1, 1_000_000), windowMs: wrongPinWindowMs },
+  };
   const pageRate = {
     perSecond: int('SCANPAY_PAGE_RATE_PER_SEC', defaults.pageRate.perSecond, 1, 1_000_000),
     burst: int('SCANPAY_PAGE_RATE_BURST', defaults.pageRate.burst, 1, 1_000_000),
@@ -159,7 +167,7 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[],
     host, port, opsHost, opsPort, publicUrl, tls, redisUrl, clusterNodes, redisPrefix, waitReplicas, waitTimeoutMs,
     keyRingConfigured, fleetKeyConfigured, demo, demoDir,
     baseline: argv.includes('--baseline') || env.SCANPAY_ENGINE === 'baseline',
-    threads, batch, rate, pinPaceMs, pageRate, processes, group, logLevel: logLevel as LogLevel,
+    threads, batch, rate, pinPaceMs, pinBudget, pageRate, processes, group, logLevel: logLevel as LogLevel,
   };
 }
 

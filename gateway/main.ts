@@ -79,6 +79,7 @@ const gateway = await startGateway({
   opsPort: config.opsPort,
   publicUrl: config.publicUrl,
   pinPaceMs: config.pinPaceMs,
+  pinBudget: config.pinBudget,
   pageLimits: { ...DEFAULT_PAGE_LIMITS, perAddress: config.pageRate },
   threads: config.threads,
   batch: config.batch,

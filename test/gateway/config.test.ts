@@ -118,6 +118,17 @@ describe('start configuration', () => {
     });
   });
 
+  it('the wrong-PIN budgets: defaults, and the three variables', () => {
+    expect(readStartConfig({}, [], defaults).pinBudget).toEqual({ device: { max: 10, windowMs: 3_600_000 }, merchant: { max: 100, windowMs: 3_600_000 } });
+    expect(readStartConfig({ SCANPAY_DEVICE_WRONG_PINS: '5', SCANPAY_MERCHANT_WRONG_PINS: '50', SCANPAY_WRONG_PIN_WINDOW_S: '600' }, [], defaults).pinBudget)
+      .toEqual({ device: { max: 5, windowMs: 600_000 }, merchant: { max: 50, windowMs: 600_000 } });
+    expect(problemsOf({ SCANPAY_DEVICE_WRONG_PINS: '0', SCANPAY_MERCHANT_WRONG_PINS: 'many', SCANPAY_WRONG_PIN_WINDOW_S: '2592001' })).toEqual([
+      'SCANPAY_WRONG_PIN_WINDOW_S must be a whole number from 1 to 2592000 (got "2592001")',
+      'SCANPAY_DEVICE_WRONG_PINS must be a whole number from 1 to 1000000 (got "0")',
+      'SCANPAY_MERCHANT_WRONG_PINS must be a whole number from 1 to 1000000 (got "many")',
+    ]);
+  });
+
   it('accepts every documented form: IPv6 and named hosts, a trailing slash on PUBLIC_URL, keys inline, Redis URL forms, cluster nodes', () => {
     expect(readStartConfig({}, [], defaults).logLevel).toBe('info');
     expect(readStartConfig({ HOST: '::1', OPS_HOST: 'localhost', LOG_LEVEL: 'silent' }, [], defaults)).toMatchObject({ host: '::1', opsHost: 'localhost', logLevel: 'silent' });
