@@ -97,9 +97,12 @@ function layer<T extends object>(codes: T, owner: ErrorLayer): Record<keyof T, E
 
 /** The error of the core, the issuer, the store and the fleet key: one of ERROR_CODES, its message, a detail. */
 export class ScanpayError extends ScanpayBaseError<ErrorCode> {
+  /** What went wrong in this case, without the code's general message (`message` is both). */
+  readonly detail: string | undefined;
   constructor(code: ErrorCode, detail?: string) {
     super(LAYER_OF[code], code, detail ? `${ERROR_CODES[code]}: ${detail}` : ERROR_CODES[code]);
     this.name = 'ScanpayError';
+    this.detail = detail;
   }
 }
 

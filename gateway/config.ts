@@ -1,20 +1,31 @@
 /**
  * `npm start`'s configuration: every environment variable of the README's table, read and checked once,
- * before anything starts. A bad value is one clear line naming the variable (never a secret's value), and
- * all of them are reported together. Combinations that would silently do the wrong thing are refused:
- * a Redis store with throw-away demo keys (orphan cards would pile up in Redis), a Redis store with an
- * in-memory fleet key (no scanner could connect), a public bind address without PUBLIC_URL (pushed page
- * URLs would read http://0.0.0.0:…).
+ * before anything starts. A bad value is one clear line naming the variable (never a secret's value, never a
+ * Redis URL, which may hold a password), and all of them are reported together. Files named by a variable
+ * (key ring, fleet key, TLS certificate and key) are read and checked here too, and the demo folder must be
+ * writable. Combinations that would silently do the wrong thing are refused: a Redis store with throw-away
+ * demo keys (orphan cards would pile up in Redis), a Redis store with an in-memory fleet key (no scanner could
+ * connect), a public bind address without PUBLIC_URL (pushed page URLs would read http://0.0.0.0:…), a key
+ * given both as a file and inline.
+ * Not checked here: Node's own variables (NODE_OPTIONS, NODE_EXTRA_CA_CERTS, TZ…) and those the libraries
+ * read themselves (PISCINA_*, UWS_*): they are theirs, passed through as they are.
  */
-import { ScanpayBaseError } from '../core/errors.ts';
-import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS } from '../issuer/store/redis-store.ts';
+import { ScanpayBaseError, isScanpayError } from '../core/errors.ts';
+import { readKeyRing } from '../issuer/key-ring-source.ts';
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS, PREFIX_PATTERN } from '../issuer/store/redis-store.ts';
+import { redisTarget } from '../issuer/store/redis-target.ts';
+import { DEFAULT_PIN_BUDGET, type PinBudget } from '../issuer/store/types.ts';
+import { loadFleetKey } from '../protocol/fleet-key.ts';
+import { demoDirProblem } from './demo.ts';
+import { hostProblem, publicOrigin, tlsProblems } from './listen-checks.ts';
+import { LOG_LEVELS, isLogLevel, type LogLevel } from './log.ts';
 
 export interface StartConfig {
   host: string;
   port: number;
   opsHost: string;
   opsPort: number;
-  publicUrl?: string;
+  publicUrl?: string; // an origin: scheme, host and port only
   tls?: { certFile: string; keyFile: string };
   redisUrl?: string;
   clusterNodes?: string; // REDIS_CLUSTER_NODES: host:port,… of a Redis Cluster (instead of REDIS_URL)
@@ -30,11 +41,14 @@ export interface StartConfig {
   batch: { maxItems: number; windowMs: number };
   rate: { perSecond: number; burst: number };
   pinPaceMs?: number;
+  /** SCANPAY_DEVICE_WRONG_PINS, SCANPAY_MERCHANT_WRONG_PINS within SCANPAY_WRONG_PIN_WINDOW_S (GatewayOptions.pinBudget). */
+  pinBudget: PinBudget;
   pageRate: { perSecond: number; burst: number };
   /** `--processes N` / SCANPAY_PROCESSES: gateway processes sharing one port (gateway/processes.ts); 1: this one. */
   processes: number;
   /** Set in a process the group started (SCANPAY_PROCESS_GROUP=i/N): it may share its port with the group. */
   group: { index: number; size: number } | null;
+  logLevel: LogLevel;
 }
 
 /** Every bad value at once, one line each (`npm start` prints each as `scanpay: <problem> [CONFIG]`). */
@@ -47,7 +61,7 @@ export class ConfigError extends ScanpayBaseError<'CONFIG'> {
   }
 }
 
-const PUBLIC_BINDS = new Set(['0.0.0.0', '::', '[::]']);
+const PUBLIC_BINDS = new Set(['0.0.0.0', '::']);
 
 export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[], defaults: { batch: { maxItems: number; windowMs: number }; pageRate: { perSecond: number; burst: number } }): StartConfig {
   const problems: string[] = [];
@@ -61,45 +75,81 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[],
     return Number(raw);
   };
   const set = (name: string) => Boolean(env[name]);
+  /** Runs a check that throws a typed error (a key loader, the Redis target) and keeps its message as a problem. */
+  const check = (what: string, run: () => unknown) => {
+    try {
+      run();
+    } catch (e) {
+      if (!isScanpayError(e)) throw e;
+      problems.push(what ? `${what}: ${e.message}` : e.detail ?? e.message);
+    }
+  };
 
   const host = env.HOST || '127.0.0.1';
   const port = int('PORT', 8080, 0, 65_535);
   const opsHost = env.OPS_HOST || '127.0.0.1';
   const opsPort = int('OPS_PORT', 9090, 0, 65_535);
-  const publicUrl = env.PUBLIC_URL || undefined;
-  if (publicUrl) {
-    try {
-      const url = new URL(publicUrl);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push('PUBLIC_URL must be an http:// or https:// URL');
-    } catch {
-      problems.push('PUBLIC_URL must be a URL such as https://pay.example.com');
-    }
+  for (const [name, value] of [['HOST', host], ['OPS_HOST', opsHost]]) {
+    const problem = hostProblem(name, value);
+    if (problem) problems.push(problem);
+  }
+  let publicUrl: string | undefined;
+  if (env.PUBLIC_URL) {
+    const checked = publicOrigin('PUBLIC_URL', env.PUBLIC_URL);
+    if ('problem' in checked) problems.push(checked.problem);
+    else publicUrl = checked.origin;
   } else if (PUBLIC_BINDS.has(host)) {
     problems.push(`HOST=${host} listens on every interface: set PUBLIC_URL to the address scanners and holders reach (page URLs would read http://${host}:${port}/…)`);
   }
   let tls: StartConfig['tls'];
   if (set('TLS_CERT_FILE') || set('TLS_KEY_FILE')) {
     if (!set('TLS_CERT_FILE') || !set('TLS_KEY_FILE')) problems.push('TLS needs both TLS_CERT_FILE and TLS_KEY_FILE');
-    else tls = { certFile: env.TLS_CERT_FILE!, keyFile: env.TLS_KEY_FILE! };
+    else {
+      tls = { certFile: env.TLS_CERT_FILE!, keyFile: env.TLS_KEY_FILE! };
+      problems.push(...tlsProblems({ cert: 'TLS_CERT_FILE', key: 'TLS_KEY_FILE' }, tls));
+    }
   }
   const redisUrl = env.REDIS_URL || undefined;
   const clusterNodes = env.REDIS_CLUSTER_NODES || undefined;
-  if (redisUrl && clusterNodes) problems.push('set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a cluster), not both');
+  check('', () => redisTarget({ redisUrl, clusterNodes })); // the URL's shape, the node list's, not both
   const persistent = Boolean(redisUrl || clusterNodes);
+  const redisPrefix = env.SCANPAY_REDIS_PREFIX || undefined;
+  if (redisPrefix !== undefined && !PREFIX_PATTERN.test(redisPrefix)) {
+    problems.push(`SCANPAY_REDIS_PREFIX must be 1 to 128 letters, digits or : . _ - (no spaces, braces or glob characters; got "${redisPrefix.slice(0, 20)}")`);
+  }
   const waitReplicas = int('SCANPAY_REDIS_WAIT_REPLICAS', 0, 0, 16);
   const waitTimeoutMs = int('SCANPAY_REDIS_WAIT_MS', DEFAULT_WAIT_TIMEOUT_MS, 1, DEFAULT_COMMAND_TIMEOUT_MS - 1);
   const keyRingConfigured = set('SCANPAY_KEYRING_FILE') || set('SCANPAY_KEYRING');
   const fleetKeyConfigured = set('SCANPAY_FLEET_KEY_FILE') || set('SCANPAY_FLEET_KEY');
+  // each read and parsed here (and dropped), so a missing file or a malformed key is a line, not a stack
+  if (set('SCANPAY_KEYRING_FILE') && set('SCANPAY_KEYRING')) problems.push('set SCANPAY_KEYRING_FILE (a key ring file) or SCANPAY_KEYRING (its JSON), not both');
+  else if (set('SCANPAY_KEYRING_FILE')) check('SCANPAY_KEYRING_FILE', () => readKeyRing({ file: env.SCANPAY_KEYRING_FILE! }));
+  else if (set('SCANPAY_KEYRING')) check('SCANPAY_KEYRING', () => readKeyRing({ json: env.SCANPAY_KEYRING! }));
+  if (set('SCANPAY_FLEET_KEY_FILE') && set('SCANPAY_FLEET_KEY')) problems.push('set SCANPAY_FLEET_KEY_FILE (a file) or SCANPAY_FLEET_KEY (64 hex digits), not both');
+  else if (set('SCANPAY_FLEET_KEY_FILE')) check('SCANPAY_FLEET_KEY_FILE', () => loadFleetKey({ file: env.SCANPAY_FLEET_KEY_FILE! }));
+  else if (set('SCANPAY_FLEET_KEY')) check('', () => loadFleetKey({ env: { SCANPAY_FLEET_KEY: env.SCANPAY_FLEET_KEY } })); // its message names it
   if (persistent && !keyRingConfigured) {
     problems.push('a Redis store (REDIS_URL or REDIS_CLUSTER_NODES) but no key ring: run `npx scanpay keys generate` and set SCANPAY_KEYRING_FILE=scanpay-keyring.json (cards issued under throw-away demo keys would pile up in Redis)');
   }
   if (persistent && !fleetKeyConfigured) {
     problems.push('a Redis store (REDIS_URL or REDIS_CLUSTER_NODES) but no fleet key: run `npx scanpay fleet-key generate` and set SCANPAY_FLEET_KEY_FILE=scanpay-fleet.key (scanners need secrets from a key that outlives this process)');
   }
+  if (env.SCANPAY_DEMO && env.SCANPAY_DEMO !== '1') {
+    problems.push(`SCANPAY_DEMO must be 1, or unset (demo cards are written whenever no key ring is set; got "${env.SCANPAY_DEMO.slice(0, 20)}")`);
+  }
+  const demo = env.SCANPAY_DEMO === '1' || !keyRingConfigured;
+  const demoDir = env.SCANPAY_DEMO_DIR || 'demo-cards';
+  const demoDirUnusable = demo ? demoDirProblem(demoDir) : null;
+  if (demoDirUnusable) problems.push(`the demo cards' folder (SCANPAY_DEMO_DIR, default ./demo-cards): ${demoDirUnusable}`);
   const threads = env.SCANPAY_THREADS ? int('SCANPAY_THREADS', 1, 1, 256) : undefined;
   const batch = { maxItems: int('SCANPAY_BATCH_MAX', defaults.batch.maxItems, 1, 4096), windowMs: int('SCANPAY_BATCH_WINDOW_MS', defaults.batch.windowMs, 0, 1000) };
   const rate = { perSecond: int('SCANPAY_RATE_PER_SEC', 20, 1, 1_000_000), burst: int('SCANPAY_RATE_BURST', 40, 1, 1_000_000) };
   const pinPaceMs = env.SCANPAY_PIN_PACE_MS ? int('SCANPAY_PIN_PACE_MS', 250, 0, 86_400_000) : undefined;
+  const wrongPinWindowMs = int('SCANPAY_WRONG_PIN_WINDOW_S', DEFAULT_PIN_BUDGET.device.windowMs / 1000, 1, 30 * 86_400) * 1000;
+  const pinBudget: PinBudget = {
+    device: { max: int('SCANPAY_DEVICE_WRONG_PINS', DEFAULT_PIN_BUDGET.device.max, 1, 1_000_000), windowMs: wrongPinWindowMs },
+    merchant: { max: int('SCANPAY_MERCHANT_WRONG_PINS', DEFAULT_PIN_BUDGET.merchant.max, 1, 1_000_000), windowMs: wrongPinWindowMs },
+  };
   const pageRate = {
     perSecond: int('SCANPAY_PAGE_RATE_PER_SEC', defaults.pageRate.perSecond, 1, 1_000_000),
     burst: int('SCANPAY_PAGE_RATE_BURST', defaults.pageRate.burst, 1, 1_000_000),
@@ -110,14 +160,14 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[],
     problems.push(`--processes ${processes} needs REDIS_URL or REDIS_CLUSTER_NODES: each process has its own crypto pool, and with the embedded store each would have its own cards and sessions`);
   }
   if (env.SCANPAY_ENGINE && env.SCANPAY_ENGINE !== 'baseline' && env.SCANPAY_ENGINE !== 'pool') problems.push('SCANPAY_ENGINE must be pool or baseline');
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!isLogLevel(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel.slice(0, 20)}")`);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
-    host, port, opsHost, opsPort, publicUrl, tls, redisUrl, clusterNodes, redisPrefix: env.SCANPAY_REDIS_PREFIX || undefined, waitReplicas, waitTimeoutMs,
-    keyRingConfigured, fleetKeyConfigured,
-    demo: env.SCANPAY_DEMO === '1' || !keyRingConfigured,
-    demoDir: env.SCANPAY_DEMO_DIR || 'demo-cards',
+    host, port, opsHost, opsPort, publicUrl, tls, redisUrl, clusterNodes, redisPrefix, waitReplicas, waitTimeoutMs,
+    keyRingConfigured, fleetKeyConfigured, demo, demoDir,
     baseline: argv.includes('--baseline') || env.SCANPAY_ENGINE === 'baseline',
-    threads, batch, rate, pinPaceMs, pageRate, processes, group,
+    threads, batch, rate, pinPaceMs, pinBudget, pageRate, processes, group, logLevel: logLevel as LogLevel,
   };
 }
 

@@ -4,9 +4,9 @@
  * long as the gateway runs (an owner file with its pid): a second demo never overwrites the material of one
  * still running, whose printed command would then fail (its cards and scanner secret live in that process).
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { Issuer } from '../issuer/issuer.ts';
 import { payloadQrPng } from '../issuer/qr.ts';
 import { deviceSecret } from '../protocol/scanner-token.ts';
@@ -23,6 +23,30 @@ export interface DemoMaterial {
   dir: string;
   secretFile: string;
   cards: { file: string; pin: string; currency: string; maskedPan: string }[];
+}
+
+/**
+ * Why the demo material could not be written to `dir` (null: it can be): the folder, or the nearest existing
+ * folder above it, is a file or not writable. Checked at start, before the gateway listens.
+ */
+export function demoDirProblem(dir: string): string | null {
+  const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? 'error';
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    let isFolder: boolean;
+    try {
+      isFolder = statSync(at).isDirectory();
+    } catch (e) {
+      if ((code(e) === 'ENOENT' || code(e) === 'ENOTDIR') && dirname(at) !== at) continue; // not there yet: mkdir makes it
+      return `cannot look at ${at} (${code(e)})`;
+    }
+    if (!isFolder) return `${at} is a file, not a folder`;
+    try {
+      accessSync(at, constants.W_OK);
+    } catch (e) {
+      return `cannot write in ${at} (${code(e)})`;
+    }
+    return null;
+  }
 }
 
 export async function writeDemo(issuer: Issuer, fleetKey: Uint8Array, dir: string): Promise<DemoMaterial> {

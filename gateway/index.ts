@@ -1,13 +1,15 @@
 /**
- * `scanpay/gateway`: run the gateway inside your own process (what `npm start` does from the environment).
+ * `scanpay/gateway`: run the gateway inside your own process (what `npm start` does from the environment;
+ * every option in docs/embedding.md).
  * @example
  *   import { startGateway } from 'scanpay/gateway';
  *   const gateway = await startGateway({ store, keyRing, fleetKey, port: 8080 });
  */
-export { DEFAULT_BATCH, startGateway, type Gateway, type GatewayOptions } from './server.ts';
+export { DEFAULT_BATCH, startGateway, type EngineContext, type Gateway, type GatewayOptions } from './server.ts';
+export { DEFAULT_PAGE_LIMITS, type PageLimits } from './http/auth-routes.ts';
 export { CryptoPool, type CryptoEngine, type CryptoPoolOptions } from './pool/crypto-pool.ts';
 export { LocalPushBus, RedisPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
-export { createLogger, type GatewayLogger, type ScanpayLogger } from './log.ts';
+export { LOG_LEVELS, createLogger, type GatewayLogger, type LogLevel, type ScanpayLogger } from './log.ts';
 export { deviceSecret } from '../protocol/scanner-token.ts';
 export { FLEET_KEY_BYTES, loadFleetKey, parseFleetKey } from '../protocol/fleet-key.ts';
 export { ScanpayBaseError, isScanpayBaseError, type ErrorLayer } from '../core/errors.ts';

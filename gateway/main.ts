@@ -44,7 +44,7 @@ if (config.processes > 1) {
 }
 // in a group, a process whose supervisor is gone stops by itself (the SIGTERM handler below drains it)
 if (config.group) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
-const log = createLogger();
+const log = createLogger({ level: config.logLevel });
 // A promise nobody awaited that failed: logged and counted (scanpay_unhandled_rejections_total), never a crash.
 let countUnhandled: (() => void) | undefined;
 let unhandledBeforeStart = 0;
@@ -64,6 +64,9 @@ const redis = redisTarget({ redisUrl: config.redisUrl, clusterNodes: config.clus
 const store = await openStore({
   redisUrl: config.redisUrl, clusterNodes: config.clusterNodes, prefix: config.redisPrefix,
   waitReplicas: config.waitReplicas, waitTimeoutMs: config.waitTimeoutMs,
+}).catch((e: Error) => { // e.g. Redis unreachable: the reason (never the URL's password), not a stack
+  process.stderr.write(`scanpay: the gateway did not start: ${e.message} [START]\n`);
+  process.exit(2);
 });
 const { demo, baseline } = config; // baseline: node:crypto inline on the main thread and no pool (for bench:e2e)
 
@@ -76,6 +79,7 @@ const gateway = await startGateway({
   opsPort: config.opsPort,
   publicUrl: config.publicUrl,
   pinPaceMs: config.pinPaceMs,
+  pinBudget: config.pinBudget,
   pageLimits: { ...DEFAULT_PAGE_LIMITS, perAddress: config.pageRate },
   threads: config.threads,
   batch: config.batch,
@@ -124,7 +128,13 @@ if (!fleetConfigured) say('  ! demo fleet key, generated in memory (set SCANPAY_
 
 if (demoDir) {
   const issuer = new Issuer({ core: await loadCore(), store, keyRing: keyRing! });
-  const material = await writeDemo(issuer, fleetKey, demoDir);
+  // the folder was checked at start and claimed; a failure now (the disk filled, say) still ends cleanly
+  const material = await writeDemo(issuer, fleetKey, demoDir).catch(async (e: Error) => {
+    process.stderr.write(`scanpay: the gateway did not start: the demo cards were not written to ${shownPath(demoDir)}: ${e.message} [START]\n`);
+    await gateway.close();
+    await store.close();
+    process.exit(2);
+  });
   say();
   say(`demo scanner "${DEMO_SCANNER}", secret in ${material.secretFile}; demo cards:`);
   for (const card of material.cards) say(`  ${card.file}  ${card.maskedPan}  PIN ${card.pin}  ${card.currency}`);

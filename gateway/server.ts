@@ -15,10 +15,12 @@ import type { CardEngine } from '../issuer/card-engine.ts';
 import type { IssuerKeyRing } from '../issuer/key-ring.ts';
 import { KeyRingSource } from '../issuer/key-ring-source.ts';
 import { DEFAULT_PIN_BUDGET, type PinBudget, type Store } from '../issuer/store/types.ts';
+import { FLEET_KEY_BYTES } from '../protocol/fleet-key.ts';
 import type { FlowDeps } from './flow/deps.ts';
 import { authRoutes, DEFAULT_PAGE_LIMITS, type PageLimits } from './http/auth-routes.ts';
 import { opsRoutes, publicHealthRoutes, type OpsState } from './http/ops-routes.ts';
 import { InFlight } from './in-flight.ts';
+import { hostProblem, publicOrigin, tlsProblems } from './listen-checks.ts';
 import { createLogger, type GatewayLogger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { CryptoPool } from './pool/crypto-pool.ts';
@@ -27,45 +29,82 @@ import { ScannerHub } from './scanners/scanner-hub.ts';
 import { startTransport, type TlsFiles } from './transport/uws-server.ts';
 import { LocalPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
 
+/**
+ * What startGateway takes. `store`, `fleetKey` and one of `keyRingFile` / `keyRing` are required; everything
+ * else has a default (docs/embedding.md has the same list as a table). The checks at the boundary: host names,
+ * `publicUrl`, the TLS files and the fleet key's length, each BAD_ARGUMENT with the reason.
+ */
 export interface GatewayOptions {
+  /** Cards, sessions, the ledger, PIN counters and rate limits (`openStore()`: Redis, or the embedded store). The gateway uses it and never closes it. */
   store: Store;
   /**
    * The issuer key ring, which only the crypto engine's threads hold: a file (reloaded on `reloadKeys()`,
-   * SIGHUP, and when the file changes) or a ring given inline (fixed until restart). One of the two.
+   * SIGHUP in `npm start`, and when the file changes; see `keyRingPollMs`) or a ring given inline (fixed until
+   * restart). Exactly one of the two.
    */
   keyRingFile?: string;
+  /** The issuer key ring given inline: fixed for the life of the gateway (a later change to the object is not seen). */
   keyRing?: IssuerKeyRing;
-  fleetKey: Uint8Array; // verifies scanner tokens; also keys the auth page tokens
-  host?: string; // default 127.0.0.1
-  port?: number; // default 8080; 0 picks a free port
-  sharedPort?: boolean; // a process of a `--processes N` group: share the port (default: exclusive, in use fails)
-  publicUrl?: string; // base URL scanners reach the auth page at; default http(s)://host:port
-  tls?: TlsFiles; // serve wss:// and https:// (with HSTS) from this certificate and key
-  opsHost?: string; // the ops listener (/metrics, /readyz detail); default 127.0.0.1
-  opsPort?: number; // default 0: any free port (Gateway.opsUrl says which)
-  threads?: number; // crypto workers; default: one per core
+  /** The scanner fleet key, 32 bytes (`loadFleetKey()`): verifies scanner tokens, and keys the auth page tokens. */
+  fleetKey: Uint8Array;
+  /** Where scanners and the auth page connect: an IP address (IPv6 without brackets) or a host name. Default `127.0.0.1`. */
+  host?: string;
+  /** Default 8080; 0 picks a free port (`Gateway.port` says which). A port in use fails the start unless `sharedPort`. */
+  port?: number;
+  /** Share the port with other gateway processes (SO_REUSEPORT), as a `--processes N` group does. Default false: exclusive. */
+  sharedPort?: boolean;
+  /**
+   * The origin scanners and holders reach the gateway at (scheme, host, port; a trailing `/` is dropped):
+   * page URLs pushed to scanners start with it, and a PIN POST must come from it. Default `http(s)://host:port`.
+   */
+  publicUrl?: string;
+  /** Serve `wss://` and `https://` (with HSTS) from this PEM certificate and unencrypted PEM key. Default: plain `ws://`, `http://`. */
+  tls?: TlsFiles;
+  /** The ops listener's host (`/metrics`, `/readyz` with detail, `/healthz`). Default `127.0.0.1`. */
+  opsHost?: string;
+  /** The ops listener's port. Default 0: a free port (`Gateway.opsUrl` says which). */
+  opsPort?: number;
+  /** Crypto worker threads. Default: one per core (`os.availableParallelism()`). */
+  threads?: number;
+  /**
+   * A pool batch closes at `maxItems` requests, or `windowMs` after its first (0: the end of the current I/O turn),
+   * and only when a worker is free. Default `DEFAULT_BATCH` (64, 0).
+   */
   batch?: { maxItems: number; windowMs: number };
   /**
-   * Build the crypto engine (default: the worker pool over `keys`). The baseline mode passes its inline engine.
-   * `onError` logs and counts a pool fault (scanpay_pool_errors_total).
+   * Build the crypto engine (default: the worker pool, `CryptoPool`, over `keys`). The baseline mode passes
+   * its inline engine. `onError` logs and counts a pool fault (scanpay_pool_errors_total).
    */
   engine?: (context: EngineContext) => CardEngine;
-  /** How often the key ring file is checked for a change (ms; default 2000; 0: only reloadKeys and SIGHUP). */
+  /** How often the key ring file is checked for a change (ms). Default 2000; 0: only `reloadKeys()`. */
   keyRingPollMs?: number;
+  /** How long an auth session stays open for its PIN (ms). Default 120000. */
   sessionTtlMs?: number;
+  /** Wrong PINs in a row that lock a card. Default 3. */
   pinLockAt?: number;
-  pinPaceMs?: number; // least time between two evaluated PIN attempts on one card; default 250
-  /** Wrong PINs per scanner and per merchant within a window (types.ts PinBudget); default DEFAULT_PIN_BUDGET; null: none. */
+  /** Least time between two evaluated PIN attempts on one card (ms); one sooner gets RATE_LIMITED. Default 250. */
+  pinPaceMs?: number;
+  /**
+   * Wrong PINs counted per scanner and per merchant within a window, each taken before the PIN is evaluated and
+   * given back for a right one; past it, PIN_LIMIT. Default `DEFAULT_PIN_BUDGET` (10 an hour per scanner, 100 per
+   * merchant); null: none.
+   */
   pinBudget?: PinBudget | null;
-  pageLimits?: PageLimits; // the auth page's budgets per client address and per session (docs/protocol.md §9)
+  /** The auth page's budgets per client address and per session (docs/protocol.md §9). Default `DEFAULT_PAGE_LIMITS` (5/s burst 20; 3 per session). */
+  pageLimits?: PageLimits;
+  /** Frames per second per scanner (every frame and every connection opened), kept in the store. Default 20. */
   framesPerSecond?: number;
+  /** The burst over `framesPerSecond` a scanner may send. Default 40. */
   burst?: number;
+  /** Seconds without traffic after which a scanner connection is closed (the gateway pings before it). Default 60. */
   idleTimeoutS?: number;
+  /** Bytes queued for a scanner that does not read before its connection is closed (code 1008). Default 65536. */
   maxBackpressureBytes?: number;
+  /** Where the gateway logs (a pino Logger is one). Default `createLogger()`: JSON lines on stdout at LOG_LEVEL, else info. */
   logger?: GatewayLogger;
   /** This thread's core (page-token and receipt MACs only); default: a fresh instance. Tests pass a counting one. */
   core?: CryptoCore;
-  /** With several gateways over Redis: where pushes travel (RedisPushBus). Default: this process only. */
+  /** With several gateways over Redis: where pushes travel (`RedisPushBus.connect`). Default: this process only (`LocalPushBus`). */
   pushBus?: (deliver: Deliver) => Promise<PushBus>;
 }
 
@@ -76,15 +115,26 @@ export interface EngineContext {
   onError: (where: string, e: Error) => void;
 }
 
+/** A running gateway (startGateway's result). */
 export interface Gateway {
-  readonly url: string; // http(s)://host:port
-  readonly scannerUrl: string; // ws(s)://host:port/scanner
+  /** `http(s)://host:port`: the auth pages and `/healthz`, `/readyz` for load balancers. */
+  readonly url: string;
+  /** `ws(s)://host:port/scanner`: where scanners connect (docs/protocol.md). */
+  readonly scannerUrl: string;
+  /** The scanners' port (the one picked, for port 0). */
   readonly port: number;
-  readonly opsUrl: string; // http://opsHost:opsPort: /metrics, /readyz, /healthz
+  /** `http://opsHost:opsPort`: `/metrics` (Prometheus), `/readyz` with detail, `/healthz`. */
+  readonly opsUrl: string;
+  /** What the gateway counts; `/metrics` on `opsUrl` serves the series. `npm start` adds its unhandled rejections here (`unhandledRejection()`). */
   readonly metrics: GatewayMetrics;
   /** Reads the key ring file again and has the engine use it (a rotated key works at once); KEYRING_INVALID if the file is bad or the ring was inline. */
   reloadKeys(): Promise<void>;
-  /** Stops taking work, lets in-flight payments finish (up to drainMs), closes sockets and workers. */
+  /**
+   * Stops taking work (new frames get SHUTTING_DOWN, new connections are refused), lets in-flight payments
+   * finish (up to `drainMs`, default 10000) and answers them, then closes scanner connections (code 1001),
+   * the listeners, the crypto workers and the push bus. The store is the caller's to close. It runs once: every
+   * call, concurrent or later, resolves when that one shutdown is done.
+   */
   close(drainMs?: number): Promise<void>;
 }
 
@@ -93,9 +143,21 @@ export const DEFAULT_BATCH = { maxItems: 64, windowMs: 0 };
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const host = opts.host ?? '127.0.0.1';
+  const opsHost = opts.opsHost ?? '127.0.0.1';
+  // every option a listen or a page link depends on, checked before anything starts
+  if (!opts.keyRingFile === !opts.keyRing) throw new ScanpayError('BAD_ARGUMENT', 'give the gateway keyRingFile or keyRing (one of the two)');
+  if (!(opts.fleetKey instanceof Uint8Array) || opts.fleetKey.length !== FLEET_KEY_BYTES) {
+    throw new ScanpayError('BAD_ARGUMENT', `fleetKey must be ${FLEET_KEY_BYTES} bytes (a Uint8Array, as loadFleetKey() gives)`);
+  }
+  const publicUrl = opts.publicUrl === undefined ? undefined : publicOrigin('publicUrl', opts.publicUrl);
+  const problems = [
+    hostProblem('host', host), hostProblem('opsHost', opsHost),
+    publicUrl && 'problem' in publicUrl ? publicUrl.problem : null,
+    ...(opts.tls ? tlsProblems({ cert: 'tls.certFile', key: 'tls.keyFile' }, opts.tls) : []),
+  ].filter((p) => p !== null);
+  if (problems.length > 0) throw new ScanpayError('BAD_ARGUMENT', problems.join('; '));
   const log = opts.logger ?? createLogger();
   const core = opts.core ?? await loadCore();
-  if (!opts.keyRingFile === !opts.keyRing) throw new ScanpayError('BAD_ARGUMENT', 'give the gateway keyRingFile or keyRing (one of the two)');
   const keys = opts.keyRingFile ? KeyRingSource.file(opts.keyRingFile) : KeyRingSource.inline(opts.keyRing!);
   if (opts.keyRingFile) keys.read(); // a bad file fails the start here, not in a worker
 
@@ -119,7 +181,6 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     })
     : new LocalPushBus(deliver);
   // listen before the flow: the page URLs it hands out need the bound port (port 0 picks one)
-  const opsHost = opts.opsHost ?? '127.0.0.1';
   const transport = await startTransport({
     host, port: opts.port ?? 8080, sharedPort: opts.sharedPort, tls: opts.tls,
     ops: { host: opsHost, port: opts.opsPort ?? 0 },
@@ -139,8 +200,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     core, engine, store: opts.store,
     pageKey: createHmac('sha256', opts.fleetKey).update('scanpay/v1/page-key').digest(),
     config: {
-      publicUrl: opts.publicUrl ?? url, sessionTtlMs: opts.sessionTtlMs ?? 120_000, pinLockAt: opts.pinLockAt ?? 3, pinPaceMs: opts.pinPaceMs ?? 250,
-      pinBudget: opts.pinBudget === null ? undefined : opts.pinBudget ?? DEFAULT_PIN_BUDGET,
+      publicUrl: publicUrl && 'origin' in publicUrl ? publicUrl.origin : url, sessionTtlMs: opts.sessionTtlMs ?? 120_000, pinLockAt: opts.pinLockAt ?? 3,
+      pinPaceMs: opts.pinPaceMs ?? 250, pinBudget: opts.pinBudget === null ? undefined : opts.pinBudget ?? DEFAULT_PIN_BUDGET,
     },
     audit: log,
     metrics,
@@ -162,7 +223,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     routes: [...authRoutes(flow, inFlight, () => hub.draining, opts.pageLimits ?? DEFAULT_PAGE_LIMITS), ...publicHealthRoutes(ops)],
     opsRoutes: opsRoutes(ops),
   });
-  let closed = false;
+  let closing: Promise<void> | undefined; // one shutdown, however many callers ask for it
   log.info({ event: 'gateway.started', url, ops: opsUrl, store: opts.store.description, keys: keys.description }, 'gateway started');
 
   const reloadKeys = async () => {
@@ -184,18 +245,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     port: transport.port,
     metrics,
     reloadKeys,
-    async close(drainMs = 10_000) {
-      if (closed) return;
-      if (opts.keyRingFile) unwatchFile(opts.keyRingFile, onKeyFileChange);
-      hub.draining = true;
-      transport.stopListening();
-      const drained = await inFlight.drain(drainMs);
-      if (!drained) log.warn({ event: 'gateway.drain-timeout', inFlight: inFlight.count }, 'in-flight payments did not finish in time');
-      await new Promise((resolve) => setImmediate(resolve)); // let the drained work send its answers (they follow in later microtasks)
-      transport.closeConnections();
-      closed = true;
-      await Promise.all([engine.close(), pushBus.close()]);
-      log.info({ event: 'gateway.stopped' }, 'gateway stopped');
+    close(drainMs = 10_000) {
+      closing ??= (async () => {
+        if (opts.keyRingFile) unwatchFile(opts.keyRingFile, onKeyFileChange);
+        hub.draining = true;
+        transport.stopListening();
+        const drained = await inFlight.drain(drainMs);
+        if (!drained) log.warn({ event: 'gateway.drain-timeout', inFlight: inFlight.count }, 'in-flight payments did not finish in time');
+        await new Promise((resolve) => setImmediate(resolve)); // let the drained work send its answers (they follow in later microtasks)
+        transport.closeConnections();
+        await Promise.all([engine.close(), pushBus.close()]);
+        log.info({ event: 'gateway.stopped' }, 'gateway stopped');
+      })();
+      return closing;
     },
   };
 }

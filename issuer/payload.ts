@@ -22,6 +22,11 @@ export const PAYLOAD_TEXT_LENGTH = (PAYLOAD_SIZE / 2) * 3;
 export const PAYLOAD_TEXT_MAX = 256;
 const BASE45_TEXT = /^[0-9A-Z $%*+\-./:]*$/;
 
+/** Base45's alphabet (RFC 9285), which is also QR's alphanumeric mode: 0-9, A-Z, space and $ % * + - . / : */
+export function isBase45Text(text: unknown): text is string {
+  return typeof text === 'string' && BASE45_TEXT.test(text);
+}
+
 export interface ParsedPayload {
   keyId: number;
   generation: number;

@@ -40,7 +40,7 @@ export const DEFAULT_PREFIX = 'scanpay:';
  * Characters a prefix may hold: no spaces or glob metacharacters, so `SCAN MATCH {prefix}*` finds exactly our
  * keys, and no braces, which would replace the hash tags that keep a payment on one cluster slot.
  */
-const PREFIX_PATTERN = /^[A-Za-z0-9:._-]{1,128}$/;
+export const PREFIX_PATTERN = /^[A-Za-z0-9:._-]{1,128}$/;
 /** Default deadline of one command; a slower answer is STORE_UNAVAILABLE (retryable). */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
 /** The codes of the PIN answers that need no evaluation, in the order the scripts take them. */

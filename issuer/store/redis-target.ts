@@ -25,9 +25,30 @@ export function parseClusterNodes(list: string): ClusterNode[] {
   return nodes;
 }
 
+/**
+ * What ioredis is given as one server: `redis://[[user]:password@]host[:port][/db]`, `rediss://…` (TLS), or a
+ * unix socket path. Anything else is refused before ioredis sees it: it would read an `http://` URL as a socket
+ * path, and a malformed URL's error quotes it, password and all. The message never shows the URL.
+ */
+export function checkRedisUrl(url: string): void {
+  if (url.startsWith('/')) return; // a unix socket path
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // reported below
+  }
+  const db = parsed?.pathname ?? '';
+  if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || parsed.hostname === '' || !/^(\/\d{0,5})?$/.test(db) || parsed.hash !== '') {
+    throw new ScanpayError('BAD_ARGUMENT', 'REDIS_URL must be redis://[:password@]host[:port][/db], rediss://… or a unix socket path (the value is not shown: it may hold a password)');
+  }
+}
+
 /** The target from a URL and/or a node list (both set is ambiguous: refused), or null for neither. */
 export function redisTarget(opts: { redisUrl?: string; clusterNodes?: string }): RedisTarget | null {
   if (opts.redisUrl && opts.clusterNodes) throw new ScanpayError('BAD_ARGUMENT', 'set REDIS_URL or REDIS_CLUSTER_NODES, not both');
   if (opts.clusterNodes) return { cluster: parseClusterNodes(opts.clusterNodes) };
-  return opts.redisUrl ? { url: opts.redisUrl } : null;
+  if (!opts.redisUrl) return null;
+  checkRedisUrl(opts.redisUrl);
+  return { url: opts.redisUrl };
 }

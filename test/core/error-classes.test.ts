@@ -28,7 +28,7 @@ describe('ScanpayError codes, by layer', () => {
       const e = new ScanpayError(code as ErrorCode, 'detail');
       expect(e).toBeInstanceOf(ScanpayBaseError);
       expect(e).toBeInstanceOf(Error);
-      expect(e).toMatchObject({ name: 'ScanpayError', code, layer, message: `${message}: detail` });
+      expect(e).toMatchObject({ name: 'ScanpayError', code, layer, message: `${message}: detail`, detail: 'detail' });
       expect(isScanpayError(e, code as ErrorCode)).toBe(true);
       expect(isScanpayBaseError(e, code)).toBe(true);
     }

@@ -1,15 +1,20 @@
 /**
  * deploy/compose.yaml and deploy/haproxy.cfg are not run here (no Docker engine): this keeps them consistent
  * with what does run. Every environment variable the gateways get is one gateway/config.ts (or the key ring
- * and fleet key loaders) reads, and the set passes readStartConfig; the cluster create step and
+ * and fleet key loaders) reads, and the set passes readStartConfig (the secrets it names under /run/secrets,
+ * which start-up reads, stood in for by fresh ones of the same kind); the cluster create step and
  * REDIS_CLUSTER_NODES name the same six Redis services; HAProxy's backends are the compose gateways on
  * their PORT, health-checked on the public /readyz.
  */
-import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readStartConfig } from '../../gateway/config.ts';
 import { DEFAULT_PAGE_LIMITS } from '../../gateway/http/auth-routes.ts';
 import { DEFAULT_BATCH } from '../../gateway/server.ts';
+import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 
 const root = new URL('../../', import.meta.url);
 const read = (path: string) => readFile(new URL(path, root), 'utf8');
@@ -31,7 +36,18 @@ describe('deploy/ files agree with the code', () => {
     const env = gatewayEnvironment(compose);
     const readers = [await read('gateway/config.ts'), await read('issuer/key-ring.ts'), await read('protocol/fleet-key.ts')].join('\n');
     for (const name of Object.keys(env)) expect(readers, name).toMatch(new RegExp(`\\b${name}\\b`));
-    const config = readStartConfig(env, [], { batch: DEFAULT_BATCH, pageRate: DEFAULT_PAGE_LIMITS.perAddress });
+    // the container's secrets (compose `secrets:`): a key ring and a fleet key, as `scanpay keys generate` and `fleet-key generate` write them
+    expect([env.SCANPAY_KEYRING_FILE, env.SCANPAY_FLEET_KEY_FILE]).toEqual(['/run/secrets/scanpay-keyring', '/run/secrets/scanpay-fleet-key']);
+    const secrets = await mkdtemp(join(tmpdir(), 'scanpay-deploy-secrets-'));
+    let config: ReturnType<typeof readStartConfig>;
+    try {
+      const stand = { SCANPAY_KEYRING_FILE: join(secrets, 'scanpay-keyring'), SCANPAY_FLEET_KEY_FILE: join(secrets, 'scanpay-fleet-key') };
+      await IssuerKeyRing.generate().save(stand.SCANPAY_KEYRING_FILE);
+      await writeFile(stand.SCANPAY_FLEET_KEY_FILE, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+      config = readStartConfig({ ...env, ...stand }, [], { batch: DEFAULT_BATCH, pageRate: DEFAULT_PAGE_LIMITS.perAddress });
+    } finally {
+      await rm(secrets, { recursive: true, force: true });
+    }
     expect(config).toMatchObject({ host: '0.0.0.0', port: 8080, opsPort: 9090, waitReplicas: 1, demo: false, processes: 1 });
     expect(config.clusterNodes?.split(',')).toHaveLength(6);
     // both gateways are the anchor

@@ -2,12 +2,17 @@
  * `npm start`'s configuration (gateway/config.ts): every bad value is named on one line and nothing starts;
  * the combinations that would silently misbehave are refused with what to run instead.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, readStartConfig } from '../../gateway/config.ts';
 import { DEFAULT_PAGE_LIMITS } from '../../gateway/http/auth-routes.ts';
 import { DEFAULT_BATCH } from '../../gateway/server.ts';
+import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 
 const defaults = { batch: DEFAULT_BATCH, pageRate: DEFAULT_PAGE_LIMITS.perAddress };
 const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
@@ -19,6 +24,25 @@ const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
     throw e;
   }
 };
+
+/** Real files for the variables that name one: a key ring, a fleet key, a certificate with its key, and a spare key. */
+const dir = mkdtempSync(join(tmpdir(), 'scanpay-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const keyRing = IssuerKeyRing.generate();
+const files = {
+  keyRing: join(dir, 'keyring.json'), fleetKey: join(dir, 'fleet.key'), cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem'),
+  otherKey: join(dir, 'other-key.pem'), aFile: join(dir, 'a-file'), missing: join(dir, 'missing.pem'),
+};
+writeFileSync(files.keyRing, keyRing.serialize());
+const fleetKeyHex = randomBytes(32).toString('hex');
+writeFileSync(files.fleetKey, `${fleetKeyHex}\n`);
+execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+  '-subj', '/CN=127.0.0.1', '-keyout', files.key, '-out', files.cert], { stdio: 'ignore' });
+execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', files.otherKey], { stdio: 'ignore' });
+writeFileSync(files.aFile, 'not a folder\n');
+/** What a Redis deployment needs besides the Redis itself. */
+const keys = { SCANPAY_KEYRING_FILE: files.keyRing, SCANPAY_FLEET_KEY_FILE: files.fleetKey };
+const onRedis = { REDIS_URL: 'redis://127.0.0.1:6379', ...keys };
 
 describe('start configuration', () => {
   it('defaults to the embedded demo on loopback', () => {
@@ -37,8 +61,43 @@ describe('start configuration', () => {
     ['HOST=0.0.0.0 without PUBLIC_URL', { HOST: '0.0.0.0' }, /set PUBLIC_URL/],
     ['PUBLIC_URL not a URL', { PUBLIC_URL: 'pay.example.com' }, /^PUBLIC_URL must be a URL/],
     ['one TLS file only', { TLS_CERT_FILE: 'cert.pem' }, /both TLS_CERT_FILE and TLS_KEY_FILE/],
-    ['REDIS_URL without a key ring', { REDIS_URL: 'redis://127.0.0.1:6379', SCANPAY_FLEET_KEY_FILE: 'f' }, /scanpay keys generate/],
-    ['REDIS_URL without a fleet key', { REDIS_URL: 'redis://127.0.0.1:6379', SCANPAY_KEYRING_FILE: 'k' }, /scanpay fleet-key generate/],
+    ['REDIS_URL without a key ring', { REDIS_URL: 'redis://127.0.0.1:6379', SCANPAY_FLEET_KEY_FILE: files.fleetKey }, /scanpay keys generate/],
+    ['REDIS_URL without a fleet key', { REDIS_URL: 'redis://127.0.0.1:6379', SCANPAY_KEYRING_FILE: files.keyRing }, /scanpay fleet-key generate/],
+    ['LOG_LEVEL=loud', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent \(got "loud"\)$/],
+    ['LOG_LEVEL=INFO (pino\'s levels are lower case)', { LOG_LEVEL: 'INFO' }, /^LOG_LEVEL must be one of/],
+    ['HOST=[::1] (uWS takes IPv6 without brackets)', { HOST: '[::1]' }, /^HOST must be an IP address \(IPv6 without brackets, e\.g\. ::1\) or a host name \(got "\[::1\]"\)$/],
+    ['HOST with a space', { HOST: ' 127.0.0.1' }, /^HOST must be an IP address/],
+    ['OPS_HOST=bad_name', { OPS_HOST: 'bad_name' }, /^OPS_HOST must be an IP address/],
+    ['HOST=:: without PUBLIC_URL', { HOST: '::' }, /^HOST=:: listens on every interface: set PUBLIC_URL/],
+    ['PUBLIC_URL not http(s)', { PUBLIC_URL: 'ftp://pay.example.com' }, /^PUBLIC_URL must be an http:\/\/ or https:\/\/ URL$/],
+    ['PUBLIC_URL with a path', { PUBLIC_URL: 'https://pay.example.com/pay' }, /^PUBLIC_URL must be an origin only, such as https:\/\/pay\.example\.com \(no path, query, fragment or user\)/],
+    ['PUBLIC_URL with a query', { PUBLIC_URL: 'https://pay.example.com/?x=1' }, /^PUBLIC_URL must be an origin only/],
+    ['PUBLIC_URL with a fragment', { PUBLIC_URL: 'https://pay.example.com#top' }, /^PUBLIC_URL must be an origin only/],
+    ['SCANPAY_DEMO=yes', { SCANPAY_DEMO: 'yes' }, /^SCANPAY_DEMO must be 1, or unset \(demo cards are written whenever no key ring is set; got "yes"\)$/],
+    ['SCANPAY_DEMO=0', { SCANPAY_DEMO: '0' }, /^SCANPAY_DEMO must be 1, or unset/],
+    ['SCANPAY_DEMO_DIR naming a file', { SCANPAY_DEMO_DIR: files.aFile }, /^the demo cards' folder \(SCANPAY_DEMO_DIR, default \.\/demo-cards\): .*a-file is a file, not a folder$/],
+    ['SCANPAY_DEMO_DIR under a file', { SCANPAY_DEMO_DIR: join(files.aFile, 'cards') }, /a-file is a file, not a folder$/],
+    ['SCANPAY_REDIS_PREFIX with a space', { ...onRedis, SCANPAY_REDIS_PREFIX: 'my shop:' }, /^SCANPAY_REDIS_PREFIX must be 1 to 128 letters, digits or : \. _ - \(no spaces, braces or glob characters; got "my shop:"\)$/],
+    ['SCANPAY_REDIS_PREFIX with a brace', { ...onRedis, SCANPAY_REDIS_PREFIX: 'shop{1}:' }, /^SCANPAY_REDIS_PREFIX must be/],
+    ['TLS files that do not exist', { TLS_CERT_FILE: files.missing, TLS_KEY_FILE: files.key }, /^TLS_CERT_FILE .*missing\.pem: cannot read it \(ENOENT\)$/],
+    ['a TLS certificate that is not one', { TLS_CERT_FILE: files.key, TLS_KEY_FILE: files.key }, /^TLS_CERT_FILE .*key\.pem holds no PEM certificate$/],
+    ['a TLS key that is not one', { TLS_CERT_FILE: files.cert, TLS_KEY_FILE: files.cert }, /^TLS_KEY_FILE .*cert\.pem holds no unencrypted PEM private key$/],
+    ['a TLS key of another certificate', { TLS_CERT_FILE: files.cert, TLS_KEY_FILE: files.otherKey }, /^TLS_KEY_FILE .*other-key\.pem is not the private key of the certificate in TLS_CERT_FILE .*cert\.pem$/],
+    ['a key ring file that does not exist', { SCANPAY_KEYRING_FILE: files.missing }, /^SCANPAY_KEYRING_FILE: issuer key ring is missing or invalid: cannot read key ring file .*missing\.pem: ENOENT$/],
+    ['a key ring file that is not one', { SCANPAY_KEYRING_FILE: files.cert }, /^SCANPAY_KEYRING_FILE: issuer key ring is missing or invalid: not JSON$/],
+    ['SCANPAY_KEYRING not JSON', { SCANPAY_KEYRING: '{"storageKey": "x' }, /^SCANPAY_KEYRING: issuer key ring is missing or invalid: not JSON$/],
+    ['both SCANPAY_KEYRING_FILE and SCANPAY_KEYRING', { SCANPAY_KEYRING_FILE: files.keyRing, SCANPAY_KEYRING: keyRing.serialize() }, /^set SCANPAY_KEYRING_FILE \(a key ring file\) or SCANPAY_KEYRING \(its JSON\), not both$/],
+    ['SCANPAY_FLEET_KEY too short', { SCANPAY_FLEET_KEY: 'abc' }, /^SCANPAY_FLEET_KEY must hold 64 hex digits$/],
+    ['a fleet key file that does not exist', { SCANPAY_FLEET_KEY_FILE: files.missing }, /^SCANPAY_FLEET_KEY_FILE: scanner fleet key is missing or invalid: cannot read fleet key file .*missing\.pem: ENOENT$/],
+    ['a fleet key file that is not one', { SCANPAY_FLEET_KEY_FILE: files.cert }, /^SCANPAY_FLEET_KEY_FILE: scanner fleet key is missing or invalid: fleet key file .*cert\.pem must hold 64 hex digits$/],
+    ['both SCANPAY_FLEET_KEY_FILE and SCANPAY_FLEET_KEY', { SCANPAY_FLEET_KEY_FILE: files.fleetKey, SCANPAY_FLEET_KEY: fleetKeyHex }, /not both$/],
+    ['REDIS_URL not a URL', { ...onRedis, REDIS_URL: 'not a url' }, /^REDIS_URL must be redis:\/\/\[:password@\]host\[:port\]\[\/db\], rediss:\/\/… or a unix socket path \(the value is not shown: it may hold a password\)$/],
+    ['REDIS_URL http://', { ...onRedis, REDIS_URL: 'http://127.0.0.1:6379' }, /^REDIS_URL must be redis:\/\//],
+    ['REDIS_URL with a bad port', { ...onRedis, REDIS_URL: 'redis://127.0.0.1:notaport' }, /^REDIS_URL must be redis:\/\//],
+    ['REDIS_URL with a bad db', { ...onRedis, REDIS_URL: 'redis://127.0.0.1:6379/zero' }, /^REDIS_URL must be redis:\/\//],
+    ['REDIS_CLUSTER_NODES not host:port', { ...keys, REDIS_CLUSTER_NODES: '10.0.0.1:7000,abc' }, /^REDIS_CLUSTER_NODES entry "abc" is not host:port$/],
+    ['REDIS_CLUSTER_NODES empty of nodes', { ...keys, REDIS_CLUSTER_NODES: ' , ' }, /^REDIS_CLUSTER_NODES lists no host:port$/],
+    ['both REDIS_URL and REDIS_CLUSTER_NODES', { ...onRedis, REDIS_CLUSTER_NODES: '10.0.0.1:7000' }, /^set REDIS_URL or REDIS_CLUSTER_NODES, not both$/],
   ])('refuses %s with one line naming it', (_, env, message) => {
     const problems = problemsOf(env as NodeJS.ProcessEnv);
     expect(problems).toHaveLength(1);
@@ -49,15 +108,59 @@ describe('start configuration', () => {
     expect(problemsOf({ PORT: 'x', OPS_PORT: 'y', REDIS_URL: 'redis://h' })).toHaveLength(4);
   });
 
-  it('accepts a real deployment: Redis, key ring, fleet key, public URL, TLS', () => {
+  it('accepts a real deployment: Redis, key ring, fleet key, public URL, TLS, log level', () => {
     expect(readStartConfig({
-      HOST: '0.0.0.0', PORT: '8443', PUBLIC_URL: 'https://pay.example.com', REDIS_URL: 'redis://r:6379', SCANPAY_KEYRING_FILE: 'k',
-      SCANPAY_FLEET_KEY_FILE: 'f', TLS_CERT_FILE: 'c', TLS_KEY_FILE: 'k2',
-    }, [], defaults)).toMatchObject({ demo: false, port: 8443, tls: { certFile: 'c', keyFile: 'k2' }, publicUrl: 'https://pay.example.com' });
+      HOST: '0.0.0.0', PORT: '8443', PUBLIC_URL: 'https://pay.example.com', REDIS_URL: 'redis://r:6379', ...keys,
+      TLS_CERT_FILE: files.cert, TLS_KEY_FILE: files.key, LOG_LEVEL: 'warn', SCANPAY_REDIS_PREFIX: 'my-shop.v1:',
+    }, [], defaults)).toMatchObject({
+      demo: false, port: 8443, tls: { certFile: files.cert, keyFile: files.key }, publicUrl: 'https://pay.example.com', logLevel: 'warn',
+      redisPrefix: 'my-shop.v1:',
+    });
+  });
+
+  it('the wrong-PIN budgets: defaults, and the three variables', () => {
+    expect(readStartConfig({}, [], defaults).pinBudget).toEqual({ device: { max: 10, windowMs: 3_600_000 }, merchant: { max: 100, windowMs: 3_600_000 } });
+    expect(readStartConfig({ SCANPAY_DEVICE_WRONG_PINS: '5', SCANPAY_MERCHANT_WRONG_PINS: '50', SCANPAY_WRONG_PIN_WINDOW_S: '600' }, [], defaults).pinBudget)
+      .toEqual({ device: { max: 5, windowMs: 600_000 }, merchant: { max: 50, windowMs: 600_000 } });
+    expect(problemsOf({ SCANPAY_DEVICE_WRONG_PINS: '0', SCANPAY_MERCHANT_WRONG_PINS: 'many', SCANPAY_WRONG_PIN_WINDOW_S: '2592001' })).toEqual([
+      'SCANPAY_WRONG_PIN_WINDOW_S must be a whole number from 1 to 2592000 (got "2592001")',
+      'SCANPAY_DEVICE_WRONG_PINS must be a whole number from 1 to 1000000 (got "0")',
+      'SCANPAY_MERCHANT_WRONG_PINS must be a whole number from 1 to 1000000 (got "many")',
+    ]);
+  });
+
+  it('accepts every documented form: IPv6 and named hosts, a trailing slash on PUBLIC_URL, keys inline, Redis URL forms, cluster nodes', () => {
+    expect(readStartConfig({}, [], defaults).logLevel).toBe('info');
+    expect(readStartConfig({ HOST: '::1', OPS_HOST: 'localhost', LOG_LEVEL: 'silent' }, [], defaults)).toMatchObject({ host: '::1', opsHost: 'localhost', logLevel: 'silent' });
+    expect(readStartConfig({ HOST: '::', PUBLIC_URL: 'https://pay.example.com:8443/' }, [], defaults).publicUrl).toBe('https://pay.example.com:8443');
+    const inline = { SCANPAY_KEYRING: keyRing.serialize(), SCANPAY_FLEET_KEY: fleetKeyHex };
+    for (const url of ['redis://:pw@r:6379/2', 'rediss://user:pw@r', 'redis://[::1]:6379', 'redis://r:6379?db=3', '/run/redis/redis.sock']) {
+      expect(readStartConfig({ ...inline, REDIS_URL: url }, [], defaults).redisUrl, url).toBe(url);
+    }
+    expect(readStartConfig({ ...inline, REDIS_CLUSTER_NODES: '10.0.0.1:7000, [::1]:7001' }, [], defaults).clusterNodes).toBe('10.0.0.1:7000, [::1]:7001');
+    expect(readStartConfig({ ...keys, SCANPAY_DEMO: '1', SCANPAY_DEMO_DIR: join(dir, 'not-yet', 'cards') }, [], defaults)).toMatchObject({ demo: true });
+  });
+
+  it('a malformed secret or Redis URL is named, never shown', () => {
+    const storageKey = Buffer.from(randomBytes(32)).toString('base64url');
+    const badRing = JSON.stringify({ format: 'scanpay-keyring/v0', storageKey, issuerKeys: [] });
+    const fleetKey = randomBytes(31).toString('hex'); // 62 hex digits: one byte short
+    const problems = problemsOf({
+      SCANPAY_KEYRING: badRing, SCANPAY_FLEET_KEY: fleetKey, REDIS_URL: 'redis://:hunter2-secret@127.0.0.1:notaport',
+      PUBLIC_URL: 'https://admin:p4ssw0rd@pay.example.com',
+    });
+    expect(problems).toEqual([
+      'PUBLIC_URL must be an origin only, such as https://pay.example.com (no path, query, fragment or user): pages are served at /auth/… of it',
+      expect.stringMatching(/^REDIS_URL must be/),
+      'SCANPAY_KEYRING: issuer key ring is missing or invalid: format must be "scanpay-keyring/v1"',
+      'SCANPAY_FLEET_KEY must hold 64 hex digits',
+    ]);
+    const text = problems.join('\n');
+    for (const secret of [storageKey, fleetKey, 'hunter2-secret', 'p4ssw0rd']) expect(text).not.toContain(secret);
   });
 
   it('--processes N (or SCANPAY_PROCESSES) over Redis; refused on the embedded store; a group\'s process runs one', () => {
-    const redis = { REDIS_URL: 'redis://r:6379', SCANPAY_KEYRING_FILE: 'k', SCANPAY_FLEET_KEY_FILE: 'f' };
+    const redis = { REDIS_URL: 'redis://r:6379', ...keys };
     expect(readStartConfig(redis, ['--processes', '3'], defaults)).toMatchObject({ processes: 3, group: null });
     expect(readStartConfig(redis, ['--processes=2'], defaults).processes).toBe(2);
     expect(readStartConfig({ ...redis, SCANPAY_PROCESSES: '4' }, [], defaults).processes).toBe(4);
@@ -78,5 +181,48 @@ describe('start configuration', () => {
     expect(lines).toHaveLength(3);
     for (const line of lines) expect(line).toMatch(/^scanpay: .+ \[CONFIG\]$/);
     expect(run.stdout).toBe('');
+  });
+
+  describe('the built entry, as `npm start` runs it (node dist/gateway/main.js)', () => {
+    const main = fileURLToPath(new URL('../../dist/gateway/main.js', import.meta.url));
+    const start = (env: Record<string, string>) => {
+      expect(existsSync(main), 'dist/ is not built: run `npm run build`').toBe(true);
+      const cwd = mkdtempSync(join(dir, 'cwd-'));
+      const run = spawnSync(process.execPath, [main], { cwd, env: { PATH: process.env.PATH, PORT: '0', OPS_PORT: '0', ...env }, encoding: 'utf8', timeout: 30_000 });
+      return { ...run, wroteDemo: existsSync(join(cwd, 'demo-cards')) };
+    };
+
+    it('LOG_LEVEL=loud: one CONFIG line, exit 2, nothing started (no log, no demo cards)', () => {
+      const run = start({ LOG_LEVEL: 'loud' });
+      expect(run.stderr).toBe('scanpay: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud") [CONFIG]\n');
+      expect(run.status).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.wroteDemo).toBe(false);
+    });
+
+    it('a Redis that does not answer: one START line with the reason (not the URL\'s password), exit 2', () => {
+      const run = start({ ...keys, REDIS_URL: 'redis://:hunter2-secret@127.0.0.1:1' });
+      expect(run.stderr).toMatch(/^scanpay: the gateway did not start: the store could not be reached or refused the operation: .*ECONNREFUSED.* \[START\]\n$/);
+      expect(run.stderr).not.toContain('hunter2-secret');
+      expect(run.status).toBe(2);
+    });
+
+    it('every bad value at once: one CONFIG line each, no stack, no secret, exit 2', () => {
+      const storageKey = Buffer.from(randomBytes(32)).toString('base64url');
+      const run = start({
+        LOG_LEVEL: 'loud', HOST: '[::1]', PUBLIC_URL: 'https://pay.example.com/pay', SCANPAY_DEMO: 'yes', TLS_CERT_FILE: files.missing, TLS_KEY_FILE: files.key,
+        SCANPAY_KEYRING: JSON.stringify({ format: 'x', storageKey }), SCANPAY_FLEET_KEY: 'abc', REDIS_URL: 'redis://:hunter2-secret@127.0.0.1:notaport',
+        SCANPAY_REDIS_PREFIX: 'my shop:',
+      });
+      expect(run.status).toBe(2);
+      const lines = run.stderr.trimEnd().split('\n');
+      for (const line of lines) expect(line).toMatch(/^scanpay: .+ \[CONFIG\]$/);
+      expect(lines.map((line) => /^scanpay: (\S+)/.exec(line)![1])).toEqual([
+        'HOST', 'PUBLIC_URL', 'TLS_CERT_FILE', 'REDIS_URL', 'SCANPAY_REDIS_PREFIX', 'SCANPAY_KEYRING:', 'SCANPAY_FLEET_KEY', 'SCANPAY_DEMO', 'LOG_LEVEL',
+      ]);
+      for (const secret of [storageKey, 'hunter2-secret']) expect(run.stderr).not.toContain(secret);
+      expect(run.stdout).toBe('');
+      expect(run.wroteDemo).toBe(false);
+    });
   });
 });

@@ -131,6 +131,33 @@ describe('payload text and QR round trip', () => {
     expect(f.issuer.panOfPayload(card.payloadText)).toBe(card.pan);
   });
 
+  it('payloadQrPng, payloadQrSvg and qrVersionOf take payload text only: anything else is BAD_ARGUMENT with the way out', async () => {
+    const card = await fixture().issue();
+    const badArgument = (message: RegExp) => expect.objectContaining({ code: 'BAD_ARGUMENT', message: expect.stringMatching(message) });
+    for (const [name, make] of [['payloadQrPng', payloadQrPng], ['payloadQrSvg', payloadQrSvg]] as const) {
+      await expect(make(card.payload as unknown as string)).rejects.toEqual(
+        badArgument(new RegExp(`^an argument has the wrong type or value: ${name} takes the payload text, a string; got a Uint8Array \\(bytes\\) \\(for payload bytes, pass payloadToText\\(bytes\\)\\)$`)));
+      await expect(make(Buffer.from(card.payloadText) as unknown as string)).rejects.toEqual(badArgument(/got a Buffer \(bytes\)/));
+      for (const notText of [undefined, null, 42, { text: card.payloadText }]) {
+        await expect(make(notText as unknown as string)).rejects.toEqual(badArgument(new RegExp(`${name} takes the payload text, a string`)));
+      }
+      for (const badText of ['', card.payloadText.toLowerCase(), 'A'.repeat(257), `${card.payloadText}\n`]) {
+        await expect(make(badText)).rejects.toEqual(badArgument(/takes payload text: 1 to 256 base45 characters/));
+      }
+    }
+    expect(() => qrVersionOf(card.payload as unknown as string)).toThrowError(badArgument(/qrVersionOf takes the payload text/));
+    expect(qrVersionOf('A'.repeat(256))).toBeGreaterThan(7); // the longest text taken still fits a QR code
+  });
+
+  it('decodeQrPng takes the image\'s bytes: a path or anything else is BAD_ARGUMENT', () => {
+    expect(() => decodeQrPng('card.png' as unknown as Uint8Array)).toThrowError(expect.objectContaining({
+      code: 'BAD_ARGUMENT', message: expect.stringContaining('decodeQrPng takes the PNG image\'s bytes, a Uint8Array; got a string (for a file, pass readFileSync(path))'),
+    }));
+    for (const notBytes of [undefined, null, 7, new ArrayBuffer(8), [0x89, 0x50]]) {
+      expect(() => decodeQrPng(notBytes as unknown as Uint8Array)).toThrowError(expect.objectContaining({ code: 'BAD_ARGUMENT' }));
+    }
+  });
+
   it('decodeQrPng refuses non-PNG bytes and PNGs without a QR code (PAYLOAD_MALFORMED)', () => {
     const blank = new PNG({ width: 64, height: 64 });
     blank.data.fill(255);
