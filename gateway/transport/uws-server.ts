@@ -52,7 +52,12 @@ export interface RunningTransport {
   serve(handlers: TransportHandlers): void;
   /** Stops accepting connections; open sockets stay until closeConnections(). */
   stopListening(): void;
-  closeConnections(): void;
+  /**
+   * Ends every scanner socket (1001), then, once the HTTP answers in progress are written (at most `httpDrainMs`),
+   * closes both apps: idle keep-alive HTTP connections (a health check's, a scrape's) would otherwise hold the
+   * process until uWS's own idle timeout.
+   */
+  closeConnections(httpDrainMs?: number): Promise<void>;
 }
 
 interface SocketData {
@@ -184,13 +189,39 @@ function tokenOf(req: uws.HttpRequest): string | null {
 const text = (buffer: ArrayBuffer) => Buffer.from(buffer).toString();
 
 /** Registers HTTP routes on an app; every async answer is corked and skipped once the client has gone. */
-function serveRoutes(app: uws.TemplatedApp, routes: HttpRoute[], extraHeaders: Record<string, string>, onError?: (where: string, e: unknown) => void): void {
+/** HTTP requests taken and not yet answered (or aborted): closing the apps waits for them. */
+class PendingAnswers {
+  #count = 0;
+  #idle: (() => void)[] = [];
+
+  begin(): () => void {
+    this.#count++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--this.#count === 0) for (const resolve of this.#idle.splice(0)) resolve();
+    };
+  }
+
+  /** Resolves once none is pending, or after `ms`. */
+  async idle(ms: number): Promise<void> {
+    if (this.#count === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise<void>((resolve) => this.#idle.push(resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  }
+}
+
+function serveRoutes(app: uws.TemplatedApp, routes: HttpRoute[], extraHeaders: Record<string, string>, pending: PendingAnswers, onError?: (where: string, e: unknown) => void): void {
   for (const route of routes) {
     const names = [...route.pattern.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]);
     app[route.method](route.pattern, (res, req) => {
       const state = { aborted: false };
+      const answered = pending.begin();
       res.onAborted(() => {
         state.aborted = true;
+        answered();
       });
       // uWS request objects are valid only in this callback: read everything now
       const params = Object.fromEntries(names.map((name, i) => [name, req.getParameter(i)]));
@@ -201,6 +232,7 @@ function serveRoutes(app: uws.TemplatedApp, routes: HttpRoute[], extraHeaders: R
       };
       const remoteAddress = text(res.getRemoteAddressAsText());
       const respond = (r: HttpResponse) => {
+        answered();
         if (state.aborted) return;
         res.cork(() => {
           res.writeStatus(statusLine(r.status)).writeHeader('content-type', r.contentType);
@@ -314,20 +346,28 @@ export async function startTransport(opts: TransportOptions): Promise<RunningTra
     corkHolder.close();
     throw e;
   });
+  const pending = new PendingAnswers();
   return {
     port: uws.us_socket_local_port(listenSocket),
     opsPort: uws.us_socket_local_port(opsSocket),
-    serve: (handlers) => serve(app, ops, sockets, corkHolder, opts, handlers),
+    serve: (handlers) => serve(app, ops, sockets, corkHolder, pending, opts, handlers),
     stopListening: () => uws.us_listen_socket_close(listenSocket),
-    closeConnections: () => {
+    async closeConnections(httpDrainMs = 2_000) {
       for (const ws of [...sockets]) ws.end(1001, 'gateway shutting down');
       uws.us_listen_socket_close(opsSocket);
       corkHolder.close();
+      await pending.idle(httpDrainMs);
+      await new Promise((resolve) => setImmediate(resolve)); // the last answers' bytes leave before their sockets close
+      // close() is in this uWS.js build but not in its typings: it closes every socket of the app, idle keep-alive ones too
+      for (const each of [app, ops]) (each as unknown as { close(): void }).close();
     },
   };
 }
 
-function serve(app: uws.TemplatedApp, ops: uws.TemplatedApp, sockets: Set<uws.WebSocket<SocketData>>, corkHolder: CorkHolder, opts: TransportOptions, { hub, routes, opsRoutes }: TransportHandlers): void {
+function serve(
+  app: uws.TemplatedApp, ops: uws.TemplatedApp, sockets: Set<uws.WebSocket<SocketData>>, corkHolder: CorkHolder, pending: PendingAnswers,
+  opts: TransportOptions, { hub, routes, opsRoutes }: TransportHandlers,
+): void {
   const extraHeaders: Record<string, string> = opts.tls ? { 'strict-transport-security': HSTS } : {};
   app.ws<SocketData>('/scanner', {
     maxPayloadLength: HARD_FRAME_LIMIT,
@@ -416,6 +456,6 @@ function serve(app: uws.TemplatedApp, ops: uws.TemplatedApp, sockets: Set<uws.We
     },
   });
 
-  serveRoutes(app, routes, extraHeaders, opts.onError);
-  serveRoutes(ops, opsRoutes, {}, opts.onError);
+  serveRoutes(app, routes, extraHeaders, pending, opts.onError);
+  serveRoutes(ops, opsRoutes, {}, pending, opts.onError);
 }

@@ -61,9 +61,8 @@ describe('a process that embeds the gateway exits once it closed the gateway and
     expect(run.exit, run.stderr).toBe(0);
   }, 60_000);
 
-  // Fails today: uWS keeps an idle keep-alive HTTP connection open after the listeners close, until its own
-  // idle timeout (about 10 s). The fix is in gateway/transport/uws-server.ts (closeConnections): close the
-  // apps (app.close(), ops.close()) once the last HTTP response in progress has been written.
+  // uWS keeps an idle keep-alive HTTP connection open after the listeners close, until its own idle timeout
+  // (about 10 s): the transport's closeConnections closes the apps once the HTTP answers in progress are written.
   it('with an idle HTTP keep-alive connection to each listener (a health check, a scrape): it still exits by itself', async () => {
     const run = await runEmbedder({ KEEP_ALIVE: '1' });
     expect(run.resources.filter((r) => !STDIO.has(r)), run.stderr).toEqual([]);
