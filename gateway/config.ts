@@ -9,6 +9,9 @@
 import { ScanpayBaseError } from '../core/errors.ts';
 import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS } from '../issuer/store/redis-store.ts';
 
+/** A scanner connection's default maximum age (s): closed with 4001 and re-authenticated after at most this long. */
+export const DEFAULT_MAX_CONNECTION_AGE_S = 3_600;
+
 export interface StartConfig {
   host: string;
   port: number;
@@ -31,6 +34,8 @@ export interface StartConfig {
   rate: { perSecond: number; burst: number };
   pinPaceMs?: number;
   pageRate: { perSecond: number; burst: number };
+  /** SCANPAY_MAX_CONNECTION_AGE_S: a scanner connection is closed (4001) and re-authenticated after at most this long. */
+  maxConnectionAgeS: number;
   /** `--processes N` / SCANPAY_PROCESSES: gateway processes sharing one port (gateway/processes.ts); 1: this one. */
   processes: number;
   /** Set in a process the group started (SCANPAY_PROCESS_GROUP=i/N): it may share its port with the group. */
@@ -104,6 +109,7 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[],
     perSecond: int('SCANPAY_PAGE_RATE_PER_SEC', defaults.pageRate.perSecond, 1, 1_000_000),
     burst: int('SCANPAY_PAGE_RATE_BURST', defaults.pageRate.burst, 1, 1_000_000),
   };
+  const maxConnectionAgeS = int('SCANPAY_MAX_CONNECTION_AGE_S', DEFAULT_MAX_CONNECTION_AGE_S, 10, 604_800);
   const group = processGroup(env.SCANPAY_PROCESS_GROUP, problems);
   const processes = group ? 1 : processCount(env, argv, problems);
   if (processes > 1 && !persistent) {
@@ -117,7 +123,7 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[],
     demo: env.SCANPAY_DEMO === '1' || !keyRingConfigured,
     demoDir: env.SCANPAY_DEMO_DIR || 'demo-cards',
     baseline: argv.includes('--baseline') || env.SCANPAY_ENGINE === 'baseline',
-    threads, batch, rate, pinPaceMs, pageRate, processes, group,
+    threads, batch, rate, pinPaceMs, pageRate, maxConnectionAgeS, processes, group,
   };
 }
 

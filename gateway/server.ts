@@ -23,7 +23,10 @@ import { createLogger, type GatewayLogger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { CryptoPool } from './pool/crypto-pool.ts';
 import { ScannerDirectory } from './scanners/directory.ts';
+import { DEFAULT_REVOCATION_REFRESH_MS, RevokedDevices } from './scanners/revoked-devices.ts';
 import { ScannerHub } from './scanners/scanner-hub.ts';
+import { CLOSE_DEVICE_REVOKED } from '../protocol/messages.ts';
+import { DEFAULT_MAX_CONNECTION_AGE_S } from './config.ts';
 import { startTransport, type TlsFiles } from './transport/uws-server.ts';
 import { LocalPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
 
@@ -61,6 +64,14 @@ export interface GatewayOptions {
   framesPerSecond?: number;
   burst?: number;
   idleTimeoutS?: number;
+  /**
+   * Seconds a scanner connection may last (SCANPAY_MAX_CONNECTION_AGE_S; default 3600): then it is closed with
+   * 4001 (CLOSE_REAUTHENTICATE) and the scanner connects again with a fresh token. It bounds how long a socket of
+   * a device revoked while this gateway missed the news stays open.
+   */
+  maxConnectionAgeS?: number;
+  /** How often the revoked devices are read again from the store, besides the revocation feed (ms; default 30 000). */
+  revocationRefreshMs?: number;
   maxBackpressureBytes?: number;
   logger?: GatewayLogger;
   /** This thread's core (page-token and receipt MACs only); default: a fresh instance. Tests pass a counting one. */
@@ -98,6 +109,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   if (!opts.keyRingFile === !opts.keyRing) throw new ScanpayError('BAD_ARGUMENT', 'give the gateway keyRingFile or keyRing (one of the two)');
   const keys = opts.keyRingFile ? KeyRingSource.file(opts.keyRingFile) : KeyRingSource.inline(opts.keyRing!);
   if (opts.keyRingFile) keys.read(); // a bad file fails the start here, not in a worker
+  const maxConnectionAgeS = opts.maxConnectionAgeS ?? DEFAULT_MAX_CONNECTION_AGE_S;
+  if (!(maxConnectionAgeS > 0 && maxConnectionAgeS <= 604_800)) throw new ScanpayError('BAD_ARGUMENT', 'maxConnectionAgeS must be more than 0 and at most 604800 (a week)');
 
   // built in dependency order, each part whole when the next takes it
   const metrics = new GatewayMetrics();
@@ -111,10 +124,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     ?? new CryptoPool({ keys, threads: opts.threads, batch: opts.batch ?? DEFAULT_BATCH, onBatch, onError: onPoolError });
   metrics.watchQueue(() => engine.queueDepth);
   const directory = new ScannerDirectory();
+  // known before the first scanner connects; a revocation learnt later closes the device's sockets here at once
+  const revoked = await RevokedDevices.watch(opts.store, {
+    refreshMs: opts.revocationRefreshMs ?? DEFAULT_REVOCATION_REFRESH_MS,
+    onRevoked: (deviceId) => {
+      const closed = directory.close(deviceId, CLOSE_DEVICE_REVOKED.code, CLOSE_DEVICE_REVOKED.reason);
+      if (closed > 0) log.warn({ event: 'scanner.revoked', scanner: deviceId, closed }, 'revoked device: its connections closed');
+    },
+    onError: (e) => log.warn({ event: 'revocations.refresh-failed', error: e.message }, 'revoked devices not re-read; the next refresh tries again'),
+  }).catch(async (e: unknown) => {
+    await engine.close(); // e.g. Redis unreachable: nothing left running
+    throw e;
+  });
   const deliver: Deliver = (scannerId, frame) => directory.notify(scannerId, frame);
   const pushBus: PushBus = opts.pushBus
     ? await opts.pushBus(deliver).catch(async (e: unknown) => {
-      await engine.close(); // e.g. Redis unreachable: nothing left running
+      await Promise.all([engine.close(), revoked.close()]); // e.g. Redis unreachable: nothing left running
       throw e;
     })
     : new LocalPushBus(deliver);
@@ -127,7 +152,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     maxBackpressureBytes: opts.maxBackpressureBytes ?? 64 * 1024,
     onError: (where, e) => log.error({ where, error: (e as Error).message }, 'transport error'),
   }).catch(async (e: unknown) => {
-    await Promise.all([engine.close(), pushBus.close()]); // e.g. the port is in use: nothing left running
+    await Promise.all([engine.close(), pushBus.close(), revoked.close()]); // e.g. the port is in use: nothing left running
     throw e;
   });
   // from here to transport.serve nothing awaits, so no request can arrive before the handlers are attached
@@ -145,6 +170,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     audit: log,
     metrics,
     notify: (scannerId, frame) => pushBus.publish(scannerId, frame),
+    revokedDevices: revoked,
     pinsInFlight: new Map(),
   };
   const inFlight = new InFlight();
@@ -155,6 +181,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     onRejectedFrame: (code) => metrics.rejectedFrame(code),
     onConnections: (n) => metrics.connections(n),
     onScannerPresence: (scannerId, present) => (present ? pushBus.watch(scannerId) : pushBus.unwatch(scannerId)),
+    revoked,
+    maxConnectionAgeMs: maxConnectionAgeS * 1000,
   });
   const ops: OpsState = { store: opts.store, metrics, poolReady: () => engine.ready, draining: () => hub.draining };
   transport.serve({
@@ -194,7 +222,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       await new Promise((resolve) => setImmediate(resolve)); // let the drained work send its answers (they follow in later microtasks)
       transport.closeConnections();
       closed = true;
-      await Promise.all([engine.close(), pushBus.close()]);
+      await Promise.all([engine.close(), pushBus.close(), revoked.close()]);
       log.info({ event: 'gateway.stopped' }, 'gateway stopped');
     },
   };

@@ -2,13 +2,13 @@
  * GET and POST /auth/:session — the authentication page (S24) and the PIN it submits (S25).
  * The POST is refused unless it comes from the page itself (same Origin as PUBLIC_URL, or Sec-Fetch-Site:
  * same-origin), is a UTF-8 form, and is within the per-address and per-session limits. A used session's
- * page shows its outcome, never the form.
+ * page shows its outcome, never the form; an open session of a revoked device takes no PIN (403).
  */
 import { maskPan } from '../../issuer/pan.ts';
 import type { RateLimit, SessionView } from '../../issuer/store/types.ts';
 import { isSessionId } from '../../protocol/values.ts';
 import { renderAuthPage, renderNotice, renderOutcomePage } from '../auth-page/render.ts';
-import type { FlowDeps } from '../flow/deps.ts';
+import { DEVICE_REVOKED_MESSAGE, type FlowDeps } from '../flow/deps.ts';
 import { pageTokenMatches } from '../flow/page-token.ts';
 import { handlePin, sessionOutcome } from '../flow/pin.ts';
 import { rememberPageResult } from '../flow/status.ts';
@@ -22,6 +22,8 @@ function TOO_MANY(): HttpResponse {
   const page = html(429, renderNotice('Please wait', 'Too many attempts. Wait a moment and submit again.'));
   return { ...page, headers: { ...page.headers, 'retry-after': '1' } };
 }
+/** An open session of a device revoked since: no form, and no PIN taken (the POST gets this from handlePin's refusal). */
+const REVOKED = () => html(403, renderOutcomePage({ v: 1, type: 'error', id: null, code: 'DEVICE_REVOKED', message: DEVICE_REVOKED_MESSAGE }));
 const PENDING = () => html(409, renderNotice('Payment in progress', 'This payment is being processed. Reload the page in a moment to see its outcome.'));
 
 export interface PageLimits {
@@ -45,6 +47,7 @@ async function pageFor(deps: FlowDeps, view: SessionView, token: string): Promis
   const { session } = view;
   if (view.state === 'pending') return PENDING();
   if (view.state === 'done') return html(200, renderOutcomePage(await sessionOutcome(deps, session.id, view.result!)));
+  if (deps.revokedDevices.has(session.scannerId)) return REVOKED();
   return html(200, renderAuthPage({
     sessionId: session.id, token, merchant: session.merchant, amount: session.amount,
     currency: session.currency, maskedPan: maskPan(session.last4), expiresAt: session.expiresAt,
@@ -90,6 +93,7 @@ export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>
           await rememberPageResult(deps, scannerId, id).catch(() => {});
         }
         if (outcome.type === 'error' && outcome.code === 'RATE_LIMITED') return TOO_MANY();
+        if (outcome.type === 'error' && outcome.code === 'DEVICE_REVOKED') return REVOKED();
         return html(outcome.type === 'payment-result' ? 200 : 409, renderOutcomePage(outcome));
       },
     },

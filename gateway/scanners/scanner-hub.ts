@@ -4,11 +4,17 @@
  * and gateways, and a revoked device none), keeps the connections of each scanner (so a page-entered PIN's
  * result reaches it), rate-limits in the store, validates every frame against the protocol schema and hands
  * it to the flow. Every bad frame gets an error frame on its own connection and nothing else changes.
+ * A connection lives at most its maximum age (then CLOSE_REAUTHENTICATE: the scanner connects again with a
+ * fresh token, which a revoked device cannot get accepted); one of a revoked device is refused and closed
+ * (CLOSE_DEVICE_REVOKED) as soon as this gateway knows of the revocation (RevokedDevices).
  */
 import { isScanpayError } from '../../core/errors.ts';
-import { MAX_FRAME_BYTES, parseScannerFrame, requestIdInText, type ErrorFrame, type GatewayFrame, type ScannerCode, type ScannerFrame } from '../../protocol/messages.ts';
+import {
+  CLOSE_DEVICE_REVOKED, CLOSE_REAUTHENTICATE, MAX_FRAME_BYTES, parseScannerFrame, requestIdInText,
+  type ErrorFrame, type GatewayFrame, type ScannerCode, type ScannerFrame,
+} from '../../protocol/messages.ts';
 import { TOKEN_WINDOW_S, verifyScannerToken } from '../../protocol/scanner-token.ts';
-import { RATE_LIMITED_MESSAGE, type FlowDeps } from '../flow/deps.ts';
+import { DEVICE_REVOKED_MESSAGE, RATE_LIMITED_MESSAGE, type FlowDeps } from '../flow/deps.ts';
 import { handlePin } from '../flow/pin.ts';
 import { handleScan } from '../flow/scan.ts';
 import { handleStatus, recentPageResults } from '../flow/status.ts';
@@ -44,6 +50,13 @@ export const MAX_OUTSTANDING_PER_CONNECTION = 32;
 /** Frames over MAX_FRAME_BYTES but at most this long are still looked into for their id (the transport closes past 16 KiB). */
 const ID_SCAN_MAX_BYTES = 16 * 1024;
 
+/**
+ * At its maximum age a connection with requests outstanding gets this long, in steps of a second, to answer
+ * them before it is closed all the same (a scanner cannot keep a connection past its age by keeping it busy).
+ */
+const AGE_GRACE_STEPS = 10;
+const AGE_GRACE_STEP_MS = 1_000;
+
 /** A nonce is remembered for as long as its token could still be accepted (± the window, plus a margin). */
 const NONCE_TTL_MS = (2 * TOKEN_WINDOW_S + 60) * 1000;
 
@@ -62,6 +75,8 @@ export interface ScannerConnection {
   readonly scannerId: string;
   /** False when the frame could not be queued (backpressure limit or closed). */
   send(frame: GatewayFrame): boolean;
+  /** Ends the connection with a close frame (docs/protocol.md §6); the transport then reports it closed. Idempotent. */
+  close(code: number, reason: string): void;
 }
 
 export interface ScannerHubOptions {
@@ -72,12 +87,18 @@ export interface ScannerHubOptions {
   onConnections?: (count: number) => void;
   /** A scanner's first connection here opened (true) or its last closed (false): where its pushes must reach. */
   onScannerPresence?: (scannerId: string, present: boolean) => void;
+  /** The devices revoked (RevokedDevices): refused on every frame, and closed at once if one connects. */
+  revoked: { has(deviceId: string): boolean };
+  /** A connection is closed with CLOSE_REAUTHENTICATE between 90 % and 100 % of this (jitter: a fleet that connected at once does not reconnect at once). */
+  maxConnectionAgeMs: number;
 }
 
 export class ScannerHub {
   /** Per connection, the ids of its requests taken and not yet answered (ids must be unique among these). */
   readonly #outstanding = new Map<ScannerConnection, Set<string>>();
   readonly #rate: DeviceRateLimiter;
+  /** Per connection, the timer that ends it at its maximum age. */
+  readonly #ageTimers = new Map<ScannerConnection, NodeJS.Timeout>();
   #connections = 0;
   draining = false;
 
@@ -110,6 +131,9 @@ export class ScannerHub {
     if (this.directory.add(conn)) this.opts.onScannerPresence?.(conn.scannerId, true);
     this.#outstanding.set(conn, new Set());
     this.opts.onConnections?.(++this.#connections);
+    // accepted by the store before this gateway heard of the revocation (the sweep that closed the others ran first)
+    if (this.opts.revoked.has(conn.scannerId)) return conn.close(CLOSE_DEVICE_REVOKED.code, CLOSE_DEVICE_REVOKED.reason);
+    this.#ageTimers.set(conn, setTimeout(() => this.#closeAged(conn, AGE_GRACE_STEPS), this.opts.maxConnectionAgeMs * (1 - Math.random() / 10)));
     conn.send({ v: 1, type: 'welcome', scanner: conn.scannerId, limits: { maxFrameBytes: MAX_FRAME_BYTES, framesPerSecond: this.opts.framesPerSecond, burst: this.opts.burst } });
     void this.#repush(conn);
   }
@@ -124,7 +148,18 @@ export class ScannerHub {
     }
   }
 
+  /** At its age: closed once nothing is outstanding on it, or after the grace steps all the same. */
+  #closeAged(conn: ScannerConnection, stepsLeft: number): void {
+    if ((this.#outstanding.get(conn)?.size ?? 0) === 0 || stepsLeft === 0) {
+      conn.close(CLOSE_REAUTHENTICATE.code, CLOSE_REAUTHENTICATE.reason);
+      return;
+    }
+    this.#ageTimers.set(conn, setTimeout(() => this.#closeAged(conn, stepsLeft - 1), AGE_GRACE_STEP_MS));
+  }
+
   closed(conn: ScannerConnection): void {
+    clearTimeout(this.#ageTimers.get(conn));
+    this.#ageTimers.delete(conn);
     this.#outstanding.delete(conn);
     if (this.directory.remove(conn)) this.opts.onScannerPresence?.(conn.scannerId, false); // its rate budget stays in the store
     this.opts.onConnections?.(--this.#connections);
@@ -151,6 +186,10 @@ export class ScannerHub {
   /** One inbound message. Resolves when its answer has been sent. */
   async frame(conn: ScannerConnection, data: ArrayBuffer, isBinary: boolean): Promise<void> {
     const read = readFrame(data, isBinary);
+    if (this.opts.revoked.has(conn.scannerId)) {
+      this.#reject(conn, read.id, 'DEVICE_REVOKED', DEVICE_REVOKED_MESSAGE);
+      return conn.close(CLOSE_DEVICE_REVOKED.code, CLOSE_DEVICE_REVOKED.reason);
+    }
     const unit = this.#rate.unit(conn.scannerId);
     let refusal = read.ok ? this.#refusal(conn, read.frame) : null;
     // A scan or PIN that will reach its store step takes the frame's rate unit there (one round trip); every

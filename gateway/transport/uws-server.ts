@@ -304,6 +304,11 @@ function serve(app: uws.TemplatedApp, ops: uws.TemplatedApp, sockets: Set<uws.We
           });
           return status !== 2;
         },
+        close(code: number, reason: string): void {
+          if (closed) return;
+          closed = true;
+          ws.end(code, reason);
+        },
       };
       ws.getUserData().connection = data.connection;
       (data as SocketData & { markClosed?: () => void }).markClosed = () => {

@@ -52,6 +52,7 @@ async function flow(delayMs = 20): Promise<{ deps: FlowDeps; engine: ReturnType<
     audit: quiet,
     metrics: { scan() {}, pinAttempt() {}, payment() {}, stepSeconds() {}, pinBudgetSpent() {} },
     pinsInFlight: new Map(),
+    revokedDevices: new Set<string>(),
     notify() {},
   };
   return { deps, engine, store };
