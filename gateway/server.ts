@@ -221,6 +221,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (!drained) log.warn({ event: 'gateway.drain-timeout', inFlight: inFlight.count }, 'in-flight payments did not finish in time');
       await new Promise((resolve) => setImmediate(resolve)); // let the drained work send its answers (they follow in later microtasks)
       transport.closeConnections();
+      hub.stop();
       closed = true;
       await Promise.all([engine.close(), pushBus.close(), revoked.close()]);
       log.info({ event: 'gateway.stopped' }, 'gateway stopped');

@@ -21,6 +21,7 @@ import { handleStatus, recentPageResults } from '../flow/status.ts';
 import type { InFlight } from '../in-flight.ts';
 import type { ScannerDirectory } from './directory.ts';
 import { PoolBusyError } from '../pool/batcher.ts';
+import { ConnectionAges } from './connection-age.ts';
 import { DeviceRateLimiter } from './rate-limit.ts';
 
 type ReadFrame = { ok: true; frame: ScannerFrame; id: string } | { ok: false; id: string | null; code: ScannerCode; message: string };
@@ -49,13 +50,6 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 export const MAX_OUTSTANDING_PER_CONNECTION = 32;
 /** Frames over MAX_FRAME_BYTES but at most this long are still looked into for their id (the transport closes past 16 KiB). */
 const ID_SCAN_MAX_BYTES = 16 * 1024;
-
-/**
- * At its maximum age a connection with requests outstanding gets this long, in steps of a second, to answer
- * them before it is closed all the same (a scanner cannot keep a connection past its age by keeping it busy).
- */
-const AGE_GRACE_STEPS = 10;
-const AGE_GRACE_STEP_MS = 1_000;
 
 /** A nonce is remembered for as long as its token could still be accepted (± the window, plus a margin). */
 const NONCE_TTL_MS = (2 * TOKEN_WINDOW_S + 60) * 1000;
@@ -89,7 +83,7 @@ export interface ScannerHubOptions {
   onScannerPresence?: (scannerId: string, present: boolean) => void;
   /** The devices revoked (RevokedDevices): refused on every frame, and closed at once if one connects. */
   revoked: { has(deviceId: string): boolean };
-  /** A connection is closed with CLOSE_REAUTHENTICATE between 90 % and 100 % of this (jitter: a fleet that connected at once does not reconnect at once). */
+  /** A connection is closed with CLOSE_REAUTHENTICATE after at most this long (ConnectionAges says how). */
   maxConnectionAgeMs: number;
 }
 
@@ -97,8 +91,7 @@ export class ScannerHub {
   /** Per connection, the ids of its requests taken and not yet answered (ids must be unique among these). */
   readonly #outstanding = new Map<ScannerConnection, Set<string>>();
   readonly #rate: DeviceRateLimiter;
-  /** Per connection, the timer that ends it at its maximum age. */
-  readonly #ageTimers = new Map<ScannerConnection, NodeJS.Timeout>();
+  readonly #ages: ConnectionAges<ScannerConnection>;
   #connections = 0;
   draining = false;
 
@@ -109,6 +102,16 @@ export class ScannerHub {
     private readonly opts: ScannerHubOptions,
   ) {
     this.#rate = new DeviceRateLimiter(flow.store, opts.framesPerSecond, opts.burst);
+    this.#ages = new ConnectionAges(
+      opts.maxConnectionAgeMs,
+      (conn) => conn.close(CLOSE_REAUTHENTICATE.code, CLOSE_REAUTHENTICATE.reason),
+      (conn) => (this.#outstanding.get(conn)?.size ?? 0) > 0,
+    );
+  }
+
+  /** Stops ending connections at their age (the gateway is closing them all). */
+  stop(): void {
+    this.#ages.stop();
   }
 
   get connections(): number {
@@ -133,7 +136,7 @@ export class ScannerHub {
     this.opts.onConnections?.(++this.#connections);
     // accepted by the store before this gateway heard of the revocation (the sweep that closed the others ran first)
     if (this.opts.revoked.has(conn.scannerId)) return conn.close(CLOSE_DEVICE_REVOKED.code, CLOSE_DEVICE_REVOKED.reason);
-    this.#ageTimers.set(conn, setTimeout(() => this.#closeAged(conn, AGE_GRACE_STEPS), this.opts.maxConnectionAgeMs * (1 - Math.random() / 10)));
+    this.#ages.add(conn);
     conn.send({ v: 1, type: 'welcome', scanner: conn.scannerId, limits: { maxFrameBytes: MAX_FRAME_BYTES, framesPerSecond: this.opts.framesPerSecond, burst: this.opts.burst } });
     void this.#repush(conn);
   }
@@ -148,18 +151,8 @@ export class ScannerHub {
     }
   }
 
-  /** At its age: closed once nothing is outstanding on it, or after the grace steps all the same. */
-  #closeAged(conn: ScannerConnection, stepsLeft: number): void {
-    if ((this.#outstanding.get(conn)?.size ?? 0) === 0 || stepsLeft === 0) {
-      conn.close(CLOSE_REAUTHENTICATE.code, CLOSE_REAUTHENTICATE.reason);
-      return;
-    }
-    this.#ageTimers.set(conn, setTimeout(() => this.#closeAged(conn, stepsLeft - 1), AGE_GRACE_STEP_MS));
-  }
-
   closed(conn: ScannerConnection): void {
-    clearTimeout(this.#ageTimers.get(conn));
-    this.#ageTimers.delete(conn);
+    this.#ages.remove(conn);
     this.#outstanding.delete(conn);
     if (this.directory.remove(conn)) this.opts.onScannerPresence?.(conn.scannerId, false); // its rate budget stays in the store
     this.opts.onConnections?.(--this.#connections);
