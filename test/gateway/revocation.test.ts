@@ -187,6 +187,34 @@ describe('revocation on the embedded store (one gateway in this process)', () =>
   });
 });
 
+describe('a revocation landing while an upgrade is accepted', () => {
+  it('the token passed the store just before the revocation: the socket opens and is closed with 4003 before any welcome; the SDK says DEVICE_REVOKED', async () => {
+    const memory = new MemoryStore();
+    const deviceId = uniqueDevice('racing');
+    // the revocation lands right after the store accepted this device's token, before the gateway opens the socket
+    const store = new Proxy(memory, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (name !== 'acceptDeviceToken') return typeof value === 'function' ? value.bind(target) : value;
+        return async (id: string, ...rest: [string, number]) => {
+          const verdict = await target.acceptDeviceToken(id, ...rest);
+          if (id === deviceId) await target.revokeDevice(id);
+          return verdict;
+        };
+      },
+    });
+    const fx = await startGatewayFixture({ store, gateway: FAST });
+    try {
+      const connecting = ScannerClient.connect({ url: fx.gateway.scannerUrl, deviceId, secret: deviceSecret(fx.fleetKey, deviceId), timeoutMs: 5_000 });
+      const refused = await connecting.then(() => null, (e: unknown) => e);
+      expect(isScannerError(refused, 'DEVICE_REVOKED'), String(refused)).toBe(true);
+      expect(await upgradeOutcome(fx.gateway.scannerUrl, { authorization: `Bearer ${fx.token(deviceId)}` })).toBe(401);
+    } finally {
+      await fx.close();
+    }
+  });
+});
+
 describeCluster(cluster, 'revocation over a Redis Cluster (two gateway processes, sharded pub/sub)', (c) => {
   revocationSuite('cluster', async () => {
     const prefix = testKeyPrefix();
