@@ -113,7 +113,7 @@ export function scannerCommand(program: Command, out: Output): void {
     });
 
   withJson(scanner.command('revoke <deviceId>')
-    .description(`refuse every later connection of a device, on every gateway sharing the store (${NEEDS_STORE})`)
+    .description(`refuse every later connection of a device and close its open ones, on every gateway sharing the store (${NEEDS_STORE})`)
     .option('--force', 'revoke a device the store has never heard of (provisioned without --record and never connected)'))
     .action(async (deviceIdArg: string, opts: { force?: boolean; json?: boolean }) => {
       const deviceId = checkedDeviceId(deviceIdArg);
@@ -128,7 +128,7 @@ export function scannerCommand(program: Command, out: Output): void {
       });
       const changed = outcome === 'revoked';
       if (opts.json) out.json({ action: 'revoke', deviceId, changed: changed ? ['revoked'] : [] });
-      else if (changed) out.line(`revoked scanner ${deviceId}: its tokens are refused from now on (open connections end at their next reconnect)`);
+      else if (changed) out.line(`revoked scanner ${deviceId}: its tokens are refused and its open connections closed, on every gateway sharing the store`);
       else out.line(`scanner ${deviceId} was already revoked: nothing changed`);
     });
 }

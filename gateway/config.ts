@@ -20,6 +20,9 @@ import { demoDirProblem } from './demo.ts';
 import { hostProblem, publicOrigin, tlsProblems } from './listen-checks.ts';
 import { LOG_LEVELS, isLogLevel, type LogLevel } from './log.ts';
 
+/** A scanner connection's default maximum age (s): closed with 4001 and re-authenticated after at most this long. */
+export const DEFAULT_MAX_CONNECTION_AGE_S = 3_600;
+
 export interface StartConfig {
   host: string;
   port: number;
@@ -44,6 +47,8 @@ export interface StartConfig {
   /** SCANPAY_DEVICE_WRONG_PINS, SCANPAY_MERCHANT_WRONG_PINS within SCANPAY_WRONG_PIN_WINDOW_S (GatewayOptions.pinBudget). */
   pinBudget: PinBudget;
   pageRate: { perSecond: number; burst: number };
+  /** SCANPAY_MAX_CONNECTION_AGE_S: a scanner connection is closed (4001) and re-authenticated after at most this long. */
+  maxConnectionAgeS: number;
   /** `--processes N` / SCANPAY_PROCESSES: gateway processes sharing one port (gateway/processes.ts); 1: this one. */
   processes: number;
   /** Set in a process the group started (SCANPAY_PROCESS_GROUP=i/N): it may share its port with the group. */
@@ -154,6 +159,7 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[],
     perSecond: int('SCANPAY_PAGE_RATE_PER_SEC', defaults.pageRate.perSecond, 1, 1_000_000),
     burst: int('SCANPAY_PAGE_RATE_BURST', defaults.pageRate.burst, 1, 1_000_000),
   };
+  const maxConnectionAgeS = int('SCANPAY_MAX_CONNECTION_AGE_S', DEFAULT_MAX_CONNECTION_AGE_S, 10, 604_800);
   const group = processGroup(env.SCANPAY_PROCESS_GROUP, problems);
   const processes = group ? 1 : processCount(env, argv, problems);
   if (processes > 1 && !persistent) {
@@ -167,7 +173,7 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[],
     host, port, opsHost, opsPort, publicUrl, tls, redisUrl, clusterNodes, redisPrefix, waitReplicas, waitTimeoutMs,
     keyRingConfigured, fleetKeyConfigured, demo, demoDir,
     baseline: argv.includes('--baseline') || env.SCANPAY_ENGINE === 'baseline',
-    threads, batch, rate, pinPaceMs, pinBudget, pageRate, processes, group, logLevel: logLevel as LogLevel,
+    threads, batch, rate, pinPaceMs, pinBudget, pageRate, maxConnectionAgeS, processes, group, logLevel: logLevel as LogLevel,
   };
 }
 

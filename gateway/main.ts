@@ -90,6 +90,7 @@ const gateway = await startGateway({
     : undefined,
   framesPerSecond: config.rate.perSecond,
   burst: config.rate.burst,
+  maxConnectionAgeS: config.maxConnectionAgeS,
 }).catch(async (e: Error) => {
   process.stderr.write(`scanpay: the gateway did not start: ${e.message} [START]\n`);
   await store.close();

@@ -25,7 +25,10 @@ import { createLogger, type GatewayLogger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { CryptoPool } from './pool/crypto-pool.ts';
 import { ScannerDirectory } from './scanners/directory.ts';
+import { DEFAULT_REVOCATION_REFRESH_MS, RevokedDevices } from './scanners/revoked-devices.ts';
 import { ScannerHub } from './scanners/scanner-hub.ts';
+import { CLOSE_DEVICE_REVOKED } from '../protocol/messages.ts';
+import { DEFAULT_MAX_CONNECTION_AGE_S } from './config.ts';
 import { startTransport, type TlsFiles } from './transport/uws-server.ts';
 import { LocalPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
 
@@ -98,6 +101,14 @@ export interface GatewayOptions {
   burst?: number;
   /** Seconds without traffic after which a scanner connection is closed (the gateway pings before it). Default 60. */
   idleTimeoutS?: number;
+  /**
+   * Seconds a scanner connection may last (SCANPAY_MAX_CONNECTION_AGE_S; default 3600): then it is closed with
+   * 4001 (CLOSE_REAUTHENTICATE) and the scanner connects again with a fresh token. It bounds how long a socket of
+   * a device revoked while this gateway missed the news stays open.
+   */
+  maxConnectionAgeS?: number;
+  /** How often the revoked devices are read again from the store, besides the revocation feed (ms; default 30 000). */
+  revocationRefreshMs?: number;
   /** Bytes queued for a scanner that does not read before its connection is closed (code 1008). Default 65536. */
   maxBackpressureBytes?: number;
   /** Where the gateway logs (a pino Logger is one). Default `createLogger()`: JSON lines on stdout at LOG_LEVEL, else info. */
@@ -160,6 +171,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const core = opts.core ?? await loadCore();
   const keys = opts.keyRingFile ? KeyRingSource.file(opts.keyRingFile) : KeyRingSource.inline(opts.keyRing!);
   if (opts.keyRingFile) keys.read(); // a bad file fails the start here, not in a worker
+  const maxConnectionAgeS = opts.maxConnectionAgeS ?? DEFAULT_MAX_CONNECTION_AGE_S;
+  if (!(maxConnectionAgeS > 0 && maxConnectionAgeS <= 604_800)) throw new ScanpayError('BAD_ARGUMENT', 'maxConnectionAgeS must be more than 0 and at most 604800 (a week)');
 
   // built in dependency order, each part whole when the next takes it
   const metrics = new GatewayMetrics();
@@ -173,10 +186,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     ?? new CryptoPool({ keys, threads: opts.threads, batch: opts.batch ?? DEFAULT_BATCH, onBatch, onError: onPoolError });
   metrics.watchQueue(() => engine.queueDepth);
   const directory = new ScannerDirectory();
+  // known before the first scanner connects; a revocation learnt later closes the device's sockets here at once
+  const revoked = await RevokedDevices.watch(opts.store, {
+    refreshMs: opts.revocationRefreshMs ?? DEFAULT_REVOCATION_REFRESH_MS,
+    onRevoked: (deviceId) => {
+      const closed = directory.close(deviceId, CLOSE_DEVICE_REVOKED.code, CLOSE_DEVICE_REVOKED.reason);
+      if (closed > 0) log.warn({ event: 'scanner.revoked', scanner: deviceId, closed }, 'revoked device: its connections closed');
+    },
+    onError: (e) => log.warn({ event: 'revocations.refresh-failed', error: e.message }, 'revoked devices not re-read; the next refresh tries again'),
+  }).catch(async (e: unknown) => {
+    await engine.close(); // e.g. Redis unreachable: nothing left running
+    throw e;
+  });
   const deliver: Deliver = (scannerId, frame) => directory.notify(scannerId, frame);
   const pushBus: PushBus = opts.pushBus
     ? await opts.pushBus(deliver).catch(async (e: unknown) => {
-      await engine.close(); // e.g. Redis unreachable: nothing left running
+      await Promise.all([engine.close(), revoked.close()]); // e.g. Redis unreachable: nothing left running
       throw e;
     })
     : new LocalPushBus(deliver);
@@ -188,7 +213,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     maxBackpressureBytes: opts.maxBackpressureBytes ?? 64 * 1024,
     onError: (where, e) => log.error({ where, error: (e as Error).message }, 'transport error'),
   }).catch(async (e: unknown) => {
-    await Promise.all([engine.close(), pushBus.close()]); // e.g. the port is in use: nothing left running
+    await Promise.all([engine.close(), pushBus.close(), revoked.close()]); // e.g. the port is in use: nothing left running
     throw e;
   });
   // from here to transport.serve nothing awaits, so no request can arrive before the handlers are attached
@@ -206,6 +231,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     audit: log,
     metrics,
     notify: (scannerId, frame) => pushBus.publish(scannerId, frame),
+    revokedDevices: revoked,
     pinsInFlight: new Map(),
   };
   const inFlight = new InFlight();
@@ -216,6 +242,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     onRejectedFrame: (code) => metrics.rejectedFrame(code),
     onConnections: (n) => metrics.connections(n),
     onScannerPresence: (scannerId, present) => (present ? pushBus.watch(scannerId) : pushBus.unwatch(scannerId)),
+    revoked,
+    maxConnectionAgeMs: maxConnectionAgeS * 1000,
   });
   const ops: OpsState = { store: opts.store, metrics, poolReady: () => engine.ready, draining: () => hub.draining };
   transport.serve({
@@ -253,8 +281,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         const drained = await inFlight.drain(drainMs);
         if (!drained) log.warn({ event: 'gateway.drain-timeout', inFlight: inFlight.count }, 'in-flight payments did not finish in time');
         await new Promise((resolve) => setImmediate(resolve)); // let the drained work send its answers (they follow in later microtasks)
+        hub.stop();
         await transport.closeConnections();
-        await Promise.all([engine.close(), pushBus.close()]);
+        await Promise.all([engine.close(), pushBus.close(), revoked.close()]);
         log.info({ event: 'gateway.stopped' }, 'gateway stopped');
       })();
       return closing;

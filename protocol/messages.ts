@@ -22,9 +22,17 @@ export const SCANNER_CODES = [
   'BAD_FRAME', 'FRAME_TOO_LARGE', 'UNSUPPORTED_VERSION', 'RATE_LIMITED', 'BUSY', 'INTERNAL',
   'PAYLOAD_UNREADABLE', 'CARD_INVALID', 'CARD_BLOCKED', 'CARD_LOCKED',
   'SESSION_UNKNOWN', 'SESSION_EXPIRED', 'SESSION_USED', 'SESSION_WRONG_SCANNER',
-  'PIN_WRONG', 'INSUFFICIENT_FUNDS', 'OVER_LIMIT', 'CURRENCY_MISMATCH', 'SHUTTING_DOWN', 'PIN_LIMIT',
+  'PIN_WRONG', 'INSUFFICIENT_FUNDS', 'OVER_LIMIT', 'CURRENCY_MISMATCH', 'SHUTTING_DOWN', 'PIN_LIMIT', 'DEVICE_REVOKED',
 ] as const;
 export type ScannerCode = (typeof SCANNER_CODES)[number];
+
+/**
+ * Application close codes (docs/protocol.md §6). DEVICE_REVOKED is final: the device was revoked and every
+ * gateway refuses it (a new token gets HTTP 401). REAUTHENTICATE: the connection reached the gateway's maximum
+ * age; connect again with a fresh token (a revoked device then gets 401).
+ */
+export const CLOSE_DEVICE_REVOKED = { code: 4003, reason: 'device revoked' } as const;
+export const CLOSE_REAUTHENTICATE = { code: 4001, reason: 'connection age limit reached: reconnect with a fresh token' } as const;
 
 /** A rejected frame carries its request id when one could be read, so the sender can match the error. */
 export type ParseResult<T> = { ok: true; frame: T } | { ok: false; code: ScannerCode; message: string; id: string | null };

@@ -1,12 +1,12 @@
 /**
  * One connection attempt to the gateway's scanner endpoint: a fresh single-use device token, the upgrade,
  * and the `welcome` frame. Every failure is a ScannerError (UNAUTHORIZED, RATE_LIMITED, BUSY, TIMEOUT,
- * CLOSED, or the code of an error frame); the client calls this once per (re)connection attempt.
+ * CLOSED, DEVICE_REVOKED for a 4003 close, or the code of an error frame); the client calls this once per (re)connection attempt.
  * @example
  *   const { ws, welcome } = await openGatewaySocket({ url, deviceId, secret: secretBytes(hex), timeoutMs: 10_000 });
  */
 import WebSocket, { type RawData } from 'ws';
-import { SUBPROTOCOL, parseGatewayFrame, type WelcomeFrame } from '../protocol/messages.ts';
+import { CLOSE_DEVICE_REVOKED, SUBPROTOCOL, parseGatewayFrame, type WelcomeFrame } from '../protocol/messages.ts';
 import { isDeviceId, signScannerToken } from '../protocol/scanner-token.ts';
 import { ScannerError, scannerErrorFromFrame } from './scanner-error.ts';
 
@@ -76,7 +76,9 @@ export function openGatewaySocket(target: SocketTarget, signal?: AbortSignal): P
       fail(upgradeError(status, new Error('refused')));
     };
     const onError = (e: Error) => fail(upgradeError(status, e));
-    const onClose = (code: number) => fail(new ScannerError('CLOSED', `gateway closed the connection before welcome (${code})`));
+    const onClose = (code: number) => fail(code === CLOSE_DEVICE_REVOKED.code
+      ? new ScannerError('DEVICE_REVOKED', `gateway closed the connection before welcome: this device is revoked (${code})`)
+      : new ScannerError('CLOSED', `gateway closed the connection before welcome (${code})`));
     const onMessage = (data: RawData, isBinary: boolean) => {
       const parsed = isBinary ? null : parseGatewayFrame(data.toString());
       if (parsed?.ok && parsed.frame.type === 'welcome') {

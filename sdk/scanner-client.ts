@@ -11,11 +11,14 @@
  * backoff with jitter, a fresh device token per attempt; requests not yet written wait for the new
  * connection, a `pin` on the wire is resumed (sent again: the gateway answers a used session with its
  * recorded outcome), any other request on the wire rejects DISCONNECTED (retryable).
+ * Two close codes are acted on whatever `reconnect` says: 4001 (the connection reached the gateway's maximum
+ * age) is re-opened with a fresh token (up to RENEWAL_ATTEMPTS without `reconnect`); 4003 (the device was revoked)
+ * is final: the client closes with DEVICE_REVOKED and never tries again.
  */
 import { randomBytes } from 'node:crypto';
 import WebSocket, { type RawData } from 'ws';
 import {
-  MAX_FRAME_BYTES, PROTOCOL_VERSION, parseGatewayFrame, parseScannerFrame, type ScannerFrame,
+  CLOSE_DEVICE_REVOKED, CLOSE_REAUTHENTICATE, MAX_FRAME_BYTES, PROTOCOL_VERSION, parseGatewayFrame, parseScannerFrame, type ScannerFrame,
   type AuthRequiredFrame, type ErrorFrame, type GatewayFrame, type PaymentResultFrame, type PongFrame, type SessionStatusFrame, type WelcomeFrame,
 } from '../protocol/messages.ts';
 import { isSessionId } from '../protocol/values.ts';
@@ -40,6 +43,7 @@ export interface ScannerClientOptions {
    * Re-open a dropped connection on its own (default off: a drop closes the client, as before). `true`
    * for the default backoff (250 ms doubling to 10 s, with jitter, no attempt limit). The first connect()
    * is never retried: bad credentials or a wrong URL fail at once. A 401 on reconnect stops the attempts.
+   * A 4001 close (the gateway's maximum connection age) is re-opened even without it; a 4003 (revoked) never is.
    */
   reconnect?: boolean | ReconnectOptions;
 }
@@ -91,6 +95,8 @@ interface ResultWaiter {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_BUFFERED = 64 * 1024;
+/** Without `reconnect`: attempts to re-open a connection the gateway closed at its maximum age (4001). */
+const RENEWAL_ATTEMPTS = 3;
 /** Results kept per connection so waitForResult sees a push that arrived before it was called. */
 const RECENT_RESULTS = 256;
 
@@ -113,6 +119,8 @@ export class ScannerClient {
   readonly #maxBuffered: number;
   readonly #pace: boolean;
   readonly #backoff: Backoff | null;
+  /** Without `reconnect`: the attempts re-opening a connection closed at its maximum age, while they run. */
+  #renewal: Backoff | null = null;
   readonly #idPrefix = randomBytes(4).toString('hex');
   #nextId = 1;
   readonly #pending = new Map<string, Pending>();
@@ -153,10 +161,18 @@ export class ScannerClient {
     ws.on('error', () => {}); // 'close' follows and carries the outcome
     ws.on('close', (code, reason) => {
       if (ws !== this.#ws || this.#closedBy) return;
-      const error = new ScannerError('CLOSED', `connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`);
-      if (this.#backoff) this.#onDrop(error);
+      const why = `${code}${reason.length ? ` ${reason.toString()}` : ''}`;
+      if (code === CLOSE_DEVICE_REVOKED.code) return this.#shutdown(new ScannerError('DEVICE_REVOKED', `the gateway closed the connection: this device is revoked (${why})`));
+      const error = new ScannerError('CLOSED', `connection closed (${why})`);
+      if (code === CLOSE_REAUTHENTICATE.code && !this.#backoff) this.#renewal = new Backoff({ maxAttempts: RENEWAL_ATTEMPTS });
+      if (this.#retries) this.#onDrop(error);
       else this.#shutdown(error);
     });
+  }
+
+  /** The backoff of the attempts under way: `reconnect`'s, or a renewal's after a 4001 without it. */
+  get #retries(): Backoff | null {
+    return this.#backoff ?? this.#renewal;
   }
 
   #emit<E extends keyof ClientEvents>(event: E, ...args: Parameters<ClientEvents[E]>): void {
@@ -192,7 +208,7 @@ export class ScannerClient {
 
   /** Schedules the next attempt after the backoff delay, or closes for good when the attempts are spent. */
   #retryLater(error: ScannerError, announce: boolean): void {
-    const backoff = this.#backoff!;
+    const backoff = this.#retries!;
     const delay = backoff.next();
     if (announce) this.#emit('reconnect-failed', error, backoff.attempts, delay);
     if (delay === null) {
@@ -212,8 +228,8 @@ export class ScannerClient {
       this.#attempt = null;
       if (this.#closedBy) return;
       const error = e instanceof ScannerError ? e : new ScannerError('CLOSED', `cannot connect: ${(e as Error).message}`);
-      if (error.code === 'UNAUTHORIZED') { // the device was revoked or its secret is wrong: retrying cannot help
-        this.#emit('reconnect-failed', error, this.#backoff!.attempts, null);
+      if (error.code === 'UNAUTHORIZED' || error.code === 'DEVICE_REVOKED') { // revoked, or a wrong secret: retrying cannot help
+        this.#emit('reconnect-failed', error, this.#retries!.attempts, null);
         this.#shutdown(error);
         return;
       }
@@ -225,8 +241,9 @@ export class ScannerClient {
       opened.ws.terminate();
       return;
     }
-    const attempts = this.#backoff!.attempts;
-    this.#backoff!.reset();
+    const attempts = this.#retries!.attempts;
+    this.#retries!.reset();
+    this.#renewal = null; // without `reconnect`, the next drop closes the client again
     this.#state = 'open';
     this.#attach(opened.ws, opened.welcome);
     this.#emit('reconnected', { welcome: opened.welcome, attempts, resumed: this.#resumed });

@@ -69,6 +69,7 @@ const REASON_TEXT: Record<string, string> = {
   SESSION_UNKNOWN: 'Unknown payment request. Scan the card again.',
   SESSION_WRONG_SCANNER: 'This payment request belongs to another terminal.',
   PIN_LIMIT: 'This terminal takes no PINs for a while (too many wrong PINs). Ask the staff.',
+  DEVICE_REVOKED: 'This terminal can no longer take payments.',
 };
 
 export function renderOutcomePage(outcome: PaymentResultFrame | ErrorFrame): string {

@@ -38,6 +38,9 @@ export interface FrameRateUnit {
 /** What a scanner is told when its device's budget is spent (by the hub or by a store step). */
 export const RATE_LIMITED_MESSAGE = 'too many frames; slow down';
 
+/** What a revoked device is told for any request (DEVICE_REVOKED), by the hub or by the flow. */
+export const DEVICE_REVOKED_MESSAGE = 'this device is revoked: it takes no scans or PINs';
+
 export interface FlowConfig {
   publicUrl: string; // base of the auth page URLs, e.g. http://127.0.0.1:8080
   sessionTtlMs: number;
@@ -54,6 +57,8 @@ export interface FlowDeps {
   config: FlowConfig;
   audit: AuditLog;
   metrics: FlowMetrics;
+  /** The devices revoked as this gateway knows them (RevokedDevices): their scans and PINs are refused. */
+  revokedDevices: { has(deviceId: string): boolean };
   /** PIN attempts running in this process, by session id: a duplicate waits for the first one's answer. */
   pinsInFlight: Map<string, { scannerId: string; outcome: Promise<GatewayFrame> }>;
   /** Pushes a frame to every connection of a scanner (a page-entered PIN's result). */

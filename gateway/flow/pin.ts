@@ -14,7 +14,7 @@ import type { AuthSession, CardRecord, PinAttempt, PinResult } from '../../issue
 import { admitForPin, pinVerdict } from '../../issuer/verifier.ts';
 import type { ErrorFrame, PaymentResultFrame, ScannerCode } from '../../protocol/messages.ts';
 import { isPin } from '../../protocol/values.ts';
-import { RATE_LIMITED_MESSAGE, type FlowDeps, type FrameRateUnit } from './deps.ts';
+import { DEVICE_REVOKED_MESSAGE, RATE_LIMITED_MESSAGE, type FlowDeps, type FrameRateUnit } from './deps.ts';
 import { receiptFor } from './receipt.ts';
 
 const REPLAY_WAIT_MS = 2_000; // how long a duplicate waits for an attempt another gateway is still completing
@@ -97,6 +97,12 @@ export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: st
       if (unit && !(await unit.alone())) return error(id, 'RATE_LIMITED', RATE_LIMITED_MESSAGE);
       deps.metrics.pinAttempt('rejected');
       return error(id, 'BAD_FRAME', 'the PIN is 4 digits');
+    }
+    // the session's device, as this gateway knows it right before the attempt is counted (socket and page alike)
+    if (deps.revokedDevices.has(scannerId)) {
+      deps.metrics.pinAttempt('rejected');
+      deps.audit.warn({ event: 'pin.refused', scanner: scannerId, session: sessionId, reason: 'DEVICE_REVOKED' }, 'PIN for a session of a revoked device');
+      return error(id, 'DEVICE_REVOKED', DEVICE_REVOKED_MESSAGE);
     }
     const attempt = randomHex(16);
     const policy = { lockAt: deps.config.pinLockAt, paceMs: deps.config.pinPaceMs, budget: deps.config.pinBudget };

@@ -16,7 +16,7 @@ import { newSessionId } from '../../issuer/store/keys.ts';
 import type { AuthSession, CardClaim } from '../../issuer/store/types.ts';
 import { admitPayload, claimOf, openedVerdict, type IllegalReason } from '../../issuer/verifier.ts';
 import type { AuthRequiredFrame, ErrorFrame, ScanFrame } from '../../protocol/messages.ts';
-import { RATE_LIMITED_MESSAGE, type FlowDeps, type FrameRateUnit } from './deps.ts';
+import { DEVICE_REVOKED_MESSAGE, RATE_LIMITED_MESSAGE, type FlowDeps, type FrameRateUnit } from './deps.ts';
 import { pageToken } from './page-token.ts';
 import { scannerCodeForIllegal } from './scanner-codes.ts';
 
@@ -55,6 +55,8 @@ export async function handleScan(deps: FlowDeps, scannerId: string, frame: ScanF
       amount: frame.amount, currency: frame.currency, merchant: frame.merchant,
       createdAt: now, expiresAt: now + deps.config.sessionTtlMs,
     };
+    // checked again here, after the crypto: a revocation heard meanwhile opens no session
+    if (deps.revokedDevices.has(scannerId)) return { v: 1, type: 'error', id: frame.id, code: 'DEVICE_REVOKED', message: DEVICE_REVOKED_MESSAGE };
     const stored = await deps.store.openSession(session, claim, unit.forStep());
     const refusal = stored.ok ? null : stored.reason;
     if (refusal === 'RATE_LIMITED') return rateLimited(frame);

@@ -8,13 +8,14 @@
  * Sec-Fetch-Site: same-origin) and is a UTF-8 form; with the token it takes a unit of its address's PIN-post
  * budget in the store; a malformed PIN gets the form again (400) and counts nothing; then the session's budget
  * in the store, and the attempt. A used session's page shows its outcome, never the form.
+ * An open session of a revoked device takes no PIN (403).
  */
 import { maskPan } from '../../issuer/pan.ts';
 import type { RateLimit, SessionView } from '../../issuer/store/types.ts';
 import { isPin, isSessionId } from '../../protocol/values.ts';
 import { AddressLimiter, callerKey } from '../address-limiter.ts';
 import { renderAuthPage, renderNotice, renderOutcomePage } from '../auth-page/render.ts';
-import type { FlowDeps } from '../flow/deps.ts';
+import { DEVICE_REVOKED_MESSAGE, type FlowDeps } from '../flow/deps.ts';
 import { pageTokenMatches } from '../flow/page-token.ts';
 import { handlePin, sessionOutcome } from '../flow/pin.ts';
 import { rememberPageResult } from '../flow/status.ts';
@@ -31,6 +32,8 @@ function TOO_MANY(): HttpResponse {
   const page = html(429, TOO_MANY_PAGE);
   return { ...page, headers: { ...page.headers, 'retry-after': '1' } };
 }
+/** An open session of a device revoked since: no form, and no PIN taken (the POST gets this from handlePin's refusal). */
+const REVOKED = () => html(403, renderOutcomePage({ v: 1, type: 'error', id: null, code: 'DEVICE_REVOKED', message: DEVICE_REVOKED_MESSAGE }));
 const PENDING = () => html(409, renderNotice('Payment in progress', 'This payment is being processed. Reload the page in a moment to see its outcome.'));
 
 export interface PageLimits {
@@ -59,6 +62,7 @@ async function pageFor(deps: FlowDeps, view: SessionView, token: string, formSta
   const { session } = view;
   if (view.state === 'pending') return PENDING();
   if (view.state === 'done') return html(200, renderOutcomePage(await sessionOutcome(deps, session.id, view.result!)));
+  if (deps.revokedDevices.has(session.scannerId)) return REVOKED();
   return html(formStatus, renderAuthPage({
     sessionId: session.id, token, merchant: session.merchant, amount: session.amount,
     currency: session.currency, maskedPan: maskPan(session.last4), expiresAt: session.expiresAt,
@@ -113,6 +117,7 @@ export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>
           await rememberPageResult(deps, scannerId, id).catch(() => {});
         }
         if (outcome.type === 'error' && outcome.code === 'RATE_LIMITED') return TOO_MANY();
+        if (outcome.type === 'error' && outcome.code === 'DEVICE_REVOKED') return REVOKED();
         return html(outcome.type === 'payment-result' ? 200 : 409, renderOutcomePage(outcome));
       },
     },

@@ -1,6 +1,7 @@
 /**
  * The scanners connected to this process, by scanner id: where a push for a scanner is delivered (a page
- * result, from this process or, through the push bus, from another gateway). It exists before the hub so
+ * result, from this process or, through the push bus, from another gateway), and which sockets end when a
+ * scanner is revoked. It exists before the hub so
  * the push bus can deliver into it, and the hub adds and removes the connections it accepts.
  */
 import type { GatewayFrame } from '../../protocol/messages.ts';
@@ -26,6 +27,13 @@ export class ScannerDirectory {
     if (!set?.delete(conn) || set.size > 0) return false;
     this.#byScanner.delete(conn.scannerId);
     return true;
+  }
+
+  /** Ends every connection of a scanner here with a close code (each is then removed as the transport reports it closed); how many. */
+  close(scannerId: string, code: number, reason: string): number {
+    const conns = [...(this.#byScanner.get(scannerId) ?? [])];
+    for (const conn of conns) conn.close(code, reason);
+    return conns.length;
   }
 
   /** Sends a frame to every connection of a scanner here (none: nothing happens). */

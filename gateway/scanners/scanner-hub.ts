@@ -4,13 +4,18 @@
  * restarts and gateways and a revoked device none, then the device's rate), keeps the connections of each
  * scanner (so a page-entered PIN's result reaches it), rate-limits in the store, validates every frame against
  * the protocol schema and hands it to the flow. Every bad frame gets an error frame on its own connection and
- * nothing else changes.
+ * nothing else changes. A connection lives at most its maximum age (then CLOSE_REAUTHENTICATE: the scanner
+ * connects again with a fresh token, which a revoked device cannot get accepted); one of a revoked device is
+ * refused and closed (CLOSE_DEVICE_REVOKED) as soon as this gateway knows of the revocation (RevokedDevices).
  */
 import { isScanpayError } from '../../core/errors.ts';
 import type { DeviceTokenCheck, RateLimit } from '../../issuer/store/types.ts';
-import { MAX_FRAME_BYTES, parseScannerFrame, requestIdInText, type ErrorFrame, type GatewayFrame, type ScannerCode, type ScannerFrame } from '../../protocol/messages.ts';
+import {
+  CLOSE_DEVICE_REVOKED, CLOSE_REAUTHENTICATE, MAX_FRAME_BYTES, parseScannerFrame, requestIdInText,
+  type ErrorFrame, type GatewayFrame, type ScannerCode, type ScannerFrame,
+} from '../../protocol/messages.ts';
 import { TOKEN_WINDOW_S, verifyScannerToken } from '../../protocol/scanner-token.ts';
-import { RATE_LIMITED_MESSAGE, type FlowDeps } from '../flow/deps.ts';
+import { DEVICE_REVOKED_MESSAGE, RATE_LIMITED_MESSAGE, type FlowDeps } from '../flow/deps.ts';
 import { handlePin } from '../flow/pin.ts';
 import { handleScan } from '../flow/scan.ts';
 import { handleStatus, recentPageResults } from '../flow/status.ts';
@@ -18,6 +23,7 @@ import { AddressLimiter, callerKey } from '../address-limiter.ts';
 import type { InFlight } from '../in-flight.ts';
 import type { ScannerDirectory } from './directory.ts';
 import { PoolBusyError } from '../pool/batcher.ts';
+import { ConnectionAges } from './connection-age.ts';
 import { DeviceRateLimiter } from './rate-limit.ts';
 
 type ReadFrame = { ok: true; frame: ScannerFrame; id: string } | { ok: false; id: string | null; code: ScannerCode; message: string };
@@ -68,6 +74,8 @@ export interface ScannerConnection {
   readonly scannerId: string;
   /** False when the frame could not be queued (backpressure limit or closed). */
   send(frame: GatewayFrame): boolean;
+  /** Ends the connection with a close frame (docs/protocol.md §6); the transport then reports it closed. Idempotent. */
+  close(code: number, reason: string): void;
 }
 
 export interface ScannerHubOptions {
@@ -80,6 +88,10 @@ export interface ScannerHubOptions {
   onConnections?: (count: number) => void;
   /** A scanner's first connection here opened (true) or its last closed (false): where its pushes must reach. */
   onScannerPresence?: (scannerId: string, present: boolean) => void;
+  /** The devices revoked (RevokedDevices): refused on every frame, and closed at once if one connects. */
+  revoked: { has(deviceId: string): boolean };
+  /** A connection is closed with CLOSE_REAUTHENTICATE after at most this long (ConnectionAges says how). */
+  maxConnectionAgeMs: number;
 }
 
 export class ScannerHub {
@@ -87,6 +99,7 @@ export class ScannerHub {
   readonly #outstanding = new Map<ScannerConnection, Set<string>>();
   readonly #rate: DeviceRateLimiter;
   readonly #failedUpgrades: AddressLimiter;
+  readonly #ages: ConnectionAges<ScannerConnection>;
   #connections = 0;
   draining = false;
 
@@ -98,6 +111,16 @@ export class ScannerHub {
   ) {
     this.#rate = new DeviceRateLimiter(flow.store, opts.framesPerSecond, opts.burst);
     this.#failedUpgrades = new AddressLimiter(opts.failedUpgrades ?? DEFAULT_FAILED_UPGRADES);
+    this.#ages = new ConnectionAges(
+      opts.maxConnectionAgeMs,
+      (conn) => conn.close(CLOSE_REAUTHENTICATE.code, CLOSE_REAUTHENTICATE.reason),
+      (conn) => (this.#outstanding.get(conn)?.size ?? 0) > 0,
+    );
+  }
+
+  /** Stops ending connections at their age (the gateway is closing them all). */
+  stop(): void {
+    this.#ages.stop();
   }
 
   get connections(): number {
@@ -135,6 +158,9 @@ export class ScannerHub {
     if (this.directory.add(conn)) this.opts.onScannerPresence?.(conn.scannerId, true);
     this.#outstanding.set(conn, new Set());
     this.opts.onConnections?.(++this.#connections);
+    // accepted by the store before this gateway heard of the revocation (the sweep that closed the others ran first)
+    if (this.opts.revoked.has(conn.scannerId)) return conn.close(CLOSE_DEVICE_REVOKED.code, CLOSE_DEVICE_REVOKED.reason);
+    this.#ages.add(conn);
     conn.send({ v: 1, type: 'welcome', scanner: conn.scannerId, limits: { maxFrameBytes: MAX_FRAME_BYTES, framesPerSecond: this.opts.framesPerSecond, burst: this.opts.burst } });
     void this.#repush(conn);
   }
@@ -150,6 +176,7 @@ export class ScannerHub {
   }
 
   closed(conn: ScannerConnection): void {
+    this.#ages.remove(conn);
     this.#outstanding.delete(conn);
     if (this.directory.remove(conn)) this.opts.onScannerPresence?.(conn.scannerId, false); // its rate budget stays in the store
     this.opts.onConnections?.(--this.#connections);
@@ -183,6 +210,10 @@ export class ScannerHub {
 
   async #frame(conn: ScannerConnection, data: ArrayBuffer, isBinary: boolean): Promise<void> {
     const read = readFrame(data, isBinary);
+    if (this.opts.revoked.has(conn.scannerId)) {
+      this.#reject(conn, read.id, 'DEVICE_REVOKED', DEVICE_REVOKED_MESSAGE);
+      return conn.close(CLOSE_DEVICE_REVOKED.code, CLOSE_DEVICE_REVOKED.reason);
+    }
     const unit = this.#rate.unit(conn.scannerId);
     let refusal = read.ok ? this.#refusal(conn, read.frame) : null;
     // while draining: answered at once, from memory (no rate unit), so the answer leaves before the connection closes

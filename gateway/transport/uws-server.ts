@@ -436,6 +436,11 @@ function serve(
           });
           return status !== 2;
         },
+        close(code: number, reason: string): void {
+          if (closed) return;
+          closed = true;
+          ws.end(code, reason);
+        },
       };
       ws.getUserData().connection = data.connection;
       (data as SocketData & { markClosed?: () => void }).markClosed = () => {

@@ -3,6 +3,7 @@
  * slot. A card token is 32 hex digits; its first 4 are the card's shard. A session id starts with its card's
  * shard, so the card, the session and the ledger record of one payment share the hash tag `{shard}`, and each
  * atomic step (a Lua script over those keys) runs on one slot. Device keys share a `{device id}` tag.
+ * The revocations channel has a fixed tag of its own: on a cluster every revocation goes to one shard (SPUBLISH).
  * The shard tells whoever holds a session id 16 bits of the card token: not the PAN, and 65,536 cards share each.
  */
 import { ScanpayError } from '../../core/errors.ts';
@@ -44,6 +45,10 @@ export interface KeyLayout {
   deviceIndex: string;
   deviceRecent(deviceId: string): string;
   deviceNonce(deviceId: string, nonce: string): string;
+  /** A set of every revoked device id: what the gateways load their revoked set from, and refresh it from. */
+  revokedDevices: string;
+  /** The pub/sub channel revokeDevice announces each revocation on (the message: the device id). */
+  revocations: string;
   rate(key: string): string;
   pinBudget(scope: PinBudgetScope, id: string): string;
   /** The wrong-PIN budgets' common prefix: the PIN scripts append `device:<id>` or `merchant:<id>`. */
@@ -62,6 +67,8 @@ export function keyLayout(prefix: string): KeyLayout {
     deviceIndex: `${prefix}devices`,
     deviceRecent: (deviceId) => `${prefix}{dev:${deviceId}}:recent`,
     deviceNonce: (deviceId, nonce) => `${prefix}{dev:${deviceId}}:nonce:${nonce}`,
+    revokedDevices: `${prefix}revoked-devices`,
+    revocations: `${prefix}{revocations}`,
     rate: (key) => `${prefix}rate:${key}`,
     pinBudget: (scope, id) => `${prefix}${pinBudgetKey(scope, id)}`,
     pinBudgetPrefix: `${prefix}${PIN_BUDGET}`,

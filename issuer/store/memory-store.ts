@@ -19,7 +19,8 @@ import { pinBudgetKey } from './keys.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './session-retention.ts';
 import type {
   AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceRecord, DeviceRevocation, DeviceTokenCheck, LedgerRecord, OpenedSession,
-  PaymentRequest, PinAttempt, PinBudget, PinPolicy, PinResult, RateLimit, RateTake, SessionRecord, SessionView, Store, WrongPinLimit,
+  PaymentRequest, PinAttempt, PinBudget, PinPolicy, PinResult, RateLimit, RateTake, RevocationFeed, RevocationListener, SessionRecord, SessionView,
+  Store, WrongPinLimit,
 } from './types.ts';
 import { RECENT_RESULTS } from './types.ts';
 import {
@@ -56,6 +57,7 @@ export class MemoryStore implements Store {
   readonly #budgets = new ExpiringMap<{ keepUntil: number; used: number }>();
   /** Each session's card payload while it can take a PIN (a separate key in Redis, expiring on its own). */
   readonly #payloads = new ExpiringMap<{ keepUntil: number; bytes: Uint8Array }>();
+  readonly #revocationWatchers = new Set<RevocationListener>();
 
   async insertCard(card: CardRecord): Promise<boolean> {
     const row = checkedCard(card);
@@ -222,10 +224,26 @@ export class MemoryStore implements Store {
   async revokeDevice(deviceId: string, { evenIfUnknown = false }: { evenIfUnknown?: boolean } = {}): Promise<DeviceRevocation> {
     checkedDeviceId(deviceId);
     const known = this.#devices.get(deviceId);
-    if (known?.revokedAt) return 'already-revoked';
+    if (known?.revokedAt) return this.#announceRevocation(deviceId, 'already-revoked'); // announced again: a gateway may have missed it
     if (!known && !evenIfUnknown) return 'unknown';
     this.#device(deviceId).revokedAt = Date.now();
-    return 'revoked';
+    return this.#announceRevocation(deviceId, 'revoked');
+  }
+
+  #announceRevocation(deviceId: string, outcome: DeviceRevocation): DeviceRevocation {
+    for (const watcher of [...this.#revocationWatchers]) watcher.revoked(deviceId);
+    return outcome;
+  }
+
+  async revokedDevices(): Promise<string[]> {
+    return [...this.#devices.values()].filter((d) => d.revokedAt !== null).map((d) => d.deviceId).sort();
+  }
+
+  /** In-process: the watchers of this instance hear of each revocation before revokeDevice resolves; nothing is ever lost. */
+  async watchRevocations(listener: RevocationListener): Promise<RevocationFeed> {
+    const watcher = { revoked: (id: string) => listener.revoked(id), resumed: () => listener.resumed() };
+    this.#revocationWatchers.add(watcher);
+    return { close: async () => void this.#revocationWatchers.delete(watcher) };
   }
 
   async recordDevice(deviceId: string): Promise<boolean> {

@@ -27,12 +27,13 @@ import type { ClusterNode } from './redis-target.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './session-retention.ts';
 import type {
   AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceRecord, DeviceRevocation, DeviceTokenCheck, LedgerRecord, OpenedSession,
-  PaymentRequest, PinAttempt, PinBudget, PinPolicy, PinResult, RateLimit, RateTake, SessionRefusal, SessionView, Store,
+  PaymentRequest, PinAttempt, PinBudget, PinPolicy, PinResult, RateLimit, RateTake, RevocationFeed, RevocationListener, SessionRefusal, SessionView,
+  Store,
 } from './types.ts';
 import { RECENT_RESULTS } from './types.ts';
 import {
   checkedAttempt, checkedBudgetOwner, checkedCard, checkedCardToken, checkedClaim, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
-  checkedPaymentRequest, checkedPolicy, checkedRate, checkedScannerId, checkedSession, checkedSessionId, checkedTime,
+  checkedPaymentRequest, checkedPolicy, checkedRate, checkedScannerId, checkedSession, checkedSessionId, checkedTime, isDeviceId,
 } from './validate.ts';
 
 export const DEFAULT_PREFIX = 'scanpay:';
@@ -100,6 +101,16 @@ function describeConnection(redis: StoreClient): string {
   return path ? `redis unix:${path}` : `redis ${tls ? 'rediss' : 'redis'}://${host}:${port}/${db ?? 0}`;
 }
 
+/** Quits a client, or drops its socket when the server is gone (instead of waiting for a reply). */
+async function quit(client: StoreClient): Promise<void> {
+  if (client.status === 'end') return;
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
+}
+
 /** Any failure of the client or the server becomes STORE_UNAVAILABLE; our own typed errors pass through. */
 function storeFailure(e: unknown): ScanpayError {
   return isScanpayError(e) ? e : new ScanpayError('STORE_UNAVAILABLE', e instanceof Error ? e.message : String(e));
@@ -114,6 +125,8 @@ export class RedisStore implements Store {
   #waiting = 0;
   readonly #keys: KeyLayout;
   readonly #wait: { replicas: number; timeoutMs: number };
+  /** The subscribers watchRevocations opened (close() quits them too). */
+  readonly #subscribers = new Set<StoreClient>();
 
   /**
    * Takes ownership of the client (one server or a Cluster), or of a pair to the same Redis: `direct` without
@@ -322,9 +335,53 @@ export class RedisStore implements Store {
   async revokeDevice(deviceId: string, { evenIfUnknown = false }: { evenIfUnknown?: boolean } = {}): Promise<DeviceRevocation> {
     const key = this.#keys.device(checkedDeviceId(deviceId));
     const outcome = await this.#run((redis) => redis.scanpayRevokeDevice(key, Date.now(), evenIfUnknown ? '1' : '0')) as DeviceRevocation;
-    // the index is its own key (slot); added again on a repeat, in case a process died between the two
-    if (outcome !== 'unknown') await this.#run((redis) => redis.sadd(this.#keys.deviceIndex, deviceId));
+    if (outcome === 'unknown') return outcome;
+    // the indexes are keys of their own (slots); added again on a repeat, in case a process died between the steps
+    await this.#run((redis) => redis.sadd(this.#keys.deviceIndex, deviceId));
+    await this.#run((redis) => redis.sadd(this.#keys.revokedDevices, deviceId));
+    // announced after it is written, and again on a repeat (a gateway may have missed it): one that hears of it
+    // and reads revokedDevices() finds it
+    const channel = this.#keys.revocations;
+    await this.#run((redis) => (redis instanceof Cluster ? redis.spublish(channel, deviceId) : redis.publish(channel, deviceId)));
     return outcome;
+  }
+
+  async revokedDevices(): Promise<string[]> {
+    return (await this.#run((redis) => redis.smembers(this.#keys.revokedDevices))).sort();
+  }
+
+  /**
+   * One more connection, a subscriber on `{prefix}{revocations}`: SUBSCRIBE on one Redis, SSUBSCRIBE on a cluster
+   * (the channel's fixed hash tag puts it on one shard). ioredis reconnects and subscribes again by itself; then
+   * `resumed` is called (one Redis: once the channel is subscribed again; a cluster: once its subscribers are).
+   */
+  async watchRevocations(listener: RevocationListener): Promise<RevocationFeed> {
+    const channel = this.#keys.revocations;
+    const sharded = this.#direct instanceof Cluster;
+    const subscriber: StoreClient = this.#direct instanceof Cluster
+      ? this.#direct.duplicate([], { shardedSubscribers: true })
+      : this.#direct.duplicate({ connectionName: `${channel.replace(/[{}]/g, '')}` }); // CLIENT LIST names it
+    subscriber.on('error', () => {}); // it reconnects by itself; what a cut lost, `resumed` makes up for
+    subscriber.on(sharded ? 'smessage' : 'message', (from: string, deviceId: string) => {
+      if (from === channel && isDeviceId(deviceId)) listener.revoked(deviceId); // anything else on it is not ours
+    });
+    const subscribe = () => (subscriber instanceof Cluster ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel));
+    try {
+      await subscriber.connect();
+      await subscribe();
+    } catch (e) {
+      subscriber.disconnect();
+      throw storeFailure(e);
+    }
+    // registered after the first subscription, so each is a resumption after a cut
+    if (sharded) subscriber.on('subscribersReady', () => listener.resumed());
+    else subscriber.on('ready', () => void subscribe().then(() => listener.resumed(), () => {})); // a failed one: the next 'ready' tries again
+    this.#subscribers.add(subscriber);
+    return {
+      close: async () => {
+        if (this.#subscribers.delete(subscriber)) await quit(subscriber);
+      },
+    };
   }
 
   async recordDevice(deviceId: string): Promise<boolean> {
@@ -415,14 +472,9 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...new Set([this.#direct, this.#batched])].map(async (client) => {
-      if (client.status === 'end') return;
-      try {
-        await client.quit();
-      } catch {
-        client.disconnect(); // the server is gone: drop the socket instead of waiting for a reply
-      }
-    }));
+    const subscribers = [...this.#subscribers];
+    this.#subscribers.clear();
+    await Promise.all([...new Set([this.#direct, this.#batched]), ...subscribers].map(quit));
   }
 
   /**

@@ -199,6 +199,25 @@ export interface DeviceRecord {
   lastConnectedAt: number | null;
 }
 
+/**
+ * What Store.watchRevocations tells its watcher. Called on the store's own turn: each must return at once and
+ * never throw (the gateway's watcher closes sockets and records the id).
+ */
+export interface RevocationListener {
+  /** A device was revoked through any handle on this store (another gateway, the CLI); may come again for one already revoked. */
+  revoked(deviceId: string): void;
+  /**
+   * The feed was cut and is listening again (Redis: its subscriber reconnected): a revocation made while it was
+   * cut was not delivered, so read revokedDevices() again now.
+   */
+  resumed(): void;
+}
+
+/** A watch on the revocations (Store.watchRevocations); close() stops it. */
+export interface RevocationFeed {
+  close(): Promise<void>;
+}
+
 export interface RateLimit {
   perSecond: number; // sustained rate
   burst: number; // most that may pass at once
@@ -285,9 +304,19 @@ export interface Store {
    * Refuses every later connection of the device (tokens are checked at each upgrade), in one step with the
    * check that the store knows it (recorded, revoked or connected once): an unknown device — a typo, or one
    * provisioned without a record that never connected — is 'unknown' and nothing is written, unless
-   * `evenIfUnknown`. The first revocation time is kept.
+   * `evenIfUnknown`. The first revocation time is kept. Revocation is permanent. Then, revoked or already
+   * revoked, it is announced to every watcher on the store (watchRevocations), so gateways close the device's
+   * open sockets (again on a repeat: a gateway may have missed the first).
    */
   revokeDevice(deviceId: string, options?: { evenIfUnknown?: boolean }): Promise<DeviceRevocation>;
+  /** Every revoked device's id, sorted. */
+  revokedDevices(): Promise<string[]>;
+  /**
+   * Delivers every revocation made through any handle on this store from now on (MemoryStore: in this process;
+   * Redis: pub/sub, on one more connection that this opens). Resolves once listening: a caller that then reads
+   * revokedDevices() misses nothing. A push can still be lost while the feed is cut; `resumed` says when to read again.
+   */
+  watchRevocations(listener: RevocationListener): Promise<RevocationFeed>;
   /** Records that a device was provisioned (the first time is kept; false then); devices need no record to connect. */
   recordDevice(deviceId: string): Promise<boolean>;
   /** Every device recorded or revoked through the store, by id (a device that only connected is not listed). */

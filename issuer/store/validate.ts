@@ -112,6 +112,11 @@ export function checkedClaim(input: unknown): CardClaim {
   };
 }
 
+/** Whether a value read back (e.g. a revocation message) is a device id the store would have taken. */
+export function isDeviceId(id: unknown): id is string {
+  return typeof id === 'string' && DEVICE_ID.test(id);
+}
+
 export function checkedDeviceId(id: unknown): string {
   return matching(id, 'device id', DEVICE_ID, '1 to 64 of [A-Za-z0-9_-]');
 }

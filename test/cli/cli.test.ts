@@ -451,7 +451,7 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
 
     const revoked = await cli([...g(), 'scanner', 'revoke', 'till-rec-1']);
     expect(revoked.code, revoked.errors.join('\n')).toBe(0);
-    expect(revoked.stdout).toMatch(/^revoked scanner till-rec-1: its tokens are refused from now on/);
+    expect(revoked.stdout).toMatch(/^revoked scanner till-rec-1: its tokens are refused and its open connections closed/);
     expect((await cli([...g(), 'scanner', 'list'])).stdout).toMatch(/^till-rec-1\s+provisioned \S+\s+connected \S+\s+revoked \d{4}-\d\d-\d\dT\S+$/m);
   });
 

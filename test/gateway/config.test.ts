@@ -48,8 +48,9 @@ describe('start configuration', () => {
   it('defaults to the embedded demo on loopback', () => {
     expect(readStartConfig({}, [], defaults)).toMatchObject({
       host: '127.0.0.1', port: 8080, opsHost: '127.0.0.1', opsPort: 9090, demo: true, redisUrl: undefined, baseline: false,
-      rate: { perSecond: 20, burst: 40 },
+      rate: { perSecond: 20, burst: 40 }, maxConnectionAgeS: 3600,
     });
+    expect(readStartConfig({ SCANPAY_MAX_CONNECTION_AGE_S: '90' }, [], defaults).maxConnectionAgeS).toBe(90);
   });
 
   it.each([
@@ -58,6 +59,8 @@ describe('start configuration', () => {
     ['OPS_PORT=-1', { OPS_PORT: '-1' }, /^OPS_PORT must be/],
     ['SCANPAY_THREADS=0', { SCANPAY_THREADS: '0' }, /^SCANPAY_THREADS must be/],
     ['SCANPAY_RATE_PER_SEC=fast', { SCANPAY_RATE_PER_SEC: 'fast' }, /^SCANPAY_RATE_PER_SEC must be/],
+    ['SCANPAY_MAX_CONNECTION_AGE_S=0', { SCANPAY_MAX_CONNECTION_AGE_S: '0' }, /^SCANPAY_MAX_CONNECTION_AGE_S must be a whole number from 10 to 604800 \(got "0"\)$/],
+    ['SCANPAY_MAX_CONNECTION_AGE_S=1h', { SCANPAY_MAX_CONNECTION_AGE_S: '1h' }, /^SCANPAY_MAX_CONNECTION_AGE_S must be/],
     ['HOST=0.0.0.0 without PUBLIC_URL', { HOST: '0.0.0.0' }, /set PUBLIC_URL/],
     ['PUBLIC_URL not a URL', { PUBLIC_URL: 'pay.example.com' }, /^PUBLIC_URL must be a URL/],
     ['one TLS file only', { TLS_CERT_FILE: 'cert.pem' }, /both TLS_CERT_FILE and TLS_KEY_FILE/],

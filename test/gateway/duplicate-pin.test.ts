@@ -52,6 +52,7 @@ async function flow(delayMs = 20): Promise<{ deps: FlowDeps; engine: ReturnType<
     audit: quiet,
     metrics: { scan() {}, pinAttempt() {}, payment() {}, stepSeconds() {}, pinBudgetSpent() {} },
     pinsInFlight: new Map(),
+    revokedDevices: new Set<string>(),
     notify() {},
   };
   return { deps, engine, store };
@@ -102,6 +103,16 @@ describe('duplicate PIN submissions', () => {
     expect(await handlePin(deps, 'lane-2', sessionId, RIGHT, 'z')).toMatchObject({ type: 'error', code: 'SESSION_WRONG_SCANNER' });
     expect(engine.checks).toHaveLength(1);
     expect((await store.getCard(card.token))!.pinFailures).toBe(0);
+  });
+
+  it('a PIN for a session of a device revoked since is refused DEVICE_REVOKED: nothing evaluated, counted or paid, the session untouched', async () => {
+    const { deps, engine, store } = await flow();
+    const { card, sessionId } = await openOn(store, 'lane-1');
+    (deps.revokedDevices as Set<string>).add('lane-1');
+    expect(await handlePin(deps, 'lane-1', sessionId, RIGHT, 'r')).toMatchObject({ type: 'error', id: 'r', code: 'DEVICE_REVOKED' });
+    expect(engine.checks).toHaveLength(0);
+    expect((await store.getCard(card.token))!).toMatchObject({ pinFailures: 0, balance: 10_000 });
+    expect((await store.getSession(sessionId))!.state).toBe('open');
   });
 
   it('an attempt another gateway claimed: a repeat waits for its result, or answers BUSY when it does not come', async () => {

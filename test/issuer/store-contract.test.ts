@@ -57,6 +57,13 @@ async function failure(call: Promise<unknown>): Promise<string> {
   }
 }
 
+/** Resolves once `done()` holds (checked every 10 ms), or fails after `timeoutMs` naming what was awaited. */
+async function eventually(done: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  for (const start = Date.now(); !done(); await new Promise((resolve) => setTimeout(resolve, 10))) {
+    if (Date.now() - start > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+  }
+}
+
 /** A fresh empty store, and a way to open more handles on its data (MemoryStore: the same instance). */
 type OpenStore = () => Promise<{ store: Store; sibling(): Promise<Store> }>;
 
@@ -724,6 +731,32 @@ function storeContract(open: OpenStore): void {
       expect(await store.recentResults('till-short')).toEqual([]);
     });
 
+    it('announces each revocation to every watcher on the store, whichever handle revoked, and lists the revoked', async () => {
+      const [a, b] = await handles(2);
+      const heard: string[][] = [[], []];
+      const feeds = await Promise.all([a, b].map((s, i) => s.watchRevocations({ revoked: (id) => heard[i].push(id), resumed: () => {} })));
+      try {
+        await b.recordDevice('till-ok');
+        await b.recordDevice('till-r2');
+        expect(await b.revokeDevice('till-r2')).toBe('revoked');
+        expect(await a.revokeDevice('till-r1', { evenIfUnknown: true })).toBe('revoked');
+        expect(await a.revokeDevice('till-nobody')).toBe('unknown'); // nothing written: nothing announced or listed
+        await eventually(() => heard.every((h) => h.length === 2), 'both revocations heard by both watchers');
+        expect(heard.map((h) => [...h].sort())).toEqual([['till-r1', 'till-r2'], ['till-r1', 'till-r2']]);
+        expect(await a.revokedDevices()).toEqual(['till-r1', 'till-r2']);
+        expect(await b.revokedDevices()).toEqual(['till-r1', 'till-r2']);
+        // revoked again: announced again (a gateway that missed it hears it), listed once
+        await feeds[0].close();
+        expect(await a.revokeDevice('till-r1')).toBe('already-revoked');
+        await eventually(() => heard[1].length === 3, 'the repeated revocation heard');
+        expect(heard[1][2]).toBe('till-r1');
+        expect(heard[0]).toHaveLength(2); // a closed feed hears nothing more
+        expect(await a.revokedDevices()).toEqual(['till-r1', 'till-r2']);
+      } finally {
+        await Promise.all(feeds.map((f) => f.close()));
+      }
+    });
+
     it('refuses every token of a revoked device', async () => {
       expect(await store.revokeDevice('till-9', { evenIfUnknown: true })).toBe('revoked');
       expect(await store.acceptDeviceToken('till-9', nonce(), 60_000)).toBe('revoked');
@@ -1017,14 +1050,15 @@ describeRedis(redis, 'RedisStore', (server) => {
       ];
       for (const key of touched) expect(key.startsWith(prefix)).toBe(true);
       expect(new Set(touched)).toEqual(new Set([
-        ...expected, keys.device('till-1'), keys.device('till-2'), keys.deviceIndex, keys.rate('device:till-1'),
+        ...expected, keys.device('till-1'), keys.device('till-2'), keys.deviceIndex, keys.revokedDevices, keys.rate('device:till-1'),
         ...touched.filter((k) => k.startsWith(`${prefix}{dev:till-1}:nonce:`)),
       ]));
       // card, sessions and ledger of one card share the hash tag {shard}: one cluster slot for every payment step
       const tag = `{${card.token.slice(0, 4)}}`;
       for (const key of [keys.card(card.token), keys.session(session.id), keys.sessionPayload(session.id), keys.ledger(session.id), keys.session(wrong.id)]) expect(key).toContain(tag);
-      expect(await keysUnder(raw, prefix)).toHaveLength(10); // till-1's device key holds its last connection (connectedAt)
+      expect(await keysUnder(raw, prefix)).toHaveLength(11); // till-1's device key holds its last connection (connectedAt)
       expect(await raw.hkeys(keys.device('till-1'))).toEqual(['connectedAt']);
+      expect(keys.revocations.startsWith(prefix)).toBe(true); // the revocations channel too
       if (!server.shared) {
         // A private server holds only this run's keys: nothing anywhere lacks the run's prefix.
         expect((await keysUnder(raw, '')).filter((key) => !key.startsWith(runPrefix))).toEqual([]);
@@ -1058,6 +1092,31 @@ describeRedis(redis, 'RedisStore', (server) => {
         expect(JSON.stringify(fields)).not.toContain(Buffer.from(session.payload).toString('base64').slice(0, 40));
       }
       await store.close();
+    });
+
+    it('a revocation feed whose subscriber was cut listens again and says so (resumed), so a revocation missed meanwhile is read', async () => {
+      const prefix = freshPrefix();
+      const store = await RedisStore.connect(server.url, { prefix });
+      const other = await RedisStore.connect(server.url, { prefix });
+      let resumed = 0;
+      const heard: string[] = [];
+      const feed = await store.watchRevocations({ revoked: (id) => heard.push(id), resumed: () => resumed++ });
+      try {
+        const name = `${prefix}revocations`;
+        const line = ((await raw.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string).split('\n').find((l) => l.includes(` name=${name} `));
+        expect(line).toBeDefined(); // CLIENT LIST names the subscriber after its channel
+        await raw.client('KILL', 'ID', /\bid=(\d+)/.exec(line!)![1]);
+        await other.revokeDevice('till-cut', { evenIfUnknown: true }); // very likely published while no subscriber listens: lost
+        await eventually(() => resumed === 1, 'resumed after the cut');
+        expect(await store.revokedDevices()).toEqual(['till-cut']); // what the watcher reads on `resumed`
+        await other.revokeDevice('till-after', { evenIfUnknown: true });
+        await eventually(() => heard.includes('till-after'), 'a revocation after the cut heard');
+      } finally {
+        await feed.close();
+        await Promise.all([store.close(), other.close()]);
+      }
+      // closed: the subscriber is gone from the server
+      expect(((await raw.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string)).not.toContain(` name=${prefix}revocations `);
     });
 
     it('gives up with STORE_CONFLICT when every compare-and-set loses, leaving the competing write', async () => {
