@@ -6,6 +6,8 @@
  * export wipes before returning. See docs/core.md for the ABI and the DVD-1 record layout.
  */
 import { sha256 as sha256Impl, wipeSha256Scratch } from './sha256';
+import { SHA512_CTX, sha512 as sha512Impl, wipeSha512Scratch } from './sha512';
+import { ed25519Verify as ed25519VerifyImpl } from './ed25519';
 import { HMAC_CTX, hmacSha256 as hmacImpl } from './hmac';
 import { hkdfExtract as extractImpl, hkdfExpand as expandImpl } from './hkdf';
 import { ctEqual as ctEqualImpl } from './ct';
@@ -60,6 +62,7 @@ export function selftest(): i32 {
 }
 
 const CTX: usize = memory.data(<i32>HMAC_CTX);
+const CTX512: usize = memory.data(<i32>SHA512_CTX);
 
 function wipe(): void {
   memory.fill(CTX, 0, HMAC_CTX);
@@ -74,6 +77,20 @@ export function heapBase(): usize {
 export function sha256(msg: usize, len: usize, out: usize): void {
   sha256Impl(msg, len, out, CTX);
   wipe();
+}
+
+export function sha512(msg: usize, len: usize, out: usize): void {
+  sha512Impl(msg, len, out, CTX512);
+  memory.fill(CTX512, 0, SHA512_CTX);
+  wipeSha512Scratch();
+}
+
+/**
+ * 1 when the 64-byte signature at sig is a valid Ed25519 signature (RFC 8032 §5.1.7, cofactored;
+ * the rules in assembly/ed25519.ts) of the msgLen bytes at msg under the 32-byte public key at pub, else 0.
+ */
+export function ed25519Verify(pub: usize, sig: usize, msg: usize, msgLen: usize): i32 {
+  return ed25519VerifyImpl(pub, sig, msg, msgLen) ? 1 : 0;
 }
 
 export function hmacSha256(key: usize, keyLen: usize, msg: usize, msgLen: usize, out: usize): void {

@@ -1,9 +1,12 @@
 /**
  * Known-answer self-test, run by the `selftest` export (0 = pass, else the number of the failed case).
  * Cases: FIPS 180-2 B.1 ("abc"), RFC 4231 case 1 (HMAC), RFC 5869 case 1 (HKDF),
- * RFC 8439 §2.8.2 (AEAD seal and open, and a rejected tampered tag), and a Luhn pair.
+ * RFC 8439 §2.8.2 (AEAD seal and open, and a rejected tampered tag), a Luhn pair, FIPS 180-2 C.1
+ * (SHA-512 "abc"), and RFC 8032 §7.1 TEST 2 (Ed25519: accepted, and rejected with one message bit flipped).
  */
 import { sha256 } from './sha256';
+import { SHA512_CTX, sha512, wipeSha512Scratch } from './sha512';
+import { ed25519Verify } from './ed25519';
 import { hmacSha256, HMAC_CTX } from './hmac';
 import { hkdfExtract, hkdfExpand } from './hkdf';
 import { aeadSeal, aeadOpen } from './aead';
@@ -13,6 +16,7 @@ import { luhnCheck } from './luhn';
 const SCRATCH_SIZE: i32 = 1024;
 const SCRATCH: usize = memory.data(SCRATCH_SIZE);
 const CTX: usize = memory.data(<i32>HMAC_CTX);
+const CTX512: usize = memory.data(<i32>SHA512_CTX);
 const A: usize = SCRATCH, B: usize = SCRATCH + 256, C: usize = SCRATCH + 512, D: usize = SCRATCH + 768;
 
 function nibble(c: i32): u32 {
@@ -82,6 +86,23 @@ function luhnCase(): bool {
   return luhnCheck(A, good) == 1 && luhnCheck(B, bad) == 0;
 }
 
+function sha512Case(): bool {
+  const len = ascii('abc', A);
+  sha512(A, len, B, CTX512);
+  hex('ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f', C);
+  return ctEqual(B, C, 64) == 1;
+}
+
+function ed25519Case(): bool {
+  const pub = A, sig = A + 32, msg = A + 96;
+  hex('3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c', pub);
+  hex('92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00', sig);
+  const msgLen = hex('72', msg);
+  if (!ed25519Verify(pub, sig, msg, msgLen)) return false;
+  store<u8>(msg, load<u8>(msg) ^ 1);
+  return !ed25519Verify(pub, sig, msg, msgLen);
+}
+
 export function runSelftest(): i32 {
   let failed = 0;
   if (!sha256Case()) failed = 1;
@@ -89,7 +110,11 @@ export function runSelftest(): i32 {
   else if (!hkdfCase()) failed = 3;
   else if (!aeadCase()) failed = 4;
   else if (!luhnCase()) failed = 5;
+  else if (!sha512Case()) failed = 6;
+  else if (!ed25519Case()) failed = 7;
   memory.fill(SCRATCH, 0, SCRATCH_SIZE);
   memory.fill(CTX, 0, HMAC_CTX);
+  memory.fill(CTX512, 0, SHA512_CTX);
+  wipeSha512Scratch();
   return failed;
 }

@@ -8,7 +8,10 @@ export {
   DVD1_LABELS, encodeDvd1Record, encodeDvd1OpenInput, decodeDvd1Results, decodeDvd1Opened, expectedDvd1Globals,
   dvd1LayoutMismatches, checkDvd1Layout,
 } from './dvd1-layout.ts';
-export { CORE_ABI_VERSION, HKDF_MAX_LENGTH, DVD1_MAX_RECORDS_PER_CALL, instantiateCore, instantiateCoreSync, WasmCryptoCore } from './wasm-core.ts';
+export {
+  CORE_ABI_VERSION, HKDF_MAX_LENGTH, ED25519_PUBLIC_KEY_LENGTH, ED25519_SIGNATURE_LENGTH, DVD1_MAX_RECORDS_PER_CALL,
+  instantiateCore, instantiateCoreSync, WasmCryptoCore,
+} from './wasm-core.ts';
 export type { Dvd1PackedResult, Dvd1PackedOpened } from './wasm-core.ts';
 export { CORE_WASM_FILES, engineHasWasmSimd, pickCoreBuild, type CoreBuild, type LoadCoreOptions } from './simd.ts';
 export * from './types.ts';

@@ -42,6 +42,14 @@ export interface Dvd1Result {
  */
 export interface CryptoCore {
   sha256(msg: Uint8Array): Uint8Array;
+  /** SHA-512 (FIPS 180-4): 64 bytes. */
+  sha512(msg: Uint8Array): Uint8Array;
+  /**
+   * Ed25519 verification (RFC 8032 §5.1.7, cofactored; canonical A and R, S < L, small-order keys refused;
+   * docs/core.md): true when `signature` (64 B) signs `message` under `publicKey` (32 B), else false.
+   * Throws ScanpayError('BAD_LENGTH') for another key or signature length: a malformed signature is the caller's error, not a verdict.
+   */
+  ed25519Verify(publicKey: Uint8Array, signature: Uint8Array, message: Uint8Array): boolean;
   hmacSha256(key: Uint8Array, msg: Uint8Array): Uint8Array;
   hkdfExtract(salt: Uint8Array, ikm: Uint8Array): Uint8Array;
   /** Throws ScanpayError('HKDF_LENGTH') when length > 8160. */

@@ -18,6 +18,8 @@ import {
 import type { CryptoCore, Dvd1OpenInput, Dvd1Opened, Dvd1Record, Dvd1Result } from './types.ts';
 
 export const HKDF_MAX_LENGTH = 255 * 32;
+export const ED25519_PUBLIC_KEY_LENGTH = 32;
+export const ED25519_SIGNATURE_LENGTH = 64;
 /** The module ABI this wrapper speaks (docs/abi.md); a module reporting another abiVersion() is refused. */
 export const CORE_ABI_VERSION = 1;
 /** Records per WASM call: bounds the memory a batch can make the module hold. */
@@ -33,6 +35,8 @@ interface CoreExports {
   selftest(): number;
   heapBase(): number;
   sha256(msg: number, len: number, out: number): void;
+  sha512(msg: number, len: number, out: number): void;
+  ed25519Verify(pub: number, sig: number, msg: number, msgLen: number): number;
   hmacSha256(key: number, keyLen: number, msg: number, msgLen: number, out: number): void;
   hkdfExtract(salt: number, saltLen: number, ikm: number, ikmLen: number, prk: number): void;
   hkdfExpand(prk: number, prkLen: number, info: number, infoLen: number, out: number, len: number): number;
@@ -131,6 +135,28 @@ export class WasmCryptoCore implements CryptoCore {
       const out = layout.take(32);
       this.#exports.sha256(m, msg.length, out);
       return heap.slice(out, out + 32);
+    });
+  }
+
+  sha512(msg: Uint8Array): Uint8Array {
+    abytes(msg, 'msg');
+    return this.#call(align16(msg.length) + 64, (heap, layout) => {
+      const m = this.#put(heap, layout, msg);
+      const out = layout.take(64);
+      this.#exports.sha512(m, msg.length, out);
+      return heap.slice(out, out + 64);
+    });
+  }
+
+  ed25519Verify(publicKey: Uint8Array, signature: Uint8Array, message: Uint8Array): boolean {
+    abytes(publicKey, 'publicKey', ED25519_PUBLIC_KEY_LENGTH);
+    abytes(signature, 'signature', ED25519_SIGNATURE_LENGTH);
+    abytes(message, 'message');
+    return this.#call(ED25519_PUBLIC_KEY_LENGTH + ED25519_SIGNATURE_LENGTH + align16(message.length), (heap, layout) => {
+      const pub = this.#put(heap, layout, publicKey);
+      const sig = this.#put(heap, layout, signature);
+      const msg = this.#put(heap, layout, message);
+      return this.#exports.ed25519Verify(pub, sig, msg, message.length) === 1;
     });
   }
 

@@ -3,8 +3,10 @@
  * instances fed different records end with byte-identical memory below heapBase() (the module's
  * constants and scratch), and each record is zeroed in place. A key, keystream, PAN, PIN or digest left
  * in any scratch would make the two instances differ. Both builds, every batch export, a batch size
- * that uses the 4-lane path and the scalar remainder.
+ * that uses the 4-lane path and the scalar remainder. The same for sha512 and ed25519Verify, whose inputs
+ * are left in place (caller memory), across different messages, keys and verdicts.
  */
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CORE_SCALAR_WASM_PATH, CORE_WASM_PATH, DVD1_RECORD_SIZE, encodeDvd1Record } from '../../core/index.ts';
@@ -36,5 +38,53 @@ describe.each([
     const differing = a.moduleMemory.reduce((n, byte, i) => n + (byte === b.moduleMemory[i] ? 0 : 1), 0);
     expect(differing, 'bytes below heapBase that depend on the records').toBe(0);
     expect(a.recordsAfter.every((byte) => byte === 0) && b.recordsAfter.every((byte) => byte === 0), 'records zeroed').toBe(true);
+  });
+});
+
+type HashExports = { memory: WebAssembly.Memory; heapBase(): number; sha512(msg: number, len: number, out: number): void; ed25519Verify(pub: number, sig: number, msg: number, len: number): number };
+
+/** One call on a fresh instance; returns the memory below heapBase afterwards and the call's result. */
+function callOnFreshInstance(path: string, call: (raw: HashExports, heap: Uint8Array, base: number) => number): { moduleMemory: Uint8Array; result: number } {
+  const raw = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), {}).exports as unknown as HashExports;
+  raw.memory.grow(1);
+  const base = raw.heapBase();
+  const heap = new Uint8Array(raw.memory.buffer);
+  const result = call(raw, heap, base);
+  return { moduleMemory: heap.slice(0, base), result };
+}
+
+function signed(message: Uint8Array): { pub: Uint8Array; sig: Uint8Array } {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  return { pub: new Uint8Array(Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url')), sig: new Uint8Array(sign(null, message, privateKey)) };
+}
+
+describe.each([
+  ['SIMD', CORE_WASM_PATH],
+  ['scalar', CORE_SCALAR_WASM_PATH],
+])('%s build: sha512 and ed25519Verify wipe their scratch', (_build, path) => {
+  it('sha512 of different messages leaves the same module memory', () => {
+    const hash = (msg: Uint8Array) => callOnFreshInstance(path, (raw, heap, base) => {
+      heap.set(msg, base);
+      raw.sha512(base, msg.length, base + msg.length);
+      return 0;
+    });
+    const [a, b] = [hash(new Uint8Array(randomBytes(300))), hash(new Uint8Array(randomBytes(77)))];
+    expect(a.moduleMemory.reduce((n, byte, i) => n + (byte === b.moduleMemory[i] ? 0 : 1), 0)).toBe(0);
+  });
+
+  it('ed25519Verify of different keys, signatures and messages, accepted or not, leaves the same module memory', () => {
+    const verify = (pub: Uint8Array, sig: Uint8Array, msg: Uint8Array) => callOnFreshInstance(path, (raw, heap, base) => {
+      heap.set(pub, base);
+      heap.set(sig, base + 32);
+      heap.set(msg, base + 96);
+      return raw.ed25519Verify(base, base + 32, base + 96, msg.length);
+    });
+    const [m1, m2] = [new Uint8Array(randomBytes(200)), new Uint8Array(randomBytes(33))];
+    const [s1, s2] = [signed(m1), signed(m2)];
+    const runs = [verify(s1.pub, s1.sig, m1), verify(s2.pub, s2.sig, m2), verify(s2.pub, s1.sig, m2)];
+    expect(runs.map((r) => r.result)).toEqual([1, 1, 0]);
+    for (const other of runs.slice(1)) {
+      expect(runs[0]!.moduleMemory.reduce((n, byte, i) => n + (byte === other.moduleMemory[i] ? 0 : 1), 0), 'bytes below heapBase that depend on the inputs').toBe(0);
+    }
   });
 });

@@ -1,18 +1,21 @@
 /**
  * The same core in every engine: Node, Deno, Bun, Chromium, Firefox ESR and native C (wasm2c + gcc) each
- * answer the same jobs (selftest, every in-ABI Wycheproof case, FIPS 180 and Luhn answers, one fixed
- * DVD-1 batch with bad records, full and open-only) with the SIMD and the scalar build, and every answer
- * must equal Node's byte for byte. Node's own answers are checked first: against the published vectors
- * and against the node:crypto DVD-1 (gateway/baseline), so agreement means agreement on the right bytes.
+ * answer the same jobs (selftest, every in-ABI Wycheproof case, FIPS 180, RFC 8032 and Luhn answers,
+ * seeded SHA-512 and Ed25519 cases, one fixed DVD-1 batch with bad records, full and open-only) with the
+ * SIMD and the scalar build, and every answer must equal Node's byte for byte. WABT's interpreter
+ * (test/engines/wabt.ts) answers the SHA-256, SHA-512 and Ed25519 jobs, which must equal Node's too.
+ * Node's own answers are checked first: against the published vectors and node:crypto, and against the
+ * node:crypto DVD-1 (gateway/baseline), so agreement means agreement on the right bytes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCore, type CoreBuild } from '../../core/index.ts';
 import { makeDvd1Records } from '../../bench/dvd1/records.ts';
 import { run as nodeCryptoDvd1 } from '../../bench/dvd1/node-crypto.ts';
-import { buildJobs, DVD1_BATCH } from './jobs.ts';
+import { buildJobs, DVD1_BATCH, ED25519_SEEDED, SHA512_LENGTHS } from './jobs.ts';
 import { ENGINES } from './engines.ts';
 import { describeEngine } from './describe-engine.ts';
 import { runJobs } from './probe.js';
+import { runWabtJobs, wabtJobIndexes, wabtMissing, wabtVersion } from './wabt.ts';
 
 const jobs = buildJobs();
 const reference: Partial<Record<CoreBuild, string[]>> = {};
@@ -35,6 +38,8 @@ describe('Node, the reference', () => {
     expect(jobs.counts.aead).toBeGreaterThan(400);
     expect(jobs.counts.hmac).toBeGreaterThan(150);
     expect(jobs.counts.hkdf).toBeGreaterThan(80);
+    expect(jobs.counts.sha512).toBe(3 + SHA512_LENGTHS.length);
+    expect(jobs.counts.ed25519).toBe(151 + 5 + 2 * ED25519_SEEDED.count); // Wycheproof, RFC 8032 §7.1, seeded (each flipped too)
     expect(jobs.counts.dvd1).toBe(2);
   });
 
@@ -50,7 +55,7 @@ describe('Node, the reference', () => {
       expect(answers[i], `job ${i}: ${jobs.text.split('\n')[i]!.slice(0, 60)}`).toBe(want);
       checked++;
     }
-    expect(checked).toBeGreaterThan(600);
+    expect(checked).toBeGreaterThan(1000);
   });
 
   it('gives the DVD-1 answers of the node:crypto implementation, bad records included', () => {
@@ -85,3 +90,17 @@ for (const engine of ENGINES) {
     }
   });
 }
+
+describeEngine('wabt (WABT interpreter, spectest-interp)', wabtMissing(), () => {
+  for (const build of ['simd', 'scalar'] as const) {
+    it(`${build} build: the SHA-256, SHA-512 and Ed25519 answers equal Node's`, () => {
+      const indexes = wabtJobIndexes(jobs.text);
+      expect(indexes.length).toBe(jobs.counts.sha256! + jobs.counts.sha512! + jobs.counts.ed25519!);
+      const got = runWabtJobs(build, jobs.text);
+      if (build === 'simd') console.log(`wabt: ${wabtVersion()} — ${got.length} answers`);
+      const want = [...reference[build]!.slice(0, 3), ...indexes.map((i) => reference[build]![3 + i]!)];
+      expect(got.length).toBe(want.length);
+      expect(firstDifference(got, want)).toBeNull();
+    }, 180_000);
+  }
+});

@@ -1,16 +1,23 @@
 /**
  * The jobs every engine answers (format in test/engines/probe.js): every Wycheproof case within the
- * core's ABI (ChaCha20-Poly1305 with 96-bit nonces, HMAC-SHA256, HKDF-SHA256), FIPS 180 SHA-256 and Luhn
- * answers, and one fixed DVD-1 batch of 37 seeded records, every third one bad (bench/dvd1/records.ts), run
- * through the full batch and the open-only batch. Built once, in Node; the engines get the text.
- * `expected` holds what the answers must say where a published answer exists, so Node's own answers are
- * checked too, not only the other engines' agreement with Node.
+ * core's ABI (ChaCha20-Poly1305 with 96-bit nonces, HMAC-SHA256, HKDF-SHA256, Ed25519), FIPS 180 SHA-256,
+ * SHA-512 and Luhn answers, SHA-512 of seeded messages, RFC 8032 §7.1 and seeded node:crypto Ed25519
+ * signatures (each also with one bit flipped), and one fixed DVD-1 batch of 37 seeded records, every third
+ * one bad (bench/dvd1/records.ts), run through the full batch and the open-only batch. Built once, in Node;
+ * the engines get the text. `expected` holds what the answers must say where a published answer (or
+ * node:crypto's) exists, so Node's own answers are checked too, not only the other engines' agreement with Node.
  */
+import { createHash, createPrivateKey, sign, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DVD1_RECORD_SIZE, encodeDvd1Record } from '../../core/index.ts';
 import { makeDvd1Records } from '../../bench/dvd1/records.ts';
+import { SeededBytes } from '../../bench/dvd1/seeded-bytes.ts';
 
 const VECTORS = new URL('../vectors/wycheproof/', import.meta.url);
+const RFC8032 = new URL('../vectors/rfc8032/', import.meta.url);
+/** Seeded SHA-512 messages (lengths) and Ed25519 signatures (count) in the jobs. */
+export const SHA512_LENGTHS = [...Array.from({ length: 257 }, (_, i) => i), 511, 512, 1023, 1024];
+export const ED25519_SEEDED = { count: 24, seed: 8032 };
 export const DVD1_BATCH = { count: 37, seed: 2024, badEvery: 3 };
 
 interface Group<T> { ivSize?: number; keySize?: number; tagSize?: number; tests: T[] }
@@ -54,6 +61,36 @@ export function buildJobs(): EngineJobs {
   add('sha256', `sha256 ${ascii('abc')}`, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   add('sha256', `sha256 ${ascii('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq')}`, '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1');
   add('sha256', 'sha256 -', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  // FIPS 180-2 appendix C (C.1, C.2) and the empty message; then seeded messages, node:crypto's digests
+  add('sha512', `sha512 ${ascii('abc')}`, 'ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f');
+  add('sha512', `sha512 ${ascii('abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu')}`,
+    '8e959b75dae313da8cf4f72814fc143f8f7779c6eb9f7fa17299aeadb6889018501d289e4900f7e4331b99dec4b5433ac7d329eeb6dd26545e96e55b874be909');
+  add('sha512', 'sha512 -', 'cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e');
+  const seeded = new SeededBytes(512);
+  for (const length of SHA512_LENGTHS) {
+    const msg = seeded.bytes(length);
+    add('sha512', `sha512 ${h(Buffer.from(msg).toString('hex'))}`, createHash('sha512').update(msg).digest('hex'));
+  }
+  for (const g of load<{ msg: string; sig: string }>('ed25519_test.json') as Array<Group<{ msg: string; sig: string } & Case> & { publicKey: { pk: string } }>) {
+    for (const t of g.tests) {
+      const answer = t.sig.length !== 128 ? 'error BAD_LENGTH' : t.result === 'valid' ? '1' : '0';
+      add('ed25519', `ed25519 ${h(g.publicKey.pk)} ${h(t.sig)} ${h(t.msg)}`, answer);
+    }
+  }
+  const rfc8032 = JSON.parse(readFileSync(new URL('ed25519.json', RFC8032), 'utf8')).tests as Array<{ publicKey: string; message: string; signature: string }>;
+  for (const v of rfc8032) add('ed25519', `ed25519 ${h(v.publicKey)} ${h(v.signature)} ${h(v.message)}`, '1');
+  const keys = new SeededBytes(ED25519_SEEDED.seed);
+  for (let i = 0; i < ED25519_SEEDED.count; i++) {
+    const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), keys.bytes(32)]), format: 'der', type: 'pkcs8' });
+    const pub = Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url');
+    const msg = Buffer.from(keys.bytes(i * 43));
+    const sig = sign(null, msg, key);
+    add('ed25519', `ed25519 ${h(pub.toString('hex'))} ${h(sig.toString('hex'))} ${h(msg.toString('hex'))}`, '1');
+    const bad = Buffer.from(sig);
+    bad[i % 64]! ^= 1 << (i % 8); // one bit of R or S
+    const nodeSays = verify(null, msg, { key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), pub]), format: 'der', type: 'spki' }, bad);
+    add('ed25519', `ed25519 ${h(pub.toString('hex'))} ${h(bad.toString('hex'))} ${h(msg.toString('hex'))}`, nodeSays ? '1' : '0');
+  }
   for (const [digits, ok] of [['4111111111111111', '1'], ['4111111111111112', '0'], ['79927398713', '1'], ['7992739871x', '0'], ['0', '0']]) {
     add('luhn', `luhn ${ascii(digits!)}`, ok);
   }

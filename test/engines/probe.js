@@ -10,6 +10,8 @@
  *   hmac <key> <msg>                      → mac
  *   hkdf <ikm> <salt> <info> <length>     → okm | error HKDF_LENGTH
  *   sha256 <msg>                          → digest
+ *   sha512 <msg>                          → digest
+ *   ed25519 <key> <sig> <msg>             → 1 | 0 | error BAD_LENGTH
  *   luhn <ascii>                          → 1 | 0
  *   dvd1 <count> <records>                → <passed> <cryptograms‖statuses>
  *   open1 <count> <records>               → <passed> <opened‖statuses>
@@ -69,6 +71,15 @@ function answer(core, line) {
       }
     case 'sha256':
       return hex(core.sha256(unhex(a[0])));
+    case 'sha512':
+      return hex(core.sha512(unhex(a[0])));
+    case 'ed25519':
+      try {
+        return core.ed25519Verify(unhex(a[0]), unhex(a[1]), unhex(a[2])) ? '1' : '0';
+      } catch (e) {
+        if (/** @type {{ code?: string }} */ (e).code === 'BAD_LENGTH') return 'error BAD_LENGTH';
+        throw e;
+      }
     case 'luhn':
       return core.luhn(unhex(a[0])) ? '1' : '0';
     case 'dvd1': {

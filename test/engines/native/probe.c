@@ -87,6 +87,15 @@ static void answer(char **f) {
     u32 ml = unhex(f[1]), m = put((u8 *)f[1], ml), out = take(32);
     Z_scanpay_coreZ_sha256(&core, m, ml, out);
     print_hex(out, 32);
+  } else if (strcmp(op, "sha512") == 0) {
+    u32 ml = unhex(f[1]), m = put((u8 *)f[1], ml), out = take(64);
+    Z_scanpay_coreZ_sha512(&core, m, ml, out);
+    print_hex(out, 64);
+  } else if (strcmp(op, "ed25519") == 0) {
+    u32 kl = unhex(f[1]), sl = unhex(f[2]), ml = unhex(f[3]);
+    if (kl != 32 || sl != 64) { printf("error BAD_LENGTH"); return; } /* the lengths are the caller's to check (docs/abi.md) */
+    u32 k = put((u8 *)f[1], 32), s = put((u8 *)f[2], 64), m = put((u8 *)f[3], ml);
+    printf("%d", Z_scanpay_coreZ_ed25519Verify(&core, k, s, m, ml));
   } else if (strcmp(op, "luhn") == 0) {
     u32 dl = unhex(f[1]), d = put((u8 *)f[1], dl);
     printf("%u", Z_scanpay_coreZ_luhn(&core, d, dl));
