@@ -115,7 +115,7 @@ describe('usage errors in-process', () => {
       [[], 'scanpay takes one of keys, card, fleet-key, scan, scanner; `scanpay --help` describes them'],
       [['card'], 'scanpay card takes one of issue, reissue, block, unblock, pin, show; `scanpay card --help` describes them'],
       [['fleet-key'], 'scanpay fleet-key takes one of generate; `scanpay fleet-key --help` describes them'],
-      [['--keyring', 'x.json', 'scanner'], 'scanpay scanner takes one of provision, list, revoke; `scanpay scanner --help` describes them'],
+      [['--keyring', 'x.json', 'scanner'], 'scanpay scanner takes one of provision, list, show, revoke; `scanpay scanner --help` describes them'],
     ];
     for (const [args, message] of expected) {
       const r = await run(...args);
