@@ -19,8 +19,8 @@ import type { KeyRingSource } from '../../issuer/key-ring-source.ts';
 import { Batcher } from './batcher.ts';
 export { PoolBusyError } from './batcher.ts';
 import {
-  ANSWER_SIZE, REQUEST_SIZE, decodeOpenAnswer, decodePinAnswer, encodeOpenRequest, encodePinRequest,
-  type PoolTask, type PoolTaskKind, type PoolTaskResult,
+  ANSWER_SIZE, REQUEST_SIZE, decodeOpenAnswer, decodePinAnswer, encodeOpenRequest, encodePinRequest, packTask,
+  type PoolTaskKind, type PoolTaskResult,
 } from './tasks.ts';
 
 export interface CryptoPoolOptions {
@@ -147,12 +147,9 @@ export class CryptoPool implements CardEngine {
 
   /** The batch's requests side by side in one buffer, transferred to the worker; its answers come back the same way. */
   async #runOnce(kind: PoolTaskKind, requests: Uint8Array[]): Promise<Uint8Array> {
-    const size = REQUEST_SIZE[kind];
-    const packed = new Uint8Array(requests.length * size);
-    requests.forEach((request, i) => packed.set(request, i * size));
-    const task: PoolTask = { kind, packed: packed.buffer, count: requests.length };
+    const task = packTask(kind, requests);
     // piscina's TransferList type is inferred from an overloaded postMessage and comes out unusable; an array is what it takes.
-    const transferList = [packed.buffer] as unknown as Parameters<Piscina['run']>[1] extends { transferList?: infer T } ? T : never;
+    const transferList = [task.packed] as unknown as Parameters<Piscina['run']>[1] extends { transferList?: infer T } ? T : never;
     const result: PoolTaskResult = await this.#piscina.run(task, { transferList });
     return new Uint8Array(result);
   }

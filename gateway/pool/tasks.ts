@@ -45,6 +45,14 @@ export const ANSWER_SIZE: Record<PoolTaskKind, number> = { open: 1 + TOKEN + LAS
 
 const ascii = new TextDecoder('latin1');
 
+/** A batch's requests (each REQUEST_SIZE[kind] bytes) side by side in one buffer: the task a worker runs. */
+export function packTask(kind: PoolTaskKind, requests: readonly Uint8Array[]): PoolTask {
+  const size = REQUEST_SIZE[kind];
+  const packed = new Uint8Array(requests.length * size);
+  requests.forEach((request, i) => packed.set(request, i * size));
+  return { kind, packed: packed.buffer, count: requests.length };
+}
+
 function putHex(target: Uint8Array, at: number, hex: string, size: number, what: string): void {
   if (hex.length !== size * 2) throw new RangeError(`${what} must be ${size * 2} hex characters`);
   const written = Buffer.from(target.buffer, target.byteOffset + at, size).write(hex, 'hex');
