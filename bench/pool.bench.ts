@@ -28,8 +28,9 @@ import { Piscina } from 'piscina';
 import { fileURLToPath } from 'node:url';
 import { loadCore } from '../core/index.ts';
 import { CryptoPool } from '../gateway/pool/crypto-pool.ts';
-import { ANSWER_SIZE, REQUEST_SIZE, decodePinAnswer, encodePinRequest, packTask } from '../gateway/pool/tasks.ts';
+import { REQUEST_SIZE, packTask } from '../gateway/pool/tasks.ts';
 import { runPoolTask } from '../gateway/pool/task-runner.ts';
+import { decodePinAnswer, encodePinRequest } from '../issuer/card-batch.ts';
 import { CardCrypto } from '../issuer/card-crypto.ts';
 import { DEFAULT_BATCH } from '../gateway/server.ts';
 import type { PinCheck } from '../issuer/card-engine.ts';
@@ -160,9 +161,8 @@ function rawPiscina(threads: number): Piscina {
 
 function packedBatches(size: number): Uint8Array[] {
   return Array.from({ length: 16 }, (_, b) => {
-    const packed = new Uint8Array(size * REQUEST_SIZE.pin);
-    for (let i = 0; i < size; i++) encodePinRequest(checks[(b * size + i) % checks.length]!, packed, i * REQUEST_SIZE.pin);
-    return packed;
+    const batch = Array.from({ length: size }, (_, i) => checks[(b * size + i) % checks.length]!);
+    return new Uint8Array(encodePinTask(batch).packed);
   });
 }
 
@@ -375,7 +375,7 @@ const PER_RECORD = MODE === 'full' ? { rounds: 7, records: 8192 } : { rounds: 1,
 function encodePinTask(batch: readonly PinCheck[]): ReturnType<typeof packTask> {
   const requests = batch.map((check) => {
     const request = new Uint8Array(REQUEST_SIZE.pin);
-    encodePinRequest(check, request, 0);
+    encodePinRequest(check, request);
     return request;
   });
   return packTask('pin', requests);
@@ -398,7 +398,7 @@ function perRecordCosts(): { batch: number; rounds: number; recordsPerRound: num
     t0 = performance.now();
     let failed = 0;
     for (const [b, packed] of answers.entries()) {
-      for (let i = 0; i < batches[b]!.length; i++) if (decodePinAnswer(packed, i * ANSWER_SIZE.pin).status !== 0) failed++;
+      for (let i = 0; i < batches[b]!.length; i++) if (decodePinAnswer(packed, i).status !== 0) failed++;
     }
     const decodeMs = performance.now() - t0;
     if (failed > 0) throw new Error(`${failed} valid records failed DVD-1 in the worker's task`);

@@ -1,8 +1,9 @@
 /**
  * A piscina worker: instantiates the WASM core and loads the issuer key ring once, then runs batches of
- * open and PIN requests (tasks.ts, task-runner.ts). Requests arrive as one transferred buffer and answers leave as one; the
- * key ring is read again, before the next batch, whenever the gateway bumps the shared key generation
- * (a rotation reloaded without a restart). Every buffer that held secrets is zeroed.
+ * open and PIN requests (tasks.ts; the work itself: task-runner.ts). Requests arrive as one transferred
+ * buffer and answers leave as one; the key ring is read again, before the next batch, whenever the gateway
+ * bumps the shared key generation (a rotation reloaded without a restart). Every buffer that held secrets
+ * is zeroed.
  */
 import { workerData } from 'node:worker_threads';
 import { move } from 'piscina';
