@@ -59,7 +59,10 @@ export async function handleScan(deps: FlowDeps, scannerId: string, frame: ScanF
     if (deps.revokedDevices.has(scannerId)) return { v: 1, type: 'error', id: frame.id, code: 'DEVICE_REVOKED', message: DEVICE_REVOKED_MESSAGE };
     const stored = await deps.store.openSession(session, claim, unit.forStep());
     const refusal = stored.ok ? null : stored.reason;
-    if (refusal === 'RATE_LIMITED') return rateLimited(frame);
+    if (refusal === 'RATE_LIMITED') {
+      unit.refusedInStep();
+      return rateLimited(frame);
+    }
     const reason = failure ?? refusal; // a decoy's row is always unknown: the engine's verdict is the one to tell
     if (reason) return illegal(deps, scannerId, frame, reason);
     const maskedPan = maskPan(session.last4);

@@ -245,8 +245,8 @@ export class ScannerHub {
         : frame.type === 'pin'
           ? handlePin(this.flow, conn.scannerId, frame.session, frame.pin, frame.id, unit)
           : handleStatus(this.flow, conn.scannerId, frame.session, frame.id));
-      // the device's budget refused in the store step (not a card's PIN pace, which is RATE_LIMITED too)
-      if (answer.type === 'error' && answer.message === RATE_LIMITED_MESSAGE) this.opts.onRejectedFrame?.('RATE_LIMITED');
+      // the device's budget, refused with the frame's unit (not a card's PIN pace, which is RATE_LIMITED too)
+      if (unit.refused) this.opts.onRejectedFrame?.('RATE_LIMITED');
       conn.send(answer);
     } catch (e) {
       this.flow.audit.warn({ event: 'frame.failed', scanner: conn.scannerId, type: frame.type, error: (e as Error).message }, 'frame failed');

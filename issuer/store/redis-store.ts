@@ -46,8 +46,8 @@ export const PREFIX_PATTERN = /^[A-Za-z0-9:._-]{1,128}$/;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
 /** The codes of the PIN answers that need no evaluation, in the order the scripts take them. */
 const REFUSED_CODES = [encodeResult(refusedCardResult('gone')), encodeResult(refusedCardResult('blocked')), encodeResult(refusedCardResult('locked'))] as const;
-/** A script's rate unit when it takes none. */
-const NO_RATE_UNIT: RateUnitArgs = ['', 0, 0];
+/** A script's rate units when it takes none. */
+const NO_RATE_UNITS: RateUnitArgs = [0];
 /** What openSession may answer besides OK: the card row's verdicts (card-legality.ts) and RATE_LIMITED. */
 const OPEN_REFUSALS = new Set(['RATE_LIMITED', 'CARD_UNKNOWN', 'BASIC_KEY_MISMATCH', 'GENERATION_STALE', 'CARD_BLOCKED', 'CARD_LOCKED']);
 /** updateCard gives up (STORE_CONFLICT) after this many lost compare-and-sets in a row. */
@@ -233,16 +233,16 @@ export class RedisStore implements Store {
     return Number((await this.#run((redis) => redis.get(this.#keys.cardCount))) ?? 0);
   }
 
-  async openSession(session: AuthSession, claim: CardClaim, rate?: RateTake): Promise<OpenedSession> {
+  async openSession(session: AuthSession, claim: CardClaim, rates: readonly RateTake[] = []): Promise<OpenedSession> {
     const s = checkedSession(session);
     const c = checkedClaim(claim);
-    const unit = await this.#rateUnit(rate);
-    if (!unit) return { ok: false, reason: 'RATE_LIMITED' };
+    const units = await this.#rateUnits(rates);
+    if (!units) return { ok: false, reason: 'RATE_LIMITED' };
     const [verdict] = await this.#run((redis) =>
       redis.scanpayOpenSession(
         this.#keys.card(s.card), this.#keys.session(s.id), this.#keys.sessionPayload(s.id), sessionToJson(s), s.scannerId, s.card, s.expiresAt,
         s.expiresAt + EXPIRED_SESSION_RETENTION_MS, s.merchant, Buffer.from(s.payload).toString('base64'), payloadDeadline(s),
-        Buffer.from(c.basicKeyCheck).toString('base64'), c.generation, c.keyId, ...unit,
+        Buffer.from(c.basicKeyCheck).toString('base64'), c.generation, c.keyId, ...units,
       ),
     );
     if (verdict === 'OK') return { ok: true };
@@ -259,19 +259,19 @@ export class RedisStore implements Store {
     return { session, state: result ? 'done' : 'pending', result: result ? decodeResult(result) : null };
   }
 
-  async beginPinAttempt(id: string, scannerId: string, attempt: string, now: number, policy: PinPolicy, rate?: RateTake): Promise<PinAttempt> {
+  async beginPinAttempt(id: string, scannerId: string | null, attempt: string, now: number, policy: PinPolicy, rates: readonly RateTake[] = []): Promise<PinAttempt> {
     const key = this.#keys.session(checkedSessionId(id));
-    checkedScannerId(scannerId);
+    if (scannerId !== null) checkedScannerId(scannerId);
     checkedAttempt(attempt);
     checkedTime(now, 'now');
     const { lockAt, paceMs, takeoverMs, budget } = checkedPolicy(policy);
-    const unit = await this.#rateUnit(rate);
-    if (!unit) return { kind: 'refused', reason: 'RATE_LIMITED' };
-    const budgeting = await this.#pinBudgetArgs(key, scannerId, budget);
+    const units = await this.#rateUnits(rates);
+    if (!units) return { kind: 'refused', reason: 'RATE_LIMITED' };
+    const budgeting = await this.#pinBudgetArgs(key, budget);
     // the count is durable before the PIN is verified: a failover must not hand an attacker back an attempt
     const [verdict, json, extra, payload, fresh] = await this.#durable('scanpayBeginPinAttempt',
-      key, this.#keys.sessionPayload(id), this.#keys.cardKeyPrefix(id), scannerId, attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS,
-      ...REFUSED_CODES, takeoverMs!, ...budgeting.args, ...unit,
+      key, this.#keys.sessionPayload(id), this.#keys.cardKeyPrefix(id), scannerId ?? '', attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS,
+      ...REFUSED_CODES, takeoverMs!, ...budgeting.args, ...units,
     ).catch(async (e: unknown) => {
       await this.#giveBackPinBudget(...budgeting.taken);
       throw e;
@@ -413,8 +413,8 @@ export class RedisStore implements Store {
     const key = this.#keys.deviceRecent(checkedDeviceId(deviceId));
     checkedSessionId(sessionId);
     const ttl = Math.max(1, checkedTime(ttlMs, 'ttlMs'));
-    // one key, one MULTI: the list stays bounded and expires as a whole
-    await this.#run((redis) => redis.multi().lrem(key, 0, sessionId).lpush(key, sessionId).ltrim(key, 0, RECENT_RESULTS - 1).pexpire(key, ttl).exec());
+    // one key, one script: the list stays bounded and expires as a whole
+    await this.#run((redis) => redis.scanpayRememberResult(key, sessionId, ttl, RECENT_RESULTS));
   }
 
   async recentResults(deviceId: string): Promise<string[]> {
@@ -432,13 +432,14 @@ export class RedisStore implements Store {
    * for the merchant's), and the script is told what was found: it answers a spent budget only where it would
    * evaluate the attempt, and the units are given back if it did not (beginPinAttempt).
    */
-  async #pinBudgetArgs(sessionKey: string, scannerId: string, budget: PinBudget | undefined): Promise<{ args: PinBudgetBefore; taken: string[] }> {
+  async #pinBudgetArgs(sessionKey: string, budget: PinBudget | undefined): Promise<{ args: PinBudgetBefore; taken: string[] }> {
     const none = { args: ['', 0, 0, 0, 0, ''] as PinBudgetBefore, taken: [] };
     if (!budget) return none;
     const { device, merchant } = budget;
     if (!(this.#direct instanceof Cluster)) return { args: [this.#keys.pinBudgetPrefix, device.max, merchant.max, device.windowMs, merchant.windowMs, ''], taken: [] };
-    const merchantId = await this.#run((redis) => redis.hget(sessionKey, 'merchant'));
-    if (merchantId === null) return none; // no such session: the script says which refusal
+    // the session's own scanner and merchant: a PIN for another scanner's session is refused by the script
+    const [scannerId, merchantId] = await this.#run((redis) => redis.hmget(sessionKey, 'scannerId', 'merchant'));
+    if (scannerId === null || merchantId === null) return none; // no such session: the script says which refusal
     const keys = { device: this.#keys.pinBudget('device', scannerId), merchant: this.#keys.pinBudget('merchant', merchantId) };
     // the two keys are on two slots: taken side by side, and a unit taken from one budget is given back if the other is spent
     const [deviceTaken, merchantTaken] = await Promise.all([
@@ -456,14 +457,17 @@ export class RedisStore implements Store {
   }
 
   /**
-   * A step's rate unit as its script's arguments, or null when it was refused. On one Redis the script takes it
-   * (one round trip); on a cluster its key is on another slot, so it is taken here first and the script gets none.
+   * A step's rate units as its script's arguments, or null when one was refused. On one Redis the script takes
+   * them (in its one round trip); on a cluster their keys are on other slots, so they are taken here first, in
+   * order, and the script gets none.
    */
-  async #rateUnit(rate: RateTake | undefined): Promise<RateUnitArgs | null> {
-    if (!rate) return NO_RATE_UNIT;
-    const { key: name, limit: { perSecond, burst } } = checkedRate(rate.key, rate.limit);
-    if (this.#direct instanceof Cluster) return (await this.takeRate(name, { perSecond, burst })) ? NO_RATE_UNIT : null;
-    return [this.#keys.rate(name), 1000 / perSecond, burst];
+  async #rateUnits(rates: readonly RateTake[]): Promise<RateUnitArgs | null> {
+    const units = rates.map((rate) => checkedRate(rate.key, rate.limit));
+    if (this.#direct instanceof Cluster) {
+      for (const { key, limit } of units) if (!(await this.takeRate(key, limit))) return null;
+      return NO_RATE_UNITS;
+    }
+    return [units.length, ...units.flatMap(({ key, limit: { perSecond, burst } }) => [this.#keys.rate(key), 1000 / perSecond, burst])];
   }
 
   async ping(): Promise<void> {
