@@ -12,9 +12,7 @@
  */
 import { ScanpayBaseError, isScanpayError } from '../core/errors.ts';
 import { readKeyRing } from '../issuer/key-ring-source.ts';
-import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS, PREFIX_PATTERN } from '../issuer/store/redis-store.ts';
-import { redisTarget } from '../issuer/store/redis-target.ts';
-import { DEFAULT_PIN_BUDGET, type PinBudget } from '../issuer/store/types.ts';
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_PIN_BUDGET, DEFAULT_WAIT_TIMEOUT_MS, type PinBudget, PREFIX_PATTERN, redisTarget } from '../issuer/store/index.ts';
 import { loadFleetKey } from '../protocol/fleet-key.ts';
 import { demoDirProblem } from './demo.ts';
 import { hostProblem, publicOrigin, tlsProblems } from './listen-checks.ts';

@@ -86,7 +86,7 @@ const gateway = await startGateway({
   engine: baseline ? ({ core, keys }) => new NodeCryptoEngine(core, keys) : undefined,
   // over Redis, pushes reach scanners connected to any gateway sharing it (sharded pub/sub on a cluster)
   pushBus: redis
-    ? (deliver) => RedisPushBus.connect(redis, config.redisPrefix ?? 'scanpay:', deliver, (e) => log.warn({ error: e.message }, 'push bus'))
+    ? (deliver) => RedisPushBus.connect(redis, config.redisPrefix, deliver, (e) => log.warn({ error: e.message }, 'push bus'))
     : undefined,
   framesPerSecond: config.rate.perSecond,
   burst: config.rate.burst,

@@ -14,7 +14,7 @@ import type { CryptoCore } from '../core/types.ts';
 import type { CardEngine } from '../issuer/card-engine.ts';
 import type { IssuerKeyRing } from '../issuer/key-ring.ts';
 import { KeyRingSource } from '../issuer/key-ring-source.ts';
-import { DEFAULT_PIN_BUDGET, type PinBudget, type Store } from '../issuer/store/types.ts';
+import { DEFAULT_PIN_BUDGET, type PinBudget, type Store } from '../issuer/store/index.ts';
 import { FLEET_KEY_BYTES } from '../protocol/fleet-key.ts';
 import type { FlowDeps } from './flow/deps.ts';
 import { authRoutes, DEFAULT_PAGE_LIMITS, type PageLimits } from './http/auth-routes.ts';

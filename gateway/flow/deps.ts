@@ -1,6 +1,6 @@
 /** What the payment flow (S22–S25) runs on. It knows nothing of sockets or HTTP. */
 import type { CryptoCore } from '../../core/types.ts';
-import type { PinBudget, RateTake, Store } from '../../issuer/store/types.ts';
+import type { PinBudget, RateTake, Store } from '../../issuer/store/index.ts';
 import type { GatewayFrame } from '../../protocol/messages.ts';
 import type { CardEngine } from '../../issuer/card-engine.ts';
 

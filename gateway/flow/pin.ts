@@ -10,7 +10,7 @@
 import { isScanpayError } from '../../core/errors.ts';
 import { maskPan } from '../../issuer/pan.ts';
 import { randomHex } from '../../issuer/random-id.ts';
-import type { AuthSession, CardRecord, PinAttempt, PinResult } from '../../issuer/store/types.ts';
+import type { AuthSession, CardRecord, PinAttempt, PinResult } from '../../issuer/store/index.ts';
 import { admitForPin, pinVerdict } from '../../issuer/verifier.ts';
 import type { ErrorFrame, PaymentResultFrame, ScannerCode } from '../../protocol/messages.ts';
 import { isPin } from '../../protocol/values.ts';

@@ -4,7 +4,7 @@
  * reconnect flood spends the same budget as a frame flood. A scan or PIN frame's unit is taken inside its
  * store step (openSession, beginPinAttempt: one round trip, not two); every other frame's on its own, first.
  */
-import type { RateLimit, RateTake, Store } from '../../issuer/store/types.ts';
+import type { RateLimit, RateTake, Store } from '../../issuer/store/index.ts';
 import type { FrameRateUnit } from '../flow/deps.ts';
 
 export class DeviceRateLimiter {

@@ -9,7 +9,7 @@
  * refused and closed (CLOSE_DEVICE_REVOKED) as soon as this gateway knows of the revocation (RevokedDevices).
  */
 import { isScanpayError } from '../../core/errors.ts';
-import type { DeviceTokenCheck, RateLimit } from '../../issuer/store/types.ts';
+import type { DeviceTokenCheck, RateLimit } from '../../issuer/store/index.ts';
 import {
   CLOSE_DEVICE_REVOKED, CLOSE_REAUTHENTICATE, MAX_FRAME_BYTES, parseScannerFrame, requestIdInText,
   type ErrorFrame, type GatewayFrame, type ScannerCode, type ScannerFrame,

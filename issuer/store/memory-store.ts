@@ -10,10 +10,8 @@
  */
 import { ScanpayError } from '../../core/errors.ts';
 import { judgeCardRow } from '../card-legality.ts';
-import {
-  copyCard, copyLedger, copyResult, copySession, copySessionRecord, sameSession, declineReason, ledgerRecord, ledgerResult, refusedCardResult,
-  wrongPinResult,
-} from './records.ts';
+import { CARD_REFUSED, decisionResult, declineReason, ledgerRecord, ledgerResult, wrongPinDecision } from '../payment.ts';
+import { copyCard, copyLedger, copyResult, copySessionRecord, sameSession } from './records.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { pinBudgetKey } from './keys.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './session-retention.ts';
@@ -139,7 +137,7 @@ export class MemoryStore implements Store {
     }
     this.#claim(entry, attempt, now);
     if (refusal) {
-      entry.result = refusedCardResult(refusal);
+      entry.result = decisionResult(CARD_REFUSED[refusal]);
       this.#forgetPayload(id);
       return { kind: 'decided', session: copySessionRecord(entry.session), result: copyResult(entry.result) };
     }
@@ -162,15 +160,15 @@ export class MemoryStore implements Store {
     // its count, unless the attempt already counted as wrong when its takeover time passed
     if (card && this.#settleInFlight(card.token, sessionId)) card.pinFailures += 1;
     let result: PinResult;
-    if (verdict === 'invalid' || !card) result = refusedCardResult('gone');
-    else if (card.status === 'blocked') result = refusedCardResult('blocked');
+    if (verdict === 'invalid' || !card) result = decisionResult(CARD_REFUSED.gone);
+    else if (card.status === 'blocked') result = decisionResult(CARD_REFUSED.blocked);
     else {
       // Only an active card turns 'locked': a blocked card stays blocked (the issuer's decision outranks a PIN lock).
       if (card.pinFailures >= lockAt && card.status === 'active') {
         card.status = 'locked';
         card.updatedAt = now;
       }
-      result = card.status === 'locked' ? refusedCardResult('locked') : wrongPinResult(card.pinFailures, lockAt);
+      result = decisionResult(card.status === 'locked' ? CARD_REFUSED.locked : wrongPinDecision(card.pinFailures, lockAt));
     }
     if (entry) entry.result = result;
     this.#forgetPayload(sessionId);
@@ -187,7 +185,7 @@ export class MemoryStore implements Store {
     if (card) this.#settleInFlight(card.token, req.sessionId);
     this.#forgetPayload(req.sessionId);
     if (!card || card.status !== 'active') {
-      const result = refusedCardResult(!card ? 'gone' : (card.status as 'blocked' | 'locked'));
+      const result = decisionResult(CARD_REFUSED[!card ? 'gone' : (card.status as 'blocked' | 'locked')]);
       if (entry) Object.assign(entry, { result, authorizedBy: req.attempt });
       return { record: null, result: copyResult(result), replayed: false };
     }

@@ -8,9 +8,11 @@
  * ("do not hash to the same slot") and a plain one reads only this node (checked on a real cluster; the
  * store contract runs every script there). Numbers arrive as decimal strings; Lua's doubles are
  * exact for the safe integers the boundary checks allow, and results are printed with %d (never tostring,
- * which rounds to 14 digits). PIN results are the short codes of redis-codec.ts encodeResult.
+ * which rounds to 14 digits). Scripts record raw decisions (payment.ts Decision), which only TypeScript turns into
+ * results and records.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { declineReasonLua } from '../payment.ts';
 import { CARD_FIELDS } from './redis-codec.ts';
 
 type Arg = string | number;
@@ -43,7 +45,7 @@ export interface StoreScripts {
   scanpayAuthorizePayment(
     ledger: string, card: string, session: string, payloadKey: string,
     recordHead: Arg, amount: Arg, negatedAmount: Arg, currency: Arg, at: Arg, attempt: Arg, gone: Arg, blocked: Arg, locked: Arg, budgetPrefix: Arg,
-  ): Promise<[string | null, number, string | null, string?, string?]>;
+  ): Promise<[kind: 'LEDGER' | 'SETTLED' | 'REFUSED' | 'WRITTEN', replayed: number, decision: string, balanceAfter?: string, head?: string | null, budgetedBy?: string | null]>;
   scanpayGiveBackPinBudget(budget: string): Promise<number>;
   scanpayTakePinBudget(budget: string, max: Arg, windowMs: Arg): Promise<number>;
   scanpayAcceptDeviceToken(device: string, nonce: string, ttlMs: Arg, now: Arg): Promise<string>;
@@ -255,10 +257,10 @@ redis.call('HSET', cardKey, 'pinInFlight', entry, 'pinPaceUntil', string.format(
 return {'EVALUATE', s[1], ${cardRow('cardKey')}, redis.call('GET', KEYS[2]), 1}`;
 
 /**
- * An evaluated attempt that does not pay; returns the stored result code. A settled session keeps its result.
- * The attempt leaves the card's in-flight list and counts as a wrong PIN (unless it already counted, its time
- * having passed); 'invalid' counts too. The session's payload is forgotten.
- * ARGV: cardKeyPrefix, verdict ('wrong' | 'invalid'), lockAt, now, then the gone/blocked/locked codes.
+ * An evaluated attempt that does not pay; returns the decision it stored (payment.ts Decision). A settled session
+ * keeps its decision. The attempt leaves the card's in-flight list and counts as a wrong PIN (unless it already
+ * counted, its time having passed); 'invalid' counts too. The session's payload is forgotten.
+ * ARGV: cardKeyPrefix, verdict ('wrong' | 'invalid'), lockAt, now, then the gone/blocked/locked decisions.
  */
 const SETTLE_FAILED_PIN = `${IN_FLIGHT}
 local s = redis.call('HMGET', KEYS[1], 'card', 'result')
@@ -276,7 +278,7 @@ if status then
   if ARGV[2] == 'invalid' then result = ARGV[5]
   elseif status == 'blocked' then result = ARGV[6]
   elseif status == 'locked' then result = ARGV[7]
-  else result = '0|declined|PIN_WRONG|' .. string.format('%d', tonumber(ARGV[3]) - failures) end
+  else result = 'wrong:' .. string.format('%d', tonumber(ARGV[3]) - failures) end
 else
   result = ARGV[5]
 end
@@ -285,34 +287,35 @@ redis.call('DEL', KEYS[2])
 return result`;
 
 /**
- * Exactly once per ledger key: {recordJson, replayed, nil} if the record exists (replayed = 0 only when this
- * same call wrote it: a re-send after a lost reply); {nil, replayed, code} if the session was settled without
- * a ledger record; for a card no longer active {nil, 0, code} and no record; else pinFailures → 0, the checks
- * of declineReason in records.ts in the same order, the balance moved if approved, the record written, the
- * wrong-PIN budget units the attempt took given back, and {nil, 0, code, balanceAfter, budgetedBy}: the caller
- * knows the rest of the record it just had written, and (on a cluster, where the budgets are on other slots and
- * budgetPrefix is '') the scanner whose units it gives back itself (false: none). Either way the attempt leaves the card's in-flight
- * list and the session's payload is forgotten.
- * ARGV: record head (JSON without '}'), amount, -amount, currency, at, attempt, the gone/blocked/locked codes,
- * the budgets' key prefix ('' for none here).
+ * Exactly once per ledger key. Answers {kind, replayed, decision, balanceAfter, head, budgetedBy}, decisions as
+ * payment.ts Decision: 'LEDGER' when the record exists (its decision, balance after and request head; replayed 0
+ * only when this same call wrote it: a re-send after a lost reply); 'SETTLED' when the session was decided
+ * without a ledger record; 'REFUSED' for a card no longer active (no record; the session settled as a wrong PIN
+ * on that card would be); else 'WRITTEN': pinFailures → 0, the decline rules of payment.ts DECLINE_RULES (the
+ * same table, as Lua), the balance moved if approved, the record written as its head, decision and balance
+ * after, the wrong-PIN budget units the attempt took given back, and budgetedBy: on a cluster (budgetPrefix '':
+ * the budgets are on other slots) the scanner whose units the caller gives back itself. Either way the attempt
+ * leaves the card's in-flight list and the session's payload is forgotten.
+ * ARGV: record head (the request half, JSON), amount, -amount, currency, at, attempt, the gone/blocked/locked
+ * decisions, the budgets' key prefix ('' for none here).
  */
 const AUTHORIZE_PAYMENT = `${IN_FLIGHT}${PIN_BUDGET}
 local auth = redis.call('HMGET', KEYS[3], 'authorizedBy', 'result', 'budgeted', 'scannerId', 'merchant')
 local replayed = 1
 if auth[1] == ARGV[6] then replayed = 0 end
-local existing = redis.call('GET', KEYS[1])
-if existing then return {existing, replayed, false} end
-if auth[2] and string.sub(auth[2], 1, 1) == '0' then return {false, replayed, auth[2]} end
-local card = redis.call('HMGET', KEYS[2], 'status', 'currency', 'limit', 'balance', 'pinInFlight')
+local existing = redis.call('HMGET', KEYS[1], 'decision', 'balanceAfter', 'head')
+if existing[1] then return {'LEDGER', replayed, existing[1], existing[2], existing[3]} end
+if auth[2] then return {'SETTLED', replayed, auth[2]} end
+local c = redis.call('HMGET', KEYS[2], 'status', 'currency', 'limit', 'balance', 'pinInFlight')
 local sessionKept = auth[4] ~= false
 redis.call('DEL', KEYS[4])
-local flights = in_flight(card[5], -1, KEYS[3])
-if card[1] ~= 'active' then
+local flights = in_flight(c[5], -1, KEYS[3])
+if c[1] ~= 'active' then
   local result = ARGV[7]
-  if card[1] == 'blocked' then result = ARGV[8] elseif card[1] == 'locked' then result = ARGV[9] end
-  if card[1] then redis.call('HSET', KEYS[2], 'pinInFlight', flights) end
+  if c[1] == 'blocked' then result = ARGV[8] elseif c[1] == 'locked' then result = ARGV[9] end
+  if c[1] then redis.call('HSET', KEYS[2], 'pinInFlight', flights) end
   if sessionKept then redis.call('HSET', KEYS[3], 'result', result, 'authorizedBy', ARGV[6]) end
-  return {false, 0, result}
+  return {'REFUSED', 0, result}
 end
 redis.call('HSET', KEYS[2], 'pinFailures', '0', 'pinInFlight', flights, 'updatedAt', ARGV[5])
 local budgetedBy = false
@@ -322,27 +325,17 @@ if auth[3] == '1' then
     give_back_budget(ARGV[10] .. 'merchant:' .. auth[5])
   else budgetedBy = auth[4] end
 end
-local amount = tonumber(ARGV[2])
-local balance = tonumber(card[4])
-local reason = nil
-if card[2] ~= ARGV[4] then reason = 'CURRENCY_MISMATCH'
-elseif amount > tonumber(card[3]) then reason = 'OVER_LIMIT'
-elseif amount > balance then reason = 'INSUFFICIENT_FUNDS'
-end
-local decision
-local code
-if reason then
-  decision = ',"outcome":"declined","reason":"' .. reason .. '"'
-  code = '1|declined|' .. reason .. '|'
-else
-  balance = redis.call('HINCRBY', KEYS[2], 'balance', ARGV[3])
-  decision = ',"outcome":"approved","reason":null'
-  code = '1|approved||'
-end
+local card = { currency = c[2], limit = tonumber(c[3]), balance = tonumber(c[4]) }
+local request = { currency = ARGV[4], amount = tonumber(ARGV[2]) }
+${declineReasonLua()}
+local decision = 'approved'
+local balance = card.balance
+if reason then decision = 'declined:' .. reason
+else balance = redis.call('HINCRBY', KEYS[2], 'balance', ARGV[3]) end
 local balanceAfter = string.format('%d', balance)
-redis.call('SET', KEYS[1], ARGV[1] .. decision .. ',"balanceAfter":' .. balanceAfter .. '}')
-if sessionKept then redis.call('HSET', KEYS[3], 'result', code, 'authorizedBy', ARGV[6], 'budgeted', '0') end
-return {false, 0, code, balanceAfter, budgetedBy}`;
+redis.call('HSET', KEYS[1], 'head', ARGV[1], 'decision', decision, 'balanceAfter', balanceAfter)
+if sessionKept then redis.call('HSET', KEYS[3], 'result', decision, 'authorizedBy', ARGV[6], 'budgeted', '0') end
+return {'WRITTEN', 0, decision, balanceAfter, false, budgetedBy}`;
 
 /** A wrong-PIN budget unit given back (a correct PIN, on a cluster: the budget is on its own slot). */
 const GIVE_BACK_PIN_BUDGET = `${PIN_BUDGET}

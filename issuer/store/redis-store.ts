@@ -17,10 +17,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, Redis } from 'ioredis';
 import { ScanpayError, isScanpayError } from '../../core/errors.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
-import { ledgerResult, refusedCardResult } from './records.ts';
+import { CARD_REFUSED, ledgerResult } from '../payment.ts';
 import {
-  cardFromHash, cardFromValues, cardToHash, decodeResult, encodeResult, freshLedger, ledgerFromJson, ledgerHead, payloadFromBase64, sessionFromJson,
-  sessionToJson,
+  cardFromHash, cardFromValues, cardToHash, ledgerFromFields, ledgerHead, payloadFromBase64, resultFromDecision, sessionFromJson, sessionToJson, writtenLedger,
 } from './redis-codec.ts';
 import { withStoreScripts, type PinBudgetBefore, type RateUnitArgs, type ScriptedRedis, type StoreScripts } from './redis-scripts.ts';
 import type { ClusterNode } from './redis-target.ts';
@@ -44,8 +43,8 @@ export const DEFAULT_PREFIX = 'scanpay:';
 export const PREFIX_PATTERN = /^[A-Za-z0-9:._-]{1,128}$/;
 /** Default deadline of one command; a slower answer is STORE_UNAVAILABLE (retryable). */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
-/** The codes of the PIN answers that need no evaluation, in the order the scripts take them. */
-const REFUSED_CODES = [encodeResult(refusedCardResult('gone')), encodeResult(refusedCardResult('blocked')), encodeResult(refusedCardResult('locked'))] as const;
+/** The decisions of a card that takes no PIN (payment.ts), in the order the scripts take them. */
+const REFUSED_CODES = [CARD_REFUSED.gone, CARD_REFUSED.blocked, CARD_REFUSED.locked] as const;
 /** A script's rate units when it takes none. */
 const NO_RATE_UNITS: RateUnitArgs = [0];
 /** What openSession may answer besides OK: the card row's verdicts (card-legality.ts) and RATE_LIMITED. */
@@ -256,7 +255,7 @@ export class RedisStore implements Store {
     if (json === null) return null;
     const session = sessionFromJson(json);
     if (usedAt === null) return Date.now() < session.expiresAt ? { session, state: 'open', result: null } : null;
-    return { session, state: result ? 'done' : 'pending', result: result ? decodeResult(result) : null };
+    return { session, state: result ? 'done' : 'pending', result: result ? resultFromDecision(result) : null };
   }
 
   async beginPinAttempt(id: string, scannerId: string | null, attempt: string, now: number, policy: PinPolicy, rates: readonly RateTake[] = []): Promise<PinAttempt> {
@@ -284,9 +283,9 @@ export class RedisStore implements Store {
       const session = { ...record, payload: payloadFromBase64(payload ?? '') };
       return { kind: 'evaluate', session, card: cardFromValues(extra as (string | null)[]) };
     }
-    if (verdict === 'DECIDED') return { kind: 'decided', session: record, result: decodeResult(extra as string) };
+    if (verdict === 'DECIDED') return { kind: 'decided', session: record, result: resultFromDecision(extra as string) };
     const code = extra as string | null | undefined;
-    return { kind: 'used', session: record, state: code ? 'done' : 'pending', result: code ? decodeResult(code) : null };
+    return { kind: 'used', session: record, state: code ? 'done' : 'pending', result: code ? resultFromDecision(code) : null };
   }
 
   async settleFailedPin(sessionId: string, verdict: 'wrong' | 'invalid', lockAt: number, now: number): Promise<PinResult> {
@@ -297,30 +296,29 @@ export class RedisStore implements Store {
     const code = await this.#run((redis) =>
       redis.scanpaySettleFailedPin(key, this.#keys.sessionPayload(sessionId), this.#keys.cardKeyPrefix(sessionId), verdict, lockAt, now, ...REFUSED_CODES),
     );
-    return decodeResult(code);
+    return resultFromDecision(code);
   }
 
   async authorizePayment(request: PaymentRequest): Promise<Authorization> {
     const req = checkedPaymentRequest(request);
     const cluster = this.#direct instanceof Cluster;
     const sessionKey = this.#keys.session(req.sessionId);
-    const [json, replayed, code, balanceAfter, budgetedBy] = await this.#durable('scanpayAuthorizePayment',
+    const [kind, replayed, decision, balanceAfter, head, budgetedBy] = await this.#durable('scanpayAuthorizePayment',
       this.#keys.ledger(req.sessionId), this.#keys.card(req.card), sessionKey, this.#keys.sessionPayload(req.sessionId),
       ledgerHead(req), String(req.amount), String(-req.amount), req.currency, String(req.at), req.attempt, ...REFUSED_CODES,
       cluster ? '' : this.#keys.pinBudgetPrefix,
     );
     // a cluster keeps the budgets on their own slots: the correct PIN's units are given back here
     if (budgetedBy) await this.#giveBackPinBudget(this.#keys.pinBudget('device', budgetedBy), this.#keys.pinBudget('merchant', req.merchant));
+    if (kind === 'SETTLED' || kind === 'REFUSED') return { record: null, result: resultFromDecision(decision), replayed: replayed === 1 };
     // written by this call: the record is the checked request and the script's decision, not read back
-    if (balanceAfter !== undefined) return { ...freshLedger(req, code ?? '', balanceAfter), replayed: false };
-    if (json === null) return { record: null, result: decodeResult(code ?? ''), replayed: replayed === 1 };
-    const record = ledgerFromJson(json);
+    const record = kind === 'WRITTEN' ? writtenLedger(req, decision, balanceAfter) : ledgerFromFields(head, decision, balanceAfter);
     return { record, result: ledgerResult(record), replayed: replayed === 1 };
   }
 
   async getLedgerRecord(sessionId: string): Promise<LedgerRecord | null> {
-    const json = await this.#run((redis) => redis.get(this.#keys.ledger(checkedSessionId(sessionId))));
-    return json === null ? null : ledgerFromJson(json);
+    const [head, decision, balanceAfter] = await this.#run((redis) => redis.hmget(this.#keys.ledger(checkedSessionId(sessionId)), 'head', 'decision', 'balanceAfter'));
+    return decision === null ? null : ledgerFromFields(head, decision, balanceAfter);
   }
 
   async acceptDeviceToken(deviceId: string, nonce: string, ttlMs: number): Promise<DeviceTokenCheck> {

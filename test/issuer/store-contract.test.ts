@@ -1189,7 +1189,7 @@ describeRedis(redis, 'RedisStore', (server) => {
       await raw.hdel(layout(prefix).card(card.token), 'pvv');
       expect(isScanpayError(await attemptOn(), 'STORE_CORRUPT')).toBe(true);
       const damaged = '4000001234567899';
-      await raw.set(layout(prefix).ledger('0'.repeat(32)), `{"card":"${damaged}"`);
+      await raw.hset(layout(prefix).ledger('0'.repeat(32)), 'head', `{"card":"${damaged}"`, 'decision', 'approved', 'balanceAfter', '1');
       const ledgerError = await store.getLedgerRecord('0'.repeat(32)).catch((e: unknown) => e);
       expect(isScanpayError(ledgerError, 'STORE_CORRUPT')).toBe(true);
       expect(String((ledgerError as Error).message)).not.toContain(damaged);
