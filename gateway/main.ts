@@ -16,9 +16,9 @@ import { DEMO_SCANNER, claimDemoFolder, writeDemo } from './demo.ts';
 import { RedisPushBus } from './push/push-bus.ts';
 import { createLogger } from './log.ts';
 import { ConfigError, readStartConfig, type StartConfig } from './config.ts';
-import { DEFAULT_PAGE_LIMITS } from './http/auth-routes.ts';
+import { GATEWAY_DEFAULTS } from './defaults.ts';
 import { runProcessGroup } from './processes.ts';
-import { DEFAULT_BATCH, startGateway } from './server.ts';
+import { startGateway } from './server.ts';
 
 const env = process.env;
 /**
@@ -29,7 +29,7 @@ const say = (line = '') => process.stderr.write(`${line}\n`);
 
 let config: StartConfig;
 try {
-  config = readStartConfig(env, process.argv, { batch: DEFAULT_BATCH, pageRate: DEFAULT_PAGE_LIMITS.perAddress });
+  config = readStartConfig(env, process.argv);
 } catch (e) {
   if (!(e instanceof ConfigError)) throw e;
   for (const problem of e.problems) process.stderr.write(`scanpay: ${problem} [CONFIG]\n`);
@@ -80,7 +80,7 @@ const gateway = await startGateway({
   publicUrl: config.publicUrl,
   pinPaceMs: config.pinPaceMs,
   pinBudget: config.pinBudget,
-  pageLimits: { ...DEFAULT_PAGE_LIMITS, perAddress: config.pageRate },
+  pageLimits: { ...GATEWAY_DEFAULTS.pageLimits, perAddress: config.pageRate },
   threads: config.threads,
   batch: config.batch,
   engine: baseline ? ({ core, keys }) => new NodeCryptoEngine(core, keys) : undefined,

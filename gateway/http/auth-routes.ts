@@ -11,7 +11,8 @@
  * An open session of a revoked device takes no PIN (403).
  */
 import { maskPan } from '../../issuer/pan.ts';
-import type { RateLimit, RateTake, SessionView } from '../../issuer/store/index.ts';
+import type { RateTake, SessionView } from '../../issuer/store/index.ts';
+import { GATEWAY_DEFAULTS, type PageLimits } from '../defaults.ts';
 import { isPin, isSessionId } from '../../protocol/values.ts';
 import { isDeviceId } from '../../protocol/scanner-token.ts';
 import { AddressLimiter, callerKey } from '../address-limiter.ts';
@@ -37,17 +38,6 @@ function TOO_MANY(): HttpResponse {
 const REVOKED = () => html(403, renderOutcomePage({ v: 1, type: 'error', id: null, code: 'DEVICE_REVOKED', message: DEVICE_REVOKED_MESSAGE }));
 const PENDING = () => html(409, renderNotice('Payment in progress', 'This payment is being processed. Reload the page in a moment to see its outcome.'));
 
-export interface PageLimits {
-  perAddress: RateLimit; // PIN posts with the page token from one client address, over every session (in the store)
-  perSession: RateLimit; // PIN posts with the page token for one session: it takes one PIN, the rest are retries (in the store)
-  refusedPerAddress?: RateLimit; // requests without a valid page token from one client address (in this process)
-  viewsPerAddress?: RateLimit; // page GETs with the token from one client address (in this process)
-}
-
-export const DEFAULT_PAGE_LIMITS: Required<PageLimits> = {
-  perAddress: { perSecond: 5, burst: 20 }, perSession: { perSecond: 0.2, burst: 3 },
-  refusedPerAddress: { perSecond: 5, burst: 20 }, viewsPerAddress: { perSecond: 5, burst: 20 },
-};
 
 /** A page POST's limits: its client address's PIN posts (over every session), then its session's. */
 function pageRates(address: string, sessionId: string, limits: PageLimits): [RateTake, RateTake] {
@@ -100,10 +90,10 @@ async function pageFor(deps: FlowDeps, view: SessionView, token: string, formSta
   }));
 }
 
-export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>): Promise<T> }, draining: () => boolean, limits: PageLimits = DEFAULT_PAGE_LIMITS): HttpRoute[] {
+export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>): Promise<T> }, draining: () => boolean, limits: PageLimits = GATEWAY_DEFAULTS.pageLimits): HttpRoute[] {
   const publicOrigin = () => new URL(deps.config.publicUrl).origin;
-  const refused = new AddressLimiter(limits.refusedPerAddress ?? DEFAULT_PAGE_LIMITS.refusedPerAddress);
-  const views = new AddressLimiter(limits.viewsPerAddress ?? DEFAULT_PAGE_LIMITS.viewsPerAddress);
+  const refused = new AddressLimiter(limits.refusedPerAddress ?? GATEWAY_DEFAULTS.pageLimits.refusedPerAddress);
+  const views = new AddressLimiter(limits.viewsPerAddress ?? GATEWAY_DEFAULTS.pageLimits.viewsPerAddress);
   /** Whether the request carries its session's page token: an HMAC in process, no store access. */
   const opens = (id: string, token: unknown): token is string => isSessionId(id) && pageTokenMatches(deps.core, deps.pageKey, id, token);
   /** The answer to a request without the token: the same for all, from memory. */

@@ -11,8 +11,6 @@
  */
 import type { RevocationFeed, Store } from '../../issuer/store/index.ts';
 
-/** How often the whole list is read again, in case the feed lost a revocation without noticing the cut. */
-export const DEFAULT_REVOCATION_REFRESH_MS = 30_000;
 
 export interface RevokedDevicesOptions {
   refreshMs: number;
