@@ -32,7 +32,7 @@ import { REQUEST_SIZE, packTask } from '../gateway/pool/tasks.ts';
 import { runPoolTask } from '../gateway/pool/task-runner.ts';
 import { decodePinAnswer, encodePinRequest } from '../issuer/card-batch.ts';
 import { CardCrypto } from '../issuer/card-crypto.ts';
-import { DEFAULT_BATCH } from '../gateway/server.ts';
+import { GATEWAY_DEFAULTS } from '../gateway/defaults.ts';
 import type { PinCheck } from '../issuer/card-engine.ts';
 import { KeyRingSource } from '../issuer/key-ring-source.ts';
 import { makePinChecks } from './dvd1/pin-checks.ts';
@@ -50,9 +50,9 @@ const BUDGET: Record<Mode, { rounds: number; warmupS: number; throughputS: numbe
 const IN_FLIGHT = 512;
 const THREADS = [1, 2];
 // the gateway's default first (the headline and the base of the moderate rate), then bigger batches
-const THROUGHPUT_BATCHES: BatchSetting[] = MODE === 'full' ? [{ ...DEFAULT_BATCH }, { maxItems: 256, windowMs: DEFAULT_BATCH.windowMs }] : [{ ...DEFAULT_BATCH }];
-const LATENCY_MAX_ITEMS = MODE === 'full' ? [16, 64, 256] : [DEFAULT_BATCH.maxItems];
-const LATENCY_WINDOWS = MODE === 'full' ? [0, 1, 2] : [DEFAULT_BATCH.windowMs];
+const THROUGHPUT_BATCHES: BatchSetting[] = MODE === 'full' ? [{ ...GATEWAY_DEFAULTS.batch }, { maxItems: 256, windowMs: GATEWAY_DEFAULTS.batch.windowMs }] : [{ ...GATEWAY_DEFAULTS.batch }];
+const LATENCY_MAX_ITEMS = MODE === 'full' ? [16, 64, 256] : [GATEWAY_DEFAULTS.batch.maxItems];
+const LATENCY_WINDOWS = MODE === 'full' ? [0, 1, 2] : [GATEWAY_DEFAULTS.batch.windowMs];
 const LIGHT_RATE = 2_000; // records/s
 const MODERATE_SHARE = 0.5; // of the measured 2-thread peak at the gateway's default batch setting
 const MAX_OUTSTANDING = 200_000; // open loop: stop adding work if the pool falls this far behind
@@ -383,7 +383,7 @@ function encodePinTask(batch: readonly PinCheck[]): ReturnType<typeof packTask> 
 
 function perRecordCosts(): { batch: number; rounds: number; recordsPerRound: number; encodeUs: number; workerUs: number; decodeUs: number } {
   const crypto = new CardCrypto(benchCore, benchKeys); // as a worker builds its own (worker.ts)
-  const batch = DEFAULT_BATCH.maxItems;
+  const batch = GATEWAY_DEFAULTS.batch.maxItems;
   const batches = Array.from({ length: PER_RECORD.records / batch }, (_, b) => checks.slice((b * batch) % checks.length, (b * batch) % checks.length + batch));
   const encodeUs: number[] = [];
   const workerUs: number[] = [];
@@ -422,7 +422,7 @@ const report = {
   setup: {
     records: { count: checks.length, kind: 'PIN checks of real cards (makePinChecks), all valid' },
     inFlight: IN_FLIGHT, budget: BUDGET[MODE], lightRatePerS: LIGHT_RATE, moderateRatePerS: moderateRate,
-    gatewayDefaultBatch: DEFAULT_BATCH,
+    gatewayDefaultBatch: GATEWAY_DEFAULTS.batch,
     note: 'load generated on the main thread, which also packs/unpacks batches; 2 cores shared by main thread and workers. CryptoPool lets at most `threads` batches per kind run at once (Batcher maxConcurrent); the rest gather into the next batch',
   },
   throughput: throughputs,

@@ -11,7 +11,7 @@
  *   if (!failures.take(callerKey(remoteAddress))) return tooMany();
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import type { RateLimit } from '../issuer/store/types.ts';
+import type { RateLimit } from '../issuer/store/index.ts';
 
 /** Callers remembered at most (each a short string and a number). */
 export const MAX_CALLERS = 50_000;

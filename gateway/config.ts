@@ -12,16 +12,13 @@
  */
 import { ScanpayBaseError, isScanpayError } from '../core/errors.ts';
 import { readKeyRing } from '../issuer/key-ring-source.ts';
-import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS, PREFIX_PATTERN } from '../issuer/store/redis-store.ts';
-import { redisTarget } from '../issuer/store/redis-target.ts';
-import { DEFAULT_PIN_BUDGET, type PinBudget } from '../issuer/store/types.ts';
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS, type PinBudget, PREFIX_PATTERN, redisTarget } from '../issuer/store/index.ts';
+import { GATEWAY_DEFAULTS } from './defaults.ts';
 import { loadFleetKey } from '../protocol/fleet-key.ts';
 import { demoDirProblem } from './demo.ts';
 import { hostProblem, publicOrigin, tlsProblems } from './listen-checks.ts';
 import { LOG_LEVELS, isLogLevel, type LogLevel } from './log.ts';
 
-/** A scanner connection's default maximum age (s): closed with 4001 and re-authenticated after at most this long. */
-export const DEFAULT_MAX_CONNECTION_AGE_S = 3_600;
 
 export interface StartConfig {
   host: string;
@@ -68,7 +65,8 @@ export class ConfigError extends ScanpayBaseError<'CONFIG'> {
 
 const PUBLIC_BINDS = new Set(['0.0.0.0', '::']);
 
-export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[], defaults: { batch: { maxItems: number; windowMs: number }; pageRate: { perSecond: number; burst: number } }): StartConfig {
+export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): StartConfig {
+  const d = GATEWAY_DEFAULTS;
   const problems: string[] = [];
   const int = (name: string, fallback: number, min: number, max: number): number => {
     const raw = env[name];
@@ -90,10 +88,10 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[],
     }
   };
 
-  const host = env.HOST || '127.0.0.1';
-  const port = int('PORT', 8080, 0, 65_535);
-  const opsHost = env.OPS_HOST || '127.0.0.1';
-  const opsPort = int('OPS_PORT', 9090, 0, 65_535);
+  const host = env.HOST || d.host;
+  const port = int('PORT', d.port, 0, 65_535);
+  const opsHost = env.OPS_HOST || d.opsHost;
+  const opsPort = int('OPS_PORT', d.startOpsPort, 0, 65_535);
   for (const [name, value] of [['HOST', host], ['OPS_HOST', opsHost]]) {
     const problem = hostProblem(name, value);
     if (problem) problems.push(problem);
@@ -147,19 +145,19 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[],
   const demoDirUnusable = demo ? demoDirProblem(demoDir) : null;
   if (demoDirUnusable) problems.push(`the demo cards' folder (SCANPAY_DEMO_DIR, default ./demo-cards): ${demoDirUnusable}`);
   const threads = env.SCANPAY_THREADS ? int('SCANPAY_THREADS', 1, 1, 256) : undefined;
-  const batch = { maxItems: int('SCANPAY_BATCH_MAX', defaults.batch.maxItems, 1, 4096), windowMs: int('SCANPAY_BATCH_WINDOW_MS', defaults.batch.windowMs, 0, 1000) };
-  const rate = { perSecond: int('SCANPAY_RATE_PER_SEC', 20, 1, 1_000_000), burst: int('SCANPAY_RATE_BURST', 40, 1, 1_000_000) };
-  const pinPaceMs = env.SCANPAY_PIN_PACE_MS ? int('SCANPAY_PIN_PACE_MS', 250, 0, 86_400_000) : undefined;
-  const wrongPinWindowMs = int('SCANPAY_WRONG_PIN_WINDOW_S', DEFAULT_PIN_BUDGET.device.windowMs / 1000, 1, 30 * 86_400) * 1000;
+  const batch = { maxItems: int('SCANPAY_BATCH_MAX', d.batch.maxItems, 1, 4096), windowMs: int('SCANPAY_BATCH_WINDOW_MS', d.batch.windowMs, 0, 1000) };
+  const rate = { perSecond: int('SCANPAY_RATE_PER_SEC', d.framesPerSecond, 1, 1_000_000), burst: int('SCANPAY_RATE_BURST', d.burst, 1, 1_000_000) };
+  const pinPaceMs = env.SCANPAY_PIN_PACE_MS ? int('SCANPAY_PIN_PACE_MS', d.pinPaceMs, 0, 86_400_000) : undefined;
+  const wrongPinWindowMs = int('SCANPAY_WRONG_PIN_WINDOW_S', d.pinBudget.device.windowMs / 1000, 1, 30 * 86_400) * 1000;
   const pinBudget: PinBudget = {
-    device: { max: int('SCANPAY_DEVICE_WRONG_PINS', DEFAULT_PIN_BUDGET.device.max, 1, 1_000_000), windowMs: wrongPinWindowMs },
-    merchant: { max: int('SCANPAY_MERCHANT_WRONG_PINS', DEFAULT_PIN_BUDGET.merchant.max, 1, 1_000_000), windowMs: wrongPinWindowMs },
+    device: { max: int('SCANPAY_DEVICE_WRONG_PINS', d.pinBudget.device.max, 1, 1_000_000), windowMs: wrongPinWindowMs },
+    merchant: { max: int('SCANPAY_MERCHANT_WRONG_PINS', d.pinBudget.merchant.max, 1, 1_000_000), windowMs: wrongPinWindowMs },
   };
   const pageRate = {
-    perSecond: int('SCANPAY_PAGE_RATE_PER_SEC', defaults.pageRate.perSecond, 1, 1_000_000),
-    burst: int('SCANPAY_PAGE_RATE_BURST', defaults.pageRate.burst, 1, 1_000_000),
+    perSecond: int('SCANPAY_PAGE_RATE_PER_SEC', d.pageLimits.perAddress.perSecond, 1, 1_000_000),
+    burst: int('SCANPAY_PAGE_RATE_BURST', d.pageLimits.perAddress.burst, 1, 1_000_000),
   };
-  const maxConnectionAgeS = int('SCANPAY_MAX_CONNECTION_AGE_S', DEFAULT_MAX_CONNECTION_AGE_S, 10, 604_800);
+  const maxConnectionAgeS = int('SCANPAY_MAX_CONNECTION_AGE_S', d.maxConnectionAgeS, 10, 604_800);
   const group = processGroup(env.SCANPAY_PROCESS_GROUP, problems);
   const processes = group ? 1 : processCount(env, argv, problems);
   if (processes > 1 && !persistent) {

@@ -5,8 +5,7 @@
  *   import { startGateway } from 'scanpay/gateway';
  *   const gateway = await startGateway({ store, keyRing, fleetKey, port: 8080 });
  */
-export { DEFAULT_BATCH, startGateway, type EngineContext, type Gateway, type GatewayOptions } from './server.ts';
-export { DEFAULT_PAGE_LIMITS, type PageLimits } from './http/auth-routes.ts';
+export { startGateway, type EngineContext, type Gateway, type GatewayOptions } from './server.ts';
 export { CryptoPool, type CryptoEngine, type CryptoPoolOptions } from './pool/crypto-pool.ts';
 export { LocalPushBus, RedisPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
 export { LOG_LEVELS, createLogger, type GatewayLogger, type LogLevel, type ScanpayLogger } from './log.ts';

@@ -16,9 +16,9 @@ import { DEMO_SCANNER, claimDemoFolder, writeDemo } from './demo.ts';
 import { RedisPushBus } from './push/push-bus.ts';
 import { createLogger } from './log.ts';
 import { ConfigError, readStartConfig, type StartConfig } from './config.ts';
-import { DEFAULT_PAGE_LIMITS } from './http/auth-routes.ts';
+import { GATEWAY_DEFAULTS } from './defaults.ts';
 import { runProcessGroup } from './processes.ts';
-import { DEFAULT_BATCH, startGateway } from './server.ts';
+import { startGateway } from './server.ts';
 
 const env = process.env;
 /**
@@ -29,7 +29,7 @@ const say = (line = '') => process.stderr.write(`${line}\n`);
 
 let config: StartConfig;
 try {
-  config = readStartConfig(env, process.argv, { batch: DEFAULT_BATCH, pageRate: DEFAULT_PAGE_LIMITS.perAddress });
+  config = readStartConfig(env, process.argv);
 } catch (e) {
   if (!(e instanceof ConfigError)) throw e;
   for (const problem of e.problems) process.stderr.write(`scanpay: ${problem} [CONFIG]\n`);
@@ -80,13 +80,13 @@ const gateway = await startGateway({
   publicUrl: config.publicUrl,
   pinPaceMs: config.pinPaceMs,
   pinBudget: config.pinBudget,
-  pageLimits: { ...DEFAULT_PAGE_LIMITS, perAddress: config.pageRate },
+  pageLimits: { ...GATEWAY_DEFAULTS.pageLimits, perAddress: config.pageRate },
   threads: config.threads,
   batch: config.batch,
   engine: baseline ? ({ core, keys }) => new NodeCryptoEngine(core, keys) : undefined,
   // over Redis, pushes reach scanners connected to any gateway sharing it (sharded pub/sub on a cluster)
   pushBus: redis
-    ? (deliver) => RedisPushBus.connect(redis, config.redisPrefix ?? 'scanpay:', deliver, (e) => log.warn({ error: e.message }, 'push bus'))
+    ? (deliver) => RedisPushBus.connect(redis, config.redisPrefix, deliver, (e) => log.warn({ error: e.message }, 'push bus'))
     : undefined,
   framesPerSecond: config.rate.perSecond,
   burst: config.rate.burst,

@@ -14,10 +14,11 @@ import type { CryptoCore } from '../core/types.ts';
 import type { CardEngine } from '../issuer/card-engine.ts';
 import type { IssuerKeyRing } from '../issuer/key-ring.ts';
 import { KeyRingSource } from '../issuer/key-ring-source.ts';
-import { DEFAULT_PIN_BUDGET, type PinBudget, type Store } from '../issuer/store/types.ts';
+import type { PinBudget, Store } from '../issuer/store/index.ts';
+import { GATEWAY_DEFAULTS as D, type PageLimits } from './defaults.ts';
 import { FLEET_KEY_BYTES } from '../protocol/fleet-key.ts';
 import type { FlowDeps } from './flow/deps.ts';
-import { authRoutes, DEFAULT_PAGE_LIMITS, type PageLimits } from './http/auth-routes.ts';
+import { authRoutes } from './http/auth-routes.ts';
 import { opsRoutes, publicHealthRoutes, type OpsState } from './http/ops-routes.ts';
 import { InFlight } from './in-flight.ts';
 import { hostProblem, publicOrigin, tlsProblems } from './listen-checks.ts';
@@ -25,10 +26,9 @@ import { createLogger, type GatewayLogger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { CryptoPool } from './pool/crypto-pool.ts';
 import { ScannerDirectory } from './scanners/directory.ts';
-import { DEFAULT_REVOCATION_REFRESH_MS, RevokedDevices } from './scanners/revoked-devices.ts';
+import { RevokedDevices } from './scanners/revoked-devices.ts';
 import { ScannerHub } from './scanners/scanner-hub.ts';
 import { CLOSE_DEVICE_REVOKED } from '../protocol/messages.ts';
-import { DEFAULT_MAX_CONNECTION_AGE_S } from './config.ts';
 import { startTransport, type TlsFiles } from './transport/uws-server.ts';
 import { LocalPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
 
@@ -71,7 +71,7 @@ export interface GatewayOptions {
   threads?: number;
   /**
    * A pool batch closes at `maxItems` requests, or `windowMs` after its first (0: the end of the current I/O turn),
-   * and only when a worker is free. Default `DEFAULT_BATCH` (64, 0).
+   * and only when a worker is free. Default `GATEWAY_DEFAULTS.batch` (64, 0).
    */
   batch?: { maxItems: number; windowMs: number };
   /**
@@ -89,11 +89,11 @@ export interface GatewayOptions {
   pinPaceMs?: number;
   /**
    * Wrong PINs counted per scanner and per merchant within a window, each taken before the PIN is evaluated and
-   * given back for a right one; past it, PIN_LIMIT. Default `DEFAULT_PIN_BUDGET` (10 an hour per scanner, 100 per
+   * given back for a right one; past it, PIN_LIMIT. Default `GATEWAY_DEFAULTS.pinBudget` (10 an hour per scanner, 100 per
    * merchant); null: none.
    */
   pinBudget?: PinBudget | null;
-  /** The auth page's budgets per client address and per session (docs/protocol.md §9). Default `DEFAULT_PAGE_LIMITS` (5/s burst 20; 3 per session). */
+  /** The auth page's budgets per client address and per session (docs/protocol.md §9). Default `GATEWAY_DEFAULTS.pageLimits` (5/s burst 20; 3 per session). */
   pageLimits?: PageLimits;
   /** Frames per second per scanner (every frame and every connection opened), kept in the store. Default 20. */
   framesPerSecond?: number;
@@ -149,12 +149,11 @@ export interface Gateway {
   close(drainMs?: number): Promise<void>;
 }
 
-export const DEFAULT_BATCH = { maxItems: 64, windowMs: 0 };
 
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
-  const host = opts.host ?? '127.0.0.1';
-  const opsHost = opts.opsHost ?? '127.0.0.1';
+  const host = opts.host ?? D.host;
+  const opsHost = opts.opsHost ?? D.opsHost;
   // every option a listen or a page link depends on, checked before anything starts
   if (!opts.keyRingFile === !opts.keyRing) throw new ScanpayError('BAD_ARGUMENT', 'give the gateway keyRingFile or keyRing (one of the two)');
   if (!(opts.fleetKey instanceof Uint8Array) || opts.fleetKey.length !== FLEET_KEY_BYTES) {
@@ -171,7 +170,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const core = opts.core ?? await loadCore();
   const keys = opts.keyRingFile ? KeyRingSource.file(opts.keyRingFile) : KeyRingSource.inline(opts.keyRing!);
   if (opts.keyRingFile) keys.read(); // a bad file fails the start here, not in a worker
-  const maxConnectionAgeS = opts.maxConnectionAgeS ?? DEFAULT_MAX_CONNECTION_AGE_S;
+  const maxConnectionAgeS = opts.maxConnectionAgeS ?? D.maxConnectionAgeS;
   if (!(maxConnectionAgeS > 0 && maxConnectionAgeS <= 604_800)) throw new ScanpayError('BAD_ARGUMENT', 'maxConnectionAgeS must be more than 0 and at most 604800 (a week)');
 
   // built in dependency order, each part whole when the next takes it
@@ -183,12 +182,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   };
   const onBatch = (kind: string, size: number) => metrics.batch(kind, size);
   const engine = opts.engine?.({ keys, core, onBatch, onError: onPoolError })
-    ?? new CryptoPool({ keys, threads: opts.threads, batch: opts.batch ?? DEFAULT_BATCH, onBatch, onError: onPoolError });
+    ?? new CryptoPool({ keys, threads: opts.threads, batch: opts.batch ?? D.batch, onBatch, onError: onPoolError });
   metrics.watchQueue(() => engine.queueDepth);
   const directory = new ScannerDirectory();
   // known before the first scanner connects; a revocation learnt later closes the device's sockets here at once
   const revoked = await RevokedDevices.watch(opts.store, {
-    refreshMs: opts.revocationRefreshMs ?? DEFAULT_REVOCATION_REFRESH_MS,
+    refreshMs: opts.revocationRefreshMs ?? D.revocationRefreshMs,
     onRevoked: (deviceId) => {
       const closed = directory.close(deviceId, CLOSE_DEVICE_REVOKED.code, CLOSE_DEVICE_REVOKED.reason);
       if (closed > 0) log.warn({ event: 'scanner.revoked', scanner: deviceId, closed }, 'revoked device: its connections closed');
@@ -207,10 +206,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     : new LocalPushBus(deliver);
   // listen before the flow: the page URLs it hands out need the bound port (port 0 picks one)
   const transport = await startTransport({
-    host, port: opts.port ?? 8080, sharedPort: opts.sharedPort, tls: opts.tls,
-    ops: { host: opsHost, port: opts.opsPort ?? 0 },
-    idleTimeoutS: opts.idleTimeoutS ?? 60,
-    maxBackpressureBytes: opts.maxBackpressureBytes ?? 64 * 1024,
+    host, port: opts.port ?? D.port, sharedPort: opts.sharedPort, tls: opts.tls,
+    ops: { host: opsHost, port: opts.opsPort ?? D.opsPort },
+    idleTimeoutS: opts.idleTimeoutS ?? D.idleTimeoutS,
+    maxBackpressureBytes: opts.maxBackpressureBytes ?? D.maxBackpressureBytes,
     onError: (where, e) => log.error({ where, error: (e as Error).message }, 'transport error'),
   }).catch(async (e: unknown) => {
     await Promise.all([engine.close(), pushBus.close(), revoked.close()]); // e.g. the port is in use: nothing left running
@@ -225,8 +224,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     core, engine, store: opts.store,
     pageKey: createHmac('sha256', opts.fleetKey).update('scanpay/v1/page-key').digest(),
     config: {
-      publicUrl: publicUrl && 'origin' in publicUrl ? publicUrl.origin : url, sessionTtlMs: opts.sessionTtlMs ?? 120_000, pinLockAt: opts.pinLockAt ?? 3,
-      pinPaceMs: opts.pinPaceMs ?? 250, pinBudget: opts.pinBudget === null ? undefined : opts.pinBudget ?? DEFAULT_PIN_BUDGET,
+      publicUrl: publicUrl && 'origin' in publicUrl ? publicUrl.origin : url, sessionTtlMs: opts.sessionTtlMs ?? D.sessionTtlMs, pinLockAt: opts.pinLockAt ?? D.pinLockAt,
+      pinPaceMs: opts.pinPaceMs ?? D.pinPaceMs, pinBudget: opts.pinBudget === null ? undefined : opts.pinBudget ?? D.pinBudget,
     },
     audit: log,
     metrics,
@@ -237,8 +236,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const inFlight = new InFlight();
   const hub = new ScannerHub(flow, directory, inFlight, {
     fleetKey: opts.fleetKey,
-    framesPerSecond: opts.framesPerSecond ?? 20,
-    burst: opts.burst ?? 40,
+    framesPerSecond: opts.framesPerSecond ?? D.framesPerSecond,
+    burst: opts.burst ?? D.burst,
     onRejectedFrame: (code) => metrics.rejectedFrame(code),
     onConnections: (n) => metrics.connections(n),
     onScannerPresence: (scannerId, present) => (present ? pushBus.watch(scannerId) : pushBus.unwatch(scannerId)),
@@ -248,7 +247,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const ops: OpsState = { store: opts.store, metrics, poolReady: () => engine.ready, draining: () => hub.draining };
   transport.serve({
     hub,
-    routes: [...authRoutes(flow, inFlight, () => hub.draining, opts.pageLimits ?? DEFAULT_PAGE_LIMITS), ...publicHealthRoutes(ops)],
+    routes: [...authRoutes(flow, inFlight, () => hub.draining, opts.pageLimits ?? D.pageLimits), ...publicHealthRoutes(ops)],
     opsRoutes: opsRoutes(ops),
   });
   let closing: Promise<void> | undefined; // one shutdown, however many callers ask for it
@@ -259,7 +258,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     log.info({ event: 'keys.reloaded', keys: keys.description, generation: keys.generation }, 'issuer key ring reloaded');
   };
   // a rotation written by `scanpay keys rotate` (temp file + rename) is picked up by polling the file's stat
-  const pollMs = opts.keyRingPollMs ?? 2_000;
+  const pollMs = opts.keyRingPollMs ?? D.keyRingPollMs;
   const onKeyFileChange = (now: Stats, before: Stats) => {
     if (now.mtimeMs === before.mtimeMs && now.ino === before.ino && now.size === before.size) return;
     reloadKeys().catch((e: Error) => log.error({ event: 'keys.reload-failed', error: e.message }, 'issuer key ring not reloaded: the running ring stays'));

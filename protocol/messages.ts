@@ -13,6 +13,8 @@ export * from './frames.ts';
 export const SUBPROTOCOL = 'scanpay.v1';
 /** Largest frame the gateway accepts (bytes); larger frames close nothing but get FRAME_TOO_LARGE. */
 export const MAX_FRAME_BYTES = 2048;
+/** Largest frame the gateway reads at all: up to it a larger frame gets FRAME_TOO_LARGE (with its id when one can be read); past it the connection is closed (1009). */
+export const HARD_FRAME_BYTES = MAX_FRAME_BYTES * 8;
 
 /**
  * Codes a scanner may receive in `error` frames and `payment-result.reason`. Card legality is folded to

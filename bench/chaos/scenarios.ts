@@ -13,7 +13,8 @@ import { Redis } from 'ioredis';
 import { loadCore } from '../../core/index.ts';
 import { createLogger } from '../../gateway/log.ts';
 import { CryptoPool } from '../../gateway/pool/crypto-pool.ts';
-import { DEFAULT_BATCH, startGateway, type Gateway } from '../../gateway/server.ts';
+import { startGateway, type Gateway } from '../../gateway/server.ts';
+import { GATEWAY_DEFAULTS } from '../../gateway/defaults.ts';
 import { Issuer } from '../../issuer/issuer.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { RedisStore } from '../../issuer/store/redis-store.ts';
@@ -200,7 +201,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
       const gatewayStore = await RedisStore.connect(redis.url, { prefix });
       gateway = await startGateway({
         store: gatewayStore, keyRing, fleetKey, port: 0, logger: createLogger({ level: process.env.CHAOS_LOG ?? 'silent', destination: process.stderr }), ...GATEWAY_LIMITS,
-        engine: ({ keys, onBatch, onError }) => (pool = new CryptoPool({ keys, threads: 2, batch: DEFAULT_BATCH, onBatch, onError })),
+        engine: ({ keys, onBatch, onError }) => (pool = new CryptoPool({ keys, threads: 2, batch: GATEWAY_DEFAULTS.batch, onBatch, onError })),
       });
       const gw = gateway;
       stops.unshift(async () => {

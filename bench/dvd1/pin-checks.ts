@@ -10,7 +10,7 @@ import { pinVerificationValue, wrapBasicKey } from '../../issuer/card-secrets.ts
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { drawPan } from '../../issuer/pan.ts';
 import { sealPayload } from '../../issuer/payload.ts';
-import { newSessionId } from '../../issuer/store/keys.ts';
+import { newSessionId } from '../../issuer/session-id.ts';
 
 export function makePinChecks(core: CryptoCore, count: number, keyRing = IssuerKeyRing.generate()): { keyRing: IssuerKeyRing; checks: PinCheck[] } {
   const { id, key } = keyRing.active();

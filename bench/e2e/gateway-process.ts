@@ -31,7 +31,8 @@ import { Issuer } from '../../issuer/issuer.ts';
 import { issueBenchCards } from './cards.ts';
 import { NodeCryptoEngine } from '../../gateway/baseline/node-crypto-engine.ts';
 import { createLogger } from '../../gateway/log.ts';
-import { DEFAULT_BATCH, startGateway } from '../../gateway/server.ts';
+import { startGateway } from '../../gateway/server.ts';
+import { GATEWAY_DEFAULTS } from '../../gateway/defaults.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { Redis } from 'ioredis';
 import { openStore, RedisStore } from '../../issuer/store/index.ts';
@@ -96,7 +97,7 @@ const gateway = await startGateway({
   host: '127.0.0.1',
   port: 0,
   threads: env.BENCH_THREADS ? int('BENCH_THREADS', 2) : undefined,
-  batch: { maxItems: int('BENCH_BATCH_MAX', DEFAULT_BATCH.maxItems), windowMs: int('BENCH_BATCH_WINDOW_MS', DEFAULT_BATCH.windowMs) },
+  batch: { maxItems: int('BENCH_BATCH_MAX', GATEWAY_DEFAULTS.batch.maxItems), windowMs: int('BENCH_BATCH_WINDOW_MS', GATEWAY_DEFAULTS.batch.windowMs) },
   engine: engineKind === 'baseline' ? ({ core, keys }) => new NodeCryptoEngine(core, keys) : undefined,
   framesPerSecond: 1_000_000,
   burst: 1_000_000,

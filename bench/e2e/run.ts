@@ -43,7 +43,7 @@ import { Issuer } from '../../issuer/issuer.ts';
 import { issueBenchCards } from './cards.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { openStore } from '../../issuer/store/index.ts';
-import { DEFAULT_BATCH } from '../../gateway/server.ts';
+import { GATEWAY_DEFAULTS } from '../../gateway/defaults.ts';
 import { machine } from '../dvd1/report.ts';
 import { Redis } from 'ioredis';
 import { cpuMsOf, deadline, fileLimits, installCleanup, removeOnExit, rssOf, spawnChild, type Child, type Message } from './children.ts';
@@ -602,7 +602,7 @@ const report = {
     note: 'generator, gateway (main thread + 2 pool workers), and Redis all share the same 2 vCPUs; on this VM the vCPUs are also shared with other tenants',
     poolOverrides: POOL_ENV,
     redisAutoPipelining: process.argv.includes('--autopipeline'),
-    gateway: `startGateway via bench/e2e/gateway-process.ts: 127.0.0.1, silent logs, per-scanner rate limit raised to 1e6 frames/s; pool: default threads (one per core) and batch (${DEFAULT_BATCH.maxItems} items / ${DEFAULT_BATCH.windowMs} ms window, at most one batch per worker running) unless overridden; baseline: NodeCryptoEngine`,
+    gateway: `startGateway via bench/e2e/gateway-process.ts: 127.0.0.1, silent logs, per-scanner rate limit raised to 1e6 frames/s; pool: default threads (one per core) and batch (${GATEWAY_DEFAULTS.batch.maxItems} items / ${GATEWAY_DEFAULTS.batch.windowMs} ms window, at most one batch per worker running) unless overridden; baseline: NodeCryptoEngine`,
   },
   targets: summaries,
   headline: {

@@ -8,6 +8,8 @@ import { PIN_DIGITS, PIN_PATTERN } from '../../protocol/values.ts';
 export interface AuthPageModel {
   sessionId: string;
   token: string;
+  /** The session's scanner: the form posts it back, so the PIN's store step need not look it up first. */
+  scannerId: string;
   merchant: string;
   amount: number; // minor units
   currency: string;
@@ -49,6 +51,7 @@ export function renderAuthPage(m: AuthPageModel): string {
 <dl><dt>Merchant</dt><dd data-testid="merchant">${escape(m.merchant)}</dd><dt>Card</dt><dd data-testid="card">${escape(m.maskedPan)}</dd></dl>
 ${m.problem ? `<p class="bad" data-testid="problem" data-code="${escape(m.problem)}">Enter the ${PIN_DIGITS}-digit PIN.</p>\n` : ''}<form method="post" action="${escape(action)}" autocomplete="off">
 <input type="hidden" name="t" value="${escape(m.token)}">
+<input type="hidden" name="scanner" value="${escape(m.scannerId)}">
 <label for="pin">Enter your PIN to pay</label>
 <input id="pin" name="pin" type="password" inputmode="numeric" pattern="${escape(PIN_INPUT_PATTERN)}" minlength="${PIN_DIGITS}" maxlength="${PIN_DIGITS}" required autofocus>
 <button type="submit">Pay ${escape(formatAmount(m.amount, m.currency))}</button>

@@ -1,6 +1,6 @@
 /** What the payment flow (S22–S25) runs on. It knows nothing of sockets or HTTP. */
 import type { CryptoCore } from '../../core/types.ts';
-import type { PinBudget, RateTake, Store } from '../../issuer/store/types.ts';
+import type { PinBudget, RateTake, Store } from '../../issuer/store/index.ts';
 import type { GatewayFrame } from '../../protocol/messages.ts';
 import type { CardEngine } from '../../issuer/card-engine.ts';
 
@@ -29,10 +29,12 @@ export interface FlowMetrics {
  * store takes it on its own first. Taken once, whichever comes first.
  */
 export interface FrameRateUnit {
-  /** The unit for the store step, unless it was taken already (then undefined: the step takes none). */
-  forStep(): RateTake | undefined;
+  /** The unit for the store step, unless it was taken already (then none: the step takes none). */
+  forStep(): RateTake[];
   /** The unit on its own (once; again: the same answer); false when the budget is spent. */
   alone(): Promise<boolean>;
+  /** The store step it went to refused it (RATE_LIMITED): the flow says so here, so whoever counts refusals knows. */
+  refusedInStep(): void;
 }
 
 /** What a scanner is told when its device's budget is spent (by the hub or by a store step). */

@@ -10,7 +10,7 @@
 import { isScanpayError } from '../../core/errors.ts';
 import { maskPan } from '../../issuer/pan.ts';
 import { randomHex } from '../../issuer/random-id.ts';
-import type { AuthSession, CardRecord, PinAttempt, PinResult } from '../../issuer/store/types.ts';
+import type { AuthSession, CardRecord, PinAttempt, PinResult } from '../../issuer/store/index.ts';
 import { admitForPin, pinVerdict } from '../../issuer/verifier.ts';
 import type { ErrorFrame, PaymentResultFrame, ScannerCode } from '../../protocol/messages.ts';
 import { isPin } from '../../protocol/values.ts';
@@ -86,8 +86,8 @@ async function replay(deps: FlowDeps, scannerId: string, used: Extract<PinAttemp
 }
 
 /**
- * A PIN from the scanner (with its frame's rate unit, taken in the attempt's store step) or from the page
- * (no unit: the page's limits were taken before).
+ * A PIN from the scanner (with its frame's rate unit) or from the page (with the page's units: its client
+ * address's and its session's), taken in the attempt's store step.
  */
 export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: string, pin: string, id: string | null, unit?: FrameRateUnit): Promise<PinOutcome> {
   const started = performance.now();
@@ -110,7 +110,10 @@ export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: st
     switch (begun.kind) {
       case 'refused': {
         // the device's frame budget: told as the hub tells it, no PIN metric, no audit line per flooded frame
-        if (begun.reason === 'RATE_LIMITED') return error(id, 'RATE_LIMITED', RATE_LIMITED_MESSAGE);
+        if (begun.reason === 'RATE_LIMITED') {
+          unit?.refusedInStep();
+          return error(id, 'RATE_LIMITED', RATE_LIMITED_MESSAGE);
+        }
         if (begun.reason === 'DEVICE_PIN_BUDGET' || begun.reason === 'MERCHANT_PIN_BUDGET') deps.metrics.pinBudgetSpent(begun.reason === 'DEVICE_PIN_BUDGET' ? 'device' : 'merchant');
         deps.metrics.pinAttempt(begun.reason === 'SESSION_UNKNOWN' || begun.reason === 'SESSION_EXPIRED' || begun.reason === 'SESSION_WRONG_SCANNER' ? 'rejected' : 'refused');
         deps.audit.warn({ event: 'pin.refused', scanner: scannerId, session: sessionId, reason: begun.reason }, 'PIN for an unusable session');

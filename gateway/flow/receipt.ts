@@ -6,7 +6,7 @@
  */
 import type { CryptoCore } from '../../core/types.ts';
 import { maskPan } from '../../issuer/pan.ts';
-import type { LedgerRecord } from '../../issuer/store/types.ts';
+import type { LedgerRecord } from '../../issuer/store/index.ts';
 import type { Receipt } from '../../protocol/messages.ts';
 
 export function receiptFor(core: CryptoCore, record: LedgerRecord): Receipt {

@@ -12,8 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { BASIC_KEY_CHECK_SIZE } from '../../issuer/key-ring.ts';
 import { maskPan } from '../../issuer/pan.ts';
 import { randomHex } from '../../issuer/random-id.ts';
-import { newSessionId } from '../../issuer/store/keys.ts';
-import type { AuthSession, CardClaim } from '../../issuer/store/types.ts';
+import { newSessionId } from '../../issuer/session-id.ts';
+import type { AuthSession, CardClaim } from '../../issuer/store/index.ts';
 import { admitPayload, claimOf, openedVerdict, type IllegalReason } from '../../issuer/verifier.ts';
 import type { AuthRequiredFrame, ErrorFrame, ScanFrame } from '../../protocol/messages.ts';
 import { DEVICE_REVOKED_MESSAGE, RATE_LIMITED_MESSAGE, type FlowDeps, type FrameRateUnit } from './deps.ts';
@@ -59,7 +59,10 @@ export async function handleScan(deps: FlowDeps, scannerId: string, frame: ScanF
     if (deps.revokedDevices.has(scannerId)) return { v: 1, type: 'error', id: frame.id, code: 'DEVICE_REVOKED', message: DEVICE_REVOKED_MESSAGE };
     const stored = await deps.store.openSession(session, claim, unit.forStep());
     const refusal = stored.ok ? null : stored.reason;
-    if (refusal === 'RATE_LIMITED') return rateLimited(frame);
+    if (refusal === 'RATE_LIMITED') {
+      unit.refusedInStep();
+      return rateLimited(frame);
+    }
     const reason = failure ?? refusal; // a decoy's row is always unknown: the engine's verdict is the one to tell
     if (reason) return illegal(deps, scannerId, frame, reason);
     const maskedPan = maskPan(session.last4);

@@ -11,11 +11,13 @@
  * An open session of a revoked device takes no PIN (403).
  */
 import { maskPan } from '../../issuer/pan.ts';
-import type { RateLimit, SessionView } from '../../issuer/store/types.ts';
+import type { RateTake, SessionView } from '../../issuer/store/index.ts';
+import { GATEWAY_DEFAULTS, type PageLimits } from '../defaults.ts';
 import { isPin, isSessionId } from '../../protocol/values.ts';
+import { isDeviceId } from '../../protocol/scanner-token.ts';
 import { AddressLimiter, callerKey } from '../address-limiter.ts';
 import { renderAuthPage, renderNotice, renderOutcomePage } from '../auth-page/render.ts';
-import { DEVICE_REVOKED_MESSAGE, type FlowDeps } from '../flow/deps.ts';
+import { DEVICE_REVOKED_MESSAGE, type FlowDeps, type FrameRateUnit } from '../flow/deps.ts';
 import { pageTokenMatches } from '../flow/page-token.ts';
 import { handlePin, sessionOutcome } from '../flow/pin.ts';
 import { rememberPageResult } from '../flow/status.ts';
@@ -36,17 +38,35 @@ function TOO_MANY(): HttpResponse {
 const REVOKED = () => html(403, renderOutcomePage({ v: 1, type: 'error', id: null, code: 'DEVICE_REVOKED', message: DEVICE_REVOKED_MESSAGE }));
 const PENDING = () => html(409, renderNotice('Payment in progress', 'This payment is being processed. Reload the page in a moment to see its outcome.'));
 
-export interface PageLimits {
-  perAddress: RateLimit; // PIN posts with the page token from one client address, over every session (in the store)
-  perSession: RateLimit; // PIN posts with the page token for one session: it takes one PIN, the rest are retries (in the store)
-  refusedPerAddress?: RateLimit; // requests without a valid page token from one client address (in this process)
-  viewsPerAddress?: RateLimit; // page GETs with the token from one client address (in this process)
+
+/** A page POST's limits: its client address's PIN posts (over every session), then its session's. */
+function pageRates(address: string, sessionId: string, limits: PageLimits): [RateTake, RateTake] {
+  return [
+    { key: `page-address:${address.replace(/[^A-Za-z0-9:._-]/g, '_')}`, limit: limits.perAddress },
+    { key: `page-session:${sessionId}`, limit: limits.perSession },
+  ];
 }
 
-export const DEFAULT_PAGE_LIMITS: Required<PageLimits> = {
-  perAddress: { perSecond: 5, burst: 20 }, perSession: { perSecond: 0.2, burst: 3 },
-  refusedPerAddress: { perSecond: 5, burst: 20 }, viewsPerAddress: { perSecond: 5, burst: 20 },
-};
+/**
+ * A page POST's rate units: its client address's (across every session) and its session's, taken inside the
+ * attempt's store step; a PIN that never reaches the step takes them alone.
+ */
+function pageUnits(store: FlowDeps['store'], address: string, sessionId: string, limits: PageLimits): FrameRateUnit {
+  const rates = pageRates(address, sessionId, limits);
+  let taken: 'step' | Promise<boolean> | undefined;
+  return {
+    forStep: () => (taken === undefined ? ((taken = 'step'), rates) : []),
+    alone() {
+      if (taken === 'step') throw new Error('the page\'s rate units went to a store step');
+      taken ??= (async () => {
+        for (const rate of rates) if (!(await store.takeRate(rate.key, rate.limit))) return false;
+        return true;
+      })();
+      return taken;
+    },
+    refusedInStep() {}, // a page POST over its budgets is answered 429; no scanner frame was refused
+  };
+}
 
 /**
  * A browser's form post from our own page: its Origin is PUBLIC_URL's, or it says Sec-Fetch-Site: same-origin
@@ -64,16 +84,16 @@ async function pageFor(deps: FlowDeps, view: SessionView, token: string, formSta
   if (view.state === 'done') return html(200, renderOutcomePage(await sessionOutcome(deps, session.id, view.result!)));
   if (deps.revokedDevices.has(session.scannerId)) return REVOKED();
   return html(formStatus, renderAuthPage({
-    sessionId: session.id, token, merchant: session.merchant, amount: session.amount,
+    sessionId: session.id, token, scannerId: session.scannerId, merchant: session.merchant, amount: session.amount,
     currency: session.currency, maskedPan: maskPan(session.last4), expiresAt: session.expiresAt,
     ...(formStatus === 400 ? { problem: 'PIN_FORMAT' } : {}),
   }));
 }
 
-export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>): Promise<T> }, draining: () => boolean, limits: PageLimits = DEFAULT_PAGE_LIMITS): HttpRoute[] {
+export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>): Promise<T> }, draining: () => boolean, limits: PageLimits = GATEWAY_DEFAULTS.pageLimits): HttpRoute[] {
   const publicOrigin = () => new URL(deps.config.publicUrl).origin;
-  const refused = new AddressLimiter(limits.refusedPerAddress ?? DEFAULT_PAGE_LIMITS.refusedPerAddress);
-  const views = new AddressLimiter(limits.viewsPerAddress ?? DEFAULT_PAGE_LIMITS.viewsPerAddress);
+  const refused = new AddressLimiter(limits.refusedPerAddress ?? GATEWAY_DEFAULTS.pageLimits.refusedPerAddress);
+  const views = new AddressLimiter(limits.viewsPerAddress ?? GATEWAY_DEFAULTS.pageLimits.viewsPerAddress);
   /** Whether the request carries its session's page token: an HMAC in process, no store access. */
   const opens = (id: string, token: unknown): token is string => isSessionId(id) && pageTokenMatches(deps.core, deps.pageKey, id, token);
   /** The answer to a request without the token: the same for all, from memory. */
@@ -102,15 +122,23 @@ export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>
         const form = new URLSearchParams(new TextDecoder().decode(req.body));
         const token = form.get('t');
         if (!opens(id, token)) return notOpened(req);
-        if (!(await deps.store.takeRate(`page-address:${callerKey(req.remoteAddress).replace(/[^A-Za-z0-9:._-]/g, '_')}`, limits.perAddress))) return TOO_MANY();
-        const view = await deps.store.getSession(id);
-        if (!view) return NOT_FOUND();
         const pin = form.get('pin') ?? '';
         // a PIN that cannot be one is no attempt: the form again (or the outcome, once decided), nothing counted
-        if (!isPin(pin)) return pageFor(deps, view, token, 400);
-        if (!(await deps.store.takeRate(`page-session:${id}`, limits.perSession))) return TOO_MANY();
-        const scannerId = view.session.scannerId;
-        const outcome = await inFlight.track(handlePin(deps, scannerId, id, pin, null));
+        if (!isPin(pin)) {
+          const [address] = pageRates(callerKey(req.remoteAddress), id, limits); // it still spends the address's PIN posts
+          if (!(await deps.store.takeRate(address.key, address.limit))) return TOO_MANY();
+          const view = await deps.store.getSession(id);
+          return view ? pageFor(deps, view, token, 400) : NOT_FOUND();
+        }
+        // the form names the session's scanner; the attempt's store step checks that it is the session's own, so
+        // a wrong one is refused there. Without it (a client of its own), one more store step looks it up.
+        const named = form.get('scanner');
+        const scannerId = isDeviceId(named) ? named : (await deps.store.getSession(id))?.session.scannerId;
+        if (!scannerId) return NOT_FOUND();
+        // the address's and the session's page budgets, taken inside the attempt's store step (one round trip)
+        const units = pageUnits(deps.store, callerKey(req.remoteAddress), id, limits);
+        const outcome = await inFlight.track(handlePin(deps, scannerId, id, pin, null, units));
+        if (outcome.type === 'error' && ['SESSION_UNKNOWN', 'SESSION_EXPIRED', 'SESSION_WRONG_SCANNER'].includes(outcome.code)) return NOT_FOUND();
         if (outcome.type === 'payment-result') {
           deps.notify(scannerId, outcome); // a replay too: the scanner may have missed the first
           // and again when the scanner next connects, should it have no connection now

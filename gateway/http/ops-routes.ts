@@ -4,7 +4,7 @@
  * metrics and store details are for operators. The public listener answers /healthz and a bare /readyz
  * for load balancers. /readyz never waits on a dead store longer than READY_DEADLINE_MS.
  */
-import type { Store } from '../../issuer/store/types.ts';
+import type { Store } from '../../issuer/store/index.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { text, type HttpRoute } from './types.ts';
 

@@ -5,7 +5,7 @@
  * listens on the channels of the scanners connected to it (watch/unwatch), no others.
  */
 import { Cluster, Redis } from 'ioredis';
-import type { RedisTarget } from '../../issuer/store/redis-target.ts';
+import { DEFAULT_PREFIX, keyLayout, type KeyLayout, type RedisTarget } from '../../issuer/store/index.ts';
 import type { GatewayFrame } from '../../protocol/messages.ts';
 
 export type Deliver = (scannerId: string, frame: GatewayFrame) => void;
@@ -32,7 +32,7 @@ export class LocalPushBus implements PushBus {
 }
 
 /**
- * Channel `{prefix}push:{<scanner id>}`, messages are frame JSON (frames never hold a PAN or secret).
+ * Channel `{prefix}push:{<scanner id>}` (the store's key layout), messages are frame JSON (frames never hold a PAN or secret).
  * On one Redis: classic SUBSCRIBE/PUBLISH. On a cluster: sharded SSUBSCRIBE/SPUBLISH, where the hash tag puts
  * each scanner's channel on one slot, so a push travels only to that slot's shard instead of being broadcast
  * over the cluster bus to every node as classic pub/sub is.
@@ -41,12 +41,13 @@ export class RedisPushBus implements PushBus {
   private constructor(
     private readonly publisher: Redis | Cluster,
     private readonly subscriber: Redis | Cluster,
-    private readonly prefix: string,
+    private readonly keys: KeyLayout,
     private readonly onError: (e: Error) => void,
   ) {}
 
-  /** `target`: a redis:// URL, or { cluster: seed nodes } for sharded pub/sub. */
-  static async connect(target: string | RedisTarget, prefix: string, deliver: Deliver, onError: (e: Error) => void): Promise<RedisPushBus> {
+  /** `target`: a redis:// URL, or { cluster: seed nodes } for sharded pub/sub; `prefix`: the store's (default DEFAULT_PREFIX). */
+  static async connect(target: string | RedisTarget, prefix: string | undefined, deliver: Deliver, onError: (e: Error) => void): Promise<RedisPushBus> {
+    const keys = keyLayout(prefix ?? DEFAULT_PREFIX);
     const where = typeof target === 'string' ? { url: target } : target;
     const sharded = 'cluster' in where;
     const publisher = sharded ? new Cluster(where.cluster, { lazyConnect: true }) : new Redis(where.url, { lazyConnect: true });
@@ -54,7 +55,7 @@ export class RedisPushBus implements PushBus {
     publisher.on('error', onError);
     subscriber.on('error', onError);
     await Promise.all([publisher.connect(), subscriber.connect()]);
-    const head = `${prefix}push:{`;
+    const head = keys.pushPrefix;
     subscriber.on(sharded ? 'smessage' : 'message', (channel: string, message: string) => {
       if (!channel.startsWith(head) || !channel.endsWith('}')) return;
       try {
@@ -63,11 +64,11 @@ export class RedisPushBus implements PushBus {
         onError(e as Error);
       }
     });
-    return new RedisPushBus(publisher, subscriber, prefix, onError);
+    return new RedisPushBus(publisher, subscriber, keys, onError);
   }
 
   #channel(scannerId: string): string {
-    return `${this.prefix}push:{${scannerId}}`; // scanner ids are [A-Za-z0-9_-]: no brace to end the tag early
+    return this.keys.push(scannerId);
   }
 
   get #sharded(): boolean {

@@ -9,10 +9,8 @@
  *   const revoked = await RevokedDevices.watch(store, { refreshMs: 30_000, onRevoked: closeSockets, onError: log });
  *   if (revoked.has(deviceId)) refuse();
  */
-import type { RevocationFeed, Store } from '../../issuer/store/types.ts';
+import type { RevocationFeed, Store } from '../../issuer/store/index.ts';
 
-/** How often the whole list is read again, in case the feed lost a revocation without noticing the cut. */
-export const DEFAULT_REVOCATION_REFRESH_MS = 30_000;
 
 export interface RevokedDevicesOptions {
   refreshMs: number;

@@ -9,9 +9,9 @@
  * refused and closed (CLOSE_DEVICE_REVOKED) as soon as this gateway knows of the revocation (RevokedDevices).
  */
 import { isScanpayError } from '../../core/errors.ts';
-import type { DeviceTokenCheck, RateLimit } from '../../issuer/store/types.ts';
+import type { DeviceTokenCheck, RateLimit } from '../../issuer/store/index.ts';
 import {
-  CLOSE_DEVICE_REVOKED, CLOSE_REAUTHENTICATE, MAX_FRAME_BYTES, parseScannerFrame, requestIdInText,
+  CLOSE_DEVICE_REVOKED, CLOSE_REAUTHENTICATE, HARD_FRAME_BYTES, MAX_FRAME_BYTES, parseScannerFrame, requestIdInText,
   type ErrorFrame, type GatewayFrame, type ScannerCode, type ScannerFrame,
 } from '../../protocol/messages.ts';
 import { TOKEN_WINDOW_S, verifyScannerToken } from '../../protocol/scanner-token.ts';
@@ -24,6 +24,7 @@ import type { InFlight } from '../in-flight.ts';
 import type { ScannerDirectory } from './directory.ts';
 import { PoolBusyError } from '../pool/batcher.ts';
 import { ConnectionAges } from './connection-age.ts';
+import { GATEWAY_DEFAULTS } from '../defaults.ts';
 import { DeviceRateLimiter } from './rate-limit.ts';
 
 type ReadFrame = { ok: true; frame: ScannerFrame; id: string } | { ok: false; id: string | null; code: ScannerCode; message: string };
@@ -32,8 +33,8 @@ type ReadFrame = { ok: true; frame: ScannerFrame; id: string } | { ok: false; id
 function readFrame(data: ArrayBuffer, isBinary: boolean): ReadFrame {
   if (isBinary) return { ok: false, id: null, code: 'BAD_FRAME', message: 'frames are JSON text' };
   if (data.byteLength > MAX_FRAME_BYTES) {
-    // larger than 16 KiB never reaches here (the transport closes); up to that, the id is looked for in the text
-    const id = data.byteLength > ID_SCAN_MAX_BYTES ? null : requestIdInText(Buffer.from(data).toString('utf8'));
+    // larger than HARD_FRAME_BYTES never reaches here (the transport closes); up to that, the id is looked for in the text
+    const id = data.byteLength > HARD_FRAME_BYTES ? null : requestIdInText(Buffer.from(data).toString('utf8'));
     return { ok: false, id, code: 'FRAME_TOO_LARGE', message: `frames are at most ${MAX_FRAME_BYTES} bytes` };
   }
   let text: string;
@@ -50,8 +51,6 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Requests one connection may have outstanding (answered or refused before the next is taken); past it, BUSY. */
 export const MAX_OUTSTANDING_PER_CONNECTION = 32;
-/** Frames over MAX_FRAME_BYTES but at most this long are still looked into for their id (the transport closes past 16 KiB). */
-const ID_SCAN_MAX_BYTES = 16 * 1024;
 
 /** A nonce is remembered for as long as its token could still be accepted (± the window, plus a margin). */
 const NONCE_TTL_MS = (2 * TOKEN_WINDOW_S + 60) * 1000;
@@ -65,8 +64,6 @@ function isTransient(e: unknown): boolean {
   return e instanceof PoolBusyError || isScanpayError(e, 'STORE_UNAVAILABLE');
 }
 
-/** Upgrades one caller address may fail in this process (bad, expired, replayed or revoked token) before it is answered 429 from memory. */
-export const DEFAULT_FAILED_UPGRADES: RateLimit = { perSecond: 10, burst: 50 };
 
 export type UpgradeVerdict = { ok: true; scannerId: string } | { ok: false; status: 401 | 429 };
 
@@ -82,7 +79,7 @@ export interface ScannerHubOptions {
   fleetKey: Uint8Array;
   framesPerSecond: number;
   burst: number;
-  /** Failed upgrades per caller address, in this process (default DEFAULT_FAILED_UPGRADES). */
+  /** Failed upgrades per caller address, in this process (default GATEWAY_DEFAULTS.failedUpgrades). */
   failedUpgrades?: RateLimit;
   onRejectedFrame?: (code: ScannerCode) => void;
   onConnections?: (count: number) => void;
@@ -110,7 +107,7 @@ export class ScannerHub {
     private readonly opts: ScannerHubOptions,
   ) {
     this.#rate = new DeviceRateLimiter(flow.store, opts.framesPerSecond, opts.burst);
-    this.#failedUpgrades = new AddressLimiter(opts.failedUpgrades ?? DEFAULT_FAILED_UPGRADES);
+    this.#failedUpgrades = new AddressLimiter(opts.failedUpgrades ?? GATEWAY_DEFAULTS.failedUpgrades);
     this.#ages = new ConnectionAges(
       opts.maxConnectionAgeMs,
       (conn) => conn.close(CLOSE_REAUTHENTICATE.code, CLOSE_REAUTHENTICATE.reason),
@@ -245,8 +242,8 @@ export class ScannerHub {
         : frame.type === 'pin'
           ? handlePin(this.flow, conn.scannerId, frame.session, frame.pin, frame.id, unit)
           : handleStatus(this.flow, conn.scannerId, frame.session, frame.id));
-      // the device's budget refused in the store step (not a card's PIN pace, which is RATE_LIMITED too)
-      if (answer.type === 'error' && answer.message === RATE_LIMITED_MESSAGE) this.opts.onRejectedFrame?.('RATE_LIMITED');
+      // the device's budget, refused with the frame's unit (not a card's PIN pace, which is RATE_LIMITED too)
+      if (unit.refused) this.opts.onRejectedFrame?.('RATE_LIMITED');
       conn.send(answer);
     } catch (e) {
       this.flow.audit.warn({ event: 'frame.failed', scanner: conn.scannerId, type: frame.type, error: (e as Error).message }, 'frame failed');

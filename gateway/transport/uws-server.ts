@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import uws from '@trufflesuite/uws-js-unofficial';
 import WebSocket from 'ws';
 import type { GatewayFrame } from '../../protocol/messages.ts';
-import { MAX_FRAME_BYTES, SUBPROTOCOL } from '../../protocol/messages.ts';
+import { HARD_FRAME_BYTES, SUBPROTOCOL } from '../../protocol/messages.ts';
 import { MAX_BODY_BYTES, type HttpRequest, type HttpResponse, type HttpRoute } from '../http/types.ts';
 import type { ScannerConnection, ScannerHub } from '../scanners/scanner-hub.ts';
 
@@ -174,8 +174,6 @@ async function connectToItself(app: uws.TemplatedApp): Promise<WebSocket> {
   }
 }
 
-/** Frames we could accept and answer with FRAME_TOO_LARGE; beyond this uWS closes the socket (code 1009). */
-const HARD_FRAME_LIMIT = MAX_FRAME_BYTES * 8;
 
 /** HSTS on every response of a TLS listener: a browser that saw the page once never falls back to http. */
 const HSTS = 'max-age=31536000';
@@ -370,7 +368,7 @@ function serve(
 ): void {
   const extraHeaders: Record<string, string> = opts.tls ? { 'strict-transport-security': HSTS } : {};
   app.ws<SocketData>('/scanner', {
-    maxPayloadLength: HARD_FRAME_LIMIT,
+    maxPayloadLength: HARD_FRAME_BYTES, // past it uWS closes the socket (1009)
     idleTimeout: opts.idleTimeoutS,
     sendPingsAutomatically: true,
     // headroom above our own limit (checked in send) so the 1008 close frame itself still fits the queue

@@ -1,26 +1,11 @@
 /**
- * Where each record lives, for both stores, and the shard rule that keeps one payment on one Redis Cluster
- * slot. A card token is 32 hex digits; its first 4 are the card's shard. A session id starts with its card's
- * shard, so the card, the session and the ledger record of one payment share the hash tag `{shard}`, and each
- * atomic step (a Lua script over those keys) runs on one slot. Device keys share a `{device id}` tag.
- * The revocations channel has a fixed tag of its own: on a cluster every revocation goes to one shard (SPUBLISH).
- * The shard tells whoever holds a session id 16 bits of the card token: not the PAN, and 65,536 cards share each.
+ * Where each record lives in Redis, and each channel. The card, the session and the ledger record of one
+ * payment share the hash tag `{shard}` (issuer/session-id.ts: a session id starts with its card's shard), so each
+ * atomic step (a Lua script over those keys) runs on one Redis Cluster slot. Device keys share a `{dev:id}` tag;
+ * a scanner's push channel is tagged with its id (sharded pub/sub sends it to that slot's shard alone). The
+ * revocations channel has a fixed tag of its own: on a cluster every revocation goes to one shard (SPUBLISH).
  */
-import { ScanpayError } from '../../core/errors.ts';
-import { randomHex } from '../random-id.ts';
-
-export const CARD_TOKEN = /^[0-9a-f]{32}$/;
-const SHARD_HEX = 4;
-
-export function shardOf(tokenOrSessionId: string): string {
-  return tokenOrSessionId.slice(0, SHARD_HEX);
-}
-
-/** A fresh session id on the card's shard: 4 hex from the token, 112 bits from the CSPRNG. */
-export function newSessionId(cardToken: string): string {
-  if (!CARD_TOKEN.test(cardToken)) throw new ScanpayError('BAD_ARGUMENT', 'card token must be 32 lowercase hex characters');
-  return shardOf(cardToken) + randomHex(14);
-}
+import { shardOf } from '../session-id.ts';
 
 /** Which wrong-PIN budget (types.ts PinBudget) a count belongs to. */
 export type PinBudgetScope = 'device' | 'merchant';
@@ -49,6 +34,10 @@ export interface KeyLayout {
   revokedDevices: string;
   /** The pub/sub channel revokeDevice announces each revocation on (the message: the device id). */
   revocations: string;
+  /** A scanner's push channel (gateway/push/push-bus.ts): device ids are [A-Za-z0-9_-], no brace to end the tag early. */
+  push(scannerId: string): string;
+  /** What every push channel starts with, for a subscriber telling its channels apart. */
+  pushPrefix: string;
   rate(key: string): string;
   pinBudget(scope: PinBudgetScope, id: string): string;
   /** The wrong-PIN budgets' common prefix: the PIN scripts append `device:<id>` or `merchant:<id>`. */
@@ -69,6 +58,8 @@ export function keyLayout(prefix: string): KeyLayout {
     deviceNonce: (deviceId, nonce) => `${prefix}{dev:${deviceId}}:nonce:${nonce}`,
     revokedDevices: `${prefix}revoked-devices`,
     revocations: `${prefix}{revocations}`,
+    push: (scannerId) => `${prefix}push:{${scannerId}}`,
+    pushPrefix: `${prefix}push:{`,
     rate: (key) => `${prefix}rate:${key}`,
     pinBudget: (scope, id) => `${prefix}${pinBudgetKey(scope, id)}`,
     pinBudgetPrefix: `${prefix}${PIN_BUDGET}`,

@@ -10,10 +10,8 @@
  */
 import { ScanpayError } from '../../core/errors.ts';
 import { judgeCardRow } from '../card-legality.ts';
-import {
-  copyCard, copyLedger, copyResult, copySession, copySessionRecord, sameSession, declineReason, ledgerRecord, ledgerResult, refusedCardResult,
-  wrongPinResult,
-} from './records.ts';
+import { CARD_REFUSED, decisionResult, declineReason, ledgerRecord, ledgerResult, wrongPinDecision } from '../payment.ts';
+import { copyCard, copyLedger, copyResult, copySessionRecord, sameSession } from './records.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { pinBudgetKey } from './keys.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './session-retention.ts';
@@ -85,11 +83,10 @@ export class MemoryStore implements Store {
     return this.#cards.size;
   }
 
-  async openSession(session: AuthSession, claim: CardClaim, rate?: RateTake): Promise<OpenedSession> {
+  async openSession(session: AuthSession, claim: CardClaim, rates: readonly RateTake[] = []): Promise<OpenedSession> {
     const s = checkedSession(session);
     const c = checkedClaim(claim);
-    const unit = rate && checkedRate(rate.key, rate.limit);
-    if (unit && !this.#take(unit.key, unit.limit)) return { ok: false, reason: 'RATE_LIMITED' };
+    if (!this.#takeAll(rates)) return { ok: false, reason: 'RATE_LIMITED' };
     const kept = this.#sessions.get(s.id);
     // the same session again while unused is a re-send, answered as the first; anything else under its id is refused
     if (kept && (kept.usedAt !== null || !sameSession(kept.session, s))) throw new ScanpayError('BAD_ARGUMENT', 'session id exists');
@@ -110,18 +107,17 @@ export class MemoryStore implements Store {
     return { session, state: entry.result ? 'done' : 'pending', result: entry.result && copyResult(entry.result) };
   }
 
-  async beginPinAttempt(id: string, scannerId: string, attempt: string, now: number, policy: PinPolicy, rate?: RateTake): Promise<PinAttempt> {
+  async beginPinAttempt(id: string, scannerId: string | null, attempt: string, now: number, policy: PinPolicy, rates: readonly RateTake[] = []): Promise<PinAttempt> {
     checkedSessionId(id);
-    checkedScannerId(scannerId);
+    if (scannerId !== null) checkedScannerId(scannerId);
     checkedAttempt(attempt);
     checkedTime(now, 'now');
     const { lockAt, paceMs, takeoverMs, budget } = checkedPolicy(policy);
-    const unit = rate && checkedRate(rate.key, rate.limit);
-    if (unit && !this.#take(unit.key, unit.limit)) return { kind: 'refused', reason: 'RATE_LIMITED' };
+    if (!this.#takeAll(rates)) return { kind: 'refused', reason: 'RATE_LIMITED' };
     const entry = this.#sessions.get(id);
     // Same checks, same order as the Redis script BEGIN_PIN_ATTEMPT.
     if (!entry) return { kind: 'refused', reason: 'SESSION_UNKNOWN' };
-    if (entry.session.scannerId !== scannerId) return { kind: 'refused', reason: 'SESSION_WRONG_SCANNER' };
+    if (scannerId !== null && entry.session.scannerId !== scannerId) return { kind: 'refused', reason: 'SESSION_WRONG_SCANNER' };
     const card = this.#cards.get(entry.session.card);
     if (entry.usedAt !== null) {
       if (entry.result) return { kind: 'used', session: copySessionRecord(entry.session), state: 'done', result: copyResult(entry.result) };
@@ -135,13 +131,13 @@ export class MemoryStore implements Store {
     const refusal = !card ? 'gone' : card.status === 'blocked' ? 'blocked' : card.status === 'locked' || card.pinFailures >= lockAt ? 'locked' : null;
     if (!refusal && (now < card!.pinPaceUntil || card!.pinFailures + inFlight >= lockAt)) return { kind: 'refused', reason: 'PIN_PACED' };
     if (!refusal && budget) {
-      const spent = this.#budgetSpent(budget, scannerId, entry.session.merchant, now);
+      const spent = this.#budgetSpent(budget, entry.session.scannerId, entry.session.merchant, now);
       if (spent) return { kind: 'refused', reason: spent };
-      this.#takeBudget(budget, scannerId, entry.session.merchant, now);
+      this.#takeBudget(budget, entry.session.scannerId, entry.session.merchant, now);
     }
     this.#claim(entry, attempt, now);
     if (refusal) {
-      entry.result = refusedCardResult(refusal);
+      entry.result = decisionResult(CARD_REFUSED[refusal]);
       this.#forgetPayload(id);
       return { kind: 'decided', session: copySessionRecord(entry.session), result: copyResult(entry.result) };
     }
@@ -164,15 +160,15 @@ export class MemoryStore implements Store {
     // its count, unless the attempt already counted as wrong when its takeover time passed
     if (card && this.#settleInFlight(card.token, sessionId)) card.pinFailures += 1;
     let result: PinResult;
-    if (verdict === 'invalid' || !card) result = refusedCardResult('gone');
-    else if (card.status === 'blocked') result = refusedCardResult('blocked');
+    if (verdict === 'invalid' || !card) result = decisionResult(CARD_REFUSED.gone);
+    else if (card.status === 'blocked') result = decisionResult(CARD_REFUSED.blocked);
     else {
       // Only an active card turns 'locked': a blocked card stays blocked (the issuer's decision outranks a PIN lock).
       if (card.pinFailures >= lockAt && card.status === 'active') {
         card.status = 'locked';
         card.updatedAt = now;
       }
-      result = card.status === 'locked' ? refusedCardResult('locked') : wrongPinResult(card.pinFailures, lockAt);
+      result = decisionResult(card.status === 'locked' ? CARD_REFUSED.locked : wrongPinDecision(card.pinFailures, lockAt));
     }
     if (entry) entry.result = result;
     this.#forgetPayload(sessionId);
@@ -189,7 +185,7 @@ export class MemoryStore implements Store {
     if (card) this.#settleInFlight(card.token, req.sessionId);
     this.#forgetPayload(req.sessionId);
     if (!card || card.status !== 'active') {
-      const result = refusedCardResult(!card ? 'gone' : (card.status as 'blocked' | 'locked'));
+      const result = decisionResult(CARD_REFUSED[!card ? 'gone' : (card.status as 'blocked' | 'locked')]);
       if (entry) Object.assign(entry, { result, authorizedBy: req.attempt });
       return { record: null, result: copyResult(result), replayed: false };
     }
@@ -287,6 +283,12 @@ export class MemoryStore implements Store {
   async takeRate(key: string, limit: RateLimit): Promise<boolean> {
     const unit = checkedRate(key, limit);
     return this.#take(unit.key, unit.limit);
+  }
+
+  /** A step's rate units, in order: false at the first refused (those before it stay taken, as in Redis). */
+  #takeAll(rates: readonly RateTake[]): boolean {
+    const units = rates.map((rate) => checkedRate(rate.key, rate.limit));
+    return units.every((unit) => this.#take(unit.key, unit.limit));
   }
 
   #take(name: string, { perSecond, burst }: RateLimit): boolean {

@@ -1,12 +1,9 @@
 /**
  * Copies of the store's records, field by field: what goes in or comes out of a store never shares an
  * object or a byte array with what it keeps, and unknown extra properties are dropped (as Redis drops them).
- * Also the one place the outcome of a PIN attempt and a ledger record are assembled, so both stores agree.
+ * (How a PIN attempt's outcome and a ledger record are decided and assembled: issuer/payment.ts.)
  */
-import type { AuthSession, CardRecord, LedgerRecord, PaymentRequest, PinResult, SessionRecord } from './types.ts';
-
-/** Why a payment with a verified PIN was declined; null in a record means approved. */
-export type DeclineReason = 'CURRENCY_MISMATCH' | 'OVER_LIMIT' | 'INSUFFICIENT_FUNDS';
+import type { AuthSession, CardRecord, LedgerRecord, PinResult, SessionRecord } from './types.ts';
 
 export function copyCard(c: CardRecord): CardRecord {
   return {
@@ -49,38 +46,4 @@ export function copyLedger(r: LedgerRecord): LedgerRecord {
 
 export function copyResult(r: PinResult): PinResult {
   return { outcome: r.outcome, reason: r.reason, ...(r.attemptsLeft === undefined ? {} : { attemptsLeft: r.attemptsLeft }), ledger: r.ledger };
-}
-
-/**
- * The answer for a card that takes no PIN. Locked (or out of attempts) reads exactly as the wrong PIN
- * that locked it, so a right PIN after the lock tells nothing. The Redis scripts build the same JSON.
- */
-export function refusedCardResult(status: 'locked' | 'blocked' | 'gone'): PinResult {
-  if (status === 'locked') return { outcome: 'declined', reason: 'CARD_LOCKED', attemptsLeft: 0, ledger: false };
-  return { outcome: 'declined', reason: status === 'blocked' ? 'CARD_BLOCKED' : 'CARD_INVALID', ledger: false };
-}
-
-/** A wrong PIN: CARD_LOCKED once the count reaches lockAt, else PIN_WRONG with what is left. */
-export function wrongPinResult(failures: number, lockAt: number): PinResult {
-  return failures >= lockAt ? refusedCardResult('locked') : { outcome: 'declined', reason: 'PIN_WRONG', attemptsLeft: lockAt - failures, ledger: false };
-}
-
-/**
- * The decision authorizePayment makes for an active card (null: approve). The Redis script AUTHORIZE_PAYMENT
- * (redis-scripts.ts) makes the same checks in the same order; the contract suite holds the two together.
- */
-export function declineReason(card: CardRecord, request: PaymentRequest): DeclineReason | null {
-  if (card.currency !== request.currency) return 'CURRENCY_MISMATCH';
-  if (request.amount > card.limit) return 'OVER_LIMIT';
-  if (request.amount > card.balance) return 'INSUFFICIENT_FUNDS';
-  return null;
-}
-
-export function ledgerRecord(request: PaymentRequest, reason: DeclineReason | null, balanceAfter: number): LedgerRecord {
-  const { sessionId, card, last4, merchant, amount, currency, cryptogram, at } = request;
-  return { sessionId, card, last4, merchant, amount, currency, outcome: reason ? 'declined' : 'approved', reason, cryptogram, balanceAfter, at };
-}
-
-export function ledgerResult(record: LedgerRecord): PinResult {
-  return { outcome: record.outcome, reason: record.reason, ledger: true };
 }

@@ -1,13 +1,13 @@
 /**
  * How the store's records sit in Redis (layout in keys.ts and docs/storage.md): a card is a hash of decimal
- * strings and base64 byte fields, a session's contract fields are one JSON string, a ledger record is a JSON
- * string, and a PIN result is a short code the scripts can write. Decoding re-runs the boundary checks, so a
+ * strings and base64 byte fields, a session's contract fields are one JSON string, a ledger record is a hash of
+ * its request half (JSON), decision and balance after, and a PIN attempt's outcome is its raw decision. Decoding re-runs the boundary checks, so a
  * row damaged outside the store surfaces as STORE_CORRUPT instead of as a wrong number.
  */
 import { ScanpayError, isScanpayError } from '../../core/errors.ts';
 import type { CardRecord, LedgerRecord, PaymentRequest, PinResult, SessionRecord } from './types.ts';
-import { ledgerRecord, ledgerResult, type DeclineReason } from './records.ts';
-import { checkedCard, checkedDecision, checkedLedger, checkedPayload, checkedSessionRecord } from './validate.ts';
+import { decisionResult, ledgerRecord, type DeclineReason } from '../payment.ts';
+import { checkedCard, checkedLedger, checkedPayload, checkedPaymentRequest, checkedSessionRecord } from './validate.ts';
 
 /** Runs a boundary check on data read back from Redis; its failure means the row, not the caller, is bad. */
 function decoded<T>(what: string, decode: () => T): T {
@@ -96,49 +96,46 @@ export function payloadFromBase64(text: string): Uint8Array {
   return decoded('session payload', () => checkedPayload(bytes(text)));
 }
 
-export function ledgerFromJson(json: string): LedgerRecord {
-  return decoded('ledger record', () => checkedLedger(JSON.parse(json)));
+/**
+ * A ledger record as the store keeps it: the request half as JSON (ledgerHead, encoded here, since Lua's cjson
+ * prints numbers with 14 significant digits and would round amounts above 10^14) and the decision and balance
+ * after that AUTHORIZE_PAYMENT recorded; assembled by payment.ts, as the embedded store assembles it.
+ */
+export function ledgerFromFields(head: string | null | undefined, decision: string | null | undefined, balanceAfter: string | null | undefined): LedgerRecord {
+  return decoded('ledger record', () => {
+    const result = decisionResult(decision ?? '');
+    if (!result.ledger) throw new ScanpayError('STORE_CORRUPT', 'malformed');
+    const request = checkedPaymentRequest({ ...JSON.parse(head ?? ''), attempt: '0'.repeat(32) });
+    const record = ledgerRecord(request, result.reason as DeclineReason | null, decimal(balanceAfter ?? undefined));
+    return checkedLedger(record);
+  });
 }
 
 /**
- * A PinResult as the scripts write it: `ledger|outcome|reason|attemptsLeft`, e.g. `0|declined|PIN_WRONG|2`,
- * `0|declined|CARD_LOCKED|0`, `1|approved||`. Scripts build PIN_WRONG and ledger codes in this form.
+ * The record AUTHORIZE_PAYMENT has just written for `request` (already checked), from the decision and balance
+ * after it returned: assembled by payment.ts as the embedded store assembles it; only the decision is checked.
  */
-export function encodeResult(r: PinResult): string {
-  return [r.ledger ? '1' : '0', r.outcome, r.reason ?? '', r.attemptsLeft ?? ''].join('|');
+export function writtenLedger(request: PaymentRequest, decision: string, balanceAfter: string | undefined): LedgerRecord {
+  return decoded('ledger record', () => {
+    const result = decisionResult(decision);
+    if (!result.ledger) throw new ScanpayError('STORE_CORRUPT', 'malformed');
+    return ledgerRecord(request, result.reason as DeclineReason | null, decimal(balanceAfter));
+  });
 }
 
-export function decodeResult(code: string): PinResult {
+/** A PIN attempt's stored decision (payment.ts Decision) as its result. */
+export function resultFromDecision(decision: string): PinResult {
   return decoded('PIN result', () => {
-    const [ledger, outcome, reason, left] = code.split('|');
-    if ((ledger !== '0' && ledger !== '1') || (outcome !== 'approved' && outcome !== 'declined') || !/^[0-9]*$/.test(left ?? 'x')) {
+    try {
+      return decisionResult(decision);
+    } catch {
       throw new ScanpayError('STORE_CORRUPT', 'malformed');
     }
-    return { outcome, reason: reason || null, ...(left === '' ? {} : { attemptsLeft: Number(left) }), ledger: ledger === '1' };
   });
 }
 
-/**
- * The record AUTHORIZE_PAYMENT has just written for `request` (already checked), from its result code
- * (`1|approved||` or `1|declined|REASON|`) and the balance after it: the record ledgerHead's JSON and the
- * script's decision make, assembled by records.ts as MemoryStore assembles it; only the decision is checked.
- */
-export function freshLedger(request: PaymentRequest, code: string, balanceAfter: string): { record: LedgerRecord; result: PinResult } {
-  return decoded('ledger record', () => {
-    const result = decodeResult(code);
-    if (!result.ledger) throw new ScanpayError('STORE_CORRUPT', 'malformed');
-    const record = ledgerRecord(request, result.reason as DeclineReason | null, decimal(balanceAfter));
-    checkedDecision(record.outcome, record.reason, record.balanceAfter);
-    return { record, result: ledgerResult(record) };
-  });
-}
-
-/**
- * The request's half of a ledger record as JSON without its closing brace: the script AUTHORIZE_PAYMENT appends
- * outcome, reason and balanceAfter. Encoding stays in JavaScript because Lua's cjson prints numbers with 14
- * significant digits, which would round amounts above 10^14.
- */
+/** The request's half of a ledger record as JSON; the script stores it beside the decision it makes. */
 export function ledgerHead(request: PaymentRequest): string {
   const { sessionId, card, last4, merchant, amount, currency, cryptogram, at } = request;
-  return JSON.stringify({ sessionId, card, last4, merchant, amount, currency, cryptogram, at }).slice(0, -1);
+  return JSON.stringify({ sessionId, card, last4, merchant, amount, currency, cryptogram, at });
 }

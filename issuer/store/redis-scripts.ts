@@ -1,6 +1,6 @@
 /**
  * The Redis store's atomic steps as Lua scripts (Redis runs a script to completion before any other command).
- * Keys come in KEYS. Two exceptions: a frame's rate unit on one Redis (rateUnitFirst), and the card a session
+ * Keys come in KEYS. Two exceptions: a frame's rate units on one Redis (rateUnitsFirst), and the card a session
  * belongs to, which the PIN scripts read from the session and address as ARGV[1] (the card key prefix) ‖
  * token: it carries the session's own hash tag
  * (keys.ts), so it is on the same Redis Cluster slot. Redis 7.0 in cluster mode runs such an undeclared key
@@ -8,21 +8,23 @@
  * ("do not hash to the same slot") and a plain one reads only this node (checked on a real cluster; the
  * store contract runs every script there). Numbers arrive as decimal strings; Lua's doubles are
  * exact for the safe integers the boundary checks allow, and results are printed with %d (never tostring,
- * which rounds to 14 digits). PIN results are the short codes of redis-codec.ts encodeResult.
+ * which rounds to 14 digits). Scripts record raw decisions (payment.ts Decision), which only TypeScript turns into
+ * results and records.
  */
 import type { Cluster, Redis } from 'ioredis';
+import { declineReasonLua } from '../payment.ts';
 import { CARD_FIELDS } from './redis-codec.ts';
 
 type Arg = string | number;
-/** A rate unit for a script that takes one first: the limit's full key ('' for none), interval ms, burst. */
-export type RateUnitArgs = [key: string, intervalMs: number, burst: number];
+/** The rate units a script takes first: how many, then each limit's full key, interval ms and burst. */
+export type RateUnitArgs = [count: number, ...keyIntervalBurst: (string | number)[]];
 /**
  * The wrong-PIN budgets for BEGIN_PIN_ATTEMPT (types.ts PinBudget): the budgets' key prefix ('' for none: no
  * budget, or the store took them before, on a cluster), each budget's max and window, and what the store found
  * before the script (a cluster's): '' nothing, 'taken' both units taken, 'device' or 'merchant' that budget
  * spent (nothing taken), which the script answers only where an attempt would be evaluated; then the rate unit.
  */
-export type PinBudgetArgs = [...PinBudgetBefore, ...rateUnit: RateUnitArgs];
+export type PinBudgetArgs = [...PinBudgetBefore, ...rateUnits: RateUnitArgs];
 export type PinBudgetBefore = [
   prefix: string, deviceMax: number, merchantMax: number, deviceWindowMs: number, merchantWindowMs: number, before: '' | 'taken' | 'device' | 'merchant',
 ];
@@ -33,7 +35,7 @@ export interface StoreScripts {
   scanpayUpdateCard(card: string, expectedFields: Arg, ...expectedThenNew: Arg[]): Promise<number>;
   scanpayOpenSession(
     card: string, session: string, payloadKey: string, sessionJson: Arg, scannerId: Arg, token: Arg, expiresAt: Arg, keepUntil: Arg, merchant: Arg,
-    payload: Arg, payloadUntil: Arg, claimedBasicKeyCheck: Arg, claimedGeneration: Arg, claimedKeyId: Arg, ...rateUnit: RateUnitArgs
+    payload: Arg, payloadUntil: Arg, claimedBasicKeyCheck: Arg, claimedGeneration: Arg, claimedKeyId: Arg, ...rateUnits: RateUnitArgs
   ): Promise<[string]>;
   scanpayBeginPinAttempt(
     session: string, payloadKey: string, cardKeyPrefix: Arg, scannerId: Arg, attempt: Arg, now: Arg, lockAt: Arg, paceMs: Arg,
@@ -43,12 +45,13 @@ export interface StoreScripts {
   scanpayAuthorizePayment(
     ledger: string, card: string, session: string, payloadKey: string,
     recordHead: Arg, amount: Arg, negatedAmount: Arg, currency: Arg, at: Arg, attempt: Arg, gone: Arg, blocked: Arg, locked: Arg, budgetPrefix: Arg,
-  ): Promise<[string | null, number, string | null, string?, string?]>;
+  ): Promise<[kind: 'LEDGER' | 'SETTLED' | 'REFUSED' | 'WRITTEN', replayed: number, decision: string, balanceAfter?: string, head?: string | null, budgetedBy?: string | null]>;
   scanpayGiveBackPinBudget(budget: string): Promise<number>;
   scanpayTakePinBudget(budget: string, max: Arg, windowMs: Arg): Promise<number>;
   scanpayAcceptDeviceToken(device: string, nonce: string, ttlMs: Arg, now: Arg): Promise<string>;
   scanpayRevokeDevice(device: string, now: Arg, evenIfUnknown: Arg): Promise<string>;
   scanpayTakeRate(rate: string, intervalMs: Arg, burst: Arg): Promise<number>;
+  scanpayRememberResult(recent: string, sessionId: Arg, ttlMs: Arg, keep: Arg): Promise<number>;
 }
 
 export type ScriptedRedis = (Redis | Cluster) & StoreScripts;
@@ -71,14 +74,17 @@ local function take_rate(key, interval, burst)
 end`;
 
 /**
- * A frame's rate unit before the step looks at anything (ARGV[n], ARGV[n + 1], ARGV[n + 2]: the limit's key,
- * interval ms, burst; an empty key: none, the store took it before, or the caller has none). The limit's key
- * is not in KEYS: it has no hash tag of the step's keys, which one Redis does not mind; on a cluster the
- * store passes none (redis-store.ts).
+ * The step's rate units before it looks at anything (ARGV[n]: how many; then for each the limit's key, interval
+ * ms and burst), in order: one refused, the step answers `refused` and reads or writes nothing more (units taken
+ * before it stay taken, as separate takeRate calls would). The limits' keys are not in KEYS: they have no hash tag
+ * of the step's keys, which one Redis does not mind; on a cluster the store takes them before and passes none.
  */
-function rateUnitFirst(n: number, refused: string): string {
+function rateUnitsFirst(n: number, refused: string): string {
   return `${GCRA}
-if ARGV[${n}] ~= '' and not take_rate(ARGV[${n}], tonumber(ARGV[${n + 1}]), tonumber(ARGV[${n + 2}])) then return ${refused} end`;
+for i = 0, tonumber(ARGV[${n}]) - 1 do
+  local at = ${n + 1} + 3 * i
+  if not take_rate(ARGV[at], tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])) then return ${refused} end
+end`;
 }
 
 /**
@@ -166,9 +172,9 @@ return 1`;
  * {'CARD_LOCKED'}. {'EXISTS'} for another session under its id, {'RATE_LIMITED'} (nothing read or written). The
  * same session again while unused is judged again and stored again (a re-send after a lost reply), not EXISTS.
  * ARGV: session JSON, scannerId, token, expiresAt, keepUntil, merchant, payload (base64), payloadUntil, the claimed
- * basic-key check (base64, as the card row holds it), generation and key id; then the rate unit (rateUnitFirst).
+ * basic-key check (base64, as the card row holds it), generation and key id; then the rate units (rateUnitsFirst).
  */
-const OPEN_SESSION = `${rateUnitFirst(12, "{'RATE_LIMITED'}")}${SAME_SECRET}
+const OPEN_SESSION = `${rateUnitsFirst(12, "{'RATE_LIMITED'}")}${SAME_SECRET}
 if redis.call('EXISTS', KEYS[2]) == 1 then
   local kept = redis.call('HMGET', KEYS[2], 'session', 'usedAt')
   if kept[1] ~= ARGV[1] or kept[2] then return {'EXISTS'} end
@@ -186,7 +192,7 @@ return {'OK'}`;
 
 /**
  * One PIN attempt's claim, count and card read. Order, as in MemoryStore.beginPinAttempt: unknown session,
- * another scanner's, used (a re-send of the claiming call gets EVALUATE again, while its payload is kept; others
+ * another scanner's (unless the scanner id is '': the page, which holds the session's page token), used (a re-send of the claiming call gets EVALUATE again, while its payload is kept; others
  * the stored result; a pending one older than takeoverMs is claimed again), expired; then the card: attempts in
  * flight past their time count as wrong PINs; gone, blocked, locked or out of attempts → DECIDED; paced, or as
  * many attempts in flight as it has tries left → PIN_PACED; then the wrong-PIN budgets (DEVICE_PIN_BUDGET,
@@ -194,12 +200,12 @@ return {'OK'}`;
  * verified → {'EVALUATE', session JSON, card (cardRow), payload, fresh (1, or 0 for a re-send)}.
  * Before all of it, the frame's rate unit: refused → RATE_LIMITED, nothing else looked at.
  * ARGV: cardKeyPrefix, scannerId, attempt, now, lockAt, paceMs, usedRetentionMs, the gone/blocked/locked codes,
- * takeoverMs, then the budgets (PinBudgetArgs) and the rate unit (rateUnitFirst).
+ * takeoverMs, then the budgets (PinBudgetArgs) and the rate units (rateUnitsFirst).
  */
-const BEGIN_PIN_ATTEMPT = `${rateUnitFirst(18, "{'RATE_LIMITED'}")}${IN_FLIGHT}${PIN_BUDGET}
+const BEGIN_PIN_ATTEMPT = `${rateUnitsFirst(18, "{'RATE_LIMITED'}")}${IN_FLIGHT}${PIN_BUDGET}
 local s = redis.call('HMGET', KEYS[1], 'session', 'scannerId', 'card', 'expiresAt', 'usedAt', 'attempt', 'result', 'merchant')
 if not s[1] then return {'SESSION_UNKNOWN'} end
-if s[2] ~= ARGV[2] then return {'SESSION_WRONG_SCANNER'} end
+if ARGV[2] ~= '' and s[2] ~= ARGV[2] then return {'SESSION_WRONG_SCANNER'} end
 local cardKey = ARGV[1] .. s[3]
 local now = tonumber(ARGV[4])
 if s[5] then
@@ -230,7 +236,7 @@ local budgeted = ARGV[17] == 'taken'
 if not decided and ARGV[17] == 'device' then return {'DEVICE_PIN_BUDGET'} end
 if not decided and ARGV[17] == 'merchant' then return {'MERCHANT_PIN_BUDGET'} end
 if not decided and ARGV[12] ~= '' then
-  local device, merchant = ARGV[12] .. 'device:' .. ARGV[2], ARGV[12] .. 'merchant:' .. s[8]
+  local device, merchant = ARGV[12] .. 'device:' .. s[2], ARGV[12] .. 'merchant:' .. s[8]
   if not take_budget(device, ARGV[13], ARGV[15]) then return {'DEVICE_PIN_BUDGET'} end
   if not take_budget(merchant, ARGV[14], ARGV[16]) then
     give_back_budget(device)
@@ -251,10 +257,10 @@ redis.call('HSET', cardKey, 'pinInFlight', entry, 'pinPaceUntil', string.format(
 return {'EVALUATE', s[1], ${cardRow('cardKey')}, redis.call('GET', KEYS[2]), 1}`;
 
 /**
- * An evaluated attempt that does not pay; returns the stored result code. A settled session keeps its result.
- * The attempt leaves the card's in-flight list and counts as a wrong PIN (unless it already counted, its time
- * having passed); 'invalid' counts too. The session's payload is forgotten.
- * ARGV: cardKeyPrefix, verdict ('wrong' | 'invalid'), lockAt, now, then the gone/blocked/locked codes.
+ * An evaluated attempt that does not pay; returns the decision it stored (payment.ts Decision). A settled session
+ * keeps its decision. The attempt leaves the card's in-flight list and counts as a wrong PIN (unless it already
+ * counted, its time having passed); 'invalid' counts too. The session's payload is forgotten.
+ * ARGV: cardKeyPrefix, verdict ('wrong' | 'invalid'), lockAt, now, then the gone/blocked/locked decisions.
  */
 const SETTLE_FAILED_PIN = `${IN_FLIGHT}
 local s = redis.call('HMGET', KEYS[1], 'card', 'result')
@@ -272,7 +278,7 @@ if status then
   if ARGV[2] == 'invalid' then result = ARGV[5]
   elseif status == 'blocked' then result = ARGV[6]
   elseif status == 'locked' then result = ARGV[7]
-  else result = '0|declined|PIN_WRONG|' .. string.format('%d', tonumber(ARGV[3]) - failures) end
+  else result = 'wrong:' .. string.format('%d', tonumber(ARGV[3]) - failures) end
 else
   result = ARGV[5]
 end
@@ -281,34 +287,35 @@ redis.call('DEL', KEYS[2])
 return result`;
 
 /**
- * Exactly once per ledger key: {recordJson, replayed, nil} if the record exists (replayed = 0 only when this
- * same call wrote it: a re-send after a lost reply); {nil, replayed, code} if the session was settled without
- * a ledger record; for a card no longer active {nil, 0, code} and no record; else pinFailures → 0, the checks
- * of declineReason in records.ts in the same order, the balance moved if approved, the record written, the
- * wrong-PIN budget units the attempt took given back, and {nil, 0, code, balanceAfter, budgetedBy}: the caller
- * knows the rest of the record it just had written, and (on a cluster, where the budgets are on other slots and
- * budgetPrefix is '') the scanner whose units it gives back itself (false: none). Either way the attempt leaves the card's in-flight
- * list and the session's payload is forgotten.
- * ARGV: record head (JSON without '}'), amount, -amount, currency, at, attempt, the gone/blocked/locked codes,
- * the budgets' key prefix ('' for none here).
+ * Exactly once per ledger key. Answers {kind, replayed, decision, balanceAfter, head, budgetedBy}, decisions as
+ * payment.ts Decision: 'LEDGER' when the record exists (its decision, balance after and request head; replayed 0
+ * only when this same call wrote it: a re-send after a lost reply); 'SETTLED' when the session was decided
+ * without a ledger record; 'REFUSED' for a card no longer active (no record; the session settled as a wrong PIN
+ * on that card would be); else 'WRITTEN': pinFailures → 0, the decline rules of payment.ts DECLINE_RULES (the
+ * same table, as Lua), the balance moved if approved, the record written as its head, decision and balance
+ * after, the wrong-PIN budget units the attempt took given back, and budgetedBy: on a cluster (budgetPrefix '':
+ * the budgets are on other slots) the scanner whose units the caller gives back itself. Either way the attempt
+ * leaves the card's in-flight list and the session's payload is forgotten.
+ * ARGV: record head (the request half, JSON), amount, -amount, currency, at, attempt, the gone/blocked/locked
+ * decisions, the budgets' key prefix ('' for none here).
  */
 const AUTHORIZE_PAYMENT = `${IN_FLIGHT}${PIN_BUDGET}
 local auth = redis.call('HMGET', KEYS[3], 'authorizedBy', 'result', 'budgeted', 'scannerId', 'merchant')
 local replayed = 1
 if auth[1] == ARGV[6] then replayed = 0 end
-local existing = redis.call('GET', KEYS[1])
-if existing then return {existing, replayed, false} end
-if auth[2] and string.sub(auth[2], 1, 1) == '0' then return {false, replayed, auth[2]} end
-local card = redis.call('HMGET', KEYS[2], 'status', 'currency', 'limit', 'balance', 'pinInFlight')
+local existing = redis.call('HMGET', KEYS[1], 'decision', 'balanceAfter', 'head')
+if existing[1] then return {'LEDGER', replayed, existing[1], existing[2], existing[3]} end
+if auth[2] then return {'SETTLED', replayed, auth[2]} end
+local c = redis.call('HMGET', KEYS[2], 'status', 'currency', 'limit', 'balance', 'pinInFlight')
 local sessionKept = auth[4] ~= false
 redis.call('DEL', KEYS[4])
-local flights = in_flight(card[5], -1, KEYS[3])
-if card[1] ~= 'active' then
+local flights = in_flight(c[5], -1, KEYS[3])
+if c[1] ~= 'active' then
   local result = ARGV[7]
-  if card[1] == 'blocked' then result = ARGV[8] elseif card[1] == 'locked' then result = ARGV[9] end
-  if card[1] then redis.call('HSET', KEYS[2], 'pinInFlight', flights) end
+  if c[1] == 'blocked' then result = ARGV[8] elseif c[1] == 'locked' then result = ARGV[9] end
+  if c[1] then redis.call('HSET', KEYS[2], 'pinInFlight', flights) end
   if sessionKept then redis.call('HSET', KEYS[3], 'result', result, 'authorizedBy', ARGV[6]) end
-  return {false, 0, result}
+  return {'REFUSED', 0, result}
 end
 redis.call('HSET', KEYS[2], 'pinFailures', '0', 'pinInFlight', flights, 'updatedAt', ARGV[5])
 local budgetedBy = false
@@ -318,27 +325,17 @@ if auth[3] == '1' then
     give_back_budget(ARGV[10] .. 'merchant:' .. auth[5])
   else budgetedBy = auth[4] end
 end
-local amount = tonumber(ARGV[2])
-local balance = tonumber(card[4])
-local reason = nil
-if card[2] ~= ARGV[4] then reason = 'CURRENCY_MISMATCH'
-elseif amount > tonumber(card[3]) then reason = 'OVER_LIMIT'
-elseif amount > balance then reason = 'INSUFFICIENT_FUNDS'
-end
-local decision
-local code
-if reason then
-  decision = ',"outcome":"declined","reason":"' .. reason .. '"'
-  code = '1|declined|' .. reason .. '|'
-else
-  balance = redis.call('HINCRBY', KEYS[2], 'balance', ARGV[3])
-  decision = ',"outcome":"approved","reason":null'
-  code = '1|approved||'
-end
+local card = { currency = c[2], limit = tonumber(c[3]), balance = tonumber(c[4]) }
+local request = { currency = ARGV[4], amount = tonumber(ARGV[2]) }
+${declineReasonLua()}
+local decision = 'approved'
+local balance = card.balance
+if reason then decision = 'declined:' .. reason
+else balance = redis.call('HINCRBY', KEYS[2], 'balance', ARGV[3]) end
 local balanceAfter = string.format('%d', balance)
-redis.call('SET', KEYS[1], ARGV[1] .. decision .. ',"balanceAfter":' .. balanceAfter .. '}')
-if sessionKept then redis.call('HSET', KEYS[3], 'result', code, 'authorizedBy', ARGV[6], 'budgeted', '0') end
-return {false, 0, code, balanceAfter, budgetedBy}`;
+redis.call('HSET', KEYS[1], 'head', ARGV[1], 'decision', decision, 'balanceAfter', balanceAfter)
+if sessionKept then redis.call('HSET', KEYS[3], 'result', decision, 'authorizedBy', ARGV[6], 'budgeted', '0') end
+return {'WRITTEN', 0, decision, balanceAfter, false, budgetedBy}`;
 
 /** A wrong-PIN budget unit given back (a correct PIN, on a cluster: the budget is on its own slot). */
 const GIVE_BACK_PIN_BUDGET = `${PIN_BUDGET}
@@ -369,6 +366,14 @@ if ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' e
 redis.call('HSET', KEYS[1], 'revokedAt', ARGV[1])
 return 'revoked'`;
 
+/** A session decided on the page, first in the device's recent list (each once, at most ARGV[3]), kept ARGV[2] ms. */
+const REMEMBER_RESULT = `
+redis.call('LREM', KEYS[1], 0, ARGV[1])
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
 /** 1 taken, 0 refused. */
 const TAKE_RATE = `${GCRA}
 if take_rate(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])) then return 1 end
@@ -386,6 +391,7 @@ const SCRIPTS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }>
   scanpayAcceptDeviceToken: { lua: ACCEPT_DEVICE_TOKEN, numberOfKeys: 2 },
   scanpayRevokeDevice: { lua: REVOKE_DEVICE, numberOfKeys: 1 },
   scanpayTakeRate: { lua: TAKE_RATE, numberOfKeys: 1 },
+  scanpayRememberResult: { lua: REMEMBER_RESULT, numberOfKeys: 1 },
 };
 
 /** Registers the scripts on the connection or cluster (EVALSHA, falling back to EVAL once per node connection). */

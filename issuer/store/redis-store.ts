@@ -17,10 +17,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, Redis } from 'ioredis';
 import { ScanpayError, isScanpayError } from '../../core/errors.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
-import { ledgerResult, refusedCardResult } from './records.ts';
+import { CARD_REFUSED, ledgerResult } from '../payment.ts';
 import {
-  cardFromHash, cardFromValues, cardToHash, decodeResult, encodeResult, freshLedger, ledgerFromJson, ledgerHead, payloadFromBase64, sessionFromJson,
-  sessionToJson,
+  cardFromHash, cardFromValues, cardToHash, ledgerFromFields, ledgerHead, payloadFromBase64, resultFromDecision, sessionFromJson, sessionToJson, writtenLedger,
 } from './redis-codec.ts';
 import { withStoreScripts, type PinBudgetBefore, type RateUnitArgs, type ScriptedRedis, type StoreScripts } from './redis-scripts.ts';
 import type { ClusterNode } from './redis-target.ts';
@@ -44,10 +43,10 @@ export const DEFAULT_PREFIX = 'scanpay:';
 export const PREFIX_PATTERN = /^[A-Za-z0-9:._-]{1,128}$/;
 /** Default deadline of one command; a slower answer is STORE_UNAVAILABLE (retryable). */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
-/** The codes of the PIN answers that need no evaluation, in the order the scripts take them. */
-const REFUSED_CODES = [encodeResult(refusedCardResult('gone')), encodeResult(refusedCardResult('blocked')), encodeResult(refusedCardResult('locked'))] as const;
-/** A script's rate unit when it takes none. */
-const NO_RATE_UNIT: RateUnitArgs = ['', 0, 0];
+/** The decisions of a card that takes no PIN (payment.ts), in the order the scripts take them. */
+const REFUSED_CODES = [CARD_REFUSED.gone, CARD_REFUSED.blocked, CARD_REFUSED.locked] as const;
+/** A script's rate units when it takes none. */
+const NO_RATE_UNITS: RateUnitArgs = [0];
 /** What openSession may answer besides OK: the card row's verdicts (card-legality.ts) and RATE_LIMITED. */
 const OPEN_REFUSALS = new Set(['RATE_LIMITED', 'CARD_UNKNOWN', 'BASIC_KEY_MISMATCH', 'GENERATION_STALE', 'CARD_BLOCKED', 'CARD_LOCKED']);
 /** updateCard gives up (STORE_CONFLICT) after this many lost compare-and-sets in a row. */
@@ -233,16 +232,16 @@ export class RedisStore implements Store {
     return Number((await this.#run((redis) => redis.get(this.#keys.cardCount))) ?? 0);
   }
 
-  async openSession(session: AuthSession, claim: CardClaim, rate?: RateTake): Promise<OpenedSession> {
+  async openSession(session: AuthSession, claim: CardClaim, rates: readonly RateTake[] = []): Promise<OpenedSession> {
     const s = checkedSession(session);
     const c = checkedClaim(claim);
-    const unit = await this.#rateUnit(rate);
-    if (!unit) return { ok: false, reason: 'RATE_LIMITED' };
+    const units = await this.#rateUnits(rates);
+    if (!units) return { ok: false, reason: 'RATE_LIMITED' };
     const [verdict] = await this.#run((redis) =>
       redis.scanpayOpenSession(
         this.#keys.card(s.card), this.#keys.session(s.id), this.#keys.sessionPayload(s.id), sessionToJson(s), s.scannerId, s.card, s.expiresAt,
         s.expiresAt + EXPIRED_SESSION_RETENTION_MS, s.merchant, Buffer.from(s.payload).toString('base64'), payloadDeadline(s),
-        Buffer.from(c.basicKeyCheck).toString('base64'), c.generation, c.keyId, ...unit,
+        Buffer.from(c.basicKeyCheck).toString('base64'), c.generation, c.keyId, ...units,
       ),
     );
     if (verdict === 'OK') return { ok: true };
@@ -256,22 +255,22 @@ export class RedisStore implements Store {
     if (json === null) return null;
     const session = sessionFromJson(json);
     if (usedAt === null) return Date.now() < session.expiresAt ? { session, state: 'open', result: null } : null;
-    return { session, state: result ? 'done' : 'pending', result: result ? decodeResult(result) : null };
+    return { session, state: result ? 'done' : 'pending', result: result ? resultFromDecision(result) : null };
   }
 
-  async beginPinAttempt(id: string, scannerId: string, attempt: string, now: number, policy: PinPolicy, rate?: RateTake): Promise<PinAttempt> {
+  async beginPinAttempt(id: string, scannerId: string | null, attempt: string, now: number, policy: PinPolicy, rates: readonly RateTake[] = []): Promise<PinAttempt> {
     const key = this.#keys.session(checkedSessionId(id));
-    checkedScannerId(scannerId);
+    if (scannerId !== null) checkedScannerId(scannerId);
     checkedAttempt(attempt);
     checkedTime(now, 'now');
     const { lockAt, paceMs, takeoverMs, budget } = checkedPolicy(policy);
-    const unit = await this.#rateUnit(rate);
-    if (!unit) return { kind: 'refused', reason: 'RATE_LIMITED' };
-    const budgeting = await this.#pinBudgetArgs(key, scannerId, budget);
+    const units = await this.#rateUnits(rates);
+    if (!units) return { kind: 'refused', reason: 'RATE_LIMITED' };
+    const budgeting = await this.#pinBudgetArgs(key, budget);
     // the count is durable before the PIN is verified: a failover must not hand an attacker back an attempt
     const [verdict, json, extra, payload, fresh] = await this.#durable('scanpayBeginPinAttempt',
-      key, this.#keys.sessionPayload(id), this.#keys.cardKeyPrefix(id), scannerId, attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS,
-      ...REFUSED_CODES, takeoverMs!, ...budgeting.args, ...unit,
+      key, this.#keys.sessionPayload(id), this.#keys.cardKeyPrefix(id), scannerId ?? '', attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS,
+      ...REFUSED_CODES, takeoverMs!, ...budgeting.args, ...units,
     ).catch(async (e: unknown) => {
       await this.#giveBackPinBudget(...budgeting.taken);
       throw e;
@@ -284,9 +283,9 @@ export class RedisStore implements Store {
       const session = { ...record, payload: payloadFromBase64(payload ?? '') };
       return { kind: 'evaluate', session, card: cardFromValues(extra as (string | null)[]) };
     }
-    if (verdict === 'DECIDED') return { kind: 'decided', session: record, result: decodeResult(extra as string) };
+    if (verdict === 'DECIDED') return { kind: 'decided', session: record, result: resultFromDecision(extra as string) };
     const code = extra as string | null | undefined;
-    return { kind: 'used', session: record, state: code ? 'done' : 'pending', result: code ? decodeResult(code) : null };
+    return { kind: 'used', session: record, state: code ? 'done' : 'pending', result: code ? resultFromDecision(code) : null };
   }
 
   async settleFailedPin(sessionId: string, verdict: 'wrong' | 'invalid', lockAt: number, now: number): Promise<PinResult> {
@@ -297,30 +296,29 @@ export class RedisStore implements Store {
     const code = await this.#run((redis) =>
       redis.scanpaySettleFailedPin(key, this.#keys.sessionPayload(sessionId), this.#keys.cardKeyPrefix(sessionId), verdict, lockAt, now, ...REFUSED_CODES),
     );
-    return decodeResult(code);
+    return resultFromDecision(code);
   }
 
   async authorizePayment(request: PaymentRequest): Promise<Authorization> {
     const req = checkedPaymentRequest(request);
     const cluster = this.#direct instanceof Cluster;
     const sessionKey = this.#keys.session(req.sessionId);
-    const [json, replayed, code, balanceAfter, budgetedBy] = await this.#durable('scanpayAuthorizePayment',
+    const [kind, replayed, decision, balanceAfter, head, budgetedBy] = await this.#durable('scanpayAuthorizePayment',
       this.#keys.ledger(req.sessionId), this.#keys.card(req.card), sessionKey, this.#keys.sessionPayload(req.sessionId),
       ledgerHead(req), String(req.amount), String(-req.amount), req.currency, String(req.at), req.attempt, ...REFUSED_CODES,
       cluster ? '' : this.#keys.pinBudgetPrefix,
     );
     // a cluster keeps the budgets on their own slots: the correct PIN's units are given back here
     if (budgetedBy) await this.#giveBackPinBudget(this.#keys.pinBudget('device', budgetedBy), this.#keys.pinBudget('merchant', req.merchant));
+    if (kind === 'SETTLED' || kind === 'REFUSED') return { record: null, result: resultFromDecision(decision), replayed: replayed === 1 };
     // written by this call: the record is the checked request and the script's decision, not read back
-    if (balanceAfter !== undefined) return { ...freshLedger(req, code ?? '', balanceAfter), replayed: false };
-    if (json === null) return { record: null, result: decodeResult(code ?? ''), replayed: replayed === 1 };
-    const record = ledgerFromJson(json);
+    const record = kind === 'WRITTEN' ? writtenLedger(req, decision, balanceAfter) : ledgerFromFields(head, decision, balanceAfter);
     return { record, result: ledgerResult(record), replayed: replayed === 1 };
   }
 
   async getLedgerRecord(sessionId: string): Promise<LedgerRecord | null> {
-    const json = await this.#run((redis) => redis.get(this.#keys.ledger(checkedSessionId(sessionId))));
-    return json === null ? null : ledgerFromJson(json);
+    const [head, decision, balanceAfter] = await this.#run((redis) => redis.hmget(this.#keys.ledger(checkedSessionId(sessionId)), 'head', 'decision', 'balanceAfter'));
+    return decision === null ? null : ledgerFromFields(head, decision, balanceAfter);
   }
 
   async acceptDeviceToken(deviceId: string, nonce: string, ttlMs: number): Promise<DeviceTokenCheck> {
@@ -413,8 +411,8 @@ export class RedisStore implements Store {
     const key = this.#keys.deviceRecent(checkedDeviceId(deviceId));
     checkedSessionId(sessionId);
     const ttl = Math.max(1, checkedTime(ttlMs, 'ttlMs'));
-    // one key, one MULTI: the list stays bounded and expires as a whole
-    await this.#run((redis) => redis.multi().lrem(key, 0, sessionId).lpush(key, sessionId).ltrim(key, 0, RECENT_RESULTS - 1).pexpire(key, ttl).exec());
+    // one key, one script: the list stays bounded and expires as a whole
+    await this.#run((redis) => redis.scanpayRememberResult(key, sessionId, ttl, RECENT_RESULTS));
   }
 
   async recentResults(deviceId: string): Promise<string[]> {
@@ -432,13 +430,14 @@ export class RedisStore implements Store {
    * for the merchant's), and the script is told what was found: it answers a spent budget only where it would
    * evaluate the attempt, and the units are given back if it did not (beginPinAttempt).
    */
-  async #pinBudgetArgs(sessionKey: string, scannerId: string, budget: PinBudget | undefined): Promise<{ args: PinBudgetBefore; taken: string[] }> {
+  async #pinBudgetArgs(sessionKey: string, budget: PinBudget | undefined): Promise<{ args: PinBudgetBefore; taken: string[] }> {
     const none = { args: ['', 0, 0, 0, 0, ''] as PinBudgetBefore, taken: [] };
     if (!budget) return none;
     const { device, merchant } = budget;
     if (!(this.#direct instanceof Cluster)) return { args: [this.#keys.pinBudgetPrefix, device.max, merchant.max, device.windowMs, merchant.windowMs, ''], taken: [] };
-    const merchantId = await this.#run((redis) => redis.hget(sessionKey, 'merchant'));
-    if (merchantId === null) return none; // no such session: the script says which refusal
+    // the session's own scanner and merchant: a PIN for another scanner's session is refused by the script
+    const [scannerId, merchantId] = await this.#run((redis) => redis.hmget(sessionKey, 'scannerId', 'merchant'));
+    if (scannerId === null || merchantId === null) return none; // no such session: the script says which refusal
     const keys = { device: this.#keys.pinBudget('device', scannerId), merchant: this.#keys.pinBudget('merchant', merchantId) };
     // the two keys are on two slots: taken side by side, and a unit taken from one budget is given back if the other is spent
     const [deviceTaken, merchantTaken] = await Promise.all([
@@ -456,14 +455,17 @@ export class RedisStore implements Store {
   }
 
   /**
-   * A step's rate unit as its script's arguments, or null when it was refused. On one Redis the script takes it
-   * (one round trip); on a cluster its key is on another slot, so it is taken here first and the script gets none.
+   * A step's rate units as its script's arguments, or null when one was refused. On one Redis the script takes
+   * them (in its one round trip); on a cluster their keys are on other slots, so they are taken here first, in
+   * order, and the script gets none.
    */
-  async #rateUnit(rate: RateTake | undefined): Promise<RateUnitArgs | null> {
-    if (!rate) return NO_RATE_UNIT;
-    const { key: name, limit: { perSecond, burst } } = checkedRate(rate.key, rate.limit);
-    if (this.#direct instanceof Cluster) return (await this.takeRate(name, { perSecond, burst })) ? NO_RATE_UNIT : null;
-    return [this.#keys.rate(name), 1000 / perSecond, burst];
+  async #rateUnits(rates: readonly RateTake[]): Promise<RateUnitArgs | null> {
+    const units = rates.map((rate) => checkedRate(rate.key, rate.limit));
+    if (this.#direct instanceof Cluster) {
+      for (const { key, limit } of units) if (!(await this.takeRate(key, limit))) return null;
+      return NO_RATE_UNITS;
+    }
+    return [units.length, ...units.flatMap(({ key, limit: { perSecond, burst } }) => [this.#keys.rate(key), 1000 / perSecond, burst])];
   }
 
   async ping(): Promise<void> {

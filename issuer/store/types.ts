@@ -226,9 +226,9 @@ export interface RateLimit {
 /**
  * One unit of the limit named `key`, taken inside a store step (openSession, beginPinAttempt) before the step
  * looks at anything: refused, the step answers RATE_LIMITED and changes nothing; taken, it counts as takeRate
- * would. On one Redis or the embedded store this is the same atomic step, so a scanner's frame that reaches
- * the store costs one round trip, not two; on a Redis Cluster the limit's key is on another slot and the
- * store takes it with takeRate first.
+ * would. On one Redis or the embedded store this is the same atomic step, so a scanner's frame (or a page POST,
+ * with its address's and its session's units) that reaches the store costs one round trip, not two or three; on
+ * a Redis Cluster the limits' keys are on other slots and the store takes them with takeRate first.
  */
 export interface RateTake {
   key: string;
@@ -260,9 +260,9 @@ export interface Store {
    * S22/S24 in one step: reads the card `session.card`, judges it against what the scan claims (judgeCardRow)
    * and, only if it is legal, stores the session (which expires at session.expiresAt) and its payload (kept
    * until the session is decided or expires). BAD_ARGUMENT if the id exists or does not carry the card's shard.
-   * With `rate`, its unit is taken first.
+   * With `rates`, their units are taken first, in order.
    */
-  openSession(session: AuthSession, claim: CardClaim, rate?: RateTake): Promise<OpenedSession>;
+  openSession(session: AuthSession, claim: CardClaim, rates?: readonly RateTake[]): Promise<OpenedSession>;
   /** A session for the page: an open one until it expires, a used one until its retention ends; else null. */
   getSession(id: string): Promise<SessionView | null>;
 
@@ -274,10 +274,11 @@ export interface Store {
    * the card before it is verified (an EMV PIN try counter: it counts as wrong until it is settled), marks the
    * session pending and returns it, with its payload, and the card row. `attempt` (random per call) makes a
    * re-sent call idempotent. An attempt not settled within policy.takeoverMs counts as a wrong PIN, and its
-   * session is claimed again by the next attempt (counted anew). With `rate`, its unit is taken first
-   * (refused: RATE_LIMITED, nothing else looked at).
+   * session is claimed again by the next attempt (counted anew). `scannerId` null: the session's own scanner
+   * (the page, which holds the session's page token, makes no claim of its own). With `rates`, their units are
+   * taken first, in order (one refused: RATE_LIMITED, nothing else looked at).
    */
-  beginPinAttempt(id: string, scannerId: string, attempt: string, now: number, policy: PinPolicy, rate?: RateTake): Promise<PinAttempt>;
+  beginPinAttempt(id: string, scannerId: string | null, attempt: string, now: number, policy: PinPolicy, rates?: readonly RateTake[]): Promise<PinAttempt>;
   /**
    * Settles an evaluated attempt that does not pay: 'wrong' (the PIN was wrong: the card locks once its
    * count reaches lockAt) or 'invalid' (the card failed verification; counted as a wrong PIN too). Stores and

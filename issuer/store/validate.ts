@@ -12,9 +12,10 @@ import { abytes, aint } from '../../core/bytes.ts';
 import { ScanpayError } from '../../core/errors.ts';
 import { parseAmount, parseCurrency, parseMerchant, parseMinorUnits, parseSessionId } from '../../protocol/values.ts';
 import { WRAPPED_BASIC_KEY_SIZE } from '../card-secrets.ts';
+import { DECLINE_REASONS, type DeclineReason } from '../payment.ts';
 import { BASIC_KEY_CHECK_SIZE } from '../key-ring.ts';
 import { PAYLOAD_SIZE } from '../payload.ts';
-import { CARD_TOKEN, shardOf } from './keys.ts';
+import { CARD_TOKEN, shardOf } from '../session-id.ts';
 import { copyCard, copyLedger, copySession, copySessionRecord } from './records.ts';
 import { DEFAULT_TAKEOVER_MS, type AuthSession, type CardClaim, type CardRecord, type CardStatus, type LedgerRecord, type PaymentRequest, type PinPolicy, type RateLimit, type SessionRecord, type WrongPinLimit } from './types.ts';
 
@@ -208,12 +209,11 @@ export function checkedPaymentRequest(input: unknown): PaymentRequest {
 }
 
 const OUTCOMES = ['approved', 'declined'] as const;
-const LEDGER_REASONS = ['CURRENCY_MISMATCH', 'OVER_LIMIT', 'INSUFFICIENT_FUNDS'];
 
 /** A ledger record's decision half: an approved record without a reason, a declined one with a known reason. */
 export function checkedDecision(outcome: unknown, reason: unknown, balanceAfter: unknown): void {
   if (!OUTCOMES.includes(outcome as (typeof OUTCOMES)[number])) throw bad('outcome must be approved or declined');
-  if (outcome === 'approved' ? reason !== null : !LEDGER_REASONS.includes(reason as string)) throw bad('reason does not match the outcome');
+  if (outcome === 'approved' ? reason !== null : !DECLINE_REASONS.includes(reason as DeclineReason)) throw bad('reason does not match the outcome');
   parseMinorUnits(balanceAfter, 'balanceAfter');
 }
 

@@ -58,7 +58,7 @@ describe('the other layers extend the same base', () => {
   it('ConfigError: code CONFIG, layer gateway, every problem kept', () => {
     let error: unknown;
     try {
-      readStartConfig({ PORT: 'abc', OPS_PORT: '99999' }, [], { batch: { maxItems: 64, windowMs: 0 }, pageRate: { perSecond: 5, burst: 20 } });
+      readStartConfig({ PORT: 'abc', OPS_PORT: '99999' }, []);
     } catch (e) {
       error = e;
     }

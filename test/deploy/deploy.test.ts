@@ -12,8 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readStartConfig } from '../../gateway/config.ts';
-import { DEFAULT_PAGE_LIMITS } from '../../gateway/http/auth-routes.ts';
-import { DEFAULT_BATCH } from '../../gateway/server.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 
 const root = new URL('../../', import.meta.url);
@@ -44,7 +42,7 @@ describe('deploy/ files agree with the code', () => {
       const stand = { SCANPAY_KEYRING_FILE: join(secrets, 'scanpay-keyring'), SCANPAY_FLEET_KEY_FILE: join(secrets, 'scanpay-fleet-key') };
       await IssuerKeyRing.generate().save(stand.SCANPAY_KEYRING_FILE);
       await writeFile(stand.SCANPAY_FLEET_KEY_FILE, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
-      config = readStartConfig({ ...env, ...stand }, [], { batch: DEFAULT_BATCH, pageRate: DEFAULT_PAGE_LIMITS.perAddress });
+      config = readStartConfig({ ...env, ...stand }, []);
     } finally {
       await rm(secrets, { recursive: true, force: true });
     }

@@ -1,5 +1,5 @@
 /**
- * Short fuzz run of the Redis store codecs (cardFromHash, sessionFromJson, ledgerFromJson): the target (test/fuzz/targets/store-codecs.ts) asserts its invariants on every
+ * Short fuzz run of the Redis store codecs (cardFromHash, sessionFromJson, ledgerFromFields): the target (test/fuzz/targets/store-codecs.ts) asserts its invariants on every
  * case and fast-check throws the shrunk counterexample; here we also check the run reached past the first
  * check. The long run is `npm run fuzz`; FUZZ_RUNS scales this one.
  */
@@ -17,8 +17,8 @@ describe('fuzz (short): store codecs', () => {
     }
   });
 
-  // Was a bug (test/fuzz/README.md, finding 1): ledgerFromJson ran no boundary check. It now runs checkedLedger.
-  it('store codecs: ledgerFromJson returns only well-formed records', async () => {
+  // Was a bug (test/fuzz/README.md, finding 1): the ledger codec ran no boundary check. It now runs checkedLedger.
+  it('store codecs: ledgerFromFields returns only well-formed records', async () => {
     await fuzzStoreCodecs({ runs: 300 });
   });
 });

@@ -25,9 +25,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadCore } from '../../core/index.ts';
-import { DEFAULT_PAGE_LIMITS } from '../../gateway/http/auth-routes.ts';
 import { CryptoPool } from '../../gateway/pool/crypto-pool.ts';
-import { DEFAULT_FAILED_UPGRADES } from '../../gateway/scanners/scanner-hub.ts';
 import type { IssuedCard } from '../../issuer/issuer.ts';
 import { parsePayload, payloadFromText, payloadToText } from '../../issuer/payload.ts';
 import { MemoryStore, RedisStore, type Store } from '../../issuer/store/index.ts';
@@ -39,6 +37,7 @@ import {
 import { spawnGatewayChild, type GatewayProcess } from '../support/gateway-process.ts';
 import { deleteKeys, describeRedis, keysUnder, redisForTests, testKeyPrefix } from '../support/redis.ts';
 import { byteSpellings, panLeaks } from '../support/leaks.ts';
+import { GATEWAY_DEFAULTS } from '../../gateway/defaults.ts';
 
 const redis = await redisForTests();
 afterAll(async () => {
@@ -356,7 +355,7 @@ describeRedis(redis, 'a replayed token costs its caller, never the device it nam
       expect((answers['401'] ?? 0) + (answers['429'] ?? 0)).toBe(4_000);
       // past its failure budget (per gateway process, in memory) the attacker is answered 429 without a store round trip
       expect(answers['429']).toBeGreaterThan(0);
-      expect(answers['401']).toBeLessThanOrEqual(2 * (DEFAULT_FAILED_UPGRADES.burst + DEFAULT_FAILED_UPGRADES.perSecond * seconds));
+      expect(answers['401']).toBeLessThanOrEqual(2 * (GATEWAY_DEFAULTS.failedUpgrades.burst + GATEWAY_DEFAULTS.failedUpgrades.perSecond * seconds));
     } finally {
       await peer.stop();
       await fx.close();
@@ -456,7 +455,7 @@ describe('the page without its token', () => {
   it('without a valid token, open, paid, expired, paid-and-expired, unknown and malformed sessions get the same answer, byte for byte', async () => {
     const fx = await startGatewayFixture({
       store: new MemoryStore(),
-      gateway: { sessionTtlMs: 1_500, pageLimits: { ...DEFAULT_PAGE_LIMITS, refusedPerAddress: { perSecond: 1_000, burst: 1_000 } } },
+      gateway: { sessionTtlMs: 1_500, pageLimits: { ...GATEWAY_DEFAULTS.pageLimits, refusedPerAddress: { perSecond: 1_000, burst: 1_000 } } },
     });
     try {
       const card = await fx.issue();

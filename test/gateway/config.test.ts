@@ -10,14 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, readStartConfig } from '../../gateway/config.ts';
-import { DEFAULT_PAGE_LIMITS } from '../../gateway/http/auth-routes.ts';
-import { DEFAULT_BATCH } from '../../gateway/server.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 
-const defaults = { batch: DEFAULT_BATCH, pageRate: DEFAULT_PAGE_LIMITS.perAddress };
 const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
   try {
-    readStartConfig(env, [], defaults);
+    readStartConfig(env, []);
     return [];
   } catch (e) {
     if (e instanceof ConfigError) return e.problems;
@@ -46,11 +43,11 @@ const onRedis = { REDIS_URL: 'redis://127.0.0.1:6379', ...keys };
 
 describe('start configuration', () => {
   it('defaults to the embedded demo on loopback', () => {
-    expect(readStartConfig({}, [], defaults)).toMatchObject({
+    expect(readStartConfig({}, [])).toMatchObject({
       host: '127.0.0.1', port: 8080, opsHost: '127.0.0.1', opsPort: 9090, demo: true, redisUrl: undefined, baseline: false,
       rate: { perSecond: 20, burst: 40 }, maxConnectionAgeS: 3600,
     });
-    expect(readStartConfig({ SCANPAY_MAX_CONNECTION_AGE_S: '90' }, [], defaults).maxConnectionAgeS).toBe(90);
+    expect(readStartConfig({ SCANPAY_MAX_CONNECTION_AGE_S: '90' }, []).maxConnectionAgeS).toBe(90);
   });
 
   it.each([
@@ -115,15 +112,15 @@ describe('start configuration', () => {
     expect(readStartConfig({
       HOST: '0.0.0.0', PORT: '8443', PUBLIC_URL: 'https://pay.example.com', REDIS_URL: 'redis://r:6379', ...keys,
       TLS_CERT_FILE: files.cert, TLS_KEY_FILE: files.key, LOG_LEVEL: 'warn', SCANPAY_REDIS_PREFIX: 'my-shop.v1:',
-    }, [], defaults)).toMatchObject({
+    }, [])).toMatchObject({
       demo: false, port: 8443, tls: { certFile: files.cert, keyFile: files.key }, publicUrl: 'https://pay.example.com', logLevel: 'warn',
       redisPrefix: 'my-shop.v1:',
     });
   });
 
   it('the wrong-PIN budgets: defaults, and the three variables', () => {
-    expect(readStartConfig({}, [], defaults).pinBudget).toEqual({ device: { max: 10, windowMs: 3_600_000 }, merchant: { max: 100, windowMs: 3_600_000 } });
-    expect(readStartConfig({ SCANPAY_DEVICE_WRONG_PINS: '5', SCANPAY_MERCHANT_WRONG_PINS: '50', SCANPAY_WRONG_PIN_WINDOW_S: '600' }, [], defaults).pinBudget)
+    expect(readStartConfig({}, []).pinBudget).toEqual({ device: { max: 10, windowMs: 3_600_000 }, merchant: { max: 100, windowMs: 3_600_000 } });
+    expect(readStartConfig({ SCANPAY_DEVICE_WRONG_PINS: '5', SCANPAY_MERCHANT_WRONG_PINS: '50', SCANPAY_WRONG_PIN_WINDOW_S: '600' }, []).pinBudget)
       .toEqual({ device: { max: 5, windowMs: 600_000 }, merchant: { max: 50, windowMs: 600_000 } });
     expect(problemsOf({ SCANPAY_DEVICE_WRONG_PINS: '0', SCANPAY_MERCHANT_WRONG_PINS: 'many', SCANPAY_WRONG_PIN_WINDOW_S: '2592001' })).toEqual([
       'SCANPAY_WRONG_PIN_WINDOW_S must be a whole number from 1 to 2592000 (got "2592001")',
@@ -133,15 +130,15 @@ describe('start configuration', () => {
   });
 
   it('accepts every documented form: IPv6 and named hosts, a trailing slash on PUBLIC_URL, keys inline, Redis URL forms, cluster nodes', () => {
-    expect(readStartConfig({}, [], defaults).logLevel).toBe('info');
-    expect(readStartConfig({ HOST: '::1', OPS_HOST: 'localhost', LOG_LEVEL: 'silent' }, [], defaults)).toMatchObject({ host: '::1', opsHost: 'localhost', logLevel: 'silent' });
-    expect(readStartConfig({ HOST: '::', PUBLIC_URL: 'https://pay.example.com:8443/' }, [], defaults).publicUrl).toBe('https://pay.example.com:8443');
+    expect(readStartConfig({}, []).logLevel).toBe('info');
+    expect(readStartConfig({ HOST: '::1', OPS_HOST: 'localhost', LOG_LEVEL: 'silent' }, [])).toMatchObject({ host: '::1', opsHost: 'localhost', logLevel: 'silent' });
+    expect(readStartConfig({ HOST: '::', PUBLIC_URL: 'https://pay.example.com:8443/' }, []).publicUrl).toBe('https://pay.example.com:8443');
     const inline = { SCANPAY_KEYRING: keyRing.serialize(), SCANPAY_FLEET_KEY: fleetKeyHex };
     for (const url of ['redis://:pw@r:6379/2', 'rediss://user:pw@r', 'redis://[::1]:6379', 'redis://r:6379?db=3', '/run/redis/redis.sock']) {
-      expect(readStartConfig({ ...inline, REDIS_URL: url }, [], defaults).redisUrl, url).toBe(url);
+      expect(readStartConfig({ ...inline, REDIS_URL: url }, []).redisUrl, url).toBe(url);
     }
-    expect(readStartConfig({ ...inline, REDIS_CLUSTER_NODES: '10.0.0.1:7000, [::1]:7001' }, [], defaults).clusterNodes).toBe('10.0.0.1:7000, [::1]:7001');
-    expect(readStartConfig({ ...keys, SCANPAY_DEMO: '1', SCANPAY_DEMO_DIR: join(dir, 'not-yet', 'cards') }, [], defaults)).toMatchObject({ demo: true });
+    expect(readStartConfig({ ...inline, REDIS_CLUSTER_NODES: '10.0.0.1:7000, [::1]:7001' }, []).clusterNodes).toBe('10.0.0.1:7000, [::1]:7001');
+    expect(readStartConfig({ ...keys, SCANPAY_DEMO: '1', SCANPAY_DEMO_DIR: join(dir, 'not-yet', 'cards') }, [])).toMatchObject({ demo: true });
   });
 
   it('a malformed secret or Redis URL is named, never shown', () => {
@@ -164,11 +161,11 @@ describe('start configuration', () => {
 
   it('--processes N (or SCANPAY_PROCESSES) over Redis; refused on the embedded store; a group\'s process runs one', () => {
     const redis = { REDIS_URL: 'redis://r:6379', ...keys };
-    expect(readStartConfig(redis, ['--processes', '3'], defaults)).toMatchObject({ processes: 3, group: null });
-    expect(readStartConfig(redis, ['--processes=2'], defaults).processes).toBe(2);
-    expect(readStartConfig({ ...redis, SCANPAY_PROCESSES: '4' }, [], defaults).processes).toBe(4);
-    expect(readStartConfig({ ...redis, SCANPAY_PROCESSES: '4', SCANPAY_PROCESS_GROUP: '1/4' }, [], defaults)).toMatchObject({ processes: 1, group: { index: 1, size: 4 } });
-    expect(readStartConfig({}, [], defaults)).toMatchObject({ processes: 1, group: null });
+    expect(readStartConfig(redis, ['--processes', '3'])).toMatchObject({ processes: 3, group: null });
+    expect(readStartConfig(redis, ['--processes=2']).processes).toBe(2);
+    expect(readStartConfig({ ...redis, SCANPAY_PROCESSES: '4' }, []).processes).toBe(4);
+    expect(readStartConfig({ ...redis, SCANPAY_PROCESSES: '4', SCANPAY_PROCESS_GROUP: '1/4' }, [])).toMatchObject({ processes: 1, group: { index: 1, size: 4 } });
+    expect(readStartConfig({}, [])).toMatchObject({ processes: 1, group: null });
     expect(problemsOf({ SCANPAY_PROCESSES: '2' })).toEqual([expect.stringContaining('needs REDIS_URL or REDIS_CLUSTER_NODES')]);
     expect(problemsOf({ ...redis, SCANPAY_PROCESSES: '0' })).toEqual([expect.stringContaining('from 1 to 256')]);
     expect(problemsOf({ ...redis, SCANPAY_PROCESS_GROUP: '2/2' })).toEqual([expect.stringContaining('do not set it by hand')]);

@@ -13,7 +13,8 @@ import { RedisStore } from '../../issuer/store/redis-store.ts';
 import type { Store } from '../../issuer/store/types.ts';
 import { MemoryStore } from '../../issuer/store/memory-store.ts';
 import type { GatewayFrame } from '../../protocol/messages.ts';
-import { PIN, RawScanner, WRONG_PIN, inspectedLogger, metricValue, startGatewayFixture, uniqueDevice, type GatewayFixture } from '../support/gateway-fixture.ts';
+import { RedisPushBus } from '../../gateway/push/push-bus.ts';
+import { PIN, RawScanner, WRONG_PIN, inspectedLogger, metricValue, postPin, startGatewayFixture, uniqueDevice, type GatewayFixture } from '../support/gateway-fixture.ts';
 import { onPath, startServer, testKeyPrefix } from '../support/redis.ts';
 
 const binary = onPath('redis-server');
@@ -71,6 +72,49 @@ describe.skipIf(!server)('store round trips per payment (private redis-server, M
     }
   }, 60_000);
 });
+
+describe.skipIf(!server)('store round trips of a page PIN (private redis-server, MONITOR)', () => {
+  it('a PIN posted from the page costs 3: the attempt (its address\'s and session\'s budgets inside), authorize, the re-push note; and the push', async () => {
+    const prefix = testKeyPrefix();
+    const store = await RedisStore.connect(server!.url, { prefix });
+    // pushes over Redis, as several gateways have them: one PUBLISH to the scanner's channel
+    const fx = await startGatewayFixture({
+      store, gateway: { pushBus: (deliver) => RedisPushBus.connect(server!.url, prefix, deliver, () => {}) },
+    });
+    try {
+      const card = await fx.issue();
+      const scanner = await fx.scanner();
+      const warm = await scanner.open(card.payloadText, 99); // ioredis loads each script once first
+      await postPin(warm.url, PIN, {}, undefined, { scanner: scannerOf(await (await fetch(warm.url)).text()) });
+      const pages = 10;
+      const auths: Awaited<ReturnType<RawScanner["open"]>>[] = [];
+      for (let i = 0; i < pages; i++) auths.push(await scanner.open(card.payloadText, 100 + i));
+      // the page as a browser has it: the form's hidden fields
+      const forms = await Promise.all(auths.map(async (auth) => scannerOf(await (await fetch(auth.url)).text())));
+      let approved = 0;
+      const commands = await commandsDuring(server!.url, async () => {
+        for (const [i, auth] of auths.entries()) {
+          const res = await postPin(auth.url, PIN, {}, undefined, { scanner: forms[i]! });
+          if (res.status === 200 && (await res.text()).includes('Payment approved')) approved++;
+        }
+      });
+      expect(approved).toBe(pages);
+      const perPost = commands.length / pages;
+      console.log(`store round trips per page PIN POST (one Redis, pushes over Redis): ${perPost} (${commands.length} commands over ${pages} posts: ${[...new Set(commands)].join(', ')})`);
+      expect(commands.filter((c) => c === 'evalsha').length / pages).toBe(3);
+      expect(commands.filter((c) => c === 'publish').length / pages).toBe(1);
+      expect(perPost).toBe(4);
+    } finally {
+      await fx.close();
+      await store.close();
+    }
+  }, 60_000);
+});
+
+/** The scanner id the auth page's form posts back. */
+function scannerOf(page: string): string {
+  return /name="scanner" value="([^"]+)"/.exec(page)?.[1] ?? '';
+}
 
 /** Sends every frame at once over the scanners (round robin) and collects one answer per frame. */
 async function blast(scanners: RawScanner[], frames: ((id: string) => object)[]): Promise<GatewayFrame[]> {

@@ -20,7 +20,7 @@ import {
   PAYLOAD_SIZE, PAYLOAD_TEXT_LENGTH, PAYLOAD_TEXT_MAX, parsePayload, payloadFromText, payloadToText, sealPayload,
 } from '../../issuer/payload.ts';
 import { decodeQrPng, payloadQrPng, payloadQrSvg, qrVersionOf } from '../../issuer/qr.ts';
-import { newSessionId } from '../../issuer/store/keys.ts';
+import { newSessionId } from '../../issuer/session-id.ts';
 import { MemoryStore } from '../../issuer/store/memory-store.ts';
 
 /** Every typed illegal reason (a Record, so the compiler says when IllegalReason gains a member). */

@@ -310,6 +310,17 @@ function storeContract(open: OpenStore): void {
       expect((await store.getCard(card.token))!.pinFailures).toBe(1);
     });
 
+    it('takes an attempt for the session\'s own scanner without naming it (the page), and every rate unit given first, in order', async () => {
+      const { card, session } = await opened();
+      const units = [{ key: 'page-address:10.0.0.1', limit: { perSecond: 0.001, burst: 2 } }, { key: `page-session:${session.id}`, limit: { perSecond: 0.001, burst: 1 } }];
+      const first = await store.beginPinAttempt(session.id, null, newAttempt(), Date.now(), POLICY, units);
+      expect(first).toMatchObject({ kind: 'evaluate', session: { scannerId: session.scannerId }, card: { token: card.token } });
+      // the session's unit is spent: refused before anything is looked at, the address's unit taken all the same
+      expect(await store.beginPinAttempt(session.id, null, newAttempt(), Date.now(), POLICY, units)).toEqual({ kind: 'refused', reason: 'RATE_LIMITED' });
+      expect(await store.takeRate(units[0].key, units[0].limit)).toBe(false);
+      expect(await store.takeRate(units[1].key, units[1].limit)).toBe(false);
+    });
+
     it('answers another scanner with SESSION_WRONG_SCANNER without consuming the session or counting', async () => {
       const { card, session } = await opened();
       expect(await store.beginPinAttempt(session.id, 'scanner-2', newAttempt(), Date.now(), POLICY)).toEqual({ kind: 'refused', reason: 'SESSION_WRONG_SCANNER' });
@@ -845,7 +856,7 @@ function storeContract(open: OpenStore): void {
       const card = await inserted();
       const sessions = Array.from({ length: 12 }, () => makeSession(card));
       // 12 scans at once over 3 handles, with 4 units: 4 sessions open, 8 answers RATE_LIMITED and no session
-      const answers = await Promise.all(sessions.map((session, i) => stores[i % 3].openSession(session, claimFor(session), rate)));
+      const answers = await Promise.all(sessions.map((session, i) => stores[i % 3].openSession(session, claimFor(session), [rate])));
       const opened = sessions.filter((_, i) => answers[i].ok);
       expect(opened).toHaveLength(4);
       expect(answers.filter((a) => !a.ok && a.reason === 'RATE_LIMITED')).toHaveLength(8);
@@ -856,25 +867,25 @@ function storeContract(open: OpenStore): void {
       expect(await store.takeRate(rate.key, rate.limit)).toBe(false);
       // a PIN with a spent unit: refused before anything else, nothing counted, the session still open
       const [first] = opened;
-      expect(await store.beginPinAttempt(first.id, first.scannerId, newAttempt(), Date.now(), POLICY, rate)).toEqual({ kind: 'refused', reason: 'RATE_LIMITED' });
+      expect(await store.beginPinAttempt(first.id, first.scannerId, newAttempt(), Date.now(), POLICY, [rate])).toEqual({ kind: 'refused', reason: 'RATE_LIMITED' });
       expect((await store.getSession(first.id))!.state).toBe('open');
       expect((await store.getCard(card.token))!.pinFailures).toBe(0);
       // refused first: even a session that does not exist reads RATE_LIMITED, not SESSION_UNKNOWN
       const unknown = makeSession(card);
-      expect(await store.beginPinAttempt(unknown.id, unknown.scannerId, newAttempt(), Date.now(), POLICY, rate)).toEqual({ kind: 'refused', reason: 'RATE_LIMITED' });
+      expect(await store.beginPinAttempt(unknown.id, unknown.scannerId, newAttempt(), Date.now(), POLICY, [rate])).toEqual({ kind: 'refused', reason: 'RATE_LIMITED' });
       const unknownCard = makeSession(makeCard());
-      expect(await store.openSession(unknownCard, claimFor(unknownCard), rate)).toEqual({ ok: false, reason: 'RATE_LIMITED' });
+      expect(await store.openSession(unknownCard, claimFor(unknownCard), [rate])).toEqual({ ok: false, reason: 'RATE_LIMITED' });
       // another device's budget is its own, and a unit taken in the step counts as takeRate would
       const other = { key: 'device:in-step-2', limit: { perSecond: 0.001, burst: 2 } };
       expect((await begin(store, first, newAttempt(), Date.now())).kind).toBe('evaluate');
       const second = opened[1];
-      expect((await store.beginPinAttempt(second.id, second.scannerId, newAttempt(), Date.now() + POLICY.paceMs + 1, POLICY, other)).kind).toBe('evaluate');
+      expect((await store.beginPinAttempt(second.id, second.scannerId, newAttempt(), Date.now() + POLICY.paceMs + 1, POLICY, [other])).kind).toBe('evaluate');
       expect(await store.takeRate(other.key, other.limit)).toBe(true);
       expect(await store.takeRate(other.key, other.limit)).toBe(false);
       // a malformed unit is BAD_ARGUMENT, and nothing is taken or opened
       const bad = makeSession(card);
-      expect(await failure(store.openSession(bad, claimFor(bad), { key: 'a b', limit: rate.limit }))).toBe('BAD_ARGUMENT');
-      expect(await failure(store.openSession(bad, claimFor(bad), { key: 'ok', limit: { perSecond: 0, burst: 1 } }))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.openSession(bad, claimFor(bad), [{ key: 'a b', limit: rate.limit }]))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.openSession(bad, claimFor(bad), [{ key: 'ok', limit: { perSecond: 0, burst: 1 } }]))).toBe('BAD_ARGUMENT');
       expect(await store.getSession(bad.id)).toBeNull();
     });
 
@@ -1178,7 +1189,7 @@ describeRedis(redis, 'RedisStore', (server) => {
       await raw.hdel(layout(prefix).card(card.token), 'pvv');
       expect(isScanpayError(await attemptOn(), 'STORE_CORRUPT')).toBe(true);
       const damaged = '4000001234567899';
-      await raw.set(layout(prefix).ledger('0'.repeat(32)), `{"card":"${damaged}"`);
+      await raw.hset(layout(prefix).ledger('0'.repeat(32)), 'head', `{"card":"${damaged}"`, 'decision', 'approved', 'balanceAfter', '1');
       const ledgerError = await store.getLedgerRecord('0'.repeat(32)).catch((e: unknown) => e);
       expect(isScanpayError(ledgerError, 'STORE_CORRUPT')).toBe(true);
       expect(String((ledgerError as Error).message)).not.toContain(damaged);

@@ -10,11 +10,11 @@ import { createLogger } from '../../gateway/log.ts';
 import { startGateway } from '../../gateway/server.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { RedisPushBus } from '../../gateway/push/push-bus.ts';
-import { openStore, redisTarget } from '../../issuer/store/index.ts';
+import { DEFAULT_PREFIX, openStore, redisTarget } from '../../issuer/store/index.ts';
 import { loadFleetKey } from '../../protocol/fleet-key.ts';
 
 const env = process.env;
-const prefix = env.SCANPAY_REDIS_PREFIX ?? 'scanpay:';
+const prefix = env.SCANPAY_REDIS_PREFIX || DEFAULT_PREFIX;
 const redis = redisTarget({ redisUrl: env.REDIS_URL || undefined, clusterNodes: env.REDIS_CLUSTER_NODES || undefined });
 const store = await openStore({
   redisUrl: env.REDIS_URL || undefined, clusterNodes: env.REDIS_CLUSTER_NODES || undefined, prefix,

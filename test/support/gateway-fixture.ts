@@ -337,12 +337,14 @@ export async function startGatewayFixture(opts: FixtureOptions): Promise<Gateway
  * Posts a PIN the way the page's form does: a URL-encoded form from the page's own origin. `headers`
  * overrides or adds headers (e.g. a foreign Origin); returns the response.
  */
-export async function postPin(pageUrl: string, pin: string, headers: Record<string, string> = {}, token = new URL(pageUrl).searchParams.get('t') ?? ''): Promise<Response> {
+export async function postPin(
+  pageUrl: string, pin: string, headers: Record<string, string> = {}, token = new URL(pageUrl).searchParams.get('t') ?? '', fields: Record<string, string> = {},
+): Promise<Response> {
   const url = new URL(pageUrl);
   const res = await fetch(`${url.origin}${url.pathname}`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', origin: url.origin, ...headers },
-    body: new URLSearchParams({ t: token, pin }).toString(),
+    body: new URLSearchParams({ t: token, pin, ...fields }).toString(),
   });
   inspectOutput('page', await res.clone().text());
   return res;

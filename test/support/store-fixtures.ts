@@ -6,7 +6,7 @@
  *   const session = makeSession(card, { scannerId: 'lane-2' });
  */
 import { randomBytes } from 'node:crypto';
-import { newSessionId } from '../../issuer/store/keys.ts';
+import { newSessionId } from '../../issuer/session-id.ts';
 import type { AuthSession, CardClaim, CardRecord, PaymentRequest } from '../../issuer/store/types.ts';
 
 const bytes = (n: number): Uint8Array => new Uint8Array(randomBytes(n));

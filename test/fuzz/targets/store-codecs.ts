@@ -1,14 +1,14 @@
 /**
  * Fuzz target: the Redis store codecs (issuer/store/redis-codec.ts), which decode what comes back from
- * Redis: `cardFromHash` (a hash of strings), `sessionFromJson` and `ledgerFromJson` (JSON text). Inputs:
- * valid records with a field replaced, removed or added, text mutations of their JSON, random text and
- * hashes, wrongly typed values.
+ * Redis: `cardFromHash` (a hash of strings), `sessionFromJson` (JSON text) and `ledgerFromFields` (a ledger
+ * hash: the request half as JSON text, the decision, the balance after). Inputs: valid records with a field
+ * replaced, removed or added, text mutations of their JSON, random text and hashes, wrongly typed values.
  * Invariants: never an untyped error, only STORE_CORRUPT, and its message never holds the record's values (PAN, ids);
  * a decoded record is well formed (cards and sessions: it encodes and decodes to itself; ledger records:
  * every field of LedgerRecord has its type — checked by `ledgerIsWellFormed`).
  */
 import fc from 'fast-check';
-import { cardFromHash, cardToHash, ledgerFromJson, sessionFromJson, sessionToJson } from '../../../issuer/store/redis-codec.ts';
+import { cardFromHash, cardToHash, ledgerFromFields, ledgerHead, sessionFromJson, sessionToJson } from '../../../issuer/store/redis-codec.ts';
 import type { LedgerRecord } from '../../../issuer/store/types.ts';
 import { makeCard, makePayment, makeSession } from '../../support/store-fixtures.ts';
 import { share, timed, typedCode, type FuzzOptions, type FuzzReport } from './harness.ts';
@@ -50,8 +50,8 @@ function jsonInputs(record: object): fc.Arbitrary<string> {
 }
 
 /**
- * `ledgerContract: false` checks ledgerFromJson for typed errors only, not the record's shape: the one
- * codec that does not run boundary checks on decode (see the fuzzing findings in test/fuzz/README.md).
+ * `ledgerContract: false` checks ledgerFromFields for typed errors only, not the record's shape (see the
+ * fuzzing findings in test/fuzz/README.md: it once was the one codec without boundary checks on decode).
  */
 export async function fuzzStoreCodecs(opts: FuzzOptions & { ledgerContract?: boolean }): Promise<FuzzReport> {
   const hash = cardToHash(card);
@@ -87,18 +87,29 @@ export async function fuzzStoreCodecs(opts: FuzzOptions & { ledgerContract?: boo
       roundTrips('session', () => sessionFromJson(json), (decoded) => sessionFromJson(sessionToJson(decoded)));
     }), { numRuns: sessionRuns, seed });
 
-    fc.assert(fc.property(jsonInputs(ledger), (json) => {
+    // the ledger hash: its head (the request half's JSON), decision and balance after, each mutated
+    const decisions = fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom('approved', 'declined:OVER_LIMIT') },
+      { weight: 2, arbitrary: fc.constantFrom('declined:NOPE', 'wrong:2', 'locked', '', 'approved ') },
+      { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
+    );
+    const balances = fc.oneof(
+      { weight: 4, arbitrary: fc.constant(String(ledger.balanceAfter)) },
+      { weight: 2, arbitrary: fc.constantFrom('-1', '1e3', '', '99999999999999999') },
+      { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
+    );
+    fc.assert(fc.property(jsonInputs(JSON.parse(ledgerHead({ ...request, attempt: '0'.repeat(32) }))), decisions, balances, (head, decision, balanceAfter) => {
       let decoded: LedgerRecord;
       try {
-        decoded = ledgerFromJson(json);
+        decoded = ledgerFromFields(head, decision, balanceAfter);
       } catch (e) {
-        outcomes.add(`ledger:${typedCode(e, CORRUPT, 'ledgerFromJson')}`);
+        outcomes.add(`ledger:${typedCode(e, CORRUPT, 'ledgerFromFields')}`);
         noPan(e);
         return;
       }
       if (!ledgerIsWellFormed(decoded)) {
         outcomes.add('ledger:malformed-accepted');
-        if (opts.ledgerContract !== false) throw new Error(`ledgerFromJson accepted a malformed record: ${json.slice(0, 200)}`);
+        if (opts.ledgerContract !== false) throw new Error(`ledgerFromFields accepted a malformed record: ${head.slice(0, 200)}`);
       } else outcomes.add('ledger:ok');
     }), { numRuns: ledgerRuns, seed });
 

@@ -1,0 +1,46 @@
+/**
+ * Every default of a gateway, in one place: what `startGateway` takes for an option left out (server.ts) and what
+ * `npm start` takes for a variable left unset (config.ts). Where the two differ it is on purpose, and the name
+ * says why: `npm start` listens for operators on a fixed ops port a scrape config can name; an embedder's gateway
+ * takes any free one (several may run in one process or on one host).
+ */
+import { DEFAULT_PIN_BUDGET, type PinBudget, type RateLimit } from '../issuer/store/index.ts';
+
+/** The auth page's budgets (docs/protocol.md §9). */
+export interface PageLimits {
+  perAddress: RateLimit; // PIN posts with the page token from one client address, over every session (in the store)
+  perSession: RateLimit; // PIN posts with the page token for one session: it takes one PIN, the rest are retries (in the store)
+  refusedPerAddress?: RateLimit; // requests without a valid page token from one client address (in this process)
+  viewsPerAddress?: RateLimit; // page GETs with the token from one client address (in this process)
+}
+
+export const GATEWAY_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  opsHost: '127.0.0.1',
+  /** An embedded gateway's ops listener: any free port (Gateway.opsUrl says which). */
+  opsPort: 0,
+  /** `npm start`'s ops listener (OPS_PORT): a fixed port for Prometheus and the load balancer's readiness probe. */
+  startOpsPort: 9090,
+  sessionTtlMs: 120_000,
+  pinLockAt: 3,
+  pinPaceMs: 250,
+  pinBudget: DEFAULT_PIN_BUDGET as PinBudget,
+  framesPerSecond: 20,
+  burst: 40,
+  idleTimeoutS: 60,
+  maxBackpressureBytes: 64 * 1024,
+  /** A scanner connection is closed with 4001 and re-authenticated after at most this long (s). */
+  maxConnectionAgeS: 3_600,
+  /** How often the revoked devices are read again, in case the feed lost a revocation without noticing the cut (ms). */
+  revocationRefreshMs: 30_000,
+  keyRingPollMs: 2_000,
+  /** A pool batch closes at this many requests, or this long after its first (0: the end of the I/O turn). */
+  batch: { maxItems: 64, windowMs: 0 },
+  pageLimits: {
+    perAddress: { perSecond: 5, burst: 20 }, perSession: { perSecond: 0.2, burst: 3 },
+    refusedPerAddress: { perSecond: 5, burst: 20 }, viewsPerAddress: { perSecond: 5, burst: 20 },
+  } as Required<PageLimits>,
+  /** Upgrades one caller address may fail in this process (bad, expired, replayed or revoked token) before 429 from memory. */
+  failedUpgrades: { perSecond: 10, burst: 50 } as RateLimit,
+} as const;

@@ -1,0 +1,89 @@
+/**
+ * A payment's decisions, stated once: why a payment with a verified PIN is declined (DECLINE_RULES, in the
+ * order they run), what a decided PIN attempt answers, and the ledger record of an authorization. The
+ * embedded store calls these functions; the Redis scripts (store/redis-scripts.ts) run the rules as Lua
+ * generated from the same table and record only raw decisions (Decision, below), which this module alone turns
+ * into results and records. So a reason, an answer or a rule's order cannot differ between the two stores.
+ * @example
+ *   const reason = declineReason(card, request);              // null: approve
+ *   const result = decisionResult('wrong:2');                 // PIN_WRONG, attemptsLeft 2
+ */
+import type { CardRecord, LedgerRecord, PaymentRequest, PinResult } from './store/types.ts';
+
+/** Why a payment with a verified PIN was declined; null in a record means approved. */
+export type DeclineReason = 'CURRENCY_MISMATCH' | 'OVER_LIMIT' | 'INSUFFICIENT_FUNDS';
+
+interface DeclineRule {
+  reason: DeclineReason;
+  /** Whether it declines, in TypeScript (the embedded store)… */
+  declines(card: Pick<CardRecord, 'currency' | 'limit' | 'balance'>, request: Pick<PaymentRequest, 'currency' | 'amount'>): boolean;
+  /** …and the same test in Lua, over locals `card` {currency, limit, balance} and `request` {currency, amount}. */
+  lua: string;
+}
+
+/** The decline rules, in the order they run: the first that declines gives the reason. */
+export const DECLINE_RULES: readonly DeclineRule[] = [
+  { reason: 'CURRENCY_MISMATCH', declines: (card, request) => card.currency !== request.currency, lua: 'card.currency ~= request.currency' },
+  { reason: 'OVER_LIMIT', declines: (card, request) => request.amount > card.limit, lua: 'request.amount > card.limit' },
+  { reason: 'INSUFFICIENT_FUNDS', declines: (card, request) => request.amount > card.balance, lua: 'request.amount > card.balance' },
+];
+
+export const DECLINE_REASONS: readonly DeclineReason[] = DECLINE_RULES.map((rule) => rule.reason);
+
+/** The decision authorizePayment makes for an active card (null: approve). */
+export function declineReason(card: Pick<CardRecord, 'currency' | 'limit' | 'balance'>, request: Pick<PaymentRequest, 'currency' | 'amount'>): DeclineReason | null {
+  return DECLINE_RULES.find((rule) => rule.declines(card, request))?.reason ?? null;
+}
+
+/** Lua setting the local `reason` (nil: approve) from `card` and `request` (DECLINE_RULES, in order). */
+export function declineReasonLua(): string {
+  const branches = DECLINE_RULES.map((rule, i) => `${i === 0 ? 'if' : 'elseif'} ${rule.lua} then reason = '${rule.reason}'`);
+  return `local reason = nil\n${branches.join('\n')}\nend`;
+}
+
+/**
+ * What a store step records of a decided PIN attempt, raw: the card was gone, blocked or locked (no
+ * evaluation, or the attempt locked it); a wrong PIN with the tries left; or the authorization's outcome
+ * (approved, or declined with its DeclineReason). Redis keeps this string on the session; decisionResult
+ * makes the answer from it.
+ */
+export type Decision = 'gone' | 'blocked' | 'locked' | `wrong:${number}` | 'approved' | `declined:${DeclineReason}`;
+
+/** The decisions a card that takes no PIN gives, as the scripts write them. */
+export const CARD_REFUSED = { gone: 'gone', blocked: 'blocked', locked: 'locked' } as const satisfies Record<string, Decision>;
+
+/**
+ * The answer for a decided attempt. A locked card reads exactly as the wrong PIN that locked it (attemptsLeft
+ * 0), so a right PIN after the lock tells nothing. Throws RangeError for a string that is no Decision.
+ */
+export function decisionResult(decision: string): PinResult {
+  if (decision === 'locked') return { outcome: 'declined', reason: 'CARD_LOCKED', attemptsLeft: 0, ledger: false };
+  if (decision === 'blocked') return { outcome: 'declined', reason: 'CARD_BLOCKED', ledger: false };
+  if (decision === 'gone') return { outcome: 'declined', reason: 'CARD_INVALID', ledger: false };
+  if (decision === 'approved') return { outcome: 'approved', reason: null, ledger: true };
+  const wrong = /^wrong:([0-9]{1,10})$/.exec(decision);
+  if (wrong && Number(wrong[1]) > 0) return { outcome: 'declined', reason: 'PIN_WRONG', attemptsLeft: Number(wrong[1]), ledger: false };
+  const declined = /^declined:([A-Z_]+)$/.exec(decision);
+  if (declined && DECLINE_REASONS.includes(declined[1] as DeclineReason)) return { outcome: 'declined', reason: declined[1]!, ledger: true };
+  throw new RangeError('not a PIN attempt decision');
+}
+
+/** A wrong PIN: locked once the count reaches lockAt, else the tries left. */
+export function wrongPinDecision(failures: number, lockAt: number): Decision {
+  return failures >= lockAt ? 'locked' : `wrong:${lockAt - failures}`;
+}
+
+/** An authorization's decision from its decline reason. */
+export function authorizationDecision(reason: DeclineReason | null): Decision {
+  return reason ? `declined:${reason}` : 'approved';
+}
+
+/** The ledger record of an authorization: the request, and what was decided. */
+export function ledgerRecord(request: PaymentRequest, reason: DeclineReason | null, balanceAfter: number): LedgerRecord {
+  const { sessionId, card, last4, merchant, amount, currency, cryptogram, at } = request;
+  return { sessionId, card, last4, merchant, amount, currency, outcome: reason ? 'declined' : 'approved', reason, cryptogram, balanceAfter, at };
+}
+
+export function ledgerResult(record: LedgerRecord): PinResult {
+  return decisionResult(authorizationDecision(record.reason as DeclineReason | null));
+}
