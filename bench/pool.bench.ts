@@ -10,6 +10,9 @@
  *    the machine's own 1 → 2 thread scaling (a spin loop), all in alternating rounds.
  * 2. Latency: an open loop (fixed arrival rate) at a light and a moderate load, for each batch setting
  *    maxItems ∈ {16, 64, 256} × windowMs ∈ {0, 1, 2}; per-request latency (submit → result) in an HDR histogram.
+ * 3. Per-record cost of each side, on this thread with no pool running, in batches of the gateway's default
+ *    size: the gateway thread's part (encode each request as CryptoPool.checkPin does and pack the batch into
+ *    one task; decode the answers) and the worker's part (gateway/pool/task-runner.ts, what worker.ts runs).
  *
  * The load comes from this process's main thread, which is also the thread that packs and unpacks every
  * batch: on a 2-core machine it competes with the 2 workers (main-thread busy share is reported).
@@ -25,7 +28,10 @@ import { Piscina } from 'piscina';
 import { fileURLToPath } from 'node:url';
 import { loadCore } from '../core/index.ts';
 import { CryptoPool } from '../gateway/pool/crypto-pool.ts';
-import { REQUEST_SIZE, encodePinRequest } from '../gateway/pool/tasks.ts';
+import { REQUEST_SIZE, packTask } from '../gateway/pool/tasks.ts';
+import { runPoolTask } from '../gateway/pool/task-runner.ts';
+import { decodePinAnswer, encodePinRequest } from '../issuer/card-batch.ts';
+import { CardCrypto } from '../issuer/card-crypto.ts';
 import { GATEWAY_DEFAULTS } from '../gateway/defaults.ts';
 import type { PinCheck } from '../issuer/card-engine.ts';
 import { KeyRingSource } from '../issuer/key-ring-source.ts';
@@ -53,7 +59,8 @@ const MAX_OUTSTANDING = 200_000; // open loop: stop adding work if the pool fall
 const OUTPUT = new URL(`./results/${MODE === 'full' ? 'pool' : 'pool.smoke'}.json`, import.meta.url);
 
 // real cards (sealed, wrapped, PVV'd as the issuer does): the pool's workers hold their key ring
-const { keyRing: benchKeys, checks } = makePinChecks(await loadCore(), 4096);
+const benchCore = await loadCore();
+const { keyRing: benchKeys, checks } = makePinChecks(benchCore, 4096);
 const keys = KeyRingSource.inline(benchKeys);
 let nextCheck = 0;
 const record = (): PinCheck => checks[nextCheck++ % checks.length]!;
@@ -154,9 +161,8 @@ function rawPiscina(threads: number): Piscina {
 
 function packedBatches(size: number): Uint8Array[] {
   return Array.from({ length: 16 }, (_, b) => {
-    const packed = new Uint8Array(size * REQUEST_SIZE.pin);
-    for (let i = 0; i < size; i++) encodePinRequest(checks[(b * size + i) % checks.length]!, packed, i * REQUEST_SIZE.pin);
-    return packed;
+    const batch = Array.from({ length: size }, (_, i) => checks[(b * size + i) % checks.length]!);
+    return new Uint8Array(encodePinTask(batch).packed);
   });
 }
 
@@ -362,6 +368,51 @@ console.table(latencies.map((r) => ({
   'p50 ms': r.latency.p50Ms, 'p99 ms': r.latency.p99Ms, 'p99.9 ms': r.latency.p999Ms, 'max ms': r.latency.maxMs, behind: r.behind ? 'YES' : '',
 })));
 
+// Per-record cost of each side, one thread, no pool running: what CryptoPool does on the gateway thread for a
+// PIN check (encode the request, pack the batch, decode the answer) and what the worker does with the batch.
+const PER_RECORD = MODE === 'full' ? { rounds: 7, records: 8192 } : { rounds: 1, records: 512 };
+
+function encodePinTask(batch: readonly PinCheck[]): ReturnType<typeof packTask> {
+  const requests = batch.map((check) => {
+    const request = new Uint8Array(REQUEST_SIZE.pin);
+    encodePinRequest(check, request);
+    return request;
+  });
+  return packTask('pin', requests);
+}
+
+function perRecordCosts(): { batch: number; rounds: number; recordsPerRound: number; encodeUs: number; workerUs: number; decodeUs: number } {
+  const crypto = new CardCrypto(benchCore, benchKeys); // as a worker builds its own (worker.ts)
+  const batch = GATEWAY_DEFAULTS.batch.maxItems;
+  const batches = Array.from({ length: PER_RECORD.records / batch }, (_, b) => checks.slice((b * batch) % checks.length, (b * batch) % checks.length + batch));
+  const encodeUs: number[] = [];
+  const workerUs: number[] = [];
+  const decodeUs: number[] = [];
+  for (let round = 0; round <= PER_RECORD.rounds; round++) { // round 0 warms up
+    let t0 = performance.now();
+    const tasks = batches.map(encodePinTask);
+    const encodeMs = performance.now() - t0;
+    t0 = performance.now();
+    const answers = tasks.map((task) => new Uint8Array(runPoolTask(crypto, task)));
+    const workerMs = performance.now() - t0;
+    t0 = performance.now();
+    let failed = 0;
+    for (const [b, packed] of answers.entries()) {
+      for (let i = 0; i < batches[b]!.length; i++) if (decodePinAnswer(packed, i).status !== 0) failed++;
+    }
+    const decodeMs = performance.now() - t0;
+    if (failed > 0) throw new Error(`${failed} valid records failed DVD-1 in the worker's task`);
+    if (round === 0) continue;
+    encodeUs.push((encodeMs * 1000) / PER_RECORD.records);
+    workerUs.push((workerMs * 1000) / PER_RECORD.records);
+    decodeUs.push((decodeMs * 1000) / PER_RECORD.records);
+  }
+  return { batch, rounds: PER_RECORD.rounds, recordsPerRound: PER_RECORD.records, encodeUs: median(encodeUs), workerUs: median(workerUs), decodeUs: median(decodeUs) };
+}
+const perRecord = perRecordCosts();
+console.log(`per record, batches of ${perRecord.batch}, one thread (median of ${perRecord.rounds} rounds of ${perRecord.recordsPerRound}): `
+  + `gateway thread encode + pack ${fmt(perRecord.encodeUs, 2)} µs, decode ${fmt(perRecord.decodeUs, 2)} µs; worker's task ${fmt(perRecord.workerUs, 2)} µs`);
+
 const report = {
   benchmark: 'pool',
   mode: MODE,
@@ -379,6 +430,7 @@ const report = {
   piscinaAlone: { note: 'gateway/pool/worker.ts fed pre-packed batches straight through piscina, 4 tasks in flight per thread', results: raws, scaling: rawScaling },
   machineScaling: { median: machineRatio, perRound: machineRatios, note: 'pure-JS spin loop: work done by 2 threads ÷ by 1 thread, measured between pool runs' },
   latency: latencies,
+  perRecord: { ...perRecord, note: 'µs per record on this thread with no pool running: CryptoPool\'s encode of a PIN check and packing of its batch, the decoding of its answer, and gateway/pool/task-runner.ts on the batch (what a worker runs)' },
 };
 mkdirSync(new URL('.', OUTPUT), { recursive: true });
 writeFileSync(OUTPUT, `${JSON.stringify(report, null, 2)}\n`);

@@ -1,16 +1,64 @@
 /**
  * The DVD-1 codec: the record and result layout, the status bits and the HKDF labels as TypeScript knows
- * them, and the one packer and unpacker that the object API (core/wasm-core.ts) and the worker pool
- * (gateway/pool/) share. The layout is defined once, in assembly/dvd1-layout.ts; the module exports every
- * value as a global, and `checkDvd1Layout` compares them with this file when a module is loaded, so a
- * module and a wrapper that disagree refuse to work together (CORE_LOAD_FAILED) instead of mis-packing.
+ * them, the record types, and the one packer and unpacker that the object API (core/wasm-core.ts) and the
+ * crypto engine's batch format (issuer/card-batch.ts, which the worker pool carries) share: the slot
+ * offsets, the payload span and the amount's encoding are written down here only. The layout is defined
+ * once, in assembly/dvd1-layout.ts; the module exports every value as a global, and `checkDvd1Layout`
+ * compares them with this file when a module is loaded, so a module and a wrapper that disagree refuse to
+ * work together (CORE_LOAD_FAILED) instead of mis-packing.
  * @example
  *   const packed = new Uint8Array(records.length * DVD1_RECORD_SIZE);
  *   records.forEach((r, i) => encodeDvd1Record(r, packed, i * DVD1_RECORD_SIZE));
  */
 import { ScanpayError } from './errors.ts';
 import { abytes } from './bytes.ts';
-import type { Dvd1OpenInput, Dvd1Opened, Dvd1Record, Dvd1Result } from './types.ts';
+
+/** One DVD-1 record: the crypto of one payment (issue #2, docs/core.md §DVD-1). */
+export interface Dvd1Record {
+  kek: Uint8Array; // 32 B issuer key
+  hdr: Uint8Array; // 8 B payload header (AAD of both fields)
+  n1: Uint8Array; // 12 B nonce of the encrypted PAN
+  c1: Uint8Array; // 32 B: 16 B ciphertext of the ASCII PAN ‖ 16 B tag1
+  n2: Uint8Array; // 12 B nonce of the encrypted basic key
+  c2: Uint8Array; // 48 B: 32 B ciphertext of the basic key ‖ 16 B tag2 (AAD = hdr ‖ tag1)
+  storedBasicKey: Uint8Array; // 32 B
+  storedPvv: Uint8Array; // 32 B = HMAC(kPin, PAN ‖ PIN)
+  pin: Uint8Array; // 4 ASCII digits
+  sid: Uint8Array; // 16 B session id
+  merchant: Uint8Array; // 16 B
+  amount: bigint; // u64, encoded big-endian
+}
+
+/** The payload half of a record: what DVD-1 steps 1–2 need before the card is looked up. */
+export type Dvd1OpenInput = Pick<Dvd1Record, 'kek' | 'hdr' | 'n1' | 'c1' | 'n2' | 'c2'>;
+
+/** Result of steps 1–2 for one payload: PAN and basic key only when every check passed. */
+export interface Dvd1Opened {
+  ok: boolean;
+  status: number; // PAN_TAG | KEY_TAG | LUHN bits
+  pan: Uint8Array | null; // 16 ASCII digits
+  basicKey: Uint8Array | null; // 32 B: the caller must wipe it (fill(0)) when done
+}
+
+export interface Dvd1Result {
+  ok: boolean; // status === 0
+  status: number; // OR of DVD1_STATUS bits
+  cryptogram: Uint8Array; // 32 B; all zero when !ok
+}
+
+/** Packed DVD-1 outputs: cryptograms[i*32..+32] and statuses[i] for record i. */
+export interface Dvd1PackedResult {
+  cryptograms: Uint8Array;
+  statuses: Uint8Array;
+  passed: number;
+}
+
+/** Packed DVD-1 open outputs: opened[i*48..+48] = PAN ‖ basic key, and statuses[i], for record i. The caller wipes `opened`. */
+export interface Dvd1PackedOpened {
+  opened: Uint8Array;
+  statuses: Uint8Array;
+  passed: number;
+}
 
 export const DVD1_RECORD_SIZE = 256;
 
@@ -31,6 +79,11 @@ export const DVD1_FIELDS = {
 /** The amount: a u64, big-endian, at [offset, length]. */
 export const DVD1_AMOUNT = [244, 8] as const;
 export const DVD1_AMOUNT_OFFSET = DVD1_AMOUNT[0];
+/**
+ * The card payload (docs/card-payload.md: hdr ‖ n1 ‖ c1 ‖ n2 ‖ c2, 112 bytes) at [offset, length]: its fields
+ * have their slots side by side in the same order, so a payload goes into a record in one copy.
+ */
+export const DVD1_PAYLOAD = [DVD1_FIELDS.hdr[0], DVD1_FIELDS.c2[0] + DVD1_FIELDS.c2[1] - DVD1_FIELDS.hdr[0]] as const;
 
 /** dvd1Batch: one cryptogram per record (all zero for a failed record). */
 export const DVD1_CRYPTOGRAM_SIZE = 32;
@@ -144,8 +197,16 @@ export function encodeDvd1Record(record: Dvd1Record, target: Uint8Array, offset:
   if (typeof amount !== 'bigint' || amount < 0n || amount > U64_MAX) {
     throw new ScanpayError('BAD_ARGUMENT', 'amount must be a bigint in [0, 2^64)');
   }
-  const hi = Number(amount >> 32n);
-  const lo = Number(amount & 0xffffffffn);
+  writeDvd1Amount(target, offset, amount);
+}
+
+/**
+ * Writes `amount` into the amount slot of the record at `offset`, u64 big-endian. It checks nothing: the
+ * caller passes a bigint in [0, 2^64) or a safe integer ≥ 0 (the amounts of protocol/values.ts).
+ */
+export function writeDvd1Amount(target: Uint8Array, offset: number, amount: bigint | number): void {
+  const hi = typeof amount === 'bigint' ? Number(amount >> 32n) : Math.floor(amount / 0x1_0000_0000);
+  const lo = typeof amount === 'bigint' ? Number(amount & 0xffffffffn) : amount >>> 0;
   const at = offset + DVD1_AMOUNT[0];
   target[at] = hi >>> 24;
   target[at + 1] = hi >>> 16;
@@ -155,6 +216,21 @@ export function encodeDvd1Record(record: Dvd1Record, target: Uint8Array, offset:
   target[at + 5] = lo >>> 16;
   target[at + 6] = lo >>> 8;
   target[at + 7] = lo;
+}
+
+/**
+ * The record at `offset` in `source` as a Dvd1Record whose byte fields are views into `source` (no copies:
+ * wiping `source` wipes them). For implementations of the packed batch that work record by record.
+ */
+export function viewDvd1Record(source: Uint8Array, offset: number): Dvd1Record {
+  const f = DVD1_FIELDS;
+  const view = (slot: readonly [number, number]) => source.subarray(offset + slot[0], offset + slot[0] + slot[1]);
+  const at = source.byteOffset + offset + DVD1_AMOUNT[0];
+  return {
+    kek: view(f.kek), hdr: view(f.hdr), n1: view(f.n1), c1: view(f.c1), n2: view(f.n2), c2: view(f.c2),
+    storedBasicKey: view(f.storedBasicKey), storedPvv: view(f.storedPvv), pin: view(f.pin), sid: view(f.sid), merchant: view(f.merchant),
+    amount: new DataView(source.buffer, at, DVD1_AMOUNT[1]).getBigUint64(0, false),
+  };
 }
 
 /**

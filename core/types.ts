@@ -1,40 +1,12 @@
 /** Types at the boundary of the WebAssembly crypto core (see docs/core.md). */
 
-/** One DVD-1 record: the crypto of one payment (issue #2, docs/core.md §DVD-1). */
-export interface Dvd1Record {
-  kek: Uint8Array; // 32 B issuer key
-  hdr: Uint8Array; // 8 B payload header (AAD of both fields)
-  n1: Uint8Array; // 12 B nonce of the encrypted PAN
-  c1: Uint8Array; // 32 B: 16 B ciphertext of the ASCII PAN ‖ 16 B tag1
-  n2: Uint8Array; // 12 B nonce of the encrypted basic key
-  c2: Uint8Array; // 48 B: 32 B ciphertext of the basic key ‖ 16 B tag2 (AAD = hdr ‖ tag1)
-  storedBasicKey: Uint8Array; // 32 B
-  storedPvv: Uint8Array; // 32 B = HMAC(kPin, PAN ‖ PIN)
-  pin: Uint8Array; // 4 ASCII digits
-  sid: Uint8Array; // 16 B session id
-  merchant: Uint8Array; // 16 B
-  amount: bigint; // u64, encoded big-endian
-}
+import type { Dvd1OpenInput, Dvd1Opened, Dvd1PackedOpened, Dvd1PackedResult, Dvd1Record, Dvd1Result } from './dvd1-layout.ts';
 
-/** The payload half of a record: what DVD-1 steps 1–2 need before the card is looked up. */
-export type Dvd1OpenInput = Pick<Dvd1Record, 'kek' | 'hdr' | 'n1' | 'c1' | 'n2' | 'c2'>;
-
-/** Result of steps 1–2 for one payload: PAN and basic key only when every check passed. */
-export interface Dvd1Opened {
-  ok: boolean;
-  status: number; // PAN_TAG | KEY_TAG | LUHN bits
-  pan: Uint8Array | null; // 16 ASCII digits
-  basicKey: Uint8Array | null; // 32 B: the caller must wipe it (fill(0)) when done
-}
+/** The DVD-1 record and result types, defined with the layout they are packed in (core/dvd1-layout.ts). */
+export type { Dvd1OpenInput, Dvd1Opened, Dvd1PackedOpened, Dvd1PackedResult, Dvd1Record, Dvd1Result };
 
 /** Status bits of one DVD-1 record (0 = every check passed), defined with the rest of the layout. */
 export { DVD1_STATUS } from './dvd1-layout.ts';
-
-export interface Dvd1Result {
-  ok: boolean; // status === 0
-  status: number; // OR of DVD1_STATUS bits
-  cryptogram: Uint8Array; // 32 B; all zero when !ok
-}
 
 /**
  * The typed API over the WebAssembly module. Every input is checked at the boundary: the module never runs on a
@@ -65,5 +37,9 @@ export interface CryptoCore {
   dvd1Batch(records: readonly Dvd1Record[]): Dvd1Result[];
   /** DVD-1 steps 1–2 (decrypt, Luhn) over many payloads in one WASM call. */
   dvd1OpenBatch(inputs: readonly Dvd1OpenInput[]): Dvd1Opened[];
+  /** dvd1Batch over `count` records already packed in the layout (count × 256 bytes); `packed` is left as it is. */
+  dvd1BatchPacked(packed: Uint8Array, count: number): Dvd1PackedResult;
+  /** dvd1OpenBatch over `count` packed records (only their first 144 bytes are read); the caller wipes `opened`. */
+  dvd1OpenBatchPacked(packed: Uint8Array, count: number): Dvd1PackedOpened;
   selftest(): number;
 }

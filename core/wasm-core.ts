@@ -15,7 +15,9 @@ import {
   DVD1_CRYPTOGRAM_SIZE, DVD1_OPENED_SIZE, DVD1_RECORD_SIZE, checkDvd1Layout, decodeDvd1Opened, decodeDvd1Results,
   encodeDvd1OpenInput, encodeDvd1Record,
 } from './dvd1-layout.ts';
-import type { CryptoCore, Dvd1OpenInput, Dvd1Opened, Dvd1Record, Dvd1Result } from './types.ts';
+import type { CryptoCore, Dvd1OpenInput, Dvd1Opened, Dvd1PackedOpened, Dvd1PackedResult, Dvd1Record, Dvd1Result } from './types.ts';
+
+export type { Dvd1PackedOpened, Dvd1PackedResult } from './dvd1-layout.ts';
 
 export const HKDF_MAX_LENGTH = 255 * 32;
 export const ED25519_PUBLIC_KEY_LENGTH = 32;
@@ -47,20 +49,6 @@ interface CoreExports {
   dvd1Batch(records: number, count: number, cryptograms: number, statuses: number): number;
   dvd1OpenBatch(records: number, count: number, opened: number, statuses: number): number;
   sha256Batch64(msgs: number, count: number, out: number): void;
-}
-
-/** Packed DVD-1 outputs: cryptograms[i*32..+32] and statuses[i] for record i. */
-export interface Dvd1PackedResult {
-  cryptograms: Uint8Array;
-  statuses: Uint8Array;
-  passed: number;
-}
-
-/** Packed DVD-1 open outputs: opened[i*48..+48] = PAN ‖ basic key, and statuses[i], for record i. */
-export interface Dvd1PackedOpened {
-  opened: Uint8Array;
-  statuses: Uint8Array;
-  passed: number;
 }
 
 /** Lays out byte arrays one after another from a base address, 16-byte aligned. */

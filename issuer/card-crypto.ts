@@ -1,37 +1,48 @@
 /**
  * The crypto of S22 and S25 on the thread that holds the issuer key ring: a crypto worker in the gateway,
- * the baseline's main thread, or the issuer's own process (CLI). It takes payload bytes and card rows as
- * they are at rest, and gives back what the verifier judges (card-engine.ts): statuses, the card token,
- * the last 4 digits, a basic-key check and the cryptogram. Issuer keys, clear basic keys and clear PANs
- * never leave it; each one is wiped once its batch is done.
+ * the baseline's main thread, or the issuer's own process (CLI). It takes batches in the engine's format
+ * (card-batch.ts: DVD-1 records already holding the payload and the card row as it is at rest), fills in
+ * the issuer key and the unwrapped basic key in place, runs the core's packed batch on the records as they
+ * are, and writes what the verifier judges (card-engine.ts): statuses, the card token, the last 4 digits, a
+ * basic-key check and the cryptogram. Issuer keys, clear basic keys and clear PANs never leave it; each one
+ * is wiped once its batch is done. It checks no value again: that was done at the boundaries (card-batch.ts).
  *
  * A payload naming an unknown or retired key id is opened under a dummy key, so it costs the same work as a
  * known key with a bad tag (no timing oracle on key ids); its status carries KEY_UNKNOWN or KEY_RETIRED.
  */
 import { randomBytes } from 'node:crypto';
+import { DVD1_CRYPTOGRAM_SIZE, DVD1_FIELDS, DVD1_OPENED_FIELDS, DVD1_OPENED_SIZE, DVD1_PAYLOAD, DVD1_RECORD_SIZE } from '../core/dvd1-layout.ts';
 import { isScanpayError } from '../core/errors.ts';
-import type { CryptoCore, Dvd1OpenInput, Dvd1Opened, Dvd1Record, Dvd1Result } from '../core/types.ts';
+import type { CryptoCore, Dvd1PackedOpened, Dvd1PackedResult } from '../core/types.ts';
+import {
+  OPEN_ANSWER_SIZE, OPEN_REQUEST_SIZE, PIN_ANSWER_SIZE, PIN_REQUEST_SIZE, PIN_SIDE_FIELDS, PIN_SIDE_SIZE, decodeOpenAnswer,
+  decodePinAnswer, encodeOpenRequest, encodePinRequest, packPinBatch, pinBatchParts, writeOpenAnswer, writePinAnswer,
+} from './card-batch.ts';
 import { CARD_STATUS, type CardOpening, type PinCheck, type PinChecked } from './card-engine.ts';
 import { unwrapBasicKey } from './card-secrets.ts';
 import type { IssuerKeyRing } from './key-ring.ts';
-import { parsePayload, type ParsedPayload } from './payload.ts';
-import { isMinorUnits, merchantBytes } from '../protocol/values.ts';
+import { payloadKeyId } from './payload.ts';
 
-/** The DVD-1 batch functions: the WASM core's (default) or the node:crypto baseline's. */
+/** The DVD-1 batch functions over packed records: the WASM core's (default) or the node:crypto baseline's. */
 export interface Dvd1Functions {
-  dvd1OpenBatch(inputs: readonly Dvd1OpenInput[]): Dvd1Opened[];
-  dvd1Batch(records: readonly Dvd1Record[]): Dvd1Result[];
+  dvd1OpenBatchPacked(packed: Uint8Array, count: number): Dvd1PackedOpened;
+  dvd1BatchPacked(packed: Uint8Array, count: number): Dvd1PackedResult;
 }
 
-const NOT_AUTHENTIC = CARD_STATUS.PAN_TAG | CARD_STATUS.KEY_TAG;
 /** A PAN no card has (its Luhn digit is wrong), hashed for a payload that did not open. */
 const DUMMY_PAN = '0000000000000001';
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+const latin1 = new TextDecoder('latin1');
+const [KEK_AT, KEK_SIZE] = DVD1_FIELDS.kek;
+const [BASIC_KEY_AT, BASIC_KEY_SIZE] = DVD1_FIELDS.storedBasicKey;
+const [PIN_AT, PIN_SIZE] = DVD1_FIELDS.pin;
 
-function amountOf(amount: number): bigint {
-  if (!isMinorUnits(amount)) throw new RangeError('amount must be a whole number of minor units ≥ 0');
-  return BigInt(amount);
+/** Zeroes the slots only the key holder fills (and the PIN) in each of `count` records. */
+function wipeSecrets(records: Uint8Array, count: number): void {
+  for (let at = 0; at < count * DVD1_RECORD_SIZE; at += DVD1_RECORD_SIZE) {
+    records.fill(0, at + KEK_AT, at + KEK_AT + KEK_SIZE);
+    records.fill(0, at + BASIC_KEY_AT, at + BASIC_KEY_AT + BASIC_KEY_SIZE);
+    records.fill(0, at + PIN_AT, at + PIN_AT + PIN_SIZE);
+  }
 }
 
 export class CardCrypto {
@@ -56,102 +67,121 @@ export class CardCrypto {
     this.#keyRing = ring;
   }
 
-  /** The key to open a payload under, and the key-state bits (a dummy key when its id is unusable). */
-  #kek(payload: ParsedPayload): { kek: Uint8Array; keyStatus: number } {
-    const key = this.#keyRing.lookupForOpening(payload.keyId);
-    if (key === 'KEY_UNKNOWN') return { kek: this.#dummyKey, keyStatus: CARD_STATUS.KEY_UNKNOWN };
-    if (key === 'KEY_RETIRED') return { kek: this.#dummyKey, keyStatus: CARD_STATUS.KEY_RETIRED };
-    return { kek: key, keyStatus: 0 };
+  /**
+   * Writes the key to open the record at `at` under into its kek slot (a dummy key when the payload's key id
+   * is unusable), and returns the key-state bits.
+   */
+  #putKek(records: Uint8Array, at: number): number {
+    const key = this.#keyRing.lookupForOpening(payloadKeyId(records, at + DVD1_PAYLOAD[0]));
+    records.set(typeof key === 'string' ? this.#dummyKey : key, at + KEK_AT);
+    if (key === 'KEY_UNKNOWN') return CARD_STATUS.KEY_UNKNOWN;
+    if (key === 'KEY_RETIRED') return CARD_STATUS.KEY_RETIRED;
+    return 0;
   }
 
-  /** Payload bytes the caller did not check are parsed here; a malformed one reads as not authentic. */
-  #parse(bytes: Uint8Array): ParsedPayload | null {
+  /**
+   * Unwraps the card row's basic key from the side area at `sideAt` into the storedBasicKey slot of the record
+   * at `at`. A row altered or moved at rest leaves the slot zero (the batch runs, and fails it): BASIC_KEY.
+   */
+  #putStoredBasicKey(records: Uint8Array, at: number, sides: Uint8Array, sideAt: number): number {
+    const field = ([offset, length]: readonly [number, number]) => sides.subarray(sideAt + offset, sideAt + offset + length);
+    let basicKey: Uint8Array;
     try {
-      return parsePayload(bytes);
+      basicKey = unwrapBasicKey(this.#core, this.#keyRing.storageKey, field(PIN_SIDE_FIELDS.cardToken), field(PIN_SIDE_FIELDS.wrappedBasicKey));
     } catch (e) {
-      if (isScanpayError(e)) return null;
-      throw e;
+      if (!isScanpayError(e, 'AEAD_TAG_INVALID')) throw e;
+      return CARD_STATUS.BASIC_KEY;
     }
+    records.set(basicKey, at + BASIC_KEY_AT);
+    basicKey.fill(0);
+    return 0;
   }
 
-  /** S22, DVD-1 steps 1–2 for many payloads in one core call; answers in input order. */
-  openCards(payloads: readonly Uint8Array[]): CardOpening[] {
-    const answers: CardOpening[] = new Array(payloads.length);
-    const inputs: Dvd1OpenInput[] = [];
-    const at: { index: number; keyStatus: number }[] = [];
-    payloads.forEach((bytes, index) => {
-      const payload = this.#parse(bytes);
-      if (!payload) {
-        answers[index] = { status: NOT_AUTHENTIC, card: null, last4: null, basicKeyCheck: null };
-        return;
-      }
-      const { kek, keyStatus } = this.#kek(payload);
-      inputs.push({ kek, ...payload.fields });
-      at.push({ index, keyStatus });
-    });
-    const opened = inputs.length ? this.#dvd1.dvd1OpenBatch(inputs) : [];
-    opened.forEach((result, i) => {
-      const { index, keyStatus } = at[i];
-      try {
-        const status = result.status | keyStatus;
+  /**
+   * S22, DVD-1 steps 1–2 over `count` open requests (card-batch.ts) in one core call: the issuer keys go into
+   * the records in place, and an answer per record into `answers` (count × OPEN_ANSWER_SIZE), in order.
+   * The keys leave the records once the batch is done.
+   */
+  openBatch(records: Uint8Array, count: number, answers: Uint8Array): void {
+    if (records.length !== count * OPEN_REQUEST_SIZE || answers.length !== count * OPEN_ANSWER_SIZE) throw new RangeError(`a batch of ${count} open requests and answers`);
+    if (count === 0) return;
+    const keyStatus = new Uint8Array(count);
+    let opened: Uint8Array | undefined;
+    try {
+      for (let i = 0; i < count; i++) keyStatus[i] = this.#putKek(records, i * DVD1_RECORD_SIZE);
+      const result = this.#dvd1.dvd1OpenBatchPacked(records, count);
+      opened = result.opened;
+      const { pan: [panAt, panSize], basicKey: [keyAt, keySize] } = DVD1_OPENED_FIELDS;
+      for (let i = 0; i < count; i++) {
+        const status = result.statuses[i]! | keyStatus[i]!;
         if (status !== 0) {
           // the same two keyed hashes an authentic payload costs, over nothing, so a forgery's answer comes as late
           this.#keyRing.basicKeyCheck(this.#keyRing.cardToken(DUMMY_PAN), this.#dummyKey);
-          answers[index] = { status, card: null, last4: null, basicKeyCheck: null };
-          return;
+          writeOpenAnswer(answers, i, status);
+          continue;
         }
-        const pan = decoder.decode(result.pan!);
+        const at = i * DVD1_OPENED_SIZE;
+        const pan = latin1.decode(opened.subarray(at + panAt, at + panAt + panSize));
         const card = this.#keyRing.cardToken(pan);
-        answers[index] = { status, card, last4: pan.slice(-4), basicKeyCheck: this.#keyRing.basicKeyCheck(card, result.basicKey!) };
-      } finally {
-        result.pan?.fill(0);
-        result.basicKey?.fill(0);
+        const basicKeyCheck = this.#keyRing.basicKeyCheck(card, opened.subarray(at + keyAt, at + keyAt + keySize));
+        writeOpenAnswer(answers, i, status, { card, last4: pan.slice(-4), basicKeyCheck });
       }
-    });
-    return answers;
+    } finally {
+      opened?.fill(0);
+      wipeSecrets(records, count);
+    }
   }
 
-  /** S25, the whole of DVD-1 for many counted attempts in one core call; answers in input order. */
-  checkPins(checks: readonly PinCheck[]): PinChecked[] {
-    const answers: PinChecked[] = new Array(checks.length);
-    const records: Dvd1Record[] = [];
-    const at: { index: number; extraStatus: number }[] = [];
+  /**
+   * S25, the whole of DVD-1 over `count` counted attempts (a PIN batch, card-batch.ts) in one core call: the
+   * issuer keys and the unwrapped basic keys go into the records in place, and an answer per record into
+   * `answers` (count × PIN_ANSWER_SIZE), in order. The keys and PINs leave the records once the batch is done.
+   */
+  checkPinBatch(batch: Uint8Array, count: number, answers: Uint8Array): void {
+    if (answers.length !== count * PIN_ANSWER_SIZE) throw new RangeError(`a batch of ${count} PIN answers is ${count * PIN_ANSWER_SIZE} bytes`);
+    const { records, sides } = pinBatchParts(batch, count);
+    if (count === 0) return;
+    const extraStatus = new Uint8Array(count);
     try {
-      checks.forEach((check, index) => {
-        const payload = this.#parse(check.payload);
-        if (!payload) {
-          answers[index] = { status: NOT_AUTHENTIC, cryptogram: null };
-          return;
-        }
-        const { kek, keyStatus } = this.#kek(payload);
-        let storedBasicKey: Uint8Array;
-        let unwrapStatus = 0;
-        try {
-          storedBasicKey = unwrapBasicKey(this.#core, this.#keyRing.storageKey, check.card, check.wrappedBasicKey);
-        } catch (e) {
-          if (!isScanpayError(e, 'AEAD_TAG_INVALID') && !isScanpayError(e, 'BAD_LENGTH')) throw e;
-          storedBasicKey = new Uint8Array(32); // row altered or moved at rest: the batch runs, and fails it
-          unwrapStatus = CARD_STATUS.BASIC_KEY;
-        }
-        records.push({
-          kek, ...payload.fields, storedBasicKey, storedPvv: check.pvv,
-          pin: encoder.encode(check.pin), sid: Buffer.from(check.sessionId, 'hex'),
-          merchant: merchantBytes(check.merchant), amount: amountOf(check.amount),
-        });
-        at.push({ index, extraStatus: keyStatus | unwrapStatus });
-      });
-      const results = records.length ? this.#dvd1.dvd1Batch(records) : [];
-      results.forEach((result, i) => {
-        const { index, extraStatus } = at[i];
-        const status = result.status | extraStatus;
-        answers[index] = { status, cryptogram: status === 0 ? result.cryptogram : null };
-      });
-      return answers;
-    } finally {
-      for (const record of records) {
-        record.storedBasicKey.fill(0);
-        record.pin.fill(0);
+      for (let i = 0; i < count; i++) {
+        const at = i * DVD1_RECORD_SIZE;
+        extraStatus[i] = this.#putKek(records, at) | this.#putStoredBasicKey(records, at, sides, i * PIN_SIDE_SIZE);
       }
+      const { cryptograms, statuses } = this.#dvd1.dvd1BatchPacked(records, count);
+      for (let i = 0; i < count; i++) {
+        const status = statuses[i]! | extraStatus[i]!;
+        const at = i * DVD1_CRYPTOGRAM_SIZE;
+        writePinAnswer(answers, i, status, status === 0 ? cryptograms.subarray(at, at + DVD1_CRYPTOGRAM_SIZE) : undefined);
+      }
+    } finally {
+      wipeSecrets(records, count);
+    }
+  }
+
+  /** openBatch for payload bytes on this thread (the issuer's own process); answers in input order. */
+  openCards(payloads: readonly Uint8Array[]): CardOpening[] {
+    const records = new Uint8Array(payloads.length * OPEN_REQUEST_SIZE);
+    payloads.forEach((payload, i) => encodeOpenRequest(payload, records, i * OPEN_REQUEST_SIZE));
+    const answers = new Uint8Array(payloads.length * OPEN_ANSWER_SIZE);
+    this.openBatch(records, payloads.length, answers);
+    return payloads.map((_, i) => decodeOpenAnswer(answers, i));
+  }
+
+  /** checkPinBatch for PIN checks on this thread (the baseline engine); answers in input order. */
+  checkPins(checks: readonly PinCheck[]): PinChecked[] {
+    const requests = checks.map((check) => {
+      const request = new Uint8Array(PIN_REQUEST_SIZE);
+      encodePinRequest(check, request);
+      return request;
+    });
+    const batch = packPinBatch(requests);
+    try {
+      const answers = new Uint8Array(checks.length * PIN_ANSWER_SIZE);
+      this.checkPinBatch(batch, checks.length, answers);
+      return checks.map((_, i) => decodePinAnswer(answers, i));
+    } finally {
+      batch.fill(0);
+      for (const request of requests) request.fill(0);
     }
   }
 }

@@ -22,7 +22,11 @@ export interface CardOpening {
   basicKeyCheck: Uint8Array | null; // IssuerKeyRing.basicKeyCheck of the decrypted basic key, for the card row's
 }
 
-/** S25: one counted PIN attempt, with the card row's stored secrets as they are at rest. */
+/**
+ * S25: one counted PIN attempt, with the card row's stored secrets as they are at rest. Its values passed
+ * their checks at their boundaries (the frame schemas and the store, by protocol/values.ts); an engine
+ * writes them into a DVD-1 record as they are (card-batch.ts), without checking them again.
+ */
 export interface PinCheck {
   payload: Uint8Array; // the 112 payload bytes kept on the session
   card: string; // card token: the wrapped basic key's AAD

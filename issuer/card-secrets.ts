@@ -16,6 +16,16 @@ const EMPTY = new Uint8Array(0);
 export const WRAPPED_BASIC_KEY_SIZE = 12 + 32 + 16;
 
 const ascii = (s: string) => new TextEncoder().encode(s);
+const WRAP_LABEL_BYTES = ascii(WRAP_LABEL);
+
+/** The wrap's AAD: label ‖ card token, the token as its 32 hex characters (a string, or their ASCII bytes). */
+function wrapAad(cardToken: string | Uint8Array): Uint8Array {
+  if (typeof cardToken === 'string') return ascii(WRAP_LABEL + cardToken);
+  const aad = new Uint8Array(WRAP_LABEL_BYTES.length + cardToken.length);
+  aad.set(WRAP_LABEL_BYTES);
+  aad.set(cardToken, WRAP_LABEL_BYTES.length);
+  return aad;
+}
 
 /** The PIN (4 ASCII digits, protocol/values.ts), or ScanpayError PIN_FORMAT. */
 export function assertPin(pin: unknown): string {
@@ -25,17 +35,20 @@ export function assertPin(pin: unknown): string {
 /** nonce ‖ ChaCha20-Poly1305(storageKey, nonce, aad = label ‖ card token) of the basic key. */
 export function wrapBasicKey(core: CryptoCore, storageKey: Uint8Array, cardToken: string, basicKey: Uint8Array): Uint8Array {
   const nonce = randomBytes(12);
-  const sealed = core.seal(storageKey, nonce, basicKey, ascii(WRAP_LABEL + cardToken));
+  const sealed = core.seal(storageKey, nonce, basicKey, wrapAad(cardToken));
   const wrapped = new Uint8Array(WRAPPED_BASIC_KEY_SIZE);
   wrapped.set(nonce);
   wrapped.set(sealed, 12);
   return wrapped;
 }
 
-/** The basic key in clear; the caller wipes it. Throws AEAD_TAG_INVALID if the row was altered or moved. */
-export function unwrapBasicKey(core: CryptoCore, storageKey: Uint8Array, cardToken: string, wrapped: Uint8Array): Uint8Array {
+/**
+ * The basic key in clear; the caller wipes it. Throws AEAD_TAG_INVALID if the row was altered or moved.
+ * `cardToken`: its 32 hex characters, as a string or as their ASCII bytes (the crypto engine's batch format).
+ */
+export function unwrapBasicKey(core: CryptoCore, storageKey: Uint8Array, cardToken: string | Uint8Array, wrapped: Uint8Array): Uint8Array {
   if (wrapped.length !== WRAPPED_BASIC_KEY_SIZE) throw new ScanpayError('BAD_LENGTH', 'wrapped basic key');
-  return core.open(storageKey, wrapped.subarray(0, 12), wrapped.subarray(12), ascii(WRAP_LABEL + cardToken));
+  return core.open(storageKey, wrapped.subarray(0, 12), wrapped.subarray(12), wrapAad(cardToken));
 }
 
 export function pinVerificationValue(core: CryptoCore, basicKey: Uint8Array, pan: string, pin: string): Uint8Array {

@@ -64,6 +64,11 @@ export function sealPayload(
   return payload;
 }
 
+/** The issuer key id in the header of the payload that starts at `at` in `bytes` (its shape is the caller's to check). */
+export function payloadKeyId(bytes: Uint8Array, at = 0): number {
+  return (bytes[at + 1]! << 8) | bytes[at + 2]!;
+}
+
 /** Splits payload bytes into header values and fields. Checks shape only: authenticity is the core's job. */
 export function parsePayload(bytes: Uint8Array): ParsedPayload {
   if (!(bytes instanceof Uint8Array)) throw new ScanpayError('PAYLOAD_MALFORMED', 'payload must be text or a Uint8Array');
@@ -73,7 +78,7 @@ export function parsePayload(bytes: Uint8Array): ParsedPayload {
   if (view.getUint8(7) !== 0) throw new ScanpayError('PAYLOAD_MALFORMED', 'reserved header byte is not zero');
   const field = (from: number, length: number) => bytes.slice(from, from + length);
   return {
-    keyId: view.getUint16(1, false),
+    keyId: payloadKeyId(bytes),
     generation: view.getUint32(3, false),
     fields: { hdr: field(0, 8), n1: field(8, 12), c1: field(20, 32), n2: field(52, 12), c2: field(64, 48) },
   };

@@ -8,8 +8,10 @@
  * only in final(), so update()'s output is exactly the raw plaintext the later checks need.
  */
 import { createDecipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-import { DVD1_LABELS } from '../../core/dvd1-layout.ts';
-import { DVD1_STATUS, type Dvd1OpenInput, type Dvd1Opened, type Dvd1Record, type Dvd1Result } from '../../core/types.ts';
+import { DVD1_CRYPTOGRAM_SIZE, DVD1_LABELS, DVD1_OPENED_FIELDS, DVD1_OPENED_SIZE, DVD1_RECORD_SIZE, viewDvd1Record } from '../../core/dvd1-layout.ts';
+import {
+  DVD1_STATUS, type Dvd1OpenInput, type Dvd1Opened, type Dvd1PackedOpened, type Dvd1PackedResult, type Dvd1Record, type Dvd1Result,
+} from '../../core/types.ts';
 import { luhnValid } from '../../issuer/pan.ts';
 
 const PIN_LABEL = DVD1_LABELS.pin;
@@ -99,4 +101,36 @@ export function dvd1(r: Dvd1Record): Dvd1Result {
 
 export function run(records: readonly Dvd1Record[]): Dvd1Result[] {
   return records.map(dvd1);
+}
+
+/** The core's dvd1BatchPacked contract, one record at a time over views of the packed records. */
+export function dvd1BatchPacked(packed: Uint8Array, count: number): Dvd1PackedResult {
+  const cryptograms = new Uint8Array(count * DVD1_CRYPTOGRAM_SIZE);
+  const statuses = new Uint8Array(count);
+  let passed = 0;
+  for (let i = 0; i < count; i++) {
+    const result = dvd1(viewDvd1Record(packed, i * DVD1_RECORD_SIZE));
+    statuses[i] = result.status;
+    cryptograms.set(result.cryptogram, i * DVD1_CRYPTOGRAM_SIZE);
+    if (result.ok) passed++;
+  }
+  return { cryptograms, statuses, passed };
+}
+
+/** The core's dvd1OpenBatchPacked contract: opened[i*48..] = PAN ‖ basic key (zero when status ≠ 0); the caller wipes `opened`. */
+export function dvd1OpenBatchPacked(packed: Uint8Array, count: number): Dvd1PackedOpened {
+  const opened = new Uint8Array(count * DVD1_OPENED_SIZE);
+  const statuses = new Uint8Array(count);
+  let passed = 0;
+  for (let i = 0; i < count; i++) {
+    const result = openPayload(viewDvd1Record(packed, i * DVD1_RECORD_SIZE));
+    statuses[i] = result.status;
+    if (!result.ok) continue;
+    opened.set(result.pan!, i * DVD1_OPENED_SIZE + DVD1_OPENED_FIELDS.pan[0]);
+    opened.set(result.basicKey!, i * DVD1_OPENED_SIZE + DVD1_OPENED_FIELDS.basicKey[0]);
+    result.pan!.fill(0);
+    result.basicKey!.fill(0);
+    passed++;
+  }
+  return { opened, statuses, passed };
 }

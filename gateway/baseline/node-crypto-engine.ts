@@ -8,10 +8,10 @@ import type { CryptoCore } from '../../core/types.ts';
 import { CardCrypto, type Dvd1Functions } from '../../issuer/card-crypto.ts';
 import type { CardEngine, CardOpening, PinCheck, PinChecked } from '../../issuer/card-engine.ts';
 import type { KeyRingSource } from '../../issuer/key-ring-source.ts';
-import { dvd1, openPayload } from './node-crypto-dvd1.ts';
+import { dvd1BatchPacked, dvd1OpenBatchPacked } from './node-crypto-dvd1.ts';
 
-/** The node:crypto DVD-1, one record at a time, in CardCrypto's batch shape. */
-const NODE_DVD1: Dvd1Functions = { dvd1OpenBatch: (inputs) => inputs.map(openPayload), dvd1Batch: (records) => records.map(dvd1) };
+/** The node:crypto DVD-1, one record at a time, over the packed records CardCrypto hands the core. */
+const NODE_DVD1: Dvd1Functions = { dvd1OpenBatchPacked, dvd1BatchPacked };
 
 export class NodeCryptoEngine implements CardEngine {
   readonly queueDepth = 0;

@@ -2,8 +2,9 @@
  * The crypto worker pool: piscina threads (one per core by default), each with its own WASM core and its
  * own copy of the issuer key ring (KeyRingSource: loaded once, reloaded on rotation). Scans and PIN checks
  * are gathered into batches (gateway/pool/batcher.ts) and each batch is one piscina task carrying
- * ciphertexts and rows at rest (tasks.ts), so the ~50–100 µs round trip is shared by every record in it
- * and no issuer key, clear basic key or clear PAN is on this thread.
+ * ciphertexts and rows at rest, already written into DVD-1 records (tasks.ts, issuer/card-batch.ts), so the
+ * ~50–100 µs round trip is shared by every record in it and no issuer key, clear basic key or clear PAN is
+ * on this thread.
  * @example
  *   const pool = new CryptoPool({ keys: KeyRingSource.file(path), threads: 2, batch: { maxItems: 64, windowMs: 1 } });
  *   const opening = await pool.openCard(payloadBytes);
@@ -18,10 +19,8 @@ import type { CardEngine, CardOpening, PinCheck, PinChecked } from '../../issuer
 import type { KeyRingSource } from '../../issuer/key-ring-source.ts';
 import { Batcher } from './batcher.ts';
 export { PoolBusyError } from './batcher.ts';
-import {
-  ANSWER_SIZE, REQUEST_SIZE, decodeOpenAnswer, decodePinAnswer, encodeOpenRequest, encodePinRequest,
-  type PoolTask, type PoolTaskKind, type PoolTaskResult,
-} from './tasks.ts';
+import { decodeOpenAnswer, decodePinAnswer, encodeOpenRequest, encodePinRequest } from '../../issuer/card-batch.ts';
+import { REQUEST_SIZE, packTask, type PoolTaskKind, type PoolTaskResult } from './tasks.ts';
 
 export interface CryptoPoolOptions {
   keys: KeyRingSource; // the issuer key ring the workers load (and reload)
@@ -86,7 +85,8 @@ export class CryptoPool implements CardEngine {
     return this.#opens.depth + this.#pins.depth;
   }
 
-  // Each request is encoded as it arrives, so a bad one fails alone, not the batch it would have joined.
+  // Each request is encoded once, as it arrives, straight into its DVD-1 record (issuer/card-batch.ts), so a
+  // bad one fails alone, not the batch it would have joined.
   openCard(payload: Uint8Array): Promise<CardOpening> {
     return this.#submit(this.#opens, 'open', payload, encodeOpenRequest);
   }
@@ -95,10 +95,10 @@ export class CryptoPool implements CardEngine {
     return this.#submit(this.#pins, 'pin', check, encodePinRequest);
   }
 
-  #submit<I, O>(batcher: Batcher<Uint8Array, O>, kind: PoolTaskKind, item: I, encode: (item: I, target: Uint8Array, at: number) => void): Promise<O> {
+  #submit<I, O>(batcher: Batcher<Uint8Array, O>, kind: PoolTaskKind, item: I, encode: (item: I, request: Uint8Array) => void): Promise<O> {
     const request = new Uint8Array(REQUEST_SIZE[kind]);
     try {
-      encode(item, request, 0);
+      encode(item, request);
     } catch (e) {
       request.fill(0);
       return Promise.reject(e);
@@ -123,7 +123,7 @@ export class CryptoPool implements CardEngine {
   }
 
   /** One batch as a piscina task; if it fails (its worker died), again on another worker, up to BATCH_RETRIES times. */
-  async #run<O>(kind: PoolTaskKind, requests: Uint8Array[], decode: (source: Uint8Array, at: number) => O): Promise<O[]> {
+  async #run<O>(kind: PoolTaskKind, requests: Uint8Array[], decode: (answers: Uint8Array, i: number) => O): Promise<O[]> {
     let answers: Uint8Array | undefined;
     try {
       for (let attempt = 0; !answers; attempt++) {
@@ -137,22 +137,18 @@ export class CryptoPool implements CardEngine {
     } finally {
       for (const request of requests) request.fill(0);
     }
-    const size = ANSWER_SIZE[kind];
     try {
-      return requests.map((_, i) => decode(answers, i * size));
+      return requests.map((_, i) => decode(answers, i));
     } finally {
       answers.fill(0);
     }
   }
 
-  /** The batch's requests side by side in one buffer, transferred to the worker; its answers come back the same way. */
+  /** The batch's requests as one buffer (tasks.ts), transferred to the worker; its answers come back the same way. */
   async #runOnce(kind: PoolTaskKind, requests: Uint8Array[]): Promise<Uint8Array> {
-    const size = REQUEST_SIZE[kind];
-    const packed = new Uint8Array(requests.length * size);
-    requests.forEach((request, i) => packed.set(request, i * size));
-    const task: PoolTask = { kind, packed: packed.buffer, count: requests.length };
+    const task = packTask(kind, requests);
     // piscina's TransferList type is inferred from an overloaded postMessage and comes out unusable; an array is what it takes.
-    const transferList = [packed.buffer] as unknown as Parameters<Piscina['run']>[1] extends { transferList?: infer T } ? T : never;
+    const transferList = [task.packed] as unknown as Parameters<Piscina['run']>[1] extends { transferList?: infer T } ? T : never;
     const result: PoolTaskResult = await this.#piscina.run(task, { transferList });
     return new Uint8Array(result);
   }

@@ -1,18 +1,17 @@
 /**
  * A piscina worker: instantiates the WASM core and loads the issuer key ring once, then runs batches of
- * open and PIN requests (tasks.ts). Requests arrive as one transferred buffer and answers leave as one; the
- * key ring is read again, before the next batch, whenever the gateway bumps the shared key generation
- * (a rotation reloaded without a restart). Every buffer that held secrets is zeroed.
+ * open and PIN requests (tasks.ts; the work itself: task-runner.ts). Requests arrive as one transferred
+ * buffer and answers leave as one; the key ring is read again, before the next batch, whenever the gateway
+ * bumps the shared key generation (a rotation reloaded without a restart). Every buffer that held secrets
+ * is zeroed.
  */
 import { workerData } from 'node:worker_threads';
 import { move } from 'piscina';
 import { loadCoreSync } from '../../core/index.ts';
 import { CardCrypto } from '../../issuer/card-crypto.ts';
 import { keyGeneration, readKeyRing, type WorkerKeys } from '../../issuer/key-ring-source.ts';
-import {
-  ANSWER_SIZE, REQUEST_SIZE, decodeOpenRequest, decodePinRequest, encodeOpenAnswer, encodePinAnswer,
-  type PoolTask, type PoolTaskResult,
-} from './tasks.ts';
+import type { PoolTask, PoolTaskResult } from './tasks.ts';
+import { runPoolTask } from './task-runner.ts';
 
 const keys = (workerData as { keys: WorkerKeys }).keys;
 const crypto = new CardCrypto(loadCoreSync(), readKeyRing(keys));
@@ -34,22 +33,11 @@ function refreshKeys(): void {
 }
 
 export default function runTask(task: PoolTask): PoolTaskResult {
-  const packed = new Uint8Array(task.packed);
-  const { kind, count } = task;
   try {
     refreshKeys();
-    const size = REQUEST_SIZE[kind];
-    const answerSize = ANSWER_SIZE[kind];
-    const answers = new Uint8Array(count * answerSize);
-    if (kind === 'open') {
-      const payloads = Array.from({ length: count }, (_, i) => decodeOpenRequest(packed, i * size));
-      crypto.openCards(payloads).forEach((opening, i) => encodeOpenAnswer(opening, answers, i * answerSize));
-    } else {
-      const checks = Array.from({ length: count }, (_, i) => decodePinRequest(packed, i * size));
-      crypto.checkPins(checks).forEach((checked, i) => encodePinAnswer(checked, answers, i * answerSize));
-    }
-    return move(answers.buffer) as PoolTaskResult;
-  } finally {
-    packed.fill(0);
+  } catch (e) {
+    new Uint8Array(task.packed).fill(0);
+    throw e;
   }
+  return move(runPoolTask(crypto, task)) as PoolTaskResult;
 }

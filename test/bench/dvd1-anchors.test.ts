@@ -1,9 +1,12 @@
 /**
  * The three DVD-1 bench anchors (node:crypto, libsodium, noble) must agree with each other and
- * with the spec, since the bench uses them as the yardstick for the WASM core's dvd1Batch.
+ * with the spec, since the bench uses them as the yardstick for the WASM core's dvd1Batch. The node:crypto
+ * one is also the baseline engine's DVD-1, which takes packed records as the core does: its packed batch
+ * answers as its record-by-record run.
  */
 import { createHmac } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DVD1_OPENED_SIZE, DVD1_RECORD_SIZE, encodeDvd1Record } from '../../core/dvd1-layout.ts';
 import { DVD1_STATUS, type Dvd1Result } from '../../core/types.ts';
 import { firstDifference } from '../../bench/dvd1/compare.ts';
 import * as libsodium from '../../bench/dvd1/libsodium.ts';
@@ -52,6 +55,23 @@ describe('DVD-1 anchors on 200 records, every third corrupted', () => {
   it('agree with each other', () => {
     expect(firstDifference(results, noble.run(records))).toBeUndefined();
     expect(firstDifference(results, libsodium.run(records))).toBeUndefined();
+  });
+
+  it('node:crypto on the same records packed (the baseline engine\'s path) answers the same', () => {
+    const packed = new Uint8Array(records.length * DVD1_RECORD_SIZE);
+    records.forEach((r, i) => encodeDvd1Record(r, packed, i * DVD1_RECORD_SIZE));
+    const { cryptograms, statuses, passed } = nodeCrypto.dvd1BatchPacked(packed, records.length);
+    expect([...statuses]).toEqual(results.map((r) => r.status));
+    results.forEach((r, i) => expect(cryptograms.subarray(i * 32, i * 32 + 32), `record ${i}`).toEqual(r.cryptogram));
+    expect(passed).toBe(results.filter((r) => r.ok).length);
+    const opened = nodeCrypto.dvd1OpenBatchPacked(packed, records.length);
+    cases.forEach((c, i) => {
+      const at = i * DVD1_OPENED_SIZE;
+      if (opened.statuses[i] !== 0) return expect(opened.opened.subarray(at, at + DVD1_OPENED_SIZE).every((b) => b === 0)).toBe(true);
+      expect(opened.opened.subarray(at, at + 16)).toEqual(new Uint8Array(c.pan));
+      expect(opened.opened.subarray(at + 16, at + 48)).toEqual(new Uint8Array(c.basicKey));
+    });
+    expect(opened.passed).toBeGreaterThan(100);
   });
 
   it('exercise every status bit', () => {

@@ -3,14 +3,16 @@
  * against them): both builds export it and load; a module whose layout differs in any global, lacks
  * one, or holds another label is refused with CORE_LOAD_FAILED. And the object API's packing straight
  * into WASM memory: a bad record anywhere in a batch throws its typed error, returns nothing and leaves
- * the caller's part of WASM memory zero; the next batch works.
+ * the caller's part of WASM memory zero; the next batch works. The codec's shared pieces (the payload span,
+ * the amount writer, the record view) agree with the object API's packer, and core/ has no import cycle.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   CORE_SCALAR_WASM_PATH, CORE_WASM_PATH, DVD1_FIELDS, DVD1_LABELS, DVD1_RECORD_SIZE, DVD1_STATUS, WasmCryptoCore,
-  expectedDvd1Globals, isScanpayError,
+  encodeDvd1Record, expectedDvd1Globals, isScanpayError,
 } from '../../core/index.ts';
+import { DVD1_AMOUNT, DVD1_PAYLOAD, viewDvd1Record, writeDvd1Amount } from '../../core/dvd1-layout.ts';
 import { makeDvd1Records } from '../../bench/dvd1/records.ts';
 
 const instantiate = (path: string): WebAssembly.Instance => new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), {});
@@ -125,5 +127,65 @@ describe('object API: a bad record changes nothing', () => {
     expect(callerMemoryIsZero()).toBe(true);
     expect(core.dvd1Batch(records).every((r) => r.ok)).toBe(true);
     expect(Buffer.from(core.sha256(new Uint8Array(0))).toString('hex')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
+});
+
+describe('one packer: the pieces the object API and the engine batch format share', () => {
+  it('the payload fields have their slots side by side in payload order: one copy of 112 bytes', () => {
+    const order = ['hdr', 'n1', 'c1', 'n2', 'c2'] as const;
+    let at = DVD1_PAYLOAD[0];
+    for (const name of order) {
+      expect(DVD1_FIELDS[name][0], name).toBe(at);
+      at += DVD1_FIELDS[name][1];
+    }
+    expect(at - DVD1_PAYLOAD[0]).toBe(DVD1_PAYLOAD[1]);
+    expect(DVD1_PAYLOAD[1]).toBe(112);
+  });
+
+  it.each([0, 1, 255, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 12345, Number.MAX_SAFE_INTEGER])('amount %d: the same u64 as a number or a bigint, and as encodeDvd1Record writes it', (amount) => {
+    const [record] = makeDvd1Records(1, { seed: 11 });
+    const packed = new Uint8Array(DVD1_RECORD_SIZE);
+    encodeDvd1Record({ ...record!, amount: BigInt(amount) }, packed, 0);
+    const fromNumber = new Uint8Array(DVD1_RECORD_SIZE);
+    const fromBigint = new Uint8Array(DVD1_RECORD_SIZE);
+    writeDvd1Amount(fromNumber, 0, amount);
+    writeDvd1Amount(fromBigint, 0, BigInt(amount));
+    const slot = (b: Uint8Array) => Buffer.from(b.subarray(DVD1_AMOUNT[0], DVD1_AMOUNT[0] + DVD1_AMOUNT[1])).toString('hex');
+    expect(slot(fromNumber)).toBe(BigInt(amount).toString(16).padStart(16, '0'));
+    expect(slot(fromBigint)).toBe(slot(fromNumber));
+    expect(slot(packed)).toBe(slot(fromNumber));
+  });
+
+  it('viewDvd1Record reads back what encodeDvd1Record wrote, as views of the packed bytes', () => {
+    const records = makeDvd1Records(5, { seed: 12 });
+    const packed = new Uint8Array(records.length * DVD1_RECORD_SIZE);
+    records.forEach((r, i) => encodeDvd1Record({ ...r, amount: r.amount ^ (1n << 63n) }, packed, i * DVD1_RECORD_SIZE));
+    records.forEach((r, i) => {
+      const view = viewDvd1Record(packed, i * DVD1_RECORD_SIZE);
+      expect({ ...view, amount: view.amount ^ (1n << 63n) }).toEqual(r);
+      expect(view.kek.buffer).toBe(packed.buffer);
+    });
+  });
+});
+
+describe('core/ imports no module that imports it back', () => {
+  it('the import graph of core/*.ts has no cycle', () => {
+    const dir = new URL('../../core/', import.meta.url);
+    const imports = new Map<string, string[]>();
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+      const source = readFileSync(new URL(file, dir), 'utf8');
+      imports.set(file, [...source.matchAll(/(?:import|export)[^;]*?from '\.\/([\w.-]+\.ts)'/g)].map((m) => m[1]!));
+    }
+    expect(imports.get('types.ts')).toContain('dvd1-layout.ts');
+    const cycles: string[] = [];
+    const walk = (file: string, path: string[]): void => {
+      if (path.includes(file)) {
+        cycles.push([...path.slice(path.indexOf(file)), file].join(' → '));
+        return;
+      }
+      for (const next of imports.get(file) ?? []) walk(next, [...path, file]);
+    };
+    for (const file of imports.keys()) walk(file, []);
+    expect(cycles).toEqual([]);
   });
 });
