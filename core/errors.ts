@@ -63,6 +63,20 @@ export const ISSUER_ERROR_CODES = {
   PAN_EXHAUSTED: 'could not draw an unused card number',
 } as const;
 
+/** The payments module's (issuer/payment.ts): what a merchant may do with a payment after it, and its merchants. */
+export const PAYMENT_ERROR_CODES = {
+  PAYMENT_NOT_FOUND: 'no such payment',
+  PAYMENT_NOT_CAPTURABLE: 'only an authorized, uncaptured payment can be captured',
+  PAYMENT_NOT_VOIDABLE: 'only an authorized, uncaptured payment can be voided',
+  PAYMENT_NOT_REFUNDABLE: 'nothing captured is left to refund on this payment',
+  AMOUNT_TOO_LARGE: 'the amount exceeds what this payment allows',
+  REFUND_NOT_FOUND: 'no such refund',
+  IDEMPOTENCY_KEY_REUSED: 'this Idempotency-Key was used with a different request',
+  MERCHANT_UNKNOWN: 'no such merchant',
+  MERCHANT_EXISTS: 'a merchant with this id exists',
+  MERCHANT_MISMATCH: 'the scanner is bound to another merchant',
+} as const;
+
 /** The store's (issuer/store): the backing store failed, not the request. */
 export const STORE_ERROR_CODES = {
   STORE_UNAVAILABLE: 'the store could not be reached or refused the operation',
@@ -80,13 +94,14 @@ export const PROTOCOL_ERROR_CODES = {
 } as const;
 
 /** Every ScanpayError code and its message, all layers together (each code means the same everywhere). */
-export const ERROR_CODES = { ...CORE_ERROR_CODES, ...ISSUER_ERROR_CODES, ...STORE_ERROR_CODES, ...PROTOCOL_ERROR_CODES } as const;
+export const ERROR_CODES = { ...CORE_ERROR_CODES, ...ISSUER_ERROR_CODES, ...PAYMENT_ERROR_CODES, ...STORE_ERROR_CODES, ...PROTOCOL_ERROR_CODES } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 const LAYER_OF: Readonly<Record<ErrorCode, ErrorLayer>> = Object.freeze({
   ...layer(CORE_ERROR_CODES, 'core'),
   ...layer(ISSUER_ERROR_CODES, 'issuer'),
+  ...layer(PAYMENT_ERROR_CODES, 'issuer'),
   ...layer(STORE_ERROR_CODES, 'store'),
   ...layer(PROTOCOL_ERROR_CODES, 'protocol'),
 });

@@ -19,6 +19,7 @@ import { GATEWAY_DEFAULTS as D, type PageLimits } from './defaults.ts';
 import { FLEET_KEY_BYTES } from '../protocol/fleet-key.ts';
 import type { FlowDeps } from './flow/deps.ts';
 import { authRoutes } from './http/auth-routes.ts';
+import { MerchantPolicies } from './flow/merchant-policies.ts';
 import { opsRoutes, publicHealthRoutes, type OpsState } from './http/ops-routes.ts';
 import { InFlight } from './in-flight.ts';
 import { hostProblem, publicOrigin, tlsProblems } from './listen-checks.ts';
@@ -231,6 +232,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     metrics,
     notify: (scannerId, frame) => pushBus.publish(scannerId, frame),
     revokedDevices: revoked,
+    merchantPolicies: new MerchantPolicies(opts.store.merchants),
     pinsInFlight: new Map(),
   };
   const inFlight = new InFlight();

@@ -1,6 +1,7 @@
 /**
  * A payment's decisions, stated once: why a payment with a verified PIN is declined (DECLINE_RULES, in the
- * order they run), what a decided PIN attempt answers, and the ledger record of an authorization. The
+ * order they run), what a decided PIN attempt answers, the ledger record of an authorization, and what may be
+ * done with a payment after it (OPERATION_FROM: which statuses capture, void, refund and expiry take). The
  * embedded store calls these functions; the Redis scripts (store/redis-scripts.ts) run the rules as Lua
  * generated from the same table and record only raw decisions (Decision, below), which this module alone turns
  * into results and records. So a reason, an answer or a rule's order cannot differ between the two stores.
@@ -8,6 +9,10 @@
  *   const reason = declineReason(card, request);              // null: approve
  *   const result = decisionResult('wrong:2');                 // PIN_WRONG, attemptsLeft 2
  */
+import { createHash } from 'node:crypto';
+import { randomHex } from './random-id.ts';
+import { shardOf } from './session-id.ts';
+import type { OperationRefusal, PaymentStatus } from './store/payment-types.ts';
 import type { CardRecord, LedgerRecord, PaymentRequest, PinResult } from './store/types.ts';
 
 /** Why a payment with a verified PIN was declined; null in a record means approved. */
@@ -44,10 +49,10 @@ export function declineReasonLua(): string {
 /**
  * What a store step records of a decided PIN attempt, raw: the card was gone, blocked or locked (no
  * evaluation, or the attempt locked it); a wrong PIN with the tries left; or the authorization's outcome
- * (approved, or declined with its DeclineReason). Redis keeps this string on the session; decisionResult
- * makes the answer from it.
+ * (approved, or declined with its DeclineReason); or reversed (a reversal came before the authorization: nothing
+ * is held). Redis keeps this string on the session; decisionResult makes the answer from it.
  */
-export type Decision = 'gone' | 'blocked' | 'locked' | `wrong:${number}` | 'approved' | `declined:${DeclineReason}`;
+export type Decision = 'gone' | 'blocked' | 'locked' | `wrong:${number}` | 'approved' | `declined:${DeclineReason}` | 'reversed';
 
 /** The decisions a card that takes no PIN gives, as the scripts write them. */
 export const CARD_REFUSED = { gone: 'gone', blocked: 'blocked', locked: 'locked' } as const satisfies Record<string, Decision>;
@@ -61,6 +66,7 @@ export function decisionResult(decision: string): PinResult {
   if (decision === 'blocked') return { outcome: 'declined', reason: 'CARD_BLOCKED', ledger: false };
   if (decision === 'gone') return { outcome: 'declined', reason: 'CARD_INVALID', ledger: false };
   if (decision === 'approved') return { outcome: 'approved', reason: null, ledger: true };
+  if (decision === 'reversed') return { outcome: 'declined', reason: 'REVERSED', ledger: false };
   const wrong = /^wrong:([0-9]{1,10})$/.exec(decision);
   if (wrong && Number(wrong[1]) > 0) return { outcome: 'declined', reason: 'PIN_WRONG', attemptsLeft: Number(wrong[1]), ledger: false };
   const declined = /^declined:([A-Z_]+)$/.exec(decision);
@@ -79,11 +85,74 @@ export function authorizationDecision(reason: DeclineReason | null): Decision {
 }
 
 /** The ledger record of an authorization: the request, and what was decided. */
-export function ledgerRecord(request: PaymentRequest, reason: DeclineReason | null, balanceAfter: number): LedgerRecord {
+export function ledgerRecord(request: Pick<PaymentRequest, 'sessionId' | 'card' | 'last4' | 'merchant' | 'amount' | 'currency' | 'cryptogram' | 'at'>, reason: DeclineReason | null, balanceAfter: number): LedgerRecord {
   const { sessionId, card, last4, merchant, amount, currency, cryptogram, at } = request;
   return { sessionId, card, last4, merchant, amount, currency, outcome: reason ? 'declined' : 'approved', reason, cryptogram, balanceAfter, at };
 }
 
 export function ledgerResult(record: LedgerRecord): PinResult {
   return decisionResult(authorizationDecision(record.reason as DeclineReason | null));
+}
+
+// ── after the payment (docs/ledger.md) ──────────────────────────────────────────────────────────────────────
+
+/** An operation on a payment after its authorization, and the statuses it takes (any other refuses it, nothing changed). */
+export const OPERATION_FROM = {
+  capture: ['authorized'],
+  void: ['authorized'],
+  refund: ['captured', 'partially_refunded'],
+  expire: ['authorized'],
+} as const satisfies Record<string, readonly PaymentStatus[]>;
+
+export type PaymentOperation = keyof typeof OPERATION_FROM;
+
+/** Why an operation is refused when the payment's status does not take it. */
+export const OPERATION_REFUSAL = {
+  capture: 'PAYMENT_NOT_CAPTURABLE', void: 'PAYMENT_NOT_VOIDABLE', refund: 'PAYMENT_NOT_REFUNDABLE', expire: 'PAYMENT_NOT_VOIDABLE',
+} as const satisfies Record<PaymentOperation, OperationRefusal>;
+
+export function takes(operation: PaymentOperation, status: PaymentStatus): boolean {
+  return (OPERATION_FROM[operation] as readonly PaymentStatus[]).includes(status);
+}
+
+/** Lua: a table of the statuses `operation` takes, for `takes[status]` (OPERATION_FROM). */
+export function takesLua(operation: PaymentOperation): string {
+  return `{ ${OPERATION_FROM[operation].map((status) => `${status} = true`).join(', ')} }`;
+}
+
+/** A captured payment's status once `refunded` of `captured` is refunded. */
+export function refundedStatus(captured: number, refunded: number): PaymentStatus {
+  return refunded >= captured ? 'refunded' : refunded > 0 ? 'partially_refunded' : 'captured';
+}
+
+/** The same rule in Lua: `refunded_status(captured, refunded)`. */
+export const REFUNDED_STATUS_LUA = `
+local function refunded_status(captured, refunded)
+  if refunded >= captured then return 'refunded' elseif refunded > 0 then return 'partially_refunded' else return 'captured' end
+end`;
+
+/** How long an authorization not captured holds its amount before it is released by itself (manual capture). */
+export const DEFAULT_HOLD_WINDOW_MS = 7 * 24 * 60 * 60_000;
+
+/** An operation id: on the payment's shard (its keys' hash tag), then 28 hex digits, random or from an Idempotency-Key. */
+export function operationId(paymentId: string, merchant: string, idempotencyKey: string | null): string {
+  const rest = idempotencyKey === null
+    ? randomHex(14)
+    : createHash('sha256').update(`scanpay/v1/operation\n${merchant}\n${idempotencyKey}`).digest('hex').slice(0, 28);
+  return shardOf(paymentId) + rest;
+}
+
+/** A refund's id, from the operation that made it: `re_` ‖ its opId (so the refund is on its payment's shard). */
+export function refundIdOf(opId: string): string {
+  return `re_${opId}`;
+}
+
+/** The operation id inside a refund id, or null for a string that is no refund id. */
+export function opIdOfRefund(refundId: string): string | null {
+  return /^re_[0-9a-f]{32}$/.test(refundId) ? refundId.slice(3) : null;
+}
+
+/** What a request asked, for telling an Idempotency-Key reused with another request: SHA-256 of method, path and body. */
+export function requestFingerprint(method: string, path: string, body: string): string {
+  return createHash('sha256').update(`${method}\n${path}\n${body}`).digest('hex');
 }

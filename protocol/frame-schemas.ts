@@ -23,6 +23,7 @@ const ScanFrame = Type.Object({
   v: V, type: Type.Literal('scan'), id: RequestId,
   payload: Type.String({ minLength: 1, maxLength: 256 }),
   amount: Amount, currency: Currency, merchant: Merchant,
+  capture: Type.Optional(Type.Union([Type.Literal('automatic'), Type.Literal('manual')])),
 }, { additionalProperties: false });
 const PinFrame = Type.Object({
   v: V, type: Type.Literal('pin'), id: RequestId, session: SessionId,

@@ -7,7 +7,11 @@
 export const PROTOCOL_VERSION = 1;
 
 // scanner → gateway (the rules of each value: protocol/values.ts; of a request id: `^[A-Za-z0-9._:-]{1,64}$`)
-export interface ScanFrame { v: typeof PROTOCOL_VERSION; type: 'scan'; id: string; payload: string; amount: number; currency: string; merchant: string }
+export interface ScanFrame {
+  v: typeof PROTOCOL_VERSION; type: 'scan'; id: string; payload: string; amount: number; currency: string; merchant: string;
+  /** v1.2: capture the payment when authorized (automatic) or when its merchant asks (manual); default: the merchant's setting. */
+  capture?: 'automatic' | 'manual';
+}
 export interface PinFrame { v: typeof PROTOCOL_VERSION; type: 'pin'; id: string; session: string; pin: string }
 export interface PingFrame { v: typeof PROTOCOL_VERSION; type: 'ping'; id: string }
 /** v1.1: where one of this scanner's sessions stands, and its result once decided (e.g. after a reconnect). */

@@ -1,6 +1,7 @@
 /** What the payment flow (S22–S25) runs on. It knows nothing of sockets or HTTP. */
 import type { CryptoCore } from '../../core/types.ts';
 import type { PinBudget, RateTake, Store } from '../../issuer/store/index.ts';
+import type { MerchantPolicies } from './merchant-policies.ts';
 import type { GatewayFrame } from '../../protocol/messages.ts';
 import type { CardEngine } from '../../issuer/card-engine.ts';
 
@@ -52,6 +53,8 @@ export interface FlowConfig {
 }
 
 export interface FlowDeps {
+  /** Each merchant's capture policy (merchant-policies.ts), read at a scan. */
+  merchantPolicies: MerchantPolicies;
   core: CryptoCore; // this thread's core: small keyless-for-issuer operations (page token and receipt MACs)
   engine: CardEngine; // where the issuer keys live and the batched DVD-1 work runs
   store: Store;

@@ -175,6 +175,7 @@ async function evaluate(deps: FlowDeps, scannerId: string, session: AuthSession,
   const request = {
     sessionId: session.id, card: card.token, last4: card.last4, merchant: session.merchant, amount: session.amount,
     currency: session.currency, cryptogram: Buffer.from(checked.cryptogram!).toString('hex'), at: Date.now(), attempt,
+    captureMethod: session.captureMethod, holdWindowMs: session.holdWindowMs,
   };
   const authorization = await settling(() => deps.store.authorizePayment(request));
   const { result, record: ledger, replayed } = authorization;

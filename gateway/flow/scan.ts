@@ -49,10 +49,12 @@ export async function handleScan(deps: FlowDeps, scannerId: string, frame: ScanF
     const opening = await deps.engine.openCard(admitted.bytes);
     const failure = openedVerdict(opening);
     const { card, last4, claim } = failure ? decoy() : { card: opening.card!, last4: opening.last4!, claim: claimOf(admitted.payload, opening) };
+    const policy = await deps.merchantPolicies.policy(frame.merchant); // kept in memory: no store step on the way
     const now = Date.now();
     const session: AuthSession = {
       id: newSessionId(card), scannerId, card, last4, payload: admitted.bytes,
       amount: frame.amount, currency: frame.currency, merchant: frame.merchant,
+      captureMethod: frame.capture ?? policy.captureMethod, holdWindowMs: policy.holdWindowMs,
       createdAt: now, expiresAt: now + deps.config.sessionTtlMs,
     };
     // checked again here, after the crypto: a revocation heard meanwhile opens no session

@@ -34,3 +34,5 @@ export { newSessionId, shardOf } from '../session-id.ts';
 export { keyLayout, type KeyLayout } from './keys.ts';
 export type { DeclineReason } from '../payment.ts';
 export type * from './types.ts';
+export type * from './payment-types.ts';
+export type * from './merchant-types.ts';

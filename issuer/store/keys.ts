@@ -1,7 +1,8 @@
 /**
  * Where each record lives in Redis, and each channel. The card, the session and the ledger record of one
  * payment share the hash tag `{shard}` (issuer/session-id.ts: a session id starts with its card's shard), so each
- * atomic step (a Lua script over those keys) runs on one Redis Cluster slot. Device keys share a `{dev:id}` tag;
+ * atomic step (a Lua script over those keys) runs on one Redis Cluster slot; so do a payment's entries, refunds and
+ * operations after it. Device keys share a `{dev:id}` tag, a merchant's keys an `{m:id}` tag;
  * a scanner's push channel is tagged with its id (sharded pub/sub sends it to that slot's shard alone). The
  * revocations channel has a fixed tag of its own: on a cluster every revocation goes to one shard (SPUBLISH).
  */
@@ -25,7 +26,28 @@ export interface KeyLayout {
   session(id: string): string;
   /** A session's card payload, kept while the session can take a PIN. */
   sessionPayload(id: string): string;
-  ledger(sessionId: string): string;
+  /** A payment (its id is its session's): the authorization's record and the payment's state (redis-payment-scripts.ts). */
+  payment(id: string): string;
+  /** A payment's ledger entries, in order. */
+  entries(paymentId: string): string;
+  /** A refund (its id carries its payment's shard: payment.ts refundIdOf). */
+  refund(refundId: string): string;
+  /** An operation's answer, for its opId (on its payment's shard). */
+  operation(opId: string): string;
+  /** The holds to expire: manual-capture payments by when their hold ends. */
+  holds: string;
+  merchant(id: string): string;
+  /** A merchant's payments and refunds, by when they were made. */
+  merchantPayments(merchant: string): string;
+  merchantRefunds(merchant: string): string;
+  /** A merchant's Idempotency-Key claims, by the key's hash. */
+  idempotency(merchant: string, keyHash: string): string;
+  /** A merchant's API key ids. */
+  merchantKeys(merchant: string): string;
+  /** An API key, by its public id. */
+  apiKey(keyId: string): string;
+  /** Every merchant id. */
+  merchantIndex: string;
   device(deviceId: string): string;
   deviceIndex: string;
   deviceRecent(deviceId: string): string;
@@ -51,7 +73,18 @@ export function keyLayout(prefix: string): KeyLayout {
     cardCount: `${prefix}cards`,
     session: (id) => `${prefix}{${shardOf(id)}}:session:${id}`,
     sessionPayload: (id) => `${prefix}{${shardOf(id)}}:payload:${id}`,
-    ledger: (sessionId) => `${prefix}{${shardOf(sessionId)}}:ledger:${sessionId}`,
+    payment: (id) => `${prefix}{${shardOf(id)}}:payment:${id}`,
+    entries: (paymentId) => `${prefix}{${shardOf(paymentId)}}:entries:${paymentId}`,
+    refund: (refundId) => `${prefix}{${shardOf(refundId.slice(3))}}:refund:${refundId}`,
+    operation: (opId) => `${prefix}{${shardOf(opId)}}:op:${opId}`,
+    holds: `${prefix}holds`,
+    merchant: (id) => `${prefix}{m:${id}}:merchant`,
+    merchantPayments: (merchant) => `${prefix}{m:${merchant}}:payments`,
+    merchantRefunds: (merchant) => `${prefix}{m:${merchant}}:refunds`,
+    idempotency: (merchant, keyHash) => `${prefix}{m:${merchant}}:idem:${keyHash}`,
+    merchantKeys: (merchant) => `${prefix}{m:${merchant}}:keys`,
+    apiKey: (keyId) => `${prefix}apikey:${keyId}`,
+    merchantIndex: `${prefix}merchants`,
     device: (deviceId) => `${prefix}{dev:${deviceId}}:device`,
     deviceIndex: `${prefix}devices`,
     deviceRecent: (deviceId) => `${prefix}{dev:${deviceId}}:recent`,

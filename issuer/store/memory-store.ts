@@ -10,8 +10,10 @@
  */
 import { ScanpayError } from '../../core/errors.ts';
 import { judgeCardRow } from '../card-legality.ts';
-import { CARD_REFUSED, decisionResult, declineReason, ledgerRecord, ledgerResult, wrongPinDecision } from '../payment.ts';
-import { copyCard, copyLedger, copyResult, copySessionRecord, sameSession } from './records.ts';
+import { CARD_REFUSED, decisionResult, declineReason, ledgerResult, wrongPinDecision } from '../payment.ts';
+import { MemoryMerchants } from './memory-merchants.ts';
+import { MemoryPayments } from './memory-payments.ts';
+import { copyCard, copyResult, copySessionRecord, sameSession } from './records.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { pinBudgetKey } from './keys.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './session-retention.ts';
@@ -43,8 +45,10 @@ export class MemoryStore implements Store {
   readonly persistent = false;
 
   readonly #cards = new Map<string, CardRecord>();
+  /** Payments after the payment: their holds, captures, voids, refunds and entries move these cards' balances. */
+  readonly payments = new MemoryPayments(this.#cards, (id) => this.#sessions.get(id)?.session.merchant ?? null);
+  readonly merchants = new MemoryMerchants();
   readonly #sessions = new ExpiringMap<StoredSession>();
-  readonly #ledger = new Map<string, LedgerRecord>();
   readonly #nonces = new ExpiringMap<{ keepUntil: number }>();
   readonly #devices = new Map<string, DeviceRecord>();
   readonly #recent = new ExpiringMap<{ keepUntil: number; sessions: string[] }>();
@@ -178,8 +182,8 @@ export class MemoryStore implements Store {
   async authorizePayment(request: PaymentRequest): Promise<Authorization> {
     const req = checkedPaymentRequest(request);
     const entry = this.#sessions.get(req.sessionId);
-    const existing = this.#ledger.get(req.sessionId);
-    if (existing) return { record: copyLedger(existing), result: ledgerResult(existing), replayed: entry?.authorizedBy !== req.attempt };
+    const existing = this.payments.record(req.sessionId);
+    if (existing) return { record: existing, result: ledgerResult(existing), replayed: entry?.authorizedBy !== req.attempt };
     if (entry?.result && !entry.result.ledger) return { record: null, result: copyResult(entry.result), replayed: entry.authorizedBy !== req.attempt };
     const card = this.#cards.get(req.card);
     if (card) this.#settleInFlight(card.token, req.sessionId);
@@ -191,18 +195,19 @@ export class MemoryStore implements Store {
     }
     card.pinFailures = 0; // the PIN was right
     if (entry?.budgeted) this.#giveBackBudget(entry.session.scannerId, entry.session.merchant);
-    const reason = declineReason(card, req);
-    if (!reason) card.balance -= req.amount;
-    card.updatedAt = req.at;
-    const record = ledgerRecord(req, reason, card.balance);
-    this.#ledger.set(req.sessionId, record);
+    if (this.payments.reversedBefore(req.sessionId)) {
+      // its reversal came first: nothing is held, and the answer says so
+      const result = decisionResult('reversed');
+      if (entry) Object.assign(entry, { result, authorizedBy: req.attempt, budgeted: false });
+      return { record: null, result, replayed: false };
+    }
+    const record = this.payments.authorized(req, declineReason(card, req), card);
     if (entry) Object.assign(entry, { result: ledgerResult(record), authorizedBy: req.attempt, budgeted: false });
-    return { record: copyLedger(record), result: ledgerResult(record), replayed: false };
+    return { record, result: ledgerResult(record), replayed: false };
   }
 
   async getLedgerRecord(sessionId: string): Promise<LedgerRecord | null> {
-    const record = this.#ledger.get(checkedSessionId(sessionId));
-    return record ? copyLedger(record) : null;
+    return this.payments.record(checkedSessionId(sessionId));
   }
 
   async acceptDeviceToken(deviceId: string, nonce: string, ttlMs: number): Promise<DeviceTokenCheck> {

@@ -7,10 +7,10 @@
 import { ScanpayError, isScanpayError } from '../../core/errors.ts';
 import type { CardRecord, LedgerRecord, PaymentRequest, PinResult, SessionRecord } from './types.ts';
 import { decisionResult, ledgerRecord, type DeclineReason } from '../payment.ts';
-import { checkedCard, checkedLedger, checkedPayload, checkedPaymentRequest, checkedSessionRecord } from './validate.ts';
+import { checkedCard, checkedLedger, checkedPayload, checkedRequestHalf, checkedSessionRecord } from './validate.ts';
 
 /** Runs a boundary check on data read back from Redis; its failure means the row, not the caller, is bad. */
-function decoded<T>(what: string, decode: () => T): T {
+export function decoded<T>(what: string, decode: () => T): T {
   try {
     return decode();
   } catch (e) {
@@ -47,7 +47,7 @@ export function cardToHash(card: CardRecord): Record<(typeof CARD_FIELDS)[number
 }
 
 /** A decimal string as written by cardToHash (or HINCRBY); anything else stays NaN and fails the check. */
-const decimal = (value: string | undefined): number => (value !== undefined && /^-?[0-9]{1,16}$/.test(value) ? Number(value) : NaN);
+export const decimal = (value: string | undefined): number => (value !== undefined && /^-?[0-9]{1,16}$/.test(value) ? Number(value) : NaN);
 const bytes = (value: string | undefined): Uint8Array => new Uint8Array(Buffer.from(value ?? '', 'base64'));
 
 export function cardFromHash(hash: Record<string, string>): CardRecord {
@@ -83,8 +83,8 @@ export function cardFromValues(values: readonly (string | null)[]): CardRecord {
 
 /** A session's fields but its payload as one JSON string (the payload is a key of its own, in base64). */
 export function sessionToJson(session: SessionRecord): string {
-  const { id, scannerId, card, last4, amount, currency, merchant, createdAt, expiresAt } = session;
-  return JSON.stringify({ id, scannerId, card, last4, amount, currency, merchant, createdAt, expiresAt });
+  const { id, scannerId, card, last4, amount, currency, merchant, captureMethod, holdWindowMs, createdAt, expiresAt } = session;
+  return JSON.stringify({ id, scannerId, card, last4, amount, currency, merchant, captureMethod, holdWindowMs, createdAt, expiresAt });
 }
 
 export function sessionFromJson(json: string): SessionRecord {
@@ -105,9 +105,8 @@ export function ledgerFromFields(head: string | null | undefined, decision: stri
   return decoded('ledger record', () => {
     const result = decisionResult(decision ?? '');
     if (!result.ledger) throw new ScanpayError('STORE_CORRUPT', 'malformed');
-    const request = checkedPaymentRequest({ ...JSON.parse(head ?? ''), attempt: '0'.repeat(32) });
-    const record = ledgerRecord(request, result.reason as DeclineReason | null, decimal(balanceAfter ?? undefined));
-    return checkedLedger(record);
+    const request = checkedRequestHalf(JSON.parse(head ?? ''), 'ledger record');
+    return checkedLedger({ ...request, outcome: result.outcome, reason: result.reason, balanceAfter: decimal(balanceAfter ?? undefined) });
   });
 }
 

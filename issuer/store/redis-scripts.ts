@@ -13,6 +13,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { declineReasonLua } from '../payment.ts';
+import { ENTRY, PAYMENT_SCRIPTS, type PaymentScripts } from './redis-payment-scripts.ts';
 import { CARD_FIELDS } from './redis-codec.ts';
 
 type Arg = string | number;
@@ -43,8 +44,9 @@ export interface StoreScripts {
   ): Promise<[string, string?, (string | string[] | null)?, string?, number?]>;
   scanpaySettleFailedPin(session: string, payloadKey: string, cardKeyPrefix: Arg, verdict: Arg, lockAt: Arg, now: Arg, gone: Arg, blocked: Arg, locked: Arg): Promise<string>;
   scanpayAuthorizePayment(
-    ledger: string, card: string, session: string, payloadKey: string,
-    recordHead: Arg, amount: Arg, negatedAmount: Arg, currency: Arg, at: Arg, attempt: Arg, gone: Arg, blocked: Arg, locked: Arg, budgetPrefix: Arg,
+    payment: string, card: string, session: string, payloadKey: string, entries: string,
+    recordHead: Arg, amount: Arg, currency: Arg, at: Arg, attempt: Arg, gone: Arg, blocked: Arg, locked: Arg, budgetPrefix: Arg,
+    captureMethod: Arg, holdExpiresAt: Arg, paymentId: Arg, merchant: Arg, cardToken: Arg, last4: Arg, paymentIndex: Arg, holds: Arg,
   ): Promise<[kind: 'LEDGER' | 'SETTLED' | 'REFUSED' | 'WRITTEN', replayed: number, decision: string, balanceAfter?: string, head?: string | null, budgetedBy?: string | null]>;
   scanpayGiveBackPinBudget(budget: string): Promise<number>;
   scanpayTakePinBudget(budget: string, max: Arg, windowMs: Arg): Promise<number>;
@@ -54,7 +56,9 @@ export interface StoreScripts {
   scanpayRememberResult(recent: string, sessionId: Arg, ttlMs: Arg, keep: Arg): Promise<number>;
 }
 
-export type ScriptedRedis = (Redis | Cluster) & StoreScripts;
+/** Every script of the store, as methods (ioredis defineCommand). */
+export type AllScripts = StoreScripts & PaymentScripts;
+export type ScriptedRedis = (Redis | Cluster) & AllScripts;
 
 /**
  * GCRA on the server's clock (gateways' clocks may differ), as a Lua function that TAKE_RATE and the scripts
@@ -287,54 +291,76 @@ redis.call('DEL', KEYS[2])
 return result`;
 
 /**
- * Exactly once per ledger key. Answers {kind, replayed, decision, balanceAfter, head, budgetedBy}, decisions as
- * payment.ts Decision: 'LEDGER' when the record exists (its decision, balance after and request head; replayed 0
- * only when this same call wrote it: a re-send after a lost reply); 'SETTLED' when the session was decided
- * without a ledger record; 'REFUSED' for a card no longer active (no record; the session settled as a wrong PIN
- * on that card would be); else 'WRITTEN': pinFailures → 0, the decline rules of payment.ts DECLINE_RULES (the
- * same table, as Lua), the balance moved if approved, the record written as its head, decision and balance
- * after, the wrong-PIN budget units the attempt took given back, and budgetedBy: on a cluster (budgetPrefix '':
- * the budgets are on other slots) the scanner whose units the caller gives back itself. Either way the attempt
- * leaves the card's in-flight list and the session's payload is forgotten.
- * ARGV: record head (the request half, JSON), amount, -amount, currency, at, attempt, the gone/blocked/locked
- * decisions, the budgets' key prefix ('' for none here).
+ * Exactly once per payment key. Answers {kind, replayed, decision, balanceAfter, head, budgetedBy}, decisions as
+ * payment.ts Decision: 'LEDGER' when the payment's record exists (its decision, balance after and request head;
+ * replayed 0 only when this same call wrote it: a re-send after a lost reply); 'SETTLED' when the session was
+ * decided without a record, or a reversal came first (decision 'reversed': nothing is held); 'REFUSED' for a card
+ * no longer active (no record; the session settled as a wrong PIN on that card would be); else 'WRITTEN':
+ * pinFailures → 0, the decline rules of payment.ts DECLINE_RULES (the same table, as Lua), and the payment
+ * (redis-payment-scripts.ts): its record and state and, when approved, its authorization entry holding the
+ * amount on the card (and, for automatic capture, its capture entry; for manual capture, its place in the holds
+ * to expire); the merchant's index; the wrong-PIN budget units the attempt took given back, and budgetedBy: on a
+ * cluster (budgetPrefix '': the budgets are on other slots) the scanner whose units the caller gives back itself.
+ * Either way the attempt leaves the card's in-flight list and the session's payload is forgotten.
+ * KEYS: payment, card, session, payload, entries. ARGV: 1 record head (the request half, JSON), 2 amount,
+ * 3 currency, 4 at, 5 attempt, 6-8 the gone/blocked/locked decisions, 9 the budgets' key prefix ('' for none
+ * here), 10 captureMethod, 11 holdExpiresAt, 12 payment id, 13 merchant, 14 card token, 15 last4, 16 the
+ * merchant's payment index and 17 the holds to expire ('' on a cluster: the store wrote them before).
  */
-const AUTHORIZE_PAYMENT = `${IN_FLIGHT}${PIN_BUDGET}
+const AUTHORIZE_PAYMENT = `${IN_FLIGHT}${PIN_BUDGET}${ENTRY}
 local auth = redis.call('HMGET', KEYS[3], 'authorizedBy', 'result', 'budgeted', 'scannerId', 'merchant')
 local replayed = 1
-if auth[1] == ARGV[6] then replayed = 0 end
-local existing = redis.call('HMGET', KEYS[1], 'decision', 'balanceAfter', 'head')
+if auth[1] == ARGV[5] then replayed = 0 end
+local existing = redis.call('HMGET', KEYS[1], 'decision', 'balanceAfter', 'head', 'status')
 if existing[1] then return {'LEDGER', replayed, existing[1], existing[2], existing[3]} end
 if auth[2] then return {'SETTLED', replayed, auth[2]} end
 local c = redis.call('HMGET', KEYS[2], 'status', 'currency', 'limit', 'balance', 'pinInFlight')
 local sessionKept = auth[4] ~= false
 redis.call('DEL', KEYS[4])
 local flights = in_flight(c[5], -1, KEYS[3])
+if c[1] then redis.call('HSET', KEYS[2], 'pinInFlight', flights) end
+if existing[4] == 'reversed' then
+  if sessionKept then redis.call('HSET', KEYS[3], 'result', 'reversed', 'authorizedBy', ARGV[5], 'budgeted', '0') end
+  return {'SETTLED', 0, 'reversed'}
+end
 if c[1] ~= 'active' then
-  local result = ARGV[7]
-  if c[1] == 'blocked' then result = ARGV[8] elseif c[1] == 'locked' then result = ARGV[9] end
-  if c[1] then redis.call('HSET', KEYS[2], 'pinInFlight', flights) end
-  if sessionKept then redis.call('HSET', KEYS[3], 'result', result, 'authorizedBy', ARGV[6]) end
+  local result = ARGV[6]
+  if c[1] == 'blocked' then result = ARGV[7] elseif c[1] == 'locked' then result = ARGV[8] end
+  if sessionKept then redis.call('HSET', KEYS[3], 'result', result, 'authorizedBy', ARGV[5]) end
   return {'REFUSED', 0, result}
 end
-redis.call('HSET', KEYS[2], 'pinFailures', '0', 'pinInFlight', flights, 'updatedAt', ARGV[5])
+redis.call('HSET', KEYS[2], 'pinFailures', '0', 'updatedAt', ARGV[4])
 local budgetedBy = false
 if auth[3] == '1' then
-  if ARGV[10] ~= '' then
-    give_back_budget(ARGV[10] .. 'device:' .. auth[4])
-    give_back_budget(ARGV[10] .. 'merchant:' .. auth[5])
+  if ARGV[9] ~= '' then
+    give_back_budget(ARGV[9] .. 'device:' .. auth[4])
+    give_back_budget(ARGV[9] .. 'merchant:' .. auth[5])
   else budgetedBy = auth[4] end
 end
 local card = { currency = c[2], limit = tonumber(c[3]), balance = tonumber(c[4]) }
-local request = { currency = ARGV[4], amount = tonumber(ARGV[2]) }
+local request = { currency = ARGV[3], amount = tonumber(ARGV[2]) }
 ${declineReasonLua()}
+redis.call('HSET', KEYS[1], 'id', ARGV[12], 'merchant', ARGV[13], 'card', ARGV[14], 'last4', ARGV[15], 'currency', ARGV[3], 'amount', ARGV[2],
+  'captureMethod', ARGV[10], 'captured', '0', 'refunded', '0', 'holdExpiresAt', '', 'reversal', '', 'seq', '0', 'createdAt', ARGV[4], 'updatedAt', ARGV[4])
 local decision = 'approved'
 local balance = card.balance
-if reason then decision = 'declined:' .. reason
-else balance = redis.call('HINCRBY', KEYS[2], 'balance', ARGV[3]) end
-local balanceAfter = string.format('%d', balance)
+if reason then
+  decision = 'declined:' .. reason
+  redis.call('HSET', KEYS[1], 'status', 'declined')
+else
+  balance = add_entry(KEYS[1], KEYS[5], KEYS[2], 'authorization', request.amount, -request.amount, ARGV[12], nil, ARGV[4])
+  if ARGV[10] == 'automatic' then
+    add_entry(KEYS[1], KEYS[5], KEYS[2], 'capture', request.amount, 0, ARGV[12], nil, ARGV[4])
+    redis.call('HSET', KEYS[1], 'status', 'captured', 'captured', ARGV[2])
+  else
+    redis.call('HSET', KEYS[1], 'status', 'authorized', 'holdExpiresAt', ARGV[11])
+    if ARGV[17] ~= '' then redis.call('ZADD', ARGV[17], ARGV[11], ARGV[12]) end
+  end
+end
+if ARGV[16] ~= '' then redis.call('ZADD', ARGV[16], ARGV[4], ARGV[12]) end
+local balanceAfter = fmt(balance)
 redis.call('HSET', KEYS[1], 'head', ARGV[1], 'decision', decision, 'balanceAfter', balanceAfter)
-if sessionKept then redis.call('HSET', KEYS[3], 'result', decision, 'authorizedBy', ARGV[6], 'budgeted', '0') end
+if sessionKept then redis.call('HSET', KEYS[3], 'result', decision, 'authorizedBy', ARGV[5], 'budgeted', '0') end
 return {'WRITTEN', 0, decision, balanceAfter, false, budgetedBy}`;
 
 /** A wrong-PIN budget unit given back (a correct PIN, on a cluster: the budget is on its own slot). */
@@ -385,7 +411,7 @@ const SCRIPTS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }>
   scanpayOpenSession: { lua: OPEN_SESSION, numberOfKeys: 3 },
   scanpayBeginPinAttempt: { lua: BEGIN_PIN_ATTEMPT, numberOfKeys: 2 },
   scanpaySettleFailedPin: { lua: SETTLE_FAILED_PIN, numberOfKeys: 2 },
-  scanpayAuthorizePayment: { lua: AUTHORIZE_PAYMENT, numberOfKeys: 4 },
+  scanpayAuthorizePayment: { lua: AUTHORIZE_PAYMENT, numberOfKeys: 5 },
   scanpayGiveBackPinBudget: { lua: GIVE_BACK_PIN_BUDGET, numberOfKeys: 1 },
   scanpayTakePinBudget: { lua: TAKE_PIN_BUDGET, numberOfKeys: 1 },
   scanpayAcceptDeviceToken: { lua: ACCEPT_DEVICE_TOKEN, numberOfKeys: 2 },
@@ -396,6 +422,6 @@ const SCRIPTS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }>
 
 /** Registers the scripts on the connection or cluster (EVALSHA, falling back to EVAL once per node connection). */
 export function withStoreScripts(redis: Redis | Cluster): ScriptedRedis {
-  for (const [name, definition] of Object.entries(SCRIPTS)) redis.defineCommand(name, definition);
+  for (const [name, definition] of Object.entries({ ...SCRIPTS, ...PAYMENT_SCRIPTS })) redis.defineCommand(name, definition);
   return redis as ScriptedRedis;
 }

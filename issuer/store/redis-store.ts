@@ -21,7 +21,9 @@ import { CARD_REFUSED, ledgerResult } from '../payment.ts';
 import {
   cardFromHash, cardFromValues, cardToHash, ledgerFromFields, ledgerHead, payloadFromBase64, resultFromDecision, sessionFromJson, sessionToJson, writtenLedger,
 } from './redis-codec.ts';
-import { withStoreScripts, type PinBudgetBefore, type RateUnitArgs, type ScriptedRedis, type StoreScripts } from './redis-scripts.ts';
+import { withStoreScripts, type AllScripts, type PinBudgetBefore, type RateUnitArgs, type ScriptedRedis } from './redis-scripts.ts';
+import { RedisMerchants } from './redis-merchants.ts';
+import { RedisPayments } from './redis-payments.ts';
 import type { ClusterNode } from './redis-target.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './session-retention.ts';
 import type {
@@ -115,8 +117,19 @@ function storeFailure(e: unknown): ScanpayError {
   return isScanpayError(e) ? e : new ScanpayError('STORE_UNAVAILABLE', e instanceof Error ? e.message : String(e));
 }
 
+/** What the store's parts on Redis (payments, merchants) share with it: its connections, key layout and deadlines. */
+export interface RedisContext {
+  readonly keys: KeyLayout;
+  /** On a Redis Cluster: keys of other slots are written in steps of their own. */
+  readonly cluster: boolean;
+  run<T>(command: (redis: ScriptedRedis) => Promise<T>): Promise<T>;
+  durable<K extends keyof AllScripts>(name: K, ...args: Parameters<AllScripts[K]>): Promise<Awaited<ReturnType<AllScripts[K]>>>;
+}
+
 export class RedisStore implements Store {
   readonly persistent = true;
+  readonly payments: RedisPayments;
+  readonly merchants: RedisMerchants;
 
   readonly #direct: ScriptedRedis;
   readonly #batched: ScriptedRedis;
@@ -146,6 +159,12 @@ export class RedisStore implements Store {
     this.#direct = withStoreScripts(direct);
     this.#batched = batched === direct ? this.#direct : withStoreScripts(batched);
     this.#keys = keyLayout(prefix);
+    const context: RedisContext = {
+      keys: this.#keys, cluster: this.#direct instanceof Cluster,
+      run: (command) => this.#run(command), durable: (name, ...args) => this.#durable(name, ...args),
+    };
+    this.payments = new RedisPayments(context);
+    this.merchants = new RedisMerchants(context);
   }
 
   /** Connects and checks the server answers; STORE_UNAVAILABLE (with the reason, never the password) if not. */
@@ -303,10 +322,18 @@ export class RedisStore implements Store {
     const req = checkedPaymentRequest(request);
     const cluster = this.#direct instanceof Cluster;
     const sessionKey = this.#keys.session(req.sessionId);
+    const holdExpiresAt = req.at + req.holdWindowMs;
+    // a merchant's payment index and the holds are on other slots than the payment: on a cluster they are written
+    // first (a listing or the sweep skips an entry whose payment never came), on one Redis inside the script
+    if (cluster) {
+      await this.#run((redis) => redis.zadd(this.#keys.merchantPayments(req.merchant), req.at, req.sessionId));
+      if (req.captureMethod === 'manual') await this.#run((redis) => redis.zadd(this.#keys.holds, holdExpiresAt, req.sessionId));
+    }
     const [kind, replayed, decision, balanceAfter, head, budgetedBy] = await this.#durable('scanpayAuthorizePayment',
-      this.#keys.ledger(req.sessionId), this.#keys.card(req.card), sessionKey, this.#keys.sessionPayload(req.sessionId),
-      ledgerHead(req), String(req.amount), String(-req.amount), req.currency, String(req.at), req.attempt, ...REFUSED_CODES,
-      cluster ? '' : this.#keys.pinBudgetPrefix,
+      this.#keys.payment(req.sessionId), this.#keys.card(req.card), sessionKey, this.#keys.sessionPayload(req.sessionId), this.#keys.entries(req.sessionId),
+      ledgerHead(req), String(req.amount), req.currency, String(req.at), req.attempt, ...REFUSED_CODES, cluster ? '' : this.#keys.pinBudgetPrefix,
+      req.captureMethod, holdExpiresAt, req.sessionId, req.merchant, req.card, req.last4,
+      cluster ? '' : this.#keys.merchantPayments(req.merchant), cluster ? '' : this.#keys.holds,
     );
     // a cluster keeps the budgets on their own slots: the correct PIN's units are given back here
     if (budgetedBy) await this.#giveBackPinBudget(this.#keys.pinBudget('device', budgetedBy), this.#keys.pinBudget('merchant', req.merchant));
@@ -317,7 +344,7 @@ export class RedisStore implements Store {
   }
 
   async getLedgerRecord(sessionId: string): Promise<LedgerRecord | null> {
-    const [head, decision, balanceAfter] = await this.#run((redis) => redis.hmget(this.#keys.ledger(checkedSessionId(sessionId)), 'head', 'decision', 'balanceAfter'));
+    const [head, decision, balanceAfter] = await this.#run((redis) => redis.hmget(this.#keys.payment(checkedSessionId(sessionId)), 'head', 'decision', 'balanceAfter'));
     return decision === null ? null : ledgerFromFields(head, decision, balanceAfter);
   }
 
@@ -486,8 +513,8 @@ export class RedisStore implements Store {
    * Too few replicas in time: STORE_UNAVAILABLE. The write stands on the master, so a retry replays it (the
    * ledger key, the attempt id) and waits again rather than paying or counting twice.
    */
-  async #durable<K extends keyof StoreScripts>(name: K, ...args: Parameters<StoreScripts[K]>): Promise<Awaited<ReturnType<StoreScripts[K]>>> {
-    type Reply = Awaited<ReturnType<StoreScripts[K]>>;
+  async #durable<K extends keyof AllScripts>(name: K, ...args: Parameters<AllScripts[K]>): Promise<Awaited<ReturnType<AllScripts[K]>>> {
+    type Reply = Awaited<ReturnType<AllScripts[K]>>;
     const call = (target: object) => (target as Record<K, (...a: unknown[]) => unknown>)[name](...args);
     const { replicas, timeoutMs } = this.#wait;
     if (replicas === 0) return this.#run((redis) => call(redis) as Promise<Reply>);

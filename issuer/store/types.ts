@@ -10,6 +10,8 @@
  */
 
 import type { ErrorCode } from '../../core/errors.ts';
+import type { MerchantStore } from './merchant-types.ts';
+import type { CaptureMethod, PaymentStore } from './payment-types.ts';
 
 export type CardStatus = 'active' | 'blocked' | 'locked';
 
@@ -46,6 +48,9 @@ export interface AuthSession {
   amount: number; // minor units
   currency: string;
   merchant: string;
+  /** How the payment is captured once authorized (the scan's choice, else its merchant's), and how long a manual hold lasts (ms). */
+  captureMethod: CaptureMethod;
+  holdWindowMs: number;
   createdAt: number;
   expiresAt: number; // ms since epoch
 }
@@ -166,6 +171,10 @@ export interface PaymentRequest {
   currency: string;
   cryptogram: string;
   at: number;
+  /** Captured in the authorization's step (automatic), or held until its merchant captures it (manual). */
+  captureMethod: CaptureMethod;
+  /** A manual capture's hold is released by itself this long after the authorization (ms). */
+  holdWindowMs: number;
   /** Random per call: a re-send of the same call (a client retry after a lost reply) is not reported as a replay. */
   attempt: string;
 }
@@ -243,6 +252,10 @@ export interface Store {
   readonly description: string;
   /** False for the embedded store: everything is lost when the process exits. */
   readonly persistent: boolean;
+  /** Payments after the payment: capture, void, refund, reversal, hold expiry, the ledger's entries (payment-types.ts). */
+  readonly payments: PaymentStore;
+  /** Merchants and their API keys (merchant-types.ts). */
+  readonly merchants: MerchantStore;
 
   /** Inserts a new card; false (and nothing written) when the token exists. */
   insertCard(card: CardRecord): Promise<boolean>;

@@ -17,6 +17,8 @@ import { BASIC_KEY_CHECK_SIZE } from '../key-ring.ts';
 import { PAYLOAD_SIZE } from '../payload.ts';
 import { CARD_TOKEN, shardOf } from '../session-id.ts';
 import { copyCard, copyLedger, copySession, copySessionRecord } from './records.ts';
+import type { ApiKeyRecord, MerchantRecord } from './merchant-types.ts';
+import type { CaptureMethod, ListQuery, OperationRequest } from './payment-types.ts';
 import { DEFAULT_TAKEOVER_MS, type AuthSession, type CardClaim, type CardRecord, type CardStatus, type LedgerRecord, type PaymentRequest, type PinPolicy, type RateLimit, type SessionRecord, type WrongPinLimit } from './types.ts';
 
 const U16 = 0xffff;
@@ -179,6 +181,8 @@ export function checkedSessionRecord(input: unknown): SessionRecord {
   parseAmount(s.amount);
   parseCurrency(s.currency);
   parseMerchant(s.merchant);
+  checkedCaptureMethod(s.captureMethod);
+  aint(s.holdWindowMs, 'holdWindowMs', 1, MAX_HOLD_WINDOW_MS);
   const createdAt = whole(s.createdAt, 'createdAt');
   if (whole(s.expiresAt, 'expiresAt') < createdAt) throw bad('expiresAt must not precede createdAt');
   return copySessionRecord(s as unknown as SessionRecord);
@@ -190,8 +194,19 @@ export function checkedSession(input: unknown): AuthSession {
   return copySession({ ...checkedSessionRecord(s), payload: s.payload as Uint8Array });
 }
 
-export function checkedPaymentRequest(input: unknown): PaymentRequest {
-  const r = record(input, 'payment request');
+/** The longest hold window a merchant may ask for: 30 days (a card's funds are not held longer). */
+export const MAX_HOLD_WINDOW_MS = 30 * 86_400_000;
+
+export function checkedCaptureMethod(value: unknown): CaptureMethod {
+  if (value !== 'automatic' && value !== 'manual') throw bad('captureMethod must be automatic or manual');
+  return value;
+}
+
+/** What a payment request and its ledger record share: the payment itself, shard rule included. */
+type RequestHalf = Pick<PaymentRequest, 'sessionId' | 'card' | 'last4' | 'merchant' | 'amount' | 'currency' | 'cryptogram' | 'at'>;
+
+export function checkedRequestHalf(input: unknown, name = 'payment request'): RequestHalf {
+  const r = record(input, name);
   const sessionId = checkedSessionId(r.sessionId);
   const card = checkedCardToken(r.card);
   sameShard(sessionId, card);
@@ -204,6 +219,15 @@ export function checkedPaymentRequest(input: unknown): PaymentRequest {
     currency: parseCurrency(r.currency),
     cryptogram: matching(r.cryptogram, 'cryptogram', CRYPTOGRAM, '64 lowercase hex characters'),
     at: whole(r.at, 'at'),
+  };
+}
+
+export function checkedPaymentRequest(input: unknown): PaymentRequest {
+  const r = record(input, 'payment request');
+  return {
+    ...checkedRequestHalf(r),
+    captureMethod: checkedCaptureMethod(r.captureMethod),
+    holdWindowMs: aint(r.holdWindowMs, 'holdWindowMs', 1, MAX_HOLD_WINDOW_MS),
     attempt: checkedAttempt(r.attempt),
   };
 }
@@ -220,7 +244,93 @@ export function checkedDecision(outcome: unknown, reason: unknown, balanceAfter:
 /** A ledger record as read back: every field of the right type, an approved record without a reason. */
 export function checkedLedger(input: unknown): LedgerRecord {
   const r = record(input, 'ledger record');
-  const request = checkedPaymentRequest({ ...r, attempt: '0'.repeat(32) }); // the request half, shard rule included
+  const request = checkedRequestHalf(r, 'ledger record');
   checkedDecision(r.outcome, r.reason, r.balanceAfter);
   return copyLedger({ ...request, outcome: r.outcome, reason: r.reason, balanceAfter: r.balanceAfter } as LedgerRecord);
+}
+
+// ── after the payment ───────────────────────────────────────────────────────────────────────────────────────
+const OP_ID = /^[0-9a-f]{32}$/;
+const FINGERPRINT = /^[0-9a-f]{64}$/;
+const REFUND_ID = /^re_[0-9a-f]{32}$/;
+/** An Idempotency-Key: 1 to 255 printable ASCII characters (Stripe's limit), no spaces around. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e][\x20-\x7e]{0,253}[\x21-\x7e]$|^[\x21-\x7e]$/;
+const MAX_REASON = 500;
+
+/** A payment's id: the session id a scanner saw. */
+export function checkedPaymentId(id: unknown): string {
+  return parseSessionId(id, 'payment id');
+}
+
+/** An operation on a payment: its id, whose it must be, its opId on the payment's shard, what the request asked, when. */
+export function checkedOperation(input: unknown): OperationRequest {
+  const r = record(input, 'operation');
+  const paymentId = checkedPaymentId(r.paymentId);
+  const opId = matching(r.opId, 'opId', OP_ID, '32 lowercase hex characters');
+  if (shardOf(opId) !== shardOf(paymentId)) throw bad('opId must start with its payment\'s shard (payment.ts operationId)');
+  return {
+    paymentId, merchant: parseMerchant(r.merchant), opId,
+    fingerprint: matching(r.fingerprint, 'fingerprint', FINGERPRINT, '64 lowercase hex characters'), at: whole(r.at, 'at'),
+  };
+}
+
+export function checkedRefundReason(reason: unknown): string | null {
+  if (reason === null || reason === undefined) return null;
+  if (typeof reason !== 'string' || reason.length > MAX_REASON || /[\u0000-\u001f\u007f]/.test(reason)) {
+    throw bad(`reason must be at most ${MAX_REASON} characters, without control characters`);
+  }
+  return reason;
+}
+
+export function checkedListQuery(input: unknown): ListQuery {
+  const q = record(input, 'list query');
+  const query: ListQuery = { limit: aint(q.limit, 'limit', 1, 100) };
+  if (q.startingAfter !== undefined) {
+    if (typeof q.startingAfter !== 'string' || !(OP_ID.test(q.startingAfter) || REFUND_ID.test(q.startingAfter))) throw bad('starting_after must be a payment or refund id');
+    query.startingAfter = q.startingAfter;
+  }
+  if (q.createdGte !== undefined) query.createdGte = whole(q.createdGte, 'created_gte');
+  if (q.createdLt !== undefined) query.createdLt = whole(q.createdLt, 'created_lt');
+  return query;
+}
+
+/** An Idempotency-Key claim: the store's name for it (per merchant), the request's fingerprint, and how long it is kept. */
+export function checkedIdempotency(merchant: unknown, key: unknown, fingerprint: unknown, ttlMs: unknown): { name: string; fingerprint: string; ttlMs: number } {
+  const m = parseMerchant(merchant);
+  const k = matching(key, 'Idempotency-Key', IDEMPOTENCY_KEY, '1 to 255 printable ASCII characters');
+  const f = matching(fingerprint, 'fingerprint', FINGERPRINT, '64 lowercase hex characters');
+  return { name: `${m}\n${k}`, fingerprint: f, ttlMs: aint(ttlMs, 'ttlMs', 1, 7 * 86_400_000) };
+}
+
+// ── merchants ───────────────────────────────────────────────────────────────────────────────────────────────
+const API_KEY_ID = /^[0-9a-f]{16}$/;
+const HASH = /^[0-9a-f]{64}$/;
+const MAX_NAME = 200;
+
+export function checkedMerchantId(id: unknown): string {
+  return parseMerchant(id, 'merchant id');
+}
+
+export function checkedApiKeyId(id: unknown): string {
+  return matching(id, 'API key id', API_KEY_ID, '16 lowercase hex characters');
+}
+
+export function checkedMerchantRecord(input: unknown): MerchantRecord {
+  const m = record(input, 'merchant');
+  if (typeof m.name !== 'string' || m.name.length > MAX_NAME || /[\u0000-\u001f\u007f]/.test(m.name)) throw bad(`name must be at most ${MAX_NAME} characters, without control characters`);
+  return {
+    id: checkedMerchantId(m.id), name: m.name, captureMethod: checkedCaptureMethod(m.captureMethod),
+    holdWindowMs: aint(m.holdWindowMs, 'holdWindowMs', 1, MAX_HOLD_WINDOW_MS), createdAt: whole(m.createdAt, 'createdAt'),
+  };
+}
+
+/** An API key's record; with `merchant`, it must be that merchant's. */
+export function checkedApiKeyRecord(input: unknown, merchant?: string): ApiKeyRecord {
+  const k = record(input, 'API key');
+  const key: ApiKeyRecord = {
+    keyId: checkedApiKeyId(k.keyId), merchant: checkedMerchantId(k.merchant), hash: matching(k.hash, 'hash', HASH, '64 lowercase hex characters'),
+    createdAt: whole(k.createdAt, 'createdAt'), expiresAt: k.expiresAt === null ? null : whole(k.expiresAt, 'expiresAt'),
+  };
+  if (merchant !== undefined && key.merchant !== merchant) throw bad('the key must be its merchant\'s');
+  return key;
 }

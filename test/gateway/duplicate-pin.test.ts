@@ -16,6 +16,7 @@ import { handlePin } from '../../gateway/flow/pin.ts';
 import type { CardEngine, PinCheck, PinChecked } from '../../issuer/card-engine.ts';
 import { CARD_STATUS } from '../../issuer/card-engine.ts';
 import { encodeHeader, PAYLOAD_SIZE } from '../../issuer/payload.ts';
+import { MerchantPolicies } from '../../gateway/flow/merchant-policies.ts';
 import { MemoryStore } from '../../issuer/store/index.ts';
 import type { CardRecord } from '../../issuer/store/types.ts';
 import { claimFor, makeCard, makeSession } from '../support/store-fixtures.ts';
@@ -53,6 +54,7 @@ async function flow(delayMs = 20): Promise<{ deps: FlowDeps; engine: ReturnType<
     metrics: { scan() {}, pinAttempt() {}, payment() {}, stepSeconds() {}, pinBudgetSpent() {} },
     pinsInFlight: new Map(),
     revokedDevices: new Set<string>(),
+    merchantPolicies: new MerchantPolicies(store.merchants),
     notify() {},
   };
   return { deps, engine, store };

@@ -55,7 +55,7 @@ async function lockByPin(f: Fixture, pan: string): Promise<void> {
     const now = Date.now();
     const session = {
       id: newSessionId(token), scannerId: 'scanner-1', card: token, last4: card.last4, payload: new Uint8Array(112), amount: 1, currency: 'EUR',
-      merchant: 'm', createdAt: now, expiresAt: now + 60_000,
+      merchant: 'm', captureMethod: 'automatic' as const, holdWindowMs: 86_400_000, createdAt: now, expiresAt: now + 60_000,
     };
     await f.store.openSession(session, { basicKeyCheck: card.basicKeyCheck, generation: card.generation, keyId: card.keyId });
     await f.store.beginPinAttempt(session.id, 'scanner-1', randomBytes(16).toString('hex'), now, { lockAt: 3, paceMs: 0 });

@@ -1006,7 +1006,7 @@ describeRedis(redis, 'RedisStore', (server) => {
       expect(usedTtl).toBeGreaterThan(USED_SESSION_RETENTION_MS - 60_000);
       expect(usedTtl).toBeLessThanOrEqual(session.expiresAt + USED_SESSION_RETENTION_MS - Date.now() + 1_000);
       await store.authorizePayment(makePayment(card, { sessionId: session.id }));
-      for (const key of [keys.card(card.token), keys.cardCount, keys.ledger(session.id)]) expect(await raw.pttl(key)).toBe(-1);
+      for (const key of [keys.card(card.token), keys.cardCount, keys.payment(session.id)]) expect(await raw.pttl(key)).toBe(-1);
       await store.close();
     });
 
@@ -1056,8 +1056,9 @@ describeRedis(redis, 'RedisStore', (server) => {
       const keys = layout(prefix);
       // each session's payload key too, deleted once the session was decided
       const expected = [
-        keys.card(card.token), keys.cardCount, keys.session(session.id), keys.ledger(session.id), keys.session(wrong.id),
+        keys.card(card.token), keys.cardCount, keys.session(session.id), keys.payment(session.id), keys.session(wrong.id),
         keys.sessionPayload(session.id), keys.sessionPayload(wrong.id),
+        keys.entries(session.id), // the payment's entries (its merchant's index is written inside the script: not a declared key)
       ];
       for (const key of touched) expect(key.startsWith(prefix)).toBe(true);
       expect(new Set(touched)).toEqual(new Set([
@@ -1066,8 +1067,10 @@ describeRedis(redis, 'RedisStore', (server) => {
       ]));
       // card, sessions and ledger of one card share the hash tag {shard}: one cluster slot for every payment step
       const tag = `{${card.token.slice(0, 4)}}`;
-      for (const key of [keys.card(card.token), keys.session(session.id), keys.sessionPayload(session.id), keys.ledger(session.id), keys.session(wrong.id)]) expect(key).toContain(tag);
-      expect(await keysUnder(raw, prefix)).toHaveLength(11); // till-1's device key holds its last connection (connectedAt)
+      for (const key of [keys.card(card.token), keys.session(session.id), keys.sessionPayload(session.id), keys.payment(session.id), keys.entries(session.id), keys.session(wrong.id)]) expect(key).toContain(tag);
+      // till-1's device key holds its last connection (connectedAt); the payment's entries and its merchant's index
+      expect(await keysUnder(raw, prefix)).toHaveLength(13);
+      expect(await keysUnder(raw, prefix)).toContain(keys.merchantPayments(session.merchant));
       expect(await raw.hkeys(keys.device('till-1'))).toEqual(['connectedAt']);
       expect(keys.revocations.startsWith(prefix)).toBe(true); // the revocations channel too
       if (!server.shared) {
@@ -1189,7 +1192,7 @@ describeRedis(redis, 'RedisStore', (server) => {
       await raw.hdel(layout(prefix).card(card.token), 'pvv');
       expect(isScanpayError(await attemptOn(), 'STORE_CORRUPT')).toBe(true);
       const damaged = '4000001234567899';
-      await raw.hset(layout(prefix).ledger('0'.repeat(32)), 'head', `{"card":"${damaged}"`, 'decision', 'approved', 'balanceAfter', '1');
+      await raw.hset(layout(prefix).payment('0'.repeat(32)), 'head', `{"card":"${damaged}"`, 'decision', 'approved', 'balanceAfter', '1');
       const ledgerError = await store.getLedgerRecord('0'.repeat(32)).catch((e: unknown) => e);
       expect(isScanpayError(ledgerError, 'STORE_CORRUPT')).toBe(true);
       expect(String((ledgerError as Error).message)).not.toContain(damaged);

@@ -62,6 +62,8 @@ export function makeSession(card: CardRecord, overrides: Partial<AuthSession> = 
     amount: 1_250,
     currency: card.currency,
     merchant: 'corner-cafe',
+    captureMethod: 'automatic',
+    holdWindowMs: 7 * 86_400_000,
     createdAt,
     expiresAt: createdAt + 120_000,
     ...overrides,
@@ -78,6 +80,8 @@ export function makePayment(card: CardRecord, overrides: Partial<PaymentRequest>
     currency: card.currency,
     cryptogram: randomBytes(32).toString('hex'),
     at: Date.now(),
+    captureMethod: 'automatic',
+    holdWindowMs: 7 * 86_400_000,
     attempt: newAttempt(),
     ...overrides,
   };

@@ -1,0 +1,166 @@
+/**
+ * The Lua of money after the payment (payment-types.ts PaymentStore), beside the PIN scripts (redis-scripts.ts):
+ * each operation is one script over the payment's keys, which share its card's hash tag with the card itself, so
+ * the balance and the entries move in one atomic step on one Redis Cluster slot. The rules come from payment.ts
+ * (OPERATION_FROM as `takes` tables, the refunded status), the answers are raw (a status, an action, the payment's
+ * and refund's fields as Redis holds them); TypeScript (redis-payment-codec.ts) makes the records from them.
+ *
+ * A payment hash holds its authorization record (`head`: the request half as JSON, `decision`, `balanceAfter`),
+ * its state (`status`, `captured`, `refunded`, `holdExpiresAt`, `reversal`, `updatedAt`, `seq`, `refunds`) and
+ * what the operations need of the request (`merchant`, `card`, `last4`, `currency`, `amount`, `captureMethod`,
+ * `createdAt`). An entry is one list element `type|amount|balanceChange|balanceAfter|cause|refundId|at`.
+ * An operation's answer is kept on its own key (`op:<opId>`, 24 h) with the request's fingerprint.
+ */
+import { REFUNDED_STATUS_LUA, takesLua } from '../payment.ts';
+
+type Arg = string | number;
+
+/** The answer an operation script returns: replayed (1) or not, its result ('ok' or a refusal), action, payment and refund fields (JSON arrays). */
+export type OperationReply = [replayed: number, result: string, action: string, payment: string, refund: string];
+
+export interface PaymentScripts {
+  scanpayCapture(payment: string, entries: string, op: string, merchant: Arg, fingerprint: Arg, at: Arg, cardKeyPrefix: Arg, retentionMs: Arg, opId: Arg, amount: Arg): Promise<OperationReply>;
+  scanpayVoid(payment: string, entries: string, op: string, merchant: Arg, fingerprint: Arg, at: Arg, cardKeyPrefix: Arg, retentionMs: Arg, opId: Arg): Promise<OperationReply>;
+  scanpayRefund(
+    payment: string, entries: string, op: string, refund: string, merchant: Arg, fingerprint: Arg, at: Arg, cardKeyPrefix: Arg, retentionMs: Arg, opId: Arg,
+    amount: Arg, reason: Arg, refundId: Arg, refundIndex: Arg,
+  ): Promise<OperationReply>;
+  scanpayReverse(
+    payment: string, entries: string, op: string, refund: string, session: string, merchant: Arg, fingerprint: Arg, at: Arg, cardKeyPrefix: Arg,
+    retentionMs: Arg, opId: Arg, refundId: Arg, refundIndex: Arg, paymentId: Arg,
+  ): Promise<OperationReply>;
+  scanpayExpireHold(payment: string, entries: string, now: Arg, cardKeyPrefix: Arg): Promise<number>;
+  scanpayClaimIdempotency(claim: string, fingerprint: Arg, ttlMs: Arg): Promise<'new' | 'same' | 'different'>;
+}
+
+/** Lua: `fmt` (a whole number without rounding: never tostring) and `add_entry`, which moves the card's balance. */
+export const ENTRY = `
+local function fmt(n) return string.format('%d', n) end
+local function add_entry(paymentKey, entriesKey, cardKey, kind, amount, change, cause, refundId, at)
+  local after = redis.call('HINCRBY', cardKey, 'balance', change)
+  redis.call('HINCRBY', paymentKey, 'seq', 1)
+  redis.call('RPUSH', entriesKey, kind .. '|' .. fmt(amount) .. '|' .. fmt(change) .. '|' .. fmt(after) .. '|' .. cause .. '|' .. (refundId or '') .. '|' .. at)
+  return after
+end`;
+
+/**
+ * Lua every operation starts with. KEYS: 1 payment, 2 entries, 3 op. ARGV: 1 merchant, 2 fingerprint, 3 at,
+ * 4 the card key prefix, 5 how long the answer is kept, 6 opId. `finish` keeps and returns the answer; an opId
+ * answered before answers the same (another fingerprint under it: IDEMPOTENCY_KEY_REUSED, nothing kept).
+ */
+const OPERATION = `${ENTRY}
+local function finish(result, action, refundKey, replayed)
+  local payment = ''
+  if result == 'ok' then payment = cjson.encode(redis.call('HGETALL', KEYS[1])) end
+  local refund = ''
+  if refundKey then refund = cjson.encode(redis.call('HGETALL', refundKey)) end
+  redis.call('HSET', KEYS[3], 'fingerprint', ARGV[2], 'result', result, 'action', action, 'payment', payment, 'refund', refund)
+  redis.call('PEXPIRE', KEYS[3], ARGV[5])
+  return {replayed and 1 or 0, result, action, payment, refund}
+end
+local kept = redis.call('HMGET', KEYS[3], 'fingerprint', 'result', 'action', 'payment', 'refund')
+if kept[1] then
+  if kept[1] ~= ARGV[2] then return {1, 'IDEMPOTENCY_KEY_REUSED', '', '', ''} end
+  return {1, kept[2], kept[3], kept[4], kept[5]}
+end
+local p = redis.call('HMGET', KEYS[1], 'head', 'merchant', 'status', 'card', 'amount', 'captured', 'refunded', 'currency', 'reversal', 'refunds', 'id')`;
+
+/** The payment exists (authorized once: it has its record), is the merchant's, and `operation` takes its status. */
+function owned(operation: 'capture' | 'void' | 'refund', refusal: string): string {
+  return `
+if not p[1] or p[2] ~= ARGV[1] then return finish('PAYMENT_NOT_FOUND', '') end
+if not (${takesLua(operation)})[p[3]] then return finish('${refusal}', '') end
+local cardKey = ARGV[4] .. p[4]`;
+}
+
+/** Lua: a refund of `amount` (KEYS[refundKeyAt]), its entry, the payment's refunded total and status, and the merchant's index. */
+const REFUND_OF = `${REFUNDED_STATUS_LUA}
+local function refund_of(refundKey, cardKey, amount, reason, refundId, refundIndex)
+  add_entry(KEYS[1], KEYS[2], cardKey, 'refund', amount, amount, ARGV[6], refundId, ARGV[3])
+  local refunded = tonumber(p[7]) + amount
+  local refunds = refundId
+  if p[10] and p[10] ~= '' then refunds = p[10] .. ',' .. refundId end
+  redis.call('HSET', refundKey, 'id', refundId, 'paymentId', p[11], 'merchant', p[2], 'amount', fmt(amount), 'currency', p[8], 'reason', reason, 'createdAt', ARGV[3])
+  redis.call('HSET', KEYS[1], 'refunded', fmt(refunded), 'status', refunded_status(tonumber(p[6]), refunded), 'updatedAt', ARGV[3], 'refunds', refunds)
+  if refundIndex ~= '' then redis.call('ZADD', refundIndex, ARGV[3], refundId) end
+end`;
+
+/** ARGV 7: the amount to capture ('' for all of it); the rest of the authorization is released. */
+const CAPTURE = `${OPERATION}${owned('capture', 'PAYMENT_NOT_CAPTURABLE')}
+local amount = tonumber(p[5])
+local capture = amount
+if ARGV[7] ~= '' then capture = tonumber(ARGV[7]) end
+if capture > amount then return finish('AMOUNT_TOO_LARGE', '') end
+add_entry(KEYS[1], KEYS[2], cardKey, 'capture', capture, 0, ARGV[6], nil, ARGV[3])
+if capture < amount then add_entry(KEYS[1], KEYS[2], cardKey, 'release', amount - capture, amount - capture, ARGV[6], nil, ARGV[3]) end
+redis.call('HSET', KEYS[1], 'status', 'captured', 'captured', fmt(capture), 'holdExpiresAt', '', 'updatedAt', ARGV[3])
+return finish('ok', '')`;
+
+const VOID = `${OPERATION}${owned('void', 'PAYMENT_NOT_VOIDABLE')}
+local amount = tonumber(p[5])
+add_entry(KEYS[1], KEYS[2], cardKey, 'void', amount, amount, ARGV[6], nil, ARGV[3])
+redis.call('HSET', KEYS[1], 'status', 'voided', 'holdExpiresAt', '', 'updatedAt', ARGV[3])
+return finish('ok', '')`;
+
+/** KEYS 4: the refund. ARGV 7 amount, 8 reason, 9 refund id, 10 the merchant's refund index ('' on a cluster: written before). */
+const REFUND = `${OPERATION}${REFUND_OF}${owned('refund', 'PAYMENT_NOT_REFUNDABLE')}
+local amount = tonumber(ARGV[7])
+if amount > tonumber(p[6]) - tonumber(p[7]) then return finish('AMOUNT_TOO_LARGE', '') end
+refund_of(KEYS[4], cardKey, amount, ARGV[8], ARGV[9], ARGV[10])
+return finish('ok', '', KEYS[4])`;
+
+/**
+ * KEYS 4: the refund it may make, 5: the session. ARGV 7 refund id, 8 the merchant's refund index, 9 the payment id. The first
+ * reversal's action is kept on the payment (`reversal`); a later one answers it again, replayed, and changes
+ * nothing. A session of the merchant's without a payment yet is reversed before its authorization: a tombstone
+ * payment (status reversed, no record) that AUTHORIZE_PAYMENT then finds.
+ */
+const REVERSE = `${OPERATION}${REFUND_OF}
+if not p[3] then
+  if redis.call('HGET', KEYS[5], 'merchant') ~= ARGV[1] then return finish('PAYMENT_NOT_FOUND', '') end
+  redis.call('HSET', KEYS[1], 'id', ARGV[9], 'status', 'reversed', 'merchant', ARGV[1], 'reversal', 'none', 'createdAt', ARGV[3], 'updatedAt', ARGV[3])
+  return finish('ok', 'none')
+end
+if p[2] ~= ARGV[1] then return finish('PAYMENT_NOT_FOUND', '') end
+if p[9] and p[9] ~= '' then return finish('ok', p[9], nil, true) end
+local cardKey = ARGV[4] .. p[4]
+local action = 'none'
+local refundKey = nil
+if (${takesLua('void')})[p[3]] then
+  add_entry(KEYS[1], KEYS[2], cardKey, 'void', tonumber(p[5]), tonumber(p[5]), ARGV[6], nil, ARGV[3])
+  redis.call('HSET', KEYS[1], 'status', 'voided', 'holdExpiresAt', '')
+  action = 'voided'
+elseif (${takesLua('refund')})[p[3]] then
+  refund_of(KEYS[4], cardKey, tonumber(p[6]) - tonumber(p[7]), 'reversal', ARGV[7], ARGV[8])
+  refundKey = KEYS[4]
+  action = 'refunded'
+end
+redis.call('HSET', KEYS[1], 'reversal', action, 'updatedAt', ARGV[3])
+return finish('ok', action, refundKey)`;
+
+/** KEYS: payment, entries. ARGV: now, the card key prefix. 1 when it released the hold, 0 when there was none to release. */
+const EXPIRE_HOLD = `${ENTRY}
+local p = redis.call('HMGET', KEYS[1], 'status', 'card', 'amount', 'holdExpiresAt')
+if not (${takesLua('expire')})[p[1]] or not p[4] or p[4] == '' or tonumber(p[4]) > tonumber(ARGV[1]) then return 0 end
+add_entry(KEYS[1], KEYS[2], ARGV[2] .. p[2], 'expiry', tonumber(p[3]), tonumber(p[3]), 'expiry', nil, ARGV[1])
+redis.call('HSET', KEYS[1], 'status', 'expired', 'holdExpiresAt', '', 'updatedAt', ARGV[1])
+return 1`;
+
+/** 'new' (claimed for ARGV[1] now, kept ARGV[2] ms), 'same' (claimed for it before), 'different'. */
+const CLAIM_IDEMPOTENCY = `
+local claimed = redis.call('GET', KEYS[1])
+if claimed then
+  if claimed == ARGV[1] then return 'same' end
+  return 'different'
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 'new'`;
+
+export const PAYMENT_SCRIPTS: Record<keyof PaymentScripts, { lua: string; numberOfKeys: number }> = {
+  scanpayCapture: { lua: CAPTURE, numberOfKeys: 3 },
+  scanpayVoid: { lua: VOID, numberOfKeys: 3 },
+  scanpayRefund: { lua: REFUND, numberOfKeys: 4 },
+  scanpayReverse: { lua: REVERSE, numberOfKeys: 5 },
+  scanpayExpireHold: { lua: EXPIRE_HOLD, numberOfKeys: 2 },
+  scanpayClaimIdempotency: { lua: CLAIM_IDEMPOTENCY, numberOfKeys: 1 },
+};
