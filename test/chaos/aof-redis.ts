@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { answers, freePort, LEASH, onPath } from '../../test/support/redis.ts';
+import { answers, freePort, LEASH, onPath } from '../support/redis.ts';
 
 const START_TIMEOUT_MS = 15_000;
 
