@@ -40,7 +40,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { loadCore } from '../../core/index.ts';
 import { Issuer } from '../../issuer/issuer.ts';
-import { issueBenchCards } from './cards.ts';
+import { issueBenchCards } from '../serve/cards.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { openStore } from '../../issuer/store/index.ts';
 import { GATEWAY_DEFAULTS } from '../../gateway/defaults.ts';
@@ -57,6 +57,7 @@ import type { LoadConfig, LoadResult } from './load.ts';
 import { formatTop, summarizeProfile, type CpuProfile } from './profile-summary.ts';
 import { benchRedis, type BenchRedis } from './redis.ts';
 import { writeChart, writeResultsMd } from './results-md.ts';
+import { spawnGateway } from './spawn-gateway.ts';
 
 if (process.argv.includes('--cluster')) {
   await import('./cluster.ts'); // one gateway over one Redis next to two over a cluster; exits by itself
@@ -71,9 +72,9 @@ const option = (name: string): string | undefined => {
 };
 /** Pool settings for experiments (default: the gateway's own defaults). */
 const POOL_ENV: Record<string, string> = {
-  ...(option('threads') ? { BENCH_THREADS: option('threads')! } : {}),
-  ...(option('batch-max') ? { BENCH_BATCH_MAX: option('batch-max')! } : {}),
-  ...(option('batch-window') ? { BENCH_BATCH_WINDOW_MS: option('batch-window')! } : {}),
+  ...(option('threads') ? { SCANPAY_THREADS: option('threads')! } : {}),
+  ...(option('batch-max') ? { SCANPAY_BATCH_MAX: option('batch-max')! } : {}),
+  ...(option('batch-window') ? { SCANPAY_BATCH_WINDOW_MS: option('batch-window')! } : {}),
 };
 const ALL_PARTS = ['echo', 'baseline', 'pool', 'light', 'profile', 'idle'];
 const PARTS = new Set((process.argv.some((a) => a.startsWith('--only')) ? onlyArg ?? '' : ALL_PARTS.join(',')).split(',').filter(Boolean));
@@ -191,24 +192,18 @@ async function startServer(target: Target, opts: { connections?: number; exposeG
   const ownCards = store === 'embedded' ? join(workDir!, `cards-embedded-${++embeddedCards}.json`) : undefined;
   const child = target === 'echo'
     ? spawnChild('echo-server', HERE('echo-server.ts'), { nofile: nofileFor(opts.connections ?? 0) })
-    : spawnChild(`gateway-${target}${store === 'embedded' ? '-embedded' : ''}`, HERE('gateway-process.ts'), {
+    : spawnGateway(`gateway-${target}${store === 'embedded' ? '-embedded' : ''}`, target, {
+      keyRing, fleetKey,
+      store: store === 'redis' ? { REDIS_URL: redis!.url, SCANPAY_REDIS_PREFIX: redis!.prefix } : {},
       nodeFlags: opts.exposeGc ? ['--expose-gc'] : [],
       nofile: nofileFor(opts.connections ?? 0),
       env: {
         NODE_OPTIONS: threadTagNodeOptions(), // each crypto worker reports its thread id (thread-tag.mjs)
-        SCANPAY_KEYRING: keyRing.serialize(),
-        SCANPAY_FLEET_KEY: fleetKey.toString('hex'),
-        REDIS_URL: store === 'redis' ? redis!.url : '',
-        REDIS_CLUSTER_NODES: '',
-        SCANPAY_REDIS_PREFIX: store === 'redis' ? redis!.prefix : '',
         BENCH_CARDS: String(PLAN.cards),
         BENCH_CARDS_FILE: ownCards ?? '',
-        BENCH_ENGINE: target,
         BENCH_REDIS_AUTOPIPELINE: process.argv.includes('--autopipeline') ? '1' : '',
         ...(target === 'pool' ? POOL_ENV : {}),
         BENCH_MAX_LIFETIME_S: String(PLAN.deadlineMin * 60),
-        SCANPAY_KEYRING_FILE: '',
-        SCANPAY_FLEET_KEY_FILE: '',
       },
     });
   const ready = await child.waitFor<Message & { port: number }>('ready', 120_000);
@@ -602,7 +597,7 @@ const report = {
     note: 'generator, gateway (main thread + 2 pool workers), and Redis all share the same 2 vCPUs; on this VM the vCPUs are also shared with other tenants',
     poolOverrides: POOL_ENV,
     redisAutoPipelining: process.argv.includes('--autopipeline'),
-    gateway: `startGateway via bench/e2e/gateway-process.ts: 127.0.0.1, silent logs, per-scanner rate limit raised to 1e6 frames/s; pool: default threads (one per core) and batch (${GATEWAY_DEFAULTS.batch.maxItems} items / ${GATEWAY_DEFAULTS.batch.windowMs} ms window, at most one batch per worker running) unless overridden; baseline: NodeCryptoEngine`,
+    gateway: `startGateway via bench/e2e/gateway-process.ts: 127.0.0.1, silent logs, per-scanner rate limit raised to 1e6 frames/s; pool: default threads (one per core) and batch (${GATEWAY_DEFAULTS.batch.maxItems} items / ${GATEWAY_DEFAULTS.batch.windowMs} ms window, at most one batch per worker running) unless overridden; baseline: the NodeCryptoEngine of bench/baseline (both served as by npm run bench:serve)`,
   },
   targets: summaries,
   headline: {
