@@ -11,10 +11,11 @@
 import { writeFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
 import { ExpiringMap } from '../issuer/store/expiring-map.ts';
-import { machine } from './dvd1/report.ts';
+import { isSmoke } from './lib/mode.ts';
+import { machine } from './lib/provenance.ts';
 import { writeResultsSection } from './results-sections.ts';
 
-const SMOKE = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1';
+const SMOKE = isSmoke();
 const SIZES = SMOKE ? [10_000] : [10_000, 100_000, 1_000_000];
 const DAY_MS = 86_400_000;
 const FAR = 1e15; // ms: later than any clock below reaches

@@ -18,11 +18,13 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
-import { machine } from './dvd1/report.ts';
+import { isSmoke } from './lib/mode.ts';
+import { machine } from './lib/provenance.ts';
+import { median } from './lib/stats.ts';
 import { benchRedis } from './e2e/redis.ts';
 import { writeResultsSection } from './results-sections.ts';
 
-const smoke = process.argv.includes('--smoke');
+const smoke = isSmoke();
 const ROUNDS = smoke ? 1 : 3;
 const PACINGS = [{ perS: 8, count: smoke ? 8 : 40 }, { perS: 1_000, count: smoke ? 200 : 2_000 }] as const;
 
@@ -164,7 +166,6 @@ try {
   await redis.stop();
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rows = probes.map(([name, what]) => {
   const at = (perS: number) => median(samples.get(`${name}@${perS}`)!.usPerWake);
   return { name, what, coldUs: at(8), warmUs: at(1_000) };

@@ -19,13 +19,16 @@ import { Issuer } from '../../issuer/issuer.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { openStore, type OpenStoreOptions } from '../../issuer/store/index.ts';
 import { clusterForTests, type TestCluster } from '../../test/support/redis-cluster.ts';
-import { cpuMsOf, deadline, installCleanup, removeOnExit, spawnChild, type Child, type Message } from './children.ts';
+import { spawnChild, type Child, type Message } from '../../test/support/child-process.ts';
+import { deadline, installCleanup, removeOnExit } from './children.ts';
+import { cpuMsOf } from './cpu.ts';
 import type { LoadConfig, LoadResult } from './load.ts';
 import { benchRedis, type BenchRedis } from './redis.ts';
 import { spawnGateway, type StoreEnv } from './spawn-gateway.ts';
 import { issueBenchCards } from '../serve/cards.ts';
+import { isSmoke } from '../lib/mode.ts';
 
-const SMOKE = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1';
+const SMOKE = isSmoke();
 const PLAN = SMOKE
   ? { cards: 256, connections: 16, warmupS: 0.5, rampS: 0.3, durationS: 2, deadlineMin: 4 }
   : { cards: 2_000, connections: 64, warmupS: 3, rampS: 2, durationS: 15, deadlineMin: 15 };

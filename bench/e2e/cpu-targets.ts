@@ -12,9 +12,8 @@
  *   p99 of a whole payment < 25 ms at 70 % of the pool's peak;
  *   ≤ 3 Redis round trips per payment (commands the gateway sends, scripts counted once each).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import type { Provenance } from '../lib/provenance.ts';
 import type { CpuPerPayment, RedisPerPayment } from './cpu.ts';
 import type { Cost } from './profile-summary.ts';
 
@@ -61,11 +60,7 @@ export interface Figures {
   profile: { connections: number; paymentsPerS: number; busyShare: number; byFunction: Cost[]; byFile: Cost[] } | null;
 }
 
-export interface Provenance {
-  commit: string | null; // HEAD
-  codeCommit: string | null; // the last commit that changed the gateway's code (CODE_PATHS): what was measured
-  dirty: boolean; // uncommitted changes there
-}
+export { codeProvenance as provenance, type Provenance } from '../lib/provenance.ts';
 
 export interface BeforeFile extends Provenance {
   benchmark: 'e2e-before';
@@ -75,24 +70,6 @@ export interface BeforeFile extends Provenance {
   machine: unknown;
   loadAverageAtStart: number[];
   figures: Figures;
-}
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const git = (...args: string[]): string | null => {
-  const r = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
-};
-
-/** What a gateway process runs: its sources, the WASM core's, and the dependencies. */
-const CODE_PATHS = ['gateway', 'issuer', 'core', 'protocol', 'assembly', 'asconfig.json', 'package.json', 'package-lock.json'];
-
-export function provenance(): Provenance {
-  const code = ['--', ...CODE_PATHS];
-  return {
-    commit: git('rev-parse', '--short', 'HEAD'),
-    codeCommit: git('log', '-1', '--format=%h', ...code),
-    dirty: (git('status', '--porcelain', ...code) ?? '') !== '',
-  };
 }
 
 export function readBefore(): BeforeFile | null {

@@ -54,6 +54,16 @@ export function ticksOfStat(stat: string): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/** utime + stime of a whole process in ms, from /proc (null if it is gone). */
+export function cpuMsOf(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    return (ticksOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8')) * 1000) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+
 /** One reading of a process's threads (null if the process is gone). */
 export function readThreads(pid: number | undefined): ProcessTimes | null {
   if (!pid) return null;

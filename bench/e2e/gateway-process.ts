@@ -29,7 +29,7 @@ import { readStartConfig } from '../../gateway/config.ts';
 import { createLogger } from '../../gateway/log.ts';
 import { RedisStore } from '../../issuer/store/index.ts';
 import { engineNamed, openServedStore, startServedGateway } from '../serve/start.ts';
-import { emit, exitWithParent } from './children.ts';
+import { emit, exitWithParent } from '../../test/support/child-process.ts';
 import { THREAD_TAG_CHANNEL, type ClientCounts } from './cpu.ts';
 
 const env = process.env;

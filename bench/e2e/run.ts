@@ -44,11 +44,14 @@ import { issueBenchCards } from '../serve/cards.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { openStore } from '../../issuer/store/index.ts';
 import { GATEWAY_DEFAULTS } from '../../gateway/defaults.ts';
-import { machine } from '../dvd1/report.ts';
+import { isSmoke } from '../lib/mode.ts';
+import { machine } from '../lib/provenance.ts';
+import { slope } from '../lib/stats.ts';
 import { Redis } from 'ioredis';
-import { cpuMsOf, deadline, fileLimits, installCleanup, removeOnExit, rssOf, spawnChild, type Child, type Message } from './children.ts';
+import { spawnChild, type Child, type Message } from '../../test/support/child-process.ts';
+import { deadline, fileLimits, installCleanup, removeOnExit, rssOf } from './children.ts';
 import {
-  parseCommandstats, perPayment, readThreads, redisPerPayment, splitCpu, threadTagNodeOptions,
+  cpuMsOf, parseCommandstats, perPayment, readThreads, redisPerPayment, splitCpu, threadTagNodeOptions,
   type ClientCounts, type CpuPerPayment, type ProcessTimes, type RedisPerPayment,
 } from './cpu.ts';
 import { budgetRows } from './budget.ts';
@@ -64,7 +67,7 @@ if (process.argv.includes('--cluster')) {
 }
 type Mode = 'smoke' | 'quick' | 'full';
 type Target = 'echo' | 'baseline' | 'pool';
-const MODE: Mode = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1' ? 'smoke' : process.argv.includes('--quick') ? 'quick' : 'full';
+const MODE: Mode = isSmoke() ? 'smoke' : process.argv.includes('--quick') ? 'quick' : 'full';
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice(7) ?? process.argv[process.argv.indexOf('--only') + 1];
 const option = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -448,15 +451,6 @@ interface IdleSummary {
 }
 let idle: IdleSummary | null = null;
 const IDLE_STAGES = 4;
-
-/** Least-squares slope of y over x (null with fewer than two distinct x). */
-function slope(points: [number, number][]): number | null {
-  const n = points.length;
-  const mx = points.reduce((a, [x]) => a + x, 0) / n;
-  const my = points.reduce((a, [, y]) => a + y, 0) / n;
-  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
-  return sxx === 0 ? null : points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx;
-}
 
 if (PARTS.has('idle')) {
   const n = PLAN.idleConnections;

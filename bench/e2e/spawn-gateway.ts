@@ -11,7 +11,7 @@
 import { fileURLToPath } from 'node:url';
 import type { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import type { EngineName } from '../serve/start.ts';
-import { spawnChild, type Child, type SpawnOptions } from './children.ts';
+import { spawnChild, type Child, type SpawnOptions } from '../../test/support/child-process.ts';
 
 const GATEWAY_PROCESS = fileURLToPath(new URL('./gateway-process.ts', import.meta.url));
 

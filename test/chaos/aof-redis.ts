@@ -1,29 +1,26 @@
 /**
- * The chaos run's Redis: a private `redis-server` on a free 127.0.0.1 port, in its own temp dir, with AOF
- * (`appendonly yes`, `appendfsync always`: every acknowledged write is on disk before its reply). It can be
- * SIGKILLed and restarted on the same port and dir (the AOF brings the data back), paused and made to
- * refuse writes — faults injected on this server only, never on the machine's shared Redis.
- * Each server runs under the tests' leash (test/support/redis.ts): it dies with this process, however that ends.
+ * The chaos run's Redis: a private `redis-server` (test/support/redis-server.ts startServer) on a free
+ * 127.0.0.1 port, in its own temp dir, with AOF (`appendonly yes`, `appendfsync always`: every acknowledged
+ * write is on disk before its reply). It can be SIGKILLed and restarted on the same port and dir (the AOF
+ * brings the data back), paused and made to refuse writes — faults injected on this server only, never on
+ * the machine's shared Redis. It dies with this process, however that ends (startServer's leash).
  * @example
  *   const redis = await AofRedis.start();
  *   await redis.kill(); await redis.restart();
  *   await redis.stop();
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { answers, freePort, LEASH, onPath } from '../support/redis.ts';
+import { freePort, onPath, startServer, type PrivateRedis } from '../support/redis-server.ts';
 
-const START_TIMEOUT_MS = 15_000;
+const AOF = ['--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'yes'];
+const START_TIMEOUT_MS = 15_000; // a restart loads the AOF first
 
 export class AofRedis {
   readonly url: string;
-  #leash: ChildProcess | null = null;
-  #pid = 0;
-  #output = '';
+  #server: PrivateRedis | null = null;
 
   private constructor(readonly binary: string, readonly dir: string, readonly port: number) {
     this.url = `redis://127.0.0.1:${port}`;
@@ -46,42 +43,22 @@ export class AofRedis {
 
   /** The server's own pid (what kill() signals). */
   get pid(): number {
-    return this.#pid;
-  }
-
-  get running(): boolean {
-    return this.#leash !== null && this.#leash.exitCode === null && this.#leash.signalCode === null;
+    return this.#server?.pid ?? 0;
   }
 
   /** Starts the server on this port and dir (after a kill: loading the AOF) and waits until it answers. */
   async restart(): Promise<void> {
-    if (this.running) throw new Error('redis-server is already running');
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '',
-      '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'yes'];
-    const leash = spawn('sh', ['-c', LEASH, 'sh', this.binary, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    leash.stdout?.on('data', (d) => (this.#output = (this.#output + d).slice(-4_000)));
-    leash.stderr?.on('data', (d) => (this.#output = (this.#output + d).slice(-4_000)));
-    this.#leash = leash;
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    while (Date.now() < deadline && this.running) {
-      if (await answers(this.url)) {
-        this.#pid = await this.#serverPid();
-        return;
-      }
-      await sleep(20);
-    }
-    throw new Error(`redis-server did not start on port ${this.port}:\n${this.#output}`);
+    if (this.#server) throw new Error('redis-server is already running');
+    this.#server = await startServer(this.binary, AOF, { port: this.port, dir: this.dir }, START_TIMEOUT_MS);
   }
 
   /** SIGKILL to the server process (no shutdown, no final fsync), and waits until it is gone. */
   async kill(): Promise<void> {
-    const leash = this.#leash;
-    if (!leash || !this.running) return;
-    const exited = new Promise((resolve) => leash.once('exit', resolve));
-    process.kill(this.#pid, 'SIGKILL');
-    await exited; // the leash's sh exits once its server has
-    leash.stdin?.destroy();
-    this.#leash = null;
+    const server = this.#server;
+    if (!server) return;
+    process.kill(server.pid, 'SIGKILL');
+    await server.stop(); // the leash's sh exits once its server has: this waits for that and releases its pipe
+    this.#server = null;
   }
 
   /** One command on a short-lived admin connection (CLIENT PAUSE, CONFIG SET …) to this private server. */
@@ -98,18 +75,8 @@ export class AofRedis {
 
   /** Stops the server (through its leash) and removes its dir. */
   async stop(): Promise<void> {
-    const leash = this.#leash;
-    if (leash && this.running) {
-      const exited = new Promise((resolve) => leash.once('exit', resolve));
-      leash.stdin?.end();
-      await exited;
-    }
-    leash?.stdin?.destroy();
-    this.#leash = null;
+    await this.#server?.stop();
+    this.#server = null;
     await rm(this.dir, { recursive: true, force: true });
-  }
-
-  async #serverPid(): Promise<number> {
-    return Number(/process_id:(\d+)/.exec(String(await this.command('INFO', 'server')))?.[1]);
   }
 }
