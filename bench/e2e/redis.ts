@@ -17,14 +17,13 @@ export interface BenchRedis {
   stop(): Promise<void>;
 }
 
-/** `ownServer`: a private server even when REDIS_URL is set (a bench that reads the server's own CPU time). */
-export async function benchRedis(opts: { ownServer?: boolean } = {}): Promise<BenchRedis> {
+export async function benchRedis(): Promise<BenchRedis> {
   const prefix = testKeyPrefix('scanpay-bench:');
   const once = (stop: () => Promise<unknown>) => {
     let stopping: Promise<void> | undefined;
     return () => (stopping ??= stop().then(() => {}));
   };
-  const shared = opts.ownServer ? undefined : process.env.REDIS_URL;
+  const shared = process.env.REDIS_URL;
   if (shared) {
     if (!(await answers(shared))) throw new Error('REDIS_URL is set but does not answer');
     return { url: shared, prefix, shared: true, pid: undefined, stop: once(() => deleteKeys(shared, prefix)) };
