@@ -15,9 +15,9 @@ import { DEMO_SCANNER, claimDemoFolder, writeDemo } from './demo.ts';
 import { RedisPushBus } from './push/push-bus.ts';
 import { createLogger } from './log.ts';
 import { ConfigError, readStartConfig, type StartConfig } from './config.ts';
-import { GATEWAY_DEFAULTS } from './defaults.ts';
 import { runProcessGroup } from './processes.ts';
 import { startGateway } from './server.ts';
+import { startOptions } from './start-options.ts';
 
 const env = process.env;
 /**
@@ -70,25 +70,13 @@ const store = await openStore({
 const { demo } = config;
 
 const gateway = await startGateway({
-  store, ...(keyRingFile ? { keyRingFile } : { keyRing: keyRing! }), fleetKey, logger: log, tls: config.tls,
-  host: config.host,
-  port: config.port,
+  store, ...(keyRingFile ? { keyRingFile } : { keyRing: keyRing! }), fleetKey, logger: log,
+  ...startOptions(config),
   sharedPort: config.group !== null, // else exclusive: a second start on a port in use fails here, before any demo file is written
-  opsHost: config.opsHost,
-  opsPort: config.opsPort,
-  publicUrl: config.publicUrl,
-  pinPaceMs: config.pinPaceMs,
-  pinBudget: config.pinBudget,
-  pageLimits: { ...GATEWAY_DEFAULTS.pageLimits, perAddress: config.pageRate },
-  threads: config.threads,
-  batch: config.batch,
   // over Redis, pushes reach scanners connected to any gateway sharing it (sharded pub/sub on a cluster)
   pushBus: redis
     ? (deliver) => RedisPushBus.connect(redis, config.redisPrefix, deliver, (e) => log.warn({ error: e.message }, 'push bus'))
     : undefined,
-  framesPerSecond: config.rate.perSecond,
-  burst: config.rate.burst,
-  maxConnectionAgeS: config.maxConnectionAgeS,
 }).catch(async (e: Error) => {
   process.stderr.write(`scanpay: the gateway did not start: ${e.message} [START]\n`);
   await store.close();

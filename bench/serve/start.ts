@@ -14,9 +14,9 @@
 import { writeFileSync } from 'node:fs';
 import { loadCore } from '../../core/index.ts';
 import { ConfigError, type StartConfig } from '../../gateway/config.ts';
-import { GATEWAY_DEFAULTS } from '../../gateway/defaults.ts';
 import type { GatewayLogger } from '../../gateway/log.ts';
 import { startGateway, type Gateway, type GatewayOptions } from '../../gateway/server.ts';
+import { startOptions } from '../../gateway/start-options.ts';
 import { Issuer } from '../../issuer/issuer.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { openStore } from '../../issuer/store/index.ts';
@@ -65,22 +65,9 @@ export async function startServedGateway(engine: EngineName, config: StartConfig
     writeFileSync(opts.cards.file, JSON.stringify(await issueBenchCards(issuer, opts.cards.count)), { mode: 0o600 });
   }
   return startGateway({
-    store: opts.store, ...(keyRingFile ? { keyRingFile } : { keyRing: keyRing! }), fleetKey: loadFleetKey(),
-    logger: opts.logger, tls: config.tls,
-    host: config.host,
-    port: config.port,
-    opsHost: config.opsHost,
-    opsPort: config.opsPort,
-    publicUrl: config.publicUrl,
-    pinPaceMs: config.pinPaceMs,
-    pinBudget: config.pinBudget,
-    pageLimits: { ...GATEWAY_DEFAULTS.pageLimits, perAddress: config.pageRate },
-    threads: config.threads,
-    batch: config.batch,
+    store: opts.store, ...(keyRingFile ? { keyRingFile } : { keyRing: keyRing! }), fleetKey: loadFleetKey(), logger: opts.logger,
+    ...startOptions(config),
     engine: ENGINE_FACTORIES[engine],
-    framesPerSecond: config.rate.perSecond,
-    burst: config.rate.burst,
-    maxConnectionAgeS: config.maxConnectionAgeS,
   });
 }
 
