@@ -21,10 +21,12 @@ import { type Budget, type Dvd1Implementation, type ExtraTask, measure } from '.
 import * as nodeCrypto from './dvd1/node-crypto.ts';
 import * as noble from './dvd1/noble.ts';
 import { makeDvd1Records } from './dvd1/records.ts';
-import { headline, machine, printReport, ratios, type Report, resultsSection } from './dvd1/report.ts';
+import { headline, printReport, ratios, type Report, resultsSection } from './dvd1/report.ts';
+import { isSmoke } from './lib/mode.ts';
+import { machine } from './lib/provenance.ts';
 import { writeResultsSection } from './results-sections.ts';
 
-const MODE: Report['mode'] = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1' ? 'smoke' : 'full';
+const MODE: Report['mode'] = isSmoke() ? 'smoke' : 'full';
 const BUDGETS: Record<Report['mode'], Budget> = {
   full: { timeMs: 1000, rounds: 5, iterations: 2, warmup: true, warmupTimeMs: 200, warmupIterations: 2 },
   smoke: { timeMs: 50, rounds: 1, iterations: 1, warmup: false, warmupTimeMs: 0, warmupIterations: 0 },

@@ -19,10 +19,12 @@ import { fileURLToPath } from 'node:url';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { Bench } from 'tinybench';
 import { loadCore } from '../core/index.ts';
-import { machine } from './dvd1/report.ts';
+import { isSmoke } from './lib/mode.ts';
+import { machine } from './lib/provenance.ts';
+import { median } from './lib/stats.ts';
 import { writeResultsSection } from './results-sections.ts';
 
-const SMOKE = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1';
+const SMOKE = isSmoke();
 const POOL = 64; // signatures per call
 const MESSAGE_LENGTH = 256;
 const ROUNDS = SMOKE ? 1 : 5;
@@ -59,10 +61,6 @@ for (const [name, run] of Object.entries(implementations)) {
 }
 console.log(`cross-check: ${Object.keys(implementations).length} implementations accept ${POOL} signatures and reject them with a bit flipped`);
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const shuffled = <T>(xs: T[]): T[] => xs.map((x) => [Math.random(), x] as const).sort((a, b) => a[0] - b[0]).map(([, x]) => x);
 
 const perRound = new Map<string, number[]>(Object.keys(implementations).map((n) => [n, []]));

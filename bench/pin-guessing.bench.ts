@@ -16,6 +16,7 @@ import { IssuerKeyRing } from '../issuer/key-ring.ts';
 import { MemoryStore, RedisStore } from '../issuer/store/index.ts';
 import { deviceSecret, signScannerToken } from '../protocol/scanner-token.ts';
 import { RawScanner } from '../test/support/gateway-fixture.ts';
+import { deleteKeys, testKeyPrefix } from '../test/support/redis-server.ts';
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(name);
@@ -26,7 +27,7 @@ const seconds = Number(arg('--seconds', '10'));
 const cardCount = Number(arg('--cards', '40'));
 const concurrency = Number(arg('--concurrency', '8'));
 const redisUrl = process.argv.includes('--redis') ? arg('--redis', '') : undefined;
-const prefix = `scanpay-guessing-${randomBytes(4).toString('hex')}:`;
+const prefix = testKeyPrefix('scanpay-bench:');
 
 const store = redisUrl ? await RedisStore.connect(redisUrl, { prefix }) : new MemoryStore();
 const keyRing = IssuerKeyRing.generate();
@@ -80,16 +81,7 @@ const metrics = await (await fetch(`${gateway.opsUrl}/metrics`)).text();
 const evaluated = ['correct', 'wrong', 'invalid'].reduce((n, result) => n + Number(new RegExp(`scanpay_pin_attempts_total\\{result="${result}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0), 0);
 const locked = (await Promise.all(cards.map((c) => issuer.viewCard(c.pan)))).filter((v) => v.status === 'locked').length;
 await gateway.close();
-if (store instanceof RedisStore) {
-  const { Redis } = await import('ioredis');
-  const raw = new Redis(redisUrl!);
-  for (let cursor = '0'; ;) {
-    const [nextCursor, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length) await raw.unlink(...keys);
-    if ((cursor = nextCursor) === '0') break;
-  }
-  await raw.quit();
-}
+if (redisUrl) await deleteKeys(redisUrl, prefix);
 await store.close();
 console.log(`${devices} scanner(s) of one merchant, ${cardCount} photographed cards, ${elapsed.toFixed(1)} s on ${redisUrl ? 'Redis' : 'the embedded store'}:`);
 console.log(`  PINs evaluated: ${evaluated} (${(evaluated / elapsed).toFixed(1)}/s); cards locked: ${locked} (${(locked / elapsed).toFixed(2)}/s)`);

@@ -36,13 +36,15 @@ import { GATEWAY_DEFAULTS } from '../gateway/defaults.ts';
 import type { PinCheck } from '../issuer/card-engine.ts';
 import { KeyRingSource } from '../issuer/key-ring-source.ts';
 import { makePinChecks } from './dvd1/pin-checks.ts';
-import { machine } from './dvd1/report.ts';
-import { latencyHistogram, recordMs, summarize, type LatencySummary } from './e2e/hist.ts';
+import { isSmoke } from './lib/mode.ts';
+import { machine } from './lib/provenance.ts';
+import { median } from './lib/stats.ts';
+import { latencyHistogram, recordMs, summarize, type LatencySummary } from './lib/latency.ts';
 
 type Mode = 'smoke' | 'full';
 type BatchSetting = { maxItems: number; windowMs: number };
 
-const MODE: Mode = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1' ? 'smoke' : 'full';
+const MODE: Mode = isSmoke() ? 'smoke' : 'full';
 const BUDGET: Record<Mode, { rounds: number; warmupS: number; throughputS: number; spinMs: number; latencyS: number; latencyWarmupS: number }> = {
   full: { rounds: 5, warmupS: 1, throughputS: 2, spinMs: 500, latencyS: 2.5, latencyWarmupS: 0.5 },
   smoke: { rounds: 1, warmupS: 0.1, throughputS: 0.2, spinMs: 100, latencyS: 0.1, latencyWarmupS: 0.05 },
@@ -197,11 +199,6 @@ async function rawThroughput(round: number, piscina: Piscina, threads: number, b
   const cpu = process.cpuUsage(cpu0);
   return { round, threads, batch, tasksInFlight, recordsPerS: records / (elapsed / 1000), cpuPercent: ((cpu.user + cpu.system) / 1000 / elapsed) * 100 };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 interface LatencyResult {
   load: 'light' | 'moderate';

@@ -10,6 +10,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { writeResultsSection } from './results-sections.ts';
+import { isSmoke } from './lib/mode.ts';
+import { quantile } from './lib/stats.ts';
+import { deleteKeys, testKeyPrefix } from '../test/support/redis-server.ts';
 import { fileURLToPath } from 'node:url';
 import { loadCore } from '../core/index.ts';
 import { createLogger } from '../gateway/log.ts';
@@ -22,14 +25,14 @@ import { randomBytes } from 'node:crypto';
 import { RawScanner } from '../test/support/gateway-fixture.ts';
 import { deviceSecret, signScannerToken } from '../protocol/scanner-token.ts';
 
-const smoke = process.argv.includes('--smoke');
+const smoke = isSmoke();
 const arg = (name: string) => {
   const at = process.argv.indexOf(name);
   return at < 0 ? undefined : process.argv[at + 1];
 };
 const ROUNDS = Number(arg('--rounds') ?? (smoke ? 30 : 2_200));
 const redisUrl = arg('--redis');
-const prefix = `scanpay-timing-${randomBytes(4).toString('hex')}:`;
+const prefix = testKeyPrefix('scanpay-bench:');
 
 const store = redisUrl ? await RedisStore.connect(redisUrl, { prefix }) : new MemoryStore();
 const keyRing = IssuerKeyRing.generate();
@@ -76,16 +79,7 @@ for (let round = -20; round < ROUNDS; round++) { // 20 warm-up rounds, not recor
 }
 await scanner.close();
 await gateway.close();
-if (store instanceof RedisStore) {
-  const { Redis } = await import('ioredis');
-  const raw = new Redis(redisUrl!);
-  for (let cursor = '0'; ;) {
-    const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length) await raw.unlink(...keys);
-    if ((cursor = next) === '0') break;
-  }
-  await raw.quit();
-}
+if (redisUrl) await deleteKeys(redisUrl, prefix);
 await store.close();
 
 /** P(a random sample of `a` > one of `b`), ties half: the AUC of telling a from b by one answer time. */
@@ -103,7 +97,6 @@ function auc(a: number[], b: number[]): number {
 }
 const staleVsForged = auc(times['stale generation (authentic)'], times['known key id, bad tag']);
 
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 const rows = Object.entries(times).map(([name, xs]) => ({ case: name, n: xs.length, medianMs: quantile(xs, 0.5), p90Ms: quantile(xs, 0.9) }));
 const reference = rows[0].medianMs;
 const where = redisUrl ? 'Redis' : 'the embedded store';

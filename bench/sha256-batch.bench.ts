@@ -11,9 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import * as chainsafe from '@chainsafe/as-sha256';
 import { loadCore } from '../core/index.ts';
-import { machine } from './dvd1/report.ts';
+import { isSmoke } from './lib/mode.ts';
+import { machine } from './lib/provenance.ts';
 
-const SMOKE = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1';
+const SMOKE = isSmoke();
 const COUNT = 1024; // messages per call
 const OUTPUT = new URL(`./results/${SMOKE ? 'sha256-batch.smoke' : 'sha256-batch'}.json`, import.meta.url);
 

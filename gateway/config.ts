@@ -36,7 +36,6 @@ export interface StartConfig {
   fleetKeyConfigured: boolean;
   demo: boolean;
   demoDir: string;
-  baseline: boolean;
   threads?: number;
   batch: { maxItems: number; windowMs: number };
   rate: { perSecond: number; burst: number };
@@ -163,14 +162,12 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[])
   if (processes > 1 && !persistent) {
     problems.push(`--processes ${processes} needs REDIS_URL or REDIS_CLUSTER_NODES: each process has its own crypto pool, and with the embedded store each would have its own cards and sessions`);
   }
-  if (env.SCANPAY_ENGINE && env.SCANPAY_ENGINE !== 'baseline' && env.SCANPAY_ENGINE !== 'pool') problems.push('SCANPAY_ENGINE must be pool or baseline');
   const logLevel = env.LOG_LEVEL || 'info';
   if (!isLogLevel(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel.slice(0, 20)}")`);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     host, port, opsHost, opsPort, publicUrl, tls, redisUrl, clusterNodes, redisPrefix, waitReplicas, waitTimeoutMs,
     keyRingConfigured, fleetKeyConfigured, demo, demoDir,
-    baseline: argv.includes('--baseline') || env.SCANPAY_ENGINE === 'baseline',
     threads, batch, rate, pinPaceMs, pinBudget, pageRate, maxConnectionAgeS, processes, group, logLevel: logLevel as LogLevel,
   };
 }

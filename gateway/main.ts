@@ -11,14 +11,13 @@ import { Issuer } from '../issuer/issuer.ts';
 import { IssuerKeyRing } from '../issuer/key-ring.ts';
 import { openStore, redisTarget } from '../issuer/store/index.ts';
 import { loadFleetKey } from '../protocol/fleet-key.ts';
-import { NodeCryptoEngine } from './baseline/node-crypto-engine.ts';
 import { DEMO_SCANNER, claimDemoFolder, writeDemo } from './demo.ts';
 import { RedisPushBus } from './push/push-bus.ts';
 import { createLogger } from './log.ts';
 import { ConfigError, readStartConfig, type StartConfig } from './config.ts';
-import { GATEWAY_DEFAULTS } from './defaults.ts';
 import { runProcessGroup } from './processes.ts';
 import { startGateway } from './server.ts';
+import { startOptions } from './start-options.ts';
 
 const env = process.env;
 /**
@@ -68,29 +67,16 @@ const store = await openStore({
   process.stderr.write(`scanpay: the gateway did not start: ${e.message} [START]\n`);
   process.exit(2);
 });
-const { demo, baseline } = config; // baseline: node:crypto inline on the main thread and no pool (for bench:e2e)
+const { demo } = config;
 
 const gateway = await startGateway({
-  store, ...(keyRingFile ? { keyRingFile } : { keyRing: keyRing! }), fleetKey, logger: log, tls: config.tls,
-  host: config.host,
-  port: config.port,
+  store, ...(keyRingFile ? { keyRingFile } : { keyRing: keyRing! }), fleetKey, logger: log,
+  ...startOptions(config),
   sharedPort: config.group !== null, // else exclusive: a second start on a port in use fails here, before any demo file is written
-  opsHost: config.opsHost,
-  opsPort: config.opsPort,
-  publicUrl: config.publicUrl,
-  pinPaceMs: config.pinPaceMs,
-  pinBudget: config.pinBudget,
-  pageLimits: { ...GATEWAY_DEFAULTS.pageLimits, perAddress: config.pageRate },
-  threads: config.threads,
-  batch: config.batch,
-  engine: baseline ? ({ core, keys }) => new NodeCryptoEngine(core, keys) : undefined,
   // over Redis, pushes reach scanners connected to any gateway sharing it (sharded pub/sub on a cluster)
   pushBus: redis
     ? (deliver) => RedisPushBus.connect(redis, config.redisPrefix, deliver, (e) => log.warn({ error: e.message }, 'push bus'))
     : undefined,
-  framesPerSecond: config.rate.perSecond,
-  burst: config.rate.burst,
-  maxConnectionAgeS: config.maxConnectionAgeS,
 }).catch(async (e: Error) => {
   process.stderr.write(`scanpay: the gateway did not start: ${e.message} [START]\n`);
   await store.close();
@@ -122,7 +108,7 @@ gateway.metrics.unhandledRejection(unhandledBeforeStart);
 say();
 say(`scanpay gateway listening on ${gateway.url}  (scanners: ${gateway.scannerUrl})`);
 say(`store: ${store.description}`);
-say(`crypto: ${baseline ? 'baseline — node:crypto inline on the main thread, no pool' : 'WASM core in a piscina worker pool'}`);
+say('crypto: WASM core in a piscina worker pool');
 if (!store.persistent) say('  ! the embedded store is not persistent: cards, sessions and the ledger vanish when this process exits (set REDIS_URL to keep them)');
 if (!keysConfigured) say('  ! demo issuer keys, generated in memory (set SCANPAY_KEYRING_FILE to use a key ring from `scanpay keys generate`)');
 if (!fleetConfigured) say('  ! demo fleet key, generated in memory (set SCANPAY_FLEET_KEY_FILE for real scanners)');

@@ -76,8 +76,8 @@ export interface GatewayOptions {
    */
   batch?: { maxItems: number; windowMs: number };
   /**
-   * Build the crypto engine (default: the worker pool, `CryptoPool`, over `keys`). The baseline mode passes
-   * its inline engine. `onError` logs and counts a pool fault (scanpay_pool_errors_total).
+   * Build the crypto engine (default: the worker pool, `CryptoPool`, over `keys`). The benchmarks pass their
+   * inline node:crypto engine (bench/baseline). `onError` logs and counts a pool fault (scanpay_pool_errors_total).
    */
   engine?: (context: EngineContext) => CardEngine;
   /** How often the key ring file is checked for a change (ms). Default 2000; 0: only `reloadKeys()`. */

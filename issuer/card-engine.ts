@@ -1,6 +1,6 @@
 /**
  * The crypto engine beside the card verifier (verifier.ts): where the issuer keys live and the DVD-1 work
- * runs. The gateway's worker pool (gateway/pool) and the node:crypto baseline (gateway/baseline) implement
+ * runs. The gateway's worker pool (gateway/pool) and the node:crypto baseline (bench/baseline) implement
  * it; CardCrypto (card-crypto.ts) is the work itself, on whichever thread holds the keys. The caller hands
  * over ciphertexts and stored rows and gets verdict material back: never an issuer key, a clear basic key
  * or a clear PAN.

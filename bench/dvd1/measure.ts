@@ -10,6 +10,7 @@
  */
 import { Bench } from 'tinybench';
 import type { Dvd1Record, Dvd1Result } from '../../core/types.ts';
+import { median } from '../lib/stats.ts';
 
 export interface Dvd1Implementation {
   name: string;
@@ -78,12 +79,6 @@ function shuffled<T>(xs: readonly T[]): T[] {
   }
   return out;
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 export async function measure(
   implementations: readonly Dvd1Implementation[],

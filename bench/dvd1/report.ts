@@ -4,7 +4,7 @@
  * RESULTS.md section. Ratios and the headline use medians (median call latency ÷ batch): on a shared,
  * noisy machine a mean is pulled by every pause of a neighbour; means stay in the JSON and the table.
  */
-import { cpus, platform, release, arch } from 'node:os';
+import type { Machine } from '../lib/provenance.ts';
 import type { Budget, Measurement } from './measure.ts';
 
 export interface Ratio {
@@ -40,7 +40,7 @@ export interface Report {
   benchmark: 'dvd1';
   mode: 'smoke' | 'full';
   date: string;
-  machine: { cpu: string; cores: number; node: string; os: string };
+  machine: Machine;
   setup: Setup;
   results: Measurement[];
   ratios: Ratio[];
@@ -76,15 +76,6 @@ export function headline(ms: readonly Measurement[], ours: string, batch: number
       ratio: best.p50UsPerRecord / oursUs,
     };
   });
-}
-
-export function machine(): Report['machine'] {
-  return {
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    node: process.version,
-    os: `${platform()} ${release()} ${arch()}`,
-  };
 }
 
 const fixed = (x: number, digits: number): string => x.toFixed(digits);

@@ -8,7 +8,7 @@
  * On this 2-vCPU machine every gateway, generator and Redis node shares the same 2 vCPUs: the cluster rows
  * measure the cost of the extra hops and processes here, not the scaling of more machines.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,11 +19,16 @@ import { Issuer } from '../../issuer/issuer.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { openStore, type OpenStoreOptions } from '../../issuer/store/index.ts';
 import { clusterForTests, type TestCluster } from '../../test/support/redis-cluster.ts';
-import { cpuMsOf, deadline, installCleanup, removeOnExit, spawnChild, type Child, type Message } from './children.ts';
+import { spawnChild, type Child, type Message } from '../../test/support/child-process.ts';
+import { deadline, installCleanup, removeOnExit } from './children.ts';
+import { cpuMsOf } from './cpu.ts';
 import type { LoadConfig, LoadResult } from './load.ts';
 import { benchRedis, type BenchRedis } from './redis.ts';
+import { spawnGateway, type StoreEnv } from './spawn-gateway.ts';
+import { issueBenchCards } from '../serve/cards.ts';
+import { isSmoke } from '../lib/mode.ts';
 
-const SMOKE = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1';
+const SMOKE = isSmoke();
 const PLAN = SMOKE
   ? { cards: 256, connections: 16, warmupS: 0.5, rampS: 0.3, durationS: 2, deadlineMin: 4 }
   : { cards: 2_000, connections: 64, warmupS: 3, rampS: 2, durationS: 15, deadlineMin: 15 };
@@ -59,15 +64,7 @@ const clusterPrefix = 'scanpay-bench:cluster:';
 async function issueCards(where: OpenStoreOptions & { prefix: string }, file: string, parts: number): Promise<string[]> {
   const store = await openStore(where);
   try {
-    const issuer = new Issuer({ core: await loadCore(), store, keyRing });
-    const cards: { payload: string; pin: string }[] = [];
-    await Promise.all(Array.from({ length: 16 }, async () => {
-      while (cards.length < PLAN.cards) {
-        const pin = String(randomInt(0, 10_000)).padStart(4, '0');
-        const card = await issuer.issueCard({ pin, limit: 1_000_000, balance: 1_000_000_000_000, currency: 'EUR' });
-        cards.push({ payload: card.payloadText, pin });
-      }
-    }));
+    const cards = await issueBenchCards(new Issuer({ core: await loadCore(), store, keyRing }), PLAN.cards);
     return await Promise.all(Array.from({ length: parts }, async (_, part) => {
       const path = join(workDir!, `${file}-${part}.json`);
       await writeFile(path, JSON.stringify(cards.filter((_, i) => i % parts === part)), { mode: 0o600 });
@@ -80,13 +77,8 @@ async function issueCards(where: OpenStoreOptions & { prefix: string }, file: st
 const singleCards = await issueCards({ redisUrl: redis.url, prefix: redis.prefix }, 'single', 1);
 const clusterCards = await issueCards({ clusterNodes: cluster.nodes.join(','), prefix: clusterPrefix }, 'cluster', 2);
 
-async function startGateway(name: string, store: Record<string, string>): Promise<{ child: Child; url: string }> {
-  const child = spawnChild(name, HERE('gateway-process.ts'), {
-    env: {
-      SCANPAY_KEYRING: keyRing.serialize(), SCANPAY_FLEET_KEY: fleetKey.toString('hex'), BENCH_ENGINE: 'pool',
-      BENCH_MAX_LIFETIME_S: String(PLAN.deadlineMin * 60), SCANPAY_KEYRING_FILE: '', SCANPAY_FLEET_KEY_FILE: '', ...store,
-    },
-  });
+async function startGateway(name: string, store: StoreEnv): Promise<{ child: Child; url: string }> {
+  const child = spawnGateway(name, 'pool', { keyRing, fleetKey, store, env: { BENCH_MAX_LIFETIME_S: String(PLAN.deadlineMin * 60) } });
   const ready = await child.waitFor<Message & { port: number }>('ready', 60_000);
   return { child, url: `ws://127.0.0.1:${ready.port}/scanner` };
 }
@@ -121,7 +113,7 @@ interface Row {
 }
 const rows: Row[] = [];
 
-async function measure(name: string, redisLabel: string, stores: Record<string, string>[], cardsFile: string[]): Promise<void> {
+async function measure(name: string, redisLabel: string, stores: StoreEnv[], cardsFile: string[]): Promise<void> {
   const gateways = [];
   try {
     for (const [i, store] of stores.entries()) gateways.push(await startGateway(`${name}-${i}`, store));
@@ -150,7 +142,7 @@ async function measure(name: string, redisLabel: string, stores: Record<string, 
 }
 
 const single = { REDIS_URL: redis.url, SCANPAY_REDIS_PREFIX: redis.prefix };
-const onCluster = (wait: number) => ({ REDIS_URL: '', REDIS_CLUSTER_NODES: cluster!.nodes.join(','), SCANPAY_REDIS_PREFIX: clusterPrefix, SCANPAY_REDIS_WAIT_REPLICAS: String(wait) });
+const onCluster = (wait: number) => ({ REDIS_CLUSTER_NODES: cluster!.nodes.join(','), SCANPAY_REDIS_PREFIX: clusterPrefix, SCANPAY_REDIS_WAIT_REPLICAS: String(wait) });
 await measure('1 gateway, 1 Redis', 'one redis-server', [single], singleCards);
 await measure('2 gateways, cluster', '3+3 cluster, no WAIT', [onCluster(0), onCluster(0)], clusterCards);
 await measure('2 gateways, cluster, WAIT 1', '3+3 cluster, WAIT 1', [onCluster(1), onCluster(1)], clusterCards);

@@ -1,9 +1,10 @@
 /**
- * CPU time of one process, thread by thread, and Redis command counts, for "cost per payment" figures
- * (issue 10): read before and after a window of completed payments, the differences divided by the payments.
+ * CPU time of one process, thread by thread, and Redis command counts, for "cost per payment" figures: read
+ * before and after a window of completed payments, the differences divided by the payments; and the figures
+ * bench/e2e/run.ts keeps per phase (e2e.json `cpu.figures`, the CPU table of RESULTS.md).
  *
- * Threads come from /proc/<pid>/task/<tid>/: `stat` (utime + stime in clock ticks, `getconf CLK_TCK`; the
- * method issue 10 used) and `schedstat` (time on CPU in ns, the first field; finer grained, a cross-check).
+ * Threads come from /proc/<pid>/task/<tid>/: `stat` (utime + stime in clock ticks, `getconf CLK_TCK`) and
+ * `schedstat` (time on CPU in ns, the first field; finer grained, a cross-check).
  * The main thread is tid == pid. Node 20 names every thread "node" (comm), so the crypto workers are told
  * apart by their own report: thread-tag.mjs, preloaded into every thread through NODE_OPTIONS, posts each
  * worker thread's tid and script to the gateway's main thread (gateway-process.ts answers `counters` with the
@@ -17,6 +18,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Cost } from './profile-summary.ts';
 
 /** The BroadcastChannel thread-tag.mjs posts worker thread ids on (the same literal is in that file). */
 export const THREAD_TAG_CHANNEL = 'scanpay-bench-thread-tag';
@@ -52,6 +54,16 @@ export interface ProcessTimes {
 export function ticksOfStat(stat: string): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // from field 3 (state) on
   return Number(fields[11]) + Number(fields[12]);
+}
+
+/** utime + stime of a whole process in ms, from /proc (null if it is gone). */
+export function cpuMsOf(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    return (ticksOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8')) * 1000) / CLK_TCK;
+  } catch {
+    return null;
+  }
 }
 
 /** One reading of a process's threads (null if the process is gone). */
@@ -144,7 +156,7 @@ export function splitCpu(a: ProcessTimes, b: ProcessTimes, workerTids: Iterable<
 
 export interface CpuPerPayment {
   payments: number;
-  /** µs of CPU per payment, stat ticks (the issue's method). */
+  /** µs of CPU per payment, stat ticks. */
   mainUs: number;
   workersUs: number;
   otherUs: number;
@@ -246,4 +258,39 @@ export function redisPerPayment(
 export interface ClientCounts {
   commands: Record<string, number>;
   writes: number;
+}
+
+// ---- a run's phases --------------------------------------------------------------------------------------------
+
+/** One measured phase: the CPU of the gateway process per payment, its Redis commands per payment, its latency. */
+export interface Phase {
+  store: 'embedded' | 'redis';
+  loop: string; // "light: 2 in flight, 250 ms pauses", "closed loop, 64 conns", "open loop, 1937/s"
+  connections: number;
+  payments: number; // completed in the window (the divisor)
+  paymentsPerS: number;
+  windowS: number;
+  cpu: CpuPerPayment | null;
+  redis: RedisPerPayment | null;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+export interface Figures {
+  lightEmbedded: Phase | null; // pool gateway, embedded store, light load
+  lightRedis: Phase | null; // pool gateway over Redis, light load
+  /** The same gateways, the same pairs without the pause (for reference, no target: what the pause adds). */
+  noPauseEmbedded?: Phase | null;
+  noPauseRedis?: Phase | null;
+  peak: Phase | null; // pool gateway over Redis, closed loop, its best connection count
+  at70: Phase | null; // pool, open loop at 70 % of its peak
+  baselinePeak: Phase | null;
+  poolPaymentsPerS: number | null;
+  baselinePaymentsPerS: number | null;
+  echoPaymentsPerS: number | null; // echo round trips/s ÷ 2 (a payment is two round trips)
+  poolOverBaseline: number | null;
+  poolOverEcho: number | null;
+  poolP99At70Ms: number | null;
+  profile: { connections: number; paymentsPerS: number; busyShare: number; byFunction: Cost[]; byFile: Cost[] } | null;
 }

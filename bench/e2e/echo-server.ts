@@ -7,7 +7,7 @@
  * stdout: {"event":"ready","port":…}; exits when stdin closes, on SIGTERM, or after BENCH_MAX_LIFETIME_S (1800).
  */
 import uws from '@trufflesuite/uws-js-unofficial';
-import { emit, exitWithParent } from './children.ts';
+import { emit, exitWithParent } from '../../test/support/child-process.ts';
 
 const WELCOME = JSON.stringify({ v: 1, type: 'welcome', scanner: 'echo', limits: { maxFrameBytes: 2048, framesPerSecond: 1_000_000 } });
 const sockets = new Set<uws.WebSocket<object>>();

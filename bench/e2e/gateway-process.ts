@@ -1,17 +1,15 @@
 /**
- * One gateway under test, as its own process (started by bench/e2e/run.ts). Configured from the environment:
- *   SCANPAY_KEYRING      the issuer key ring JSON (IssuerKeyRing.serialize())
- *   SCANPAY_FLEET_KEY    64 hex digits
- *   REDIS_URL (or REDIS_CLUSTER_NODES), SCANPAY_REDIS_PREFIX, SCANPAY_REDIS_WAIT_REPLICAS
- *   BENCH_ENGINE         "pool" (WASM core in the piscina pool) or "baseline" (node:crypto inline, no pool)
- *   BENCH_THREADS, BENCH_BATCH_MAX, BENCH_BATCH_WINDOW_MS   pool settings (defaults: gateway defaults)
+ * One gateway under test, as its own process: `node --import tsx gateway-process.ts pool|baseline`, started by
+ * spawn-gateway.ts (for run.ts, cluster.ts, profile.ts). The gateway is the one `npm run bench:serve` serves
+ * (bench/serve/start.ts), configured from the environment as `npm start` is (readStartConfig; spawn-gateway.ts
+ * sets every variable), plus these for the bench alone:
  *   BENCH_MAX_LIFETIME_S exits by itself after this long (default 1800)
  *   BENCH_REDIS_AUTOPIPELINE=1  experiment only: the Redis store on an ioredis client with enableAutoPipelining
  *                        (commands issued in the same tick share one socket write), instead of openStore()
  *   BENCH_CARDS, BENCH_CARDS_FILE  with no REDIS_URL (the embedded store, which lives in this process): issue
  *                        this many cards into it before starting and write them to the file ([{ payload, pin }])
  * No REDIS_URL (nor REDIS_CLUSTER_NODES): the embedded in-memory store, as `npm start` without Redis.
- * Listens on 127.0.0.1, a free port; logs are silent; the per-scanner rate limit is raised out of the way.
+ * Logs are silent.
  * stdout: {"event":"ready","port":…} then answers to stdin commands, one per line:
  *   mem    → {"event":"mem", rss, heapUsed, external, arrayBuffers}  (after a full GC when run with --expose-gc)
  *   stats  → {"event":"stats", connections, batches: {kind: {count, sum}}}
@@ -26,23 +24,18 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { createInterface } from 'node:readline';
-import { loadCore } from '../../core/index.ts';
-import { Issuer } from '../../issuer/issuer.ts';
-import { issueBenchCards } from './cards.ts';
-import { NodeCryptoEngine } from '../../gateway/baseline/node-crypto-engine.ts';
-import { createLogger } from '../../gateway/log.ts';
-import { startGateway } from '../../gateway/server.ts';
-import { GATEWAY_DEFAULTS } from '../../gateway/defaults.ts';
-import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { Redis } from 'ioredis';
-import { openStore, RedisStore } from '../../issuer/store/index.ts';
-import { loadFleetKey } from '../../protocol/fleet-key.ts';
-import { emit, exitWithParent } from './children.ts';
+import { readStartConfig } from '../../gateway/config.ts';
+import { createLogger } from '../../gateway/log.ts';
+import { RedisStore } from '../../issuer/store/index.ts';
+import { engineNamed, openServedStore, startServedGateway } from '../serve/start.ts';
+import { emit, exitWithParent } from '../../test/support/child-process.ts';
 import { THREAD_TAG_CHANNEL, type ClientCounts } from './cpu.ts';
 
 const env = process.env;
 const int = (name: string, fallback: number) => (env[name] ? Number.parseInt(env[name]!, 10) : fallback);
-const engineKind = env.BENCH_ENGINE === 'baseline' ? 'baseline' : 'pool';
+const engine = engineNamed(process.argv[2]);
+const config = readStartConfig(env, []);
 
 // The crypto workers' thread ids, posted by thread-tag.mjs from each worker thread: the piscina workers (the
 // logger writes in this thread; the other worker threads here are tsx's esbuild ones, counted as "other").
@@ -77,31 +70,14 @@ Redis.prototype.sendCommand = function (this: Redis, ...args: Parameters<typeof 
   return sendCommand.apply(this, args);
 } as typeof sendCommand;
 
-const keyRing = await IssuerKeyRing.load();
-const fleetKey = loadFleetKey();
-const store = env.BENCH_REDIS_AUTOPIPELINE === '1' && env.REDIS_URL
-  ? new RedisStore(new Redis(env.REDIS_URL, { enableAutoPipelining: true }), { prefix: env.SCANPAY_REDIS_PREFIX })
-  : await openStore({
-    redisUrl: env.REDIS_URL || undefined, clusterNodes: env.REDIS_CLUSTER_NODES || undefined, prefix: env.SCANPAY_REDIS_PREFIX,
-    waitReplicas: env.SCANPAY_REDIS_WAIT_REPLICAS ? Number(env.SCANPAY_REDIS_WAIT_REPLICAS) : 0,
-  });
-const usesRedis = Boolean(env.REDIS_URL || env.REDIS_CLUSTER_NODES);
-if (!usesRedis && env.BENCH_CARDS_FILE) {
+const store = env.BENCH_REDIS_AUTOPIPELINE === '1' && config.redisUrl
+  ? new RedisStore(new Redis(config.redisUrl, { enableAutoPipelining: true }), { prefix: config.redisPrefix })
+  : await openServedStore(config);
+const usesRedis = Boolean(config.redisUrl || config.clusterNodes);
+const gateway = await startServedGateway(engine, config, {
+  store, logger: createLogger({ level: 'silent' }),
   // the embedded store is in this process: the load generator's cards are issued here
-  const issuer = new Issuer({ core: await loadCore(), store, keyRing });
-  const cards = await issueBenchCards(issuer, int('BENCH_CARDS', 2_000));
-  writeFileSync(env.BENCH_CARDS_FILE, JSON.stringify(cards), { mode: 0o600 });
-}
-const gateway = await startGateway({
-  store, keyRing, fleetKey,
-  host: '127.0.0.1',
-  port: 0,
-  threads: env.BENCH_THREADS ? int('BENCH_THREADS', 2) : undefined,
-  batch: { maxItems: int('BENCH_BATCH_MAX', GATEWAY_DEFAULTS.batch.maxItems), windowMs: int('BENCH_BATCH_WINDOW_MS', GATEWAY_DEFAULTS.batch.windowMs) },
-  engine: engineKind === 'baseline' ? ({ core, keys }) => new NodeCryptoEngine(core, keys) : undefined,
-  framesPerSecond: 1_000_000,
-  burst: 1_000_000,
-  logger: createLogger({ level: 'silent' }),
+  cards: !usesRedis && env.BENCH_CARDS_FILE ? { count: int('BENCH_CARDS', 2_000), file: env.BENCH_CARDS_FILE } : undefined,
 });
 let closing: Promise<void> | undefined;
 const close = () => (closing ??= gateway.close(5_000).then(() => store.close()).catch(() => {}));
@@ -153,4 +129,4 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   })();
 });
 
-emit({ event: 'ready', port: gateway.port, engine: engineKind, pid: process.pid, store: store.description });
+emit({ event: 'ready', port: gateway.port, engine, pid: process.pid, store: store.description });

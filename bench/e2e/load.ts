@@ -31,8 +31,8 @@ import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { SUBPROTOCOL } from '../../protocol/messages.ts';
 import { deviceSecret, signScannerToken } from '../../protocol/scanner-token.ts';
-import { emit, exitWithParent } from './children.ts';
-import { latencyHistogram, recordMs, summarize, type Histogram, type LatencySummary } from './hist.ts';
+import { emit, exitWithParent } from '../../test/support/child-process.ts';
+import { latencyHistogram, recordMs, summarize, type Histogram, type LatencySummary } from '../lib/latency.ts';
 
 export interface LoadConfig {
   mode: 'payments' | 'echo' | 'idle';

@@ -8,7 +8,7 @@
  *   npx tsx bench/e2e/profile.ts [pool|baseline] [--connections 32] [--seconds 10] [--out FILE.cpuprofile] [--autopipeline]
  * (--autopipeline: the experiment of gateway-process.ts's BENCH_REDIS_AUTOPIPELINE=1)
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,10 +19,13 @@ import { loadCore } from '../../core/index.ts';
 import { Issuer } from '../../issuer/issuer.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { openStore } from '../../issuer/store/index.ts';
-import { deadline, installCleanup, removeOnExit, spawnChild, type Message } from './children.ts';
+import { spawnChild, type Message } from '../../test/support/child-process.ts';
+import { deadline, installCleanup, removeOnExit } from './children.ts';
 import type { LoadConfig, LoadResult } from './load.ts';
 import { formatTop, summarizeProfile, type CpuProfile } from './profile-summary.ts';
 import { benchRedis, type BenchRedis } from './redis.ts';
+import { spawnGateway } from './spawn-gateway.ts';
+import { issueBenchCards } from '../serve/cards.ts';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -49,23 +52,15 @@ const out = arg('out', join(dir, `${engine}.cpuprofile`));
 const keyRing = IssuerKeyRing.generate();
 const fleetKey = randomBytes(32);
 const store = await openStore({ redisUrl: redis.url, prefix: redis.prefix });
-const issuer = new Issuer({ core: await loadCore(), store, keyRing });
 // enough cards that none comes round again within the gateway's PIN pace (250 ms per card) at a few thousand payments/s
-const cards: { payload: string; pin: string }[] = [];
-let next = 0;
-await Promise.all(Array.from({ length: 16 }, async () => {
-  while (next < CARDS) {
-    next++;
-    const pin = String(randomInt(0, 10_000)).padStart(4, '0');
-    cards.push({ payload: (await issuer.issueCard({ pin, limit: 1_000_000, balance: 1e12, currency: 'EUR' })).payloadText, pin });
-  }
-}));
+const cards = await issueBenchCards(new Issuer({ core: await loadCore(), store, keyRing }), CARDS);
 await store.close();
 const cardsFile = join(dir, 'cards.json');
 await writeFile(cardsFile, JSON.stringify(cards));
 
-const gateway = spawnChild('gateway', HERE('gateway-process.ts'), {
-  env: { SCANPAY_KEYRING: keyRing.serialize(), SCANPAY_FLEET_KEY: fleetKey.toString('hex'), REDIS_URL: redis.url, SCANPAY_REDIS_PREFIX: redis.prefix, BENCH_ENGINE: engine, BENCH_REDIS_AUTOPIPELINE: process.argv.includes('--autopipeline') ? '1' : '' },
+const gateway = spawnGateway('gateway', engine, {
+  keyRing, fleetKey, store: { REDIS_URL: redis.url, SCANPAY_REDIS_PREFIX: redis.prefix },
+  env: { BENCH_REDIS_AUTOPIPELINE: process.argv.includes('--autopipeline') ? '1' : '' },
 });
 const { port } = await gateway.waitFor<Message & { port: number }>('ready', 60_000);
 const config: LoadConfig = {

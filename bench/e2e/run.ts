@@ -8,15 +8,14 @@
  *     the load generator as another (load.ts):
  *       closed loop at several connection counts → the peak;
  *       open loop at 20/40/60/70/80/100% of that peak → payments/s against p99 (the chart), p99 at 70%;
- *   → light load (issue 10): a fresh pool gateway on the embedded store (cards issued inside it) and one over
+ *   → light load: a fresh pool gateway on the embedded store (cards issued inside it) and one over
  *     Redis, each warmed up, then 2 payments in flight with 250 ms pauses between pairs, 200 payments measured;
  *   → profile: a V8 CPU profile of a pool gateway's main thread under closed-loop load, top five costs kept;
  *   → idle connections: 10,000 authenticated scanners held open on a fresh pool gateway: RSS per connection,
  *     and payments still flowing while they are open.
  * Over every measurement window against a gateway: its CPU time thread by thread (main thread, crypto workers,
  * the rest) per completed payment, from /proc/<pid>/task/*; over Redis also the commands per payment, from the
- * gateway's client (sent) and INFO commandstats (run by the server, inside scripts too). Issue 10's targets are
- * judged against bench/results/e2e-before.json (cpu-targets.ts), written by a run with --save-before.
+ * gateway's client (sent) and INFO commandstats (run by the server, inside scripts too).
  * Writes bench/results/e2e.json, bench/results/e2e-latency.svg and bench/RESULTS.md (smoke: e2e.smoke.json
  * and e2e-latency.smoke.svg; partial or experimental runs: *.partial.*; RESULTS.md only from a full default run). Every child is stopped on exit, error or Ctrl-C; the
  * whole run has a deadline.
@@ -25,8 +24,6 @@
  *   npx tsx bench/e2e/run.ts --quick            every part, shorter (about 5 minutes): e2e.quick.json, no RESULTS.md
  *   npx tsx bench/e2e/run.ts --smoke            every part for a second or two (CI)
  *   npx tsx bench/e2e/run.ts --only pool,idle   some parts: echo, baseline, pool, light, profile, idle
- *   npx tsx bench/e2e/run.ts --save-before      full run that also stores its issue-10 figures as the reference
- *                                               (bench/results/e2e-before.json) later runs are compared with
  *   npx tsx bench/e2e/run.ts --threads 1 --batch-max 32 --batch-window 0   pool settings, for experiments
  *   npx tsx bench/e2e/run.ts --autopipeline     experiment: both gateways' Redis clients with ioredis auto-pipelining
  *   npx tsx bench/e2e/run.ts --cluster [--smoke]  1 gateway over 1 Redis next to 2 gateways over a Redis Cluster (cluster.ts)
@@ -40,30 +37,32 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { loadCore } from '../../core/index.ts';
 import { Issuer } from '../../issuer/issuer.ts';
-import { issueBenchCards } from './cards.ts';
+import { issueBenchCards } from '../serve/cards.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { openStore } from '../../issuer/store/index.ts';
 import { GATEWAY_DEFAULTS } from '../../gateway/defaults.ts';
-import { machine } from '../dvd1/report.ts';
+import { isSmoke } from '../lib/mode.ts';
+import { codeProvenance, machine } from '../lib/provenance.ts';
+import { slope } from '../lib/stats.ts';
 import { Redis } from 'ioredis';
-import { cpuMsOf, deadline, fileLimits, installCleanup, removeOnExit, rssOf, spawnChild, type Child, type Message } from './children.ts';
+import { spawnChild, type Child, type Message } from '../../test/support/child-process.ts';
+import { deadline, fileLimits, installCleanup, removeOnExit, rssOf } from './children.ts';
 import {
-  parseCommandstats, perPayment, readThreads, redisPerPayment, splitCpu, threadTagNodeOptions,
-  type ClientCounts, type CpuPerPayment, type ProcessTimes, type RedisPerPayment,
+  cpuMsOf, parseCommandstats, perPayment, readThreads, redisPerPayment, splitCpu, threadTagNodeOptions,
+  type ClientCounts, type CpuPerPayment, type Figures, type Phase, type ProcessTimes, type RedisPerPayment,
 } from './cpu.ts';
-import { budgetRows } from './budget.ts';
-import { BEFORE_FILE, describeBefore, provenance, readBefore, targetRows, type BeforeFile, type Figures, type Phase } from './cpu-targets.ts';
 import type { LoadConfig, LoadResult } from './load.ts';
 import { formatTop, summarizeProfile, type CpuProfile } from './profile-summary.ts';
 import { benchRedis, type BenchRedis } from './redis.ts';
 import { writeChart, writeResultsMd } from './results-md.ts';
+import { spawnGateway } from './spawn-gateway.ts';
 
 if (process.argv.includes('--cluster')) {
   await import('./cluster.ts'); // one gateway over one Redis next to two over a cluster; exits by itself
 }
 type Mode = 'smoke' | 'quick' | 'full';
 type Target = 'echo' | 'baseline' | 'pool';
-const MODE: Mode = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1' ? 'smoke' : process.argv.includes('--quick') ? 'quick' : 'full';
+const MODE: Mode = isSmoke() ? 'smoke' : process.argv.includes('--quick') ? 'quick' : 'full';
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice(7) ?? process.argv[process.argv.indexOf('--only') + 1];
 const option = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -71,9 +70,9 @@ const option = (name: string): string | undefined => {
 };
 /** Pool settings for experiments (default: the gateway's own defaults). */
 const POOL_ENV: Record<string, string> = {
-  ...(option('threads') ? { BENCH_THREADS: option('threads')! } : {}),
-  ...(option('batch-max') ? { BENCH_BATCH_MAX: option('batch-max')! } : {}),
-  ...(option('batch-window') ? { BENCH_BATCH_WINDOW_MS: option('batch-window')! } : {}),
+  ...(option('threads') ? { SCANPAY_THREADS: option('threads')! } : {}),
+  ...(option('batch-max') ? { SCANPAY_BATCH_MAX: option('batch-max')! } : {}),
+  ...(option('batch-window') ? { SCANPAY_BATCH_WINDOW_MS: option('batch-window')! } : {}),
 };
 const ALL_PARTS = ['echo', 'baseline', 'pool', 'light', 'profile', 'idle'];
 const PARTS = new Set((process.argv.some((a) => a.startsWith('--only')) ? onlyArg ?? '' : ALL_PARTS.join(',')).split(',').filter(Boolean));
@@ -81,10 +80,8 @@ for (const part of PARTS) if (!ALL_PARTS.includes(part)) throw new Error(`--only
 /** Only a full run of every part with the gateway's own settings writes e2e.json, the chart and RESULTS.md. */
 const PARTIAL = PARTS.size < ALL_PARTS.length || Object.keys(POOL_ENV).length > 0 || process.argv.includes('--autopipeline') || option('light-warmup') !== undefined;
 const suffix = MODE === 'smoke' ? '.smoke' : PARTIAL ? '.partial' : MODE === 'quick' ? '.quick' : '';
-const SAVE_BEFORE = process.argv.includes('--save-before');
-if (SAVE_BEFORE && (MODE !== 'full' || PARTIAL)) throw new Error('--save-before takes a full run of every part with the default settings (no --smoke, --quick, --only or pool overrides)');
 
-/** Light load (issue 10): groups of `inFlight` payments, `pauseMs` between groups, after a closed-loop warm-up. */
+/** Light load: groups of `inFlight` payments, `pauseMs` between groups, after a closed-loop warm-up. */
 const LIGHT = { inFlight: 2, pauseMs: 250, warmupPayments: 20, payments: 200, closedWarmupS: 3, closedWarmupConnections: 8 };
 /** --light-warmup S: the closed-loop warm-up before the light-load phases (0: none, only the light-load payments). */
 const LIGHT_WARMUP_S = option('light-warmup') === undefined ? undefined : Number(option('light-warmup'));
@@ -191,24 +188,18 @@ async function startServer(target: Target, opts: { connections?: number; exposeG
   const ownCards = store === 'embedded' ? join(workDir!, `cards-embedded-${++embeddedCards}.json`) : undefined;
   const child = target === 'echo'
     ? spawnChild('echo-server', HERE('echo-server.ts'), { nofile: nofileFor(opts.connections ?? 0) })
-    : spawnChild(`gateway-${target}${store === 'embedded' ? '-embedded' : ''}`, HERE('gateway-process.ts'), {
+    : spawnGateway(`gateway-${target}${store === 'embedded' ? '-embedded' : ''}`, target, {
+      keyRing, fleetKey,
+      store: store === 'redis' ? { REDIS_URL: redis!.url, SCANPAY_REDIS_PREFIX: redis!.prefix } : {},
       nodeFlags: opts.exposeGc ? ['--expose-gc'] : [],
       nofile: nofileFor(opts.connections ?? 0),
       env: {
         NODE_OPTIONS: threadTagNodeOptions(), // each crypto worker reports its thread id (thread-tag.mjs)
-        SCANPAY_KEYRING: keyRing.serialize(),
-        SCANPAY_FLEET_KEY: fleetKey.toString('hex'),
-        REDIS_URL: store === 'redis' ? redis!.url : '',
-        REDIS_CLUSTER_NODES: '',
-        SCANPAY_REDIS_PREFIX: store === 'redis' ? redis!.prefix : '',
         BENCH_CARDS: String(PLAN.cards),
         BENCH_CARDS_FILE: ownCards ?? '',
-        BENCH_ENGINE: target,
         BENCH_REDIS_AUTOPIPELINE: process.argv.includes('--autopipeline') ? '1' : '',
         ...(target === 'pool' ? POOL_ENV : {}),
         BENCH_MAX_LIFETIME_S: String(PLAN.deadlineMin * 60),
-        SCANPAY_KEYRING_FILE: '',
-        SCANPAY_FLEET_KEY_FILE: '',
       },
     });
   const ready = await child.waitFor<Message & { port: number }>('ready', 120_000);
@@ -375,7 +366,7 @@ async function measureTarget(target: Target): Promise<void> {
 // echo last: its open-loop run uses the pool's 70% rate
 for (const target of ['baseline', 'pool', 'echo'] as const) if (PARTS.has(target)) await measureTarget(target);
 
-// ---- light load (issue 10) -------------------------------------------------------------------------------
+// ---- light load --------------------------------------------------------------------------------------------
 
 /**
  * A fresh pool gateway, a closed-loop warm-up, then the light-load pattern; then the same pairs with no pause
@@ -453,15 +444,6 @@ interface IdleSummary {
 }
 let idle: IdleSummary | null = null;
 const IDLE_STAGES = 4;
-
-/** Least-squares slope of y over x (null with fewer than two distinct x). */
-function slope(points: [number, number][]): number | null {
-  const n = points.length;
-  const mx = points.reduce((a, [x]) => a + x, 0) / n;
-  const my = points.reduce((a, [, y]) => a + y, 0) / n;
-  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
-  return sxx === 0 ? null : points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx;
-}
 
 if (PARTS.has('idle')) {
   const n = PLAN.idleConnections;
@@ -551,7 +533,7 @@ const pool = byTarget('pool');
 const ratio = (a?: number, b?: number) => (a && b ? a / b : null);
 const echoPaymentsPerS = echo ? echo.peak.roundTripsPerS / 2 : undefined; // a payment is two round trips
 
-// issue 10: the figures of this run, the reference run's, and the verdicts
+// the gateway's CPU and Redis commands per payment, phase by phase
 const phaseOf = (run: Run | undefined | null, loop: string): Phase | null => (!run ? null : {
   store: run.store === 'embedded' ? 'embedded' : 'redis', loop, connections: run.connections,
   payments: run.load.payments.completedInWindow, paymentsPerS: run.load.paymentsPerS, windowS: run.load.windowS,
@@ -581,12 +563,6 @@ const figures: Figures = {
   poolP99At70Ms: pool?.at70?.latency.payment.p99Ms ?? null,
   profile: profileFigures,
 };
-const made = provenance();
-// --save-before: this run is the reference (its verdicts compare it with itself: ratio 1, the CPU targets not met)
-const saved: BeforeFile | null = SAVE_BEFORE
-  ? { benchmark: 'e2e-before', ...made, date: startedAt.toISOString(), command: 'npm run bench:e2e -- --save-before', mode: MODE, machine: machine(), loadAverageAtStart: loadAtStart, figures }
-  : null;
-const before = saved ?? readBefore();
 const report = {
   benchmark: 'e2e',
   mode: MODE,
@@ -602,7 +578,7 @@ const report = {
     note: 'generator, gateway (main thread + 2 pool workers), and Redis all share the same 2 vCPUs; on this VM the vCPUs are also shared with other tenants',
     poolOverrides: POOL_ENV,
     redisAutoPipelining: process.argv.includes('--autopipeline'),
-    gateway: `startGateway via bench/e2e/gateway-process.ts: 127.0.0.1, silent logs, per-scanner rate limit raised to 1e6 frames/s; pool: default threads (one per core) and batch (${GATEWAY_DEFAULTS.batch.maxItems} items / ${GATEWAY_DEFAULTS.batch.windowMs} ms window, at most one batch per worker running) unless overridden; baseline: NodeCryptoEngine`,
+    gateway: `startGateway via bench/e2e/gateway-process.ts: 127.0.0.1, silent logs, per-scanner rate limit raised to 1e6 frames/s; pool: default threads (one per core) and batch (${GATEWAY_DEFAULTS.batch.maxItems} items / ${GATEWAY_DEFAULTS.batch.windowMs} ms window, at most one batch per worker running) unless overridden; baseline: the NodeCryptoEngine of bench/baseline (both served as by npm run bench:serve)`,
   },
   targets: summaries,
   headline: {
@@ -623,13 +599,10 @@ const report = {
   },
   idle,
   cpu: {
-    note: 'issue 10: gateway CPU per completed payment, thread by thread (utime+stime from /proc/<pid>/task/<tid>/stat; schedstat ns as a cross-check), '
-      + 'and Redis commands per payment (sent: counted on the gateway\'s client; server: INFO commandstats, commands inside scripts included); targets in bench/e2e/cpu-targets.ts',
-    provenance: made,
+    note: 'gateway CPU per completed payment, thread by thread (utime+stime from /proc/<pid>/task/<tid>/stat; schedstat ns as a cross-check), '
+      + 'and Redis commands per payment (sent: counted on the gateway\'s client; server: INFO commandstats, commands inside scripts included)',
+    provenance: codeProvenance(),
     figures,
-    reference: before ? { file: 'bench/results/e2e-before.json', commit: before.commit, codeCommit: before.codeCommit, date: before.date } : null,
-    targets: targetRows(figures, before),
-    budget: budgetRows(runs, machine().cores, figures),
   },
   runs,
 };
@@ -668,14 +641,6 @@ console.table(([['light, embedded', figures.lightEmbedded], ['light, Redis', fig
     'redis server calls': fmt(ph!.redis?.serverCalls, 2),
     'p99 ms': fmt(ph!.p99Ms, 2),
   })));
-say(`issue 10 targets, against ${describeBefore(before)}:`);
-console.table(report.cpu.targets.map((r) => ({ target: r.target, today: r.today, measured: r.measured, 'measured ÷ today': r.ratio, verdict: r.met === null ? '—' : r.met ? 'met' : 'NOT met' })));
-
-say(`the throughput targets against what ${machine().cores} vCPUs leave for the main thread at their rates (µs per payment; bench/e2e/budget.ts):`);
-console.table(report.cpu.budget.map((r) => ({
-  target: r.target, 'rate asked': fmt(r.ratePerS), budget: fmt(r.budgetUs), generator: fmt(r.generatorUs), redis: fmt(r.redisUs), 'workers+other': fmt(r.workersAndOtherUs),
-  'left for main': fmt(r.leftForMainUs), 'echo floor': fmt(r.mainFloorUs), 'main at peak': fmt(r.mainMeasuredUs), verdict: r.reachable === null ? '—' : r.reachable ? 'within reach' : 'OUT of reach',
-})));
 
 mkdirSync(RESULTS, { recursive: true });
 const jsonFile = new URL(`e2e${suffix}.json`, RESULTS);
@@ -683,10 +648,6 @@ writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
 say(`wrote ${fileURLToPath(jsonFile)}`);
 const svgFile = new URL(`e2e-latency${suffix}.svg`, RESULTS);
 if (writeChart(report, svgFile)) say(`wrote ${fileURLToPath(svgFile)}`);
-if (saved) {
-  writeFileSync(BEFORE_FILE, `${JSON.stringify(saved, null, 2)}\n`);
-  say(`wrote ${fileURLToPath(BEFORE_FILE)} (the reference later runs are compared with)`);
-}
 if (MODE === 'full' && !PARTIAL) say(`wrote ${writeResultsMd()}`);
 
 admin?.disconnect();

@@ -7,12 +7,13 @@
  * CI=true fails the run.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { DVD1_FIELDS, DVD1_RECORD_SIZE, encodeDvd1Record } from '../../core/index.ts';
 import { makeDvd1Records } from '../dvd1/records.ts';
+import { isSmoke } from '../lib/mode.ts';
+import { machine } from '../lib/provenance.ts';
 import { ENGINES, type EngineBench, type EngineName } from '../../test/engines/engines.ts';
 
-const SMOKE = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1';
+const SMOKE = isSmoke();
 const BATCH = 256;
 const MIN_MS = SMOKE ? 20 : 1500;
 const RESULTS = new URL(`../results/engines${SMOKE ? '.smoke' : ''}.json`, import.meta.url);
@@ -52,7 +53,7 @@ for (const engine of ENGINES) {
 const report = {
   date: new Date().toISOString(), mode: SMOKE ? 'smoke' : 'full', batch: BATCH, minMsPerMeasurement: MIN_MS,
   records: { count: BATCH, seed: 9, badEvery: 8, passed: rows[0]?.result.passed },
-  cpu: cpus()[0]?.model, command: `npm run bench:engines${SMOKE ? ' -- --smoke' : ''}`, rows, missing,
+  cpu: machine().cpu, command: `npm run bench:engines${SMOKE ? ' -- --smoke' : ''}`, rows, missing,
 };
 writeFileSync(RESULTS, `${JSON.stringify(report, null, 2)}\n`);
 console.log(`wrote ${RESULTS.pathname}`);

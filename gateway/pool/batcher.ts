@@ -5,8 +5,9 @@
  * when every worker is busy, requests keep gathering until one is free. Light load thus goes out at
  * once in small batches; heavy load fills them.
  * @example
- *   const opens = new Batcher((inputs) => pool.runOpen(inputs), { maxItems: 64, windowMs: 0, maxConcurrent: 2 });
- *   const opened = await opens.submit(input);
+ *   // as CryptoPool does (crypto-pool.ts): one piscina task per batch, one answer per request, in order
+ *   const opens = new Batcher((requests) => this.#run('open', requests, decodeOpenAnswer), { maxItems: 64, windowMs: 0, maxConcurrent: 2 });
+ *   const opened = await opens.submit(request);
  * With `maxWaiting`, a request that finds that many already waiting is refused at once (PoolBusyError).
  */
 import { ScanpayBaseError } from '../../core/errors.ts';

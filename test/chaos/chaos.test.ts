@@ -1,5 +1,5 @@
 /**
- * The fast chaos scenarios (bench/chaos, `npm run chaos -- --fast`) as tests: while six scanners pay
+ * The fast chaos scenarios (test/chaos/scenarios.ts, `npm run chaos -- --fast`) as tests: while six scanners pay
  * through a gateway on a private AOF Redis, Redis is killed and restarted, paused, made to refuse writes,
  * and crypto workers are terminated. Afterwards every approval a scanner saw is in the ledger once, no
  * scanner told "failed" was charged, every balance and receipt reconciles, the scanners were answered
@@ -7,7 +7,7 @@
  * Needs redis-server on PATH: skipped loudly without it, failed under CI=true (describeRedis).
  */
 import { expect, it } from 'vitest';
-import { formatReport, runScenario, SCENARIOS, type ScenarioReport } from '../../bench/chaos/scenarios.ts';
+import { formatReport, runScenario, SCENARIOS, type ScenarioReport } from './scenarios.ts';
 import { describeRedis, onPath } from '../support/redis.ts';
 
 // Each scenario starts its own private redis-server; describeRedis only needs to know one can be started.

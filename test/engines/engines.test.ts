@@ -5,7 +5,7 @@
  * SIMD and the scalar build, and every answer must equal Node's byte for byte. WABT's interpreter
  * (test/engines/wabt.ts) answers the SHA-256, SHA-512 and Ed25519 jobs, which must equal Node's too.
  * Node's own answers are checked first: against the published vectors and node:crypto, and against the
- * node:crypto DVD-1 (gateway/baseline), so agreement means agreement on the right bytes.
+ * node:crypto DVD-1 (bench/baseline), so agreement means agreement on the right bytes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCore, type CoreBuild } from '../../core/index.ts';

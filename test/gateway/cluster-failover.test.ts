@@ -1,18 +1,18 @@
 /**
  * A master SIGKILLed under load (issue 11, item 5): two gateway processes over a private 3-master, 3-replica
  * Redis Cluster (cluster-node-timeout 1500 ms) with WAIT for one replica on, a fleet of paying scanners spread
- * over both (bench/chaos/scanners.ts). One master is SIGKILLed; its replica is promoted; the killed node is
+ * over both (test/chaos/scanners.ts). One master is SIGKILLed; its replica is promoted; the killed node is
  * restarted on its own nodes.conf and rejoins as the new master's replica (with WAIT 1, a shard without a
  * replica acknowledges no payment, by design). Scanners on that shard pay again after a bounded pause, and
- * the reconciliation (bench/chaos/reconcile.ts) finds every acknowledged approval in the ledger exactly once
+ * the reconciliation (test/chaos/reconcile.ts) finds every acknowledged approval in the ledger exactly once
  * and every balance = initial − the ledger's sum for the card.
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { reconcile } from '../../bench/chaos/reconcile.ts';
-import { ScannerFleet, type ChaosCard } from '../../bench/chaos/scanners.ts';
+import { reconcile } from '../chaos/reconcile.ts';
+import { ScannerFleet, type ChaosCard } from '../chaos/scanners.ts';
 import { loadCore } from '../../core/index.ts';
 import { Issuer } from '../../issuer/issuer.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';

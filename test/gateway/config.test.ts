@@ -44,7 +44,7 @@ const onRedis = { REDIS_URL: 'redis://127.0.0.1:6379', ...keys };
 describe('start configuration', () => {
   it('defaults to the embedded demo on loopback', () => {
     expect(readStartConfig({}, [])).toMatchObject({
-      host: '127.0.0.1', port: 8080, opsHost: '127.0.0.1', opsPort: 9090, demo: true, redisUrl: undefined, baseline: false,
+      host: '127.0.0.1', port: 8080, opsHost: '127.0.0.1', opsPort: 9090, demo: true, redisUrl: undefined,
       rate: { perSecond: 20, burst: 40 }, maxConnectionAgeS: 3600,
     });
     expect(readStartConfig({ SCANPAY_MAX_CONNECTION_AGE_S: '90' }, []).maxConnectionAgeS).toBe(90);

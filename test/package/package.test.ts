@@ -93,6 +93,16 @@ describe('npm pack', () => {
     expect(pack.files.some((f) => DECOYS.includes(f.path))).toBe(false);
   });
 
+  it('ships no benchmark engine: no baseline file, and the compiled gateway neither imports nor offers one', () => {
+    expect(pack.files.map((f) => f.path).filter((p) => /baseline/i.test(p))).toEqual([]);
+    const main = readFileSync(join(app, 'node_modules/scanpay/dist/gateway/main.js'), 'utf8');
+    expect(main).toContain('startGateway'); // the file read is the gateway's entry point
+    expect(main).not.toMatch(/baseline|SCANPAY_ENGINE/i);
+    const importsBaseline = pack.files.map((f) => f.path).filter((p) => p.endsWith('.js'))
+      .filter((p) => [...readFileSync(join(app, 'node_modules/scanpay', p), 'utf8').matchAll(IMPORT_FROM)].some((m) => /baseline/i.test(m[1]!)));
+    expect(importsBaseline).toEqual([]);
+  });
+
   it('git ignores the secrets the tools write into a working folder', () => {
     for (const decoy of DECOYS.filter((d) => !d.startsWith('docs/') && !d.startsWith('bin/'))) {
       expect(run('git', ['check-ignore', decoy], ROOT).trim(), decoy).toBe(decoy);

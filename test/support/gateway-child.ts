@@ -4,7 +4,7 @@
  * as gateway/main.ts is (SCANPAY_KEYRING, SCANPAY_FLEET_KEY, REDIS_URL or REDIS_CLUSTER_NODES, SCANPAY_REDIS_PREFIX,
  * SCANPAY_REDIS_WAIT_REPLICAS, SCANPAY_REDIS_WAIT_MS; pushes over Redis like main.ts), and CHILD_OPTIONS: JSON of
  * GatewayOptions values such as pinPaceMs, framesPerSecond, burst, pinBudget). Prints one line
- * {"event":"ready","url","scannerUrl","opsUrl"} and closes gracefully when stdin closes.
+ * {"event":"ready","url","scannerUrl","opsUrl"} (child-process.ts emit) and closes gracefully when stdin closes.
  */
 import { createLogger } from '../../gateway/log.ts';
 import { startGateway } from '../../gateway/server.ts';
@@ -12,6 +12,7 @@ import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { RedisPushBus } from '../../gateway/push/push-bus.ts';
 import { DEFAULT_PREFIX, openStore, redisTarget } from '../../issuer/store/index.ts';
 import { loadFleetKey } from '../../protocol/fleet-key.ts';
+import { emit, exitWithParent } from './child-process.ts';
 
 const env = process.env;
 const prefix = env.SCANPAY_REDIS_PREFIX || DEFAULT_PREFIX;
@@ -26,8 +27,5 @@ const gateway = await startGateway({
   pushBus: redis ? (deliver) => RedisPushBus.connect(redis, prefix, deliver, () => {}) : undefined,
   ...(JSON.parse(process.env.CHILD_OPTIONS ?? '{}') as Record<string, unknown>),
 });
-process.stdout.write(`${JSON.stringify({ event: 'ready', url: gateway.url, scannerUrl: gateway.scannerUrl, opsUrl: gateway.opsUrl })}\n`);
-process.stdin.resume();
-process.stdin.on('end', () => {
-  void gateway.close(5_000).then(() => store.close()).finally(() => process.exit(0));
-});
+exitWithParent(() => gateway.close(5_000).then(() => store.close()));
+emit({ event: 'ready', url: gateway.url, scannerUrl: gateway.scannerUrl, opsUrl: gateway.opsUrl });

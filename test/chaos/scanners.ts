@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PaymentResultFrame, Receipt } from '../../protocol/messages.ts';
-import { PIN, RawScanner } from '../../test/support/gateway-fixture.ts';
+import { PIN, RawScanner } from '../support/gateway-fixture.ts';
 
 export interface ChaosCard {
   token: string; // card token (the store's key)

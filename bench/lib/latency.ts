@@ -1,5 +1,5 @@
 /**
- * Latency histograms for the benchmarks (hdr-histogram-js): values are recorded in microseconds and
+ * Latency histograms for every benchmark (hdr-histogram-js): values are recorded in microseconds and
  * summarised in milliseconds. Summaries are plain JSON so child processes can print them.
  * @example
  *   const h = latencyHistogram();

@@ -1,7 +1,8 @@
 /**
  * DVD-1 written with node:crypto (OpenSSL), as a Node developer would write it:
- * createDecipheriv('chacha20-poly1305'), hkdfSync, createHmac, timingSafeEqual. It is the gateway's
- * baseline engine (inline on the main thread, no pool) and the node:crypto anchor of bench/core.bench.ts.
+ * createDecipheriv('chacha20-poly1305'), hkdfSync, createHmac, timingSafeEqual. It is the baseline
+ * engine's DVD-1 (node-crypto-engine.ts: inline on the main thread, no pool) and the node:crypto anchor of
+ * bench/core.bench.ts.
  *
  * Status semantics (every check runs on the raw ChaCha20 decryption, tag or no tag): OpenSSL's
  * chacha20-poly1305 decipher returns the counter-1 keystream XOR from update() and checks the tag

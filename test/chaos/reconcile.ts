@@ -11,8 +11,8 @@
  */
 import { Cluster, type Redis } from 'ioredis';
 import type { LedgerRecord, Store } from '../../issuer/store/types.ts';
-import { expectedReceiptMac } from '../../test/support/gateway-fixture.ts';
-import { keysUnder } from '../../test/support/redis.ts';
+import { expectedReceiptMac } from '../support/gateway-fixture.ts';
+import { keysUnder } from '../support/redis.ts';
 import type { ChaosCard, ScannerFleet } from './scanners.ts';
 
 export interface Reconciliation {

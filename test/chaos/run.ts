@@ -1,6 +1,6 @@
 /**
- * `npm run chaos`: every scenario of bench/chaos/scenarios.ts, one after another, each on its own private
- * AOF Redis; `npm run chaos -- --fast` runs the fast ones only (the ones test/chaos runs too), and
+ * `npm run chaos`: every scenario of test/chaos/scenarios.ts, one after another, each on its own private
+ * AOF Redis; `npm run chaos -- --fast` runs the fast ones only (the ones chaos.test.ts runs too), and
  * `--only <name>` one. Prints what each injected, its reconciliation and its recovery time; exits 1 if any
  * scenario fails to reconcile.
  */

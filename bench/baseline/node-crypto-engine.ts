@@ -1,8 +1,9 @@
 /**
- * The baseline engine (`npm start -- --baseline`, SCANPAY_ENGINE=baseline): the same gateway, but the
- * hot path runs with node:crypto inline on the main thread, one record at a time, no worker pool. So this
- * thread holds the key ring (it reloads it like a worker does). It exists so the end-to-end benchmark can
- * compare the WASM pool against the obvious implementation.
+ * The baseline engine (`npm run bench:serve -- baseline`, bench/serve/): the same gateway, but the hot path
+ * runs with node:crypto inline on the main thread, one record at a time, no worker pool. So this thread
+ * holds the key ring (it reloads it like a worker does). It exists so the end-to-end benchmark can compare
+ * the WASM pool against the obvious implementation; it is not part of the package (GatewayOptions.engine
+ * takes it).
  */
 import type { CryptoCore } from '../../core/types.ts';
 import { CardCrypto, type Dvd1Functions } from '../../issuer/card-crypto.ts';

@@ -5,14 +5,14 @@
  * outcome histogram and the heap after a full GC, and fails (exit 1) on a broken invariant, an unhandled
  * rejection or uncaught exception, or heap growth past HEAP_BUDGET_MB across the run.
  */
-import { fuzzCliArgs } from '../../test/fuzz/targets/cli-args.ts';
-import { fuzzFrameDecoder } from '../../test/fuzz/targets/frame-decoder.ts';
-import type { FuzzOptions, FuzzReport } from '../../test/fuzz/targets/harness.ts';
-import { fuzzLegalityJudge } from '../../test/fuzz/targets/legality-judge.ts';
-import { fuzzPagePost } from '../../test/fuzz/targets/page-post.ts';
-import { fuzzPayloadParser } from '../../test/fuzz/targets/payload-parser.ts';
-import { fuzzScannerFrames } from '../../test/fuzz/targets/scanner-frames.ts';
-import { fuzzStoreCodecs } from '../../test/fuzz/targets/store-codecs.ts';
+import { fuzzCliArgs } from './targets/cli-args.ts';
+import { fuzzFrameDecoder } from './targets/frame-decoder.ts';
+import type { FuzzOptions, FuzzReport } from './targets/harness.ts';
+import { fuzzLegalityJudge } from './targets/legality-judge.ts';
+import { fuzzPagePost } from './targets/page-post.ts';
+import { fuzzPayloadParser } from './targets/payload-parser.ts';
+import { fuzzScannerFrames } from './targets/scanner-frames.ts';
+import { fuzzStoreCodecs } from './targets/store-codecs.ts';
 
 const TARGETS: { name: string; runs: number; fuzz: (opts: FuzzOptions) => Promise<FuzzReport> }[] = [
   { name: 'payload-parser', runs: 400_000, fuzz: fuzzPayloadParser },
