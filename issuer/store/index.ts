@@ -36,3 +36,5 @@ export type { DeclineReason } from '../payment.ts';
 export type * from './types.ts';
 export type * from './payment-types.ts';
 export type * from './merchant-types.ts';
+export type * from './event-types.ts';
+export { EVENT_TYPES } from './event-types.ts';

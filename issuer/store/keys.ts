@@ -30,6 +30,8 @@ export interface KeyLayout {
   payment(id: string): string;
   /** A payment's ledger entries, in order. */
   entries(paymentId: string): string;
+  /** A payment's events, in order (event-types.ts). */
+  events(paymentId: string): string;
   /** A refund (its id carries its payment's shard: payment.ts refundIdOf). */
   refund(refundId: string): string;
   /** An operation's answer, for its opId (on its payment's shard). */
@@ -40,6 +42,16 @@ export interface KeyLayout {
   /** A merchant's payments and refunds, by when they were made. */
   merchantPayments(merchant: string): string;
   merchantRefunds(merchant: string): string;
+  /** A merchant's outbox: its payments that may have events its journal has not sealed, by mark (event-types.ts). */
+  outbox(merchant: string): string;
+  /** Every merchant that has had an event. */
+  eventMerchants: string;
+  /** A merchant's journal (a list of records), its index by event id, its sealed count per payment, its periods, and its sealer lease. */
+  journal(merchant: string): string;
+  journalIndex(merchant: string): string;
+  sealed(merchant: string): string;
+  periods(merchant: string): string;
+  sealerLease(merchant: string): string;
   /** A merchant's Idempotency-Key claims, by the key's hash. */
   idempotency(merchant: string, keyHash: string): string;
   /** A merchant's API key ids. */
@@ -75,12 +87,20 @@ export function keyLayout(prefix: string): KeyLayout {
     sessionPayload: (id) => `${prefix}{${shardOf(id)}}:payload:${id}`,
     payment: (id) => `${prefix}{${shardOf(id)}}:payment:${id}`,
     entries: (paymentId) => `${prefix}{${shardOf(paymentId)}}:entries:${paymentId}`,
+    events: (paymentId) => `${prefix}{${shardOf(paymentId)}}:events:${paymentId}`,
     refund: (refundId) => `${prefix}{${shardOf(refundId.slice(3))}}:refund:${refundId}`,
     operation: (opId) => `${prefix}{${shardOf(opId)}}:op:${opId}`,
     holds: `${prefix}holds`,
     merchant: (id) => `${prefix}{m:${id}}:merchant`,
     merchantPayments: (merchant) => `${prefix}{m:${merchant}}:payments`,
     merchantRefunds: (merchant) => `${prefix}{m:${merchant}}:refunds`,
+    outbox: (merchant) => `${prefix}{m:${merchant}}:outbox`,
+    eventMerchants: `${prefix}event-merchants`,
+    journal: (merchant) => `${prefix}{m:${merchant}}:journal`,
+    journalIndex: (merchant) => `${prefix}{m:${merchant}}:journal-index`,
+    sealed: (merchant) => `${prefix}{m:${merchant}}:sealed`,
+    periods: (merchant) => `${prefix}{m:${merchant}}:periods`,
+    sealerLease: (merchant) => `${prefix}{m:${merchant}}:sealer`,
     idempotency: (merchant, keyHash) => `${prefix}{m:${merchant}}:idem:${keyHash}`,
     merchantKeys: (merchant) => `${prefix}{m:${merchant}}:keys`,
     apiKey: (keyId) => `${prefix}apikey:${keyId}`,

@@ -12,6 +12,7 @@ import type {
   LedgerEntry, ListQuery, OperationOutcome, OperationRefusal, OperationRequest, Page, Payment, PaymentStore, Refund,
 } from './payment-types.ts';
 import type { CardRecord, LedgerRecord, PaymentRequest } from './types.ts';
+import { eventId, type EventType, type PaymentEvent } from './event-types.ts';
 import { checkedListQuery, checkedOperation, checkedPaymentId, checkedRefundReason, checkedIdempotency } from './validate.ts';
 import { parseAmount, parseMerchant } from '../../protocol/values.ts';
 
@@ -22,6 +23,9 @@ interface StoredPayment {
   record: LedgerRecord | null;
   entries: LedgerEntry[];
   refunds: string[];
+  events: PaymentEvent[];
+  /** How many of its entries the events hold (the next event holds the ones after). */
+  eventSeq: number;
 }
 
 /** An operation's answer as kept with its opId (whether it is a replay is said when it is given). */
@@ -36,6 +40,10 @@ export class MemoryPayments implements PaymentStore {
   readonly #refunds = new Map<string, Refund>();
   readonly #operations = new ExpiringMap<{ keepUntil: number; fingerprint: string; outcome: Answer }>();
   readonly #idempotency = new ExpiringMap<{ keepUntil: number; fingerprint: string }>();
+  /** The payments holding funds until their window ends (manual capture, not captured or released yet): what expireHolds reads. */
+  readonly #holds = new Set<StoredPayment>();
+  /** Each merchant's outbox: its payments with events its journal may not have sealed, by mark (event-types.ts). */
+  readonly #outbox = new Map<string, Map<string, number>>();
 
   /**
    * `cards`: the MemoryStore's rows, whose balances the operations move; `sessionMerchant`: the merchant of a
@@ -64,11 +72,13 @@ export class MemoryPayments implements PaymentStore {
       capturedAmount: captured ? amount : 0, refundedAmount: 0, holdExpiresAt: approved && !captured ? at + holdWindowMs : null,
       reversal: null, createdAt: at, updatedAt: at,
     };
-    const stored: StoredPayment = { payment, record: null, entries: [], refunds: [] };
+    const stored: StoredPayment = { payment, record: null, entries: [], refunds: [], events: [], eventSeq: 0 };
     this.#payments.set(id, stored);
     if (approved) this.#append(stored, card, 'authorization', amount, -amount, id, null, at);
     if (captured) this.#append(stored, card, 'capture', amount, 0, id, null, at);
     stored.record = ledgerRecord(request, reason, card.balance);
+    if (payment.holdExpiresAt !== null) this.#holds.add(stored);
+    this.#event(stored, approved ? 'payment.approved' : 'payment.declined', null, null, at);
     return copy(stored.record);
   }
 
@@ -105,6 +115,8 @@ export class MemoryPayments implements PaymentStore {
       this.#append(stored, card, 'capture', captured, 0, r.opId, null, r.at);
       if (captured < payment.amount) this.#append(stored, card, 'release', payment.amount - captured, payment.amount - captured, r.opId, null, r.at);
       Object.assign(payment, { status: 'captured', capturedAmount: captured, holdExpiresAt: null, updatedAt: r.at });
+      this.#holds.delete(stored);
+      this.#event(stored, 'payment.captured', null, null, r.at);
       return { ok: true, payment: copy(payment), refund: null, action: null };
     });
   }
@@ -113,6 +125,7 @@ export class MemoryPayments implements PaymentStore {
     const r = checkedOperation(request);
     return this.#operate(r, 'void', (stored, card) => {
       this.#release(stored, card, 'void', 'voided', r.opId, r.at);
+      this.#event(stored, 'payment.voided', null, null, r.at);
       return { ok: true, payment: copy(stored.payment), refund: null, action: null };
     });
   }
@@ -125,6 +138,7 @@ export class MemoryPayments implements PaymentStore {
       const { payment } = stored;
       if (amount > payment.capturedAmount - payment.refundedAmount) return { ok: false, refusal: 'AMOUNT_TOO_LARGE' };
       const refund = this.#refundOf(stored, card, amount, reason, r.opId, r.at);
+      this.#event(stored, 'refund.created', null, refund, r.at);
       return { ok: true, payment: copy(payment), refund: copy(refund), action: null };
     });
   }
@@ -142,7 +156,7 @@ export class MemoryPayments implements PaymentStore {
         id: r.paymentId, merchant: r.merchant, cardToken: '', last4: '', currency: '', amount: 0, status: 'reversed', declineReason: null,
         captureMethod: 'automatic', capturedAmount: 0, refundedAmount: 0, holdExpiresAt: null, reversal: 'none', createdAt: r.at, updatedAt: r.at,
       };
-      stored = { payment, record: null, entries: [], refunds: [] };
+      stored = { payment, record: null, entries: [], refunds: [], events: [], eventSeq: 0 };
       this.#payments.set(r.paymentId, stored);
       return this.#answer(r, { ok: true, payment: copy(payment), refund: null, action: 'none' });
     }
@@ -160,6 +174,7 @@ export class MemoryPayments implements PaymentStore {
     }
     payment.reversal = action;
     payment.updatedAt = r.at;
+    this.#event(stored, 'payment.reversed', action, refund, r.at);
     return this.#answer(r, { ok: true, payment: copy(payment), refund: refund && copy(refund), action });
   }
 
@@ -182,13 +197,14 @@ export class MemoryPayments implements PaymentStore {
 
   async expireHolds(now: number, limit: number): Promise<number> {
     let released = 0;
-    for (const stored of this.#payments.values()) {
+    for (const stored of this.#holds) {
       if (released >= limit) break;
       const { payment } = stored;
       if (!takes('expire', payment.status) || payment.holdExpiresAt === null || payment.holdExpiresAt > now) continue;
       const card = this.cards.get(payment.cardToken);
       if (!card) continue;
       this.#release(stored, card, 'expiry', 'expired', 'expiry', now);
+      this.#event(stored, 'payment.expired', null, null, now);
       released++;
     }
     return released;
@@ -231,11 +247,41 @@ export class MemoryPayments implements PaymentStore {
     return { ...outcome, replayed } as OperationOutcome;
   }
 
+  /** The event of the step that made the entries since the last event, and its payment's mark in the merchant's outbox. */
+  #event(stored: StoredPayment, type: EventType, action: PaymentEvent['action'], refund: Refund | null, at: number): void {
+    const { payment } = stored;
+    const first = stored.eventSeq;
+    stored.eventSeq = stored.entries.length;
+    stored.events.push({
+      id: eventId(payment.id, stored.events.length + 1), type, merchant: payment.merchant, paymentId: payment.id, n: stored.events.length + 1,
+      createdAt: at, payment: copy(payment), refund: refund && copy(refund), action, entries: copy(stored.entries.slice(first)),
+    });
+    const outbox = this.#outbox.get(payment.merchant) ?? new Map<string, number>();
+    this.#outbox.set(payment.merchant, outbox);
+    const old = outbox.get(payment.id);
+    outbox.set(payment.id, old !== undefined && old >= at ? old + 1 : at);
+  }
+
+  // ── for MemoryEvents ──────────────────────────────────────────────────────────────────────────────────────────
+
+  eventsOf(paymentId: string): PaymentEvent[] {
+    return copy(this.#payments.get(paymentId)?.events ?? []);
+  }
+
+  eventMerchants(): string[] {
+    return [...this.#outbox.keys()];
+  }
+
+  outboxOf(merchant: string): Map<string, number> {
+    return this.#outbox.get(merchant) ?? new Map();
+  }
+
   /** A hold given back whole: a void, an expiry (or a reversal's void). */
   #release(stored: StoredPayment, card: CardRecord, type: 'void' | 'expiry', status: 'voided' | 'expired', cause: string, at: number): void {
     const { payment } = stored;
     this.#append(stored, card, type, payment.amount, payment.amount, cause, null, at);
     Object.assign(payment, { status, holdExpiresAt: null, updatedAt: at });
+    this.#holds.delete(stored);
   }
 
   #refundOf(stored: StoredPayment, card: CardRecord, amount: number, reason: string | null, opId: string, at: number): Refund {

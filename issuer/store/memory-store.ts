@@ -13,6 +13,7 @@ import { judgeCardRow } from '../card-legality.ts';
 import { CARD_REFUSED, decisionResult, declineReason, ledgerResult, wrongPinDecision } from '../payment.ts';
 import { MemoryMerchants } from './memory-merchants.ts';
 import { MemoryPayments } from './memory-payments.ts';
+import { MemoryEvents } from './memory-events.ts';
 import { copyCard, copyResult, copySessionRecord, sameSession } from './records.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { pinBudgetKey } from './keys.ts';
@@ -48,6 +49,7 @@ export class MemoryStore implements Store {
   /** Payments after the payment: their holds, captures, voids, refunds and entries move these cards' balances. */
   readonly payments = new MemoryPayments(this.#cards, (id) => this.#sessions.get(id)?.session.merchant ?? null);
   readonly merchants = new MemoryMerchants();
+  readonly events = new MemoryEvents(this.payments);
   readonly #sessions = new ExpiringMap<StoredSession>();
   readonly #nonces = new ExpiringMap<{ keepUntil: number }>();
   readonly #devices = new Map<string, DeviceRecord>();

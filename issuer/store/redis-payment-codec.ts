@@ -8,6 +8,7 @@ import { ScanpayError } from '../../core/errors.ts';
 import { DECLINE_REASONS, decisionResult, type DeclineReason } from '../payment.ts';
 import type { EntryType, LedgerEntry, OperationOutcome, OperationRefusal, Payment, PaymentStatus, Refund } from './payment-types.ts';
 import { decimal, decoded } from './redis-codec.ts';
+import { EVENT_TYPES, eventId, type PaymentEvent } from './event-types.ts';
 
 const STATUSES: readonly PaymentStatus[] = ['authorized', 'captured', 'partially_refunded', 'refunded', 'voided', 'expired', 'declined', 'reversed'];
 const ENTRY_TYPES: readonly EntryType[] = ['authorization', 'capture', 'release', 'void', 'expiry', 'refund'];
@@ -94,6 +95,22 @@ export function outcomeFromReply([replayed, result, action, payment, refund]: [n
     return {
       ok: true, payment: p, refund: refund ? refundFromHash(pairs(JSON.parse(refund) as string[])) : null,
       action: action ? oneOf(action, ACTIONS) : null, replayed: replayed === 1,
+    };
+  });
+}
+
+/**
+ * The n'th element of a payment's events list (redis-payment-scripts.ts add_event): `[type, action, at, payment
+ * fields, refund fields or false, first entry seq, last entry seq]`, with the payment's entries to take its own from.
+ */
+export function eventFromText(paymentId: string, n: number, text: string, entries: readonly LedgerEntry[]): PaymentEvent {
+  return decoded('event', () => {
+    const [type, action, at, payment, refund, first, last] = JSON.parse(text) as [string, string | false, string, string[], string[] | false, number, number];
+    const p = paymentFromHash(pairs(payment));
+    if (!p || !Number.isSafeInteger(first) || !Number.isSafeInteger(last) || last > entries.length) throw corrupt();
+    return {
+      id: eventId(paymentId, n), type: oneOf(type, EVENT_TYPES), merchant: p.merchant, paymentId, n, createdAt: amount(at), payment: p,
+      refund: refund ? refundFromHash(pairs(refund)) : null, action: action ? oneOf(action, ACTIONS) : null, entries: entries.slice(first - 1, last),
     };
   });
 }

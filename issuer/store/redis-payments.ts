@@ -10,11 +10,15 @@ import { OPERATION_RETENTION_MS } from './retention.ts';
 import type { LedgerEntry, ListQuery, OperationOutcome, OperationRequest, Page, Payment, PaymentStore, Refund } from './payment-types.ts';
 import { entryFromText, outcomeFromReply, paymentFromHash, refundFromHash } from './redis-payment-codec.ts';
 import type { RedisContext } from './redis-context.ts';
+import type { OperationArgv, OperationKeys, OperationReply } from './redis-payment-scripts.ts';
 import { checkedIdempotency, checkedListQuery, checkedOperation, checkedPaymentId, checkedRefundReason } from './validate.ts';
 import { createHash } from 'node:crypto';
 import { parseAmount, parseMerchant } from '../../protocol/values.ts';
 
 export class RedisPayments implements PaymentStore {
+  /** Merchants this process has put in the event merchants' set (a cluster's marks). */
+  readonly #eventMerchants = new Set<string>();
+
   constructor(private readonly ctx: RedisContext) {}
 
   async getPayment(id: string): Promise<Payment | null> {
@@ -40,12 +44,12 @@ export class RedisPayments implements PaymentStore {
   async capture(request: OperationRequest & { amount?: number }): Promise<OperationOutcome> {
     const r = checkedOperation(request);
     const amount = request.amount === undefined ? '' : parseAmount(request.amount);
-    return outcomeFromReply(await this.ctx.durable('scanpayCapture', ...this.#operation(r), amount));
+    return this.#operate(r, (keys, argv) => this.ctx.durable('scanpayCapture', ...keys, ...argv, amount));
   }
 
   async void(request: OperationRequest): Promise<OperationOutcome> {
     const r = checkedOperation(request);
-    return outcomeFromReply(await this.ctx.durable('scanpayVoid', ...this.#operation(r)));
+    return this.#operate(r, (keys, argv) => this.ctx.durable('scanpayVoid', ...keys, ...argv));
   }
 
   async refund(request: OperationRequest & { amount: number; reason: string | null }): Promise<OperationOutcome> {
@@ -54,17 +58,45 @@ export class RedisPayments implements PaymentStore {
     const reason = checkedRefundReason(request.reason);
     const refundId = refundIdOf(r.opId);
     const index = await this.#refundIndex(r.merchant, refundId, r.at);
-    const [payment, entries, op, ...args] = this.#operation(r);
-    return outcomeFromReply(await this.ctx.durable('scanpayRefund', payment, entries, op, this.ctx.keys.refund(refundId), ...args, amount, reason ?? '', refundId, index));
+    return this.#operate(r, (keys, argv) => this.ctx.durable('scanpayRefund', ...keys, this.ctx.keys.refund(refundId), ...argv, amount, reason ?? '', refundId, index));
   }
 
   async reverse(request: OperationRequest): Promise<OperationOutcome> {
     const r = checkedOperation(request);
     const refundId = refundIdOf(r.opId);
     const index = await this.#refundIndex(r.merchant, refundId, r.at);
-    const [payment, entries, op, ...args] = this.#operation(r);
-    return outcomeFromReply(await this.ctx.durable('scanpayReverse',
-      payment, entries, op, this.ctx.keys.refund(refundId), this.ctx.keys.session(r.paymentId), ...args, refundId, index, r.paymentId));
+    return this.#operate(r, (keys, argv) => this.ctx.durable('scanpayReverse',
+      ...keys, this.ctx.keys.refund(refundId), this.ctx.keys.session(r.paymentId), ...argv, refundId, index, r.paymentId));
+  }
+
+  /**
+   * Runs a step that may write an event of `paymentId`, with the merchant's outbox and the event merchants' set
+   * for its script to mark (on one Redis); on a cluster they are on other slots, so the store marks the payment
+   * before the step and again after it (event-types.ts: a sealer that read between them sees the mark move).
+   */
+  async marked<T>(merchant: string, paymentId: string, at: number, step: (outbox: string, eventMerchants: string) => Promise<T>): Promise<T> {
+    const { keys } = this.ctx;
+    if (!this.ctx.cluster) return step(keys.outbox(merchant), keys.eventMerchants);
+    await this.#mark(merchant, paymentId, at);
+    const result = await step('', '');
+    await this.#mark(merchant, paymentId, at);
+    return result;
+  }
+
+  async #mark(merchant: string, paymentId: string, at: number): Promise<void> {
+    if (!this.#eventMerchants.has(merchant)) {
+      await this.ctx.run((redis) => redis.sadd(this.ctx.keys.eventMerchants, merchant));
+      this.#eventMerchants.add(merchant); // a merchant stays in the set for good: added once per process
+    }
+    await this.ctx.run((redis) => redis.scanpayMark(this.ctx.keys.outbox(merchant), paymentId, at));
+  }
+
+  async #operate(r: OperationRequest, step: (keys: OperationKeys, argv: OperationArgv) => Promise<OperationReply>): Promise<OperationOutcome> {
+    const { keys } = this.ctx;
+    return outcomeFromReply(await this.marked(r.merchant, r.paymentId, r.at, (outbox, eventMerchants) => step(
+      [keys.payment(r.paymentId), keys.entries(r.paymentId), keys.operation(r.opId), keys.events(r.paymentId)],
+      [r.merchant, r.fingerprint, r.at, keys.cardKeyPrefix(r.paymentId), OPERATION_RETENTION_MS, r.opId, outbox, eventMerchants],
+    )));
   }
 
   async getRefund(id: string): Promise<Refund | null> {
@@ -86,13 +118,17 @@ export class RedisPayments implements PaymentStore {
   }
 
   async expireHolds(now: number, limit: number): Promise<number> {
-    const due = await this.ctx.run((redis) => redis.zrangebyscore(this.ctx.keys.holds, '-inf', now, 'LIMIT', 0, limit));
+    const { keys } = this.ctx;
+    const due = await this.ctx.run((redis) => redis.zrangebyscore(keys.holds, '-inf', now, 'LIMIT', 0, limit));
     let released = 0;
     for (const id of due) {
-      const done = await this.ctx.durable('scanpayExpireHold', this.ctx.keys.payment(id), this.ctx.keys.entries(id), now, this.ctx.keys.cardKeyPrefix(id));
-      released += done;
+      const merchant = await this.ctx.run((redis) => redis.hget(keys.payment(id), 'merchant'));
+      if (merchant !== null) {
+        released += await this.marked(merchant, id, now, (outbox, eventMerchants) =>
+          this.ctx.durable('scanpayExpireHold', keys.payment(id), keys.entries(id), keys.events(id), now, keys.cardKeyPrefix(id), outbox, eventMerchants));
+      }
       // released now, released before (captured, voided), or never authorized (a cluster's index written first): off the list
-      await this.ctx.run((redis) => redis.zrem(this.ctx.keys.holds, id));
+      await this.ctx.run((redis) => redis.zrem(keys.holds, id));
     }
     return released;
   }
@@ -101,15 +137,6 @@ export class RedisPayments implements PaymentStore {
     const claim = checkedIdempotency(merchant, key, fingerprint, ttlMs);
     const keyHash = createHash('sha256').update(key).digest('hex');
     return this.ctx.run((redis) => redis.scanpayClaimIdempotency(this.ctx.keys.idempotency(parseMerchant(merchant), keyHash), claim.fingerprint, claim.ttlMs));
-  }
-
-  /** An operation script's leading keys and arguments (redis-payment-scripts.ts OPERATION). */
-  #operation(r: OperationRequest): [string, string, string, string, string, number, string, number, string] {
-    const { keys } = this.ctx;
-    return [
-      keys.payment(r.paymentId), keys.entries(r.paymentId), keys.operation(r.opId),
-      r.merchant, r.fingerprint, r.at, keys.cardKeyPrefix(r.paymentId), OPERATION_RETENTION_MS, r.opId,
-    ];
   }
 
   /** The merchant's refund index for a script to write ('' on a cluster: written here first, by the refund's time). */

@@ -13,6 +13,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { declineReasonLua } from '../payment.ts';
+import { EVENT_SCRIPTS, type EventScripts } from './redis-event-scripts.ts';
 import { ENTRY, PAYMENT_SCRIPTS, type PaymentScripts } from './redis-payment-scripts.ts';
 import { CARD_FIELDS } from './redis-codec.ts';
 
@@ -44,9 +45,10 @@ export interface StoreScripts {
   ): Promise<[string, string?, (string | string[] | null)?, string?, number?]>;
   scanpaySettleFailedPin(session: string, payloadKey: string, cardKeyPrefix: Arg, verdict: Arg, lockAt: Arg, now: Arg, gone: Arg, blocked: Arg, locked: Arg): Promise<string>;
   scanpayAuthorizePayment(
-    payment: string, card: string, session: string, payloadKey: string, entries: string,
+    payment: string, card: string, session: string, payloadKey: string, entries: string, events: string,
     recordHead: Arg, amount: Arg, currency: Arg, at: Arg, attempt: Arg, gone: Arg, blocked: Arg, locked: Arg, budgetPrefix: Arg,
     captureMethod: Arg, holdExpiresAt: Arg, paymentId: Arg, merchant: Arg, cardToken: Arg, last4: Arg, paymentIndex: Arg, holds: Arg,
+    outbox: Arg, eventMerchants: Arg,
   ): Promise<[kind: 'LEDGER' | 'SETTLED' | 'REFUSED' | 'WRITTEN', replayed: number, decision: string, balanceAfter?: string, head?: string | null, budgetedBy?: string | null]>;
   scanpayGiveBackPinBudget(budget: string): Promise<number>;
   scanpayTakePinBudget(budget: string, max: Arg, windowMs: Arg): Promise<number>;
@@ -57,7 +59,7 @@ export interface StoreScripts {
 }
 
 /** Every script of the store, as methods (ioredis defineCommand). */
-export type AllScripts = StoreScripts & PaymentScripts;
+export type AllScripts = StoreScripts & PaymentScripts & EventScripts;
 export type ScriptedRedis = (Redis | Cluster) & AllScripts;
 
 /**
@@ -302,10 +304,12 @@ return result`;
  * to expire); the merchant's index; the wrong-PIN budget units the attempt took given back, and budgetedBy: on a
  * cluster (budgetPrefix '': the budgets are on other slots) the scanner whose units the caller gives back itself.
  * Either way the attempt leaves the card's in-flight list and the session's payload is forgotten.
- * KEYS: payment, card, session, payload, entries. ARGV: 1 record head (the request half, JSON), 2 amount,
+ * The payment's event (payment.approved or payment.declined) is written with it (event-types.ts).
+ * KEYS: payment, card, session, payload, entries, events. ARGV: 1 record head (the request half, JSON), 2 amount,
  * 3 currency, 4 at, 5 attempt, 6-8 the gone/blocked/locked decisions, 9 the budgets' key prefix ('' for none
  * here), 10 captureMethod, 11 holdExpiresAt, 12 payment id, 13 merchant, 14 card token, 15 last4, 16 the
- * merchant's payment index and 17 the holds to expire ('' on a cluster: the store wrote them before).
+ * merchant's payment index, 17 the holds to expire, 18 the merchant's outbox and 19 the event merchants' set
+ * ('' on a cluster: the store writes them around the script).
  */
 const AUTHORIZE_PAYMENT = `${IN_FLIGHT}${PIN_BUDGET}${ENTRY}
 local auth = redis.call('HMGET', KEYS[3], 'authorizedBy', 'result', 'budgeted', 'deviceId', 'merchant')
@@ -360,6 +364,9 @@ end
 if ARGV[16] ~= '' then redis.call('ZADD', ARGV[16], ARGV[4], ARGV[12]) end
 local balanceAfter = fmt(balance)
 redis.call('HSET', KEYS[1], 'head', ARGV[1], 'decision', decision, 'balanceAfter', balanceAfter)
+local kind = 'payment.approved'
+if reason then kind = 'payment.declined' end
+add_event(KEYS[1], KEYS[6], ARGV[18], ARGV[19], ARGV[12], ARGV[13], kind, false, nil, ARGV[4])
 if sessionKept then redis.call('HSET', KEYS[3], 'result', decision, 'authorizedBy', ARGV[5], 'budgeted', '0') end
 return {'WRITTEN', 0, decision, balanceAfter, false, budgetedBy}`;
 
@@ -411,7 +418,7 @@ const SCRIPTS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }>
   scanpayOpenSession: { lua: OPEN_SESSION, numberOfKeys: 3 },
   scanpayBeginPinAttempt: { lua: BEGIN_PIN_ATTEMPT, numberOfKeys: 2 },
   scanpaySettleFailedPin: { lua: SETTLE_FAILED_PIN, numberOfKeys: 2 },
-  scanpayAuthorizePayment: { lua: AUTHORIZE_PAYMENT, numberOfKeys: 5 },
+  scanpayAuthorizePayment: { lua: AUTHORIZE_PAYMENT, numberOfKeys: 6 },
   scanpayGiveBackPinBudget: { lua: GIVE_BACK_PIN_BUDGET, numberOfKeys: 1 },
   scanpayTakePinBudget: { lua: TAKE_PIN_BUDGET, numberOfKeys: 1 },
   scanpayAcceptDeviceToken: { lua: ACCEPT_DEVICE_TOKEN, numberOfKeys: 2 },
@@ -422,6 +429,6 @@ const SCRIPTS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }>
 
 /** Registers the scripts on the connection or cluster (EVALSHA, falling back to EVAL once per node connection). */
 export function withStoreScripts(redis: Redis | Cluster): ScriptedRedis {
-  for (const [name, definition] of Object.entries({ ...SCRIPTS, ...PAYMENT_SCRIPTS })) redis.defineCommand(name, definition);
+  for (const [name, definition] of Object.entries({ ...SCRIPTS, ...PAYMENT_SCRIPTS, ...EVENT_SCRIPTS })) redis.defineCommand(name, definition);
   return redis as ScriptedRedis;
 }

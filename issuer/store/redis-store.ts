@@ -22,6 +22,7 @@ import {
   cardFromHash, cardFromValues, cardToHash, ledgerFromFields, ledgerHead, payloadFromBase64, resultFromDecision, sessionFromJson, sessionToJson, writtenLedger,
 } from './redis-codec.ts';
 import type { RedisContext } from './redis-context.ts';
+import { RedisEvents } from './redis-events.ts';
 import { withStoreScripts, type AllScripts, type PinBudgetBefore, type RateUnitArgs, type ScriptedRedis } from './redis-scripts.ts';
 import { RedisMerchants } from './redis-merchants.ts';
 import { RedisPayments } from './redis-payments.ts';
@@ -122,6 +123,7 @@ export class RedisStore implements Store {
   readonly persistent = true;
   readonly payments: RedisPayments;
   readonly merchants: RedisMerchants;
+  readonly events: RedisEvents;
 
   readonly #direct: ScriptedRedis;
   readonly #batched: ScriptedRedis;
@@ -157,6 +159,7 @@ export class RedisStore implements Store {
     };
     this.payments = new RedisPayments(context);
     this.merchants = new RedisMerchants(context);
+    this.events = new RedisEvents(context);
   }
 
   /** Connects and checks the server answers; STORE_UNAVAILABLE (with the reason, never the password) if not. */
@@ -321,12 +324,14 @@ export class RedisStore implements Store {
       await this.#run((redis) => redis.zadd(this.#keys.merchantPayments(req.merchant), req.at, req.sessionId));
       if (req.captureMethod === 'manual') await this.#run((redis) => redis.zadd(this.#keys.holds, holdExpiresAt, req.sessionId));
     }
-    const [kind, replayed, decision, balanceAfter, head, budgetedBy] = await this.#durable('scanpayAuthorizePayment',
-      this.#keys.payment(req.sessionId), this.#keys.card(req.cardToken), sessionKey, this.#keys.sessionPayload(req.sessionId), this.#keys.entries(req.sessionId),
-      ledgerHead(req), String(req.amount), req.currency, String(req.at), req.attempt, ...REFUSED_CODES, cluster ? '' : this.#keys.pinBudgetPrefix,
-      req.captureMethod, holdExpiresAt, req.sessionId, req.merchant, req.cardToken, req.last4,
-      cluster ? '' : this.#keys.merchantPayments(req.merchant), cluster ? '' : this.#keys.holds,
-    );
+    const [kind, replayed, decision, balanceAfter, head, budgetedBy] = await this.payments.marked(req.merchant, req.sessionId, req.at, (outbox, eventMerchants) =>
+      this.#durable('scanpayAuthorizePayment',
+        this.#keys.payment(req.sessionId), this.#keys.card(req.cardToken), sessionKey, this.#keys.sessionPayload(req.sessionId), this.#keys.entries(req.sessionId),
+        this.#keys.events(req.sessionId),
+        ledgerHead(req), String(req.amount), req.currency, String(req.at), req.attempt, ...REFUSED_CODES, cluster ? '' : this.#keys.pinBudgetPrefix,
+        req.captureMethod, holdExpiresAt, req.sessionId, req.merchant, req.cardToken, req.last4,
+        cluster ? '' : this.#keys.merchantPayments(req.merchant), cluster ? '' : this.#keys.holds, outbox, eventMerchants,
+      ));
     // a cluster keeps the budgets on their own slots: the correct PIN's units are given back here
     if (budgetedBy) await this.#giveBackPinBudget(this.#keys.pinBudget('device', budgetedBy), this.#keys.pinBudget('merchant', req.merchant));
     if (kind === 'SETTLED' || kind === 'REFUSED') return { record: null, result: resultFromDecision(decision), replayed: replayed === 1 };

@@ -10,6 +10,7 @@
  */
 
 import type { ErrorCode } from '../../core/errors.ts';
+import type { EventStore } from './event-types.ts';
 import type { MerchantStore } from './merchant-types.ts';
 import type { CaptureMethod, PaymentStore } from './payment-types.ts';
 
@@ -256,6 +257,8 @@ export interface Store {
   readonly payments: PaymentStore;
   /** Merchants and their API keys (merchant-types.ts). */
   readonly merchants: MerchantStore;
+  /** Every change to a payment as an event, and merchants' journals of them (event-types.ts). */
+  readonly events: EventStore;
 
   /** Inserts a new card; false (and nothing written) when the token exists. */
   insertCard(card: CardRecord): Promise<boolean>;

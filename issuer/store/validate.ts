@@ -19,6 +19,7 @@ import { CARD_TOKEN, shardOf } from '../session-id.ts';
 import { copyCard, copyLedger, copySession, copySessionRecord } from './records.ts';
 import type { ApiKeyRecord, MerchantRecord } from './merchant-types.ts';
 import type { CaptureMethod, ListQuery, OperationRequest } from './payment-types.ts';
+import { EVENT_TYPES, type EventType, type JournalRecord, type Period } from './event-types.ts';
 import { DEFAULT_TAKEOVER_MS, type AuthSession, type CardClaim, type CardRecord, type CardStatus, type LedgerRecord, type PaymentRequest, type PinPolicy, type RateLimit, type SessionRecord, type WrongPinLimit } from './types.ts';
 
 const U16 = 0xffff;
@@ -326,4 +327,34 @@ export function checkedApiKeyRecord(input: unknown, merchant?: string): ApiKeyRe
   };
   if (merchant !== undefined && key.merchant !== merchant) throw bad('the key must be its merchant\'s');
   return key;
+}
+
+// ── events and the journal ───────────────────────────────────────────────────────────────────────────────────
+const EVENT_ID = /^ev_[0-9a-f]{32}_[1-9][0-9]{0,5}$/;
+
+export function checkedEventId(id: unknown): string {
+  return matching(id, 'event id', EVENT_ID, 'ev_, 32 lowercase hex characters, _ and a number from 1');
+}
+
+/** A journal record as a sealer made it (issuer/journal.ts): its fields' shapes (its hashes are checked by `journal verify`). */
+export function checkedJournalRecord(input: unknown): JournalRecord {
+  const r = record(input, 'journal record');
+  return {
+    seq: aint(r.seq, 'seq', 1, Number.MAX_SAFE_INTEGER), eventId: checkedEventId(r.eventId),
+    type: EVENT_TYPES.includes(r.type as EventType) ? r.type as EventType : (() => { throw bad(`type must be one of ${EVENT_TYPES.join(', ')}`); })(),
+    paymentId: checkedPaymentId(r.paymentId), period: aint(r.period, 'period', 1, Number.MAX_SAFE_INTEGER),
+    eventHash: matching(r.eventHash, 'eventHash', HASH, '64 lowercase hex characters'),
+    prevHash: matching(r.prevHash, 'prevHash', HASH, '64 lowercase hex characters'),
+    hash: matching(r.hash, 'hash', HASH, '64 lowercase hex characters'), sealedAt: whole(r.sealedAt, 'sealedAt'),
+  };
+}
+
+export function checkedPeriod(input: unknown): Period {
+  const p = record(input, 'period');
+  const nullable = <T>(v: unknown, check: (v: unknown) => T): T | null => (v === null || v === undefined ? null : check(v));
+  return {
+    period: aint(p.period, 'period', 1, Number.MAX_SAFE_INTEGER), firstSeq: aint(p.firstSeq, 'firstSeq', 1, Number.MAX_SAFE_INTEGER),
+    lastSeq: nullable(p.lastSeq, (v) => aint(v, 'lastSeq', 0, Number.MAX_SAFE_INTEGER)), openedAt: whole(p.openedAt, 'openedAt'),
+    closedAt: nullable(p.closedAt, (v) => whole(v, 'closedAt')), closingHash: nullable(p.closingHash, (v) => matching(v, 'closingHash', HASH, '64 lowercase hex characters')),
+  };
 }

@@ -12,7 +12,7 @@ import { operationId, refundIdOf, requestFingerprint } from '../../issuer/paymen
 import { MemoryStore, RedisStore, parseClusterNodes, type CardRecord, type OperationOutcome, type PaymentRequest, type PinPolicy, type Store } from '../../issuer/store/index.ts';
 import { deleteKeys, describeRedis, redisForTests, testKeyPrefix } from '../support/redis.ts';
 import { clusterForTests, describeCluster } from '../support/redis-cluster.ts';
-import { claimFor, makeCard, makePayment, makeSession, newAttempt } from '../support/store-fixtures.ts';
+import { authorizedPayment, claimFor, makeCard, makePayment, makeSession, newAttempt, operationRequest } from '../support/store-fixtures.ts';
 
 const POLICY: PinPolicy = { lockAt: 3, paceMs: 0 };
 const MERCHANT = 'corner-cafe';
@@ -68,19 +68,13 @@ function paymentsContract(open: OpenStore): void {
 
   /** A payment authorized on `card` through the store's own steps (session, PIN attempt, authorization). */
   async function paid(card: CardRecord, amount: number, fields: Partial<PaymentRequest> = {}, s: Store = store): Promise<string> {
-    const session = makeSession(card, { amount, merchant: fields.merchant ?? MERCHANT });
-    await s.openSession(session, claimFor(card));
-    const attempt = newAttempt();
-    expect((await s.beginPinAttempt(session.id, session.deviceId, attempt, Date.now(), POLICY)).kind).toBe('evaluate');
-    await s.authorizePayment(makePayment(card, { sessionId: session.id, amount, merchant: MERCHANT, attempt, ...fields }));
-    paymentsOf.set(card.token, [...(paymentsOf.get(card.token) ?? []), session.id]);
-    return session.id;
+    const id = await authorizedPayment(s, card, amount, { merchant: MERCHANT, ...fields });
+    paymentsOf.set(card.token, [...(paymentsOf.get(card.token) ?? []), id]);
+    return id;
   }
 
   /** An operation's request, by Idempotency-Key (or random), for `merchant`. */
-  function op(paymentId: string, key: string | null = null, body = '', merchant = MERCHANT) {
-    return { paymentId, merchant, opId: operationId(paymentId, merchant, key), fingerprint: requestFingerprint('POST', '/x', body), at: Date.now() };
-  }
+  const op = (paymentId: string, key: string | null = null, body = '', merchant = MERCHANT) => operationRequest(paymentId, merchant, key, body);
 
   const ok = (o: OperationOutcome) => {
     if (!o.ok) throw new Error(`refused: ${o.refusal}`);

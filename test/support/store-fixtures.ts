@@ -7,7 +7,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { newSessionId } from '../../issuer/session-id.ts';
-import type { AuthSession, CardClaim, CardRecord, PaymentRequest } from '../../issuer/store/types.ts';
+import { operationId, requestFingerprint } from '../../issuer/payment.ts';
+import type { OperationRequest } from '../../issuer/store/payment-types.ts';
+import type { AuthSession, CardClaim, CardRecord, PaymentRequest, Store } from '../../issuer/store/types.ts';
 
 const bytes = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 
@@ -85,4 +87,24 @@ export function makePayment(card: CardRecord, overrides: Partial<PaymentRequest>
     attempt: newAttempt(),
     ...overrides,
   };
+}
+
+/**
+ * A payment authorized on `card` through the store's own steps (session, PIN attempt, authorization), as a
+ * gateway makes one; resolves to its id (the session's).
+ */
+export async function authorizedPayment(store: Store, card: CardRecord, amount: number, fields: Partial<PaymentRequest> = {}): Promise<string> {
+  const merchant = fields.merchant ?? 'corner-cafe';
+  const session = makeSession(card, { amount, merchant });
+  await store.openSession(session, claimFor(card));
+  const attempt = newAttempt();
+  const begun = await store.beginPinAttempt(session.id, session.deviceId, attempt, Date.now(), { lockAt: 3, paceMs: 0 });
+  if (begun.kind !== 'evaluate') throw new Error(`authorizedPayment: the PIN attempt was ${begun.kind}`);
+  await store.authorizePayment(makePayment(card, { sessionId: session.id, amount, merchant, attempt, ...fields }));
+  return session.id;
+}
+
+/** A merchant's operation request on a payment, by Idempotency-Key (or a random operation id). */
+export function operationRequest(paymentId: string, merchant = 'corner-cafe', key: string | null = null, body = ''): OperationRequest {
+  return { paymentId, merchant, opId: operationId(paymentId, merchant, key), fingerprint: requestFingerprint('POST', '/x', body), at: Date.now() };
 }

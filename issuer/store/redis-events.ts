@@ -1,0 +1,117 @@
+/**
+ * Events and merchants' journals on Redis (event-types.ts EventStore): a payment's events on its slot (written by
+ * the payment scripts), a merchant's outbox, journal, sealed counts, periods and sealer lease on the merchant's
+ * (redis-event-scripts.ts).
+ */
+import { ZERO_HASH, eventIdParts, type EventStore, type JournalHead, type JournalRecord, type OutboxMark, type PaymentEvent, type Period } from './event-types.ts';
+import type { RedisContext } from './redis-context.ts';
+import { decoded } from './redis-codec.ts';
+import { entryFromText, eventFromText } from './redis-payment-codec.ts';
+import { checkedEventId, checkedJournalRecord, checkedPaymentId, checkedPeriod } from './validate.ts';
+import { parseMerchant } from '../../protocol/values.ts';
+
+export class RedisEvents implements EventStore {
+  constructor(private readonly ctx: RedisContext) {}
+
+  eventMerchants(): Promise<string[]> {
+    return this.ctx.run((redis) => redis.smembers(this.ctx.keys.eventMerchants));
+  }
+
+  async outbox(merchant: string, limit: number): Promise<OutboxMark[]> {
+    const raw = await this.ctx.run((redis) => redis.zrange(this.ctx.keys.outbox(parseMerchant(merchant)), 0, limit - 1, 'WITHSCORES'));
+    const marks: OutboxMark[] = [];
+    for (let i = 0; i < raw.length; i += 2) marks.push({ paymentId: raw[i]!, mark: Number(raw[i + 1]) });
+    return marks;
+  }
+
+  async clearMark(merchant: string, mark: OutboxMark, now: number, graceMs: number): Promise<boolean> {
+    const cleared = await this.ctx.run((redis) => redis.scanpayClearMark(this.ctx.keys.outbox(parseMerchant(merchant)), mark.paymentId, mark.mark, now - graceMs));
+    return cleared === 1;
+  }
+
+  async paymentEvents(paymentId: string, from = 1): Promise<PaymentEvent[]> {
+    const id = checkedPaymentId(paymentId);
+    const [texts, entryTexts] = await this.ctx.run((redis) => Promise.all([
+      redis.lrange(this.ctx.keys.events(id), from - 1, -1), redis.lrange(this.ctx.keys.entries(id), 0, -1),
+    ]));
+    const entries = entryTexts.map((text, i) => entryFromText(id, i + 1, text));
+    return texts.map((text, i) => eventFromText(id, from + i, text, entries));
+  }
+
+  async getEvent(id: string): Promise<PaymentEvent | null> {
+    const { paymentId, n } = eventIdParts(checkedEventId(id))!;
+    const [text, entryTexts] = await this.ctx.run((redis) => Promise.all([
+      redis.lindex(this.ctx.keys.events(paymentId), n - 1), redis.lrange(this.ctx.keys.entries(paymentId), 0, -1),
+    ]));
+    if (text === null) return null;
+    return eventFromText(paymentId, n, text, entryTexts.map((t, i) => entryFromText(paymentId, i + 1, t)));
+  }
+
+  async journalHead(merchant: string): Promise<JournalHead> {
+    const { keys } = this.ctx;
+    const m = parseMerchant(merchant);
+    // the length first, then the record at that place: a record appended in between is not taken for the head
+    const seq = await this.ctx.run((redis) => redis.llen(keys.journal(m)));
+    const [last, open] = await this.ctx.run((redis) => Promise.all([
+      seq === 0 ? null : redis.lindex(keys.journal(m), seq - 1), redis.hget(keys.periods(m), 'open'),
+    ]));
+    return { seq, hash: last === null ? ZERO_HASH : recordFromText(last).hash, period: open === null ? 1 : Number(open) };
+  }
+
+  async sealedCount(merchant: string, paymentId: string): Promise<number> {
+    const n = await this.ctx.run((redis) => redis.hget(this.ctx.keys.sealed(parseMerchant(merchant)), checkedPaymentId(paymentId)));
+    return n === null ? 0 : Number(n);
+  }
+
+  async appendJournal(merchant: string, head: JournalHead, records: JournalRecord[]): Promise<boolean> {
+    const { keys } = this.ctx;
+    const m = parseMerchant(merchant);
+    const args: (string | number)[] = [head.seq, String(head.period), records[0]?.sealedAt ?? 0];
+    for (const record of records.map(checkedJournalRecord)) {
+      const { paymentId, n } = eventIdParts(record.eventId)!;
+      args.push(paymentId, n, record.eventId, JSON.stringify(record));
+    }
+    const appended = await this.ctx.durable('scanpayAppendJournal', keys.journal(m), keys.journalIndex(m), keys.sealed(m), keys.periods(m), ...args);
+    return appended === 1;
+  }
+
+  async journal(merchant: string, fromSeq: number, limit: number): Promise<JournalRecord[]> {
+    const texts = await this.ctx.run((redis) => redis.lrange(this.ctx.keys.journal(parseMerchant(merchant)), fromSeq - 1, fromSeq - 2 + limit));
+    return texts.map(recordFromText);
+  }
+
+  async journalRecordOf(merchant: string, eventId: string): Promise<JournalRecord | null> {
+    const { keys } = this.ctx;
+    const m = parseMerchant(merchant);
+    const seq = await this.ctx.run((redis) => redis.hget(keys.journalIndex(m), checkedEventId(eventId)));
+    if (seq === null) return null;
+    const text = await this.ctx.run((redis) => redis.lindex(keys.journal(m), Number(seq) - 1));
+    return text === null ? null : recordFromText(text);
+  }
+
+  async closePeriod(merchant: string, at: number): Promise<Period> {
+    const m = parseMerchant(merchant);
+    const text = await this.ctx.durable('scanpayClosePeriod', this.ctx.keys.periods(m), this.ctx.keys.journal(m), at, ZERO_HASH);
+    return decoded('period', () => checkedPeriod(JSON.parse(text)));
+  }
+
+  async getPeriod(merchant: string, period: number): Promise<Period | null> {
+    const m = parseMerchant(merchant);
+    const [closed, open, first, openedAt] = await this.ctx.run((redis) => redis.hmget(this.ctx.keys.periods(m), `p:${period}`, 'open', `first:${period}`, `openedAt:${period}`));
+    if (closed !== null) return decoded('period', () => checkedPeriod(JSON.parse(closed)));
+    if (period !== Number(open ?? 1)) return null;
+    return { period, firstSeq: first === null ? 1 : Number(first), lastSeq: null, openedAt: openedAt === null ? 0 : Number(openedAt), closedAt: null, closingHash: null };
+  }
+
+  async leaseSealer(merchant: string, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.ctx.run((redis) => redis.scanpayLease(this.ctx.keys.sealerLease(parseMerchant(merchant)), owner, ttlMs))) === 1;
+  }
+
+  async releaseSealer(merchant: string, owner: string): Promise<void> {
+    await this.ctx.run((redis) => redis.scanpayRelease(this.ctx.keys.sealerLease(parseMerchant(merchant)), owner));
+  }
+}
+
+function recordFromText(text: string): JournalRecord {
+  return decoded('journal record', () => checkedJournalRecord(JSON.parse(text)));
+}
