@@ -22,6 +22,9 @@ import {
   cardFromHash, cardFromValues, cardToHash, ledgerFromFields, ledgerHead, payloadFromBase64, resultFromDecision, sessionFromJson, sessionToJson, writtenLedger,
 } from './redis-codec.ts';
 import type { RedisContext } from './redis-context.ts';
+import type { EventStore } from './event-types.ts';
+import type { MerchantStore } from './merchant-types.ts';
+import type { PaymentStore } from './payment-types.ts';
 import { RedisEvents } from './redis-events.ts';
 import { withStoreScripts, type AllScripts, type PinBudgetBefore, type RateUnitArgs, type ScriptedRedis } from './redis-scripts.ts';
 import { RedisMerchants } from './redis-merchants.ts';
@@ -121,9 +124,11 @@ function storeFailure(e: unknown): ScanpayError {
 
 export class RedisStore implements Store {
   readonly persistent = true;
-  readonly payments: RedisPayments;
-  readonly merchants: RedisMerchants;
-  readonly events: RedisEvents;
+  // typed by their contracts: the public declarations name no Redis client types
+  readonly payments: PaymentStore;
+  readonly merchants: MerchantStore;
+  readonly events: EventStore;
+  readonly #payments: RedisPayments;
 
   readonly #direct: ScriptedRedis;
   readonly #batched: ScriptedRedis;
@@ -157,7 +162,8 @@ export class RedisStore implements Store {
       keys: this.#keys, cluster: this.#direct instanceof Cluster,
       run: (command) => this.#run(command), durable: (name, ...args) => this.#durable(name, ...args),
     };
-    this.payments = new RedisPayments(context);
+    this.#payments = new RedisPayments(context);
+    this.payments = this.#payments;
     this.merchants = new RedisMerchants(context);
     this.events = new RedisEvents(context);
   }
@@ -324,7 +330,7 @@ export class RedisStore implements Store {
       await this.#run((redis) => redis.zadd(this.#keys.merchantPayments(req.merchant), req.at, req.sessionId));
       if (req.captureMethod === 'manual') await this.#run((redis) => redis.zadd(this.#keys.holds, holdExpiresAt, req.sessionId));
     }
-    const [kind, replayed, decision, balanceAfter, head, budgetedBy] = await this.payments.marked(req.merchant, req.sessionId, req.at, (outbox, eventMerchants) =>
+    const [kind, replayed, decision, balanceAfter, head, budgetedBy] = await this.#payments.marked(req.merchant, req.sessionId, req.at, (outbox, eventMerchants) =>
       this.#durable('scanpayAuthorizePayment',
         this.#keys.payment(req.sessionId), this.#keys.card(req.cardToken), sessionKey, this.#keys.sessionPayload(req.sessionId), this.#keys.entries(req.sessionId),
         this.#keys.events(req.sessionId),

@@ -1058,7 +1058,7 @@ describeRedis(redis, 'RedisStore', (server) => {
       const expected = [
         keys.card(card.token), keys.cardCount, keys.session(session.id), keys.payment(session.id), keys.session(wrong.id),
         keys.sessionPayload(session.id), keys.sessionPayload(wrong.id),
-        keys.entries(session.id), // the payment's entries (its merchant's index is written inside the script: not a declared key)
+        keys.entries(session.id), keys.events(session.id), // the payment's entries and events (its merchant's index and outbox are written inside the script: not declared keys)
       ];
       for (const key of touched) expect(key.startsWith(prefix)).toBe(true);
       expect(new Set(touched)).toEqual(new Set([
@@ -1067,10 +1067,13 @@ describeRedis(redis, 'RedisStore', (server) => {
       ]));
       // card, sessions and ledger of one card share the hash tag {shard}: one cluster slot for every payment step
       const tag = `{${card.token.slice(0, 4)}}`;
-      for (const key of [keys.card(card.token), keys.session(session.id), keys.sessionPayload(session.id), keys.payment(session.id), keys.entries(session.id), keys.session(wrong.id)]) expect(key).toContain(tag);
-      // till-1's device key holds its last connection (connectedAt); the payment's entries and its merchant's index
-      expect(await keysUnder(raw, prefix)).toHaveLength(13);
-      expect(await keysUnder(raw, prefix)).toContain(keys.merchantPayments(session.merchant));
+      for (const key of [keys.card(card.token), keys.session(session.id), keys.sessionPayload(session.id), keys.payment(session.id), keys.entries(session.id), keys.events(session.id), keys.session(wrong.id)]) expect(key).toContain(tag);
+      // till-1's device key holds its last connection (connectedAt); the payment's entries and events, and its
+      // merchant's index and outbox (and the set of merchants with events)
+      expect(await keysUnder(raw, prefix)).toHaveLength(16);
+      expect(await keysUnder(raw, prefix)).toEqual(expect.arrayContaining([
+        keys.merchantPayments(session.merchant), keys.outbox(session.merchant), keys.eventMerchants, keys.events(session.id),
+      ]));
       expect(await raw.hkeys(keys.device('till-1'))).toEqual(['connectedAt']);
       expect(keys.revocations.startsWith(prefix)).toBe(true); // the revocations channel too
       if (!server.shared) {
