@@ -55,6 +55,17 @@ describe('the other layers extend the same base', () => {
     expect(isScannerError(unknown, 'INTERNAL')).toBe(true);
   });
 
+  it('MerchantApiError: an API code is layer protocol, a client code layer sdk', () => {
+    for (const code of sdk.MERCHANT_API_CODES) expect(new sdk.MerchantApiError(code, 'm', 400)).toMatchObject({ layer: 'protocol', code, name: 'MerchantApiError', status: 400 });
+    for (const code of ['NETWORK', 'BAD_RESPONSE'] as const) {
+      const e = new sdk.MerchantApiError(code, 'm', null);
+      expect(e).toBeInstanceOf(ScanpayBaseError);
+      expect(e).toMatchObject({ layer: 'sdk', code, status: null, replayed: false });
+    }
+    expect(sdk.isMerchantApiError(new sdk.MerchantApiError('AMOUNT_TOO_LARGE', 'm', 422), 'AMOUNT_TOO_LARGE')).toBe(true);
+    expect(sdk.isMerchantApiError(new ScannerError('INTERNAL', 'm'))).toBe(false);
+  });
+
   it('ConfigError: code CONFIG, layer gateway, every problem kept', () => {
     let error: unknown;
     try {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore, RedisStore, type Store } from '../../issuer/store/index.ts';
 import { startGatewayFixture } from '../support/gateway-fixture.ts';
 import { deleteKeys, describeRedis, redisForTests, testKeyPrefix } from '../support/redis.ts';
-import { MerchantApi, createMerchant, expectReconciled, paidPayment, storedCard, type Answer } from './support.ts';
+import { MerchantApi, createMerchant, expectReconciled, paidPayment, storedCard, type Answer } from '../support/merchant-api.ts';
 
 const redis = await redisForTests();
 afterAll(async () => {

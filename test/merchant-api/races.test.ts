@@ -13,7 +13,7 @@ import { RedisStore } from '../../issuer/store/index.ts';
 import { startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture.ts';
 import { spawnGatewayChild, type GatewayProcess } from '../support/gateway-process.ts';
 import { deleteKeys, describeRedis, redisForTests, testKeyPrefix } from '../support/redis.ts';
-import { MerchantApi, createMerchant, expectReconciled, paidPayment, storedCard, type Answer } from './support.ts';
+import { MerchantApi, createMerchant, expectReconciled, paidPayment, storedCard, type Answer } from '../support/merchant-api.ts';
 
 const redis = await redisForTests();
 afterAll(async () => {

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryStore, RedisStore, type Store } from '../../issuer/store/index.ts';
 import { MERCHANT, PIN, startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture.ts';
 import { deleteKeys, describeRedis, redisForTests, testKeyPrefix } from '../support/redis.ts';
-import { MerchantApi, createMerchant, expectReconciled, paidPayment, storedCard } from './support.ts';
+import { MerchantApi, createMerchant, expectReconciled, paidPayment, rotateKey, storedCard, type Answer } from '../support/merchant-api.ts';
 
 const redis = await redisForTests();
 afterAll(async () => {
@@ -240,7 +240,6 @@ function routesSuite(openStore: () => Promise<{ store: Store; dispose(): Promise
 
     it('a key past its end (a rotation\'s grace over) is refused; the new key and a key in its grace work', async () => {
       const { id } = await paidPayment(store, SHOP, 100);
-      const { rotateKey } = await import('./support.ts');
       const inGrace = await rotateKey(store, fx.fleetKey, SHOP, Date.now() + 60_000);
       expect((await api.get(`/v1/payments/${id}`)).status).toBe(200); // the first key, within its grace
       const newest = await rotateKey(store, fx.fleetKey, SHOP, Date.now() - 1);
@@ -254,7 +253,7 @@ function routesSuite(openStore: () => Promise<{ store: Store; dispose(): Promise
       const card = await storedCard(store, { balance: 5_000 });
       const { id } = await paidPayment(store, SHOP, 1_000, card, { captureMethod: 'manual' });
       const json = { 'content-type': 'application/json' };
-      const cases: [string, Promise<import('./support.ts').Answer>, number, string, string?][] = [
+      const cases: [string, Promise<Answer>, number, string, string?][] = [
         ['unknown route', api.get('/v1/nothing'), 404, 'NOT_FOUND'],
         ['wrong method', api.request('DELETE', `/v1/payments/${id}`), 405, 'METHOD_NOT_ALLOWED'],
         ['GET on an action', api.get(`/v1/payments/${id}/capture`), 405, 'METHOD_NOT_ALLOWED'],

@@ -1,22 +1,22 @@
 /**
- * For merchant API tests: merchants with API keys (made through the store, as `scanpay merchant create` would),
+ * For merchant API tests and the merchant API fuzz target (no vitest here: failures throw): merchants with API keys (made through the store, as an operator would),
  * payments authorized through the store's own steps, and a client whose every answer is checked against the
  * committed OpenAPI document (docs/merchant-api.openapi.json): the route and status are declared there, the
  * body is JSON of the declared schema (the TypeBox schema the document was generated from, or, for an error,
  * the declared shape with one of the codes listed for that route and status), and no registered secret is in it.
+ * test/merchant-api/*.test.ts and test/fuzz/targets/merchant-api.ts use it.
  * @example
  *   const key = await createMerchant(store, fleetKey, 'shop-a');
  *   const { id } = await paidPayment(store, 'shop-a', 1_000);
  *   const answer = await new MerchantApi(gateway.merchantUrl, key).post(`/v1/payments/${id}/void`);
  */
 import { readFileSync } from 'node:fs';
-import { expect } from 'vitest';
 import { apiKeyHashKey, newApiKey } from '../../issuer/merchant-keys.ts';
 import { DEFAULT_HOLD_WINDOW_MS } from '../../issuer/payment.ts';
 import type { CardRecord, MerchantRecord, PaymentRequest, Store } from '../../issuer/store/index.ts';
 import { MERCHANT_API_SCHEMAS, checkFor, type SchemaName } from '../../protocol/merchant-api-schemas.ts';
-import { inspectOutput, registerSecret } from '../support/secret-sink.ts';
-import { claimFor, makeCard, makePayment, makeSession, newAttempt } from '../support/store-fixtures.ts';
+import { inspectOutput, registerSecret } from './secret-sink.ts';
+import { claimFor, makeCard, makePayment, makeSession, newAttempt } from './store-fixtures.ts';
 
 const OPENAPI_FILE = new URL('../../docs/merchant-api.openapi.json', import.meta.url);
 
@@ -32,7 +32,7 @@ export async function createMerchant(store: Store, fleetKey: Uint8Array, id: str
   const made = newApiKey(hashKey, id, Date.now());
   hashKey.fill(0);
   const record: MerchantRecord = { id, name: id, captureMethod: 'automatic', holdWindowMs: DEFAULT_HOLD_WINDOW_MS, createdAt: Date.now(), ...fields };
-  expect(await store.merchants.createMerchant(record, made.record)).toBe(true);
+  if (!(await store.merchants.createMerchant(record, made.record))) throw new Error(`merchant ${id} exists`);
   registerSecret(`API key of ${id}`, made.key);
   return made.key;
 }
@@ -42,7 +42,7 @@ export async function rotateKey(store: Store, fleetKey: Uint8Array, merchant: st
   const hashKey = apiKeyHashKey(fleetKey);
   const made = newApiKey(hashKey, merchant, Date.now());
   hashKey.fill(0);
-  expect(await store.merchants.rotateApiKey(made.record, othersExpireAt)).toBe(true);
+  if (!(await store.merchants.rotateApiKey(made.record, othersExpireAt))) throw new Error(`no merchant ${merchant}`);
   registerSecret(`API key of ${merchant} (rotated)`, made.key);
   return made.key;
 }
@@ -61,7 +61,7 @@ export async function paidPayment(store: Store, merchant: string, amount: number
   await store.openSession(session, claimFor(on));
   const attempt = newAttempt();
   const begun = await store.beginPinAttempt(session.id, session.scannerId, attempt, Date.now(), { lockAt: 3, paceMs: 0 });
-  expect(begun.kind).toBe('evaluate');
+  if (begun.kind !== 'evaluate') throw new Error(`the PIN attempt was not evaluated: ${begun.kind}`);
   await store.authorizePayment(makePayment(on, { sessionId: session.id, amount, merchant, attempt, ...fields }));
   return { id: session.id, card: on };
 }
@@ -70,7 +70,8 @@ export async function paidPayment(store: Store, merchant: string, amount: number
 export async function expectReconciled(store: Store, card: CardRecord, paymentIds: string[]): Promise<void> {
   let changes = 0;
   for (const id of paymentIds) changes += (await store.payments.entries(id)).reduce((n, e) => n + e.balanceChange, 0);
-  expect((await store.getCard(card.token))!.balance).toBe(card.balance + changes);
+  const balance = (await store.getCard(card.token))!.balance;
+  if (balance !== card.balance + changes) throw new Error(`card balance ${balance}, but ${card.balance} opening + ${changes} in entries`);
 }
 
 export interface Answer {
@@ -100,27 +101,30 @@ function documentedCodes(schema: Record<string, unknown>): string[] {
  * unknown route (404 NOT_FOUND) and a route's undeclared method (405 METHOD_NOT_ALLOWED) are the generic Error.
  */
 export function expectDocumented(method: string, path: string, answer: Answer): void {
-  const where = `${method} ${path} → ${answer.status} ${answer.text.slice(0, 200)}`;
-  expect(answer.headers.get('content-type'), where).toBe('application/json');
-  const generic = (code: string) => {
-    expect(checkFor(MERCHANT_API_SCHEMAS.Error).Check(answer.json), where).toBe(true);
-    expect(answer.json.error.code, where).toBe(code);
+  const problem = undocumented(method, path, answer);
+  if (problem) throw new Error(`${method} ${path} → ${answer.status} ${answer.text.slice(0, 200)}: ${problem}`);
+}
+
+/** Why the answer is not what the document declares, or null. */
+function undocumented(method: string, path: string, answer: Answer): string | null {
+  if (answer.headers.get('content-type') !== 'application/json') return `content-type ${answer.headers.get('content-type')}`;
+  const isError = (code?: string) => {
+    if (!checkFor(MERCHANT_API_SCHEMAS.Error).Check(answer.json)) return 'not the error shape';
+    return code === undefined || answer.json.error.code === code ? null : `not ${code}`;
   };
   const template = templateOf(new URL(path, 'http://x').pathname);
-  if (template === null) return generic('NOT_FOUND');
+  if (template === null) return isError('NOT_FOUND');
   const operation = openApi().paths[template]![method.toLowerCase()];
-  if (!operation) return generic('METHOD_NOT_ALLOWED');
+  if (!operation) return isError('METHOD_NOT_ALLOWED');
   const response = operation.responses[String(answer.status)];
-  expect(response, `${where}: status not declared for ${method} ${template}`).toBeDefined();
-  const schema = response!.content!['application/json']!.schema;
+  if (!response) return `status not declared for ${method} ${template}`;
+  const schema = response.content!['application/json']!.schema;
   if (typeof schema.$ref === 'string') {
     const name = schema.$ref.replace('#/components/schemas/', '') as SchemaName;
     const check = checkFor(MERCHANT_API_SCHEMAS[name]);
-    expect(check.Check(answer.json), `${where}: not a ${name}: ${JSON.stringify(check.Errors(answer.json).First())}`).toBe(true);
-  } else {
-    expect(checkFor(MERCHANT_API_SCHEMAS.Error).Check(answer.json), where).toBe(true);
-    expect(documentedCodes(schema), `${where}: code not declared for this status`).toContain(answer.json.error.code);
+    return check.Check(answer.json) ? null : `not a ${name}: ${JSON.stringify(check.Errors(answer.json).First())}`;
   }
+  return isError() ?? (documentedCodes(schema).includes(answer.json.error.code) ? null : 'code not declared for this status');
 }
 
 export interface RequestOptions {
