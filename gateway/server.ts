@@ -211,7 +211,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     await engine.close(); // e.g. Redis unreachable: nothing left running
     throw e;
   });
-  const deliver: Deliver = (scannerId, frame) => directory.notify(scannerId, frame);
+  const deliver: Deliver = (deviceId, frame) => directory.notify(deviceId, frame);
   const pushBus: PushBus = opts.pushBus
     ? await opts.pushBus(deliver).catch(async (e: unknown) => {
       await Promise.all([engine.close(), revoked.close()]); // e.g. Redis unreachable: nothing left running
@@ -245,7 +245,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     },
     audit: log,
     metrics,
-    notify: (scannerId, frame) => pushBus.publish(scannerId, frame),
+    notify: (deviceId, frame) => pushBus.publish(deviceId, frame),
     revokedDevices: revoked,
     merchantPolicies: new MerchantPolicies(opts.store.merchants),
     pinsInFlight: new Map(),
@@ -257,7 +257,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     burst: opts.burst ?? D.burst,
     onRejectedFrame: (code) => metrics.rejectedFrame(code),
     onConnections: (n) => metrics.connections(n),
-    onScannerPresence: (scannerId, present) => (present ? pushBus.watch(scannerId) : pushBus.unwatch(scannerId)),
+    onScannerPresence: (deviceId, present) => (present ? pushBus.watch(deviceId) : pushBus.unwatch(deviceId)),
     revoked,
     maxConnectionAgeMs: maxConnectionAgeS * 1000,
   });

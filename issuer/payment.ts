@@ -10,30 +10,33 @@
  *   const result = decisionResult('wrong:2');                 // PIN_WRONG, attemptsLeft 2
  */
 import { createHash } from 'node:crypto';
+import { DECLINE_CODES, type DeclineCode } from '../protocol/messages.ts';
 import { randomHex } from './random-id.ts';
 import { shardOf } from './session-id.ts';
 import type { OperationRefusal, PaymentStatus } from './store/payment-types.ts';
 import type { CardRecord, LedgerRecord, PaymentRequest, PinResult } from './store/types.ts';
 
 /** Why a payment with a verified PIN was declined; null in a record means approved. */
-export type DeclineReason = 'CURRENCY_MISMATCH' | 'OVER_LIMIT' | 'INSUFFICIENT_FUNDS';
+export type DeclineReason = DeclineCode;
 
 interface DeclineRule {
-  reason: DeclineReason;
   /** Whether it declines, in TypeScript (the embedded store)… */
   declines(card: Pick<CardRecord, 'currency' | 'limit' | 'balance'>, request: Pick<PaymentRequest, 'currency' | 'amount'>): boolean;
   /** …and the same test in Lua, over locals `card` {currency, limit, balance} and `request` {currency, amount}. */
   lua: string;
 }
 
-/** The decline rules, in the order they run: the first that declines gives the reason. */
-export const DECLINE_RULES: readonly DeclineRule[] = [
-  { reason: 'CURRENCY_MISMATCH', declines: (card, request) => card.currency !== request.currency, lua: 'card.currency ~= request.currency' },
-  { reason: 'OVER_LIMIT', declines: (card, request) => request.amount > card.limit, lua: 'request.amount > card.limit' },
-  { reason: 'INSUFFICIENT_FUNDS', declines: (card, request) => request.amount > card.balance, lua: 'request.amount > card.balance' },
-];
+/** Each decline reason's rule (every one of DECLINE_CODES has one: the type says so). */
+const DECLINE_RULE: Readonly<Record<DeclineReason, DeclineRule>> = {
+  CURRENCY_MISMATCH: { declines: (card, request) => card.currency !== request.currency, lua: 'card.currency ~= request.currency' },
+  OVER_LIMIT: { declines: (card, request) => request.amount > card.limit, lua: 'request.amount > card.limit' },
+  INSUFFICIENT_FUNDS: { declines: (card, request) => request.amount > card.balance, lua: 'request.amount > card.balance' },
+};
 
-export const DECLINE_REASONS: readonly DeclineReason[] = DECLINE_RULES.map((rule) => rule.reason);
+export const DECLINE_REASONS: readonly DeclineReason[] = DECLINE_CODES;
+
+/** The decline rules, in the order they run (DECLINE_CODES'): the first that declines gives the reason. */
+export const DECLINE_RULES: readonly (DeclineRule & { reason: DeclineReason })[] = DECLINE_CODES.map((reason) => ({ reason, ...DECLINE_RULE[reason] }));
 
 /** The decision authorizePayment makes for an active card (null: approve). */
 export function declineReason(card: Pick<CardRecord, 'currency' | 'limit' | 'balance'>, request: Pick<PaymentRequest, 'currency' | 'amount'>): DeclineReason | null {
@@ -85,9 +88,9 @@ export function authorizationDecision(reason: DeclineReason | null): Decision {
 }
 
 /** The ledger record of an authorization: the request, and what was decided. */
-export function ledgerRecord(request: Pick<PaymentRequest, 'sessionId' | 'card' | 'last4' | 'merchant' | 'amount' | 'currency' | 'cryptogram' | 'at'>, reason: DeclineReason | null, balanceAfter: number): LedgerRecord {
-  const { sessionId, card, last4, merchant, amount, currency, cryptogram, at } = request;
-  return { sessionId, card, last4, merchant, amount, currency, outcome: reason ? 'declined' : 'approved', reason, cryptogram, balanceAfter, at };
+export function ledgerRecord(request: Pick<PaymentRequest, 'sessionId' | 'cardToken' | 'last4' | 'merchant' | 'amount' | 'currency' | 'cryptogram' | 'at'>, reason: DeclineReason | null, balanceAfter: number): LedgerRecord {
+  const { sessionId, cardToken, last4, merchant, amount, currency, cryptogram, at } = request;
+  return { sessionId, cardToken, last4, merchant, amount, currency, outcome: reason ? 'declined' : 'approved', reason, cryptogram, balanceAfter, at };
 }
 
 export function ledgerResult(record: LedgerRecord): PinResult {

@@ -17,6 +17,13 @@ export const MAX_FRAME_BYTES = 2048;
 export const HARD_FRAME_BYTES = MAX_FRAME_BYTES * 8;
 
 /**
+ * Why a payment whose PIN was right is declined, in the order the issuer's rules test them (issuer/payment.ts
+ * DECLINE_RULES gives each its rule; the auth page its words): the scanner sees the reason as it is.
+ */
+export const DECLINE_CODES = ['CURRENCY_MISMATCH', 'OVER_LIMIT', 'INSUFFICIENT_FUNDS'] as const;
+export type DeclineCode = (typeof DECLINE_CODES)[number];
+
+/**
  * Codes a scanner may receive in `error` frames and `payment-result.reason`. Card legality is folded to
  * CARD_INVALID / CARD_BLOCKED so a scan cannot be used as an oracle (the audit log keeps the precise reason).
  */
@@ -24,7 +31,7 @@ export const SCANNER_CODES = [
   'BAD_FRAME', 'FRAME_TOO_LARGE', 'UNSUPPORTED_VERSION', 'RATE_LIMITED', 'BUSY', 'INTERNAL',
   'PAYLOAD_UNREADABLE', 'CARD_INVALID', 'CARD_BLOCKED', 'CARD_LOCKED',
   'SESSION_UNKNOWN', 'SESSION_EXPIRED', 'SESSION_USED', 'SESSION_WRONG_SCANNER',
-  'PIN_WRONG', 'INSUFFICIENT_FUNDS', 'OVER_LIMIT', 'CURRENCY_MISMATCH', 'SHUTTING_DOWN', 'PIN_LIMIT', 'REVERSED', 'DEVICE_REVOKED',
+  'PIN_WRONG', ...DECLINE_CODES, 'SHUTTING_DOWN', 'PIN_LIMIT', 'REVERSED', 'DEVICE_REVOKED',
 ] as const;
 export type ScannerCode = (typeof SCANNER_CODES)[number];
 

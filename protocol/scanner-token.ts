@@ -11,14 +11,12 @@
  * window (Redis SET NX), so the token opens one connection across gateway restarts and processes.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isDeviceId } from './values.ts';
 
 export const TOKEN_WINDOW_S = 120;
-const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const TOKEN = /^v1\.([A-Za-z0-9_-]{1,64})\.(0|[1-9][0-9]{0,11})\.([0-9a-f]{32})\.([0-9a-f]{64})$/;
 
-export function isDeviceId(value: unknown): value is string {
-  return typeof value === 'string' && DEVICE_ID.test(value);
-}
+export { isDeviceId };
 
 export function deviceSecret(fleetKey: Uint8Array, deviceId: string): Uint8Array {
   if (!isDeviceId(deviceId)) throw new RangeError('device id must be 1-64 of [A-Za-z0-9_-]');

@@ -1,5 +1,5 @@
 /**
- * The values a payment carries, each defined once: the PIN, the session id, the merchant (and its DVD-1
+ * The values a payment carries, each defined once: the PIN, the session id, the scanner's device id, the merchant (and its DVD-1
  * encoding), the currency and the amount. Every layer that checks one uses this module — the frame schemas
  * (protocol/messages.ts), the store's boundary (issuer/store/validate.ts), the issuer, the auth page, the SDK
  * and the CLI — so a value one of them accepts is one every other accepts (docs/protocol.md §4.1 states the
@@ -19,6 +19,8 @@ type Branded<T, B extends string> = T & { readonly [brand]: B };
 
 export type Pin = Branded<string, 'Pin'>;
 export type SessionId = Branded<string, 'SessionId'>;
+/** A scanner's device id: the name it is provisioned, authenticated, rate-limited, budgeted and revoked under. */
+export type DeviceId = Branded<string, 'DeviceId'>;
 export type Merchant = Branded<string, 'Merchant'>;
 export type Currency = Branded<string, 'Currency'>;
 /** Minor units (cents for EUR) of a payment: at least 1. */
@@ -57,6 +59,20 @@ export function isSessionId(value: unknown): value is SessionId {
 
 export function parseSessionId(value: unknown, name = 'session id'): SessionId {
   if (!isSessionId(value)) throw bad(`${name} must be 32 lowercase hex characters`);
+  return value;
+}
+
+// ── device id ─────────────────────────────────────────────────────────────────────────────────────────
+/** 1–64 of `A–Z a–z 0–9 _ -`: it is written into scanner tokens (`.`-separated) and store keys as it is. */
+export const DEVICE_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+const DEVICE_ID_RE = new RegExp(DEVICE_ID_PATTERN);
+
+export function isDeviceId(value: unknown): value is DeviceId {
+  return typeof value === 'string' && DEVICE_ID_RE.test(value);
+}
+
+export function parseDeviceId(value: unknown, name = 'device id'): DeviceId {
+  if (!isDeviceId(value)) throw bad(`${name} must be 1 to 64 of [A-Za-z0-9_-]`);
   return value;
 }
 

@@ -2,14 +2,14 @@
  * The authentication page (S24) and its outcome: plain HTML and CSS, no script, readable on a phone.
  * Shows merchant, amount and masked PAN, asks for the PIN; the form posts back to the same URL.
  */
-import type { PaymentResultFrame, ErrorFrame } from '../../protocol/messages.ts';
+import type { DeclineCode, ErrorFrame, PaymentResultFrame, ScannerCode } from '../../protocol/messages.ts';
 import { PIN_DIGITS, PIN_PATTERN } from '../../protocol/values.ts';
 
 export interface AuthPageModel {
   sessionId: string;
   token: string;
   /** The session's scanner: the form posts it back, so the PIN's store step need not look it up first. */
-  scannerId: string;
+  deviceId: string;
   merchant: string;
   amount: number; // minor units
   currency: string;
@@ -51,7 +51,7 @@ export function renderAuthPage(m: AuthPageModel): string {
 <dl><dt>Merchant</dt><dd data-testid="merchant">${escape(m.merchant)}</dd><dt>Card</dt><dd data-testid="card">${escape(m.maskedPan)}</dd></dl>
 ${m.problem ? `<p class="bad" data-testid="problem" data-code="${escape(m.problem)}">Enter the ${PIN_DIGITS}-digit PIN.</p>\n` : ''}<form method="post" action="${escape(action)}" autocomplete="off">
 <input type="hidden" name="t" value="${escape(m.token)}">
-<input type="hidden" name="scanner" value="${escape(m.scannerId)}">
+<input type="hidden" name="scanner" value="${escape(m.deviceId)}">
 <label for="pin">Enter your PIN to pay</label>
 <input id="pin" name="pin" type="password" inputmode="numeric" pattern="${escape(PIN_INPUT_PATTERN)}" minlength="${PIN_DIGITS}" maxlength="${PIN_DIGITS}" required autofocus>
 <button type="submit">Pay ${escape(formatAmount(m.amount, m.currency))}</button>
@@ -59,14 +59,19 @@ ${m.problem ? `<p class="bad" data-testid="problem" data-code="${escape(m.proble
 <p class="note">By entering your PIN you confirm the amount and the merchant.</p>`);
 }
 
-const REASON_TEXT: Record<string, string> = {
+/** Every decline reason's words (the type asks for each of DECLINE_CODES). */
+const DECLINE_TEXT: Record<DeclineCode, string> = {
+  INSUFFICIENT_FUNDS: 'Insufficient funds.',
+  OVER_LIMIT: 'The amount is over the card limit.',
+  CURRENCY_MISMATCH: 'The card does not pay in this currency.',
+};
+
+const REASON_TEXT: Partial<Record<ScannerCode, string>> = {
   PIN_WRONG: 'Wrong PIN.',
   CARD_LOCKED: 'The card is locked after too many wrong PINs. Contact your card issuer.',
   CARD_BLOCKED: 'The card is blocked. Contact your card issuer.',
   CARD_INVALID: 'This card cannot be used.',
-  INSUFFICIENT_FUNDS: 'Insufficient funds.',
-  OVER_LIMIT: 'The amount is over the card limit.',
-  CURRENCY_MISMATCH: 'The card does not pay in this currency.',
+  ...DECLINE_TEXT,
   SESSION_USED: 'This payment has already been submitted.',
   SESSION_EXPIRED: 'This payment request has expired. Scan the card again.',
   SESSION_UNKNOWN: 'Unknown payment request. Scan the card again.',
@@ -87,7 +92,7 @@ export function renderOutcomePage(outcome: PaymentResultFrame | ErrorFrame): str
   const left = outcome.type === 'payment-result' && outcome.reason === 'PIN_WRONG' && outcome.attemptsLeft !== undefined
     ? ` ${outcome.attemptsLeft} attempt${outcome.attemptsLeft === 1 ? '' : 's'} left: scan the card again.` : '';
   return page('Payment declined', `<h1 class="bad" data-testid="outcome">Payment declined</h1>
-<p data-testid="reason" data-code="${escape(reason)}">${escape(REASON_TEXT[reason] ?? 'The payment could not be completed.')}${escape(left)}</p>`);
+<p data-testid="reason" data-code="${escape(reason)}">${escape(REASON_TEXT[reason as ScannerCode] ?? 'The payment could not be completed.')}${escape(left)}</p>`);
 }
 
 export function renderNotice(title: string, text: string): string {

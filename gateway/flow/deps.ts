@@ -65,7 +65,7 @@ export interface FlowDeps {
   /** The devices revoked as this gateway knows them (RevokedDevices): their scans and PINs are refused. */
   revokedDevices: { has(deviceId: string): boolean };
   /** PIN attempts running in this process, by session id: a duplicate waits for the first one's answer. */
-  pinsInFlight: Map<string, { scannerId: string; outcome: Promise<GatewayFrame> }>;
+  pinsInFlight: Map<string, { deviceId: string; outcome: Promise<GatewayFrame> }>;
   /** Pushes a frame to every connection of a scanner (a page-entered PIN's result). */
-  notify(scannerId: string, frame: GatewayFrame): void;
+  notify(deviceId: string, frame: GatewayFrame): void;
 }

@@ -69,11 +69,11 @@ const REFUSALS: Record<Extract<PinAttempt, { kind: 'refused' }>['reason'], [Scan
  * A submission for a used session: its stored result again (only the owning scanner gets this far). While
  * the first attempt is still running it waits: in this process for its answer, elsewhere by re-reading.
  */
-async function replay(deps: FlowDeps, scannerId: string, used: Extract<PinAttempt, { kind: 'used' }>, id: string | null): Promise<PinOutcome> {
+async function replay(deps: FlowDeps, deviceId: string, used: Extract<PinAttempt, { kind: 'used' }>, id: string | null): Promise<PinOutcome> {
   const sessionId = used.session.id;
   let result = used.result;
   const running = deps.pinsInFlight.get(sessionId);
-  if (!result && running?.scannerId === scannerId) {
+  if (!result && running?.deviceId === deviceId) {
     const first = await running.outcome;
     if (first.type === 'payment-result') return { ...first, id, replayed: true };
     result = (await deps.store.getSession(sessionId))?.result ?? null;
@@ -89,7 +89,7 @@ async function replay(deps: FlowDeps, scannerId: string, used: Extract<PinAttemp
  * A PIN from the scanner (with its frame's rate unit) or from the page (with the page's units: its client
  * address's and its session's), taken in the attempt's store step.
  */
-export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: string, pin: string, id: string | null, unit?: FrameRateUnit): Promise<PinOutcome> {
+export async function handlePin(deps: FlowDeps, deviceId: string, sessionId: string, pin: string, id: string | null, unit?: FrameRateUnit): Promise<PinOutcome> {
   const started = performance.now();
   let settle: ((outcome: PinOutcome) => void) | undefined;
   try {
@@ -99,14 +99,14 @@ export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: st
       return error(id, 'BAD_FRAME', 'the PIN is 4 digits');
     }
     // the session's device, as this gateway knows it right before the attempt is counted (socket and page alike)
-    if (deps.revokedDevices.has(scannerId)) {
+    if (deps.revokedDevices.has(deviceId)) {
       deps.metrics.pinAttempt('rejected');
-      deps.audit.warn({ event: 'pin.refused', scanner: scannerId, session: sessionId, reason: 'DEVICE_REVOKED' }, 'PIN for a session of a revoked device');
+      deps.audit.warn({ event: 'pin.refused', scanner: deviceId, session: sessionId, reason: 'DEVICE_REVOKED' }, 'PIN for a session of a revoked device');
       return error(id, 'DEVICE_REVOKED', DEVICE_REVOKED_MESSAGE);
     }
     const attempt = randomHex(16);
     const policy = { lockAt: deps.config.pinLockAt, paceMs: deps.config.pinPaceMs, budget: deps.config.pinBudget };
-    const begun = await deps.store.beginPinAttempt(sessionId, scannerId, attempt, Date.now(), policy, unit?.forStep());
+    const begun = await deps.store.beginPinAttempt(sessionId, deviceId, attempt, Date.now(), policy, unit?.forStep());
     switch (begun.kind) {
       case 'refused': {
         // the device's frame budget: told as the hub tells it, no PIN metric, no audit line per flooded frame
@@ -116,21 +116,21 @@ export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: st
         }
         if (begun.reason === 'DEVICE_PIN_BUDGET' || begun.reason === 'MERCHANT_PIN_BUDGET') deps.metrics.pinBudgetSpent(begun.reason === 'DEVICE_PIN_BUDGET' ? 'device' : 'merchant');
         deps.metrics.pinAttempt(begun.reason === 'SESSION_UNKNOWN' || begun.reason === 'SESSION_EXPIRED' || begun.reason === 'SESSION_WRONG_SCANNER' ? 'rejected' : 'refused');
-        deps.audit.warn({ event: 'pin.refused', scanner: scannerId, session: sessionId, reason: begun.reason }, 'PIN for an unusable session');
+        deps.audit.warn({ event: 'pin.refused', scanner: deviceId, session: sessionId, reason: begun.reason }, 'PIN for an unusable session');
         const [code, message] = REFUSALS[begun.reason];
         return error(id, code, message);
       }
       case 'used':
-        return await replay(deps, scannerId, begun, id);
+        return await replay(deps, deviceId, begun, id);
       case 'decided':
         deps.metrics.pinAttempt('refused');
         deps.metrics.payment('declined', begun.result.reason);
-        deps.audit.warn({ event: 'pin.refused', scanner: scannerId, session: sessionId, card: maskPan(begun.session.last4), reason: begun.result.reason }, 'PIN not evaluated: the card takes no PIN');
+        deps.audit.warn({ event: 'pin.refused', scanner: deviceId, session: sessionId, card: maskPan(begun.session.last4), reason: begun.result.reason }, 'PIN not evaluated: the card takes no PIN');
         return await resultFrame(deps, id, sessionId, begun.result, false);
       case 'evaluate': {
         // this attempt owns the session now: duplicates in this process wait for its answer (replay above)
-        deps.pinsInFlight.set(sessionId, { scannerId, outcome: new Promise<PinOutcome>((resolve) => (settle = resolve)) });
-        const outcome = await evaluate(deps, scannerId, begun.session, begun.card, pin, attempt, id);
+        deps.pinsInFlight.set(sessionId, { deviceId, outcome: new Promise<PinOutcome>((resolve) => (settle = resolve)) });
+        const outcome = await evaluate(deps, deviceId, begun.session, begun.card, pin, attempt, id);
         settle!(outcome);
         return outcome;
       }
@@ -147,13 +147,13 @@ export async function handlePin(deps: FlowDeps, scannerId: string, sessionId: st
 }
 
 /** DVD-1 for a counted attempt, then the verdict: wrong, invalid, or authorization. */
-async function evaluate(deps: FlowDeps, scannerId: string, session: AuthSession, card: CardRecord, pin: string, attempt: string, id: string | null): Promise<PinOutcome> {
+async function evaluate(deps: FlowDeps, deviceId: string, session: AuthSession, card: CardRecord, pin: string, attempt: string, id: string | null): Promise<PinOutcome> {
   const { pinLockAt } = deps.config;
   const card4 = maskPan(card.last4);
   const admitted = admitForPin(session.payload, card);
   if (typeof admitted === 'string') {
     deps.metrics.pinAttempt('refused');
-    deps.audit.warn({ event: 'pin.card-invalid', scanner: scannerId, session: session.id, card: card4, reason: admitted }, 'card no longer legal at PIN time');
+    deps.audit.warn({ event: 'pin.card-invalid', scanner: deviceId, session: session.id, card: card4, reason: admitted }, 'card no longer legal at PIN time');
     return resultFrame(deps, id, session.id, await settling(() => deps.store.settleFailedPin(session.id, 'invalid', pinLockAt, Date.now())), false);
   }
   // the engine unwraps the stored basic key and runs DVD-1 where the keys are: only ciphertexts and rows go there
@@ -167,20 +167,20 @@ async function evaluate(deps: FlowDeps, scannerId: string, session: AuthSession,
     deps.metrics.pinAttempt(failed);
     const result = await settling(() => deps.store.settleFailedPin(session.id, failed, pinLockAt, Date.now()));
     deps.metrics.payment('declined', result.reason);
-    deps.audit.warn({ event: wrong ? 'pin.wrong' : 'pin.card-invalid', scanner: scannerId, session: session.id, card: card4, status: checked.status, told: result.reason }, wrong ? 'wrong PIN' : 'card failed DVD-1 at PIN time');
+    deps.audit.warn({ event: wrong ? 'pin.wrong' : 'pin.card-invalid', scanner: deviceId, session: session.id, card: card4, status: checked.status, told: result.reason }, wrong ? 'wrong PIN' : 'card failed DVD-1 at PIN time');
     return resultFrame(deps, id, session.id, result, false);
   }
 
   deps.metrics.pinAttempt('correct');
   const request = {
-    sessionId: session.id, card: card.token, last4: card.last4, merchant: session.merchant, amount: session.amount,
+    sessionId: session.id, cardToken: card.token, last4: card.last4, merchant: session.merchant, amount: session.amount,
     currency: session.currency, cryptogram: Buffer.from(checked.cryptogram!).toString('hex'), at: Date.now(), attempt,
     captureMethod: session.captureMethod, holdWindowMs: session.holdWindowMs,
   };
   const authorization = await settling(() => deps.store.authorizePayment(request));
   const { result, record: ledger, replayed } = authorization;
   deps.metrics.payment(result.outcome, result.reason);
-  deps.audit.info({ event: 'payment', scanner: scannerId, session: session.id, card: card4, outcome: result.outcome, reason: result.reason, amount: session.amount, currency: session.currency, replayed }, `payment ${result.outcome}`);
+  deps.audit.info({ event: 'payment', scanner: deviceId, session: session.id, card: card4, outcome: result.outcome, reason: result.reason, amount: session.amount, currency: session.currency, replayed }, `payment ${result.outcome}`);
   return {
     v: 1, type: 'payment-result', id, session: session.id, outcome: result.outcome, reason: result.reason,
     ...(result.attemptsLeft === undefined ? {} : { attemptsLeft: result.attemptsLeft }),

@@ -20,10 +20,10 @@ import { DEVICE_REVOKED_MESSAGE, RATE_LIMITED_MESSAGE, type FlowDeps, type Frame
 import { pageToken } from './page-token.ts';
 import { scannerCodeForIllegal } from './scanner-codes.ts';
 
-function illegal(deps: FlowDeps, scannerId: string, frame: ScanFrame, reason: IllegalReason): ErrorFrame {
+function illegal(deps: FlowDeps, deviceId: string, frame: ScanFrame, reason: IllegalReason): ErrorFrame {
   const code = scannerCodeForIllegal(reason);
   deps.metrics.scan('illegal', code); // the folded code only: a precise reason would enumerate key ids
-  deps.audit.warn({ event: 'scan.illegal', scanner: scannerId, reason, told: code, merchant: frame.merchant }, 'illegal card payload');
+  deps.audit.warn({ event: 'scan.illegal', scanner: deviceId, reason, told: code, merchant: frame.merchant }, 'illegal card payload');
   return { v: 1, type: 'error', id: frame.id, code, message: code === 'PAYLOAD_UNREADABLE' ? 'the card could not be read; scan again' : 'this card cannot be used' };
 }
 
@@ -40,25 +40,25 @@ function decoy(): { card: string; last4: string; claim: CardClaim } {
   return { card: randomHex(16), last4: '0000', claim: { basicKeyCheck: randomBytes(BASIC_KEY_CHECK_SIZE), generation: 0, keyId: 0 } };
 }
 
-export async function handleScan(deps: FlowDeps, scannerId: string, frame: ScanFrame, unit: FrameRateUnit): Promise<AuthRequiredFrame | ErrorFrame> {
+export async function handleScan(deps: FlowDeps, deviceId: string, frame: ScanFrame, unit: FrameRateUnit): Promise<AuthRequiredFrame | ErrorFrame> {
   const started = performance.now();
   try {
     const admitted = admitPayload(frame.payload);
     // not even a payload's shape: told apart (PAYLOAD_UNREADABLE), after the frame's rate unit alone
-    if (typeof admitted === 'string') return (await unit.alone()) ? illegal(deps, scannerId, frame, admitted) : rateLimited(frame);
+    if (typeof admitted === 'string') return (await unit.alone()) ? illegal(deps, deviceId, frame, admitted) : rateLimited(frame);
     const opening = await deps.engine.openCard(admitted.bytes);
     const failure = openedVerdict(opening);
     const { card, last4, claim } = failure ? decoy() : { card: opening.card!, last4: opening.last4!, claim: claimOf(admitted.payload, opening) };
     const policy = await deps.merchantPolicies.policy(frame.merchant); // kept in memory: no store step on the way
     const now = Date.now();
     const session: AuthSession = {
-      id: newSessionId(card), scannerId, card, last4, payload: admitted.bytes,
+      id: newSessionId(card), deviceId, cardToken: card, last4, payload: admitted.bytes,
       amount: frame.amount, currency: frame.currency, merchant: frame.merchant,
       captureMethod: frame.capture ?? policy.captureMethod, holdWindowMs: policy.holdWindowMs,
       createdAt: now, expiresAt: now + deps.config.sessionTtlMs,
     };
     // checked again here, after the crypto: a revocation heard meanwhile opens no session
-    if (deps.revokedDevices.has(scannerId)) return { v: 1, type: 'error', id: frame.id, code: 'DEVICE_REVOKED', message: DEVICE_REVOKED_MESSAGE };
+    if (deps.revokedDevices.has(deviceId)) return { v: 1, type: 'error', id: frame.id, code: 'DEVICE_REVOKED', message: DEVICE_REVOKED_MESSAGE };
     const stored = await deps.store.openSession(session, claim, unit.forStep());
     const refusal = stored.ok ? null : stored.reason;
     if (refusal === 'RATE_LIMITED') {
@@ -66,10 +66,10 @@ export async function handleScan(deps: FlowDeps, scannerId: string, frame: ScanF
       return rateLimited(frame);
     }
     const reason = failure ?? refusal; // a decoy's row is always unknown: the engine's verdict is the one to tell
-    if (reason) return illegal(deps, scannerId, frame, reason);
+    if (reason) return illegal(deps, deviceId, frame, reason);
     const maskedPan = maskPan(session.last4);
     deps.metrics.scan('legal');
-    deps.audit.debug({ event: 'session.opened', scanner: scannerId, session: session.id, card: maskedPan, amount: session.amount, currency: session.currency, merchant: session.merchant }, 'auth session opened');
+    deps.audit.debug({ event: 'session.opened', scanner: deviceId, session: session.id, card: maskedPan, amount: session.amount, currency: session.currency, merchant: session.merchant }, 'auth session opened');
     const token = pageToken(deps.core, deps.pageKey, session.id);
     return {
       v: 1, type: 'auth-required', id: frame.id, session: session.id,

@@ -8,9 +8,9 @@ import type { ErrorFrame, PaymentResultFrame, SessionStatusFrame } from '../../p
 import type { FlowDeps } from './deps.ts';
 import { sessionOutcome } from './pin.ts';
 
-export async function handleStatus(deps: FlowDeps, scannerId: string, sessionId: string, id: string): Promise<SessionStatusFrame | ErrorFrame> {
+export async function handleStatus(deps: FlowDeps, deviceId: string, sessionId: string, id: string): Promise<SessionStatusFrame | ErrorFrame> {
   const view = await deps.store.getSession(sessionId);
-  if (!view || view.session.scannerId !== scannerId) {
+  if (!view || view.session.deviceId !== deviceId) {
     return { v: 1, type: 'error', id, code: 'SESSION_UNKNOWN', message: 'no such session for this scanner (unknown, expired unused, or past its retention)' };
   }
   let result: SessionStatusFrame['result'] = null;
@@ -25,16 +25,16 @@ export async function handleStatus(deps: FlowDeps, scannerId: string, sessionId:
 export const REPUSH_WINDOW_MS = 10 * 60_000;
 
 /** Notes a result the page decided (pushed to the scanner's connections, which may all be gone). */
-export function rememberPageResult(deps: FlowDeps, scannerId: string, sessionId: string): Promise<void> {
-  return deps.store.rememberResult(scannerId, sessionId, REPUSH_WINDOW_MS);
+export function rememberPageResult(deps: FlowDeps, deviceId: string, sessionId: string): Promise<void> {
+  return deps.store.rememberResult(deviceId, sessionId, REPUSH_WINDOW_MS);
 }
 
 /** The page-decided results of this scanner's recent sessions, as pushes (id null, replayed: true), oldest first. */
-export async function recentPageResults(deps: FlowDeps, scannerId: string): Promise<PaymentResultFrame[]> {
+export async function recentPageResults(deps: FlowDeps, deviceId: string): Promise<PaymentResultFrame[]> {
   const frames: PaymentResultFrame[] = [];
-  for (const sessionId of (await deps.store.recentResults(scannerId)).reverse()) {
+  for (const sessionId of (await deps.store.recentResults(deviceId)).reverse()) {
     const view = await deps.store.getSession(sessionId);
-    if (view?.state === 'done' && view.session.scannerId === scannerId) frames.push(await sessionOutcome(deps, sessionId, view.result!));
+    if (view?.state === 'done' && view.session.deviceId === deviceId) frames.push(await sessionOutcome(deps, sessionId, view.result!));
   }
   return frames;
 }

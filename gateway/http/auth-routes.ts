@@ -82,9 +82,9 @@ async function pageFor(deps: FlowDeps, view: SessionView, token: string, formSta
   const { session } = view;
   if (view.state === 'pending') return PENDING();
   if (view.state === 'done') return html(200, renderOutcomePage(await sessionOutcome(deps, session.id, view.result!)));
-  if (deps.revokedDevices.has(session.scannerId)) return REVOKED();
+  if (deps.revokedDevices.has(session.deviceId)) return REVOKED();
   return html(formStatus, renderAuthPage({
-    sessionId: session.id, token, scannerId: session.scannerId, merchant: session.merchant, amount: session.amount,
+    sessionId: session.id, token, deviceId: session.deviceId, merchant: session.merchant, amount: session.amount,
     currency: session.currency, maskedPan: maskPan(session.last4), expiresAt: session.expiresAt,
     ...(formStatus === 400 ? { problem: 'PIN_FORMAT' } : {}),
   }));
@@ -133,16 +133,16 @@ export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>
         // the form names the session's scanner; the attempt's store step checks that it is the session's own, so
         // a wrong one is refused there. Without it (a client of its own), one more store step looks it up.
         const named = form.get('scanner');
-        const scannerId = isDeviceId(named) ? named : (await deps.store.getSession(id))?.session.scannerId;
-        if (!scannerId) return NOT_FOUND();
+        const deviceId = isDeviceId(named) ? named : (await deps.store.getSession(id))?.session.deviceId;
+        if (!deviceId) return NOT_FOUND();
         // the address's and the session's page budgets, taken inside the attempt's store step (one round trip)
         const units = pageUnits(deps.store, callerKey(req.remoteAddress), id, limits);
-        const outcome = await inFlight.track(handlePin(deps, scannerId, id, pin, null, units));
+        const outcome = await inFlight.track(handlePin(deps, deviceId, id, pin, null, units));
         if (outcome.type === 'error' && ['SESSION_UNKNOWN', 'SESSION_EXPIRED', 'SESSION_WRONG_SCANNER'].includes(outcome.code)) return NOT_FOUND();
         if (outcome.type === 'payment-result') {
-          deps.notify(scannerId, outcome); // a replay too: the scanner may have missed the first
+          deps.notify(deviceId, outcome); // a replay too: the scanner may have missed the first
           // and again when the scanner next connects, should it have no connection now
-          await rememberPageResult(deps, scannerId, id).catch(() => {});
+          await rememberPageResult(deps, deviceId, id).catch(() => {});
         }
         if (outcome.type === 'error' && outcome.code === 'RATE_LIMITED') return TOO_MANY();
         if (outcome.type === 'error' && outcome.code === 'DEVICE_REVOKED') return REVOKED();

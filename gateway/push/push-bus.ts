@@ -8,22 +8,22 @@ import { Cluster, Redis } from 'ioredis';
 import { DEFAULT_PREFIX, keyLayout, type KeyLayout, type RedisTarget } from '../../issuer/store/index.ts';
 import type { GatewayFrame } from '../../protocol/messages.ts';
 
-export type Deliver = (scannerId: string, frame: GatewayFrame) => void;
+export type Deliver = (deviceId: string, frame: GatewayFrame) => void;
 
 export interface PushBus {
-  publish(scannerId: string, frame: GatewayFrame): void;
+  publish(deviceId: string, frame: GatewayFrame): void;
   /** The first connection of this scanner opened here: receive its pushes from other gateways. */
-  watch(scannerId: string): void;
+  watch(deviceId: string): void;
   /** Its last connection here closed. */
-  unwatch(scannerId: string): void;
+  unwatch(deviceId: string): void;
   close(): Promise<void>;
 }
 
 export class LocalPushBus implements PushBus {
   constructor(private readonly deliver: Deliver) {}
 
-  publish(scannerId: string, frame: GatewayFrame): void {
-    this.deliver(scannerId, frame);
+  publish(deviceId: string, frame: GatewayFrame): void {
+    this.deliver(deviceId, frame);
   }
 
   watch(): void {}
@@ -67,16 +67,16 @@ export class RedisPushBus implements PushBus {
     return new RedisPushBus(publisher, subscriber, keys, onError);
   }
 
-  #channel(scannerId: string): string {
-    return this.keys.push(scannerId);
+  #channel(deviceId: string): string {
+    return this.keys.push(deviceId);
   }
 
   get #sharded(): boolean {
     return this.publisher instanceof Cluster;
   }
 
-  publish(scannerId: string, frame: GatewayFrame): void {
-    const channel = this.#channel(scannerId);
+  publish(deviceId: string, frame: GatewayFrame): void {
+    const channel = this.#channel(deviceId);
     const message = JSON.stringify(frame);
     const sent = this.#sharded ? this.publisher.spublish(channel, message) : this.publisher.publish(channel, message);
     void sent.catch(() => {
@@ -84,13 +84,13 @@ export class RedisPushBus implements PushBus {
     });
   }
 
-  watch(scannerId: string): void {
-    const channel = this.#channel(scannerId);
+  watch(deviceId: string): void {
+    const channel = this.#channel(deviceId);
     void (this.#sharded ? this.subscriber.ssubscribe(channel) : this.subscriber.subscribe(channel)).catch(this.onError);
   }
 
-  unwatch(scannerId: string): void {
-    const channel = this.#channel(scannerId);
+  unwatch(deviceId: string): void {
+    const channel = this.#channel(deviceId);
     void (this.#sharded ? this.subscriber.sunsubscribe(channel) : this.subscriber.unsubscribe(channel)).catch(this.onError);
   }
 

@@ -21,7 +21,7 @@ import { handleScan } from '../flow/scan.ts';
 import { handleStatus, recentPageResults } from '../flow/status.ts';
 import { AddressLimiter, callerKey } from '../address-limiter.ts';
 import type { InFlight } from '../in-flight.ts';
-import type { ScannerDirectory } from './directory.ts';
+import type { ScannerConnection, ScannerDirectory } from './directory.ts';
 import { PoolBusyError } from '../pool/batcher.ts';
 import { ConnectionAges } from './connection-age.ts';
 import { GATEWAY_DEFAULTS } from '../defaults.ts';
@@ -37,17 +37,12 @@ function readFrame(data: ArrayBuffer, isBinary: boolean): ReadFrame {
     const id = data.byteLength > HARD_FRAME_BYTES ? null : requestIdInText(Buffer.from(data).toString('utf8'));
     return { ok: false, id, code: 'FRAME_TOO_LARGE', message: `frames are at most ${MAX_FRAME_BYTES} bytes` };
   }
-  let text: string;
-  try {
-    text = UTF8.decode(data);
-  } catch {
-    return { ok: false, id: null, code: 'BAD_FRAME', message: 'frame is not UTF-8' };
-  }
-  const parsed = parseScannerFrame(text);
+  // a text message is UTF-8 here: uWS fails a connection whose text frame is not (RFC 6455 §8.1, docs/protocol.md §6)
+  const parsed = parseScannerFrame(UTF8.decode(data));
   return parsed.ok ? { ok: true, frame: parsed.frame, id: parsed.frame.id } : { ok: false, id: parsed.id, code: parsed.code, message: parsed.message };
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const UTF8 = new TextDecoder('utf-8');
 
 /** Requests one connection may have outstanding (answered or refused before the next is taken); past it, BUSY. */
 export const MAX_OUTSTANDING_PER_CONNECTION = 32;
@@ -65,15 +60,8 @@ function isTransient(e: unknown): boolean {
 }
 
 
-export type UpgradeVerdict = { ok: true; scannerId: string } | { ok: false; status: 401 | 429 };
+export type UpgradeVerdict = { ok: true; deviceId: string } | { ok: false; status: 401 | 429 };
 
-export interface ScannerConnection {
-  readonly scannerId: string;
-  /** False when the frame could not be queued (backpressure limit or closed). */
-  send(frame: GatewayFrame): boolean;
-  /** Ends the connection with a close frame (docs/protocol.md §6); the transport then reports it closed. Idempotent. */
-  close(code: number, reason: string): void;
-}
 
 export interface ScannerHubOptions {
   fleetKey: Uint8Array;
@@ -84,7 +72,7 @@ export interface ScannerHubOptions {
   onRejectedFrame?: (code: ScannerCode) => void;
   onConnections?: (count: number) => void;
   /** A scanner's first connection here opened (true) or its last closed (false): where its pushes must reach. */
-  onScannerPresence?: (scannerId: string, present: boolean) => void;
+  onScannerPresence?: (deviceId: string, present: boolean) => void;
   /** The devices revoked (RevokedDevices): refused on every frame, and closed at once if one connects. */
   revoked: { has(deviceId: string): boolean };
   /** A connection is closed with CLOSE_REAUTHENTICATE after at most this long (ConnectionAges says how). */
@@ -147,35 +135,35 @@ export class ScannerHub {
     if (verdict !== 'accepted') return { ok: false, status: 401 };
     this.#failedUpgrades.refund(caller);
     if (!(await this.#rate.take(check.deviceId))) return { ok: false, status: 429 };
-    return { ok: true, scannerId: check.deviceId };
+    return { ok: true, deviceId: check.deviceId };
   }
 
   opened(conn: ScannerConnection): void {
     // before the welcome: pushes for it may follow at once
-    if (this.directory.add(conn)) this.opts.onScannerPresence?.(conn.scannerId, true);
+    if (this.directory.add(conn)) this.opts.onScannerPresence?.(conn.deviceId, true);
     this.#outstanding.set(conn, new Set());
     this.opts.onConnections?.(++this.#connections);
     // accepted by the store before this gateway heard of the revocation (the sweep that closed the others ran first)
-    if (this.opts.revoked.has(conn.scannerId)) return conn.close(CLOSE_DEVICE_REVOKED.code, CLOSE_DEVICE_REVOKED.reason);
+    if (this.opts.revoked.has(conn.deviceId)) return conn.close(CLOSE_DEVICE_REVOKED.code, CLOSE_DEVICE_REVOKED.reason);
     this.#ages.add(conn);
-    conn.send({ v: 1, type: 'welcome', scanner: conn.scannerId, limits: { maxFrameBytes: MAX_FRAME_BYTES, framesPerSecond: this.opts.framesPerSecond, burst: this.opts.burst } });
+    conn.send({ v: 1, type: 'welcome', scanner: conn.deviceId, limits: { maxFrameBytes: MAX_FRAME_BYTES, framesPerSecond: this.opts.framesPerSecond, burst: this.opts.burst } });
     void this.#repush(conn);
   }
 
   /** After the welcome: the results of this scanner's sessions decided on the page lately, in case it missed the push. */
   async #repush(conn: ScannerConnection): Promise<void> {
     try {
-      for (const frame of await recentPageResults(this.flow, conn.scannerId)) conn.send(frame);
+      for (const frame of await recentPageResults(this.flow, conn.deviceId)) conn.send(frame);
     } catch (e) {
       // a store hiccup costs only the re-push: the scanner can still ask with `status`
-      this.flow.audit.warn({ event: 'repush.failed', scanner: conn.scannerId, error: (e as Error).message }, 'could not re-push recent results');
+      this.flow.audit.warn({ event: 'repush.failed', scanner: conn.deviceId, error: (e as Error).message }, 'could not re-push recent results');
     }
   }
 
   closed(conn: ScannerConnection): void {
     this.#ages.remove(conn);
     this.#outstanding.delete(conn);
-    if (this.directory.remove(conn)) this.opts.onScannerPresence?.(conn.scannerId, false); // its rate budget stays in the store
+    if (this.directory.remove(conn)) this.opts.onScannerPresence?.(conn.deviceId, false); // its rate budget stays in the store
     this.opts.onConnections?.(--this.#connections);
   }
 
@@ -207,11 +195,11 @@ export class ScannerHub {
 
   async #frame(conn: ScannerConnection, data: ArrayBuffer, isBinary: boolean): Promise<void> {
     const read = readFrame(data, isBinary);
-    if (this.opts.revoked.has(conn.scannerId)) {
+    if (this.opts.revoked.has(conn.deviceId)) {
       this.#reject(conn, read.id, 'DEVICE_REVOKED', DEVICE_REVOKED_MESSAGE);
       return conn.close(CLOSE_DEVICE_REVOKED.code, CLOSE_DEVICE_REVOKED.reason);
     }
-    const unit = this.#rate.unit(conn.scannerId);
+    const unit = this.#rate.unit(conn.deviceId);
     let refusal = read.ok ? this.#refusal(conn, read.frame) : null;
     // while draining: answered at once, from memory (no rate unit), so the answer leaves before the connection closes
     if (read.ok && refusal?.[0] === 'SHUTTING_DOWN') return this.#reject(conn, read.frame.id, refusal[0], refusal[1]);
@@ -238,15 +226,15 @@ export class ScannerHub {
     outstanding?.add(frame.id);
     try {
       const answer = await (frame.type === 'scan'
-        ? handleScan(this.flow, conn.scannerId, frame, unit)
+        ? handleScan(this.flow, conn.deviceId, frame, unit)
         : frame.type === 'pin'
-          ? handlePin(this.flow, conn.scannerId, frame.session, frame.pin, frame.id, unit)
-          : handleStatus(this.flow, conn.scannerId, frame.session, frame.id));
+          ? handlePin(this.flow, conn.deviceId, frame.session, frame.pin, frame.id, unit)
+          : handleStatus(this.flow, conn.deviceId, frame.session, frame.id));
       // the device's budget, refused with the frame's unit (not a card's PIN pace, which is RATE_LIMITED too)
       if (unit.refused) this.opts.onRejectedFrame?.('RATE_LIMITED');
       conn.send(answer);
     } catch (e) {
-      this.flow.audit.warn({ event: 'frame.failed', scanner: conn.scannerId, type: frame.type, error: (e as Error).message }, 'frame failed');
+      this.flow.audit.warn({ event: 'frame.failed', scanner: conn.deviceId, type: frame.type, error: (e as Error).message }, 'frame failed');
       if (isTransient(e)) this.#reject(conn, frame.id, 'BUSY', 'the gateway cannot complete this request right now; retry shortly');
       else this.#reject(conn, frame.id, 'INTERNAL', 'the gateway could not complete this request; retry');
     } finally {

@@ -16,7 +16,8 @@ import WebSocket from 'ws';
 import type { GatewayFrame } from '../../protocol/messages.ts';
 import { HARD_FRAME_BYTES, SUBPROTOCOL } from '../../protocol/messages.ts';
 import { PLAIN_ANSWERS, type HttpRequest, type HttpResponse, type HttpRoute, type ListenerAnswers } from '../http/types.ts';
-import type { ScannerConnection, ScannerHub } from '../scanners/scanner-hub.ts';
+import type { ScannerConnection } from '../scanners/directory.ts';
+import type { ScannerHub } from '../scanners/scanner-hub.ts';
 
 export interface TlsFiles {
   certFile: string; // PEM certificate (chain)
@@ -65,7 +66,7 @@ export interface RunningTransport {
 }
 
 interface SocketData {
-  scannerId: string;
+  deviceId: string;
   connection?: ScannerConnection;
 }
 
@@ -467,7 +468,7 @@ function serve(
         }
         // inside the cork holder's cork, not a cork of res's own (UPGRADE_IN_CORK_BUG above says why)
         upgraded = true; // from here on `res` is the WebSocket's memory: never touch it again
-        corkHolder.upgrade(res, () => res.upgrade<SocketData>({ scannerId: verdict.scannerId }, key, offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : '', extensions, context));
+        corkHolder.upgrade(res, () => res.upgrade<SocketData>({ deviceId: verdict.deviceId }, key, offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : '', extensions, context));
       }).catch((e) => {
         opts.onError?.('ws.upgrade', e);
         if (!aborted && !upgraded) res.cork(() => res.writeStatus('503 Service Unavailable').writeHeader('retry-after', '1').end('try again'));
@@ -478,7 +479,7 @@ function serve(
       const data = ws.getUserData();
       let closed = false;
       data.connection = {
-        scannerId: data.scannerId,
+        deviceId: data.deviceId,
         send(frame: GatewayFrame): boolean {
           if (closed) return false;
           if (ws.getBufferedAmount() > opts.maxBackpressureBytes) {

@@ -28,7 +28,7 @@ export {
   DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_PREFIX, DEFAULT_WAIT_TIMEOUT_MS, PREFIX_PATTERN, RedisStore, type RedisClientHandle, type RedisStoreOptions,
 } from './redis-store.ts';
 export { parseClusterNodes, redisTarget, type ClusterNode, type RedisTarget } from './redis-target.ts';
-export { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './session-retention.ts';
+export { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './retention.ts';
 export { DEFAULT_PIN_BUDGET, DEFAULT_TAKEOVER_MS } from './types.ts';
 export { newSessionId, shardOf } from '../session-id.ts';
 export { keyLayout, type KeyLayout } from './keys.ts';

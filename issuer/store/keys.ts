@@ -57,7 +57,7 @@ export interface KeyLayout {
   /** The pub/sub channel revokeDevice announces each revocation on (the message: the device id). */
   revocations: string;
   /** A scanner's push channel (gateway/push/push-bus.ts): device ids are [A-Za-z0-9_-], no brace to end the tag early. */
-  push(scannerId: string): string;
+  push(deviceId: string): string;
   /** What every push channel starts with, for a subscriber telling its channels apart. */
   pushPrefix: string;
   rate(key: string): string;
@@ -91,7 +91,7 @@ export function keyLayout(prefix: string): KeyLayout {
     deviceNonce: (deviceId, nonce) => `${prefix}{dev:${deviceId}}:nonce:${nonce}`,
     revokedDevices: `${prefix}revoked-devices`,
     revocations: `${prefix}{revocations}`,
-    push: (scannerId) => `${prefix}push:{${scannerId}}`,
+    push: (deviceId) => `${prefix}push:{${deviceId}}`,
     pushPrefix: `${prefix}push:{`,
     rate: (key) => `${prefix}rate:${key}`,
     pinBudget: (scope, id) => `${prefix}${pinBudgetKey(scope, id)}`,

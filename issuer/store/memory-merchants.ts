@@ -2,11 +2,10 @@
  * The embedded store's merchants (merchant-types.ts MerchantStore), in plain Maps, with the checks and answers of
  * RedisMerchants. Nothing awaits between a read and its write, so each method is atomic.
  */
+import { EXPIRED_KEY_RETENTION_MS } from './retention.ts';
 import type { ApiKeyRecord, MerchantRecord, MerchantStore } from './merchant-types.ts';
 import { checkedApiKeyId, checkedApiKeyRecord, checkedMerchantRecord, checkedMerchantId } from './validate.ts';
 
-/** How long a key is remembered after its end, so a request with it still reads as expired, not unknown. */
-export const EXPIRED_KEY_RETENTION_MS = 24 * 60 * 60_000;
 
 export class MemoryMerchants implements MerchantStore {
   readonly #merchants = new Map<string, MerchantRecord>();

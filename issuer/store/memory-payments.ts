@@ -4,6 +4,7 @@
  * without awaiting in between, so it is atomic as a script is. The cards' balances are the MemoryStore's own
  * rows, which it hands over; MemoryStore.authorizePayment creates the payment here in its own atomic step.
  */
+import { OPERATION_RETENTION_MS } from './retention.ts';
 import { ScanpayError } from '../../core/errors.ts';
 import { OPERATION_REFUSAL, ledgerRecord, opIdOfRefund, refundIdOf, refundedStatus, takes, type DeclineReason, type PaymentOperation } from '../payment.ts';
 import { ExpiringMap } from './expiring-map.ts';
@@ -14,8 +15,6 @@ import type { CardRecord, LedgerRecord, PaymentRequest } from './types.ts';
 import { checkedListQuery, checkedOperation, checkedPaymentId, checkedRefundReason, checkedIdempotency } from './validate.ts';
 import { parseAmount, parseMerchant } from '../../protocol/values.ts';
 
-/** How long an operation's answer is kept for its opId, and an Idempotency-Key's claim. */
-export const OPERATION_RETENTION_MS = 24 * 60 * 60_000;
 
 interface StoredPayment {
   payment: Payment;
@@ -56,7 +55,7 @@ export class MemoryPayments implements PaymentStore {
    * card's balance (the authorization entry) and, for automatic capture, its capture entry. Returns its ledger record.
    */
   authorized(request: PaymentRequest, reason: DeclineReason | null, card: CardRecord): LedgerRecord {
-    const { sessionId: id, merchant, card: cardToken, last4, currency, amount, at, captureMethod, holdWindowMs } = request;
+    const { sessionId: id, merchant, cardToken, last4, currency, amount, at, captureMethod, holdWindowMs } = request;
     const approved = reason === null;
     const captured = approved && captureMethod === 'automatic';
     const payment: Payment = {

@@ -16,7 +16,7 @@ import { MemoryPayments } from './memory-payments.ts';
 import { copyCard, copyResult, copySessionRecord, sameSession } from './records.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { pinBudgetKey } from './keys.ts';
-import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './session-retention.ts';
+import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './retention.ts';
 import type {
   AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceRecord, DeviceRevocation, DeviceTokenCheck, LedgerRecord, OpenedSession,
   PaymentRequest, PinAttempt, PinBudget, PinPolicy, PinResult, RateLimit, RateTake, RevocationFeed, RevocationListener, SessionRecord, SessionView,
@@ -25,7 +25,7 @@ import type {
 import { RECENT_RESULTS } from './types.ts';
 import {
   checkedAttempt, checkedBudgetOwner, checkedCard, checkedCardToken, checkedClaim, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
-  checkedPaymentRequest, checkedPolicy, checkedRate, checkedScannerId, checkedSession, checkedSessionId, checkedTime,
+  checkedPaymentRequest, checkedPolicy, checkedRate, checkedSession, checkedSessionId, checkedTime,
 } from './validate.ts';
 
 interface StoredSession {
@@ -94,7 +94,7 @@ export class MemoryStore implements Store {
     const kept = this.#sessions.get(s.id);
     // the same session again while unused is a re-send, answered as the first; anything else under its id is refused
     if (kept && (kept.usedAt !== null || !sameSession(kept.session, s))) throw new ScanpayError('BAD_ARGUMENT', 'session id exists');
-    const verdict = judgeCardRow(c, this.#cards.get(s.card) ?? null);
+    const verdict = judgeCardRow(c, this.#cards.get(s.cardToken) ?? null);
     if (verdict) return { ok: false, reason: verdict };
     if (kept) return { ok: true };
     const { payload, ...record } = s;
@@ -111,9 +111,9 @@ export class MemoryStore implements Store {
     return { session, state: entry.result ? 'done' : 'pending', result: entry.result && copyResult(entry.result) };
   }
 
-  async beginPinAttempt(id: string, scannerId: string | null, attempt: string, now: number, policy: PinPolicy, rates: readonly RateTake[] = []): Promise<PinAttempt> {
+  async beginPinAttempt(id: string, deviceId: string | null, attempt: string, now: number, policy: PinPolicy, rates: readonly RateTake[] = []): Promise<PinAttempt> {
     checkedSessionId(id);
-    if (scannerId !== null) checkedScannerId(scannerId);
+    if (deviceId !== null) checkedDeviceId(deviceId);
     checkedAttempt(attempt);
     checkedTime(now, 'now');
     const { lockAt, paceMs, takeoverMs, budget } = checkedPolicy(policy);
@@ -121,8 +121,8 @@ export class MemoryStore implements Store {
     const entry = this.#sessions.get(id);
     // Same checks, same order as the Redis script BEGIN_PIN_ATTEMPT.
     if (!entry) return { kind: 'refused', reason: 'SESSION_UNKNOWN' };
-    if (scannerId !== null && entry.session.scannerId !== scannerId) return { kind: 'refused', reason: 'SESSION_WRONG_SCANNER' };
-    const card = this.#cards.get(entry.session.card);
+    if (deviceId !== null && entry.session.deviceId !== deviceId) return { kind: 'refused', reason: 'SESSION_WRONG_SCANNER' };
+    const card = this.#cards.get(entry.session.cardToken);
     if (entry.usedAt !== null) {
       if (entry.result) return { kind: 'used', session: copySessionRecord(entry.session), state: 'done', result: copyResult(entry.result) };
       // the same call re-sent (its reply was lost): the same answer, counted once
@@ -135,9 +135,9 @@ export class MemoryStore implements Store {
     const refusal = !card ? 'gone' : card.status === 'blocked' ? 'blocked' : card.status === 'locked' || card.pinFailures >= lockAt ? 'locked' : null;
     if (!refusal && (now < card!.pinPaceUntil || card!.pinFailures + inFlight >= lockAt)) return { kind: 'refused', reason: 'PIN_PACED' };
     if (!refusal && budget) {
-      const spent = this.#budgetSpent(budget, entry.session.scannerId, entry.session.merchant, now);
+      const spent = this.#budgetSpent(budget, entry.session.deviceId, entry.session.merchant, now);
       if (spent) return { kind: 'refused', reason: spent };
-      this.#takeBudget(budget, entry.session.scannerId, entry.session.merchant, now);
+      this.#takeBudget(budget, entry.session.deviceId, entry.session.merchant, now);
     }
     this.#claim(entry, attempt, now);
     if (refusal) {
@@ -160,7 +160,7 @@ export class MemoryStore implements Store {
     if (verdict !== 'wrong' && verdict !== 'invalid') throw new ScanpayError('BAD_ARGUMENT', 'verdict must be wrong or invalid');
     const entry = this.#sessions.get(sessionId);
     if (entry?.result) return copyResult(entry.result); // settled already: one outcome per session
-    const card = entry && this.#cards.get(entry.session.card);
+    const card = entry && this.#cards.get(entry.session.cardToken);
     // its count, unless the attempt already counted as wrong when its takeover time passed
     if (card && this.#settleInFlight(card.token, sessionId)) card.pinFailures += 1;
     let result: PinResult;
@@ -185,7 +185,7 @@ export class MemoryStore implements Store {
     const existing = this.payments.record(req.sessionId);
     if (existing) return { record: existing, result: ledgerResult(existing), replayed: entry?.authorizedBy !== req.attempt };
     if (entry?.result && !entry.result.ledger) return { record: null, result: copyResult(entry.result), replayed: entry.authorizedBy !== req.attempt };
-    const card = this.#cards.get(req.card);
+    const card = this.#cards.get(req.cardToken);
     if (card) this.#settleInFlight(card.token, req.sessionId);
     this.#forgetPayload(req.sessionId);
     if (!card || card.status !== 'active') {
@@ -194,7 +194,7 @@ export class MemoryStore implements Store {
       return { record: null, result: copyResult(result), replayed: false };
     }
     card.pinFailures = 0; // the PIN was right
-    if (entry?.budgeted) this.#giveBackBudget(entry.session.scannerId, entry.session.merchant);
+    if (entry?.budgeted) this.#giveBackBudget(entry.session.deviceId, entry.session.merchant);
     if (this.payments.reversedBefore(req.sessionId)) {
       // its reversal came first: nothing is held, and the answer says so
       const result = decisionResult('reversed');

@@ -6,7 +6,7 @@
  * card's balance always equals its opening balance plus the balance changes of every entry on it. Each operation
  * is idempotent by its operation id (a merchant's Idempotency-Key, or a reversal's own), across every gateway.
  */
-import type { DeclineReason } from '../payment.ts';
+import type { DeclineCode as DeclineReason } from '../../protocol/messages.ts';
 
 /**
  * authorized: held, not captured (manual capture); captured; partially_refunded / refunded; voided (released by

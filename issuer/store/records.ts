@@ -25,8 +25,8 @@ export function copyCard(c: CardRecord): CardRecord {
 }
 
 export function copySessionRecord(s: SessionRecord): SessionRecord {
-  const { id, scannerId, card, last4, amount, currency, merchant, captureMethod, holdWindowMs, createdAt, expiresAt } = s;
-  return { id, scannerId, card, last4, amount, currency, merchant, captureMethod, holdWindowMs, createdAt, expiresAt };
+  const { id, deviceId, cardToken, last4, amount, currency, merchant, captureMethod, holdWindowMs, createdAt, expiresAt } = s;
+  return { id, deviceId, cardToken, last4, amount, currency, merchant, captureMethod, holdWindowMs, createdAt, expiresAt };
 }
 
 export function copySession(s: AuthSession): AuthSession {
@@ -35,14 +35,14 @@ export function copySession(s: AuthSession): AuthSession {
 
 /** Field by field, without the payload (a re-sent openSession names the same session by these). */
 export function sameSession(a: SessionRecord, b: SessionRecord): boolean {
-  return a.id === b.id && a.scannerId === b.scannerId && a.card === b.card && a.last4 === b.last4 && a.amount === b.amount
+  return a.id === b.id && a.deviceId === b.deviceId && a.cardToken === b.cardToken && a.last4 === b.last4 && a.amount === b.amount
     && a.currency === b.currency && a.merchant === b.merchant && a.captureMethod === b.captureMethod && a.holdWindowMs === b.holdWindowMs
     && a.createdAt === b.createdAt && a.expiresAt === b.expiresAt;
 }
 
 export function copyLedger(r: LedgerRecord): LedgerRecord {
-  const { sessionId, card, last4, merchant, amount, currency, outcome, reason, cryptogram, balanceAfter, at } = r;
-  return { sessionId, card, last4, merchant, amount, currency, outcome, reason, cryptogram, balanceAfter, at };
+  const { sessionId, cardToken, last4, merchant, amount, currency, outcome, reason, cryptogram, balanceAfter, at } = r;
+  return { sessionId, cardToken, last4, merchant, amount, currency, outcome, reason, cryptogram, balanceAfter, at };
 }
 
 export function copyResult(r: PinResult): PinResult {

@@ -83,8 +83,8 @@ export function cardFromValues(values: readonly (string | null)[]): CardRecord {
 
 /** A session's fields but its payload as one JSON string (the payload is a key of its own, in base64). */
 export function sessionToJson(session: SessionRecord): string {
-  const { id, scannerId, card, last4, amount, currency, merchant, captureMethod, holdWindowMs, createdAt, expiresAt } = session;
-  return JSON.stringify({ id, scannerId, card, last4, amount, currency, merchant, captureMethod, holdWindowMs, createdAt, expiresAt });
+  const { id, deviceId, cardToken, last4, amount, currency, merchant, captureMethod, holdWindowMs, createdAt, expiresAt } = session;
+  return JSON.stringify({ id, deviceId, cardToken, last4, amount, currency, merchant, captureMethod, holdWindowMs, createdAt, expiresAt });
 }
 
 export function sessionFromJson(json: string): SessionRecord {
@@ -135,6 +135,6 @@ export function resultFromDecision(decision: string): PinResult {
 
 /** The request's half of a ledger record as JSON; the script stores it beside the decision it makes. */
 export function ledgerHead(request: PaymentRequest): string {
-  const { sessionId, card, last4, merchant, amount, currency, cryptogram, at } = request;
-  return JSON.stringify({ sessionId, card, last4, merchant, amount, currency, cryptogram, at });
+  const { sessionId, cardToken, last4, merchant, amount, currency, cryptogram, at } = request;
+  return JSON.stringify({ sessionId, cardToken, last4, merchant, amount, currency, cryptogram, at });
 }

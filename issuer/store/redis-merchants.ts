@@ -6,9 +6,9 @@
  * without a key, which `scanpay merchant rotate-key` mends.
  */
 import type { ApiKeyRecord, MerchantRecord, MerchantStore } from './merchant-types.ts';
-import { EXPIRED_KEY_RETENTION_MS } from './memory-merchants.ts';
+import { EXPIRED_KEY_RETENTION_MS } from './retention.ts';
 import { decimal, decoded } from './redis-codec.ts';
-import type { RedisContext } from './redis-store.ts';
+import type { RedisContext } from './redis-context.ts';
 import { checkedApiKeyId, checkedApiKeyRecord, checkedMerchantId, checkedMerchantRecord } from './validate.ts';
 
 function merchantFromHash(id: string, hash: Record<string, string>): MerchantRecord | null {

@@ -55,7 +55,7 @@ export function paymentFromHash(hash: Record<string, string>, tombstones = false
       };
     }
     return {
-      id: hash.id!, merchant: hash.merchant!, cardToken: hash.card!, last4: hash.last4!, currency: hash.currency!, amount: amount(hash.amount),
+      id: hash.id!, merchant: hash.merchant!, cardToken: hash.cardToken!, last4: hash.last4!, currency: hash.currency!, amount: amount(hash.amount),
       status, declineReason: declined === null ? null : oneOf(declined, DECLINE_REASONS) as DeclineReason,
       captureMethod: oneOf(hash.captureMethod, ['automatic', 'manual'] as const), capturedAmount: amount(hash.captured),
       refundedAmount: amount(hash.refunded), holdExpiresAt: hash.holdExpiresAt ? amount(hash.holdExpiresAt) : null, reversal,

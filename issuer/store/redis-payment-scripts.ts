@@ -63,7 +63,7 @@ if kept[1] then
   if kept[1] ~= ARGV[2] then return {1, 'IDEMPOTENCY_KEY_REUSED', '', '', ''} end
   return {1, kept[2], kept[3], kept[4], kept[5]}
 end
-local p = redis.call('HMGET', KEYS[1], 'head', 'merchant', 'status', 'card', 'amount', 'captured', 'refunded', 'currency', 'reversal', 'refunds', 'id')`;
+local p = redis.call('HMGET', KEYS[1], 'head', 'merchant', 'status', 'cardToken', 'amount', 'captured', 'refunded', 'currency', 'reversal', 'refunds', 'id')`;
 
 /** The payment exists (authorized once: it has its record), is the merchant's, and `operation` takes its status. */
 function owned(operation: 'capture' | 'void' | 'refund', refusal: string): string {
@@ -140,7 +140,7 @@ return finish('ok', action, refundKey)`;
 
 /** KEYS: payment, entries. ARGV: now, the card key prefix. 1 when it released the hold, 0 when there was none to release. */
 const EXPIRE_HOLD = `${ENTRY}
-local p = redis.call('HMGET', KEYS[1], 'status', 'card', 'amount', 'holdExpiresAt')
+local p = redis.call('HMGET', KEYS[1], 'status', 'cardToken', 'amount', 'holdExpiresAt')
 if not (${takesLua('expire')})[p[1]] or not p[4] or p[4] == '' or tonumber(p[4]) > tonumber(ARGV[1]) then return 0 end
 add_entry(KEYS[1], KEYS[2], ARGV[2] .. p[2], 'expiry', tonumber(p[3]), tonumber(p[3]), 'expiry', nil, ARGV[1])
 redis.call('HSET', KEYS[1], 'status', 'expired', 'holdExpiresAt', '', 'updatedAt', ARGV[1])

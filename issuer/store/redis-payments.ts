@@ -6,10 +6,10 @@
  */
 import { ScanpayError } from '../../core/errors.ts';
 import { opIdOfRefund, refundIdOf } from '../payment.ts';
-import { OPERATION_RETENTION_MS } from './memory-payments.ts';
+import { OPERATION_RETENTION_MS } from './retention.ts';
 import type { LedgerEntry, ListQuery, OperationOutcome, OperationRequest, Page, Payment, PaymentStore, Refund } from './payment-types.ts';
 import { entryFromText, outcomeFromReply, paymentFromHash, refundFromHash } from './redis-payment-codec.ts';
-import type { RedisContext } from './redis-store.ts';
+import type { RedisContext } from './redis-context.ts';
 import { checkedIdempotency, checkedListQuery, checkedOperation, checkedPaymentId, checkedRefundReason } from './validate.ts';
 import { createHash } from 'node:crypto';
 import { parseAmount, parseMerchant } from '../../protocol/values.ts';

@@ -35,11 +35,11 @@ export interface StoreScripts {
   scanpayInsertCard(card: string, ...fieldValues: Arg[]): Promise<number>;
   scanpayUpdateCard(card: string, expectedFields: Arg, ...expectedThenNew: Arg[]): Promise<number>;
   scanpayOpenSession(
-    card: string, session: string, payloadKey: string, sessionJson: Arg, scannerId: Arg, token: Arg, expiresAt: Arg, keepUntil: Arg, merchant: Arg,
+    card: string, session: string, payloadKey: string, sessionJson: Arg, deviceId: Arg, token: Arg, expiresAt: Arg, keepUntil: Arg, merchant: Arg,
     payload: Arg, payloadUntil: Arg, claimedBasicKeyCheck: Arg, claimedGeneration: Arg, claimedKeyId: Arg, ...rateUnits: RateUnitArgs
   ): Promise<[string]>;
   scanpayBeginPinAttempt(
-    session: string, payloadKey: string, cardKeyPrefix: Arg, scannerId: Arg, attempt: Arg, now: Arg, lockAt: Arg, paceMs: Arg,
+    session: string, payloadKey: string, cardKeyPrefix: Arg, deviceId: Arg, attempt: Arg, now: Arg, lockAt: Arg, paceMs: Arg,
     usedRetentionMs: Arg, gone: Arg, blocked: Arg, locked: Arg, takeoverMs: Arg, ...budget: PinBudgetArgs
   ): Promise<[string, string?, (string | string[] | null)?, string?, number?]>;
   scanpaySettleFailedPin(session: string, payloadKey: string, cardKeyPrefix: Arg, verdict: Arg, lockAt: Arg, now: Arg, gone: Arg, blocked: Arg, locked: Arg): Promise<string>;
@@ -175,7 +175,7 @@ return 1`;
  * card-legality.ts judgeCardRow: {'CARD_UNKNOWN'}, {'BASIC_KEY_MISMATCH'}, {'GENERATION_STALE'}, {'CARD_BLOCKED'},
  * {'CARD_LOCKED'}. {'EXISTS'} for another session under its id, {'RATE_LIMITED'} (nothing read or written). The
  * same session again while unused is judged again and stored again (a re-send after a lost reply), not EXISTS.
- * ARGV: session JSON, scannerId, token, expiresAt, keepUntil, merchant, payload (base64), payloadUntil, the claimed
+ * ARGV: session JSON, deviceId, token, expiresAt, keepUntil, merchant, payload (base64), payloadUntil, the claimed
  * basic-key check (base64, as the card row holds it), generation and key id; then the rate units (rateUnitsFirst).
  */
 const OPEN_SESSION = `${rateUnitsFirst(12, "{'RATE_LIMITED'}")}${SAME_SECRET}
@@ -189,7 +189,7 @@ if not same_secret(c[4], ARGV[9]) then return {'BASIC_KEY_MISMATCH'} end
 if c[2] ~= ARGV[10] or c[3] ~= ARGV[11] then return {'GENERATION_STALE'} end
 if c[1] == 'blocked' then return {'CARD_BLOCKED'} end
 if c[1] == 'locked' then return {'CARD_LOCKED'} end
-redis.call('HSET', KEYS[2], 'session', ARGV[1], 'scannerId', ARGV[2], 'card', ARGV[3], 'expiresAt', ARGV[4], 'merchant', ARGV[6])
+redis.call('HSET', KEYS[2], 'session', ARGV[1], 'deviceId', ARGV[2], 'cardToken', ARGV[3], 'expiresAt', ARGV[4], 'merchant', ARGV[6])
 redis.call('PEXPIREAT', KEYS[2], ARGV[5])
 redis.call('SET', KEYS[3], ARGV[7], 'PXAT', ARGV[8])
 return {'OK'}`;
@@ -203,11 +203,11 @@ return {'OK'}`;
  * MERCHANT_PIN_BUDGET: nothing else written); else the attempt goes in flight on the card before the PIN is
  * verified → {'EVALUATE', session JSON, card (cardRow), payload, fresh (1, or 0 for a re-send)}.
  * Before all of it, the frame's rate unit: refused → RATE_LIMITED, nothing else looked at.
- * ARGV: cardKeyPrefix, scannerId, attempt, now, lockAt, paceMs, usedRetentionMs, the gone/blocked/locked codes,
+ * ARGV: cardKeyPrefix, deviceId, attempt, now, lockAt, paceMs, usedRetentionMs, the gone/blocked/locked codes,
  * takeoverMs, then the budgets (PinBudgetArgs) and the rate units (rateUnitsFirst).
  */
 const BEGIN_PIN_ATTEMPT = `${rateUnitsFirst(18, "{'RATE_LIMITED'}")}${IN_FLIGHT}${PIN_BUDGET}
-local s = redis.call('HMGET', KEYS[1], 'session', 'scannerId', 'card', 'expiresAt', 'usedAt', 'attempt', 'result', 'merchant')
+local s = redis.call('HMGET', KEYS[1], 'session', 'deviceId', 'cardToken', 'expiresAt', 'usedAt', 'attempt', 'result', 'merchant')
 if not s[1] then return {'SESSION_UNKNOWN'} end
 if ARGV[2] ~= '' and s[2] ~= ARGV[2] then return {'SESSION_WRONG_SCANNER'} end
 local cardKey = ARGV[1] .. s[3]
@@ -267,7 +267,7 @@ return {'EVALUATE', s[1], ${cardRow('cardKey')}, redis.call('GET', KEYS[2]), 1}`
  * ARGV: cardKeyPrefix, verdict ('wrong' | 'invalid'), lockAt, now, then the gone/blocked/locked decisions.
  */
 const SETTLE_FAILED_PIN = `${IN_FLIGHT}
-local s = redis.call('HMGET', KEYS[1], 'card', 'result')
+local s = redis.call('HMGET', KEYS[1], 'cardToken', 'result')
 if s[2] then return s[2] end
 local cardKey = s[1] and (ARGV[1] .. s[1])
 local c = cardKey and redis.call('HMGET', cardKey, 'status', 'pinFailures', 'pinInFlight') or {}
@@ -308,7 +308,7 @@ return result`;
  * merchant's payment index and 17 the holds to expire ('' on a cluster: the store wrote them before).
  */
 const AUTHORIZE_PAYMENT = `${IN_FLIGHT}${PIN_BUDGET}${ENTRY}
-local auth = redis.call('HMGET', KEYS[3], 'authorizedBy', 'result', 'budgeted', 'scannerId', 'merchant')
+local auth = redis.call('HMGET', KEYS[3], 'authorizedBy', 'result', 'budgeted', 'deviceId', 'merchant')
 local replayed = 1
 if auth[1] == ARGV[5] then replayed = 0 end
 local existing = redis.call('HMGET', KEYS[1], 'decision', 'balanceAfter', 'head', 'status')
@@ -340,7 +340,7 @@ end
 local card = { currency = c[2], limit = tonumber(c[3]), balance = tonumber(c[4]) }
 local request = { currency = ARGV[3], amount = tonumber(ARGV[2]) }
 ${declineReasonLua()}
-redis.call('HSET', KEYS[1], 'id', ARGV[12], 'merchant', ARGV[13], 'card', ARGV[14], 'last4', ARGV[15], 'currency', ARGV[3], 'amount', ARGV[2],
+redis.call('HSET', KEYS[1], 'id', ARGV[12], 'merchant', ARGV[13], 'cardToken', ARGV[14], 'last4', ARGV[15], 'currency', ARGV[3], 'amount', ARGV[2],
   'captureMethod', ARGV[10], 'captured', '0', 'refunded', '0', 'holdExpiresAt', '', 'reversal', '', 'seq', '0', 'createdAt', ARGV[4], 'updatedAt', ARGV[4])
 local decision = 'approved'
 local balance = card.balance

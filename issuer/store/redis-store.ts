@@ -21,11 +21,12 @@ import { CARD_REFUSED, ledgerResult } from '../payment.ts';
 import {
   cardFromHash, cardFromValues, cardToHash, ledgerFromFields, ledgerHead, payloadFromBase64, resultFromDecision, sessionFromJson, sessionToJson, writtenLedger,
 } from './redis-codec.ts';
+import type { RedisContext } from './redis-context.ts';
 import { withStoreScripts, type AllScripts, type PinBudgetBefore, type RateUnitArgs, type ScriptedRedis } from './redis-scripts.ts';
 import { RedisMerchants } from './redis-merchants.ts';
 import { RedisPayments } from './redis-payments.ts';
 import type { ClusterNode } from './redis-target.ts';
-import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './session-retention.ts';
+import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './retention.ts';
 import type {
   AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceRecord, DeviceRevocation, DeviceTokenCheck, LedgerRecord, OpenedSession,
   PaymentRequest, PinAttempt, PinBudget, PinPolicy, PinResult, RateLimit, RateTake, RevocationFeed, RevocationListener, SessionRefusal, SessionView,
@@ -34,7 +35,7 @@ import type {
 import { RECENT_RESULTS } from './types.ts';
 import {
   checkedAttempt, checkedBudgetOwner, checkedCard, checkedCardToken, checkedClaim, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
-  checkedPaymentRequest, checkedPolicy, checkedRate, checkedScannerId, checkedSession, checkedSessionId, checkedTime, isDeviceId,
+  checkedPaymentRequest, checkedPolicy, checkedRate, checkedSession, checkedSessionId, checkedTime, isDeviceId,
 } from './validate.ts';
 
 export const DEFAULT_PREFIX = 'scanpay:';
@@ -115,15 +116,6 @@ async function quit(client: StoreClient): Promise<void> {
 /** Any failure of the client or the server becomes STORE_UNAVAILABLE; our own typed errors pass through. */
 function storeFailure(e: unknown): ScanpayError {
   return isScanpayError(e) ? e : new ScanpayError('STORE_UNAVAILABLE', e instanceof Error ? e.message : String(e));
-}
-
-/** What the store's parts on Redis (payments, merchants) share with it: its connections, key layout and deadlines. */
-export interface RedisContext {
-  readonly keys: KeyLayout;
-  /** On a Redis Cluster: keys of other slots are written in steps of their own. */
-  readonly cluster: boolean;
-  run<T>(command: (redis: ScriptedRedis) => Promise<T>): Promise<T>;
-  durable<K extends keyof AllScripts>(name: K, ...args: Parameters<AllScripts[K]>): Promise<Awaited<ReturnType<AllScripts[K]>>>;
 }
 
 export class RedisStore implements Store {
@@ -258,7 +250,7 @@ export class RedisStore implements Store {
     if (!units) return { ok: false, reason: 'RATE_LIMITED' };
     const [verdict] = await this.#run((redis) =>
       redis.scanpayOpenSession(
-        this.#keys.card(s.card), this.#keys.session(s.id), this.#keys.sessionPayload(s.id), sessionToJson(s), s.scannerId, s.card, s.expiresAt,
+        this.#keys.card(s.cardToken), this.#keys.session(s.id), this.#keys.sessionPayload(s.id), sessionToJson(s), s.deviceId, s.cardToken, s.expiresAt,
         s.expiresAt + EXPIRED_SESSION_RETENTION_MS, s.merchant, Buffer.from(s.payload).toString('base64'), payloadDeadline(s),
         Buffer.from(c.basicKeyCheck).toString('base64'), c.generation, c.keyId, ...units,
       ),
@@ -277,9 +269,9 @@ export class RedisStore implements Store {
     return { session, state: result ? 'done' : 'pending', result: result ? resultFromDecision(result) : null };
   }
 
-  async beginPinAttempt(id: string, scannerId: string | null, attempt: string, now: number, policy: PinPolicy, rates: readonly RateTake[] = []): Promise<PinAttempt> {
+  async beginPinAttempt(id: string, deviceId: string | null, attempt: string, now: number, policy: PinPolicy, rates: readonly RateTake[] = []): Promise<PinAttempt> {
     const key = this.#keys.session(checkedSessionId(id));
-    if (scannerId !== null) checkedScannerId(scannerId);
+    if (deviceId !== null) checkedDeviceId(deviceId);
     checkedAttempt(attempt);
     checkedTime(now, 'now');
     const { lockAt, paceMs, takeoverMs, budget } = checkedPolicy(policy);
@@ -288,7 +280,7 @@ export class RedisStore implements Store {
     const budgeting = await this.#pinBudgetArgs(key, budget);
     // the count is durable before the PIN is verified: a failover must not hand an attacker back an attempt
     const [verdict, json, extra, payload, fresh] = await this.#durable('scanpayBeginPinAttempt',
-      key, this.#keys.sessionPayload(id), this.#keys.cardKeyPrefix(id), scannerId ?? '', attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS,
+      key, this.#keys.sessionPayload(id), this.#keys.cardKeyPrefix(id), deviceId ?? '', attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS,
       ...REFUSED_CODES, takeoverMs!, ...budgeting.args, ...units,
     ).catch(async (e: unknown) => {
       await this.#giveBackPinBudget(...budgeting.taken);
@@ -330,9 +322,9 @@ export class RedisStore implements Store {
       if (req.captureMethod === 'manual') await this.#run((redis) => redis.zadd(this.#keys.holds, holdExpiresAt, req.sessionId));
     }
     const [kind, replayed, decision, balanceAfter, head, budgetedBy] = await this.#durable('scanpayAuthorizePayment',
-      this.#keys.payment(req.sessionId), this.#keys.card(req.card), sessionKey, this.#keys.sessionPayload(req.sessionId), this.#keys.entries(req.sessionId),
+      this.#keys.payment(req.sessionId), this.#keys.card(req.cardToken), sessionKey, this.#keys.sessionPayload(req.sessionId), this.#keys.entries(req.sessionId),
       ledgerHead(req), String(req.amount), req.currency, String(req.at), req.attempt, ...REFUSED_CODES, cluster ? '' : this.#keys.pinBudgetPrefix,
-      req.captureMethod, holdExpiresAt, req.sessionId, req.merchant, req.card, req.last4,
+      req.captureMethod, holdExpiresAt, req.sessionId, req.merchant, req.cardToken, req.last4,
       cluster ? '' : this.#keys.merchantPayments(req.merchant), cluster ? '' : this.#keys.holds,
     );
     // a cluster keeps the budgets on their own slots: the correct PIN's units are given back here
@@ -463,9 +455,9 @@ export class RedisStore implements Store {
     const { device, merchant } = budget;
     if (!(this.#direct instanceof Cluster)) return { args: [this.#keys.pinBudgetPrefix, device.max, merchant.max, device.windowMs, merchant.windowMs, ''], taken: [] };
     // the session's own scanner and merchant: a PIN for another scanner's session is refused by the script
-    const [scannerId, merchantId] = await this.#run((redis) => redis.hmget(sessionKey, 'scannerId', 'merchant'));
-    if (scannerId === null || merchantId === null) return none; // no such session: the script says which refusal
-    const keys = { device: this.#keys.pinBudget('device', scannerId), merchant: this.#keys.pinBudget('merchant', merchantId) };
+    const [deviceId, merchantId] = await this.#run((redis) => redis.hmget(sessionKey, 'deviceId', 'merchant'));
+    if (deviceId === null || merchantId === null) return none; // no such session: the script says which refusal
+    const keys = { device: this.#keys.pinBudget('device', deviceId), merchant: this.#keys.pinBudget('merchant', merchantId) };
     // the two keys are on two slots: taken side by side, and a unit taken from one budget is given back if the other is spent
     const [deviceTaken, merchantTaken] = await Promise.all([
       this.#run((redis) => redis.scanpayTakePinBudget(keys.device, device.max, device.windowMs)),

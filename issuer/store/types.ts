@@ -37,8 +37,8 @@ export interface CardRecord {
 /** An authentication session (S24): single-use, expiring, bound to one scanner and one payment. */
 export interface AuthSession {
   id: string; // 32 hex: the card token's shard (4) ‖ 28 from the CSPRNG; also the payment's idempotency key
-  scannerId: string;
-  card: string; // card token
+  deviceId: string;
+  cardToken: string;
   last4: string;
   /**
    * The card payload's 112 bytes as scanned (header and ciphertexts only, already base45-decoded), re-verified
@@ -150,7 +150,7 @@ export const RECENT_RESULTS = 20;
 /** What the ledger keeps of one payment that reached authorization with a verified PIN. */
 export interface LedgerRecord {
   sessionId: string; // idempotency key
-  card: string; // card token
+  cardToken: string;
   last4: string;
   merchant: string;
   amount: number;
@@ -164,7 +164,7 @@ export interface LedgerRecord {
 
 export interface PaymentRequest {
   sessionId: string;
-  card: string; // card token
+  cardToken: string;
   last4: string;
   merchant: string;
   amount: number;
@@ -287,11 +287,11 @@ export interface Store {
    * the card before it is verified (an EMV PIN try counter: it counts as wrong until it is settled), marks the
    * session pending and returns it, with its payload, and the card row. `attempt` (random per call) makes a
    * re-sent call idempotent. An attempt not settled within policy.takeoverMs counts as a wrong PIN, and its
-   * session is claimed again by the next attempt (counted anew). `scannerId` null: the session's own scanner
+   * session is claimed again by the next attempt (counted anew). `deviceId` null: the session's own scanner
    * (the page, which holds the session's page token, makes no claim of its own). With `rates`, their units are
    * taken first, in order (one refused: RATE_LIMITED, nothing else looked at).
    */
-  beginPinAttempt(id: string, scannerId: string | null, attempt: string, now: number, policy: PinPolicy, rates?: readonly RateTake[]): Promise<PinAttempt>;
+  beginPinAttempt(id: string, deviceId: string | null, attempt: string, now: number, policy: PinPolicy, rates?: readonly RateTake[]): Promise<PinAttempt>;
   /**
    * Settles an evaluated attempt that does not pay: 'wrong' (the PIN was wrong: the card locks once its
    * count reaches lockAt) or 'invalid' (the card failed verification; counted as a wrong PIN too). Stores and

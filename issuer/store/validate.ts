@@ -11,7 +11,7 @@
 import { abytes, aint } from '../../core/bytes.ts';
 import { ScanpayError } from '../../core/errors.ts';
 import { IDEMPOTENCY_KEY_PATTERN } from '../../protocol/merchant-api.ts';
-import { parseAmount, parseCurrency, parseMerchant, parseMinorUnits, parseSessionId } from '../../protocol/values.ts';
+import { isDeviceId, parseAmount, parseCurrency, parseDeviceId, parseMerchant, parseMinorUnits, parseSessionId } from '../../protocol/values.ts';
 import { WRAPPED_BASIC_KEY_SIZE } from '../card-secrets.ts';
 import { DECLINE_REASONS, type DeclineReason } from '../payment.ts';
 import { BASIC_KEY_CHECK_SIZE } from '../key-ring.ts';
@@ -29,7 +29,6 @@ const PVV_SIZE = 32;
 const MAX_TEXT = 4096;
 const LAST4 = /^[0-9]{4}$/; // the PAN's last 4 digits (not a PIN)
 const ATTEMPT = /^[0-9a-f]{16,64}$/;
-const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const NONCE = /^[0-9a-f]{32}$/;
 const RATE_KEY = /^[A-Za-z0-9:._-]{1,160}$/;
 const CRYPTOGRAM = /^[0-9a-f]{64}$/;
@@ -67,10 +66,6 @@ export function checkedCardToken(token: unknown): string {
 
 export function checkedSessionId(id: unknown): string {
   return parseSessionId(id);
-}
-
-export function checkedScannerId(id: unknown): string {
-  return text(id, 'scanner id');
 }
 
 export function checkedTime(value: unknown, name: string): number {
@@ -117,12 +112,10 @@ export function checkedClaim(input: unknown): CardClaim {
 }
 
 /** Whether a value read back (e.g. a revocation message) is a device id the store would have taken. */
-export function isDeviceId(id: unknown): id is string {
-  return typeof id === 'string' && DEVICE_ID.test(id);
-}
+export { isDeviceId };
 
 export function checkedDeviceId(id: unknown): string {
-  return matching(id, 'device id', DEVICE_ID, '1 to 64 of [A-Za-z0-9_-]');
+  return parseDeviceId(id);
 }
 
 export function checkedNonce(nonce: unknown): string {
@@ -176,8 +169,8 @@ export function checkedPayload(payload: unknown): Uint8Array {
 export function checkedSessionRecord(input: unknown): SessionRecord {
   const s = record(input, 'session');
   checkedSessionId(s.id);
-  checkedScannerId(s.scannerId);
-  sameShard(s.id as string, checkedCardToken(s.card));
+  checkedDeviceId(s.deviceId);
+  sameShard(s.id as string, checkedCardToken(s.cardToken));
   matching(s.last4, 'last4', LAST4, '4 digits');
   parseAmount(s.amount);
   parseCurrency(s.currency);
@@ -204,16 +197,16 @@ export function checkedCaptureMethod(value: unknown): CaptureMethod {
 }
 
 /** What a payment request and its ledger record share: the payment itself, shard rule included. */
-type RequestHalf = Pick<PaymentRequest, 'sessionId' | 'card' | 'last4' | 'merchant' | 'amount' | 'currency' | 'cryptogram' | 'at'>;
+type RequestHalf = Pick<PaymentRequest, 'sessionId' | 'cardToken' | 'last4' | 'merchant' | 'amount' | 'currency' | 'cryptogram' | 'at'>;
 
 export function checkedRequestHalf(input: unknown, name = 'payment request'): RequestHalf {
   const r = record(input, name);
   const sessionId = checkedSessionId(r.sessionId);
-  const card = checkedCardToken(r.card);
+  const card = checkedCardToken(r.cardToken);
   sameShard(sessionId, card);
   return {
     sessionId,
-    card,
+    cardToken: card,
     last4: matching(r.last4, 'last4', LAST4, '4 digits'),
     merchant: parseMerchant(r.merchant),
     amount: parseAmount(r.amount),

@@ -1,5 +1,5 @@
 /**
- * Reconciles what the scanners were told (the fleet's journal) with what the store kept (the whole ledger,
+ * Reconciles what the scanners were told (the fleet's journal) with what the store kept (every payment's ledger record,
  * read by SCAN under the run's prefix, and every card's balance):
  *  - every approval a scanner received is one approved ledger record (the ledger is keyed by session id, so
  *    "once" means: no acknowledged approval missing, no session acknowledged with two different receipts);
@@ -38,7 +38,7 @@ export interface Reconciliation {
 async function wholeLedger(redis: Redis | Cluster, prefix: string, store: Store): Promise<Map<string, LedgerRecord>> {
   const ledger = new Map<string, LedgerRecord>();
   const servers = redis instanceof Cluster ? redis.nodes('master') : [redis];
-  const keys = (await Promise.all(servers.map((server) => keysUnder(server, prefix)))).flat().filter((k) => k.includes('}:ledger:'));
+  const keys = (await Promise.all(servers.map((server) => keysUnder(server, prefix)))).flat().filter((k) => k.includes('}:payment:'));
   for (const key of keys) {
     const id = key.slice(key.lastIndexOf(':') + 1);
     const record = await store.getLedgerRecord(id);
@@ -64,7 +64,7 @@ export async function reconcile(opts: {
       continue;
     }
     r.ledgerApprovals++;
-    spent.set(record.card, (spent.get(record.card) ?? 0) + record.amount);
+    spent.set(record.cardToken, (spent.get(record.cardToken) ?? 0) + record.amount);
     if (!fleet.sessions.has(record.sessionId)) r.orphans++;
   }
   for (const entry of fleet.sessions.values()) {
@@ -73,7 +73,7 @@ export async function reconcile(opts: {
     if (entry.firstAnswerReplayed) r.falseReplays++;
     if (entry.fate === 'approved') {
       r.acknowledged++;
-      if (!approved || record.card !== entry.card || record.amount !== entry.amount) r.missing++;
+      if (!approved || record.cardToken !== entry.card || record.amount !== entry.amount) r.missing++;
     } else if (entry.fate === 'unknown') {
       if (approved) r.unknownInLedger++;
       else r.unknownNotInLedger++;

@@ -378,7 +378,7 @@ describeRedis(redis, 'scanpay CLI on Redis', (r) => {
     for (let i = 0; i < 2; i++) {
       const card = makeCard();
       await store.insertCard(card);
-      const session = makeSession(card, { scannerId: 'till-show-1' });
+      const session = makeSession(card, { deviceId: 'till-show-1' });
       await store.openSession(session, claimFor(card));
       expect((await store.beginPinAttempt(session.id, 'till-show-1', newAttempt(), Date.now(), { lockAt: 3, paceMs: 0, budget })).kind).toBe('evaluate');
       await store.settleFailedPin(session.id, 'wrong', 3, Date.now());

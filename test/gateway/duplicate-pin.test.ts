@@ -61,12 +61,12 @@ async function flow(delayMs = 20): Promise<{ deps: FlowDeps; engine: ReturnType<
 }
 
 /** A card and an open session on it, with a payload whose header matches the card (the engine is fake). */
-async function openOn(store: MemoryStore, scannerId = 'lane-1'): Promise<{ card: CardRecord; sessionId: string }> {
+async function openOn(store: MemoryStore, deviceId = 'lane-1'): Promise<{ card: CardRecord; sessionId: string }> {
   const card = makeCard({ balance: 10_000, limit: 10_000 });
   await store.insertCard(card);
   const payload = new Uint8Array(PAYLOAD_SIZE);
   payload.set(encodeHeader(card.keyId, card.generation));
-  const session = makeSession(card, { scannerId, payload, amount: 1_000, merchant: 'shop-1' });
+  const session = makeSession(card, { deviceId, payload, amount: 1_000, merchant: 'shop-1' });
   expect((await store.openSession(session, claimFor(session))).ok).toBe(true);
   return { card, sessionId: session.id };
 }

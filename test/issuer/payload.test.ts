@@ -54,7 +54,7 @@ async function lockByPin(f: Fixture, pan: string): Promise<void> {
   for (let i = 0; i < 3; i++) {
     const now = Date.now();
     const session = {
-      id: newSessionId(token), scannerId: 'scanner-1', card: token, last4: card.last4, payload: new Uint8Array(112), amount: 1, currency: 'EUR',
+      id: newSessionId(token), deviceId: 'scanner-1', cardToken: token, last4: card.last4, payload: new Uint8Array(112), amount: 1, currency: 'EUR',
       merchant: 'm', captureMethod: 'automatic' as const, holdWindowMs: 86_400_000, createdAt: now, expiresAt: now + 60_000,
     };
     await f.store.openSession(session, { basicKeyCheck: card.basicKeyCheck, generation: card.generation, keyId: card.keyId });

@@ -71,7 +71,7 @@ function paymentsContract(open: OpenStore): void {
     const session = makeSession(card, { amount, merchant: fields.merchant ?? MERCHANT });
     await s.openSession(session, claimFor(card));
     const attempt = newAttempt();
-    expect((await s.beginPinAttempt(session.id, session.scannerId, attempt, Date.now(), POLICY)).kind).toBe('evaluate');
+    expect((await s.beginPinAttempt(session.id, session.deviceId, attempt, Date.now(), POLICY)).kind).toBe('evaluate');
     await s.authorizePayment(makePayment(card, { sessionId: session.id, amount, merchant: MERCHANT, attempt, ...fields }));
     paymentsOf.set(card.token, [...(paymentsOf.get(card.token) ?? []), session.id]);
     return session.id;
@@ -241,7 +241,7 @@ function paymentsContract(open: OpenStore): void {
       const session = makeSession(card, { amount: 700, merchant: MERCHANT });
       await store.openSession(session, claimFor(card));
       const attempt = newAttempt();
-      expect((await store.beginPinAttempt(session.id, session.scannerId, attempt, Date.now(), POLICY)).kind).toBe('evaluate');
+      expect((await store.beginPinAttempt(session.id, session.deviceId, attempt, Date.now(), POLICY)).kind).toBe('evaluate');
       expect(ok(await store.payments.reverse(op(session.id)))).toMatchObject({ action: 'none', payment: { status: 'reversed' } });
       const authorized = await store.authorizePayment(makePayment(card, { sessionId: session.id, amount: 700, merchant: MERCHANT, attempt }));
       expect(authorized).toMatchObject({ record: null, result: { outcome: 'declined', reason: 'REVERSED', ledger: false } });

@@ -37,7 +37,7 @@ async function countedPayment(store: Store, amount = 1_000): Promise<{ card: Car
   const session = makeSession(card, { amount });
   await store.openSession(session, claimFor(session));
   const attempt = newAttempt();
-  expect((await store.beginPinAttempt(session.id, session.scannerId, attempt, Date.now(), POLICY)).kind).toBe('evaluate');
+  expect((await store.beginPinAttempt(session.id, session.deviceId, attempt, Date.now(), POLICY)).kind).toBe('evaluate');
   return { card, request: makePayment(card, { sessionId: session.id, amount, attempt }) };
 }
 
@@ -200,7 +200,7 @@ function storeContract(open: OpenStore): void {
   }
 
   const begin = (s: Store, session: AuthSession, attempt = newAttempt(), now = Date.now(), policy = POLICY) =>
-    s.beginPinAttempt(session.id, session.scannerId, attempt, now, policy);
+    s.beginPinAttempt(session.id, session.deviceId, attempt, now, policy);
 
   describe('sessions', () => {
     it('opens a session for a legal card row, judged in the same step; getSession shows it open, without the payload', async () => {
@@ -216,8 +216,8 @@ function storeContract(open: OpenStore): void {
 
     it('refuses an existing id, and an id off the card\'s shard, with BAD_ARGUMENT', async () => {
       const { card, session } = await opened();
-      expect(await failure(store.openSession({ ...session, scannerId: 'scanner-evil' }, claimFor(session)))).toBe('BAD_ARGUMENT');
-      expect((await store.getSession(session.id))!.session.scannerId).toBe(session.scannerId);
+      expect(await failure(store.openSession({ ...session, deviceId: 'scanner-evil' }, claimFor(session)))).toBe('BAD_ARGUMENT');
+      expect((await store.getSession(session.id))!.session.deviceId).toBe(session.deviceId);
       const offShard = makeSession(card, { id: (card.token.startsWith('0') ? '1' : '0') + newSessionId(card.token).slice(1) });
       expect(await failure(store.openSession(offShard, claimFor(offShard)))).toBe('BAD_ARGUMENT');
     });
@@ -268,9 +268,9 @@ function storeContract(open: OpenStore): void {
       for (const answer of answers) expect(answer).toEqual({ ok: true });
       expect((await store.getSession(session.id))?.session).toEqual(kept(session));
       expect(await failure(store.openSession({ ...session, amount: session.amount + 1 }, claimFor(session)))).toBe('BAD_ARGUMENT');
-      expect(await failure(store.openSession({ ...session, scannerId: 'scanner-2' }, claimFor(session)))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.openSession({ ...session, deviceId: 'scanner-2' }, claimFor(session)))).toBe('BAD_ARGUMENT');
       expect((await store.getSession(session.id))?.session).toEqual(kept(session)); // unchanged
-      expect((await store.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY)).kind).toBe('evaluate');
+      expect((await store.beginPinAttempt(session.id, session.deviceId, newAttempt(), Date.now(), POLICY)).kind).toBe('evaluate');
       expect(await failure(store.openSession(session, claimFor(session)))).toBe('BAD_ARGUMENT'); // used: no re-open
     });
 
@@ -314,7 +314,7 @@ function storeContract(open: OpenStore): void {
       const { card, session } = await opened();
       const units = [{ key: 'page-address:10.0.0.1', limit: { perSecond: 0.001, burst: 2 } }, { key: `page-session:${session.id}`, limit: { perSecond: 0.001, burst: 1 } }];
       const first = await store.beginPinAttempt(session.id, null, newAttempt(), Date.now(), POLICY, units);
-      expect(first).toMatchObject({ kind: 'evaluate', session: { scannerId: session.scannerId }, card: { token: card.token } });
+      expect(first).toMatchObject({ kind: 'evaluate', session: { deviceId: session.deviceId }, card: { token: card.token } });
       // the session's unit is spent: refused before anything is looked at, the address's unit taken all the same
       expect(await store.beginPinAttempt(session.id, null, newAttempt(), Date.now(), POLICY, units)).toEqual({ kind: 'refused', reason: 'RATE_LIMITED' });
       expect(await store.takeRate(units[0].key, units[0].limit)).toBe(false);
@@ -469,18 +469,18 @@ function storeContract(open: OpenStore): void {
     const budget = (device: number, merchant: number, windowMs = 60_000): PinPolicy => ({
       ...POLICY, budget: { device: { max: device, windowMs }, merchant: { max: merchant, windowMs } },
     });
-    /** `n` cards, each with an open session of `scannerId` at `merchant`. */
-    async function sessionsOn(n: number, scannerId = 'scanner-1', merchant = 'corner-cafe'): Promise<AuthSession[]> {
+    /** `n` cards, each with an open session of `deviceId` at `merchant`. */
+    async function sessionsOn(n: number, deviceId = 'scanner-1', merchant = 'corner-cafe'): Promise<AuthSession[]> {
       const sessions: AuthSession[] = [];
       for (let i = 0; i < n; i++) {
         const card = await inserted();
-        const session = makeSession(card, { scannerId, merchant });
+        const session = makeSession(card, { deviceId, merchant });
         await store.openSession(session, claimFor(card));
         sessions.push(session);
       }
       return sessions;
     }
-    const attempt = (s: Store, session: AuthSession, policy: PinPolicy) => s.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), policy);
+    const attempt = (s: Store, session: AuthSession, policy: PinPolicy) => s.beginPinAttempt(session.id, session.deviceId, newAttempt(), Date.now(), policy);
 
     it('refuses a scanner\'s PINs once its wrong ones fill the budget, across cards; nothing changes for the refused one', async () => {
       const policy = budget(3, 100);
@@ -491,7 +491,7 @@ function storeContract(open: OpenStore): void {
       }
       expect(await attempt(store, d, policy)).toEqual({ kind: 'refused', reason: 'DEVICE_PIN_BUDGET' });
       expect((await store.getSession(d.id))!.state).toBe('open');
-      expect(await store.getCard(d.card)).toMatchObject({ pinFailures: 0, status: 'active' });
+      expect(await store.getCard(d.cardToken)).toMatchObject({ pinFailures: 0, status: 'active' });
       // another scanner of the merchant has a budget of its own
       const [other] = await sessionsOn(1, 'scanner-2');
       expect((await attempt(store, other, policy)).kind).toBe('evaluate');
@@ -501,8 +501,8 @@ function storeContract(open: OpenStore): void {
       const policy = budget(2, 2);
       for (const session of await sessionsOn(6)) {
         const attemptId = newAttempt();
-        expect((await store.beginPinAttempt(session.id, session.scannerId, attemptId, Date.now(), policy)).kind).toBe('evaluate');
-        const card = (await store.getCard(session.card))!;
+        expect((await store.beginPinAttempt(session.id, session.deviceId, attemptId, Date.now(), policy)).kind).toBe('evaluate');
+        const card = (await store.getCard(session.cardToken))!;
         expect((await store.authorizePayment(makePayment(card, { sessionId: session.id, amount: session.amount, attempt: attemptId }))).result.outcome).toBe('approved');
       }
       const [wrong] = await sessionsOn(1);
@@ -564,8 +564,8 @@ function storeContract(open: OpenStore): void {
       await store.openSession(session, claimFor(card));
       await store.openSession(paced, claimFor(card));
       const attemptId = newAttempt();
-      expect((await store.beginPinAttempt(session.id, session.scannerId, attemptId, Date.now(), policy)).kind).toBe('evaluate');
-      expect((await store.beginPinAttempt(session.id, session.scannerId, attemptId, Date.now(), policy)).kind).toBe('evaluate'); // re-sent
+      expect((await store.beginPinAttempt(session.id, session.deviceId, attemptId, Date.now(), policy)).kind).toBe('evaluate');
+      expect((await store.beginPinAttempt(session.id, session.deviceId, attemptId, Date.now(), policy)).kind).toBe('evaluate'); // re-sent
       expect(await attempt(store, paced, { ...policy, lockAt: 1 })).toEqual({ kind: 'refused', reason: 'PIN_PACED' });
       await store.authorizePayment(makePayment(card, { sessionId: session.id, amount: session.amount, attempt: attemptId }));
       const [next] = await sessionsOn(1);
@@ -586,8 +586,8 @@ function storeContract(open: OpenStore): void {
       const { card, session, request } = await evaluated({ balance: 5_000, pinFailures: 1 }, { amount: 1_250 });
       const { record, result, replayed } = await store.authorizePayment(request);
       expect(replayed).toBe(false);
-      const { sessionId, card: token, last4, merchant, amount, currency, cryptogram, at } = request;
-      expect(record).toEqual({ sessionId, card: token, last4, merchant, amount, currency, cryptogram, at, outcome: 'approved', reason: null, balanceAfter: 3_750 });
+      const { sessionId, cardToken: token, last4, merchant, amount, currency, cryptogram, at } = request;
+      expect(record).toEqual({ sessionId, cardToken: token, last4, merchant, amount, currency, cryptogram, at, outcome: 'approved', reason: null, balanceAfter: 3_750 });
       expect(result).toEqual({ outcome: 'approved', reason: null, ledger: true });
       expect(await store.getCard(card.token)).toMatchObject({ balance: 3_750, pinFailures: 0, updatedAt: at });
       expect(await store.getLedgerRecord(request.sessionId)).toEqual(record);
@@ -656,7 +656,7 @@ function storeContract(open: OpenStore): void {
     it('declines a card that is gone with CARD_INVALID and no record, creating no card', async () => {
       const request = makePayment(makeCard());
       expect(await store.authorizePayment(request)).toEqual({ record: null, result: { outcome: 'declined', reason: 'CARD_INVALID', ledger: false }, replayed: false });
-      expect(await store.getCard(request.card)).toBeNull();
+      expect(await store.getCard(request.cardToken)).toBeNull();
       expect(await store.countCards()).toBe(0);
     });
 
@@ -867,19 +867,19 @@ function storeContract(open: OpenStore): void {
       expect(await store.takeRate(rate.key, rate.limit)).toBe(false);
       // a PIN with a spent unit: refused before anything else, nothing counted, the session still open
       const [first] = opened;
-      expect(await store.beginPinAttempt(first.id, first.scannerId, newAttempt(), Date.now(), POLICY, [rate])).toEqual({ kind: 'refused', reason: 'RATE_LIMITED' });
+      expect(await store.beginPinAttempt(first.id, first.deviceId, newAttempt(), Date.now(), POLICY, [rate])).toEqual({ kind: 'refused', reason: 'RATE_LIMITED' });
       expect((await store.getSession(first.id))!.state).toBe('open');
       expect((await store.getCard(card.token))!.pinFailures).toBe(0);
       // refused first: even a session that does not exist reads RATE_LIMITED, not SESSION_UNKNOWN
       const unknown = makeSession(card);
-      expect(await store.beginPinAttempt(unknown.id, unknown.scannerId, newAttempt(), Date.now(), POLICY, [rate])).toEqual({ kind: 'refused', reason: 'RATE_LIMITED' });
+      expect(await store.beginPinAttempt(unknown.id, unknown.deviceId, newAttempt(), Date.now(), POLICY, [rate])).toEqual({ kind: 'refused', reason: 'RATE_LIMITED' });
       const unknownCard = makeSession(makeCard());
       expect(await store.openSession(unknownCard, claimFor(unknownCard), [rate])).toEqual({ ok: false, reason: 'RATE_LIMITED' });
       // another device's budget is its own, and a unit taken in the step counts as takeRate would
       const other = { key: 'device:in-step-2', limit: { perSecond: 0.001, burst: 2 } };
       expect((await begin(store, first, newAttempt(), Date.now())).kind).toBe('evaluate');
       const second = opened[1];
-      expect((await store.beginPinAttempt(second.id, second.scannerId, newAttempt(), Date.now() + POLICY.paceMs + 1, POLICY, [other])).kind).toBe('evaluate');
+      expect((await store.beginPinAttempt(second.id, second.deviceId, newAttempt(), Date.now() + POLICY.paceMs + 1, POLICY, [other])).kind).toBe('evaluate');
       expect(await store.takeRate(other.key, other.limit)).toBe(true);
       expect(await store.takeRate(other.key, other.limit)).toBe(false);
       // a malformed unit is BAD_ARGUMENT, and nothing is taken or opened
@@ -923,7 +923,7 @@ describe('MemoryStore', () => {
     const longAgo = Date.now() - USED_SESSION_RETENTION_MS - 60_000;
     const stale = makeSession(card, { createdAt: longAgo - 1_000, expiresAt: longAgo });
     expect((await store.openSession(stale, claimFor(stale))).ok).toBe(true);
-    expect(await store.beginPinAttempt(stale.id, stale.scannerId, newAttempt(), Date.now(), POLICY)).toEqual({ kind: 'refused', reason: 'SESSION_UNKNOWN' });
+    expect(await store.beginPinAttempt(stale.id, stale.deviceId, newAttempt(), Date.now(), POLICY)).toEqual({ kind: 'refused', reason: 'SESSION_UNKNOWN' });
   });
 });
 
@@ -965,7 +965,7 @@ describeRedis(redis, 'RedisStore', (server) => {
         // the PIN attempt count waits too: counted on the master, refused to the caller
         const session = makeSession(card);
         await plain.openSession(session, claimFor(session));
-        expect(await failure(waiting.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY))).toBe('STORE_UNAVAILABLE');
+        expect(await failure(waiting.beginPinAttempt(session.id, session.deviceId, newAttempt(), Date.now(), POLICY))).toBe('STORE_UNAVAILABLE');
         expect(await raw.hget(layout(prefix).card(card.token), 'pinInFlight')).toMatch(/@[0-9]+$/); // in flight on the master
       } finally {
         await Promise.all([waiting.close(), plain.close()]);
@@ -1001,7 +1001,7 @@ describeRedis(redis, 'RedisStore', (server) => {
       const unusedTtl = await raw.pttl(keys.session(session.id));
       expect(unusedTtl).toBeGreaterThan(0);
       expect(unusedTtl).toBeLessThanOrEqual(session.expiresAt + EXPIRED_SESSION_RETENTION_MS - Date.now() + 1_000);
-      await store.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY);
+      await store.beginPinAttempt(session.id, session.deviceId, newAttempt(), Date.now(), POLICY);
       const usedTtl = await raw.pttl(keys.session(session.id));
       expect(usedTtl).toBeGreaterThan(USED_SESSION_RETENTION_MS - 60_000);
       expect(usedTtl).toBeLessThanOrEqual(session.expiresAt + USED_SESSION_RETENTION_MS - Date.now() + 1_000);
@@ -1020,7 +1020,7 @@ describeRedis(redis, 'RedisStore', (server) => {
       const session = makeSession(card, { createdAt: longAgo - 1_000, expiresAt: longAgo });
       await store.openSession(session, claimFor(session));
       expect(await raw.exists(layout(prefix).session(session.id))).toBe(0);
-      expect(await store.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY)).toEqual({ kind: 'refused', reason: 'SESSION_UNKNOWN' });
+      expect(await store.beginPinAttempt(session.id, session.deviceId, newAttempt(), Date.now(), POLICY)).toEqual({ kind: 'refused', reason: 'SESSION_UNKNOWN' });
       await store.close();
     });
 
@@ -1040,12 +1040,12 @@ describeRedis(redis, 'RedisStore', (server) => {
       const session = makeSession(card);
       await store.openSession(session, claimFor(card, { generation: 2 }));
       await store.getSession(session.id);
-      await store.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY);
+      await store.beginPinAttempt(session.id, session.deviceId, newAttempt(), Date.now(), POLICY);
       await store.authorizePayment(makePayment(card, { sessionId: session.id }));
       await store.getLedgerRecord(session.id);
       const wrong = makeSession(card);
       await store.openSession(wrong, claimFor(card, { generation: 2 }));
-      await store.beginPinAttempt(wrong.id, wrong.scannerId, newAttempt(), Date.now(), POLICY);
+      await store.beginPinAttempt(wrong.id, wrong.deviceId, newAttempt(), Date.now(), POLICY);
       await store.settleFailedPin(wrong.id, 'wrong', 3, Date.now());
       await store.countCards();
       await store.acceptDeviceToken('till-1', newAttempt(), 60_000);
@@ -1091,13 +1091,13 @@ describeRedis(redis, 'RedisStore', (server) => {
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(open.expiresAt + 10_000 - Date.now() + 1_000); // PXAT expiresAt + the default takeover
       expect(Buffer.from((await raw.get(keys.sessionPayload(open.id)))!, 'base64')).toEqual(Buffer.from(open.payload));
-      await store.beginPinAttempt(wrong.id, wrong.scannerId, newAttempt(), Date.now(), POLICY);
+      await store.beginPinAttempt(wrong.id, wrong.deviceId, newAttempt(), Date.now(), POLICY);
       await store.settleFailedPin(wrong.id, 'wrong', 3, Date.now());
       const attempt = newAttempt();
-      await store.beginPinAttempt(paid.id, paid.scannerId, attempt, Date.now(), POLICY);
+      await store.beginPinAttempt(paid.id, paid.deviceId, attempt, Date.now(), POLICY);
       await store.authorizePayment(makePayment(card, { sessionId: paid.id, amount: paid.amount, attempt }));
       await store.updateCard(card.token, (c) => ({ ...c, status: 'blocked' }));
-      expect((await store.beginPinAttempt(decided.id, decided.scannerId, newAttempt(), Date.now(), POLICY)).kind).toBe('decided');
+      expect((await store.beginPinAttempt(decided.id, decided.deviceId, newAttempt(), Date.now(), POLICY)).kind).toBe('decided');
       const payloads = (await keysUnder(raw, prefix)).filter((key) => key.includes(':payload:'));
       expect(payloads).toEqual([keys.sessionPayload(open.id)]);
       // and no session record holds a payload in any form
@@ -1159,7 +1159,7 @@ describeRedis(redis, 'RedisStore', (server) => {
       for (let i = 0; i < 3; i++) {
         const session = makeSession(card);
         await before.openSession(session, claimFor(session));
-        await before.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY);
+        await before.beginPinAttempt(session.id, session.deviceId, newAttempt(), Date.now(), POLICY);
         await before.settleFailedPin(session.id, 'wrong', 3, Date.now());
       }
       const nonce = newAttempt();
@@ -1168,7 +1168,7 @@ describeRedis(redis, 'RedisStore', (server) => {
       const after = await RedisStore.connect(server.url, { prefix });
       expect(await after.getCard(card.token)).toMatchObject({ status: 'locked', pinFailures: 3 });
       expect(await after.openSession(makeSession(card), claimFor(card))).toEqual({ ok: false, reason: 'CARD_LOCKED' });
-      expect(await after.beginPinAttempt(pending.id, pending.scannerId, newAttempt(), Date.now(), POLICY)).toMatchObject({ kind: 'decided', result: LOCKED });
+      expect(await after.beginPinAttempt(pending.id, pending.deviceId, newAttempt(), Date.now(), POLICY)).toMatchObject({ kind: 'decided', result: LOCKED });
       expect(await after.acceptDeviceToken('till-1', nonce, 60_000)).toBe('replayed');
       await after.close();
     });
@@ -1185,7 +1185,7 @@ describeRedis(redis, 'RedisStore', (server) => {
       const attemptOn = async () => {
         const session = makeSession(card);
         await store.openSession(session, claimFor(card));
-        return store.beginPinAttempt(session.id, session.scannerId, newAttempt(), Date.now(), POLICY).catch((e: unknown) => e);
+        return store.beginPinAttempt(session.id, session.deviceId, newAttempt(), Date.now(), POLICY).catch((e: unknown) => e);
       };
       expect(isScanpayError(await attemptOn(), 'STORE_CORRUPT')).toBe(true);
       await raw.hset(layout(prefix).card(card.token), 'balance', String(card.balance));

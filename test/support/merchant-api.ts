@@ -60,7 +60,7 @@ export async function paidPayment(store: Store, merchant: string, amount: number
   const session = makeSession(on, { amount, merchant });
   await store.openSession(session, claimFor(on));
   const attempt = newAttempt();
-  const begun = await store.beginPinAttempt(session.id, session.scannerId, attempt, Date.now(), { lockAt: 3, paceMs: 0 });
+  const begun = await store.beginPinAttempt(session.id, session.deviceId, attempt, Date.now(), { lockAt: 3, paceMs: 0 });
   if (begun.kind !== 'evaluate') throw new Error(`the PIN attempt was not evaluated: ${begun.kind}`);
   await store.authorizePayment(makePayment(on, { sessionId: session.id, amount, merchant, attempt, ...fields }));
   return { id: session.id, card: on };

@@ -3,7 +3,7 @@
  * Sessions and payments are on their card's shard, as the gateway makes them (keys.ts newSessionId).
  * @example
  *   const card = makeCard({ balance: 500 });
- *   const session = makeSession(card, { scannerId: 'lane-2' });
+ *   const session = makeSession(card, { deviceId: 'lane-2' });
  */
 import { randomBytes } from 'node:crypto';
 import { newSessionId } from '../../issuer/session-id.ts';
@@ -44,8 +44,8 @@ export function makeCard(overrides: Partial<CardRecord> = {}): CardRecord {
  * What a genuine scan of a card that makeCard made claims about its row (the basic key's check, generation and
  * key id as the card was made): openSession stores a session for it while the row still says the same.
  */
-export function claimFor(cardOrSession: { token: string } | { card: string }, overrides: Partial<CardClaim> = {}): CardClaim {
-  const token = 'token' in cardOrSession ? cardOrSession.token : cardOrSession.card;
+export function claimFor(cardOrSession: { token: string } | { cardToken: string }, overrides: Partial<CardClaim> = {}): CardClaim {
+  const token = 'token' in cardOrSession ? cardOrSession.token : cardOrSession.cardToken;
   const card = made.get(token);
   if (!card) throw new Error('claimFor: a card makeCard did not make');
   return { basicKeyCheck: card.basicKeyCheck, generation: card.generation, keyId: card.keyId, ...overrides };
@@ -55,8 +55,8 @@ export function makeSession(card: CardRecord, overrides: Partial<AuthSession> = 
   const createdAt = Date.now();
   return {
     id: newSessionId(card.token),
-    scannerId: 'scanner-1',
-    card: card.token,
+    deviceId: 'scanner-1',
+    cardToken: card.token,
     last4: card.last4,
     payload: bytes(112), // shape only: the store keeps the payload's bytes, it never opens them
     amount: 1_250,
@@ -73,7 +73,7 @@ export function makeSession(card: CardRecord, overrides: Partial<AuthSession> = 
 export function makePayment(card: CardRecord, overrides: Partial<PaymentRequest> = {}): PaymentRequest {
   return {
     sessionId: newSessionId(card.token),
-    card: card.token,
+    cardToken: card.token,
     last4: card.last4,
     merchant: 'corner-cafe',
     amount: 1_250,

@@ -1,5 +1,6 @@
 /**
- * How long a session is remembered after it expires (both stores; Redis enforces it with PEXPIREAT).
+ * How long the store remembers what it no longer needs to act on, in both stores (Redis enforces it with
+ * PEXPIREAT / PX). Sessions: how long a session is remembered after it expires (both stores; Redis enforces it with PEXPIREAT).
  * A session is refused from expiresAt on; keeping it a while longer only changes which refusal a late
  * caller gets, and forgetting it bounds memory. Past retention a claim is SESSION_UNKNOWN: still refused,
  * and a payment stays exactly-once regardless, because the ledger is keyed by the session id and kept for good.
@@ -9,7 +10,10 @@ import { DEFAULT_TAKEOVER_MS } from './types.ts';
 /** An unused session lingers this long past expiresAt, so a late claim reads SESSION_EXPIRED, not SESSION_UNKNOWN. */
 export const EXPIRED_SESSION_RETENTION_MS = 10 * 60_000;
 
-/** A used session lingers this long past expiresAt, so a replayed claim reads SESSION_USED. */
+/**
+ * A used session lingers this long past expiresAt, so a repeated PIN for it is answered with its stored result
+ * (the payment's outcome again, never a second attempt), and a scanner's status query finds it.
+ */
 export const USED_SESSION_RETENTION_MS = 24 * 60 * 60_000;
 
 /**
@@ -20,3 +24,9 @@ export const USED_SESSION_RETENTION_MS = 24 * 60 * 60_000;
 export function payloadDeadline(session: { expiresAt: number }): number {
   return session.expiresAt + DEFAULT_TAKEOVER_MS;
 }
+
+/** How long an operation's answer is kept for its opId, and a merchant's Idempotency-Key claim (docs/merchant-api.md). */
+export const OPERATION_RETENTION_MS = 24 * 60 * 60_000;
+
+/** How long an API key is remembered after its end, so a request with it still reads as expired, not unknown. */
+export const EXPIRED_KEY_RETENTION_MS = 24 * 60 * 60_000;
