@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  CORE_ERROR_CODES, ERROR_CODES, ISSUER_ERROR_CODES, PROTOCOL_ERROR_CODES, STORE_ERROR_CODES,
+  CORE_ERROR_CODES, ERROR_CODES, ISSUER_ERROR_CODES, PAYMENT_ERROR_CODES, PROTOCOL_ERROR_CODES, STORE_ERROR_CODES,
   ScanpayBaseError, ScanpayError, isScanpayBaseError, isScanpayError, type ErrorCode,
 } from '../../core/errors.ts';
 import { CliError, describeFailure, usageError } from '../../cli/errors.ts';
@@ -15,7 +15,8 @@ import * as sdk from '../../sdk/index.ts';
 import { ScannerError, isScannerError, scannerErrorFromFrame } from '../../sdk/scanner-error.ts';
 
 describe('ScanpayError codes, by layer', () => {
-  const tables = { core: CORE_ERROR_CODES, issuer: ISSUER_ERROR_CODES, store: STORE_ERROR_CODES, protocol: PROTOCOL_ERROR_CODES };
+  // the payments module's codes are the issuer's layer too (core/errors.ts PAYMENT_ERROR_CODES)
+  const tables = { core: CORE_ERROR_CODES, issuer: { ...ISSUER_ERROR_CODES, ...PAYMENT_ERROR_CODES }, store: STORE_ERROR_CODES, protocol: PROTOCOL_ERROR_CODES };
 
   it('ERROR_CODES is exactly the layer tables together, no code in two of them', () => {
     const all = Object.values(tables).flatMap((t) => Object.keys(t));
