@@ -264,7 +264,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const ops: OpsState = { store: opts.store, metrics, poolReady: () => engine.ready, draining: () => hub.draining };
   const merchantAuth = new MerchantAuth(opts.store.merchants, opts.fleetKey, opts.merchantAuthFailures ?? D.merchantAuthFailures);
   const merchantRoutes = merchantApiRoutes({
-    store: opts.store, auth: merchantAuth, inFlight, draining: () => hub.draining,
+    store: opts.store, auth: merchantAuth, inFlight, draining: () => hub.draining, audit: log,
     onError: (route, e) => log.error({ event: 'merchant-api.error', route, error: (e as Error).message }, 'merchant API error'),
   });
   transport.serve({

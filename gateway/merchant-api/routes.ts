@@ -5,7 +5,8 @@
  * handler below, which reads the store or runs an operation (operations.ts). A merchant sees only its own: another
  * merchant's payment or refund answers as an unknown one, the same bytes (a malformed id too, without a store
  * read). A store that fails is 503 STORE_UNAVAILABLE; anything else thrown, 500 INTERNAL (logged by `onError`).
- * Each request counts as in flight until answered, so a graceful shutdown lets it finish.
+ * Each request counts as in flight until answered, so a graceful shutdown lets it finish. Every authenticated
+ * POST is an audit line: who, which operation on which payment, the status, and whether it was a replay.
  * @example
  *   transport.serve({ …, merchant: { routes: merchantApiRoutes(deps), answers: MERCHANT_LISTENER_ANSWERS } });
  */
@@ -14,6 +15,7 @@ import type { Store } from '../../issuer/store/index.ts';
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, type CaptureParams, type ListParams, type ListRefundsParams, type RefundParams } from '../../protocol/merchant-api.ts';
 import { MERCHANT_API_ROUTES, checkFor, type RouteName, type RouteSpec } from '../../protocol/merchant-api-schemas.ts';
 import type { HttpRequest, HttpResponse, HttpRoute } from '../http/types.ts';
+import type { GatewayLogger } from '../log.ts';
 import { apiError, entryObject, listOf, ok, paymentObject, refundObject } from './answers.ts';
 import type { MerchantAuth } from './authenticate.ts';
 import { runOperation } from './operations.ts';
@@ -24,6 +26,8 @@ export interface MerchantApiDeps {
   auth: MerchantAuth;
   inFlight: { track<T>(work: Promise<T>): Promise<T> };
   draining: () => boolean;
+  /** Where the operations are recorded (event `merchant-api.operation`). */
+  audit: GatewayLogger;
   onError: (route: string, e: unknown) => void;
 }
 
@@ -129,7 +133,15 @@ function routeOf(name: RouteName, spec: RouteSpec, deps: MerchantApiDeps): HttpR
     const body = spec.body ? parseBody(req, spec.body) : { ok: true as const, value: {} };
     if (!body.ok) return body.answer;
     const path = spec.path.replace('{id}', id);
-    return handler.run({ store: deps.store, merchant: who.merchant, id, path, query: query.value, body: body.value, key: key.value });
+    const answered = await handler.run({ store: deps.store, merchant: who.merchant, id, path, query: query.value, body: body.value, key: key.value });
+    if (spec.method === 'post') {
+      const { payment, amount } = body.value as { payment?: string; amount?: number };
+      deps.audit.info({
+        event: 'merchant-api.operation', merchant: who.merchant, operation: name, payment: payment ?? id, amount, status: answered.status,
+        replayed: answered.headers?.['idempotent-replayed'] === 'true',
+      }, `merchant ${name}: ${answered.status}`);
+    }
+    return answered;
   };
   return {
     method: spec.method,

@@ -156,7 +156,7 @@ describe('closing', () => {
 });
 
 describe('failures', () => {
-  it('a store that fails: 503 STORE_UNAVAILABLE with Retry-After; a handler that throws: 500 INTERNAL, logged without the key', async () => {
+  it('a store that fails: 503 STORE_UNAVAILABLE with Retry-After; a handler that throws: 500 INTERNAL, logged without the key; operations audited', async () => {
     const store = new MemoryStore();
     const log = memoryLogger();
     const fx = await gateway(store, {}, log.logger);
@@ -173,6 +173,13 @@ describe('failures', () => {
     const broken = await api.get(`/v1/payments/${id}`);
     expect([broken.status, broken.json]).toEqual([500, { error: { code: 'INTERNAL', message: 'internal error' } }]);
     expect(log.lines().filter((l) => l.event === 'merchant-api.error')).toEqual([expect.objectContaining({ route: '/v1/payments/{id}', error: 'a bug' })]);
+    // an operation is an audit line: who, what, on which payment, the status, a replay
+    await api.post('/v1/refunds', { payment: id, amount: 5 }, { idempotencyKey: 'logged' });
+    await api.post('/v1/refunds', { payment: id, amount: 5 }, { idempotencyKey: 'logged' });
+    expect(log.lines().filter((l) => l.event === 'merchant-api.operation')).toEqual([
+      expect.objectContaining({ merchant: 'shop', operation: 'createRefund', payment: id, amount: 5, status: 200, replayed: false }),
+      expect.objectContaining({ merchant: 'shop', operation: 'createRefund', payment: id, amount: 5, status: 200, replayed: true }),
+    ]);
     expect(log.text()).not.toContain(api.apiKey!);
   });
 });
