@@ -6,6 +6,7 @@
  *   ScanpayBaseError                 abstract: `code`, `layer`
  *   ├─ ScanpayError   (here)         ERROR_CODES: layers core, issuer, store, protocol
  *   ├─ ScannerError   (sdk/)         SCANNER_CODES from the gateway (layer protocol), client codes (layer sdk)
+ *   ├─ MerchantApiError (sdk/)       MERCHANT_API_ERRORS from the merchant API (layer protocol), client codes (layer sdk)
  *   ├─ ConfigError    (gateway/)     CONFIG (layer gateway)
  *   └─ CliError       (cli/)         USAGE, NO_SUCH_FILE, FILE_EXISTS, a decline reason (layer cli)
  *

@@ -25,6 +25,8 @@ export interface StartConfig {
   port: number;
   opsHost: string;
   opsPort: number;
+  merchantHost: string;
+  merchantPort: number;
   publicUrl?: string; // an origin: scheme, host and port only
   tls?: { certFile: string; keyFile: string };
   redisUrl?: string;
@@ -91,7 +93,9 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[])
   const port = int('PORT', d.port, 0, 65_535);
   const opsHost = env.OPS_HOST || d.opsHost;
   const opsPort = int('OPS_PORT', d.startOpsPort, 0, 65_535);
-  for (const [name, value] of [['HOST', host], ['OPS_HOST', opsHost]]) {
+  const merchantHost = env.MERCHANT_HOST || d.merchantHost;
+  const merchantPort = int('MERCHANT_PORT', d.startMerchantPort, 0, 65_535);
+  for (const [name, value] of [['HOST', host], ['OPS_HOST', opsHost], ['MERCHANT_HOST', merchantHost]]) {
     const problem = hostProblem(name, value);
     if (problem) problems.push(problem);
   }
@@ -166,7 +170,7 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[])
   if (!isLogLevel(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel.slice(0, 20)}")`);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
-    host, port, opsHost, opsPort, publicUrl, tls, redisUrl, clusterNodes, redisPrefix, waitReplicas, waitTimeoutMs,
+    host, port, opsHost, opsPort, merchantHost, merchantPort, publicUrl, tls, redisUrl, clusterNodes, redisPrefix, waitReplicas, waitTimeoutMs,
     keyRingConfigured, fleetKeyConfigured, demo, demoDir,
     threads, batch, rate, pinPaceMs, pinBudget, pageRate, maxConnectionAgeS, processes, group, logLevel: logLevel as LogLevel,
   };

@@ -1,8 +1,8 @@
 /**
  * Every default of a gateway, in one place: what `startGateway` takes for an option left out (server.ts) and what
  * `npm start` takes for a variable left unset (config.ts). Where the two differ it is on purpose, and the name
- * says why: `npm start` listens for operators on a fixed ops port a scrape config can name; an embedder's gateway
- * takes any free one (several may run in one process or on one host).
+ * says why: `npm start` listens for operators on a fixed ops port a scrape config can name, and for merchants on a
+ * fixed merchant API port; an embedder's gateway takes any free ones (several may run in one process or on one host).
  */
 import { DEFAULT_PIN_BUDGET, type PinBudget, type RateLimit } from '../issuer/store/index.ts';
 
@@ -22,6 +22,11 @@ export const GATEWAY_DEFAULTS = {
   opsPort: 0,
   /** `npm start`'s ops listener (OPS_PORT): a fixed port for Prometheus and the load balancer's readiness probe. */
   startOpsPort: 9090,
+  merchantHost: '127.0.0.1',
+  /** An embedded gateway's merchant API listener: any free port (Gateway.merchantUrl says which). */
+  merchantPort: 0,
+  /** `npm start`'s merchant API listener (MERCHANT_PORT): a fixed port merchants' systems are configured with. */
+  startMerchantPort: 8081,
   sessionTtlMs: 120_000,
   pinLockAt: 3,
   pinPaceMs: 250,
@@ -43,4 +48,6 @@ export const GATEWAY_DEFAULTS = {
   } as Required<PageLimits>,
   /** Upgrades one caller address may fail in this process (bad, expired, replayed or revoked token) before 429 from memory. */
   failedUpgrades: { perSecond: 10, burst: 50 } as RateLimit,
+  /** Merchant API requests one caller address may fail to authenticate in this process before 429 from memory. */
+  merchantAuthFailures: { perSecond: 10, burst: 50 } as RateLimit,
 } as const;

@@ -132,6 +132,7 @@ if (demoDir) {
   say('or leave out --pin and add --page to get the authentication page URL and enter the PIN there.');
 }
 say();
+say(`merchant API: ${gateway.merchantUrl}/v1/payments (Authorization: Bearer <a merchant's API key>; docs/merchant-api.md)`);
 say(`ops (loopback): ${gateway.opsUrl}/metrics · ${gateway.opsUrl}/readyz · ${gateway.opsUrl}/healthz · Ctrl-C stops (in-flight payments finish first)`);
 
 // SIGHUP: read the key ring file again now (it is also polled for changes)

@@ -1,6 +1,6 @@
 /**
  * Assembles one gateway process: crypto engine (worker pool), payment flow, scanner hub, HTTP routes
- * and the uWS transport; and takes it down gracefully (no new work, in-flight payments finish).
+ * (the auth page, the merchant API, ops) and the uWS transport; and takes it down gracefully (no new work, in-flight payments finish).
  * @example
  *   const gateway = await startGateway({ store, keyRing, fleetKey, port: 8080 });
  *   console.log(gateway.url);
@@ -14,11 +14,14 @@ import type { CryptoCore } from '../core/types.ts';
 import type { CardEngine } from '../issuer/card-engine.ts';
 import type { IssuerKeyRing } from '../issuer/key-ring.ts';
 import { KeyRingSource } from '../issuer/key-ring-source.ts';
-import type { PinBudget, Store } from '../issuer/store/index.ts';
+import type { PinBudget, RateLimit, Store } from '../issuer/store/index.ts';
 import { GATEWAY_DEFAULTS as D, type PageLimits } from './defaults.ts';
 import { FLEET_KEY_BYTES } from '../protocol/fleet-key.ts';
 import type { FlowDeps } from './flow/deps.ts';
 import { authRoutes } from './http/auth-routes.ts';
+import { MERCHANT_LISTENER_ANSWERS } from './merchant-api/answers.ts';
+import { MerchantAuth } from './merchant-api/authenticate.ts';
+import { merchantApiRoutes } from './merchant-api/routes.ts';
 import { MerchantPolicies } from './flow/merchant-policies.ts';
 import { opsRoutes, publicHealthRoutes, type OpsState } from './http/ops-routes.ts';
 import { InFlight } from './in-flight.ts';
@@ -68,6 +71,12 @@ export interface GatewayOptions {
   opsHost?: string;
   /** The ops listener's port. Default 0: a free port (`Gateway.opsUrl` says which). */
   opsPort?: number;
+  /** The merchant API's host (docs/merchant-api.md): TLS as the scanners' port when `tls` is set. Default `127.0.0.1`. */
+  merchantHost?: string;
+  /** The merchant API's port. Default 0: a free port (`Gateway.merchantUrl` says which); shared with the group when `sharedPort`. */
+  merchantPort?: number;
+  /** Merchant API requests one caller address may fail to authenticate (in this process) before 429. Default `GATEWAY_DEFAULTS.merchantAuthFailures` (10/s, burst 50). */
+  merchantAuthFailures?: RateLimit;
   /** Crypto worker threads. Default: one per core (`os.availableParallelism()`). */
   threads?: number;
   /**
@@ -137,13 +146,16 @@ export interface Gateway {
   readonly port: number;
   /** `http://opsHost:opsPort`: `/metrics` (Prometheus), `/readyz` with detail, `/healthz`. */
   readonly opsUrl: string;
+  /** `http(s)://merchantHost:merchantPort`: the merchant API (`/v1/…`, docs/merchant-api.md). */
+  readonly merchantUrl: string;
   /** What the gateway counts; `/metrics` on `opsUrl` serves the series. `npm start` adds its unhandled rejections here (`unhandledRejection()`). */
   readonly metrics: GatewayMetrics;
   /** Reads the key ring file again and has the engine use it (a rotated key works at once); KEYRING_INVALID if the file is bad or the ring was inline. */
   reloadKeys(): Promise<void>;
   /**
    * Stops taking work (new frames get SHUTTING_DOWN, new connections are refused), lets in-flight payments
-   * finish (up to `drainMs`, default 10000) and answers them, then closes scanner connections (code 1001),
+   * finish (up to `drainMs`, default 10000) and answers them (merchant API requests too; new ones get 503
+   * SHUTTING_DOWN), then closes scanner connections (code 1001),
    * the listeners, the crypto workers and the push bus. The store is the caller's to close. It runs once: every
    * call, concurrent or later, resolves when that one shutdown is done.
    */
@@ -155,6 +167,7 @@ export interface Gateway {
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const host = opts.host ?? D.host;
   const opsHost = opts.opsHost ?? D.opsHost;
+  const merchantHost = opts.merchantHost ?? D.merchantHost;
   // every option a listen or a page link depends on, checked before anything starts
   if (!opts.keyRingFile === !opts.keyRing) throw new ScanpayError('BAD_ARGUMENT', 'give the gateway keyRingFile or keyRing (one of the two)');
   if (!(opts.fleetKey instanceof Uint8Array) || opts.fleetKey.length !== FLEET_KEY_BYTES) {
@@ -162,7 +175,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
   const publicUrl = opts.publicUrl === undefined ? undefined : publicOrigin('publicUrl', opts.publicUrl);
   const problems = [
-    hostProblem('host', host), hostProblem('opsHost', opsHost),
+    hostProblem('host', host), hostProblem('opsHost', opsHost), hostProblem('merchantHost', merchantHost),
     publicUrl && 'problem' in publicUrl ? publicUrl.problem : null,
     ...(opts.tls ? tlsProblems({ cert: 'tls.certFile', key: 'tls.keyFile' }, opts.tls) : []),
   ].filter((p) => p !== null);
@@ -209,6 +222,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const transport = await startTransport({
     host, port: opts.port ?? D.port, sharedPort: opts.sharedPort, tls: opts.tls,
     ops: { host: opsHost, port: opts.opsPort ?? D.opsPort },
+    merchant: { host: merchantHost, port: opts.merchantPort ?? D.merchantPort },
     idleTimeoutS: opts.idleTimeoutS ?? D.idleTimeoutS,
     maxBackpressureBytes: opts.maxBackpressureBytes ?? D.maxBackpressureBytes,
     onError: (where, e) => log.error({ where, error: (e as Error).message }, 'transport error'),
@@ -220,6 +234,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const hostPort = (h: string, port: number) => `${h.includes(':') ? `[${h}]` : h}:${port}`;
   const url = `${opts.tls ? 'https' : 'http'}://${hostPort(host, transport.port)}`;
   const opsUrl = `http://${hostPort(opsHost, transport.opsPort)}`;
+  const merchantUrl = `${opts.tls ? 'https' : 'http'}://${hostPort(merchantHost, transport.merchantPort)}`;
 
   const flow: FlowDeps = {
     core, engine, store: opts.store,
@@ -247,13 +262,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     maxConnectionAgeMs: maxConnectionAgeS * 1000,
   });
   const ops: OpsState = { store: opts.store, metrics, poolReady: () => engine.ready, draining: () => hub.draining };
+  const merchantAuth = new MerchantAuth(opts.store.merchants, opts.fleetKey, opts.merchantAuthFailures ?? D.merchantAuthFailures);
+  const merchantRoutes = merchantApiRoutes({
+    store: opts.store, auth: merchantAuth, inFlight, draining: () => hub.draining, audit: log,
+    onError: (route, e) => log.error({ event: 'merchant-api.error', route, error: (e as Error).message }, 'merchant API error'),
+  });
   transport.serve({
     hub,
     routes: [...authRoutes(flow, inFlight, () => hub.draining, opts.pageLimits ?? D.pageLimits), ...publicHealthRoutes(ops)],
     opsRoutes: opsRoutes(ops),
+    merchant: { routes: merchantRoutes, answers: MERCHANT_LISTENER_ANSWERS },
   });
   let closing: Promise<void> | undefined; // one shutdown, however many callers ask for it
-  log.info({ event: 'gateway.started', url, ops: opsUrl, store: opts.store.description, keys: keys.description }, 'gateway started');
+  log.info({ event: 'gateway.started', url, ops: opsUrl, merchantApi: merchantUrl, store: opts.store.description, keys: keys.description }, 'gateway started');
 
   const reloadKeys = async () => {
     await engine.reloadKeys();
@@ -270,6 +291,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   return {
     url,
     opsUrl,
+    merchantUrl,
     scannerUrl: `${url.replace(/^http/, 'ws')}/scanner`,
     port: transport.port,
     metrics,
@@ -284,6 +306,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         await new Promise((resolve) => setImmediate(resolve)); // let the drained work send its answers (they follow in later microtasks)
         hub.stop();
         await transport.closeConnections();
+        merchantAuth.close();
         await Promise.all([engine.close(), pushBus.close(), revoked.close()]);
         log.info({ event: 'gateway.stopped' }, 'gateway stopped');
       })();

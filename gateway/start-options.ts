@@ -9,7 +9,7 @@ import type { StartConfig } from './config.ts';
 import { GATEWAY_DEFAULTS } from './defaults.ts';
 import type { GatewayOptions } from './server.ts';
 
-export type StartOptions = Pick<GatewayOptions, 'tls' | 'host' | 'port' | 'opsHost' | 'opsPort' | 'publicUrl' | 'pinPaceMs' | 'pinBudget'
+export type StartOptions = Pick<GatewayOptions, 'tls' | 'host' | 'port' | 'opsHost' | 'opsPort' | 'merchantHost' | 'merchantPort' | 'publicUrl' | 'pinPaceMs' | 'pinBudget'
   | 'pageLimits' | 'threads' | 'batch' | 'framesPerSecond' | 'burst' | 'maxConnectionAgeS'>;
 
 export function startOptions(config: StartConfig): StartOptions {
@@ -19,6 +19,8 @@ export function startOptions(config: StartConfig): StartOptions {
     port: config.port,
     opsHost: config.opsHost,
     opsPort: config.opsPort,
+    merchantHost: config.merchantHost,
+    merchantPort: config.merchantPort,
     publicUrl: config.publicUrl,
     pinPaceMs: config.pinPaceMs,
     pinBudget: config.pinBudget,

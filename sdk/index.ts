@@ -1,9 +1,11 @@
 /**
- * The scanpay scanner SDK: connect a scanner to the gateway over the WebSocket protocol v1
- * (docs/protocol.md) and walk a payment. Everything a scanner integration needs is exported here.
+ * The scanpay SDK: connect a scanner to the gateway over the WebSocket protocol v1 (docs/protocol.md) and walk a
+ * payment; and, for merchants, a typed client of the merchant API (docs/merchant-api.md). Everything a scanner or
+ * merchant integration needs is exported here.
  * @example
- *   import { ScannerClient, isScannerError } from 'scanpay/sdk';
+ *   import { MerchantClient, ScannerClient, isScannerError } from 'scanpay/sdk';
  *   const client = await ScannerClient.connect({ url, deviceId, secret });
+ *   const merchant = new MerchantClient({ url: merchantUrl, apiKey });
  */
 export { ScannerClient, type ConnectionState, type ScannerClientOptions, type ScanRequest, type PushFrame } from './scanner-client.ts';
 export type { ReconnectOptions } from './backoff.ts';
@@ -20,3 +22,10 @@ export {
   type StatusFrame, type WelcomeFrame,
 } from '../protocol/messages.ts';
 export { TOKEN_WINDOW_S, isDeviceId, signScannerToken } from '../protocol/scanner-token.ts';
+export { MerchantClient, type MerchantClientOptions, type MerchantRequestOptions } from './merchant-client.ts';
+export { MerchantApiError, isMerchantApiError, type MerchantApiErrorCode, type MerchantClientCode } from './merchant-api-error.ts';
+export {
+  MERCHANT_API_CODES, MERCHANT_API_ERRORS, MERCHANT_API_VERSION, isMerchantApiCode,
+  type ApiErrorBody, type ApiLedgerEntry, type ApiList, type ApiPayment, type ApiPaymentStatus, type ApiRefund, type ApiReversal,
+  type ApiReversalAction, type CaptureParams, type ListParams, type ListRefundsParams, type MerchantApiCode, type RefundParams,
+} from '../protocol/merchant-api.ts';

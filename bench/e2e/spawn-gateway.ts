@@ -17,7 +17,7 @@ const GATEWAY_PROCESS = fileURLToPath(new URL('./gateway-process.ts', import.met
 
 /** Every variable of README §Configuration, unset ('' reads as unset), but for the ones a bench gateway fixes. */
 const CONFIGURATION: Record<string, string> = Object.fromEntries([
-  'HOST', 'PORT', 'PUBLIC_URL', 'TLS_CERT_FILE', 'TLS_KEY_FILE', 'OPS_HOST', 'OPS_PORT', 'REDIS_URL', 'REDIS_CLUSTER_NODES',
+  'HOST', 'PORT', 'PUBLIC_URL', 'TLS_CERT_FILE', 'TLS_KEY_FILE', 'OPS_HOST', 'OPS_PORT', 'MERCHANT_HOST', 'MERCHANT_PORT', 'REDIS_URL', 'REDIS_CLUSTER_NODES',
   'SCANPAY_REDIS_WAIT_REPLICAS', 'SCANPAY_REDIS_WAIT_MS', 'SCANPAY_REDIS_PREFIX', 'SCANPAY_KEYRING_FILE', 'SCANPAY_KEYRING',
   'SCANPAY_FLEET_KEY_FILE', 'SCANPAY_FLEET_KEY', 'SCANPAY_DEMO', 'SCANPAY_DEMO_DIR', 'SCANPAY_THREADS', 'SCANPAY_PROCESSES',
   'SCANPAY_PROCESS_GROUP', 'SCANPAY_BATCH_MAX', 'SCANPAY_BATCH_WINDOW_MS', 'SCANPAY_RATE_PER_SEC', 'SCANPAY_RATE_BURST',
@@ -43,7 +43,7 @@ export function spawnGateway(name: string, engine: EngineName, opts: GatewaySpaw
     nofile: opts.nofile,
     env: {
       ...CONFIGURATION,
-      HOST: '127.0.0.1', PORT: '0', OPS_PORT: '0', SCANPAY_RATE_PER_SEC: '1000000', SCANPAY_RATE_BURST: '1000000',
+      HOST: '127.0.0.1', PORT: '0', OPS_PORT: '0', MERCHANT_PORT: '0', SCANPAY_RATE_PER_SEC: '1000000', SCANPAY_RATE_BURST: '1000000',
       SCANPAY_KEYRING: opts.keyRing.serialize(), SCANPAY_FLEET_KEY: Buffer.from(opts.fleetKey).toString('hex'),
       ...opts.store,
       ...opts.env,

@@ -2,7 +2,7 @@
 export interface HttpRequest {
   params: Record<string, string>;
   query: URLSearchParams;
-  body: Uint8Array; // empty for GET; capped by the transport (MAX_BODY_BYTES)
+  body: Uint8Array; // empty for GET; capped by the transport (its listener's ListenerAnswers.maxBodyBytes)
   contentType: string;
   /** The request's Origin header ('' when absent). */
   origin: string;
@@ -10,6 +10,8 @@ export interface HttpRequest {
   fetchSite: string;
   /** Authorization header ('' when absent). */
   authorization: string;
+  /** Idempotency-Key header ('' when absent): the merchant API's POSTs. */
+  idempotencyKey: string;
   /** The peer's address as text (behind a load balancer: the balancer's). */
   remoteAddress: string;
 }
@@ -31,6 +33,19 @@ export interface HttpRoute {
 
 export const MAX_BODY_BYTES = 4096;
 
+/** How a listener answers what no route takes, and the largest body it reads. */
+export interface ListenerAnswers {
+  maxBodyBytes: number;
+  /** No route has the path. */
+  notFound: HttpResponse;
+  /** A route has the path, not the method (`allowed`: its methods, upper case); absent: notFound. */
+  methodNotAllowed?: (allowed: string[]) => HttpResponse;
+  /** The body is over maxBodyBytes. */
+  bodyTooLarge: HttpResponse;
+  /** A handler threw. */
+  internalError: HttpResponse;
+}
+
 export const html = (status: number, body: string): HttpResponse => ({
   status,
   contentType: 'text/html; charset=utf-8',
@@ -46,3 +61,11 @@ export const html = (status: number, body: string): HttpResponse => ({
 
 /** A body from a status and a short reason, for the routes that answer without a page. */
 export const text = (status: number, body: string, contentType = 'text/plain; charset=utf-8'): HttpResponse => ({ status, contentType, body });
+
+/** The scanners' and the ops listener's answers: short plain text. */
+export const PLAIN_ANSWERS: ListenerAnswers = {
+  maxBodyBytes: MAX_BODY_BYTES,
+  notFound: { status: 404, contentType: 'text/plain', body: 'not found' },
+  bodyTooLarge: { status: 413, contentType: 'text/plain', body: 'body too large' },
+  internalError: { status: 500, contentType: 'text/plain', body: 'internal error' },
+};

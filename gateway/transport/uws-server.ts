@@ -1,10 +1,10 @@
 /**
  * The one module that imports uWebSockets.js. It turns uWS callbacks into calls on the ScannerHub and
  * the HTTP route handlers, and respects uWS's rules: an abort handler on every async response, corked
- * writes, backpressure checked before sending, frame and body size caps. Two listeners: the scanners'
- * (WebSocket and auth page; TLS with HSTS when given a certificate) and the ops listener (metrics,
- * readiness detail), which binds loopback unless told otherwise. A third, on a unix socket, lives only until
- * the cork holder (UPGRADE_IN_CORK_BUG) has connected to it.
+ * writes, backpressure checked before sending, frame and body size caps. Three listeners: the scanners'
+ * (WebSocket and auth page; TLS with HSTS when given a certificate), the merchant API's (HTTP routes only, TLS
+ * as the scanners'), and the ops listener (metrics, readiness detail), which binds loopback unless told
+ * otherwise. A fourth, on a unix socket, lives only until the cork holder (UPGRADE_IN_CORK_BUG) has connected to it.
  */
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,7 +15,7 @@ import uws from '@trufflesuite/uws-js-unofficial';
 import WebSocket from 'ws';
 import type { GatewayFrame } from '../../protocol/messages.ts';
 import { HARD_FRAME_BYTES, SUBPROTOCOL } from '../../protocol/messages.ts';
-import { MAX_BODY_BYTES, type HttpRequest, type HttpResponse, type HttpRoute } from '../http/types.ts';
+import { PLAIN_ANSWERS, type HttpRequest, type HttpResponse, type HttpRoute, type ListenerAnswers } from '../http/types.ts';
 import type { ScannerConnection } from '../scanners/directory.ts';
 import type { ScannerHub } from '../scanners/scanner-hub.ts';
 
@@ -31,31 +31,35 @@ export interface TransportOptions {
   sharedPort?: boolean;
   tls?: TlsFiles; // wss:// and https:// when set
   ops: { host: string; port: number };
+  /** The merchant API's listener: TLS when `tls` is set; shares its port when `sharedPort` does. */
+  merchant: { host: string; port: number };
   idleTimeoutS: number;
   maxBackpressureBytes: number;
   onError?: (where: string, e: unknown) => void;
 }
 
-/** What the listeners serve: the scanners' WebSocket and the page on one, the ops routes on the other. */
+/** What the listeners serve: the scanners' WebSocket and the page on one, the merchant API on another, the ops routes on the third. */
 export interface TransportHandlers {
   hub: ScannerHub;
   routes: HttpRoute[];
   opsRoutes: HttpRoute[];
+  merchant: { routes: HttpRoute[]; answers: ListenerAnswers };
 }
 
 export interface RunningTransport {
   readonly port: number;
   readonly opsPort: number;
+  readonly merchantPort: number;
   /**
    * Attaches the handlers. Call it in the same turn as the listen resolved (no I/O runs in between, so no
    * request arrives before it): the gateway listens first because the page URLs need the bound port.
    */
   serve(handlers: TransportHandlers): void;
-  /** Stops accepting connections; open sockets stay until closeConnections(). */
+  /** Stops accepting scanner and merchant connections; open sockets stay until closeConnections(). */
   stopListening(): void;
   /**
    * Ends every scanner socket (1001), then, once the HTTP answers in progress are written (at most `httpDrainMs`),
-   * closes both apps: idle keep-alive HTTP connections (a health check's, a scrape's) would otherwise hold the
+   * closes the apps: idle keep-alive HTTP connections (a health check's, a scrape's) would otherwise hold the
    * process until uWS's own idle timeout.
    */
   closeConnections(httpDrainMs?: number): Promise<void>;
@@ -68,7 +72,8 @@ interface SocketData {
 
 const STATUS_TEXT: Record<number, string> = {
   200: '200 OK', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found',
-  409: '409 Conflict', 413: '413 Payload Too Large', 415: '415 Unsupported Media Type', 429: '429 Too Many Requests',
+  405: '405 Method Not Allowed', 409: '409 Conflict', 413: '413 Payload Too Large', 415: '415 Unsupported Media Type',
+  422: '422 Unprocessable Content', 429: '429 Too Many Requests',
   500: '500 Internal Server Error', 503: '503 Service Unavailable',
 };
 const statusLine = (status: number) => STATUS_TEXT[status] ?? `${status} Status`;
@@ -187,7 +192,6 @@ function tokenOf(req: uws.HttpRequest): string | null {
 
 const text = (buffer: ArrayBuffer) => Buffer.from(buffer).toString();
 
-/** Registers HTTP routes on an app; every async answer is corked and skipped once the client has gone. */
 /** HTTP requests taken and not yet answered (or aborted): closing the apps waits for them. */
 class PendingAnswers {
   #count = 0;
@@ -212,7 +216,23 @@ class PendingAnswers {
   }
 }
 
-function serveRoutes(app: uws.TemplatedApp, routes: HttpRoute[], extraHeaders: Record<string, string>, pending: PendingAnswers, onError?: (where: string, e: unknown) => void): void {
+/** Writes one answer, corked. */
+function write(res: uws.HttpResponse, r: HttpResponse, extraHeaders: Record<string, string>): void {
+  res.cork(() => {
+    res.writeStatus(statusLine(r.status)).writeHeader('content-type', r.contentType);
+    for (const [k, v] of Object.entries({ ...extraHeaders, ...r.headers })) res.writeHeader(k, v);
+    res.end(r.body);
+  });
+}
+
+/**
+ * Registers HTTP routes on an app; every async answer is corked and skipped once the client has gone. What no
+ * route takes gets the listener's `answers` (a path some route has, with another method: methodNotAllowed).
+ */
+function serveRoutes(
+  app: uws.TemplatedApp, routes: HttpRoute[], answers: ListenerAnswers, extraHeaders: Record<string, string>, pending: PendingAnswers,
+  onError?: (where: string, e: unknown) => void,
+): void {
   for (const route of routes) {
     const names = [...route.pattern.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]);
     app[route.method](route.pattern, (res, req) => {
@@ -227,36 +247,32 @@ function serveRoutes(app: uws.TemplatedApp, routes: HttpRoute[], extraHeaders: R
       const query = new URLSearchParams(req.getQuery() ?? '');
       const headers = {
         contentType: req.getHeader('content-type'), origin: req.getHeader('origin'), fetchSite: req.getHeader('sec-fetch-site'),
-        authorization: req.getHeader('authorization'),
+        authorization: req.getHeader('authorization'), idempotencyKey: req.getHeader('idempotency-key'),
       };
       const remoteAddress = text(res.getRemoteAddressAsText());
       const respond = (r: HttpResponse) => {
         answered();
-        if (state.aborted) return;
-        res.cork(() => {
-          res.writeStatus(statusLine(r.status)).writeHeader('content-type', r.contentType);
-          for (const [k, v] of Object.entries({ ...extraHeaders, ...r.headers })) res.writeHeader(k, v);
-          res.end(r.body);
-        });
+        if (!state.aborted) write(res, r, extraHeaders);
       };
-      const body = route.method === 'post' ? readBody(res, state) : Promise.resolve(new Uint8Array(0));
+      const body = route.method === 'post' ? readBody(res, state, answers.maxBodyBytes) : Promise.resolve(new Uint8Array(0));
       body.then(async (bytes) => {
-        if (bytes === null) return respond({ status: 413, contentType: 'text/plain', body: 'body too large' });
+        if (bytes === null) return respond(answers.bodyTooLarge);
         const request: HttpRequest = { params, query, body: bytes, ...headers, remoteAddress };
         respond(await route.handler(request));
       }).catch((e) => {
         onError?.(`http ${route.pattern}`, e);
-        respond({ status: 500, contentType: 'text/plain', body: 'internal error' });
+        respond(answers.internalError);
       });
     });
   }
-  app.any('/*', (res) => {
-    res.cork(() => {
-      res.writeStatus('404 Not Found').writeHeader('content-type', 'text/plain');
-      for (const [k, v] of Object.entries(extraHeaders)) res.writeHeader(k, v);
-      res.end('not found');
-    });
-  });
+  const { methodNotAllowed } = answers;
+  if (methodNotAllowed) {
+    // uWS prefers a method's handler to `any` on the same pattern, whatever the order they were added in
+    const methods = new Map<string, string[]>();
+    for (const route of routes) methods.set(route.pattern, [...(methods.get(route.pattern) ?? []), route.method.toUpperCase()]);
+    for (const [pattern, allowed] of methods) app.any(pattern, (res) => write(res, methodNotAllowed(allowed.sort()), extraHeaders));
+  }
+  app.any('/*', (res) => write(res, answers.notFound, extraHeaders));
 }
 
 const cannotListen = (host: string, port: number, what: string, shared: boolean) =>
@@ -314,14 +330,47 @@ async function listen(app: uws.TemplatedApp, host: string, port: number, what: s
   }
 }
 
-function readBody(res: uws.HttpResponse, state: { aborted: boolean }): Promise<Uint8Array | null> {
+interface ListenSpec {
+  app: uws.TemplatedApp;
+  host: string;
+  port: number;
+  what: string;
+  shared: boolean;
+}
+
+/**
+ * listen() for listeners that must take no request before serve() attaches their handlers: every port 0 is
+ * picked first (I/O), then each listens in turn with no I/O in between (uWS calls the listen callback at once).
+ * A picked port taken meanwhile: every one picked again, up to 5 times; a given port in use fails at once.
+ */
+async function listenTogether(specs: ListenSpec[]): Promise<uws.us_listen_socket[]> {
+  for (let attempt = 1; ; attempt++) {
+    const ports: number[] = [];
+    for (const s of specs) {
+      ports.push(s.port !== 0 ? s.port : await pickPort(s.host).catch(() => {
+        throw cannotListen(s.host, 0, s.what, s.shared);
+      }));
+    }
+    const sockets: uws.us_listen_socket[] = [];
+    try {
+      for (const [i, s] of specs.entries()) sockets.push(await listenOn(s.app, s.host, ports[i]!, s.what, s.shared));
+      return sockets;
+    } catch (e) {
+      for (const socket of sockets) uws.us_listen_socket_close(socket); // none left open
+      if (attempt === 5 || specs[sockets.length]!.port !== 0) throw e;
+    }
+  }
+}
+
+/** The body, or null past `max` bytes (answered at once: the rest is not read). */
+function readBody(res: uws.HttpResponse, state: { aborted: boolean }, max: number): Promise<Uint8Array | null> {
   return new Promise((resolve) => {
     const chunks: Uint8Array[] = [];
     let size = 0;
     res.onData((chunk, isLast) => {
       if (state.aborted) return;
       size += chunk.byteLength;
-      if (size > MAX_BODY_BYTES) {
+      if (size > max) {
         resolve(null);
         return;
       }
@@ -334,23 +383,33 @@ function readBody(res: uws.HttpResponse, state: { aborted: boolean }): Promise<U
 /** Binds both listeners (a port in use fails here); `serve` then attaches what they answer. */
 export async function startTransport(opts: TransportOptions): Promise<RunningTransport> {
   const sockets = new Set<uws.WebSocket<SocketData>>();
-  const app = opts.tls ? uws.SSLApp({ cert_file_name: opts.tls.certFile, key_file_name: opts.tls.keyFile }) : uws.App();
+  const tlsApp = () => (opts.tls ? uws.SSLApp({ cert_file_name: opts.tls.certFile, key_file_name: opts.tls.keyFile }) : uws.App());
+  const app = tlsApp();
+  const merchant = tlsApp();
   const ops = uws.App();
-  // the scanners' listener last: from its listen to serve() no I/O runs (picking a port for 0 is I/O), so no
-  // scanner connects before the handlers are there
+  // the merchant API's and the scanners' listeners last: from their listens to serve() no I/O runs (picking a
+  // port for 0 is I/O, done before either listens), so no request arrives before the handlers are there
   const opsSocket = await listen(ops, opts.ops.host, opts.ops.port, 'ops');
   const corkHolder = await holdCork(opts.onError);
-  const listenSocket = await listen(app, opts.host, opts.port, 'scanners', opts.sharedPort).catch((e: unknown) => {
+  const shared = opts.sharedPort ?? false;
+  const [merchantSocket, listenSocket] = await listenTogether([
+    { app: merchant, host: opts.merchant.host, port: opts.merchant.port, what: 'merchant API', shared },
+    { app, host: opts.host, port: opts.port, what: 'scanners', shared },
+  ]).catch((e: unknown) => {
     uws.us_listen_socket_close(opsSocket); // none left open
     corkHolder.close();
     throw e;
   });
   const pending = new PendingAnswers();
   return {
-    port: uws.us_socket_local_port(listenSocket),
+    port: uws.us_socket_local_port(listenSocket!),
     opsPort: uws.us_socket_local_port(opsSocket),
-    serve: (handlers) => serve(app, ops, sockets, corkHolder, pending, opts, handlers),
-    stopListening: () => uws.us_listen_socket_close(listenSocket),
+    merchantPort: uws.us_socket_local_port(merchantSocket!),
+    serve: (handlers) => serve(app, merchant, ops, sockets, corkHolder, pending, opts, handlers),
+    stopListening() {
+      uws.us_listen_socket_close(listenSocket!);
+      uws.us_listen_socket_close(merchantSocket!);
+    },
     async closeConnections(httpDrainMs = 2_000) {
       for (const ws of [...sockets]) ws.end(1001, 'gateway shutting down');
       uws.us_listen_socket_close(opsSocket);
@@ -358,14 +417,14 @@ export async function startTransport(opts: TransportOptions): Promise<RunningTra
       await pending.idle(httpDrainMs);
       await new Promise((resolve) => setImmediate(resolve)); // the last answers' bytes leave before their sockets close
       // close() is in this uWS.js build but not in its typings: it closes every socket of the app, idle keep-alive ones too
-      for (const each of [app, ops]) (each as unknown as { close(): void }).close();
+      for (const each of [app, merchant, ops]) (each as unknown as { close(): void }).close();
     },
   };
 }
 
 function serve(
-  app: uws.TemplatedApp, ops: uws.TemplatedApp, sockets: Set<uws.WebSocket<SocketData>>, corkHolder: CorkHolder, pending: PendingAnswers,
-  opts: TransportOptions, { hub, routes, opsRoutes }: TransportHandlers,
+  app: uws.TemplatedApp, merchant: uws.TemplatedApp, ops: uws.TemplatedApp, sockets: Set<uws.WebSocket<SocketData>>, corkHolder: CorkHolder,
+  pending: PendingAnswers, opts: TransportOptions, { hub, routes, opsRoutes, merchant: merchantApi }: TransportHandlers,
 ): void {
   const extraHeaders: Record<string, string> = opts.tls ? { 'strict-transport-security': HSTS } : {};
   app.ws<SocketData>('/scanner', {
@@ -460,6 +519,7 @@ function serve(
     },
   });
 
-  serveRoutes(app, routes, extraHeaders, pending, opts.onError);
-  serveRoutes(ops, opsRoutes, {}, pending, opts.onError);
+  serveRoutes(app, routes, PLAIN_ANSWERS, extraHeaders, pending, opts.onError);
+  serveRoutes(merchant, merchantApi.routes, merchantApi.answers, extraHeaders, pending, opts.onError);
+  serveRoutes(ops, opsRoutes, PLAIN_ANSWERS, {}, pending, opts.onError);
 }

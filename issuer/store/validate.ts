@@ -10,6 +10,7 @@
  */
 import { abytes, aint } from '../../core/bytes.ts';
 import { ScanpayError } from '../../core/errors.ts';
+import { IDEMPOTENCY_KEY_PATTERN } from '../../protocol/merchant-api.ts';
 import { isDeviceId, parseAmount, parseCurrency, parseDeviceId, parseMerchant, parseMinorUnits, parseSessionId } from '../../protocol/values.ts';
 import { WRAPPED_BASIC_KEY_SIZE } from '../card-secrets.ts';
 import { DECLINE_REASONS, type DeclineReason } from '../payment.ts';
@@ -247,8 +248,8 @@ export function checkedLedger(input: unknown): LedgerRecord {
 const OP_ID = /^[0-9a-f]{32}$/;
 const FINGERPRINT = /^[0-9a-f]{64}$/;
 const REFUND_ID = /^re_[0-9a-f]{32}$/;
-/** An Idempotency-Key: 1 to 255 printable ASCII characters (Stripe's limit), no spaces around. */
-const IDEMPOTENCY_KEY = /^[\x21-\x7e][\x20-\x7e]{0,253}[\x21-\x7e]$|^[\x21-\x7e]$/;
+/** An Idempotency-Key: 1 to 255 printable ASCII characters (Stripe's limit), no spaces around (the merchant API's rule). */
+const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 const MAX_REASON = 500;
 
 /** A payment's id: the session id a scanner saw. */

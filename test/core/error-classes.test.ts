@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  CORE_ERROR_CODES, ERROR_CODES, ISSUER_ERROR_CODES, PROTOCOL_ERROR_CODES, STORE_ERROR_CODES,
+  CORE_ERROR_CODES, ERROR_CODES, ISSUER_ERROR_CODES, PAYMENT_ERROR_CODES, PROTOCOL_ERROR_CODES, STORE_ERROR_CODES,
   ScanpayBaseError, ScanpayError, isScanpayBaseError, isScanpayError, type ErrorCode,
 } from '../../core/errors.ts';
 import { CliError, describeFailure, usageError } from '../../cli/errors.ts';
@@ -15,7 +15,8 @@ import * as sdk from '../../sdk/index.ts';
 import { ScannerError, isScannerError, scannerErrorFromFrame } from '../../sdk/scanner-error.ts';
 
 describe('ScanpayError codes, by layer', () => {
-  const tables = { core: CORE_ERROR_CODES, issuer: ISSUER_ERROR_CODES, store: STORE_ERROR_CODES, protocol: PROTOCOL_ERROR_CODES };
+  // the payments module's codes are the issuer's layer too (core/errors.ts PAYMENT_ERROR_CODES)
+  const tables = { core: CORE_ERROR_CODES, issuer: { ...ISSUER_ERROR_CODES, ...PAYMENT_ERROR_CODES }, store: STORE_ERROR_CODES, protocol: PROTOCOL_ERROR_CODES };
 
   it('ERROR_CODES is exactly the layer tables together, no code in two of them', () => {
     const all = Object.values(tables).flatMap((t) => Object.keys(t));
@@ -53,6 +54,17 @@ describe('the other layers extend the same base', () => {
     const unknown = scannerErrorFromFrame('FROM_THE_FUTURE', 'x');
     expect(unknown).toMatchObject({ code: 'INTERNAL', layer: 'protocol', message: '[FROM_THE_FUTURE] x' });
     expect(isScannerError(unknown, 'INTERNAL')).toBe(true);
+  });
+
+  it('MerchantApiError: an API code is layer protocol, a client code layer sdk', () => {
+    for (const code of sdk.MERCHANT_API_CODES) expect(new sdk.MerchantApiError(code, 'm', 400)).toMatchObject({ layer: 'protocol', code, name: 'MerchantApiError', status: 400 });
+    for (const code of ['NETWORK', 'BAD_RESPONSE'] as const) {
+      const e = new sdk.MerchantApiError(code, 'm', null);
+      expect(e).toBeInstanceOf(ScanpayBaseError);
+      expect(e).toMatchObject({ layer: 'sdk', code, status: null, replayed: false });
+    }
+    expect(sdk.isMerchantApiError(new sdk.MerchantApiError('AMOUNT_TOO_LARGE', 'm', 422), 'AMOUNT_TOO_LARGE')).toBe(true);
+    expect(sdk.isMerchantApiError(new ScannerError('INTERNAL', 'm'))).toBe(false);
   });
 
   it('ConfigError: code CONFIG, layer gateway, every problem kept', () => {

@@ -4,7 +4,7 @@
  * and fleet key loaders) reads, and the set passes readStartConfig (the secrets it names under /run/secrets,
  * which start-up reads, stood in for by fresh ones of the same kind); the cluster create step and
  * REDIS_CLUSTER_NODES name the same six Redis services; HAProxy's backends are the compose gateways on
- * their PORT, health-checked on the public /readyz.
+ * their PORT (and, for the merchant API, their MERCHANT_PORT), health-checked on the public /readyz.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -72,5 +72,17 @@ describe('deploy/ files agree with the code', () => {
     expect(compose).toMatch(/- "8080:8080"/);
     expect(haproxy).toMatch(/bind :8080/);
     expect(compose).toContain('./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro');
+  });
+
+  it('HAProxy\'s merchant-api frontend balances over both gateways on their MERCHANT_PORT, health-checked on their PORT', async () => {
+    const [compose, haproxy] = [await read('deploy/compose.yaml'), await read('deploy/haproxy.cfg')];
+    const env = gatewayEnvironment(compose);
+    expect(env.MERCHANT_HOST).toBe('0.0.0.0');
+    const backend = /^backend merchant-api\n((?: {2}.*\n?)+)/m.exec(haproxy)?.[1] ?? '';
+    const servers = [...backend.matchAll(/^\s+server (\S+) (\S+):(\d+) check port (\d+)$/gm)].map((m) => ({ name: m[1], host: m[2], port: m[3], checked: m[4] }));
+    expect(servers).toEqual(['gateway-a', 'gateway-b'].map((name) => ({ name, host: name, port: env.MERCHANT_PORT, checked: env.PORT })));
+    expect(backend).toMatch(/option httpchk GET \/readyz/);
+    expect(haproxy).toMatch(new RegExp(`^frontend merchant-api\\n {2}bind :${env.MERCHANT_PORT}$`, 'm'));
+    expect(compose).toContain(`- "${env.MERCHANT_PORT}:${env.MERCHANT_PORT}"`);
   });
 });

@@ -9,6 +9,7 @@ import { fuzzCliArgs } from './targets/cli-args.ts';
 import { fuzzFrameDecoder } from './targets/frame-decoder.ts';
 import type { FuzzOptions, FuzzReport } from './targets/harness.ts';
 import { fuzzLegalityJudge } from './targets/legality-judge.ts';
+import { fuzzMerchantApi } from './targets/merchant-api.ts';
 import { fuzzPagePost } from './targets/page-post.ts';
 import { fuzzPayloadParser } from './targets/payload-parser.ts';
 import { fuzzScannerFrames } from './targets/scanner-frames.ts';
@@ -23,6 +24,7 @@ const TARGETS: { name: string; runs: number; fuzz: (opts: FuzzOptions) => Promis
   { name: 'cli-args', runs: 20_000, fuzz: fuzzCliArgs },
   { name: 'scanner-frames', runs: 40_000, fuzz: fuzzScannerFrames },
   { name: 'page-post', runs: 20_000, fuzz: fuzzPagePost },
+  { name: 'merchant-api', runs: 20_000, fuzz: fuzzMerchantApi },
 ];
 const HEAP_BUDGET_MB = 64;
 

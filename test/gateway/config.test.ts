@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, readStartConfig } from '../../gateway/config.ts';
+import { startOptions } from '../../gateway/start-options.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
 
 const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
@@ -44,7 +45,7 @@ const onRedis = { REDIS_URL: 'redis://127.0.0.1:6379', ...keys };
 describe('start configuration', () => {
   it('defaults to the embedded demo on loopback', () => {
     expect(readStartConfig({}, [])).toMatchObject({
-      host: '127.0.0.1', port: 8080, opsHost: '127.0.0.1', opsPort: 9090, demo: true, redisUrl: undefined,
+      host: '127.0.0.1', port: 8080, opsHost: '127.0.0.1', opsPort: 9090, merchantHost: '127.0.0.1', merchantPort: 8081, demo: true, redisUrl: undefined,
       rate: { perSecond: 20, burst: 40 }, maxConnectionAgeS: 3600,
     });
     expect(readStartConfig({ SCANPAY_MAX_CONNECTION_AGE_S: '90' }, []).maxConnectionAgeS).toBe(90);
@@ -54,6 +55,10 @@ describe('start configuration', () => {
     ['PORT=abc', { PORT: 'abc' }, /^PORT must be a whole number from 0 to 65535 \(got "abc"\)$/],
     ['PORT=70000', { PORT: '70000' }, /^PORT must be/],
     ['OPS_PORT=-1', { OPS_PORT: '-1' }, /^OPS_PORT must be/],
+    ['MERCHANT_PORT=65536', { MERCHANT_PORT: '65536' }, /^MERCHANT_PORT must be a whole number from 0 to 65535 \(got "65536"\)$/],
+    ['MERCHANT_PORT=http', { MERCHANT_PORT: 'http' }, /^MERCHANT_PORT must be a whole number/],
+    ['MERCHANT_HOST=[::1]', { MERCHANT_HOST: '[::1]' }, /^MERCHANT_HOST must be an IP address \(IPv6 without brackets, e\.g\. ::1\) or a host name \(got "\[::1\]"\)$/],
+    ['MERCHANT_HOST=bad_name', { MERCHANT_HOST: 'bad_name' }, /^MERCHANT_HOST must be an IP address/],
     ['SCANPAY_THREADS=0', { SCANPAY_THREADS: '0' }, /^SCANPAY_THREADS must be/],
     ['SCANPAY_RATE_PER_SEC=fast', { SCANPAY_RATE_PER_SEC: 'fast' }, /^SCANPAY_RATE_PER_SEC must be/],
     ['SCANPAY_MAX_CONNECTION_AGE_S=0', { SCANPAY_MAX_CONNECTION_AGE_S: '0' }, /^SCANPAY_MAX_CONNECTION_AGE_S must be a whole number from 10 to 604800 \(got "0"\)$/],
@@ -105,7 +110,7 @@ describe('start configuration', () => {
   });
 
   it('reports every bad value at once', () => {
-    expect(problemsOf({ PORT: 'x', OPS_PORT: 'y', REDIS_URL: 'redis://h' })).toHaveLength(4);
+    expect(problemsOf({ PORT: 'x', OPS_PORT: 'y', MERCHANT_PORT: 'z', REDIS_URL: 'redis://h' })).toHaveLength(5);
   });
 
   it('accepts a real deployment: Redis, key ring, fleet key, public URL, TLS, log level', () => {
@@ -132,6 +137,8 @@ describe('start configuration', () => {
   it('accepts every documented form: IPv6 and named hosts, a trailing slash on PUBLIC_URL, keys inline, Redis URL forms, cluster nodes', () => {
     expect(readStartConfig({}, []).logLevel).toBe('info');
     expect(readStartConfig({ HOST: '::1', OPS_HOST: 'localhost', LOG_LEVEL: 'silent' }, [])).toMatchObject({ host: '::1', opsHost: 'localhost', logLevel: 'silent' });
+    expect(readStartConfig({ MERCHANT_HOST: '::', MERCHANT_PORT: '0' }, [])).toMatchObject({ merchantHost: '::', merchantPort: 0 });
+    expect(startOptions(readStartConfig({ MERCHANT_HOST: 'localhost', MERCHANT_PORT: '8443' }, []))).toMatchObject({ merchantHost: 'localhost', merchantPort: 8443 });
     expect(readStartConfig({ HOST: '::', PUBLIC_URL: 'https://pay.example.com:8443/' }, []).publicUrl).toBe('https://pay.example.com:8443');
     const inline = { SCANPAY_KEYRING: keyRing.serialize(), SCANPAY_FLEET_KEY: fleetKeyHex };
     for (const url of ['redis://:pw@r:6379/2', 'rediss://user:pw@r', 'redis://[::1]:6379', 'redis://r:6379?db=3', '/run/redis/redis.sock']) {
@@ -188,7 +195,7 @@ describe('start configuration', () => {
     const start = (env: Record<string, string>) => {
       expect(existsSync(main), 'dist/ is not built: run `npm run build`').toBe(true);
       const cwd = mkdtempSync(join(dir, 'cwd-'));
-      const run = spawnSync(process.execPath, [main], { cwd, env: { PATH: process.env.PATH, PORT: '0', OPS_PORT: '0', ...env }, encoding: 'utf8', timeout: 30_000 });
+      const run = spawnSync(process.execPath, [main], { cwd, env: { PATH: process.env.PATH, PORT: '0', OPS_PORT: '0', MERCHANT_PORT: '0', ...env }, encoding: 'utf8', timeout: 30_000 });
       return { ...run, wroteDemo: existsSync(join(cwd, 'demo-cards')) };
     };
 

@@ -96,7 +96,7 @@ describe('one gateway process per port unless started as a group', () => {
 
   it('a second start on a port in use exits 2 with a clear line, and leaves the first one\'s demo-cards/ alone', async () => {
     const port = await freePort();
-    const env = { PORT: String(port), OPS_PORT: '0', SCANPAY_DEMO_DIR: join(dir, 'demo-cards'), SCANPAY_THREADS: '1' };
+    const env = { PORT: String(port), OPS_PORT: '0', MERCHANT_PORT: '0', SCANPAY_DEMO_DIR: join(dir, 'demo-cards'), SCANPAY_THREADS: '1' };
     first = start(env);
     const secretFile = join(dir, 'demo-cards', `${DEMO_SCANNER}.secret`);
     // the banner is on stderr
@@ -128,10 +128,11 @@ describeRedis(redis, '--processes 2 over Redis', (r) => {
   let group: Started;
   let port: number;
   let opsPort: number;
+  let merchantPort: number;
   let pids: number[];
   let store: RedisStore;
   const env = () => ({
-    PORT: String(port), OPS_PORT: String(opsPort), REDIS_URL: r.url, SCANPAY_REDIS_PREFIX: prefix,
+    PORT: String(port), OPS_PORT: String(opsPort), MERCHANT_PORT: String(merchantPort), REDIS_URL: r.url, SCANPAY_REDIS_PREFIX: prefix,
     SCANPAY_KEYRING: keyRing.serialize(), SCANPAY_FLEET_KEY: Buffer.from(fleetKey).toString('hex'),
     SCANPAY_DEMO: '1', SCANPAY_DEMO_DIR: join(dir, 'demo-cards'), SCANPAY_RATE_PER_SEC: '1000', SCANPAY_RATE_BURST: '1000',
   });
@@ -139,6 +140,7 @@ describeRedis(redis, '--processes 2 over Redis', (r) => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'scanpay-group-'));
     port = await freePort();
+    merchantPort = await freePort();
     opsPort = await freePortPair(); // opsPort + 1 for the second process (still taken by chance, the group fails: said below)
     group = start(env(), ['--processes', '2']);
     // a group that stopped (e.g. a port taken after all) fails here at once, with what it said
@@ -160,6 +162,7 @@ describeRedis(redis, '--processes 2 over Redis', (r) => {
   it('serves one port from 2 pids, each listening, connections spread over both; a payment goes through', async () => {
     expect(pids).not.toContain(group.child.pid);
     expect(listeners(port)).toEqual(pids);
+    expect(listeners(merchantPort)).toEqual(pids); // the merchant API's port is the group's too
     const card = await new Issuer({ core: await loadCore(), store, keyRing }).issueCard({ pin: PIN, limit: 100_000, balance: 100_000, currency: 'EUR' });
     const scanners: RawScanner[] = [];
     try {
@@ -197,7 +200,7 @@ describeRedis(redis, '--processes 2 over Redis', (r) => {
   });
 
   it('a second group on the same port fails with a clear line', async () => {
-    const second = start({ ...env(), OPS_PORT: String(await freePort()) }, ['--processes', '2']);
+    const second = start({ ...env(), OPS_PORT: String(await freePort()), MERCHANT_PORT: String(await freePort()) }, ['--processes', '2']);
     expect(await second.exited).toBe(2);
     expect(second.err()).toContain(`cannot listen on 127.0.0.1:${port} (scanners): the port is in use`);
     expect(listeners(port)).toEqual(pids);
@@ -208,5 +211,6 @@ describeRedis(redis, '--processes 2 over Redis', (r) => {
     expect(group.child.exitCode).toBe(0);
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
     expect(listeners(port)).toEqual([]);
+    expect(listeners(merchantPort)).toEqual([]);
   }, 30_000);
 });

@@ -20,7 +20,7 @@ import { onPath } from '../support/redis.ts';
 const MAIN = fileURLToPath(new URL('../../gateway/main.ts', import.meta.url));
 /** tsx by URL: the gateway runs in a fresh folder (it writes ./demo-cards), where `--import tsx` would not resolve. */
 const TSX = import.meta.resolve('tsx');
-const ENV = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', OPS_PORT: '0', SCANPAY_THREADS: '1' };
+const ENV = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', OPS_PORT: '0', MERCHANT_PORT: '0', SCANPAY_THREADS: '1' };
 
 const started: ChildProcess[] = [];
 const dirs: string[] = [];
@@ -68,6 +68,7 @@ describe('npm start output', () => {
     expect(err).toMatch(/scanpay gateway listening on http:\/\/127\.0\.0\.1:\d+ {2}\(scanners: ws:\/\/127\.0\.0\.1:\d+\/scanner\)/);
     expect(err).toMatch(/demo-cards\/card-1\.png {2}•••• •••• •••• \d{4} {2}PIN \d{4}/);
     expect(err).toContain('npx scanpay scan demo-cards/card-1.png');
+    expect(err).toMatch(/merchant API: http:\/\/127\.0\.0\.1:\d+\/v1\/payments/);
     const lines = out.trim().split('\n');
     const events = lines.map((line) => JSON.parse(line) as { event?: string; msg: string });
     expect(events.map((e) => e.event)).toContain('gateway.started');

@@ -199,7 +199,7 @@ describeRedis(redis, 'the installed package over Redis: compiled gateway, the bi
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env, NODE_OPTIONS: '', PORT: String(port), REDIS_URL: r.url, SCANPAY_REDIS_PREFIX: prefix,
-        SCANPAY_KEYRING_FILE: keyring, SCANPAY_FLEET_KEY: fleetKey, SCANPAY_THREADS: '1', LOG_LEVEL: 'warn', OPS_PORT: '0',
+        SCANPAY_KEYRING_FILE: keyring, SCANPAY_FLEET_KEY: fleetKey, SCANPAY_THREADS: '1', LOG_LEVEL: 'warn', OPS_PORT: '0', MERCHANT_PORT: '0',
       },
     });
     let output = '';

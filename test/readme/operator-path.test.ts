@@ -41,7 +41,7 @@ describeRedis(redis, 'README "Run it for real", run as written', (r) => {
     shell = new Shell(dir, {
       PATH: `${bin}:${process.env.PATH}`, HOME: process.env.HOME,
       REDIS_URL: r.url, SCANPAY_REDIS_PREFIX: prefix,
-      PORT: String(await freePort()), OPS_PORT: String(await freePort()), SCANPAY_THREADS: '1', LOG_LEVEL: 'warn',
+      PORT: String(await freePort()), OPS_PORT: String(await freePort()), MERCHANT_PORT: String(await freePort()), SCANPAY_THREADS: '1', LOG_LEVEL: 'warn',
     });
     for (const command of operatorCommands(README)) outcomes.push(await shell.run(command));
   }, 240_000);

@@ -4,7 +4,7 @@
  * makes the certificate, the block's `npm start` (in the background here, as in another terminal) serves
  * wss:// and https:// from its own demo folder, and its `npx scanpay scan` pays over TLS. Then the plain
  * gateway's own printed pay command still pays: the second demo did not overwrite the first's material
- * (issue 20: it used to, and the first then answered 401). The block's ports 8443 and 9443 become free
+ * (issue 20: it used to, and the first then answered 401). The block's ports 8443, 9443 and 8444 become free
  * ports; `npx scanpay` and `npm start` are the shims of test/support/readme-shell.ts. Everything started is
  * stopped by its process group.
  */
@@ -40,6 +40,7 @@ describe.skipIf(!haveOpenssl && process.env.CI !== 'true')('README "TLS on a loc
   let dir = '';
   let shell: Shell | undefined;
   let tlsPort = 0;
+  let tlsMerchantPort = 0;
   const outcomes: Outcome[] = [];
   let plainBanner = '';
   let plainPaid: Outcome;
@@ -51,14 +52,15 @@ describe.skipIf(!haveOpenssl && process.env.CI !== 'true')('README "TLS on a loc
     await writeShims(bin);
     tlsPort = await freePort();
     const tlsOpsPort = await freePort();
+    tlsMerchantPort = await freePort();
     shell = new Shell(dir, {
       PATH: `${bin}:${process.env.PATH}`, HOME: process.env.HOME, SCANPAY_THREADS: '1', LOG_LEVEL: 'warn',
     });
-    const plain = await shell.run(`PORT=${await freePort()} OPS_PORT=${await freePort()} npm start 2> plain.err &`);
+    const plain = await shell.run(`PORT=${await freePort()} OPS_PORT=${await freePort()} MERCHANT_PORT=${await freePort()} npm start 2> plain.err &`);
     expect(plain.rc).toBe(0);
     plainBanner = await bannerIn(join(dir, 'plain.err'));
     for (const written of commands) {
-      let command = written.replaceAll('8443', String(tlsPort)).replaceAll('9443', String(tlsOpsPort));
+      let command = written.replaceAll('8443', String(tlsPort)).replaceAll('9443', String(tlsOpsPort)).replaceAll('8444', String(tlsMerchantPort));
       if (/(^|\s)npm start(\s|$)/.test(command)) {
         // the block runs it in the foreground of another terminal: here in the background, its banner in a file
         command = `${command.replace(/\s+#.*$/, '')} 2> tls.err &`;
@@ -84,7 +86,7 @@ describe.skipIf(!haveOpenssl && process.env.CI !== 'true')('README "TLS on a loc
   it('the block is still: a certificate, a TLS gateway on its own ports and demo folder, a payment over wss://', () => {
     expect(commands).toHaveLength(3);
     expect(commands[0]).toMatch(/^openssl req /);
-    expect(commands[1]).toMatch(/^PORT=8443 OPS_PORT=9443 SCANPAY_DEMO_DIR=demo-tls TLS_CERT_FILE=cert\.pem TLS_KEY_FILE=key\.pem npm start/);
+    expect(commands[1]).toMatch(/^PORT=8443 OPS_PORT=9443 MERCHANT_PORT=8444 SCANPAY_DEMO_DIR=demo-tls TLS_CERT_FILE=cert\.pem TLS_KEY_FILE=key\.pem npm start/);
     expect(commands[2]).toMatch(/^NODE_EXTRA_CA_CERTS=cert\.pem npx scanpay scan demo-tls\/card-1\.png --gateway wss:\/\/127\.0\.0\.1:8443\/scanner/);
   });
 
@@ -92,6 +94,7 @@ describe.skipIf(!haveOpenssl && process.env.CI !== 'true')('README "TLS on a loc
     for (const o of outcomes) expect(o.rc, show(o)).toBe(0);
     const banner = await readFile(join(dir, 'tls.err'), 'utf8');
     expect(banner).toContain(`scanpay gateway listening on https://127.0.0.1:${tlsPort}  (scanners: wss://127.0.0.1:${tlsPort}/scanner)`);
+    expect(banner).toContain(`merchant API: https://127.0.0.1:${tlsMerchantPort}/v1/payments`);
     expect(banner).toContain('npx scanpay scan demo-tls/card-1.png');
   });
 

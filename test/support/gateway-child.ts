@@ -4,7 +4,7 @@
  * as gateway/main.ts is (SCANPAY_KEYRING, SCANPAY_FLEET_KEY, REDIS_URL or REDIS_CLUSTER_NODES, SCANPAY_REDIS_PREFIX,
  * SCANPAY_REDIS_WAIT_REPLICAS, SCANPAY_REDIS_WAIT_MS; pushes over Redis like main.ts), and CHILD_OPTIONS: JSON of
  * GatewayOptions values such as pinPaceMs, framesPerSecond, burst, pinBudget). Prints one line
- * {"event":"ready","url","scannerUrl","opsUrl"} (child-process.ts emit) and closes gracefully when stdin closes.
+ * {"event":"ready","url","scannerUrl","opsUrl","merchantUrl"} (child-process.ts emit) and closes gracefully when stdin closes.
  */
 import { createLogger } from '../../gateway/log.ts';
 import { startGateway } from '../../gateway/server.ts';
@@ -28,4 +28,4 @@ const gateway = await startGateway({
   ...(JSON.parse(process.env.CHILD_OPTIONS ?? '{}') as Record<string, unknown>),
 });
 exitWithParent(() => gateway.close(5_000).then(() => store.close()));
-emit({ event: 'ready', url: gateway.url, scannerUrl: gateway.scannerUrl, opsUrl: gateway.opsUrl });
+emit({ event: 'ready', url: gateway.url, scannerUrl: gateway.scannerUrl, opsUrl: gateway.opsUrl, merchantUrl: gateway.merchantUrl });

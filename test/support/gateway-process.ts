@@ -16,6 +16,7 @@ export interface GatewayProcess {
   url: string;
   scannerUrl: string;
   opsUrl: string;
+  merchantUrl: string;
   pid: number;
   /** What the process has written to stderr so far. */
   stderr(): string;
@@ -44,8 +45,8 @@ export async function spawnGatewayChild(opts: {
   });
   const stop = () => child.stop(10_000);
   try {
-    const ready = await child.waitFor<Message & { url: string; scannerUrl: string; opsUrl: string }>('ready', 20_000);
-    return { url: ready.url, scannerUrl: ready.scannerUrl, opsUrl: ready.opsUrl, pid: child.pid!, stderr: () => child.stderr, stop, kill: () => child.kill() };
+    const ready = await child.waitFor<Message & { url: string; scannerUrl: string; opsUrl: string; merchantUrl: string }>('ready', 20_000);
+    return { url: ready.url, scannerUrl: ready.scannerUrl, opsUrl: ready.opsUrl, merchantUrl: ready.merchantUrl, pid: child.pid!, stderr: () => child.stderr, stop, kill: () => child.kill() };
   } catch (e) {
     await stop();
     throw e;

@@ -1,0 +1,159 @@
+/**
+ * The merchant API's routes (protocol/merchant-api-schemas.ts MERCHANT_API_ROUTES), as thin handlers. Every
+ * request goes the same way: refused with SHUTTING_DOWN once the gateway drains; authenticated (a bad key learns
+ * nothing about the route); its id, query, Idempotency-Key and body checked against the route's schemas; then one
+ * handler below, which reads the store or runs an operation (operations.ts). A merchant sees only its own: another
+ * merchant's payment or refund answers as an unknown one, the same bytes (a malformed id too, without a store
+ * read). A store that fails is 503 STORE_UNAVAILABLE; anything else thrown, 500 INTERNAL (logged by `onError`).
+ * Each request counts as in flight until answered, so a graceful shutdown lets it finish. Every authenticated
+ * POST is an audit line: who, which operation on which payment, the status, and whether it was a replay.
+ * @example
+ *   transport.serve({ …, merchant: { routes: merchantApiRoutes(deps), answers: MERCHANT_LISTENER_ANSWERS } });
+ */
+import { isScanpayError } from '../../core/errors.ts';
+import type { Store } from '../../issuer/store/index.ts';
+import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, type CaptureParams, type ListParams, type ListRefundsParams, type RefundParams } from '../../protocol/merchant-api.ts';
+import { MERCHANT_API_ROUTES, checkFor, type RouteName, type RouteSpec } from '../../protocol/merchant-api-schemas.ts';
+import type { HttpRequest, HttpResponse, HttpRoute } from '../http/types.ts';
+import type { GatewayLogger } from '../log.ts';
+import { apiError, entryObject, listOf, ok, paymentObject, refundObject } from './answers.ts';
+import type { MerchantAuth } from './authenticate.ts';
+import { runOperation } from './operations.ts';
+import { parseBody, parseIdempotencyKey, parseQuery } from './request.ts';
+
+export interface MerchantApiDeps {
+  store: Store;
+  auth: MerchantAuth;
+  inFlight: { track<T>(work: Promise<T>): Promise<T> };
+  draining: () => boolean;
+  /** Where the operations are recorded (event `merchant-api.operation`). */
+  audit: GatewayLogger;
+  onError: (route: string, e: unknown) => void;
+}
+
+/** A request that passed every check: who asks, about what, with which parameters. */
+interface Call {
+  store: Store;
+  merchant: string;
+  /** The path's id ('' for a route without one). */
+  id: string;
+  /** The request's path, canonical (what an operation's fingerprint hashes). */
+  path: string;
+  query: object;
+  body: object;
+  key: string | null;
+}
+
+interface Handler {
+  /** What a malformed id answers: as an unknown one. */
+  unknownId?: 'PAYMENT_NOT_FOUND' | 'REFUND_NOT_FOUND';
+  run(call: Call): Promise<HttpResponse>;
+}
+
+const listQuery = (q: ListParams) => ({
+  limit: q.limit ?? DEFAULT_LIST_LIMIT, startingAfter: q.starting_after, createdGte: q.created_gte, createdLt: q.created_lt,
+});
+
+/** The merchant's payment, or null (unknown, or another merchant's: the same). */
+async function ownPayment(store: Store, merchant: string, id: string) {
+  const payment = await store.payments.getPayment(id);
+  return payment && payment.merchant === merchant ? payment : null;
+}
+
+const HANDLERS: Record<RouteName, Handler> = {
+  listPayments: {
+    run: async ({ store, merchant, query }) => ok(listOf(await store.payments.listPayments(merchant, listQuery(query as ListParams)), paymentObject)),
+  },
+  getPayment: {
+    unknownId: 'PAYMENT_NOT_FOUND',
+    async run({ store, merchant, id }) {
+      const payment = await ownPayment(store, merchant, id);
+      return payment ? ok(paymentObject(payment)) : apiError('PAYMENT_NOT_FOUND');
+    },
+  },
+  listEntries: {
+    unknownId: 'PAYMENT_NOT_FOUND',
+    async run({ store, merchant, id }) {
+      if (!(await ownPayment(store, merchant, id))) return apiError('PAYMENT_NOT_FOUND');
+      return ok(listOf({ data: await store.payments.entries(id), hasMore: false }, entryObject));
+    },
+  },
+  capturePayment: {
+    unknownId: 'PAYMENT_NOT_FOUND',
+    run: ({ store, merchant, id, path, body, key }) => runOperation(store.payments, {
+      kind: 'capture', merchant, paymentId: id, path, params: body, key, amount: (body as CaptureParams).amount,
+    }),
+  },
+  voidPayment: {
+    unknownId: 'PAYMENT_NOT_FOUND',
+    run: ({ store, merchant, id, path, body, key }) => runOperation(store.payments, { kind: 'void', merchant, paymentId: id, path, params: body, key }),
+  },
+  reversePayment: {
+    unknownId: 'PAYMENT_NOT_FOUND',
+    run: ({ store, merchant, id, path, body, key }) => runOperation(store.payments, { kind: 'reverse', merchant, paymentId: id, path, params: body, key }),
+  },
+  createRefund: {
+    run({ store, merchant, path, body, key }) {
+      const { payment, amount, reason } = body as RefundParams;
+      // an empty reason is none: both stores keep it as null
+      return runOperation(store.payments, { kind: 'refund', merchant, paymentId: payment, path, params: body, key, amount, reason: reason || null });
+    },
+  },
+  getRefund: {
+    unknownId: 'REFUND_NOT_FOUND',
+    async run({ store, merchant, id }) {
+      const refund = await store.payments.getRefund(id);
+      return refund && refund.merchant === merchant ? ok(refundObject(refund)) : apiError('REFUND_NOT_FOUND');
+    },
+  },
+  listRefunds: {
+    async run({ store, merchant, query }) {
+      const q = query as ListRefundsParams;
+      if (q.payment === undefined) return ok(listOf(await store.payments.listRefunds(merchant, listQuery(q)), refundObject));
+      if (Object.keys(q).length > 1) return apiError('INVALID_PARAMETER', 'payment', 'payment: lists all of one payment\'s refunds, with no other parameter');
+      if (!(await ownPayment(store, merchant, q.payment))) return apiError('PAYMENT_NOT_FOUND');
+      return ok(listOf(await store.payments.listRefunds(merchant, { limit: MAX_LIST_LIMIT, paymentId: q.payment }), refundObject));
+    },
+  },
+};
+
+/** One route: the checks every request passes, then its handler. */
+function routeOf(name: RouteName, spec: RouteSpec, deps: MerchantApiDeps): HttpRoute {
+  const handler = HANDLERS[name];
+  const answer = async (req: HttpRequest): Promise<HttpResponse> => {
+    if (deps.draining()) return apiError('SHUTTING_DOWN');
+    const who = await deps.auth.authenticate(req.authorization, req.remoteAddress);
+    if (!who.ok) return apiError(who.code);
+    const id = req.params.id ?? '';
+    if (spec.id && !checkFor(spec.id.schema).Check(id)) return apiError(handler.unknownId!);
+    const query = parseQuery(req.query, spec.query);
+    if (!query.ok) return query.answer;
+    const key = spec.method === 'post' ? parseIdempotencyKey(req.idempotencyKey) : { ok: true as const, value: null };
+    if (!key.ok) return key.answer;
+    const body = spec.body ? parseBody(req, spec.body) : { ok: true as const, value: {} };
+    if (!body.ok) return body.answer;
+    const path = spec.path.replace('{id}', id);
+    const answered = await handler.run({ store: deps.store, merchant: who.merchant, id, path, query: query.value, body: body.value, key: key.value });
+    if (spec.method === 'post') {
+      const { payment, amount } = body.value as { payment?: string; amount?: number };
+      deps.audit.info({
+        event: 'merchant-api.operation', merchant: who.merchant, operation: name, payment: payment ?? id, amount, status: answered.status,
+        replayed: answered.headers?.['idempotent-replayed'] === 'true',
+      }, `merchant ${name}: ${answered.status}`);
+    }
+    return answered;
+  };
+  return {
+    method: spec.method,
+    pattern: spec.path.replace('{id}', ':id'),
+    handler: (req) => deps.inFlight.track(answer(req).catch((e: unknown) => {
+      if (isScanpayError(e, 'STORE_UNAVAILABLE')) return apiError('STORE_UNAVAILABLE');
+      deps.onError(spec.path, e);
+      return apiError('INTERNAL');
+    })),
+  };
+}
+
+export function merchantApiRoutes(deps: MerchantApiDeps): HttpRoute[] {
+  return (Object.entries(MERCHANT_API_ROUTES) as [RouteName, RouteSpec][]).map(([name, spec]) => routeOf(name, spec, deps));
+}
