@@ -18,8 +18,9 @@ const JSON_CHARS = '{}[]":,0123456789.-+eE truefalsn\\u';
 const CORRUPT = ['STORE_CORRUPT'];
 const card = makeCard();
 const session = makeSession(card);
-const { attempt: _attempt, ...request } = makePayment(card); // the attempt id is the call's, not the record's
-const ledger: LedgerRecord = { ...request, outcome: 'approved', reason: null, balanceAfter: card.balance - 1_250 };
+const request = makePayment(card);
+// the record holds the request's half ledgerHead stores (not the attempt id, capture method or hold window: those are the call's)
+const ledger: LedgerRecord = { ...JSON.parse(ledgerHead(request)), outcome: 'approved', reason: null, balanceAfter: card.balance - 1_250 };
 
 /**
  * The LedgerRecord contract, from a valid record's own shape (so it follows the schema): the same fields,
@@ -98,7 +99,7 @@ export async function fuzzStoreCodecs(opts: FuzzOptions & { ledgerContract?: boo
       { weight: 2, arbitrary: fc.constantFrom('-1', '1e3', '', '99999999999999999') },
       { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
     );
-    fc.assert(fc.property(jsonInputs(JSON.parse(ledgerHead({ ...request, attempt: '0'.repeat(32) }))), decisions, balances, (head, decision, balanceAfter) => {
+    fc.assert(fc.property(jsonInputs(JSON.parse(ledgerHead(request))), decisions, balances, (head, decision, balanceAfter) => {
       let decoded: LedgerRecord;
       try {
         decoded = ledgerFromFields(head, decision, balanceAfter);
