@@ -19,13 +19,13 @@ import { ExpiringMap } from './expiring-map.ts';
 import { pinBudgetKey } from './keys.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './retention.ts';
 import type {
-  AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceRecord, DeviceRevocation, DeviceTokenCheck, LedgerRecord, OpenedSession,
+  AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceBinding, DeviceRecord, DeviceRevocation, DeviceTokenCheck, LedgerRecord, OpenedSession,
   PaymentRequest, PinAttempt, PinBudget, PinPolicy, PinResult, RateLimit, RateTake, RevocationFeed, RevocationListener, SessionRecord, SessionView,
   Store, WrongPinLimit,
 } from './types.ts';
 import { RECENT_RESULTS } from './types.ts';
 import {
-  checkedAttempt, checkedBudgetOwner, checkedCard, checkedCardToken, checkedClaim, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
+  checkedAttempt, checkedBudgetOwner, checkedCard, checkedCardToken, checkedClaim, checkedDeviceId, checkedLockAt, checkedMerchantId, checkedMutation, checkedNonce,
   checkedPaymentRequest, checkedPolicy, checkedRate, checkedSession, checkedSessionId, checkedTime,
 } from './validate.ts';
 
@@ -256,6 +256,14 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  async bindDevice(deviceId: string, merchant: string): Promise<DeviceBinding> {
+    const record = this.#device(checkedDeviceId(deviceId));
+    const m = checkedMerchantId(merchant);
+    if (record.merchant !== null) return record.merchant === m ? 'already-bound' : 'bound-elsewhere';
+    record.merchant = m;
+    return 'bound';
+  }
+
   /** As Redis lists its device index: the devices recorded or revoked, not those that only connected. */
   async getDevice(deviceId: string): Promise<DeviceRecord | null> {
     const record = this.#devices.get(checkedDeviceId(deviceId));
@@ -314,7 +322,7 @@ export class MemoryStore implements Store {
 
   #device(deviceId: string): DeviceRecord {
     let record = this.#devices.get(deviceId);
-    if (!record) this.#devices.set(deviceId, (record = { deviceId, provisionedAt: null, revokedAt: null, lastConnectedAt: null }));
+    if (!record) this.#devices.set(deviceId, (record = { deviceId, provisionedAt: null, revokedAt: null, lastConnectedAt: null, merchant: null }));
     return record;
   }
 

@@ -11,7 +11,7 @@
 import { abytes, aint } from '../../core/bytes.ts';
 import { ScanpayError } from '../../core/errors.ts';
 import { IDEMPOTENCY_KEY_PATTERN } from '../../protocol/merchant-api.ts';
-import { isDeviceId, parseAmount, parseCurrency, parseDeviceId, parseMerchant, parseMinorUnits, parseSessionId } from '../../protocol/values.ts';
+import { isDeviceId, isMerchant, parseAmount, parseCurrency, parseDeviceId, parseMerchant, parseMinorUnits, parseSessionId } from '../../protocol/values.ts';
 import { WRAPPED_BASIC_KEY_SIZE } from '../card-secrets.ts';
 import { DECLINE_REASONS, type DeclineReason } from '../payment.ts';
 import { BASIC_KEY_CHECK_SIZE } from '../key-ring.ts';
@@ -113,7 +113,7 @@ export function checkedClaim(input: unknown): CardClaim {
 }
 
 /** Whether a value read back (e.g. a revocation message) is a device id the store would have taken. */
-export { isDeviceId };
+export { isDeviceId, isMerchant };
 
 export function checkedDeviceId(id: unknown): string {
   return parseDeviceId(id);
