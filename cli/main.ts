@@ -10,6 +10,8 @@ import { cardCommand } from './card.ts';
 import { EXIT, EXIT_HELP, describeFailure, missingCommand, usageError } from './errors.ts';
 import { fleetKeyCommand } from './fleet-key.ts';
 import { keysCommand } from './keys.ts';
+import { merchantCommand } from './merchant.ts';
+import { paymentCommand } from './payment.ts';
 import { scanCommand } from './scan.ts';
 import { scannerCommand } from './scanner.ts';
 import { consoleOutput, type Output } from './output.ts';
@@ -33,7 +35,7 @@ function ancestors(cmd: Command): Command[] {
 
 export function buildProgram(out: Output): Command {
   const program = new Command('scanpay')
-    .description('scanpay operator CLI: issuer keys, cards, the scanner fleet key, a simulated scanner')
+    .description('scanpay operator CLI: issuer keys, cards, the scanner fleet key and scanners, merchants, payments and refunds, a simulated scanner')
     .version(packageVersion(), '-V, --version', 'print the scanpay version')
     .option('--redis <url>', 'Redis store URL (default: REDIS_URL)')
     .option('--prefix <prefix>', 'Redis key prefix (default: SCANPAY_REDIS_PREFIX or scanpay:)')
@@ -48,6 +50,8 @@ export function buildProgram(out: Output): Command {
   fleetKeyCommand(program, out);
   scanCommand(program, out);
   scannerCommand(program, out);
+  merchantCommand(program, out);
+  paymentCommand(program, out);
   const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];
   for (const cmd of everyCommand(program).slice(1)) cmd.addHelpText('after', EXIT_HELP);
   for (const cmd of everyCommand(program).filter((c) => c.commands.length > 0)) {
