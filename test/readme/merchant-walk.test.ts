@@ -4,7 +4,8 @@
  * under a private key prefix (deleted after with SCAN + UNLINK), with `npx scanpay` and `npm start` pointed at this
  * repository (test/support/readme-shell.ts, as operator-path.test.ts runs its block). PORT, OPS_PORT and
  * MERCHANT_PORT are free ports. Besides each noted outcome: the API key file is mode 0600 and the key is printed
- * nowhere; the capture and the refund sent again under their keys answer the same and move nothing; the bound
+ * nowhere; the capture and the refund sent again under their keys (the refund also by the operator's `scanpay
+ * refund --idempotency-key`) answer the same and move nothing; the bound
  * scanner is refused for another merchant. Everything started is stopped by its process group.
  */
 import { readFileSync, statSync } from 'node:fs';
@@ -102,6 +103,10 @@ describeRedis(redis, 'README merchant walk, run as written', (r) => {
       expect(repeat.stdout.toLowerCase(), show(repeat)).toContain('idempotent-replayed: true');
       expect(repeat.stdout.endsWith(first), show(repeat)).toBe(true); // the same body bytes
     }
+    // the operator's refund under the merchant's key is the same operation: the kept answer, nothing moved
+    const operator = await shell!.run("npx scanpay refund $PAYMENT --amount 625 --reason 'returned one' --idempotency-key refund-$PAYMENT");
+    expect(operator.rc, show(operator)).toBe(0);
+    expect(operator.stdout).toMatch(/^refunded 625 EUR of payment [0-9a-f]{32}: refund re_[0-9a-f]{32}; 625 of 1250 refunded, now partially_refunded \(a repeat of this --idempotency-key: nothing changed now\)$/m);
     const read = await shell!.run('curl -s $API/v1/payments/$PAYMENT -H "Authorization: Bearer $KEY"');
     expect(JSON.parse(read.stdout)).toMatchObject({ status: 'partially_refunded', amount_refunded: 625 });
     const elsewhere = await shell!.run('npx scanpay scan card.png --gateway ws://127.0.0.1:$PORT/scanner --device till-1 --secret-file till-1.secret --amount 100 --currency EUR --merchant shop-2 --pin 1234');
