@@ -105,8 +105,17 @@ export interface Period {
 export interface EventStore {
   /** Merchants that have had events (the sealers' work list). */
   eventMerchants(): Promise<string[]>;
-  /** Up to `limit` marked payments of a merchant, oldest mark first. */
-  outbox(merchant: string, limit: number): Promise<OutboxMark[]>;
+  /**
+   * How long a mark must stay after its last write before it may be cleared: 0 where the step that writes an
+   * event marks it in the same atomic step (memory, one Redis); on a cluster, where the mark is written before the
+   * step, long enough that a step still running when its mark was read marks again after (issuer/journal.ts).
+   */
+  readonly markGraceMs: number;
+  /**
+   * Up to `limit` marked payments of a merchant, oldest mark first (ties by payment id), from just after `after` (a
+   * mark this returned: the page after it; default the first). Marks of different payments may be equal.
+   */
+  outbox(merchant: string, limit: number, after?: OutboxMark): Promise<OutboxMark[]>;
   /** Clears a mark if it still has this score and is older than `graceMs` at `now`; true when cleared. */
   clearMark(merchant: string, mark: OutboxMark, now: number, graceMs: number): Promise<boolean>;
   /** A payment's events from the `from`'th (1-based), in order. */

@@ -39,8 +39,11 @@ export class MemoryEvents implements EventStore {
     return this.payments.eventMerchants();
   }
 
-  async outbox(merchant: string, limit: number): Promise<OutboxMark[]> {
+  readonly markGraceMs = 0; // a step marks its payment in the same synchronous step that writes its event
+
+  async outbox(merchant: string, limit: number, after?: OutboxMark): Promise<OutboxMark[]> {
     return [...this.payments.outboxOf(parseMerchant(merchant))]
+      .filter(([paymentId, mark]) => !after || mark > after.mark || (mark === after.mark && paymentId > after.paymentId))
       .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
       .slice(0, limit)
       .map(([paymentId, mark]) => ({ paymentId, mark }));

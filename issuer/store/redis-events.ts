@@ -5,6 +5,7 @@
  */
 import { ZERO_HASH, eventIdParts, type EventStore, type JournalHead, type JournalRecord, type OutboxMark, type PaymentEvent, type Period } from './event-types.ts';
 import type { RedisContext } from './redis-context.ts';
+import { MARK_GRACE_MS } from './retention.ts';
 import { decoded } from './redis-codec.ts';
 import { entryFromText, eventFromText } from './redis-payment-codec.ts';
 import { checkedEventId, checkedJournalRecord, checkedPaymentId, checkedPeriod } from './validate.ts';
@@ -17,11 +18,26 @@ export class RedisEvents implements EventStore {
     return this.ctx.run((redis) => redis.smembers(this.ctx.keys.eventMerchants));
   }
 
-  async outbox(merchant: string, limit: number): Promise<OutboxMark[]> {
-    const raw = await this.ctx.run((redis) => redis.zrange(this.ctx.keys.outbox(parseMerchant(merchant)), 0, limit - 1, 'WITHSCORES'));
-    const marks: OutboxMark[] = [];
-    for (let i = 0; i < raw.length; i += 2) marks.push({ paymentId: raw[i]!, mark: Number(raw[i + 1]) });
-    return marks;
+  /** One Redis: the payment scripts mark the outbox themselves. A cluster: the store marks before and after the step. */
+  get markGraceMs(): number {
+    return this.ctx.cluster ? MARK_GRACE_MS : 0;
+  }
+
+  async outbox(merchant: string, limit: number, after?: OutboxMark): Promise<OutboxMark[]> {
+    const key = this.ctx.keys.outbox(parseMerchant(merchant));
+    const marks = (raw: string[]) => {
+      const out: OutboxMark[] = [];
+      for (let i = 0; i < raw.length; i += 2) out.push({ paymentId: raw[i]!, mark: Number(raw[i + 1]) });
+      return out;
+    };
+    if (!after) return marks(await this.ctx.run((redis) => redis.zrange(key, 0, limit - 1, 'WITHSCORES')));
+    // Redis orders equal scores by member: the rest of `after`'s score (as many as payments marked in that
+    // millisecond), then the marks above it
+    const [ties, above] = await this.ctx.run((redis) => Promise.all([
+      redis.zrangebyscore(key, after.mark, after.mark, 'WITHSCORES'),
+      redis.zrangebyscore(key, `(${after.mark}`, '+inf', 'WITHSCORES', 'LIMIT', 0, limit),
+    ]));
+    return [...marks(ties).filter((m) => m.paymentId > after.paymentId), ...marks(above)].slice(0, limit);
   }
 
   async clearMark(merchant: string, mark: OutboxMark, now: number, graceMs: number): Promise<boolean> {
