@@ -136,8 +136,12 @@ export interface EventStore {
   /** The journal record of an event, once sealed. */
   journalRecordOf(merchant: string, eventId: string): Promise<JournalRecord | null>;
 
-  /** Closes the merchant's open period at `at` (its last record is the journal's head now) and opens the next. */
-  closePeriod(merchant: string, at: number): Promise<Period>;
+  /**
+   * Closes the merchant's period `period` at `at` if it is the open one (its last record is the journal's head now)
+   * and opens the next; if it is already closed, answers it as it was closed (so a retry closes nothing more).
+   * PERIOD_NOT_OPEN for a period not opened yet.
+   */
+  closePeriod(merchant: string, period: number, at: number): Promise<Period>;
   getPeriod(merchant: string, period: number): Promise<Period | null>;
 
   /**

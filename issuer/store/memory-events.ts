@@ -7,7 +7,7 @@ import { ScanpayError } from '../../core/errors.ts';
 import { parseMerchant } from '../../protocol/values.ts';
 import { ZERO_HASH, eventIdParts, type EventStore, type JournalHead, type JournalRecord, type OutboxMark, type PaymentEvent, type Period } from './event-types.ts';
 import type { MemoryPayments } from './memory-payments.ts';
-import { checkedEventId, checkedJournalRecord, checkedPaymentId } from './validate.ts';
+import { checkedEventId, checkedJournalRecord, checkedPaymentId, checkedPeriodNumber } from './validate.ts';
 
 interface Journal {
   records: JournalRecord[];
@@ -103,9 +103,12 @@ export class MemoryEvents implements EventStore {
     return seq === undefined ? null : copy(journal.records[seq - 1]!);
   }
 
-  async closePeriod(merchant: string, at: number): Promise<Period> {
+  async closePeriod(merchant: string, expected: number, at: number): Promise<Period> {
     const journal = this.#journal(merchant);
+    const done = journal.closed.get(checkedPeriodNumber(expected));
+    if (done) return copy(done);
     const { period, firstSeq, openedAt } = journal.open;
+    if (expected !== period) throw new ScanpayError('PERIOD_NOT_OPEN', `period ${expected} is not open yet`);
     const closed: Period = {
       period, firstSeq, lastSeq: journal.records.length, openedAt: openedAt ?? at, closedAt: at, closingHash: journal.records.at(-1)?.hash ?? ZERO_HASH,
     };

@@ -8,7 +8,8 @@ import type { RedisContext } from './redis-context.ts';
 import { MARK_GRACE_MS } from './retention.ts';
 import { decoded } from './redis-codec.ts';
 import { entryFromText, eventFromText } from './redis-payment-codec.ts';
-import { checkedEventId, checkedJournalRecord, checkedPaymentId, checkedPeriod } from './validate.ts';
+import { checkedEventId, checkedJournalRecord, checkedPaymentId, checkedPeriod, checkedPeriodNumber } from './validate.ts';
+import { ScanpayError } from '../../core/errors.ts';
 import { parseMerchant } from '../../protocol/values.ts';
 
 export class RedisEvents implements EventStore {
@@ -105,9 +106,11 @@ export class RedisEvents implements EventStore {
     return text === null ? null : recordFromText(text);
   }
 
-  async closePeriod(merchant: string, at: number): Promise<Period> {
+  async closePeriod(merchant: string, period: number, at: number): Promise<Period> {
     const m = parseMerchant(merchant);
-    const text = await this.ctx.durable('scanpayClosePeriod', this.ctx.keys.periods(m), this.ctx.keys.journal(m), at, ZERO_HASH);
+    // idempotent by the period's number: a retry after a lost reply (or a failover) answers the close it made
+    const text = await this.ctx.durable('scanpayClosePeriod', this.ctx.keys.periods(m), this.ctx.keys.journal(m), at, ZERO_HASH, checkedPeriodNumber(period));
+    if (text === '') throw new ScanpayError('PERIOD_NOT_OPEN', `period ${period} is not open yet`);
     return decoded('period', () => checkedPeriod(JSON.parse(text)));
   }
 

@@ -181,7 +181,7 @@ function eventsContract(open: () => Promise<Opened>, tamperable: boolean, markGr
     ]);
     const closes = [0, 1, 2].map((i) => async () => {
       await new Promise((r) => setTimeout(r, 20 * (i + 1)));
-      return stores[i]!.events.closePeriod(MERCHANT, Date.now());
+      return stores[i]!.events.closePeriod(MERCHANT, (await stores[i]!.events.journalHead(MERCHANT)).period, Date.now());
     });
     await Promise.all([...operations.map((f) => f()), ...closes.map((f) => f())]);
     done = true;
