@@ -14,6 +14,7 @@ import { merchantCommand } from './merchant.ts';
 import { paymentCommand } from './payment.ts';
 import { scanCommand } from './scan.ts';
 import { scannerCommand } from './scanner.ts';
+import { settlementCommand } from './settlement.ts';
 import { consoleOutput, type Output } from './output.ts';
 
 /** The version in scanpay's package.json: the nearest one above this module (sources or a compiled copy). */
@@ -52,6 +53,7 @@ export function buildProgram(out: Output): Command {
   scannerCommand(program, out);
   merchantCommand(program, out);
   paymentCommand(program, out);
+  settlementCommand(program, out);
   const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];
   for (const cmd of everyCommand(program).slice(1)) cmd.addHelpText('after', EXIT_HELP);
   for (const cmd of everyCommand(program).filter((c) => c.commands.length > 0)) {
