@@ -10,6 +10,7 @@ import { cardCommand } from './card.ts';
 import { EXIT, EXIT_HELP, describeFailure, missingCommand, usageError } from './errors.ts';
 import { fleetKeyCommand } from './fleet-key.ts';
 import { keysCommand } from './keys.ts';
+import { receiptCommand } from './receipt.ts';
 import { scanCommand } from './scan.ts';
 import { scannerCommand } from './scanner.ts';
 import { consoleOutput, type Output } from './output.ts';
@@ -48,6 +49,7 @@ export function buildProgram(out: Output): Command {
   fleetKeyCommand(program, out);
   scanCommand(program, out);
   scannerCommand(program, out);
+  receiptCommand(program, out);
   const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];
   for (const cmd of everyCommand(program).slice(1)) cmd.addHelpText('after', EXIT_HELP);
   for (const cmd of everyCommand(program).filter((c) => c.commands.length > 0)) {

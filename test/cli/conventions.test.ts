@@ -52,7 +52,7 @@ describe('the bin as a real process', () => {
     expect(r.stdout).toContain('scanpay: <message> [CODE]');
     expect(r.stdout).toMatch(/^ {2}1 {2}refused or declined/m);
     expect(r.stdout).toMatch(/^ {2}2 {2}bad usage/m);
-    for (const command of ['keys', 'card', 'fleet-key', 'scan', 'scanner']) expect(r.stdout).toMatch(new RegExp(`^ {2}${command}\\b`, 'm'));
+    for (const command of ['keys', 'card', 'fleet-key', 'scan', 'scanner', 'receipt']) expect(r.stdout).toMatch(new RegExp(`^ {2}${command}\\b`, 'm'));
     const sub = bin('card', 'issue', '--help');
     expect(sub.status).toBe(0);
     expect(sub.stdout).toContain('Exit codes:');
@@ -69,7 +69,7 @@ describe('the bin as a real process', () => {
     const r = bin();
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe('scanpay: missing command: scanpay takes one of keys, card, fleet-key, scan, scanner; `scanpay --help` describes them [USAGE]\n');
+    expect(r.stderr).toBe('scanpay: missing command: scanpay takes one of keys, card, fleet-key, scan, scanner, receipt; `scanpay --help` describes them [USAGE]\n');
   });
 });
 
@@ -112,7 +112,7 @@ describe('usage errors in-process', () => {
 
   it('a missing command is one line naming the commands and the help that describes them, exit 2', async () => {
     const expected: [string[], string][] = [
-      [[], 'scanpay takes one of keys, card, fleet-key, scan, scanner; `scanpay --help` describes them'],
+      [[], 'scanpay takes one of keys, card, fleet-key, scan, scanner, receipt; `scanpay --help` describes them'],
       [['card'], 'scanpay card takes one of issue, reissue, block, unblock, pin, show; `scanpay card --help` describes them'],
       [['fleet-key'], 'scanpay fleet-key takes one of generate; `scanpay fleet-key --help` describes them'],
       [['--keyring', 'x.json', 'scanner'], 'scanpay scanner takes one of provision, list, show, revoke; `scanpay scanner --help` describes them'],
