@@ -127,6 +127,21 @@ function receiptsSuite(openStore: () => Promise<{ store: Store; dispose(): Promi
     expect(verdict).toMatchObject({ ok: true, receipt: { keyId: 2, seq: 2 } });
   });
 
+  it('until the receipt is signed the holder\'s page says so and reloads itself', async () => {
+    await fx.close();
+    fx = await startGatewayFixture({ store, gateway: { receiptIntervalMs: 3_600_000 } }); // no round during the test
+    const card = await fx.issue({ balance: 10_000 });
+    const scanner = await fx.scanner();
+    const auth = await scanner.open(card.payloadText, 700, { merchant: SHOP });
+    expect(await scanner.pin(auth.session, PIN)).toMatchObject({ outcome: 'approved' });
+    const page = await fetch(`${fx.gateway.url}/auth/${auth.session}/receipt?t=${new URL(auth.url).searchParams.get('t')}`);
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    expect(html).toContain('data-testid="receipt-pending"');
+    expect(html).toContain('<meta http-equiv="refresh" content="2">');
+    expect(page.headers.get('cache-control')).toBe('no-store');
+  });
+
   it('serves the verify page under a strict CSP, with its script, the core modules and the .wasm from this gateway', async () => {
     const page = await fetch(`${fx.gateway.url}/receipt-verify`);
     const csp = page.headers.get('content-security-policy')!;
