@@ -1,7 +1,8 @@
 /**
  * The gateway's receipt loop: every `intervalMs`, for each merchant that has had events, seal the merchant's
  * journal (issuer/journal.ts sealMerchant: lease-held and compare-and-append, so running it beside another
- * sealer only shares the work) and sign the receipts its new records call for (issuer/receipt-chain.ts
+ * sealer only shares the work; the lease is let go after each merchant, so a period close, which waits for it
+ * in issuer/settlement.ts, never waits long) and sign the receipts its new records call for (issuer/receipt-chain.ts
  * signMerchantReceipts), the signing itself in the crypto workers. One round at a time; a round's failure is
  * logged and the next round tries again; it never touches a payment's own path, so a slow store or signer
  * delays receipts, never payments. close() waits for the round in progress.
@@ -48,7 +49,12 @@ export function startReceiptLoop(opts: ReceiptLoopOptions): ReceiptLoop {
     for (const merchant of merchants) {
       if (closed) return;
       try {
-        await sealMerchant(opts.store.events, merchant, { owner: opts.owner, now: Date.now() });
+        try {
+          await sealMerchant(opts.store.events, merchant, { owner: opts.owner, now: Date.now() });
+        } finally {
+          // let go at once: a period close waits for this lease (issuer/settlement.ts), and other sealers take turns
+          await opts.store.events.releaseSealer(merchant, opts.owner);
+        }
         const made = await signMerchantReceipts(deps, merchant, { owner: opts.owner });
         if (made.length > 0) opts.onSigned?.(merchant, made.length);
       } catch (e) {
