@@ -12,6 +12,7 @@ import { fleetKeyCommand } from './fleet-key.ts';
 import { keysCommand } from './keys.ts';
 import { merchantCommand } from './merchant.ts';
 import { paymentCommand } from './payment.ts';
+import { receiptCommand } from './receipt.ts';
 import { scanCommand } from './scan.ts';
 import { scannerCommand } from './scanner.ts';
 import { settlementCommand } from './settlement.ts';
@@ -53,6 +54,7 @@ export function buildProgram(out: Output): Command {
   scannerCommand(program, out);
   merchantCommand(program, out);
   paymentCommand(program, out);
+  receiptCommand(program, out);
   settlementCommand(program, out);
   const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];
   for (const cmd of everyCommand(program).slice(1)) cmd.addHelpText('after', EXIT_HELP);

@@ -110,6 +110,28 @@ const PaymentList = listOf(Payment, 'A page of payments, newest first.');
 const RefundList = listOf(Refund, 'A page of refunds: newest first; with `payment`, all of that payment\'s, oldest first.');
 const LedgerEntryList = listOf(LedgerEntry, 'Every entry of a payment, in order (`has_more` is always false).');
 
+const Receipt = Type.Object({
+  object: Type.Literal('receipt'),
+  seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+  payment: PaymentId,
+  kind: literals(['payment', 'capture', 'refund'] as const),
+  event: Type.String({ pattern: '^ev_[0-9a-f]{32}_[1-9][0-9]{0,5}$' }),
+  receipt: Type.String({ pattern: '^spr1\\.[A-Za-z0-9_-]+$', description: 'the signed receipt: spr1. + base64url of its canonical bytes (docs/receipts.md)' }),
+  hash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+}, { additionalProperties: false, description: 'A signed receipt: anyone verifies it offline with the published receipt keys.' });
+const ReceiptList = listOf(Receipt, 'Every receipt of a payment, in chain order (`has_more` is always false).');
+const ReceiptKey = Type.Object({
+  id: Type.Integer({ minimum: 1, maximum: 65535 }),
+  algorithm: Type.Literal('Ed25519'),
+  public_key: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: '32 bytes, base64url' }),
+  state: literals(['active', 'verify-only'] as const),
+  created_at: Type.String(),
+}, { additionalProperties: false });
+const ReceiptKeys = Type.Object({
+  object: Type.Literal('receipt_keys'),
+  keys: Type.Array(ReceiptKey),
+}, { additionalProperties: false, description: 'Every receipt key that has signed, by id (the same document as /receipt-keys on the public listener).' });
+
 const Code = literals(Api.MERCHANT_API_CODES);
 const errorOf = <C extends TSchema>(code: C) => Type.Object({
   error: Type.Object({
@@ -147,12 +169,13 @@ const schemasMatchInterfaces: [
   Same<Static<typeof ListPaymentsParams>, Api.ListParams>, Same<Static<typeof ListRefundsParams>, Api.ListRefundsParams>,
   Same<Static<typeof Period>, Api.ApiPeriod>, Same<Static<typeof Settlement>, Api.ApiSettlement>,
   Same<Static<typeof ClosePeriodParams>, Api.ClosePeriodParams>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
+  Same<Static<typeof Receipt>, Api.ApiReceipt>, Same<Static<typeof ReceiptKeys>, Api.ApiReceiptKeys>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 void schemasMatchInterfaces;
 
 /** The named schemas, as the OpenAPI document's components name them. */
 export const MERCHANT_API_SCHEMAS = {
-  Payment, Refund, LedgerEntry, Reversal, PaymentList, RefundList, LedgerEntryList, Error: ErrorBody,
+  Payment, Refund, LedgerEntry, Reversal, PaymentList, RefundList, LedgerEntryList, Receipt, ReceiptList, ReceiptKeys, Error: ErrorBody,
   CaptureParams, RefundParams, Period, Settlement, ClosePeriodParams,
 } as const satisfies Record<string, TSchema>;
 export type SchemaName = keyof typeof MERCHANT_API_SCHEMAS;
@@ -196,6 +219,18 @@ export const MERCHANT_API_ROUTES = {
     method: 'get', path: '/v1/payments/{id}/entries', summary: 'List a payment\'s ledger entries',
     description: 'Every immutable ledger entry of the payment, in order: its authorization, capture, releases, void or expiry, and refunds.',
     id: { description: 'the payment id', schema: PaymentId }, query: NoParams, ok: 'LedgerEntryList', errors: ['PAYMENT_NOT_FOUND'],
+  },
+  listReceipts: {
+    method: 'get', path: '/v1/payments/{id}/receipts', summary: 'List a payment\'s signed receipts',
+    description: 'The signed receipts of the payment (its captured approval, a capture, each refund), in chain order. Receipts are '
+      + 'signed shortly after the step that calls for them (docs/receipts.md): an empty list means none yet.',
+    id: { description: 'the payment id', schema: PaymentId }, query: NoParams, ok: 'ReceiptList', errors: ['PAYMENT_NOT_FOUND'],
+  },
+  getReceiptKeys: {
+    method: 'get', path: '/v1/receipt-keys', summary: 'Read the receipt keys',
+    description: 'Every Ed25519 public key that has signed receipts, by id. The same document is public (no key needed) at '
+      + '`/receipt-keys` on the gateway\'s public listener, for holders and auditors.',
+    query: NoParams, ok: 'ReceiptKeys', errors: [],
   },
   capturePayment: {
     method: 'post', path: '/v1/payments/{id}/capture', summary: 'Capture a payment',

@@ -71,6 +71,40 @@ export interface ApiLedgerEntry {
 }
 
 /**
+ * A signed receipt of the merchant's (docs/receipts.md): its place in the merchant's chain and its text form,
+ * which anyone verifies offline with the published receipt keys (`scanpay receipt verify`, /receipt-verify).
+ */
+export interface ApiReceipt {
+  object: 'receipt';
+  /** The receipt's sequence number in the merchant's chain: 1, 2, … */
+  seq: number;
+  payment: string;
+  kind: 'payment' | 'capture' | 'refund';
+  /** The event that made it (ev_<payment>_<n>). */
+  event: string;
+  /** `spr1.` + base64url of its canonical bytes. */
+  receipt: string;
+  /** SHA-256 (hex) of its bytes: the next receipt's previous hash. */
+  hash: string;
+}
+
+/** A receipt key's public half: every key that ever signed stays published, so its receipts verify. */
+export interface ApiReceiptKey {
+  id: number;
+  algorithm: 'Ed25519';
+  /** 32 bytes, base64url. */
+  public_key: string;
+  /** active: signs new receipts; verify-only: signed receipts before a rotation. */
+  state: 'active' | 'verify-only';
+  created_at: string;
+}
+
+export interface ApiReceiptKeys {
+  object: 'receipt_keys';
+  keys: ApiReceiptKey[];
+}
+
+/**
  * What a reversal answered: the same for every reversal of a payment, whichever came first. A reversal that
  * refunded made a refund with reason `reversal` (GET /v1/refunds?payment=).
  */

@@ -8,11 +8,12 @@
  *   return apiError('PAYMENT_NOT_FOUND');                      // 404 {"error":{"code":"PAYMENT_NOT_FOUND",…}}
  *   return operationAnswer('refund', await store.payments.refund(request));
  */
+import type { ReceiptKeyInfo } from '../../issuer/key-ring.ts';
 import type { SettlementReport } from '../../issuer/settlement.ts';
-import type { LedgerEntry, OperationOutcome, Payment, Period, Refund } from '../../issuer/store/index.ts';
+import type { LedgerEntry, OperationOutcome, Payment, Period, Refund, StoredReceipt } from '../../issuer/store/index.ts';
 import {
-  MAX_REQUEST_BYTES, MERCHANT_API_ERRORS, type ApiErrorBody, type ApiLedgerEntry, type ApiList, type ApiPayment, type ApiPeriod, type ApiRefund,
-  type ApiReversal, type ApiSettlement, type MerchantApiCode,
+  MAX_REQUEST_BYTES, MERCHANT_API_ERRORS, type ApiErrorBody, type ApiLedgerEntry, type ApiList, type ApiPayment, type ApiPeriod, type ApiReceipt,
+  type ApiReceiptKeys, type ApiRefund, type ApiReversal, type ApiSettlement, type MerchantApiCode,
 } from '../../protocol/merchant-api.ts';
 import type { HttpResponse, ListenerAnswers } from '../http/types.ts';
 
@@ -38,6 +39,15 @@ export function entryObject(e: LedgerEntry): ApiLedgerEntry {
     object: 'ledger_entry', payment: e.paymentId, seq: e.seq, type: e.type, amount: e.amount, balance_change: e.balanceChange,
     refund: e.refundId, created_at: e.at,
   };
+}
+
+export function receiptObject(r: StoredReceipt): ApiReceipt {
+  return { object: 'receipt', seq: r.seq, payment: r.paymentId, kind: r.kind, event: r.eventId, receipt: r.text, hash: r.hash };
+}
+
+/** The published receipt keys (the same document on the merchant API and the public listener). */
+export function receiptKeysObject(keys: readonly ReceiptKeyInfo[]): ApiReceiptKeys {
+  return { object: 'receipt_keys', keys: keys.map((k) => ({ id: k.id, algorithm: 'Ed25519', public_key: k.publicKey, state: k.state, created_at: k.createdAt })) };
 }
 
 export function periodObject(p: Period, lastSeq = p.lastSeq ?? p.firstSeq - 1): ApiPeriod {

@@ -22,7 +22,8 @@ import {
 import { MERCHANT_API_ROUTES, checkFor, type RouteName, type RouteSpec } from '../../protocol/merchant-api-schemas.ts';
 import type { HttpRequest, HttpResponse, HttpRoute } from '../http/types.ts';
 import type { GatewayLogger } from '../log.ts';
-import { apiError, entryObject, listOf, ok, paymentObject, periodObject, refundObject, settlementObject } from './answers.ts';
+import type { ReceiptKeyInfo } from '../../issuer/key-ring.ts';
+import { apiError, entryObject, listOf, ok, paymentObject, periodObject, receiptKeysObject, receiptObject, refundObject, settlementObject } from './answers.ts';
 import type { MerchantAuth } from './authenticate.ts';
 import { runOperation } from './operations.ts';
 import { canonical, parseBody, parseIdempotencyKey, parseQuery } from './request.ts';
@@ -35,11 +36,14 @@ export interface MerchantApiDeps {
   /** Where the operations are recorded (event `merchant-api.operation`). */
   audit: GatewayLogger;
   onError: (route: string, e: unknown) => void;
+  /** The receipt keys' public halves, as the gateway's key ring has them now (reloaded with it). */
+  receiptKeys: () => readonly ReceiptKeyInfo[];
 }
 
 /** A request that passed every check: who asks, about what, with which parameters. */
 interface Call {
   store: Store;
+  receiptKeys: () => readonly ReceiptKeyInfo[];
   merchant: string;
   /** The path's id ('' for a route without one). */
   id: string;
@@ -86,6 +90,16 @@ const HANDLERS: Record<RouteName, Handler> = {
       if (!(await ownPayment(store, merchant, id))) return apiError('PAYMENT_NOT_FOUND');
       return ok(listOf({ data: await store.payments.entries(id), hasMore: false }, entryObject));
     },
+  },
+  listReceipts: {
+    unknownId: 'PAYMENT_NOT_FOUND',
+    async run({ store, merchant, id }) {
+      if (!(await ownPayment(store, merchant, id))) return apiError('PAYMENT_NOT_FOUND');
+      return ok(listOf({ data: await store.receipts.paymentReceipts(merchant, id), hasMore: false }, receiptObject));
+    },
+  },
+  getReceiptKeys: {
+    run: async ({ receiptKeys }) => ok(receiptKeysObject(receiptKeys())),
   },
   capturePayment: {
     unknownId: 'PAYMENT_NOT_FOUND',
@@ -165,7 +179,7 @@ function routeOf(name: RouteName, spec: RouteSpec, deps: MerchantApiDeps): HttpR
     const body = spec.body ? parseBody(req, spec.body) : { ok: true as const, value: {} };
     if (!body.ok) return body.answer;
     const path = spec.path.replace('{id}', id);
-    const answered = await handler.run({ store: deps.store, merchant: who.merchant, id, path, query: query.value, body: body.value, key: key.value });
+    const answered = await handler.run({ store: deps.store, receiptKeys: deps.receiptKeys, merchant: who.merchant, id, path, query: query.value, body: body.value, key: key.value });
     if (spec.method === 'post') {
       const { payment, amount } = body.value as { payment?: string; amount?: number };
       deps.audit.info({

@@ -38,3 +38,4 @@ export type * from './payment-types.ts';
 export type * from './merchant-types.ts';
 export type * from './event-types.ts';
 export { EVENT_TYPES } from './event-types.ts';
+export type * from './receipt-types.ts';

@@ -52,6 +52,11 @@ export interface KeyLayout {
   sealed(merchant: string): string;
   periods(merchant: string): string;
   sealerLease(merchant: string): string;
+  /** A merchant's receipt chain (a list of receipts), each payment's receipt seqs, the chain's journal cursor, and its signer lease. */
+  receipts(merchant: string): string;
+  receiptsByPayment(merchant: string): string;
+  receiptHead(merchant: string): string;
+  receiptSigner(merchant: string): string;
   /** A merchant's Idempotency-Key claims, by the key's hash. */
   idempotency(merchant: string, keyHash: string): string;
   /** A merchant's API key ids. */
@@ -101,6 +106,10 @@ export function keyLayout(prefix: string): KeyLayout {
     sealed: (merchant) => `${prefix}{m:${merchant}}:sealed`,
     periods: (merchant) => `${prefix}{m:${merchant}}:periods`,
     sealerLease: (merchant) => `${prefix}{m:${merchant}}:sealer`,
+    receipts: (merchant) => `${prefix}{m:${merchant}}:receipts`,
+    receiptsByPayment: (merchant) => `${prefix}{m:${merchant}}:receipts-by-payment`,
+    receiptHead: (merchant) => `${prefix}{m:${merchant}}:receipt-head`,
+    receiptSigner: (merchant) => `${prefix}{m:${merchant}}:receipt-signer`,
     idempotency: (merchant, keyHash) => `${prefix}{m:${merchant}}:idem:${keyHash}`,
     merchantKeys: (merchant) => `${prefix}{m:${merchant}}:keys`,
     apiKey: (keyId) => `${prefix}apikey:${keyId}`,

@@ -11,6 +11,7 @@
 
 import type { ErrorCode } from '../../core/errors.ts';
 import type { EventStore } from './event-types.ts';
+import type { ReceiptStore } from './receipt-types.ts';
 import type { MerchantStore } from './merchant-types.ts';
 import type { CaptureMethod, PaymentStore } from './payment-types.ts';
 
@@ -268,6 +269,8 @@ export interface Store {
   readonly merchants: MerchantStore;
   /** Every change to a payment as an event, and merchants' journals of them (event-types.ts). */
   readonly events: EventStore;
+  /** Merchants' chains of signed receipts (receipt-types.ts). */
+  readonly receipts: ReceiptStore;
 
   /** Inserts a new card; false (and nothing written) when the token exists. */
   insertCard(card: CardRecord): Promise<boolean>;

@@ -21,6 +21,8 @@ import { copyCard, copyLedger, copySession, copySessionRecord } from './records.
 import type { ApiKeyRecord, MerchantRecord } from './merchant-types.ts';
 import type { CaptureMethod, ListQuery, OperationRequest } from './payment-types.ts';
 import { EVENT_TYPES, type EventType, type JournalRecord, type Period } from './event-types.ts';
+import { RECEIPT_KINDS, type ReceiptKind } from '../../core/receipt.ts';
+import type { StoredReceipt } from './receipt-types.ts';
 import { DEFAULT_TAKEOVER_MS, type AuthSession, type CardClaim, type CardRecord, type CardStatus, type LedgerRecord, type PaymentRequest, type PinPolicy, type RateLimit, type SessionRecord, type WrongPinLimit } from './types.ts';
 
 const U16 = 0xffff;
@@ -300,6 +302,7 @@ export function checkedIdempotency(merchant: unknown, key: unknown, fingerprint:
 // ── merchants ───────────────────────────────────────────────────────────────────────────────────────────────
 const API_KEY_ID = /^[0-9a-f]{16}$/;
 const HASH = /^[0-9a-f]{64}$/;
+const RECEIPT_TEXT = /^spr1\.[A-Za-z0-9_-]{200,300}$/;
 const MAX_NAME = 200;
 
 export function checkedMerchantId(id: unknown): string {
@@ -362,5 +365,15 @@ export function checkedPeriod(input: unknown): Period {
     period: aint(p.period, 'period', 1, Number.MAX_SAFE_INTEGER), firstSeq: aint(p.firstSeq, 'firstSeq', 1, Number.MAX_SAFE_INTEGER),
     lastSeq: nullable(p.lastSeq, (v) => aint(v, 'lastSeq', 0, Number.MAX_SAFE_INTEGER)), openedAt: whole(p.openedAt, 'openedAt'),
     closedAt: nullable(p.closedAt, (v) => whole(v, 'closedAt')), closingHash: nullable(p.closingHash, (v) => matching(v, 'closingHash', HASH, '64 lowercase hex characters')),
+  };
+}
+
+export function checkedStoredReceipt(input: unknown): StoredReceipt {
+  const r = record(input, 'receipt');
+  return {
+    seq: aint(r.seq, 'seq', 1, Number.MAX_SAFE_INTEGER), paymentId: checkedPaymentId(r.paymentId), eventId: checkedEventId(r.eventId),
+    kind: RECEIPT_KINDS.includes(r.kind as ReceiptKind) ? r.kind as ReceiptKind : (() => { throw bad(`kind must be one of ${RECEIPT_KINDS.join(', ')}`); })(),
+    text: matching(r.text, 'text', RECEIPT_TEXT, 'a receipt text form (spr1.…)'),
+    hash: matching(r.hash, 'hash', HASH, '64 lowercase hex characters'),
   };
 }

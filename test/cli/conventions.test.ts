@@ -52,7 +52,7 @@ describe('the bin as a real process', () => {
     expect(r.stdout).toContain('scanpay: <message> [CODE]');
     expect(r.stdout).toMatch(/^ {2}1 {2}refused or declined/m);
     expect(r.stdout).toMatch(/^ {2}2 {2}bad usage/m);
-    for (const command of ['keys', 'card', 'fleet-key', 'scan', 'scanner', 'merchant', 'payment', 'refund']) expect(r.stdout).toMatch(new RegExp(`^ {2}${command}\\b`, 'm'));
+    for (const command of ['keys', 'card', 'fleet-key', 'scan', 'scanner', 'merchant', 'payment', 'refund', 'receipt']) expect(r.stdout).toMatch(new RegExp(`^ {2}${command}\\b`, 'm'));
     const sub = bin('card', 'issue', '--help');
     expect(sub.status).toBe(0);
     expect(sub.stdout).toContain('Exit codes:');
@@ -71,7 +71,7 @@ describe('the bin as a real process', () => {
     expect(r.stdout).toBe('');
     const silent: Output = { line: () => {}, json: () => {}, error: () => {} };
     const commands = buildProgram(silent).commands.map((c) => c.name());
-    expect(commands.slice(0, 8)).toEqual(['keys', 'card', 'fleet-key', 'scan', 'scanner', 'merchant', 'payment', 'refund']);
+    expect(commands.slice(0, 9)).toEqual(['keys', 'card', 'fleet-key', 'scan', 'scanner', 'merchant', 'payment', 'refund', 'receipt']);
     expect(r.stderr).toBe(`scanpay: missing command: scanpay takes one of ${commands.join(', ')}; \`scanpay --help\` describes them [USAGE]\n`);
   });
 });
