@@ -7,11 +7,12 @@
  * made from that outcome alone (answers.ts), so a retry, however many at once and on whichever gateway, gets the
  * first answer again. Without a key the opId is random: a retry is a new operation.
  * @example
- *   return runOperation(store, { kind: 'refund', merchant, paymentId, path: '/v1/refunds', params, key, amount, reason: null });
+ *   return runOperation(store, { kind: 'refund', merchant, paymentId, path: '/v1/refunds', params, key, amount, reason: null }, metrics);
  */
 import { operationId, requestFingerprint } from '../../issuer/payment.ts';
 import type { OperationOutcome, OperationRequest, PaymentStore } from '../../issuer/store/index.ts';
 import { IDEMPOTENCY_KEY_TTL_MS } from '../../protocol/merchant-api.ts';
+import type { OperationMetrics } from '../flow/deps.ts';
 import type { HttpResponse } from '../http/types.ts';
 import { apiError, operationAnswer, type OperationKind } from './answers.ts';
 import { canonical } from './request.ts';
@@ -40,7 +41,8 @@ function run(payments: PaymentStore, call: OperationCall, request: OperationRequ
   }
 }
 
-export async function runOperation(payments: PaymentStore, call: OperationCall, now: number = Date.now()): Promise<HttpResponse> {
+/** Runs the call and answers it; what it did (not a refusal, not a replay) is counted in `metrics`. */
+export async function runOperation(payments: PaymentStore, call: OperationCall, metrics: OperationMetrics, now: number = Date.now()): Promise<HttpResponse> {
   const fingerprint = requestFingerprint('POST', call.path, canonical(call.params));
   if (call.key !== null && (await payments.claimIdempotencyKey(call.merchant, call.key, fingerprint, IDEMPOTENCY_KEY_TTL_MS)) === 'different') {
     return apiError('IDEMPOTENCY_KEY_REUSED');
@@ -48,5 +50,7 @@ export async function runOperation(payments: PaymentStore, call: OperationCall, 
   const request: OperationRequest = {
     paymentId: call.paymentId, merchant: call.merchant, opId: operationId(call.paymentId, call.merchant, call.key), fingerprint, at: now,
   };
-  return operationAnswer(call.kind, await run(payments, call, request));
+  const outcome = await run(payments, call, request);
+  metrics.operation(call.kind, outcome, 'merchant-api');
+  return operationAnswer(call.kind, outcome);
 }
