@@ -1,7 +1,7 @@
 /**
  * Hold expiry in the gateway (docs/operations.md §Hold expiry): every `intervalMs` the sweeper asks the store to
  * release the manual-capture holds whose window has passed (store.payments.expireHolds), a batch at a time until
- * fewer than a batch were due. Each release is one atomic store step that takes only a hold still held, so any
+ * a batch releases none (at most MAX_BATCHES_PER_SWEEP batches: the rest wait for the next sweep). Each release is one atomic store step that takes only a hold still held, so any
  * number of gateways sweeping one store release each hold exactly once; they only share the work. A sweep that
  * fails (the store unreachable) is reported and the next one tries again; sweeps never overlap (the next is
  * scheduled when one ends), and stop() waits for the one running.
@@ -43,7 +43,9 @@ export class HoldSweeper {
     for (let i = 0; i < MAX_BATCHES_PER_SWEEP; i++) {
       const n = await this.payments.expireHolds(now, SWEEP_BATCH);
       released += n;
-      if (n < SWEEP_BATCH) break;
+      // not `n < SWEEP_BATCH`: another gateway sweeping the same due holds releases some of this batch, so a
+      // batch short of full says nothing of the next; none released says this one found none left to release
+      if (n === 0) break;
     }
     return released;
   }
