@@ -63,6 +63,8 @@ export class GatewayMetrics implements FlowMetrics {
     // event-loop delay sampled every 100 ms: prom-client's 10 ms default woke this thread 100 times a second
     // (8 ms of CPU per second on an idle gateway, most of its cost per payment at light load)
     collectDefaultMetrics({ register: this.registry, prefix: 'scanpay_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+    // both results from the start, so an alert on "failed, and none ok" sees the ok series at 0 (not absent)
+    for (const result of ['ok', 'failed']) this.#sweeps.inc({ result }, 0);
     const depth = () => this.#queueDepth();
     new Gauge({
       name: 'scanpay_pool_queue_depth', help: 'Crypto requests waiting for or inside a pool batch', registers: [this.registry],
