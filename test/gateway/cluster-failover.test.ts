@@ -96,7 +96,7 @@ describeCluster(cluster, 'a Redis Cluster master SIGKILLed while scanners pay th
     await store?.close();
   });
 
-  it('the replica takes over, scanners pay again after a bounded pause, and every acknowledged approval is in the ledger once', async () => {
+  it('the replica takes over, scanners pay again after a bounded pause, every acknowledged approval and money operation is in the ledger once', async () => {
     // the victim: the master serving cards[0]'s slot; its cards are every card on the same master
     const admin = new Cluster(parseClusterNodes(c.nodes.join(',')));
     const keys = keyLayout(prefix);
