@@ -2,10 +2,11 @@
  * Protocol v1.3 `reverse` (docs/protocol.md §4.1): a scanner reverses the payment of one of its sessions whose
  * answer it lost. On the embedded store and on Redis: each case of the action table (voided, refunded, none,
  * and a reversal before the authorization, whose PIN is then declined REVERSED), the answer replayed for every
- * later reversal, another scanner's session answering as an unknown one, the SDK's typed result, the metrics.
- * On Redis with two gateway processes: hundreds of reversals at once over several connections of both, and a
- * reversal racing the merchant API's captures and refunds on one payment — each payment ends one consistent
- * way and every card's balance is its opening balance plus its entries' changes (here: back to the opening).
+ * later reversal, another scanner's session answering as an unknown one, the SDK's typed result, the metrics,
+ * and a reversal racing the merchant API's capture and refunds on one payment. On Redis with two gateway
+ * processes: hundreds of reversals at once over several connections of both, and the same race across the
+ * two — each payment ends one consistent way and every card's balance is its opening balance plus its
+ * entries' changes (here: back to the opening).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore, RedisStore, type Store } from '../../issuer/store/index.ts';
@@ -45,6 +46,57 @@ async function expectReconciled(store: Store, cardToken: string, opening: number
   const balance = (await store.getCard(cardToken))!.balance;
   expect(balance).toBe(opening + changes);
   return balance;
+}
+
+/**
+ * `rounds` payments of `shop` approved through the scanners, each then reversed by one of them while the merchant
+ * captures (in part, every fourth) and refunds it twice, all at once: each ends one consistent way — voided with
+ * nothing captured, or refunded in full of what was captured — its reversal answers the same after, and the card
+ * is back at its opening balance. Returns the ends seen ("action/status": count).
+ */
+async function raceRounds(store: Store, fx: GatewayFixture, scanners: RawScanner[], api: MerchantApi, shop: string, rounds: number): Promise<Record<string, number>> {
+  const card = await fx.issue();
+  const sessions: string[] = [];
+  const ends: Record<string, number> = {};
+  for (let round = 0; round < rounds; round++) {
+    const manual = round % 3 !== 2;
+    const session = await approved(scanners[0]!, card, 1_000, manual ? 'manual' : 'automatic', shop);
+    sessions.push(session);
+    const reverser = scanners[round % scanners.length]!;
+    // the merchant's requests leave a little after the reversal in some rounds, so both orders happen (asserted: whichever came)
+    const lag = (round % 4) * 3;
+    const later = <T>(request: () => Promise<T>) => new Promise<void>((resolve) => setTimeout(resolve, lag)).then(request);
+    const [reversal, ...merchant] = await Promise.all([
+      reverse(reverser, session),
+      later(() => api.post(`/v1/payments/${session}/capture`, round % 4 === 0 ? { amount: 600 } : undefined)),
+      later(() => api.post('/v1/refunds', { payment: session, amount: 300 })),
+      later(() => api.post('/v1/refunds', { payment: session, amount: 200 })),
+    ]);
+    for (const a of merchant) expect(a.status, a.text).toBeLessThan(500);
+    expect(reversal.type, JSON.stringify(reversal)).toBe('reversal');
+    const action = (reversal as ReversalFrame).action;
+    const payment = (await store.payments.getPayment(session))!;
+    const entries = await store.payments.entries(session);
+    const count = (type: string) => entries.filter((e) => e.type === type).length;
+    // the reversal took what was there when it ran: a hold (voided, nothing captured since) or a charge (refunded: all of it)
+    expect(action).not.toBe('none');
+    expect(payment.reversal).toBe(action);
+    expect(count('capture')).toBeLessThanOrEqual(1);
+    if (action === 'voided') {
+      expect(payment).toMatchObject({ status: 'voided', capturedAmount: 0, refundedAmount: 0 });
+      expect(count('capture') + count('refund')).toBe(0);
+    } else {
+      expect(payment.status).toBe('refunded');
+      expect(payment.refundedAmount).toBe(payment.capturedAmount);
+      expect(entries.filter((e) => e.type === 'refund').reduce((n, e) => n + e.amount, 0)).toBe(payment.capturedAmount);
+    }
+    // and the reversal's answer is the same, replayed, for every later one
+    expect(await reverse(scanners[0]!, session)).toMatchObject({ action, replayed: true });
+    const end = `${action}/${payment.status}`;
+    ends[end] = (ends[end] ?? 0) + 1;
+  }
+  expect(await expectReconciled(store, fx.keyRing.cardToken(card.pan), OPENING, sessions)).toBe(OPENING);
+  return ends;
 }
 
 const kinds: [string, () => Promise<{ store: Store; dispose(): Promise<void> }>][] = [
@@ -137,6 +189,13 @@ for (const [name, open] of kinds) {
       expect((await fx.issuer.viewCard(card.pan)).balance).toBe(OPENING);
     });
 
+    it('a scanner\'s reversal racing the merchant\'s capture and refunds on one payment: one consistent end each, balances back to the opening', async () => {
+      const api = new MerchantApi(fx.gateway.merchantUrl, await createMerchant(fx.store, fx.fleetKey, 'race-shop'));
+      const device = uniqueDevice();
+      const ends = await raceRounds(fx.store, fx, [await fx.scanner(device), await fx.scanner(device)], api, 'race-shop', 8);
+      console.log(`${name}: scanner reversal racing capture + 2 refunds on 8 payments: ends ${JSON.stringify(ends)}`);
+    });
+
     it('another scanner\'s session and an unknown one answer SESSION_UNKNOWN alike, and nothing changes', async () => {
       const card = await fx.issue();
       const owner = await fx.scanner();
@@ -223,49 +282,9 @@ describeRedis(redis, 'reversals on two gateway processes over one Redis', (r) =>
     const device = uniqueDevice();
     const payer = await fx.scanner(device);
     const other = await connect(child.scannerUrl, device);
-    const card = await fx.issue();
-    const sessions: string[] = [];
-    const ends: Record<string, number> = {};
     try {
-      for (let round = 0; round < 12; round++) {
-        const manual = round % 3 !== 2;
-        const session = await approved(payer, card, 1_000, manual ? 'manual' : 'automatic', SHOP);
-        sessions.push(session);
-        const reverser = round % 2 === 0 ? payer : other;
-        // the merchant's requests leave a little after the reversal in some rounds, so both orders happen (asserted: whichever came)
-        const lag = (round % 4) * 3;
-        const later = <T>(request: () => Promise<T>) => new Promise<void>((resolve) => setTimeout(resolve, lag)).then(request);
-        const [reversal, ...merchant] = await Promise.all([
-          reverse(reverser, session),
-          later(() => api.post(`/v1/payments/${session}/capture`, round % 4 === 0 ? { amount: 600 } : undefined)),
-          later(() => api.post('/v1/refunds', { payment: session, amount: 300 })),
-          later(() => api.post('/v1/refunds', { payment: session, amount: 200 })),
-        ]);
-        for (const a of merchant) expect(a.status, a.text).toBeLessThan(500);
-        expect(reversal.type, JSON.stringify(reversal)).toBe('reversal');
-        const action = (reversal as ReversalFrame).action;
-        const payment = (await store.payments.getPayment(session))!;
-        const entries = await store.payments.entries(session);
-        const count = (type: string) => entries.filter((e) => e.type === type).length;
-        // the reversal took what was there when it ran: a hold (voided, nothing captured since) or a charge (refunded: all of it)
-        expect(action).not.toBe('none');
-        expect(payment.reversal).toBe(action);
-        expect(count('capture')).toBeLessThanOrEqual(1);
-        if (action === 'voided') {
-          expect(payment).toMatchObject({ status: 'voided', capturedAmount: 0, refundedAmount: 0 });
-          expect(count('capture') + count('refund')).toBe(0);
-        } else {
-          expect(payment.status).toBe('refunded');
-          expect(payment.refundedAmount).toBe(payment.capturedAmount);
-          expect(entries.filter((e) => e.type === 'refund').reduce((n, e) => n + e.amount, 0)).toBe(payment.capturedAmount);
-        }
-        // and the reversal's answer is the same, replayed, for every later one
-        expect(await reverse(payer, session)).toMatchObject({ action, replayed: true });
-        const end = `${action}/${payment.status}`;
-        ends[end] = (ends[end] ?? 0) + 1;
-      }
+      const ends = await raceRounds(store, fx, [payer, other], api, SHOP, 12);
       console.log(`scanner reversal racing capture + 2 refunds on 12 payments over 2 gateways: ends ${JSON.stringify(ends)}`);
-      expect(await expectReconciled(store, fx.keyRing.cardToken(card.pan), OPENING, sessions)).toBe(OPENING);
     } finally {
       await other.close();
     }
