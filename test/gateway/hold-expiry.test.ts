@@ -1,11 +1,13 @@
 /**
  * Hold expiry in the gateway (gateway/hold-sweeper.ts, docs/operations.md): a manual-capture hold not captured
  * within its window is released by the gateway's sweeper, exactly once — also with several gateways sweeping
- * one Redis at once — counted in scanpay_holds_expired_total; the gateway's window is the default for a
+ * one Redis at once, and racing a capture, a void or a reversal of the same hold — counted in
+ * scanpay_holds_expired_total; the gateway's window is the default for a
  * merchant without its own; the sweeper stops with the gateway and survives a failing store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HoldSweeper, SWEEP_BATCH } from '../../gateway/hold-sweeper.ts';
+import { operationId } from '../../issuer/payment.ts';
 import { MemoryStore, RedisStore, type CardRecord, type Store } from '../../issuer/store/index.ts';
 import { PIN, metricValue, startGatewayFixture } from '../support/gateway-fixture.ts';
 import { spawnGatewayChild, type GatewayProcess } from '../support/gateway-process.ts';
@@ -127,6 +129,33 @@ describeRedis(redis, 'hold expiry with several sweepers on one Redis', (r) => {
     expect(released.reduce((a, b) => a + b, 0)).toBe(300);
     await expectExpiredOnce(stores[1]!, card, ids);
     expect(await stores[0]!.payments.expireHolds(Date.now(), 100)).toBe(0);
+  }, 60_000);
+
+  it('holds past their window racing a capture, a void and a reversal each: one end per payment, balances reconcile', async () => {
+    const card = await storedCard(stores[0]!, { balance: 1_000_000 });
+    const ids = await heldPayments(stores[0]!, card, 60, 1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const op = (paymentId: string, n: number) => ({ paymentId, merchant: 'hold-shop', opId: operationId(paymentId, 'hold-shop', `race-${n}`), fingerprint: String(n).repeat(64), at: Date.now() });
+    const racing = ids.map((id, i) => {
+      const [a, b] = [stores[i % 2]!, stores[(i + 1) % 2]!];
+      const other = [() => a.payments.capture(op(id, 1)), () => a.payments.void(op(id, 2)), () => a.payments.reverse(op(id, 3))][i % 3]!;
+      return Promise.all([other(), new HoldSweeper(b.payments, { intervalMs: 1_000 }).sweep()]);
+    });
+    await Promise.all(racing);
+    const ends: Record<string, number> = {};
+    let changes = 0;
+    for (const id of ids) {
+      const payment = (await stores[1]!.payments.getPayment(id))!;
+      const entries = await stores[1]!.payments.entries(id);
+      const releases = entries.filter((e) => e.type === 'expiry' || e.type === 'void').length;
+      const captures = entries.filter((e) => e.type === 'capture').length;
+      expect(releases + captures, `${id}: ${entries.map((e) => e.type).join(',')}`).toBe(1); // the hold went one way, once
+      expect(['expired', 'voided', 'captured']).toContain(payment.status);
+      ends[payment.status] = (ends[payment.status] ?? 0) + 1;
+      changes += entries.reduce((n, e) => n + e.balanceChange, 0);
+    }
+    console.log(`hold expiry racing a capture, void or reversal on 60 due holds (2 connections): ends ${JSON.stringify(ends)}`);
+    expect((await stores[0]!.getCard(card.token))!.balance).toBe(card.balance + changes);
   }, 60_000);
 
   describe('two gateway processes sweeping', () => {
