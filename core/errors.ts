@@ -76,6 +76,8 @@ export const PAYMENT_ERROR_CODES = {
   MERCHANT_UNKNOWN: 'no such merchant',
   MERCHANT_EXISTS: 'a merchant with this id exists',
   MERCHANT_MISMATCH: 'the scanner is bound to another merchant',
+  PERIOD_NOT_FOUND: 'no such settlement period',
+  PERIOD_NOT_OPEN: 'only the open settlement period can be closed',
 } as const;
 
 /** The store's (issuer/store): the backing store failed, not the request. */

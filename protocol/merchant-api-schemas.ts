@@ -66,6 +66,42 @@ const Reversal = Type.Object({
   payment_status: Status,
 }, { additionalProperties: false, description: 'What the first reversal of the payment did; every later one answers the same. A refund it made has reason `reversal`.' });
 
+const PeriodNumber = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+const Hash = Type.String({ pattern: '^[0-9a-f]{64}$' });
+const periodFields = {
+  period: PeriodNumber,
+  status: literals(['open', 'closed'] as const),
+  opened_at: Millis,
+  closed_at: Type.Union([Millis, Type.Null()]),
+  first_seq: Type.Integer({ minimum: 1 }),
+  last_seq: Type.Integer({ minimum: 0 }),
+  closing_hash: Type.Union([Hash, Type.Null()]),
+};
+const Period = Type.Object({ object: Type.Literal('period'), ...periodFields }, {
+  additionalProperties: false, description: 'A settlement period: which of the merchant\'s journal records it holds.',
+});
+const Total = Type.Object({ count: Type.Integer({ minimum: 0 }), amount: MinorUnits }, { additionalProperties: false });
+const CurrencyTotals = Type.Object({
+  currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+  authorizations: Total, captures: Total, releases: Total, voids: Total, expiries: Total, refunds: Total, reversals: Total,
+  net: Type.Integer({ minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }),
+}, { additionalProperties: false, description: 'One currency\'s totals: net = captures − refunds (reversals are counted in voids or refunds too).' });
+const SettlementEntry = Type.Object({
+  journal_seq: Type.Integer({ minimum: 1 }),
+  event: Type.String({ pattern: '^ev_[0-9a-f]{32}_[1-9][0-9]{0,5}$' }),
+  event_type: literals(['payment.approved', 'payment.declined', 'payment.captured', 'payment.voided', 'payment.expired', 'payment.reversed', 'refund.created'] as const),
+  payment: PaymentId,
+  entry_seq: Type.Integer({ minimum: 1 }),
+  type: literals(['authorization', 'capture', 'release', 'void', 'expiry', 'refund'] as const),
+  amount: MinorUnits,
+  currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+  refund: Type.Union([RefundId, Type.Null()]),
+  created_at: Millis,
+}, { additionalProperties: false });
+const Settlement = Type.Object({
+  object: Type.Literal('settlement'), ...periodFields, currencies: Type.Array(CurrencyTotals), entries: Type.Array(SettlementEntry),
+}, { additionalProperties: false, description: 'A period\'s settlement report: its totals per currency add up the entries it lists.' });
+
 const listOf = <T extends TSchema>(item: T, description: string) => Type.Object({
   data: Type.Array(item),
   has_more: Type.Boolean(),
@@ -89,6 +125,8 @@ const Reason = Type.String({ maxLength: Api.MAX_REFUND_REASON, pattern: Api.REFU
 const CaptureParams = Type.Object({ amount: Type.Optional(Amount) }, { additionalProperties: false });
 const NoParams = Type.Object({}, { additionalProperties: false });
 const RefundParams = Type.Object({ payment: PaymentId, amount: Amount, reason: Type.Optional(Reason) }, { additionalProperties: false });
+const ClosePeriodParams = Type.Object({ period: PeriodNumber }, { additionalProperties: false });
+const PeriodRef = Type.String({ pattern: Api.PERIOD_REF_PATTERN, description: 'a period\'s number, or `current` (the open one)' });
 const limit = Type.Optional(Type.Integer({ minimum: 1, maximum: Api.MAX_LIST_LIMIT, default: Api.DEFAULT_LIST_LIMIT }));
 const ListPaymentsParams = Type.Object({
   limit, starting_after: Type.Optional(PaymentId), created_gte: Type.Optional(Millis), created_lt: Type.Optional(Millis),
@@ -107,13 +145,15 @@ const schemasMatchInterfaces: [
   Same<Static<typeof PaymentList>, Api.ApiList<Api.ApiPayment>>, Same<Static<typeof ErrorBody>, Api.ApiErrorBody>,
   Same<Static<typeof CaptureParams>, Api.CaptureParams>, Same<Static<typeof RefundParams>, Api.RefundParams>,
   Same<Static<typeof ListPaymentsParams>, Api.ListParams>, Same<Static<typeof ListRefundsParams>, Api.ListRefundsParams>,
-] = [true, true, true, true, true, true, true, true, true, true];
+  Same<Static<typeof Period>, Api.ApiPeriod>, Same<Static<typeof Settlement>, Api.ApiSettlement>,
+  Same<Static<typeof ClosePeriodParams>, Api.ClosePeriodParams>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
 void schemasMatchInterfaces;
 
 /** The named schemas, as the OpenAPI document's components name them. */
 export const MERCHANT_API_SCHEMAS = {
   Payment, Refund, LedgerEntry, Reversal, PaymentList, RefundList, LedgerEntryList, Error: ErrorBody,
-  CaptureParams, RefundParams,
+  CaptureParams, RefundParams, Period, Settlement, ClosePeriodParams,
 } as const satisfies Record<string, TSchema>;
 export type SchemaName = keyof typeof MERCHANT_API_SCHEMAS;
 
@@ -192,6 +232,19 @@ export const MERCHANT_API_ROUTES = {
     description: 'The merchant\'s refunds, newest first, a page at a time; or, with `payment` (and no other parameter), all of '
       + 'that payment\'s refunds, oldest first (another merchant\'s payment: PAYMENT_NOT_FOUND, as an unknown one).',
     query: ListRefundsParams, ok: 'RefundList', errors: ['PAYMENT_NOT_FOUND'],
+  },
+  closePeriod: {
+    method: 'post', path: '/v1/periods/close', summary: 'Close a settlement period',
+    description: 'Closes the period `period` if it is the open one: what was done before is sealed into it first, and the next '
+      + 'period opens. A period already closed is answered as it was closed (a retry closes nothing more); one not opened yet is '
+      + 'PERIOD_NOT_OPEN.',
+    query: NoParams, body: ClosePeriodParams, ok: 'Period', errors: ['PERIOD_NOT_OPEN'],
+  },
+  getSettlement: {
+    method: 'get', path: '/v1/settlements/{id}', summary: 'Read a period\'s settlement report',
+    description: 'The period\'s totals per currency and every ledger entry in it, in journal order. A closed period\'s report never '
+      + 'changes and is the same on every gateway; the open one\'s (`current`) grows until it is closed.',
+    id: { description: 'the period\'s number, or `current`', schema: PeriodRef }, query: NoParams, ok: 'Settlement', errors: ['PERIOD_NOT_FOUND'],
   },
 } as const satisfies Record<string, RouteSpec>;
 

@@ -8,10 +8,11 @@
  *   return apiError('PAYMENT_NOT_FOUND');                      // 404 {"error":{"code":"PAYMENT_NOT_FOUND",…}}
  *   return operationAnswer('refund', await store.payments.refund(request));
  */
-import type { LedgerEntry, OperationOutcome, Payment, Refund } from '../../issuer/store/index.ts';
+import type { SettlementReport } from '../../issuer/settlement.ts';
+import type { LedgerEntry, OperationOutcome, Payment, Period, Refund } from '../../issuer/store/index.ts';
 import {
-  MAX_REQUEST_BYTES, MERCHANT_API_ERRORS, type ApiErrorBody, type ApiLedgerEntry, type ApiList, type ApiPayment, type ApiRefund,
-  type ApiReversal, type MerchantApiCode,
+  MAX_REQUEST_BYTES, MERCHANT_API_ERRORS, type ApiErrorBody, type ApiLedgerEntry, type ApiList, type ApiPayment, type ApiPeriod, type ApiRefund,
+  type ApiReversal, type ApiSettlement, type MerchantApiCode,
 } from '../../protocol/merchant-api.ts';
 import type { OperationKind } from '../flow/deps.ts';
 import type { HttpResponse, ListenerAnswers } from '../http/types.ts';
@@ -39,6 +40,24 @@ export function entryObject(e: LedgerEntry): ApiLedgerEntry {
   return {
     object: 'ledger_entry', payment: e.paymentId, seq: e.seq, type: e.type, amount: e.amount, balance_change: e.balanceChange,
     refund: e.refundId, created_at: e.at,
+  };
+}
+
+export function periodObject(p: Period, lastSeq = p.lastSeq ?? p.firstSeq - 1): ApiPeriod {
+  return {
+    object: 'period', period: p.period, status: p.closedAt === null ? 'open' : 'closed', opened_at: p.openedAt, closed_at: p.closedAt,
+    first_seq: p.firstSeq, last_seq: lastSeq, closing_hash: p.closingHash,
+  };
+}
+
+export function settlementObject(r: SettlementReport): ApiSettlement {
+  return {
+    object: 'settlement', period: r.period, status: r.status, opened_at: r.openedAt, closed_at: r.closedAt, first_seq: r.firstSeq,
+    last_seq: r.lastSeq, closing_hash: r.closingHash, currencies: r.currencies,
+    entries: r.entries.map((e) => ({
+      journal_seq: e.journalSeq, event: e.eventId, event_type: e.eventType, payment: e.paymentId, entry_seq: e.entrySeq, type: e.type,
+      amount: e.amount, currency: e.currency, refund: e.refundId, created_at: e.at,
+    })),
   };
 }
 

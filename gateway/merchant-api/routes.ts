@@ -12,15 +12,21 @@
  */
 import { isScanpayError } from '../../core/errors.ts';
 import type { Store } from '../../issuer/store/index.ts';
-import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, type CaptureParams, type ListParams, type ListRefundsParams, type RefundParams } from '../../protocol/merchant-api.ts';
+import { hostname } from 'node:os';
+import { requestFingerprint } from '../../issuer/payment.ts';
+import { closeSettlementPeriod, openPeriod, settlementReport } from '../../issuer/settlement.ts';
+import {
+  DEFAULT_LIST_LIMIT, IDEMPOTENCY_KEY_TTL_MS, MAX_LIST_LIMIT, type CaptureParams, type ClosePeriodParams, type ListParams, type ListRefundsParams,
+  type RefundParams,
+} from '../../protocol/merchant-api.ts';
 import { MERCHANT_API_ROUTES, checkFor, type RouteName, type RouteSpec } from '../../protocol/merchant-api-schemas.ts';
 import type { HttpRequest, HttpResponse, HttpRoute } from '../http/types.ts';
 import type { OperationMetrics } from '../flow/deps.ts';
 import type { GatewayLogger } from '../log.ts';
-import { apiError, entryObject, listOf, ok, paymentObject, refundObject } from './answers.ts';
+import { apiError, entryObject, listOf, ok, paymentObject, periodObject, refundObject, settlementObject } from './answers.ts';
 import type { MerchantAuth } from './authenticate.ts';
 import { runOperation } from './operations.ts';
-import { parseBody, parseIdempotencyKey, parseQuery } from './request.ts';
+import { canonical, parseBody, parseIdempotencyKey, parseQuery } from './request.ts';
 
 export interface MerchantApiDeps {
   store: Store;
@@ -50,13 +56,16 @@ interface Call {
 
 interface Handler {
   /** What a malformed id answers: as an unknown one. */
-  unknownId?: 'PAYMENT_NOT_FOUND' | 'REFUND_NOT_FOUND';
+  unknownId?: 'PAYMENT_NOT_FOUND' | 'REFUND_NOT_FOUND' | 'PERIOD_NOT_FOUND';
   run(call: Call): Promise<HttpResponse>;
 }
 
 const listQuery = (q: ListParams) => ({
   limit: q.limit ?? DEFAULT_LIST_LIMIT, startingAfter: q.starting_after, createdGte: q.created_gte, createdLt: q.created_lt,
 });
+
+/** Who closes a period from this process: the seal lease's holder while it seals before the close. */
+const CLOSER = `merchant-api:${hostname()}:${process.pid}`;
 
 /** The merchant's payment, or null (unknown, or another merchant's: the same). */
 async function ownPayment(store: Store, merchant: string, id: string) {
@@ -117,6 +126,29 @@ const HANDLERS: Record<RouteName, Handler> = {
       if (Object.keys(q).length > 1) return apiError('INVALID_PARAMETER', 'payment', 'payment: lists all of one payment\'s refunds, with no other parameter');
       if (!(await ownPayment(store, merchant, q.payment))) return apiError('PAYMENT_NOT_FOUND');
       return ok(listOf(await store.payments.listRefunds(merchant, { limit: MAX_LIST_LIMIT, paymentId: q.payment }), refundObject));
+    },
+  },
+  closePeriod: {
+    // idempotent by the period's number (a closed period answers as it was closed); the key only guards its reuse
+    async run({ store, merchant, path, body, key }) {
+      const { period } = body as ClosePeriodParams;
+      const fingerprint = requestFingerprint('POST', path, canonical(body));
+      if (key !== null && (await store.payments.claimIdempotencyKey(merchant, key, fingerprint, IDEMPOTENCY_KEY_TTL_MS)) === 'different') {
+        return apiError('IDEMPOTENCY_KEY_REUSED');
+      }
+      try {
+        return ok(periodObject(await closeSettlementPeriod(store, merchant, period, { owner: CLOSER, now: Date.now() })));
+      } catch (e) {
+        if (isScanpayError(e, 'PERIOD_NOT_OPEN')) return apiError('PERIOD_NOT_OPEN');
+        throw e;
+      }
+    },
+  },
+  getSettlement: {
+    unknownId: 'PERIOD_NOT_FOUND',
+    async run({ store, merchant, id }) {
+      const report = await settlementReport(store, merchant, id === 'current' ? await openPeriod(store, merchant) : Number(id));
+      return report ? ok(settlementObject(report)) : apiError('PERIOD_NOT_FOUND');
     },
   },
 };

@@ -350,6 +350,11 @@ export function checkedJournalRecord(input: unknown): JournalRecord {
   };
 }
 
+/** A period's number: 1, 2, … */
+export function checkedPeriodNumber(input: unknown): number {
+  return aint(input, 'period', 1, Number.MAX_SAFE_INTEGER);
+}
+
 export function checkedPeriod(input: unknown): Period {
   const p = record(input, 'period');
   const nullable = <T>(v: unknown, check: (v: unknown) => T): T | null => (v === null || v === undefined ? null : check(v));

@@ -111,8 +111,10 @@ describe('usage errors in-process', () => {
   });
 
   it('a missing command is one line naming the commands and the help that describes them, exit 2', async () => {
+    const silent: Output = { line: () => {}, json: () => {}, error: () => {} };
     const expected: [string[], string][] = [
-      [[], 'scanpay takes one of keys, card, fleet-key, scan, scanner; `scanpay --help` describes them'],
+      [[], `scanpay takes one of ${buildProgram(silent).commands.map((c) => c.name()).join(', ')}; \`scanpay --help\` describes them`],
+      [['settlement'], 'scanpay settlement takes one of close, report; `scanpay settlement --help` describes them'],
       [['card'], 'scanpay card takes one of issue, reissue, block, unblock, pin, show; `scanpay card --help` describes them'],
       [['fleet-key'], 'scanpay fleet-key takes one of generate; `scanpay fleet-key --help` describes them'],
       [['--keyring', 'x.json', 'scanner'], 'scanpay scanner takes one of provision, list, show, revoke; `scanpay scanner --help` describes them'],
