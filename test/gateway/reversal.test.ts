@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore, RedisStore, type Store } from '../../issuer/store/index.ts';
 import type { IssuedCard } from '../../issuer/issuer.ts';
 import type { ErrorFrame, PaymentResultFrame, ReversalFrame } from '../../protocol/messages.ts';
-import { PIN, RawScanner, WRONG_PIN, metricValue, startGatewayFixture, uniqueDevice, type GatewayFixture } from '../support/gateway-fixture.ts';
+import { PIN, RawScanner, WRONG_PIN, metricValue, postPin, startGatewayFixture, uniqueDevice, type GatewayFixture } from '../support/gateway-fixture.ts';
 import { spawnGatewayChild, type GatewayProcess } from '../support/gateway-process.ts';
 import { MerchantApi, createMerchant } from '../support/merchant-api.ts';
 import { deleteKeys, describeRedis, redisForTests, testKeyPrefix } from '../support/redis.ts';
@@ -194,6 +194,20 @@ for (const [name, open] of kinds) {
       const device = uniqueDevice();
       const ends = await raceRounds(fx.store, fx, [await fx.scanner(device), await fx.scanner(device)], api, 'race-shop', 8);
       console.log(`${name}: scanner reversal racing capture + 2 refunds on 8 payments: ends ${JSON.stringify(ends)}`);
+    });
+
+    it('a session reversed before the holder pays on the page: the page says it was cancelled, nothing is charged', async () => {
+      const card = await fx.issue();
+      const scanner = await fx.scanner();
+      const auth = await scanner.open(card.payloadText, 650);
+      expect(await reverse(scanner, auth.session)).toMatchObject({ action: 'none', replayed: false });
+      const page = await postPin(auth.url, PIN);
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toContain('data-code="REVERSED"');
+      expect(html).toContain('Nothing was charged.');
+      expect(await scanner.next((f) => f.type === 'payment-result' && f.session === auth.session)).toMatchObject({ outcome: 'declined', reason: 'REVERSED', receipt: null });
+      expect((await fx.issuer.viewCard(card.pan)).balance).toBe(OPENING);
     });
 
     it('another scanner\'s session and an unknown one answer SESSION_UNKNOWN alike, and nothing changes', async () => {
