@@ -12,7 +12,7 @@
  */
 import { ScanpayBaseError, isScanpayError } from '../core/errors.ts';
 import { readKeyRing } from '../issuer/key-ring-source.ts';
-import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS, type PinBudget, PREFIX_PATTERN, redisTarget } from '../issuer/store/index.ts';
+import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS, MAX_HOLD_WINDOW_MS, type PinBudget, PREFIX_PATTERN, redisTarget } from '../issuer/store/index.ts';
 import { GATEWAY_DEFAULTS } from './defaults.ts';
 import { loadFleetKey } from '../protocol/fleet-key.ts';
 import { demoDirProblem } from './demo.ts';
@@ -47,6 +47,10 @@ export interface StartConfig {
   pageRate: { perSecond: number; burst: number };
   /** SCANPAY_MAX_CONNECTION_AGE_S: a scanner connection is closed (4001) and re-authenticated after at most this long. */
   maxConnectionAgeS: number;
+  /** SCANPAY_HOLD_WINDOW_S: a manual-capture hold's window for a merchant without its own (GatewayOptions.holdWindowMs). */
+  holdWindowS: number;
+  /** SCANPAY_HOLD_SWEEP_S: how often this process releases holds past their window; 0: never (GatewayOptions.holdSweepMs). */
+  holdSweepS: number;
   /** `--processes N` / SCANPAY_PROCESSES: gateway processes sharing one port (gateway/processes.ts); 1: this one. */
   processes: number;
   /** Set in a process the group started (SCANPAY_PROCESS_GROUP=i/N): it may share its port with the group. */
@@ -161,6 +165,8 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[])
     burst: int('SCANPAY_PAGE_RATE_BURST', d.pageLimits.perAddress.burst, 1, 1_000_000),
   };
   const maxConnectionAgeS = int('SCANPAY_MAX_CONNECTION_AGE_S', d.maxConnectionAgeS, 10, 604_800);
+  const holdWindowS = int('SCANPAY_HOLD_WINDOW_S', d.holdWindowMs / 1000, 1, MAX_HOLD_WINDOW_MS / 1000);
+  const holdSweepS = int('SCANPAY_HOLD_SWEEP_S', d.holdSweepMs / 1000, 0, 86_400);
   const group = processGroup(env.SCANPAY_PROCESS_GROUP, problems);
   const processes = group ? 1 : processCount(env, argv, problems);
   if (processes > 1 && !persistent) {
@@ -172,7 +178,7 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[])
   return {
     host, port, opsHost, opsPort, merchantHost, merchantPort, publicUrl, tls, redisUrl, clusterNodes, redisPrefix, waitReplicas, waitTimeoutMs,
     keyRingConfigured, fleetKeyConfigured, demo, demoDir,
-    threads, batch, rate, pinPaceMs, pinBudget, pageRate, maxConnectionAgeS, processes, group, logLevel: logLevel as LogLevel,
+    threads, batch, rate, pinPaceMs, pinBudget, pageRate, maxConnectionAgeS, holdWindowS, holdSweepS, processes, group, logLevel: logLevel as LogLevel,
   };
 }
 

@@ -4,6 +4,7 @@
  * says why: `npm start` listens for operators on a fixed ops port a scrape config can name, and for merchants on a
  * fixed merchant API port; an embedder's gateway takes any free ones (several may run in one process or on one host).
  */
+import { DEFAULT_HOLD_WINDOW_MS } from '../issuer/payment.ts';
 import { DEFAULT_PIN_BUDGET, type PinBudget, type RateLimit } from '../issuer/store/index.ts';
 
 /** The auth page's budgets (docs/protocol.md §9). */
@@ -50,6 +51,10 @@ export const GATEWAY_DEFAULTS = {
   } as Required<PageLimits>,
   /** Upgrades one caller address may fail in this process (bad, expired, replayed or revoked token) before 429 from memory. */
   failedUpgrades: { perSecond: 10, burst: 50 } as RateLimit,
+  /** How long a manual-capture hold lasts before it is released by itself, for a merchant without its own window (7 days). */
+  holdWindowMs: DEFAULT_HOLD_WINDOW_MS,
+  /** How often the gateway releases the holds whose window has passed (0: never, in this process). */
+  holdSweepMs: 60_000,
   /** Merchant API requests one caller address may fail to authenticate in this process before 429 from memory. */
   merchantAuthFailures: { perSecond: 10, burst: 50 } as RateLimit,
 } as const;

@@ -5,7 +5,8 @@
  * Served on the ops listener only.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { FlowMetrics } from './flow/deps.ts';
+import type { OperationOutcome } from '../issuer/store/index.ts';
+import type { FlowMetrics, OperationKind } from './flow/deps.ts';
 
 const EVENT_LOOP_SAMPLE_MS = 100;
 
@@ -41,12 +42,29 @@ export class GatewayMetrics implements FlowMetrics {
   readonly #unhandledRejections = new Counter({
     name: 'scanpay_unhandled_rejections_total', help: 'Promise rejections nobody handled (logged, not fatal)', registers: [this.registry],
   });
+  // money after the payment: the ledger's steps (whatever asked for them: a reversal's void or refund counts here
+  // too), amounts in minor units by currency (the cards' currencies: a small set the issuer decides), never a merchant
+  readonly #captures = new Counter({ name: 'scanpay_captures_total', help: 'Payments captured (merchant capture)', registers: [this.registry] });
+  readonly #voids = new Counter({ name: 'scanpay_voids_total', help: 'Holds released by a void (merchant void, or a reversal of an uncaptured payment)', registers: [this.registry] });
+  readonly #refunds = new Counter({ name: 'scanpay_refunds_total', help: 'Refunds made (merchant refund, or a reversal of a captured payment)', registers: [this.registry] });
+  readonly #amounts = new Counter({
+    name: 'scanpay_operation_amount_total', help: 'Minor units captured, voided (released) and refunded, by operation and currency',
+    labelNames: ['operation', 'currency'], registers: [this.registry],
+  });
+  readonly #reversals = new Counter({
+    name: 'scanpay_reversals_total', help: 'Reversals that decided an action (not replays), by action (voided, refunded, none) and who asked (scanner, merchant-api)',
+    labelNames: ['action', 'via'], registers: [this.registry],
+  });
+  readonly #expired = new Counter({ name: 'scanpay_holds_expired_total', help: 'Holds released because their window passed (by this process\'s sweeper)', registers: [this.registry] });
+  readonly #sweeps = new Counter({ name: 'scanpay_hold_sweeps_total', help: 'Hold expiry sweeps run by this process, by result (ok, failed)', labelNames: ['result'], registers: [this.registry] });
   #queueDepth: () => number = () => 0;
 
   constructor() {
     // event-loop delay sampled every 100 ms: prom-client's 10 ms default woke this thread 100 times a second
     // (8 ms of CPU per second on an idle gateway, most of its cost per payment at light load)
     collectDefaultMetrics({ register: this.registry, prefix: 'scanpay_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+    // both results from the start, so an alert on "failed, and none ok" sees the ok series at 0 (not absent)
+    for (const result of ['ok', 'failed']) this.#sweeps.inc({ result }, 0);
     const depth = () => this.#queueDepth();
     new Gauge({
       name: 'scanpay_pool_queue_depth', help: 'Crypto requests waiting for or inside a pool batch', registers: [this.registry],
@@ -97,6 +115,32 @@ export class GatewayMetrics implements FlowMetrics {
 
   rejectedFrame(code: string): void {
     this.#rejected.inc({ code });
+  }
+
+  operation(kind: OperationKind, outcome: OperationOutcome, via: 'merchant-api' | 'scanner'): void {
+    if (!outcome.ok || outcome.replayed) return;
+    const { payment, refund } = outcome;
+    if (kind === 'capture') {
+      this.#captures.inc();
+      this.#amounts.inc({ operation: 'capture', currency: payment.currency }, payment.capturedAmount);
+    }
+    const voided = kind === 'void' || (kind === 'reverse' && outcome.action === 'voided');
+    if (voided) {
+      this.#voids.inc();
+      this.#amounts.inc({ operation: 'void', currency: payment.currency }, payment.amount);
+    }
+    if (refund) {
+      this.#refunds.inc();
+      this.#amounts.inc({ operation: 'refund', currency: refund.currency }, refund.amount);
+    }
+    if (kind === 'reverse' && outcome.action !== null) this.#reversals.inc({ action: outcome.action, via });
+  }
+
+  /** One run of the hold expiry sweeper: how many holds it released, or that it failed (the store could not be reached). */
+  holdSweep(result: { released: number } | 'failed'): void {
+    if (result === 'failed') return void this.#sweeps.inc({ result: 'failed' });
+    this.#sweeps.inc({ result: 'ok' });
+    if (result.released > 0) this.#expired.inc(result.released);
   }
 
   connections(count: number): void {

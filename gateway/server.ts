@@ -15,7 +15,7 @@ import type { CryptoCore } from '../core/types.ts';
 import type { CardEngine } from '../issuer/card-engine.ts';
 import type { IssuerKeyRing } from '../issuer/key-ring.ts';
 import { KeyRingSource } from '../issuer/key-ring-source.ts';
-import type { PinBudget, RateLimit, Store } from '../issuer/store/index.ts';
+import { MAX_HOLD_WINDOW_MS, type PinBudget, type RateLimit, type Store } from '../issuer/store/index.ts';
 import { GATEWAY_DEFAULTS as D, type PageLimits } from './defaults.ts';
 import { FLEET_KEY_BYTES } from '../protocol/fleet-key.ts';
 import type { FlowDeps } from './flow/deps.ts';
@@ -25,7 +25,8 @@ import { startReceiptLoop } from './ledger/receipt-loop.ts';
 import { MERCHANT_LISTENER_ANSWERS } from './merchant-api/answers.ts';
 import { MerchantAuth } from './merchant-api/authenticate.ts';
 import { merchantApiRoutes } from './merchant-api/routes.ts';
-import { MerchantPolicies } from './flow/merchant-policies.ts';
+import { DEFAULT_MERCHANT_POLICY, MerchantPolicies } from './flow/merchant-policies.ts';
+import { HoldSweeper } from './hold-sweeper.ts';
 import { opsRoutes, publicHealthRoutes, type OpsState } from './http/ops-routes.ts';
 import { InFlight } from './in-flight.ts';
 import { hostProblem, publicOrigin, tlsProblems } from './listen-checks.ts';
@@ -133,6 +134,16 @@ export interface GatewayOptions {
   logger?: GatewayLogger;
   /** This thread's core (page-token and receipt MACs only); default: a fresh instance. Tests pass a counting one. */
   core?: CryptoCore;
+  /**
+   * How long a manual-capture hold lasts (ms) for a merchant the store has no record of (a merchant's record
+   * carries its own window). Default `GATEWAY_DEFAULTS.holdWindowMs` (7 days); at most 30 days.
+   */
+  holdWindowMs?: number;
+  /**
+   * How often this gateway releases the holds whose window has passed (ms; docs/operations.md). Several gateways
+   * may sweep one store: each hold is released once. Default 60000; 0: this gateway never sweeps.
+   */
+  holdSweepMs?: number;
   /** With several gateways over Redis: where pushes travel (`RedisPushBus.connect`). Default: this process only (`LocalPushBus`). */
   pushBus?: (deliver: Deliver) => Promise<PushBus>;
 }
@@ -194,6 +205,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   if (opts.keyRingFile) keys.read(); // a bad file fails the start here, not in a worker
   const maxConnectionAgeS = opts.maxConnectionAgeS ?? D.maxConnectionAgeS;
   if (!(maxConnectionAgeS > 0 && maxConnectionAgeS <= 604_800)) throw new ScanpayError('BAD_ARGUMENT', 'maxConnectionAgeS must be more than 0 and at most 604800 (a week)');
+  const holdWindowMs = opts.holdWindowMs ?? D.holdWindowMs;
+  if (!(Number.isSafeInteger(holdWindowMs) && holdWindowMs >= 1 && holdWindowMs <= MAX_HOLD_WINDOW_MS)) {
+    throw new ScanpayError('BAD_ARGUMENT', `holdWindowMs must be a whole number of ms from 1 to ${MAX_HOLD_WINDOW_MS} (30 days)`);
+  }
+  const holdSweepMs = opts.holdSweepMs ?? D.holdSweepMs;
+  if (!(Number.isSafeInteger(holdSweepMs) && holdSweepMs >= 0 && holdSweepMs <= 86_400_000)) {
+    throw new ScanpayError('BAD_ARGUMENT', 'holdSweepMs must be a whole number of ms from 0 (no sweeping) to 86400000 (a day)');
+  }
 
   // built in dependency order, each part whole when the next takes it
   const metrics = new GatewayMetrics();
@@ -255,7 +274,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     metrics,
     notify: (deviceId, frame) => pushBus.publish(deviceId, frame),
     revokedDevices: revoked,
-    merchantPolicies: new MerchantPolicies(opts.store.merchants),
+    merchantPolicies: new MerchantPolicies(opts.store.merchants, Date.now, { ...DEFAULT_MERCHANT_POLICY, holdWindowMs }),
     pinsInFlight: new Map(),
   };
   const inFlight = new InFlight();
@@ -274,7 +293,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   // the receipt keys' public halves, read with the ring (the ring itself stays in the workers), again on a reload
   let receiptKeys = keys.read().receiptPublicKeys();
   const merchantRoutes = merchantApiRoutes({
-    store: opts.store, auth: merchantAuth, inFlight, draining: () => hub.draining, audit: log, receiptKeys: () => receiptKeys,
+    store: opts.store, auth: merchantAuth, inFlight, draining: () => hub.draining, audit: log, metrics, receiptKeys: () => receiptKeys,
     onError: (route, e) => log.error({ event: 'merchant-api.error', route, error: (e as Error).message }, 'merchant API error'),
   });
   transport.serve({
@@ -292,6 +311,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     intervalMs: opts.receiptIntervalMs ?? D.receiptIntervalMs,
     onError: (merchant, e) => log.warn({ event: 'receipts.round-failed', merchant, error: e.message }, 'receipt round failed: the next round tries again'),
   });
+  const sweeper = new HoldSweeper(opts.store.payments, {
+    intervalMs: holdSweepMs,
+    onSweep: (result) => metrics.holdSweep(result),
+    onError: (e) => log.warn({ event: 'holds.sweep-failed', error: e.message }, 'hold expiry sweep failed; the next one tries again'),
+  });
+  if (holdSweepMs > 0) sweeper.start();
   let closing: Promise<void> | undefined; // one shutdown, however many callers ask for it
   log.info({ event: 'gateway.started', url, ops: opsUrl, merchantApi: merchantUrl, store: opts.store.description, keys: keys.description }, 'gateway started');
 
@@ -321,6 +346,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         if (opts.keyRingFile) unwatchFile(opts.keyRingFile, onKeyFileChange);
         hub.draining = true;
         transport.stopListening();
+        await sweeper.stop(); // no sweep starts now; one running ends before the store is the caller's again
         const drained = await inFlight.drain(drainMs);
         if (!drained) log.warn({ event: 'gateway.drain-timeout', inFlight: inFlight.count }, 'in-flight payments did not finish in time');
         await new Promise((resolve) => setImmediate(resolve)); // let the drained work send its answers (they follow in later microtasks)

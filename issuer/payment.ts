@@ -145,6 +145,14 @@ export function operationId(paymentId: string, merchant: string, idempotencyKey:
   return shardOf(paymentId) + rest;
 }
 
+/**
+ * A scanner's reversal of one of its sessions (protocol `reverse`): one opId per session, so every retry of it, on
+ * any gateway, replays the first answer. Its own hash domain: no merchant's Idempotency-Key gives the same opId.
+ */
+export function scannerReversalId(sessionId: string): string {
+  return shardOf(sessionId) + createHash('sha256').update(`scanpay/v1/scanner-reversal\n${sessionId}`).digest('hex').slice(0, 28);
+}
+
 /** A refund's id, from the operation that made it: `re_` ‖ its opId (so the refund is on its payment's shard). */
 export function refundIdOf(opId: string): string {
   return `re_${opId}`;

@@ -32,7 +32,9 @@ const PinFrame = Type.Object({
 const PingFrame = Type.Object({ v: V, type: Type.Literal('ping'), id: RequestId }, { additionalProperties: false });
 /** v1.1: where one of this scanner's sessions stands, and its result once decided (e.g. after a reconnect). */
 const StatusFrame = Type.Object({ v: V, type: Type.Literal('status'), id: RequestId, session: SessionId }, { additionalProperties: false });
-const ScannerFrame = Type.Union([ScanFrame, PinFrame, PingFrame, StatusFrame]);
+/** v1.3: reverse the payment of one of this scanner's sessions whose answer was lost. */
+const ReverseFrame = Type.Object({ v: V, type: Type.Literal('reverse'), id: RequestId, session: SessionId }, { additionalProperties: false });
+const ScannerFrame = Type.Union([ScanFrame, PinFrame, PingFrame, StatusFrame, ReverseFrame]);
 
 // gateway → scanner
 const Receipt = Type.Object({
@@ -72,7 +74,11 @@ const SessionStatusFrame = Type.Object({
     receipt: Type.Union([Receipt, Type.Null()]),
   }), Type.Null()]),
 });
-const GatewayFrame = Type.Union([WelcomeFrame, AuthRequiredFrame, PaymentResultFrame, ErrorFrame, PongFrame, SessionStatusFrame]);
+const ReversalFrame = Type.Object({
+  v: V, type: Type.Literal('reversal'), id: RequestId, session: SessionId,
+  action: Type.Union([Type.Literal('voided'), Type.Literal('refunded'), Type.Literal('none')]), replayed: Type.Boolean(),
+});
+const GatewayFrame = Type.Union([WelcomeFrame, AuthRequiredFrame, PaymentResultFrame, ErrorFrame, PongFrame, SessionStatusFrame, ReversalFrame]);
 
 
 /** True when A and B are the same type (each assignable to the other). */
@@ -85,8 +91,9 @@ const schemasMatchInterfaces: [
   Same<Static<typeof AuthRequiredFrame>, Frames.AuthRequiredFrame>, Same<Static<typeof PaymentResultFrame>, Frames.PaymentResultFrame>,
   Same<Static<typeof ErrorFrame>, Frames.ErrorFrame>, Same<Static<typeof PongFrame>, Frames.PongFrame>,
   Same<Static<typeof SessionStatusFrame>, Frames.SessionStatusFrame>,
+  Same<Static<typeof ReverseFrame>, Frames.ReverseFrame>, Same<Static<typeof ReversalFrame>, Frames.ReversalFrame>,
   Same<Static<typeof ScannerFrame>, Frames.ScannerFrame>, Same<Static<typeof GatewayFrame>, Frames.GatewayFrame>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 void schemasMatchInterfaces;
 
 /** A compiled check: whether a value is the frame, and the first broken rule (path and message) when not. */
@@ -98,9 +105,10 @@ const compile = (schema: TSchema): FrameCheck => TypeCompiler.Compile(schema);
 
 /** One compiled check per frame type, so a rejection names the field at fault (a union check only says "Expected union value"). */
 export const scannerFrameChecks: Record<string, FrameCheck> = {
-  scan: compile(ScanFrame), pin: compile(PinFrame), ping: compile(PingFrame), status: compile(StatusFrame),
+  scan: compile(ScanFrame), pin: compile(PinFrame), ping: compile(PingFrame), status: compile(StatusFrame), reverse: compile(ReverseFrame),
 };
 export const gatewayFrameChecks: Record<string, FrameCheck> = {
   welcome: compile(WelcomeFrame), 'auth-required': compile(AuthRequiredFrame), 'payment-result': compile(PaymentResultFrame),
   error: compile(ErrorFrame), pong: compile(PongFrame), 'session-status': compile(SessionStatusFrame),
+  reversal: compile(ReversalFrame),
 };

@@ -16,7 +16,13 @@ export interface PinFrame { v: typeof PROTOCOL_VERSION; type: 'pin'; id: string;
 export interface PingFrame { v: typeof PROTOCOL_VERSION; type: 'ping'; id: string }
 /** v1.1: where one of this scanner's sessions stands, and its result once decided (e.g. after a reconnect). */
 export interface StatusFrame { v: typeof PROTOCOL_VERSION; type: 'status'; id: string; session: string }
-export type ScannerFrame = ScanFrame | PinFrame | PingFrame | StatusFrame;
+/**
+ * v1.3: reverse the payment of one of this scanner's sessions whose answer was lost (ISO 8583 0400): an approved
+ * payment is voided (refunded once captured), one not yet authorized will hold nothing, any other is left as it is.
+ * Idempotent: a repeat, or any later reversal, answers the first one's action and changes nothing.
+ */
+export interface ReverseFrame { v: typeof PROTOCOL_VERSION; type: 'reverse'; id: string; session: string }
+export type ScannerFrame = ScanFrame | PinFrame | PingFrame | StatusFrame | ReverseFrame;
 
 // gateway → scanner
 export interface Receipt {
@@ -38,4 +44,8 @@ export interface SessionStatusFrame {
   v: typeof PROTOCOL_VERSION; type: 'session-status'; id: string; session: string; state: 'open' | 'pending' | 'done'; expiresAt: number;
   result: { outcome: 'approved' | 'declined'; reason: string | null; attemptsLeft?: number; receipt: Receipt | null } | null;
 }
-export type GatewayFrame = WelcomeFrame | AuthRequiredFrame | PaymentResultFrame | ErrorFrame | PongFrame | SessionStatusFrame;
+/** What a reversal did (ReversalAction): voided the hold, refunded what was captured and not yet refunded, or nothing. */
+export type ReversalAction = 'voided' | 'refunded' | 'none';
+/** v1.3: the answer to `reverse`; `replayed`: an earlier reversal decided this action, this one changed nothing. */
+export interface ReversalFrame { v: typeof PROTOCOL_VERSION; type: 'reversal'; id: string; session: string; action: ReversalAction; replayed: boolean }
+export type GatewayFrame = WelcomeFrame | AuthRequiredFrame | PaymentResultFrame | ErrorFrame | PongFrame | SessionStatusFrame | ReversalFrame;

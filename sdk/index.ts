@@ -18,7 +18,7 @@ export {
 export {
   MAX_FRAME_BYTES, PROTOCOL_VERSION, SCANNER_CODES, SUBPROTOCOL, parseGatewayFrame,
   type AuthRequiredFrame, type ErrorFrame, type GatewayFrame, type ParseResult, type PaymentResultFrame, type PingFrame,
-  type PinFrame, type PongFrame, type Receipt, type ScanFrame, type ScannerCode, type ScannerFrame, type SessionStatusFrame,
+  type PinFrame, type PongFrame, type Receipt, type ReversalAction, type ReversalFrame, type ReverseFrame, type ScanFrame, type ScannerCode, type ScannerFrame, type SessionStatusFrame,
   type StatusFrame, type WelcomeFrame,
 } from '../protocol/messages.ts';
 export { TOKEN_WINDOW_S, isDeviceId, signScannerToken } from '../protocol/scanner-token.ts';

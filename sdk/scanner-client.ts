@@ -10,7 +10,7 @@
  * With `reconnect` set, a dropped connection is re-opened on its own (docs/protocol.md §7.1): exponential
  * backoff with jitter, a fresh device token per attempt; requests not yet written wait for the new
  * connection, a `pin` on the wire is resumed (sent again: the gateway answers a used session with its
- * recorded outcome), any other request on the wire rejects DISCONNECTED (retryable).
+ * recorded outcome), and so is a `reverse` (idempotent); any other request on the wire rejects DISCONNECTED (retryable).
  * Two close codes are acted on whatever `reconnect` says: 4001 (the connection reached the gateway's maximum
  * age) is re-opened with a fresh token (up to RENEWAL_ATTEMPTS without `reconnect`); 4003 (the device was revoked)
  * is final: the client closes with DEVICE_REVOKED and never tries again.
@@ -19,7 +19,8 @@ import { randomBytes } from 'node:crypto';
 import WebSocket, { type RawData } from 'ws';
 import {
   CLOSE_DEVICE_REVOKED, CLOSE_REAUTHENTICATE, MAX_FRAME_BYTES, PROTOCOL_VERSION, parseGatewayFrame, parseScannerFrame, type ScannerFrame,
-  type AuthRequiredFrame, type ErrorFrame, type GatewayFrame, type PaymentResultFrame, type PongFrame, type SessionStatusFrame, type WelcomeFrame,
+  type AuthRequiredFrame, type ErrorFrame, type GatewayFrame, type PaymentResultFrame, type PongFrame, type ReversalFrame, type SessionStatusFrame,
+  type WelcomeFrame,
 } from '../protocol/messages.ts';
 import { isSessionId } from '../protocol/values.ts';
 import { Backoff, type ReconnectOptions } from './backoff.ts';
@@ -73,7 +74,7 @@ interface ClientEvents {
   reconnected: (info: { welcome: WelcomeFrame; attempts: number; resumed: number }) => void;
 }
 
-type Expected = 'auth-required' | 'payment-result' | 'pong' | 'session-status';
+type Expected = 'auth-required' | 'payment-result' | 'pong' | 'session-status' | 'reversal';
 interface Pending {
   expect: Expected;
   resolve: (frame: GatewayFrame) => void;
@@ -182,7 +183,8 @@ export class ScannerClient {
   /**
    * The connection dropped and `reconnect` is on. Frames still in the outbox were never written: they wait.
    * Requests written to the lost socket have an unknown outcome: a pin is queued to be sent again first
-   * (the gateway answers a used session with its recorded result, §7), a scan or ping rejects DISCONNECTED.
+   * (the gateway answers a used session with its recorded result, §7), and so is a reverse (idempotent); a scan,
+   * ping or status rejects DISCONNECTED.
    */
   #onDrop(error: ScannerError): void {
     this.#state = 'reconnecting';
@@ -301,6 +303,18 @@ export class ScannerClient {
     return this.#request({ v: PROTOCOL_VERSION, type: 'status', id: this.#newId(), session }, 'session-status', opts.timeoutMs);
   }
 
+  /**
+   * Protocol v1.3: reverses the payment of one of this scanner's sessions whose answer was lost (ISO 8583 0400):
+   * resolves with what was done — `voided` (the hold released), `refunded` (what was captured, given back) or
+   * `none` (nothing was held, or a payment not yet decided will hold nothing) — and `replayed` when an earlier
+   * reversal decided it. Safe to repeat: every reversal of a session answers the first one's action, so a
+   * dropped connection resumes it like a `pin`. Rejects SESSION_UNKNOWN for a session this scanner did not open
+   * (or one past its retention); a v1.2 gateway answers BAD_FRAME.
+   */
+  reverse(session: string, opts: { timeoutMs?: number } = {}): Promise<ReversalFrame> {
+    return this.#request({ v: PROTOCOL_VERSION, type: 'reverse', id: this.#newId(), session }, 'reversal', opts.timeoutMs);
+  }
+
   /** Round-trip time of a protocol ping in ms, from the moment it is written (not counting time spent paced). */
   async ping(opts: { timeoutMs?: number } = {}): Promise<number> {
     let sentAt = performance.now();
@@ -371,7 +385,7 @@ export class ScannerClient {
         this.#pending.delete(frame.id);
         reject(new ScannerError('TIMEOUT', `no answer to ${frame.type} within ${timeoutMs} ms`));
       }, timeoutMs);
-      const resume = frame.type === 'pin' ? text : undefined;
+      const resume = frame.type === 'pin' || frame.type === 'reverse' ? text : undefined; // idempotent: sent again after a drop
       this.#pending.set(frame.id, { expect, resolve: resolve as (f: GatewayFrame) => void, reject, timer, resume, sent: false });
       this.#outbox.push({ id: frame.id, text, onSent });
       this.#flush();

@@ -78,6 +78,7 @@ const REASON_TEXT: Partial<Record<ScannerCode, string>> = {
   SESSION_WRONG_SCANNER: 'This payment request belongs to another terminal.',
   PIN_LIMIT: 'This terminal takes no PINs for a while (too many wrong PINs). Ask the staff.',
   DEVICE_REVOKED: 'This terminal can no longer take payments.',
+  REVERSED: 'This payment was cancelled by the terminal or the merchant. Nothing was charged.',
 };
 
 /**

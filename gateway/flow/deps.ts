@@ -1,6 +1,6 @@
 /** What the payment flow (S22–S25) runs on. It knows nothing of sockets or HTTP. */
 import type { CryptoCore } from '../../core/types.ts';
-import type { PinBudget, RateTake, Store } from '../../issuer/store/index.ts';
+import type { OperationOutcome, PinBudget, RateTake, Store } from '../../issuer/store/index.ts';
 import type { MerchantPolicies } from './merchant-policies.ts';
 import type { GatewayFrame } from '../../protocol/messages.ts';
 import type { CardEngine } from '../../issuer/card-engine.ts';
@@ -12,8 +12,21 @@ export interface AuditLog {
   warn(event: Record<string, unknown>, message: string): void;
 }
 
+/** An operation on a payment after its authorization, as the gateway counts it. */
+export type OperationKind = 'capture' | 'void' | 'refund' | 'reverse';
+
+/** What the money counters (gateway/metrics.ts) are fed: each operation's outcome, once, by whoever asked for it. */
+export interface OperationMetrics {
+  /**
+   * An operation's outcome as the store answered it: counted only when it did something (not a refusal, not a
+   * replay), so the sum over every gateway counts each operation once (one answered by a store that then failed
+   * before its answer came back is not counted; its retry is a replay).
+   */
+  operation(kind: OperationKind, outcome: OperationOutcome, via: 'merchant-api' | 'scanner'): void;
+}
+
 /** The counters and histograms the flow feeds (gateway/metrics.ts implements them with prom-client). */
-export interface FlowMetrics {
+export interface FlowMetrics extends OperationMetrics {
   /** Illegal scans carry the folded scanner code only (a precise reason would enumerate issuer key ids). */
   scan(outcome: 'legal' | 'illegal', code?: string): void;
   /** Evaluated: correct, wrong, invalid (DVD-1 failed otherwise). Not evaluated: refused (card takes no PIN now), rejected (bad frame or session). */

@@ -2,7 +2,9 @@
  * Each merchant's payment policy as the flow needs it at a scan (whether the store knows the merchant, how its
  * payments are captured, how long a manual hold lasts), read from the store's merchants and kept for a few
  * seconds per merchant, so a scan costs no extra store round trip on the way a payment goes. A merchant the store
- * does not know (a free-text name an unbound scanner gives) takes the defaults.
+ * does not know (a free-text name an unbound scanner gives) takes the gateway's default policy: automatic capture,
+ * and the gateway's hold window (GatewayOptions.holdWindowMs, SCANPAY_HOLD_WINDOW_S; default 7 days) for a scan that
+ * asks for a manual capture.
  */
 import { DEFAULT_HOLD_WINDOW_MS } from '../../issuer/payment.ts';
 import type { CaptureMethod, MerchantStore } from '../../issuer/store/index.ts';
@@ -24,14 +26,18 @@ const MAX_KEPT = 10_000;
 export class MerchantPolicies {
   readonly #kept = new Map<string, { policy: Promise<MerchantPolicy>; until: number }>();
 
-  constructor(private readonly merchants: MerchantStore, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly merchants: MerchantStore,
+    private readonly now: () => number = Date.now,
+    private readonly defaults: MerchantPolicy = DEFAULT_MERCHANT_POLICY,
+  ) {}
 
   policy(merchant: string): Promise<MerchantPolicy> {
     const now = this.now();
     const kept = this.#kept.get(merchant);
     if (kept && kept.until > now) return kept.policy;
     const policy = this.merchants.getMerchant(merchant).then(
-      (record) => (record ? { registered: true, captureMethod: record.captureMethod, holdWindowMs: record.holdWindowMs } : DEFAULT_MERCHANT_POLICY),
+      (record) => (record ? { registered: true, captureMethod: record.captureMethod, holdWindowMs: record.holdWindowMs } : this.defaults),
       (e: unknown) => {
         this.#kept.delete(merchant); // a store failure is not kept
         throw e;

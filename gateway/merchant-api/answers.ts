@@ -15,7 +15,10 @@ import {
   MAX_REQUEST_BYTES, MERCHANT_API_ERRORS, type ApiErrorBody, type ApiLedgerEntry, type ApiList, type ApiPayment, type ApiPeriod, type ApiReceipt,
   type ApiReceiptKeys, type ApiRefund, type ApiReversal, type ApiSettlement, type MerchantApiCode,
 } from '../../protocol/merchant-api.ts';
+import type { OperationKind } from '../flow/deps.ts';
 import type { HttpResponse, ListenerAnswers } from '../http/types.ts';
+
+export type { OperationKind };
 
 const JSON_TYPE = 'application/json';
 /** Answers about one merchant's money: never kept by a cache between it and the caller. */
@@ -102,7 +105,6 @@ export const MERCHANT_LISTENER_ANSWERS: ListenerAnswers = {
   internalError: apiError('INTERNAL'),
 };
 
-export type OperationKind = 'capture' | 'void' | 'refund' | 'reverse';
 
 /**
  * An operation's answer from its outcome alone: a capture or a void the payment as it stood right after, a

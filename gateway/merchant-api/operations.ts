@@ -7,11 +7,12 @@
  * made from that outcome alone (answers.ts), so a retry, however many at once and on whichever gateway, gets the
  * first answer again. Without a key the opId is random: a retry is a new operation.
  * @example
- *   return runOperation(store, { kind: 'refund', merchant, paymentId, path: '/v1/refunds', params, key, amount, reason: null });
+ *   return runOperation(store, { kind: 'refund', merchant, paymentId, path: '/v1/refunds', params, key, amount, reason: null }, metrics);
  */
 import { operationId, requestFingerprint } from '../../issuer/payment.ts';
 import type { OperationOutcome, OperationRequest, PaymentStore } from '../../issuer/store/index.ts';
 import { IDEMPOTENCY_KEY_TTL_MS } from '../../protocol/merchant-api.ts';
+import type { OperationMetrics } from '../flow/deps.ts';
 import type { HttpResponse } from '../http/types.ts';
 import { operationAnswer, type OperationKind } from './answers.ts';
 import { canonical } from './request.ts';
@@ -56,6 +57,9 @@ export async function performOperation(payments: PaymentStore, call: OperationCa
   return run(payments, call, request);
 }
 
-export async function runOperation(payments: PaymentStore, call: OperationCall, now: number = Date.now()): Promise<HttpResponse> {
-  return operationAnswer(call.kind, await performOperation(payments, call, now));
+/** Runs the call and answers it; what it did (not a refusal, not a replay) is counted in `metrics`. */
+export async function runOperation(payments: PaymentStore, call: OperationCall, metrics: OperationMetrics, now: number = Date.now()): Promise<HttpResponse> {
+  const outcome = await performOperation(payments, call, now);
+  metrics.operation(call.kind, outcome, 'merchant-api');
+  return operationAnswer(call.kind, outcome);
 }

@@ -21,6 +21,7 @@ import {
 } from '../../protocol/merchant-api.ts';
 import { MERCHANT_API_ROUTES, checkFor, type RouteName, type RouteSpec } from '../../protocol/merchant-api-schemas.ts';
 import type { HttpRequest, HttpResponse, HttpRoute } from '../http/types.ts';
+import type { OperationMetrics } from '../flow/deps.ts';
 import type { GatewayLogger } from '../log.ts';
 import type { ReceiptKeyInfo } from '../../issuer/key-ring.ts';
 import { apiError, entryObject, listOf, ok, paymentObject, periodObject, receiptKeysObject, receiptObject, refundObject, settlementObject } from './answers.ts';
@@ -35,6 +36,8 @@ export interface MerchantApiDeps {
   draining: () => boolean;
   /** Where the operations are recorded (event `merchant-api.operation`). */
   audit: GatewayLogger;
+  /** Where each operation's outcome is counted (gateway/metrics.ts). */
+  metrics: OperationMetrics;
   onError: (route: string, e: unknown) => void;
   /** The receipt keys' public halves, as the gateway's key ring has them now (reloaded with it). */
   receiptKeys: () => readonly ReceiptKeyInfo[];
@@ -44,6 +47,7 @@ export interface MerchantApiDeps {
 interface Call {
   store: Store;
   receiptKeys: () => readonly ReceiptKeyInfo[];
+  metrics: OperationMetrics;
   merchant: string;
   /** The path's id ('' for a route without one). */
   id: string;
@@ -103,23 +107,23 @@ const HANDLERS: Record<RouteName, Handler> = {
   },
   capturePayment: {
     unknownId: 'PAYMENT_NOT_FOUND',
-    run: ({ store, merchant, id, path, body, key }) => runOperation(store.payments, {
+    run: ({ store, metrics, merchant, id, path, body, key }) => runOperation(store.payments, {
       kind: 'capture', merchant, paymentId: id, path, params: body, key, amount: (body as CaptureParams).amount,
-    }),
+    }, metrics),
   },
   voidPayment: {
     unknownId: 'PAYMENT_NOT_FOUND',
-    run: ({ store, merchant, id, path, body, key }) => runOperation(store.payments, { kind: 'void', merchant, paymentId: id, path, params: body, key }),
+    run: ({ store, metrics, merchant, id, path, body, key }) => runOperation(store.payments, { kind: 'void', merchant, paymentId: id, path, params: body, key }, metrics),
   },
   reversePayment: {
     unknownId: 'PAYMENT_NOT_FOUND',
-    run: ({ store, merchant, id, path, body, key }) => runOperation(store.payments, { kind: 'reverse', merchant, paymentId: id, path, params: body, key }),
+    run: ({ store, metrics, merchant, id, path, body, key }) => runOperation(store.payments, { kind: 'reverse', merchant, paymentId: id, path, params: body, key }, metrics),
   },
   createRefund: {
-    run({ store, merchant, path, body, key }) {
+    run({ store, metrics, merchant, path, body, key }) {
       const { payment, amount, reason } = body as RefundParams;
       // an empty reason is none: both stores keep it as null
-      return runOperation(store.payments, { kind: 'refund', merchant, paymentId: payment, path, params: body, key, amount, reason: reason || null });
+      return runOperation(store.payments, { kind: 'refund', merchant, paymentId: payment, path, params: body, key, amount, reason: reason || null }, metrics);
     },
   },
   getRefund: {
@@ -179,7 +183,9 @@ function routeOf(name: RouteName, spec: RouteSpec, deps: MerchantApiDeps): HttpR
     const body = spec.body ? parseBody(req, spec.body) : { ok: true as const, value: {} };
     if (!body.ok) return body.answer;
     const path = spec.path.replace('{id}', id);
-    const answered = await handler.run({ store: deps.store, receiptKeys: deps.receiptKeys, merchant: who.merchant, id, path, query: query.value, body: body.value, key: key.value });
+    const answered = await handler.run({
+      store: deps.store, receiptKeys: deps.receiptKeys, metrics: deps.metrics, merchant: who.merchant, id, path, query: query.value, body: body.value, key: key.value,
+    });
     if (spec.method === 'post') {
       const { payment, amount } = body.value as { payment?: string; amount?: number };
       deps.audit.info({

@@ -17,6 +17,7 @@ import {
 import { TOKEN_WINDOW_S, verifyScannerToken } from '../../protocol/scanner-token.ts';
 import { DEVICE_REVOKED_MESSAGE, RATE_LIMITED_MESSAGE, type FlowDeps } from '../flow/deps.ts';
 import { handlePin } from '../flow/pin.ts';
+import { handleReverse } from '../flow/reverse.ts';
 import { handleScan } from '../flow/scan.ts';
 import { handleStatus, recentPageResults } from '../flow/status.ts';
 import { AddressLimiter, callerKey } from '../address-limiter.ts';
@@ -25,7 +26,7 @@ import type { ScannerConnection, ScannerDirectory } from './directory.ts';
 import { PoolBusyError } from '../pool/batcher.ts';
 import { ConnectionAges } from './connection-age.ts';
 import { GATEWAY_DEFAULTS } from '../defaults.ts';
-import { DeviceRateLimiter } from './rate-limit.ts';
+import { DeviceRateLimiter, type FrameUnit } from './rate-limit.ts';
 
 type ReadFrame = { ok: true; frame: ScannerFrame; id: string } | { ok: false; id: string | null; code: ScannerCode; message: string };
 
@@ -232,11 +233,7 @@ export class ScannerHub {
     const outstanding = this.#outstanding.get(conn);
     outstanding?.add(frame.id);
     try {
-      const answer = await (frame.type === 'scan'
-        ? handleScan(this.flow, conn, frame, unit)
-        : frame.type === 'pin'
-          ? handlePin(this.flow, conn.deviceId, frame.session, frame.pin, frame.id, unit)
-          : handleStatus(this.flow, conn.deviceId, frame.session, frame.id));
+      const answer = await this.#answer(conn, frame, unit);
       // the device's budget, refused with the frame's unit (not a card's PIN pace, which is RATE_LIMITED too)
       if (unit.refused) this.opts.onRejectedFrame?.('RATE_LIMITED');
       else if (answer.type === 'error' && answer.code === 'MERCHANT_MISMATCH') this.opts.onRejectedFrame?.(answer.code); // refused before any card work
@@ -247,6 +244,16 @@ export class ScannerHub {
       else this.#reject(conn, frame.id, 'INTERNAL', 'the gateway could not complete this request; retry');
     } finally {
       outstanding?.delete(frame.id);
+    }
+  }
+
+  /** The flow step a request frame goes to (a ping is answered before). */
+  #answer(conn: ScannerConnection, frame: Exclude<ScannerFrame, { type: 'ping' }>, unit: FrameUnit): Promise<GatewayFrame> {
+    switch (frame.type) {
+      case 'scan': return handleScan(this.flow, conn, frame, unit);
+      case 'pin': return handlePin(this.flow, conn.deviceId, frame.session, frame.pin, frame.id, unit);
+      case 'status': return handleStatus(this.flow, conn.deviceId, frame.session, frame.id);
+      case 'reverse': return handleReverse(this.flow, conn.deviceId, frame.session, frame.id);
     }
   }
 }

@@ -29,6 +29,7 @@ export {
 } from './redis-store.ts';
 export { parseClusterNodes, redisTarget, type ClusterNode, type RedisTarget } from './redis-target.ts';
 export { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS } from './retention.ts';
+export { MAX_HOLD_WINDOW_MS } from './validate.ts';
 export { DEFAULT_PIN_BUDGET, DEFAULT_TAKEOVER_MS } from './types.ts';
 export { newSessionId, shardOf } from '../session-id.ts';
 export { keyLayout, type KeyLayout } from './keys.ts';

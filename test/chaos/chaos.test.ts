@@ -1,7 +1,9 @@
 /**
  * The fast chaos scenarios (test/chaos/scenarios.ts, `npm run chaos -- --fast`) as tests: while six scanners pay
- * through a gateway on a private AOF Redis, Redis is killed and restarted, paused, made to refuse writes,
- * and crypto workers are terminated. Afterwards every approval a scanner saw is in the ledger once, no
+ * through a gateway on a private AOF Redis — and their merchant captures, voids and refunds what they took, over
+ * the merchant API — Redis is killed and restarted, paused, made to refuse writes,
+ * and crypto workers are terminated. Afterwards every approval a scanner saw is in the ledger once, every
+ * capture, void and refund the merchant was told of is in it once (and nothing it was refused), no
  * scanner told "failed" was charged, every balance and receipt reconciles, the scanners were answered
  * with a retryable code (never INTERNAL, never silence), and the gateway served again by itself.
  * Needs redis-server on PATH: skipped loudly without it, failed under CI=true (describeRedis).
@@ -25,6 +27,13 @@ function check(report: ScenarioReport): void {
   expect(c.receiptsBad).toBe(0);
   expect(c.receiptsChecked).toBeGreaterThanOrEqual(c.acknowledged);
   expect(c.ok).toBe(true);
+  // money after the payment: every acknowledged capture, void and refund in the ledger once, nothing else in it
+  const m = report.money;
+  expect({ missing: m.missing, duplicated: m.duplicated, refusedButInLedger: m.refusedButInLedger, orphanEntries: m.orphanEntries, inconsistentPayments: m.inconsistentPayments })
+    .toEqual({ missing: 0, duplicated: 0, refusedButInLedger: 0, orphanEntries: 0, inconsistentPayments: 0 });
+  for (const kind of ['capture', 'void', 'refund'] as const) expect(m.operations[kind].acknowledged, kind).toBeGreaterThan(0);
+  expect(m.paymentsChecked).toBe(c.ledgerApprovals);
+  expect(m.ok).toBe(true);
   // answered with a typed, retryable code: never INTERNAL, and no scan left unanswered
   expect(report.errors.scan.INTERNAL ?? 0).toBe(0);
   expect(report.errors.pin.INTERNAL ?? 0).toBe(0);

@@ -6,7 +6,9 @@
  *  - no ledger approval for a session whose scanner was told it failed (declined or a definitive error);
  *  - sessions whose scanner gave up on retryable errors may be approved: counted as "unknown to the
  *    scanner, in the ledger", never a second payment (their cards' balances include them exactly once);
- *  - every card's balance = initial − the sum of its approved ledger amounts;
+ *  - every approved ledger record's payment starts with its authorization entry, holding the record's amount;
+ *  - every card's balance = initial + the balance changes of every entry of its payments (the authorization's
+ *    hold, and whatever the money operator's captures, voids and refunds did after it: money.ts);
  *  - every receipt received verifies (HMAC-SHA256 keyed by the ledger record's cryptogram).
  */
 import { Cluster, type Redis } from 'ioredis';
@@ -31,6 +33,8 @@ export interface Reconciliation {
   balanceMismatches: number;
   receiptsChecked: number;
   receiptsBad: number;
+  /** The approved payments' ids (what the money reconciliation reads: money.ts). */
+  approvedIds: string[];
   ok: boolean;
 }
 
@@ -55,16 +59,20 @@ export async function reconcile(opts: {
   const r: Reconciliation = {
     sessions: fleet.sessions.size, acknowledged: 0, ledgerApprovals: 0, ledgerDeclines: 0, missing: 0, conflictingReceipts: 0,
     toldFailedButApproved: 0, unknownInLedger: 0, unknownNotInLedger: 0, orphans: 0, falseReplays: 0,
-    balancesChecked: 0, balanceMismatches: 0, receiptsChecked: 0, receiptsBad: 0, ok: false,
+    balancesChecked: 0, balanceMismatches: 0, receiptsChecked: 0, receiptsBad: 0, approvedIds: [], ok: false,
   };
-  const spent = new Map<string, number>();
+  const changes = new Map<string, number>();
   for (const record of ledger.values()) {
     if (record.outcome !== 'approved') {
       r.ledgerDeclines++;
       continue;
     }
     r.ledgerApprovals++;
-    spent.set(record.cardToken, (spent.get(record.cardToken) ?? 0) + record.amount);
+    r.approvedIds.push(record.sessionId);
+    const entries = await store.payments.entries(record.sessionId);
+    const first = entries[0];
+    if (!first || first.type !== 'authorization' || first.balanceChange !== -record.amount) r.balanceMismatches++;
+    changes.set(record.cardToken, (changes.get(record.cardToken) ?? 0) + entries.reduce((n, e) => n + e.balanceChange, 0));
     if (!fleet.sessions.has(record.sessionId)) r.orphans++;
   }
   for (const entry of fleet.sessions.values()) {
@@ -89,7 +97,7 @@ export async function reconcile(opts: {
   for (const card of opts.cards) {
     const row = await store.getCard(card.token);
     r.balancesChecked++;
-    if (!row || row.balance !== opts.initialBalance - (spent.get(card.token) ?? 0)) r.balanceMismatches++;
+    if (!row || row.balance !== opts.initialBalance + (changes.get(card.token) ?? 0)) r.balanceMismatches++;
   }
   r.ok = r.missing === 0 && r.conflictingReceipts === 0 && r.toldFailedButApproved === 0 && r.orphans === 0
     && r.falseReplays === 0 && r.balanceMismatches === 0 && r.receiptsBad === 0

@@ -28,7 +28,7 @@ for (const scenario of chosen) {
   try {
     const report = await runScenario(scenario, { scanners: opts.scanners, log: (line) => console.log(line) });
     for (const line of formatReport(report)) console.log(line);
-    if (!report.reconciliation.ok || report.recovery.firstApprovalMs === null) failed++;
+    if (!report.reconciliation.ok || !report.money.ok || report.recovery.firstApprovalMs === null) failed++;
   } catch (e) {
     failed++;
     console.log(`[${scenario.name}] FAILED to run: ${(e as Error).stack}`);

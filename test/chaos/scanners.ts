@@ -1,12 +1,13 @@
 /**
- * Paying scanners for the chaos run: each a RawScanner (test/support) that scans a card, sends its PIN, and
+ * Paying scanners for the chaos run: each a RawScanner (test/support) that scans a card (half of them asking for
+ * a manual capture, which the money operator, money.ts, then captures or voids), sends its PIN, and
  * keeps going through faults the way a real scanner must: an error answer or a lost one is retried (a scan
  * with a fresh scan, a PIN by resending it for the same session, which returns the stored result), a closed
  * socket is reopened with a fresh device token. Every answer is written to a journal, reconciled with the
  * ledger afterwards (reconcile.ts).
  * @example
  *   const fleet = new ScannerFleet({ scannerUrl: () => gw.scannerUrl, token, cards, scanners: 6 });
- *   fleet.start(); ...; await fleet.stop();
+ *   await fleet.start(); ...; await fleet.stop();
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,6 +30,8 @@ export interface SessionEntry {
   session: string;
   card: string;
   amount: number;
+  /** How the scan asked it captured: scanners of odd index ask for a manual capture (the merchant captures or voids it). */
+  capture: 'automatic' | 'manual';
   fate: SessionFate;
   lastCode: string | null;
   receipts: Receipt[]; // every receipt received for it (a resent PIN gets the stored one again)
@@ -48,9 +51,13 @@ export interface FleetOptions {
    * died, or the claim's reply was lost) answers BUSY to every resend, so waiting longer gains nothing.
    */
   pinPatienceMs?: number;
+  /** Binds a device to the chaos merchant before it connects (a registered merchant's payments come from its own scanners). */
+  bind: (deviceId: string) => Promise<unknown>;
 }
 
 const ANSWER_TIMEOUT_MS = 5_000;
+/** The merchant every chaos payment is for (the money operator holds its API key). */
+export const CHAOS_MERCHANT = 'chaos-shop';
 const DEFINITIVE = new Set(['SESSION_UNKNOWN', 'SESSION_EXPIRED', 'SESSION_USED', 'SESSION_WRONG_SCANNER', 'BAD_FRAME', 'PIN_WRONG']);
 
 export class ScannerFleet {
@@ -67,8 +74,11 @@ export class ScannerFleet {
 
   constructor(private readonly opts: FleetOptions) {}
 
-  start(): void {
-    for (let i = 0; i < this.opts.scanners; i++) this.#loops.push(this.#payLoop(`chaos-${i}-${randomUUID().slice(0, 6)}`, i));
+  /** Binds the fleet's devices to the chaos merchant, then starts each paying. */
+  async start(): Promise<void> {
+    const devices = Array.from({ length: this.opts.scanners }, (_, i) => `chaos-${i}-${randomUUID().slice(0, 6)}`);
+    await Promise.all(devices.map((id) => this.opts.bind(id)));
+    devices.forEach((id, i) => this.#loops.push(this.#payLoop(id, i)));
   }
 
   /** No new scans; sessions in progress are settled (or given up) first. */
@@ -108,11 +118,12 @@ export class ScannerFleet {
         }
         const card = this.opts.cards[next++ % this.opts.cards.length];
         const amount = 1 + Math.floor(Math.random() * 500);
+        const capture = index % 2 === 1 ? 'manual' : 'automatic';
         const started = Date.now();
         let answer;
         try {
           const id = scanner.newId();
-          scanner.send({ v: 1, type: 'scan', id, payload: card.payloadText, amount, currency: 'EUR', merchant: 'chaos-shop' });
+          scanner.send({ v: 1, type: 'scan', id, payload: card.payloadText, amount, currency: 'EUR', merchant: CHAOS_MERCHANT, capture });
           answer = await scanner.answer(id, ANSWER_TIMEOUT_MS);
         } catch {
           this.#count('scan', scanner.isOpen ? 'timeout' : 'closed');
@@ -125,7 +136,7 @@ export class ScannerFleet {
           continue;
         }
         if (answer.type !== 'auth-required') throw new Error(`unexpected answer to a scan: ${JSON.stringify(answer)}`);
-        const entry: SessionEntry = { session: answer.session, card: card.token, amount, fate: 'unknown', lastCode: null, receipts: [], firstAnswerReplayed: false, openedAt: Date.now(), settledAt: null };
+        const entry: SessionEntry = { session: answer.session, card: card.token, amount, capture, fate: 'unknown', lastCode: null, receipts: [], firstAnswerReplayed: false, openedAt: Date.now(), settledAt: null };
         this.sessions.set(entry.session, entry);
         scanner = await this.#settlePin(deviceId, scanner, entry);
       }

@@ -1,8 +1,9 @@
 /**
  * The chaos scenarios (issue 9 item 4) and the rig each runs in: a private AOF Redis (aof-redis.ts), cards
  * issued on it, a gateway on it (in this process, or a child process for the gateway kill), a fleet of
- * paying scanners (scanners.ts), a /readyz prober, and after the fault and a calm tail, the reconciliation
- * (reconcile.ts). Everything a scenario starts is stopped by it, by PID or by its own close().
+ * paying scanners (scanners.ts), the merchant's back office capturing, voiding and refunding what they were
+ * paid over the merchant API (money.ts), a /readyz prober, and after the fault and a calm tail, the
+ * reconciliations of both (reconcile.ts, money.ts). Everything a scenario starts is stopped by it, by PID or by its own close().
  * @example
  *   const report = await runScenario(SCENARIOS.find((s) => s.name === 'redis-kill-short')!);
  *   console.log(formatReport(report).join('\n'));
@@ -23,8 +24,10 @@ import { metricValue, PIN } from '../support/gateway-fixture.ts';
 import { spawnGatewayChild, type GatewayProcess } from '../support/gateway-process.ts';
 import { freePort } from '../support/redis.ts';
 import { AofRedis } from './aof-redis.ts';
+import { createMerchant } from '../support/merchant-api.ts';
+import { MoneyOperator, reconcileMoney, type MoneyReconciliation } from './money.ts';
 import { reconcile, type Reconciliation } from './reconcile.ts';
-import { ScannerFleet, type ChaosCard } from './scanners.ts';
+import { CHAOS_MERCHANT, ScannerFleet, type ChaosCard } from './scanners.ts';
 
 const INITIAL_BALANCE = 10_000_000;
 const CARDS = 12;
@@ -143,6 +146,7 @@ export interface ScenarioReport {
   readyzDuringFault: { status: number | 'error'; afterFaultMs: number; answerMs: number } | null;
   recovery: { firstApprovalMs: number | null; readyzMs: number | null };
   reconciliation: Reconciliation;
+  money: MoneyReconciliation;
   durationMs: number;
 }
 
@@ -192,8 +196,10 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
       cards.push({ token: keyRing.cardToken(card.pan), payloadText: card.payloadText });
     }
 
+    const apiKey = await createMerchant(store, fleetKey, CHAOS_MERCHANT);
+
     let pool: CryptoPool | null = null;
-    let endpoints: { scannerUrl: string; opsUrl: string };
+    let endpoints: { scannerUrl: string; opsUrl: string; merchantUrl: string };
     let child: GatewayProcess | null = null;
     let gateway: Gateway | null = null;
     let childOptions: Record<string, number> = {};
@@ -210,7 +216,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
       });
       endpoints = gateway;
     } else {
-      childOptions = { ...GATEWAY_LIMITS, port: await freePort(), opsPort: await freePort() };
+      childOptions = { ...GATEWAY_LIMITS, port: await freePort(), opsPort: await freePort(), merchantPort: await freePort() };
       child = await spawnGatewayChild({ redisUrl: redis.url, prefix, keyRing, fleetKey, options: childOptions });
       stops.unshift(async () => child?.stop());
       endpoints = child;
@@ -245,10 +251,12 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
     const fleet = new ScannerFleet({
       scannerUrl: () => endpoints.scannerUrl,
       token: (deviceId) => signScannerToken(deviceId, deviceSecret(fleetKey, deviceId), Date.now()),
-      cards, scanners,
+      cards, scanners, bind: (deviceId) => store.bindDevice(deviceId, CHAOS_MERCHANT),
     });
+    const money = new MoneyOperator({ merchantUrl: () => endpoints.merchantUrl, apiKey, merchant: CHAOS_MERCHANT, fleet });
     const readiness = probeReadiness(() => endpoints.opsUrl);
-    fleet.start();
+    await fleet.start();
+    money.start();
     await sleep(opts.warmMs ?? 1_500);
     await scenario.inject(rig);
     if (!clearedAt) throw new Error(`${scenario.name} never cleared its fault`);
@@ -257,13 +265,16 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
     // keep paying until the first approval after the fault, up to RECOVERY_WAIT_MS, so recovery is measured
     for (const until = Date.now() + RECOVERY_WAIT_MS; Date.now() < until && !fleet.approvalsAt.some((t) => t >= clearedAt);) await sleep(50);
     await fleet.stop();
+    await money.stop();
     await readiness.stop();
 
     const metrics = pool ? await (await fetch(`${endpoints.opsUrl}/metrics`)).text() : null;
     const admin = new Redis(redis.url);
     let reconciliation: Reconciliation;
+    let moneyReconciliation: MoneyReconciliation;
     try {
       reconciliation = await reconcile({ fleet, store, redis: admin, prefix, cards, initialBalance: INITIAL_BALANCE });
+      moneyReconciliation = await reconcileMoney(money, store, CHAOS_MERCHANT, reconciliation.approvedIds);
     } finally {
       admin.disconnect();
     }
@@ -289,6 +300,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions = {}): Pr
         readyzMs: readyAgain ? readyAgain.at + readyAgain.ms - clearedAt : null,
       },
       reconciliation,
+      money: moneyReconciliation,
       durationMs: Date.now() - started,
     };
   } finally {
@@ -310,6 +322,9 @@ export function formatReport(r: ScenarioReport): string[] {
     `[${r.name}] reconciliation: acknowledged approvals ${c.acknowledged} + unknown to the scanner, in the ledger ${c.unknownInLedger} = ledger approvals ${c.ledgerApprovals} (each once: missing ${c.missing}, conflicting receipts ${c.conflictingReceipts}); `
       + `told failed but approved ${c.toldFailedButApproved}; unknown, not in the ledger ${c.unknownNotInLedger}; orphans ${c.orphans}; false replays ${c.falseReplays}; ledger declines ${c.ledgerDeclines}; `
       + `balances ${c.balancesChecked - c.balanceMismatches}/${c.balancesChecked} reconcile; receipts ${c.receiptsChecked - c.receiptsBad}/${c.receiptsChecked} verify → ${c.ok ? 'OK' : 'FAILED'}`,
+    `[${r.name}] money: ${(['capture', 'void', 'refund'] as const).map((k) => `${k}s ${r.money.operations[k].acknowledged} acknowledged, ${r.money.operations[k].refused} refused, ${r.money.operations[k].unknown} unknown`).join('; ')}; `
+      + `retried failures: ${codes(r.money.retriedFailures)}; in the ledger once: missing ${r.money.missing}, duplicated ${r.money.duplicated}, refused but in the ledger ${r.money.refusedButInLedger}, orphan entries ${r.money.orphanEntries}; `
+      + `payments ${r.money.paymentsChecked - r.money.inconsistentPayments}/${r.money.paymentsChecked} consistent over ${r.money.entriesChecked} entries → ${r.money.ok ? 'OK' : 'FAILED'}`,
     `[${r.name}] recovery: first approved payment ${r.recovery.firstApprovalMs ?? 'never'} ms after the fault cleared; /readyz 200 after ${r.recovery.readyzMs ?? 'never'} ms; scenario took ${(r.durationMs / 1000).toFixed(1)} s`,
   ];
 }

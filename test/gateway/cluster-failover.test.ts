@@ -5,14 +5,18 @@
  * restarted on its own nodes.conf and rejoins as the new master's replica (with WAIT 1, a shard without a
  * replica acknowledges no payment, by design). Scanners on that shard pay again after a bounded pause, and
  * the reconciliation (test/chaos/reconcile.ts) finds every acknowledged approval in the ledger exactly once
- * and every balance = initial − the ledger's sum for the card.
+ * and every balance = initial + the changes of its entries. Meanwhile the merchant captures, voids and refunds
+ * what the scanners took over both gateways' merchant APIs (test/chaos/money.ts), each step waiting for its
+ * replica too: every acknowledged one is in the ledger once, none refused is, and none on the failed shard
+ * was acknowledged while it had no replica.
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { MoneyOperator, reconcileMoney } from '../chaos/money.ts';
 import { reconcile } from '../chaos/reconcile.ts';
-import { ScannerFleet, type ChaosCard } from '../chaos/scanners.ts';
+import { CHAOS_MERCHANT, ScannerFleet, type ChaosCard } from '../chaos/scanners.ts';
 import { loadCore } from '../../core/index.ts';
 import { Issuer } from '../../issuer/issuer.ts';
 import { IssuerKeyRing } from '../../issuer/key-ring.ts';
@@ -20,6 +24,7 @@ import { RedisStore, parseClusterNodes } from '../../issuer/store/index.ts';
 import { keyLayout } from '../../issuer/store/keys.ts';
 import { deviceSecret, signScannerToken } from '../../protocol/scanner-token.ts';
 import { PIN } from '../support/gateway-fixture.ts';
+import { createMerchant } from '../support/merchant-api.ts';
 import { spawnGatewayChild, type GatewayProcess } from '../support/gateway-process.ts';
 import { clusterForTests, describeCluster, type TestClusterNode } from '../support/redis-cluster.ts';
 import { testKeyPrefix } from '../support/redis.ts';
@@ -72,11 +77,13 @@ describeCluster(cluster, 'a Redis Cluster master SIGKILLed while scanners pay th
   let gateways: GatewayProcess[] = [];
   let store: RedisStore;
   const cards: ChaosCard[] = [];
+  let apiKey: string;
 
   beforeAll(async () => {
     const child = { clusterNodes: c.nodes, prefix, keyRing, fleetKey, options: GATEWAY_LIMITS, env: { SCANPAY_REDIS_WAIT_REPLICAS: '1' } };
     gateways = await Promise.all([spawnGatewayChild(child), spawnGatewayChild(child)]);
     store = await RedisStore.connectCluster(parseClusterNodes(c.nodes.join(',')), { prefix, waitReplicas: 1 });
+    apiKey = await createMerchant(store, fleetKey, CHAOS_MERCHANT);
     const issuer = new Issuer({ core: await loadCore(), store, keyRing });
     for (let i = 0; i < CARDS; i++) {
       const card = await issuer.issueCard({ pin: PIN, limit: 1_000_000, balance: INITIAL_BALANCE, currency: 'EUR' });
@@ -89,7 +96,7 @@ describeCluster(cluster, 'a Redis Cluster master SIGKILLed while scanners pay th
     await store?.close();
   });
 
-  it('the replica takes over, scanners pay again after a bounded pause, and every acknowledged approval is in the ledger once', async () => {
+  it('the replica takes over, scanners pay again after a bounded pause, every acknowledged approval and money operation is in the ledger once', async () => {
     // the victim: the master serving cards[0]'s slot; its cards are every card on the same master
     const admin = new Cluster(parseClusterNodes(c.nodes.join(',')));
     const keys = keyLayout(prefix);
@@ -117,11 +124,16 @@ describeCluster(cluster, 'a Redis Cluster master SIGKILLed while scanners pay th
     const fleet = new ScannerFleet({
       scannerUrl: () => gateways[next++ % gateways.length].scannerUrl, // each (re)connect to the other gateway
       token: (deviceId) => signScannerToken(deviceId, deviceSecret(fleetKey, deviceId), Date.now()),
-      cards, scanners: SCANNERS,
+      cards, scanners: SCANNERS, bind: (deviceId) => store.bindDevice(deviceId, CHAOS_MERCHANT),
     });
     const approvedOnVictim = (from: number, to = Infinity) => [...fleet.sessions.values()]
       .filter((e) => e.fate === 'approved' && onVictim.has(e.card) && e.settledAt! > from && e.settledAt! <= to);
-    fleet.start();
+    let nextApi = 0;
+    const money = new MoneyOperator({ merchantUrl: () => gateways[nextApi++ % gateways.length].merchantUrl, apiKey, merchant: CHAOS_MERCHANT, fleet });
+    const moneyOnVictim = (from: number, to: number) => money.operations
+      .filter((op) => op.fate === 'acknowledged' && onVictim.has(fleet.sessions.get(op.paymentId)!.card) && op.answeredAt! > from && op.answeredAt! <= to);
+    await fleet.start();
+    money.start();
     try {
       await sleep(3_000);
       const killedAt = Date.now();
@@ -145,6 +157,7 @@ describeCluster(cluster, 'a Redis Cluster master SIGKILLed while scanners pay th
       await until('an approval on the failed-over shard', async () => approvedOnVictim(rejoinedAt).some((e) => e.openedAt > promotedAt), PAUSE_BOUND_MS);
       await sleep(3_000); // a calm tail: the whole fleet pays on the healed cluster
       await fleet.stop();
+      await money.stop();
 
       // the pause: the longest gap between two approvals on the failed shard, around the kill
       const times = approvedOnVictim(0).map((e) => e.settledAt!).sort((x, y) => x - y);
@@ -159,6 +172,8 @@ describeCluster(cluster, 'a Redis Cluster master SIGKILLed while scanners pay th
       const redis = new Cluster(parseClusterNodes(c.nodes.join(',')), { lazyConnect: true });
       await redis.connect(); // ready: its masters are known (reconcile SCANs each)
       const r = await reconcile({ fleet, store, redis, prefix, cards, initialBalance: INITIAL_BALANCE }).finally(() => redis.disconnect());
+      const m = await reconcileMoney(money, store, CHAOS_MERCHANT, r.approvedIds);
+      const moneyWithoutReplica = moneyOnVictim(promotedAt, rejoinedAt).length;
       const codes = (m: Map<string, number>) => [...m].map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
       console.log([
         `[cluster-failover] SIGKILL master ${victim.address} (${onVictim.size}/${CARDS} cards on it, ${beforeKill} approvals on it before the kill); `
@@ -169,7 +184,10 @@ describeCluster(cluster, 'a Redis Cluster master SIGKILLed while scanners pay th
         `[cluster-failover] load: ${SCANNERS} scanners over 2 gateways, ${r.sessions} sessions, ${fleet.connects} connections; errors told — scan: ${codes(fleet.errors.scan)}; pin: ${codes(fleet.errors.pin)}; upgrade: ${codes(fleet.errors.connect)}`,
         `[cluster-failover] reconciliation: acknowledged approvals ${r.acknowledged} + unknown to the scanner, in the ledger ${r.unknownInLedger} = ledger approvals ${r.ledgerApprovals} `
           + `(missing ${r.missing}, conflicting receipts ${r.conflictingReceipts}); told failed but approved ${r.toldFailedButApproved}; unknown, not in the ledger ${r.unknownNotInLedger}; `
-          + `orphans ${r.orphans}; balances ${r.balancesChecked - r.balanceMismatches}/${r.balancesChecked} = initial − ledger sum; receipts ${r.receiptsChecked - r.receiptsBad}/${r.receiptsChecked} verify → ${r.ok ? 'OK' : 'FAILED'}`,
+          + `orphans ${r.orphans}; balances ${r.balancesChecked - r.balanceMismatches}/${r.balancesChecked} = initial + entries; receipts ${r.receiptsChecked - r.receiptsBad}/${r.receiptsChecked} verify → ${r.ok ? 'OK' : 'FAILED'}`,
+        `[cluster-failover] money over both merchant APIs (WAIT 1): ${(['capture', 'void', 'refund'] as const).map((k) => `${k}s ${m.operations[k].acknowledged} acknowledged, ${m.operations[k].refused} refused, ${m.operations[k].unknown} unknown`).join('; ')}; `
+          + `retried failures: ${Object.entries(m.retriedFailures).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; ${moneyWithoutReplica} acknowledged on the failed shard while it had no replica; `
+          + `missing ${m.missing}, duplicated ${m.duplicated}, refused but in the ledger ${m.refusedButInLedger}, orphan entries ${m.orphanEntries}; payments ${m.paymentsChecked - m.inconsistentPayments}/${m.paymentsChecked} consistent → ${m.ok ? 'OK' : 'FAILED'}`,
       ].join('\n'));
 
       expect(beforeKill).toBeGreaterThan(0); // the shard was paying before the fault
@@ -181,8 +199,13 @@ describeCluster(cluster, 'a Redis Cluster master SIGKILLed while scanners pay th
       expect(r.ledgerApprovals).toBe(r.acknowledged + r.unknownInLedger);
       expect(r.balancesChecked).toBe(CARDS);
       expect(r.ok).toBe(true);
+      expect(moneyWithoutReplica).toBe(0); // WAIT 1 for money steps too
+      expect(m).toMatchObject({ missing: 0, duplicated: 0, refusedButInLedger: 0, orphanEntries: 0, inconsistentPayments: 0 });
+      for (const kind of ['capture', 'void', 'refund'] as const) expect(m.operations[kind].acknowledged, kind).toBeGreaterThan(0);
+      expect(m.ok).toBe(true);
     } finally {
       await fleet.stop();
+      await money.stop();
     }
   }, 150_000);
 });

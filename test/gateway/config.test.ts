@@ -109,6 +109,17 @@ describe('start configuration', () => {
     expect(problems[0]).toMatch(message);
   });
 
+  it('the hold window and the sweep interval: defaults (7 days, 60 s), the variables, their bounds, what startGateway gets', () => {
+    expect(readStartConfig({}, [])).toMatchObject({ holdWindowS: 604_800, holdSweepS: 60 });
+    const config = readStartConfig({ SCANPAY_HOLD_WINDOW_S: '3600', SCANPAY_HOLD_SWEEP_S: '0' }, []);
+    expect(startOptions(config)).toMatchObject({ holdWindowMs: 3_600_000, holdSweepMs: 0 });
+    expect(problemsOf({ SCANPAY_HOLD_WINDOW_S: '0', SCANPAY_HOLD_SWEEP_S: '1m' })).toEqual([
+      'SCANPAY_HOLD_WINDOW_S must be a whole number from 1 to 2592000 (got "0")',
+      'SCANPAY_HOLD_SWEEP_S must be a whole number from 0 to 86400 (got "1m")',
+    ]);
+    expect(problemsOf({ SCANPAY_HOLD_WINDOW_S: '2592001' })).toEqual(['SCANPAY_HOLD_WINDOW_S must be a whole number from 1 to 2592000 (got "2592001")']);
+  });
+
   it('reports every bad value at once', () => {
     expect(problemsOf({ PORT: 'x', OPS_PORT: 'y', MERCHANT_PORT: 'z', REDIS_URL: 'redis://h' })).toHaveLength(5);
   });
@@ -181,12 +192,13 @@ describe('start configuration', () => {
   it('npm start\'s entry exits 2 with `scanpay: … [CONFIG]` lines and starts nothing', () => {
     const main = fileURLToPath(new URL('../../gateway/main.ts', import.meta.url));
     const run = spawnSync(process.execPath, ['--import', 'tsx', main], {
-      env: { PATH: process.env.PATH, PORT: 'abc', REDIS_URL: 'redis://127.0.0.1:1' }, encoding: 'utf8', timeout: 30_000,
+      env: { PATH: process.env.PATH, PORT: 'abc', REDIS_URL: 'redis://127.0.0.1:1', SCANPAY_HOLD_WINDOW_S: 'week' }, encoding: 'utf8', timeout: 30_000,
     });
     expect(run.status).toBe(2);
     const lines = run.stderr.trim().split('\n');
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
     for (const line of lines) expect(line).toMatch(/^scanpay: .+ \[CONFIG\]$/);
+    expect(lines).toContain('scanpay: SCANPAY_HOLD_WINDOW_S must be a whole number from 1 to 2592000 (got "week") [CONFIG]');
     expect(run.stdout).toBe('');
   });
 

@@ -54,7 +54,7 @@ async function flow(delayMs = 20): Promise<{ deps: FlowDeps; engine: ReturnType<
     core: await loadCore(), engine, store, pageKey: new Uint8Array(32),
     config: { publicUrl: 'http://127.0.0.1:1', sessionTtlMs: 60_000, pinLockAt: 3, pinPaceMs: 0 },
     audit: quiet,
-    metrics: { scan() {}, pinAttempt() {}, payment() {}, stepSeconds() {}, pinBudgetSpent() {} },
+    metrics: { scan() {}, pinAttempt() {}, payment() {}, stepSeconds() {}, pinBudgetSpent() {}, operation() {} },
     pinsInFlight: new Map(),
     revokedDevices: new Set<string>(),
     merchantPolicies: new MerchantPolicies(store.merchants),

@@ -11,7 +11,7 @@ import { parseGatewayFrame, parseScannerFrame, type ScanFrame } from '../../prot
 import { deviceSecret, signScannerToken } from '../../protocol/scanner-token.ts';
 
 const DOC = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
-const SCANNER_TYPES = new Set(['scan', 'pin', 'ping', 'status']);
+const SCANNER_TYPES = new Set(['scan', 'pin', 'ping', 'status', 'reverse']);
 
 /** The ```json blocks of the doc, each split into its frames (a frame starts with `{` at the line's start). */
 function exampleFrames(): { line: number; text: string }[] {
@@ -33,10 +33,10 @@ describe('docs/protocol.md examples', () => {
   const frames = exampleFrames();
 
   it('finds every example frame on the page', () => {
-    // 4 scanner requests, welcome, auth-required, 3 payment-results, 3 errors, pong, session-status
-    expect(frames.length).toBe(14);
+    // 5 scanner requests, welcome, auth-required, 3 payment-results, 3 errors, pong, session-status, 2 reversals
+    expect(frames.length).toBe(17);
     const types = frames.map((f) => (JSON.parse(f.text) as { type: string }).type);
-    for (const type of ['scan', 'pin', 'ping', 'status', 'welcome', 'auth-required', 'payment-result', 'error', 'pong', 'session-status']) {
+    for (const type of ['scan', 'pin', 'ping', 'status', 'reverse', 'welcome', 'auth-required', 'payment-result', 'error', 'pong', 'session-status', 'reversal']) {
       expect(types, type).toContain(type);
     }
   });

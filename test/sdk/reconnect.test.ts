@@ -190,6 +190,24 @@ describe('SDK reconnection', () => {
     expect((await gw.fx.issuer.viewCard(card.pan)).balance).toBe(1_000_000 - AMOUNT);
   });
 
+  it('a reverse whose answer was lost is resumed after reconnecting: the first reversal\'s action, replayed, refunded once', async () => {
+    const gw = await site();
+    const card = await gw.fx.issue();
+    const c = await client(gw.net.url);
+    const auth = await c.scan({ payload: card.payloadText, amount: AMOUNT, currency: 'EUR', merchant: MERCHANT });
+    expect((await c.submitPin(auth.session, PIN)).outcome).toBe('approved');
+    gw.net.holdReplies = true;
+    const reversal = c.reverse(auth.session);
+    await expect.poll(async () => (await store.payments.getPayment(auth.session))?.reversal, { timeout: 5_000 }).toBe('refunded'); // done; the answer is lost
+    const reconnected = once<{ resumed: number }>(c, 'reconnected');
+    gw.net.cut();
+    gw.net.holdReplies = false;
+    expect((await reconnected).resumed).toBe(1);
+    expect(await reversal).toMatchObject({ type: 'reversal', session: auth.session, action: 'refunded', replayed: true });
+    expect((await store.payments.entries(auth.session)).filter((e) => e.type === 'refund')).toHaveLength(1);
+    expect((await gw.fx.issuer.viewCard(card.pan)).balance).toBe(1_000_000);
+  });
+
   it('a network cut under a running gateway: reconnects each time with a fresh single-use token', async () => {
     const fx = await gateway();
     const card = await fx.issue();

@@ -143,6 +143,16 @@ describe('requests', () => {
     expect(again).toMatchObject({ outcome: 'approved', replayed: true, receipt: result.receipt });
   });
 
+  it('reverse (v1.3) → the typed reversal: the first decides, a repeat answers the same, replayed', async () => {
+    const client = await connect();
+    const auth = await client.scan(SCAN);
+    await client.submitPin(auth.session, FAKE_PIN);
+    const first = await client.reverse(auth.session);
+    expect(first).toMatchObject({ type: 'reversal', session: auth.session, action: 'voided', replayed: false });
+    expect(await client.reverse(auth.session)).toMatchObject({ action: 'voided', replayed: true });
+    expect(await codeOf(client.reverse('not-a-session'))).toBe('BAD_FRAME'); // refused locally, never sent
+  });
+
   it('a wrong PIN is a declined result, not an error', async () => {
     const client = await connect();
     const auth = await client.scan(SCAN);

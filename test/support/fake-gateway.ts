@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   MAX_FRAME_BYTES, PROTOCOL_VERSION, SUBPROTOCOL, parseScannerFrame,
-  type GatewayFrame, type PaymentResultFrame, type ScanFrame, type ScannerFrame,
+  type GatewayFrame, type PaymentResultFrame, type ReversalAction, type ScanFrame, type ScannerFrame,
 } from '../../protocol/messages.ts';
 import { verifyScannerToken } from '../../protocol/scanner-token.ts';
 
@@ -37,6 +37,7 @@ interface FakeSession {
   scan: ScanFrame;
   wrongPins: number;
   result: PaymentResultFrame | null;
+  reversal?: ReversalAction;
 }
 
 export interface FakeGatewayOptions {
@@ -179,6 +180,12 @@ export class FakeGateway {
         v: 1, type: 'session-status', id: frame.id, session: session.id, state: done ? 'done' : 'open', expiresAt: Date.now() + 120_000,
         result: done && { outcome: done.outcome, reason: done.reason, receipt: done.receipt },
       });
+    }
+    if (frame.type === 'reverse') {
+      // as the gateway: the first reversal decides (an approved payment is voided), a later one answers the same
+      const replayed = session.reversal !== undefined;
+      session.reversal ??= session.result?.outcome === 'approved' ? 'voided' : 'none';
+      return this.#send(ws, { v: 1, type: 'reversal', id: frame.id, session: session.id, action: session.reversal, replayed });
     }
     this.#send(ws, this.#pay(session, frame.pin, frame.id));
   }

@@ -95,6 +95,9 @@ type Predicate = (frame: GatewayFrame) => boolean;
  * A scanner on a raw `ws` socket: sends anything (including frames the protocol refuses) and collects
  * every frame the gateway sends; next() takes the first unconsumed frame matching a predicate.
  */
+/** A scan's request fields a test may set (default EUR, MERCHANT, the merchant's capture method). */
+export interface ScanOptions { currency?: string; merchant?: string; capture?: 'automatic' | 'manual' }
+
 export class RawScanner {
   readonly deviceId: string;
   readonly welcome: WelcomeFrame;
@@ -175,14 +178,15 @@ export class RawScanner {
     return this.#inbox.splice(0);
   }
 
-  async scan(payload: string, amount: number, opts: { currency?: string; merchant?: string; id?: string } = {}): Promise<AuthRequiredFrame | ErrorFrame> {
+  async scan(payload: string, amount: number, opts: ScanOptions & { id?: string } = {}): Promise<AuthRequiredFrame | ErrorFrame> {
     const id = opts.id ?? this.newId();
-    this.send({ v: 1, type: 'scan', id, payload, amount, currency: opts.currency ?? 'EUR', merchant: opts.merchant ?? MERCHANT });
+    const capture = opts.capture ? { capture: opts.capture } : {};
+    this.send({ v: 1, type: 'scan', id, payload, amount, currency: opts.currency ?? 'EUR', merchant: opts.merchant ?? MERCHANT, ...capture });
     return this.answer(id);
   }
 
   /** A scan that must open a session. */
-  async open(payload: string, amount: number, opts: { currency?: string; merchant?: string } = {}): Promise<AuthRequiredFrame> {
+  async open(payload: string, amount: number, opts: ScanOptions = {}): Promise<AuthRequiredFrame> {
     const answer = await this.scan(payload, amount, opts);
     if (answer.type !== 'auth-required') throw new Error(`scan refused: ${JSON.stringify(answer)}`);
     return answer;
