@@ -5,6 +5,7 @@
  * fixed merchant API port; an embedder's gateway takes any free ones (several may run in one process or on one host).
  */
 import { DEFAULT_PIN_BUDGET, type PinBudget, type RateLimit } from '../issuer/store/index.ts';
+import { DEFAULT_WEBHOOK_SETTINGS } from './webhooks/delivery-loop.ts';
 
 /** The auth page's budgets (docs/protocol.md §9). */
 export interface PageLimits {
@@ -50,4 +51,8 @@ export const GATEWAY_DEFAULTS = {
   failedUpgrades: { perSecond: 10, burst: 50 } as RateLimit,
   /** Merchant API requests one caller address may fail to authenticate in this process before 429 from memory. */
   merchantAuthFailures: { perSecond: 10, burst: 50 } as RateLimit,
+  /** How often each gateway seals merchants' new events into their journals (ms): events are listed and delivered after. */
+  sealerIntervalMs: 1_000,
+  /** Webhook delivery: round interval, retry schedule, request deadline, concurrency, answer budget, private receivers refused. */
+  webhooks: DEFAULT_WEBHOOK_SETTINGS,
 } as const;

@@ -6,7 +6,7 @@
  *   console.log(gateway.url);
  *   await gateway.close();
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { ScanpayError } from '../core/errors.ts';
 import { loadCore } from '../core/index.ts';
@@ -35,6 +35,9 @@ import { ScannerHub } from './scanners/scanner-hub.ts';
 import { CLOSE_DEVICE_REVOKED } from '../protocol/messages.ts';
 import { startTransport, type TlsFiles } from './transport/uws-server.ts';
 import { LocalPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
+import { SealerLoop } from './ledger/sealer-loop.ts';
+import { WebhookDelivery, type WebhookSettings } from './webhooks/delivery-loop.ts';
+import { WebhookSecretBox } from './webhooks/secrets.ts';
 
 /**
  * What startGateway takes. `store`, `fleetKey` and one of `keyRingFile` / `keyRing` are required; everything
@@ -125,6 +128,16 @@ export interface GatewayOptions {
   logger?: GatewayLogger;
   /** This thread's core (page-token and receipt MACs only); default: a fresh instance. Tests pass a counting one. */
   core?: CryptoCore;
+  /**
+   * How often this gateway seals merchants' new events into their journals (ms; SCANPAY_SEALER_INTERVAL_MS). Default
+   * `GATEWAY_DEFAULTS.sealerIntervalMs` (1000); 0: this gateway does not seal (another must).
+   */
+  sealerIntervalMs?: number;
+  /**
+   * Webhook delivery (docs/webhooks.md): any of the settings, the rest from `GATEWAY_DEFAULTS.webhooks`. `intervalMs: 0`:
+   * this gateway delivers none (another must).
+   */
+  webhooks?: Partial<WebhookSettings>;
   /** With several gateways over Redis: where pushes travel (`RedisPushBus.connect`). Default: this process only (`LocalPushBus`). */
   pushBus?: (deliver: Deliver) => Promise<PushBus>;
 }
@@ -263,8 +276,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   const ops: OpsState = { store: opts.store, metrics, poolReady: () => engine.ready, draining: () => hub.draining };
   const merchantAuth = new MerchantAuth(opts.store.merchants, opts.fleetKey, opts.merchantAuthFailures ?? D.merchantAuthFailures);
+  const webhookSettings: WebhookSettings = { ...D.webhooks, ...opts.webhooks };
+  const secretBox = WebhookSecretBox.fromFleetKey(opts.fleetKey);
   const merchantRoutes = merchantApiRoutes({
     store: opts.store, auth: merchantAuth, inFlight, draining: () => hub.draining, audit: log,
+    webhooks: { box: secretBox, policy: { allowPrivate: webhookSettings.allowPrivate } },
     onError: (route, e) => log.error({ event: 'merchant-api.error', route, error: (e as Error).message }, 'merchant API error'),
   });
   transport.serve({
@@ -273,6 +289,22 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     opsRoutes: opsRoutes(ops),
     merchant: { routes: merchantRoutes, answers: MERCHANT_LISTENER_ANSWERS },
   });
+  // this process's id as the holder of seal leases and delivery claims
+  const owner = `gw:${randomBytes(8).toString('hex')}`;
+  const sealerIntervalMs = opts.sealerIntervalMs ?? D.sealerIntervalMs;
+  const sealer = sealerIntervalMs > 0 ? SealerLoop.start({
+    events: opts.store.events, owner, intervalMs: sealerIntervalMs,
+    onError: (e) => log.warn({ event: 'sealer.error', error: e.message }, 'sealing round failed; the next one retries'),
+  }) : null;
+  const delivery = webhookSettings.intervalMs > 0 ? WebhookDelivery.start({
+    ...webhookSettings, store: opts.store, box: secretBox, owner,
+    onError: (e) => log.warn({ event: 'webhook.error', error: e.message }, 'webhook round failed; the next one retries'),
+    onAttempt: (a) => {
+      const fields = { event: 'webhook.attempt', merchant: a.merchant, endpoint: a.endpoint, eventId: a.event, attempt: a.attempt, delivered: a.result.delivered, gaveUp: a.gaveUp };
+      if (a.result.delivered) log.debug({ ...fields, status: a.result.status }, 'webhook delivered');
+      else log.info({ ...fields, reason: a.result.reason, status: a.result.status }, a.gaveUp ? 'webhook given up' : 'webhook failed; retried later');
+    },
+  }) : null;
   let closing: Promise<void> | undefined; // one shutdown, however many callers ask for it
   log.info({ event: 'gateway.started', url, ops: opsUrl, merchantApi: merchantUrl, store: opts.store.description, keys: keys.description }, 'gateway started');
 
@@ -307,6 +339,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         hub.stop();
         await transport.closeConnections();
         merchantAuth.close();
+        await Promise.all([sealer?.close(), delivery?.close()]);
+        secretBox.close();
         await Promise.all([engine.close(), pushBus.close(), revoked.close()]);
         log.info({ event: 'gateway.stopped' }, 'gateway stopped');
       })();

@@ -10,7 +10,7 @@ import { GATEWAY_DEFAULTS } from './defaults.ts';
 import type { GatewayOptions } from './server.ts';
 
 export type StartOptions = Pick<GatewayOptions, 'tls' | 'host' | 'port' | 'opsHost' | 'opsPort' | 'merchantHost' | 'merchantPort' | 'publicUrl' | 'pinPaceMs' | 'pinBudget'
-  | 'pageLimits' | 'threads' | 'batch' | 'framesPerSecond' | 'burst' | 'maxConnectionAgeS'>;
+  | 'pageLimits' | 'threads' | 'batch' | 'framesPerSecond' | 'burst' | 'maxConnectionAgeS' | 'sealerIntervalMs' | 'webhooks'>;
 
 export function startOptions(config: StartConfig): StartOptions {
   return {
@@ -30,5 +30,7 @@ export function startOptions(config: StartConfig): StartOptions {
     framesPerSecond: config.rate.perSecond,
     burst: config.rate.burst,
     maxConnectionAgeS: config.maxConnectionAgeS,
+    sealerIntervalMs: config.sealerIntervalMs,
+    webhooks: config.webhooks,
   };
 }

@@ -2,21 +2,28 @@
  * The merchant API's routes (protocol/merchant-api-schemas.ts MERCHANT_API_ROUTES), as thin handlers. Every
  * request goes the same way: refused with SHUTTING_DOWN once the gateway drains; authenticated (a bad key learns
  * nothing about the route); its id, query, Idempotency-Key and body checked against the route's schemas; then one
- * handler below, which reads the store or runs an operation (operations.ts). A merchant sees only its own: another
+ * handler below, which reads the store, runs an operation (operations.ts) or manages webhook endpoints
+ * (webhooks/endpoints.ts). A merchant sees only its own: another
  * merchant's payment or refund answers as an unknown one, the same bytes (a malformed id too, without a store
  * read). A store that fails is 503 STORE_UNAVAILABLE; anything else thrown, 500 INTERNAL (logged by `onError`).
  * Each request counts as in flight until answered, so a graceful shutdown lets it finish. Every authenticated
- * POST is an audit line: who, which operation on which payment, the status, and whether it was a replay.
+ * POST or DELETE is an audit line: who, which operation on which payment, the status, and whether it was a replay.
  * @example
  *   transport.serve({ …, merchant: { routes: merchantApiRoutes(deps), answers: MERCHANT_LISTENER_ANSWERS } });
  */
 import { isScanpayError } from '../../core/errors.ts';
 import type { Store } from '../../issuer/store/index.ts';
-import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, type CaptureParams, type ListParams, type ListRefundsParams, type RefundParams } from '../../protocol/merchant-api.ts';
+import {
+  DEFAULT_LIST_LIMIT, DEFAULT_SECRET_GRACE_S, MAX_LIST_LIMIT, type ApiRedelivery, type CaptureParams, type ListEventsParams, type ListParams,
+  type ListRefundsParams, type RefundParams, type RotateSecretParams, type WebhookEndpointParams,
+} from '../../protocol/merchant-api.ts';
 import { MERCHANT_API_ROUTES, checkFor, type RouteName, type RouteSpec } from '../../protocol/merchant-api-schemas.ts';
 import type { HttpRequest, HttpResponse, HttpRoute } from '../http/types.ts';
 import type { GatewayLogger } from '../log.ts';
-import { apiError, entryObject, listOf, ok, paymentObject, refundObject } from './answers.ts';
+import type { UrlPolicy } from '../webhooks/address-policy.ts';
+import { addEndpoint, rotateEndpointSecret } from '../webhooks/endpoints.ts';
+import type { WebhookSecretBox } from '../webhooks/secrets.ts';
+import { apiError, endpointObject, endpointWithSecret, entryObject, eventObject, listOf, ok, paymentObject, refundObject } from './answers.ts';
 import type { MerchantAuth } from './authenticate.ts';
 import { runOperation } from './operations.ts';
 import { parseBody, parseIdempotencyKey, parseQuery } from './request.ts';
@@ -29,11 +36,14 @@ export interface MerchantApiDeps {
   /** Where the operations are recorded (event `merchant-api.operation`). */
   audit: GatewayLogger;
   onError: (route: string, e: unknown) => void;
+  /** Seals new endpoints' secrets (from the fleet key), and where endpoints may point. */
+  webhooks: { box: WebhookSecretBox; policy: UrlPolicy };
 }
 
 /** A request that passed every check: who asks, about what, with which parameters. */
 interface Call {
   store: Store;
+  webhooks: MerchantApiDeps['webhooks'];
   merchant: string;
   /** The path's id ('' for a route without one). */
   id: string;
@@ -46,7 +56,7 @@ interface Call {
 
 interface Handler {
   /** What a malformed id answers: as an unknown one. */
-  unknownId?: 'PAYMENT_NOT_FOUND' | 'REFUND_NOT_FOUND';
+  unknownId?: 'PAYMENT_NOT_FOUND' | 'REFUND_NOT_FOUND' | 'EVENT_NOT_FOUND' | 'WEBHOOK_ENDPOINT_NOT_FOUND';
   run(call: Call): Promise<HttpResponse>;
 }
 
@@ -58,6 +68,12 @@ const listQuery = (q: ListParams) => ({
 async function ownPayment(store: Store, merchant: string, id: string) {
   const payment = await store.payments.getPayment(id);
   return payment && payment.merchant === merchant ? payment : null;
+}
+
+/** The merchant's event, or null (unknown, or another merchant's: the same). */
+async function ownEvent(store: Store, merchant: string, id: string) {
+  const event = await store.events.getEvent(id);
+  return event && event.merchant === merchant ? event : null;
 }
 
 const HANDLERS: Record<RouteName, Handler> = {
@@ -115,6 +131,68 @@ const HANDLERS: Record<RouteName, Handler> = {
       return ok(listOf(await store.payments.listRefunds(merchant, { limit: MAX_LIST_LIMIT, paymentId: q.payment }), refundObject));
     },
   },
+  listEvents: {
+    async run({ store, merchant, query }) {
+      const q = query as ListEventsParams;
+      const limit = q.limit ?? DEFAULT_LIST_LIMIT;
+      // the journal is in sealing order: newest first is from its head down
+      let top = (await store.events.journalHead(merchant)).seq;
+      if (q.starting_after !== undefined) {
+        const after = await store.events.journalRecordOf(merchant, q.starting_after);
+        if (!after) return apiError('INVALID_PARAMETER', 'starting_after', 'starting_after: not an event of this merchant\'s list');
+        top = after.seq - 1;
+      }
+      const from = Math.max(1, top - limit + 1);
+      const records = top < 1 ? [] : await store.events.journal(merchant, from, top - from + 1);
+      const events = await Promise.all(records.reverse().map((r) => store.events.getEvent(r.eventId)));
+      return ok({ data: events.filter((e) => e !== null).map(eventObject), has_more: from > 1 });
+    },
+  },
+  getEvent: {
+    unknownId: 'EVENT_NOT_FOUND',
+    async run({ store, merchant, id }) {
+      const event = await ownEvent(store, merchant, id);
+      return event ? ok(eventObject(event)) : apiError('EVENT_NOT_FOUND');
+    },
+  },
+  redeliverEvent: {
+    unknownId: 'EVENT_NOT_FOUND',
+    async run({ store, merchant, id }) {
+      if (!(await ownEvent(store, merchant, id))) return apiError('EVENT_NOT_FOUND');
+      const redelivery: ApiRedelivery = { object: 'redelivery', event: id, endpoints: await store.webhooks.redeliver(merchant, id, Date.now()) };
+      return ok(redelivery);
+    },
+  },
+  createWebhookEndpoint: {
+    async run({ store, webhooks, merchant, body }) {
+      const now = Date.now();
+      const made = await addEndpoint(store.webhooks, webhooks.box, merchant, (body as WebhookEndpointParams).url, webhooks.policy, now);
+      if (made.ok) return ok(endpointWithSecret(made.endpoint, made.secret, now));
+      return made.refusal === 'INVALID_URL' ? apiError('INVALID_PARAMETER', 'url', made.problem) : apiError(made.refusal);
+    },
+  },
+  listWebhookEndpoints: {
+    async run({ store, merchant }) {
+      const now = Date.now();
+      return ok(listOf({ data: await store.webhooks.listEndpoints(merchant), hasMore: false }, (e) => endpointObject(e, now)));
+    },
+  },
+  deleteWebhookEndpoint: {
+    unknownId: 'WEBHOOK_ENDPOINT_NOT_FOUND',
+    async run({ store, merchant, id }) {
+      if (!(await store.webhooks.deleteEndpoint(merchant, id))) return apiError('WEBHOOK_ENDPOINT_NOT_FOUND');
+      return ok({ object: 'webhook_endpoint', id, deleted: true });
+    },
+  },
+  rotateWebhookSecret: {
+    unknownId: 'WEBHOOK_ENDPOINT_NOT_FOUND',
+    async run({ store, webhooks, merchant, id, body }) {
+      const now = Date.now();
+      const graceS = (body as RotateSecretParams).grace_seconds ?? DEFAULT_SECRET_GRACE_S;
+      const rotated = await rotateEndpointSecret(store.webhooks, webhooks.box, merchant, id, graceS * 1000, now);
+      return rotated ? ok(endpointWithSecret(rotated.endpoint, rotated.secret, now)) : apiError('WEBHOOK_ENDPOINT_NOT_FOUND');
+    },
+  },
 };
 
 /** One route: the checks every request passes, then its handler. */
@@ -133,8 +211,8 @@ function routeOf(name: RouteName, spec: RouteSpec, deps: MerchantApiDeps): HttpR
     const body = spec.body ? parseBody(req, spec.body) : { ok: true as const, value: {} };
     if (!body.ok) return body.answer;
     const path = spec.path.replace('{id}', id);
-    const answered = await handler.run({ store: deps.store, merchant: who.merchant, id, path, query: query.value, body: body.value, key: key.value });
-    if (spec.method === 'post') {
+    const answered = await handler.run({ store: deps.store, webhooks: deps.webhooks, merchant: who.merchant, id, path, query: query.value, body: body.value, key: key.value });
+    if (spec.method !== 'get') {
       const { payment, amount } = body.value as { payment?: string; amount?: number };
       deps.audit.info({
         event: 'merchant-api.operation', merchant: who.merchant, operation: name, payment: payment ?? id, amount, status: answered.status,

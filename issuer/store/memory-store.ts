@@ -14,6 +14,7 @@ import { CARD_REFUSED, decisionResult, declineReason, ledgerResult, wrongPinDeci
 import { MemoryMerchants } from './memory-merchants.ts';
 import { MemoryPayments } from './memory-payments.ts';
 import { MemoryEvents } from './memory-events.ts';
+import { MemoryWebhooks } from './memory-webhooks.ts';
 import { copyCard, copyResult, copySessionRecord, sameSession } from './records.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { pinBudgetKey } from './keys.ts';
@@ -50,6 +51,7 @@ export class MemoryStore implements Store {
   readonly payments = new MemoryPayments(this.#cards, (id) => this.#sessions.get(id)?.session.merchant ?? null);
   readonly merchants = new MemoryMerchants();
   readonly events = new MemoryEvents(this.payments);
+  readonly webhooks = new MemoryWebhooks(this.events);
   readonly #sessions = new ExpiringMap<StoredSession>();
   readonly #nonces = new ExpiringMap<{ keepUntil: number }>();
   readonly #devices = new Map<string, DeviceRecord>();

@@ -26,6 +26,8 @@ import type { EventStore } from './event-types.ts';
 import type { MerchantStore } from './merchant-types.ts';
 import type { PaymentStore } from './payment-types.ts';
 import { RedisEvents } from './redis-events.ts';
+import { RedisWebhooks } from './redis-webhooks.ts';
+import type { WebhookStore } from './webhook-types.ts';
 import { withStoreScripts, type AllScripts, type PinBudgetBefore, type RateUnitArgs, type ScriptedRedis } from './redis-scripts.ts';
 import { RedisMerchants } from './redis-merchants.ts';
 import { RedisPayments } from './redis-payments.ts';
@@ -128,6 +130,7 @@ export class RedisStore implements Store {
   readonly payments: PaymentStore;
   readonly merchants: MerchantStore;
   readonly events: EventStore;
+  readonly webhooks: WebhookStore;
   readonly #payments: RedisPayments;
 
   readonly #direct: ScriptedRedis;
@@ -166,6 +169,7 @@ export class RedisStore implements Store {
     this.payments = this.#payments;
     this.merchants = new RedisMerchants(context);
     this.events = new RedisEvents(context);
+    this.webhooks = new RedisWebhooks(context);
   }
 
   /** Connects and checks the server answers; STORE_UNAVAILABLE (with the reason, never the password) if not. */

@@ -13,6 +13,7 @@ import type { ErrorCode } from '../../core/errors.ts';
 import type { EventStore } from './event-types.ts';
 import type { MerchantStore } from './merchant-types.ts';
 import type { CaptureMethod, PaymentStore } from './payment-types.ts';
+import type { WebhookStore } from './webhook-types.ts';
 
 export type CardStatus = 'active' | 'blocked' | 'locked';
 
@@ -259,6 +260,8 @@ export interface Store {
   readonly merchants: MerchantStore;
   /** Every change to a payment as an event, and merchants' journals of them (event-types.ts). */
   readonly events: EventStore;
+  /** Merchants' webhook endpoints and the deliveries of their journals' events (webhook-types.ts). */
+  readonly webhooks: WebhookStore;
 
   /** Inserts a new card; false (and nothing written) when the token exists. */
   insertCard(card: CardRecord): Promise<boolean>;

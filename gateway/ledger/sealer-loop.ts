@@ -1,0 +1,83 @@
+/**
+ * The gateway's sealer (docs/ledger.md §The journal): every `intervalMs`, for each merchant with events, one
+ * sealing round (issuer/journal.ts sealMerchant) under this process's owner id, so merchants' journals follow
+ * their payments within about an interval, sealed by whichever gateway holds each merchant's lease (one that
+ * dies loses its leases when they lapse, and another takes them over).
+ *
+ * Never in a payment's way: it runs on its own timer, one round at a time (a slow store makes rounds later, not
+ * more), reads the store as any caller does, and a failure is logged and retried next round. Bounded: one round
+ * seals at most `maxMerchants` merchants (the list is walked on from where the last round stopped) and each
+ * merchant at most sealMerchant's batch. close() stops the timer, waits for the round in progress and releases
+ * the leases this process holds, so another gateway takes over at once.
+ * @example
+ *   const sealer = SealerLoop.start({ events: store.events, owner: 'gw:3f9c…', intervalMs: 1_000, onError });
+ *   await sealer.close();
+ */
+import { sealMerchant } from '../../issuer/journal.ts';
+import type { EventStore } from '../../issuer/store/index.ts';
+
+export interface SealerLoopOptions {
+  events: EventStore;
+  /** This process's id: the seal leases' holder. */
+  owner: string;
+  intervalMs: number;
+  /** Merchants sealed per round at most (default 100). */
+  maxMerchants?: number;
+  onError: (e: Error) => void;
+  /** Records appended in a round (metrics, tests). */
+  onSealed?: (merchant: string, records: number) => void;
+}
+
+export class SealerLoop {
+  readonly #opts: SealerLoopOptions;
+  #timer: NodeJS.Timeout | null = null;
+  #round: Promise<void> | null = null;
+  #next = 0;
+  readonly #held = new Set<string>();
+  #closed = false;
+
+  private constructor(opts: SealerLoopOptions) {
+    this.#opts = opts;
+  }
+
+  static start(opts: SealerLoopOptions): SealerLoop {
+    const loop = new SealerLoop(opts);
+    loop.#schedule();
+    return loop;
+  }
+
+  #schedule(): void {
+    if (this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#round = this.runRound().catch((e: unknown) => this.#opts.onError(e as Error)).finally(() => {
+        this.#round = null;
+        this.#schedule();
+      });
+    }, this.#opts.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** One round now (the timer runs them; tests may too). */
+  async runRound(): Promise<void> {
+    const merchants = (await this.#opts.events.eventMerchants()).sort();
+    const max = Math.min(this.#opts.maxMerchants ?? 100, merchants.length);
+    for (let i = 0; i < max && !this.#closed; i++) {
+      const merchant = merchants[(this.#next + i) % merchants.length]!;
+      try {
+        const records = await sealMerchant(this.#opts.events, merchant, { owner: this.#opts.owner, now: Date.now() });
+        this.#held.add(merchant);
+        if (records.length > 0) this.#opts.onSealed?.(merchant, records.length);
+      } catch (e) {
+        this.#opts.onError(e as Error); // one merchant's failure does not stop the others
+      }
+    }
+    this.#next = merchants.length === 0 ? 0 : (this.#next + max) % merchants.length;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#round;
+    await Promise.all([...this.#held].map((m) => this.#opts.events.releaseSealer(m, this.#opts.owner).catch(() => {})));
+  }
+}
