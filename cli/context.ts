@@ -36,6 +36,7 @@ export async function loadKeyRing(opts: GlobalOptions): Promise<IssuerKeyRing> {
 export const STORE_USERS = {
   cards: 'card commands need a persistent store for the cards',
   scanners: 'scanner commands need a persistent store for the device records',
+  webhooks: 'webhook commands need a persistent store for the endpoints',
 } as const;
 
 /**

@@ -112,7 +112,8 @@ describe('usage errors in-process', () => {
 
   it('a missing command is one line naming the commands and the help that describes them, exit 2', async () => {
     const expected: [string[], string][] = [
-      [[], 'scanpay takes one of keys, card, fleet-key, scan, scanner; `scanpay --help` describes them'],
+      [[], 'scanpay takes one of keys, card, fleet-key, scan, scanner, merchant; `scanpay --help` describes them'],
+      [['merchant', 'webhook'], 'scanpay merchant webhook takes one of add, list, remove; `scanpay merchant webhook --help` describes them'],
       [['card'], 'scanpay card takes one of issue, reissue, block, unblock, pin, show; `scanpay card --help` describes them'],
       [['fleet-key'], 'scanpay fleet-key takes one of generate; `scanpay fleet-key --help` describes them'],
       [['--keyring', 'x.json', 'scanner'], 'scanpay scanner takes one of provision, list, show, revoke; `scanpay scanner --help` describes them'],
