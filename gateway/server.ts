@@ -295,11 +295,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const sealer = sealerIntervalMs > 0 ? SealerLoop.start({
     events: opts.store.events, owner, intervalMs: sealerIntervalMs,
     onError: (e) => log.warn({ event: 'sealer.error', error: e.message }, 'sealing round failed; the next one retries'),
+    onSealed: (_, records) => metrics.sealed(records),
   }) : null;
   const delivery = webhookSettings.intervalMs > 0 ? WebhookDelivery.start({
     ...webhookSettings, store: opts.store, box: secretBox, owner,
     onError: (e) => log.warn({ event: 'webhook.error', error: e.message }, 'webhook round failed; the next one retries'),
     onAttempt: (a) => {
+      metrics.webhookAttempt(a.result.delivered ? 'delivered' : a.gaveUp ? 'given_up' : 'failed');
       const fields = { event: 'webhook.attempt', merchant: a.merchant, endpoint: a.endpoint, eventId: a.event, attempt: a.attempt, delivered: a.result.delivered, gaveUp: a.gaveUp };
       if (a.result.delivered) log.debug({ ...fields, status: a.result.status }, 'webhook delivered');
       else log.info({ ...fields, reason: a.result.reason, status: a.result.status }, a.gaveUp ? 'webhook given up' : 'webhook failed; retried later');

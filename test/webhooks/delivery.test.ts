@@ -5,13 +5,14 @@
  *   delivered, none lost, in order per payment, each copy of an event the same bytes with the same id, each
  *   signature valid, each body what GET /v1/events/{id} answers;
  * - hostile receivers (one never answers, one answers 1 GB, one redirects to loopback) on the same merchant while
- *   the merchant API captures and refunds: every operation answered, the hostile deliveries failed and bounded.
+ *   the merchant API refunds and a scanner pays: every operation answered, the payment approved, the hostile
+ *   deliveries failed and bounded.
  * The counts are printed for the notes (delivered, lost, duplicates, attempts).
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryStore, RedisStore, type Store } from '../../issuer/store/index.ts';
 import { verifyWebhook } from '../../sdk/index.ts';
-import { startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture.ts';
+import { PIN, startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture.ts';
 import { MerchantApi, createMerchant, paidPayment } from '../support/merchant-api.ts';
 import { deleteKeys, describeRedis, redisForTests, testKeyPrefix } from '../support/redis.ts';
 import { WebhookReceiver, until, type Received } from '../support/webhook-receiver.ts';
@@ -129,6 +130,13 @@ function deliverySuite(openStore: () => Promise<{ store: Store; dispose(): Promi
     for (let i = 0; i < 8; i++) payments.push((await paidPayment(store, SHOP, 500)).id);
     // while deliveries hang, fail and retry: every refund answered
     for (const id of payments) expect((await api.post('/v1/refunds', { payment: id, amount: 100 })).status).toBe(200);
+    // and while a delivery hangs, a scanner's payment goes through end to end
+    await until(() => hang.received.length >= 1, 'a delivery hanging');
+    const card = await fx.issue({ balance: 10_000 });
+    const scanner = await fx.scanner();
+    // (for a merchant with no endpoints and no registration: a scanner bound to no merchant may take it)
+    const auth = await scanner.open(card.payloadText, 1_250, { merchant: 'walk-in-stall' });
+    expect(await scanner.pin(auth.session, PIN)).toMatchObject({ type: 'payment-result', outcome: 'approved' });
     const expected = await eventIds(payments);
     await until(() => expected.every((id) => huge.received.some((r) => r.eventId === id)), 'the 1 GB receiver to get every event');
     await until(() => hang.received.length >= 2 && redirect.received.length >= 4, 'hostile deliveries to be tried');
