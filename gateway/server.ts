@@ -169,7 +169,8 @@ export interface Gateway {
    * Stops taking work (new frames get SHUTTING_DOWN, new connections are refused), lets in-flight payments
    * finish (up to `drainMs`, default 10000) and answers them (merchant API requests too; new ones get 503
    * SHUTTING_DOWN), then closes scanner connections (code 1001),
-   * the listeners, the crypto workers and the push bus. The store is the caller's to close. It runs once: every
+   * the listeners, the sealer and webhook loops (a delivery in flight finishes, within its deadline; this
+   * gateway's seal leases are released), the crypto workers and the push bus. The store is the caller's to close. It runs once: every
    * call, concurrent or later, resolves when that one shutdown is done.
    */
   close(drainMs?: number): Promise<void>;

@@ -5,7 +5,8 @@
  * Refused unless the operator allows private receivers (SCANPAY_WEBHOOK_ALLOW_PRIVATE=1, for on-premises
  * receivers and tests): every address that is not public unicast — loopback, private (RFC 1918, ULA), link-local,
  * CGNAT (100.64/10), multicast, unspecified, broadcast, reserved, documentation and benchmarking ranges, and the
- * IPv6 forms that embed an IPv4 address (IPv4-mapped, IPv4-compatible, NAT64 64:ff9b::/96, 6to4 2002::/16), judged
+ * IPv6 forms that embed an IPv4 address (IPv4-mapped, IPv4-translated, IPv4-compatible, NAT64 64:ff9b::/96, 6to4
+ * 2002::/16), judged
  * by the IPv4 address inside.
  *
  * The check is on the *resolved* address the connection is made to (http-delivery.ts resolves once, checks
@@ -68,11 +69,12 @@ function groups(address: string): number[] | null {
   return all.length === 8 && all.every((g) => g >= 0 && g <= 0xffff) ? all : null;
 }
 
-/** The IPv4 address an IPv6 one embeds (mapped, compatible, NAT64, 6to4), or null. */
+/** The IPv4 address an IPv6 one embeds (mapped, translated, compatible, NAT64, 6to4), or null. */
 function embeddedV4(g: number[]): string | null {
   const quad = (hi: number, lo: number) => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
   const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
   if (zeros(0, 5) && g[5] === 0xffff) return quad(g[6]!, g[7]!); // ::ffff:a.b.c.d
+  if (zeros(0, 4) && g[4] === 0xffff && g[5] === 0) return quad(g[6]!, g[7]!); // ::ffff:0:a.b.c.d (IPv4-translated, SIIT)
   if (zeros(0, 6)) return quad(g[6]!, g[7]!); // ::a.b.c.d (and :: and ::1, caught by the v6 list first)
   if (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6)) return quad(g[6]!, g[7]!); // NAT64
   if (g[0] === 0x2002) return quad(g[1]!, g[2]!); // 6to4
