@@ -8,6 +8,8 @@
  *
  * Never in a payment's way: its own timer, one round at a time, at most `maxConcurrent` requests in flight per
  * process (each with its own deadline and answer budget), and nothing a receiver does reaches the payment path.
+ * Fair between merchants: one merchant's deliveries take at most a quarter of the slots (a merchant whose
+ * receiver hangs holds those, not every other merchant's).
  * close() stops claiming and waits (bounded by the request deadline) for the requests in flight.
  * @example
  *   const delivery = WebhookDelivery.start({ store, box, owner, ...DEFAULT_WEBHOOK_SETTINGS, allowPrivate: false, log });
@@ -61,6 +63,8 @@ export class WebhookDelivery {
   #timer: NodeJS.Timeout | null = null;
   #round: Promise<void> | null = null;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Requests in flight per merchant. */
+  readonly #perMerchant = new Map<string, number>();
   #closed = false;
 
   private constructor(opts: WebhookDeliveryOptions) {
@@ -100,12 +104,19 @@ export class WebhookDelivery {
       try {
         const now = Date.now();
         await store.webhooks.fanOut(merchant, now, 500);
-        const free = this.#opts.maxConcurrent - this.#inFlight.size;
+        const share = Math.max(1, Math.floor(this.#opts.maxConcurrent / 4));
+        const free = Math.min(this.#opts.maxConcurrent - this.#inFlight.size, share - (this.#perMerchant.get(merchant) ?? 0));
         if (free <= 0) continue; // the next round fans out and claims again
         for (const claim of await store.webhooks.claimDeliveries(merchant, owner, now, this.#leaseMs, free)) {
+          this.#perMerchant.set(merchant, (this.#perMerchant.get(merchant) ?? 0) + 1);
           const sending: Promise<void> = this.#deliver(merchant, claim)
             .catch((e: unknown) => this.#opts.onError(e as Error)) // the claim lapses and is retried
-            .finally(() => this.#inFlight.delete(sending));
+            .finally(() => {
+              this.#inFlight.delete(sending);
+              const left = this.#perMerchant.get(merchant)! - 1;
+              if (left === 0) this.#perMerchant.delete(merchant);
+              else this.#perMerchant.set(merchant, left);
+            });
           this.#inFlight.add(sending);
         }
       } catch (e) {

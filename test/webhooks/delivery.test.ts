@@ -149,6 +149,33 @@ function deliverySuite(openStore: () => Promise<{ store: Store; dispose(): Promi
 
 describe('webhook delivery on the embedded store', () => {
   deliverySuite(async () => ({ store: new MemoryStore(), dispose: async () => {} }));
+
+  it('a merchant whose receiver hangs holds at most a quarter of the delivery slots; another merchant\'s events go through', async () => {
+    const store = new MemoryStore();
+    const fx = await startGatewayFixture({ store, gateway: { ...FAST, webhooks: { ...FAST.webhooks, maxConcurrent: 8, timeoutMs: 5_000 } } });
+    let mostOpen = 0; // requests hanging at once, as the receiver sees them
+    const hang: WebhookReceiver = await WebhookReceiver.start(() => {
+      mostOpen = Math.max(mostOpen, hang.received.length - hang.closedConnections);
+      return 'hang';
+    });
+    const fine = await WebhookReceiver.start(() => ({ status: 200 }));
+    try {
+      const slow = new MerchantApi(fx.gateway.merchantUrl, await createMerchant(store, fx.fleetKey, 'slow-shop'));
+      const quick = new MerchantApi(fx.gateway.merchantUrl, await createMerchant(store, fx.fleetKey, 'quick-shop'));
+      await slow.post('/v1/webhook_endpoints', { url: hang.url });
+      await quick.post('/v1/webhook_endpoints', { url: fine.url });
+      for (let i = 0; i < 12; i++) await paidPayment(store, 'slow-shop', 100);
+      await until(() => hang.received.length >= 2, 'the slow merchant\'s deliveries hanging');
+      const quickIds: string[] = [];
+      for (let i = 0; i < 6; i++) quickIds.push(`ev_${(await paidPayment(store, 'quick-shop', 100)).id}_1`);
+      await until(() => quickIds.every((id) => fine.received.some((r) => r.eventId === id)), 'the quick merchant\'s events');
+      expect(mostOpen).toBeGreaterThanOrEqual(1);
+      expect(mostOpen).toBeLessThanOrEqual(2); // 8 slots / 4: never more than 2 of the slow merchant's at once
+    } finally {
+      await fx.close();
+      await Promise.all([hang.close(), fine.close()]);
+    }
+  });
 });
 
 describeRedis(redis, 'webhook delivery on Redis', (server) => {
