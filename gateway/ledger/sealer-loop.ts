@@ -6,8 +6,8 @@
  *
  * Never in a payment's way: it runs on its own timer, one round at a time (a slow store makes rounds later, not
  * more), reads the store as any caller does, and a failure is logged and retried next round. Bounded: one round
- * seals at most `maxMerchants` merchants (the list is walked on from where the last round stopped) and each
- * merchant at most sealMerchant's batch. close() stops the timer, waits for the round in progress and releases
+ * visits at most `maxMerchants` merchants (the list is walked on from where the last round stopped; one with an
+ * empty outbox costs one read) and seals each at most sealMerchant's batch. close() stops the timer, waits for the round in progress and releases
  * the leases this process holds, so another gateway takes over at once.
  * @example
  *   const sealer = SealerLoop.start({ events: store.events, owner: 'gw:3f9c…', intervalMs: 1_000, onError });
@@ -64,6 +64,8 @@ export class SealerLoop {
     for (let i = 0; i < max && !this.#closed; i++) {
       const merchant = merchants[(this.#next + i) % merchants.length]!;
       try {
+        // a merchant with nothing marked costs one read, not a lease write
+        if ((await this.#opts.events.outbox(merchant, 1)).length === 0) continue;
         const records = await sealMerchant(this.#opts.events, merchant, { owner: this.#opts.owner, now: Date.now() });
         this.#held.add(merchant);
         if (records.length > 0) this.#opts.onSealed?.(merchant, records.length);
