@@ -36,7 +36,7 @@ import { CLOSE_DEVICE_REVOKED } from '../protocol/messages.ts';
 import { startTransport, type TlsFiles } from './transport/uws-server.ts';
 import { LocalPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
 import { SealerLoop } from './ledger/sealer-loop.ts';
-import { WebhookDelivery, type WebhookSettings } from './webhooks/delivery-loop.ts';
+import { WebhookDelivery, webhookSettingsProblem, type WebhookSettings } from './webhooks/delivery-loop.ts';
 import { WebhookSecretBox } from './webhooks/secrets.ts';
 
 /**
@@ -192,6 +192,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     hostProblem('host', host), hostProblem('opsHost', opsHost), hostProblem('merchantHost', merchantHost),
     publicUrl && 'problem' in publicUrl ? publicUrl.problem : null,
     ...(opts.tls ? tlsProblems({ cert: 'tls.certFile', key: 'tls.keyFile' }, opts.tls) : []),
+    webhookSettingsProblem({ ...D.webhooks, ...opts.webhooks }),
+    opts.sealerIntervalMs === undefined || (Number.isSafeInteger(opts.sealerIntervalMs) && opts.sealerIntervalMs >= 0) ? null
+      : 'sealerIntervalMs must be a whole number of ms, 0 (no sealing) or more',
   ].filter((p) => p !== null);
   if (problems.length > 0) throw new ScanpayError('BAD_ARGUMENT', problems.join('; '));
   const log = opts.logger ?? createLogger();

@@ -47,6 +47,19 @@ export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = {
   intervalMs: 1_000, retryScheduleMs: DEFAULT_RETRY_SCHEDULE_MS, timeoutMs: 10_000, maxConcurrent: 32, maxResponseBytes: 64 * 1024, allowPrivate: false,
 };
 
+/** What is wrong with the settings (startGateway's boundary check), or null. */
+export function webhookSettingsProblem(s: WebhookSettings): string | null {
+  const whole = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
+  if (!whole(s.intervalMs, 0)) return 'webhooks.intervalMs must be a whole number of ms, 0 (no delivery) or more';
+  if (!Array.isArray(s.retryScheduleMs) || s.retryScheduleMs.length > 64 || !s.retryScheduleMs.every((d) => whole(d, 1))) {
+    return 'webhooks.retryScheduleMs must be at most 64 delays, each a whole number of ms from 1';
+  }
+  if (!whole(s.timeoutMs, 1) || !whole(s.maxConcurrent, 1) || !whole(s.maxResponseBytes, 1)) {
+    return 'webhooks.timeoutMs, maxConcurrent and maxResponseBytes must be whole numbers from 1';
+  }
+  return typeof s.allowPrivate === 'boolean' ? null : 'webhooks.allowPrivate must be true or false';
+}
+
 export interface WebhookDeliveryOptions extends WebhookSettings {
   store: Store;
   box: WebhookSecretBox;
