@@ -118,4 +118,3 @@ export function luhn(digits: usize, len: usize): u32 {
   return luhnCheck(digits, len);
 }
 
-export { sha256Batch64 } from './sha256-batch';

@@ -155,22 +155,6 @@ export function sha256x4Compress2(state: usize, block: usize, stateB: usize, blo
   sha256x4Compress2KW(state, block, stateB, WK_B);
 }
 
-/** Four compressions of one constant block whose WK was precomputed by scheduleConstantBlock. */
-export function sha256x4CompressKW(state: usize, wk: usize): void {
-  let a = v128.load(state), b = v128.load(state, 16), c = v128.load(state, 32), d = v128.load(state, 48);
-  let e = v128.load(state, 64), f = v128.load(state, 80), g = v128.load(state, 96), h = v128.load(state, 112);
-  let bc = v128.xor(b, c);
-  for (let i: usize = 0; i < 64; i++) {
-    const t1 = t1x4(i32x4.add(h, v128.load(wk + (i << 4))), e, f, g);
-    const ab = v128.xor(a, b);
-    const t2 = t2x4(a, b, ab, bc);
-    bc = ab;
-    h = g; g = f; f = e; e = i32x4.add(d, t1);
-    d = c; c = b; b = a; a = i32x4.add(t1, t2);
-  }
-  addState(state, a, b, c, d, e, f, g, h);
-}
-
 /** Byte-swaps each 32-bit lane: big-endian message bytes ↔ SHA-256 words. */
 // @ts-ignore: decorator
 @inline export function bswap32x4(v: v128): v128 {

@@ -36,6 +36,9 @@ export async function loadKeyRing(opts: GlobalOptions): Promise<IssuerKeyRing> {
 export const STORE_USERS = {
   cards: 'card commands need a persistent store for the cards',
   scanners: 'scanner commands need a persistent store for the device records',
+  merchants: 'merchant commands need a persistent store for the merchants and their API keys',
+  payments: 'payment and refund commands need the store the gateways keep the payments in',
+  ledger: 'settlement and journal commands need a persistent store: the journals are the gateways\'',
   webhooks: 'webhook commands need a persistent store for the endpoints',
 } as const;
 
@@ -66,6 +69,16 @@ export interface IssuerContext {
   store: Store;
   keyRing: IssuerKeyRing;
   issuer: Issuer;
+}
+
+/** Runs `body` with the persistent store, and always closes it. */
+export async function withStore<T>(opts: GlobalOptions, user: keyof typeof STORE_USERS, body: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openPersistentStore(opts, user);
+  try {
+    return await body(store);
+  } finally {
+    await store.close();
+  }
 }
 
 /** Runs `body` with an issuer over the persistent store, and always closes the store. */

@@ -1,18 +1,23 @@
-/** `scanpay keys …`: the issuer key ring file. Prints ids and states, never key bytes. */
+/** `scanpay keys …`: the issuer key ring file. Prints ids, states and public keys, never secret key bytes. */
 import type { Command } from 'commander';
-import { IssuerKeyRing, type IssuerKeyInfo } from '../issuer/key-ring.ts';
+import { IssuerKeyRing, type IssuerKeyInfo, type ReceiptKeyInfo } from '../issuer/key-ring.ts';
+import { receiptKeysObject } from '../gateway/merchant-api/answers.ts';
 import { keyRingPath, loadKeyRing, type GlobalOptions } from './context.ts';
 import { parseInteger, withJson, type Output } from './output.ts';
 import { SECRET_FILE_MODE, checkSecretTarget } from './secret-file.ts';
 
 /** The change a command made (one line), then the ring; with --json, both in one object. */
-function printKeys(out: Output, json: boolean | undefined, keys: IssuerKeyInfo[], changed?: { line: string; fields: Record<string, unknown> }): void {
+function printKeys(out: Output, json: boolean | undefined, keys: IssuerKeyInfo[], changed?: { line: string; fields: Record<string, unknown> }, receiptKeys?: ReceiptKeyInfo[]): void {
   if (json) {
-    out.json({ ...changed?.fields, issuerKeys: keys });
+    out.json({ ...changed?.fields, issuerKeys: keys, ...(receiptKeys ? { receiptKeys } : {}) });
     return;
   }
   if (changed) out.line(changed.line);
   for (const k of keys) out.line(`${String(k.id).padStart(5)}  ${k.state.padEnd(12)}  ${k.createdAt}`);
+  if (receiptKeys) {
+    out.line('receipt keys (Ed25519):');
+    for (const k of receiptKeys) out.line(`${String(k.id).padStart(5)}  ${k.state.padEnd(12)}  ${k.createdAt}  ${k.publicKey}`);
+  }
 }
 
 export function keysCommand(program: Command, out: Output): void {
@@ -37,9 +42,20 @@ export function keysCommand(program: Command, out: Output): void {
     });
 
   withJson(keys.command('rotate')
-    .description('add a new active issuer key; the previous one becomes decrypt-only'))
-    .action(async (opts: { json?: boolean }) => {
+    .description('add a new active issuer key; the previous one becomes decrypt-only (--receipt: the receipt signing key instead)')
+    .option('--receipt', 'rotate the Ed25519 receipt signing key: the previous one becomes verify-only (its public key stays published)'))
+    .action(async (opts: { json?: boolean; receipt?: boolean }) => {
       const ring = await loadKeyRing(globals());
+      if (opts.receipt) {
+        const previous = ring.receiptPublicKeys().find((k) => k.state === 'active')?.id;
+        const id = ring.rotateReceiptKey();
+        await ring.save(keyRingPath(globals()));
+        printKeys(out, opts.json, ring.list(), {
+          line: `receipt key ${id} is now active${previous === undefined ? '' : `; receipt key ${previous} is now verify-only`}`,
+          fields: { receiptActive: id, verifyOnly: previous ?? null },
+        }, ring.receiptPublicKeys());
+        return;
+      }
       const previous = ring.list().find((k) => k.state === 'active')?.id;
       const id = ring.rotate();
       await ring.save(keyRingPath(globals()));
@@ -62,8 +78,18 @@ export function keysCommand(program: Command, out: Output): void {
       });
     });
 
-  withJson(keys.command('list').description('list issuer key ids and states'))
+  withJson(keys.command('list').description('list issuer key ids and states, and the receipt keys (public halves)'))
     .action(async (opts: { json?: boolean }) => {
-      printKeys(out, opts.json, (await loadKeyRing(globals())).list());
+      const ring = await loadKeyRing(globals());
+      printKeys(out, opts.json, ring.list(), undefined, ring.receiptPublicKeys());
+    });
+
+  withJson(keys.command('public')
+    .description('print the receipt public keys; --json: the document GET /v1/receipt-keys and /receipt-keys serve (for `scanpay receipt verify --keys`)'),
+  'print the published document (JSON)')
+    .action(async (opts: { json?: boolean }) => {
+      const published = (await loadKeyRing(globals())).receiptPublicKeys();
+      if (opts.json) out.json(receiptKeysObject(published));
+      else for (const k of published) out.line(`${String(k.id).padStart(5)}  ${k.state.padEnd(12)}  Ed25519  ${k.publicKey}`);
     });
 }

@@ -10,8 +10,12 @@ import { cardCommand } from './card.ts';
 import { EXIT, EXIT_HELP, describeFailure, missingCommand, usageError } from './errors.ts';
 import { fleetKeyCommand } from './fleet-key.ts';
 import { keysCommand } from './keys.ts';
+import { merchantCommand } from './merchant.ts';
+import { paymentCommand } from './payment.ts';
+import { receiptCommand } from './receipt.ts';
 import { scanCommand } from './scan.ts';
 import { scannerCommand } from './scanner.ts';
+import { settlementCommand } from './settlement.ts';
 import { webhookCommand } from './webhook.ts';
 import { consoleOutput, type Output } from './output.ts';
 
@@ -34,7 +38,7 @@ function ancestors(cmd: Command): Command[] {
 
 export function buildProgram(out: Output): Command {
   const program = new Command('scanpay')
-    .description('scanpay operator CLI: issuer keys, cards, the scanner fleet key, a simulated scanner')
+    .description('scanpay operator CLI: issuer keys, cards, the scanner fleet key and scanners, merchants, payments and refunds, a simulated scanner')
     .version(packageVersion(), '-V, --version', 'print the scanpay version')
     .option('--redis <url>', 'Redis store URL (default: REDIS_URL)')
     .option('--prefix <prefix>', 'Redis key prefix (default: SCANPAY_REDIS_PREFIX or scanpay:)')
@@ -49,6 +53,10 @@ export function buildProgram(out: Output): Command {
   fleetKeyCommand(program, out);
   scanCommand(program, out);
   scannerCommand(program, out);
+  merchantCommand(program, out);
+  paymentCommand(program, out);
+  receiptCommand(program, out);
+  settlementCommand(program, out);
   webhookCommand(program, out); // after every other command: it joins the `merchant` command if one was made
   const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];
   for (const cmd of everyCommand(program).slice(1)) cmd.addHelpText('after', EXIT_HELP);

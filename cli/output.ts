@@ -35,3 +35,26 @@ export function parseInteger(value: string, name: string, min: number, max: numb
   if (!Number.isSafeInteger(n) || n > max) throw usageError(`${name} must be at most ${max}`);
   return n;
 }
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * A duration from a command-line value: a whole number and a unit (`90s`, `15m`, `24h`, `7d`, `500ms`), or `0`;
+ * in [minMs, maxMs]. Anything else is bad usage.
+ */
+export function parseDuration(value: string, name: string, minMs: number, maxMs: number): number {
+  const match = /^([0-9]{1,9})(ms|s|m|h|d)?$/.exec(value);
+  if (!match || (match[2] === undefined && match[1] !== '0')) {
+    throw usageError(`${name} must be a whole number with a unit, e.g. 90s, 15m, 24h, 7d (got ${JSON.stringify(value.slice(0, 40))})`);
+  }
+  const ms = Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms'];
+  if (ms < minMs || ms > maxMs) throw usageError(`${name} must be from ${showDuration(minMs)} to ${showDuration(maxMs)}`);
+  return ms;
+}
+
+/** A duration as parseDuration reads it, in its largest whole unit (`7d`, `36h`, `0`). */
+export function showDuration(ms: number): string {
+  if (ms === 0) return '0';
+  for (const unit of ['d', 'h', 'm', 's'] as const) if (ms % DURATION_UNITS[unit] === 0) return `${ms / DURATION_UNITS[unit]}${unit}`;
+  return `${ms}ms`;
+}

@@ -1,7 +1,8 @@
 /**
  * `scanpay scanner …`: the scanner fleet. `provision <id>`: a device's secret, derived from the fleet key
  * (protocol/scanner-token.ts), on stdout alone (for a pipe) or written owner-only with `--out`, and recorded
- * in the store with `--record`; `list`: the devices the store records; `show <id>`: one of them, with its
+ * in the store with `--record`; with `--merchant <id>` also bound to that registered merchant (recorded too):
+ * its scans then take payments for that merchant only, and a binding is never moved; `list`: the devices the store records; `show <id>`: one of them, with its
  * wrong-PIN budget (PIN_LIMIT when spent); `revoke <id>`: every gateway sharing
  * the store refuses the device's tokens from then on. A revocation names a device the store knows (recorded,
  * revoked or connected once), so a mistyped id is refused, not silently "revoked".
@@ -10,11 +11,12 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ScanpayError } from '../core/errors.ts';
 import { DEFAULT_PIN_BUDGET, DEFAULT_PREFIX } from '../issuer/store/index.ts';
-import type { Store } from '../issuer/store/types.ts';
+import type { DeviceBinding, Store } from '../issuer/store/types.ts';
 import { loadFleetKey } from '../protocol/fleet-key.ts';
 import { deviceSecret, isDeviceId } from '../protocol/scanner-token.ts';
 import { openPersistentStore, redisPrefix, type GlobalOptions } from './context.ts';
 import { usageError } from './errors.ts';
+import { checkedMerchantArg } from './merchant.ts';
 import { withJson, type Output } from './output.ts';
 import { SECRET_FILE_MODE, checkSecretTarget, writeSecretFile } from './secret-file.ts';
 
@@ -34,6 +36,27 @@ async function withDeviceStore<T>(opts: GlobalOptions, body: (store: Store) => P
   }
 }
 
+/**
+ * Records the device and, with a merchant, binds it: the merchant must be registered (MERCHANT_UNKNOWN) and the
+ * device not bound to another (MERCHANT_MISMATCH); both refusals come before anything is written.
+ */
+async function recordAndBind(store: Store, deviceId: string, merchant: string | undefined): Promise<{ recorded: boolean; binding?: DeviceBinding }> {
+  if (merchant === undefined) return { recorded: await store.recordDevice(deviceId) };
+  if (!(await store.merchants.getMerchant(merchant))) {
+    throw new ScanpayError('MERCHANT_UNKNOWN', `${merchant}: register it first with \`scanpay merchant create ${merchant}\` (\`scanpay merchant list\` lists them)`);
+  }
+  const boundTo = (await store.getDevice(deviceId))?.merchant ?? null;
+  if (boundTo !== null && boundTo !== merchant) throw boundElsewhere(deviceId, boundTo);
+  const recorded = await store.recordDevice(deviceId);
+  const binding = await store.bindDevice(deviceId, merchant);
+  if (binding === 'bound-elsewhere') throw boundElsewhere(deviceId, (await store.getDevice(deviceId))?.merchant ?? '?'); // bound meanwhile
+  return { recorded, binding };
+}
+
+function boundElsewhere(deviceId: string, boundTo: string): ScanpayError {
+  return new ScanpayError('MERCHANT_MISMATCH', `${deviceId} is bound to merchant ${boundTo}, and a binding is never moved: provision a new device id for another merchant`);
+}
+
 const when = (at: number | null, none: string) => (at === null ? none : new Date(at).toISOString());
 
 function wrongPinMax(raw: string | undefined): number {
@@ -51,17 +74,20 @@ export function scannerCommand(program: Command, out: Output): void {
     .option('--fleet-key-file <file>', 'fleet key file, 64 hex digits (default: SCANPAY_FLEET_KEY_FILE, or SCANPAY_FLEET_KEY as hex)')
     .option('--out <file>', `write the secret to this file, mode ${SECRET_FILE_MODE}, instead of printing it (an existing file is refused)`)
     .option('--force', 'with --out: replace an existing file')
-    .option('--record', `also record the device in the store, for \`scanner list\` and \`scanner revoke\` (${NEEDS_STORE})`))
-    .action(async (deviceIdArg: string, opts: { fleetKeyFile?: string; out?: string; force?: boolean; record?: boolean; json?: boolean }) => {
+    .option('--record', `also record the device in the store, for \`scanner list\` and \`scanner revoke\` (${NEEDS_STORE})`)
+    .option('--merchant <merchantId>', `bind the device to this registered merchant (\`scanpay merchant create\`): its scans take that merchant's payments only; implies --record (${NEEDS_STORE})`))
+    .action(async (deviceIdArg: string, opts: { fleetKeyFile?: string; out?: string; force?: boolean; record?: boolean; merchant?: string; json?: boolean }) => {
       const deviceId = checkedDeviceId(deviceIdArg);
+      const merchant = opts.merchant === undefined ? undefined : checkedMerchantArg(opts.merchant);
       if (opts.force && opts.out === undefined) throw usageError('--force replaces an --out file: pass --out FILE too');
       const file = opts.out === undefined ? undefined : resolve(opts.out);
       const target = { replace: Boolean(opts.force), how: 'remove it or pass another --out; --force replaces it' };
       // every check before anything is written: the target, then the fleet key
       const replaced = file ? checkSecretTarget(file, '--out', target) : false;
       const secret = Buffer.from(deviceSecret(loadFleetKey({ file: opts.fleetKeyFile }), deviceId)).toString('hex');
-      const recorded = opts.record ? await withDeviceStore(globals(), (store) => store.recordDevice(deviceId)) : undefined;
-      const recordFields = recorded === undefined ? {} : { recorded };
+      const stored = opts.record || merchant !== undefined ? await withDeviceStore(globals(), (store) => recordAndBind(store, deviceId, merchant)) : undefined;
+      const recorded = stored?.recorded;
+      const recordFields = stored === undefined ? {} : { recorded: stored.recorded, ...(merchant === undefined ? {} : { merchant, bound: stored.binding === 'bound' }) };
       if (!file) {
         if (opts.json) out.json({ deviceId, secret, ...recordFields });
         else out.line(secret); // stdout is the secret alone, so a pipe (or `> file`) gets just it
@@ -74,6 +100,7 @@ export function scannerCommand(program: Command, out: Output): void {
       }
       out.line(`${replaced ? 'replaced' : 'wrote'} ${file} (mode ${SECRET_FILE_MODE}): the secret of scanner ${deviceId}`);
       if (recorded !== undefined) out.line(recorded ? `recorded scanner ${deviceId} in the store` : `scanner ${deviceId} was already recorded: nothing changed`);
+      if (stored?.binding) out.line(stored.binding === 'bound' ? `bound scanner ${deviceId} to merchant ${merchant}: its scans take that merchant's payments only` : `scanner ${deviceId} was already bound to merchant ${merchant}: nothing changed`);
     });
 
   withJson(scanner.command('list')
@@ -84,7 +111,7 @@ export function scannerCommand(program: Command, out: Output): void {
       if (devices.length === 0) out.line('no devices recorded (`scanner provision --record` records one)');
       for (const d of devices) {
         const status = d.revokedAt === null ? 'active' : `revoked ${when(d.revokedAt, '-')}`;
-        out.line(`${d.deviceId.padEnd(24)} provisioned ${when(d.provisionedAt, '-').padEnd(24)}  connected ${when(d.lastConnectedAt, 'never').padEnd(24)}  ${status}`);
+        out.line(`${d.deviceId.padEnd(24)} provisioned ${when(d.provisionedAt, '-').padEnd(24)}  connected ${when(d.lastConnectedAt, 'never').padEnd(24)}  ${status}${d.merchant === null ? '' : `  merchant ${d.merchant}`}`);
       }
     });
 
@@ -103,11 +130,13 @@ export function scannerCommand(program: Command, out: Output): void {
       if (opts.json) {
         return out.json({
           deviceId, provisionedAt: device?.provisionedAt ?? null, revokedAt: device?.revokedAt ?? null, lastConnectedAt: device?.lastConnectedAt ?? null,
+          merchant: device?.merchant ?? null,
           wrongPins: { used, max, windowEndsAt: window?.endsAt ?? null, refusedUntil },
         });
       }
       out.line(`scanner ${deviceId}: ${device?.revokedAt ? `revoked ${when(device.revokedAt, '-')}` : 'active'}`);
       out.line(`  provisioned ${when(device?.provisionedAt ?? null, '-')}, last connected ${when(device?.lastConnectedAt ?? null, 'never')}`);
+      out.line(`  merchant: ${device?.merchant ?? 'none bound (it may name no registered merchant)'}`);
       out.line(`  wrong PINs this window: ${used} of ${max}${window ? ` (window ends ${when(window.endsAt, '-')})` : ''}`);
       if (refusedUntil !== null) out.line(`  its PINs are refused (PIN_LIMIT) until ${when(refusedUntil, '-')}`);
     });

@@ -44,6 +44,10 @@ export const CORE_ERROR_CODES = {
   HKDF_LENGTH: 'HKDF output length exceeds 255 * 32 bytes',
   CORE_LOAD_FAILED: 'the WebAssembly core could not be loaded',
   CORE_SELFTEST_FAILED: 'the WebAssembly core failed its known-answer self-test',
+  RECEIPT_MALFORMED: 'not a well-formed scanpay receipt',
+  RECEIPT_KEY_UNKNOWN: 'the receipt names a receipt key not among the public keys given',
+  RECEIPT_SIGNATURE_INVALID: 'the receipt signature does not verify',
+  RECEIPT_CHAIN_BROKEN: 'the receipt does not follow the receipt before it',
 } as const;
 
 /** The issuer's: card payload legality (S22; the gateway decides how much of the reason a scanner sees) and its operations. */
@@ -62,6 +66,7 @@ export const ISSUER_ERROR_CODES = {
   KEYRING_INVALID: 'issuer key ring is missing or invalid',
   PIN_FORMAT: 'PIN must be exactly 4 decimal digits',
   PAN_EXHAUSTED: 'could not draw an unused card number',
+  RECEIPT_KEY_MISSING: 'the key ring holds no receipt signing key',
 } as const;
 
 /** The payments module's (issuer/payment.ts): what a merchant may do with a payment after it, and its merchants. */
@@ -76,6 +81,8 @@ export const PAYMENT_ERROR_CODES = {
   MERCHANT_UNKNOWN: 'no such merchant',
   MERCHANT_EXISTS: 'a merchant with this id exists',
   MERCHANT_MISMATCH: 'the scanner is bound to another merchant',
+  PERIOD_NOT_FOUND: 'no such settlement period',
+  PERIOD_NOT_OPEN: 'only the open settlement period can be closed',
 } as const;
 
 /** The store's (issuer/store): the backing store failed, not the request. */

@@ -14,5 +14,10 @@ export {
 } from './wasm-core.ts';
 export type { Dvd1PackedResult, Dvd1PackedOpened } from './wasm-core.ts';
 export { CORE_WASM_FILES, engineHasWasmSimd, pickCoreBuild, type CoreBuild, type LoadCoreOptions } from './simd.ts';
+export {
+  RECEIPT_MAGIC, RECEIPT_TEXT_PREFIX, RECEIPT_KINDS, RECEIPT_HASH_BYTES, RECEIPT_ZERO_HASH, RECEIPT_MAX_BYTES, RECEIPT_MAX_TEXT, RECEIPT_PROBLEMS,
+  encodeReceiptBody, encodeReceipt, decodeReceipt, receiptText, receiptBytes, receiptMaskedPan, verifyReceipt, verifyReceiptChain,
+} from './receipt.ts';
+export type { Receipt, ReceiptFields, ReceiptKind, ReceiptKeys, ReceiptPublicKey, ReceiptProblem, ReceiptVerdict, ReceiptChainVerdict } from './receipt.ts';
 export * from './types.ts';
 export * from './errors.ts';

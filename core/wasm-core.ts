@@ -48,7 +48,6 @@ interface CoreExports {
   luhn(digits: number, len: number): number;
   dvd1Batch(records: number, count: number, cryptograms: number, statuses: number): number;
   dvd1OpenBatch(records: number, count: number, opened: number, statuses: number): number;
-  sha256Batch64(msgs: number, count: number, out: number): void;
 }
 
 /** Lays out byte arrays one after another from a base address, 16-byte aligned. */
@@ -145,19 +144,6 @@ export class WasmCryptoCore implements CryptoCore {
       const sig = this.#put(heap, layout, signature);
       const msg = this.#put(heap, layout, message);
       return this.#exports.ed25519Verify(pub, sig, msg, message.length) === 1;
-    });
-  }
-
-  /** SHA-256 of each 64-byte message in `msgs` (length a multiple of 64), four per SIMD pass: 32 bytes each. */
-  sha256Batch64(msgs: Uint8Array): Uint8Array {
-    abytes(msgs, 'msgs');
-    if (msgs.length % 64 !== 0) throw new ScanpayError('BAD_LENGTH', `msgs must be a multiple of 64 bytes, got ${msgs.length}`);
-    const count = msgs.length / 64;
-    return this.#call(msgs.length + count * 32, (heap, layout) => {
-      const m = this.#put(heap, layout, msgs);
-      const out = layout.take(count * 32);
-      this.#exports.sha256Batch64(m, count, out);
-      return heap.slice(out, out + count * 32);
     });
   }
 

@@ -41,6 +41,8 @@ export const GATEWAY_DEFAULTS = {
   /** How often the revoked devices are read again, in case the feed lost a revocation without noticing the cut (ms). */
   revocationRefreshMs: 30_000,
   keyRingPollMs: 2_000,
+  /** The receipt loop's round (gateway/ledger/receipt-loop.ts): seal merchants' journals, sign their new receipts. */
+  receiptIntervalMs: 1_000,
   /** A pool batch closes at this many requests, or this long after its first (0: the end of the I/O turn). */
   batch: { maxItems: 64, windowMs: 0 },
   pageLimits: {

@@ -1,6 +1,7 @@
 /**
- * Demo material for `npm start` on a fresh machine: a provisioned demo scanner and a few cards whose
- * QR images are written to a folder, so one printed command makes a payment. The folder is claimed for as
+ * Demo material for `npm start` on a fresh machine: a demo merchant with its merchant API key, a provisioned demo
+ * scanner bound to it, and a few cards whose QR images are written to a folder, so one printed command makes a
+ * payment and one curl reads it back. The folder is claimed for as
  * long as the gateway runs (an owner file with its pid): a second demo never overwrites the material of one
  * still running, whose printed command would then fail (its cards and scanner secret live in that process).
  */
@@ -8,10 +9,15 @@ import { accessSync, constants, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { Issuer } from '../issuer/issuer.ts';
+import { apiKeyHashKey, newApiKey } from '../issuer/merchant-keys.ts';
+import { DEFAULT_HOLD_WINDOW_MS } from '../issuer/payment.ts';
 import { payloadQrPng } from '../issuer/qr.ts';
+import type { DeviceBinding, Store } from '../issuer/store/index.ts';
 import { deviceSecret } from '../protocol/scanner-token.ts';
 
 export const DEMO_SCANNER = 'demo-scanner';
+/** The merchant the demo scanner takes payments for (the one `npm start`'s printed pay command names). */
+export const DEMO_MERCHANT = 'demo-shop';
 
 export const DEMO_CARDS = [
   { file: 'card-1.png', pin: '1234', limit: 50_000, balance: 100_000, currency: 'EUR' },
@@ -61,6 +67,38 @@ export async function writeDemo(issuer: Issuer, fleetKey: Uint8Array, dir: strin
     cards.push({ file: relative(process.cwd(), join(dir, demo.file)), pin: demo.pin, currency: demo.currency, maskedPan: issued.view.maskedPan });
   }
   return { dir, secretFile: relative(process.cwd(), secretFile), cards };
+}
+
+export interface DemoMerchant {
+  /** Its API key, made now (print it once), or null: the store had the merchant already (a persistent store). */
+  apiKey: string | null;
+  /** Where the key was written (mode 0600), relative to the working folder; null with no new key. */
+  keyFile: string | null;
+  /** How the demo scanner's binding went: bound now, already, or bound to another merchant (its scans for this one are refused). */
+  scanner: DeviceBinding;
+}
+
+/**
+ * The demo merchant (automatic capture, as payments were before merchants) with a new API key written owner-only
+ * into the demo folder, and the demo scanner recorded and bound to it. On a store that has the merchant already
+ * (SCANPAY_DEMO=1 over Redis) no key is made: its key was given when it was made.
+ */
+export async function writeDemoMerchant(store: Store, fleetKey: Uint8Array, dir: string): Promise<DemoMerchant> {
+  const now = Date.now();
+  const hashKey = apiKeyHashKey(fleetKey);
+  const made = newApiKey(hashKey, DEMO_MERCHANT, now);
+  hashKey.fill(0);
+  const record = { id: DEMO_MERCHANT, name: 'Demo shop', captureMethod: 'automatic' as const, holdWindowMs: DEFAULT_HOLD_WINDOW_MS, createdAt: now };
+  const created = await store.merchants.createMerchant(record, made.record);
+  let keyFile: string | null = null;
+  if (created) {
+    keyFile = join(dir, `${DEMO_MERCHANT}.api-key`);
+    await rm(keyFile, { force: true }); // a stale one of an earlier demo: written afresh, owner-only
+    await writeFile(keyFile, `${made.key}\n`, { mode: 0o600 });
+  }
+  await store.recordDevice(DEMO_SCANNER);
+  const scanner = await store.bindDevice(DEMO_SCANNER, DEMO_MERCHANT);
+  return { apiKey: created ? made.key : null, keyFile: keyFile && relative(process.cwd(), keyFile), scanner };
 }
 
 /** The file in a demo folder that says which running gateway wrote it. */

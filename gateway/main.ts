@@ -11,7 +11,7 @@ import { Issuer } from '../issuer/issuer.ts';
 import { IssuerKeyRing } from '../issuer/key-ring.ts';
 import { openStore, redisTarget } from '../issuer/store/index.ts';
 import { loadFleetKey } from '../protocol/fleet-key.ts';
-import { DEMO_SCANNER, claimDemoFolder, writeDemo } from './demo.ts';
+import { DEMO_MERCHANT, DEMO_SCANNER, claimDemoFolder, writeDemo, writeDemoMerchant } from './demo.ts';
 import { RedisPushBus } from './push/push-bus.ts';
 import { createLogger } from './log.ts';
 import { ConfigError, readStartConfig, type StartConfig } from './config.ts';
@@ -116,20 +116,33 @@ if (!fleetConfigured) say('  ! demo fleet key, generated in memory (set SCANPAY_
 if (demoDir) {
   const issuer = new Issuer({ core: await loadCore(), store, keyRing: keyRing! });
   // the folder was checked at start and claimed; a failure now (the disk filled, say) still ends cleanly
-  const material = await writeDemo(issuer, fleetKey, demoDir).catch(async (e: Error) => {
+  const written = await Promise.all([writeDemo(issuer, fleetKey, demoDir), writeDemoMerchant(store, fleetKey, demoDir)]).catch(async (e: Error) => {
     process.stderr.write(`scanpay: the gateway did not start: the demo cards were not written to ${shownPath(demoDir)}: ${e.message} [START]\n`);
     await gateway.close();
     await store.close();
     process.exit(2);
   });
+  const [material, merchant] = written;
   say();
-  say(`demo scanner "${DEMO_SCANNER}", secret in ${material.secretFile}; demo cards:`);
+  if (merchant.apiKey) {
+    // shown once, like the PINs below: on this banner (stderr) and in its 0600 file, never in the log
+    say(`demo merchant "${DEMO_MERCHANT}", its merchant API key (also in ${merchant.keyFile}):`);
+    say(`  ${merchant.apiKey}`);
+  } else {
+    say(`demo merchant "${DEMO_MERCHANT}": the store had it already; its API key was given when it was made (\`npx scanpay merchant rotate-key ${DEMO_MERCHANT}\` gives a new one)`);
+  }
+  if (merchant.scanner === 'bound-elsewhere') say(`  ! the store binds "${DEMO_SCANNER}" to another merchant: its scans for ${DEMO_MERCHANT} are refused (MERCHANT_MISMATCH)`);
+  say(`demo scanner "${DEMO_SCANNER}" (takes ${DEMO_MERCHANT}'s payments), secret in ${material.secretFile}; demo cards:`);
   for (const card of material.cards) say(`  ${card.file}  ${card.maskedPan}  PIN ${card.pin}  ${card.currency}`);
   const first = material.cards[0];
   say();
   say('make a payment (in another terminal, from this folder):');
-  say(`  npx scanpay scan ${first.file} --gateway ${gateway.scannerUrl} --device ${DEMO_SCANNER} --secret-file ${material.secretFile} --amount 1250 --currency ${first.currency} --merchant demo-shop --pin ${first.pin}`);
+  say(`  npx scanpay scan ${first.file} --gateway ${gateway.scannerUrl} --device ${DEMO_SCANNER} --secret-file ${material.secretFile} --amount 1250 --currency ${first.currency} --merchant ${DEMO_MERCHANT} --pin ${first.pin}`);
   say('or leave out --pin and add --page to get the authentication page URL and enter the PIN there.');
+  if (merchant.keyFile) {
+    say('then read it back as the merchant (docs/merchant-api.md):');
+    say(`  curl -s ${gateway.merchantUrl}/v1/payments -H "Authorization: Bearer $(cat ${merchant.keyFile})"`);
+  }
 }
 say();
 say(`merchant API: ${gateway.merchantUrl}/v1/payments (Authorization: Bearer <a merchant's API key>; docs/merchant-api.md)`);

@@ -7,6 +7,7 @@
  *   await gateway.close();
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { ScanpayError } from '../core/errors.ts';
 import { loadCore } from '../core/index.ts';
@@ -19,6 +20,8 @@ import { GATEWAY_DEFAULTS as D, type PageLimits } from './defaults.ts';
 import { FLEET_KEY_BYTES } from '../protocol/fleet-key.ts';
 import type { FlowDeps } from './flow/deps.ts';
 import { authRoutes } from './http/auth-routes.ts';
+import { receiptRoutes } from './http/receipt-routes.ts';
+import { startReceiptLoop } from './ledger/receipt-loop.ts';
 import { MERCHANT_LISTENER_ANSWERS } from './merchant-api/answers.ts';
 import { MerchantAuth } from './merchant-api/authenticate.ts';
 import { merchantApiRoutes } from './merchant-api/routes.ts';
@@ -92,6 +95,11 @@ export interface GatewayOptions {
    * inline node:crypto engine (bench/baseline). `onError` logs and counts a pool fault (scanpay_pool_errors_total).
    */
   engine?: (context: EngineContext) => CardEngine;
+  /**
+   * How often merchants' journals are sealed and their new receipts signed (ms; docs/receipts.md). Default
+   * `GATEWAY_DEFAULTS.receiptIntervalMs` (1000): a receipt is ready about this long after its payment.
+   */
+  receiptIntervalMs?: number;
   /** How often the key ring file is checked for a change (ms). Default 2000; 0: only `reloadKeys()`. */
   keyRingPollMs?: number;
   /** How long an auth session stays open for its PIN (ms). Default 120000. */
@@ -282,16 +290,27 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const merchantAuth = new MerchantAuth(opts.store.merchants, opts.fleetKey, opts.merchantAuthFailures ?? D.merchantAuthFailures);
   const webhookSettings: WebhookSettings = { ...D.webhooks, ...opts.webhooks };
   const secretBox = WebhookSecretBox.fromFleetKey(opts.fleetKey);
+  // the receipt keys' public halves, read with the ring (the ring itself stays in the workers), again on a reload
+  let receiptKeys = keys.read().receiptPublicKeys();
   const merchantRoutes = merchantApiRoutes({
-    store: opts.store, auth: merchantAuth, inFlight, draining: () => hub.draining, audit: log,
+    store: opts.store, auth: merchantAuth, inFlight, draining: () => hub.draining, audit: log, receiptKeys: () => receiptKeys,
     webhooks: { box: secretBox, policy: { allowPrivate: webhookSettings.allowPrivate } },
     onError: (route, e) => log.error({ event: 'merchant-api.error', route, error: (e as Error).message }, 'merchant API error'),
   });
   transport.serve({
     hub,
-    routes: [...authRoutes(flow, inFlight, () => hub.draining, opts.pageLimits ?? D.pageLimits), ...publicHealthRoutes(ops)],
+    routes: [
+      ...authRoutes(flow, inFlight, () => hub.draining, opts.pageLimits ?? D.pageLimits), ...publicHealthRoutes(ops),
+      ...receiptRoutes({ flow, receiptKeys: () => receiptKeys, limits: opts.pageLimits ?? D.pageLimits }),
+    ],
     opsRoutes: opsRoutes(ops),
     merchant: { routes: merchantRoutes, answers: MERCHANT_LISTENER_ANSWERS },
+  });
+  // receipts: the journal sealed and its receipts signed (in the workers) a round at a time, off the payments' path
+  const receiptLoop = startReceiptLoop({
+    store: opts.store, sign: (request) => engine.signReceipts(request), owner: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    intervalMs: opts.receiptIntervalMs ?? D.receiptIntervalMs,
+    onError: (merchant, e) => log.warn({ event: 'receipts.round-failed', merchant, error: e.message }, 'receipt round failed: the next round tries again'),
   });
   // this process's id as the holder of seal leases and delivery claims
   const owner = `gw:${randomBytes(8).toString('hex')}`;
@@ -316,6 +335,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const reloadKeys = async () => {
     await engine.reloadKeys();
+    receiptKeys = keys.read().receiptPublicKeys();
     log.info({ event: 'keys.reloaded', keys: keys.description, generation: keys.generation }, 'issuer key ring reloaded');
   };
   // a rotation written by `scanpay keys rotate` (temp file + rename) is picked up by polling the file's stat
@@ -343,6 +363,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         if (!drained) log.warn({ event: 'gateway.drain-timeout', inFlight: inFlight.count }, 'in-flight payments did not finish in time');
         await new Promise((resolve) => setImmediate(resolve)); // let the drained work send its answers (they follow in later microtasks)
         hub.stop();
+        await receiptLoop.close();
         await transport.closeConnections();
         merchantAuth.close();
         await Promise.all([sealer?.close(), delivery?.close()]);

@@ -7,6 +7,7 @@
  */
 
 import { DVD1_STATUS } from '../core/types.ts';
+import type { ReceiptChainRequest, SignedReceipt } from './receipt-signing.ts';
 
 /**
  * Status bits of an engine answer: the core's DVD-1 bits (BASIC_KEY also when the stored key would not
@@ -46,6 +47,11 @@ export interface PinChecked {
 export interface CardEngine {
   openCard(payload: Uint8Array): Promise<CardOpening>;
   checkPin(check: PinCheck): Promise<PinChecked>;
+  /**
+   * Signs a segment of a merchant's receipt chain with the active receipt key (issuer/receipt-signing.ts), where
+   * the key ring is: the receipts' texts and hashes, in order. RECEIPT_MALFORMED for a bad field.
+   */
+  signReceipts(request: ReceiptChainRequest): Promise<SignedReceipt[]>;
   /** Requests waiting for, or inside, the engine. */
   readonly queueDepth: number;
   /** Can take work now (for /readyz). */

@@ -12,20 +12,16 @@
  *   const report = await verifyJournal(store, 'acme');   // report.ok, report.problems
  */
 import { createHash } from 'node:crypto';
-import { ZERO_HASH, type EventStore, type JournalHead, type JournalRecord, type PaymentEvent } from './store/event-types.ts';
+import { ZERO_HASH, type EventStore, type JournalHead, type JournalRecord, type OutboxMark, type PaymentEvent } from './store/event-types.ts';
 import type { LedgerEntry, Payment, Refund } from './store/payment-types.ts';
 import type { Store } from './store/types.ts';
 
 /** How long a sealer's lease lasts unless renewed: past it another gateway may seal the merchant. */
 export const SEALER_LEASE_MS = 15_000;
-/**
- * How long an outbox mark is kept after its last write: a step that marked its payment and then ran (on a
- * cluster, the mark is written before the step) is read by a sealer within this, or marks again after it.
- * Far above the store's command deadline.
- */
-export const MARK_GRACE_MS = 60_000;
-/** Outbox marks one sealing round reads. */
-const ROUND = 200;
+/** Outbox marks one sealing step reads and seals in one append. */
+const PAGE = 200;
+/** Pages one sealing round goes through at most: a round is bounded, the next one goes on. */
+const ROUND_PAGES = 50;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -86,28 +82,40 @@ export interface SealOptions {
 }
 
 /**
- * One sealing round for a merchant: if this owner holds (or takes) the lease, seals the events of up to ROUND
- * marked payments, then clears the marks it has read past. Resolves to the records appended (none when another
- * sealer holds the lease, or there was nothing new).
+ * One sealing round for a merchant: if this owner holds (or takes) the lease, goes through the merchant's outbox a
+ * page of marks at a time (oldest first, at most ROUND_PAGES pages), seals each page's unsealed events in one
+ * append, then clears the marks it has read past (those past the store's grace). Resolves to the records appended
+ * (none when another sealer holds the lease, or there was nothing new).
  */
 export async function sealMerchant(events: EventStore, merchant: string, opts: SealOptions): Promise<JournalRecord[]> {
   if (!(await events.leaseSealer(merchant, opts.owner, SEALER_LEASE_MS))) return [];
-  const marks = await events.outbox(merchant, ROUND);
-  if (marks.length === 0) return [];
+  const graceMs = opts.graceMs ?? events.markGraceMs;
+  const sealed: JournalRecord[] = [];
+  let after: OutboxMark | undefined;
+  for (let page = 0; page < ROUND_PAGES; page++) {
+    const marks = await events.outbox(merchant, PAGE, after);
+    if (marks.length === 0) break;
+    const records = await sealMarks(events, merchant, marks, opts.now);
+    if (!records) break; // the head kept moving: the marks stay for the next round
+    sealed.push(...records);
+    // every event read is sealed: a mark unchanged since it was read (and past the grace) has nothing more
+    await Promise.all(marks.map((mark) => events.clearMark(merchant, mark, opts.now, graceMs)));
+    after = marks.at(-1);
+  }
+  return sealed;
+}
+
+/** Seals the unsealed events of the marked payments onto the journal's head: the records, or null if it kept moving. */
+async function sealMarks(events: EventStore, merchant: string, marks: readonly OutboxMark[], now: number): Promise<JournalRecord[] | null> {
   // the events are read after the marks: an event written after its mark was read marks again (event-types.ts)
   for (let tries = 0; tries < 3; tries++) {
     const head = await events.journalHead(merchant);
-    const pending: PaymentEvent[] = [];
-    for (const mark of marks) pending.push(...await events.paymentEvents(mark.paymentId, (await events.sealedCount(merchant, mark.paymentId)) + 1));
-    const records = recordsFor(head, pending, opts.now);
-    if (records.length === 0 || await events.appendJournal(merchant, head, records)) {
-      // every event read is sealed: a mark unchanged since it was read (and past the grace) has nothing more
-      for (const mark of marks) await events.clearMark(merchant, mark, opts.now, opts.graceMs ?? MARK_GRACE_MS);
-      return records;
-    }
+    const pending = await Promise.all(marks.map(async (mark) => events.paymentEvents(mark.paymentId, (await events.sealedCount(merchant, mark.paymentId)) + 1)));
+    const records = recordsFor(head, pending.flat(), now);
+    if (records.length === 0 || await events.appendJournal(merchant, head, records)) return records;
     // the head moved (a period closed, or a sealer whose lease had lapsed appended): recompute from the new head
   }
-  return []; // the marks stay: the next round seals them
+  return null;
 }
 
 export interface JournalReport {

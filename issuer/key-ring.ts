@@ -10,8 +10,15 @@
  * legal until their card is re-issued; a retired key's payloads are illegal.
  * The card-token key (the keyed hash that names a card in the store instead of its PAN) is derived from the
  * storage key with HKDF-SHA256 under its own label, so key rings written before it existed keep working.
+ *
+ * Receipt keys (docs/receipts.md): Ed25519 keys that sign receipts, in their own id space,
+ *   "receiptKeys": [ { "id": 1, "state": "active" | "verify-only", "seed": "<base64url 32 B>", "createdAt": "<ISO 8601>" } ]
+ * Exactly one is active (new receipts are signed with it); a verify-only key signs nothing more, and its public
+ * key stays published so the receipts it signed still verify. A ring without `receiptKeys` (written before
+ * receipts) has one: id 1, its seed derived from the storage key with HKDF-SHA256 under its own label, so such a
+ * ring signs receipts with no change to its file; the first receipt-key rotation writes it out.
  */
-import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { inspect } from 'node:util';
 import { ScanpayError } from '../core/errors.ts';
@@ -27,6 +34,31 @@ const BASIC_KEY_CHECK_LABEL = 'scanpay/v1/basic-key-check\n';
 /** Bytes of a card row's basic-key check (IssuerKeyRing.basicKeyCheck). */
 export const BASIC_KEY_CHECK_SIZE = 16;
 const PAN = /^[0-9]{16}$/;
+const RECEIPT_KEY_INFO = 'scanpay/v1/receipt-key-1';
+export type ReceiptKeyState = 'active' | 'verify-only';
+const RECEIPT_STATES: readonly ReceiptKeyState[] = ['active', 'verify-only'];
+/** PKCS #8 DER of an Ed25519 private key, up to its 32-byte seed (RFC 8410). */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+export interface ReceiptKeyInfo {
+  id: number;
+  state: ReceiptKeyState;
+  createdAt: string;
+  /** Ed25519 public key, base64url of its 32 bytes. */
+  publicKey: string;
+}
+
+interface ReceiptKey extends ReceiptKeyInfo {
+  seed: Uint8Array;
+  /** Derived from the storage key (a ring written before receipts): not in the file until a rotation writes it. */
+  derived: boolean;
+}
+
+function receiptKey(id: number, state: ReceiptKeyState, seed: Uint8Array, createdAt: string, derived = false): ReceiptKey {
+  const privateKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const publicKey = createPublicKey(privateKey).export({ format: 'jwk' }).x!;
+  return { id, state, seed, createdAt, publicKey, derived };
+}
 
 export interface IssuerKeyInfo {
   id: number;
@@ -52,8 +84,9 @@ export class IssuerKeyRing {
   readonly #storageKey: Uint8Array;
   readonly #cardTokenKey: Uint8Array;
   readonly #basicKeyCheckKey: Uint8Array;
+  readonly #receiptKeys = new Map<number, ReceiptKey>();
 
-  private constructor(storageKey: Uint8Array, keys: IssuerKey[]) {
+  private constructor(storageKey: Uint8Array, keys: IssuerKey[], receiptKeys?: ReceiptKey[]) {
     this.#storageKey = storageKey;
     this.#cardTokenKey = new Uint8Array(hkdfSync('sha256', storageKey, new Uint8Array(0), CARD_TOKEN_KEY_INFO, 32));
     this.#basicKeyCheckKey = new Uint8Array(hkdfSync('sha256', storageKey, new Uint8Array(0), BASIC_KEY_CHECK_KEY_INFO, 32));
@@ -62,11 +95,18 @@ export class IssuerKeyRing {
       this.#keys.set(key.id, key);
     }
     if (keys.filter((k) => k.state === 'active').length !== 1) throw invalid('exactly one issuer key must be active');
+    const receipts = receiptKeys ?? [receiptKey(1, 'active', new Uint8Array(hkdfSync('sha256', storageKey, new Uint8Array(0), RECEIPT_KEY_INFO, 32)), new Date(0).toISOString(), true)];
+    for (const key of receipts) {
+      if (this.#receiptKeys.has(key.id)) throw invalid(`duplicate receipt key id ${key.id}`);
+      this.#receiptKeys.set(key.id, key);
+    }
+    if (receipts.filter((k) => k.state === 'active').length !== 1) throw invalid('exactly one receipt key must be active');
   }
 
   /** A new ring: a fresh storage key and one active issuer key, id 1. */
   static generate(now = new Date()): IssuerKeyRing {
-    return new IssuerKeyRing(randomBytes(32), [{ id: 1, state: 'active', key: randomBytes(32), createdAt: now.toISOString() }]);
+    return new IssuerKeyRing(randomBytes(32), [{ id: 1, state: 'active', key: randomBytes(32), createdAt: now.toISOString() }],
+      [receiptKey(1, 'active', randomBytes(32), now.toISOString())]);
   }
 
   static parse(json: string): IssuerKeyRing {
@@ -77,7 +117,7 @@ export class IssuerKeyRing {
       throw invalid('not JSON'); // the text holds keys: never echo it
     }
     if (typeof doc !== 'object' || doc === null) throw invalid('not an object');
-    const { format, storageKey, issuerKeys } = doc as Record<string, unknown>;
+    const { format, storageKey, issuerKeys, receiptKeys } = doc as Record<string, unknown>;
     if (format !== KEYRING_FORMAT) throw invalid(`format must be "${KEYRING_FORMAT}"`);
     if (!Array.isArray(issuerKeys) || issuerKeys.length === 0) throw invalid('issuerKeys must be a non-empty array');
     const keys = issuerKeys.map((entry: Record<string, unknown>, i): IssuerKey => {
@@ -87,7 +127,15 @@ export class IssuerKeyRing {
       if (typeof createdAt !== 'string') throw invalid(`issuerKeys[${i}].createdAt must be an ISO 8601 string`);
       return { id: id as number, state: state as IssuerKeyState, key: decodeKey(key, `issuerKeys[${i}].key`), createdAt };
     });
-    return new IssuerKeyRing(decodeKey(storageKey, 'storageKey'), keys);
+    if (receiptKeys !== undefined && (!Array.isArray(receiptKeys) || receiptKeys.length === 0)) throw invalid('receiptKeys must be a non-empty array when present');
+    const receipts = (receiptKeys as Record<string, unknown>[] | undefined)?.map((entry, i): ReceiptKey => {
+      const { id, state, seed, createdAt } = entry ?? {};
+      if (!Number.isInteger(id) || (id as number) < 1 || (id as number) > MAX_KEY_ID) throw invalid(`receiptKeys[${i}].id must be 1..${MAX_KEY_ID}`);
+      if (!RECEIPT_STATES.includes(state as ReceiptKeyState)) throw invalid(`receiptKeys[${i}].state must be one of ${RECEIPT_STATES.join(', ')}`);
+      if (typeof createdAt !== 'string') throw invalid(`receiptKeys[${i}].createdAt must be an ISO 8601 string`);
+      return receiptKey(id as number, state as ReceiptKeyState, decodeKey(seed, `receiptKeys[${i}].seed`), createdAt);
+    });
+    return new IssuerKeyRing(decodeKey(storageKey, 'storageKey'), keys, receipts);
   }
 
   /** From SCANPAY_KEYRING (the JSON itself) or a file (SCANPAY_KEYRING_FILE or `file`). */
@@ -113,6 +161,10 @@ export class IssuerKeyRing {
       format: KEYRING_FORMAT,
       storageKey: Buffer.from(this.#storageKey).toString('base64url'),
       issuerKeys: [...this.#keys.values()].map((k) => ({ id: k.id, state: k.state, key: Buffer.from(k.key).toString('base64url'), createdAt: k.createdAt })),
+      // a derived receipt key stays derived (the file as it was) until a rotation writes the ring's receipt keys
+      ...([...this.#receiptKeys.values()].some((k) => k.derived) ? {} : {
+        receiptKeys: [...this.#receiptKeys.values()].map((k) => ({ id: k.id, state: k.state, seed: Buffer.from(k.seed).toString('base64url'), createdAt: k.createdAt })),
+      }),
     }, null, 2) + '\n';
   }
 
@@ -143,6 +195,34 @@ export class IssuerKeyRing {
     if (key.state === 'retired') return false;
     key.state = 'retired';
     return true;
+  }
+
+  /**
+   * Makes a new active receipt key; the previous one becomes verify-only (its public key stays published). Returns
+   * the new id. A derived key 1 is written out with the rest from now on.
+   */
+  rotateReceiptKey(now = new Date()): number {
+    const id = Math.max(...this.#receiptKeys.keys()) + 1;
+    if (id > MAX_KEY_ID) throw invalid('receipt key ids exhausted');
+    for (const key of this.#receiptKeys.values()) {
+      if (key.state === 'active') key.state = 'verify-only';
+      key.derived = false;
+    }
+    this.#receiptKeys.set(id, receiptKey(id, 'active', randomBytes(32), now.toISOString()));
+    return id;
+  }
+
+  /** The key new receipts are signed with: its id and a node:crypto private key (inspect shows no key bytes). */
+  receiptSigningKey(): { id: number; privateKey: KeyObject } {
+    for (const k of this.#receiptKeys.values()) {
+      if (k.state === 'active') return { id: k.id, privateKey: createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, k.seed]), format: 'der', type: 'pkcs8' }) };
+    }
+    throw new ScanpayError('RECEIPT_KEY_MISSING'); // unreachable: the constructor checks
+  }
+
+  /** Every receipt key's public half: what `GET /v1/receipt-keys` and `scanpay keys public` publish. */
+  receiptPublicKeys(): ReceiptKeyInfo[] {
+    return [...this.#receiptKeys.values()].map(({ id, state, createdAt, publicKey }) => ({ id, state, createdAt, publicKey }));
   }
 
   /** The key new payloads are sealed under. */
@@ -192,11 +272,11 @@ export class IssuerKeyRing {
     return [...this.#keys.values()].map(({ id, state, createdAt }) => ({ id, state, createdAt }));
   }
 
-  toJSON(): { issuerKeys: IssuerKeyInfo[] } {
-    return { issuerKeys: this.list() };
+  toJSON(): { issuerKeys: IssuerKeyInfo[]; receiptKeys: ReceiptKeyInfo[] } {
+    return { issuerKeys: this.list(), receiptKeys: this.receiptPublicKeys() };
   }
 
   [inspect.custom](): string {
-    return `IssuerKeyRing(${this.list().map((k) => `${k.id}:${k.state}`).join(', ')})`;
+    return `IssuerKeyRing(${this.list().map((k) => `${k.id}:${k.state}`).join(', ')}; receipts ${this.receiptPublicKeys().map((k) => `${k.id}:${k.state}`).join(', ')})`;
   }
 }

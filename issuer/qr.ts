@@ -69,3 +69,18 @@ export function decodeQrPng(png: Uint8Array): string {
   if (!found) throw new ScanpayError('PAYLOAD_MALFORMED', 'no QR code found in the image');
   return found.data;
 }
+
+/**
+ * A receipt's text form (`spr1.…`, docs/receipts.md) as a QR code in an SVG document (byte mode: base64url is
+ * not QR alphanumeric). BAD_ARGUMENT for anything but receipt text.
+ */
+export async function receiptQrSvg(text: string): Promise<string> {
+  if (typeof text !== 'string' || !/^spr1\.[A-Za-z0-9_-]{1,400}$/.test(text)) throw new ScanpayError('BAD_ARGUMENT', `receiptQrSvg takes a receipt's text form (spr1.…); got ${kindOf(text)}`);
+  return QRCode.toString([{ data: Buffer.from(text, 'latin1'), mode: 'byte' }], { errorCorrectionLevel: QR_ERROR_CORRECTION, type: 'svg', margin: 4 });
+}
+
+/** The same as a PNG image (`scanpay receipt qr`, tests). */
+export async function receiptQrPng(text: string): Promise<Buffer> {
+  if (typeof text !== 'string' || !/^spr1\.[A-Za-z0-9_-]{1,400}$/.test(text)) throw new ScanpayError('BAD_ARGUMENT', `receiptQrPng takes a receipt's text form (spr1.…); got ${kindOf(text)}`);
+  return QRCode.toBuffer([{ data: Buffer.from(text, 'latin1'), mode: 'byte' }], { errorCorrectionLevel: QR_ERROR_CORRECTION, type: 'png', margin: 4, scale: 6 });
+}

@@ -66,6 +66,42 @@ const Reversal = Type.Object({
   payment_status: Status,
 }, { additionalProperties: false, description: 'What the first reversal of the payment did; every later one answers the same. A refund it made has reason `reversal`.' });
 
+const PeriodNumber = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+const Hash = Type.String({ pattern: '^[0-9a-f]{64}$' });
+const periodFields = {
+  period: PeriodNumber,
+  status: literals(['open', 'closed'] as const),
+  opened_at: Millis,
+  closed_at: Type.Union([Millis, Type.Null()]),
+  first_seq: Type.Integer({ minimum: 1 }),
+  last_seq: Type.Integer({ minimum: 0 }),
+  closing_hash: Type.Union([Hash, Type.Null()]),
+};
+const Period = Type.Object({ object: Type.Literal('period'), ...periodFields }, {
+  additionalProperties: false, description: 'A settlement period: which of the merchant\'s journal records it holds.',
+});
+const Total = Type.Object({ count: Type.Integer({ minimum: 0 }), amount: MinorUnits }, { additionalProperties: false });
+const CurrencyTotals = Type.Object({
+  currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+  authorizations: Total, captures: Total, releases: Total, voids: Total, expiries: Total, refunds: Total, reversals: Total,
+  net: Type.Integer({ minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }),
+}, { additionalProperties: false, description: 'One currency\'s totals: net = captures − refunds (reversals are counted in voids or refunds too).' });
+const SettlementEntry = Type.Object({
+  journal_seq: Type.Integer({ minimum: 1 }),
+  event: Type.String({ pattern: '^ev_[0-9a-f]{32}_[1-9][0-9]{0,5}$' }),
+  event_type: literals(['payment.approved', 'payment.declined', 'payment.captured', 'payment.voided', 'payment.expired', 'payment.reversed', 'refund.created'] as const),
+  payment: PaymentId,
+  entry_seq: Type.Integer({ minimum: 1 }),
+  type: literals(['authorization', 'capture', 'release', 'void', 'expiry', 'refund'] as const),
+  amount: MinorUnits,
+  currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+  refund: Type.Union([RefundId, Type.Null()]),
+  created_at: Millis,
+}, { additionalProperties: false });
+const Settlement = Type.Object({
+  object: Type.Literal('settlement'), ...periodFields, currencies: Type.Array(CurrencyTotals), entries: Type.Array(SettlementEntry),
+}, { additionalProperties: false, description: 'A period\'s settlement report: its totals per currency add up the entries it lists.' });
+
 const listOf = <T extends TSchema>(item: T, description: string) => Type.Object({
   data: Type.Array(item),
   has_more: Type.Boolean(),
@@ -74,6 +110,27 @@ const PaymentList = listOf(Payment, 'A page of payments, newest first.');
 const RefundList = listOf(Refund, 'A page of refunds: newest first; with `payment`, all of that payment\'s, oldest first.');
 const LedgerEntryList = listOf(LedgerEntry, 'Every entry of a payment, in order (`has_more` is always false).');
 
+const Receipt = Type.Object({
+  object: Type.Literal('receipt'),
+  seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+  payment: PaymentId,
+  kind: literals(['payment', 'capture', 'refund'] as const),
+  event: Type.String({ pattern: '^ev_[0-9a-f]{32}_[1-9][0-9]{0,5}$' }),
+  receipt: Type.String({ pattern: '^spr1\\.[A-Za-z0-9_-]+$', description: 'the signed receipt: spr1. + base64url of its canonical bytes (docs/receipts.md)' }),
+  hash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+}, { additionalProperties: false, description: 'A signed receipt: anyone verifies it offline with the published receipt keys.' });
+const ReceiptList = listOf(Receipt, 'Every receipt of a payment, in chain order (`has_more` is always false).');
+const ReceiptKey = Type.Object({
+  id: Type.Integer({ minimum: 1, maximum: 65535 }),
+  algorithm: Type.Literal('Ed25519'),
+  public_key: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: '32 bytes, base64url' }),
+  state: literals(['active', 'verify-only'] as const),
+  created_at: Type.String(),
+}, { additionalProperties: false });
+const ReceiptKeys = Type.Object({
+  object: Type.Literal('receipt_keys'),
+  keys: Type.Array(ReceiptKey),
+}, { additionalProperties: false, description: 'Every receipt key that has signed, by id (the same document as /receipt-keys on the public listener).' });
 const EventId = Type.String({ pattern: Api.EVENT_ID_PATTERN, description: 'an event id: ev_, the payment id, _ and the event\'s number' });
 const EndpointId = Type.String({ pattern: Api.WEBHOOK_ENDPOINT_ID_PATTERN, description: 'a webhook endpoint id: we_ and 32 lowercase hex digits' });
 const Event = Type.Object({
@@ -123,6 +180,8 @@ const Reason = Type.String({ maxLength: Api.MAX_REFUND_REASON, pattern: Api.REFU
 const CaptureParams = Type.Object({ amount: Type.Optional(Amount) }, { additionalProperties: false });
 const NoParams = Type.Object({}, { additionalProperties: false });
 const RefundParams = Type.Object({ payment: PaymentId, amount: Amount, reason: Type.Optional(Reason) }, { additionalProperties: false });
+const ClosePeriodParams = Type.Object({ period: PeriodNumber }, { additionalProperties: false });
+const PeriodRef = Type.String({ pattern: Api.PERIOD_REF_PATTERN, description: 'a period\'s number, or `current` (the open one)' });
 const WebhookEndpointParams = Type.Object({ url: Type.String({ minLength: 1, maxLength: 2048 }) }, { additionalProperties: false });
 const RotateSecretParams = Type.Object({
   grace_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: Api.MAX_SECRET_GRACE_S, default: Api.DEFAULT_SECRET_GRACE_S })),
@@ -146,18 +205,21 @@ const schemasMatchInterfaces: [
   Same<Static<typeof PaymentList>, Api.ApiList<Api.ApiPayment>>, Same<Static<typeof ErrorBody>, Api.ApiErrorBody>,
   Same<Static<typeof CaptureParams>, Api.CaptureParams>, Same<Static<typeof RefundParams>, Api.RefundParams>,
   Same<Static<typeof ListPaymentsParams>, Api.ListParams>, Same<Static<typeof ListRefundsParams>, Api.ListRefundsParams>,
+  Same<Static<typeof Period>, Api.ApiPeriod>, Same<Static<typeof Settlement>, Api.ApiSettlement>,
+  Same<Static<typeof ClosePeriodParams>, Api.ClosePeriodParams>,
+  Same<Static<typeof Receipt>, Api.ApiReceipt>, Same<Static<typeof ReceiptKeys>, Api.ApiReceiptKeys>,
   Same<Static<typeof Event>, Api.ApiEvent>, Same<Static<typeof WebhookEndpoint>, Api.ApiWebhookEndpoint>,
   Same<Static<typeof WebhookEndpointWithSecret>, Api.ApiWebhookEndpointWithSecret>, Same<Static<typeof DeletedWebhookEndpoint>, Api.ApiDeletedWebhookEndpoint>,
   Same<Static<typeof Redelivery>, Api.ApiRedelivery>, Same<Static<typeof WebhookEndpointParams>, Api.WebhookEndpointParams>,
   Same<Static<typeof RotateSecretParams>, Api.RotateSecretParams>, Same<Static<typeof ListEventsParams>, Api.ListEventsParams>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 void schemasMatchInterfaces;
 
 /** The named schemas, as the OpenAPI document's components name them. */
 export const MERCHANT_API_SCHEMAS = {
-  Payment, Refund, LedgerEntry, Reversal, PaymentList, RefundList, LedgerEntryList, Error: ErrorBody,
-  CaptureParams, RefundParams, Event, EventList, WebhookEndpoint, WebhookEndpointWithSecret, WebhookEndpointList, DeletedWebhookEndpoint, Redelivery,
-  WebhookEndpointParams, RotateSecretParams,
+  Payment, Refund, LedgerEntry, Reversal, PaymentList, RefundList, LedgerEntryList, Receipt, ReceiptList, ReceiptKeys, Error: ErrorBody,
+  CaptureParams, RefundParams, Period, Settlement, ClosePeriodParams,
+  Event, EventList, WebhookEndpoint, WebhookEndpointWithSecret, WebhookEndpointList, DeletedWebhookEndpoint, Redelivery, WebhookEndpointParams, RotateSecretParams,
 } as const satisfies Record<string, TSchema>;
 export type SchemaName = keyof typeof MERCHANT_API_SCHEMAS;
 
@@ -201,6 +263,18 @@ export const MERCHANT_API_ROUTES = {
     description: 'Every immutable ledger entry of the payment, in order: its authorization, capture, releases, void or expiry, and refunds.',
     id: { description: 'the payment id', schema: PaymentId }, query: NoParams, ok: 'LedgerEntryList', errors: ['PAYMENT_NOT_FOUND'],
   },
+  listReceipts: {
+    method: 'get', path: '/v1/payments/{id}/receipts', summary: 'List a payment\'s signed receipts',
+    description: 'The signed receipts of the payment (its captured approval, a capture, each refund), in chain order. Receipts are '
+      + 'signed shortly after the step that calls for them (docs/receipts.md): an empty list means none yet.',
+    id: { description: 'the payment id', schema: PaymentId }, query: NoParams, ok: 'ReceiptList', errors: ['PAYMENT_NOT_FOUND'],
+  },
+  getReceiptKeys: {
+    method: 'get', path: '/v1/receipt-keys', summary: 'Read the receipt keys',
+    description: 'Every Ed25519 public key that has signed receipts, by id. The same document is public (no key needed) at '
+      + '`/receipt-keys` on the gateway\'s public listener, for holders and auditors.',
+    query: NoParams, ok: 'ReceiptKeys', errors: [],
+  },
   capturePayment: {
     method: 'post', path: '/v1/payments/{id}/capture', summary: 'Capture a payment',
     description: 'Captures an authorized payment: all of it, or `amount` of it (the rest of the hold is released).',
@@ -236,6 +310,19 @@ export const MERCHANT_API_ROUTES = {
     description: 'The merchant\'s refunds, newest first, a page at a time; or, with `payment` (and no other parameter), all of '
       + 'that payment\'s refunds, oldest first (another merchant\'s payment: PAYMENT_NOT_FOUND, as an unknown one).',
     query: ListRefundsParams, ok: 'RefundList', errors: ['PAYMENT_NOT_FOUND'],
+  },
+  closePeriod: {
+    method: 'post', path: '/v1/periods/close', summary: 'Close a settlement period',
+    description: 'Closes the period `period` if it is the open one: what was done before is sealed into it first, and the next '
+      + 'period opens. A period already closed is answered as it was closed (a retry closes nothing more); one not opened yet is '
+      + 'PERIOD_NOT_OPEN.',
+    query: NoParams, body: ClosePeriodParams, ok: 'Period', errors: ['PERIOD_NOT_OPEN'],
+  },
+  getSettlement: {
+    method: 'get', path: '/v1/settlements/{id}', summary: 'Read a period\'s settlement report',
+    description: 'The period\'s totals per currency and every ledger entry in it, in journal order. A closed period\'s report never '
+      + 'changes and is the same on every gateway; the open one\'s (`current`) grows until it is closed.',
+    id: { description: 'the period\'s number, or `current`', schema: PeriodRef }, query: NoParams, ok: 'Settlement', errors: ['PERIOD_NOT_FOUND'],
   },
   listEvents: {
     method: 'get', path: '/v1/events', summary: 'List events',

@@ -71,6 +71,40 @@ export interface ApiLedgerEntry {
 }
 
 /**
+ * A signed receipt of the merchant's (docs/receipts.md): its place in the merchant's chain and its text form,
+ * which anyone verifies offline with the published receipt keys (`scanpay receipt verify`, /receipt-verify).
+ */
+export interface ApiReceipt {
+  object: 'receipt';
+  /** The receipt's sequence number in the merchant's chain: 1, 2, … */
+  seq: number;
+  payment: string;
+  kind: 'payment' | 'capture' | 'refund';
+  /** The event that made it (ev_<payment>_<n>). */
+  event: string;
+  /** `spr1.` + base64url of its canonical bytes. */
+  receipt: string;
+  /** SHA-256 (hex) of its bytes: the next receipt's previous hash. */
+  hash: string;
+}
+
+/** A receipt key's public half: every key that ever signed stays published, so its receipts verify. */
+export interface ApiReceiptKey {
+  id: number;
+  algorithm: 'Ed25519';
+  /** 32 bytes, base64url. */
+  public_key: string;
+  /** active: signs new receipts; verify-only: signed receipts before a rotation. */
+  state: 'active' | 'verify-only';
+  created_at: string;
+}
+
+export interface ApiReceiptKeys {
+  object: 'receipt_keys';
+  keys: ApiReceiptKey[];
+}
+
+/**
  * What a reversal answered: the same for every reversal of a payment, whichever came first. A reversal that
  * refunded made a refund with reason `reversal` (GET /v1/refunds?payment=).
  */
@@ -80,6 +114,61 @@ export interface ApiReversal {
   action: ApiReversalAction;
   /** The payment's status after the reversal (a reversal leaves it where nothing more can be done with it). */
   payment_status: ApiPaymentStatus;
+}
+
+/** A merchant's settlement period (docs/ledger.md §Periods): which of its journal's records it holds. */
+export interface ApiPeriod {
+  object: 'period';
+  period: number;
+  status: 'open' | 'closed';
+  opened_at: number;
+  closed_at: number | null;
+  /** The journal records it holds: first_seq..last_seq (none when last_seq < first_seq). */
+  first_seq: number;
+  last_seq: number;
+  /** The journal's hash at the close: keep it, and a later rewrite of anything before it is found. Null while open. */
+  closing_hash: string | null;
+}
+
+/** How many entries of a kind, and their sum (minor units). */
+export interface ApiTotal {
+  count: number;
+  amount: number;
+}
+
+/** One currency's totals in a period; `net` = captures − refunds. Reversals are counted in voids or refunds too. */
+export interface ApiCurrencyTotals {
+  currency: string;
+  authorizations: ApiTotal;
+  captures: ApiTotal;
+  releases: ApiTotal;
+  voids: ApiTotal;
+  expiries: ApiTotal;
+  refunds: ApiTotal;
+  reversals: ApiTotal;
+  net: number;
+}
+
+/** One ledger entry in a settlement: which journal record (and event) brought it into the period. */
+export interface ApiSettlementEntry {
+  journal_seq: number;
+  event: string;
+  event_type: 'payment.approved' | 'payment.declined' | 'payment.captured' | 'payment.voided' | 'payment.expired' | 'payment.reversed' | 'refund.created';
+  payment: string;
+  /** The entry's number within its payment (its `seq` in GET /v1/payments/{id}/entries). */
+  entry_seq: number;
+  type: ApiLedgerEntry['type'];
+  amount: number;
+  currency: string;
+  refund: string | null;
+  created_at: number;
+}
+
+/** A period's settlement report: the period, its totals per currency, and every entry they add up. */
+export interface ApiSettlement extends Omit<ApiPeriod, 'object'> {
+  object: 'settlement';
+  currencies: ApiCurrencyTotals[];
+  entries: ApiSettlementEntry[];
 }
 
 /** A page of a list, newest first; `has_more`: another page follows (ask with `starting_after` = the last id). */
@@ -176,6 +265,11 @@ export interface ListEventsParams {
   starting_after?: string;
 }
 
+/** POST /v1/periods/close: the period to close (the open one's number: GET /v1/settlements/current). */
+export interface ClosePeriodParams {
+  period: number;
+}
+
 /** GET /v1/payments (and GET /v1/refunds without `payment`). */
 export interface ListParams {
   /** 1 to 100; default 10. */
@@ -208,6 +302,8 @@ export const WEBHOOK_ENDPOINT_ID_PATTERN = '^we_[0-9a-f]{32}$';
 export const MAX_REFUND_REASON = 500;
 /** No control characters (C0, DEL) in a reason. */
 export const REFUND_REASON_PATTERN = '^[^\\u0000-\\u001f\\u007f]*$';
+/** A settlement period in a path: its number, or `current` (the open one). */
+export const PERIOD_REF_PATTERN = '^(current|[1-9][0-9]{0,14})$';
 /** `re_` and 32 lowercase hex digits. */
 export const REFUND_ID_PATTERN = '^re_[0-9a-f]{32}$';
 
@@ -237,6 +333,7 @@ export const MERCHANT_API_ERRORS = {
   NOT_FOUND: { status: 404, message: 'no such route' },
   PAYMENT_NOT_FOUND: { status: 404, message: PAYMENT_ERROR_CODES.PAYMENT_NOT_FOUND },
   REFUND_NOT_FOUND: { status: 404, message: PAYMENT_ERROR_CODES.REFUND_NOT_FOUND },
+  PERIOD_NOT_FOUND: { status: 404, message: PAYMENT_ERROR_CODES.PERIOD_NOT_FOUND },
   EVENT_NOT_FOUND: { status: 404, message: 'no such event' },
   WEBHOOK_ENDPOINT_NOT_FOUND: { status: 404, message: 'no such webhook endpoint' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'this route does not take that method' },
@@ -244,6 +341,7 @@ export const MERCHANT_API_ERRORS = {
   PAYMENT_NOT_VOIDABLE: { status: 409, message: PAYMENT_ERROR_CODES.PAYMENT_NOT_VOIDABLE },
   PAYMENT_NOT_REFUNDABLE: { status: 409, message: PAYMENT_ERROR_CODES.PAYMENT_NOT_REFUNDABLE },
   IDEMPOTENCY_KEY_REUSED: { status: 409, message: PAYMENT_ERROR_CODES.IDEMPOTENCY_KEY_REUSED },
+  PERIOD_NOT_OPEN: { status: 409, message: PAYMENT_ERROR_CODES.PERIOD_NOT_OPEN },
   TOO_MANY_WEBHOOK_ENDPOINTS: { status: 409, message: `a merchant has at most ${MAX_WEBHOOK_ENDPOINTS} webhook endpoints` },
   BODY_TOO_LARGE: { status: 413, message: `the body is larger than ${MAX_REQUEST_BYTES} bytes` },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the body must be application/json (UTF-8)' },

@@ -9,6 +9,7 @@ import type { CryptoCore } from '../../core/types.ts';
 import { CardCrypto, type Dvd1Functions } from '../../issuer/card-crypto.ts';
 import type { CardEngine, CardOpening, PinCheck, PinChecked } from '../../issuer/card-engine.ts';
 import type { KeyRingSource } from '../../issuer/key-ring-source.ts';
+import { signReceiptChain, type ReceiptChainRequest, type SignedReceipt } from '../../issuer/receipt-signing.ts';
 import { dvd1BatchPacked, dvd1OpenBatchPacked } from './node-crypto-dvd1.ts';
 
 /** The node:crypto DVD-1, one record at a time, over the packed records CardCrypto hands the core. */
@@ -32,6 +33,10 @@ export class NodeCryptoEngine implements CardEngine {
 
   async checkPin(check: PinCheck): Promise<PinChecked> {
     return this.#crypto.checkPins([check])[0];
+  }
+
+  async signReceipts(request: ReceiptChainRequest): Promise<SignedReceipt[]> {
+    return signReceiptChain(this.#crypto.keyRing, request);
   }
 
   async reloadKeys(): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * Writes bench/RESULTS.md from the full-run results in bench/results/ (pool.json, e2e.json,
- * sha256-batch.json — whichever exist; the core section is bench/core.bench.ts's, kept in its place):
+ — whichever exist; the core section is bench/core.bench.ts's, kept in its place):
  * the machine, the numbers against the issue's targets, and the chart.
  * Also draws the throughput-against-p99 chart (bench/results/e2e-latency.svg) from e2e.json.
  * Run on its own to regenerate both: npx tsx bench/e2e/results-md.ts
@@ -45,17 +45,6 @@ export function resultsMarkdown(): string {
   // the core section is bench/core.bench.ts's own (a marked section); it keeps its place on the page
   const coreSection = keptResultsSection('core');
   if (coreSection) out.push(coreSection, '');
-
-  const sha = read('sha256-batch.json');
-  if (sha) {
-    out.push(`## SHA-256 of 64-byte messages — ${sha.date.slice(0, 10)}`, '', `\`npx tsx bench/sha256-batch.bench.ts\` (part of \`npm run bench\`), ${sha.messagesPerCall} messages per call, ns per message:`, '');
-    const ours = sha.rows.find((r: Json) => r.implementation.startsWith('scanpay'));
-    out.push(row(['implementation', 'ns/message', '÷ ours']), row(['---', '---', '---']));
-    for (const r of sha.rows) out.push(row([r.implementation, f(r.nsPerMessage, 1), f(r.nsPerMessage / ours.nsPerMessage, 2)]));
-    const peer = sha.rows.find((r: Json) => r.implementation.includes('batchHash4UintArray64s'));
-    out.push('', row(['target', 'measured', 'verdict']), row(['---', '---', '---']));
-    out.push(row(['≥ 1.5× faster than @chainsafe/as-sha256 batchHash4UintArray64s', `${f(peer.nsPerMessage / ours.nsPerMessage, 2)}×`, met(peer.nsPerMessage / ours.nsPerMessage >= 1.5)]), '');
-  }
 
   if (pool) {
     out.push(`## Worker pool — ${pool.date.slice(0, 10)}`, '', `\`${pool.command}\` (bench/pool.bench.ts → bench/results/pool.json). `

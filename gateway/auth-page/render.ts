@@ -80,13 +80,19 @@ const REASON_TEXT: Partial<Record<ScannerCode, string>> = {
   DEVICE_REVOKED: 'This terminal can no longer take payments.',
 };
 
-export function renderOutcomePage(outcome: PaymentResultFrame | ErrorFrame): string {
+/**
+ * The outcome of a payment. An approved one links to its signed receipt (`receiptUrl`, the holder's receipt page:
+ * docs/receipts.md), which is signed moments after the payment, so the link is shown at once and the page it
+ * opens waits for the receipt.
+ */
+export function renderOutcomePage(outcome: PaymentResultFrame | ErrorFrame, receiptUrl?: string): string {
   if (outcome.type === 'payment-result' && outcome.outcome === 'approved') {
     const r = outcome.receipt!;
     return page('Payment approved', `<h1 class="ok" data-testid="outcome">Payment approved</h1>
 <div class="amount">${escape(formatAmount(r.amount, r.currency))}</div>
 <dl><dt>Merchant</dt><dd>${escape(r.merchant)}</dd><dt>Card</dt><dd>${escape(r.maskedPan)}</dd></dl>
-<p class="note">Receipt ${escape(r.mac.slice(0, 16))}…</p>`);
+<p class="note">Receipt ${escape(r.mac.slice(0, 16))}…</p>${receiptUrl ? `
+<p><a data-testid="signed-receipt" href="${escape(receiptUrl)}">Your signed receipt (a QR code you can keep)</a></p>` : ''}`);
   }
   const reason = outcome.type === 'payment-result' ? outcome.reason ?? 'DECLINED' : outcome.code;
   const left = outcome.type === 'payment-result' && outcome.reason === 'PIN_WRONG' && outcome.attemptsLeft !== undefined

@@ -38,8 +38,20 @@ export interface FrameRateUnit {
   refusedInStep(): void;
 }
 
+/**
+ * Who sent a scan: the device its token named, and the merchant the device is bound to (`scanner provision
+ * --merchant`), read once when the connection was accepted (ScannerHub.authenticate), never per frame; null: unbound.
+ */
+export interface ScannerIdentity {
+  readonly deviceId: string;
+  readonly merchant: string | null;
+}
+
 /** What a scanner is told when its device's budget is spent (by the hub or by a store step). */
 export const RATE_LIMITED_MESSAGE = 'too many frames; slow down';
+
+/** What a scanner is told when a scan names a merchant it may not take payments for (MERCHANT_MISMATCH). */
+export const MERCHANT_MISMATCH_MESSAGE = 'this scanner takes payments for its own merchant only';
 
 /** What a revoked device is told for any request (DEVICE_REVOKED), by the hub or by the flow. */
 export const DEVICE_REVOKED_MESSAGE = 'this device is revoked: it takes no scans or PINs';

@@ -1,18 +1,20 @@
 /**
- * Each merchant's payment policy as the flow needs it at a scan (how its payments are captured, how long a
- * manual hold lasts), read from the store's merchants and kept for a few seconds per merchant, so a scan costs
- * no extra store round trip on the way a payment goes. A merchant the store does not know (a scanner not bound
- * to one, naming any) takes the defaults.
+ * Each merchant's payment policy as the flow needs it at a scan (whether the store knows the merchant, how its
+ * payments are captured, how long a manual hold lasts), read from the store's merchants and kept for a few
+ * seconds per merchant, so a scan costs no extra store round trip on the way a payment goes. A merchant the store
+ * does not know (a free-text name an unbound scanner gives) takes the defaults.
  */
 import { DEFAULT_HOLD_WINDOW_MS } from '../../issuer/payment.ts';
 import type { CaptureMethod, MerchantStore } from '../../issuer/store/index.ts';
 
 export interface MerchantPolicy {
+  /** The store has the merchant (`scanpay merchant create`): only a scanner bound to it may take its payments. */
+  registered: boolean;
   captureMethod: CaptureMethod;
   holdWindowMs: number;
 }
 
-export const DEFAULT_MERCHANT_POLICY: MerchantPolicy = { captureMethod: 'automatic', holdWindowMs: DEFAULT_HOLD_WINDOW_MS };
+export const DEFAULT_MERCHANT_POLICY: MerchantPolicy = { registered: false, captureMethod: 'automatic', holdWindowMs: DEFAULT_HOLD_WINDOW_MS };
 
 /** How long a merchant's policy is kept before it is read again (a change reaches every gateway within it). */
 const KEEP_MS = 10_000;
@@ -29,7 +31,7 @@ export class MerchantPolicies {
     const kept = this.#kept.get(merchant);
     if (kept && kept.until > now) return kept.policy;
     const policy = this.merchants.getMerchant(merchant).then(
-      (record) => (record ? { captureMethod: record.captureMethod, holdWindowMs: record.holdWindowMs } : DEFAULT_MERCHANT_POLICY),
+      (record) => (record ? { registered: true, captureMethod: record.captureMethod, holdWindowMs: record.holdWindowMs } : DEFAULT_MERCHANT_POLICY),
       (e: unknown) => {
         this.#kept.delete(merchant); // a store failure is not kept
         throw e;

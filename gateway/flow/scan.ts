@@ -6,7 +6,8 @@
  * page URL (S24). One store round trip for every payload that has a payload's shape, which also takes the
  * frame's rate unit: a forgery, an unknown card and an authentic but illegal one (stale, re-keyed, blocked)
  * each cost that one step and write nothing, so neither the answer nor its timing tells them apart
- * (docs/security.md). No PAN, basic key or issuer key on this thread.
+ * (docs/security.md). Before any of it, the scan's merchant must be its scanner's (MERCHANT_MISMATCH, from
+ * memory). No PAN, basic key or issuer key on this thread.
  */
 import { randomBytes } from 'node:crypto';
 import { BASIC_KEY_CHECK_SIZE } from '../../issuer/key-ring.ts';
@@ -16,7 +17,8 @@ import { newSessionId } from '../../issuer/session-id.ts';
 import type { AuthSession, CardClaim } from '../../issuer/store/index.ts';
 import { admitPayload, claimOf, openedVerdict, type IllegalReason } from '../../issuer/verifier.ts';
 import type { AuthRequiredFrame, ErrorFrame, ScanFrame } from '../../protocol/messages.ts';
-import { DEVICE_REVOKED_MESSAGE, RATE_LIMITED_MESSAGE, type FlowDeps, type FrameRateUnit } from './deps.ts';
+import { DEVICE_REVOKED_MESSAGE, MERCHANT_MISMATCH_MESSAGE, RATE_LIMITED_MESSAGE, type FlowDeps, type FrameRateUnit, type ScannerIdentity } from './deps.ts';
+import type { MerchantPolicy } from './merchant-policies.ts';
 import { pageToken } from './page-token.ts';
 import { scannerCodeForIllegal } from './scanner-codes.ts';
 
@@ -25,6 +27,20 @@ function illegal(deps: FlowDeps, deviceId: string, frame: ScanFrame, reason: Ill
   deps.metrics.scan('illegal', code); // the folded code only: a precise reason would enumerate key ids
   deps.audit.warn({ event: 'scan.illegal', scanner: deviceId, reason, told: code, merchant: frame.merchant }, 'illegal card payload');
   return { v: 1, type: 'error', id: frame.id, code, message: code === 'PAYLOAD_UNREADABLE' ? 'the card could not be read; scan again' : 'this card cannot be used' };
+}
+
+/**
+ * Whether this scanner may take a payment for the merchant its scan names: a bound scanner for its own merchant
+ * only; an unbound one for no registered merchant (it would take a real merchant's payments), but for any free-text
+ * name the store does not know (the demo's and older integrations' way).
+ */
+function mayTakeFor(scanner: ScannerIdentity, merchant: string, policy: MerchantPolicy): boolean {
+  return scanner.merchant === null ? !policy.registered : scanner.merchant === merchant;
+}
+
+function merchantMismatch(deps: FlowDeps, scanner: ScannerIdentity, frame: ScanFrame): ErrorFrame {
+  deps.audit.warn({ event: 'scan.merchant-mismatch', scanner: scanner.deviceId, boundTo: scanner.merchant, merchant: frame.merchant }, 'scan for another merchant refused');
+  return { v: 1, type: 'error', id: frame.id, code: 'MERCHANT_MISMATCH', message: MERCHANT_MISMATCH_MESSAGE };
 }
 
 function rateLimited(frame: ScanFrame): ErrorFrame {
@@ -40,16 +56,20 @@ function decoy(): { card: string; last4: string; claim: CardClaim } {
   return { card: randomHex(16), last4: '0000', claim: { basicKeyCheck: randomBytes(BASIC_KEY_CHECK_SIZE), generation: 0, keyId: 0 } };
 }
 
-export async function handleScan(deps: FlowDeps, deviceId: string, frame: ScanFrame, unit: FrameRateUnit): Promise<AuthRequiredFrame | ErrorFrame> {
+export async function handleScan(deps: FlowDeps, scanner: ScannerIdentity, frame: ScanFrame, unit: FrameRateUnit): Promise<AuthRequiredFrame | ErrorFrame> {
   const started = performance.now();
+  const { deviceId } = scanner;
   try {
+    // the scan's merchant is its scanner's: checked first, from memory (the binding read at connection, the
+    // merchant's policy kept a few seconds), after the frame's rate unit alone; nothing is opened or stored
+    const policy = await deps.merchantPolicies.policy(frame.merchant);
+    if (!mayTakeFor(scanner, frame.merchant, policy)) return (await unit.alone()) ? merchantMismatch(deps, scanner, frame) : rateLimited(frame);
     const admitted = admitPayload(frame.payload);
     // not even a payload's shape: told apart (PAYLOAD_UNREADABLE), after the frame's rate unit alone
     if (typeof admitted === 'string') return (await unit.alone()) ? illegal(deps, deviceId, frame, admitted) : rateLimited(frame);
     const opening = await deps.engine.openCard(admitted.bytes);
     const failure = openedVerdict(opening);
     const { card, last4, claim } = failure ? decoy() : { card: opening.card!, last4: opening.last4!, claim: claimOf(admitted.payload, opening) };
-    const policy = await deps.merchantPolicies.policy(frame.merchant); // kept in memory: no store step on the way
     const now = Date.now();
     const session: AuthSession = {
       id: newSessionId(card), deviceId, cardToken: card, last4, payload: admitted.bytes,

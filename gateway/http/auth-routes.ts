@@ -77,11 +77,14 @@ function fromOurPage(req: HttpRequest, publicOrigin: string): boolean {
   return req.fetchSite === 'same-origin';
 }
 
+/** The holder's signed-receipt page of a session (gateway/http/receipt-routes.ts): the page's own token opens it. */
+const receiptLink = (sessionId: string, token: string) => `/auth/${sessionId}/receipt?t=${token}`;
+
 /** The page for a session the token opens: the form while it is open (with `status`, 400 when it is shown again), else its outcome. */
 async function pageFor(deps: FlowDeps, view: SessionView, token: string, formStatus: 200 | 400 = 200): Promise<HttpResponse> {
   const { session } = view;
   if (view.state === 'pending') return PENDING();
-  if (view.state === 'done') return html(200, renderOutcomePage(await sessionOutcome(deps, session.id, view.result!)));
+  if (view.state === 'done') return html(200, renderOutcomePage(await sessionOutcome(deps, session.id, view.result!), receiptLink(session.id, token)));
   if (deps.revokedDevices.has(session.deviceId)) return REVOKED();
   return html(formStatus, renderAuthPage({
     sessionId: session.id, token, deviceId: session.deviceId, merchant: session.merchant, amount: session.amount,
@@ -146,7 +149,7 @@ export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>
         }
         if (outcome.type === 'error' && outcome.code === 'RATE_LIMITED') return TOO_MANY();
         if (outcome.type === 'error' && outcome.code === 'DEVICE_REVOKED') return REVOKED();
-        return html(outcome.type === 'payment-result' ? 200 : 409, renderOutcomePage(outcome));
+        return html(outcome.type === 'payment-result' ? 200 : 409, renderOutcomePage(outcome, receiptLink(id, token)));
       },
     },
   ];

@@ -1,14 +1,15 @@
 /**
  * The gateway's sealer (docs/ledger.md §The journal): every `intervalMs`, for each merchant with events, one
  * sealing round (issuer/journal.ts sealMerchant) under this process's owner id, so merchants' journals follow
- * their payments within about an interval, sealed by whichever gateway holds each merchant's lease (one that
- * dies loses its leases when they lapse, and another takes them over).
+ * their payments within about an interval (what GET /v1/events lists and webhooks deliver). The seal lease is let
+ * go after each merchant, as the receipt loop does (gateway/ledger/receipt-loop.ts, which seals too: the lease
+ * and the compare-and-append make the two share the work), so a period close waiting for it never waits long.
  *
  * Never in a payment's way: it runs on its own timer, one round at a time (a slow store makes rounds later, not
  * more), reads the store as any caller does, and a failure is logged and retried next round. Bounded: one round
  * visits at most `maxMerchants` merchants (the list is walked on from where the last round stopped; one with an
- * empty outbox costs one read) and seals each at most sealMerchant's batch. close() stops the timer, waits for the round in progress and releases
- * the leases this process holds, so another gateway takes over at once.
+ * empty outbox costs one read) and seals each at most sealMerchant's batch. close() stops the timer and waits for
+ * the round in progress.
  * @example
  *   const sealer = SealerLoop.start({ events: store.events, owner: 'gw:3f9c…', intervalMs: 1_000, onError });
  *   await sealer.close();
@@ -33,7 +34,6 @@ export class SealerLoop {
   #timer: NodeJS.Timeout | null = null;
   #round: Promise<void> | null = null;
   #next = 0;
-  readonly #held = new Set<string>();
   #closed = false;
 
   private constructor(opts: SealerLoopOptions) {
@@ -66,8 +66,12 @@ export class SealerLoop {
       try {
         // a merchant with nothing marked costs one read, not a lease write
         if ((await this.#opts.events.outbox(merchant, 1)).length === 0) continue;
-        const records = await sealMerchant(this.#opts.events, merchant, { owner: this.#opts.owner, now: Date.now() });
-        this.#held.add(merchant);
+        let records;
+        try {
+          records = await sealMerchant(this.#opts.events, merchant, { owner: this.#opts.owner, now: Date.now() });
+        } finally {
+          await this.#opts.events.releaseSealer(merchant, this.#opts.owner);
+        }
         if (records.length > 0) this.#opts.onSealed?.(merchant, records.length);
       } catch (e) {
         this.#opts.onError(e as Error); // one merchant's failure does not stop the others
@@ -80,6 +84,5 @@ export class SealerLoop {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
     await this.#round;
-    await Promise.all([...this.#held].map((m) => this.#opts.events.releaseSealer(m, this.#opts.owner).catch(() => {})));
   }
 }

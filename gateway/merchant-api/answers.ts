@@ -8,10 +8,12 @@
  *   return apiError('PAYMENT_NOT_FOUND');                      // 404 {"error":{"code":"PAYMENT_NOT_FOUND",…}}
  *   return operationAnswer('refund', await store.payments.refund(request));
  */
-import type { LedgerEntry, OperationOutcome, Payment, PaymentEvent, Refund, WebhookEndpoint } from '../../issuer/store/index.ts';
+import type { ReceiptKeyInfo } from '../../issuer/key-ring.ts';
+import type { SettlementReport } from '../../issuer/settlement.ts';
+import type { LedgerEntry, OperationOutcome, Payment, PaymentEvent, Period, Refund, StoredReceipt, WebhookEndpoint } from '../../issuer/store/index.ts';
 import {
-  MAX_REQUEST_BYTES, MERCHANT_API_ERRORS, type ApiErrorBody, type ApiEvent, type ApiLedgerEntry, type ApiList, type ApiPayment, type ApiRefund,
-  type ApiReversal, type ApiWebhookEndpoint, type ApiWebhookEndpointWithSecret, type MerchantApiCode,
+  MAX_REQUEST_BYTES, MERCHANT_API_ERRORS, type ApiErrorBody, type ApiEvent, type ApiLedgerEntry, type ApiList, type ApiPayment, type ApiPeriod, type ApiReceipt,
+  type ApiReceiptKeys, type ApiRefund, type ApiReversal, type ApiSettlement, type ApiWebhookEndpoint, type ApiWebhookEndpointWithSecret, type MerchantApiCode,
 } from '../../protocol/merchant-api.ts';
 import type { HttpResponse, ListenerAnswers } from '../http/types.ts';
 
@@ -56,6 +58,33 @@ export function endpointObject(e: WebhookEndpoint, now: number): ApiWebhookEndpo
 /** The answer that made or rotated an endpoint: the one place its secret is shown. */
 export function endpointWithSecret(e: WebhookEndpoint, secret: string, now: number): ApiWebhookEndpointWithSecret {
   return { ...endpointObject(e, now), secret };
+}
+
+export function receiptObject(r: StoredReceipt): ApiReceipt {
+  return { object: 'receipt', seq: r.seq, payment: r.paymentId, kind: r.kind, event: r.eventId, receipt: r.text, hash: r.hash };
+}
+
+/** The published receipt keys (the same document on the merchant API and the public listener). */
+export function receiptKeysObject(keys: readonly ReceiptKeyInfo[]): ApiReceiptKeys {
+  return { object: 'receipt_keys', keys: keys.map((k) => ({ id: k.id, algorithm: 'Ed25519', public_key: k.publicKey, state: k.state, created_at: k.createdAt })) };
+}
+
+export function periodObject(p: Period, lastSeq = p.lastSeq ?? p.firstSeq - 1): ApiPeriod {
+  return {
+    object: 'period', period: p.period, status: p.closedAt === null ? 'open' : 'closed', opened_at: p.openedAt, closed_at: p.closedAt,
+    first_seq: p.firstSeq, last_seq: lastSeq, closing_hash: p.closingHash,
+  };
+}
+
+export function settlementObject(r: SettlementReport): ApiSettlement {
+  return {
+    object: 'settlement', period: r.period, status: r.status, opened_at: r.openedAt, closed_at: r.closedAt, first_seq: r.firstSeq,
+    last_seq: r.lastSeq, closing_hash: r.closingHash, currencies: r.currencies,
+    entries: r.entries.map((e) => ({
+      journal_seq: e.journalSeq, event: e.eventId, event_type: e.eventType, payment: e.paymentId, entry_seq: e.entrySeq, type: e.type,
+      amount: e.amount, currency: e.currency, refund: e.refundId, created_at: e.at,
+    })),
+  };
 }
 
 export function listOf<T, U>(page: { data: T[]; hasMore: boolean }, each: (t: T) => U): ApiList<U> {

@@ -13,7 +13,7 @@ import { operationId, requestFingerprint } from '../../issuer/payment.ts';
 import type { OperationOutcome, OperationRequest, PaymentStore } from '../../issuer/store/index.ts';
 import { IDEMPOTENCY_KEY_TTL_MS } from '../../protocol/merchant-api.ts';
 import type { HttpResponse } from '../http/types.ts';
-import { apiError, operationAnswer, type OperationKind } from './answers.ts';
+import { operationAnswer, type OperationKind } from './answers.ts';
 import { canonical } from './request.ts';
 
 export interface OperationCall {
@@ -40,13 +40,22 @@ function run(payments: PaymentStore, call: OperationCall, request: OperationRequ
   }
 }
 
-export async function runOperation(payments: PaymentStore, call: OperationCall, now: number = Date.now()): Promise<HttpResponse> {
+/**
+ * The operation's outcome, idempotent by its key as above (a key used with another request: refused with
+ * IDEMPOTENCY_KEY_REUSED, nothing done). The operator CLI's payment commands run it too, with the fingerprint of the
+ * API request that would do the same, so a key means the same on both.
+ */
+export async function performOperation(payments: PaymentStore, call: OperationCall, now: number = Date.now()): Promise<OperationOutcome> {
   const fingerprint = requestFingerprint('POST', call.path, canonical(call.params));
   if (call.key !== null && (await payments.claimIdempotencyKey(call.merchant, call.key, fingerprint, IDEMPOTENCY_KEY_TTL_MS)) === 'different') {
-    return apiError('IDEMPOTENCY_KEY_REUSED');
+    return { ok: false, refusal: 'IDEMPOTENCY_KEY_REUSED', replayed: false };
   }
   const request: OperationRequest = {
     paymentId: call.paymentId, merchant: call.merchant, opId: operationId(call.paymentId, call.merchant, call.key), fingerprint, at: now,
   };
-  return operationAnswer(call.kind, await run(payments, call, request));
+  return run(payments, call, request);
+}
+
+export async function runOperation(payments: PaymentStore, call: OperationCall, now: number = Date.now()): Promise<HttpResponse> {
+  return operationAnswer(call.kind, await performOperation(payments, call, now));
 }

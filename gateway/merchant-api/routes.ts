@@ -13,20 +13,27 @@
  */
 import { isScanpayError } from '../../core/errors.ts';
 import type { Store } from '../../issuer/store/index.ts';
+import { hostname } from 'node:os';
+import { requestFingerprint } from '../../issuer/payment.ts';
+import { closeSettlementPeriod, openPeriod, settlementReport } from '../../issuer/settlement.ts';
 import {
-  DEFAULT_LIST_LIMIT, DEFAULT_SECRET_GRACE_S, MAX_LIST_LIMIT, type ApiRedelivery, type CaptureParams, type ListEventsParams, type ListParams,
-  type ListRefundsParams, type RefundParams, type RotateSecretParams, type WebhookEndpointParams,
+  DEFAULT_LIST_LIMIT, DEFAULT_SECRET_GRACE_S, IDEMPOTENCY_KEY_TTL_MS, MAX_LIST_LIMIT, type ApiRedelivery, type CaptureParams, type ClosePeriodParams,
+  type ListEventsParams, type ListParams, type ListRefundsParams, type RefundParams, type RotateSecretParams, type WebhookEndpointParams,
 } from '../../protocol/merchant-api.ts';
 import { MERCHANT_API_ROUTES, checkFor, type RouteName, type RouteSpec } from '../../protocol/merchant-api-schemas.ts';
 import type { HttpRequest, HttpResponse, HttpRoute } from '../http/types.ts';
 import type { GatewayLogger } from '../log.ts';
+import type { ReceiptKeyInfo } from '../../issuer/key-ring.ts';
 import type { UrlPolicy } from '../webhooks/address-policy.ts';
 import { addEndpoint, rotateEndpointSecret } from '../webhooks/endpoints.ts';
 import type { WebhookSecretBox } from '../webhooks/secrets.ts';
-import { apiError, endpointObject, endpointWithSecret, entryObject, eventObject, listOf, ok, paymentObject, refundObject } from './answers.ts';
+import {
+  apiError, endpointObject, endpointWithSecret, entryObject, eventObject, listOf, ok, paymentObject, periodObject, receiptKeysObject, receiptObject,
+  refundObject, settlementObject,
+} from './answers.ts';
 import type { MerchantAuth } from './authenticate.ts';
 import { runOperation } from './operations.ts';
-import { parseBody, parseIdempotencyKey, parseQuery } from './request.ts';
+import { canonical, parseBody, parseIdempotencyKey, parseQuery } from './request.ts';
 
 export interface MerchantApiDeps {
   store: Store;
@@ -36,6 +43,8 @@ export interface MerchantApiDeps {
   /** Where the operations are recorded (event `merchant-api.operation`). */
   audit: GatewayLogger;
   onError: (route: string, e: unknown) => void;
+  /** The receipt keys' public halves, as the gateway's key ring has them now (reloaded with it). */
+  receiptKeys: () => readonly ReceiptKeyInfo[];
   /** Seals new endpoints' secrets (from the fleet key), and where endpoints may point. */
   webhooks: { box: WebhookSecretBox; policy: UrlPolicy };
 }
@@ -43,6 +52,7 @@ export interface MerchantApiDeps {
 /** A request that passed every check: who asks, about what, with which parameters. */
 interface Call {
   store: Store;
+  receiptKeys: () => readonly ReceiptKeyInfo[];
   webhooks: MerchantApiDeps['webhooks'];
   merchant: string;
   /** The path's id ('' for a route without one). */
@@ -56,13 +66,16 @@ interface Call {
 
 interface Handler {
   /** What a malformed id answers: as an unknown one. */
-  unknownId?: 'PAYMENT_NOT_FOUND' | 'REFUND_NOT_FOUND' | 'EVENT_NOT_FOUND' | 'WEBHOOK_ENDPOINT_NOT_FOUND';
+  unknownId?: 'PAYMENT_NOT_FOUND' | 'REFUND_NOT_FOUND' | 'PERIOD_NOT_FOUND' | 'EVENT_NOT_FOUND' | 'WEBHOOK_ENDPOINT_NOT_FOUND';
   run(call: Call): Promise<HttpResponse>;
 }
 
 const listQuery = (q: ListParams) => ({
   limit: q.limit ?? DEFAULT_LIST_LIMIT, startingAfter: q.starting_after, createdGte: q.created_gte, createdLt: q.created_lt,
 });
+
+/** Who closes a period from this process: the seal lease's holder while it seals before the close. */
+const CLOSER = `merchant-api:${hostname()}:${process.pid}`;
 
 /** The merchant's payment, or null (unknown, or another merchant's: the same). */
 async function ownPayment(store: Store, merchant: string, id: string) {
@@ -93,6 +106,16 @@ const HANDLERS: Record<RouteName, Handler> = {
       if (!(await ownPayment(store, merchant, id))) return apiError('PAYMENT_NOT_FOUND');
       return ok(listOf({ data: await store.payments.entries(id), hasMore: false }, entryObject));
     },
+  },
+  listReceipts: {
+    unknownId: 'PAYMENT_NOT_FOUND',
+    async run({ store, merchant, id }) {
+      if (!(await ownPayment(store, merchant, id))) return apiError('PAYMENT_NOT_FOUND');
+      return ok(listOf({ data: await store.receipts.paymentReceipts(merchant, id), hasMore: false }, receiptObject));
+    },
+  },
+  getReceiptKeys: {
+    run: async ({ receiptKeys }) => ok(receiptKeysObject(receiptKeys())),
   },
   capturePayment: {
     unknownId: 'PAYMENT_NOT_FOUND',
@@ -129,6 +152,29 @@ const HANDLERS: Record<RouteName, Handler> = {
       if (Object.keys(q).length > 1) return apiError('INVALID_PARAMETER', 'payment', 'payment: lists all of one payment\'s refunds, with no other parameter');
       if (!(await ownPayment(store, merchant, q.payment))) return apiError('PAYMENT_NOT_FOUND');
       return ok(listOf(await store.payments.listRefunds(merchant, { limit: MAX_LIST_LIMIT, paymentId: q.payment }), refundObject));
+    },
+  },
+  closePeriod: {
+    // idempotent by the period's number (a closed period answers as it was closed); the key only guards its reuse
+    async run({ store, merchant, path, body, key }) {
+      const { period } = body as ClosePeriodParams;
+      const fingerprint = requestFingerprint('POST', path, canonical(body));
+      if (key !== null && (await store.payments.claimIdempotencyKey(merchant, key, fingerprint, IDEMPOTENCY_KEY_TTL_MS)) === 'different') {
+        return apiError('IDEMPOTENCY_KEY_REUSED');
+      }
+      try {
+        return ok(periodObject(await closeSettlementPeriod(store, merchant, period, { owner: CLOSER, now: Date.now() })));
+      } catch (e) {
+        if (isScanpayError(e, 'PERIOD_NOT_OPEN')) return apiError('PERIOD_NOT_OPEN');
+        throw e;
+      }
+    },
+  },
+  getSettlement: {
+    unknownId: 'PERIOD_NOT_FOUND',
+    async run({ store, merchant, id }) {
+      const report = await settlementReport(store, merchant, id === 'current' ? await openPeriod(store, merchant) : Number(id));
+      return report ? ok(settlementObject(report)) : apiError('PERIOD_NOT_FOUND');
     },
   },
   listEvents: {
@@ -211,7 +257,9 @@ function routeOf(name: RouteName, spec: RouteSpec, deps: MerchantApiDeps): HttpR
     const body = spec.body ? parseBody(req, spec.body) : { ok: true as const, value: {} };
     if (!body.ok) return body.answer;
     const path = spec.path.replace('{id}', id);
-    const answered = await handler.run({ store: deps.store, webhooks: deps.webhooks, merchant: who.merchant, id, path, query: query.value, body: body.value, key: key.value });
+    const answered = await handler.run({
+      store: deps.store, receiptKeys: deps.receiptKeys, webhooks: deps.webhooks, merchant: who.merchant, id, path, query: query.value, body: body.value, key: key.value,
+    });
     if (spec.method !== 'get') {
       const { payment, amount } = body.value as { payment?: string; amount?: number };
       deps.audit.info({

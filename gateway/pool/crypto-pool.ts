@@ -18,9 +18,11 @@ import { Piscina } from 'piscina';
 import type { CardEngine, CardOpening, PinCheck, PinChecked } from '../../issuer/card-engine.ts';
 import type { KeyRingSource } from '../../issuer/key-ring-source.ts';
 import { Batcher } from './batcher.ts';
+import { isScanpayError } from '../../core/errors.ts';
 export { PoolBusyError } from './batcher.ts';
 import { decodeOpenAnswer, decodePinAnswer, encodeOpenRequest, encodePinRequest } from '../../issuer/card-batch.ts';
-import { REQUEST_SIZE, packTask, type PoolTaskKind, type PoolTaskResult } from './tasks.ts';
+import { REQUEST_SIZE, packTask, type PoolTaskKind, type PoolTaskResult, type ReceiptTask } from './tasks.ts';
+import type { ReceiptChainRequest, SignedReceipt } from '../../issuer/receipt-signing.ts';
 
 export interface CryptoPoolOptions {
   keys: KeyRingSource; // the issuer key ring the workers load (and reload)
@@ -93,6 +95,22 @@ export class CryptoPool implements CardEngine {
 
   checkPin(check: PinCheck): Promise<PinChecked> {
     return this.#submit(this.#pins, 'pin', check, encodePinRequest);
+  }
+
+  /**
+   * One piscina task per chain segment (a signer sends one per round, so there is nothing to batch); run again
+   * on another worker if its worker dies, like a batch: signing has no side effects (Ed25519 is deterministic).
+   */
+  async signReceipts(request: ReceiptChainRequest): Promise<SignedReceipt[]> {
+    const task: ReceiptTask = { kind: 'receipts', request };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#piscina.run(task) as SignedReceipt[];
+      } catch (e) {
+        if (this.#closed || attempt >= BATCH_RETRIES || isScanpayError(e)) throw e;
+        this.#onError?.('batch-retried', e as Error);
+      }
+    }
   }
 
   #submit<I, O>(batcher: Batcher<Uint8Array, O>, kind: PoolTaskKind, item: I, encode: (item: I, request: Uint8Array) => void): Promise<O> {

@@ -6,6 +6,7 @@
  * key, never a clear one, and no issuer key: the worker holds the key ring and fills those slots in place);
  * answers carry no PAN and no basic key.
  */
+import type { ReceiptChainRequest } from '../../issuer/receipt-signing.ts';
 import {
   OPEN_ANSWER_SIZE, OPEN_REQUEST_SIZE, PIN_ANSWER_SIZE, PIN_REQUEST_SIZE, packPinBatch,
 } from '../../issuer/card-batch.ts';
@@ -20,6 +21,15 @@ export interface PoolTask {
 
 /** One transferred buffer: count answers of ANSWER_SIZE[kind] bytes. */
 export type PoolTaskResult = ArrayBuffer;
+
+/**
+ * A segment of a merchant's receipt chain to sign (issuer/receipt-signing.ts): receipts' public facts only, no
+ * secret, so it travels as a structured clone; the answer is their texts and hashes.
+ */
+export interface ReceiptTask {
+  kind: 'receipts';
+  request: ReceiptChainRequest;
+}
 
 export const REQUEST_SIZE: Record<PoolTaskKind, number> = { open: OPEN_REQUEST_SIZE, pin: PIN_REQUEST_SIZE };
 export const ANSWER_SIZE: Record<PoolTaskKind, number> = { open: OPEN_ANSWER_SIZE, pin: PIN_ANSWER_SIZE };

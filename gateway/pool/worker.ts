@@ -1,6 +1,7 @@
 /**
  * A piscina worker: instantiates the WASM core and loads the issuer key ring once, then runs batches of
- * open and PIN requests (tasks.ts; the work itself: task-runner.ts). Requests arrive as one transferred
+ * open and PIN requests (tasks.ts; the work itself: task-runner.ts), and signs receipt chains with the ring's
+ * receipt key (issuer/receipt-signing.ts). Requests arrive as one transferred
  * buffer and answers leave as one; the key ring is read again, before the next batch, whenever the gateway
  * bumps the shared key generation (a rotation reloaded without a restart). Every buffer that held secrets
  * is zeroed.
@@ -10,7 +11,8 @@ import { move } from 'piscina';
 import { loadCoreSync } from '../../core/index.ts';
 import { CardCrypto } from '../../issuer/card-crypto.ts';
 import { keyGeneration, readKeyRing, type WorkerKeys } from '../../issuer/key-ring-source.ts';
-import type { PoolTask, PoolTaskResult } from './tasks.ts';
+import { signReceiptChain, type SignedReceipt } from '../../issuer/receipt-signing.ts';
+import type { PoolTask, PoolTaskResult, ReceiptTask } from './tasks.ts';
 import { runPoolTask } from './task-runner.ts';
 
 const keys = (workerData as { keys: WorkerKeys }).keys;
@@ -32,7 +34,11 @@ function refreshKeys(): void {
   }
 }
 
-export default function runTask(task: PoolTask): PoolTaskResult {
+export default function runTask(task: PoolTask | ReceiptTask): PoolTaskResult | SignedReceipt[] {
+  if (task.kind === 'receipts') {
+    refreshKeys();
+    return signReceiptChain(crypto.keyRing, task.request);
+  }
   try {
     refreshKeys();
   } catch (e) {

@@ -9,6 +9,8 @@ import type { GatewayFrame } from '../../protocol/messages.ts';
 /** One accepted scanner socket, as the hub and the directory hold it (the transport implements it). */
 export interface ScannerConnection {
   readonly deviceId: string;
+  /** The merchant the device was bound to when the connection was accepted (null: unbound); kept for its life. */
+  readonly merchant: string | null;
   /** False when the frame could not be queued (backpressure limit or closed). */
   send(frame: GatewayFrame): boolean;
   /** Ends the connection with a close frame (docs/protocol.md §6); the transport then reports it closed. Idempotent. */

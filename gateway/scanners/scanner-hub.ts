@@ -9,7 +9,7 @@
  * refused and closed (CLOSE_DEVICE_REVOKED) as soon as this gateway knows of the revocation (RevokedDevices).
  */
 import { isScanpayError } from '../../core/errors.ts';
-import type { DeviceTokenCheck, RateLimit } from '../../issuer/store/index.ts';
+import type { DeviceRecord, DeviceTokenCheck, RateLimit } from '../../issuer/store/index.ts';
 import {
   CLOSE_DEVICE_REVOKED, CLOSE_REAUTHENTICATE, HARD_FRAME_BYTES, MAX_FRAME_BYTES, parseScannerFrame, requestIdInText,
   type ErrorFrame, type GatewayFrame, type ScannerCode, type ScannerFrame,
@@ -60,7 +60,8 @@ function isTransient(e: unknown): boolean {
 }
 
 
-export type UpgradeVerdict = { ok: true; deviceId: string } | { ok: false; status: 401 | 429 };
+/** An accepted upgrade names its device and the merchant the device is bound to (null: unbound), read once here. */
+export type UpgradeVerdict = { ok: true; deviceId: string; merchant: string | null } | { ok: false; status: 401 | 429 };
 
 
 export interface ScannerHubOptions {
@@ -126,8 +127,14 @@ export class ScannerHub {
     const check = token ? verifyScannerToken(token, this.opts.fleetKey) : null;
     if (!check?.ok) return { ok: false, status: 401 };
     let verdict: DeviceTokenCheck;
+    let device: DeviceRecord | null;
     try {
-      verdict = await this.flow.store.acceptDeviceToken(check.deviceId, check.nonce, NONCE_TTL_MS);
+      // the device's binding is read beside the token's acceptance (sent together: no round trip of its own) and
+      // kept for the connection's life, so no scan reads it again (a binding never moves: Store.bindDevice)
+      [verdict, device] = await Promise.all([
+        this.flow.store.acceptDeviceToken(check.deviceId, check.nonce, NONCE_TTL_MS),
+        this.flow.store.getDevice(check.deviceId),
+      ]);
     } catch (e) {
       this.#failedUpgrades.refund(caller); // the store failed, not the caller
       throw e;
@@ -135,7 +142,7 @@ export class ScannerHub {
     if (verdict !== 'accepted') return { ok: false, status: 401 };
     this.#failedUpgrades.refund(caller);
     if (!(await this.#rate.take(check.deviceId))) return { ok: false, status: 429 };
-    return { ok: true, deviceId: check.deviceId };
+    return { ok: true, deviceId: check.deviceId, merchant: device?.merchant ?? null };
   }
 
   opened(conn: ScannerConnection): void {
@@ -226,12 +233,13 @@ export class ScannerHub {
     outstanding?.add(frame.id);
     try {
       const answer = await (frame.type === 'scan'
-        ? handleScan(this.flow, conn.deviceId, frame, unit)
+        ? handleScan(this.flow, conn, frame, unit)
         : frame.type === 'pin'
           ? handlePin(this.flow, conn.deviceId, frame.session, frame.pin, frame.id, unit)
           : handleStatus(this.flow, conn.deviceId, frame.session, frame.id));
       // the device's budget, refused with the frame's unit (not a card's PIN pace, which is RATE_LIMITED too)
       if (unit.refused) this.opts.onRejectedFrame?.('RATE_LIMITED');
+      else if (answer.type === 'error' && answer.code === 'MERCHANT_MISMATCH') this.opts.onRejectedFrame?.(answer.code); // refused before any card work
       conn.send(answer);
     } catch (e) {
       this.flow.audit.warn({ event: 'frame.failed', scanner: conn.deviceId, type: frame.type, error: (e as Error).message }, 'frame failed');

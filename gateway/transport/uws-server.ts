@@ -67,6 +67,7 @@ export interface RunningTransport {
 
 interface SocketData {
   deviceId: string;
+  merchant: string | null;
   connection?: ScannerConnection;
 }
 
@@ -468,7 +469,7 @@ function serve(
         }
         // inside the cork holder's cork, not a cork of res's own (UPGRADE_IN_CORK_BUG above says why)
         upgraded = true; // from here on `res` is the WebSocket's memory: never touch it again
-        corkHolder.upgrade(res, () => res.upgrade<SocketData>({ deviceId: verdict.deviceId }, key, offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : '', extensions, context));
+        corkHolder.upgrade(res, () => res.upgrade<SocketData>({ deviceId: verdict.deviceId, merchant: verdict.merchant }, key, offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : '', extensions, context));
       }).catch((e) => {
         opts.onError?.('ws.upgrade', e);
         if (!aborted && !upgraded) res.cork(() => res.writeStatus('503 Service Unavailable').writeHeader('retry-after', '1').end('try again'));
@@ -480,6 +481,7 @@ function serve(
       let closed = false;
       data.connection = {
         deviceId: data.deviceId,
+        merchant: data.merchant,
         send(frame: GatewayFrame): boolean {
           if (closed) return false;
           if (ws.getBufferedAmount() > opts.maxBackpressureBytes) {

@@ -105,8 +105,17 @@ export interface Period {
 export interface EventStore {
   /** Merchants that have had events (the sealers' work list). */
   eventMerchants(): Promise<string[]>;
-  /** Up to `limit` marked payments of a merchant, oldest mark first. */
-  outbox(merchant: string, limit: number): Promise<OutboxMark[]>;
+  /**
+   * How long a mark must stay after its last write before it may be cleared: 0 where the step that writes an
+   * event marks it in the same atomic step (memory, one Redis); on a cluster, where the mark is written before the
+   * step, long enough that a step still running when its mark was read marks again after (issuer/journal.ts).
+   */
+  readonly markGraceMs: number;
+  /**
+   * Up to `limit` marked payments of a merchant, oldest mark first (ties by payment id), from just after `after` (a
+   * mark this returned: the page after it; default the first). Marks of different payments may be equal.
+   */
+  outbox(merchant: string, limit: number, after?: OutboxMark): Promise<OutboxMark[]>;
   /** Clears a mark if it still has this score and is older than `graceMs` at `now`; true when cleared. */
   clearMark(merchant: string, mark: OutboxMark, now: number, graceMs: number): Promise<boolean>;
   /** A payment's events from the `from`'th (1-based), in order. */
@@ -127,8 +136,12 @@ export interface EventStore {
   /** The journal record of an event, once sealed. */
   journalRecordOf(merchant: string, eventId: string): Promise<JournalRecord | null>;
 
-  /** Closes the merchant's open period at `at` (its last record is the journal's head now) and opens the next. */
-  closePeriod(merchant: string, at: number): Promise<Period>;
+  /**
+   * Closes the merchant's period `period` at `at` if it is the open one (its last record is the journal's head now)
+   * and opens the next; if it is already closed, answers it as it was closed (so a retry closes nothing more).
+   * PERIOD_NOT_OPEN for a period not opened yet.
+   */
+  closePeriod(merchant: string, period: number, at: number): Promise<Period>;
   getPeriod(merchant: string, period: number): Promise<Period | null>;
 
   /**

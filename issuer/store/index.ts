@@ -40,3 +40,4 @@ export type * from './event-types.ts';
 export type * from './webhook-types.ts';
 export { WEBHOOK_ENDPOINT_ID_PATTERN } from './webhook-types.ts';
 export { EVENT_TYPES } from './event-types.ts';
+export type * from './receipt-types.ts';

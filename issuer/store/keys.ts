@@ -52,6 +52,11 @@ export interface KeyLayout {
   sealed(merchant: string): string;
   periods(merchant: string): string;
   sealerLease(merchant: string): string;
+  /** A merchant's receipt chain (a list of receipts), each payment's receipt seqs, the chain's journal cursor, and its signer lease. */
+  receipts(merchant: string): string;
+  receiptsByPayment(merchant: string): string;
+  receiptHead(merchant: string): string;
+  receiptSigner(merchant: string): string;
   /**
    * A merchant's webhook endpoints (a hash: id → JSON, secrets sealed), each endpoint's journal cursor, the due
    * deliveries (a sorted set of `endpoint|event` by when due, or until when leased), each delivery's attempts
@@ -113,6 +118,10 @@ export function keyLayout(prefix: string): KeyLayout {
     sealed: (merchant) => `${prefix}{m:${merchant}}:sealed`,
     periods: (merchant) => `${prefix}{m:${merchant}}:periods`,
     sealerLease: (merchant) => `${prefix}{m:${merchant}}:sealer`,
+    receipts: (merchant) => `${prefix}{m:${merchant}}:receipts`,
+    receiptsByPayment: (merchant) => `${prefix}{m:${merchant}}:receipts-by-payment`,
+    receiptHead: (merchant) => `${prefix}{m:${merchant}}:receipt-head`,
+    receiptSigner: (merchant) => `${prefix}{m:${merchant}}:receipt-signer`,
     webhooks: (merchant) => `${prefix}{m:${merchant}}:webhooks`,
     webhookCursors: (merchant) => `${prefix}{m:${merchant}}:wh-cursors`,
     webhookDue: (merchant) => `${prefix}{m:${merchant}}:wh-due`,

@@ -7,7 +7,7 @@ import { ScanpayError } from '../../core/errors.ts';
 import { parseMerchant } from '../../protocol/values.ts';
 import { ZERO_HASH, eventIdParts, type EventStore, type JournalHead, type JournalRecord, type OutboxMark, type PaymentEvent, type Period } from './event-types.ts';
 import type { MemoryPayments } from './memory-payments.ts';
-import { checkedEventId, checkedJournalRecord, checkedPaymentId } from './validate.ts';
+import { checkedEventId, checkedJournalRecord, checkedPaymentId, checkedPeriodNumber } from './validate.ts';
 
 interface Journal {
   records: JournalRecord[];
@@ -39,8 +39,11 @@ export class MemoryEvents implements EventStore {
     return this.payments.eventMerchants();
   }
 
-  async outbox(merchant: string, limit: number): Promise<OutboxMark[]> {
+  readonly markGraceMs = 0; // a step marks its payment in the same synchronous step that writes its event
+
+  async outbox(merchant: string, limit: number, after?: OutboxMark): Promise<OutboxMark[]> {
     return [...this.payments.outboxOf(parseMerchant(merchant))]
+      .filter(([paymentId, mark]) => !after || mark > after.mark || (mark === after.mark && paymentId > after.paymentId))
       .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
       .slice(0, limit)
       .map(([paymentId, mark]) => ({ paymentId, mark }));
@@ -100,9 +103,12 @@ export class MemoryEvents implements EventStore {
     return seq === undefined ? null : copy(journal.records[seq - 1]!);
   }
 
-  async closePeriod(merchant: string, at: number): Promise<Period> {
+  async closePeriod(merchant: string, expected: number, at: number): Promise<Period> {
     const journal = this.#journal(merchant);
+    const done = journal.closed.get(checkedPeriodNumber(expected));
+    if (done) return copy(done);
     const { period, firstSeq, openedAt } = journal.open;
+    if (expected !== period) throw new ScanpayError('PERIOD_NOT_OPEN', `period ${expected} is not open yet`);
     const closed: Period = {
       period, firstSeq, lastSeq: journal.records.length, openedAt: openedAt ?? at, closedAt: at, closingHash: journal.records.at(-1)?.hash ?? ZERO_HASH,
     };

@@ -14,19 +14,20 @@ import { CARD_REFUSED, decisionResult, declineReason, ledgerResult, wrongPinDeci
 import { MemoryMerchants } from './memory-merchants.ts';
 import { MemoryPayments } from './memory-payments.ts';
 import { MemoryEvents } from './memory-events.ts';
+import { MemoryReceipts } from './memory-receipts.ts';
 import { MemoryWebhooks } from './memory-webhooks.ts';
 import { copyCard, copyResult, copySessionRecord, sameSession } from './records.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { pinBudgetKey } from './keys.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './retention.ts';
 import type {
-  AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceRecord, DeviceRevocation, DeviceTokenCheck, LedgerRecord, OpenedSession,
+  AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceBinding, DeviceRecord, DeviceRevocation, DeviceTokenCheck, LedgerRecord, OpenedSession,
   PaymentRequest, PinAttempt, PinBudget, PinPolicy, PinResult, RateLimit, RateTake, RevocationFeed, RevocationListener, SessionRecord, SessionView,
   Store, WrongPinLimit,
 } from './types.ts';
 import { RECENT_RESULTS } from './types.ts';
 import {
-  checkedAttempt, checkedBudgetOwner, checkedCard, checkedCardToken, checkedClaim, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
+  checkedAttempt, checkedBudgetOwner, checkedCard, checkedCardToken, checkedClaim, checkedDeviceId, checkedLockAt, checkedMerchantId, checkedMutation, checkedNonce,
   checkedPaymentRequest, checkedPolicy, checkedRate, checkedSession, checkedSessionId, checkedTime,
 } from './validate.ts';
 
@@ -51,6 +52,7 @@ export class MemoryStore implements Store {
   readonly payments = new MemoryPayments(this.#cards, (id) => this.#sessions.get(id)?.session.merchant ?? null);
   readonly merchants = new MemoryMerchants();
   readonly events = new MemoryEvents(this.payments);
+  readonly receipts = new MemoryReceipts();
   readonly webhooks = new MemoryWebhooks(this.events);
   readonly #sessions = new ExpiringMap<StoredSession>();
   readonly #nonces = new ExpiringMap<{ keepUntil: number }>();
@@ -258,6 +260,14 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  async bindDevice(deviceId: string, merchant: string): Promise<DeviceBinding> {
+    const record = this.#device(checkedDeviceId(deviceId));
+    const m = checkedMerchantId(merchant);
+    if (record.merchant !== null) return record.merchant === m ? 'already-bound' : 'bound-elsewhere';
+    record.merchant = m;
+    return 'bound';
+  }
+
   /** As Redis lists its device index: the devices recorded or revoked, not those that only connected. */
   async getDevice(deviceId: string): Promise<DeviceRecord | null> {
     const record = this.#devices.get(checkedDeviceId(deviceId));
@@ -316,7 +326,7 @@ export class MemoryStore implements Store {
 
   #device(deviceId: string): DeviceRecord {
     let record = this.#devices.get(deviceId);
-    if (!record) this.#devices.set(deviceId, (record = { deviceId, provisionedAt: null, revokedAt: null, lastConnectedAt: null }));
+    if (!record) this.#devices.set(deviceId, (record = { deviceId, provisionedAt: null, revokedAt: null, lastConnectedAt: null, merchant: null }));
     return record;
   }
 

@@ -11,7 +11,7 @@ type Arg = string | number;
 export interface EventScripts {
   /** KEYS: journal, journal index, sealed counts, periods. ARGV: expected length, expected open period, sealedAt, then (payment id, n, event id, record JSON)… */
   scanpayAppendJournal(journal: string, index: string, sealed: string, periods: string, ...args: Arg[]): Promise<number>;
-  scanpayClosePeriod(periods: string, journal: string, at: Arg, zeroHash: Arg): Promise<string>;
+  scanpayClosePeriod(periods: string, journal: string, at: Arg, zeroHash: Arg, period: Arg): Promise<string>;
   scanpayClearMark(outbox: string, paymentId: Arg, mark: Arg, notAfter: Arg): Promise<number>;
   scanpayLease(lease: string, owner: Arg, ttlMs: Arg): Promise<number>;
   scanpayRelease(lease: string, owner: Arg): Promise<number>;
@@ -42,9 +42,15 @@ for i = 4, #ARGV, 4 do
 end
 return 1`;
 
-/** The open period closed at ARGV[1] (its last record the journal's last), as JSON; the next one opened. */
+/**
+ * Period ARGV[3], if open, closed at ARGV[1] (its last record the journal's last), as JSON, and the next one opened;
+ * if already closed, as it was closed (a retry after a lost reply closes nothing more); not opened yet: ''.
+ */
 const CLOSE_PERIOD = `
+local done = redis.call('HGET', KEYS[1], 'p:' .. ARGV[3])
+if done then return done end
 local open = tonumber(redis.call('HGET', KEYS[1], 'open') or '1')
+if open ~= tonumber(ARGV[3]) then return '' end
 local first = tonumber(redis.call('HGET', KEYS[1], 'first:' .. open) or '1')
 local openedAt = tonumber(redis.call('HGET', KEYS[1], 'openedAt:' .. open) or ARGV[1])
 local last = redis.call('LLEN', KEYS[2])

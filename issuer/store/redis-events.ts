@@ -5,9 +5,11 @@
  */
 import { ZERO_HASH, eventIdParts, type EventStore, type JournalHead, type JournalRecord, type OutboxMark, type PaymentEvent, type Period } from './event-types.ts';
 import type { RedisContext } from './redis-context.ts';
+import { MARK_GRACE_MS } from './retention.ts';
 import { decoded } from './redis-codec.ts';
 import { entryFromText, eventFromText } from './redis-payment-codec.ts';
-import { checkedEventId, checkedJournalRecord, checkedPaymentId, checkedPeriod } from './validate.ts';
+import { checkedEventId, checkedJournalRecord, checkedPaymentId, checkedPeriod, checkedPeriodNumber } from './validate.ts';
+import { ScanpayError } from '../../core/errors.ts';
 import { parseMerchant } from '../../protocol/values.ts';
 
 export class RedisEvents implements EventStore {
@@ -17,11 +19,26 @@ export class RedisEvents implements EventStore {
     return this.ctx.run((redis) => redis.smembers(this.ctx.keys.eventMerchants));
   }
 
-  async outbox(merchant: string, limit: number): Promise<OutboxMark[]> {
-    const raw = await this.ctx.run((redis) => redis.zrange(this.ctx.keys.outbox(parseMerchant(merchant)), 0, limit - 1, 'WITHSCORES'));
-    const marks: OutboxMark[] = [];
-    for (let i = 0; i < raw.length; i += 2) marks.push({ paymentId: raw[i]!, mark: Number(raw[i + 1]) });
-    return marks;
+  /** One Redis: the payment scripts mark the outbox themselves. A cluster: the store marks before and after the step. */
+  get markGraceMs(): number {
+    return this.ctx.cluster ? MARK_GRACE_MS : 0;
+  }
+
+  async outbox(merchant: string, limit: number, after?: OutboxMark): Promise<OutboxMark[]> {
+    const key = this.ctx.keys.outbox(parseMerchant(merchant));
+    const marks = (raw: string[]) => {
+      const out: OutboxMark[] = [];
+      for (let i = 0; i < raw.length; i += 2) out.push({ paymentId: raw[i]!, mark: Number(raw[i + 1]) });
+      return out;
+    };
+    if (!after) return marks(await this.ctx.run((redis) => redis.zrange(key, 0, limit - 1, 'WITHSCORES')));
+    // Redis orders equal scores by member: the rest of `after`'s score (as many as payments marked in that
+    // millisecond), then the marks above it
+    const [ties, above] = await this.ctx.run((redis) => Promise.all([
+      redis.zrangebyscore(key, after.mark, after.mark, 'WITHSCORES'),
+      redis.zrangebyscore(key, `(${after.mark}`, '+inf', 'WITHSCORES', 'LIMIT', 0, limit),
+    ]));
+    return [...marks(ties).filter((m) => m.paymentId > after.paymentId), ...marks(above)].slice(0, limit);
   }
 
   async clearMark(merchant: string, mark: OutboxMark, now: number, graceMs: number): Promise<boolean> {
@@ -89,9 +106,11 @@ export class RedisEvents implements EventStore {
     return text === null ? null : recordFromText(text);
   }
 
-  async closePeriod(merchant: string, at: number): Promise<Period> {
+  async closePeriod(merchant: string, period: number, at: number): Promise<Period> {
     const m = parseMerchant(merchant);
-    const text = await this.ctx.durable('scanpayClosePeriod', this.ctx.keys.periods(m), this.ctx.keys.journal(m), at, ZERO_HASH);
+    // idempotent by the period's number: a retry after a lost reply (or a failover) answers the close it made
+    const text = await this.ctx.durable('scanpayClosePeriod', this.ctx.keys.periods(m), this.ctx.keys.journal(m), at, ZERO_HASH, checkedPeriodNumber(period));
+    if (text === '') throw new ScanpayError('PERIOD_NOT_OPEN', `period ${period} is not open yet`);
     return decoded('period', () => checkedPeriod(JSON.parse(text)));
   }
 

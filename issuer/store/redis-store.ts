@@ -26,6 +26,8 @@ import type { EventStore } from './event-types.ts';
 import type { MerchantStore } from './merchant-types.ts';
 import type { PaymentStore } from './payment-types.ts';
 import { RedisEvents } from './redis-events.ts';
+import { RedisReceipts } from './redis-receipts.ts';
+import type { ReceiptStore } from './receipt-types.ts';
 import { RedisWebhooks } from './redis-webhooks.ts';
 import type { WebhookStore } from './webhook-types.ts';
 import { withStoreScripts, type AllScripts, type PinBudgetBefore, type RateUnitArgs, type ScriptedRedis } from './redis-scripts.ts';
@@ -34,14 +36,14 @@ import { RedisPayments } from './redis-payments.ts';
 import type { ClusterNode } from './redis-target.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './retention.ts';
 import type {
-  AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceRecord, DeviceRevocation, DeviceTokenCheck, LedgerRecord, OpenedSession,
+  AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceBinding, DeviceRecord, DeviceRevocation, DeviceTokenCheck, LedgerRecord, OpenedSession,
   PaymentRequest, PinAttempt, PinBudget, PinPolicy, PinResult, RateLimit, RateTake, RevocationFeed, RevocationListener, SessionRefusal, SessionView,
   Store,
 } from './types.ts';
 import { RECENT_RESULTS } from './types.ts';
 import {
-  checkedAttempt, checkedBudgetOwner, checkedCard, checkedCardToken, checkedClaim, checkedDeviceId, checkedLockAt, checkedMutation, checkedNonce,
-  checkedPaymentRequest, checkedPolicy, checkedRate, checkedSession, checkedSessionId, checkedTime, isDeviceId,
+  checkedAttempt, checkedBudgetOwner, checkedCard, checkedCardToken, checkedClaim, checkedDeviceId, checkedLockAt, checkedMerchantId, checkedMutation, checkedNonce,
+  checkedPaymentRequest, checkedPolicy, checkedRate, checkedSession, checkedSessionId, checkedTime, isDeviceId, isMerchant,
 } from './validate.ts';
 
 export const DEFAULT_PREFIX = 'scanpay:';
@@ -130,6 +132,7 @@ export class RedisStore implements Store {
   readonly payments: PaymentStore;
   readonly merchants: MerchantStore;
   readonly events: EventStore;
+  readonly receipts: ReceiptStore;
   readonly webhooks: WebhookStore;
   readonly #payments: RedisPayments;
 
@@ -169,6 +172,7 @@ export class RedisStore implements Store {
     this.payments = this.#payments;
     this.merchants = new RedisMerchants(context);
     this.events = new RedisEvents(context);
+    this.receipts = new RedisReceipts(context);
     this.webhooks = new RedisWebhooks(context);
   }
 
@@ -422,6 +426,14 @@ export class RedisStore implements Store {
     return recorded === 1;
   }
 
+  /** HSETNX keeps the first binding; a binding never changes, so reading it after a refused HSETNX is enough. */
+  async bindDevice(deviceId: string, merchant: string): Promise<DeviceBinding> {
+    const key = this.#keys.device(checkedDeviceId(deviceId));
+    const m = checkedMerchantId(merchant);
+    if ((await this.#run((redis) => redis.hsetnx(key, 'merchant', m))) === 1) return 'bound';
+    return (await this.#run((redis) => redis.hget(key, 'merchant'))) === m ? 'already-bound' : 'bound-elsewhere';
+  }
+
   async listDevices(): Promise<DeviceRecord[]> {
     const ids = (await this.#run((redis) => redis.smembers(this.#keys.deviceIndex))).sort();
     return (await Promise.all(ids.map((deviceId) => this.getDevice(deviceId)))).filter((d): d is DeviceRecord => d !== null);
@@ -429,10 +441,11 @@ export class RedisStore implements Store {
 
   async getDevice(deviceId: string): Promise<DeviceRecord | null> {
     const at = (v: string | null) => (v !== null && /^[0-9]{1,16}$/.test(v) ? Number(v) : null);
-    const fields = await this.#run((redis) => redis.hmget(this.#keys.device(checkedDeviceId(deviceId)), 'provisionedAt', 'revokedAt', 'connectedAt'));
-    const [provisionedAt, revokedAt, lastConnectedAt] = fields.map(at);
-    if (provisionedAt === null && revokedAt === null && lastConnectedAt === null) return null;
-    return { deviceId, provisionedAt, revokedAt, lastConnectedAt };
+    const fields = await this.#run((redis) => redis.hmget(this.#keys.device(checkedDeviceId(deviceId)), 'provisionedAt', 'revokedAt', 'connectedAt', 'merchant'));
+    const [provisionedAt, revokedAt, lastConnectedAt] = fields.slice(0, 3).map(at);
+    const merchant = isMerchant(fields[3]) ? fields[3] : null;
+    if (provisionedAt === null && revokedAt === null && lastConnectedAt === null && merchant === null) return null;
+    return { deviceId, provisionedAt, revokedAt, lastConnectedAt, merchant };
   }
 
   async wrongPinWindow(scope: 'device' | 'merchant', id: string): Promise<{ used: number; endsAt: number } | null> {

@@ -30,3 +30,10 @@ export const OPERATION_RETENTION_MS = 24 * 60 * 60_000;
 
 /** How long an API key is remembered after its end, so a request with it still reads as expired, not unknown. */
 export const EXPIRED_KEY_RETENTION_MS = 24 * 60 * 60_000;
+
+/**
+ * On a cluster, how long an outbox mark is kept after its last write (event-types.ts): a step that marked its
+ * payment and then ran (the mark is written before the step) is read by a sealer within this, or marks again after
+ * it. Far above the store's command deadline.
+ */
+export const MARK_GRACE_MS = 60_000;

@@ -11,6 +11,7 @@
 
 import type { ErrorCode } from '../../core/errors.ts';
 import type { EventStore } from './event-types.ts';
+import type { ReceiptStore } from './receipt-types.ts';
 import type { MerchantStore } from './merchant-types.ts';
 import type { CaptureMethod, PaymentStore } from './payment-types.ts';
 import type { WebhookStore } from './webhook-types.ts';
@@ -208,7 +209,16 @@ export interface DeviceRecord {
   revokedAt: number | null;
   /** When a token of the device was last accepted (a connection opened), on any gateway sharing the store. */
   lastConnectedAt: number | null;
+  /** The merchant the device takes payments for (bindDevice); null: unbound (it may name no registered merchant). */
+  merchant: string | null;
 }
+
+/**
+ * What bindDevice did: 'bound' now, 'already-bound' to this merchant (nothing changed), or 'bound-elsewhere': the
+ * device is bound to another merchant and nothing was written (a binding is never moved: a gateway keeps a
+ * connection's merchant for the connection's life).
+ */
+export type DeviceBinding = 'bound' | 'already-bound' | 'bound-elsewhere';
 
 /**
  * What Store.watchRevocations tells its watcher. Called on the store's own turn: each must return at once and
@@ -260,6 +270,8 @@ export interface Store {
   readonly merchants: MerchantStore;
   /** Every change to a payment as an event, and merchants' journals of them (event-types.ts). */
   readonly events: EventStore;
+  /** Merchants' chains of signed receipts (receipt-types.ts). */
+  readonly receipts: ReceiptStore;
   /** Merchants' webhook endpoints and the deliveries of their journals' events (webhook-types.ts). */
   readonly webhooks: WebhookStore;
 
@@ -339,6 +351,12 @@ export interface Store {
   watchRevocations(listener: RevocationListener): Promise<RevocationFeed>;
   /** Records that a device was provisioned (the first time is kept; false then); devices need no record to connect. */
   recordDevice(deviceId: string): Promise<boolean>;
+  /**
+   * Binds a device to the merchant it takes payments for (a scan naming another merchant is refused at the gateway),
+   * once: the first binding is kept (DeviceBinding). Does not check that the merchant exists (the caller does) and
+   * does not record the device (recordDevice does).
+   */
+  bindDevice(deviceId: string, merchant: string): Promise<DeviceBinding>;
   /** Every device recorded or revoked through the store, by id (a device that only connected is not listed). */
   listDevices(): Promise<DeviceRecord[]>;
   /** One device as the store knows it (recorded, revoked or connected once), or null. */

@@ -11,7 +11,7 @@
 import { abytes, aint } from '../../core/bytes.ts';
 import { ScanpayError } from '../../core/errors.ts';
 import { IDEMPOTENCY_KEY_PATTERN } from '../../protocol/merchant-api.ts';
-import { isDeviceId, parseAmount, parseCurrency, parseDeviceId, parseMerchant, parseMinorUnits, parseSessionId } from '../../protocol/values.ts';
+import { isDeviceId, isMerchant, parseAmount, parseCurrency, parseDeviceId, parseMerchant, parseMinorUnits, parseSessionId } from '../../protocol/values.ts';
 import { WRAPPED_BASIC_KEY_SIZE } from '../card-secrets.ts';
 import { DECLINE_REASONS, type DeclineReason } from '../payment.ts';
 import { BASIC_KEY_CHECK_SIZE } from '../key-ring.ts';
@@ -22,6 +22,8 @@ import type { ApiKeyRecord, MerchantRecord } from './merchant-types.ts';
 import { WEBHOOK_ENDPOINT_ID_PATTERN, type SealedSecret, type WebhookEndpoint } from './webhook-types.ts';
 import type { CaptureMethod, ListQuery, OperationRequest } from './payment-types.ts';
 import { EVENT_TYPES, type EventType, type JournalRecord, type Period } from './event-types.ts';
+import { RECEIPT_KINDS, type ReceiptKind } from '../../core/receipt.ts';
+import type { StoredReceipt } from './receipt-types.ts';
 import { DEFAULT_TAKEOVER_MS, type AuthSession, type CardClaim, type CardRecord, type CardStatus, type LedgerRecord, type PaymentRequest, type PinPolicy, type RateLimit, type SessionRecord, type WrongPinLimit } from './types.ts';
 
 const U16 = 0xffff;
@@ -114,7 +116,7 @@ export function checkedClaim(input: unknown): CardClaim {
 }
 
 /** Whether a value read back (e.g. a revocation message) is a device id the store would have taken. */
-export { isDeviceId };
+export { isDeviceId, isMerchant };
 
 export function checkedDeviceId(id: unknown): string {
   return parseDeviceId(id);
@@ -301,6 +303,7 @@ export function checkedIdempotency(merchant: unknown, key: unknown, fingerprint:
 // ── merchants ───────────────────────────────────────────────────────────────────────────────────────────────
 const API_KEY_ID = /^[0-9a-f]{16}$/;
 const HASH = /^[0-9a-f]{64}$/;
+const RECEIPT_TEXT = /^spr1\.[A-Za-z0-9_-]{200,300}$/;
 const MAX_NAME = 200;
 
 export function checkedMerchantId(id: unknown): string {
@@ -351,6 +354,11 @@ export function checkedJournalRecord(input: unknown): JournalRecord {
   };
 }
 
+/** A period's number: 1, 2, … */
+export function checkedPeriodNumber(input: unknown): number {
+  return aint(input, 'period', 1, Number.MAX_SAFE_INTEGER);
+}
+
 export function checkedPeriod(input: unknown): Period {
   const p = record(input, 'period');
   const nullable = <T>(v: unknown, check: (v: unknown) => T): T | null => (v === null || v === undefined ? null : check(v));
@@ -393,5 +401,15 @@ export function checkedWebhookEndpoint(input: unknown): WebhookEndpoint {
   return {
     id: checkedEndpointId(e.id), merchant: checkedMerchantId(e.merchant), url: e.url, createdAt: whole(e.createdAt, 'createdAt'),
     secrets: e.secrets.map(checkedSealedSecret),
+  };
+}
+
+export function checkedStoredReceipt(input: unknown): StoredReceipt {
+  const r = record(input, 'receipt');
+  return {
+    seq: aint(r.seq, 'seq', 1, Number.MAX_SAFE_INTEGER), paymentId: checkedPaymentId(r.paymentId), eventId: checkedEventId(r.eventId),
+    kind: RECEIPT_KINDS.includes(r.kind as ReceiptKind) ? r.kind as ReceiptKind : (() => { throw bad(`kind must be one of ${RECEIPT_KINDS.join(', ')}`); })(),
+    text: matching(r.text, 'text', RECEIPT_TEXT, 'a receipt text form (spr1.…)'),
+    hash: matching(r.hash, 'hash', HASH, '64 lowercase hex characters'),
   };
 }

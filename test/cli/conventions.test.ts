@@ -52,7 +52,7 @@ describe('the bin as a real process', () => {
     expect(r.stdout).toContain('scanpay: <message> [CODE]');
     expect(r.stdout).toMatch(/^ {2}1 {2}refused or declined/m);
     expect(r.stdout).toMatch(/^ {2}2 {2}bad usage/m);
-    for (const command of ['keys', 'card', 'fleet-key', 'scan', 'scanner']) expect(r.stdout).toMatch(new RegExp(`^ {2}${command}\\b`, 'm'));
+    for (const command of ['keys', 'card', 'fleet-key', 'scan', 'scanner', 'merchant', 'payment', 'refund', 'receipt']) expect(r.stdout).toMatch(new RegExp(`^ {2}${command}\\b`, 'm'));
     const sub = bin('card', 'issue', '--help');
     expect(sub.status).toBe(0);
     expect(sub.stdout).toContain('Exit codes:');
@@ -69,7 +69,10 @@ describe('the bin as a real process', () => {
     const r = bin();
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe('scanpay: missing command: scanpay takes one of keys, card, fleet-key, scan, scanner; `scanpay --help` describes them [USAGE]\n');
+    const silent: Output = { line: () => {}, json: () => {}, error: () => {} };
+    const commands = buildProgram(silent).commands.map((c) => c.name());
+    expect(commands.slice(0, 9)).toEqual(['keys', 'card', 'fleet-key', 'scan', 'scanner', 'merchant', 'payment', 'refund', 'receipt']);
+    expect(r.stderr).toBe(`scanpay: missing command: scanpay takes one of ${commands.join(', ')}; \`scanpay --help\` describes them [USAGE]\n`);
   });
 });
 
@@ -111,8 +114,12 @@ describe('usage errors in-process', () => {
   });
 
   it('a missing command is one line naming the commands and the help that describes them, exit 2', async () => {
+    const silent: Output = { line: () => {}, json: () => {}, error: () => {} };
     const expected: [string[], string][] = [
-      [[], 'scanpay takes one of keys, card, fleet-key, scan, scanner, merchant; `scanpay --help` describes them'],
+      [[], `scanpay takes one of ${buildProgram(silent).commands.map((c) => c.name()).join(', ')}; \`scanpay --help\` describes them`],
+      [['settlement'], 'scanpay settlement takes one of close, report; `scanpay settlement --help` describes them'],
+      [['merchant'], 'scanpay merchant takes one of create, rotate-key, list, show, webhook; `scanpay merchant --help` describes them'],
+      [['payment'], 'scanpay payment takes one of show, list, capture, void, reverse; `scanpay payment --help` describes them'],
       [['merchant', 'webhook'], 'scanpay merchant webhook takes one of add, list, remove; `scanpay merchant webhook --help` describes them'],
       [['card'], 'scanpay card takes one of issue, reissue, block, unblock, pin, show; `scanpay card --help` describes them'],
       [['fleet-key'], 'scanpay fleet-key takes one of generate; `scanpay fleet-key --help` describes them'],

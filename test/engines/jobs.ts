@@ -2,7 +2,8 @@
  * The jobs every engine answers (format in test/engines/probe.js): every Wycheproof case within the
  * core's ABI (ChaCha20-Poly1305 with 96-bit nonces, HMAC-SHA256, HKDF-SHA256, Ed25519), FIPS 180 SHA-256,
  * SHA-512 and Luhn answers, SHA-512 of seeded messages, RFC 8032 §7.1 and seeded node:crypto Ed25519
- * signatures (each also with one bit flipped), and one fixed DVD-1 batch of 37 seeded records, every third
+ * signatures (each also with one bit flipped), the worked example's receipts (signature and hash, and with a byte
+ * changed: refused), and one fixed DVD-1 batch of 37 seeded records, every third
  * one bad (bench/dvd1/records.ts), run through the full batch and the open-only batch. Built once, in Node;
  * the engines get the text. `expected` holds what the answers must say where a published answer (or
  * node:crypto's) exists, so Node's own answers are checked too, not only the other engines' agreement with Node.
@@ -10,6 +11,7 @@
 import { createHash, createPrivateKey, sign, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DVD1_RECORD_SIZE, encodeDvd1Record } from '../../core/index.ts';
+import { RECEIPT_ZERO_HASH, encodeReceiptBody } from '../../core/receipt.ts';
 import { makeDvd1Records } from '../../bench/dvd1/records.ts';
 import { SeededBytes } from '../../bench/dvd1/seeded-bytes.ts';
 
@@ -31,6 +33,34 @@ export interface EngineJobs {
   /** line index (0-based, among job lines) → the answer it must give */
   expected: Map<number, string>;
   counts: Record<string, number>;
+}
+
+/** The worked example's two receipts (RFC 8032 TEST 1's key), as core jobs: valid, hashed, and with single bytes changed. */
+function receiptJobs(): { line: string; answer: string }[] {
+  const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex')]), format: 'der', type: 'pkcs8' });
+  const pub = Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url').toString('hex');
+  const other = 'fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025'; // RFC 8032 TEST 2's public key
+  const jobs: { line: string; answer: string }[] = [];
+  let prevHash = RECEIPT_ZERO_HASH;
+  const base = { keyId: 1, currency: 'EUR', paymentId: '0123456789abcdef0123456789abcdef', last4: '4242', merchant: 'corner-cafe' };
+  for (const fields of [
+    { ...base, kind: 'payment', seq: 1, at: Date.UTC(2026, 0, 1), amount: 1250, eventN: 1 },
+    { ...base, kind: 'refund', seq: 2, at: Date.UTC(2026, 0, 1, 1), amount: 450, eventN: 2 },
+  ] as const) {
+    const body = Buffer.from(encodeReceiptBody({ ...fields, prevHash }));
+    const sig = sign(null, body, key);
+    const bytes = Buffer.concat([body, sig]);
+    jobs.push({ line: `ed25519 ${pub} ${sig.toString('hex')} ${body.toString('hex')}`, answer: '1' });
+    prevHash = createHash('sha256').update(bytes).digest('hex');
+    jobs.push({ line: `sha256 ${bytes.toString('hex')}`, answer: prevHash });
+    jobs.push({ line: `ed25519 ${other} ${sig.toString('hex')} ${body.toString('hex')}`, answer: '0' });
+    for (const at of [0, 4, 23, 60, 88, body.length - 1, body.length + 5, body.length + 40]) { // magic, kind, amount, previous hash, last 4, merchant, R, S
+      const changed = Buffer.from(bytes);
+      changed[at]! ^= 0x01;
+      jobs.push({ line: `ed25519 ${pub} ${changed.subarray(body.length).toString('hex')} ${changed.subarray(0, body.length).toString('hex')}`, answer: '0' });
+    }
+  }
+  return jobs;
 }
 
 export function buildJobs(): EngineJobs {
@@ -91,6 +121,9 @@ export function buildJobs(): EngineJobs {
     const nodeSays = verify(null, msg, { key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), pub]), format: 'der', type: 'spki' }, bad);
     add('ed25519', `ed25519 ${h(pub.toString('hex'))} ${h(bad.toString('hex'))} ${h(msg.toString('hex'))}`, nodeSays ? '1' : '0');
   }
+  // receipts (docs/receipts.md's worked example): what a verifier asks of the core, in every engine — its Ed25519
+  // signature over the signed bytes, and SHA-256 of the receipt (the chain's link); each with a byte changed too
+  for (const job of receiptJobs()) add('receipt', job.line, job.answer);
   for (const [digits, ok] of [['4111111111111111', '1'], ['4111111111111112', '0'], ['79927398713', '1'], ['7992739871x', '0'], ['0', '0']]) {
     add('luhn', `luhn ${ascii(digits!)}`, ok);
   }

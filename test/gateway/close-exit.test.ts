@@ -65,7 +65,9 @@ describe('a process that embeds the gateway exits once it closed the gateway and
   // (about 10 s): the transport's closeConnections closes the apps once the HTTP answers in progress are written.
   it('with an idle HTTP keep-alive connection to each listener (a health check, a scrape): it still exits by itself', async () => {
     const run = await runEmbedder({ KEEP_ALIVE: '1' });
-    expect(run.resources.filter((r) => !STDIO.has(r)), run.stderr).toEqual([]);
+    // the child's own idle client sockets, which the gateway's close just ended, may still be writing their end
+    // (SimpleShutdownWrap, seen on a loaded machine); an open one would be TCPSocketWrap, and would hold the exit
+    expect(run.resources.filter((r) => !STDIO.has(r) && r !== 'SimpleShutdownWrap'), run.stderr).toEqual([]);
     expect(run.exit, `${run.stderr}\nan idle keep-alive HTTP socket is still open: the transport's close must close it (app.close())`).toBe(0);
   }, 60_000);
 });

@@ -33,6 +33,9 @@ function fakeEngine(delayMs: number): CardEngine & { checks: PinCheck[] } {
     async openCard() {
       throw new Error('not used');
     },
+    async signReceipts() {
+      throw new Error('not used');
+    },
     async checkPin(check): Promise<PinChecked> {
       checks.push(check);
       await new Promise((resolve) => setTimeout(resolve, delayMs));

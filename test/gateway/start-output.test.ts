@@ -2,7 +2,7 @@
  * What `npm start` prints (gateway/main.ts, in demo mode on the embedded store): the banner — where it
  * listens, the demo cards with their PINs, how to pay — on stderr, for a person; stdout only the log, as
  * JSON lines when it is not a terminal and through pino-pretty when it is (a pseudo-terminal from
- * `script(1)`). And the demo folder: a second demo started in the same folder (another port) does not
+ * `script(1)`); the demo merchant's API key once, on the banner and in its 0600 file, and it reads the payment back. And the demo folder: a second demo started in the same folder (another port) does not
  * overwrite the running one's material — it exits 2 and says which pid holds it — so the first one's printed
  * pay command still pays; a claim left by a dead process is taken over; a stopped demo gives its folder up.
  * Each gateway is stopped by its pid.
@@ -73,6 +73,8 @@ describe('npm start output', () => {
     const events = lines.map((line) => JSON.parse(line) as { event?: string; msg: string });
     expect(events.map((e) => e.event)).toContain('gateway.started');
     expect(out).not.toMatch(/PIN \d{4}/);
+    expect(err).toMatch(/^ {2}spk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/m); // the demo merchant's API key, on the banner only
+    expect(out).not.toContain('spk_');
     expect(out).not.toContain('listening on');
   }, 60_000);
 
@@ -155,6 +157,20 @@ describe('the demo folder belongs to the running demo', () => {
     expect(paid.errors).toEqual([]);
     expect(paid.code).toBe(0);
     expect(paid.lines[0]).toMatch(/^approved /);
+
+    // the demo merchant's API key, printed once and in its 0600 file, reads that payment back; the scanner is bound to it
+    const keyFile = join(cwd, 'demo-cards', 'demo-shop.api-key');
+    const apiKey = (await readFile(keyFile, 'utf8')).trim();
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    expect(banner).toContain(`demo merchant "demo-shop", its merchant API key (also in demo-cards/demo-shop.api-key):\n  ${apiKey}\n`);
+    expect(banner.split(apiKey)).toHaveLength(2); // once
+    const session = /session ([0-9a-f]{32})/.exec(paid.lines[0])![1];
+    const merchantUrl = /^ {2}curl -s (http:\/\/127\.0\.0\.1:\d+)\/v1\/payments -H "Authorization: Bearer \$\(cat demo-cards\/demo-shop\.api-key\)"$/m.exec(banner)![1];
+    const read = await fetch(`${merchantUrl}/v1/payments/${session}`, { headers: { authorization: `Bearer ${apiKey}` } });
+    expect(read.status).toBe(200);
+    expect(await read.json()).toMatchObject({ id: session, status: 'captured', amount: 1250 });
+    const other = await payAsPrinted(banner.replace('--merchant demo-shop', '--merchant other-shop'), cwd);
+    expect(other.errors).toEqual([expect.stringMatching(/\[MERCHANT_MISMATCH\]$/)]);
 
     // with its own folder, as the refusal says, the second demo starts and pays too
     const third = startIn(cwd, { SCANPAY_DEMO_DIR: 'demo-cards-2' });

@@ -6,7 +6,8 @@
  * in exactly one period; and `verifyJournal` finds an edited entry, an edited event and a removed record.
  */
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { MARK_GRACE_MS, sealMerchant, verifyJournal } from '../../issuer/journal.ts';
+import { sealMerchant, verifyJournal } from '../../issuer/journal.ts';
+import { MARK_GRACE_MS } from '../../issuer/store/retention.ts';
 import { Cluster, Redis } from 'ioredis';
 import { MemoryStore, RedisStore, keyLayout, parseClusterNodes, type CardRecord, type JournalRecord, type PaymentRequest, type Store } from '../../issuer/store/index.ts';
 import { deleteKeys, describeRedis, redisForTests, testKeyPrefix } from '../support/redis.ts';
@@ -27,7 +28,7 @@ interface Opened {
   tamper: { editEntry(paymentId: string): Promise<void>; dropRecord(merchant: string, seq: number): Promise<void> } | null;
 }
 
-function eventsContract(open: () => Promise<Opened>, tamperable: boolean): void {
+function eventsContract(open: () => Promise<Opened>, tamperable: boolean, markGraceMs: number): void {
   let opened: Opened;
   let store: Store;
   const handles: Store[] = [];
@@ -135,6 +136,25 @@ function eventsContract(open: () => Promise<Opened>, tamperable: boolean): void 
     expect(await store.events.clearMark(MERCHANT, moved!, moved!.mark + MARK_GRACE_MS, MARK_GRACE_MS)).toBe(true);
   });
 
+  it('one round seals an outbox of more marks than a page, reading past marks kept by the grace', async () => {
+    const card = await aCard();
+    const ids: string[] = [];
+    for (let i = 0; i < 450; i++) ids.push(await paid(card, 10));
+    const marks = await store.events.outbox(MERCHANT, 1_000);
+    expect(marks).toHaveLength(450);
+    const after = await store.events.outbox(MERCHANT, 10, marks[99]);
+    expect(after).toEqual(marks.slice(100, 110)); // the page after a mark, oldest first (marks of one millisecond by id)
+    // a grace that keeps every mark (a cluster's, for a step that may still run) does not stop the round at its first page
+    const records = await sealMerchant(store.events, MERCHANT, { owner: 'sealer-a', now: Date.now(), graceMs: MARK_GRACE_MS });
+    expect(records.map((r) => r.paymentId).sort()).toEqual([...ids].sort());
+    expect(await store.events.outbox(MERCHANT, 1_000)).toHaveLength(450);
+    expect(await sealMerchant(store.events, MERCHANT, { owner: 'sealer-a', now: Date.now(), graceMs: MARK_GRACE_MS })).toEqual([]);
+    // the store's own grace: none where the step marks its payment atomically, MARK_GRACE_MS on a cluster
+    expect(store.events.markGraceMs).toBe(markGraceMs);
+    await sealMerchant(store.events, MERCHANT, { owner: 'sealer-a', now: Date.now() + 1 });
+    expect(await store.events.outbox(MERCHANT, 1_000)).toHaveLength(markGraceMs === 0 ? 0 : 450);
+  });
+
   it('3 sealers racing 150 operations and 3 period closes: every event sealed once, in order, each record in one period', async () => {
     const stores = [store, ...await Promise.all([opened.sibling(), opened.sibling()])];
     handles.push(...stores.slice(1));
@@ -161,7 +181,7 @@ function eventsContract(open: () => Promise<Opened>, tamperable: boolean): void 
     ]);
     const closes = [0, 1, 2].map((i) => async () => {
       await new Promise((r) => setTimeout(r, 20 * (i + 1)));
-      return stores[i]!.events.closePeriod(MERCHANT, Date.now());
+      return stores[i]!.events.closePeriod(MERCHANT, (await stores[i]!.events.journalHead(MERCHANT)).period, Date.now());
     });
     await Promise.all([...operations.map((f) => f()), ...closes.map((f) => f())]);
     done = true;
@@ -211,7 +231,7 @@ describe('MemoryStore events', () => {
   eventsContract(async () => {
     const store = new MemoryStore();
     return { store, sibling: async () => store, tamper: null };
-  }, false);
+  }, false, 0);
 });
 
 /** Tampering as someone with write access to Redis would: one entry's amount changed, one journal record removed. */
@@ -244,7 +264,7 @@ describeRedis(redis, 'RedisStore events', (server) => {
     const prefix = `${runPrefix}${next++}:`;
     const store = await RedisStore.connect(server.url, { prefix });
     return { store, sibling: () => RedisStore.connect(server.url, { prefix }), tamper: redisTamper(() => new Redis(server.url), prefix) };
-  }, true);
+  }, true, 0);
 });
 
 describeCluster(cluster, 'RedisStore events on a Redis Cluster (3 masters, 3 replicas, WAIT for 1 replica)', (c) => {
@@ -254,5 +274,5 @@ describeCluster(cluster, 'RedisStore events on a Redis Cluster (3 masters, 3 rep
     const prefix = testKeyPrefix();
     const store = await RedisStore.connectCluster(nodes, options(prefix));
     return { store, sibling: () => RedisStore.connectCluster(nodes, options(prefix)), tamper: redisTamper(() => new Cluster(nodes), prefix) };
-  }, true);
+  }, true, MARK_GRACE_MS);
 });

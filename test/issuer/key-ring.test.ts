@@ -3,6 +3,7 @@
  * (typed KEYRING_INVALID, message never echoing the secret text), owner-only atomic save, loading from the
  * environment or a file, and the key lifecycle (rotate → decrypt-only, retire → KEY_RETIRED).
  */
+import { createPublicKey, sign, verify } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,8 +26,8 @@ const key32 = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toSt
 /** Every secret of a ring in every spelling a leak might use. */
 function secretsOf(ring: IssuerKeyRing): string[] {
   const raw = [ring.storageKey, ...ring.list().filter((k) => k.state !== 'retired').map((k) => ring.keyForOpening(k.id))];
-  const doc = JSON.parse(ring.serialize()) as { storageKey: string; issuerKeys: { key: string }[] };
-  const fromFile = [doc.storageKey, ...doc.issuerKeys.map((k) => k.key)].map((s) => Buffer.from(s, 'base64url'));
+  const doc = JSON.parse(ring.serialize()) as { storageKey: string; issuerKeys: { key: string }[]; receiptKeys?: { seed: string }[] };
+  const fromFile = [doc.storageKey, ...doc.issuerKeys.map((k) => k.key), ...(doc.receiptKeys ?? []).map((k) => k.seed)].map((s) => Buffer.from(s, 'base64url'));
   return [...raw, ...fromFile].flatMap((b) => [
     Buffer.from(b).toString('base64url'), Buffer.from(b).toString('base64'), Buffer.from(b).toString('hex'),
     Buffer.from(b).toString('base64url').slice(0, 16),
@@ -80,15 +81,57 @@ describe('IssuerKeyRing', () => {
   it('toJSON, util.inspect, format and String never contain key bytes', () => {
     const ring = IssuerKeyRing.generate();
     ring.rotate();
+    ring.rotateReceiptKey();
     const printed = [
       JSON.stringify(ring), JSON.stringify({ ring }), inspect(ring), inspect(ring, { showHidden: true, depth: Infinity, getters: true }),
       inspect({ nested: [ring] }, { depth: Infinity }), `${ring}`, String(ring), format('%o', ring), format('%O', ring), format('%j', ring),
       format('%s', ring), Object.keys(ring).join(','), JSON.stringify(Object.getOwnPropertyDescriptors(ring)),
     ];
-    expect(JSON.parse(JSON.stringify(ring))).toEqual({ issuerKeys: ring.list() });
+    expect(JSON.parse(JSON.stringify(ring))).toEqual({ issuerKeys: ring.list(), receiptKeys: ring.receiptPublicKeys() });
     const secrets = secretsOf(ring);
     for (const text of printed) for (const secret of secrets) expect(text).not.toContain(secret);
-    expect(inspect(ring)).toBe('IssuerKeyRing(1:decrypt-only, 2:active)');
+    expect(inspect(ring)).toBe('IssuerKeyRing(1:decrypt-only, 2:active; receipts 1:verify-only, 2:active)');
+  });
+
+  it('receipt keys: one active; rotation keeps the old public keys; a ring without them derives key 1 from its storage key', () => {
+    const ring = IssuerKeyRing.generate();
+    const [first] = ring.receiptPublicKeys();
+    expect(first).toMatchObject({ id: 1, state: 'active' });
+    expect(ring.rotateReceiptKey()).toBe(2);
+    expect(ring.receiptPublicKeys().map((k) => [k.id, k.state, k.publicKey])).toEqual([[1, 'verify-only', first!.publicKey], [2, 'active', expect.any(String)]]);
+    const again = IssuerKeyRing.parse(ring.serialize());
+    expect(again.receiptPublicKeys()).toEqual(ring.receiptPublicKeys());
+    expect(again.receiptSigningKey().id).toBe(2);
+    // a signature of the active key verifies under its published public key
+    const message = new TextEncoder().encode('receipt');
+    const signature = sign(null, message, again.receiptSigningKey().privateKey);
+    const published = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: again.receiptPublicKeys()[1]!.publicKey }, format: 'jwk' });
+    expect(verify(null, message, published, signature)).toBe(true);
+
+    // written before receipts: no receiptKeys in the file, the same derived key 1 every time it is read
+    const old = doc();
+    const a = IssuerKeyRing.parse(JSON.stringify(old));
+    const b = IssuerKeyRing.parse(JSON.stringify(old));
+    expect(a.receiptPublicKeys()).toEqual(b.receiptPublicKeys());
+    expect(a.receiptPublicKeys()).toMatchObject([{ id: 1, state: 'active' }]);
+    expect(JSON.parse(a.serialize())).not.toHaveProperty('receiptKeys'); // the file as it was
+    a.rotateReceiptKey();
+    const written = JSON.parse(a.serialize()) as { receiptKeys: { id: number; state: string }[] };
+    expect(written.receiptKeys.map((k) => [k.id, k.state])).toEqual([[1, 'verify-only'], [2, 'active']]);
+    expect(IssuerKeyRing.parse(a.serialize()).receiptPublicKeys()[0]!.publicKey).toBe(b.receiptPublicKeys()[0]!.publicKey);
+
+    const seed = key32();
+    const receiptKey = (over: Record<string, unknown>) => [{ id: 1, state: 'active', seed, createdAt: '2025-01-01T00:00:00.000Z', ...over }];
+    for (const bad of [[], receiptKey({ state: 'verify-only' }), [...receiptKey({}), ...receiptKey({ id: 2 })], receiptKey({ id: 0 }), receiptKey({ seed: seed.slice(1) }), receiptKey({ state: 'retired' })]) {
+      let thrown: unknown;
+      try {
+        IssuerKeyRing.parse(JSON.stringify({ ...doc(), receiptKeys: bad }));
+      } catch (e) {
+        thrown = e;
+      }
+      expect(isScanpayError(thrown, 'KEYRING_INVALID'), JSON.stringify(bad)).toBe(true);
+      expect((thrown as Error).message).not.toContain(seed);
+    }
   });
 
   it('parse rejects bad documents with KEYRING_INVALID, never echoing the text', () => {

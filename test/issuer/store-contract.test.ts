@@ -808,7 +808,7 @@ function storeContract(open: OpenStore): void {
     it('notes a device\'s last accepted connection, not a replayed or revoked one; a device that only connected is not listed', async () => {
       expect(await store.recordDevice('till-c')).toBe(true);
       expect(await store.recordDevice('till-c')).toBe(false); // the first time is kept
-      expect((await store.listDevices())[0]).toEqual({ deviceId: 'till-c', provisionedAt: expect.any(Number), revokedAt: null, lastConnectedAt: null });
+      expect((await store.listDevices())[0]).toEqual({ deviceId: 'till-c', provisionedAt: expect.any(Number), revokedAt: null, lastConnectedAt: null, merchant: null });
       const n = nonce();
       const before = Date.now();
       expect(await store.acceptDeviceToken('till-c', n, 60_000)).toBe('accepted');
@@ -827,6 +827,25 @@ function storeContract(open: OpenStore): void {
       // connected only: known (revocable) but not in the list
       expect(await store.acceptDeviceToken('till-only', nonce(), 60_000)).toBe('accepted');
       expect((await store.listDevices()).map((d) => d.deviceId)).toEqual(['till-c']);
+    });
+
+    it('binds a device to one merchant, once, whatever the races; a binding is kept through revocation and never moved', async () => {
+      const stores = await handles(3);
+      expect(await store.getDevice('till-m')).toBeNull();
+      const outcomes = await Promise.all(Array.from({ length: 30 }, (_, i) => stores[i % 3].bindDevice('till-m', i % 2 === 0 ? 'shop-a' : 'shop-b')));
+      const winner = (await store.getDevice('till-m'))!.merchant!;
+      expect(['shop-a', 'shop-b']).toContain(winner);
+      expect(outcomes.filter((o) => o === 'bound')).toHaveLength(1);
+      expect(outcomes.filter((o) => o === 'already-bound')).toHaveLength(14); // the winner's other 14
+      expect(outcomes.filter((o) => o === 'bound-elsewhere')).toHaveLength(15);
+      expect(await store.getDevice('till-m')).toEqual({ deviceId: 'till-m', provisionedAt: null, revokedAt: null, lastConnectedAt: null, merchant: winner });
+      expect((await store.listDevices()).map((d) => d.deviceId)).not.toContain('till-m'); // bound, not recorded: listed once recorded
+      expect(await store.recordDevice('till-m')).toBe(true);
+      expect(await store.revokeDevice('till-m')).toBe('revoked');
+      expect(await store.bindDevice('till-m', winner === 'shop-a' ? 'shop-b' : 'shop-a')).toBe('bound-elsewhere');
+      expect((await store.listDevices()).find((d) => d.deviceId === 'till-m')).toMatchObject({ merchant: winner, revokedAt: expect.any(Number) });
+      expect(await failure(store.bindDevice('till-m', 'no spaces'))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.bindDevice('bad id', 'shop-a'))).toBe('BAD_ARGUMENT');
     });
 
     it('lists devices in the same order on both stores (by UTF-16 code unit, as a JavaScript sort)', async () => {

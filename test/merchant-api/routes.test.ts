@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryStore, RedisStore, type Store } from '../../issuer/store/index.ts';
-import { MERCHANT, PIN, startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture.ts';
+import { MERCHANT, PIN, startGatewayFixture, uniqueDevice, type GatewayFixture } from '../support/gateway-fixture.ts';
 import { deleteKeys, describeRedis, redisForTests, testKeyPrefix } from '../support/redis.ts';
 import { MerchantApi, createMerchant, expectReconciled, paidPayment, rotateKey, storedCard, type Answer } from '../support/merchant-api.ts';
 
@@ -37,7 +37,9 @@ function routesSuite(openStore: () => Promise<{ store: Store; dispose(): Promise
     const key = await createMerchant(store, fx.fleetKey, MERCHANT, { captureMethod: 'manual' });
     const merchant = api.as(key);
     const card = await fx.issue({ balance: 10_000 });
-    const scanner = await fx.scanner();
+    const device = uniqueDevice(); // a registered merchant's payments come from its own scanners (scanner provision --merchant)
+    await store.bindDevice(device, MERCHANT);
+    const scanner = await fx.scanner(device);
     const auth = await scanner.open(card.payloadText, 1_250);
     expect(await scanner.pin(auth.session, PIN)).toMatchObject({ type: 'payment-result', outcome: 'approved' });
 
