@@ -39,6 +39,7 @@ export const STORE_USERS = {
   merchants: 'merchant commands need a persistent store for the merchants and their API keys',
   payments: 'payment and refund commands need the store the gateways keep the payments in',
   ledger: 'settlement and journal commands need a persistent store: the journals are the gateways\'',
+  webhooks: 'webhook commands need a persistent store for the endpoints',
 } as const;
 
 /**

@@ -16,6 +16,7 @@ import { receiptCommand } from './receipt.ts';
 import { scanCommand } from './scan.ts';
 import { scannerCommand } from './scanner.ts';
 import { settlementCommand } from './settlement.ts';
+import { webhookCommand } from './webhook.ts';
 import { consoleOutput, type Output } from './output.ts';
 
 /** The version in scanpay's package.json: the nearest one above this module (sources or a compiled copy). */
@@ -56,6 +57,7 @@ export function buildProgram(out: Output): Command {
   paymentCommand(program, out);
   receiptCommand(program, out);
   settlementCommand(program, out);
+  webhookCommand(program, out); // after every other command: it joins the `merchant` command if one was made
   const everyCommand = (cmd: Command): Command[] => [cmd, ...cmd.commands.flatMap(everyCommand)];
   for (const cmd of everyCommand(program).slice(1)) cmd.addHelpText('after', EXIT_HELP);
   for (const cmd of everyCommand(program).filter((c) => c.commands.length > 0)) {

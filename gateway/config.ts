@@ -56,6 +56,10 @@ export interface StartConfig {
   /** Set in a process the group started (SCANPAY_PROCESS_GROUP=i/N): it may share its port with the group. */
   group: { index: number; size: number } | null;
   logLevel: LogLevel;
+  /** SCANPAY_SEALER_INTERVAL_MS: how often this gateway seals merchants' new events into their journals. */
+  sealerIntervalMs: number;
+  /** SCANPAY_WEBHOOK_*: delivery round interval, retry delays, request deadline, concurrency, private receivers. */
+  webhooks: { intervalMs: number; retryScheduleMs: number[]; timeoutMs: number; maxConcurrent: number; allowPrivate: boolean };
 }
 
 /** Every bad value at once, one line each (`npm start` prints each as `scanpay: <problem> [CONFIG]`). */
@@ -172,6 +176,17 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[])
   if (processes > 1 && !persistent) {
     problems.push(`--processes ${processes} needs REDIS_URL or REDIS_CLUSTER_NODES: each process has its own crypto pool, and with the embedded store each would have its own cards and sessions`);
   }
+  const sealerIntervalMs = int('SCANPAY_SEALER_INTERVAL_MS', d.sealerIntervalMs, 50, 60_000);
+  const webhooks = {
+    intervalMs: int('SCANPAY_WEBHOOK_INTERVAL_MS', d.webhooks.intervalMs, 50, 60_000),
+    retryScheduleMs: retrySchedule(env.SCANPAY_WEBHOOK_RETRY_MS, problems),
+    timeoutMs: int('SCANPAY_WEBHOOK_TIMEOUT_MS', d.webhooks.timeoutMs, 100, 60_000),
+    maxConcurrent: int('SCANPAY_WEBHOOK_CONCURRENCY', d.webhooks.maxConcurrent, 1, 1024),
+    allowPrivate: env.SCANPAY_WEBHOOK_ALLOW_PRIVATE === '1',
+  };
+  if (env.SCANPAY_WEBHOOK_ALLOW_PRIVATE && env.SCANPAY_WEBHOOK_ALLOW_PRIVATE !== '1') {
+    problems.push(`SCANPAY_WEBHOOK_ALLOW_PRIVATE must be 1, or unset (got "${env.SCANPAY_WEBHOOK_ALLOW_PRIVATE.slice(0, 20)}")`);
+  }
   const logLevel = env.LOG_LEVEL || 'info';
   if (!isLogLevel(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel.slice(0, 20)}")`);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -179,7 +194,22 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[])
     host, port, opsHost, opsPort, merchantHost, merchantPort, publicUrl, tls, redisUrl, clusterNodes, redisPrefix, waitReplicas, waitTimeoutMs,
     keyRingConfigured, fleetKeyConfigured, demo, demoDir,
     threads, batch, rate, pinPaceMs, pinBudget, pageRate, maxConnectionAgeS, holdWindowS, holdSweepS, processes, group, logLevel: logLevel as LogLevel,
+    sealerIntervalMs, webhooks,
   };
+}
+
+const MAX_RETRIES = 32;
+const MAX_RETRY_DELAY_MS = 7 * 86_400_000;
+
+/** SCANPAY_WEBHOOK_RETRY_MS: the delays before each retry, comma-separated ms (default: 1 min … 10 h, 27 h in all). */
+function retrySchedule(raw: string | undefined, problems: string[]): number[] {
+  if (raw === undefined || raw === '') return [...GATEWAY_DEFAULTS.webhooks.retryScheduleMs];
+  const parts = raw.split(',');
+  if (parts.length > MAX_RETRIES || !parts.every((p) => /^[0-9]{1,10}$/.test(p) && Number(p) >= 1 && Number(p) <= MAX_RETRY_DELAY_MS)) {
+    problems.push(`SCANPAY_WEBHOOK_RETRY_MS must be 1 to ${MAX_RETRIES} comma-separated delays in ms, each from 1 to ${MAX_RETRY_DELAY_MS} (got "${raw.slice(0, 40)}")`);
+    return [...GATEWAY_DEFAULTS.webhooks.retryScheduleMs];
+  }
+  return parts.map(Number);
 }
 
 const MAX_PROCESSES = 256;

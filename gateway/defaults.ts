@@ -6,6 +6,7 @@
  */
 import { DEFAULT_HOLD_WINDOW_MS } from '../issuer/payment.ts';
 import { DEFAULT_PIN_BUDGET, type PinBudget, type RateLimit } from '../issuer/store/index.ts';
+import { DEFAULT_WEBHOOK_SETTINGS } from './webhooks/delivery-loop.ts';
 
 /** The auth page's budgets (docs/protocol.md §9). */
 export interface PageLimits {
@@ -57,4 +58,8 @@ export const GATEWAY_DEFAULTS = {
   holdSweepMs: 60_000,
   /** Merchant API requests one caller address may fail to authenticate in this process before 429 from memory. */
   merchantAuthFailures: { perSecond: 10, burst: 50 } as RateLimit,
+  /** How often each gateway seals merchants' new events into their journals (ms): events are listed and delivered after. */
+  sealerIntervalMs: 1_000,
+  /** Webhook delivery: round interval, retry schedule, request deadline, concurrency, answer budget, private receivers refused. */
+  webhooks: DEFAULT_WEBHOOK_SETTINGS,
 } as const;

@@ -6,6 +6,7 @@
  *   const gateway = await startGateway({ store, keyRing, fleetKey, port: 8080 });
  */
 export { startGateway, type EngineContext, type Gateway, type GatewayOptions } from './server.ts';
+export type { WebhookSettings } from './webhooks/delivery-loop.ts';
 export { CryptoPool, type CryptoEngine, type CryptoPoolOptions } from './pool/crypto-pool.ts';
 export { LocalPushBus, RedisPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
 export { LOG_LEVELS, createLogger, type GatewayLogger, type LogLevel, type ScanpayLogger } from './log.ts';

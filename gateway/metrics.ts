@@ -57,6 +57,13 @@ export class GatewayMetrics implements FlowMetrics {
   });
   readonly #expired = new Counter({ name: 'scanpay_holds_expired_total', help: 'Holds released because their window passed (by this process\'s sweeper)', registers: [this.registry] });
   readonly #sweeps = new Counter({ name: 'scanpay_hold_sweeps_total', help: 'Hold expiry sweeps run by this process, by result (ok, failed)', labelNames: ['result'], registers: [this.registry] });
+  readonly #webhooks = new Counter({
+    name: 'scanpay_webhook_deliveries_total', help: 'Webhook delivery attempts by this process, by outcome: delivered, failed (retried later), given_up',
+    labelNames: ['outcome'], registers: [this.registry],
+  });
+  readonly #sealed = new Counter({
+    name: 'scanpay_journal_records_sealed_total', help: 'Events this process sealed into merchants\' journals', registers: [this.registry],
+  });
   #queueDepth: () => number = () => 0;
 
   constructor() {
@@ -111,6 +118,14 @@ export class GatewayMetrics implements FlowMetrics {
 
   batch(kind: string, size: number): void {
     this.#batches.observe({ kind }, size);
+  }
+
+  webhookAttempt(outcome: 'delivered' | 'failed' | 'given_up'): void {
+    this.#webhooks.inc({ outcome });
+  }
+
+  sealed(records: number): void {
+    this.#sealed.inc(records);
   }
 
   rejectedFrame(code: string): void {

@@ -39,6 +39,9 @@ import { ScannerHub } from './scanners/scanner-hub.ts';
 import { CLOSE_DEVICE_REVOKED } from '../protocol/messages.ts';
 import { startTransport, type TlsFiles } from './transport/uws-server.ts';
 import { LocalPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
+import { SealerLoop } from './ledger/sealer-loop.ts';
+import { WebhookDelivery, webhookSettingsProblem, type WebhookSettings } from './webhooks/delivery-loop.ts';
+import { WebhookSecretBox } from './webhooks/secrets.ts';
 
 /**
  * What startGateway takes. `store`, `fleetKey` and one of `keyRingFile` / `keyRing` are required; everything
@@ -144,6 +147,16 @@ export interface GatewayOptions {
    * may sweep one store: each hold is released once. Default 60000; 0: this gateway never sweeps.
    */
   holdSweepMs?: number;
+  /**
+   * How often this gateway seals merchants' new events into their journals (ms; SCANPAY_SEALER_INTERVAL_MS). Default
+   * `GATEWAY_DEFAULTS.sealerIntervalMs` (1000); 0: this gateway does not seal (another must).
+   */
+  sealerIntervalMs?: number;
+  /**
+   * Webhook delivery (docs/webhooks.md): any of the settings, the rest from `GATEWAY_DEFAULTS.webhooks`. `intervalMs: 0`:
+   * this gateway delivers none (another must).
+   */
+  webhooks?: Partial<WebhookSettings>;
   /** With several gateways over Redis: where pushes travel (`RedisPushBus.connect`). Default: this process only (`LocalPushBus`). */
   pushBus?: (deliver: Deliver) => Promise<PushBus>;
 }
@@ -175,7 +188,8 @@ export interface Gateway {
    * Stops taking work (new frames get SHUTTING_DOWN, new connections are refused), lets in-flight payments
    * finish (up to `drainMs`, default 10000) and answers them (merchant API requests too; new ones get 503
    * SHUTTING_DOWN), then closes scanner connections (code 1001),
-   * the listeners, the crypto workers and the push bus. The store is the caller's to close. It runs once: every
+   * the listeners, the sealer and webhook loops (a delivery in flight finishes, within its deadline; this
+   * gateway's seal leases are released), the crypto workers and the push bus. The store is the caller's to close. It runs once: every
    * call, concurrent or later, resolves when that one shutdown is done.
    */
   close(drainMs?: number): Promise<void>;
@@ -197,6 +211,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     hostProblem('host', host), hostProblem('opsHost', opsHost), hostProblem('merchantHost', merchantHost),
     publicUrl && 'problem' in publicUrl ? publicUrl.problem : null,
     ...(opts.tls ? tlsProblems({ cert: 'tls.certFile', key: 'tls.keyFile' }, opts.tls) : []),
+    webhookSettingsProblem({ ...D.webhooks, ...opts.webhooks }),
+    opts.sealerIntervalMs === undefined || (Number.isSafeInteger(opts.sealerIntervalMs) && opts.sealerIntervalMs >= 0) ? null
+      : 'sealerIntervalMs must be a whole number of ms, 0 (no sealing) or more',
   ].filter((p) => p !== null);
   if (problems.length > 0) throw new ScanpayError('BAD_ARGUMENT', problems.join('; '));
   const log = opts.logger ?? createLogger();
@@ -290,10 +307,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   const ops: OpsState = { store: opts.store, metrics, poolReady: () => engine.ready, draining: () => hub.draining };
   const merchantAuth = new MerchantAuth(opts.store.merchants, opts.fleetKey, opts.merchantAuthFailures ?? D.merchantAuthFailures);
+  const webhookSettings: WebhookSettings = { ...D.webhooks, ...opts.webhooks };
+  const secretBox = WebhookSecretBox.fromFleetKey(opts.fleetKey);
   // the receipt keys' public halves, read with the ring (the ring itself stays in the workers), again on a reload
   let receiptKeys = keys.read().receiptPublicKeys();
   const merchantRoutes = merchantApiRoutes({
     store: opts.store, auth: merchantAuth, inFlight, draining: () => hub.draining, audit: log, metrics, receiptKeys: () => receiptKeys,
+    webhooks: { box: secretBox, policy: { allowPrivate: webhookSettings.allowPrivate } },
     onError: (route, e) => log.error({ event: 'merchant-api.error', route, error: (e as Error).message }, 'merchant API error'),
   });
   transport.serve({
@@ -317,6 +337,24 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     onError: (e) => log.warn({ event: 'holds.sweep-failed', error: e.message }, 'hold expiry sweep failed; the next one tries again'),
   });
   if (holdSweepMs > 0) sweeper.start();
+  // this process's id as the holder of seal leases and delivery claims
+  const owner = `gw:${randomBytes(8).toString('hex')}`;
+  const sealerIntervalMs = opts.sealerIntervalMs ?? D.sealerIntervalMs;
+  const sealer = sealerIntervalMs > 0 ? SealerLoop.start({
+    events: opts.store.events, owner, intervalMs: sealerIntervalMs,
+    onError: (e) => log.warn({ event: 'sealer.error', error: e.message }, 'sealing round failed; the next one retries'),
+    onSealed: (_, records) => metrics.sealed(records),
+  }) : null;
+  const delivery = webhookSettings.intervalMs > 0 ? WebhookDelivery.start({
+    ...webhookSettings, store: opts.store, box: secretBox, owner,
+    onError: (e) => log.warn({ event: 'webhook.error', error: e.message }, 'webhook round failed; the next one retries'),
+    onAttempt: (a) => {
+      metrics.webhookAttempt(a.result.delivered ? 'delivered' : a.gaveUp ? 'given_up' : 'failed');
+      const fields = { event: 'webhook.attempt', merchant: a.merchant, endpoint: a.endpoint, eventId: a.event, attempt: a.attempt, delivered: a.result.delivered, gaveUp: a.gaveUp };
+      if (a.result.delivered) log.debug({ ...fields, status: a.result.status }, 'webhook delivered');
+      else log.info({ ...fields, reason: a.result.reason, status: a.result.status }, a.gaveUp ? 'webhook given up' : 'webhook failed; retried later');
+    },
+  }) : null;
   let closing: Promise<void> | undefined; // one shutdown, however many callers ask for it
   log.info({ event: 'gateway.started', url, ops: opsUrl, merchantApi: merchantUrl, store: opts.store.description, keys: keys.description }, 'gateway started');
 
@@ -354,6 +392,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         await receiptLoop.close();
         await transport.closeConnections();
         merchantAuth.close();
+        await Promise.all([sealer?.close(), delivery?.close()]);
+        secretBox.close();
         await Promise.all([engine.close(), pushBus.close(), revoked.close()]);
         log.info({ event: 'gateway.stopped' }, 'gateway stopped');
       })();

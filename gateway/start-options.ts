@@ -10,7 +10,7 @@ import { GATEWAY_DEFAULTS } from './defaults.ts';
 import type { GatewayOptions } from './server.ts';
 
 export type StartOptions = Pick<GatewayOptions, 'tls' | 'host' | 'port' | 'opsHost' | 'opsPort' | 'merchantHost' | 'merchantPort' | 'publicUrl' | 'pinPaceMs' | 'pinBudget'
-  | 'pageLimits' | 'threads' | 'batch' | 'framesPerSecond' | 'burst' | 'maxConnectionAgeS' | 'holdWindowMs' | 'holdSweepMs'>;
+  | 'pageLimits' | 'threads' | 'batch' | 'framesPerSecond' | 'burst' | 'maxConnectionAgeS' | 'holdWindowMs' | 'holdSweepMs' | 'sealerIntervalMs' | 'webhooks'>;
 
 export function startOptions(config: StartConfig): StartOptions {
   return {
@@ -32,5 +32,7 @@ export function startOptions(config: StartConfig): StartOptions {
     maxConnectionAgeS: config.maxConnectionAgeS,
     holdWindowMs: config.holdWindowS * 1000,
     holdSweepMs: config.holdSweepS * 1000,
+    sealerIntervalMs: config.sealerIntervalMs,
+    webhooks: config.webhooks,
   };
 }

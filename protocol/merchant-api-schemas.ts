@@ -131,6 +131,39 @@ const ReceiptKeys = Type.Object({
   object: Type.Literal('receipt_keys'),
   keys: Type.Array(ReceiptKey),
 }, { additionalProperties: false, description: 'Every receipt key that has signed, by id (the same document as /receipt-keys on the public listener).' });
+const EventId = Type.String({ pattern: Api.EVENT_ID_PATTERN, description: 'an event id: ev_, the payment id, _ and the event\'s number' });
+const EndpointId = Type.String({ pattern: Api.WEBHOOK_ENDPOINT_ID_PATTERN, description: 'a webhook endpoint id: we_ and 32 lowercase hex digits' });
+const Event = Type.Object({
+  object: Type.Literal('event'),
+  id: EventId,
+  type: literals(Api.API_EVENT_TYPES),
+  created_at: Millis,
+  data: Type.Object({
+    payment: Payment,
+    refund: Type.Union([Refund, Type.Null()]),
+    entries: Type.Array(LedgerEntry),
+  }, { additionalProperties: false }),
+}, { additionalProperties: false, description: 'One step that changed a payment: the payment as it left it, the refund it made, the entries it wrote. A webhook\'s body is this object.' });
+const EventList = listOf(Event, 'A page of events, newest first.');
+const endpointFields = {
+  object: Type.Literal('webhook_endpoint'),
+  id: EndpointId,
+  url: Type.String({ maxLength: 2048 }),
+  created_at: Millis,
+  previous_secret_expires_at: Type.Union([Millis, Type.Null()]),
+};
+const WebhookEndpoint = Type.Object(endpointFields, { additionalProperties: false, description: 'Where the merchant receives its events (the secret is never shown again).' });
+const WebhookEndpointWithSecret = Type.Object({
+  ...endpointFields,
+  secret: Type.String({ pattern: '^whsec_[A-Za-z0-9_-]{43}$', description: 'the signing secret: shown in this answer only' }),
+}, { additionalProperties: false, description: 'A webhook endpoint just made, or its secret just rotated: with its signing secret, shown this once.' });
+const WebhookEndpointList = listOf(WebhookEndpoint, 'Every webhook endpoint of the merchant, oldest first (`has_more` is always false).');
+const DeletedWebhookEndpoint = Type.Object({
+  object: Type.Literal('webhook_endpoint'), id: EndpointId, deleted: Type.Literal(true),
+}, { additionalProperties: false });
+const Redelivery = Type.Object({
+  object: Type.Literal('redelivery'), event: EventId, endpoints: Type.Integer({ minimum: 0 }),
+}, { additionalProperties: false, description: 'The event was queued again for this many endpoints.' });
 
 const Code = literals(Api.MERCHANT_API_CODES);
 const errorOf = <C extends TSchema>(code: C) => Type.Object({
@@ -149,10 +182,15 @@ const NoParams = Type.Object({}, { additionalProperties: false });
 const RefundParams = Type.Object({ payment: PaymentId, amount: Amount, reason: Type.Optional(Reason) }, { additionalProperties: false });
 const ClosePeriodParams = Type.Object({ period: PeriodNumber }, { additionalProperties: false });
 const PeriodRef = Type.String({ pattern: Api.PERIOD_REF_PATTERN, description: 'a period\'s number, or `current` (the open one)' });
+const WebhookEndpointParams = Type.Object({ url: Type.String({ minLength: 1, maxLength: 2048 }) }, { additionalProperties: false });
+const RotateSecretParams = Type.Object({
+  grace_seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: Api.MAX_SECRET_GRACE_S, default: Api.DEFAULT_SECRET_GRACE_S })),
+}, { additionalProperties: false });
 const limit = Type.Optional(Type.Integer({ minimum: 1, maximum: Api.MAX_LIST_LIMIT, default: Api.DEFAULT_LIST_LIMIT }));
 const ListPaymentsParams = Type.Object({
   limit, starting_after: Type.Optional(PaymentId), created_gte: Type.Optional(Millis), created_lt: Type.Optional(Millis),
 }, { additionalProperties: false });
+const ListEventsParams = Type.Object({ limit, starting_after: Type.Optional(EventId) }, { additionalProperties: false });
 const ListRefundsParams = Type.Object({
   limit, starting_after: Type.Optional(RefundId), created_gte: Type.Optional(Millis), created_lt: Type.Optional(Millis),
   payment: Type.Optional(PaymentId),
@@ -170,13 +208,18 @@ const schemasMatchInterfaces: [
   Same<Static<typeof Period>, Api.ApiPeriod>, Same<Static<typeof Settlement>, Api.ApiSettlement>,
   Same<Static<typeof ClosePeriodParams>, Api.ClosePeriodParams>,
   Same<Static<typeof Receipt>, Api.ApiReceipt>, Same<Static<typeof ReceiptKeys>, Api.ApiReceiptKeys>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+  Same<Static<typeof Event>, Api.ApiEvent>, Same<Static<typeof WebhookEndpoint>, Api.ApiWebhookEndpoint>,
+  Same<Static<typeof WebhookEndpointWithSecret>, Api.ApiWebhookEndpointWithSecret>, Same<Static<typeof DeletedWebhookEndpoint>, Api.ApiDeletedWebhookEndpoint>,
+  Same<Static<typeof Redelivery>, Api.ApiRedelivery>, Same<Static<typeof WebhookEndpointParams>, Api.WebhookEndpointParams>,
+  Same<Static<typeof RotateSecretParams>, Api.RotateSecretParams>, Same<Static<typeof ListEventsParams>, Api.ListEventsParams>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 void schemasMatchInterfaces;
 
 /** The named schemas, as the OpenAPI document's components name them. */
 export const MERCHANT_API_SCHEMAS = {
   Payment, Refund, LedgerEntry, Reversal, PaymentList, RefundList, LedgerEntryList, Receipt, ReceiptList, ReceiptKeys, Error: ErrorBody,
   CaptureParams, RefundParams, Period, Settlement, ClosePeriodParams,
+  Event, EventList, WebhookEndpoint, WebhookEndpointWithSecret, WebhookEndpointList, DeletedWebhookEndpoint, Redelivery, WebhookEndpointParams, RotateSecretParams,
 } as const satisfies Record<string, TSchema>;
 export type SchemaName = keyof typeof MERCHANT_API_SCHEMAS;
 
@@ -188,7 +231,7 @@ const EVERY_ROUTE: readonly Api.MerchantApiCode[] = ['INVALID_PARAMETER', 'UNAUT
 const EVERY_POST: readonly Api.MerchantApiCode[] = ['INVALID_JSON', 'BODY_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'IDEMPOTENCY_KEY_REUSED'];
 
 export interface RouteSpec {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'delete';
   /** OpenAPI style: `/v1/payments/{id}`. */
   path: string;
   summary: string;
@@ -280,6 +323,46 @@ export const MERCHANT_API_ROUTES = {
     description: 'The period\'s totals per currency and every ledger entry in it, in journal order. A closed period\'s report never '
       + 'changes and is the same on every gateway; the open one\'s (`current`) grows until it is closed.',
     id: { description: 'the period\'s number, or `current`', schema: PeriodRef }, query: NoParams, ok: 'Settlement', errors: ['PERIOD_NOT_FOUND'],
+  },
+  listEvents: {
+    method: 'get', path: '/v1/events', summary: 'List events',
+    description: 'The merchant\'s events as its journal holds them, newest first, a page at a time. An event is listed once the '
+      + 'gateway has sealed it into the journal (within about a second of the step that made it).',
+    query: ListEventsParams, ok: 'EventList', errors: [],
+  },
+  getEvent: {
+    method: 'get', path: '/v1/events/{id}', summary: 'Read an event',
+    description: 'An event of the merchant: exactly the body its webhook deliveries carry. Another merchant\'s event answers exactly as an unknown one.',
+    id: { description: 'the event id', schema: EventId }, query: NoParams, ok: 'Event', errors: ['EVENT_NOT_FOUND'],
+  },
+  redeliverEvent: {
+    method: 'post', path: '/v1/events/{id}/redeliver', summary: 'Deliver an event again',
+    description: 'Queues the event again for every webhook endpoint of the merchant, now, with a fresh retry schedule.',
+    id: { description: 'the event id', schema: EventId }, query: NoParams, body: NoParams, ok: 'Redelivery', errors: ['EVENT_NOT_FOUND'],
+  },
+  createWebhookEndpoint: {
+    method: 'post', path: '/v1/webhook_endpoints', summary: 'Add a webhook endpoint',
+    description: 'Registers a URL that receives every event sealed from now on, signed (docs/webhooks.md). The answer holds the '
+      + 'signing secret, shown this once. Not replayed by Idempotency-Key (a replay would have to keep the secret): a retried '
+      + 'request makes another endpoint; list and delete the extra one.',
+    query: NoParams, body: WebhookEndpointParams, ok: 'WebhookEndpointWithSecret', errors: ['TOO_MANY_WEBHOOK_ENDPOINTS'],
+  },
+  listWebhookEndpoints: {
+    method: 'get', path: '/v1/webhook_endpoints', summary: 'List webhook endpoints',
+    description: 'Every webhook endpoint of the merchant, oldest first, without secrets.',
+    query: NoParams, ok: 'WebhookEndpointList', errors: [],
+  },
+  deleteWebhookEndpoint: {
+    method: 'delete', path: '/v1/webhook_endpoints/{id}', summary: 'Delete a webhook endpoint',
+    description: 'Stops deliveries to it (one already in flight may still arrive).',
+    id: { description: 'the webhook endpoint id', schema: EndpointId }, query: NoParams, ok: 'DeletedWebhookEndpoint', errors: ['WEBHOOK_ENDPOINT_NOT_FOUND'],
+  },
+  rotateWebhookSecret: {
+    method: 'post', path: '/v1/webhook_endpoints/{id}/rotate_secret', summary: 'Rotate a webhook endpoint\'s secret',
+    description: 'A new signing secret (in this answer only); the previous one is still used beside it for `grace_seconds` '
+      + '(default 24 h), so deliveries carry both signatures until the receiver has the new one. Not replayed by Idempotency-Key.',
+    id: { description: 'the webhook endpoint id', schema: EndpointId }, query: NoParams, body: RotateSecretParams, ok: 'WebhookEndpointWithSecret',
+    errors: ['WEBHOOK_ENDPOINT_NOT_FOUND'],
   },
 } as const satisfies Record<string, RouteSpec>;
 

@@ -182,6 +182,55 @@ export interface ApiErrorBody {
   error: { code: MerchantApiCode; message: string; param?: string };
 }
 
+/** What an event says happened (docs/webhooks.md §Events). */
+export type ApiEventType =
+  | 'payment.approved' | 'payment.declined' | 'payment.captured' | 'payment.voided' | 'payment.expired' | 'payment.reversed' | 'refund.created';
+export const API_EVENT_TYPES: readonly ApiEventType[] = [
+  'payment.approved', 'payment.declined', 'payment.captured', 'payment.voided', 'payment.expired', 'payment.reversed', 'refund.created',
+];
+
+/**
+ * An event: one step that changed a payment, with the payment as that step left it, the refund it made (if
+ * any) and the ledger entries it wrote. A webhook delivery's body is exactly this object, as GET /v1/events/{id}
+ * answers it.
+ */
+export interface ApiEvent {
+  object: 'event';
+  /** `ev_<payment id>_<n>`: the payment's n'th event. Receivers deduplicate on it. */
+  id: string;
+  type: ApiEventType;
+  created_at: number;
+  data: { payment: ApiPayment; refund: ApiRefund | null; entries: ApiLedgerEntry[] };
+}
+
+/** Where a merchant receives its events. `secret` is in the answer that made (or rotated) it, and never again. */
+export interface ApiWebhookEndpoint {
+  object: 'webhook_endpoint';
+  id: string;
+  url: string;
+  created_at: number;
+  /** While a rotation's grace runs: when the previous secret stops being used (ms); else null. */
+  previous_secret_expires_at: number | null;
+}
+
+export interface ApiWebhookEndpointWithSecret extends ApiWebhookEndpoint {
+  /** `whsec_…`: the signing secret. Shown here only: keep it. */
+  secret: string;
+}
+
+export interface ApiDeletedWebhookEndpoint {
+  object: 'webhook_endpoint';
+  id: string;
+  deleted: true;
+}
+
+/** POST /v1/events/{id}/redeliver: the event was queued again for this many endpoints. */
+export interface ApiRedelivery {
+  object: 'redelivery';
+  event: string;
+  endpoints: number;
+}
+
 // ── parameters ──────────────────────────────────────────────────────────────────────────────────────────
 
 /** POST /v1/payments/{id}/capture: all of what was authorized, or `amount` of it (the rest is released). */
@@ -195,6 +244,25 @@ export interface RefundParams {
   amount: number;
   /** Free text for the merchant's records: at most 500 characters, no control characters. */
   reason?: string;
+}
+
+/** POST /v1/webhook_endpoints. */
+export interface WebhookEndpointParams {
+  /** https://… (http only where the operator allows private receivers), at most 2048 characters. */
+  url: string;
+}
+
+/** POST /v1/webhook_endpoints/{id}/rotate_secret. */
+export interface RotateSecretParams {
+  /** Seconds the previous secret is still signed with (both are sent meanwhile); 0 to 7 days, default 24 h. */
+  grace_seconds?: number;
+}
+
+/** GET /v1/events: newest first. */
+export interface ListEventsParams {
+  limit?: number;
+  /** The id of the last event of the page before. */
+  starting_after?: string;
 }
 
 /** POST /v1/periods/close: the period to close (the open one's number: GET /v1/settlements/current). */
@@ -221,6 +289,15 @@ export interface ListRefundsParams extends ListParams {
 
 export const DEFAULT_LIST_LIMIT = 10;
 export const MAX_LIST_LIMIT = 100;
+/** A merchant's webhook endpoints: at most this many. */
+export const MAX_WEBHOOK_ENDPOINTS = 16;
+/** How long a rotated secret is still signed with, unless the rotation says: 24 h (s). */
+export const DEFAULT_SECRET_GRACE_S = 24 * 60 * 60;
+export const MAX_SECRET_GRACE_S = 7 * 24 * 60 * 60;
+/** `ev_`, a payment id, `_` and the event's number. */
+export const EVENT_ID_PATTERN = '^ev_[0-9a-f]{32}_[1-9][0-9]{0,5}$';
+/** `we_` and 32 lowercase hex digits. */
+export const WEBHOOK_ENDPOINT_ID_PATTERN = '^we_[0-9a-f]{32}$';
 /** A refund's reason: at most this many characters. */
 export const MAX_REFUND_REASON = 500;
 /** No control characters (C0, DEL) in a reason. */
@@ -257,12 +334,15 @@ export const MERCHANT_API_ERRORS = {
   PAYMENT_NOT_FOUND: { status: 404, message: PAYMENT_ERROR_CODES.PAYMENT_NOT_FOUND },
   REFUND_NOT_FOUND: { status: 404, message: PAYMENT_ERROR_CODES.REFUND_NOT_FOUND },
   PERIOD_NOT_FOUND: { status: 404, message: PAYMENT_ERROR_CODES.PERIOD_NOT_FOUND },
+  EVENT_NOT_FOUND: { status: 404, message: 'no such event' },
+  WEBHOOK_ENDPOINT_NOT_FOUND: { status: 404, message: 'no such webhook endpoint' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'this route does not take that method' },
   PAYMENT_NOT_CAPTURABLE: { status: 409, message: PAYMENT_ERROR_CODES.PAYMENT_NOT_CAPTURABLE },
   PAYMENT_NOT_VOIDABLE: { status: 409, message: PAYMENT_ERROR_CODES.PAYMENT_NOT_VOIDABLE },
   PAYMENT_NOT_REFUNDABLE: { status: 409, message: PAYMENT_ERROR_CODES.PAYMENT_NOT_REFUNDABLE },
   IDEMPOTENCY_KEY_REUSED: { status: 409, message: PAYMENT_ERROR_CODES.IDEMPOTENCY_KEY_REUSED },
   PERIOD_NOT_OPEN: { status: 409, message: PAYMENT_ERROR_CODES.PERIOD_NOT_OPEN },
+  TOO_MANY_WEBHOOK_ENDPOINTS: { status: 409, message: `a merchant has at most ${MAX_WEBHOOK_ENDPOINTS} webhook endpoints` },
   BODY_TOO_LARGE: { status: 413, message: `the body is larger than ${MAX_REQUEST_BYTES} bytes` },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the body must be application/json (UTF-8)' },
   AMOUNT_TOO_LARGE: { status: 422, message: PAYMENT_ERROR_CODES.AMOUNT_TOO_LARGE },

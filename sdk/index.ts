@@ -1,6 +1,7 @@
 /**
  * The scanpay SDK: connect a scanner to the gateway over the WebSocket protocol v1 (docs/protocol.md) and walk a
- * payment; and, for merchants, a typed client of the merchant API (docs/merchant-api.md). Everything a scanner or
+ * payment; and, for merchants, a typed client of the merchant API (docs/merchant-api.md) and the check of a
+ * webhook's signature (verifyWebhook, docs/webhooks.md). Everything a scanner or
  * merchant integration needs is exported here.
  * @example
  *   import { MerchantClient, ScannerClient, isScannerError } from 'scanpay/sdk';
@@ -22,10 +23,15 @@ export {
   type StatusFrame, type WelcomeFrame,
 } from '../protocol/messages.ts';
 export { TOKEN_WINDOW_S, isDeviceId, signScannerToken } from '../protocol/scanner-token.ts';
+export {
+  DEFAULT_TOLERANCE_S, EVENT_ID_HEADER, SIGNATURE_HEADER, signatureHeader, verifyWebhook, webhookSignature, type VerifyOptions, type WebhookCheck,
+} from '../protocol/webhook-signature.ts';
 export { MerchantClient, type MerchantClientOptions, type MerchantRequestOptions } from './merchant-client.ts';
 export { MerchantApiError, isMerchantApiError, type MerchantApiErrorCode, type MerchantClientCode } from './merchant-api-error.ts';
 export {
   MERCHANT_API_CODES, MERCHANT_API_ERRORS, MERCHANT_API_VERSION, isMerchantApiCode,
   type ApiErrorBody, type ApiLedgerEntry, type ApiList, type ApiPayment, type ApiPaymentStatus, type ApiRefund, type ApiReversal,
   type ApiReversalAction, type CaptureParams, type ListParams, type ListRefundsParams, type MerchantApiCode, type RefundParams,
+  type ApiEvent, type ApiEventType, type ApiWebhookEndpoint, type ApiWebhookEndpointWithSecret, type ApiDeletedWebhookEndpoint, type ApiRedelivery,
+  type ListEventsParams, type RotateSecretParams, type WebhookEndpointParams,
 } from '../protocol/merchant-api.ts';

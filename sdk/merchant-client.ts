@@ -10,7 +10,8 @@
  */
 import {
   isMerchantApiCode, type ApiErrorBody, type ApiLedgerEntry, type ApiList, type ApiPayment, type ApiRefund, type ApiReversal,
-  type CaptureParams, type ListParams, type ListRefundsParams, type RefundParams,
+  type CaptureParams, type ListParams, type ListRefundsParams, type RefundParams, type ApiEvent, type ApiRedelivery, type ApiWebhookEndpoint,
+  type ApiWebhookEndpointWithSecret, type ApiDeletedWebhookEndpoint, type ListEventsParams, type RotateSecretParams, type WebhookEndpointParams,
 } from '../protocol/merchant-api.ts';
 import { MerchantApiError } from './merchant-api-error.ts';
 
@@ -91,7 +92,43 @@ export class MerchantClient {
     return this.#send('GET', `/v1/refunds${query(params)}`, undefined, opts);
   }
 
-  async #send<T>(method: 'GET' | 'POST', path: string, body: object | undefined, opts: MerchantRequestOptions = {}): Promise<T> {
+  /** A page of the merchant's events, newest first (docs/webhooks.md). */
+  listEvents(params: ListEventsParams = {}, opts?: MerchantRequestOptions): Promise<ApiList<ApiEvent>> {
+    return this.#send('GET', `/v1/events${query(params)}`, undefined, opts);
+  }
+
+  /** An event: exactly the body its webhook deliveries carry. */
+  getEvent(id: string, opts?: MerchantRequestOptions): Promise<ApiEvent> {
+    return this.#send('GET', `/v1/events/${segment(id)}`, undefined, opts);
+  }
+
+  /** Queues the event again for every webhook endpoint. */
+  redeliverEvent(id: string, opts?: MerchantRequestOptions): Promise<ApiRedelivery> {
+    return this.#send('POST', `/v1/events/${segment(id)}/redeliver`, {}, opts);
+  }
+
+  /**
+   * A new webhook endpoint, with its signing secret (shown this once). Not retried: the gateway does not replay
+   * it by Idempotency-Key (it would have to keep the secret), so a retry could make a second endpoint.
+   */
+  createWebhookEndpoint(params: WebhookEndpointParams, opts?: MerchantRequestOptions): Promise<ApiWebhookEndpointWithSecret> {
+    return this.#send('POST', '/v1/webhook_endpoints', params, opts, 0);
+  }
+
+  listWebhookEndpoints(opts?: MerchantRequestOptions): Promise<ApiList<ApiWebhookEndpoint>> {
+    return this.#send('GET', '/v1/webhook_endpoints', undefined, opts);
+  }
+
+  deleteWebhookEndpoint(id: string, opts?: MerchantRequestOptions): Promise<ApiDeletedWebhookEndpoint> {
+    return this.#send('DELETE', `/v1/webhook_endpoints/${segment(id)}`, undefined, opts);
+  }
+
+  /** A new signing secret (shown this once); the previous one signs too for the grace (default 24 h). Not retried, as creation. */
+  rotateWebhookSecret(id: string, params: RotateSecretParams = {}, opts?: MerchantRequestOptions): Promise<ApiWebhookEndpointWithSecret> {
+    return this.#send('POST', `/v1/webhook_endpoints/${segment(id)}/rotate_secret`, params, opts, 0);
+  }
+
+  async #send<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body: object | undefined, opts: MerchantRequestOptions = {}, retries = this.#retries): Promise<T> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.#apiKey}`, accept: 'application/json' };
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
@@ -103,14 +140,14 @@ export class MerchantClient {
         const signal = opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(this.#timeoutMs)]) : AbortSignal.timeout(this.#timeoutMs);
         res = await this.#fetch(`${this.#base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
       } catch (e) {
-        if (opts.signal?.aborted || attempt >= this.#retries) {
+        if (opts.signal?.aborted || attempt >= retries) {
           throw new MerchantApiError('NETWORK', `${method} ${path}: no answer (${(e as Error).message})`, null);
         }
         await pause(RETRY_PAUSE_MS * 2 ** attempt, opts.signal);
         continue;
       }
       const text = await res.text();
-      if (res.status === 503 && attempt < this.#retries && !opts.signal?.aborted) {
+      if (res.status === 503 && attempt < retries && !opts.signal?.aborted) {
         const after = Number(res.headers.get('retry-after'));
         await pause(after > 0 ? Math.min(after, 10) * 1000 : RETRY_PAUSE_MS * 2 ** attempt, opts.signal);
         continue;

@@ -26,7 +26,7 @@ export interface HttpResponse {
 export type HttpHandler = (req: HttpRequest) => Promise<HttpResponse>;
 
 export interface HttpRoute {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'delete';
   pattern: string; // uWS-style: /auth/:session
   handler: HttpHandler;
 }

@@ -1,16 +1,13 @@
 /**
- * The gateway's receipt loop: every `intervalMs`, for each merchant that has had events, seal the merchant's
- * journal (issuer/journal.ts sealMerchant: lease-held and compare-and-append, so running it beside another
- * sealer only shares the work; the lease is let go after each merchant, so a period close, which waits for it
- * in issuer/settlement.ts, never waits long) and sign the receipts its new records call for (issuer/receipt-chain.ts
- * signMerchantReceipts), the signing itself in the crypto workers. One round at a time; a round's failure is
+ * The gateway's receipt loop: every `intervalMs`, for each merchant that has had events, sign the receipts the
+ * new records of its journal call for (issuer/receipt-chain.ts signMerchantReceipts), the signing itself in the
+ * crypto workers. The journal is filled by the sealer loop (sealer-loop.ts): receipts follow what it sealed. One round at a time; a round's failure is
  * logged and the next round tries again; it never touches a payment's own path, so a slow store or signer
  * delays receipts, never payments. close() waits for the round in progress.
  * @example
  *   const loop = startReceiptLoop({ store, sign: (r) => engine.signReceipts(r), owner: gatewayId, intervalMs: 1000, onError });
  *   await loop.close();
  */
-import { sealMerchant } from '../../issuer/journal.ts';
 import { signMerchantReceipts } from '../../issuer/receipt-chain.ts';
 import type { ReceiptChainRequest, SignedReceipt } from '../../issuer/receipt-signing.ts';
 import type { Store } from '../../issuer/store/index.ts';
@@ -18,7 +15,7 @@ import type { Store } from '../../issuer/store/index.ts';
 export interface ReceiptLoopOptions {
   store: Pick<Store, 'events' | 'receipts'>;
   sign(request: ReceiptChainRequest): Promise<SignedReceipt[]>;
-  /** This process: the sealer's and the signer's lease holder. */
+  /** This process: the signer's lease holder. */
   owner: string;
   intervalMs: number;
   /** A round's failure for a merchant (store down, a corrupt record): logged by the caller, retried next round. */
@@ -49,12 +46,6 @@ export function startReceiptLoop(opts: ReceiptLoopOptions): ReceiptLoop {
     for (const merchant of merchants) {
       if (closed) return;
       try {
-        try {
-          await sealMerchant(opts.store.events, merchant, { owner: opts.owner, now: Date.now() });
-        } finally {
-          // let go at once: a period close waits for this lease (issuer/settlement.ts), and other sealers take turns
-          await opts.store.events.releaseSealer(merchant, opts.owner);
-        }
         const made = await signMerchantReceipts(deps, merchant, { owner: opts.owner });
         if (made.length > 0) opts.onSigned?.(merchant, made.length);
       } catch (e) {

@@ -10,10 +10,10 @@
  */
 import type { ReceiptKeyInfo } from '../../issuer/key-ring.ts';
 import type { SettlementReport } from '../../issuer/settlement.ts';
-import type { LedgerEntry, OperationOutcome, Payment, Period, Refund, StoredReceipt } from '../../issuer/store/index.ts';
+import type { LedgerEntry, OperationOutcome, Payment, PaymentEvent, Period, Refund, StoredReceipt, WebhookEndpoint } from '../../issuer/store/index.ts';
 import {
-  MAX_REQUEST_BYTES, MERCHANT_API_ERRORS, type ApiErrorBody, type ApiLedgerEntry, type ApiList, type ApiPayment, type ApiPeriod, type ApiReceipt,
-  type ApiReceiptKeys, type ApiRefund, type ApiReversal, type ApiSettlement, type MerchantApiCode,
+  MAX_REQUEST_BYTES, MERCHANT_API_ERRORS, type ApiErrorBody, type ApiEvent, type ApiLedgerEntry, type ApiList, type ApiPayment, type ApiPeriod, type ApiReceipt,
+  type ApiReceiptKeys, type ApiRefund, type ApiReversal, type ApiSettlement, type ApiWebhookEndpoint, type ApiWebhookEndpointWithSecret, type MerchantApiCode,
 } from '../../protocol/merchant-api.ts';
 import type { OperationKind } from '../flow/deps.ts';
 import type { HttpResponse, ListenerAnswers } from '../http/types.ts';
@@ -42,6 +42,25 @@ export function entryObject(e: LedgerEntry): ApiLedgerEntry {
     object: 'ledger_entry', payment: e.paymentId, seq: e.seq, type: e.type, amount: e.amount, balance_change: e.balanceChange,
     refund: e.refundId, created_at: e.at,
   };
+}
+
+/** An event as GET /v1/events/{id} answers it and its webhook deliveries carry it (the same bytes: JSON.stringify of this). */
+export function eventObject(e: PaymentEvent): ApiEvent {
+  return {
+    object: 'event', id: e.id, type: e.type, created_at: e.createdAt,
+    data: { payment: paymentObject(e.payment), refund: e.refund && refundObject(e.refund), entries: e.entries.map(entryObject) },
+  };
+}
+
+/** An endpoint without its secrets; `previous_secret_expires_at` while a rotation's grace runs at `now`. */
+export function endpointObject(e: WebhookEndpoint, now: number): ApiWebhookEndpoint {
+  const previous = e.secrets[1]?.expiresAt ?? null;
+  return { object: 'webhook_endpoint', id: e.id, url: e.url, created_at: e.createdAt, previous_secret_expires_at: previous !== null && previous > now ? previous : null };
+}
+
+/** The answer that made or rotated an endpoint: the one place its secret is shown. */
+export function endpointWithSecret(e: WebhookEndpoint, secret: string, now: number): ApiWebhookEndpointWithSecret {
+  return { ...endpointObject(e, now), secret };
 }
 
 export function receiptObject(r: StoredReceipt): ApiReceipt {

@@ -236,7 +236,7 @@ function serveRoutes(
 ): void {
   for (const route of routes) {
     const names = [...route.pattern.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]);
-    app[route.method](route.pattern, (res, req) => {
+    app[route.method === 'delete' ? 'del' : route.method](route.pattern, (res, req) => {
       const state = { aborted: false };
       const answered = pending.begin();
       res.onAborted(() => {
@@ -255,7 +255,7 @@ function serveRoutes(
         answered();
         if (!state.aborted) write(res, r, extraHeaders);
       };
-      const body = route.method === 'post' ? readBody(res, state, answers.maxBodyBytes) : Promise.resolve(new Uint8Array(0));
+      const body = route.method !== 'get' ? readBody(res, state, answers.maxBodyBytes) : Promise.resolve(new Uint8Array(0));
       body.then(async (bytes) => {
         if (bytes === null) return respond(answers.bodyTooLarge);
         const request: HttpRequest = { params, query, body: bytes, ...headers, remoteAddress };

@@ -38,5 +38,7 @@ export type * from './types.ts';
 export type * from './payment-types.ts';
 export type * from './merchant-types.ts';
 export type * from './event-types.ts';
+export type * from './webhook-types.ts';
+export { WEBHOOK_ENDPOINT_ID_PATTERN } from './webhook-types.ts';
 export { EVENT_TYPES } from './event-types.ts';
 export type * from './receipt-types.ts';

@@ -57,6 +57,18 @@ export interface KeyLayout {
   receiptsByPayment(merchant: string): string;
   receiptHead(merchant: string): string;
   receiptSigner(merchant: string): string;
+  /**
+   * A merchant's webhook endpoints (a hash: id → JSON, secrets sealed), each endpoint's journal cursor, the due
+   * deliveries (a sorted set of `endpoint|event` by when due, or until when leased), each delivery's attempts
+   * and claim, and its delivered and given-up counts (webhook-types.ts).
+   */
+  webhooks(merchant: string): string;
+  webhookCursors(merchant: string): string;
+  webhookDue(merchant: string): string;
+  webhookClaims(merchant: string): string;
+  webhookCounts(merchant: string): string;
+  /** Every merchant that has had a webhook endpoint. */
+  webhookMerchants: string;
   /** A merchant's Idempotency-Key claims, by the key's hash. */
   idempotency(merchant: string, keyHash: string): string;
   /** A merchant's API key ids. */
@@ -110,6 +122,12 @@ export function keyLayout(prefix: string): KeyLayout {
     receiptsByPayment: (merchant) => `${prefix}{m:${merchant}}:receipts-by-payment`,
     receiptHead: (merchant) => `${prefix}{m:${merchant}}:receipt-head`,
     receiptSigner: (merchant) => `${prefix}{m:${merchant}}:receipt-signer`,
+    webhooks: (merchant) => `${prefix}{m:${merchant}}:webhooks`,
+    webhookCursors: (merchant) => `${prefix}{m:${merchant}}:wh-cursors`,
+    webhookDue: (merchant) => `${prefix}{m:${merchant}}:wh-due`,
+    webhookClaims: (merchant) => `${prefix}{m:${merchant}}:wh-claims`,
+    webhookCounts: (merchant) => `${prefix}{m:${merchant}}:wh-counts`,
+    webhookMerchants: `${prefix}webhook-merchants`,
     idempotency: (merchant, keyHash) => `${prefix}{m:${merchant}}:idem:${keyHash}`,
     merchantKeys: (merchant) => `${prefix}{m:${merchant}}:keys`,
     apiKey: (keyId) => `${prefix}apikey:${keyId}`,

@@ -15,6 +15,7 @@ import { MemoryMerchants } from './memory-merchants.ts';
 import { MemoryPayments } from './memory-payments.ts';
 import { MemoryEvents } from './memory-events.ts';
 import { MemoryReceipts } from './memory-receipts.ts';
+import { MemoryWebhooks } from './memory-webhooks.ts';
 import { copyCard, copyResult, copySessionRecord, sameSession } from './records.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { pinBudgetKey } from './keys.ts';
@@ -52,6 +53,7 @@ export class MemoryStore implements Store {
   readonly merchants = new MemoryMerchants();
   readonly events = new MemoryEvents(this.payments);
   readonly receipts = new MemoryReceipts();
+  readonly webhooks = new MemoryWebhooks(this.events);
   readonly #sessions = new ExpiringMap<StoredSession>();
   readonly #nonces = new ExpiringMap<{ keepUntil: number }>();
   readonly #devices = new Map<string, DeviceRecord>();

@@ -15,6 +15,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { declineReasonLua } from '../payment.ts';
 import { EVENT_SCRIPTS, type EventScripts } from './redis-event-scripts.ts';
 import { RECEIPT_SCRIPTS, type ReceiptScripts } from './redis-receipt-scripts.ts';
+import { WEBHOOK_SCRIPTS, type WebhookScripts } from './redis-webhook-scripts.ts';
 import { ENTRY, PAYMENT_SCRIPTS, type PaymentScripts } from './redis-payment-scripts.ts';
 import { CARD_FIELDS } from './redis-codec.ts';
 
@@ -60,7 +61,7 @@ export interface StoreScripts {
 }
 
 /** Every script of the store, as methods (ioredis defineCommand). */
-export type AllScripts = StoreScripts & PaymentScripts & EventScripts & ReceiptScripts;
+export type AllScripts = StoreScripts & PaymentScripts & EventScripts & ReceiptScripts & WebhookScripts;
 export type ScriptedRedis = (Redis | Cluster) & AllScripts;
 
 /**
@@ -430,6 +431,6 @@ const SCRIPTS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }>
 
 /** Registers the scripts on the connection or cluster (EVALSHA, falling back to EVAL once per node connection). */
 export function withStoreScripts(redis: Redis | Cluster): ScriptedRedis {
-  for (const [name, definition] of Object.entries({ ...SCRIPTS, ...PAYMENT_SCRIPTS, ...EVENT_SCRIPTS, ...RECEIPT_SCRIPTS })) redis.defineCommand(name, definition);
+  for (const [name, definition] of Object.entries({ ...SCRIPTS, ...PAYMENT_SCRIPTS, ...EVENT_SCRIPTS, ...RECEIPT_SCRIPTS, ...WEBHOOK_SCRIPTS })) redis.defineCommand(name, definition);
   return redis as ScriptedRedis;
 }

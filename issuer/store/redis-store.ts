@@ -28,6 +28,8 @@ import type { PaymentStore } from './payment-types.ts';
 import { RedisEvents } from './redis-events.ts';
 import { RedisReceipts } from './redis-receipts.ts';
 import type { ReceiptStore } from './receipt-types.ts';
+import { RedisWebhooks } from './redis-webhooks.ts';
+import type { WebhookStore } from './webhook-types.ts';
 import { withStoreScripts, type AllScripts, type PinBudgetBefore, type RateUnitArgs, type ScriptedRedis } from './redis-scripts.ts';
 import { RedisMerchants } from './redis-merchants.ts';
 import { RedisPayments } from './redis-payments.ts';
@@ -131,6 +133,7 @@ export class RedisStore implements Store {
   readonly merchants: MerchantStore;
   readonly events: EventStore;
   readonly receipts: ReceiptStore;
+  readonly webhooks: WebhookStore;
   readonly #payments: RedisPayments;
 
   readonly #direct: ScriptedRedis;
@@ -170,6 +173,7 @@ export class RedisStore implements Store {
     this.merchants = new RedisMerchants(context);
     this.events = new RedisEvents(context);
     this.receipts = new RedisReceipts(context);
+    this.webhooks = new RedisWebhooks(context);
   }
 
   /** Connects and checks the server answers; STORE_UNAVAILABLE (with the reason, never the password) if not. */

@@ -14,6 +14,7 @@ import type { EventStore } from './event-types.ts';
 import type { ReceiptStore } from './receipt-types.ts';
 import type { MerchantStore } from './merchant-types.ts';
 import type { CaptureMethod, PaymentStore } from './payment-types.ts';
+import type { WebhookStore } from './webhook-types.ts';
 
 export type CardStatus = 'active' | 'blocked' | 'locked';
 
@@ -271,6 +272,8 @@ export interface Store {
   readonly events: EventStore;
   /** Merchants' chains of signed receipts (receipt-types.ts). */
   readonly receipts: ReceiptStore;
+  /** Merchants' webhook endpoints and the deliveries of their journals' events (webhook-types.ts). */
+  readonly webhooks: WebhookStore;
 
   /** Inserts a new card; false (and nothing written) when the token exists. */
   insertCard(card: CardRecord): Promise<boolean>;

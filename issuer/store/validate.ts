@@ -19,6 +19,7 @@ import { PAYLOAD_SIZE } from '../payload.ts';
 import { CARD_TOKEN, shardOf } from '../session-id.ts';
 import { copyCard, copyLedger, copySession, copySessionRecord } from './records.ts';
 import type { ApiKeyRecord, MerchantRecord } from './merchant-types.ts';
+import { WEBHOOK_ENDPOINT_ID_PATTERN, type SealedSecret, type WebhookEndpoint } from './webhook-types.ts';
 import type { CaptureMethod, ListQuery, OperationRequest } from './payment-types.ts';
 import { EVENT_TYPES, type EventType, type JournalRecord, type Period } from './event-types.ts';
 import { RECEIPT_KINDS, type ReceiptKind } from '../../core/receipt.ts';
@@ -365,6 +366,41 @@ export function checkedPeriod(input: unknown): Period {
     period: aint(p.period, 'period', 1, Number.MAX_SAFE_INTEGER), firstSeq: aint(p.firstSeq, 'firstSeq', 1, Number.MAX_SAFE_INTEGER),
     lastSeq: nullable(p.lastSeq, (v) => aint(v, 'lastSeq', 0, Number.MAX_SAFE_INTEGER)), openedAt: whole(p.openedAt, 'openedAt'),
     closedAt: nullable(p.closedAt, (v) => whole(v, 'closedAt')), closingHash: nullable(p.closingHash, (v) => matching(v, 'closingHash', HASH, '64 lowercase hex characters')),
+  };
+}
+
+// ── webhooks ────────────────────────────────────────────────────────────────────────────────────────────────
+const ENDPOINT_ID = new RegExp(WEBHOOK_ENDPOINT_ID_PATTERN);
+/** base64url of nonce ‖ ciphertext ‖ tag (gateway/webhooks/secrets.ts): bounded. */
+const SEALED = /^[A-Za-z0-9_-]{16,256}$/;
+/** The longest endpoint URL kept. */
+export const MAX_WEBHOOK_URL = 2048;
+/** An owner of a lease or a claim: a gateway's id. */
+const OWNER = /^[A-Za-z0-9:._-]{1,128}$/;
+
+export function checkedEndpointId(id: unknown): string {
+  return matching(id, 'webhook endpoint id', ENDPOINT_ID, 'we_ and 32 lowercase hex characters');
+}
+
+export function checkedOwner(owner: unknown): string {
+  return matching(owner, 'owner', OWNER, '1 to 128 letters, digits or : . _ -');
+}
+
+function checkedSealedSecret(input: unknown): SealedSecret {
+  const s = record(input, 'secret');
+  return { sealed: matching(s.sealed, 'sealed secret', SEALED, 'base64url, 16 to 256 characters'), expiresAt: s.expiresAt === null ? null : whole(s.expiresAt, 'expiresAt') };
+}
+
+/** An endpoint as the store keeps it: its URL's shape only (the gateway checks where it points), 1 or 2 sealed secrets. */
+export function checkedWebhookEndpoint(input: unknown): WebhookEndpoint {
+  const e = record(input, 'webhook endpoint');
+  if (typeof e.url !== 'string' || e.url.length > MAX_WEBHOOK_URL || !/^https?:\/\/[\x21-\x7e]+$/.test(e.url)) {
+    throw bad(`url must be an http(s) URL of at most ${MAX_WEBHOOK_URL} printable ASCII characters`);
+  }
+  if (!Array.isArray(e.secrets) || e.secrets.length < 1 || e.secrets.length > 2) throw bad('secrets must be 1 or 2 sealed secrets');
+  return {
+    id: checkedEndpointId(e.id), merchant: checkedMerchantId(e.merchant), url: e.url, createdAt: whole(e.createdAt, 'createdAt'),
+    secrets: e.secrets.map(checkedSealedSecret),
   };
 }
 

@@ -118,8 +118,9 @@ describe('usage errors in-process', () => {
     const expected: [string[], string][] = [
       [[], `scanpay takes one of ${buildProgram(silent).commands.map((c) => c.name()).join(', ')}; \`scanpay --help\` describes them`],
       [['settlement'], 'scanpay settlement takes one of close, report; `scanpay settlement --help` describes them'],
-      [['merchant'], 'scanpay merchant takes one of create, rotate-key, list, show; `scanpay merchant --help` describes them'],
+      [['merchant'], 'scanpay merchant takes one of create, rotate-key, list, show, webhook; `scanpay merchant --help` describes them'],
       [['payment'], 'scanpay payment takes one of show, list, capture, void, reverse; `scanpay payment --help` describes them'],
+      [['merchant', 'webhook'], 'scanpay merchant webhook takes one of add, list, remove; `scanpay merchant webhook --help` describes them'],
       [['card'], 'scanpay card takes one of issue, reissue, block, unblock, pin, show; `scanpay card --help` describes them'],
       [['fleet-key'], 'scanpay fleet-key takes one of generate; `scanpay fleet-key --help` describes them'],
       [['--keyring', 'x.json', 'scanner'], 'scanpay scanner takes one of provision, list, show, revoke; `scanpay scanner --help` describes them'],

@@ -51,6 +51,26 @@ describe('start configuration', () => {
     expect(readStartConfig({ SCANPAY_MAX_CONNECTION_AGE_S: '90' }, []).maxConnectionAgeS).toBe(90);
   });
 
+  it('reads the sealer and webhook settings, and maps them to the gateway', () => {
+    expect(readStartConfig({}, [])).toMatchObject({
+      sealerIntervalMs: 1_000,
+      webhooks: { intervalMs: 1_000, retryScheduleMs: [60_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000], timeoutMs: 10_000, maxConcurrent: 32, allowPrivate: false },
+    });
+    const set = readStartConfig({
+      SCANPAY_SEALER_INTERVAL_MS: '200', SCANPAY_WEBHOOK_INTERVAL_MS: '250', SCANPAY_WEBHOOK_RETRY_MS: '100,200,400', SCANPAY_WEBHOOK_TIMEOUT_MS: '2000',
+      SCANPAY_WEBHOOK_CONCURRENCY: '4', SCANPAY_WEBHOOK_ALLOW_PRIVATE: '1',
+    }, []);
+    const webhooks = { intervalMs: 250, retryScheduleMs: [100, 200, 400], timeoutMs: 2_000, maxConcurrent: 4, allowPrivate: true };
+    expect(set).toMatchObject({ sealerIntervalMs: 200, webhooks });
+    expect(startOptions(set)).toMatchObject({ sealerIntervalMs: 200, webhooks });
+    expect(problemsOf({ SCANPAY_SEALER_INTERVAL_MS: '0', SCANPAY_WEBHOOK_RETRY_MS: '100,,200', SCANPAY_WEBHOOK_CONCURRENCY: 'lots', SCANPAY_WEBHOOK_ALLOW_PRIVATE: 'yes' })).toEqual([
+      'SCANPAY_SEALER_INTERVAL_MS must be a whole number from 50 to 60000 (got "0")',
+      'SCANPAY_WEBHOOK_RETRY_MS must be 1 to 32 comma-separated delays in ms, each from 1 to 604800000 (got "100,,200")',
+      'SCANPAY_WEBHOOK_CONCURRENCY must be a whole number from 1 to 1024 (got "lots")',
+      'SCANPAY_WEBHOOK_ALLOW_PRIVATE must be 1, or unset (got "yes")',
+    ]);
+  });
+
   it.each([
     ['PORT=abc', { PORT: 'abc' }, /^PORT must be a whole number from 0 to 65535 \(got "abc"\)$/],
     ['PORT=70000', { PORT: '70000' }, /^PORT must be/],

@@ -35,6 +35,10 @@ describe('startGateway refuses a bad option before it starts anything', () => {
     ['a 16-byte fleet key', { fleetKey: randomBytes(16) }, /fleetKey must be 32 bytes/],
     ['a fleet key in hex', { fleetKey: 'ab'.repeat(32) as unknown as Uint8Array }, /fleetKey must be 32 bytes/],
     ['both key ring forms', { keyRingFile: '/nonexistent/keyring.json' }, /keyRingFile or keyRing \(one of the two\)/],
+    ['a webhook schedule with a negative delay', { webhooks: { retryScheduleMs: [1_000, -1] } }, /webhooks\.retryScheduleMs must be at most 64 delays/],
+    ['no webhook slots', { webhooks: { maxConcurrent: 0 } }, /webhooks\.timeoutMs, maxConcurrent and maxResponseBytes must be whole numbers from 1/],
+    ['allowPrivate as text', { webhooks: { allowPrivate: 'yes' as unknown as boolean } }, /webhooks\.allowPrivate must be true or false/],
+    ['a fractional sealer interval', { sealerIntervalMs: 0.5 }, /sealerIntervalMs must be a whole number of ms/],
   ])('%s: BAD_ARGUMENT, and nothing listens', async (_, bad, message) => {
     const port = await freePort();
     const opts: GatewayOptions = {

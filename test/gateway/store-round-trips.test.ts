@@ -2,7 +2,8 @@
  * What a payment costs the store, counted at the server (issue 10: at most 3 round trips), and the device's
  * frame budget now that a scan's or PIN's unit is taken inside its store step (gateway/scanners/rate-limit.ts).
  * Commands are counted with MONITOR on a private redis-server (its own process, stopped by PID), so no other
- * client is in the count; commands that scripts run are left out: one EVALSHA is one round trip.
+ * client is in the count; commands that scripts run are left out: one EVALSHA is one round trip. The gateway's
+ * background loops (sealing journals, delivering webhooks: their own timers, not a payment's cost) are off here.
  * The budget is attacked with floods of scans and PINs over two connections of one device on two gateways
  * sharing one Redis, and on the embedded store: no more pass than the budget, and a refused frame changes nothing.
  */
@@ -28,6 +29,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** The sealer and webhook loops off: what is counted is the payment's own. */
+const NO_LOOPS = { sealerIntervalMs: 0, webhooks: { intervalMs: 0 } };
+
 /** Top-level commands the server received while `run` ran (MONITOR; a script's own calls excluded), by name. */
 async function commandsDuring(url: string, run: () => Promise<void>): Promise<string[]> {
   const admin = new Redis(url);
@@ -50,7 +54,7 @@ describe.skipIf(!server)('store round trips per payment (private redis-server, M
   it('a payment over a scanner costs 3 commands: open session, begin PIN attempt, authorize; the rate units ride inside them', async () => {
     const store = await RedisStore.connect(server!.url, { prefix: testKeyPrefix() });
     // 40 frames back to back; the receipt loop's rounds (off the payment's path, docs/receipts.md) not in the count
-    const fx = await startGatewayFixture({ store, gateway: { framesPerSecond: 1_000, burst: 1_000, receiptIntervalMs: RECEIPTS_OFF } });
+    const fx = await startGatewayFixture({ store, gateway: { framesPerSecond: 1_000, burst: 1_000, receiptIntervalMs: RECEIPTS_OFF, ...NO_LOOPS } });
     try {
       const cards = await Promise.all(Array.from({ length: 4 }, () => fx.issue()));
       const scanner = await fx.scanner(); // the connection's own unit and nonce are not a payment's
@@ -83,7 +87,7 @@ describe.skipIf(!server)('store round trips of a page PIN (private redis-server,
     const store = await RedisStore.connect(server!.url, { prefix });
     // pushes over Redis, as several gateways have them: one PUBLISH to the scanner's channel
     const fx = await startGatewayFixture({
-      store, gateway: { pushBus: (deliver) => RedisPushBus.connect(server!.url, prefix, deliver, () => {}), receiptIntervalMs: RECEIPTS_OFF },
+      store, gateway: { pushBus: (deliver) => RedisPushBus.connect(server!.url, prefix, deliver, () => {}), receiptIntervalMs: RECEIPTS_OFF, ...NO_LOOPS },
     });
     try {
       const card = await fx.issue();

@@ -2,7 +2,8 @@
  * Merchant isolation on every route (issue 23's invariant): merchant A's key gets, for each of merchant B's
  * payments and refunds, exactly what it gets for an unknown id — the same status, headers and body bytes — on
  * every route that names one (reads, entries, capture, void, reverse, refund, the refunds of a payment, a page
- * cursor), and B's payments, refunds and balances are as they were. On the embedded store and on Redis.
+ * cursor), and B's payments, refunds and balances are as they were; the same for B's events (read, redeliver, a
+ * page cursor) and webhook endpoints (delete, rotate), which stay as they were. On the embedded store and on Redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore, RedisStore, type Store } from '../../issuer/store/index.ts';
@@ -37,7 +38,7 @@ function isolationSuite(open: () => Promise<{ store: Store; dispose(): Promise<v
   afterAll(() => dispose());
 
   it('A\'s key on B\'s payments and refunds answers as on unknown ones, on every route, and changes nothing', async () => {
-    const fx = await startGatewayFixture({ store });
+    const fx = await startGatewayFixture({ store, gateway: { webhooks: { intervalMs: 0 } } }); // B's endpoint is never called
     try {
       const a = new MerchantApi(fx.gateway.merchantUrl, await createMerchant(fx.store, fx.fleetKey, 'shop-a'));
       const b = a.as(await createMerchant(fx.store, fx.fleetKey, 'shop-b'));
@@ -76,6 +77,32 @@ function isolationSuite(open: () => Promise<{ store: Store; dispose(): Promise<v
         if (!route.includes('page')) expect(unknown.status, route).toBe(404);
       }
       expect(compared).toBe(probes.length * 2);
+
+      // B's events and webhook endpoint: as unknown ones for A
+      const endpoint = (await b.post('/v1/webhook_endpoints', { url: 'https://hooks.example/shop-b' })).json;
+      const unknownEvent = `ev_${unknownPayment}_1`;
+      const unknownEndpoint = `we_${'0'.repeat(32)}`;
+      const eventProbes: [string, (id: string) => Promise<Answer>][] = [
+        ['an event', (id) => a.get(`/v1/events/${id}`)],
+        ['redeliver', (id) => a.post(`/v1/events/${id}/redeliver`)],
+        ['an events page after it', (id) => a.get(`/v1/events?starting_after=${id}`)],
+      ];
+      for (const [route, probe] of eventProbes) {
+        const unknown = seen(await probe(unknownEvent));
+        for (const id of [`ev_${held.id}_1`, `ev_${captured.id}_2`]) expect(seen(await probe(id)), `${route} of B's ${id}`).toEqual(unknown);
+      }
+      const endpointProbes: [string, (id: string) => Promise<Answer>][] = [
+        ['delete', (id) => a.request('DELETE', `/v1/webhook_endpoints/${id}`)],
+        ['rotate', (id) => a.post(`/v1/webhook_endpoints/${id}/rotate_secret`, {})],
+      ];
+      for (const [route, probe] of endpointProbes) {
+        const unknown = seen(await probe(unknownEndpoint));
+        expect(unknown.status, route).toBe(404);
+        expect(seen(await probe(endpoint.id)), `${route} of B's endpoint`).toEqual(unknown);
+      }
+      expect((await a.get('/v1/webhook_endpoints')).json).toEqual({ data: [], has_more: false });
+      const listed = (await b.get('/v1/webhook_endpoints')).json.data;
+      expect(listed).toEqual([{ object: 'webhook_endpoint', id: endpoint.id, url: endpoint.url, created_at: endpoint.created_at, previous_secret_expires_at: null }]);
       // A's own lists show nothing of B's
       expect((await a.get('/v1/payments')).json).toEqual({ data: [], has_more: false });
       expect((await a.get('/v1/refunds')).json).toEqual({ data: [], has_more: false });

@@ -1,7 +1,7 @@
 /**
  * Fuzz target: the merchant API (docs/merchant-api.md), black box over HTTP against a real gateway on a
  * MemoryStore, a merchant with a key, held and captured payments of its own and one of another merchant's.
- * Inputs: every route with ids that are the merchant's, the other merchant's, unknown, or mutated; JSON bodies
+ * Inputs: every route (events and webhook endpoints too) with ids that are the merchant's, the other merchant's, unknown, or mutated; JSON bodies
  * built from the API's own fields with fuzzed values (amounts of every kind: fractions, negatives, strings, past
  * 2^53), arbitrary JSON, mutated bodies, random bytes, bodies around and past the 16 KiB cap, deep nesting;
  * content types, Authorization headers (good, the other merchant's, mutated, random, none), Idempotency-Keys
@@ -38,7 +38,8 @@ const sendable = (value: string) => value.replace(/[\u0000-\u0008\u000a-\u001f\u
 export async function fuzzMerchantApi(opts: FuzzOptions): Promise<FuzzReport> {
   const store = new MemoryStore();
   const unlimited = { perSecond: 1_000_000, burst: 1_000_000 }; // the failure budget is attack.test's and listener.test's: here every bad key reaches its check
-  const fx = await startGatewayFixture({ store, gateway: { merchantAuthFailures: unlimited } });
+  // no webhook deliveries: the target is the API (the endpoints it makes would be called otherwise)
+  const fx = await startGatewayFixture({ store, gateway: { merchantAuthFailures: unlimited, webhooks: { intervalMs: 0 } } });
   const key = await createMerchant(store, fx.fleetKey, SHOP);
   const otherKey = await createMerchant(store, fx.fleetKey, OTHER);
   const api = new MerchantApi(fx.gateway.merchantUrl, key);
@@ -50,6 +51,22 @@ export async function fuzzMerchantApi(opts: FuzzOptions): Promise<FuzzReport> {
   const theirs = (await paidPayment(store, OTHER, 10_000, card)).id;
   const allPayments = [...payments, theirs];
   const refundId = (await api.post('/v1/refunds', { payment: payments[3], amount: 1 })).json.id as string;
+  const endpointId = (await api.post('/v1/webhook_endpoints', { url: 'https://hooks.example/fuzz' })).json.id as string;
+  const theirEndpoint = (await api.as(otherKey).post('/v1/webhook_endpoints', { url: 'https://hooks.example/other' })).json.id as string;
+  const events = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...payments.map((p) => `ev_${p}_1`), `ev_${payments[3]}_2`) },
+    { weight: 2, arbitrary: fc.constantFrom(`ev_${theirs}_1`, `ev_${'0'.repeat(32)}_1`, `ev_${payments[0]}_9`) },
+    { weight: 1, arbitrary: mutatedText([`ev_${payments[0]}_1`], alphabetOf('0123456789abcdef_ev')) },
+  );
+  const endpoints = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(endpointId, theirEndpoint, `we_${'0'.repeat(32)}`) },
+    { weight: 1, arbitrary: mutatedText([endpointId], alphabetOf('0123456789abcdef_we')) },
+  );
+  const url = fc.oneof(
+    { weight: 2, arbitrary: fc.constantFrom('https://hooks.example/a', 'http://hooks.example/', 'https://127.0.0.1/', 'https://[::ffff:127.0.0.1]/', 'https://u:p@h.example/', 'ftp://x/') },
+    { weight: 1, arbitrary: fc.webUrl() },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) },
+  );
 
   const ids = fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(...payments) },
@@ -64,7 +81,7 @@ export async function fuzzMerchantApi(opts: FuzzOptions): Promise<FuzzReport> {
   );
   const fields = fc.record({
     amount, payment: fc.oneof(ids, fc.jsonValue({ maxDepth: 1 })), reason: fc.oneof(fc.string({ maxLength: 40 }), fc.jsonValue({ maxDepth: 1 })),
-    extra: fc.jsonValue({ maxDepth: 1 }),
+    url, grace_seconds: amount, extra: fc.jsonValue({ maxDepth: 1 }),
   }, { requiredKeys: [] });
   const encoder = new TextEncoder();
   const valid = payments.map((p) => `{"payment":"${p}","amount":5}`);
@@ -87,6 +104,13 @@ export async function fuzzMerchantApi(opts: FuzzOptions): Promise<FuzzReport> {
     { weight: 1, arbitrary: ids.map((id) => ({ method: 'GET', path: `/v1/refunds/${id.startsWith('re_') ? id : `re_${id}`}` })) },
     { weight: 2, arbitrary: fc.tuple(fc.constantFrom('/v1/payments', '/v1/refunds'), fc.array(fc.tuple(fc.constantFrom('limit', 'starting_after', 'created_gte', 'created_lt', 'payment', 'x'), fc.oneof(fc.integer({ min: -5, max: 200 }).map(String), ids, fc.string({ maxLength: 20 }))), { maxLength: 4 }))
       .map(([path, query]) => ({ method: 'GET', path: `${path}?${new URLSearchParams(query)}` })) },
+    { weight: 1, arbitrary: events.map((id) => ({ method: 'GET', path: `/v1/events/${id}` })) },
+    { weight: 1, arbitrary: events.map((id) => ({ method: 'POST', path: `/v1/events/${id}/redeliver` })) },
+    { weight: 1, arbitrary: fc.array(fc.tuple(fc.constantFrom('limit', 'starting_after', 'x'), fc.oneof(fc.integer({ min: -5, max: 200 }).map(String), events)), { maxLength: 3 })
+      .map((query) => ({ method: 'GET', path: `/v1/events?${new URLSearchParams(query)}` })) },
+    { weight: 1, arbitrary: fc.constantFrom({ method: 'POST', path: '/v1/webhook_endpoints' }, { method: 'GET', path: '/v1/webhook_endpoints' }) },
+    { weight: 1, arbitrary: endpoints.map((id) => ({ method: 'DELETE', path: `/v1/webhook_endpoints/${id}` })) },
+    { weight: 1, arbitrary: endpoints.map((id) => ({ method: 'POST', path: `/v1/webhook_endpoints/${id}/rotate_secret` })) },
     { weight: 1, arbitrary: fc.tuple(fc.constantFrom('PUT', 'DELETE', 'PATCH', 'GET', 'POST'), fc.string({ maxLength: 30 })).map(([method, p]) => ({ method, path: `/v1/${encodeURIComponent(p)}` })) },
   );
   const contentType = fc.oneof(
@@ -130,6 +154,7 @@ export async function fuzzMerchantApi(opts: FuzzOptions): Promise<FuzzReport> {
         before = after;
       }), { numRuns: opts.runs, seed });
       if (JSON.stringify(await store.payments.getPayment(theirs)) !== theirsBefore) throw new Error('the other merchant\'s payment changed');
+      if (!(await store.webhooks.getEndpoint(OTHER, theirEndpoint))) throw new Error('the other merchant\'s webhook endpoint was deleted');
       // still serves: a fresh payment refunds
       const fresh = await paidPayment(store, SHOP, 100, card);
       const refund = await api.post('/v1/refunds', { payment: fresh.id, amount: 100 });
