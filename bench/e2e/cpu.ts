@@ -290,6 +290,8 @@ export interface Figures {
   baselinePeak: Phase | null;
   /** The architecture's floor (bench/floor) at its closed-loop peak: the anchor the gateways' CPU per payment is divided by. */
   floorPeak?: Phase | null;
+  /** The floor in open loop at the pool's 70% rate: compared with the pool's own 70% run (one arrival rate). */
+  floorAtPoolRate?: Phase | null;
   poolPaymentsPerS: number | null;
   baselinePaymentsPerS: number | null;
   echoPaymentsPerS: number | null; // echo round trips/s ÷ 2 (a payment is two round trips)

@@ -103,6 +103,7 @@ export function resultsMarkdown(): string {
     if (fa?.poolOverFloor) {
       out.push(row(['gateway CPU per payment, all threads, ≤ 1.5× the architecture floor\'s (pool, each at its peak)', `${f(fa.poolOverFloor.totalCpu, 2)}× (Redis server CPU ${f(fa.poolOverFloor.redisServerCpu, 2)}×, Redis server calls ${f(fa.poolOverFloor.redisServerCalls, 2)}×)`, met(h.targets.poolCpuOverFloorAtMost1_5)]));
     }
+    if (fa?.poolOverFloorAtPoolRate) out.push(row(['pool CPU per payment ÷ the floor\'s, both open loop at the pool\'s 70 % rate', `${f(fa.poolOverFloorAtPoolRate.totalCpu, 2)}×`, 'reported']));
     if (fa?.baselineOverFloor) out.push(row(['baseline CPU per payment ÷ the floor\'s', `${f(fa.baselineOverFloor.totalCpu, 2)}×`, 'reported']));
     out.push('');
     if (e2e.cpu?.figures) out.push(...cpuSection(e2e, e2e.cpu.figures as Figures));
@@ -158,7 +159,7 @@ function cpuSection(e2e: Json, figures: Figures): string[] {
     row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---:', '---']));
   const phases: [string, Phase | null | undefined][] = [['light, embedded store', figures.lightEmbedded], ['light, Redis', figures.lightRedis],
     ['same pairs, no pause, embedded', figures.noPauseEmbedded], ['same pairs, no pause, Redis', figures.noPauseRedis], ['pool peak, Redis', figures.peak], ['pool at 70 % of peak', figures.at70], ['baseline peak, Redis', figures.baselinePeak],
-    ['the floor\'s peak, Redis', figures.floorPeak]];
+    ['the floor\'s peak, Redis', figures.floorPeak], ['the floor at the pool\'s 70 % rate', figures.floorAtPoolRate]];
   for (const [name, ph] of phases) {
     if (!ph) continue;
     const c = ph.cpu;

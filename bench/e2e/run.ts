@@ -9,7 +9,7 @@
  *     one child (gateway-process.ts) and the load generator as another (load.ts):
  *       closed loop at several connection counts → the peak;
  *       open loop at 20/40/60/70/80/100% of that peak → payments/s against p99 (the chart), p99 at 70%
- *       (the floor: at 70% only);
+ *       (the floor instead: open loop at the pool's 70% rate, as echo, so the two compare at one arrival rate);
  *   → light load: a fresh pool gateway on the embedded store (cards issued inside it) and one over
  *     Redis, each warmed up, then 2 payments in flight with 250 ms pauses between pairs, 200 payments measured;
  *   → profile: a V8 CPU profile of a pool gateway's main thread under closed-loop load, top five costs kept;
@@ -19,7 +19,8 @@
  * the rest) per completed payment, from /proc/<pid>/task/*; over Redis also the commands per payment, from the
  * gateway's client (sent) and INFO commandstats (run by the server, inside scripts too), and the private Redis
  * server's own CPU per payment. The report divides the pool's and the baseline's CPU per payment at their peaks
- * (all gateway threads; the Redis server's) by the floor's at its peak.
+ * (all gateway threads; the Redis server's) by the floor's at its peak, and the pool's at 70% of its peak by the
+ * floor's at that same arrival rate (open loop both: the same batching and wake-up regime).
  * Writes bench/results/e2e.json, bench/results/e2e-latency.svg and bench/RESULTS.md (smoke: e2e.smoke.json
  * and e2e-latency.smoke.svg; partial or experimental runs: *.partial.*; RESULTS.md only from a full default run). Every child is stopped on exit, error or Ctrl-C; the
  * whole run has a deadline.
@@ -320,6 +321,8 @@ interface TargetSummary {
   target: Target;
   peak: { paymentsPerS: number; roundTripsPerS: number; connections: number; latency: LoadResult['latency'] };
   sweep: { share: number; offeredPerS: number; paymentsPerS: number; p50Ms: number; p99Ms: number; p999Ms: number; saturated: boolean; errors: number }[];
+  /** The floor: open loop at the pool's 70% rate (at 70% of its own peak when the pool was not measured). */
+  atPool70?: { offeredPerS: number; paymentsPerS: number; latency: LoadResult['latency']; errors: Record<string, number> };
   /** At 70% of its own peak; for echo: at the pool's 70% rate (the generator and transport floor). */
   at70: { offeredPerS: number; paymentsPerS: number; latency: LoadResult['latency']; errors: Record<string, number> } | null;
   meanBatch?: Record<string, number>;
@@ -354,8 +357,12 @@ async function measureTarget(target: Target): Promise<void> {
       const run = await runLoad(server, 'open', { connections: best.connections, rampS: PLAN.sweepRampS, durationS: PLAN.sweepS, ratePerS: pool70 });
       summary.at70 = { offeredPerS: pool70, paymentsPerS: run.load.paymentsPerS, latency: run.load.latency, errors: run.load.errors };
     }
-    if (target !== 'echo') {
-      // the floor is an anchor, not a target: its peak and its 70% point are enough
+    if (target === 'floor' && pool70) {
+      // the floor is an anchor, not a target: besides its peak, its cost at the pool's 70% arrival rate
+      const rate = pool70;
+      const run = await runLoad(server, 'open', { connections: best.connections, rampS: PLAN.sweepRampS, durationS: PLAN.sweepS, ratePerS: rate });
+      summary.atPool70 = { offeredPerS: rate, paymentsPerS: run.load.paymentsPerS, latency: run.load.latency, errors: run.load.errors };
+    } else if (target !== 'echo') {
       for (const share of target === 'floor' ? PLAN.sweepShares.filter((x) => x === 0.7) : PLAN.sweepShares) {
         const rate = Math.max(10, Math.round(best.load.paymentsPerS * share));
         const run = await runLoad(server, 'open', { connections: best.connections, rampS: PLAN.sweepRampS, durationS: PLAN.sweepS, ratePerS: rate });
@@ -567,6 +574,8 @@ const figures: Figures = {
   at70: phaseOf(at70Run, `open loop, ${fmt(pool?.at70?.offeredPerS)}/s`),
   baselinePeak: phaseOf(peakRunOf('baseline'), `closed loop, ${baseline?.peak.connections} conns`),
   floorPeak: phaseOf(peakRunOf('floor'), `closed loop, ${floor?.peak.connections} conns`),
+  floorAtPoolRate: phaseOf(floor?.atPool70 ? runs.find((r) => r.target === 'floor' && r.kind === 'open' && r.load.targetPerS === floor.atPool70!.offeredPerS) : undefined,
+    `open loop, ${fmt(floor?.atPool70?.offeredPerS)}/s (the pool's 70% rate)`),
   poolPaymentsPerS: pool?.peak.paymentsPerS ?? null,
   baselinePaymentsPerS: baseline?.peak.paymentsPerS ?? null,
   echoPaymentsPerS: echoPaymentsPerS ?? null,
@@ -575,9 +584,8 @@ const figures: Figures = {
   poolP99At70Ms: pool?.at70?.latency.payment.p99Ms ?? null,
   profile: profileFigures,
 };
-/** A gateway's costs per payment at its peak ÷ the floor's at its peak (same generator, same run). */
-const overFloor = (ph: Phase | null) => {
-  const f = figures.floorPeak;
+/** A gateway's costs per payment ÷ the floor's (same generator, same run): by default the floor at its peak. */
+const overFloor = (ph: Phase | null, f: Phase | null | undefined = figures.floorPeak) => {
   if (!ph || !f) return null;
   return {
     totalCpu: ratio(ph.cpu?.totalUs, f.cpu?.totalUs), mainCpu: ratio(ph.cpu?.mainUs, f.cpu?.mainUs), workersCpu: ratio(ph.cpu?.workersUs, f.cpu?.workersUs),
@@ -590,6 +598,8 @@ const floorAnchor = figures.floorPeak ? {
   floorRedisServerUs: figures.floorPeak.redisServerUs ?? null,
   poolOverFloor: overFloor(figures.peak),
   baselineOverFloor: overFloor(figures.baselinePeak),
+  floorAtPoolRateCpuUs: figures.floorAtPoolRate?.cpu?.totalUs ?? null,
+  poolOverFloorAtPoolRate: overFloor(figures.at70, figures.floorAtPoolRate), // both open loop at one rate
   target: `pool CPU per payment, all threads, ≤ ${TARGET_CPU_OVER_FLOOR}× the floor's`,
 } : null;
 const report = {
@@ -658,7 +668,7 @@ say(`targets: pool ÷ baseline ≥ ${TARGET_RATIO_BASELINE}: ${fmt(report.headli
 
 say('\ngateway CPU per payment (µs; stat ticks, schedstat in brackets) and Redis commands per payment:');
 const us = (x: number | undefined | null) => fmt(x);
-console.table(([['light, embedded', figures.lightEmbedded], ['light, Redis', figures.lightRedis], ['no pause, embedded', figures.noPauseEmbedded], ['no pause, Redis', figures.noPauseRedis], ['pool peak', figures.peak], ['pool 70%', figures.at70], ['baseline peak', figures.baselinePeak], ['floor peak', figures.floorPeak ?? null]] as const)
+console.table(([['light, embedded', figures.lightEmbedded], ['light, Redis', figures.lightRedis], ['no pause, embedded', figures.noPauseEmbedded], ['no pause, Redis', figures.noPauseRedis], ['pool peak', figures.peak], ['pool 70%', figures.at70], ['baseline peak', figures.baselinePeak], ['floor peak', figures.floorPeak ?? null], ['floor at pool 70% rate', figures.floorAtPoolRate ?? null]] as const)
   .filter(([, ph]) => ph).map(([name, ph]) => ({
     phase: name,
     payments: ph!.payments,
@@ -686,6 +696,12 @@ if (floorAnchor) {
     say(`  ${name} ÷ floor: CPU per payment, all gateway threads ${us(ph.cpu?.totalUs)} ÷ ${us(fl.cpu?.totalUs)} µs = ${x(r.totalCpu)} (main ${x(r.mainCpu)}, workers ${x(r.workersCpu)}); `
       + `Redis server CPU ${us(ph.redisServerUs)} ÷ ${us(fl.redisServerUs)} µs = ${x(r.redisServerCpu)}; Redis server calls ${fmt(ph.redis?.serverCalls, 2)} ÷ ${fmt(fl.redis?.serverCalls, 2)} = ${x(r.redisServerCalls)}`
       + (name === 'pool' ? `; target ≤ ${TARGET_CPU_OVER_FLOOR}×: ${r.totalCpu == null ? '—' : r.totalCpu <= TARGET_CPU_OVER_FLOOR ? 'met' : 'not met'}` : ''));
+  }
+  const same = floorAnchor.poolOverFloorAtPoolRate;
+  const fr = figures.floorAtPoolRate;
+  if (same && fr) {
+    say(`  pool ÷ floor at one arrival rate (open loop, the pool's 70% rate, ${fmt(fr.paymentsPerS)}/s achieved by the floor): CPU per payment ${us(figures.at70?.cpu?.totalUs)} ÷ ${us(fr.cpu?.totalUs)} µs = ${x(same.totalCpu)} `
+      + `(main ${x(same.mainCpu)}, workers ${x(same.workersCpu)}); Redis server CPU ${us(figures.at70?.redisServerUs)} ÷ ${us(fr.redisServerUs)} µs = ${x(same.redisServerCpu)}`);
   }
 }
 
