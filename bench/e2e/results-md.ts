@@ -87,7 +87,7 @@ export function resultsMarkdown(): string {
         s.target === 'echo' ? `(${f(s.peak.roundTripsPerS / 2)})` : f(s.peak.paymentsPerS), f(s.peak.roundTripsPerS),
         s.target === 'echo' ? '1.00' : f(s.peak.paymentsPerS / h.echoPaymentsPerS, 2),
         s.target === 'echo' ? '—' : f(h.baselinePaymentsPerS ? s.peak.paymentsPerS / h.baselinePaymentsPerS : null, 2),
-        s.at70 ? `${f(s.at70.latency.payment.p99Ms, 2)}${s.target === 'echo' ? ` (floor: echo at the pool's 70% rate, ${f(s.at70.offeredPerS)}/s)` : ''}` : '—', cpu,
+        s.at70 ? `${f(s.at70.latency.payment.p99Ms, 2)}${s.target === 'echo' ? ` (generator + transport: echo at the pool's 70% rate, ${f(s.at70.offeredPerS)}/s)` : ''}` : '—', cpu,
       ]));
     }
     out.push('', 'CPU percentages are of one vCPU (200% = both), read from /proc over the measurement window; they show how the 2 vCPUs were split. '
