@@ -13,6 +13,7 @@
  *   npx tsx bench/core.bench.ts --smoke    CI run (about 50 ms per task); or BENCH_SMOKE=1
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DVD1_RECORD_SIZE, encodeDvd1Record, loadCore } from '../core/index.ts';
 import { crossCheck } from './dvd1/cross-check.ts';
@@ -39,6 +40,7 @@ const OURS = 'scanpay core';
 const OURS_PACKED = 'scanpay core, pre-packed';
 const OUTPUT = new URL(`./results/${MODE === 'full' ? 'core' : 'core.smoke'}.json`, import.meta.url);
 
+const loadAtStart = loadavg();
 await libsodium.init();
 const core = await loadCore();
 const ours: Dvd1Implementation = { name: OURS, run: (records) => core.dvd1Batch(records) };
@@ -77,6 +79,7 @@ const report: Report = {
   headlineBatch: HEADLINE_BATCH,
   headline: headline(results, OURS, HEADLINE_BATCH),
   packed,
+  loadAverage: { start: loadAtStart, end: loadavg() },
 };
 printReport(report, OURS);
 

@@ -168,9 +168,11 @@ function isObject(record: unknown): void {
   if (record === null || typeof record !== 'object') throw new ScanpayError('BAD_ARGUMENT', 'record must be an object');
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /**
  * Checks the payload fields of `input` and writes them at `offset` in `target` (the rest is left as it is).
- * Each field is read by name, not in a loop over names, so V8 keeps these property loads monomorphic.
+ * Each field is read once, by name, not in a loop over names, so V8 keeps these property loads monomorphic.
  * On a bad field it throws having written only some of the record: the caller wipes `target` (both callers do).
  */
 export function encodeDvd1OpenInput(input: Dvd1OpenInput, target: Uint8Array, offset: number): void {
@@ -197,7 +199,24 @@ export function encodeDvd1Record(record: Dvd1Record, target: Uint8Array, offset:
   if (typeof amount !== 'bigint' || amount < 0n || amount > U64_MAX) {
     throw new ScanpayError('BAD_ARGUMENT', 'amount must be a bigint in [0, 2^64)');
   }
-  writeDvd1Amount(target, offset, amount);
+  // as a number when it is one exactly (every real amount): no BigInt is allocated to split it
+  writeDvd1Amount(target, offset, amount <= MAX_SAFE ? Number(amount) : amount);
+}
+
+/**
+ * encodeDvd1Record over `count` records from `records[first]`, one after another from `offset` in `target`.
+ * One pass, each record checked and written while its small arrays are in cache (a batch's arrays need not all
+ * fit: checking every record first and copying afterwards measured no faster). The object API's packer: a loop
+ * of its own, so that the call in it sees one function (it can be inlined) where a per-record callback shared
+ * by dvd1Batch and dvd1OpenBatch saw two.
+ */
+export function packDvd1Records(records: readonly Dvd1Record[], first: number, count: number, target: Uint8Array, offset: number): void {
+  for (let i = 0; i < count; i++) encodeDvd1Record(records[first + i]!, target, offset + i * DVD1_RECORD_SIZE);
+}
+
+/** packDvd1Records for open inputs: only their payload fields are written (the rest of each record is left as it is). */
+export function packDvd1OpenInputs(inputs: readonly Dvd1OpenInput[], first: number, count: number, target: Uint8Array, offset: number): void {
+  for (let i = 0; i < count; i++) encodeDvd1OpenInput(inputs[first + i]!, target, offset + i * DVD1_RECORD_SIZE);
 }
 
 /**

@@ -13,7 +13,7 @@ import { ScanpayError } from './errors.ts';
 import { MAX_INPUT, abytes, aint, align16 } from './bytes.ts';
 import {
   DVD1_CRYPTOGRAM_SIZE, DVD1_OPENED_SIZE, DVD1_RECORD_SIZE, checkDvd1Layout, decodeDvd1Opened, decodeDvd1Results,
-  encodeDvd1OpenInput, encodeDvd1Record,
+  packDvd1OpenInputs, packDvd1Records,
 } from './dvd1-layout.ts';
 import type { CryptoCore, Dvd1OpenInput, Dvd1Opened, Dvd1PackedOpened, Dvd1PackedResult, Dvd1Record, Dvd1Result } from './types.ts';
 
@@ -269,7 +269,7 @@ export class WasmCryptoCore implements CryptoCore {
 
   /** DVD-1 over record objects: each is checked and packed straight into WASM memory (docs/core.md). */
   dvd1Batch(records: readonly Dvd1Record[]): Dvd1Result[] {
-    return this.#runRecords(records, encodeDvd1Record, DVD1_CRYPTOGRAM_SIZE, this.#exports.dvd1Batch, decodeDvd1Results);
+    return this.#runRecords(records, packDvd1Records, DVD1_CRYPTOGRAM_SIZE, this.#exports.dvd1Batch, decodeDvd1Results);
   }
 
   /** DVD-1 steps 1–2 over packed records: opened[i*48..] = PAN[16] ‖ basicKey[32] (zeros when status ≠ 0). */
@@ -279,7 +279,7 @@ export class WasmCryptoCore implements CryptoCore {
   }
 
   dvd1OpenBatch(inputs: readonly Dvd1OpenInput[]): Dvd1Opened[] {
-    return this.#runRecords(inputs, encodeDvd1OpenInput, DVD1_OPENED_SIZE, this.#exports.dvd1OpenBatch, decodeDvd1Opened);
+    return this.#runRecords(inputs, packDvd1OpenInputs, DVD1_OPENED_SIZE, this.#exports.dvd1OpenBatch, decodeDvd1Opened);
   }
 
   /**
@@ -289,18 +289,18 @@ export class WasmCryptoCore implements CryptoCore {
    */
   #runRecords<I, R>(
     items: readonly I[],
-    encode: (item: I, target: Uint8Array, offset: number) => void,
+    pack: (items: readonly I[], first: number, count: number, target: Uint8Array, offset: number) => void,
     outputSize: number,
     run: (records: number, count: number, outputs: number, statuses: number) => number,
     decode: (outputs: Uint8Array, statuses: Uint8Array) => R[],
   ): R[] {
     if (!Array.isArray(items)) throw new ScanpayError('BAD_ARGUMENT', 'records must be an array');
     const count = items.length;
-    if (count <= DVD1_MAX_RECORDS_PER_CALL) return this.#runChunk(items, 0, count, encode, outputSize, run, decode);
+    if (count <= DVD1_MAX_RECORDS_PER_CALL) return this.#runChunk(items, 0, count, pack, outputSize, run, decode);
     const results: R[] = [];
     for (let first = 0; first < count; first += DVD1_MAX_RECORDS_PER_CALL) {
       const n = Math.min(DVD1_MAX_RECORDS_PER_CALL, count - first);
-      for (const r of this.#runChunk(items, first, n, encode, outputSize, run, decode)) results.push(r);
+      for (const r of this.#runChunk(items, first, n, pack, outputSize, run, decode)) results.push(r);
     }
     return results;
   }
@@ -309,14 +309,14 @@ export class WasmCryptoCore implements CryptoCore {
     items: readonly I[],
     first: number,
     n: number,
-    encode: (item: I, target: Uint8Array, offset: number) => void,
+    pack: (items: readonly I[], first: number, count: number, target: Uint8Array, offset: number) => void,
     outputSize: number,
     run: (records: number, count: number, outputs: number, statuses: number) => number,
     decode: (outputs: Uint8Array, statuses: Uint8Array) => R[],
   ): R[] {
     return this.#call(n * DVD1_RECORD_SIZE + align16(n * outputSize) + n, (heap, layout) => {
       const recs = layout.take(n * DVD1_RECORD_SIZE);
-      for (let i = 0; i < n; i++) encode(items[first + i]!, heap, recs + i * DVD1_RECORD_SIZE);
+      pack(items, first, n, heap, recs);
       const out = layout.take(n * outputSize);
       const outS = layout.take(n);
       run(recs, n, out, outS);

@@ -47,6 +47,17 @@ export interface Report {
   headlineBatch: number;
   headline: Headline[];
   packed?: PackedMeasurement;
+  /** The machine's load average (1, 5, 15 min) when the run started and ended: read the figures with it. */
+  loadAverage?: { start: number[]; end: number[] };
+}
+
+/** Issue 25: the object API at most this many times the packed path's µs/record, at the headline batch. */
+export const OBJECT_OVER_PACKED_TARGET = 1.15;
+
+/** The object API's µs/record ÷ the packed path's at the packed batch (medians), or null without a packed run. */
+export function objectOverPacked(report: Report, ours: string): number | null {
+  if (!report.packed) return null;
+  return find(report.results, ours, report.packed.batch).p50UsPerRecord / report.packed.p50UsPerRecord;
 }
 
 function find(ms: readonly Measurement[], implementation: string, batch: number): Measurement {
@@ -108,7 +119,12 @@ export function printReport(report: Report, ours: string): void {
     })),
   );
   if (report.packed) {
-    console.log(`${ours}, records pre-packed (dvd1BatchPacked) ×${report.packed.batch}: ${fixed(report.packed.p50UsPerRecord, 2)} µs/record (median)`);
+    const r = objectOverPacked(report, ours)!;
+    console.log(`${ours}, records pre-packed (dvd1BatchPacked) ×${report.packed.batch}: ${fixed(report.packed.p50UsPerRecord, 2)} µs/record (median); `
+      + `object API ÷ packed = ${fixed(r, 2)} (target ≤ ${OBJECT_OVER_PACKED_TARGET}: ${r <= OBJECT_OVER_PACKED_TARGET ? 'met' : 'not met'})`);
+  }
+  if (report.loadAverage) {
+    console.log(`load average at start ${report.loadAverage.start.map((x) => fixed(x, 2)).join(' ')}, at end ${report.loadAverage.end.map((x) => fixed(x, 2)).join(' ')}`);
   }
 }
 
@@ -158,7 +174,9 @@ export function resultsSection(report: Report, ours: string): string {
     const objectApi = find(report.results, ours, report.packed.batch).p50UsPerRecord;
     out.push(`Same run, ${ours} on records already packed in the WASM layout (\`dvd1BatchPacked\`, batch ${report.packed.batch}): `
       + `${cell(report.packed.p50UsPerRecord, 2)} µs/record, so checking and packing the objects costs the object API `
-      + `${cell(objectApi - report.packed.p50UsPerRecord, 2)} µs/record of its ${cell(objectApi, 2)}.`, '');
+      + `${cell(objectApi - report.packed.p50UsPerRecord, 2)} µs/record of its ${cell(objectApi, 2)}: object API ÷ packed `
+      + `${cell(objectApi / report.packed.p50UsPerRecord, 2)} (target ≤ ${OBJECT_OVER_PACKED_TARGET}: ${objectApi / report.packed.p50UsPerRecord <= OBJECT_OVER_PACKED_TARGET ? '**met**' : '**not met**'})`
+      + `${report.loadAverage ? `; load average ${report.loadAverage.start.map((x) => cell(x, 2)).join(' ')} at the start` : ''}.`, '');
   }
   return out.join('\n');
 }

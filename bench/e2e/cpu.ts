@@ -272,6 +272,8 @@ export interface Phase {
   windowS: number;
   cpu: CpuPerPayment | null;
   redis: RedisPerPayment | null;
+  /** The private Redis server's CPU per payment, µs (absent in older results; null on a shared server). */
+  redisServerUs?: number | null;
   p50Ms: number;
   p99Ms: number;
   errors: number;
@@ -286,6 +288,10 @@ export interface Figures {
   peak: Phase | null; // pool gateway over Redis, closed loop, its best connection count
   at70: Phase | null; // pool, open loop at 70 % of its peak
   baselinePeak: Phase | null;
+  /** The architecture's floor (bench/floor) at its closed-loop peak: the anchor the gateways' CPU per payment is divided by. */
+  floorPeak?: Phase | null;
+  /** The floor in open loop at the pool's 70% rate: compared with the pool's own 70% run (one arrival rate). */
+  floorAtPoolRate?: Phase | null;
   poolPaymentsPerS: number | null;
   baselinePaymentsPerS: number | null;
   echoPaymentsPerS: number | null; // echo round trips/s ÷ 2 (a payment is two round trips)

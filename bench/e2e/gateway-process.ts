@@ -1,8 +1,10 @@
 /**
- * One gateway under test, as its own process: `node --import tsx gateway-process.ts pool|baseline`, started by
+ * One gateway under test, as its own process: `node --import tsx gateway-process.ts pool|baseline|floor`, started by
  * spawn-gateway.ts (for run.ts, cluster.ts, profile.ts). The gateway is the one `npm run bench:serve` serves
  * (bench/serve/start.ts), configured from the environment as `npm start` is (readStartConfig; spawn-gateway.ts
- * sets every variable), plus these for the bench alone:
+ * sets every variable); `floor` is the architecture's floor instead (bench/floor/server.ts, from the same
+ * variables: readFloorConfig), which answers every command below but `stats` (no batch metrics: zeros). Plus
+ * these for the bench alone:
  *   BENCH_MAX_LIFETIME_S exits by itself after this long (default 1800)
  *   BENCH_REDIS_AUTOPIPELINE=1  experiment only: the Redis store on an ioredis client with enableAutoPipelining
  *                        (commands issued in the same tick share one socket write), instead of openStore()
@@ -26,17 +28,18 @@ import { Session } from 'node:inspector/promises';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { readStartConfig } from '../../gateway/config.ts';
+import type { Gateway } from '../../gateway/server.ts';
 import { createLogger } from '../../gateway/log.ts';
 import { RedisStore } from '../../issuer/store/index.ts';
 import { engineNamed, openServedStore, startServedGateway } from '../serve/start.ts';
+import { readFloorConfig } from '../floor/config.ts';
+import { startFloor } from '../floor/server.ts';
 import { emit, exitWithParent } from '../../test/support/child-process.ts';
 import { THREAD_TAG_CHANNEL, type ClientCounts } from './cpu.ts';
 
 const env = process.env;
 const int = (name: string, fallback: number) => (env[name] ? Number.parseInt(env[name]!, 10) : fallback);
-const engine = engineNamed(process.argv[2]);
-const config = readStartConfig(env, []);
-
+const floor = process.argv[2] === 'floor';
 // The crypto workers' thread ids, posted by thread-tag.mjs from each worker thread: the piscina workers (the
 // logger writes in this thread; the other worker threads here are tsx's esbuild ones, counted as "other").
 const workerTids = new Set<number>();
@@ -70,17 +73,43 @@ Redis.prototype.sendCommand = function (this: Redis, ...args: Parameters<typeof 
   return sendCommand.apply(this, args);
 } as typeof sendCommand;
 
-const store = env.BENCH_REDIS_AUTOPIPELINE === '1' && config.redisUrl
-  ? new RedisStore(new Redis(config.redisUrl, { enableAutoPipelining: true }), { prefix: config.redisPrefix })
-  : await openServedStore(config);
-const usesRedis = Boolean(config.redisUrl || config.clusterNodes);
-const gateway = await startServedGateway(engine, config, {
-  store, logger: createLogger({ level: 'silent' }),
-  // the embedded store is in this process: the load generator's cards are issued here
-  cards: !usesRedis && env.BENCH_CARDS_FILE ? { count: int('BENCH_CARDS', 2_000), file: env.BENCH_CARDS_FILE } : undefined,
-});
+/** What this process serves: a gateway (its engine named) or the floor. */
+interface Served {
+  port: number;
+  description: string;
+  usesRedis: boolean;
+  close(): Promise<void>;
+  metrics: Gateway['metrics'] | null; // the gateway's (batch sizes, connections); the floor has none
+  info: Record<string, unknown>;
+}
+
+async function serveGateway(): Promise<Served> {
+  const engine = engineNamed(process.argv[2]);
+  const config = readStartConfig(env, []);
+  const store = env.BENCH_REDIS_AUTOPIPELINE === '1' && config.redisUrl
+    ? new RedisStore(new Redis(config.redisUrl, { enableAutoPipelining: true }), { prefix: config.redisPrefix })
+    : await openServedStore(config);
+  const usesRedis = Boolean(config.redisUrl || config.clusterNodes);
+  const gateway = await startServedGateway(engine, config, {
+    store, logger: createLogger({ level: 'silent' }),
+    // the embedded store is in this process: the load generator's cards are issued here
+    cards: !usesRedis && env.BENCH_CARDS_FILE ? { count: int('BENCH_CARDS', 2_000), file: env.BENCH_CARDS_FILE } : undefined,
+  });
+  return {
+    port: gateway.port, description: store.description, usesRedis, metrics: gateway.metrics, info: { engine },
+    close: () => gateway.close(5_000).then(() => store.close()),
+  };
+}
+
+async function serveFloor(): Promise<Served> {
+  const f = await startFloor(readFloorConfig(env));
+  return { port: f.port, description: 'the floor over Redis', usesRedis: true, metrics: null, info: { engine: 'floor' }, close: f.close };
+}
+
+const served = floor ? await serveFloor() : await serveGateway();
+const usesRedis = served.usesRedis;
 let closing: Promise<void> | undefined;
-const close = () => (closing ??= gateway.close(5_000).then(() => store.close()).catch(() => {}));
+const close = () => (closing ??= served.close().catch(() => {}));
 exitWithParent(close);
 setTimeout(() => {
   process.stderr.write('gateway-process: lifetime over, exiting\n');
@@ -113,7 +142,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     } else if (command === 'stats') {
       const batches: Record<string, { count: number; sum: number }> = {};
       let connections = 0;
-      const metrics = await gateway.metrics.registry.getMetricsAsJSON();
+      const metrics = (await served.metrics?.registry.getMetricsAsJSON()) ?? [];
       for (const metric of metrics) {
         if (metric.name === 'scanpay_scanner_connections') connections = Number(metric.values[0]?.value ?? 0);
         if (metric.name !== 'scanpay_batch_size') continue;
@@ -129,4 +158,4 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   })();
 });
 
-emit({ event: 'ready', port: gateway.port, engine, pid: process.pid, store: store.description });
+emit({ event: 'ready', port: served.port, ...served.info, pid: process.pid, store: served.description });

@@ -82,11 +82,12 @@ export function resultsMarkdown(): string {
       const peakRun = e2e.runs.filter((r: Json) => r.target === s.target && r.kind === 'peak' && r.connections === s.peak.connections)[0];
       const cpu = peakRun ? `${f(peakRun.cpuPercent.server)}% / ${f(peakRun.cpuPercent.generator)}% / ${f(peakRun.cpuPercent.redis)}%` : '—';
       out.push(row([
-        s.target === 'echo' ? 'echo (bare uWS, 2 round trips = 1 payment)' : s.target === 'pool' ? 'gateway, WASM pool' : 'gateway baseline (node:crypto inline)',
+        s.target === 'echo' ? 'echo (bare uWS, 2 round trips = 1 payment)' : s.target === 'pool' ? 'gateway, WASM pool'
+          : s.target === 'floor' ? 'the architecture\'s floor (bench/floor)' : 'gateway baseline (node:crypto inline)',
         s.target === 'echo' ? `(${f(s.peak.roundTripsPerS / 2)})` : f(s.peak.paymentsPerS), f(s.peak.roundTripsPerS),
         s.target === 'echo' ? '1.00' : f(s.peak.paymentsPerS / h.echoPaymentsPerS, 2),
         s.target === 'echo' ? '—' : f(h.baselinePaymentsPerS ? s.peak.paymentsPerS / h.baselinePaymentsPerS : null, 2),
-        s.at70 ? `${f(s.at70.latency.payment.p99Ms, 2)}${s.target === 'echo' ? ` (floor: echo at the pool's 70% rate, ${f(s.at70.offeredPerS)}/s)` : ''}` : '—', cpu,
+        s.at70 ? `${f(s.at70.latency.payment.p99Ms, 2)}${s.target === 'echo' ? ` (generator + transport: echo at the pool's 70% rate, ${f(s.at70.offeredPerS)}/s)` : ''}` : '—', cpu,
       ]));
     }
     out.push('', 'CPU percentages are of one vCPU (200% = both), read from /proc over the measurement window; they show how the 2 vCPUs were split. '
@@ -98,12 +99,18 @@ export function resultsMarkdown(): string {
     out.push(row(['p99 of a whole payment < 25 ms at 70% of peak (pool)', `${f(h.poolP99At70Ms, 2)} ms`, met(h.targets.poolP99At70Under25Ms)]));
     out.push(row(['idle connection < 8 KB resident (gateway RSS delta ÷ N)', e2e.idle ? `${f(e2e.idle.bytesPerConnection)} B` : '—', met(h.targets.idleBytesPerConnectionUnder8KiB)]));
     out.push(row(['payments/s as a fraction of the echo ceiling (pool)', f(h.poolOverEcho, 2), 'reported']));
+    const fa = h.floorAnchor;
+    if (fa?.poolOverFloor) {
+      out.push(row(['gateway CPU per payment, all threads, ≤ 1.5× the architecture floor\'s (pool, each at its peak)', `${f(fa.poolOverFloor.totalCpu, 2)}× (Redis server CPU ${f(fa.poolOverFloor.redisServerCpu, 2)}×, Redis server calls ${f(fa.poolOverFloor.redisServerCalls, 2)}×)`, met(h.targets.poolCpuOverFloorAtMost1_5)]));
+    }
+    if (fa?.poolOverFloorAtPoolRate) out.push(row(['pool CPU per payment ÷ the floor\'s, both open loop at the pool\'s 70 % rate', `${f(fa.poolOverFloorAtPoolRate.totalCpu, 2)}×`, 'reported']));
+    if (fa?.baselineOverFloor) out.push(row(['baseline CPU per payment ÷ the floor\'s', `${f(fa.baselineOverFloor.totalCpu, 2)}×`, 'reported']));
     out.push('');
     if (e2e.cpu?.figures) out.push(...cpuSection(e2e, e2e.cpu.figures as Figures));
     out.push('### Latency per step at the peak and at 70% of it', '');
     out.push(row(['target', 'load', 'payments/s', 'scan p50 / p99 / p99.9 ms', 'pin p50 / p99 / p99.9 ms', 'payment p50 / p99 / p99.9 ms', 'errors']), row(['---', '---', '---', '---', '---', '---', '---']));
     const lat = (l: Json) => `${f(l.p50Ms, 2)} / ${f(l.p99Ms, 2)} / ${f(l.p999Ms, 2)}`;
-    for (const name of ['baseline', 'pool']) {
+    for (const name of ['baseline', 'pool', 'floor']) {
       const s = t(name);
       if (!s) continue;
       const peakRun = e2e.runs.find((r: Json) => r.target === name && r.kind === 'peak' && r.connections === s.peak.connections);
@@ -114,7 +121,7 @@ export function resultsMarkdown(): string {
     out.push('');
     out.push('### Throughput against p99 latency', '', '![payments/s against p99 latency](results/e2e-latency.svg)', '');
     out.push(row(['target', 'share of its peak', 'offered/s', 'achieved payments/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors']), row(['---', '---', '---', '---', '---', '---', '---', '---']));
-    for (const name of ['baseline', 'pool']) {
+    for (const name of ['baseline', 'pool', 'floor']) {
       for (const p of t(name)?.sweep ?? []) out.push(row([name, `${Math.round(p.share * 100)}%`, f(p.offeredPerS), f(p.paymentsPerS), f(p.p50Ms, 2), f(p.p99Ms, 2), f(p.p999Ms, 2), p.errors + (p.saturated ? ' (over capacity: the backlog hit the cap and later arrivals were dropped)' : '')]));
     }
     out.push('');
@@ -148,16 +155,17 @@ function cpuSection(e2e: Json, figures: Figures): string[] {
   out.push(`This run: gateway code at commit ${e2e.cpu.provenance?.codeCommit ?? '?'}${e2e.cpu.provenance?.dirty ? ' with uncommitted changes' : ''}, load average at start ${e2e.loadAverageAtStart.map((x: number) => x.toFixed(1)).join(' ')}. `
     + 'The issue-10 targets these figures were once judged against, and what the vCPUs left for the main thread at each throughput target\'s rate: [docs/performance.md](../docs/performance.md).', '');
   const us = (x: number | null | undefined, sched: number | null | undefined) => `${f(x)} [${f(sched)}]`;
-  out.push(row(['phase', 'load', 'payments measured', 'payments/s', 'main µs', 'workers µs', 'other µs', 'total µs', 'main thread, % of a core', 'main thread woken', 'Redis sent / writes / server', 'payment p50 / p99 ms']),
-    row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---']));
+  out.push(row(['phase', 'load', 'payments measured', 'payments/s', 'main µs', 'workers µs', 'other µs', 'total µs', 'main thread, % of a core', 'main thread woken', 'Redis sent / writes / server', 'Redis server CPU µs', 'payment p50 / p99 ms']),
+    row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---:', '---']));
   const phases: [string, Phase | null | undefined][] = [['light, embedded store', figures.lightEmbedded], ['light, Redis', figures.lightRedis],
-    ['same pairs, no pause, embedded', figures.noPauseEmbedded], ['same pairs, no pause, Redis', figures.noPauseRedis], ['pool peak, Redis', figures.peak], ['pool at 70 % of peak', figures.at70], ['baseline peak, Redis', figures.baselinePeak]];
+    ['same pairs, no pause, embedded', figures.noPauseEmbedded], ['same pairs, no pause, Redis', figures.noPauseRedis], ['pool peak, Redis', figures.peak], ['pool at 70 % of peak', figures.at70], ['baseline peak, Redis', figures.baselinePeak],
+    ['the floor\'s peak, Redis', figures.floorPeak], ['the floor at the pool\'s 70 % rate', figures.floorAtPoolRate]];
   for (const [name, ph] of phases) {
     if (!ph) continue;
     const c = ph.cpu;
     const r = ph.redis;
     out.push(row([name, ph.loop, f(ph.payments), f(ph.paymentsPerS), us(c?.mainUs, c?.sched?.mainUs), us(c?.workersUs, c?.sched?.workersUs), us(c?.otherUs, c?.sched?.otherUs), f(c?.totalUs),
-      f(c?.mainPercent, 1), f(c?.sched?.mainWakeups, 1), r ? `${f(r.sent, 2)} / ${f(r.writes, 2)} / ${f(r.serverCalls, 2)}` : '—', `${f(ph.p50Ms, 2)} / ${f(ph.p99Ms, 2)}${ph.errors ? ` (${f(ph.errors)} errors)` : ''}`]));
+      f(c?.mainPercent, 1), f(c?.sched?.mainWakeups, 1), r ? `${f(r.sent, 2)} / ${f(r.writes, 2)} / ${f(r.serverCalls, 2)}` : '—', f(ph.redisServerUs), `${f(ph.p50Ms, 2)} / ${f(ph.p99Ms, 2)}${ph.errors ? ` (${f(ph.errors)} errors)` : ''}`]));
   }
   out.push('');
   const byName = (m: Record<string, number> | null | undefined) => (m ? Object.entries(m).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${f(v, 2)}`).join(', ') : '—');

@@ -4,10 +4,12 @@
  *   redis-server (private, free port; or REDIS_URL under a per-run prefix that is deleted afterwards)
  *   → cards issued into it here, with the Issuer (large balances, EUR, so none runs out)
  *   → for each target — echo (bare uWS echo-server.ts), baseline gateway (node:crypto inline, no pool),
- *     pool gateway (WASM core in the piscina pool) — the server as one child (gateway-process.ts) and
- *     the load generator as another (load.ts):
+ *     pool gateway (WASM core in the piscina pool), the architecture's floor (bench/floor: the same two
+ *     frames, three EVALSHA round trips and two batched worker hops per payment, nothing else) — the server as
+ *     one child (gateway-process.ts) and the load generator as another (load.ts):
  *       closed loop at several connection counts → the peak;
- *       open loop at 20/40/60/70/80/100% of that peak → payments/s against p99 (the chart), p99 at 70%;
+ *       open loop at 20/40/60/70/80/100% of that peak → payments/s against p99 (the chart), p99 at 70%
+ *       (the floor instead: open loop at the pool's 70% rate, as echo, so the two compare at one arrival rate);
  *   → light load: a fresh pool gateway on the embedded store (cards issued inside it) and one over
  *     Redis, each warmed up, then 2 payments in flight with 250 ms pauses between pairs, 200 payments measured;
  *   → profile: a V8 CPU profile of a pool gateway's main thread under closed-loop load, top five costs kept;
@@ -15,7 +17,10 @@
  *     and payments still flowing while they are open.
  * Over every measurement window against a gateway: its CPU time thread by thread (main thread, crypto workers,
  * the rest) per completed payment, from /proc/<pid>/task/*; over Redis also the commands per payment, from the
- * gateway's client (sent) and INFO commandstats (run by the server, inside scripts too).
+ * gateway's client (sent) and INFO commandstats (run by the server, inside scripts too), and the private Redis
+ * server's own CPU per payment. The report divides the pool's and the baseline's CPU per payment at their peaks
+ * (all gateway threads; the Redis server's) by the floor's at its peak, and the pool's at 70% of its peak by the
+ * floor's at that same arrival rate (open loop both: the same batching and wake-up regime).
  * Writes bench/results/e2e.json, bench/results/e2e-latency.svg and bench/RESULTS.md (smoke: e2e.smoke.json
  * and e2e-latency.smoke.svg; partial or experimental runs: *.partial.*; RESULTS.md only from a full default run). Every child is stopped on exit, error or Ctrl-C; the
  * whole run has a deadline.
@@ -23,7 +28,7 @@
  *   npx tsx bench/e2e/run.ts                    full run (about 9 minutes)
  *   npx tsx bench/e2e/run.ts --quick            every part, shorter (about 5 minutes): e2e.quick.json, no RESULTS.md
  *   npx tsx bench/e2e/run.ts --smoke            every part for a second or two (CI)
- *   npx tsx bench/e2e/run.ts --only pool,idle   some parts: echo, baseline, pool, light, profile, idle
+ *   npx tsx bench/e2e/run.ts --only pool,idle   some parts: echo, baseline, pool, floor, light, profile, idle
  *   npx tsx bench/e2e/run.ts --threads 1 --batch-max 32 --batch-window 0   pool settings, for experiments
  *   npx tsx bench/e2e/run.ts --autopipeline     experiment: both gateways' Redis clients with ioredis auto-pipelining
  *   npx tsx bench/e2e/run.ts --cluster [--smoke]  1 gateway over 1 Redis next to 2 gateways over a Redis Cluster (cluster.ts)
@@ -61,7 +66,7 @@ if (process.argv.includes('--cluster')) {
   await import('./cluster.ts'); // one gateway over one Redis next to two over a cluster; exits by itself
 }
 type Mode = 'smoke' | 'quick' | 'full';
-type Target = 'echo' | 'baseline' | 'pool';
+type Target = 'echo' | 'baseline' | 'pool' | 'floor';
 const MODE: Mode = isSmoke() ? 'smoke' : process.argv.includes('--quick') ? 'quick' : 'full';
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice(7) ?? process.argv[process.argv.indexOf('--only') + 1];
 const option = (name: string): string | undefined => {
@@ -74,7 +79,7 @@ const POOL_ENV: Record<string, string> = {
   ...(option('batch-max') ? { SCANPAY_BATCH_MAX: option('batch-max')! } : {}),
   ...(option('batch-window') ? { SCANPAY_BATCH_WINDOW_MS: option('batch-window')! } : {}),
 };
-const ALL_PARTS = ['echo', 'baseline', 'pool', 'light', 'profile', 'idle'];
+const ALL_PARTS = ['echo', 'baseline', 'pool', 'floor', 'light', 'profile', 'idle'];
 const PARTS = new Set((process.argv.some((a) => a.startsWith('--only')) ? onlyArg ?? '' : ALL_PARTS.join(',')).split(',').filter(Boolean));
 for (const part of PARTS) if (!ALL_PARTS.includes(part)) throw new Error(`--only: unknown part "${part}" (parts: ${ALL_PARTS.join(', ')})`);
 /** Only a full run of every part with the gateway's own settings writes e2e.json, the chart and RESULTS.md. */
@@ -110,6 +115,8 @@ const PLAN = {
 if (LIGHT_WARMUP_S !== undefined) PLAN.light = { ...PLAN.light, closedWarmupS: LIGHT_WARMUP_S };
 const TARGET_RATIO_BASELINE = 3;
 const TARGET_P99_MS = 25;
+/** Issue 25: the gateway's CPU per payment (all threads) at most this many times the architecture floor's. */
+const TARGET_CPU_OVER_FLOOR = 1.5;
 const TARGET_BYTES_PER_CONNECTION = 8 * 1024;
 const RESULTS = new URL('../results/', import.meta.url);
 const HERE = (file: string) => fileURLToPath(new URL(`./${file}`, import.meta.url));
@@ -174,7 +181,7 @@ function nofileFor(connections: number): number | undefined {
 
 interface Server {
   target: Target;
-  store: 'redis' | 'embedded' | null; // null: the echo server
+  store: 'redis' | 'embedded' | null; // null: the echo server (the floor: 'redis')
   child: Child;
   port: number;
   url: string;
@@ -188,7 +195,7 @@ async function startServer(target: Target, opts: { connections?: number; exposeG
   const ownCards = store === 'embedded' ? join(workDir!, `cards-embedded-${++embeddedCards}.json`) : undefined;
   const child = target === 'echo'
     ? spawnChild('echo-server', HERE('echo-server.ts'), { nofile: nofileFor(opts.connections ?? 0) })
-    : spawnGateway(`gateway-${target}${store === 'embedded' ? '-embedded' : ''}`, target, {
+    : spawnGateway(`${target === 'floor' ? 'floor' : `gateway-${target}`}${store === 'embedded' ? '-embedded' : ''}`, target, {
       keyRing, fleetKey,
       store: store === 'redis' ? { REDIS_URL: redis!.url, SCANPAY_REDIS_PREFIX: redis!.prefix } : {},
       nodeFlags: opts.exposeGc ? ['--expose-gc'] : [],
@@ -198,7 +205,7 @@ async function startServer(target: Target, opts: { connections?: number; exposeG
         BENCH_CARDS: String(PLAN.cards),
         BENCH_CARDS_FILE: ownCards ?? '',
         BENCH_REDIS_AUTOPIPELINE: process.argv.includes('--autopipeline') ? '1' : '',
-        ...(target === 'pool' ? POOL_ENV : {}),
+        ...(target === 'pool' || target === 'floor' ? POOL_ENV : {}), // the floor's pool: the same settings
         BENCH_MAX_LIFETIME_S: String(PLAN.deadlineMin * 60),
       },
     });
@@ -217,6 +224,8 @@ interface Run {
   cpu: CpuPerPayment | null;
   /** Over Redis: commands per payment completed in the window, sent by the gateway and run by the server. */
   redis: RedisPerPayment | null;
+  /** The private Redis server's CPU per payment completed in the window, µs (null on a shared server or without payments). */
+  redisServerUs: number | null;
 }
 const runs: Run[] = [];
 let runNo = 0;
@@ -274,6 +283,7 @@ async function runLoad(server: Server, kind: Run['kind'], cfg: Partial<LoadConfi
   };
   const payments = load.payments.completedInWindow;
   const cpu = s0?.threads && s1?.threads ? perPayment(splitCpu(s0.threads, s1.threads, s1.workers), payments) : null;
+  const redisServerUs = gateway && server.store === 'redis' && s0?.redis != null && s1?.redis != null && payments > 0 ? ((s1.redis - s0.redis) * 1000) / payments : null;
   const redisCounts = gateway && server.store === 'redis' && s0 && s1
     ? redisPerPayment(
       s0.commandstats && s1.commandstats ? { before: s0.commandstats, after: s1.commandstats } : null,
@@ -284,14 +294,14 @@ async function runLoad(server: Server, kind: Run['kind'], cfg: Partial<LoadConfi
   const run: Run = {
     target: server.target, store: server.store, kind, connections: config.connections, load,
     cpuPercent: { server: pct('server'), generator: pct('generator'), redis: pct('redis') },
-    cpu, redis: redisCounts,
+    cpu, redis: redisCounts, redisServerUs,
   };
   runs.push(run);
   const l = load.latency;
   const errs = Object.entries(load.errors).map(([k, v]) => `${k}×${v}`).join(' ');
   const offered = config.light ? `light (${config.light.inFlight} in flight, ${config.light.pauseMs} ms pauses)` : load.targetPerS ? `${fmt(load.targetPerS)}/s offered` : 'closed loop';
   const perPay = cpu && gateway
-    ? ` | µs/payment main ${fmt(cpu.mainUs)} workers ${fmt(cpu.workersUs)} other ${fmt(cpu.otherUs)}${cpu.sched ? `, main woken ${fmt(cpu.sched.mainWakeups, 1)}×` : ''}${redisCounts?.sent != null ? `, redis ${fmt(redisCounts.sent, 2)} sent` : ''}`
+    ? ` | µs/payment main ${fmt(cpu.mainUs)} workers ${fmt(cpu.workersUs)} other ${fmt(cpu.otherUs)}${cpu.sched ? `, main woken ${fmt(cpu.sched.mainWakeups, 1)}×` : ''}${redisCounts?.sent != null ? `, redis ${fmt(redisCounts.sent, 2)} sent` : ''}${redisServerUs !== null ? `, redis server ${fmt(redisServerUs)} µs` : ''}`
     : '';
   say(`  ${`${server.target}${server.store === 'embedded' ? '/mem' : ''}`.padEnd(12)} ${kind.padEnd(13)} ${String(config.connections).padStart(5)} conns ${offered}: `
     + `${fmt(load.paymentsPerS)} payments/s, payment p50 ${fmt(l.payment.p50Ms, 2)} p99 ${fmt(l.payment.p99Ms, 2)} p99.9 ${fmt(l.payment.p999Ms, 2)} ms`
@@ -311,6 +321,8 @@ interface TargetSummary {
   target: Target;
   peak: { paymentsPerS: number; roundTripsPerS: number; connections: number; latency: LoadResult['latency'] };
   sweep: { share: number; offeredPerS: number; paymentsPerS: number; p50Ms: number; p99Ms: number; p999Ms: number; saturated: boolean; errors: number }[];
+  /** The floor: open loop at the pool's 70% rate (at 70% of its own peak when the pool was not measured). */
+  atPool70?: { offeredPerS: number; paymentsPerS: number; latency: LoadResult['latency']; errors: Record<string, number> };
   /** At 70% of its own peak; for echo: at the pool's 70% rate (the generator and transport floor). */
   at70: { offeredPerS: number; paymentsPerS: number; latency: LoadResult['latency']; errors: Record<string, number> } | null;
   meanBatch?: Record<string, number>;
@@ -345,8 +357,13 @@ async function measureTarget(target: Target): Promise<void> {
       const run = await runLoad(server, 'open', { connections: best.connections, rampS: PLAN.sweepRampS, durationS: PLAN.sweepS, ratePerS: pool70 });
       summary.at70 = { offeredPerS: pool70, paymentsPerS: run.load.paymentsPerS, latency: run.load.latency, errors: run.load.errors };
     }
-    if (target !== 'echo') {
-      for (const share of PLAN.sweepShares) {
+    if (target === 'floor' && pool70) {
+      // the floor is an anchor, not a target: besides its peak, its cost at the pool's 70% arrival rate
+      const rate = pool70;
+      const run = await runLoad(server, 'open', { connections: best.connections, rampS: PLAN.sweepRampS, durationS: PLAN.sweepS, ratePerS: rate });
+      summary.atPool70 = { offeredPerS: rate, paymentsPerS: run.load.paymentsPerS, latency: run.load.latency, errors: run.load.errors };
+    } else if (target !== 'echo') {
+      for (const share of target === 'floor' ? PLAN.sweepShares.filter((x) => x === 0.7) : PLAN.sweepShares) {
         const rate = Math.max(10, Math.round(best.load.paymentsPerS * share));
         const run = await runLoad(server, 'open', { connections: best.connections, rampS: PLAN.sweepRampS, durationS: PLAN.sweepS, ratePerS: rate });
         const errors = Object.values(run.load.errors).reduce((a, b) => a + b, 0);
@@ -364,7 +381,7 @@ async function measureTarget(target: Target): Promise<void> {
 }
 
 // echo last: its open-loop run uses the pool's 70% rate
-for (const target of ['baseline', 'pool', 'echo'] as const) if (PARTS.has(target)) await measureTarget(target);
+for (const target of ['baseline', 'pool', 'floor', 'echo'] as const) if (PARTS.has(target)) await measureTarget(target);
 
 // ---- light load --------------------------------------------------------------------------------------------
 
@@ -530,6 +547,7 @@ const byTarget = (t: Target) => summaries.find((s) => s.target === t);
 const echo = byTarget('echo');
 const baseline = byTarget('baseline');
 const pool = byTarget('pool');
+const floor = byTarget('floor');
 const ratio = (a?: number, b?: number) => (a && b ? a / b : null);
 const echoPaymentsPerS = echo ? echo.peak.roundTripsPerS / 2 : undefined; // a payment is two round trips
 
@@ -537,7 +555,7 @@ const echoPaymentsPerS = echo ? echo.peak.roundTripsPerS / 2 : undefined; // a p
 const phaseOf = (run: Run | undefined | null, loop: string): Phase | null => (!run ? null : {
   store: run.store === 'embedded' ? 'embedded' : 'redis', loop, connections: run.connections,
   payments: run.load.payments.completedInWindow, paymentsPerS: run.load.paymentsPerS, windowS: run.load.windowS,
-  cpu: run.cpu, redis: run.redis, p50Ms: run.load.latency.payment.p50Ms, p99Ms: run.load.latency.payment.p99Ms,
+  cpu: run.cpu, redis: run.redis, redisServerUs: run.redisServerUs, p50Ms: run.load.latency.payment.p50Ms, p99Ms: run.load.latency.payment.p99Ms,
   errors: Object.values(run.load.errors).reduce((a, b) => a + b, 0),
 });
 const peakRunOf = (t: Target) => {
@@ -555,6 +573,9 @@ const figures: Figures = {
   peak: phaseOf(peakRunOf('pool'), `closed loop, ${pool?.peak.connections} conns`),
   at70: phaseOf(at70Run, `open loop, ${fmt(pool?.at70?.offeredPerS)}/s`),
   baselinePeak: phaseOf(peakRunOf('baseline'), `closed loop, ${baseline?.peak.connections} conns`),
+  floorPeak: phaseOf(peakRunOf('floor'), `closed loop, ${floor?.peak.connections} conns`),
+  floorAtPoolRate: phaseOf(floor?.atPool70 ? runs.find((r) => r.target === 'floor' && r.kind === 'open' && r.load.targetPerS === floor.atPool70!.offeredPerS) : undefined,
+    `open loop, ${fmt(floor?.atPool70?.offeredPerS)}/s (the pool's 70% rate)`),
   poolPaymentsPerS: pool?.peak.paymentsPerS ?? null,
   baselinePaymentsPerS: baseline?.peak.paymentsPerS ?? null,
   echoPaymentsPerS: echoPaymentsPerS ?? null,
@@ -563,6 +584,24 @@ const figures: Figures = {
   poolP99At70Ms: pool?.at70?.latency.payment.p99Ms ?? null,
   profile: profileFigures,
 };
+/** A gateway's costs per payment ÷ the floor's (same generator, same run): by default the floor at its peak. */
+const overFloor = (ph: Phase | null, f: Phase | null | undefined = figures.floorPeak) => {
+  if (!ph || !f) return null;
+  return {
+    totalCpu: ratio(ph.cpu?.totalUs, f.cpu?.totalUs), mainCpu: ratio(ph.cpu?.mainUs, f.cpu?.mainUs), workersCpu: ratio(ph.cpu?.workersUs, f.cpu?.workersUs),
+    redisServerCpu: ratio(ph.redisServerUs ?? undefined, f.redisServerUs ?? undefined), redisServerCalls: ratio(ph.redis?.serverCalls, f.redis?.serverCalls),
+  };
+};
+const floorAnchor = figures.floorPeak ? {
+  floorPaymentsPerS: floor?.peak.paymentsPerS ?? null,
+  floorCpuUs: figures.floorPeak.cpu?.totalUs ?? null,
+  floorRedisServerUs: figures.floorPeak.redisServerUs ?? null,
+  poolOverFloor: overFloor(figures.peak),
+  baselineOverFloor: overFloor(figures.baselinePeak),
+  floorAtPoolRateCpuUs: figures.floorAtPoolRate?.cpu?.totalUs ?? null,
+  poolOverFloorAtPoolRate: overFloor(figures.at70, figures.floorAtPoolRate), // both open loop at one rate
+  target: `pool CPU per payment, all threads, ≤ ${TARGET_CPU_OVER_FLOOR}× the floor's`,
+} : null;
 const report = {
   benchmark: 'e2e',
   mode: MODE,
@@ -591,7 +630,11 @@ const report = {
     baselineOverEcho: ratio(baseline?.peak.paymentsPerS, echoPaymentsPerS),
     poolP99At70Ms: pool?.at70?.latency.payment.p99Ms ?? null,
     baselineP99At70Ms: baseline?.at70?.latency.payment.p99Ms ?? null,
+    floorPaymentsPerS: floor?.peak.paymentsPerS ?? null,
+    floorP99At70Ms: floor?.at70?.latency.payment.p99Ms ?? null,
+    floorAnchor,
     targets: {
+      poolCpuOverFloorAtMost1_5: floorAnchor?.poolOverFloor?.totalCpu == null ? null : floorAnchor.poolOverFloor.totalCpu <= TARGET_CPU_OVER_FLOOR,
       poolOverBaselineAtLeast3: ratio(pool?.peak.paymentsPerS, baseline?.peak.paymentsPerS) === null ? null : ratio(pool?.peak.paymentsPerS, baseline?.peak.paymentsPerS)! >= TARGET_RATIO_BASELINE,
       poolP99At70Under25Ms: pool?.at70 ? pool.at70.latency.payment.p99Ms < TARGET_P99_MS : null,
       idleBytesPerConnectionUnder8KiB: idle ? Math.max(idle.bytesPerConnection, idle.slopeBytesPerConnection ?? 0) < TARGET_BYTES_PER_CONNECTION : null,
@@ -625,7 +668,7 @@ say(`targets: pool ÷ baseline ≥ ${TARGET_RATIO_BASELINE}: ${fmt(report.headli
 
 say('\ngateway CPU per payment (µs; stat ticks, schedstat in brackets) and Redis commands per payment:');
 const us = (x: number | undefined | null) => fmt(x);
-console.table(([['light, embedded', figures.lightEmbedded], ['light, Redis', figures.lightRedis], ['no pause, embedded', figures.noPauseEmbedded], ['no pause, Redis', figures.noPauseRedis], ['pool peak', figures.peak], ['pool 70%', figures.at70], ['baseline peak', figures.baselinePeak]] as const)
+console.table(([['light, embedded', figures.lightEmbedded], ['light, Redis', figures.lightRedis], ['no pause, embedded', figures.noPauseEmbedded], ['no pause, Redis', figures.noPauseRedis], ['pool peak', figures.peak], ['pool 70%', figures.at70], ['baseline peak', figures.baselinePeak], ['floor peak', figures.floorPeak ?? null], ['floor at pool 70% rate', figures.floorAtPoolRate ?? null]] as const)
   .filter(([, ph]) => ph).map(([name, ph]) => ({
     phase: name,
     payments: ph!.payments,
@@ -639,8 +682,28 @@ console.table(([['light, embedded', figures.lightEmbedded], ['light, Redis', fig
     'redis sent': fmt(ph!.redis?.sent, 2),
     'redis writes': fmt(ph!.redis?.writes, 2),
     'redis server calls': fmt(ph!.redis?.serverCalls, 2),
+    'redis server µs': us(ph!.redisServerUs),
     'p99 ms': fmt(ph!.p99Ms, 2),
   })));
+
+if (floorAnchor) {
+  const fl = figures.floorPeak!;
+  const x = (r: number | null | undefined) => (r == null ? '—' : `${fmt(r, 2)}×`);
+  say(`\nthe architecture's floor (bench/floor: 2 frames, 3 EVALSHA round trips, 2 batched worker hops per payment; same generator, same run, each server at its closed-loop peak; load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')}):`);
+  say(`  floor: ${fmt(floorAnchor.floorPaymentsPerS)} payments/s; CPU per payment main ${us(fl.cpu?.mainUs)} + workers ${us(fl.cpu?.workersUs)} + other ${us(fl.cpu?.otherUs)} = ${us(fl.cpu?.totalUs)} µs; Redis server ${us(fl.redisServerUs)} µs, ${fmt(fl.redis?.serverCalls, 2)} calls`);
+  for (const [name, ph, r] of [['pool', figures.peak, floorAnchor.poolOverFloor], ['baseline', figures.baselinePeak, floorAnchor.baselineOverFloor]] as const) {
+    if (!ph || !r) continue;
+    say(`  ${name} ÷ floor: CPU per payment, all gateway threads ${us(ph.cpu?.totalUs)} ÷ ${us(fl.cpu?.totalUs)} µs = ${x(r.totalCpu)} (main ${x(r.mainCpu)}, workers ${x(r.workersCpu)}); `
+      + `Redis server CPU ${us(ph.redisServerUs)} ÷ ${us(fl.redisServerUs)} µs = ${x(r.redisServerCpu)}; Redis server calls ${fmt(ph.redis?.serverCalls, 2)} ÷ ${fmt(fl.redis?.serverCalls, 2)} = ${x(r.redisServerCalls)}`
+      + (name === 'pool' ? `; target ≤ ${TARGET_CPU_OVER_FLOOR}×: ${r.totalCpu == null ? '—' : r.totalCpu <= TARGET_CPU_OVER_FLOOR ? 'met' : 'not met'}` : ''));
+  }
+  const same = floorAnchor.poolOverFloorAtPoolRate;
+  const fr = figures.floorAtPoolRate;
+  if (same && fr) {
+    say(`  pool ÷ floor at one arrival rate (open loop, the pool's 70% rate, ${fmt(fr.paymentsPerS)}/s achieved by the floor): CPU per payment ${us(figures.at70?.cpu?.totalUs)} ÷ ${us(fr.cpu?.totalUs)} µs = ${x(same.totalCpu)} `
+      + `(main ${x(same.mainCpu)}, workers ${x(same.workersCpu)}); Redis server CPU ${us(figures.at70?.redisServerUs)} ÷ ${us(fr.redisServerUs)} µs = ${x(same.redisServerCpu)}`);
+  }
+}
 
 mkdirSync(RESULTS, { recursive: true });
 const jsonFile = new URL(`e2e${suffix}.json`, RESULTS);

@@ -1,7 +1,7 @@
 /**
- * Starts a gateway under test (gateway-process.ts, served as `npm run bench:serve` serves: bench/serve/start.ts)
- * as a child process, configured the way an operator configures `npm start`, through its environment. Every
- * variable readStartConfig reads is set here, so the parent's own environment (a PORT, a SCANPAY_THREADS of
+ * Starts a gateway under test (gateway-process.ts, served as `npm run bench:serve` serves: bench/serve/start.ts),
+ * or the architecture's floor (`floor`: bench/floor, from the same variables), as a child process, configured
+ * the way an operator configures `npm start`, through its environment. Every variable readStartConfig reads is set here, so the parent's own environment (a PORT, a SCANPAY_THREADS of
  * the shell the bench runs in) never reaches the gateway: it listens on 127.0.0.1, a free port, its ops
  * listener on another, and its per-scanner rate limit is raised out of the load generator's way.
  * @example
@@ -10,7 +10,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { IssuerKeyRing } from '../../issuer/key-ring.ts';
-import type { EngineName } from '../serve/start.ts';
+import type { ServerName } from '../serve/start.ts';
 import { spawnChild, type Child, type SpawnOptions } from '../../test/support/child-process.ts';
 
 const GATEWAY_PROCESS = fileURLToPath(new URL('./gateway-process.ts', import.meta.url));
@@ -36,7 +36,7 @@ export interface GatewaySpawn extends Pick<SpawnOptions, 'nodeFlags' | 'nofile'>
   env?: Record<string, string>;
 }
 
-export function spawnGateway(name: string, engine: EngineName, opts: GatewaySpawn): Child {
+export function spawnGateway(name: string, engine: ServerName, opts: GatewaySpawn): Child {
   return spawnChild(name, GATEWAY_PROCESS, {
     args: [engine],
     nodeFlags: opts.nodeFlags,

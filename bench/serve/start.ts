@@ -27,6 +27,15 @@ import { issueBenchCards } from './cards.ts';
 
 export const ENGINES = ['pool', 'baseline'] as const;
 export type EngineName = (typeof ENGINES)[number];
+/** What `npm run bench:serve` and the bench's gateway processes serve: a gateway with either engine, or the architecture's floor (bench/floor). */
+export const SERVERS = [...ENGINES, 'floor'] as const;
+export type ServerName = (typeof SERVERS)[number];
+
+/** `pool`, `baseline` or `floor`, else a ConfigError naming them. */
+export function serverNamed(name: string | undefined): ServerName {
+  if (!SERVERS.includes(name as ServerName)) throw new ConfigError([`name the server to start: ${SERVERS.join(', ')} (got ${name === undefined ? 'nothing' : `"${name.slice(0, 20)}"`})`]);
+  return name as ServerName;
+}
 
 /** `pool` or `baseline`, else a ConfigError naming both. */
 export function engineNamed(name: string | undefined): EngineName {
