@@ -14,7 +14,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
-/** The commands of the first ```sh block after `heading` in `readme`, continuation lines (`\`) joined. */
+/**
+ * The commands of the first ```sh block after `heading` in `readme`: continuation lines (`\`) joined, and a
+ * here-document (`<<'EOF'` or `<<EOF`, up to its line `EOF`) kept with the command that opens it.
+ */
 export function blockCommands(readme: string, heading: string): string[] {
   const at = readme.indexOf(heading);
   if (at < 0) throw new Error(`README.md has no "${heading}" section`);
@@ -22,13 +25,28 @@ export function blockCommands(readme: string, heading: string): string[] {
   const close = readme.indexOf('\n```', open + 6);
   const commands: string[] = [];
   let pending = '';
+  let hereEnd: string | null = null;
   for (const line of readme.slice(open + 6, close).split('\n')) {
-    if (line.endsWith('\\')) pending += `${line}\n`;
+    if (hereEnd !== null) {
+      pending += `${line}\n`;
+      if (line === hereEnd) {
+        commands.push(pending.slice(0, -1));
+        pending = '';
+        hereEnd = null;
+      }
+      continue;
+    }
+    const here = /<<-?\s*'?([A-Za-z_]+)'?/.exec(line);
+    if (here) {
+      hereEnd = here[1]!;
+      pending += `${line}\n`;
+    } else if (line.endsWith('\\')) pending += `${line}\n`;
     else if (pending || line.trim()) {
       commands.push(pending + line);
       pending = '';
     }
   }
+  if (hereEnd !== null) throw new Error(`README.md "${heading}": a here-document without its end line ${hereEnd}`);
   return commands;
 }
 
