@@ -81,6 +81,6 @@ describeRedis(redisServer, 'chaos (fast scenarios)', () => {
     const report = await runScenario(scenario('worker-exit'));
     check(report);
     expect(report.poolErrors).not.toBeNull();
-    expect(Object.keys(report.errors.scan).length + Object.keys(report.errors.pin).length).toBe(0);
+    expect(Object.keys(report.errors.scan).length + Object.keys(report.errors.pin).length, JSON.stringify(report.errors)).toBe(0);
   }, 60_000);
 });
