@@ -133,6 +133,17 @@ describe.each(stores)('holder device on the %s', (kind, open) => {
   });
 });
 
+describe('GatewayOptions.pinEntry', () => {
+  it('is checked at the boundary: anything but scanner or holder-device fails the start', async () => {
+    const ts = await memoryTestStore();
+    try {
+      await expect(startGatewayFixture({ store: ts.store, gateway: { pinEntry: 'phone' as 'scanner' } })).rejects.toThrow(/pinEntry must be scanner or holder-device/);
+    } finally {
+      await ts.dispose();
+    }
+  });
+});
+
 describe('attack: no PIN crosses a scanner connection with holder device on', () => {
   it('every frame captured on the wire during a holder-device payment bears no PIN; the payment completes on the page; a dishonest scanner\'s guesses count nothing', async () => {
     const ts = await memoryTestStore();
