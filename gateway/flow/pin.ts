@@ -6,6 +6,8 @@
  * derive, PVV, cryptogram); a right one goes to the issuer's atomic, idempotent authorization, which also
  * resets the count. Once a card is locked every answer is the same, right PIN or wrong: CARD_LOCKED,
  * attemptsLeft 0, no receipt. Each session takes one attempt; a repeated submission gets its stored result.
+ * A session whose PIN is entered on the holder's device (its merchant's policy) takes it from the page only: the
+ * attempt's store step refuses a scanner's before anything is counted (PIN_ENTRY_HOLDER_DEVICE).
  */
 import { isScanpayError } from '../../core/errors.ts';
 import { maskPan } from '../../issuer/pan.ts';
