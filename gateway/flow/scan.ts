@@ -5,9 +5,9 @@
  * illegal one gets an error warning with a folded reason code and an audit record (S23); a legal one gets the
  * page URL (S24), and where the holder enters the PIN (its merchant's policy, kept on the session: on a
  * holder-device session the store refuses the scanner's PIN, pin.ts). One store round trip for every payload that
- * has a payload's shape, which also takes the frame's rate unit: a forgery, an unknown card and an authentic but illegal one (stale, re-keyed, blocked)
- * each cost that one step and write nothing, so neither the answer nor its timing tells them apart
- * (docs/security.md). Before any of it, the scan's merchant must be its scanner's (MERCHANT_MISMATCH, from
+ * has a payload's shape, which also takes the frame's rate unit: a forgery, an unknown card and an authentic but
+ * illegal one (stale, re-keyed, blocked) each cost that one step and write nothing, so neither the answer nor its
+ * timing tells them apart (docs/security.md). Before any of it, the scan's merchant must be its scanner's (MERCHANT_MISMATCH, from
  * memory). No PAN, basic key or issuer key on this thread.
  */
 import { randomBytes } from 'node:crypto';
