@@ -17,7 +17,7 @@ import { DEFAULT_HOLD_WINDOW_MS } from '../issuer/payment.ts';
 import type { ApiKeyRecord, CaptureMethod, MerchantRecord, Store } from '../issuer/store/index.ts';
 import { MAX_HOLD_WINDOW_MS } from '../issuer/store/validate.ts';
 import { loadFleetKey } from '../protocol/fleet-key.ts';
-import { isMerchant } from '../protocol/values.ts';
+import { PIN_ENTRIES, isMerchant, isPinEntry, type PinEntry } from '../protocol/values.ts';
 import { withStore, type GlobalOptions } from './context.ts';
 import { usageError } from './errors.ts';
 import { parseDuration, showDuration, withJson, type Output } from './output.ts';
@@ -37,6 +37,19 @@ export function checkedMerchantArg(id: string): string {
 function captureMethod(value: string | undefined): CaptureMethod {
   if (value === undefined || value === 'automatic' || value === 'manual') return value ?? 'automatic';
   throw usageError(`--capture must be automatic or manual (got ${JSON.stringify(value.slice(0, 20))})`);
+}
+
+/** --pin-entry: where the merchant's holders enter the PIN; absent, its record sets none (the gateway's default). */
+function pinEntryOption(value: string | undefined): PinEntry | undefined {
+  if (value === undefined || isPinEntry(value)) return value;
+  throw usageError(`--pin-entry must be ${PIN_ENTRIES.join(' or ')} (got ${JSON.stringify(value.slice(0, 20))})`);
+}
+
+/** What `merchant show` says of its PIN entry. */
+function pinEntryText(m: MerchantRecord): string {
+  if (m.pinEntry === 'holder-device') return 'PIN entry holder-device (on the holder\'s own phone; a PIN from a scanner is refused)';
+  if (m.pinEntry === 'scanner') return 'PIN entry scanner';
+  return 'PIN entry: the gateway\'s default (SCANPAY_PIN_ENTRY)';
 }
 
 function merchantName(value: string | undefined, id: string): string {
@@ -91,7 +104,8 @@ async function handOver(out: Output, opts: KeyOutput, key: string, fields: Recor
 }
 
 function merchantFields(m: MerchantRecord): Record<string, unknown> {
-  return { merchant: m.id, name: m.name, captureMethod: m.captureMethod, holdWindowMs: m.holdWindowMs, createdAt: m.createdAt };
+  // pinEntry null: the record sets none, so the gateway's default (SCANPAY_PIN_ENTRY) applies
+  return { merchant: m.id, name: m.name, captureMethod: m.captureMethod, holdWindowMs: m.holdWindowMs, pinEntry: m.pinEntry ?? null, createdAt: m.createdAt };
 }
 
 function keyState(k: ApiKeyRecord, now: number): string {
@@ -111,14 +125,17 @@ export function merchantCommand(program: Command, out: Output): void {
     .description(`register a merchant and print its first merchant API key, once: alone on stdout, or written to a 0600 file with --out; the store keeps only its keyed hash (${NEEDS_STORE})`)
     .option('--name <name>', 'its name, for people (default: the id)')
     .option('--capture <method>', 'how its payments are captured unless a scan says otherwise: automatic (at once) or manual (held until captured)', 'automatic')
-    .option('--hold <duration>', `with manual capture: how long an uncaptured hold lasts before it is released by itself (default ${showDuration(DEFAULT_HOLD_WINDOW_MS)}, at most ${showDuration(MAX_HOLD_WINDOW_MS)})`)),
+    .option('--hold <duration>', `with manual capture: how long an uncaptured hold lasts before it is released by itself (default ${showDuration(DEFAULT_HOLD_WINDOW_MS)}, at most ${showDuration(MAX_HOLD_WINDOW_MS)})`)
+    .option('--pin-entry <where>', 'where its holders enter the PIN: scanner (a scanner\'s pin frame or the page it shows) or holder-device (their own phone only; a PIN from a scanner is refused) (default: the gateway\'s, SCANPAY_PIN_ENTRY)')),
     'print the merchant and its API key as JSON')
-    .action(async (idArg: string, opts: KeyOutput & { name?: string; capture?: string; hold?: string; fleetKeyFile?: string }) => {
+    .action(async (idArg: string, opts: KeyOutput & { name?: string; capture?: string; hold?: string; pinEntry?: string; fleetKeyFile?: string }) => {
       const id = checkedMerchantArg(idArg);
       const now = Date.now();
+      const pinEntry = pinEntryOption(opts.pinEntry);
       const record: MerchantRecord = {
         id, name: merchantName(opts.name, id), captureMethod: captureMethod(opts.capture),
         holdWindowMs: opts.hold === undefined ? DEFAULT_HOLD_WINDOW_MS : parseDuration(opts.hold, '--hold', 1_000, MAX_HOLD_WINDOW_MS),
+        ...(pinEntry === undefined ? {} : { pinEntry }),
         createdAt: now,
       };
       keyTarget(opts); // every check before anything is stored: the --out target, then the fleet key
@@ -128,7 +145,7 @@ export function merchantCommand(program: Command, out: Output): void {
       const hold = record.captureMethod === 'manual' ? `, holds released after ${showDuration(record.holdWindowMs)}` : '';
       await handOver(out, opts, made.key, { action: 'create', ...merchantFields(record), keyId: made.record.keyId }, [
         `the API key of merchant ${id}`,
-        `created merchant ${id} (${record.name}): capture ${record.captureMethod}${hold}; API key ${made.record.keyId} (only its hash is stored)`,
+        `created merchant ${id} (${record.name}): capture ${record.captureMethod}${hold}${pinEntry ? `; PIN entry ${pinEntry}` : ''}; API key ${made.record.keyId} (only its hash is stored)`,
       ]);
     });
 
@@ -178,6 +195,7 @@ export function merchantCommand(program: Command, out: Output): void {
       }
       out.line(`merchant ${record.id} (${record.name})`);
       out.line(`  capture ${record.captureMethod}${record.captureMethod === 'manual' ? `, holds released after ${showDuration(record.holdWindowMs)}` : ''}; created ${iso(record.createdAt)}`);
+      out.line(`  ${pinEntryText(record)}`);
       for (const k of keys) out.line(`  API key ${k.keyId}  made ${iso(k.createdAt)}  ${keyState(k, now)}`);
       out.line(`  scanners: ${scanners.length === 0 ? 'none bound (`scanpay scanner provision <device> --merchant ' + id + '`)' : scanners.join(', ')}`);
     });

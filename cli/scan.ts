@@ -1,7 +1,8 @@
 /**
  * `scanpay scan …`: a simulated scanner walking the whole flow through the SDK (S21 scan → S24 session →
  * S25 PIN, here or on the auth page → result with receipt MAC); `--repeat N` measures payments/s on one
- * connection. The device's secret comes from `scanpay scanner provision` (cli/scanner.ts).
+ * connection. A merchant that takes the PIN on the holder's own phone (auth-required pinEntry holder-device) gets
+ * the holder URL printed (and its QR code on a terminal) and no PIN is asked for or sent, whatever --pin says. The device's secret comes from `scanpay scanner provision` (cli/scanner.ts).
  * Exit: 0 approved, 1 declined or refused, 2 usage (cli/errors.ts).
  */
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import type { Command } from 'commander';
 import { ScanpayError } from '../core/errors.ts';
 import { isDeviceId } from '../protocol/scanner-token.ts';
 import { MAX_MINOR_UNITS, MERCHANT_BYTES, MIN_AMOUNT, isCurrency, isMerchant, isPin, parsePin } from '../protocol/values.ts';
-import { ScannerClient, isScannerError, type AuthRequiredFrame, type PaymentResultFrame, type ScanRequest } from '../sdk/index.ts';
+import { ScannerClient, holderQrTerminal, isScannerError, type AuthRequiredFrame, type PaymentResultFrame, type ScanRequest } from '../sdk/index.ts';
 import { readCardArgument } from './card-ref.ts';
 import { CliError, EXIT, declined, noSuchFile, usageError } from './errors.ts';
 import { promptHidden, readFirstLine } from './pin-prompt.ts';
@@ -99,6 +100,20 @@ function resultLine(auth: AuthRequiredFrame, result: PaymentResultFrame): string
   return `${result.outcome}${reason}  ${auth.amount} ${auth.currency}  merchant ${auth.merchant}  card ${maskedPan}  ${receipt}  session ${result.session}${result.replayed ? '  (replayed)' : ''}`;
 }
 
+/** How long a page-flow result is waited for: the session's life, and a little more for the push. */
+const pageWaitMs = (auth: AuthRequiredFrame): number => Math.min(Math.max(auth.expiresAt - Date.now(), 1_000) + 5_000, 3_600_000);
+
+/**
+ * A holder-device session: prints the holder URL (and, on a terminal, its QR code) for the holder's phone, and
+ * waits for the result the gateway pushes when the holder has entered the PIN there.
+ */
+async function holderDevice(out: Output, holderUrl: string, auth: AuthRequiredFrame, client: ScannerClient, json: boolean): Promise<PaymentResultFrame> {
+  out.line(`holder url ${holderUrl}`);
+  if (!json && process.stdout.isTTY) out.line(await holderQrTerminal(holderUrl));
+  process.stderr.write(`pay ${auth.amount} ${auth.currency} to ${auth.merchant} with card ${auth.maskedPan}: the holder scans the code and enters the PIN on their phone\n`);
+  return client.waitForResult(auth.session, pageWaitMs(auth));
+}
+
 const afterApproved = (approved: number): string => (approved ? ` after ${approved} approved payment${approved > 1 ? 's' : ''}` : '');
 
 /** An SDK failure part-way through --repeat: its own code, and how many payments went through first. */
@@ -159,7 +174,11 @@ export function scanCommand(program: Command, out: Output): void {
           const t0 = performance.now();
           const auth = await withRateLimitRetry(() => client.scan(request), stats);
           let result: PaymentResultFrame;
-          if (pin) {
+          if (auth.holderUrl) {
+            // the merchant takes the PIN on the holder's own phone: no PIN is asked for or sent from here
+            if (i === 0 && pin) process.stderr.write('this merchant takes the PIN on the holder\'s phone: the PIN given here is not sent\n');
+            result = await holderDevice(out, auth.holderUrl, auth, client, Boolean(opts.json));
+          } else if (pin) {
             if (i === 0 && !opts.pinStdin && opts.pin === undefined) {
               process.stderr.write(`pay ${auth.amount} ${auth.currency} to ${auth.merchant} with card ${auth.maskedPan}\n`);
             }
@@ -167,8 +186,7 @@ export function scanCommand(program: Command, out: Output): void {
             result = await withRateLimitRetry(() => client.submitPin(auth.session, digits), stats);
           } else {
             out.line(`auth page ${auth.url}`);
-            const waitMs = Math.min(Math.max(auth.expiresAt - Date.now(), 1_000) + 5_000, 3_600_000);
-            result = await client.waitForResult(auth.session, waitMs);
+            result = await client.waitForResult(auth.session, pageWaitMs(auth));
           }
           latencies.push(performance.now() - t0);
           last = { auth, result };

@@ -15,6 +15,7 @@ import { readKeyRing } from '../issuer/key-ring-source.ts';
 import { DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_WAIT_TIMEOUT_MS, MAX_HOLD_WINDOW_MS, type PinBudget, PREFIX_PATTERN, redisTarget } from '../issuer/store/index.ts';
 import { GATEWAY_DEFAULTS } from './defaults.ts';
 import { loadFleetKey } from '../protocol/fleet-key.ts';
+import { PIN_ENTRIES, isPinEntry, type PinEntry } from '../protocol/values.ts';
 import { demoDirProblem } from './demo.ts';
 import { hostProblem, publicOrigin, tlsProblems } from './listen-checks.ts';
 import { LOG_LEVELS, isLogLevel, type LogLevel } from './log.ts';
@@ -49,6 +50,8 @@ export interface StartConfig {
   maxConnectionAgeS: number;
   /** SCANPAY_HOLD_WINDOW_S: a manual-capture hold's window for a merchant without its own (GatewayOptions.holdWindowMs). */
   holdWindowS: number;
+  /** SCANPAY_PIN_ENTRY: where holders enter the PIN for a merchant whose record sets none (GatewayOptions.pinEntry). */
+  pinEntry: PinEntry;
   /** SCANPAY_HOLD_SWEEP_S: how often this process releases holds past their window; 0: never (GatewayOptions.holdSweepMs). */
   holdSweepS: number;
   /** `--processes N` / SCANPAY_PROCESSES: gateway processes sharing one port (gateway/processes.ts); 1: this one. */
@@ -187,13 +190,15 @@ export function readStartConfig(env: NodeJS.ProcessEnv, argv: readonly string[])
   if (env.SCANPAY_WEBHOOK_ALLOW_PRIVATE && env.SCANPAY_WEBHOOK_ALLOW_PRIVATE !== '1') {
     problems.push(`SCANPAY_WEBHOOK_ALLOW_PRIVATE must be 1, or unset (got "${env.SCANPAY_WEBHOOK_ALLOW_PRIVATE.slice(0, 20)}")`);
   }
+  const pinEntry = env.SCANPAY_PIN_ENTRY || d.pinEntry;
+  if (!isPinEntry(pinEntry)) problems.push(`SCANPAY_PIN_ENTRY must be ${PIN_ENTRIES.join(' or ')} (got "${pinEntry.slice(0, 20)}")`);
   const logLevel = env.LOG_LEVEL || 'info';
   if (!isLogLevel(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel.slice(0, 20)}")`);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     host, port, opsHost, opsPort, merchantHost, merchantPort, publicUrl, tls, redisUrl, clusterNodes, redisPrefix, waitReplicas, waitTimeoutMs,
     keyRingConfigured, fleetKeyConfigured, demo, demoDir,
-    threads, batch, rate, pinPaceMs, pinBudget, pageRate, maxConnectionAgeS, holdWindowS, holdSweepS, processes, group, logLevel: logLevel as LogLevel,
+    threads, batch, rate, pinPaceMs, pinBudget, pageRate, maxConnectionAgeS, holdWindowS, pinEntry: pinEntry as PinEntry, holdSweepS, processes, group, logLevel: logLevel as LogLevel,
     sealerIntervalMs, webhooks,
   };
 }

@@ -7,6 +7,7 @@
 import { DEFAULT_HOLD_WINDOW_MS } from '../issuer/payment.ts';
 import { DEFAULT_PIN_BUDGET, type PinBudget, type RateLimit } from '../issuer/store/index.ts';
 import { DEFAULT_WEBHOOK_SETTINGS } from './webhooks/delivery-loop.ts';
+import type { PinEntry } from '../protocol/values.ts';
 
 /** The auth page's budgets (docs/protocol.md §9). */
 export interface PageLimits {
@@ -54,6 +55,8 @@ export const GATEWAY_DEFAULTS = {
   failedUpgrades: { perSecond: 10, burst: 50 } as RateLimit,
   /** How long a manual-capture hold lasts before it is released by itself, for a merchant without its own window (7 days). */
   holdWindowMs: DEFAULT_HOLD_WINDOW_MS,
+  /** Where holders enter the PIN for a merchant whose record sets none (SCANPAY_PIN_ENTRY): on the scanner, as always. */
+  pinEntry: 'scanner' as PinEntry,
   /** How often the gateway releases the holds whose window has passed (0: never, in this process). */
   holdSweepMs: 60_000,
   /** Merchant API requests one caller address may fail to authenticate in this process before 429 from memory. */

@@ -37,6 +37,7 @@ import { ScannerDirectory } from './scanners/directory.ts';
 import { RevokedDevices } from './scanners/revoked-devices.ts';
 import { ScannerHub } from './scanners/scanner-hub.ts';
 import { CLOSE_DEVICE_REVOKED } from '../protocol/messages.ts';
+import { PIN_ENTRIES, isPinEntry, type PinEntry } from '../protocol/values.ts';
 import { startTransport, type TlsFiles } from './transport/uws-server.ts';
 import { LocalPushBus, type Deliver, type PushBus } from './push/push-bus.ts';
 import { SealerLoop } from './ledger/sealer-loop.ts';
@@ -143,6 +144,13 @@ export interface GatewayOptions {
    */
   holdWindowMs?: number;
   /**
+   * Where holders enter the PIN for a merchant whose record sets none (and for a merchant the store does not know):
+   * `scanner` (default: a `pin` frame or the page the scanner shows) or `holder-device` (on the holder's own phone
+   * only; every `pin` frame for such a session is refused). A merchant's own setting (`merchant create
+   * --pin-entry`) wins.
+   */
+  pinEntry?: PinEntry;
+  /**
    * How often this gateway releases the holds whose window has passed (ms; docs/operations.md). Several gateways
    * may sweep one store: each hold is released once. Default 60000; 0: this gateway never sweeps.
    */
@@ -226,6 +234,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   if (!(Number.isSafeInteger(holdWindowMs) && holdWindowMs >= 1 && holdWindowMs <= MAX_HOLD_WINDOW_MS)) {
     throw new ScanpayError('BAD_ARGUMENT', `holdWindowMs must be a whole number of ms from 1 to ${MAX_HOLD_WINDOW_MS} (30 days)`);
   }
+  const pinEntry = opts.pinEntry ?? D.pinEntry;
+  if (!isPinEntry(pinEntry)) throw new ScanpayError('BAD_ARGUMENT', `pinEntry must be ${PIN_ENTRIES.join(' or ')}`);
   const holdSweepMs = opts.holdSweepMs ?? D.holdSweepMs;
   if (!(Number.isSafeInteger(holdSweepMs) && holdSweepMs >= 0 && holdSweepMs <= 86_400_000)) {
     throw new ScanpayError('BAD_ARGUMENT', 'holdSweepMs must be a whole number of ms from 0 (no sweeping) to 86400000 (a day)');
@@ -291,7 +301,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     metrics,
     notify: (deviceId, frame) => pushBus.publish(deviceId, frame),
     revokedDevices: revoked,
-    merchantPolicies: new MerchantPolicies(opts.store.merchants, Date.now, { ...DEFAULT_MERCHANT_POLICY, holdWindowMs }),
+    merchantPolicies: new MerchantPolicies(opts.store.merchants, Date.now, { ...DEFAULT_MERCHANT_POLICY, holdWindowMs, pinEntry }),
     pinsInFlight: new Map(),
   };
   const inFlight = new InFlight();

@@ -10,7 +10,7 @@ import { GATEWAY_DEFAULTS } from './defaults.ts';
 import type { GatewayOptions } from './server.ts';
 
 export type StartOptions = Pick<GatewayOptions, 'tls' | 'host' | 'port' | 'opsHost' | 'opsPort' | 'merchantHost' | 'merchantPort' | 'publicUrl' | 'pinPaceMs' | 'pinBudget'
-  | 'pageLimits' | 'threads' | 'batch' | 'framesPerSecond' | 'burst' | 'maxConnectionAgeS' | 'holdWindowMs' | 'holdSweepMs' | 'sealerIntervalMs' | 'webhooks'>;
+  | 'pageLimits' | 'threads' | 'batch' | 'framesPerSecond' | 'burst' | 'maxConnectionAgeS' | 'holdWindowMs' | 'pinEntry' | 'holdSweepMs' | 'sealerIntervalMs' | 'webhooks'>;
 
 export function startOptions(config: StartConfig): StartOptions {
   return {
@@ -31,6 +31,7 @@ export function startOptions(config: StartConfig): StartOptions {
     burst: config.rate.burst,
     maxConnectionAgeS: config.maxConnectionAgeS,
     holdWindowMs: config.holdWindowS * 1000,
+    pinEntry: config.pinEntry,
     holdSweepMs: config.holdSweepS * 1000,
     sealerIntervalMs: config.sealerIntervalMs,
     webhooks: config.webhooks,

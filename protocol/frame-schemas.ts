@@ -50,6 +50,7 @@ const WelcomeFrame = Type.Object({
 const AuthRequiredFrame = Type.Object({
   v: V, type: Type.Literal('auth-required'), id: RequestId, session: SessionId, url: Type.String(),
   expiresAt: Type.Integer(), merchant: Merchant, amount: Amount, currency: Currency, maskedPan: Type.String(),
+  pinEntry: Type.Optional(Type.Union([Type.Literal('scanner'), Type.Literal('holder-device')])), // v1.4
 });
 const PaymentResultFrame = Type.Object({
   v: V, type: Type.Literal('payment-result'), id: Type.Union([RequestId, Type.Null()]), session: SessionId,

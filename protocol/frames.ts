@@ -33,6 +33,11 @@ export interface WelcomeFrame { v: typeof PROTOCOL_VERSION; type: 'welcome'; sca
 export interface AuthRequiredFrame {
   v: typeof PROTOCOL_VERSION; type: 'auth-required'; id: string; session: string; url: string; expiresAt: number;
   merchant: string; amount: number; currency: string; maskedPan: string;
+  /**
+   * v1.4: where the holder enters the PIN (absent from an older gateway: `scanner`). `holder-device`: show `url`
+   * as a QR code for the holder's phone and do not ask for the PIN; a `pin` frame gets PIN_ENTRY_HOLDER_DEVICE.
+   */
+  pinEntry?: 'scanner' | 'holder-device';
 }
 export interface PaymentResultFrame {
   v: typeof PROTOCOL_VERSION; type: 'payment-result'; id: string | null; session: string; outcome: 'approved' | 'declined'; reason: string | null;

@@ -173,3 +173,21 @@ export function parseMinorUnits(value: unknown, name: string): MinorUnits {
   if (!isMinorUnits(value)) throw bad(`${name} must be a whole number of minor units ≥ 0`);
   return value;
 }
+
+/**
+ * Where the holder enters the PIN of a payment (a merchant's policy, docs/protocol.md §5): `scanner`, on the
+ * scanner (a `pin` frame) or on the page it shows; `holder-device`, on the holder's own phone only — the scanner
+ * shows the page's URL as a QR code and every `pin` frame for the session is refused (PIN_ENTRY_HOLDER_DEVICE),
+ * so no PIN ever crosses a scanner connection.
+ */
+export const PIN_ENTRIES = ['scanner', 'holder-device'] as const;
+export type PinEntry = (typeof PIN_ENTRIES)[number];
+
+export function isPinEntry(value: unknown): value is PinEntry {
+  return value === 'scanner' || value === 'holder-device';
+}
+
+export function parsePinEntry(value: unknown, name = 'pinEntry'): PinEntry {
+  if (!isPinEntry(value)) throw new ScanpayError('BAD_ARGUMENT', `${name} must be ${PIN_ENTRIES.join(' or ')}`);
+  return value;
+}

@@ -8,13 +8,14 @@
  *   const client = await ScannerClient.connect({ url, deviceId, secret });
  *   const merchant = new MerchantClient({ url: merchantUrl, apiKey });
  */
-export { ScannerClient, type ConnectionState, type ScannerClientOptions, type ScanRequest, type PushFrame } from './scanner-client.ts';
+export { ScannerClient, type ConnectionState, type ScannerClientOptions, type ScanRequest, type ScanSession, type PushFrame } from './scanner-client.ts';
+export { holderQrSvg, holderQrTerminal } from './holder-qr.ts';
 export type { ReconnectOptions } from './backoff.ts';
 export { ScannerError, isScannerError, type ClientCode, type ScannerErrorCode } from './scanner-error.ts';
 export { ScanpayBaseError, isScanpayBaseError, type ErrorLayer } from '../core/errors.ts';
 export {
-  MAX_MINOR_UNITS, MERCHANT_BYTES, isAmount, isCurrency, isMerchant, isPin, isSessionId,
-  type Amount, type Currency, type Merchant, type Pin, type SessionId,
+  MAX_MINOR_UNITS, MERCHANT_BYTES, PIN_ENTRIES, isAmount, isCurrency, isMerchant, isPin, isPinEntry, isSessionId,
+  type Amount, type Currency, type Merchant, type Pin, type PinEntry, type SessionId,
 } from '../protocol/values.ts';
 export {
   MAX_FRAME_BYTES, PROTOCOL_VERSION, SCANNER_CODES, SUBPROTOCOL, parseGatewayFrame,

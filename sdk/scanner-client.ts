@@ -59,6 +59,14 @@ export interface ScanRequest {
   merchant: string;
 }
 
+/**
+ * What `scan` resolves with: the gateway's `auth-required`, and `holderUrl` — the page the holder opens on their
+ * own phone when the merchant takes the PIN there (protocol v1.4 `pinEntry` `holder-device`): show it as a QR
+ * code (holderQrSvg, holderQrTerminal), do not ask for the PIN (submitPin refuses it), and waitForResult.
+ * Null when the scanner may take the PIN (`pinEntry` `scanner`, or an older gateway that sends none).
+ */
+export type ScanSession = AuthRequiredFrame & { holderUrl: string | null };
+
 /** Frames the gateway sends on its own (`id: null`): page-flow results, connection-level errors. */
 export type PushFrame = PaymentResultFrame | ErrorFrame;
 
@@ -100,6 +108,8 @@ const DEFAULT_MAX_BUFFERED = 64 * 1024;
 const RENEWAL_ATTEMPTS = 3;
 /** Results kept per connection so waitForResult sees a push that arrived before it was called. */
 const RECENT_RESULTS = 256;
+/** Holder-device sessions remembered, so submitPin refuses their PIN without sending it (the oldest go first). */
+const HOLDER_SESSIONS = 1_024;
 
 /** The `id` of a frame that failed validation, if it had a usable one (to fail the matching request). */
 function idOf(text: string): string | null {
@@ -127,6 +137,8 @@ export class ScannerClient {
   readonly #pending = new Map<string, Pending>();
   readonly #resultWaiters = new Map<string, Set<ResultWaiter>>();
   readonly #recentResults = new Map<string, PaymentResultFrame>();
+  /** Sessions whose PIN the holder enters on their own phone (auth-required pinEntry holder-device). */
+  readonly #holderSessions = new Set<string>();
   /** Frames waiting for their turn (pacing), for the socket's queue to drain, or for a reconnection, in order. */
   #outbox: Outgoing[] = [];
   #outboxHead = 0;
@@ -283,14 +295,28 @@ export class ScannerClient {
     return this.#ws.bufferedAmount;
   }
 
-  /** S21: sends a scan; resolves with the authentication session the gateway opened (S24). */
-  scan(request: ScanRequest, opts: { timeoutMs?: number } = {}): Promise<AuthRequiredFrame> {
+  /**
+   * S21: sends a scan; resolves with the authentication session the gateway opened (S24), and its `holderUrl`
+   * when the holder must enter the PIN on their own phone (ScanSession).
+   */
+  async scan(request: ScanRequest, opts: { timeoutMs?: number } = {}): Promise<ScanSession> {
     const { payload, amount, currency, merchant } = request;
-    return this.#request({ v: PROTOCOL_VERSION, type: 'scan', id: this.#newId(), payload, amount, currency, merchant }, 'auth-required', opts.timeoutMs);
+    const auth = await this.#request<AuthRequiredFrame>({ v: PROTOCOL_VERSION, type: 'scan', id: this.#newId(), payload, amount, currency, merchant }, 'auth-required', opts.timeoutMs);
+    if (auth.pinEntry !== 'holder-device') return { ...auth, holderUrl: null };
+    this.#holderSessions.add(auth.session);
+    if (this.#holderSessions.size > HOLDER_SESSIONS) this.#holderSessions.delete(this.#holderSessions.values().next().value!);
+    return { ...auth, holderUrl: auth.url };
   }
 
-  /** S25: the holder's PIN for a session; resolves with the outcome (approved or declined, e.g. PIN_WRONG). */
+  /**
+   * S25: the holder's PIN for a session; resolves with the outcome (approved or declined, e.g. PIN_WRONG). For a
+   * session whose PIN the holder enters on their own phone (ScanSession.holderUrl) it rejects
+   * PIN_ENTRY_HOLDER_DEVICE at once and sends nothing (the gateway would refuse the frame all the same).
+   */
   submitPin(session: string, pin: string, opts: { timeoutMs?: number } = {}): Promise<PaymentResultFrame> {
+    if (this.#holderSessions.has(session)) {
+      return Promise.reject(new ScannerError('PIN_ENTRY_HOLDER_DEVICE', 'the holder enters the PIN on their own phone: show holderUrl as a QR code and waitForResult; the PIN was not sent'));
+    }
     return this.#request({ v: PROTOCOL_VERSION, type: 'pin', id: this.#newId(), session, pin }, 'payment-result', opts.timeoutMs);
   }
 

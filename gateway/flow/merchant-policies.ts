@@ -4,19 +4,23 @@
  * seconds per merchant, so a scan costs no extra store round trip on the way a payment goes. A merchant the store
  * does not know (a free-text name an unbound scanner gives) takes the gateway's default policy: automatic capture,
  * and the gateway's hold window (GatewayOptions.holdWindowMs, SCANPAY_HOLD_WINDOW_S; default 7 days) for a scan that
- * asks for a manual capture.
+ * asks for a manual capture. Where holders enter the PIN is the merchant's own setting when its record has one, else
+ * the gateway's (GatewayOptions.pinEntry, SCANPAY_PIN_ENTRY; default `scanner`), for registered merchants and others.
  */
 import { DEFAULT_HOLD_WINDOW_MS } from '../../issuer/payment.ts';
 import type { CaptureMethod, MerchantStore } from '../../issuer/store/index.ts';
+import type { PinEntry } from '../../protocol/values.ts';
 
 export interface MerchantPolicy {
   /** The store has the merchant (`scanpay merchant create`): only a scanner bound to it may take its payments. */
   registered: boolean;
   captureMethod: CaptureMethod;
   holdWindowMs: number;
+  /** `holder-device`: its sessions take the PIN on the holder's phone only (the auth page), never from the scanner. */
+  pinEntry: PinEntry;
 }
 
-export const DEFAULT_MERCHANT_POLICY: MerchantPolicy = { registered: false, captureMethod: 'automatic', holdWindowMs: DEFAULT_HOLD_WINDOW_MS };
+export const DEFAULT_MERCHANT_POLICY: MerchantPolicy = { registered: false, captureMethod: 'automatic', holdWindowMs: DEFAULT_HOLD_WINDOW_MS, pinEntry: 'scanner' };
 
 /** How long a merchant's policy is kept before it is read again (a change reaches every gateway within it). */
 const KEEP_MS = 10_000;
@@ -37,7 +41,9 @@ export class MerchantPolicies {
     const kept = this.#kept.get(merchant);
     if (kept && kept.until > now) return kept.policy;
     const policy = this.merchants.getMerchant(merchant).then(
-      (record) => (record ? { registered: true, captureMethod: record.captureMethod, holdWindowMs: record.holdWindowMs } : this.defaults),
+      (record) => (record
+        ? { registered: true, captureMethod: record.captureMethod, holdWindowMs: record.holdWindowMs, pinEntry: record.pinEntry ?? this.defaults.pinEntry }
+        : this.defaults),
       (e: unknown) => {
         this.#kept.delete(merchant); // a store failure is not kept
         throw e;

@@ -6,6 +6,8 @@
  * derive, PVV, cryptogram); a right one goes to the issuer's atomic, idempotent authorization, which also
  * resets the count. Once a card is locked every answer is the same, right PIN or wrong: CARD_LOCKED,
  * attemptsLeft 0, no receipt. Each session takes one attempt; a repeated submission gets its stored result.
+ * A session whose PIN is entered on the holder's device (its merchant's policy) takes it from the page only: the
+ * attempt's store step refuses a scanner's before anything is counted (PIN_ENTRY_HOLDER_DEVICE).
  */
 import { isScanpayError } from '../../core/errors.ts';
 import { maskPan } from '../../issuer/pan.ts';
@@ -63,6 +65,7 @@ const REFUSALS: Record<Extract<PinAttempt, { kind: 'refused' }>['reason'], [Scan
   RATE_LIMITED: ['RATE_LIMITED', RATE_LIMITED_MESSAGE],
   DEVICE_PIN_BUDGET: ['PIN_LIMIT', 'this scanner has had too many wrong PINs lately; its PINs are refused for a while'],
   MERCHANT_PIN_BUDGET: ['PIN_LIMIT', 'this merchant\'s scanners have had too many wrong PINs lately; PINs are refused for a while'],
+  PIN_ENTRY_HOLDER_DEVICE: ['PIN_ENTRY_HOLDER_DEVICE', 'the holder enters the PIN on their own phone: show the auth-required url as a QR code; a PIN sent here is refused'],
 };
 
 /**
@@ -87,9 +90,12 @@ async function replay(deps: FlowDeps, deviceId: string, used: Extract<PinAttempt
 
 /**
  * A PIN from the scanner (with its frame's rate unit) or from the page (with the page's units: its client
- * address's and its session's), taken in the attempt's store step.
+ * address's and its session's), taken in the attempt's store step. `from` says which: a session whose PIN is
+ * entered on the holder's device refuses a scanner's in that step (PIN_ENTRY_HOLDER_DEVICE), nothing counted.
  */
-export async function handlePin(deps: FlowDeps, deviceId: string, sessionId: string, pin: string, id: string | null, unit?: FrameRateUnit): Promise<PinOutcome> {
+export async function handlePin(
+  deps: FlowDeps, deviceId: string, sessionId: string, pin: string, id: string | null, unit?: FrameRateUnit, from: 'scanner' | 'page' = 'scanner',
+): Promise<PinOutcome> {
   const started = performance.now();
   let settle: ((outcome: PinOutcome) => void) | undefined;
   try {
@@ -105,7 +111,7 @@ export async function handlePin(deps: FlowDeps, deviceId: string, sessionId: str
       return error(id, 'DEVICE_REVOKED', DEVICE_REVOKED_MESSAGE);
     }
     const attempt = randomHex(16);
-    const policy = { lockAt: deps.config.pinLockAt, paceMs: deps.config.pinPaceMs, budget: deps.config.pinBudget };
+    const policy = { lockAt: deps.config.pinLockAt, paceMs: deps.config.pinPaceMs, budget: deps.config.pinBudget, from };
     const begun = await deps.store.beginPinAttempt(sessionId, deviceId, attempt, Date.now(), policy, unit?.forStep());
     switch (begun.kind) {
       case 'refused': {
@@ -115,7 +121,8 @@ export async function handlePin(deps: FlowDeps, deviceId: string, sessionId: str
           return error(id, 'RATE_LIMITED', RATE_LIMITED_MESSAGE);
         }
         if (begun.reason === 'DEVICE_PIN_BUDGET' || begun.reason === 'MERCHANT_PIN_BUDGET') deps.metrics.pinBudgetSpent(begun.reason === 'DEVICE_PIN_BUDGET' ? 'device' : 'merchant');
-        deps.metrics.pinAttempt(begun.reason === 'SESSION_UNKNOWN' || begun.reason === 'SESSION_EXPIRED' || begun.reason === 'SESSION_WRONG_SCANNER' ? 'rejected' : 'refused');
+        const unusable = ['SESSION_UNKNOWN', 'SESSION_EXPIRED', 'SESSION_WRONG_SCANNER', 'PIN_ENTRY_HOLDER_DEVICE'].includes(begun.reason);
+        deps.metrics.pinAttempt(unusable ? 'rejected' : 'refused');
         deps.audit.warn({ event: 'pin.refused', scanner: deviceId, session: sessionId, reason: begun.reason }, 'PIN for an unusable session');
         const [code, message] = REFUSALS[begun.reason];
         return error(id, code, message);

@@ -3,10 +3,11 @@
  * the crypto engine (which answers with the card token and a check of the basic key), then the card row,
  * judged in the same store step that opens the session, which stores a session only for a legal card. An
  * illegal one gets an error warning with a folded reason code and an audit record (S23); a legal one gets the
- * page URL (S24). One store round trip for every payload that has a payload's shape, which also takes the
- * frame's rate unit: a forgery, an unknown card and an authentic but illegal one (stale, re-keyed, blocked)
- * each cost that one step and write nothing, so neither the answer nor its timing tells them apart
- * (docs/security.md). Before any of it, the scan's merchant must be its scanner's (MERCHANT_MISMATCH, from
+ * page URL (S24), and where the holder enters the PIN (its merchant's policy, kept on the session: on a
+ * holder-device session the store refuses the scanner's PIN, pin.ts). One store round trip for every payload that
+ * has a payload's shape, which also takes the frame's rate unit: a forgery, an unknown card and an authentic but
+ * illegal one (stale, re-keyed, blocked) each cost that one step and write nothing, so neither the answer nor its
+ * timing tells them apart (docs/security.md). Before any of it, the scan's merchant must be its scanner's (MERCHANT_MISMATCH, from
  * memory). No PAN, basic key or issuer key on this thread.
  */
 import { randomBytes } from 'node:crypto';
@@ -75,6 +76,7 @@ export async function handleScan(deps: FlowDeps, scanner: ScannerIdentity, frame
       id: newSessionId(card), deviceId, cardToken: card, last4, payload: admitted.bytes,
       amount: frame.amount, currency: frame.currency, merchant: frame.merchant,
       captureMethod: frame.capture ?? policy.captureMethod, holdWindowMs: policy.holdWindowMs,
+      ...(policy.pinEntry === 'holder-device' ? { pinEntry: 'holder-device' as const } : {}),
       createdAt: now, expiresAt: now + deps.config.sessionTtlMs,
     };
     // checked again here, after the crypto: a revocation heard meanwhile opens no session
@@ -95,6 +97,7 @@ export async function handleScan(deps: FlowDeps, scanner: ScannerIdentity, frame
       v: 1, type: 'auth-required', id: frame.id, session: session.id,
       url: `${deps.config.publicUrl}/auth/${session.id}?t=${token}`,
       expiresAt: session.expiresAt, merchant: session.merchant, amount: session.amount, currency: session.currency, maskedPan,
+      pinEntry: policy.pinEntry, // holder-device: the scanner shows `url` as a QR code; its `pin` frames are refused
     };
   } finally {
     deps.metrics.stepSeconds('scan', (performance.now() - started) / 1000);

@@ -140,7 +140,7 @@ export function authRoutes(deps: FlowDeps, inFlight: { track<T>(work: Promise<T>
         if (!deviceId) return NOT_FOUND();
         // the address's and the session's page budgets, taken inside the attempt's store step (one round trip)
         const units = pageUnits(deps.store, callerKey(req.remoteAddress), id, limits);
-        const outcome = await inFlight.track(handlePin(deps, deviceId, id, pin, null, units));
+        const outcome = await inFlight.track(handlePin(deps, deviceId, id, pin, null, units, 'page'));
         if (outcome.type === 'error' && ['SESSION_UNKNOWN', 'SESSION_EXPIRED', 'SESSION_WRONG_SCANNER'].includes(outcome.code)) return NOT_FOUND();
         if (outcome.type === 'payment-result') {
           deps.notify(deviceId, outcome); // a replay too: the scanner may have missed the first

@@ -251,7 +251,7 @@ export class ScannerHub {
   #answer(conn: ScannerConnection, frame: Exclude<ScannerFrame, { type: 'ping' }>, unit: FrameUnit): Promise<GatewayFrame> {
     switch (frame.type) {
       case 'scan': return handleScan(this.flow, conn, frame, unit);
-      case 'pin': return handlePin(this.flow, conn.deviceId, frame.session, frame.pin, frame.id, unit);
+      case 'pin': return handlePin(this.flow, conn.deviceId, frame.session, frame.pin, frame.id, unit, 'scanner');
       case 'status': return handleStatus(this.flow, conn.deviceId, frame.session, frame.id);
       case 'reverse': return handleReverse(this.flow, conn.deviceId, frame.session, frame.id);
     }

@@ -122,12 +122,13 @@ export class MemoryStore implements Store {
     if (deviceId !== null) checkedDeviceId(deviceId);
     checkedAttempt(attempt);
     checkedTime(now, 'now');
-    const { lockAt, paceMs, takeoverMs, budget } = checkedPolicy(policy);
+    const { lockAt, paceMs, takeoverMs, budget, from } = checkedPolicy(policy);
     if (!this.#takeAll(rates)) return { kind: 'refused', reason: 'RATE_LIMITED' };
     const entry = this.#sessions.get(id);
     // Same checks, same order as the Redis script BEGIN_PIN_ATTEMPT.
     if (!entry) return { kind: 'refused', reason: 'SESSION_UNKNOWN' };
     if (deviceId !== null && entry.session.deviceId !== deviceId) return { kind: 'refused', reason: 'SESSION_WRONG_SCANNER' };
+    if (from === 'scanner' && entry.session.pinEntry === 'holder-device') return { kind: 'refused', reason: 'PIN_ENTRY_HOLDER_DEVICE' };
     const card = this.#cards.get(entry.session.cardToken);
     if (entry.usedAt !== null) {
       if (entry.result) return { kind: 'used', session: copySessionRecord(entry.session), state: 'done', result: copyResult(entry.result) };

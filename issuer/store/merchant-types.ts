@@ -3,6 +3,7 @@
  * and the API keys they call the merchant API with. A key is kept only as a keyed hash (merchant-keys.ts), under
  * its public id; a rotation gives the merchant a new key and lets the old ones live out a grace period.
  */
+import type { PinEntry } from '../../protocol/values.ts';
 import type { CaptureMethod } from './payment-types.ts';
 
 export interface MerchantRecord {
@@ -12,6 +13,11 @@ export interface MerchantRecord {
   captureMethod: CaptureMethod;
   /** A manual capture's hold is released by itself this long after the authorization (ms). */
   holdWindowMs: number;
+  /**
+   * Where its holders enter the PIN (protocol/values.ts PinEntry): `holder-device`, on their own phone only.
+   * Absent: the gateway's default (SCANPAY_PIN_ENTRY; `scanner` unless set), as for records written before.
+   */
+  pinEntry?: PinEntry;
   createdAt: number;
 }
 

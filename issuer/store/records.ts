@@ -26,7 +26,9 @@ export function copyCard(c: CardRecord): CardRecord {
 
 export function copySessionRecord(s: SessionRecord): SessionRecord {
   const { id, deviceId, cardToken, last4, amount, currency, merchant, captureMethod, holdWindowMs, createdAt, expiresAt } = s;
-  return { id, deviceId, cardToken, last4, amount, currency, merchant, captureMethod, holdWindowMs, createdAt, expiresAt };
+  const copy: SessionRecord = { id, deviceId, cardToken, last4, amount, currency, merchant, captureMethod, holdWindowMs, createdAt, expiresAt };
+  if (s.pinEntry === 'holder-device') copy.pinEntry = 'holder-device'; // absent: the scanner's (a record written before keeps its bytes)
+  return copy;
 }
 
 export function copySession(s: AuthSession): AuthSession {
@@ -37,6 +39,7 @@ export function copySession(s: AuthSession): AuthSession {
 export function sameSession(a: SessionRecord, b: SessionRecord): boolean {
   return a.id === b.id && a.deviceId === b.deviceId && a.cardToken === b.cardToken && a.last4 === b.last4 && a.amount === b.amount
     && a.currency === b.currency && a.merchant === b.merchant && a.captureMethod === b.captureMethod && a.holdWindowMs === b.holdWindowMs
+    && (a.pinEntry === 'holder-device') === (b.pinEntry === 'holder-device')
     && a.createdAt === b.createdAt && a.expiresAt === b.expiresAt;
 }
 

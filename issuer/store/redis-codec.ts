@@ -8,6 +8,7 @@ import { ScanpayError, isScanpayError } from '../../core/errors.ts';
 import type { CardRecord, LedgerRecord, PaymentRequest, PinResult, SessionRecord } from './types.ts';
 import { decisionResult, ledgerRecord, type DeclineReason } from '../payment.ts';
 import { checkedCard, checkedLedger, checkedPayload, checkedRequestHalf, checkedSessionRecord } from './validate.ts';
+import { copySessionRecord } from './records.ts';
 
 /** Runs a boundary check on data read back from Redis; its failure means the row, not the caller, is bad. */
 export function decoded<T>(what: string, decode: () => T): T {
@@ -83,8 +84,8 @@ export function cardFromValues(values: readonly (string | null)[]): CardRecord {
 
 /** A session's fields but its payload as one JSON string (the payload is a key of its own, in base64). */
 export function sessionToJson(session: SessionRecord): string {
-  const { id, deviceId, cardToken, last4, amount, currency, merchant, captureMethod, holdWindowMs, createdAt, expiresAt } = session;
-  return JSON.stringify({ id, deviceId, cardToken, last4, amount, currency, merchant, captureMethod, holdWindowMs, createdAt, expiresAt });
+  // copySessionRecord: pinEntry only when `holder-device` (BEGIN_PIN_ATTEMPT reads it from this JSON)
+  return JSON.stringify(copySessionRecord(session));
 }
 
 export function sessionFromJson(json: string): SessionRecord {

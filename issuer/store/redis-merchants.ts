@@ -15,6 +15,7 @@ function merchantFromHash(id: string, hash: Record<string, string>): MerchantRec
   if (hash.createdAt === undefined) return null;
   return decoded('merchant', () => checkedMerchantRecord({
     id, name: hash.name, captureMethod: hash.captureMethod, holdWindowMs: decimal(hash.holdWindowMs), createdAt: decimal(hash.createdAt),
+    ...(hash.pinEntry === undefined ? {} : { pinEntry: hash.pinEntry }), // absent: the gateway's default
   }));
 }
 
@@ -34,7 +35,8 @@ export class RedisMerchants implements MerchantStore {
     const { keys } = this.ctx;
     const claimed = await this.ctx.run((redis) => redis.hsetnx(keys.merchant(m.id), 'createdAt', String(m.createdAt)));
     if (claimed !== 1) return false;
-    await this.ctx.run((redis) => redis.hset(keys.merchant(m.id), 'name', m.name, 'captureMethod', m.captureMethod, 'holdWindowMs', String(m.holdWindowMs)));
+    const pinEntry = m.pinEntry === undefined ? [] : ['pinEntry', m.pinEntry];
+    await this.ctx.run((redis) => redis.hset(keys.merchant(m.id), 'name', m.name, 'captureMethod', m.captureMethod, 'holdWindowMs', String(m.holdWindowMs), ...pinEntry));
     await this.#addKey(k);
     await this.ctx.run((redis) => redis.sadd(keys.merchantIndex, m.id));
     return true;

@@ -26,9 +26,8 @@ export type RateUnitArgs = [count: number, ...keyIntervalBurst: (string | number
  * The wrong-PIN budgets for BEGIN_PIN_ATTEMPT (types.ts PinBudget): the budgets' key prefix ('' for none: no
  * budget, or the store took them before, on a cluster), each budget's max and window, and what the store found
  * before the script (a cluster's): '' nothing, 'taken' both units taken, 'device' or 'merchant' that budget
- * spent (nothing taken), which the script answers only where an attempt would be evaluated; then the rate unit.
+ * spent (nothing taken), which the script answers only where an attempt would be evaluated.
  */
-export type PinBudgetArgs = [...PinBudgetBefore, ...rateUnits: RateUnitArgs];
 export type PinBudgetBefore = [
   prefix: string, deviceMax: number, merchantMax: number, deviceWindowMs: number, merchantWindowMs: number, before: '' | 'taken' | 'device' | 'merchant',
 ];
@@ -43,7 +42,7 @@ export interface StoreScripts {
   ): Promise<[string]>;
   scanpayBeginPinAttempt(
     session: string, payloadKey: string, cardKeyPrefix: Arg, deviceId: Arg, attempt: Arg, now: Arg, lockAt: Arg, paceMs: Arg,
-    usedRetentionMs: Arg, gone: Arg, blocked: Arg, locked: Arg, takeoverMs: Arg, ...budget: PinBudgetArgs
+    usedRetentionMs: Arg, gone: Arg, blocked: Arg, locked: Arg, takeoverMs: Arg, ...budgetFromUnits: [...PinBudgetBefore, from: 'scanner' | 'page', ...RateUnitArgs]
   ): Promise<[string, string?, (string | string[] | null)?, string?, number?]>;
   scanpaySettleFailedPin(session: string, payloadKey: string, cardKeyPrefix: Arg, verdict: Arg, lockAt: Arg, now: Arg, gone: Arg, blocked: Arg, locked: Arg): Promise<string>;
   scanpayAuthorizePayment(
@@ -206,14 +205,18 @@ return {'OK'}`;
  * many attempts in flight as it has tries left → PIN_PACED; then the wrong-PIN budgets (DEVICE_PIN_BUDGET,
  * MERCHANT_PIN_BUDGET: nothing else written); else the attempt goes in flight on the card before the PIN is
  * verified → {'EVALUATE', session JSON, card (cardRow), payload, fresh (1, or 0 for a re-send)}.
+ * Right after the scanner check, a scanner's PIN (ARGV[18] 'scanner') for a session whose PIN is entered on the
+ * holder's device (its JSON's pinEntry) → PIN_ENTRY_HOLDER_DEVICE, nothing written.
  * Before all of it, the frame's rate unit: refused → RATE_LIMITED, nothing else looked at.
  * ARGV: cardKeyPrefix, deviceId, attempt, now, lockAt, paceMs, usedRetentionMs, the gone/blocked/locked codes,
- * takeoverMs, then the budgets (PinBudgetArgs) and the rate units (rateUnitsFirst).
+ * takeoverMs, then the budgets (PinBudgetBefore), where the PIN was entered ('scanner' or 'page') and the rate
+ * units (rateUnitsFirst).
  */
-const BEGIN_PIN_ATTEMPT = `${rateUnitsFirst(18, "{'RATE_LIMITED'}")}${IN_FLIGHT}${PIN_BUDGET}
+const BEGIN_PIN_ATTEMPT = `${rateUnitsFirst(19, "{'RATE_LIMITED'}")}${IN_FLIGHT}${PIN_BUDGET}
 local s = redis.call('HMGET', KEYS[1], 'session', 'deviceId', 'cardToken', 'expiresAt', 'usedAt', 'attempt', 'result', 'merchant')
 if not s[1] then return {'SESSION_UNKNOWN'} end
 if ARGV[2] ~= '' and s[2] ~= ARGV[2] then return {'SESSION_WRONG_SCANNER'} end
+if ARGV[18] == 'scanner' and cjson.decode(s[1]).pinEntry == 'holder-device' then return {'PIN_ENTRY_HOLDER_DEVICE'} end
 local cardKey = ARGV[1] .. s[3]
 local now = tonumber(ARGV[4])
 if s[5] then

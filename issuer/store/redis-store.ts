@@ -291,14 +291,14 @@ export class RedisStore implements Store {
     if (deviceId !== null) checkedDeviceId(deviceId);
     checkedAttempt(attempt);
     checkedTime(now, 'now');
-    const { lockAt, paceMs, takeoverMs, budget } = checkedPolicy(policy);
+    const { lockAt, paceMs, takeoverMs, budget, from } = checkedPolicy(policy);
     const units = await this.#rateUnits(rates);
     if (!units) return { kind: 'refused', reason: 'RATE_LIMITED' };
     const budgeting = await this.#pinBudgetArgs(key, budget);
     // the count is durable before the PIN is verified: a failover must not hand an attacker back an attempt
     const [verdict, json, extra, payload, fresh] = await this.#durable('scanpayBeginPinAttempt',
       key, this.#keys.sessionPayload(id), this.#keys.cardKeyPrefix(id), deviceId ?? '', attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS,
-      ...REFUSED_CODES, takeoverMs!, ...budgeting.args, ...units,
+      ...REFUSED_CODES, takeoverMs!, ...budgeting.args, from!, ...units,
     ).catch(async (e: unknown) => {
       await this.#giveBackPinBudget(...budgeting.taken);
       throw e;

@@ -54,6 +54,11 @@ export interface AuthSession {
   /** How the payment is captured once authorized (the scan's choice, else its merchant's), and how long a manual hold lasts (ms). */
   captureMethod: CaptureMethod;
   holdWindowMs: number;
+  /**
+   * `holder-device`: the PIN is taken on the holder's own phone only (its merchant's policy at the scan): a PIN
+   * from the scanner is refused (beginPinAttempt, PIN_ENTRY_HOLDER_DEVICE). Absent: `scanner`, as before.
+   */
+  pinEntry?: 'holder-device';
   createdAt: number;
   expiresAt: number; // ms since epoch
 }
@@ -95,9 +100,11 @@ export interface SessionView {
  * RATE_LIMITED: the frame's rate unit (RateTake) was refused, before anything else was looked at.
  * PIN_PACED: the card takes no attempt now (its pace, or as many attempts in flight as it has tries left).
  * DEVICE_PIN_BUDGET / MERCHANT_PIN_BUDGET: the scanner's, or its merchant's, wrong-PIN budget is spent (PinBudget).
+ * PIN_ENTRY_HOLDER_DEVICE: a scanner's PIN for a session whose PIN is entered on the holder's device (PinPolicy.from).
  */
 export type SessionRefusal =
-  | 'SESSION_UNKNOWN' | 'SESSION_EXPIRED' | 'SESSION_WRONG_SCANNER' | 'PIN_PACED' | 'RATE_LIMITED' | 'DEVICE_PIN_BUDGET' | 'MERCHANT_PIN_BUDGET';
+  | 'SESSION_UNKNOWN' | 'SESSION_EXPIRED' | 'SESSION_WRONG_SCANNER' | 'PIN_PACED' | 'RATE_LIMITED' | 'DEVICE_PIN_BUDGET' | 'MERCHANT_PIN_BUDGET'
+  | 'PIN_ENTRY_HOLDER_DEVICE';
 
 /** What beginPinAttempt decided, in one atomic step with the claim of the session and the read of the card. */
 export type PinAttempt =
@@ -143,6 +150,12 @@ export interface PinPolicy {
    * over by a new attempt, counted anew; default DEFAULT_TAKEOVER_MS. Longer than any live attempt takes.
    */
   takeoverMs?: number;
+  /**
+   * Where the PIN was entered: `scanner` (a `pin` frame, the default) or `page` (the holder's authentication page).
+   * A session whose PIN belongs on the holder's device (AuthSession.pinEntry) refuses a scanner's PIN with
+   * PIN_ENTRY_HOLDER_DEVICE right after the scanner check: nothing is claimed, counted or budgeted.
+   */
+  from?: 'scanner' | 'page';
 }
 
 export const DEFAULT_TAKEOVER_MS = 10_000;

@@ -11,7 +11,7 @@
 import { abytes, aint } from '../../core/bytes.ts';
 import { ScanpayError } from '../../core/errors.ts';
 import { IDEMPOTENCY_KEY_PATTERN } from '../../protocol/merchant-api.ts';
-import { isDeviceId, isMerchant, parseAmount, parseCurrency, parseDeviceId, parseMerchant, parseMinorUnits, parseSessionId } from '../../protocol/values.ts';
+import { isDeviceId, isMerchant, parseAmount, parseCurrency, parseDeviceId, parseMerchant, parseMinorUnits, parsePinEntry, parseSessionId } from '../../protocol/values.ts';
 import { WRAPPED_BASIC_KEY_SIZE } from '../card-secrets.ts';
 import { DECLINE_REASONS, type DeclineReason } from '../payment.ts';
 import { BASIC_KEY_CHECK_SIZE } from '../key-ring.ts';
@@ -93,6 +93,8 @@ export function checkedPolicy(input: unknown): PinPolicy {
   const p = record(input, 'PIN policy');
   const takeoverMs = p.takeoverMs === undefined ? DEFAULT_TAKEOVER_MS : aint(p.takeoverMs, 'takeoverMs', 1, 86_400_000);
   const policy: PinPolicy = { lockAt: checkedLockAt(p.lockAt), paceMs: aint(p.paceMs, 'paceMs', 0, 86_400_000), takeoverMs };
+  if (p.from !== undefined && p.from !== 'scanner' && p.from !== 'page') throw bad('from must be scanner or page');
+  policy.from = p.from ?? 'scanner';
   if (p.budget !== undefined) {
     const b = record(p.budget, 'PIN budget');
     policy.budget = { device: checkedWrongPinLimit(b.device, 'budget.device'), merchant: checkedWrongPinLimit(b.merchant, 'budget.merchant') };
@@ -181,6 +183,7 @@ export function checkedSessionRecord(input: unknown): SessionRecord {
   parseMerchant(s.merchant);
   checkedCaptureMethod(s.captureMethod);
   aint(s.holdWindowMs, 'holdWindowMs', 1, MAX_HOLD_WINDOW_MS);
+  if (s.pinEntry !== undefined) parsePinEntry(s.pinEntry);
   const createdAt = whole(s.createdAt, 'createdAt');
   if (whole(s.expiresAt, 'expiresAt') < createdAt) throw bad('expiresAt must not precede createdAt');
   return copySessionRecord(s as unknown as SessionRecord);
@@ -319,7 +322,9 @@ export function checkedMerchantRecord(input: unknown): MerchantRecord {
   if (typeof m.name !== 'string' || m.name.length > MAX_NAME || /[\u0000-\u001f\u007f]/.test(m.name)) throw bad(`name must be at most ${MAX_NAME} characters, without control characters`);
   return {
     id: checkedMerchantId(m.id), name: m.name, captureMethod: checkedCaptureMethod(m.captureMethod),
-    holdWindowMs: aint(m.holdWindowMs, 'holdWindowMs', 1, MAX_HOLD_WINDOW_MS), createdAt: whole(m.createdAt, 'createdAt'),
+    holdWindowMs: aint(m.holdWindowMs, 'holdWindowMs', 1, MAX_HOLD_WINDOW_MS),
+    ...(m.pinEntry === undefined ? {} : { pinEntry: parsePinEntry(m.pinEntry) }),
+    createdAt: whole(m.createdAt, 'createdAt'),
   };
 }
 

@@ -84,7 +84,7 @@ describe('merchant and payment commands without a persistent store', () => {
       ['merchant', 'create', 'shop-1', '--name', 'a\u0007b'], ['merchant', 'rotate-key', 'shop-1', '--grace', '5'], ['merchant', 'rotate-key', 'shop-1', '--grace', '-1h'],
       ['payment', 'show', 'not-an-id'], ['payment', 'list'], ['payment', 'list', '--merchant', 'shop-1', '--limit', '101'],
       ['payment', 'capture', 'ab'.repeat(16), '--amount', '0'], ['refund', 'ab'.repeat(16)], ['refund', 'ab'.repeat(16), '--amount', '1', '--idempotency-key', ' x'],
-      ['scanner', 'provision', 'till-1', '--merchant', 'bad merchant'],
+      ['scanner', 'provision', 'till-1', '--merchant', 'bad merchant'], ['merchant', 'create', 'shop-1', '--pin-entry', 'phone'],
     ]) {
       const run = await cli(args, { REDIS_URL: undefined, SCANPAY_FLEET_KEY: FLEET_KEY });
       expect(run.code, args.join(' ')).toBe(2);
@@ -323,5 +323,20 @@ describeRedis(redis, 'scanpay merchant, scanner --merchant, payment and refund o
     expect(notTheirs.code).toBe(1);
     expect(notTheirs.errors).toEqual([expect.stringMatching(/\[PAYMENT_NOT_FOUND\]$/)]);
     expect((await store.payments.getPayment(other))!.refundedAmount).toBe(0);
+  });
+
+  it('create --pin-entry holder-device stores the policy; show prints it; without it the record sets none (the gateway\'s default)', async () => {
+    const run = await cli([...g(), 'merchant', 'create', 'shop-h', '--pin-entry', 'holder-device', '--json'], env);
+    expect(run.code, run.errors.join('\n')).toBe(0);
+    expect(run.json).toMatchObject({ action: 'create', merchant: 'shop-h', pinEntry: 'holder-device' });
+    keysShown.push(run.json.apiKey);
+    expect(await store.merchants.getMerchant('shop-h')).toMatchObject({ id: 'shop-h', pinEntry: 'holder-device' });
+    const show = await cli([...g(), 'merchant', 'show', 'shop-h'], env);
+    expect(show.lines).toContain('  PIN entry holder-device (on the holder\'s own phone; a PIN from a scanner is refused)');
+    expect((await cli([...g(), 'merchant', 'show', 'shop-h', '--json'], env)).json).toMatchObject({ merchant: 'shop-h', pinEntry: 'holder-device' });
+    // shop-2 was created without it
+    expect((await store.merchants.getMerchant('shop-2'))!.pinEntry).toBeUndefined();
+    expect((await cli([...g(), 'merchant', 'show', 'shop-2'], env)).lines).toContain('  PIN entry: the gateway\'s default (SCANPAY_PIN_ENTRY)');
+    expect((await cli([...g(), 'merchant', 'show', 'shop-2', '--json'], env)).json).toMatchObject({ merchant: 'shop-2', pinEntry: null });
   });
 });

@@ -15,7 +15,7 @@ import type { Output } from '../../cli/output.ts';
 import { readFirstLine } from '../../cli/pin-prompt.ts';
 import { payloadQrPng } from '../../issuer/qr.ts';
 import { deviceSecret } from '../../protocol/scanner-token.ts';
-import { FAKE_PIN, FakeGateway } from '../support/fake-gateway.ts';
+import { FAKE_PIN, FakeGateway, HOLDER_DEVICE_MERCHANT } from '../support/fake-gateway.ts';
 
 const fleetKeyHex = randomBytes(32).toString('hex');
 const fleetKey = new Uint8Array(Buffer.from(fleetKeyHex, 'hex'));
@@ -158,6 +158,20 @@ describe('scanpay scan', () => {
     expect(r.code).toBe(0);
     expect(r.lines[0]).toBe(`auth page http://127.0.0.1/pay/${session}`);
     expect(r.lines[1]).toMatch(new RegExp(`^approved .* session ${session}$`));
+  });
+
+  it('a holder-device session: prints the holder URL, sends no PIN (not even one given with --pin), waits for the push', async () => {
+    const before = new Set(gateway.sessions.keys());
+    const sent = gateway.received.length;
+    const running = run('scan', 'CARD-PAYLOAD', ...connection(), '--amount', '1250', '--currency', 'EUR', '--merchant', HOLDER_DEVICE_MERCHANT, '--pin', FAKE_PIN);
+    await expect.poll(() => [...gateway.sessions.keys()].find((s) => !before.has(s))).toBeDefined();
+    const session = [...gateway.sessions.keys()].find((s) => !before.has(s))!;
+    gateway.payOnPage(session);
+    const r = await running;
+    expect(r.code).toBe(0);
+    expect(r.lines[0]).toBe(`holder url http://127.0.0.1/pay/${session}`);
+    expect(r.lines.at(-1)).toMatch(new RegExp(`^approved .* session ${session}$`));
+    expect(gateway.received.slice(sent).map((f) => f.type)).toEqual(['scan']);
   });
 
   it('--repeat N: N sessions on one connection, then payments/s', async () => {

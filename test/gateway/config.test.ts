@@ -140,6 +140,12 @@ describe('start configuration', () => {
     expect(problemsOf({ SCANPAY_HOLD_WINDOW_S: '2592001' })).toEqual(['SCANPAY_HOLD_WINDOW_S must be a whole number from 1 to 2592000 (got "2592001")']);
   });
 
+  it('SCANPAY_PIN_ENTRY: scanner by default, holder-device when set, anything else a problem; what startGateway gets', () => {
+    expect(startOptions(readStartConfig({}, []))).toMatchObject({ pinEntry: 'scanner' });
+    expect(startOptions(readStartConfig({ SCANPAY_PIN_ENTRY: 'holder-device' }, []))).toMatchObject({ pinEntry: 'holder-device' });
+    expect(problemsOf({ SCANPAY_PIN_ENTRY: 'phone' })).toEqual(['SCANPAY_PIN_ENTRY must be scanner or holder-device (got "phone")']);
+  });
+
   it('reports every bad value at once', () => {
     expect(problemsOf({ PORT: 'x', OPS_PORT: 'y', MERCHANT_PORT: 'z', REDIS_URL: 'redis://h' })).toHaveLength(5);
   });

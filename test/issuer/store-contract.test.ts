@@ -328,6 +328,27 @@ function storeContract(open: OpenStore): void {
       expect((await begin(store, session)).kind).toBe('evaluate');
     });
 
+    it('refuses a scanner\'s PIN for a holder-device session (PIN_ENTRY_HOLDER_DEVICE): nothing claimed, counted, paced or budgeted; the page\'s is evaluated', async () => {
+      const { card, session } = await opened({}, { pinEntry: 'holder-device' });
+      expect(await store.getSession(session.id)).toEqual({ session: kept(session), state: 'open', result: null });
+      const before = (await store.getCard(card.token))!;
+      const paced: PinPolicy = { lockAt: 3, paceMs: 60_000, budget: { device: { max: 1, windowMs: 60_000 }, merchant: { max: 1, windowMs: 60_000 } } };
+      for (const from of [undefined, 'scanner', 'scanner', 'scanner'] as const) {
+        expect(await store.beginPinAttempt(session.id, session.deviceId, newAttempt(), Date.now(), { ...paced, ...(from ? { from } : {}) }))
+          .toEqual({ kind: 'refused', reason: 'PIN_ENTRY_HOLDER_DEVICE' });
+      }
+      expect(await store.getCard(card.token)).toEqual(before); // no count, no pace, nothing in flight
+      expect((await store.getSession(session.id))!.state).toBe('open');
+      // the page (holding the page token) is the way in: evaluated, once, with the budgets untouched by the refusals
+      const page = await store.beginPinAttempt(session.id, session.deviceId, newAttempt(), Date.now(), { ...paced, from: 'page' });
+      expect(page).toMatchObject({ kind: 'evaluate', session: { id: session.id, pinEntry: 'holder-device' } });
+      // and once used, a scanner's PIN is still refused (it learns the outcome from the push or `status`)
+      expect(await store.beginPinAttempt(session.id, session.deviceId, newAttempt(), Date.now(), { ...paced, from: 'scanner' })).toEqual({ kind: 'refused', reason: 'PIN_ENTRY_HOLDER_DEVICE' });
+      // a session without the policy takes a scanner's PIN as before
+      const plain = await opened();
+      expect((await store.beginPinAttempt(plain.session.id, plain.session.deviceId, newAttempt(), Date.now(), { ...POLICY, from: 'scanner' })).kind).toBe('evaluate');
+    });
+
     it('gives a re-sent call (same attempt id) the same evaluation, counted once', async () => {
       const { card, session } = await opened();
       const attempt = newAttempt();

@@ -25,6 +25,10 @@ const gatewayExamples = {
     v: 1, type: 'auth-required', id: 'r-1', session: SESSION, url: `http://gw.example:8080/pay/${SESSION}`,
     expiresAt: 1767225720000, merchant: 'cafe-7', amount: 1250, currency: 'EUR', maskedPan: '•••• •••• •••• 7893',
   },
+  'auth-required holder-device': {
+    v: 1, type: 'auth-required', id: 'r-1', session: SESSION, url: `http://gw.example:8080/auth/${SESSION}?t=${'c'.repeat(64)}`,
+    expiresAt: 1767225720000, merchant: 'cafe-7', amount: 1250, currency: 'EUR', maskedPan: '•••• •••• •••• 7893', pinEntry: 'holder-device',
+  },
   'payment-result approved': { v: 1, type: 'payment-result', id: 'r-2', session: SESSION, outcome: 'approved', reason: null, replayed: false, receipt },
   'payment-result declined': {
     v: 1, type: 'payment-result', id: 'r-2', session: SESSION, outcome: 'declined', reason: 'PIN_WRONG', attemptsLeft: 2, replayed: false, receipt: null,
@@ -212,6 +216,7 @@ describe('versions', () => {
 describe('gateway frames', () => {
   it.each([
     ['auth-required with a bad session', { ...gatewayExamples['auth-required'], session: 'nope' }],
+    ['auth-required with an unknown pinEntry (v1.4)', { ...gatewayExamples['auth-required'], pinEntry: 'phone' }],
     ['payment-result with an unknown outcome', { ...gatewayExamples['payment-result approved'], outcome: 'maybe' }],
     ['payment-result without replayed', (({ replayed: _r, ...rest }) => rest)(gatewayExamples['payment-result approved'])],
     ['receipt with a short mac', { ...gatewayExamples['payment-result approved'], receipt: { ...receipt, mac: 'ab' } }],

@@ -4,6 +4,8 @@
  * auth-required / error, pin → payment-result (PIN "1234" approves; a session's result is replayed),
  * ping → pong, and `payOnPage` to push a page-flow result. Payloads with special names misbehave:
  *   "BLOCKED" → error CARD_BLOCKED; "SILENT" → no answer; "WRONG-TYPE" → answers with a pong.
+ * A scan for the merchant "holder-shop" opens a holder-device session (v1.4 pinEntry): its pin frames get
+ * PIN_ENTRY_HOLDER_DEVICE, and only payOnPage pays it.
  */
 import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +16,9 @@ import {
   type GatewayFrame, type PaymentResultFrame, type ReversalAction, type ScanFrame, type ScannerFrame,
 } from '../../protocol/messages.ts';
 import { verifyScannerToken } from '../../protocol/scanner-token.ts';
+
+/** Scans for this merchant open holder-device sessions (the fake's stand-in for the merchant policy). */
+export const HOLDER_DEVICE_MERCHANT = 'holder-shop';
 
 /** The fake's frame limit: a plain in-memory token bucket per device (the real gateway keeps its limit in the store). */
 class TokenBuckets {
@@ -167,6 +172,7 @@ export class FakeGateway {
       return this.#send(ws, {
         v: 1, type: 'auth-required', id: frame.id, session: session.id, url: `http://127.0.0.1/pay/${session.id}`,
         expiresAt: Date.now() + 120_000, merchant, amount, currency, maskedPan: FAKE_MASKED_PAN,
+        pinEntry: merchant === HOLDER_DEVICE_MERCHANT ? 'holder-device' : 'scanner',
       });
     }
     const session = this.sessions.get(frame.session);
@@ -186,6 +192,9 @@ export class FakeGateway {
       const replayed = session.reversal !== undefined;
       session.reversal ??= session.result?.outcome === 'approved' ? 'voided' : 'none';
       return this.#send(ws, { v: 1, type: 'reversal', id: frame.id, session: session.id, action: session.reversal, replayed });
+    }
+    if (session.scan.merchant === HOLDER_DEVICE_MERCHANT) {
+      return this.#send(ws, { v: 1, type: 'error', id: frame.id, code: 'PIN_ENTRY_HOLDER_DEVICE', message: 'the holder enters the PIN on their own phone' });
     }
     this.#send(ws, this.#pay(session, frame.pin, frame.id));
   }
