@@ -47,17 +47,21 @@ local function mark(outboxKey, paymentId, at)
 end`;
 
 /**
- * Lua: `fmt` (a whole number without rounding: never tostring), `add_entry`, which moves the card's balance, and
+ * Lua: `fmt` (a whole number without rounding: never tostring), `entry_text` (an entries list element),
+ * `add_entry`, which moves the card's balance, and
  * `add_event`, the event of the step that made the entries since the last event (event-types.ts), with the
  * payment (and refund) as the step left them; on one Redis it also marks the payment in its merchant's outbox
  * (outboxKey ''  on a cluster: the store marks it around the step).
  */
 export const ENTRY = `${MARK_LUA}
 local function fmt(n) return string.format('%d', n) end
+local function entry_text(kind, amount, change, after, cause, refundId, at)
+  return kind .. '|' .. fmt(amount) .. '|' .. fmt(change) .. '|' .. fmt(after) .. '|' .. cause .. '|' .. (refundId or '') .. '|' .. at
+end
 local function add_entry(paymentKey, entriesKey, cardKey, kind, amount, change, cause, refundId, at)
   local after = redis.call('HINCRBY', cardKey, 'balance', change)
   redis.call('HINCRBY', paymentKey, 'seq', 1)
-  redis.call('RPUSH', entriesKey, kind .. '|' .. fmt(amount) .. '|' .. fmt(change) .. '|' .. fmt(after) .. '|' .. cause .. '|' .. (refundId or '') .. '|' .. at)
+  redis.call('RPUSH', entriesKey, entry_text(kind, amount, change, after, cause, refundId, at))
   return after
 end
 local function add_event(paymentKey, eventsKey, outboxKey, eventMerchantsKey, paymentId, merchant, kind, action, refundKey, at)
