@@ -55,6 +55,12 @@ export class MemoryEvents implements EventStore {
     return outbox.delete(mark.paymentId);
   }
 
+  async clearMarks(merchant: string, marks: readonly OutboxMark[], now: number, graceMs: number): Promise<number> {
+    let cleared = 0;
+    for (const mark of marks) if (await this.clearMark(merchant, mark, now, graceMs)) cleared++;
+    return cleared;
+  }
+
   async paymentEvents(paymentId: string, from = 1): Promise<PaymentEvent[]> {
     return this.payments.eventsOf(checkedPaymentId(paymentId)).slice(from - 1);
   }
@@ -71,6 +77,11 @@ export class MemoryEvents implements EventStore {
 
   async sealedCount(merchant: string, paymentId: string): Promise<number> {
     return this.#journal(merchant).sealed.get(checkedPaymentId(paymentId)) ?? 0;
+  }
+
+  async sealedCounts(merchant: string, paymentIds: readonly string[]): Promise<number[]> {
+    const sealed = this.#journal(merchant).sealed;
+    return paymentIds.map((id) => sealed.get(checkedPaymentId(id)) ?? 0);
   }
 
   async appendJournal(merchant: string, head: JournalHead, records: JournalRecord[]): Promise<boolean> {

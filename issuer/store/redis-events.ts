@@ -12,6 +12,9 @@ import { checkedEventId, checkedJournalRecord, checkedPaymentId, checkedPeriod, 
 import { ScanpayError } from '../../core/errors.ts';
 import { parseMerchant } from '../../protocol/values.ts';
 
+/** Marks one CLEAR_MARKS call takes at most (its arguments stay well under Lua's unpack limit). */
+const MARKS_PER_CALL = 1_000;
+
 export class RedisEvents implements EventStore {
   constructor(private readonly ctx: RedisContext) {}
 
@@ -42,8 +45,17 @@ export class RedisEvents implements EventStore {
   }
 
   async clearMark(merchant: string, mark: OutboxMark, now: number, graceMs: number): Promise<boolean> {
-    const cleared = await this.ctx.run((redis) => redis.scanpayClearMark(this.ctx.keys.outbox(parseMerchant(merchant)), mark.paymentId, mark.mark, now - graceMs));
-    return cleared === 1;
+    return (await this.clearMarks(merchant, [mark], now, graceMs)) === 1;
+  }
+
+  async clearMarks(merchant: string, marks: readonly OutboxMark[], now: number, graceMs: number): Promise<number> {
+    const key = this.ctx.keys.outbox(parseMerchant(merchant));
+    let cleared = 0;
+    for (let i = 0; i < marks.length; i += MARKS_PER_CALL) {
+      const args = marks.slice(i, i + MARKS_PER_CALL).flatMap((mark) => [checkedPaymentId(mark.paymentId), mark.mark]);
+      cleared += await this.ctx.run((redis) => redis.scanpayClearMarks(key, now - graceMs, ...args));
+    }
+    return cleared;
   }
 
   async paymentEvents(paymentId: string, from = 1): Promise<PaymentEvent[]> {
@@ -78,6 +90,13 @@ export class RedisEvents implements EventStore {
   async sealedCount(merchant: string, paymentId: string): Promise<number> {
     const n = await this.ctx.run((redis) => redis.hget(this.ctx.keys.sealed(parseMerchant(merchant)), checkedPaymentId(paymentId)));
     return n === null ? 0 : Number(n);
+  }
+
+  async sealedCounts(merchant: string, paymentIds: readonly string[]): Promise<number[]> {
+    if (paymentIds.length === 0) return [];
+    const ids = paymentIds.map(checkedPaymentId);
+    const counts = await this.ctx.run((redis) => redis.hmget(this.ctx.keys.sealed(parseMerchant(merchant)), ...ids));
+    return counts.map((n) => (n === null ? 0 : Number(n)));
   }
 
   async appendJournal(merchant: string, head: JournalHead, records: JournalRecord[]): Promise<boolean> {
