@@ -332,7 +332,8 @@ return result`;
  * 3 currency, 4 at, 5 attempt, 6-8 the gone/blocked/locked decisions, 9 the budgets' key prefix ('' for none
  * here), 10 captureMethod, 11 holdExpiresAt, 12 payment id, 13 merchant, 14 card token, 15 last4, 16 the
  * merchant's payment index, 17 the holds to expire, 18 the merchant's outbox and 19 the event merchants' set
- * ('' on a cluster: the store writes them around the script).
+ * ('' on a cluster: the store writes them around the script; the set '' too once the store knows it holds the
+ * merchant).
  */
 const AUTHORIZE_PAYMENT = `${IN_FLIGHT}${PIN_BUDGET}${ENTRY}
 local auth = redis.call('HMGET', KEYS[3], 'authorizedBy', 'result', 'budgeted', 'deviceId', 'merchant')
@@ -399,11 +400,9 @@ if ARGV[16] ~= '' then redis.call('ZADD', ARGV[16], ARGV[4], ARGV[12]) end
 local kind = 'payment.approved'
 if reason then kind = 'payment.declined' end
 redis.call('RPUSH', KEYS[6], cjson.encode({kind, false, ARGV[4], payment, false, 1, #entries}))
-if ARGV[18] ~= '' then
-  -- the payment's first event: it has no mark yet, so this one is at ARGV[4] (what MARK_LUA's mark would give)
-  redis.call('ZADD', ARGV[18], ARGV[4], ARGV[12])
-  redis.call('SADD', ARGV[19], ARGV[13])
-end
+-- the payment's first event: it has no mark yet, so this one is at ARGV[4] (what MARK_LUA's mark would give)
+if ARGV[18] ~= '' then redis.call('ZADD', ARGV[18], ARGV[4], ARGV[12]) end
+if ARGV[19] ~= '' then redis.call('SADD', ARGV[19], ARGV[13]) end
 if sessionKept then redis.call('HSET', KEYS[3], 'result', decision, 'authorizedBy', ARGV[5], 'budgeted', '0') end
 return {'WRITTEN', 0, decision, balanceAfter, false, budgetedBy}`;
 
