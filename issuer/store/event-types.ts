@@ -137,6 +137,16 @@ export interface EventStore {
   appendJournal(merchant: string, head: JournalHead, records: JournalRecord[]): Promise<boolean>;
   /** Records from `fromSeq` on, at most `limit`, in order. */
   journal(merchant: string, fromSeq: number, limit: number): Promise<JournalRecord[]>;
+  /**
+   * Merchants whose journal has grown since a receipt round last took them up: appendJournal marks its merchant
+   * (in its own step where it can, one Redis and memory; right after it on a cluster), so a receipt round visits
+   * only these, not every merchant. A round takes the merchant's mark (takeReceiptsDue) before it reads the
+   * journal, so a record appended after that read marks it again; a round that may have left records unread
+   * marks it again itself (markReceiptsDue).
+   */
+  receiptsDue(): Promise<string[]>;
+  takeReceiptsDue(merchant: string): Promise<void>;
+  markReceiptsDue(merchant: string): Promise<void>;
   /** The journal record of an event, once sealed. */
   journalRecordOf(merchant: string, eventId: string): Promise<JournalRecord | null>;
 

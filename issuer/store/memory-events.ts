@@ -22,6 +22,7 @@ const copy = <T>(value: T): T => structuredClone(value);
 
 export class MemoryEvents implements EventStore {
   readonly #journals = new Map<string, Journal>();
+  readonly #receiptsDue = new Set<string>();
 
   constructor(private readonly payments: MemoryPayments, private readonly now: () => number = Date.now) {}
 
@@ -101,7 +102,20 @@ export class MemoryEvents implements EventStore {
       journal.index.set(record.eventId, record.seq);
       journal.sealed.set(record.paymentId, counts.get(record.paymentId)!);
     }
+    if (checked.length > 0) this.#receiptsDue.add(parseMerchant(merchant));
     return true;
+  }
+
+  async receiptsDue(): Promise<string[]> {
+    return [...this.#receiptsDue];
+  }
+
+  async takeReceiptsDue(merchant: string): Promise<void> {
+    this.#receiptsDue.delete(parseMerchant(merchant));
+  }
+
+  async markReceiptsDue(merchant: string): Promise<void> {
+    this.#receiptsDue.add(parseMerchant(merchant));
   }
 
   async journal(merchant: string, fromSeq: number, limit: number): Promise<JournalRecord[]> {

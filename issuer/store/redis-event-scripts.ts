@@ -9,7 +9,10 @@
 type Arg = string | number;
 
 export interface EventScripts {
-  /** KEYS: journal, journal index, sealed counts, periods. ARGV: expected length, expected open period, sealedAt, then (payment id, n, event id, record JSON)… */
+  /**
+   * KEYS: journal, journal index, sealed counts, periods. ARGV: expected length, expected open period, sealedAt, the
+   * receipts-due set ('' for none: a cluster's, on another slot), the merchant, then (payment id, n, event id, record JSON)…
+   */
   scanpayAppendJournal(journal: string, index: string, sealed: string, periods: string, ...args: Arg[]): Promise<number>;
   scanpayClosePeriod(periods: string, journal: string, at: Arg, zeroHash: Arg, period: Arg): Promise<string>;
   /** KEYS: outbox. ARGV: notAfter, then (payment id, mark)… */
@@ -31,14 +34,15 @@ end`;
  * 1 when appended; 0 when the journal's length or open period moved (nothing written); an error when a record's
  * event is not its payment's next unsealed one (a sealer bug: nothing is written either, the checks run first).
  * The payments' sealed counts are read in one HMGET, and the records, the index and the counts written in one
- * call each (IN_CHUNKS): what a record-by-record append would leave.
+ * call each (IN_CHUNKS): what a record-by-record append would leave. An append of records marks the merchant's
+ * receipts due (ARGV[4], event-types.ts receiptsDue).
  */
 const APPEND_JOURNAL = `${IN_CHUNKS}
 if redis.call('LLEN', KEYS[1]) ~= tonumber(ARGV[1]) then return 0 end
 local open = redis.call('HGET', KEYS[4], 'open') or '1'
 if open ~= ARGV[2] then return 0 end
 local ids, counts = {}, {}
-for i = 4, #ARGV, 4 do
+for i = 6, #ARGV, 4 do
   if not counts[ARGV[i]] then
     counts[ARGV[i]] = true
     ids[#ids + 1] = ARGV[i]
@@ -48,7 +52,7 @@ if #ids > 0 then
   local stored = redis.call('HMGET', KEYS[3], unpack(ids))
   for j, id in ipairs(ids) do counts[id] = tonumber(stored[j] or '0') end
 end
-for i = 4, #ARGV, 4 do
+for i = 6, #ARGV, 4 do
   local id = ARGV[i]
   local n = counts[id]
   if n + 1 ~= tonumber(ARGV[i + 1]) then return redis.error_reply('journal: event ' .. ARGV[i + 2] .. ' is not its payment\\'s next') end
@@ -58,7 +62,7 @@ redis.call('HSETNX', KEYS[4], 'openedAt:' .. open, ARGV[3])
 if #ids == 0 then return 1 end
 local seq = tonumber(ARGV[1])
 local records, index, sealed = {}, {}, {}
-for i = 4, #ARGV, 4 do
+for i = 6, #ARGV, 4 do
   seq = seq + 1
   records[#records + 1] = ARGV[i + 3]
   index[#index + 1] = ARGV[i + 2]
@@ -71,6 +75,8 @@ end
 in_chunks('HSET', KEYS[3], sealed)
 in_chunks('HSET', KEYS[2], index)
 in_chunks('RPUSH', KEYS[1], records)
+-- the receipts follow the journal: the merchant's receipt round has work (an undeclared key, on one Redis only)
+if ARGV[4] ~= '' then redis.call('SADD', ARGV[4], ARGV[5]) end
 return 1`;
 
 /**

@@ -102,13 +102,28 @@ export class RedisEvents implements EventStore {
   async appendJournal(merchant: string, head: JournalHead, records: JournalRecord[]): Promise<boolean> {
     const { keys } = this.ctx;
     const m = parseMerchant(merchant);
-    const args: (string | number)[] = [head.seq, String(head.period), records[0]?.sealedAt ?? 0];
+    // one Redis: the script marks the merchant's receipts due with the append; a cluster: right after (its own slot)
+    const due = this.ctx.cluster || records.length === 0 ? '' : keys.receiptsDue;
+    const args: (string | number)[] = [head.seq, String(head.period), records[0]?.sealedAt ?? 0, due, m];
     for (const record of records.map(checkedJournalRecord)) {
       const { paymentId, n } = eventIdParts(record.eventId)!;
       args.push(paymentId, n, record.eventId, JSON.stringify(record));
     }
     const appended = await this.ctx.durable('scanpayAppendJournal', keys.journal(m), keys.journalIndex(m), keys.sealed(m), keys.periods(m), ...args);
+    if (appended === 1 && this.ctx.cluster && records.length > 0) await this.markReceiptsDue(m);
     return appended === 1;
+  }
+
+  receiptsDue(): Promise<string[]> {
+    return this.ctx.run((redis) => redis.smembers(this.ctx.keys.receiptsDue));
+  }
+
+  async takeReceiptsDue(merchant: string): Promise<void> {
+    await this.ctx.run((redis) => redis.srem(this.ctx.keys.receiptsDue, parseMerchant(merchant)));
+  }
+
+  async markReceiptsDue(merchant: string): Promise<void> {
+    await this.ctx.run((redis) => redis.sadd(this.ctx.keys.receiptsDue, parseMerchant(merchant)));
   }
 
   async journal(merchant: string, fromSeq: number, limit: number): Promise<JournalRecord[]> {

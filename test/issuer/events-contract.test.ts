@@ -159,6 +159,20 @@ function eventsContract(open: () => Promise<Opened>, tamperable: boolean, markGr
     expect(await store.events.sealedCounts(MERCHANT, [])).toEqual([]);
   });
 
+  it('an append of records marks its merchant\'s receipts due until a round takes the mark; an empty append does not', async () => {
+    const card = await aCard();
+    await paid(card, 100);
+    expect(await store.events.receiptsDue()).not.toContain(MERCHANT);
+    await sealAll();
+    expect(await store.events.receiptsDue()).toContain(MERCHANT);
+    await store.events.takeReceiptsDue(MERCHANT);
+    expect(await store.events.receiptsDue()).not.toContain(MERCHANT);
+    expect(await store.events.appendJournal(MERCHANT, await store.events.journalHead(MERCHANT), [])).toBe(true);
+    expect(await store.events.receiptsDue()).not.toContain(MERCHANT);
+    await store.events.markReceiptsDue(MERCHANT);
+    expect(await store.events.receiptsDue()).toContain(MERCHANT);
+  });
+
   it('one round seals an outbox of more marks than a page, reading past marks kept by the grace', async () => {
     const card = await aCard();
     const ids: string[] = [];
