@@ -6,11 +6,12 @@
  * inner calls told apart: Redis 7 shows a script's calls (source `lua`) right after its EVALSHA, and a script
  * runs to completion, so every `lua` line belongs to the EVALSHA before it (named by its SHA1: ALL_SCRIPTS).
  *
- * Three phases: the payments with the background loops off (sealer, receipts, webhooks, hold sweep: what a
+ * Four phases: the payments with the background loops off (sealer, receipts, webhooks, hold sweep: what a
  * payment's own steps cost); the loops on and idle for a few seconds, after those payments are sealed (what a
  * round costs when there is nothing to do); the payments again with the loops on, counted until the loops have
- * sealed the journal and signed the receipts (what a payment costs the server in all). docs/deploy.md sizes
- * Redis from it.
+ * sealed the journal and signed the receipts (what a payment costs the server in all); and the payments with the
+ * loops off again without MONITOR, timed by INFO commandstats (where the server's time goes). docs/deploy.md
+ * sizes Redis from it.
  * @example
  *   npx tsx bench/e2e/redis-ops.ts            # 200 payments
  *   npx tsx bench/e2e/redis-ops.ts 50         # 50
@@ -76,6 +77,13 @@ class Tally {
   }
 }
 
+/** INFO commandstats: calls and usec per command. */
+function commandTimes(info: string): Map<string, { calls: number; usec: number }> {
+  const out = new Map<string, { calls: number; usec: number }>();
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
+  return out;
+}
+
 /** Counts what the server runs while `run` runs (MONITOR lines trail the replies: a pause after). */
 async function counted(admin: Redis, run: () => Promise<void>): Promise<Tally> {
   const tally = new Tally();
@@ -127,6 +135,16 @@ try {
     console.log(`\n## Per connection (upgrade with a device token, then closed)\n\n${connection.table(1, '')}`);
     const payments = await counted(admin, () => pay(gw, payloadText, PAYMENTS));
     console.log(`\n## Per payment, background loops off (${PAYMENTS} payments, one connection; its upgrade included, /${PAYMENTS})\n\n${payments.table(PAYMENTS, '/payment')}`);
+  });
+  await withGateway(server.url, LOOPS_OFF, async (gw, payloadText) => {
+    // without MONITOR (which costs the server a line per call): where the server's time goes, by command
+    const before = commandTimes(await admin.info('commandstats'));
+    await pay(gw, payloadText, PAYMENTS);
+    const after = commandTimes(await admin.info('commandstats'));
+    const rows = [...after].map(([name, t]) => [name, (t.usec - (before.get(name)?.usec ?? 0)) / PAYMENTS, (t.calls - (before.get(name)?.calls ?? 0)) / PAYMENTS] as const)
+      .filter(([name, usec]) => usec > 0 && name !== 'info').sort((a, b) => b[1] - a[1]);
+    console.log(`\n## Server time per payment, loops off (INFO commandstats usec, no MONITOR; ${PAYMENTS} payments; an EVALSHA's time includes its calls')\n`);
+    console.log(['| command | µs /payment | calls /payment |', '| --- | --- | --- |', ...rows.map(([name, usec, calls]) => `| ${name} | ${usec.toFixed(1)} | ${calls.toFixed(2)} |`)].join('\n'));
   });
   await withGateway(server.url, LOOPS_ON, async (gw, payloadText) => {
     const payments = await counted(admin, async () => {
