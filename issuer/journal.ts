@@ -99,7 +99,7 @@ export async function sealMerchant(events: EventStore, merchant: string, opts: S
     if (!records) break; // the head kept moving: the marks stay for the next round
     sealed.push(...records);
     // every event read is sealed: a mark unchanged since it was read (and past the grace) has nothing more
-    await Promise.all(marks.map((mark) => events.clearMark(merchant, mark, opts.now, graceMs)));
+    await events.clearMarks(merchant, marks, opts.now, graceMs);
     after = marks.at(-1);
   }
   return sealed;
@@ -110,7 +110,8 @@ async function sealMarks(events: EventStore, merchant: string, marks: readonly O
   // the events are read after the marks: an event written after its mark was read marks again (event-types.ts)
   for (let tries = 0; tries < 3; tries++) {
     const head = await events.journalHead(merchant);
-    const pending = await Promise.all(marks.map(async (mark) => events.paymentEvents(mark.paymentId, (await events.sealedCount(merchant, mark.paymentId)) + 1)));
+    const sealed = await events.sealedCounts(merchant, marks.map((mark) => mark.paymentId));
+    const pending = await Promise.all(marks.map((mark, i) => events.paymentEvents(mark.paymentId, sealed[i]! + 1)));
     const records = recordsFor(head, pending.flat(), now);
     if (records.length === 0 || await events.appendJournal(merchant, head, records)) return records;
     // the head moved (a period closed, or a sealer whose lease had lapsed appended): recompute from the new head

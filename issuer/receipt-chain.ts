@@ -59,11 +59,20 @@ export interface ReceiptSignerDeps {
  * whose event no longer hashes as sealed is refused (STORE_CORRUPT): a receipt is never signed for an edited event.
  */
 export async function signMerchantReceipts(deps: ReceiptSignerDeps, merchant: string, opts: { owner: string }): Promise<StoredReceipt[]> {
-  if (!(await deps.receipts.leaseSigner(merchant, opts.owner, SIGNER_LEASE_MS))) return [];
+  return (await signingRound(deps, merchant, opts)).receipts;
+}
+
+/**
+ * signMerchantReceipts, and whether the round read the journal to its end (`settled`): false when another signer
+ * holds the lease, the round read a whole ROUND (more may follow) or the chain kept moving, so a caller that
+ * visits only merchants with new records (the receipt loop) knows to come back.
+ */
+export async function signingRound(deps: ReceiptSignerDeps, merchant: string, opts: { owner: string }): Promise<{ receipts: StoredReceipt[]; settled: boolean }> {
+  if (!(await deps.receipts.leaseSigner(merchant, opts.owner, SIGNER_LEASE_MS))) return { receipts: [], settled: false };
   for (let tries = 0; tries < 3; tries++) {
     const head = await deps.receipts.receiptHead(merchant);
     const records = await deps.events.journal(merchant, head.journalSeq + 1, ROUND);
-    if (records.length === 0) return [];
+    if (records.length === 0) return { receipts: [], settled: true };
     const unsigned: (UnsignedReceipt & { eventId: string })[] = [];
     for (const record of records) {
       if (!RECEIPT_EVENT_TYPES.includes(record.type)) continue;
@@ -74,10 +83,10 @@ export async function signMerchantReceipts(deps: ReceiptSignerDeps, merchant: st
     }
     const signed = unsigned.length === 0 ? [] : await deps.sign({ prevHash: head.hash, receipts: unsigned.map(({ eventId: _, ...r }) => r) });
     const stored = unsigned.map((r, i): StoredReceipt => ({ seq: r.seq, paymentId: r.paymentId, eventId: r.eventId, kind: r.kind, text: signed[i]!.text, hash: signed[i]!.hash }));
-    if (await deps.receipts.appendReceipts(merchant, head, stored, records.at(-1)!.seq)) return stored;
+    if (await deps.receipts.appendReceipts(merchant, head, stored, records.at(-1)!.seq)) return { receipts: stored, settled: records.length < ROUND };
     // the chain moved (a signer whose lease had lapsed appended): read it again
   }
-  return [];
+  return { receipts: [], settled: false };
 }
 
 export interface ReceiptChainReport {

@@ -118,6 +118,8 @@ export interface EventStore {
   outbox(merchant: string, limit: number, after?: OutboxMark): Promise<OutboxMark[]>;
   /** Clears a mark if it still has this score and is older than `graceMs` at `now`; true when cleared. */
   clearMark(merchant: string, mark: OutboxMark, now: number, graceMs: number): Promise<boolean>;
+  /** clearMark for each of `marks` (of different payments), in one store step: how many it cleared. */
+  clearMarks(merchant: string, marks: readonly OutboxMark[], now: number, graceMs: number): Promise<number>;
   /** A payment's events from the `from`'th (1-based), in order. */
   paymentEvents(paymentId: string, from?: number): Promise<PaymentEvent[]>;
   getEvent(id: string): Promise<PaymentEvent | null>;
@@ -125,6 +127,8 @@ export interface EventStore {
   journalHead(merchant: string): Promise<JournalHead>;
   /** How many of a payment's events its merchant's journal holds. */
   sealedCount(merchant: string, paymentId: string): Promise<number>;
+  /** sealedCount of each payment, in order, in one store read. */
+  sealedCounts(merchant: string, paymentIds: readonly string[]): Promise<number[]>;
   /**
    * Appends records to a merchant's journal if its head is still `head.seq` and its open period `head.period`
    * (the caller computed the hashes from that head): true, or false with nothing written when another sealer
@@ -133,6 +137,16 @@ export interface EventStore {
   appendJournal(merchant: string, head: JournalHead, records: JournalRecord[]): Promise<boolean>;
   /** Records from `fromSeq` on, at most `limit`, in order. */
   journal(merchant: string, fromSeq: number, limit: number): Promise<JournalRecord[]>;
+  /**
+   * Merchants whose journal has grown since a receipt round last took them up: appendJournal marks its merchant
+   * (in its own step where it can, one Redis and memory; right after it on a cluster), so a receipt round visits
+   * only these, not every merchant. A round takes the merchant's mark (takeReceiptsDue) before it reads the
+   * journal, so a record appended after that read marks it again; a round that may have left records unread
+   * marks it again itself (markReceiptsDue).
+   */
+  receiptsDue(): Promise<string[]>;
+  takeReceiptsDue(merchant: string): Promise<void>;
+  markReceiptsDue(merchant: string): Promise<void>;
   /** The journal record of an event, once sealed. */
   journalRecordOf(merchant: string, eventId: string): Promise<JournalRecord | null>;
 

@@ -46,6 +46,8 @@ export interface KeyLayout {
   outbox(merchant: string): string;
   /** Every merchant that has had an event. */
   eventMerchants: string;
+  /** Merchants whose journal has grown since a receipt round last took them up (event-types.ts receiptsDue). */
+  receiptsDue: string;
   /** A merchant's journal (a list of records), its index by event id, its sealed count per payment, its periods, and its sealer lease. */
   journal(merchant: string): string;
   journalIndex(merchant: string): string;
@@ -113,6 +115,7 @@ export function keyLayout(prefix: string): KeyLayout {
     merchantRefunds: (merchant) => `${prefix}{m:${merchant}}:refunds`,
     outbox: (merchant) => `${prefix}{m:${merchant}}:outbox`,
     eventMerchants: `${prefix}event-merchants`,
+    receiptsDue: `${prefix}receipts-due`,
     journal: (merchant) => `${prefix}{m:${merchant}}:journal`,
     journalIndex: (merchant) => `${prefix}{m:${merchant}}:journal-index`,
     sealed: (merchant) => `${prefix}{m:${merchant}}:sealed`,

@@ -22,6 +22,7 @@ const copy = <T>(value: T): T => structuredClone(value);
 
 export class MemoryEvents implements EventStore {
   readonly #journals = new Map<string, Journal>();
+  readonly #receiptsDue = new Set<string>();
 
   constructor(private readonly payments: MemoryPayments, private readonly now: () => number = Date.now) {}
 
@@ -55,6 +56,12 @@ export class MemoryEvents implements EventStore {
     return outbox.delete(mark.paymentId);
   }
 
+  async clearMarks(merchant: string, marks: readonly OutboxMark[], now: number, graceMs: number): Promise<number> {
+    let cleared = 0;
+    for (const mark of marks) if (await this.clearMark(merchant, mark, now, graceMs)) cleared++;
+    return cleared;
+  }
+
   async paymentEvents(paymentId: string, from = 1): Promise<PaymentEvent[]> {
     return this.payments.eventsOf(checkedPaymentId(paymentId)).slice(from - 1);
   }
@@ -71,6 +78,11 @@ export class MemoryEvents implements EventStore {
 
   async sealedCount(merchant: string, paymentId: string): Promise<number> {
     return this.#journal(merchant).sealed.get(checkedPaymentId(paymentId)) ?? 0;
+  }
+
+  async sealedCounts(merchant: string, paymentIds: readonly string[]): Promise<number[]> {
+    const sealed = this.#journal(merchant).sealed;
+    return paymentIds.map((id) => sealed.get(checkedPaymentId(id)) ?? 0);
   }
 
   async appendJournal(merchant: string, head: JournalHead, records: JournalRecord[]): Promise<boolean> {
@@ -90,7 +102,20 @@ export class MemoryEvents implements EventStore {
       journal.index.set(record.eventId, record.seq);
       journal.sealed.set(record.paymentId, counts.get(record.paymentId)!);
     }
+    if (checked.length > 0) this.#receiptsDue.add(parseMerchant(merchant));
     return true;
+  }
+
+  async receiptsDue(): Promise<string[]> {
+    return [...this.#receiptsDue];
+  }
+
+  async takeReceiptsDue(merchant: string): Promise<void> {
+    this.#receiptsDue.delete(parseMerchant(merchant));
+  }
+
+  async markReceiptsDue(merchant: string): Promise<void> {
+    this.#receiptsDue.add(parseMerchant(merchant));
   }
 
   async journal(merchant: string, fromSeq: number, limit: number): Promise<JournalRecord[]> {

@@ -9,37 +9,74 @@
 type Arg = string | number;
 
 export interface EventScripts {
-  /** KEYS: journal, journal index, sealed counts, periods. ARGV: expected length, expected open period, sealedAt, then (payment id, n, event id, record JSON)… */
+  /**
+   * KEYS: journal, journal index, sealed counts, periods. ARGV: expected length, expected open period, sealedAt, the
+   * receipts-due set ('' for none: a cluster's, on another slot), the merchant, then (payment id, n, event id, record JSON)…
+   */
   scanpayAppendJournal(journal: string, index: string, sealed: string, periods: string, ...args: Arg[]): Promise<number>;
   scanpayClosePeriod(periods: string, journal: string, at: Arg, zeroHash: Arg, period: Arg): Promise<string>;
-  scanpayClearMark(outbox: string, paymentId: Arg, mark: Arg, notAfter: Arg): Promise<number>;
+  /** KEYS: outbox. ARGV: notAfter, then (payment id, mark)… */
+  scanpayClearMarks(outbox: string, notAfter: Arg, ...idsAndMarks: Arg[]): Promise<number>;
   scanpayLease(lease: string, owner: Arg, ttlMs: Arg): Promise<number>;
   scanpayRelease(lease: string, owner: Arg): Promise<number>;
 }
 
 /**
+ * Lua: `command` on `key` with the elements of `list` as its arguments, at most 1000 per call (Lua's unpack has a
+ * stack limit), so one append of many records costs a few calls, not a few per record. Chunks of pairs stay whole.
+ */
+const IN_CHUNKS = `
+local function in_chunks(command, key, list)
+  for i = 1, #list, 1000 do redis.call(command, key, unpack(list, i, math.min(i + 999, #list))) end
+end`;
+
+/**
  * 1 when appended; 0 when the journal's length or open period moved (nothing written); an error when a record's
  * event is not its payment's next unsealed one (a sealer bug: nothing is written either, the checks run first).
+ * The payments' sealed counts are read in one HMGET, and the records, the index and the counts written in one
+ * call each (IN_CHUNKS): what a record-by-record append would leave. An append of records marks the merchant's
+ * receipts due (ARGV[4], event-types.ts receiptsDue).
  */
-const APPEND_JOURNAL = `
+const APPEND_JOURNAL = `${IN_CHUNKS}
 if redis.call('LLEN', KEYS[1]) ~= tonumber(ARGV[1]) then return 0 end
 local open = redis.call('HGET', KEYS[4], 'open') or '1'
 if open ~= ARGV[2] then return 0 end
-local counts = {}
-for i = 4, #ARGV, 4 do
+local ids, counts = {}, {}
+for i = 6, #ARGV, 4 do
+  if not counts[ARGV[i]] then
+    counts[ARGV[i]] = true
+    ids[#ids + 1] = ARGV[i]
+  end
+end
+if #ids > 0 then
+  local stored = redis.call('HMGET', KEYS[3], unpack(ids))
+  for j, id in ipairs(ids) do counts[id] = tonumber(stored[j] or '0') end
+end
+for i = 6, #ARGV, 4 do
   local id = ARGV[i]
-  local n = counts[id] or tonumber(redis.call('HGET', KEYS[3], id) or '0')
+  local n = counts[id]
   if n + 1 ~= tonumber(ARGV[i + 1]) then return redis.error_reply('journal: event ' .. ARGV[i + 2] .. ' is not its payment\\'s next') end
   counts[id] = n + 1
 end
 redis.call('HSETNX', KEYS[4], 'openedAt:' .. open, ARGV[3])
+if #ids == 0 then return 1 end
 local seq = tonumber(ARGV[1])
-for i = 4, #ARGV, 4 do
+local records, index, sealed = {}, {}, {}
+for i = 6, #ARGV, 4 do
   seq = seq + 1
-  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
-  redis.call('HSET', KEYS[2], ARGV[i + 2], seq)
-  redis.call('RPUSH', KEYS[1], ARGV[i + 3])
+  records[#records + 1] = ARGV[i + 3]
+  index[#index + 1] = ARGV[i + 2]
+  index[#index + 1] = string.format('%d', seq)
 end
+for _, id in ipairs(ids) do
+  sealed[#sealed + 1] = id
+  sealed[#sealed + 1] = string.format('%d', counts[id])
+end
+in_chunks('HSET', KEYS[3], sealed)
+in_chunks('HSET', KEYS[2], index)
+in_chunks('RPUSH', KEYS[1], records)
+-- the receipts follow the journal: the merchant's receipt round has work (an undeclared key, on one Redis only)
+if ARGV[4] ~= '' then redis.call('SADD', ARGV[4], ARGV[5]) end
 return 1`;
 
 /**
@@ -61,12 +98,22 @@ redis.call('HSET', KEYS[1], 'p:' .. open, period, 'open', open + 1, 'first:' .. 
 redis.call('HDEL', KEYS[1], 'first:' .. open, 'openedAt:' .. open)
 return period`;
 
-/** Clears the mark if its score is still ARGV[2] and not after ARGV[3] (older than the grace): 1, else 0. */
-const CLEAR_MARK = `
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not score or tonumber(score) ~= tonumber(ARGV[2]) or tonumber(score) > tonumber(ARGV[3]) then return 0 end
-redis.call('ZREM', KEYS[1], ARGV[1])
-return 1`;
+/**
+ * Clears each mark (ARGV 2…: payment id, mark) whose score is still that mark and not after ARGV[1] (older than
+ * the grace), in one ZMSCORE and one ZREM: how many it cleared.
+ */
+const CLEAR_MARKS = `
+local ids = {}
+for i = 2, #ARGV, 2 do ids[#ids + 1] = ARGV[i] end
+if #ids == 0 then return 0 end
+local scores = redis.call('ZMSCORE', KEYS[1], unpack(ids))
+local gone = {}
+for j, id in ipairs(ids) do
+  local score = scores[j] and tonumber(scores[j])
+  if score and score == tonumber(ARGV[2 * j + 1]) and score <= tonumber(ARGV[1]) then gone[#gone + 1] = id end
+end
+if #gone == 0 then return 0 end
+return redis.call('ZREM', KEYS[1], unpack(gone))`;
 
 /** The lease taken (free) or renewed (already ARGV[1]'s) for ARGV[2] ms: 1; another's: 0. */
 const LEASE = `
@@ -82,7 +129,7 @@ return 0`;
 export const EVENT_SCRIPTS: Record<keyof EventScripts, { lua: string; numberOfKeys: number }> = {
   scanpayAppendJournal: { lua: APPEND_JOURNAL, numberOfKeys: 4 },
   scanpayClosePeriod: { lua: CLOSE_PERIOD, numberOfKeys: 2 },
-  scanpayClearMark: { lua: CLEAR_MARK, numberOfKeys: 1 },
+  scanpayClearMarks: { lua: CLEAR_MARKS, numberOfKeys: 1 },
   scanpayLease: { lua: LEASE, numberOfKeys: 1 },
   scanpayRelease: { lua: RELEASE, numberOfKeys: 1 },
 };

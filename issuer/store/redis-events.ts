@@ -12,6 +12,9 @@ import { checkedEventId, checkedJournalRecord, checkedPaymentId, checkedPeriod, 
 import { ScanpayError } from '../../core/errors.ts';
 import { parseMerchant } from '../../protocol/values.ts';
 
+/** Marks one CLEAR_MARKS call takes at most (its arguments stay well under Lua's unpack limit). */
+const MARKS_PER_CALL = 1_000;
+
 export class RedisEvents implements EventStore {
   constructor(private readonly ctx: RedisContext) {}
 
@@ -42,8 +45,17 @@ export class RedisEvents implements EventStore {
   }
 
   async clearMark(merchant: string, mark: OutboxMark, now: number, graceMs: number): Promise<boolean> {
-    const cleared = await this.ctx.run((redis) => redis.scanpayClearMark(this.ctx.keys.outbox(parseMerchant(merchant)), mark.paymentId, mark.mark, now - graceMs));
-    return cleared === 1;
+    return (await this.clearMarks(merchant, [mark], now, graceMs)) === 1;
+  }
+
+  async clearMarks(merchant: string, marks: readonly OutboxMark[], now: number, graceMs: number): Promise<number> {
+    const key = this.ctx.keys.outbox(parseMerchant(merchant));
+    let cleared = 0;
+    for (let i = 0; i < marks.length; i += MARKS_PER_CALL) {
+      const args = marks.slice(i, i + MARKS_PER_CALL).flatMap((mark) => [checkedPaymentId(mark.paymentId), mark.mark]);
+      cleared += await this.ctx.run((redis) => redis.scanpayClearMarks(key, now - graceMs, ...args));
+    }
+    return cleared;
   }
 
   async paymentEvents(paymentId: string, from = 1): Promise<PaymentEvent[]> {
@@ -80,16 +92,38 @@ export class RedisEvents implements EventStore {
     return n === null ? 0 : Number(n);
   }
 
+  async sealedCounts(merchant: string, paymentIds: readonly string[]): Promise<number[]> {
+    if (paymentIds.length === 0) return [];
+    const ids = paymentIds.map(checkedPaymentId);
+    const counts = await this.ctx.run((redis) => redis.hmget(this.ctx.keys.sealed(parseMerchant(merchant)), ...ids));
+    return counts.map((n) => (n === null ? 0 : Number(n)));
+  }
+
   async appendJournal(merchant: string, head: JournalHead, records: JournalRecord[]): Promise<boolean> {
     const { keys } = this.ctx;
     const m = parseMerchant(merchant);
-    const args: (string | number)[] = [head.seq, String(head.period), records[0]?.sealedAt ?? 0];
+    // one Redis: the script marks the merchant's receipts due with the append; a cluster: right after (its own slot)
+    const due = this.ctx.cluster || records.length === 0 ? '' : keys.receiptsDue;
+    const args: (string | number)[] = [head.seq, String(head.period), records[0]?.sealedAt ?? 0, due, m];
     for (const record of records.map(checkedJournalRecord)) {
       const { paymentId, n } = eventIdParts(record.eventId)!;
       args.push(paymentId, n, record.eventId, JSON.stringify(record));
     }
     const appended = await this.ctx.durable('scanpayAppendJournal', keys.journal(m), keys.journalIndex(m), keys.sealed(m), keys.periods(m), ...args);
+    if (appended === 1 && this.ctx.cluster && records.length > 0) await this.markReceiptsDue(m);
     return appended === 1;
+  }
+
+  receiptsDue(): Promise<string[]> {
+    return this.ctx.run((redis) => redis.smembers(this.ctx.keys.receiptsDue));
+  }
+
+  async takeReceiptsDue(merchant: string): Promise<void> {
+    await this.ctx.run((redis) => redis.srem(this.ctx.keys.receiptsDue, parseMerchant(merchant)));
+  }
+
+  async markReceiptsDue(merchant: string): Promise<void> {
+    await this.ctx.run((redis) => redis.sadd(this.ctx.keys.receiptsDue, parseMerchant(merchant)));
   }
 
   async journal(merchant: string, fromSeq: number, limit: number): Promise<JournalRecord[]> {

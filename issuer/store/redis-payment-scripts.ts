@@ -47,17 +47,22 @@ local function mark(outboxKey, paymentId, at)
 end`;
 
 /**
- * Lua: `fmt` (a whole number without rounding: never tostring), `add_entry`, which moves the card's balance, and
+ * Lua: `fmt` (a whole number without rounding: never tostring), `entry_text` (an entries list element),
+ * `add_entry`, which moves the card's balance, and
  * `add_event`, the event of the step that made the entries since the last event (event-types.ts), with the
  * payment (and refund) as the step left them; on one Redis it also marks the payment in its merchant's outbox
- * (outboxKey ''  on a cluster: the store marks it around the step).
+ * (outboxKey ''  on a cluster: the store marks it around the step; eventMerchantsKey '' there, and once the store
+ * knows the set holds the merchant).
  */
 export const ENTRY = `${MARK_LUA}
 local function fmt(n) return string.format('%d', n) end
+local function entry_text(kind, amount, change, after, cause, refundId, at)
+  return kind .. '|' .. fmt(amount) .. '|' .. fmt(change) .. '|' .. fmt(after) .. '|' .. cause .. '|' .. (refundId or '') .. '|' .. at
+end
 local function add_entry(paymentKey, entriesKey, cardKey, kind, amount, change, cause, refundId, at)
   local after = redis.call('HINCRBY', cardKey, 'balance', change)
   redis.call('HINCRBY', paymentKey, 'seq', 1)
-  redis.call('RPUSH', entriesKey, kind .. '|' .. fmt(amount) .. '|' .. fmt(change) .. '|' .. fmt(after) .. '|' .. cause .. '|' .. (refundId or '') .. '|' .. at)
+  redis.call('RPUSH', entriesKey, entry_text(kind, amount, change, after, cause, refundId, at))
   return after
 end
 local function add_event(paymentKey, eventsKey, outboxKey, eventMerchantsKey, paymentId, merchant, kind, action, refundKey, at)
@@ -69,16 +74,14 @@ local function add_event(paymentKey, eventsKey, outboxKey, eventMerchantsKey, pa
   local refund = false
   if refundKey then refund = redis.call('HGETALL', refundKey) end
   redis.call('RPUSH', eventsKey, cjson.encode({kind, action, at, redis.call('HGETALL', paymentKey), refund, first, last}))
-  if outboxKey ~= '' then
-    mark(outboxKey, paymentId, at)
-    redis.call('SADD', eventMerchantsKey, merchant)
-  end
+  if outboxKey ~= '' then mark(outboxKey, paymentId, at) end
+  if eventMerchantsKey ~= '' then redis.call('SADD', eventMerchantsKey, merchant) end
 end`;
 
 /**
  * Lua every operation starts with. KEYS: 1 payment, 2 entries, 3 op, 4 events. ARGV: 1 merchant, 2 fingerprint,
  * 3 at, 4 the card key prefix, 5 how long the answer is kept, 6 opId, 7 the merchant's outbox and 8 the event
- * merchants' set ('' on a cluster). `finish` keeps and returns the answer; an opId answered before answers the
+ * merchants' set ('' on a cluster; the set '' too once the store knows it holds the merchant). `finish` keeps and returns the answer; an opId answered before answers the
  * same (another fingerprint under it: IDEMPOTENCY_KEY_REUSED, nothing kept); `event` adds the step's event.
  */
 const OPERATION = `${ENTRY}

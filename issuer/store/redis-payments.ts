@@ -71,16 +71,23 @@ export class RedisPayments implements PaymentStore {
 
   /**
    * Runs a step that may write an event of `paymentId`, with the merchant's outbox and the event merchants' set
-   * for its script to mark (on one Redis); on a cluster they are on other slots, so the store marks the payment
-   * before the step and again after it (event-types.ts: a sealer that read between them sees the mark move).
+   * for its script to mark (on one Redis; the set '' once this process has seen the merchant added to it: a
+   * merchant stays in it for good, so the step need not add it again); on a cluster they are on other slots, so
+   * the store marks the payment before the step and again after it (event-types.ts: a sealer that read between
+   * them sees the mark move).
    */
   async marked<T>(merchant: string, paymentId: string, at: number, step: (outbox: string, eventMerchants: string) => Promise<T>): Promise<T> {
     const { keys } = this.ctx;
-    if (!this.ctx.cluster) return step(keys.outbox(merchant), keys.eventMerchants);
+    if (!this.ctx.cluster) return step(keys.outbox(merchant), this.#eventMerchants.has(merchant) ? '' : keys.eventMerchants);
     await this.#mark(merchant, paymentId, at);
     const result = await step('', '');
     await this.#mark(merchant, paymentId, at);
     return result;
+  }
+
+  /** A step given the event merchants' set (marked) wrote an event of the merchant's: the set holds it now. */
+  wroteEvent(merchant: string): void {
+    this.#eventMerchants.add(merchant);
   }
 
   async #mark(merchant: string, paymentId: string, at: number): Promise<void> {

@@ -145,7 +145,17 @@ end`;
 
 /** A Lua expression: the card at `key` as its CARD_FIELDS values (all nil for no card), what cardFromValues reads. */
 function cardRow(key: string): string {
-  return `redis.call('HMGET', ${key}, ${CARD_FIELDS.map((field) => `'${field}'`).join(', ')})`;
+  return cardRowWith(key);
+}
+
+/** cardRow with more fields after CARD_FIELDS (at CARD_FIELDS.length + 1 …), in one HMGET. */
+function cardRowWith(key: string, ...more: string[]): string {
+  return `redis.call('HMGET', ${key}, ${[...CARD_FIELDS, ...more].map((field) => `'${field}'`).join(', ')})`;
+}
+
+/** A CARD_FIELDS field's place in a cardRow (Lua counts from 1). */
+function cardField(field: (typeof CARD_FIELDS)[number]): number {
+  return CARD_FIELDS.indexOf(field) + 1;
 }
 
 /** 1 if written; 0 (and nothing written) if the card exists. */
@@ -182,10 +192,9 @@ return 1`;
  * basic-key check (base64, as the card row holds it), generation and key id; then the rate units (rateUnitsFirst).
  */
 const OPEN_SESSION = `${rateUnitsFirst(12, "{'RATE_LIMITED'}")}${SAME_SECRET}
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  local kept = redis.call('HMGET', KEYS[2], 'session', 'usedAt')
-  if kept[1] ~= ARGV[1] or kept[2] then return {'EXISTS'} end
-end
+-- a stored session hash always has 'session' (written with it here; the other scripts add fields only to one that has it)
+local kept = redis.call('HMGET', KEYS[2], 'session', 'usedAt')
+if (kept[1] or kept[2]) and (kept[1] ~= ARGV[1] or kept[2]) then return {'EXISTS'} end
 local c = redis.call('HMGET', KEYS[1], 'status', 'generation', 'keyId', 'basicKeyCheck')
 if not c[1] then return {'CARD_UNKNOWN'} end
 if not same_secret(c[4], ARGV[9]) then return {'BASIC_KEY_MISMATCH'} end
@@ -230,14 +239,20 @@ if s[5] then
 end
 local expiresAt = tonumber(s[4])
 if now >= expiresAt then return {'SESSION_EXPIRED'} end
-local c = redis.call('HMGET', cardKey, 'status', 'pinFailures', 'pinPaceUntil', 'pinInFlight')
+-- the whole row once: what the attempt judges, and (patched with what it writes) what EVALUATE answers
+local row = ${cardRowWith('cardKey', 'pinInFlight')}
+local c = { row[${cardField('status')}], row[${cardField('pinFailures')}], row[${cardField('pinPaceUntil')}], row[${CARD_FIELDS.length + 1}] }
+row[${CARD_FIELDS.length + 1}] = nil
 local lockAt = tonumber(ARGV[5])
 local decided = nil
 local flights, live, expired = in_flight(c[4], now, nil)
 local failures = tonumber(c[2] or '0') + expired
 if not c[1] then decided = ARGV[8]
 else
-  if expired > 0 then redis.call('HSET', cardKey, 'pinFailures', string.format('%d', failures), 'pinInFlight', flights) end
+  if expired > 0 then
+    redis.call('HSET', cardKey, 'pinFailures', string.format('%d', failures), 'pinInFlight', flights)
+    row[${cardField('pinFailures')}] = string.format('%d', failures)
+  end
   if c[1] == 'blocked' then decided = ARGV[9]
   elseif c[1] == 'locked' or failures >= lockAt then decided = ARGV[10]
   elseif now < tonumber(c[3]) or failures + live >= lockAt then return {'PIN_PACED'}
@@ -255,17 +270,23 @@ if not decided and ARGV[12] ~= '' then
   end
   budgeted = true
 end
-redis.call('HSET', KEYS[1], 'usedAt', ARGV[4], 'attempt', ARGV[3], 'budgeted', (budgeted and not decided) and '1' or '0')
+if decided then
+  redis.call('HSET', KEYS[1], 'usedAt', ARGV[4], 'attempt', ARGV[3], 'budgeted', '0', 'result', decided)
+else
+  redis.call('HSET', KEYS[1], 'usedAt', ARGV[4], 'attempt', ARGV[3], 'budgeted', budgeted and '1' or '0')
+end
 redis.call('PEXPIREAT', KEYS[1], string.format('%d', expiresAt + tonumber(ARGV[7])))
 if decided then
-  redis.call('HSET', KEYS[1], 'result', decided)
   redis.call('DEL', KEYS[2])
   return {'DECIDED', s[1], decided}
 end
 local entry = KEYS[1] .. '@' .. string.format('%d', now + tonumber(ARGV[11]))
 if flights ~= '' then entry = flights .. ';' .. entry end
-redis.call('HSET', cardKey, 'pinInFlight', entry, 'pinPaceUntil', string.format('%d', now + tonumber(ARGV[6])), 'updatedAt', ARGV[4])
-return {'EVALUATE', s[1], ${cardRow('cardKey')}, redis.call('GET', KEYS[2]), 1}`;
+local paceUntil = string.format('%d', now + tonumber(ARGV[6]))
+redis.call('HSET', cardKey, 'pinInFlight', entry, 'pinPaceUntil', paceUntil, 'updatedAt', ARGV[4])
+row[${cardField('pinPaceUntil')}] = paceUntil
+row[${cardField('updatedAt')}] = ARGV[4]
+return {'EVALUATE', s[1], row, redis.call('GET', KEYS[2]), 1}`;
 
 /**
  * An evaluated attempt that does not pay; returns the decision it stored (payment.ts Decision). A settled session
@@ -314,7 +335,8 @@ return result`;
  * 3 currency, 4 at, 5 attempt, 6-8 the gone/blocked/locked decisions, 9 the budgets' key prefix ('' for none
  * here), 10 captureMethod, 11 holdExpiresAt, 12 payment id, 13 merchant, 14 card token, 15 last4, 16 the
  * merchant's payment index, 17 the holds to expire, 18 the merchant's outbox and 19 the event merchants' set
- * ('' on a cluster: the store writes them around the script).
+ * ('' on a cluster: the store writes them around the script; the set '' too once the store knows it holds the
+ * merchant).
  */
 const AUTHORIZE_PAYMENT = `${IN_FLIGHT}${PIN_BUDGET}${ENTRY}
 local auth = redis.call('HMGET', KEYS[3], 'authorizedBy', 'result', 'budgeted', 'deviceId', 'merchant')
@@ -327,18 +349,17 @@ local c = redis.call('HMGET', KEYS[2], 'status', 'currency', 'limit', 'balance',
 local sessionKept = auth[4] ~= false
 redis.call('DEL', KEYS[4])
 local flights = in_flight(c[5], -1, KEYS[3])
-if c[1] then redis.call('HSET', KEYS[2], 'pinInFlight', flights) end
-if existing[4] == 'reversed' then
-  if sessionKept then redis.call('HSET', KEYS[3], 'result', 'reversed', 'authorizedBy', ARGV[5], 'budgeted', '0') end
-  return {'SETTLED', 0, 'reversed'}
-end
-if c[1] ~= 'active' then
+if existing[4] == 'reversed' or c[1] ~= 'active' then
+  if c[1] then redis.call('HSET', KEYS[2], 'pinInFlight', flights) end
+  if existing[4] == 'reversed' then
+    if sessionKept then redis.call('HSET', KEYS[3], 'result', 'reversed', 'authorizedBy', ARGV[5], 'budgeted', '0') end
+    return {'SETTLED', 0, 'reversed'}
+  end
   local result = ARGV[6]
   if c[1] == 'blocked' then result = ARGV[7] elseif c[1] == 'locked' then result = ARGV[8] end
   if sessionKept then redis.call('HSET', KEYS[3], 'result', result, 'authorizedBy', ARGV[5]) end
   return {'REFUSED', 0, result}
 end
-redis.call('HSET', KEYS[2], 'pinFailures', '0', 'updatedAt', ARGV[4])
 local budgetedBy = false
 if auth[3] == '1' then
   if ARGV[9] ~= '' then
@@ -349,29 +370,42 @@ end
 local card = { currency = c[2], limit = tonumber(c[3]), balance = tonumber(c[4]) }
 local request = { currency = ARGV[3], amount = tonumber(ARGV[2]) }
 ${declineReasonLua()}
-redis.call('HSET', KEYS[1], 'id', ARGV[12], 'merchant', ARGV[13], 'cardToken', ARGV[14], 'last4', ARGV[15], 'currency', ARGV[3], 'amount', ARGV[2],
-  'captureMethod', ARGV[10], 'captured', '0', 'refunded', '0', 'holdExpiresAt', '', 'reversal', '', 'seq', '0', 'createdAt', ARGV[4], 'updatedAt', ARGV[4])
-local decision = 'approved'
+-- The payment is new here (no record; a reversal's tombstone answered above), so each key is written once, with
+-- what add_entry and add_event would leave (redis-payment-scripts.ts): the card (its in-flight list, pinFailures
+-- 0 and, when approved, the balance less the amount), the entries, the payment hash and its one event.
+local decision, status, captured, holdExpiresAt = 'approved', 'declined', '0', ''
 local balance = card.balance
+local entries = {}
 if reason then
   decision = 'declined:' .. reason
-  redis.call('HSET', KEYS[1], 'status', 'declined')
 else
-  balance = add_entry(KEYS[1], KEYS[5], KEYS[2], 'authorization', request.amount, -request.amount, ARGV[12], nil, ARGV[4])
+  balance = card.balance - request.amount
+  entries[1] = entry_text('authorization', request.amount, -request.amount, balance, ARGV[12], nil, ARGV[4])
   if ARGV[10] == 'automatic' then
-    add_entry(KEYS[1], KEYS[5], KEYS[2], 'capture', request.amount, 0, ARGV[12], nil, ARGV[4])
-    redis.call('HSET', KEYS[1], 'status', 'captured', 'captured', ARGV[2])
+    entries[2] = entry_text('capture', request.amount, 0, balance, ARGV[12], nil, ARGV[4])
+    status, captured = 'captured', ARGV[2]
   else
-    redis.call('HSET', KEYS[1], 'status', 'authorized', 'holdExpiresAt', ARGV[11])
+    status, holdExpiresAt = 'authorized', ARGV[11]
     if ARGV[17] ~= '' then redis.call('ZADD', ARGV[17], ARGV[11], ARGV[12]) end
   end
 end
-if ARGV[16] ~= '' then redis.call('ZADD', ARGV[16], ARGV[4], ARGV[12]) end
+if reason then redis.call('HSET', KEYS[2], 'pinInFlight', flights, 'pinFailures', '0', 'updatedAt', ARGV[4])
+else redis.call('HSET', KEYS[2], 'pinInFlight', flights, 'pinFailures', '0', 'updatedAt', ARGV[4], 'balance', fmt(balance)) end
+if #entries > 0 then redis.call('RPUSH', KEYS[5], unpack(entries)) end
 local balanceAfter = fmt(balance)
-redis.call('HSET', KEYS[1], 'head', ARGV[1], 'decision', decision, 'balanceAfter', balanceAfter)
+local seq = fmt(#entries)
+local payment = {'id', ARGV[12], 'merchant', ARGV[13], 'cardToken', ARGV[14], 'last4', ARGV[15], 'currency', ARGV[3], 'amount', ARGV[2],
+  'captureMethod', ARGV[10], 'captured', captured, 'refunded', '0', 'holdExpiresAt', holdExpiresAt, 'reversal', '', 'seq', seq,
+  'createdAt', ARGV[4], 'updatedAt', ARGV[4], 'status', status, 'head', ARGV[1], 'decision', decision, 'balanceAfter', balanceAfter,
+  'events', '1', 'eventSeq', seq}
+redis.call('HSET', KEYS[1], unpack(payment))
+if ARGV[16] ~= '' then redis.call('ZADD', ARGV[16], ARGV[4], ARGV[12]) end
 local kind = 'payment.approved'
 if reason then kind = 'payment.declined' end
-add_event(KEYS[1], KEYS[6], ARGV[18], ARGV[19], ARGV[12], ARGV[13], kind, false, nil, ARGV[4])
+redis.call('RPUSH', KEYS[6], cjson.encode({kind, false, ARGV[4], payment, false, 1, #entries}))
+-- the payment's first event: it has no mark yet, so this one is at ARGV[4] (what MARK_LUA's mark would give)
+if ARGV[18] ~= '' then redis.call('ZADD', ARGV[18], ARGV[4], ARGV[12]) end
+if ARGV[19] ~= '' then redis.call('SADD', ARGV[19], ARGV[13]) end
 if sessionKept then redis.call('HSET', KEYS[3], 'result', decision, 'authorizedBy', ARGV[5], 'budgeted', '0') end
 return {'WRITTEN', 0, decision, balanceAfter, false, budgetedBy}`;
 
@@ -432,8 +466,13 @@ const SCRIPTS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }>
   scanpayRememberResult: { lua: REMEMBER_RESULT, numberOfKeys: 1 },
 };
 
+/** Every script of the store by its method name (what withStoreScripts registers; the benchmarks name EVALSHAs by it). */
+export const ALL_SCRIPTS: Readonly<Record<keyof AllScripts, { lua: string; numberOfKeys: number }>> = {
+  ...SCRIPTS, ...PAYMENT_SCRIPTS, ...EVENT_SCRIPTS, ...RECEIPT_SCRIPTS, ...WEBHOOK_SCRIPTS,
+};
+
 /** Registers the scripts on the connection or cluster (EVALSHA, falling back to EVAL once per node connection). */
 export function withStoreScripts(redis: Redis | Cluster): ScriptedRedis {
-  for (const [name, definition] of Object.entries({ ...SCRIPTS, ...PAYMENT_SCRIPTS, ...EVENT_SCRIPTS, ...RECEIPT_SCRIPTS, ...WEBHOOK_SCRIPTS })) redis.defineCommand(name, definition);
+  for (const [name, definition] of Object.entries(ALL_SCRIPTS)) redis.defineCommand(name, definition);
   return redis as ScriptedRedis;
 }

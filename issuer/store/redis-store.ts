@@ -346,6 +346,7 @@ export class RedisStore implements Store {
         req.captureMethod, holdExpiresAt, req.sessionId, req.merchant, req.cardToken, req.last4,
         cluster ? '' : this.#keys.merchantPayments(req.merchant), cluster ? '' : this.#keys.holds, outbox, eventMerchants,
       ));
+    if (kind === 'WRITTEN') this.#payments.wroteEvent(req.merchant); // its event, and the merchant in the event merchants' set
     // a cluster keeps the budgets on their own slots: the correct PIN's units are given back here
     if (budgetedBy) await this.#giveBackPinBudget(this.#keys.pinBudget('device', budgetedBy), this.#keys.pinBudget('merchant', req.merchant));
     if (kind === 'SETTLED' || kind === 'REFUSED') return { record: null, result: resultFromDecision(decision), replayed: replayed === 1 };

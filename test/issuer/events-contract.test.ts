@@ -136,6 +136,43 @@ function eventsContract(open: () => Promise<Opened>, tamperable: boolean, markGr
     expect(await store.events.clearMark(MERCHANT, moved!, moved!.mark + MARK_GRACE_MS, MARK_GRACE_MS)).toBe(true);
   });
 
+  it('clears many marks in one step: only those still at their score and past the grace; reads many sealed counts in one', async () => {
+    const card = await aCard();
+    const ids = [await paid(card, 100), await paid(card, 200), await paid(card, 300)];
+    const marks = await store.events.outbox(MERCHANT, 10);
+    expect(new Set(marks.map((m) => m.paymentId))).toEqual(new Set(ids));
+    expect(await store.events.sealedCounts(MERCHANT, ids)).toEqual([0, 0, 0]);
+    const latest = Math.max(...marks.map((m) => m.mark));
+    expect(await store.events.clearMarks(MERCHANT, marks, latest + MARK_GRACE_MS - 1, MARK_GRACE_MS)).toBe(marks.filter((m) => m.mark <= latest - 1).length);
+    const left = await store.events.outbox(MERCHANT, 10);
+    const moved = left[0]!;
+    await store.payments.refund({ ...op(moved.paymentId), amount: 10, reason: null }); // marks it again: its old mark no longer clears
+    const stale = [moved, ...left.slice(1)];
+    expect(await store.events.clearMarks(MERCHANT, stale, latest + MARK_GRACE_MS * 2 + 10_000, MARK_GRACE_MS)).toBe(left.length - 1);
+    expect((await store.events.outbox(MERCHANT, 10)).map((m) => m.paymentId)).toEqual([moved.paymentId]);
+    expect(await store.events.clearMarks(MERCHANT, [], Date.now(), 0)).toBe(0);
+    await sealAll(); // only the payment still marked is sealed: the cleared marks' events stay out of the journal
+    expect(await store.events.sealedCounts(MERCHANT, [ids[0]!, moved.paymentId, ids[2]!])).toEqual(
+      [ids[0]!, moved.paymentId, ids[2]!].map((id) => (id === moved.paymentId ? 2 : 0)),
+    );
+    expect(await store.events.sealedCount(MERCHANT, moved.paymentId)).toBe(2);
+    expect(await store.events.sealedCounts(MERCHANT, [])).toEqual([]);
+  });
+
+  it('an append of records marks its merchant\'s receipts due until a round takes the mark; an empty append does not', async () => {
+    const card = await aCard();
+    await paid(card, 100);
+    expect(await store.events.receiptsDue()).not.toContain(MERCHANT);
+    await sealAll();
+    expect(await store.events.receiptsDue()).toContain(MERCHANT);
+    await store.events.takeReceiptsDue(MERCHANT);
+    expect(await store.events.receiptsDue()).not.toContain(MERCHANT);
+    expect(await store.events.appendJournal(MERCHANT, await store.events.journalHead(MERCHANT), [])).toBe(true);
+    expect(await store.events.receiptsDue()).not.toContain(MERCHANT);
+    await store.events.markReceiptsDue(MERCHANT);
+    expect(await store.events.receiptsDue()).toContain(MERCHANT);
+  });
+
   it('one round seals an outbox of more marks than a page, reading past marks kept by the grace', async () => {
     const card = await aCard();
     const ids: string[] = [];
