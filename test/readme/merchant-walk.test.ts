@@ -9,12 +9,10 @@
  * scanner is refused for another merchant. Everything started is stopped by its process group.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { deleteKeys, describeRedis, freePort, redisForTests, testKeyPrefix } from '../support/redis.ts';
-import { REPO, Shell, blockCommands, checkBuilt, writeShims, type Outcome } from '../support/readme-shell.ts';
+import { describeRedis, redisForTests, testKeyPrefix } from '../support/redis.ts';
+import { BlockRun, REPO, blockCommands, showOutcome, type Outcome } from '../support/readme-shell.ts';
 
 const README = readFileSync(join(REPO, 'README.md'), 'utf8');
 const HEADING = '### A merchant takes a payment, captures it, refunds half and reads it back';
@@ -26,53 +24,36 @@ afterAll(async () => {
 
 describeRedis(redis, 'README merchant walk, run as written', (r) => {
   const prefix = testKeyPrefix();
-  const outcomes: Outcome[] = [];
-  let dir = '';
-  let shell: Shell | undefined;
+  let run: BlockRun;
 
   beforeAll(async () => {
-    checkBuilt();
-    dir = await mkdtemp(join(tmpdir(), 'scanpay-readme-merchant-'));
-    const bin = join(dir, '.bin');
-    await writeShims(bin);
-    shell = new Shell(dir, {
-      PATH: `${bin}:${process.env.PATH}`, HOME: process.env.HOME,
-      REDIS_URL: r.url, SCANPAY_REDIS_PREFIX: prefix,
-      PORT: String(await freePort()), OPS_PORT: String(await freePort()), MERCHANT_PORT: String(await freePort()), SCANPAY_THREADS: '1', LOG_LEVEL: 'warn',
-    });
-    for (const command of blockCommands(README, HEADING)) outcomes.push(await shell.run(command));
+    run = await BlockRun.run(blockCommands(README, HEADING), { redisUrl: r.url, prefix, folder: 'scanpay-readme-merchant-' });
   }, 240_000);
 
   afterAll(async () => {
-    await shell?.stop();
-    await deleteKeys(r.url, prefix);
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await run?.stop();
   });
 
-  const find = (start: string, nth = 0): Outcome => {
-    const found = outcomes.filter((o) => o.command.startsWith(start));
-    if (!found[nth]) throw new Error(`the README block has no command #${nth + 1} starting "${start}": ${outcomes.map((o) => o.command).join(' | ')}`);
-    return found[nth];
-  };
-  const show = (o: Outcome) => `${o.command}\nrc ${o.rc}\nstdout: ${o.stdout}\nstderr: ${o.stderr}`;
+  const find = (start: string, nth = 0): Outcome => run.find(start, nth);
+  const show = showOutcome;
   const json = (o: Outcome) => JSON.parse(o.stdout) as Record<string, unknown>;
 
   it('the block has the walk: merchant, bound scanner, gateway, card, scan, read, capture, refund, read, operator view', () => {
     const commands = blockCommands(README, HEADING);
-    expect(commands.length).toBe(outcomes.length);
+    expect(commands.length).toBe(run.outcomes.length);
     for (const start of ['npx scanpay merchant create shop-1', 'npx scanpay scanner provision till-1 --merchant shop-1', 'npm start &', 'until curl',
       'npx scanpay card issue', 'PAYMENT=$(npx scanpay scan ', 'API=', 'curl -s $API/v1/payments/$PAYMENT ', 'curl -s -X POST $API/v1/payments/$PAYMENT/capture',
       'curl -s -X POST $API/v1/refunds', 'npx scanpay payment show $PAYMENT']) {
       expect(commands.some((c) => c.startsWith(start)), start).toBe(true);
     }
-    for (const o of outcomes) expect(o.rc, show(o)).toBe(0);
+    for (const o of run.outcomes) expect(o.rc, show(o)).toBe(0);
   });
 
   it('merchant create writes the API key once, to a 0600 file, and prints it nowhere; the scanner is bound to shop-1', () => {
-    const key = readFileSync(join(dir, 'shop-1.api-key'), 'utf8').trim();
+    const key = readFileSync(join(run.dir, 'shop-1.api-key'), 'utf8').trim();
     expect(key).toMatch(/^spk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
-    expect((statSync(join(dir, 'shop-1.api-key')).mode & 0o777).toString(8)).toBe('600');
-    for (const o of outcomes) expect(`${o.stdout}${o.stderr}`, o.command).not.toContain(key.slice(21));
+    expect((statSync(join(run.dir, 'shop-1.api-key')).mode & 0o777).toString(8)).toBe('600');
+    for (const o of run.outcomes) expect(`${o.stdout}${o.stderr}`, o.command).not.toContain(key.slice(21));
     expect(find('npx scanpay merchant create').stdout).toContain('created merchant shop-1 (Shop One): capture manual');
     expect(find('npx scanpay scanner provision').stdout).toContain("bound scanner till-1 to merchant shop-1: its scans take that merchant's payments only");
   });
@@ -95,7 +76,7 @@ describeRedis(redis, 'README merchant walk, run as written', (r) => {
   it('sent again under the same keys, the capture and the refund answer the same and move nothing; till-1 cannot pay another merchant', async () => {
     const again = async (start: string) => {
       const command = find(start).command.replace(/\s+#[^\n]*$/, '');
-      return shell!.run(`${command} -D - `);
+      return run.shell.run(`${command} -D - `);
     };
     for (const start of ['curl -s -X POST $API/v1/payments/$PAYMENT/capture', 'curl -s -X POST $API/v1/refunds']) {
       const first = find(start).stdout;
@@ -104,12 +85,12 @@ describeRedis(redis, 'README merchant walk, run as written', (r) => {
       expect(repeat.stdout.endsWith(first), show(repeat)).toBe(true); // the same body bytes
     }
     // the operator's refund under the merchant's key is the same operation: the kept answer, nothing moved
-    const operator = await shell!.run("npx scanpay refund $PAYMENT --amount 625 --reason 'returned one' --idempotency-key refund-$PAYMENT");
+    const operator = await run.shell.run("npx scanpay refund $PAYMENT --amount 625 --reason 'returned one' --idempotency-key refund-$PAYMENT");
     expect(operator.rc, show(operator)).toBe(0);
     expect(operator.stdout).toMatch(/^refunded 625 EUR of payment [0-9a-f]{32}: refund re_[0-9a-f]{32}; 625 of 1250 refunded, now partially_refunded \(a repeat of this --idempotency-key: nothing changed now\)$/m);
-    const read = await shell!.run('curl -s $API/v1/payments/$PAYMENT -H "Authorization: Bearer $KEY"');
+    const read = await run.shell.run('curl -s $API/v1/payments/$PAYMENT -H "Authorization: Bearer $KEY"');
     expect(JSON.parse(read.stdout)).toMatchObject({ status: 'partially_refunded', amount_refunded: 625 });
-    const elsewhere = await shell!.run('npx scanpay scan card.png --gateway ws://127.0.0.1:$PORT/scanner --device till-1 --secret-file till-1.secret --amount 100 --currency EUR --merchant shop-2 --pin 1234');
+    const elsewhere = await run.shell.run('npx scanpay scan card.png --gateway ws://127.0.0.1:$PORT/scanner --device till-1 --secret-file till-1.secret --amount 100 --currency EUR --merchant shop-2 --pin 1234');
     expect(elsewhere.rc, show(elsewhere)).toBe(1);
     expect(elsewhere.stderr).toMatch(/^scanpay: .*\[MERCHANT_MISMATCH\]$/m);
   });

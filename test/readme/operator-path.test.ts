@@ -8,12 +8,10 @@
  * stopped by its process group (the bash this test spawned).
  */
 import { readFileSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { deleteKeys, describeRedis, freePort, redisForTests, testKeyPrefix } from '../support/redis.ts';
-import { REPO, Shell, blockCommands, checkBuilt, writeShims, type Outcome } from '../support/readme-shell.ts';
+import { describeRedis, redisForTests, testKeyPrefix } from '../support/redis.ts';
+import { BlockRun, REPO, blockCommands, showOutcome, type Outcome } from '../support/readme-shell.ts';
 
 const README = readFileSync(join(REPO, 'README.md'), 'utf8');
 
@@ -29,39 +27,22 @@ afterAll(async () => {
 
 describeRedis(redis, 'README "Run it for real", run as written', (r) => {
   const prefix = testKeyPrefix();
-  const outcomes: Outcome[] = [];
-  let dir = '';
-  let shell: Shell | undefined;
+  let run: BlockRun;
 
   beforeAll(async () => {
-    checkBuilt();
-    dir = await mkdtemp(join(tmpdir(), 'scanpay-readme-'));
-    const bin = join(dir, '.bin');
-    await writeShims(bin);
-    shell = new Shell(dir, {
-      PATH: `${bin}:${process.env.PATH}`, HOME: process.env.HOME,
-      REDIS_URL: r.url, SCANPAY_REDIS_PREFIX: prefix,
-      PORT: String(await freePort()), OPS_PORT: String(await freePort()), MERCHANT_PORT: String(await freePort()), SCANPAY_THREADS: '1', LOG_LEVEL: 'warn',
-    });
-    for (const command of operatorCommands(README)) outcomes.push(await shell.run(command));
+    run = await BlockRun.run(operatorCommands(README), { redisUrl: r.url, prefix, folder: 'scanpay-readme-' });
   }, 240_000);
 
   afterAll(async () => {
-    await shell?.stop();
-    await deleteKeys(r.url, prefix);
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await run?.stop();
   });
 
-  const find = (start: string, nth = 0): Outcome => {
-    const found = outcomes.filter((o) => o.command.startsWith(start));
-    if (!found[nth]) throw new Error(`the README block has no command #${nth + 1} starting "${start}": ${outcomes.map((o) => o.command).join(' | ')}`);
-    return found[nth];
-  };
-  const show = (o: Outcome) => `${o.command}\nrc ${o.rc}\nstdout: ${o.stdout}\nstderr: ${o.stderr}`;
+  const find = (start: string, nth = 0): Outcome => run.find(start, nth);
+  const show = showOutcome;
 
   it('the block still has the operator path: keys, fleet key, scanner, gateway, card, pay, block, rotate', () => {
     const commands = operatorCommands(README);
-    expect(commands.length).toBe(outcomes.length);
+    expect(commands.length).toBe(run.outcomes.length);
     for (const start of ['export REDIS_URL=', 'npx scanpay keys generate', 'npx scanpay fleet-key generate', 'npx scanpay scanner provision',
       'SCANPAY_KEYRING_FILE=', 'until curl', 'npx scanpay card issue', 'npx scanpay scan ', 'npx scanpay card block',
       'npx scanpay scanner list', 'npx scanpay scanner revoke', 'npx scanpay keys rotate']) {
@@ -70,18 +51,18 @@ describeRedis(redis, 'README "Run it for real", run as written', (r) => {
   });
 
   it('every setup step succeeds, in order', () => {
-    for (const o of outcomes.filter((x) => !x.command.startsWith('npx scanpay scan '))) expect(o.rc, show(o)).toBe(0);
-    expect(readFileSync(join(dir, 'till-1.secret'), 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
+    for (const o of run.outcomes.filter((x) => !x.command.startsWith('npx scanpay scan '))) expect(o.rc, show(o)).toBe(0);
+    expect(readFileSync(join(run.dir, 'till-1.secret'), 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
     expect(find('npx scanpay card issue').stdout).toMatch(/•••• •••• •••• \d{4}/);
   });
 
   it('every secret the block writes is owner-only (0600): key ring, fleet key and the device secret', () => {
     for (const file of ['scanpay-keyring.json', 'scanpay-fleet.key', 'till-1.secret']) {
-      expect((statSync(join(dir, file)).mode & 0o777).toString(8), file).toBe('600');
+      expect((statSync(join(run.dir, file)).mode & 0o777).toString(8), file).toBe('600');
     }
     const provision = find('npx scanpay scanner provision');
     expect(provision.command).toContain('--out till-1.secret');
-    expect(provision.stdout.trim().split('\n')).toEqual([`wrote ${join(dir, 'till-1.secret')} (mode 0600): the secret of scanner till-1`, 'recorded scanner till-1 in the store']);
+    expect(provision.stdout.trim().split('\n')).toEqual([`wrote ${join(run.dir, 'till-1.secret')} (mode 0600): the secret of scanner till-1`, 'recorded scanner till-1 in the store']);
   });
 
   it('the first scan pays (exit 0); after `card block` the next is refused with CARD_BLOCKED (exit 1)', () => {
@@ -103,7 +84,7 @@ describeRedis(redis, 'README "Run it for real", run as written', (r) => {
     const rotate = find('npx scanpay keys rotate');
     expect(rotate.rc, show(rotate)).toBe(0);
     expect(rotate.stdout, show(rotate)).not.toBe('');
-    const ring = JSON.parse(readFileSync(join(dir, 'scanpay-keyring.json'), 'utf8')) as { issuerKeys?: unknown[] };
+    const ring = JSON.parse(readFileSync(join(run.dir, 'scanpay-keyring.json'), 'utf8')) as { issuerKeys?: unknown[] };
     expect(ring.issuerKeys, JSON.stringify(Object.keys(ring))).toHaveLength(2);
   });
 });

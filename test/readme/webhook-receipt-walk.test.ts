@@ -15,16 +15,15 @@
  * Everything started is stopped by its process group.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadCore } from '../../core/index.ts';
 import { verifyReceipt } from '../../core/receipt.ts';
 import { webhookSignature } from '../../protocol/webhook-signature.ts';
-import { deleteKeys, describeRedis, freePort, redisForTests, testKeyPrefix } from '../support/redis.ts';
-import { REPO, Shell, blockCommands, checkBuilt, writeShims, type Outcome } from '../support/readme-shell.ts';
+import { describeRedis, freePort, redisForTests, testKeyPrefix } from '../support/redis.ts';
+import { BlockRun, REPO, blockCommands, showOutcome, type Outcome } from '../support/readme-shell.ts';
 
 const README = readFileSync(join(REPO, 'README.md'), 'utf8');
 const HEADING = '### A merchant receives a signed webhook and verifies a receipt offline';
@@ -37,53 +36,40 @@ afterAll(async () => {
 
 describeRedis(redis, 'README webhook and receipt walk, run as written', (r) => {
   const prefix = testKeyPrefix();
-  const outcomes: Outcome[] = [];
-  let dir = '';
-  let shell: Shell | undefined;
+  let run: BlockRun;
   let receiverPort = 0;
 
   beforeAll(async () => {
-    checkBuilt();
-    dir = await mkdtemp(join(tmpdir(), 'scanpay-readme-webhook-'));
-    const bin = join(dir, '.bin');
-    await writeShims(bin);
-    // the package importing itself, as it does in the repository's folder (see the header)
-    await mkdir(join(dir, 'node_modules'));
-    await symlink(REPO, join(dir, 'node_modules', 'scanpay'), 'dir');
     receiverPort = await freePort();
-    shell = new Shell(dir, {
-      PATH: `${bin}:${process.env.PATH}`, HOME: process.env.HOME,
-      REDIS_URL: r.url, SCANPAY_REDIS_PREFIX: prefix, RECEIVER_PORT: String(receiverPort),
-      PORT: String(await freePort()), OPS_PORT: String(await freePort()), MERCHANT_PORT: String(await freePort()), SCANPAY_THREADS: '1', LOG_LEVEL: 'warn',
+    run = await BlockRun.run(blockCommands(README, HEADING), {
+      redisUrl: r.url, prefix, folder: 'scanpay-readme-webhook-', env: { RECEIVER_PORT: String(receiverPort) },
+      // the package importing itself, as it does in the repository's folder (see the header)
+      prepare: async (dir) => {
+        await mkdir(join(dir, 'node_modules'));
+        await symlink(REPO, join(dir, 'node_modules', 'scanpay'), 'dir');
+      },
     });
-    for (const command of blockCommands(README, HEADING)) outcomes.push(await shell.run(command));
   }, 240_000);
 
   afterAll(async () => {
-    await shell?.stop();
-    await deleteKeys(r.url, prefix);
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await run?.stop();
   });
 
-  const find = (start: string, nth = 0): Outcome => {
-    const found = outcomes.filter((o) => o.command.startsWith(start));
-    if (!found[nth]) throw new Error(`the README block has no command #${nth + 1} starting "${start}": ${outcomes.map((o) => o.command).join(' | ')}`);
-    return found[nth];
-  };
-  const show = (o: Outcome) => `${o.command}\nrc ${o.rc}\nstdout: ${o.stdout}\nstderr: ${o.stderr}`;
-  const value = async (name: string) => (await shell!.run(`printf %s "$${name}"`)).stdout;
-  const receipts = () => readFileSync(join(dir, 'receipts.txt'), 'utf8').trim().split('\n');
+  const find = (start: string, nth = 0): Outcome => run.find(start, nth);
+  const show = showOutcome;
+  const value = async (name: string) => (await run.shell.run(`printf %s "$${name}"`)).stdout;
+  const receipts = () => readFileSync(join(run.dir, 'receipts.txt'), 'utf8').trim().split('\n');
 
   it('the block has the walk: merchant, scanner, gateway allowing private receivers, receiver, endpoint, payment, refund, receipts, verify', () => {
     const commands = blockCommands(README, HEADING);
-    expect(commands.length).toBe(outcomes.length);
+    expect(commands.length).toBe(run.outcomes.length);
     for (const start of ['npx scanpay merchant create shop-2', 'npx scanpay scanner provision till-2 --merchant shop-2', 'SCANPAY_WEBHOOK_ALLOW_PRIVATE=1 npm start &',
       'until curl -sf', "cat > receiver.mjs <<'EOF'", 'SECRET=$(curl -s -X POST $API/v1/webhook_endpoints', 'SCANPAY_WEBHOOK_SECRET=$SECRET node receiver.mjs',
       'npx scanpay card issue', 'PAYMENT=$(npx scanpay scan ', 'curl -s -X POST $API/v1/refunds', 'cat receiver.log',
       'curl -s $API/v1/payments/$PAYMENT/receipts', 'curl -s http://127.0.0.1:${PORT:-8080}/receipt-keys', 'npx scanpay receipt verify receipts.txt --chain']) {
       expect(commands.some((c) => c.startsWith(start)), start).toBe(true);
     }
-    for (const o of outcomes) expect(o.rc, show(o)).toBe(0);
+    for (const o of run.outcomes) expect(o.rc, show(o)).toBe(0);
   });
 
   it('the endpoint was made with its secret shown once, and the receiver printed the payment\'s two events, each verified', async () => {
@@ -95,13 +81,13 @@ describeRedis(redis, 'README webhook and receipt walk, run as written', (r) => {
     const printed = find('cat receiver.log').stdout.trim().split('\n');
     expect(printed).toEqual(['listening', `verified payment.approved ev_${payment}_1`, `verified refund.created ev_${payment}_2`]);
     // the events the receiver printed are the merchant API's events of this payment
-    const listed = await shell!.run('curl -s "$API/v1/events?limit=10" -H "Authorization: Bearer $KEY"');
+    const listed = await run.shell.run('curl -s "$API/v1/events?limit=10" -H "Authorization: Bearer $KEY"');
     const events = (JSON.parse(listed.stdout) as { data: { id: string; type: string }[] }).data;
     expect(events.map((e) => `${e.type} ${e.id}`).sort(), show(listed)).toEqual([`payment.approved ev_${payment}_1`, `refund.created ev_${payment}_2`]);
   });
 
   it('the receiver checks: a forged signature and an altered body under a real signature get 400 and a refused line', async () => {
-    const eventOne = await shell!.run('curl -s $API/v1/events/ev_${PAYMENT}_1 -H "Authorization: Bearer $KEY"');
+    const eventOne = await run.shell.run('curl -s $API/v1/events/ev_${PAYMENT}_1 -H "Authorization: Bearer $KEY"');
     const body = eventOne.stdout;
     expect(JSON.parse(body), show(eventOne)).toMatchObject({ object: 'event', type: 'payment.approved' });
     const secret = await value('SECRET');
@@ -116,7 +102,7 @@ describeRedis(redis, 'README webhook and receipt walk, run as written', (r) => {
     expect(altered).not.toBe(body);
     expect((await post(altered, `t=${t},v1=${webhookSignature(secret, t, body)}`)).status).toBe(400);
     expect((await post(body, `t=${t - 600},v1=${webhookSignature(secret, t - 600, body)}`)).status).toBe(400);
-    const log = readFileSync(join(dir, 'receiver.log'), 'utf8').trim().split('\n').slice(find('cat receiver.log').stdout.trim().split('\n').length);
+    const log = readFileSync(join(run.dir, 'receiver.log'), 'utf8').trim().split('\n').slice(find('cat receiver.log').stdout.trim().split('\n').length);
     expect(log).toEqual([`verified payment.approved ${JSON.parse(body).id}`, 'refused (no-match)', 'refused (no-match)', 'refused (too-old)']);
   });
 
@@ -124,7 +110,7 @@ describeRedis(redis, 'README webhook and receipt walk, run as written', (r) => {
     const payment = await value('PAYMENT');
     expect(receipts()).toHaveLength(2);
     for (const line of receipts()) expect(line).toMatch(/^spr1\.[A-Za-z0-9_-]+$/);
-    const keys = JSON.parse(readFileSync(join(dir, 'receipt-keys.json'), 'utf8')) as { object: string; keys: { state: string }[] };
+    const keys = JSON.parse(readFileSync(join(run.dir, 'receipt-keys.json'), 'utf8')) as { object: string; keys: { state: string }[] };
     expect(keys).toMatchObject({ object: 'receipt_keys', keys: [{ id: 1, algorithm: 'Ed25519', state: 'active' }] });
     const verified = find('npx scanpay receipt verify receipts.txt');
     expect(verified.rc, show(verified)).toBe(0);
@@ -133,13 +119,13 @@ describeRedis(redis, 'README webhook and receipt walk, run as written', (r) => {
     expect(lines[1]).toMatch(new RegExp(`^valid refund receipt shop-2 #2: 500 EUR \\(minor units\\), card \\d{4}, payment ${payment}, `));
     expect(lines[2]).toMatch(/^chain of 2 receipts intact; head [0-9a-f]{64}$/);
     // the keys the gateway publishes are the key ring's: `scanpay keys public --json` prints the same document
-    const fromRing = await shell!.run('npx scanpay keys public --json');
+    const fromRing = await run.shell.run('npx scanpay keys public --json');
     expect(JSON.parse(fromRing.stdout), show(fromRing)).toEqual(keys);
   });
 
   it('a receipt with any one character changed fails; so does a wrong key, and the chain out of order', async () => {
     const [first, second] = receipts() as [string, string];
-    const keys = JSON.parse(readFileSync(join(dir, 'receipt-keys.json'), 'utf8')) as { keys: { id: number; public_key: string }[] };
+    const keys = JSON.parse(readFileSync(join(run.dir, 'receipt-keys.json'), 'utf8')) as { keys: { id: number; public_key: string }[] };
     const core = await loadCore();
     expect(verifyReceipt(core, first, keys).ok).toBe(true);
     // every position after `spr1.`, each changed to the next base64url character: never valid
@@ -152,14 +138,14 @@ describeRedis(redis, 'README webhook and receipt walk, run as written', (r) => {
     // 240..245 of the bytes, inside byte 30, the amount's last)
     const at = 5 + 40;
     const changed = first.slice(0, at) + B64URL[(B64URL.indexOf(first[at]!) + 1) % 64] + first.slice(at + 1);
-    const refused = await shell!.run(`npx scanpay receipt verify ${changed} --keys receipt-keys.json`);
+    const refused = await run.shell.run(`npx scanpay receipt verify ${changed} --keys receipt-keys.json`);
     expect(refused.rc, show(refused)).toBe(1);
     expect(refused.stderr).toMatch(/^scanpay: .*\[RECEIPT_SIGNATURE_INVALID\]$/m);
     // another key published under the same id
     const other = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!;
     expect(verifyReceipt(core, first, { keys: [{ id: keys.keys[0]!.id, public_key: other }] })).toMatchObject({ ok: false, code: 'RECEIPT_SIGNATURE_INVALID' });
     // the two receipts in the wrong order are not a chain
-    const reordered = await shell!.run(`printf '%s\\n%s\\n' ${second} ${first} > reordered.txt && npx scanpay receipt verify reordered.txt --chain --keys receipt-keys.json`);
+    const reordered = await run.shell.run(`printf '%s\\n%s\\n' ${second} ${first} > reordered.txt && npx scanpay receipt verify reordered.txt --chain --keys receipt-keys.json`);
     expect(reordered.rc, show(reordered)).toBe(1);
     expect(reordered.stderr).toMatch(/\[RECEIPT_(CHAIN_BROKEN|SIGNATURE_INVALID)\]$/m);
   });

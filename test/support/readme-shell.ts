@@ -7,10 +7,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { deleteKeys, freePort } from './redis-server.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -125,4 +127,62 @@ export class Shell {
     while (alive() && Date.now() < deadline) await sleep(100);
     if (alive()) process.kill(-group, 'SIGKILL');
   }
+}
+
+export interface BlockRunOptions {
+  /** The Redis the block's gateway and CLI use, and the run's own key prefix (deleted by stop()). */
+  redisUrl: string;
+  prefix: string;
+  /** The temp folder's name prefix. */
+  folder: string;
+  /** More environment for the block (its own free ports, say). */
+  env?: Record<string, string>;
+  /** Prepares the temp folder before the first command. */
+  prepare?: (dir: string) => Promise<void>;
+}
+
+/**
+ * A README block run as written: a fresh temp folder with the shims, one bash with the Redis, key prefix and free
+ * ports (gateway, ops, merchant listener) in its environment, every command in order; then what each answered.
+ */
+export class BlockRun {
+  readonly outcomes: Outcome[] = [];
+
+  private constructor(readonly dir: string, readonly shell: Shell, private readonly opts: BlockRunOptions) {}
+
+  static async run(commands: readonly string[], opts: BlockRunOptions): Promise<BlockRun> {
+    checkBuilt();
+    const dir = await mkdtemp(join(tmpdir(), opts.folder));
+    const bin = join(dir, '.bin');
+    await writeShims(bin);
+    await opts.prepare?.(dir);
+    const shell = new Shell(dir, {
+      PATH: `${bin}:${process.env.PATH}`, HOME: process.env.HOME,
+      REDIS_URL: opts.redisUrl, SCANPAY_REDIS_PREFIX: opts.prefix,
+      PORT: String(await freePort()), OPS_PORT: String(await freePort()), MERCHANT_PORT: String(await freePort()), SCANPAY_THREADS: '1', LOG_LEVEL: 'warn',
+      ...opts.env,
+    });
+    const run = new BlockRun(dir, shell, opts);
+    for (const command of commands) run.outcomes.push(await shell.run(command));
+    return run;
+  }
+
+  /** The nth command that starts with `start`; a block without it fails the test saying what the block has. */
+  find(start: string, nth = 0): Outcome {
+    const found = this.outcomes.filter((o) => o.command.startsWith(start));
+    if (!found[nth]) throw new Error(`the README block has no command #${nth + 1} starting "${start}": ${this.outcomes.map((o) => o.command).join(' | ')}`);
+    return found[nth];
+  }
+
+  /** Stops what the block started, deletes its keys and its folder. */
+  async stop(): Promise<void> {
+    await this.shell.stop();
+    await deleteKeys(this.opts.redisUrl, this.opts.prefix);
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** An outcome as a failing assertion shows it. */
+export function showOutcome(o: Outcome): string {
+  return `${o.command}\nrc ${o.rc}\nstdout: ${o.stdout}\nstderr: ${o.stderr}`;
 }
