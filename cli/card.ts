@@ -1,5 +1,5 @@
 /**
- * `scanpay card …`: issue, re-issue, block, unblock, change PIN, show. A card is named by its PAN, by its
+ * `scanpay card …`: issue, re-issue, block, unblock, change PIN, show (and the wallet's: card-wallet.ts). A card is named by its PAN, by its
  * payload text (or a .txt file of it), or by a QR image of it. Output shows the masked PAN only; every
  * command that changes a card says what it changed.
  */
@@ -14,6 +14,7 @@ import { parsePayload, payloadFromText } from '../issuer/payload.ts';
 import { payloadQrPng, payloadQrSvg, qrVersionOf, QR_ERROR_CORRECTION } from '../issuer/qr.ts';
 import { MAX_MINOR_UNITS, MIN_AMOUNT, isKnownCurrency, isPin } from '../protocol/values.ts';
 import { readCardArgument, type CardArgument } from './card-ref.ts';
+import { cardWalletCommands } from './card-wallet.ts';
 import { withIssuer, type GlobalOptions, type IssuerContext } from './context.ts';
 import { asUsage, usageError } from './errors.ts';
 import { parseInteger, withJson, type Output } from './output.ts';
@@ -191,6 +192,8 @@ export function cardCommand(program: Command, out: Output): void {
         printChange(out, opts.json, { action: 'pin', before, after: await ctx.issuer.changePin(pan, opts.pin) });
       });
     });
+
+  cardWalletCommands(card, globals, out);
 
   withJson(card.command('show <card>')
     .description("show a card's public view; given a payload or QR, also whether it is the card's current generation"))
