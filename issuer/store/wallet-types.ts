@@ -40,7 +40,7 @@ export interface EnrolmentRecord {
 }
 
 /** The session purpose of an enrolment's PIN attempt (AuthSession.purpose); a payment's has none. */
-export const ENROLMENT_PURPOSE = 'wallet-enrolment';
+export const ENROLMENT_PURPOSE = 'wallet-enrolment' as const;
 /** The scanner and merchant an enrolment session names: none takes its PIN (PinPolicy.purpose keeps payments and enrolments apart). */
 export const ENROLMENT_DEVICE = 'wallet-enrolment';
 export const ENROLMENT_MERCHANT = 'scanpay-wallet';
