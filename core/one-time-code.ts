@@ -16,6 +16,7 @@
  */
 import { abytes, aint } from './bytes.ts';
 import { decodeBase45, encodeBase45 } from './base45.ts';
+import { DVD1_LABELS } from './dvd1-layout.ts';
 import { ScanpayError } from './errors.ts';
 import type { CryptoCore } from './types.ts';
 
@@ -33,8 +34,8 @@ export const CODE_TEXT_MAX = 256;
 /** Seconds per time step, and the steps of clock skew accepted either side of the gateway's (the contract's window rule). */
 export const CODE_STEP_SECONDS = 30;
 export const CODE_SKEW_STEPS = 1;
-/** The HKDF info prefix of the wallet key (followed by the 16 raw enrolment id bytes) and the MAC's label. */
-export const CODE_LABELS = { walletKey: 'scanpay/v2/wallet-key', code: 'scanpay/v2/code\n' } as const;
+/** The HKDF info prefix of the wallet key (followed by the 16 raw enrolment id bytes) and the MAC's label (the core's). */
+export const CODE_LABELS = { walletKey: DVD1_LABELS.walletKey, code: DVD1_LABELS.code } as const;
 
 /** Field → [offset, length] in the 41 code bytes. */
 export const CODE_FIELDS = {
