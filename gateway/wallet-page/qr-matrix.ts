@@ -1,7 +1,7 @@
 /**
  * A QR code's modules (ISO/IEC 18004) for the wallet page's one-time code, in the browser, with no third-party
  * code: alphanumeric mode only (the code's base45 text is QR alphanumeric), error correction level M, versions 1
- * to 6 (up to 106 characters: a code's 62 take version 4), mask pattern 0. The gateway serves this module as it
+ * to 6 (up to 154 characters: a code's 62 take version 4), mask pattern 0. The gateway serves this module as it
  * is (transpiled from the sources); test/gateway/wallet-qr.test.ts reads its codes back with jsqr.
  * Written after Project Nayuki's QR Code generator (MIT), reduced to what the wallet needs.
  * @example
@@ -12,7 +12,7 @@ const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
 /** Level M, by version: [error-correction codewords per block, blocks, data codewords per block] (equal blocks for 1–6). */
 const BLOCKS: readonly (readonly [number, number, number])[] = [[10, 1, 16], [16, 1, 28], [26, 1, 44], [18, 2, 32], [24, 2, 43], [16, 4, 27]];
 const ALIGNMENT: readonly (readonly number[])[] = [[], [6, 18], [6, 22], [6, 26], [6, 30], [6, 34]];
-export const QR_MAX_ALPHANUMERIC = 106;
+export const QR_MAX_ALPHANUMERIC = 154;
 
 /** GF(2^8) product modulo x^8 + x^4 + x^3 + x^2 + 1 (0x11d). */
 function gfMultiply(x: number, y: number): number {

@@ -2,12 +2,14 @@
  * The wallet page's QR encoder (gateway/wallet-page/qr-matrix.ts), read back with jsqr (the decoder the CLI uses):
  * every length 1 to its maximum of the alphanumeric set, one-time code texts (62 base45 characters), and bad input refused.
  */
-import jsQR from 'jsqr';
+import * as jsqrModule from 'jsqr';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeBase45 } from '../../core/base45.ts';
 import { QR_MAX_ALPHANUMERIC, qrMatrix } from '../../gateway/wallet-page/qr-matrix.ts';
 
+// jsqr is a UMD bundle: under Node ESM its function arrives as the CommonJS default (as issuer/qr.ts takes it)
+const jsQR = jsqrModule.default as unknown as typeof jsqrModule.default.default;
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
 
 /** The modules drawn 4 pixels each with a 4-module quiet zone, decoded by jsqr. */
