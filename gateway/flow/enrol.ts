@@ -23,7 +23,6 @@ import type { ScannerCode } from '../../protocol/messages.ts';
 import { isPin } from '../../protocol/values.ts';
 import type { FlowDeps } from './deps.ts';
 import { scannerCodeForIllegal } from './scanner-codes.ts';
-import type { WalletEngine } from './wallet-engine.ts';
 
 const encoder = new TextEncoder();
 const TOKEN = /^[0-9a-f]{64}$/;
@@ -79,7 +78,7 @@ export async function startEnrolment(deps: FlowDeps, scanned: string, rates: Rat
  * Step 2: the PIN of an enrolment session whose token the caller holds (checked before this), with its rate units
  * (the address's and the session's) taken in the attempt's store step.
  */
-export async function submitEnrolmentPin(deps: FlowDeps, engine: WalletEngine, sessionId: string, pin: string, rates: RateTake[]): Promise<EnrolmentPin> {
+export async function submitEnrolmentPin(deps: FlowDeps, sessionId: string, pin: string, rates: RateTake[]): Promise<EnrolmentPin> {
   if (!isPin(pin)) return { ok: false, code: 'BAD_FRAME' };
   const attempt = randomHex(16);
   const policy = { lockAt: deps.config.pinLockAt, paceMs: deps.config.pinPaceMs, from: 'page' as const, purpose: 'wallet-enrolment' as const };
@@ -100,17 +99,17 @@ export async function submitEnrolmentPin(deps: FlowDeps, engine: WalletEngine, s
   };
   if (typeof admitForPin(session.payload, card) === 'string') return settleFailed('invalid');
   const enrolmentId = randomBytes(16).toString('hex');
-  const checked = await engine.enrolPin({
-    payload: session.payload, card: card.token, wrappedBasicKey: card.wrappedBasicKey, pvv: card.pvv, pin, sessionId: session.id,
-    merchant: session.merchant, amount: session.amount, enrolmentId,
+  // the worker checks the PIN as a payment's and, only when it is right, derives the wallet key and wraps the PAN
+  const checked = await deps.engine.checkEnrolment({
+    payload: session.payload, card: card.token, wrappedBasicKey: card.wrappedBasicKey, pvv: card.pvv, pin, enrolmentId,
   });
   const failed = pinVerdict({ status: checked.status, cryptogram: null });
-  if (failed || !checked.walletKey) {
+  if (failed || !checked.ok || !checked.walletKey || !checked.wrappedPan) {
     checked.walletKey?.fill(0);
     return settleFailed(failed ?? 'invalid');
   }
   deps.metrics.pinAttempt('correct');
-  const done = await deps.store.completeEnrolment(session.id, enrolmentId, attempt, Date.now());
+  const done = await deps.store.completeEnrolment(session.id, { id: enrolmentId, wrappedPan: checked.wrappedPan }, attempt, Date.now());
   if (done.kind !== 'enrolled') {
     checked.walletKey.fill(0);
     return { ok: false, code: done.result.reason as ScannerCode };

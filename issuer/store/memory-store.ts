@@ -17,7 +17,7 @@ import { MemoryEvents } from './memory-events.ts';
 import { MemoryReceipts } from './memory-receipts.ts';
 import { MemoryWebhooks } from './memory-webhooks.ts';
 import { copyCard, copyEnrolment, copyResult, copySessionRecord, sameSession } from './records.ts';
-import { ENROLMENT_PURPOSE, cardPolicy, staticQrRefuses, type CodeConsumption, type CodeUse, type EnrolmentCompletion, type EnrolmentRecord, type EnrolmentRevocation } from './wallet-types.ts';
+import { ENROLMENT_PURPOSE, cardPolicy, staticQrRefuses, type CodeConsumption, type CodeUse, type EnrolmentCompletion, type EnrolmentRecord, type EnrolmentRevocation, type NewEnrolment } from './wallet-types.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { pinBudgetKey } from './keys.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './retention.ts';
@@ -28,7 +28,7 @@ import type {
 } from './types.ts';
 import { RECENT_RESULTS } from './types.ts';
 import {
-  checkedAttempt, checkedBudgetOwner, checkedCard, checkedCardToken, checkedCodeUse, checkedEnrolmentId, checkedClaim, checkedDeviceId, checkedLockAt, checkedMerchantId, checkedMutation, checkedNonce,
+  checkedAttempt, checkedBudgetOwner, checkedCard, checkedCardToken, checkedCodeUse, checkedEnrolmentId, checkedNewEnrolment, checkedClaim, checkedDeviceId, checkedLockAt, checkedMerchantId, checkedMutation, checkedNonce,
   checkedPaymentRequest, checkedPolicy, checkedRate, checkedSession, checkedSessionId, checkedTime,
 } from './validate.ts';
 
@@ -226,9 +226,9 @@ export class MemoryStore implements Store {
     return { record, result: ledgerResult(record), replayed: false };
   }
 
-  async completeEnrolment(sessionId: string, enrolmentId: string, attempt: string, now: number): Promise<EnrolmentCompletion> {
+  async completeEnrolment(sessionId: string, newEnrolment: NewEnrolment, attempt: string, now: number): Promise<EnrolmentCompletion> {
     checkedSessionId(sessionId);
-    checkedEnrolmentId(enrolmentId);
+    const { id: enrolmentId, wrappedPan } = checkedNewEnrolment(newEnrolment);
     checkedAttempt(attempt);
     checkedTime(now, 'now');
     const entry = this.#sessions.get(sessionId);
@@ -256,7 +256,7 @@ export class MemoryStore implements Store {
       entry.result = decisionResult('wallet-refused');
       return { kind: 'settled', result: copyResult(entry.result) };
     }
-    const enrolment: EnrolmentRecord = { id: enrolmentId, cardToken: card.token, createdAt: now, status: 'active', revokedAt: null, lastCounter: 0 };
+    const enrolment: EnrolmentRecord = { id: enrolmentId, cardToken: card.token, createdAt: now, status: 'active', revokedAt: null, lastCounter: 0, wrappedPan };
     this.#enrolments.set(enrolmentId, enrolment);
     entry.enrolment = enrolmentId;
     entry.result = decisionResult('enrolled');

@@ -29,7 +29,7 @@ export function copyCard(c: CardRecord): CardRecord {
 
 export function copyEnrolment(e: EnrolmentRecord): EnrolmentRecord {
   const { id, cardToken, createdAt, status, revokedAt, lastCounter } = e;
-  return { id, cardToken, createdAt, status, revokedAt, lastCounter };
+  return { id, cardToken, createdAt, status, revokedAt, lastCounter, wrappedPan: new Uint8Array(e.wrappedPan) };
 }
 
 export function copySessionRecord(s: SessionRecord): SessionRecord {

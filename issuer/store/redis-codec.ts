@@ -78,17 +78,18 @@ export function cardFromHash(hash: Record<string, string>): CardRecord {
   );
 }
 
-/** An enrolment hash (id, cardToken, createdAt, status, revokedAt, lastCounter) as ENROLMENT_FIELDS values; null when it has none. */
+/** An enrolment hash (id, cardToken, createdAt, status, revokedAt, lastCounter, wrappedPan) as ENROLMENT_FIELDS values; null when it has none. */
 export function enrolmentFromValues(values: readonly (string | null | undefined)[]): EnrolmentRecord | null {
-  const [id, cardToken, createdAt, status, revokedAt, lastCounter] = values;
+  const [id, cardToken, createdAt, status, revokedAt, lastCounter, wrappedPan] = values;
   if (id === null || id === undefined) return null;
   return decoded('enrolment', () => checkedEnrolment({
     id, cardToken, createdAt: decimal(createdAt ?? undefined), status, revokedAt: revokedAt == null ? null : decimal(revokedAt), lastCounter: decimal(lastCounter ?? undefined),
+    wrappedPan: bytes(wrappedPan ?? undefined),
   }));
 }
 
 /** An enrolment hash's fields, in the order scripts and reads return them (HMGET). */
-export const ENROLMENT_FIELDS = ['id', 'cardToken', 'createdAt', 'status', 'revokedAt', 'lastCounter'] as const;
+export const ENROLMENT_FIELDS = ['id', 'cardToken', 'createdAt', 'status', 'revokedAt', 'lastCounter', 'wrappedPan'] as const;
 
 /** A card as a script returns it: the values of CARD_FIELDS in that order (HMGET; null for a missing field). */
 export function cardFromValues(values: readonly (string | null)[]): CardRecord {

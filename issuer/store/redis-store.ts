@@ -33,7 +33,7 @@ import type { WebhookStore } from './webhook-types.ts';
 import { withStoreScripts, type AllScripts, type PinBudgetBefore, type RateUnitArgs, type ScriptedRedis } from './redis-scripts.ts';
 import { RedisMerchants } from './redis-merchants.ts';
 import { RedisWallet } from './redis-wallet.ts';
-import type { CodeConsumption, CodeUse, EnrolmentCompletion, EnrolmentRecord, EnrolmentRevocation } from './wallet-types.ts';
+import type { CodeConsumption, CodeUse, EnrolmentCompletion, EnrolmentRecord, EnrolmentRevocation, NewEnrolment } from './wallet-types.ts';
 import { RedisPayments } from './redis-payments.ts';
 import type { ClusterNode } from './redis-target.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './retention.ts';
@@ -359,8 +359,8 @@ export class RedisStore implements Store {
     return { record, result: ledgerResult(record), replayed: replayed === 1 };
   }
 
-  completeEnrolment(sessionId: string, enrolmentId: string, attempt: string, now: number): Promise<EnrolmentCompletion> {
-    return this.#wallet.completeEnrolment(sessionId, enrolmentId, attempt, now);
+  completeEnrolment(sessionId: string, enrolment: NewEnrolment, attempt: string, now: number): Promise<EnrolmentCompletion> {
+    return this.#wallet.completeEnrolment(sessionId, enrolment, attempt, now);
   }
 
   getEnrolment(id: string): Promise<EnrolmentRecord | null> {

@@ -11,7 +11,7 @@ type Arg = string | number;
 export interface WalletScripts {
   scanpayCompleteEnrolment(
     session: string, payloadKey: string, card: string, enrolment: string, cardEnrolments: string, walletsActive: string,
-    attempt: Arg, now: Arg, enrolmentId: Arg, cardToken: Arg, gone: Arg, blocked: Arg, locked: Arg,
+    attempt: Arg, now: Arg, enrolmentId: Arg, cardToken: Arg, gone: Arg, blocked: Arg, locked: Arg, wrappedPan: Arg,
   ): Promise<(string | null)[]>;
   scanpayRevokeEnrolment(enrolment: string, walletsActive: string, now: Arg, enrolmentId: Arg): Promise<string>;
   scanpayConsumeCode(
@@ -22,7 +22,7 @@ export interface WalletScripts {
 }
 
 /** The enrolment hash's fields as the answers carry them (redis-codec.ts ENROLMENT_FIELDS). */
-const ENROLMENT_ROW = "redis.call('HMGET', KEYS[4], 'id', 'cardToken', 'createdAt', 'status', 'revokedAt', 'lastCounter')";
+const ENROLMENT_ROW = "redis.call('HMGET', KEYS[4], 'id', 'cardToken', 'createdAt', 'status', 'revokedAt', 'lastCounter', 'wrappedPan')";
 
 /**
  * An enrolment's verified PIN. {'UNCLAIMED'}: no enrolment attempt claimed the session (nothing written). A decided
@@ -32,7 +32,7 @@ const ENROLMENT_ROW = "redis.call('HMGET', KEYS[4], 'id', 'cardToken', 'createdA
  * 'wallet-refused'; else {'EXISTS'} for an id taken (nothing written), or the enrolment is written (active, counter
  * 0, in the card's index and active set) and the session decided 'enrolled'.
  * KEYS: session, payload, card, enrolment, card's enrolments, card's active set. ARGV: attempt, now, enrolment id,
- * card token, the gone/blocked/locked decisions.
+ * card token, the gone/blocked/locked decisions, the wrapped PAN (base64).
  */
 const COMPLETE_ENROLMENT = `${IN_FLIGHT}
 local s = redis.call('HMGET', KEYS[1], 'session', 'usedAt', 'result', 'authorizedBy', 'enrolment', 'cardToken')
@@ -58,7 +58,7 @@ if decided then
   redis.call('HSET', KEYS[1], 'result', decided, 'authorizedBy', ARGV[1])
   return {'SETTLED', decided}
 end
-redis.call('HSET', KEYS[4], 'id', ARGV[3], 'cardToken', ARGV[4], 'createdAt', ARGV[2], 'status', 'active', 'lastCounter', '0')
+redis.call('HSET', KEYS[4], 'id', ARGV[3], 'cardToken', ARGV[4], 'createdAt', ARGV[2], 'status', 'active', 'lastCounter', '0', 'wrappedPan', ARGV[8])
 redis.call('ZADD', KEYS[5], ARGV[2], ARGV[3])
 redis.call('SADD', KEYS[6], ARGV[3])
 redis.call('HSET', KEYS[1], 'result', 'enrolled', 'authorizedBy', ARGV[1], 'enrolment', ARGV[3])
@@ -96,7 +96,7 @@ redis.call('HSET', KEYS[1], 'lastCounter', ARGV[2])
 redis.call('HSET', KEYS[3], 'session', ARGV[3], 'deviceId', ARGV[4], 'cardToken', ARGV[1], 'expiresAt', ARGV[5], 'merchant', ARGV[7])
 redis.call('PEXPIREAT', KEYS[3], ARGV[6])
 redis.call('SET', KEYS[4], ARGV[8], 'PXAT', ARGV[9])
-return {'OK', unpack(redis.call('HMGET', KEYS[1], 'id', 'cardToken', 'createdAt', 'status', 'revokedAt', 'lastCounter'))}`;
+return {'OK', unpack(redis.call('HMGET', KEYS[1], 'id', 'cardToken', 'createdAt', 'status', 'revokedAt', 'lastCounter', 'wrappedPan'))}`;
 
 export const WALLET_SCRIPTS: Record<keyof WalletScripts, { lua: string; numberOfKeys: number }> = {
   scanpayCompleteEnrolment: { lua: COMPLETE_ENROLMENT, numberOfKeys: 6 },

@@ -10,8 +10,8 @@ import type { RedisContext } from './redis-context.ts';
 import { ENROLMENT_FIELDS, enrolmentFromValues, resultFromDecision, sessionToJson } from './redis-codec.ts';
 import type { RateUnitArgs } from './redis-scripts.ts';
 import { EXPIRED_SESSION_RETENTION_MS, payloadDeadline } from './retention.ts';
-import type { CodeConsumption, CodeRefusal, CodeUse, EnrolmentCompletion, EnrolmentRecord, EnrolmentRevocation } from './wallet-types.ts';
-import { checkedAttempt, checkedCardToken, checkedEnrolmentId, checkedSessionId, checkedTime } from './validate.ts';
+import type { CodeConsumption, CodeRefusal, CodeUse, EnrolmentCompletion, EnrolmentRecord, EnrolmentRevocation, NewEnrolment } from './wallet-types.ts';
+import { checkedAttempt, checkedCardToken, checkedEnrolmentId, checkedNewEnrolment, checkedSessionId, checkedTime } from './validate.ts';
 
 const REFUSED_CODES = [CARD_REFUSED.gone, CARD_REFUSED.blocked, CARD_REFUSED.locked] as const;
 const CODE_REFUSALS = new Set<string>(['ENROLMENT_UNKNOWN', 'ENROLMENT_REVOKED', 'CARD_UNKNOWN', 'CARD_BLOCKED', 'CARD_LOCKED', 'CODE_USED', 'RATE_LIMITED']);
@@ -19,10 +19,10 @@ const CODE_REFUSALS = new Set<string>(['ENROLMENT_UNKNOWN', 'ENROLMENT_REVOKED',
 export class RedisWallet {
   constructor(private readonly ctx: RedisContext) {}
 
-  async completeEnrolment(sessionId: string, enrolmentId: string, attempt: string, now: number): Promise<EnrolmentCompletion> {
+  async completeEnrolment(sessionId: string, newEnrolment: NewEnrolment, attempt: string, now: number): Promise<EnrolmentCompletion> {
     const { keys } = this.ctx;
     const sessionKey = keys.session(checkedSessionId(sessionId));
-    const id = checkedEnrolmentId(enrolmentId);
+    const { id, wrappedPan } = checkedNewEnrolment(newEnrolment);
     checkedAttempt(attempt);
     checkedTime(now, 'now');
     // the session's card (it never changes): the enrolment's keys are on its slot
@@ -31,7 +31,7 @@ export class RedisWallet {
     await this.#mapToCard(id, cardToken);
     const [kind, ...rest] = await this.ctx.durable('scanpayCompleteEnrolment',
       sessionKey, keys.sessionPayload(sessionId), keys.card(cardToken), keys.enrolment(cardToken, id), keys.cardEnrolments(cardToken), keys.walletsActive(cardToken),
-      attempt, now, id, cardToken, ...REFUSED_CODES,
+      attempt, now, id, cardToken, ...REFUSED_CODES, Buffer.from(wrappedPan).toString('base64'),
     );
     if (kind === 'UNCLAIMED') throw new ScanpayError('BAD_ARGUMENT', 'no enrolment PIN attempt claimed this session');
     if (kind === 'EXISTS') throw new ScanpayError('BAD_ARGUMENT', 'enrolment id exists');

@@ -12,13 +12,13 @@ import { abytes, aint } from '../../core/bytes.ts';
 import { ScanpayError } from '../../core/errors.ts';
 import { IDEMPOTENCY_KEY_PATTERN } from '../../protocol/merchant-api.ts';
 import { isDeviceId, isMerchant, parseAmount, parseCurrency, parseDeviceId, parseMerchant, parseMinorUnits, parsePinEntry, parseSessionId } from '../../protocol/values.ts';
-import { WRAPPED_BASIC_KEY_SIZE } from '../card-secrets.ts';
+import { WRAPPED_BASIC_KEY_SIZE, WRAPPED_PAN_SIZE } from '../card-secrets.ts';
 import { DECLINE_REASONS, type DeclineReason } from '../payment.ts';
 import { BASIC_KEY_CHECK_SIZE } from '../key-ring.ts';
 import { PAYLOAD_SIZE } from '../payload.ts';
 import { CARD_TOKEN, shardOf } from '../session-id.ts';
 import { copyCard, copyEnrolment, copyLedger, copySession, copySessionRecord } from './records.ts';
-import { ENROLMENT_DEVICE, ENROLMENT_MERCHANT, ENROLMENT_PURPOSE, STATIC_QR_POLICIES, type CardPolicy, type CodeUse, type EnrolmentRecord, type StaticQrPolicy } from './wallet-types.ts';
+import { ENROLMENT_DEVICE, ENROLMENT_MERCHANT, ENROLMENT_PURPOSE, STATIC_QR_POLICIES, type CardPolicy, type CodeUse, type EnrolmentRecord, type NewEnrolment, type StaticQrPolicy } from './wallet-types.ts';
 import type { ApiKeyRecord, MerchantRecord } from './merchant-types.ts';
 import { WEBHOOK_ENDPOINT_ID_PATTERN, type SealedSecret, type WebhookEndpoint } from './webhook-types.ts';
 import type { CaptureMethod, ListQuery, OperationRequest } from './payment-types.ts';
@@ -205,8 +205,14 @@ export function checkedEnrolment(input: unknown): EnrolmentRecord {
   if (status === 'active' && e.revokedAt !== null && e.revokedAt !== undefined) throw bad('an active enrolment has no revokedAt');
   return copyEnrolment({
     id: checkedEnrolmentId(e.id), cardToken: checkedCardToken(e.cardToken), createdAt: whole(e.createdAt, 'createdAt'), status, revokedAt,
-    lastCounter: aint(e.lastCounter, 'lastCounter', 0, U32),
+    lastCounter: aint(e.lastCounter, 'lastCounter', 0, U32), wrappedPan: abytes(e.wrappedPan, 'wrappedPan', WRAPPED_PAN_SIZE) as Uint8Array,
   });
+}
+
+/** A new enrolment's id and wrapped PAN (completeEnrolment). */
+export function checkedNewEnrolment(input: unknown): NewEnrolment {
+  const e = record(input, 'enrolment');
+  return { id: checkedEnrolmentId(e.id), wrappedPan: new Uint8Array(abytes(e.wrappedPan, 'wrappedPan', WRAPPED_PAN_SIZE)) };
 }
 
 /** What an updateCard mutation returned: a valid row for the same card (the token is the row's key). */

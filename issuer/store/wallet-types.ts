@@ -37,6 +37,11 @@ export interface EnrolmentRecord {
   revokedAt: number | null;
   /** The highest code counter accepted (0: none yet); a code must carry a larger one. */
   lastCounter: number;
+  /**
+   * The PAN wrapped under the issuer's storage key for this card and enrolment (card-secrets.ts wrapPan, 44 B): what
+   * the code's DVD-1 record needs in place of the printed payload. A ciphertext: never shown.
+   */
+  wrappedPan: Uint8Array;
 }
 
 /** The session purpose of an enrolment's PIN attempt (AuthSession.purpose); a payment's has none. */
@@ -54,6 +59,12 @@ export const ENROLMENT_MERCHANT = 'scanpay-wallet';
 export type EnrolmentCompletion =
   | { kind: 'enrolled'; enrolment: EnrolmentRecord }
   | { kind: 'settled'; result: PinResult };
+
+/** What the engine's enrolment check gave for the row: its id (drawn by the caller) and the wrapped PAN. */
+export interface NewEnrolment {
+  id: string;
+  wrappedPan: Uint8Array;
+}
 
 /** What revokeEnrolment did: revoked now, already revoked (nothing changed), or no such enrolment (nothing written). */
 export type EnrolmentRevocation = 'revoked' | 'already-revoked' | 'unknown';
@@ -84,7 +95,7 @@ export interface WalletStore {
    * active with counter 0. A card no longer active, or whose policy is 'refused-when-enrolled' and has an active
    * enrolment, settles the session without one.
    */
-  completeEnrolment(sessionId: string, enrolmentId: string, attempt: string, now: number): Promise<EnrolmentCompletion>;
+  completeEnrolment(sessionId: string, enrolment: NewEnrolment, attempt: string, now: number): Promise<EnrolmentCompletion>;
   getEnrolment(id: string): Promise<EnrolmentRecord | null>;
   /** A card's enrolments, oldest first (revoked ones too). */
   listEnrolments(cardToken: string): Promise<EnrolmentRecord[]>;

@@ -57,7 +57,7 @@ describeRedis(redis, 'scanpay card wallets, wallet-revoke and policy', (r) => {
     const attempt = randomBytes(16).toString('hex');
     expect((await store.beginPinAttempt(session.id, null, attempt, now, { lockAt: 3, paceMs: 0, from: 'page', purpose: 'wallet-enrolment' })).kind).toBe('evaluate');
     const id = randomBytes(16).toString('hex');
-    expect((await store.completeEnrolment(session.id, id, attempt, now)).kind).toBe('enrolled');
+    expect((await store.completeEnrolment(session.id, { id, wrappedPan: new Uint8Array(randomBytes(44)) }, attempt, now)).kind).toBe('enrolled');
     return id;
   }
 

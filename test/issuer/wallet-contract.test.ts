@@ -23,6 +23,7 @@ afterAll(async () => {
 });
 
 const newEnrolmentId = () => randomBytes(16).toString('hex');
+const newEnrolment = (id = newEnrolmentId()) => ({ id, wrappedPan: new Uint8Array(randomBytes(44)) });
 
 function enrolmentSession(card: CardRecord): AuthSession {
   return makeSession(card, { amount: 0, deviceId: ENROLMENT_DEVICE, merchant: ENROLMENT_MERCHANT, purpose: ENROLMENT_PURPOSE });
@@ -73,7 +74,7 @@ function walletContract(open: OpenStore): void {
     expect(await s.openSession(session, claimFor(card))).toEqual({ ok: true });
     const attempt = newAttempt();
     expect((await s.beginPinAttempt(session.id, null, attempt, Date.now(), ENROL)).kind).toBe('evaluate');
-    const done = await s.completeEnrolment(session.id, newEnrolmentId(), attempt, Date.now());
+    const done = await s.completeEnrolment(session.id, newEnrolment(), attempt, Date.now());
     if (done.kind !== 'enrolled') throw new Error(`not enrolled: ${JSON.stringify(done)}`);
     return done.enrolment;
   }
@@ -86,17 +87,18 @@ function walletContract(open: OpenStore): void {
       const attempt = newAttempt();
       const begun = await store.beginPinAttempt(session.id, null, attempt, Date.now(), ENROL);
       expect(begun.kind).toBe('evaluate');
-      const id = newEnrolmentId();
+      const fresh = newEnrolment();
+      const { id } = fresh;
       const now = Date.now();
-      const done = await store.completeEnrolment(session.id, id, attempt, now);
-      const enrolment = { id, cardToken: card.token, createdAt: now, status: 'active', revokedAt: null, lastCounter: 0 };
+      const done = await store.completeEnrolment(session.id, fresh, attempt, now);
+      const enrolment = { id, cardToken: card.token, createdAt: now, status: 'active', revokedAt: null, lastCounter: 0, wrappedPan: fresh.wrappedPan };
       expect(done).toEqual({ kind: 'enrolled', enrolment });
       expect((await store.getCard(card.token))!.pinFailures).toBe(0);
       expect(await store.listEnrolments(card.token)).toEqual([enrolment]);
       expect(await store.getEnrolment(id)).toEqual(enrolment);
       // the same call re-sent gets the same enrolment; any other call gets the session's decision, no enrolment
-      expect(await store.completeEnrolment(session.id, id, attempt, now + 5)).toEqual(done);
-      expect(await store.completeEnrolment(session.id, newEnrolmentId(), newAttempt(), now + 5)).toEqual({ kind: 'settled', result: { outcome: 'approved', reason: null, ledger: false } });
+      expect(await store.completeEnrolment(session.id, fresh, attempt, now + 5)).toEqual(done);
+      expect(await store.completeEnrolment(session.id, newEnrolment(), newAttempt(), now + 5)).toEqual({ kind: 'settled', result: { outcome: 'approved', reason: null, ledger: false } });
       expect(await store.listEnrolments(card.token)).toHaveLength(1);
       expect((await store.getSession(session.id))!.state).toBe('done');
     });
@@ -114,8 +116,8 @@ function walletContract(open: OpenStore): void {
       expect((await store.getSession(enrolment.id))!.state).toBe('open');
       expect((await store.getSession(payment.id))!.state).toBe('open');
       // completing an enrolment needs its attempt's claim; a payment session is none
-      expect(await failure(store.completeEnrolment(enrolment.id, newEnrolmentId(), newAttempt(), Date.now()))).toBe('BAD_ARGUMENT');
-      expect(await failure(store.completeEnrolment(payment.id, newEnrolmentId(), newAttempt(), Date.now()))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.completeEnrolment(enrolment.id, newEnrolment(), newAttempt(), Date.now()))).toBe('BAD_ARGUMENT');
+      expect(await failure(store.completeEnrolment(payment.id, newEnrolment(), newAttempt(), Date.now()))).toBe('BAD_ARGUMENT');
       expect(await store.listEnrolments(card.token)).toEqual([]);
     });
 
@@ -158,7 +160,7 @@ function walletContract(open: OpenStore): void {
       const attempt = newAttempt();
       await store.beginPinAttempt(session.id, null, attempt, Date.now(), ENROL);
       await store.updateCard(card.token, (c) => ({ ...c, status: 'blocked' }));
-      expect(await store.completeEnrolment(session.id, newEnrolmentId(), attempt, Date.now())).toEqual({ kind: 'settled', result: { outcome: 'declined', reason: 'CARD_BLOCKED', ledger: false } });
+      expect(await store.completeEnrolment(session.id, newEnrolment(), attempt, Date.now())).toEqual({ kind: 'settled', result: { outcome: 'declined', reason: 'CARD_BLOCKED', ledger: false } });
       expect(await store.listEnrolments(card.token)).toEqual([]);
     });
   });
@@ -290,8 +292,8 @@ function walletContract(open: OpenStore): void {
         await store.openSession(s, claimFor(card));
         expect((await store.beginPinAttempt(s.id, null, attempts[i]!, Date.now(), ENROL)).kind).toBe('evaluate');
       }
-      expect((await store.completeEnrolment(a.id, newEnrolmentId(), attempts[0]!, Date.now())).kind).toBe('enrolled');
-      expect(await store.completeEnrolment(b.id, newEnrolmentId(), attempts[1]!, Date.now())).toEqual({ kind: 'settled', result: { outcome: 'declined', reason: 'STATIC_QR_REFUSED', ledger: false } });
+      expect((await store.completeEnrolment(a.id, newEnrolment(), attempts[0]!, Date.now())).kind).toBe('enrolled');
+      expect(await store.completeEnrolment(b.id, newEnrolment(), attempts[1]!, Date.now())).toEqual({ kind: 'settled', result: { outcome: 'declined', reason: 'STATIC_QR_REFUSED', ledger: false } });
       const paid = await store.authorizePayment(makePayment(card, { sessionId: payment.id, amount: 700, attempt: payAttempt }));
       expect(paid.record).toMatchObject({ outcome: 'declined', reason: 'STATIC_QR_REFUSED', balanceAfter: card.balance });
       expect((await store.listEnrolments(card.token)).filter((e) => e.status === 'active')).toHaveLength(1);
