@@ -21,10 +21,18 @@ const CORE_FILE = /^([a-z0-9-]+)\.(?:js|ts)$/;
 const WASM_FILE = /^scanpay-core(\.scalar)?\.wasm$/;
 
 /** One of the core's modules, as JavaScript: the compiled file, or (from the sources) the .ts transpiled. */
-async function coreModule(name: string): Promise<string | null> {
+function coreModule(name: string): Promise<string | null> {
+  return moduleIn(CORE_DIR, name);
+}
+
+/**
+ * A module of this package as JavaScript, for a page's script: `name`.js in `dir` (compiled), or `name`.ts
+ * transpiled (the sources); null when there is none. A module a page imports must import nothing else.
+ */
+export async function moduleIn(dir: URL, name: string): Promise<string | null> {
   try {
-    if (COMPILED) return await readFile(fileURLToPath(new URL(`${name}.js`, CORE_DIR)), 'utf8');
-    const source = await readFile(fileURLToPath(new URL(`${name}.ts`, CORE_DIR)), 'utf8');
+    if (COMPILED) return await readFile(fileURLToPath(new URL(`${name}.js`, dir)), 'utf8');
+    const source = await readFile(fileURLToPath(new URL(`${name}.ts`, dir)), 'utf8');
     const ts = (await import('typescript')).default; // a dev dependency: only ever loaded from the sources
     return ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
   } catch {
