@@ -125,7 +125,7 @@ if (!SMOKE) {
   const f = (n: number) => n.toFixed(2);
   writeResultsSection('codes', 'bench/codes.bench.ts', [
     `## One-time codes against a v1 scan — ${report.date.slice(0, 10)}`, '',
-    `\`npx tsx bench/codes.bench.ts\`, one run, one thread, ${ROUNDS} shuffled rounds, median of the rounds' median call latency ÷ batch.`
+    `\`npx tsx bench/codes.bench.ts\` (part of \`npm run bench\`), one run, one thread, ${ROUNDS} shuffled rounds, median of the rounds' median call latency ÷ batch.`
       + ` Load average at the start: ${LOAD_AT_START.toFixed(2)}.`
       + ` Generating a code (\`oneTimeCode\`, the wallet's function, in Node) ${f(us('code generation (oneTimeCode)'))} µs;`
       + ` verifying one in a crypto worker (\`CardCrypto.checkCodeBatch\`: two unwraps and the DVD-1 code record)`
