@@ -46,7 +46,7 @@ const [KEK_AT, KEK_SIZE] = DVD1_FIELDS.kek;
 const [BASIC_KEY_AT, BASIC_KEY_SIZE] = DVD1_FIELDS.storedBasicKey;
 const [PIN_AT, PIN_SIZE] = DVD1_FIELDS.pin;
 const [CODE_PAN_AT, CODE_PAN_SIZE] = DVD1_CODE_FIELDS.pan;
-const [ENROLMENT_ID_AT] = [DVD1_CODE_FIELDS.signed[0] + 1]; // a code's enrolment id follows its version byte
+const ENROLMENT_ID_AT = DVD1_CODE_FIELDS.signed[0] + 1; // a code's enrolment id follows its version byte
 
 /** Zeroes the slots only the key holder fills (and the PIN) in each of `count` records. */
 function wipeSecrets(records: Uint8Array, count: number): void {
