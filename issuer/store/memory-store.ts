@@ -17,12 +17,12 @@ import { MemoryEvents } from './memory-events.ts';
 import { MemoryReceipts } from './memory-receipts.ts';
 import { MemoryWebhooks } from './memory-webhooks.ts';
 import { copyCard, copyEnrolment, copyResult, copySessionRecord, sameSession } from './records.ts';
-import { ENROLMENT_PURPOSE, cardPolicy, staticQrRefuses, type CodeConsumption, type CodeUse, type EnrolmentCompletion, type EnrolmentRecord, type EnrolmentRevocation, type NewEnrolment } from './wallet-types.ts';
+import { ENROLMENT_PURPOSE, cardPolicy, staticQrRefuses, type EnrolmentRecord, type EnrolmentRevocation, type NewEnrolment } from './wallet-types.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { pinBudgetKey } from './keys.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './retention.ts';
 import type {
-  AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceBinding, DeviceRecord, DeviceRevocation, DeviceTokenCheck, LedgerRecord, OpenedSession,
+  CodeConsumption, CodeUse, EnrolmentCompletion, AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceBinding, DeviceRecord, DeviceRevocation, DeviceTokenCheck, LedgerRecord, OpenedSession,
   PaymentRequest, PinAttempt, PinBudget, PinPolicy, PinResult, RateLimit, RateTake, RevocationFeed, RevocationListener, SessionRecord, SessionView,
   Store, WrongPinLimit,
 } from './types.ts';

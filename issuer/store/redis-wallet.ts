@@ -10,7 +10,8 @@ import type { RedisContext } from './redis-context.ts';
 import { ENROLMENT_FIELDS, enrolmentFromValues, resultFromDecision, sessionToJson } from './redis-codec.ts';
 import type { RateUnitArgs } from './redis-scripts.ts';
 import { EXPIRED_SESSION_RETENTION_MS, payloadDeadline } from './retention.ts';
-import type { CodeConsumption, CodeRefusal, CodeUse, EnrolmentCompletion, EnrolmentRecord, EnrolmentRevocation, NewEnrolment } from './wallet-types.ts';
+import type { CodeRefusal, EnrolmentRecord, EnrolmentRevocation, NewEnrolment } from './wallet-types.ts';
+import type { CodeConsumption, CodeUse, EnrolmentCompletion } from './types.ts';
 import { checkedAttempt, checkedCardToken, checkedEnrolmentId, checkedNewEnrolment, checkedSessionId, checkedTime } from './validate.ts';
 
 const REFUSED_CODES = [CARD_REFUSED.gone, CARD_REFUSED.blocked, CARD_REFUSED.locked] as const;

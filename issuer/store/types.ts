@@ -15,7 +15,7 @@ import type { ReceiptStore } from './receipt-types.ts';
 import type { MerchantStore } from './merchant-types.ts';
 import type { CaptureMethod, PaymentStore } from './payment-types.ts';
 import type { WebhookStore } from './webhook-types.ts';
-import type { StaticQrPolicy, WalletStore } from './wallet-types.ts';
+import type { CodeRefusal, EnrolmentRecord, EnrolmentRevocation, NewEnrolment, StaticQrPolicy } from './wallet-types.ts';
 
 export type CardStatus = 'active' | 'blocked' | 'locked';
 
@@ -298,6 +298,52 @@ export interface RateLimit {
 export interface RateTake {
   key: string;
   limit: RateLimit;
+}
+
+// ── the wallet (wallet-types.ts holds its records and policy) ──────────────────────────────────────────────────
+
+/**
+ * What completeEnrolment did. enrolled: the row is written (replayed: a re-send of the call that wrote it answers
+ * the same row with replayed false; another call on a settled session gets `settled`). settled: the session was
+ * decided before (its result), or is decided now without an enrolment: the card is no longer active (as
+ * authorizePayment declines it) or its policy refuses another wallet (STATIC_QR_REFUSED).
+ */
+export type EnrolmentCompletion =
+  | { kind: 'enrolled'; enrolment: EnrolmentRecord }
+  | { kind: 'settled'; result: PinResult };
+
+/** One use of a verified one-time code: its enrolment and counter, and the payment session it opens. */
+export interface CodeUse {
+  enrolmentId: string;
+  counter: number; // u32 from the code
+  /** On the enrolment's card (its cardToken), via 'code'. */
+  session: AuthSession;
+}
+
+export type CodeConsumption = { ok: true; enrolment: EnrolmentRecord } | { ok: false; reason: CodeRefusal };
+
+/** The wallet's steps on the store (part of Store). */
+export interface WalletStore {
+  /**
+   * An enrolment's PIN was verified (its attempt claimed by beginPinAttempt with purpose 'wallet-enrolment'): in one
+   * step, the session is decided once (a re-send of the same `attempt` gets the same enrolment), the attempt leaves
+   * the card's in-flight list, the card's failures reset as a correct PIN's do, and the enrolment is inserted
+   * active with counter 0. A card no longer active, or whose policy is 'refused-when-enrolled' and has an active
+   * enrolment, settles the session without one.
+   */
+  completeEnrolment(sessionId: string, enrolment: NewEnrolment, attempt: string, now: number): Promise<EnrolmentCompletion>;
+  getEnrolment(id: string): Promise<EnrolmentRecord | null>;
+  /** A card's enrolments, oldest first (revoked ones too). */
+  listEnrolments(cardToken: string): Promise<EnrolmentRecord[]>;
+  /** Permanent; the first revocation time is kept. */
+  revokeEnrolment(id: string, now: number): Promise<EnrolmentRevocation>;
+  /**
+   * The contract's one atomic step for a code whose MAC verified: the enrolment is the session's card's and
+   * active, the card is active, counter > lastCounter; then lastCounter := counter and the session is stored (as
+   * openSession stores one). Else nothing changes and the reason is typed. With `rates`, their units are taken
+   * first. BAD_ARGUMENT if the session id exists.
+   */
+  consumeCode(use: CodeUse, rates?: readonly RateTake[]): Promise<CodeConsumption>;
 }
 
 /** A change computed from the current row; returning null leaves the row as it is. */

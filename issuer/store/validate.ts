@@ -18,14 +18,14 @@ import { BASIC_KEY_CHECK_SIZE } from '../key-ring.ts';
 import { PAYLOAD_SIZE } from '../payload.ts';
 import { CARD_TOKEN, shardOf } from '../session-id.ts';
 import { copyCard, copyEnrolment, copyLedger, copySession, copySessionRecord } from './records.ts';
-import { ENROLMENT_DEVICE, ENROLMENT_MERCHANT, ENROLMENT_PURPOSE, STATIC_QR_POLICIES, type CardPolicy, type CodeUse, type EnrolmentRecord, type NewEnrolment, type StaticQrPolicy } from './wallet-types.ts';
+import { ENROLMENT_DEVICE, ENROLMENT_MERCHANT, ENROLMENT_PURPOSE, STATIC_QR_POLICIES, type CardPolicy, type EnrolmentRecord, type NewEnrolment, type StaticQrPolicy } from './wallet-types.ts';
 import type { ApiKeyRecord, MerchantRecord } from './merchant-types.ts';
 import { WEBHOOK_ENDPOINT_ID_PATTERN, type SealedSecret, type WebhookEndpoint } from './webhook-types.ts';
 import type { CaptureMethod, ListQuery, OperationRequest } from './payment-types.ts';
 import { EVENT_TYPES, type EventType, type JournalRecord, type Period } from './event-types.ts';
 import { RECEIPT_KINDS, type ReceiptKind } from '../../core/receipt.ts';
 import type { StoredReceipt } from './receipt-types.ts';
-import { DEFAULT_TAKEOVER_MS, type AuthSession, type CardClaim, type CardRecord, type CardStatus, type LedgerRecord, type PaymentRequest, type PinPolicy, type RateLimit, type SessionRecord, type WrongPinLimit } from './types.ts';
+import { DEFAULT_TAKEOVER_MS, type CodeUse, type AuthSession, type CardClaim, type CardRecord, type CardStatus, type LedgerRecord, type PaymentRequest, type PinPolicy, type RateLimit, type SessionRecord, type WrongPinLimit } from './types.ts';
 
 const U16 = 0xffff;
 const U32 = 0xffff_ffff;

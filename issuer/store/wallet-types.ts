@@ -6,7 +6,6 @@
  * step that opens the code's payment session). Redis keeps an enrolment on its card's shard (keys.ts), so each
  * of these steps is one script on one cluster slot.
  */
-import type { PinResult, RateTake, AuthSession } from './types.ts';
 
 /** A v1 scan's policy (scanpay card policy): 'allowed' today's behaviour, 'limit' up to staticQrLimit, 'refused-when-enrolled'. */
 export const STATIC_QR_POLICIES = ['allowed', 'limit', 'refused-when-enrolled'] as const;
@@ -50,15 +49,6 @@ export const ENROLMENT_PURPOSE = 'wallet-enrolment' as const;
 export const ENROLMENT_DEVICE = 'wallet-enrolment';
 export const ENROLMENT_MERCHANT = 'scanpay-wallet';
 
-/**
- * What completeEnrolment did. enrolled: the row is written (replayed: a re-send of the call that wrote it answers
- * the same row with replayed false; another call on a settled session gets `settled`). settled: the session was
- * decided before (its result), or is decided now without an enrolment: the card is no longer active (as
- * authorizePayment declines it) or its policy refuses another wallet (STATIC_QR_REFUSED).
- */
-export type EnrolmentCompletion =
-  | { kind: 'enrolled'; enrolment: EnrolmentRecord }
-  | { kind: 'settled'; result: PinResult };
 
 /** What the engine's enrolment check gave for the row: its id (drawn by the caller) and the wrapped PAN. */
 export interface NewEnrolment {
@@ -69,13 +59,6 @@ export interface NewEnrolment {
 /** What revokeEnrolment did: revoked now, already revoked (nothing changed), or no such enrolment (nothing written). */
 export type EnrolmentRevocation = 'revoked' | 'already-revoked' | 'unknown';
 
-/** One use of a verified one-time code: its enrolment and counter, and the payment session it opens. */
-export interface CodeUse {
-  enrolmentId: string;
-  counter: number; // u32 from the code
-  /** On the enrolment's card (its cardToken), via 'code'. */
-  session: AuthSession;
-}
 
 /**
  * Why consumeCode refused (nothing was changed): the enrolment is unknown (or not this card's), revoked; the card
@@ -84,31 +67,7 @@ export interface CodeUse {
  */
 export type CodeRefusal = 'ENROLMENT_UNKNOWN' | 'ENROLMENT_REVOKED' | 'CARD_UNKNOWN' | 'CARD_BLOCKED' | 'CARD_LOCKED' | 'CODE_USED' | 'RATE_LIMITED';
 
-export type CodeConsumption = { ok: true; enrolment: EnrolmentRecord } | { ok: false; reason: CodeRefusal };
 
-/** The wallet's steps on the store (part of Store). */
-export interface WalletStore {
-  /**
-   * An enrolment's PIN was verified (its attempt claimed by beginPinAttempt with purpose 'wallet-enrolment'): in one
-   * step, the session is decided once (a re-send of the same `attempt` gets the same enrolment), the attempt leaves
-   * the card's in-flight list, the card's failures reset as a correct PIN's do, and the enrolment is inserted
-   * active with counter 0. A card no longer active, or whose policy is 'refused-when-enrolled' and has an active
-   * enrolment, settles the session without one.
-   */
-  completeEnrolment(sessionId: string, enrolment: NewEnrolment, attempt: string, now: number): Promise<EnrolmentCompletion>;
-  getEnrolment(id: string): Promise<EnrolmentRecord | null>;
-  /** A card's enrolments, oldest first (revoked ones too). */
-  listEnrolments(cardToken: string): Promise<EnrolmentRecord[]>;
-  /** Permanent; the first revocation time is kept. */
-  revokeEnrolment(id: string, now: number): Promise<EnrolmentRevocation>;
-  /**
-   * The contract's one atomic step for a code whose MAC verified: the enrolment is the session's card's and
-   * active, the card is active, counter > lastCounter; then lastCounter := counter and the session is stored (as
-   * openSession stores one). Else nothing changes and the reason is typed. With `rates`, their units are taken
-   * first. BAD_ARGUMENT if the session id exists.
-   */
-  consumeCode(use: CodeUse, rates?: readonly RateTake[]): Promise<CodeConsumption>;
-}
 
 /** A card row's policy with defaults filled in. */
 export function cardPolicy(card: { staticQr?: StaticQrPolicy; staticQrLimit?: number; codeNoPinLimit?: number }): CardPolicy {
