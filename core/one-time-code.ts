@@ -150,6 +150,18 @@ export function codeTimeStep(unixMs: number): number {
 }
 
 /**
+ * The window rule (docs/card-payload.md §Acceptance): true when `step` is within CODE_SKEW_STEPS (one 30-second
+ * step) of the step of `nowMs` (the gateway's clock), either side. The counter rule is the store's (atomic).
+ * @example
+ *   if (!codeInWindow(decodeCode(text).step, Date.now())) refuse('CODE_EXPIRED');
+ */
+export function codeInWindow(step: number, nowMs: number): boolean {
+  const now = codeTimeStep(nowMs);
+  aint(step, 'step', 0, U32_MAX);
+  return Math.abs(step - now) <= CODE_SKEW_STEPS;
+}
+
+/**
  * The wallet key of one enrolment: HKDF-SHA256(basicKey, salt = "", "scanpay/v2/wallet-key" ‖ enrolmentId), 32 B.
  * The caller wipes it. (The gateway derives it only in a crypto worker, in the DVD-1 enrol and code records;
  * this function is for tests, tools and third parties reproducing docs/card-payload.md's example.)

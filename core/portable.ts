@@ -23,7 +23,7 @@ export type { Receipt, ReceiptFields, ReceiptKind, ReceiptKeys, ReceiptPublicKey
 export {
   CODE_VERSION, CODE_SIZE, CODE_SIGNED_SIZE, CODE_MAC_SIZE, CODE_TEXT_LENGTH, CODE_TEXT_MAX, CODE_STEP_SECONDS, CODE_SKEW_STEPS,
   CODE_LABELS, CODE_FIELDS, ENROLMENT_ID_SIZE, WALLET_KEY_SIZE,
-  encodeCode, decodeCode, codeText, codeBytes, codeMessage, codeTimeStep, deriveWalletKey, oneTimeCode,
+  encodeCode, decodeCode, codeText, codeBytes, codeMessage, codeTimeStep, codeInWindow, deriveWalletKey, oneTimeCode,
 } from './one-time-code.ts';
 export type { CodeFields, OneTimeCode } from './one-time-code.ts';
 export { BASE45_ALPHABET, encodeBase45, decodeBase45 } from './base45.ts';

@@ -7,7 +7,7 @@ import { createHmac, hkdfSync, randomBytes, randomInt } from 'node:crypto';
 import base45 from 'base45';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  BASE45_ALPHABET, CODE_SIZE, CODE_TEXT_LENGTH, codeBytes, codeMessage, codeText, codeTimeStep, decodeBase45, decodeCode,
+  BASE45_ALPHABET, CODE_SIZE, CODE_TEXT_LENGTH, codeBytes, codeInWindow, codeMessage, codeText, codeTimeStep, decodeBase45, decodeCode,
   deriveWalletKey, encodeBase45, encodeCode, isScanpayError, loadCore, oneTimeCode, type CryptoCore, type ErrorCode,
 } from '../../core/index.ts';
 import { PAYLOAD_TEXT_LENGTH, payloadToText, scannedPayload } from '../../issuer/payload.ts';
@@ -118,6 +118,14 @@ describe('the code: bytes ↔ fields ↔ text', () => {
     expect(codeOf(() => oneTimeCode(core, randomBytes(31), ok))).toBe('BAD_LENGTH');
     expect(codeOf(() => deriveWalletKey(core, randomBytes(32), randomBytes(17)))).toBe('BAD_LENGTH');
     expect(codeOf(() => codeTimeStep(-1))).toBe('BAD_ARGUMENT');
+  });
+
+  it('codeInWindow: one step (30 s) of skew either side of the gateway\'s clock, no more', () => {
+    const now = 1_796_551_215_000; // step 59885040, 15 s into it
+    expect([59885038, 59885039, 59885040, 59885041, 59885042].map((step) => codeInWindow(step, now))).toEqual([false, true, true, true, false]);
+    expect(codeInWindow(0, 0)).toBe(true);
+    expect(codeInWindow(2, 0)).toBe(false);
+    expect(codeOf(() => codeInWindow(-1, now))).toBe('BAD_ARGUMENT');
   });
 
   it('codeTimeStep is floor(unix seconds / 30)', () => {
