@@ -7,9 +7,10 @@
  * resets the count. Once a card is locked every answer is the same, right PIN or wrong: CARD_LOCKED,
  * attemptsLeft 0, no receipt. Each session takes one attempt; a repeated submission gets its stored result.
  * A session whose PIN is entered on the holder's device (its merchant's policy) takes it from the page only: the
- * attempt's store step refuses a scanner's before anything is counted (PIN_ENTRY_HOLDER_DEVICE).
+ * attempt's store step refuses a scanner's before anything is counted (PIN_ENTRY_HOLDER_DEVICE). A session a
+ * one-time code opened (via 'code', always holder-device) is evaluated alike, its PIN checked with the code in the
+ * pool's code record (code-scan.ts checkCodePin) instead of with the printed card's payload.
  */
-import { isScanpayError } from '../../core/errors.ts';
 import { maskPan } from '../../issuer/pan.ts';
 import { randomHex } from '../../issuer/random-id.ts';
 import type { AuthSession, CardRecord, PinAttempt, PinResult } from '../../issuer/store/index.ts';
@@ -17,24 +18,12 @@ import { admitForPin, pinVerdict } from '../../issuer/verifier.ts';
 import type { ErrorFrame, PaymentResultFrame, ScannerCode } from '../../protocol/messages.ts';
 import { isPin } from '../../protocol/values.ts';
 import { DEVICE_REVOKED_MESSAGE, RATE_LIMITED_MESSAGE, type FlowDeps, type FrameRateUnit } from './deps.ts';
+import { checkCodePin } from './code-scan.ts';
 import { receiptFor } from './receipt.ts';
+import { settling } from './settling.ts';
 
 const REPLAY_WAIT_MS = 2_000; // how long a duplicate waits for an attempt another gateway is still completing
 const REPLAY_POLL_MS = 50;
-/** Settling an evaluated attempt is idempotent (same attempt id), so a store blip is retried before giving up. */
-const SETTLE_RETRIES_MS = [100, 300, 1_000];
-
-/** Runs an idempotent store step, retrying STORE_UNAVAILABLE a few times: an attempt left pending helps nobody. */
-async function settling<T>(step: () => Promise<T>): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await step();
-    } catch (e) {
-      if (i >= SETTLE_RETRIES_MS.length || !isScanpayError(e, 'STORE_UNAVAILABLE')) throw e;
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRIES_MS[i]));
-    }
-  }
-}
 
 export type PinOutcome = PaymentResultFrame | ErrorFrame;
 
@@ -157,14 +146,15 @@ export async function handlePin(
 async function evaluate(deps: FlowDeps, deviceId: string, session: AuthSession, card: CardRecord, pin: string, attempt: string, id: string | null): Promise<PinOutcome> {
   const { pinLockAt } = deps.config;
   const card4 = maskPan(card.last4);
-  const admitted = admitForPin(session.payload, card);
+  // a code's session (via 'code'): its payload is the code, checked with the PIN in the code record (code-scan.ts)
+  const admitted = session.via === 'code' ? null : admitForPin(session.payload, card);
   if (typeof admitted === 'string') {
     deps.metrics.pinAttempt('refused');
     deps.audit.warn({ event: 'pin.card-invalid', scanner: deviceId, session: session.id, card: card4, reason: admitted }, 'card no longer legal at PIN time');
     return resultFrame(deps, id, session.id, await settling(() => deps.store.settleFailedPin(session.id, 'invalid', pinLockAt, Date.now())), false);
   }
   // the engine unwraps the stored basic key and runs DVD-1 where the keys are: only ciphertexts and rows go there
-  const checked = await deps.engine.checkPin({
+  const checked = session.via === 'code' ? await checkCodePin(deps, session, card, pin) : await deps.engine.checkPin({
     payload: session.payload, card: card.token, wrappedBasicKey: card.wrappedBasicKey, pvv: card.pvv,
     pin, sessionId: session.id, merchant: session.merchant, amount: session.amount,
   });
@@ -182,7 +172,7 @@ async function evaluate(deps: FlowDeps, deviceId: string, session: AuthSession, 
   const request = {
     sessionId: session.id, cardToken: card.token, last4: card.last4, merchant: session.merchant, amount: session.amount,
     currency: session.currency, cryptogram: Buffer.from(checked.cryptogram!).toString('hex'), at: Date.now(), attempt,
-    captureMethod: session.captureMethod, holdWindowMs: session.holdWindowMs,
+    captureMethod: session.captureMethod, holdWindowMs: session.holdWindowMs, ...(session.via === 'code' ? { via: 'code' as const } : {}),
   };
   const authorization = await settling(() => deps.store.authorizePayment(request));
   const { result, record: ledger, replayed } = authorization;
