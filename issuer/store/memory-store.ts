@@ -207,6 +207,8 @@ export class MemoryStore implements Store {
     const card = this.#cards.get(req.cardToken);
     if (card) this.#settleInFlight(card.token, req.sessionId);
     this.#forgetPayload(req.sessionId);
+    // a session no attempt claimed (a one-time code paid without a PIN) is used from here on, as a claimed one is
+    if (entry && entry.usedAt === null) entry.usedAt = req.at;
     if (!card || card.status !== 'active') {
       const result = decisionResult(CARD_REFUSED[!card ? 'gone' : (card.status as 'blocked' | 'locked')]);
       if (entry) Object.assign(entry, { result, authorizedBy: req.attempt });

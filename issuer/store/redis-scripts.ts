@@ -315,6 +315,8 @@ if existing[1] then return {'LEDGER', replayed, existing[1], existing[2], existi
 if auth[2] then return {'SETTLED', replayed, auth[2]} end
 local c = redis.call('HMGET', KEYS[2], 'status', 'currency', 'limit', 'balance', 'pinInFlight', 'staticQr', 'staticQrLimit')
 local sessionKept = auth[4] ~= false
+-- a session no attempt claimed (a one-time code paid without a PIN) is used from here on, as a claimed one is
+if sessionKept then redis.call('HSETNX', KEYS[3], 'usedAt', ARGV[4]) end
 redis.call('DEL', KEYS[4])
 local flights = in_flight(c[5], -1, KEYS[3])
 if existing[4] == 'reversed' or c[1] ~= 'active' then
