@@ -71,8 +71,10 @@ export class MemoryStore implements Store {
   /** Each session's card payload while it can take a PIN (a separate key in Redis, expiring on its own). */
   readonly #payloads = new ExpiringMap<{ keepUntil: number; bytes: Uint8Array }>();
   readonly #revocationWatchers = new Set<RevocationListener>();
-  /** Wallet enrolments by id (a card's are found by scanning: an embedded store holds demo-sized data). */
+  /** Wallet enrolments by id (a card's listing scans them: an embedded store holds demo-sized data). */
   readonly #enrolments = new Map<string, EnrolmentRecord>();
+  /** Per card token, its active enrolments' ids (Redis: the card's wallets-active set). */
+  readonly #walletsActive = new Map<string, Set<string>>();
 
   async insertCard(card: CardRecord): Promise<boolean> {
     const row = checkedCard(card);
@@ -258,6 +260,7 @@ export class MemoryStore implements Store {
     }
     const enrolment: EnrolmentRecord = { id: enrolmentId, cardToken: card.token, createdAt: now, status: 'active', revokedAt: null, lastCounter: 0, wrappedPan };
     this.#enrolments.set(enrolmentId, enrolment);
+    this.#walletsActive.get(card.token)?.add(enrolmentId) ?? this.#walletsActive.set(card.token, new Set([enrolmentId]));
     entry.enrolment = enrolmentId;
     entry.result = decisionResult('enrolled');
     return { kind: 'enrolled', enrolment: copyEnrolment(enrolment) };
@@ -279,6 +282,7 @@ export class MemoryStore implements Store {
     if (!enrolment) return 'unknown';
     if (enrolment.status === 'revoked') return 'already-revoked';
     Object.assign(enrolment, { status: 'revoked', revokedAt: now });
+    this.#walletsActive.get(enrolment.cardToken)?.delete(id);
     return 'revoked';
   }
 
@@ -301,10 +305,9 @@ export class MemoryStore implements Store {
     return { ok: true, enrolment: copyEnrolment(enrolment) };
   }
 
-  /** Whether the card has an active enrolment (its static-QR policy may refuse a scan then). */
+  /** Whether the card has an active enrolment (its static-QR policy may refuse a scan then): the Redis store's active set. */
   #enrolled(cardToken: string): boolean {
-    for (const e of this.#enrolments.values()) if (e.cardToken === cardToken && e.status === 'active') return true;
-    return false;
+    return (this.#walletsActive.get(cardToken)?.size ?? 0) > 0;
   }
 
   async getLedgerRecord(sessionId: string): Promise<LedgerRecord | null> {

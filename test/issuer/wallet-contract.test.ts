@@ -121,6 +121,21 @@ function walletContract(open: OpenStore): void {
       expect(await store.listEnrolments(card.token)).toEqual([]);
     });
 
+    it('refuses a malformed enrolment (id, wrapped PAN) at completion, and nothing changes', async () => {
+      const card = await aCard({ pinFailures: 1 });
+      const session = enrolmentSession(card);
+      await store.openSession(session, claimFor(card));
+      const attempt = newAttempt();
+      await store.beginPinAttempt(session.id, null, attempt, Date.now(), ENROL);
+      for (const bad of [{ id: 'nope', wrappedPan: new Uint8Array(44) }, { id: newEnrolmentId(), wrappedPan: new Uint8Array(43) }, { id: newEnrolmentId() }]) {
+        expect(await failure(store.completeEnrolment(session.id, bad as never, attempt, Date.now()))).toMatch(/^BAD_/);
+      }
+      expect((await store.getSession(session.id))!.state).toBe('pending');
+      expect((await store.getCard(card.token))!.pinFailures).toBe(1);
+      expect(await store.listEnrolments(card.token)).toEqual([]);
+      expect((await store.completeEnrolment(session.id, newEnrolment(), attempt, Date.now())).kind).toBe('enrolled');
+    });
+
     it('refuses a malformed enrolment session (money on it, a scanner of its own) and writes nothing', async () => {
       const card = await aCard();
       for (const bad of [{ amount: 1 }, { deviceId: 'lane-1' }, { merchant: 'corner-cafe' }]) {
