@@ -193,8 +193,6 @@ export function cardCommand(program: Command, out: Output): void {
       });
     });
 
-  cardWalletCommands(card, globals, out);
-
   withJson(card.command('show <card>')
     .description("show a card's public view; given a payload or QR, also whether it is the card's current generation"))
     .action(async (cardArg: string, opts: { json?: boolean }) => {
@@ -206,4 +204,6 @@ export function cardCommand(program: Command, out: Output): void {
         else printView(out, view, scanned ? { scanned: scannedLine(scanned, view) } : {});
       });
     });
+
+  cardWalletCommands(card, globals, out);
 }

@@ -9,18 +9,19 @@
  *      touched, so a forged code never burns it;
  *   4. consumeCode, the one atomic step: counter > the enrolment's last, enrolment and card active; it raises the
  *      mark and opens the payment session (via 'code', pinEntry 'holder-device': no scanner ever sends its PIN),
- *      with the frame's rate unit, as openSession does for a printed card.
+ *      with the frame's rate unit, as openSession does for a printed card; paid at once, the session is stored
+ *      already claimed by the payment's attempt id (CodeUse.claim), so no PIN can take it meanwhile.
  * Then, by the card's policy (codeNoPinLimit): at or under it the code stands in for the PIN and the payment is
  * authorized at once (via 'code', with the code record's cryptogram), the scan answered by `payment-result`
  * (protocol v1.6); above it the scan is answered by `auth-required` with pinEntry `holder-device`, and the PIN
- * taken on the holder's phone goes through handlePin, whose evaluation of a via-'code' session is evaluateCodePin.
+ * taken on the holder's phone goes through handlePin, which checks a via-'code' session's PIN with the code (pin.ts).
  * An unknown enrolment, a revoked one and a forged MAC are told alike (CARD_INVALID, one message), each after a
  * code check in the pool (a decoy for the first two), so neither the answer nor the work tells them apart; a used
  * or out-of-window code is CODE_STALE ("show a fresh code"). Audit lines carry the enrolment id's first 8 hex digits
  * and the masked PAN, never the code text or its MAC.
  */
 import { randomBytes } from 'node:crypto';
-import { CODE_TEXT_LENGTH, CODE_VERSION, codeInWindow, decodeCode, type OneTimeCode } from '../../core/one-time-code.ts';
+import { CODE_TEXT_LENGTH, CODE_VERSION, codeInWindow, type OneTimeCode } from '../../core/one-time-code.ts';
 import { CARD_STATUS, type CodeChecked } from '../../issuer/card-engine.ts';
 import { WRAPPED_BASIC_KEY_SIZE, WRAPPED_PAN_SIZE } from '../../issuer/card-secrets.ts';
 import { maskPan } from '../../issuer/pan.ts';
@@ -34,7 +35,7 @@ import { DEVICE_REVOKED_MESSAGE, RATE_LIMITED_MESSAGE, type FlowDeps, type Frame
 import type { MerchantPolicy } from './merchant-policies.ts';
 import { pageToken } from './page-token.ts';
 import { receiptFor } from './receipt.ts';
-import { settling } from './settling.ts';
+import { settling } from './pin.ts';
 
 /** A scanned code: its 41 bytes and fields. */
 export interface ScannedCode {
@@ -132,7 +133,9 @@ export async function handleCodeScan(
   // checked again here, after the crypto: a revocation heard meanwhile opens no session and burns no counter
   if (deps.revokedDevices.has(deviceId)) return { v: 1, type: 'error', id: frame.id, code: 'DEVICE_REVOKED', message: DEVICE_REVOKED_MESSAGE };
   // 4. the one atomic step: counter, enrolment, card, and the session
-  const consumed = await deps.store.consumeCode({ enrolmentId, counter: code.counter, session }, unit.forStep());
+  // paid at once: the session is stored claimed by this attempt id (pending), so no PIN, page or scanner, can take it
+  const claim = noPin ? randomHex(16) : undefined;
+  const consumed = await deps.store.consumeCode({ enrolmentId, counter: code.counter, session, ...(claim ? { claim } : {}) }, unit.forStep());
   if (!consumed.ok) {
     checked.cryptogram?.fill(0);
     if (consumed.reason === 'RATE_LIMITED') {
@@ -144,7 +147,7 @@ export async function handleCodeScan(
   deps.metrics.scan('legal');
   const maskedPan = maskPan(card!.last4);
   deps.audit.debug({ event: 'code.used', scanner: deviceId, session: session.id, enrolment: tag, card: maskedPan, amount: session.amount, currency: session.currency, merchant: session.merchant, noPin }, 'one-time code used: session opened');
-  if (noPin) return payNow(deps, frame, session, checked.cryptogram!);
+  if (claim) return payNow(deps, frame, session, checked.cryptogram!, claim);
   checked.cryptogram?.fill(0);
   const token = pageToken(deps.core, deps.pageKey, session.id);
   return {
@@ -155,11 +158,11 @@ export async function handleCodeScan(
   };
 }
 
-/** The code stands in for the PIN: its record's cryptogram goes to the authorization (via 'code', a fresh attempt id). */
-async function payNow(deps: FlowDeps, frame: ScanFrame, session: AuthSession, cryptogram: Uint8Array): Promise<PaymentResultFrame> {
+/** The code stands in for the PIN: its record's cryptogram goes to the authorization (via 'code', the claim's attempt id). */
+async function payNow(deps: FlowDeps, frame: ScanFrame, session: AuthSession, cryptogram: Uint8Array, attempt: string): Promise<PaymentResultFrame> {
   const request: PaymentRequest = {
     sessionId: session.id, cardToken: session.cardToken, last4: session.last4, merchant: session.merchant, amount: session.amount,
-    currency: session.currency, cryptogram: Buffer.from(cryptogram).toString('hex'), at: Date.now(), attempt: randomHex(16),
+    currency: session.currency, cryptogram: Buffer.from(cryptogram).toString('hex'), at: Date.now(), attempt,
     captureMethod: session.captureMethod, holdWindowMs: session.holdWindowMs, via: 'code',
   };
   cryptogram.fill(0);
@@ -171,22 +174,4 @@ async function payNow(deps: FlowDeps, frame: ScanFrame, session: AuthSession, cr
     ...(result.attemptsLeft === undefined ? {} : { attemptsLeft: result.attemptsLeft }),
     replayed, receipt: record ? receiptFor(deps.core, record) : null,
   };
-}
-
-/**
- * S25 for a session a code opened (AuthSession.via 'code'; its payload the code's 41 bytes), its attempt counted by
- * beginPinAttempt as any PIN's: the PIN and the code together in the pool's code record (checkCode with the PIN,
- * the enrolment's wrapped PAN), in place of checkPin. An enrolment revoked since the scan makes the attempt
- * 'invalid' (counted, as a card no longer legal at PIN time is). Answers the engine's verdict and, when it passes,
- * the cryptogram; the caller (pin.ts evaluate) settles or authorizes, via 'code'.
- */
-export async function checkCodePin(deps: FlowDeps, session: AuthSession, card: CardRecord, pin: string): Promise<{ status: number; cryptogram: Uint8Array | null }> {
-  const enrolmentId = Buffer.from(decodeCode(session.payload).enrolmentId).toString('hex');
-  const enrolment = await deps.store.getEnrolment(enrolmentId);
-  if (!enrolment || enrolment.status !== 'active' || enrolment.cardToken !== card.token) return { status: CARD_STATUS.CODE_MAC, cryptogram: null };
-  const checked = await deps.engine.checkCode({
-    code: session.payload, card: card.token, wrappedBasicKey: card.wrappedBasicKey, pvv: card.pvv, wrappedPan: enrolment.wrappedPan,
-    pin, sessionId: session.id, merchant: session.merchant, amount: session.amount,
-  });
-  return { status: checked.status, cryptogram: checked.status === 0 ? checked.cryptogram : null };
 }

@@ -7,23 +7,35 @@
  * resets the count. Once a card is locked every answer is the same, right PIN or wrong: CARD_LOCKED,
  * attemptsLeft 0, no receipt. Each session takes one attempt; a repeated submission gets its stored result.
  * A session whose PIN is entered on the holder's device (its merchant's policy) takes it from the page only: the
- * attempt's store step refuses a scanner's before anything is counted (PIN_ENTRY_HOLDER_DEVICE). A session a
- * one-time code opened (via 'code', always holder-device) is evaluated alike, its PIN checked with the code in the
- * pool's code record (code-scan.ts checkCodePin) instead of with the printed card's payload.
+ * attempt's store step refuses a scanner's before anything is counted (PIN_ENTRY_HOLDER_DEVICE).
  */
+import { isScanpayError } from '../../core/errors.ts';
 import { maskPan } from '../../issuer/pan.ts';
 import { randomHex } from '../../issuer/random-id.ts';
 import type { AuthSession, CardRecord, PinAttempt, PinResult } from '../../issuer/store/index.ts';
+import { CARD_STATUS } from '../../issuer/card-engine.ts';
 import { admitForPin, pinVerdict } from '../../issuer/verifier.ts';
 import type { ErrorFrame, PaymentResultFrame, ScannerCode } from '../../protocol/messages.ts';
 import { isPin } from '../../protocol/values.ts';
 import { DEVICE_REVOKED_MESSAGE, RATE_LIMITED_MESSAGE, type FlowDeps, type FrameRateUnit } from './deps.ts';
-import { checkCodePin } from './code-scan.ts';
 import { receiptFor } from './receipt.ts';
-import { settling } from './settling.ts';
 
 const REPLAY_WAIT_MS = 2_000; // how long a duplicate waits for an attempt another gateway is still completing
 const REPLAY_POLL_MS = 50;
+/** Settling an evaluated attempt is idempotent (same attempt id), so a store blip is retried before giving up. */
+const SETTLE_RETRIES_MS = [100, 300, 1_000];
+
+/** Runs an idempotent store step, retrying STORE_UNAVAILABLE a few times: an attempt left pending helps nobody. */
+export async function settling<T>(step: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await step();
+    } catch (e) {
+      if (i >= SETTLE_RETRIES_MS.length || !isScanpayError(e, 'STORE_UNAVAILABLE')) throw e;
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRIES_MS[i]));
+    }
+  }
+}
 
 export type PinOutcome = PaymentResultFrame | ErrorFrame;
 
@@ -146,15 +158,15 @@ export async function handlePin(
 async function evaluate(deps: FlowDeps, deviceId: string, session: AuthSession, card: CardRecord, pin: string, attempt: string, id: string | null): Promise<PinOutcome> {
   const { pinLockAt } = deps.config;
   const card4 = maskPan(card.last4);
-  // a code's session (via 'code'): its payload is the code, checked with the PIN in the code record (code-scan.ts)
-  const admitted = session.via === 'code' ? null : admitForPin(session.payload, card);
+  if (session.via === 'code') return evaluateWithCode(deps, deviceId, session, card, pin, attempt, id);
+  const admitted = admitForPin(session.payload, card);
   if (typeof admitted === 'string') {
     deps.metrics.pinAttempt('refused');
     deps.audit.warn({ event: 'pin.card-invalid', scanner: deviceId, session: session.id, card: card4, reason: admitted }, 'card no longer legal at PIN time');
     return resultFrame(deps, id, session.id, await settling(() => deps.store.settleFailedPin(session.id, 'invalid', pinLockAt, Date.now())), false);
   }
   // the engine unwraps the stored basic key and runs DVD-1 where the keys are: only ciphertexts and rows go there
-  const checked = session.via === 'code' ? await checkCodePin(deps, session, card, pin) : await deps.engine.checkPin({
+  const checked = await deps.engine.checkPin({
     payload: session.payload, card: card.token, wrappedBasicKey: card.wrappedBasicKey, pvv: card.pvv,
     pin, sessionId: session.id, merchant: session.merchant, amount: session.amount,
   });
@@ -172,7 +184,7 @@ async function evaluate(deps: FlowDeps, deviceId: string, session: AuthSession, 
   const request = {
     sessionId: session.id, cardToken: card.token, last4: card.last4, merchant: session.merchant, amount: session.amount,
     currency: session.currency, cryptogram: Buffer.from(checked.cryptogram!).toString('hex'), at: Date.now(), attempt,
-    captureMethod: session.captureMethod, holdWindowMs: session.holdWindowMs, ...(session.via === 'code' ? { via: 'code' as const } : {}),
+    captureMethod: session.captureMethod, holdWindowMs: session.holdWindowMs,
   };
   const authorization = await settling(() => deps.store.authorizePayment(request));
   const { result, record: ledger, replayed } = authorization;
@@ -182,5 +194,41 @@ async function evaluate(deps: FlowDeps, deviceId: string, session: AuthSession, 
     v: 1, type: 'payment-result', id, session: session.id, outcome: result.outcome, reason: result.reason,
     ...(result.attemptsLeft === undefined ? {} : { attemptsLeft: result.attemptsLeft }),
     replayed, receipt: ledger ? receiptFor(deps.core, ledger) : null,
+  };
+}
+
+/**
+ * A code session's PIN (taken on the holder's phone: the amount was above the card's codeNoPinLimit): the DVD-1 code
+ * record again, with the PIN, against the enrolment's wrapped PAN; then the verdict as for a printed card's.
+ */
+async function evaluateWithCode(deps: FlowDeps, deviceId: string, session: AuthSession, card: CardRecord, pin: string, attempt: string, id: string | null): Promise<PinOutcome> {
+  const { pinLockAt } = deps.config;
+  const enrolment = await deps.store.getEnrolment(Buffer.from(session.payload.subarray(1, 17)).toString('hex'));
+  const checked = enrolment && enrolment.cardToken === card.token
+    ? await deps.engine.checkCode({
+      code: session.payload, card: card.token, wrappedBasicKey: card.wrappedBasicKey, pvv: card.pvv, wrappedPan: enrolment.wrappedPan, pin,
+      sessionId: session.id, merchant: session.merchant, amount: session.amount,
+    })
+    : { ok: false, status: CARD_STATUS.CODE_MAC, cryptogram: null };
+  const failed = pinVerdict({ status: checked.status, cryptogram: checked.cryptogram });
+  if (failed || !checked.cryptogram) {
+    const verdict = failed ?? 'invalid';
+    deps.metrics.pinAttempt(verdict);
+    const result = await settling(() => deps.store.settleFailedPin(session.id, verdict, pinLockAt, Date.now()));
+    deps.metrics.payment('declined', result.reason);
+    deps.audit.warn({ event: verdict === 'wrong' ? 'pin.wrong' : 'pin.card-invalid', scanner: deviceId, session: session.id, card: maskPan(card.last4), via: 'code', told: result.reason }, 'PIN of a code payment refused');
+    return resultFrame(deps, id, session.id, result, false);
+  }
+  deps.metrics.pinAttempt('correct');
+  const { result, record, replayed } = await settling(() => deps.store.authorizePayment({
+    sessionId: session.id, cardToken: card.token, last4: card.last4, merchant: session.merchant, amount: session.amount, currency: session.currency,
+    cryptogram: Buffer.from(checked.cryptogram!).toString('hex'), at: Date.now(), attempt, captureMethod: session.captureMethod, holdWindowMs: session.holdWindowMs,
+    via: 'code',
+  }));
+  deps.metrics.payment(result.outcome, result.reason);
+  deps.audit.info({ event: 'payment', scanner: deviceId, session: session.id, card: maskPan(card.last4), outcome: result.outcome, reason: result.reason, via: 'code', replayed }, `payment ${result.outcome}`);
+  return {
+    v: 1, type: 'payment-result', id, session: session.id, outcome: result.outcome, reason: result.reason,
+    ...(result.attemptsLeft === undefined ? {} : { attemptsLeft: result.attemptsLeft }), replayed, receipt: record ? receiptFor(deps.core, record) : null,
   };
 }

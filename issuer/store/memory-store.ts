@@ -44,6 +44,8 @@ interface StoredSession {
   keepUntil: number;
   /** An enrolment session's enrolment, once completeEnrolment wrote it. */
   enrolment?: string;
+  /** Claimed by its code (consumeCode's claim), not by a PIN attempt. */
+  codeClaim?: boolean;
 }
 
 const byCreation = (a: EnrolmentRecord, b: EnrolmentRecord) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -71,8 +73,10 @@ export class MemoryStore implements Store {
   /** Each session's card payload while it can take a PIN (a separate key in Redis, expiring on its own). */
   readonly #payloads = new ExpiringMap<{ keepUntil: number; bytes: Uint8Array }>();
   readonly #revocationWatchers = new Set<RevocationListener>();
-  /** Wallet enrolments by id (a card's are found by scanning: an embedded store holds demo-sized data). */
+  /** Wallet enrolments by id (a card's listing scans them: an embedded store holds demo-sized data). */
   readonly #enrolments = new Map<string, EnrolmentRecord>();
+  /** Per card token, its active enrolments' ids (Redis: the card's wallets-active set). */
+  readonly #walletsActive = new Map<string, Set<string>>();
 
   async insertCard(card: CardRecord): Promise<boolean> {
     const row = checkedCard(card);
@@ -207,15 +211,13 @@ export class MemoryStore implements Store {
     const card = this.#cards.get(req.cardToken);
     if (card) this.#settleInFlight(card.token, req.sessionId);
     this.#forgetPayload(req.sessionId);
-    // a session no attempt claimed (a one-time code paid without a PIN) is used from here on, as a claimed one is
-    if (entry && entry.usedAt === null) entry.usedAt = req.at;
     if (!card || card.status !== 'active') {
       const result = decisionResult(CARD_REFUSED[!card ? 'gone' : (card.status as 'blocked' | 'locked')]);
       if (entry) Object.assign(entry, { result, authorizedBy: req.attempt });
       return { record: null, result: copyResult(result), replayed: false };
     }
     // the PIN was right; a code paid without a PIN (no attempt claimed its session) proves nothing of the PIN
-    if (req.via !== 'code' || entry?.attempt) card.pinFailures = 0;
+    if (req.via !== 'code' || (entry?.attempt && !entry.codeClaim)) card.pinFailures = 0;
     if (entry?.budgeted) this.#giveBackBudget(entry.session.deviceId, entry.session.merchant);
     if (this.payments.reversedBefore(req.sessionId)) {
       // its reversal came first: nothing is held, and the answer says so
@@ -260,6 +262,7 @@ export class MemoryStore implements Store {
     }
     const enrolment: EnrolmentRecord = { id: enrolmentId, cardToken: card.token, createdAt: now, status: 'active', revokedAt: null, lastCounter: 0, wrappedPan };
     this.#enrolments.set(enrolmentId, enrolment);
+    this.#walletsActive.get(card.token)?.add(enrolmentId) ?? this.#walletsActive.set(card.token, new Set([enrolmentId]));
     entry.enrolment = enrolmentId;
     entry.result = decisionResult('enrolled');
     return { kind: 'enrolled', enrolment: copyEnrolment(enrolment) };
@@ -281,11 +284,12 @@ export class MemoryStore implements Store {
     if (!enrolment) return 'unknown';
     if (enrolment.status === 'revoked') return 'already-revoked';
     Object.assign(enrolment, { status: 'revoked', revokedAt: now });
+    this.#walletsActive.get(enrolment.cardToken)?.delete(id);
     return 'revoked';
   }
 
   async consumeCode(use: CodeUse, rates: readonly RateTake[] = []): Promise<CodeConsumption> {
-    const { enrolmentId, counter, session } = checkedCodeUse(use);
+    const { enrolmentId, counter, session, claim } = checkedCodeUse(use);
     if (!this.#takeAll(rates)) return { ok: false, reason: 'RATE_LIMITED' };
     if (this.#sessions.get(session.id)) throw new ScanpayError('BAD_ARGUMENT', 'session id exists');
     // Same checks, same order as the Redis script CONSUME_CODE.
@@ -298,15 +302,16 @@ export class MemoryStore implements Store {
     if (counter <= enrolment.lastCounter) return { ok: false, reason: 'CODE_USED' };
     enrolment.lastCounter = counter;
     const { payload, ...record } = session;
-    this.#sessions.set(session.id, { session: record, usedAt: null, attempt: null, authorizedBy: null, budgeted: false, result: null, keepUntil: session.expiresAt + EXPIRED_SESSION_RETENTION_MS });
+    this.#sessions.set(session.id, claim === undefined
+      ? { session: record, usedAt: null, attempt: null, authorizedBy: null, budgeted: false, result: null, keepUntil: session.expiresAt + EXPIRED_SESSION_RETENTION_MS }
+      : { session: record, usedAt: Date.now(), attempt: claim, authorizedBy: null, budgeted: false, result: null, keepUntil: session.expiresAt + USED_SESSION_RETENTION_MS, codeClaim: true });
     this.#payloads.set(session.id, { bytes: payload, keepUntil: payloadDeadline(session) });
     return { ok: true, enrolment: copyEnrolment(enrolment) };
   }
 
-  /** Whether the card has an active enrolment (its static-QR policy may refuse a scan then). */
+  /** Whether the card has an active enrolment (its static-QR policy may refuse a scan then): the Redis store's active set. */
   #enrolled(cardToken: string): boolean {
-    for (const e of this.#enrolments.values()) if (e.cardToken === cardToken && e.status === 'active') return true;
-    return false;
+    return (this.#walletsActive.get(cardToken)?.size ?? 0) > 0;
   }
 
   async getLedgerRecord(sessionId: string): Promise<LedgerRecord | null> {

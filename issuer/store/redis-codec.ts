@@ -111,7 +111,7 @@ export function sessionFromJson(json: string): SessionRecord {
   return decoded('session', () => checkedSessionRecord(JSON.parse(json)));
 }
 
-/** A session's payload as its key holds it: the card payload's 112 bytes, or a code session's (via 'code') 41. */
+/** A session's payload as its key holds it; its size is checked where the attempt's session is (checkedSession). */
 export function payloadFromBase64(text: string, via?: 'code'): Uint8Array {
   return decoded('session payload', () => checkedPayload(bytes(text), via));
 }

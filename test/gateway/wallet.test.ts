@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeCode, deriveWalletKey, oneTimeCode } from '../../core/index.ts';
 import { unwrapBasicKey } from '../../issuer/card-secrets.ts';
 import { payloadToText } from '../../issuer/payload.ts';
-import { memoryTestStore, metricValue, redisTestStore, startGatewayFixture, PIN, WRONG_PIN, type GatewayFixture, type TestStore } from '../support/gateway-fixture.ts';
+import { memoryTestStore, metricValue, redisTestStore, startGatewayFixture, MERCHANT, PIN, WRONG_PIN, type GatewayFixture, type TestStore } from '../support/gateway-fixture.ts';
 import { describeRedis, redisForTests } from '../support/redis.ts';
 
 const redis = await redisForTests();
@@ -88,6 +88,23 @@ function walletSuite(openStore: () => Promise<TestStore>): void {
     const first = await start(card.payloadText);
     expect((await pin(first.body.session as string, first.body.token as string, PIN)).status).toBe(200);
     expect(await start(card.payloadText)).toMatchObject({ status: 409, body: { error: 'STATIC_QR_REFUSED' } });
+  });
+
+  it('a scanner\'s scan of the printed QR gets STATIC_QR_REFUSED over the card\'s limit and once a wallet is enrolled under refused-when-enrolled', async () => {
+    const card = await fx.issue();
+    const client = await fx.client();
+    const refusedCode = async (amount: number) => client.scan({ payload: card.payloadText, amount, currency: 'EUR', merchant: MERCHANT }).then(() => 'opened', (e: { code?: string }) => e.code);
+    await fx.issuer.setCardPolicy(card.pan, { staticQr: 'limit', staticQrLimit: 1_000 });
+    expect(await refusedCode(1_001)).toBe('STATIC_QR_REFUSED');
+    expect(await refusedCode(1_000)).toBe('opened');
+    await fx.issuer.setCardPolicy(card.pan, { staticQr: 'refused-when-enrolled' });
+    expect(await refusedCode(5_000)).toBe('opened');
+    const started = await start(card.payloadText);
+    expect((await pin(started.body.session as string, started.body.token as string, PIN)).status).toBe(200);
+    expect(await refusedCode(5_000)).toBe('STATIC_QR_REFUSED');
+    const [enrolment] = await fx.store.listEnrolments(fx.keyRing.cardToken(card.pan));
+    await fx.store.revokeEnrolment(enrolment!.id, Date.now());
+    expect(await refusedCode(5_000)).toBe('opened');
   });
 
   it('refuses before any work: another origin (403), not JSON (400), no token or another session\'s (404, the same bytes)', async () => {

@@ -121,6 +121,21 @@ function walletContract(open: OpenStore): void {
       expect(await store.listEnrolments(card.token)).toEqual([]);
     });
 
+    it('refuses a malformed enrolment (id, wrapped PAN) at completion, and nothing changes', async () => {
+      const card = await aCard({ pinFailures: 1 });
+      const session = enrolmentSession(card);
+      await store.openSession(session, claimFor(card));
+      const attempt = newAttempt();
+      await store.beginPinAttempt(session.id, null, attempt, Date.now(), ENROL);
+      for (const bad of [{ id: 'nope', wrappedPan: new Uint8Array(44) }, { id: newEnrolmentId(), wrappedPan: new Uint8Array(43) }, { id: newEnrolmentId() }]) {
+        expect(await failure(store.completeEnrolment(session.id, bad as never, attempt, Date.now()))).toMatch(/^BAD_/);
+      }
+      expect((await store.getSession(session.id))!.state).toBe('pending');
+      expect((await store.getCard(card.token))!.pinFailures).toBe(1);
+      expect(await store.listEnrolments(card.token)).toEqual([]);
+      expect((await store.completeEnrolment(session.id, newEnrolment(), attempt, Date.now())).kind).toBe('enrolled');
+    });
+
     it('refuses a malformed enrolment session (money on it, a scanner of its own) and writes nothing', async () => {
       const card = await aCard();
       for (const bad of [{ amount: 1 }, { deviceId: 'lane-1' }, { merchant: 'corner-cafe' }]) {
@@ -190,6 +205,9 @@ function walletContract(open: OpenStore): void {
       const first = codeSession(card);
       expect(await store.consumeCode({ enrolmentId: enrolment.id, counter: 5, session: first })).toEqual({ ok: true, enrolment: { ...enrolment, lastCounter: 5 } });
       expect((await store.getSession(first.id))!.session).toMatchObject({ id: first.id, via: 'code', amount: 500 });
+      // unclaimed, it takes a PIN (on the holder's phone): the attempt gets the code's 41 bytes back as its payload
+      const begun = await store.beginPinAttempt(first.id, first.deviceId, newAttempt(), Date.now(), { ...PAY, from: 'page' });
+      expect(begun.kind === 'evaluate' && begun.session.payload).toEqual(first.payload);
       for (const counter of [5, 4, 1]) {
         const again = codeSession(card);
         expect(await store.consumeCode({ enrolmentId: enrolment.id, counter, session: again })).toEqual({ ok: false, reason: 'CODE_USED' });
@@ -239,10 +257,15 @@ function walletContract(open: OpenStore): void {
       const enrolment = await enrolled(card);
       await store.updateCard(card.token, (c) => ({ ...c, pinFailures: 2 }));
       const session = codeSession(card, 800);
-      expect((await store.consumeCode({ enrolmentId: enrolment.id, counter: 1, session })).ok).toBe(true);
-      const paid = await store.authorizePayment(makePayment(card, { sessionId: session.id, amount: 800, via: 'code' }));
-      expect(paid.record).toMatchObject({ outcome: 'approved', amount: 800 });
+      const claim = newAttempt();
+      expect((await store.consumeCode({ enrolmentId: enrolment.id, counter: 1, session, claim })).ok).toBe(true);
+      // claimed by its code: pending, it takes no PIN
+      expect((await store.getSession(session.id))!.state).toBe('pending');
+      expect(await store.beginPinAttempt(session.id, session.deviceId, newAttempt(), Date.now(), { ...PAY, takeoverMs: 60_000 })).toMatchObject({ kind: 'used', state: 'pending' });
+      const paid = await store.authorizePayment(makePayment(card, { sessionId: session.id, amount: 800, via: 'code', attempt: claim }));
+      expect(paid).toMatchObject({ replayed: false, record: { outcome: 'approved', amount: 800 } });
       expect((await store.getCard(card.token))!.pinFailures).toBe(2);
+      expect((await store.getSession(session.id))!.state).toBe('done');
     });
   });
 
