@@ -107,9 +107,10 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('the wallet in headl
     // the code shown, scanned at a scanner: paid at once (the card's code no-PIN limit covers it); its replay refused
     await fx.issuer.setCardPolicy(card.pan, { codeNoPinLimit: 5_000 });
     const client = await fx.client();
-    const auth = await client.scan({ payload: first, amount: 1_250, currency: 'EUR', merchant: MERCHANT });
-    expect(await client.waitForResult(auth.session, 10_000)).toMatchObject({ outcome: 'approved' });
-    await expect(client.scan({ payload: first, amount: 1_250, currency: 'EUR', merchant: MERCHANT })).rejects.toMatchObject({ code: 'CARD_INVALID' });
+    const paid = await client.scanOrPay({ payload: first, amount: 1_250, currency: 'EUR', merchant: MERCHANT });
+    expect(paid).toMatchObject({ type: 'payment-result', outcome: 'approved', receipt: { amount: 1_250 } }); // the scan's answer (protocol v1.6)
+    expect(await fx.store.getLedgerRecord(paid.session)).toMatchObject({ outcome: 'approved', amount: 1_250 });
+    await expect(client.scanOrPay({ payload: first, amount: 1_250, currency: 'EUR', merchant: MERCHANT })).rejects.toMatchObject({ code: 'CODE_STALE' });
 
     // "New code": the next counter, a new MAC
     await page.getByTestId('new-code').click();
