@@ -11,7 +11,6 @@
  * memory). No PAN, basic key or issuer key on this thread.
  */
 import { randomBytes } from 'node:crypto';
-import { CODE_TEXT_LENGTH, codeBytes, decodeCode } from '../../core/one-time-code.ts';
 import { BASIC_KEY_CHECK_SIZE } from '../../issuer/key-ring.ts';
 import { maskPan } from '../../issuer/pan.ts';
 import { randomHex } from '../../issuer/random-id.ts';
@@ -21,7 +20,6 @@ import { admitPayload, claimOf, openedVerdict, type IllegalReason } from '../../
 import type { AuthRequiredFrame, ErrorFrame, ScanFrame } from '../../protocol/messages.ts';
 import { DEVICE_REVOKED_MESSAGE, MERCHANT_MISMATCH_MESSAGE, RATE_LIMITED_MESSAGE, type FlowDeps, type FrameRateUnit, type ScannerIdentity } from './deps.ts';
 import type { MerchantPolicy } from './merchant-policies.ts';
-import { handleCodeScan } from './code-scan.ts';
 import { pageToken } from './page-token.ts';
 import { scannerCodeForIllegal } from './scanner-codes.ts';
 
@@ -78,18 +76,6 @@ export async function handleScan(deps: FlowDeps, scanner: ScannerIdentity, frame
     // merchant's policy kept a few seconds), after the frame's rate unit alone; nothing is opened or stored
     const policy = await deps.merchantPolicies.policy(frame.merchant);
     if (!mayTakeFor(scanner, frame.merchant, policy)) return (await unit.alone()) ? merchantMismatch(deps, scanner, frame) : rateLimited(frame);
-    // a wallet's one-time code (payload v2, told apart by its length): code-scan.ts
-    if (frame.payload.length === CODE_TEXT_LENGTH) {
-      const bytes = (() => {
-        try {
-          return codeBytes(frame.payload);
-        } catch {
-          return null;
-        }
-      })();
-      if (!bytes) return (await unit.alone()) ? illegal(deps, deviceId, frame, 'PAYLOAD_MALFORMED') : rateLimited(frame);
-      return await handleCodeScan(deps, scanner, frame, unit, policy, bytes, decodeCode(bytes));
-    }
     const admitted = admitPayload(frame.payload);
     // not even a payload's shape: told apart (PAYLOAD_UNREADABLE), after the frame's rate unit alone
     if (typeof admitted === 'string') return (await unit.alone()) ? illegal(deps, deviceId, frame, admitted) : rateLimited(frame);
