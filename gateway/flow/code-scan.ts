@@ -109,9 +109,10 @@ export async function handleCodeScan(
   // 1. the window, from memory: nothing read or written but the frame's rate unit
   if (!codeInWindow(code.step, Date.now())) return (await unit.alone()) ? refused(deps, deviceId, frame, 'CODE_STALE', 'CODE_OUT_OF_WINDOW', tag) : rateLimited(frame);
   // 2. the rows the code check needs; an enrolment that is not there (or revoked) takes a decoy to the pool
+  // (a card row is read either way, a random token's for an unknown enrolment: each path costs the same two reads)
   const enrolment: EnrolmentRecord | null = await deps.store.getEnrolment(enrolmentId);
-  const card = enrolment?.status === 'active' ? await deps.store.getCard(enrolment.cardToken) : null;
-  const usable = enrolment !== null && enrolment.status === 'active' && card !== null;
+  const card = await deps.store.getCard(enrolment?.cardToken ?? randomHex(16));
+  const usable = enrolment !== null && enrolment.status === 'active' && card !== null && card.token === enrolment.cardToken;
   const rows = usable ? { card: card.token, wrappedBasicKey: card.wrappedBasicKey, pvv: card.pvv, wrappedPan: enrolment.wrappedPan } : decoyRows();
   const sessionId = newSessionId(rows.card);
   // 3. the MAC in the pool, before the counter is touched (pin null: the cryptogram is this payment's if it pays at once)
