@@ -35,6 +35,7 @@ import { DEVICE_REVOKED_MESSAGE, RATE_LIMITED_MESSAGE, type FlowDeps, type Frame
 import type { MerchantPolicy } from './merchant-policies.ts';
 import { pageToken } from './page-token.ts';
 import { receiptFor } from './receipt.ts';
+import { rememberPageResult } from './status.ts';
 import { settling } from './pin.ts';
 
 /** A scanned code: its 41 bytes and fields. */
@@ -170,6 +171,11 @@ async function payNow(deps: FlowDeps, frame: ScanFrame, session: AuthSession, cr
   const { result, record, replayed } = await settling(() => deps.store.authorizePayment(request));
   deps.metrics.payment(result.outcome, result.reason);
   deps.audit.info({ event: 'payment', via: 'code', scanner: session.deviceId, session: session.id, card: maskPan(session.last4), outcome: result.outcome, reason: result.reason, amount: session.amount, currency: session.currency, replayed }, `payment ${result.outcome}`);
+  // the scan moved money: should its answer be lost with the connection (the code is used then, a re-sent scan gets
+  // CODE_STALE), the result is pushed again when the scanner reconnects, as a page-decided one is (status.ts)
+  await rememberPageResult(deps, session.deviceId, session.id).catch((e: unknown) => {
+    deps.audit.warn({ event: 'code.remember-failed', scanner: session.deviceId, session: session.id, error: (e as Error).message }, 'a code payment\'s result is not kept for a re-push');
+  });
   return {
     v: 1, type: 'payment-result', id: frame.id, session: session.id, outcome: result.outcome, reason: result.reason,
     ...(result.attemptsLeft === undefined ? {} : { attemptsLeft: result.attemptsLeft }),

@@ -79,6 +79,9 @@ describe.each(stores)('a one-time code at a scanner, on the %s', (kind, open) =>
       scanner.send({ v: 1, type: 'status', id: 'st', session });
       expect(await scanner.answer('st')).toMatchObject({ type: 'session-status', state: 'done', result: { outcome: 'approved' } });
       expect(codeOf(await scanner.pin(session, PIN))).toBe('PIN_ENTRY_HOLDER_DEVICE');
+      // the answer lost with the connection: the same device reconnecting gets the result pushed again
+      const again = await w.fx.scanner(scanner.deviceId);
+      expect(await again.next<PaymentResultFrame>((f) => f.type === 'payment-result')).toMatchObject({ id: null, session, outcome: 'approved', replayed: true, receipt: { amount: NO_PIN_LIMIT } });
       // the photographed code, used after its owner's payment: refused, nothing paid
       const replay = await scanner.scan(code.text, 100);
       expect(replay).toMatchObject({ type: 'error', code: 'CODE_STALE', message: 'this code was used or is out of date: show a fresh code' });
