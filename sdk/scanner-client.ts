@@ -509,7 +509,7 @@ export class ScannerClient {
       pending.reject(new ScannerError('SESSION_USED', `${frame.message} (the connection dropped during this PIN attempt; no payment was recorded for it)`));
     } else if (frame.type === 'error') pending.reject(scannerErrorFromFrame(frame.code, frame.message));
     else if (frame.type === pending.expect || (pending.expect === 'scan-answer' && (frame.type === 'auth-required' || frame.type === 'payment-result'))) pending.resolve(frame);
-    else pending.reject(new ScannerError('BAD_FRAME', `expected ${pending.expect}, gateway sent ${frame.type}`));
+    else pending.reject(new ScannerError('BAD_FRAME', `expected ${pending.expect === 'scan-answer' ? 'auth-required' : pending.expect}, gateway sent ${frame.type}`));
   }
 
   #deliverResult(frame: PaymentResultFrame): void {
