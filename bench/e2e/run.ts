@@ -27,11 +27,12 @@
  * Then issue 25's targets, every figure with its verdict in one table (targets.ts), written to
  * bench/results/e2e-targets.json and the e2e-targets section of bench/RESULTS.md by a quick or full run of every part.
  * Writes bench/results/e2e.json, bench/results/e2e-latency.svg and bench/RESULTS.md (smoke: e2e.smoke.json
- * and e2e-latency.smoke.svg; partial or experimental runs: *.partial.*; RESULTS.md only from a full default run). Every child is stopped on exit, error or Ctrl-C; the
+ * and e2e-latency.smoke.svg; partial or experimental runs: *.partial.*; the whole RESULTS.md only from a full default run). Every child is stopped on exit, error or Ctrl-C; the
  * whole run has a deadline.
  *
- *   npx tsx bench/e2e/run.ts                    full run (about 9 minutes)
- *   npx tsx bench/e2e/run.ts --quick            every part, shorter (about 5 minutes): e2e.quick.json, no RESULTS.md
+ *   npx tsx bench/e2e/run.ts                    full run (about 10 minutes; 12 on a busy machine)
+ *   npx tsx bench/e2e/run.ts --quick            every part, shorter (about 6 minutes): e2e.quick.json, e2e-targets.json,
+ *                                               of RESULTS.md only the e2e-targets section
  *   npx tsx bench/e2e/run.ts --smoke            every part for a second or two (CI)
  *   npx tsx bench/e2e/run.ts --only pool,idle   some parts: echo, baseline, pool, floor, light, profile, idle, processes
  *   npx tsx bench/e2e/run.ts --threads 1 --batch-max 32 --batch-window 0   pool settings, for experiments
