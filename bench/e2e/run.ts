@@ -734,7 +734,7 @@ console.table(summaries.map((s) => ({
   '70%: scan p99 / pin p99 ms': s.at70 ? `${fmt(s.at70.latency.scan.p99Ms, 2)} / ${fmt(s.at70.latency.pin.p99Ms, 2)}` : '—',
 })));
 say(`echo: a "payment" is 2 round trips, so the ceiling for this flow is ${fmt(echoPaymentsPerS)} payments/s; its "70%" column is the generator + transport floor at the pool's 70% rate`);
-say(`targets: pool ÷ baseline ≥ ${TARGET_RATIO_BASELINE}: ${fmt(report.headline.poolOverBaseline, 2)}; pool p99 at 70% < ${TARGET_P99_MS} ms: ${fmt(report.headline.poolP99At70Ms, 2)} ms; idle < 8 KiB/conn: ${idle ? fmt(idle.bytesPerConnection) : '—'} B`);
+say(`issue 10's targets (its throughput ones withdrawn by issue 25, whose targets close this output): pool ÷ baseline ≥ ${TARGET_RATIO_BASELINE}: ${fmt(report.headline.poolOverBaseline, 2)}; pool p99 at 70% < ${TARGET_P99_MS} ms: ${fmt(report.headline.poolP99At70Ms, 2)} ms; idle < 8 KiB/conn: ${idle ? fmt(idle.bytesPerConnection) : '—'} B`);
 
 say('\ngateway CPU per payment (µs; stat ticks, schedstat in brackets) and Redis commands per payment:');
 const us = (x: number | undefined | null) => fmt(x);
@@ -787,7 +787,7 @@ if (sizing) {
 const verdictNote = `the ${MODE} run of ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} at start and ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} at the end (1, 5, 15 min; 2 vCPUs)`;
 say(`\nissue 25's targets (${verdictNote}):`);
 console.table(verdicts.map((r) => ({
-  target: r.target, measured: r.value === null ? '—' : r.unit === '×' ? `${fmt(r.value, 2)}×` : `${fmt(r.value, r.unit === 'µs' ? 0 : 2)} ${r.unit}`, from: r.detail, verdict: r.verdict,
+  target: r.target, measured: r.value === null ? '—' : r.unit === '×' ? `${fmt(r.value, 2)}×` : `${r.value.toLocaleString('en-US', { maximumFractionDigits: r.unit === 'µs' ? 0 : 2, minimumFractionDigits: r.unit === 'µs' ? 0 : 2 })} ${r.unit}`, from: r.detail, verdict: r.verdict,
 })));
 say(`met ${verdicts.filter((r) => r.verdict === 'met').length} of ${verdicts.length}; not met: ${verdicts.filter((r) => r.verdict === 'not met').map((r) => r.id).join(', ') || 'none'}; not measured: ${verdicts.filter((r) => r.verdict === 'not measured').map((r) => r.id).join(', ') || 'none'}`);
 
