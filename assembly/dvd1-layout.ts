@@ -1,6 +1,6 @@
 /**
- * The DVD-1 layout, defined here and nowhere else: the record (docs/abi.md §DVD-1 records and results),
- * the two result formats, the status bits and the two HKDF labels. dvd1.ts and dvd1x4.ts read it from
+ * The DVD-1 layout, defined here and nowhere else: the record (docs/abi.md §DVD-1 records and results), the
+ * code record that shares its card-row half, the result formats, the status bits and the labels. dvd1.ts and dvd1x4.ts read it from
  * here; index.ts exports every value as an i32 global (DVD1_KEK_OFFSET, DVD1_STATUS_PVV, ...), so a
  * wrapper checks its own copy against the module it loads: core/dvd1-layout.ts does, and refuses a
  * module that differs (CORE_LOAD_FAILED).
@@ -38,11 +38,32 @@ export const MERCHANT_LENGTH: usize = 16;
 export const AMOUNT: usize = 244;
 export const AMOUNT_LENGTH: usize = 8; // u64 big-endian
 
-// Results: dvd1Batch writes one cryptogram per record, dvd1OpenBatch one PAN ‖ basic key.
+// The code record (dvd1CodeBatch: a wallet's one-time code, docs/card-payload.md §Payload v2): RECORD_SIZE bytes
+// whose card-row and payment half (STORED_BK .. AMOUNT, above) is the PIN record's, and whose payload half holds
+// the code's 41 bytes as scanned (signed ‖ mac), the card's PAN (unwrapped by the worker) and a flag: 1 when the
+// PIN was taken too (checked against STORED_PVV), 0 when the code stands in for it. Bytes 41..47, 65..143 and
+// 252..255 are zero.
+export const CODE_SIGNED: usize = 0; // version ‖ enrolment id ‖ step ‖ counter: what the mac covers
+export const CODE_SIGNED_LENGTH: usize = 25;
+export const CODE_ENROLMENT_ID: usize = CODE_SIGNED + 1; // inside the signed bytes
+export const ENROLMENT_ID_LENGTH: usize = 16;
+export const CODE_MAC: usize = 25;
+export const CODE_MAC_LENGTH: usize = 16;
+export const CODE_PAN: usize = 48;
+export const CODE_PAN_LENGTH: usize = PAN_LENGTH;
+export const CODE_WITH_PIN: usize = 64;
+export const CODE_WITH_PIN_LENGTH: usize = 1;
+export const WALLET_KEY_LENGTH: usize = 32;
+
+// Results: dvd1Batch and dvd1CodeBatch write one cryptogram per record, dvd1OpenBatch one PAN ‖ basic key,
+// dvd1EnrolBatch one wallet key ‖ PAN.
 export const CRYPTOGRAM_SIZE: usize = 32;
 export const OPENED_SIZE: usize = PAN_LENGTH + BASIC_KEY_LENGTH;
 export const OPENED_PAN: usize = 0;
 export const OPENED_BASIC_KEY: usize = PAN_LENGTH;
+export const ENROLLED_SIZE: usize = WALLET_KEY_LENGTH + PAN_LENGTH;
+export const ENROLLED_WALLET_KEY: usize = 0;
+export const ENROLLED_PAN: usize = WALLET_KEY_LENGTH;
 
 // Status bits of a record; 0 = every check passed.
 export const STATUS_PAN_TAG: u32 = 1;
@@ -50,9 +71,17 @@ export const STATUS_KEY_TAG: u32 = 2;
 export const STATUS_LUHN: u32 = 4;
 export const STATUS_BASIC_KEY: u32 = 8;
 export const STATUS_PVV: u32 = 16;
+export const STATUS_CODE_MAC: u32 = 128; // code records: the code's mac (or version byte) does not verify
 
-// HKDF info labels: kPin's whole info, and the prefix of kTxn's ("scanpay/v1/pin", "scanpay/v1/txn").
+// Labels: kPin's whole HKDF info, the prefix of kTxn's ("scanpay/v1/pin", "scanpay/v1/txn"), the prefix of the
+// wallet key's ("scanpay/v2/wallet-key", then the enrolment id) and the code MAC's ("scanpay/v2/code\n").
 export const LABEL_PIN: usize = memory.data<u8>([0x73, 0x63, 0x61, 0x6e, 0x70, 0x61, 0x79, 0x2f, 0x76, 0x31, 0x2f, 0x70, 0x69, 0x6e]);
 export const LABEL_PIN_LENGTH: usize = 14;
 export const LABEL_TXN: usize = memory.data<u8>([0x73, 0x63, 0x61, 0x6e, 0x70, 0x61, 0x79, 0x2f, 0x76, 0x31, 0x2f, 0x74, 0x78, 0x6e]);
 export const LABEL_TXN_LENGTH: usize = 14;
+export const LABEL_WALLET_KEY: usize = memory.data<u8>([
+  0x73, 0x63, 0x61, 0x6e, 0x70, 0x61, 0x79, 0x2f, 0x76, 0x32, 0x2f, 0x77, 0x61, 0x6c, 0x6c, 0x65, 0x74, 0x2d, 0x6b, 0x65, 0x79,
+]);
+export const LABEL_WALLET_KEY_LENGTH: usize = 21;
+export const LABEL_CODE: usize = memory.data<u8>([0x73, 0x63, 0x61, 0x6e, 0x70, 0x61, 0x79, 0x2f, 0x76, 0x32, 0x2f, 0x63, 0x6f, 0x64, 0x65, 0x0a]);
+export const LABEL_CODE_LENGTH: usize = 16;

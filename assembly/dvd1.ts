@@ -12,8 +12,10 @@ import { ctEqual, isZero, maskOf } from './ct';
 import { luhnCheck } from './luhn';
 import { wipeSha256Scratch } from './sha256';
 import { prepareDvd1x4, runFourRecords, wipeDvd1x4 } from './dvd1x4';
+import { walletKeyOf, wipeCodeScratch } from './dvd1-code';
 import {
-  AMOUNT, AMOUNT_LENGTH, BASIC_KEY_LENGTH, C1, C2, CRYPTOGRAM_SIZE, HDR, HDR_LENGTH, KEK, LABEL_PIN, LABEL_PIN_LENGTH,
+  AMOUNT, AMOUNT_LENGTH, BASIC_KEY_LENGTH, C1, C2, CRYPTOGRAM_SIZE, ENROLLED_PAN, ENROLLED_SIZE, ENROLLED_WALLET_KEY,
+  ENROLMENT_ID_LENGTH, WALLET_KEY_LENGTH, HDR, HDR_LENGTH, KEK, LABEL_PIN, LABEL_PIN_LENGTH,
   LABEL_TXN, LABEL_TXN_LENGTH, MERCHANT, MERCHANT_LENGTH, N1, N2, OPENED_BASIC_KEY, OPENED_PAN, OPENED_SIZE, PAN_LENGTH,
   PIN, PIN_LENGTH, RECORD_SIZE, SID, SID_LENGTH, STATUS_BASIC_KEY, STATUS_KEY_TAG, STATUS_LUHN, STATUS_PAN_TAG,
   STATUS_PVV, STORED_BK, STORED_PVV, STORED_PVV_LENGTH, TAG_LENGTH,
@@ -23,7 +25,7 @@ const AAD2_LENGTH: usize = HDR_LENGTH + TAG_LENGTH; // hdr ‖ tag1: the basic k
 const ONE: usize = memory.data<u8>([1]);
 
 // Scratch, all wiped at the end of each batch.
-const SCRATCH_SIZE: i32 = 32 * 7 + 24 + 4 * <i32>HMAC_CTX;
+const SCRATCH_SIZE: i32 = 32 * 7 + 24 + 4 * <i32>HMAC_CTX + 64;
 const SCRATCH: usize = memory.data(SCRATCH_SIZE);
 const PAN: usize = SCRATCH; // 16 used
 const BK: usize = SCRATCH + 32;
@@ -36,6 +38,8 @@ const AAD2: usize = SCRATCH + 224; // hdr ‖ tag1
 const EMPTY_SALT_CTX: usize = SCRATCH + 248; // HMAC keyed with the empty salt: same for every record
 const HMAC_A: usize = EMPTY_SALT_CTX + HMAC_CTX;
 const HMAC_B: usize = HMAC_A + HMAC_CTX;
+const WALLET_KEY: usize = SCRATCH + 32 * 7 + 24 + 4 * HMAC_CTX; // dvd1EnrolBatch
+const UNUSED_CRYPTOGRAM: usize = WALLET_KEY + 32; // dvd1EnrolBatch: runRecord's output, not returned
 
 /** HKDF-Expand for L = 32 (one block): HMAC(prk, info1 ‖ info2 ‖ 0x01). */
 function expand32(prk: usize, info1: usize, info1Len: usize, info2: usize, info2Len: usize, info3: usize, info3Len: usize, out: usize): void {
@@ -150,5 +154,33 @@ export function dvd1OpenBatch(records: usize, count: u32, opened: usize, statuse
     memory.fill(rec, 0, RECORD_SIZE);
   }
   memory.fill(SCRATCH, 0, SCRATCH_SIZE);
+  return passed;
+}
+
+/**
+ * Enrolment (a wallet, docs/card-payload.md §Payload v2): PIN records checked exactly as dvd1Batch checks them
+ * (payload, basic key against the stored one, PVV), and for each the wallet key HKDF(basic key, "",
+ * "scanpay/v2/wallet-key" ‖ enrolment id) with the record's enrolment id from `enrolmentIds` (count × 16 bytes).
+ * Writes ENROLLED_SIZE bytes per record to `enrolled`: wallet key ‖ PAN when every check passed, zeros otherwise;
+ * and the status (dvd1Batch's bits). sid, merchant and amount are not used (no payment); each record is wiped.
+ */
+export function dvd1EnrolBatch(records: usize, enrolmentIds: usize, count: u32, enrolled: usize, statuses: usize): u32 {
+  hmacInit(EMPTY_SALT_CTX, 0, 0);
+  let passed: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    const rec = records + <usize>i * RECORD_SIZE;
+    const status = runRecord(rec, UNUSED_CRYPTOGRAM);
+    // the decrypted basic key: the stored one whenever the status is 0
+    walletKeyOf(EMPTY_SALT_CTX, BK, enrolmentIds + <usize>i * ENROLMENT_ID_LENGTH, WALLET_KEY);
+    const keep = maskOf(isZero(status));
+    const out = enrolled + <usize>i * ENROLLED_SIZE;
+    for (let j: usize = 0; j < WALLET_KEY_LENGTH; j += 4) store<u32>(out + ENROLLED_WALLET_KEY + j, load<u32>(WALLET_KEY + j) & keep);
+    for (let j: usize = 0; j < PAN_LENGTH; j += 4) store<u32>(out + ENROLLED_PAN + j, load<u32>(PAN + j) & keep);
+    store<u8>(statuses + i, <u8>status);
+    passed += isZero(status);
+    memory.fill(rec, 0, RECORD_SIZE);
+  }
+  memory.fill(SCRATCH, 0, SCRATCH_SIZE);
+  wipeCodeScratch();
   return passed;
 }

@@ -14,7 +14,8 @@ import { ctEqual as ctEqualImpl } from './ct';
 import { luhnCheck } from './luhn';
 import { runSelftest } from './selftest';
 export { aeadSeal, aeadOpen } from './aead'; // seal writes ct ‖ tag; open returns 1 or writes nothing
-export { dvd1Batch, dvd1BatchScalar, dvd1OpenBatch } from './dvd1';
+export { dvd1Batch, dvd1BatchScalar, dvd1OpenBatch, dvd1EnrolBatch } from './dvd1';
+export { dvd1CodeBatch } from './dvd1-code';
 // The DVD-1 layout as i32 globals (docs/abi.md): offsets and lengths of the record's fields and of the
 // results, the status bits, and the addresses of the two label strings (read-only module memory).
 export {
@@ -39,6 +40,17 @@ export {
   STATUS_BASIC_KEY as DVD1_STATUS_BASIC_KEY, STATUS_PVV as DVD1_STATUS_PVV,
   LABEL_PIN as DVD1_LABEL_PIN, LABEL_PIN_LENGTH as DVD1_LABEL_PIN_LENGTH,
   LABEL_TXN as DVD1_LABEL_TXN, LABEL_TXN_LENGTH as DVD1_LABEL_TXN_LENGTH,
+  CODE_SIGNED as DVD1_CODE_SIGNED_OFFSET, CODE_SIGNED_LENGTH as DVD1_CODE_SIGNED_LENGTH,
+  CODE_MAC as DVD1_CODE_MAC_OFFSET, CODE_MAC_LENGTH as DVD1_CODE_MAC_LENGTH,
+  CODE_PAN as DVD1_CODE_PAN_OFFSET, CODE_PAN_LENGTH as DVD1_CODE_PAN_LENGTH,
+  CODE_WITH_PIN as DVD1_CODE_WITH_PIN_OFFSET, CODE_WITH_PIN_LENGTH as DVD1_CODE_WITH_PIN_LENGTH,
+  ENROLMENT_ID_LENGTH as DVD1_ENROLMENT_ID_LENGTH,
+  ENROLLED_SIZE as DVD1_ENROLLED_SIZE,
+  ENROLLED_WALLET_KEY as DVD1_ENROLLED_WALLET_KEY_OFFSET, WALLET_KEY_LENGTH as DVD1_ENROLLED_WALLET_KEY_LENGTH,
+  ENROLLED_PAN as DVD1_ENROLLED_PAN_OFFSET, PAN_LENGTH as DVD1_ENROLLED_PAN_LENGTH,
+  STATUS_CODE_MAC as DVD1_STATUS_CODE_MAC,
+  LABEL_WALLET_KEY as DVD1_LABEL_WALLET_KEY, LABEL_WALLET_KEY_LENGTH as DVD1_LABEL_WALLET_KEY_LENGTH,
+  LABEL_CODE as DVD1_LABEL_CODE, LABEL_CODE_LENGTH as DVD1_LABEL_CODE_LENGTH,
 } from './dvd1-layout';
 
 /**

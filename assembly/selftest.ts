@@ -2,7 +2,9 @@
  * Known-answer self-test, run by the `selftest` export (0 = pass, else the number of the failed case).
  * Cases: FIPS 180-2 B.1 ("abc"), RFC 4231 case 1 (HMAC), RFC 5869 case 1 (HKDF),
  * RFC 8439 §2.8.2 (AEAD seal and open, and a rejected tampered tag), a Luhn pair, FIPS 180-2 C.1
- * (SHA-512 "abc"), and RFC 8032 §7.1 TEST 2 (Ed25519: accepted, and rejected with one message bit flipped).
+ * (SHA-512 "abc"), RFC 8032 §7.1 TEST 2 (Ed25519: accepted, and rejected with one message bit flipped), and a
+ * DVD-1 code record (a one-time code with its PIN, values from node:crypto: accepted with the PIN record's
+ * cryptogram, and refused with CODE_MAC and a zero cryptogram with one mac bit flipped).
  */
 import { sha256 } from './sha256';
 import { SHA512_CTX, sha512, wipeSha512Scratch } from './sha512';
@@ -12,6 +14,8 @@ import { hkdfExtract, hkdfExpand } from './hkdf';
 import { aeadSeal, aeadOpen } from './aead';
 import { ctEqual } from './ct';
 import { luhnCheck } from './luhn';
+import { dvd1CodeBatch } from './dvd1-code';
+import { AMOUNT, CODE_PAN, CODE_SIGNED, CODE_WITH_PIN, MERCHANT, PIN, SID, STATUS_CODE_MAC, STORED_BK, STORED_PVV } from './dvd1-layout';
 
 const SCRATCH_SIZE: i32 = 1024;
 const SCRATCH: usize = memory.data(SCRATCH_SIZE);
@@ -103,6 +107,31 @@ function ed25519Case(): bool {
   return !ed25519Verify(pub, sig, msg, msgLen);
 }
 
+/** The code record of the known answer at A (bk = 00..1f, PAN 4111…1111, enrolment id a0..af, step 58907520, counter 1, PIN 1234). */
+function codeRecord(flipMac: bool): void {
+  memory.fill(A, 0, 256);
+  hex('02a0a1a2a3a4a5a6a7a8a9aaabacadaeaf0382db80000000015487732a7eaf037b71e3c8b042880501', A + CODE_SIGNED);
+  if (flipMac) store<u8>(A + 40, load<u8>(A + 40) ^ 1);
+  ascii('4111111111111111', A + CODE_PAN);
+  store<u8>(A + CODE_WITH_PIN, 1);
+  for (let i: usize = 0; i < 32; i++) store<u8>(A + STORED_BK + i, <u8>i);
+  hex('738536c107bdcc00a725f6be1e4178e7bc985f991b33a2d369ad053a8d48d673', A + STORED_PVV);
+  ascii('1234', A + PIN);
+  for (let i: usize = 0; i < 16; i++) store<u8>(A + SID + i, <u8>(0x10 + i));
+  ascii('scanpay-selftest', A + MERCHANT);
+  hex('00000000000004d2', A + AMOUNT);
+}
+
+function codeCase(): bool {
+  codeRecord(false);
+  if (dvd1CodeBatch(A, 1, B, B + 32) != 1 || load<u8>(B + 32) != 0) return false;
+  hex('7d69d05fe48a141f5f04f11fee6a56bad9af1b8f63a9cc5ac98818c53c5bb5b0', C);
+  if (ctEqual(B, C, 32) != 1) return false;
+  codeRecord(true);
+  memory.fill(C, 0, 32);
+  return dvd1CodeBatch(A, 1, B, B + 32) == 0 && <u32>load<u8>(B + 32) == STATUS_CODE_MAC && ctEqual(B, C, 32) == 1;
+}
+
 export function runSelftest(): i32 {
   let failed = 0;
   if (!sha256Case()) failed = 1;
@@ -112,6 +141,7 @@ export function runSelftest(): i32 {
   else if (!luhnCase()) failed = 5;
   else if (!sha512Case()) failed = 6;
   else if (!ed25519Case()) failed = 7;
+  else if (!codeCase()) failed = 8;
   memory.fill(SCRATCH, 0, SCRATCH_SIZE);
   memory.fill(CTX, 0, HMAC_CTX);
   memory.fill(CTX512, 0, SHA512_CTX);

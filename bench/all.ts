@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BENCHES = ['core.bench.ts', 'ed25519.bench.ts', 'pool.bench.ts', 'scan-timing.bench.ts', 'merchant-api.bench.ts'];
+const BENCHES = ['core.bench.ts', 'ed25519.bench.ts', 'codes.bench.ts', 'pool.bench.ts', 'scan-timing.bench.ts', 'merchant-api.bench.ts'];
 const args = process.argv.slice(2);
 const tsx = fileURLToPath(import.meta.resolve('tsx/cli'));
 

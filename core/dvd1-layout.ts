@@ -29,6 +29,31 @@ export interface Dvd1Record {
   amount: bigint; // u64, encoded big-endian
 }
 
+/**
+ * One code record (dvd1CodeBatch): a wallet's one-time code (card payload v2) checked against the card row, with
+ * the PIN record's card-row and payment fields. `pin` is 4 zero bytes (or anything: not checked) when !withPin.
+ */
+export interface Dvd1CodeRecord extends Pick<Dvd1Record, 'storedBasicKey' | 'storedPvv' | 'pin' | 'sid' | 'merchant' | 'amount'> {
+  code: Uint8Array; // 41 B as scanned: version ‖ enrolment id ‖ step ‖ counter ‖ mac (core/one-time-code.ts)
+  pan: Uint8Array; // 16 ASCII digits (the worker unwraps it from the enrolment row)
+  withPin: boolean; // the PIN was taken too: check it against storedPvv
+}
+
+/** dvd1EnrolBatch's answer for one PIN record: the wallet key and PAN only when every check passed. */
+export interface Dvd1Enrolled {
+  ok: boolean;
+  status: number; // dvd1Batch's bits
+  walletKey: Uint8Array | null; // 32 B: the caller wipes it
+  pan: Uint8Array | null; // 16 ASCII digits: the caller wipes it
+}
+
+/** Packed dvd1EnrolBatch outputs: enrolled[i*48..+48] = wallet key ‖ PAN, and statuses[i]. The caller wipes `enrolled`. */
+export interface Dvd1PackedEnrolled {
+  enrolled: Uint8Array;
+  statuses: Uint8Array;
+  passed: number;
+}
+
 /** The payload half of a record: what DVD-1 steps 1–2 need before the card is looked up. */
 export type Dvd1OpenInput = Pick<Dvd1Record, 'kek' | 'hdr' | 'n1' | 'c1' | 'n2' | 'c2'>;
 
@@ -85,7 +110,26 @@ export const DVD1_AMOUNT_OFFSET = DVD1_AMOUNT[0];
  */
 export const DVD1_PAYLOAD = [DVD1_FIELDS.hdr[0], DVD1_FIELDS.c2[0] + DVD1_FIELDS.c2[1] - DVD1_FIELDS.hdr[0]] as const;
 
-/** dvd1Batch: one cryptogram per record (all zero for a failed record). */
+/**
+ * The code record's own fields (dvd1CodeBatch), in the PIN record's payload half; its other fields are the PIN
+ * record's storedBasicKey, storedPvv, pin, sid, merchant and amount slots. `withPin` is one byte: 1 or 0.
+ */
+export const DVD1_CODE_FIELDS = {
+  signed: [0, 25],
+  mac: [25, 16],
+  pan: [48, 16],
+  withPin: [64, 1],
+} as const satisfies Record<string, readonly [number, number]>;
+/** The code's 41 bytes as scanned (signed ‖ mac) at [offset, length]: one copy into a code record. */
+export const DVD1_CODE = [DVD1_CODE_FIELDS.signed[0], DVD1_CODE_FIELDS.signed[1] + DVD1_CODE_FIELDS.mac[1]] as const;
+
+/** dvd1EnrolBatch: one 16-byte enrolment id per record, in an array of their own beside the records. */
+export const DVD1_ENROLMENT_ID_SIZE = 16;
+/** dvd1EnrolBatch: wallet key ‖ PAN per record (all zero for a failed record). */
+export const DVD1_ENROLLED_SIZE = 48;
+export const DVD1_ENROLLED_FIELDS = { walletKey: [0, 32], pan: [32, 16] } as const satisfies Record<string, readonly [number, number]>;
+
+/** dvd1Batch and dvd1CodeBatch: one cryptogram per record (all zero for a failed record). */
 export const DVD1_CRYPTOGRAM_SIZE = 32;
 /** dvd1OpenBatch: PAN ‖ basic key per record (all zero for a failed record). */
 export const DVD1_OPENED_SIZE = 48;
@@ -98,10 +142,14 @@ export const DVD1_STATUS = {
   LUHN: 4, // decrypted PAN fails Luhn
   BASIC_KEY: 8, // decrypted basic key differs from the stored one
   PVV: 16, // PIN verification value differs from the stored one
+  CODE_MAC: 128, // code records: the code's mac (or its version byte) does not verify
 } as const;
 
-/** HKDF info labels: kPin's info, and the prefix of kTxn's (followed by merchant ‖ amount). */
-export const DVD1_LABELS = { pin: 'scanpay/v1/pin', txn: 'scanpay/v1/txn' } as const;
+/**
+ * Labels: kPin's HKDF info, the prefix of kTxn's (followed by merchant ‖ amount), the prefix of the wallet key's
+ * (followed by the enrolment id) and the code MAC's (followed by the code's 25 signed bytes).
+ */
+export const DVD1_LABELS = { pin: 'scanpay/v1/pin', txn: 'scanpay/v1/txn', walletKey: 'scanpay/v2/wallet-key', code: 'scanpay/v2/code\n' } as const;
 
 const U64_MAX = (1n << 64n) - 1n;
 const snake = (name: string): string => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
@@ -118,6 +166,16 @@ export function expectedDvd1Globals(): Record<string, number> {
   for (const [name, [offset, length]] of Object.entries(DVD1_OPENED_FIELDS)) {
     globals[`DVD1_OPENED_${snake(name)}_OFFSET`] = offset;
     globals[`DVD1_OPENED_${snake(name)}_LENGTH`] = length;
+  }
+  for (const [name, [offset, length]] of Object.entries(DVD1_CODE_FIELDS)) {
+    globals[`DVD1_CODE_${snake(name)}_OFFSET`] = offset;
+    globals[`DVD1_CODE_${snake(name)}_LENGTH`] = length;
+  }
+  globals.DVD1_ENROLMENT_ID_LENGTH = DVD1_ENROLMENT_ID_SIZE;
+  globals.DVD1_ENROLLED_SIZE = DVD1_ENROLLED_SIZE;
+  for (const [name, [offset, length]] of Object.entries(DVD1_ENROLLED_FIELDS)) {
+    globals[`DVD1_ENROLLED_${snake(name)}_OFFSET`] = offset;
+    globals[`DVD1_ENROLLED_${snake(name)}_LENGTH`] = length;
   }
   for (const [bit, value] of Object.entries(DVD1_STATUS)) globals[`DVD1_STATUS_${bit}`] = value;
   for (const [name, label] of Object.entries(DVD1_LABELS)) globals[`DVD1_LABEL_${snake(name)}_LENGTH`] = label.length;
@@ -201,6 +259,57 @@ export function encodeDvd1Record(record: Dvd1Record, target: Uint8Array, offset:
   }
   // as a number when it is one exactly (every real amount): no BigInt is allocated to split it
   writeDvd1Amount(target, offset, amount <= MAX_SAFE ? Number(amount) : amount);
+}
+
+/** Checks every field of a code record and writes it at `offset` in `target` (the unused bytes are left as they are). */
+export function encodeDvd1CodeRecord(record: Dvd1CodeRecord, target: Uint8Array, offset: number): void {
+  isObject(record);
+  const f = DVD1_FIELDS;
+  const c = DVD1_CODE_FIELDS;
+  target.set(field(record.code, 'code', DVD1_CODE[1]), offset + DVD1_CODE[0]);
+  target.set(field(record.pan, 'pan', c.pan[1]), offset + c.pan[0]);
+  if (typeof record.withPin !== 'boolean') throw new ScanpayError('BAD_ARGUMENT', 'withPin must be a boolean');
+  target[offset + c.withPin[0]] = record.withPin ? 1 : 0;
+  target.set(field(record.storedBasicKey, 'storedBasicKey', f.storedBasicKey[1]), offset + f.storedBasicKey[0]);
+  target.set(field(record.storedPvv, 'storedPvv', f.storedPvv[1]), offset + f.storedPvv[0]);
+  target.set(field(record.pin, 'pin', f.pin[1]), offset + f.pin[0]);
+  target.set(field(record.sid, 'sid', f.sid[1]), offset + f.sid[0]);
+  target.set(field(record.merchant, 'merchant', f.merchant[1]), offset + f.merchant[0]);
+  const amount = record.amount;
+  if (typeof amount !== 'bigint' || amount < 0n || amount > U64_MAX) {
+    throw new ScanpayError('BAD_ARGUMENT', 'amount must be a bigint in [0, 2^64)');
+  }
+  writeDvd1Amount(target, offset, amount <= MAX_SAFE ? Number(amount) : amount);
+}
+
+/** packDvd1Records for code records. */
+export function packDvd1CodeRecords(records: readonly Dvd1CodeRecord[], first: number, count: number, target: Uint8Array, offset: number): void {
+  for (let i = 0; i < count; i++) encodeDvd1CodeRecord(records[first + i]!, target, offset + i * DVD1_RECORD_SIZE);
+}
+
+/** The code record at `offset` in `source` with views into `source` (viewDvd1Record's counterpart). */
+export function viewDvd1CodeRecord(source: Uint8Array, offset: number): Dvd1CodeRecord {
+  const view = (slot: readonly [number, number]) => source.subarray(offset + slot[0], offset + slot[0] + slot[1]);
+  const { storedBasicKey, storedPvv, pin, sid, merchant, amount } = viewDvd1Record(source, offset);
+  const withPin = source[offset + DVD1_CODE_FIELDS.withPin[0]] !== 0;
+  return { code: view(DVD1_CODE), pan: view(DVD1_CODE_FIELDS.pan), withPin, storedBasicKey, storedPvv, pin, sid, merchant, amount };
+}
+
+/**
+ * dvd1EnrolBatch results from its outputs (`enrolled`: count × 48 bytes, `statuses`: count bytes): wallet key and
+ * PAN copied out for the records that passed (each caller wipes them), null for the rest. The caller wipes `enrolled`.
+ */
+export function decodeDvd1Enrolled(enrolled: Uint8Array, statuses: Uint8Array): Dvd1Enrolled[] {
+  const { walletKey, pan } = DVD1_ENROLLED_FIELDS;
+  const results = new Array<Dvd1Enrolled>(statuses.length);
+  for (let i = 0; i < statuses.length; i++) {
+    const status = statuses[i]!;
+    const at = i * DVD1_ENROLLED_SIZE;
+    results[i] = status === 0
+      ? { ok: true, status, walletKey: enrolled.slice(at + walletKey[0], at + walletKey[0] + walletKey[1]), pan: enrolled.slice(at + pan[0], at + pan[0] + pan[1]) }
+      : { ok: false, status, walletKey: null, pan: null };
+  }
+  return results;
 }
 
 /**

@@ -53,7 +53,7 @@ export const CORE_ERROR_CODES = {
 /** The issuer's: card payload legality (S22; the gateway decides how much of the reason a scanner sees) and its operations. */
 export const ISSUER_ERROR_CODES = {
   PAYLOAD_TOO_LARGE: 'card payload is longer than any valid payload',
-  PAYLOAD_MALFORMED: 'card payload is not a well-formed scanpay v1 payload',
+  PAYLOAD_MALFORMED: 'card payload is not a well-formed scanpay payload (v1 card or v2 one-time code)',
   KEY_UNKNOWN: 'no such issuer key in the key ring',
   KEY_RETIRED: 'card payload is sealed under a retired issuer key',
   PAYLOAD_TAG_INVALID: 'card payload failed authentication (tampered, spliced or wrong key)',

@@ -1,9 +1,13 @@
 /** Types at the boundary of the WebAssembly crypto core (see docs/core.md). */
 
-import type { Dvd1OpenInput, Dvd1Opened, Dvd1PackedOpened, Dvd1PackedResult, Dvd1Record, Dvd1Result } from './dvd1-layout.ts';
+import type {
+  Dvd1CodeRecord, Dvd1Enrolled, Dvd1OpenInput, Dvd1Opened, Dvd1PackedEnrolled, Dvd1PackedOpened, Dvd1PackedResult, Dvd1Record, Dvd1Result,
+} from './dvd1-layout.ts';
 
 /** The DVD-1 record and result types, defined with the layout they are packed in (core/dvd1-layout.ts). */
-export type { Dvd1OpenInput, Dvd1Opened, Dvd1PackedOpened, Dvd1PackedResult, Dvd1Record, Dvd1Result };
+export type {
+  Dvd1CodeRecord, Dvd1Enrolled, Dvd1OpenInput, Dvd1Opened, Dvd1PackedEnrolled, Dvd1PackedOpened, Dvd1PackedResult, Dvd1Record, Dvd1Result,
+};
 
 /** Status bits of one DVD-1 record (0 = every check passed), defined with the rest of the layout. */
 export { DVD1_STATUS } from './dvd1-layout.ts';
@@ -41,5 +45,14 @@ export interface CryptoCore {
   dvd1BatchPacked(packed: Uint8Array, count: number): Dvd1PackedResult;
   /** dvd1OpenBatch over `count` packed records (only their first 144 bytes are read); the caller wipes `opened`. */
   dvd1OpenBatchPacked(packed: Uint8Array, count: number): Dvd1PackedOpened;
+  /** Code records (a wallet's one-time code against the card row; docs/core.md §Code records): the PIN record's cryptogram. */
+  dvd1CodeBatch(records: readonly Dvd1CodeRecord[]): Dvd1Result[];
+  /** dvd1CodeBatch over `count` code records already packed (count × 256 bytes); `packed` is left as it is. */
+  dvd1CodeBatchPacked(packed: Uint8Array, count: number): Dvd1PackedResult;
+  /**
+   * Enrolment: `count` packed PIN records checked as dvd1Batch does, and for each that passes the wallet key of
+   * `enrolmentIds[i*16..+16]` and the PAN (enrolled[i*48..] = walletKey[32] ‖ PAN[16]); the caller wipes `enrolled`.
+   */
+  dvd1EnrolBatchPacked(packed: Uint8Array, enrolmentIds: Uint8Array, count: number): Dvd1PackedEnrolled;
   selftest(): number;
 }

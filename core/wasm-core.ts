@@ -12,12 +12,14 @@
 import { ScanpayError } from './errors.ts';
 import { MAX_INPUT, abytes, aint, align16 } from './bytes.ts';
 import {
-  DVD1_CRYPTOGRAM_SIZE, DVD1_OPENED_SIZE, DVD1_RECORD_SIZE, checkDvd1Layout, decodeDvd1Opened, decodeDvd1Results,
-  packDvd1OpenInputs, packDvd1Records,
+  DVD1_CRYPTOGRAM_SIZE, DVD1_ENROLLED_SIZE, DVD1_ENROLMENT_ID_SIZE, DVD1_OPENED_SIZE, DVD1_RECORD_SIZE, checkDvd1Layout, decodeDvd1Opened,
+  decodeDvd1Results, packDvd1CodeRecords, packDvd1OpenInputs, packDvd1Records,
 } from './dvd1-layout.ts';
-import type { CryptoCore, Dvd1OpenInput, Dvd1Opened, Dvd1PackedOpened, Dvd1PackedResult, Dvd1Record, Dvd1Result } from './types.ts';
+import type {
+  CryptoCore, Dvd1CodeRecord, Dvd1OpenInput, Dvd1Opened, Dvd1PackedEnrolled, Dvd1PackedOpened, Dvd1PackedResult, Dvd1Record, Dvd1Result,
+} from './types.ts';
 
-export type { Dvd1PackedOpened, Dvd1PackedResult } from './dvd1-layout.ts';
+export type { Dvd1PackedEnrolled, Dvd1PackedOpened, Dvd1PackedResult } from './dvd1-layout.ts';
 
 export const HKDF_MAX_LENGTH = 255 * 32;
 export const ED25519_PUBLIC_KEY_LENGTH = 32;
@@ -48,6 +50,8 @@ interface CoreExports {
   luhn(digits: number, len: number): number;
   dvd1Batch(records: number, count: number, cryptograms: number, statuses: number): number;
   dvd1OpenBatch(records: number, count: number, opened: number, statuses: number): number;
+  dvd1CodeBatch(records: number, count: number, cryptograms: number, statuses: number): number;
+  dvd1EnrolBatch(records: number, enrolmentIds: number, count: number, enrolled: number, statuses: number): number;
 }
 
 /** Lays out byte arrays one after another from a base address, 16-byte aligned. */
@@ -282,6 +286,33 @@ export class WasmCryptoCore implements CryptoCore {
     return this.#runRecords(inputs, packDvd1OpenInputs, DVD1_OPENED_SIZE, this.#exports.dvd1OpenBatch, decodeDvd1Opened);
   }
 
+  /** Code records packed in the layout (count × DVD1_RECORD_SIZE bytes): cryptograms and statuses as dvd1BatchPacked. */
+  dvd1CodeBatchPacked(packed: Uint8Array, count: number): Dvd1PackedResult {
+    const { outputs, statuses, passed } = this.#runPacked(packed, count, DVD1_CRYPTOGRAM_SIZE, this.#exports.dvd1CodeBatch);
+    return { cryptograms: outputs, statuses, passed };
+  }
+
+  /** Code records (docs/core.md §Code records): each checked and packed straight into WASM memory. */
+  dvd1CodeBatch(records: readonly Dvd1CodeRecord[]): Dvd1Result[] {
+    return this.#runRecords(records, packDvd1CodeRecords, DVD1_CRYPTOGRAM_SIZE, this.#exports.dvd1CodeBatch, decodeDvd1Results);
+  }
+
+  /**
+   * Enrolment over packed PIN records and their enrolment ids (count × 16 bytes): enrolled[i*48..] = wallet key ‖ PAN
+   * (zeros when status ≠ 0). The caller wipes `enrolled`; its own inputs are left as they are.
+   */
+  dvd1EnrolBatchPacked(packed: Uint8Array, enrolmentIds: Uint8Array, count: number): Dvd1PackedEnrolled {
+    if (!(enrolmentIds instanceof Uint8Array)) throw new ScanpayError('BAD_ARGUMENT', 'enrolmentIds must be a Uint8Array');
+    aint(count, 'count', 0, Number.MAX_SAFE_INTEGER);
+    if (enrolmentIds.length !== count * DVD1_ENROLMENT_ID_SIZE) {
+      throw new ScanpayError('BAD_LENGTH', `enrolmentIds must be ${count} × ${DVD1_ENROLMENT_ID_SIZE} bytes, got ${enrolmentIds.length}`);
+    }
+    const run = (records: number, n: number, outputs: number, statuses: number, ids: number): number =>
+      this.#exports.dvd1EnrolBatch(records, ids, n, outputs, statuses);
+    const { outputs, statuses, passed } = this.#runPacked(packed, count, DVD1_ENROLLED_SIZE, run, { bytes: enrolmentIds, perRecord: DVD1_ENROLMENT_ID_SIZE });
+    return { enrolled: outputs, statuses, passed };
+  }
+
   /**
    * Checks and packs items straight into WASM memory, DVD1_MAX_RECORDS_PER_CALL per call, runs a batch
    * export and decodes its outputs from memory; #call wipes the records and outputs. A bad item throws its
@@ -324,8 +355,16 @@ export class WasmCryptoCore implements CryptoCore {
     });
   }
 
-  /** Feeds packed records to a batch export in chunks of DVD1_MAX_RECORDS_PER_CALL. */
-  #runPacked(packed: Uint8Array, count: number, outputSize: number, run: (records: number, count: number, outputs: number, statuses: number) => number) {
+  /**
+   * Feeds packed records to a batch export in chunks of DVD1_MAX_RECORDS_PER_CALL. `side`: a second input of
+   * `perRecord` bytes per record (its length already checked), whose chunk goes into WASM memory too; the export
+   * gets its address as the fifth argument.
+   */
+  #runPacked(
+    packed: Uint8Array, count: number, outputSize: number,
+    run: (records: number, count: number, outputs: number, statuses: number, side: number) => number,
+    side: { bytes: Uint8Array; perRecord: number } = { bytes: EMPTY, perRecord: 0 },
+  ) {
     if (!(packed instanceof Uint8Array)) throw new ScanpayError('BAD_ARGUMENT', 'packed must be a Uint8Array');
     aint(count, 'count', 0, Math.floor(packed.length / DVD1_RECORD_SIZE));
     if (packed.length !== count * DVD1_RECORD_SIZE) {
@@ -337,11 +376,13 @@ export class WasmCryptoCore implements CryptoCore {
     for (let first = 0; first < count; first += DVD1_MAX_RECORDS_PER_CALL) {
       const n = Math.min(DVD1_MAX_RECORDS_PER_CALL, count - first);
       const chunk = packed.subarray(first * DVD1_RECORD_SIZE, (first + n) * DVD1_RECORD_SIZE);
-      passed += this.#call(chunk.length + n * outputSize + align16(n), (heap, layout) => {
+      const sideChunk = side.bytes.subarray(first * side.perRecord, (first + n) * side.perRecord);
+      passed += this.#call(chunk.length + align16(n * outputSize) + align16(n) + sideChunk.length, (heap, layout) => {
         const recs = this.#put(heap, layout, chunk);
         const out = layout.take(n * outputSize);
         const outS = layout.take(n);
-        const ok = run(recs, n, out, outS);
+        const sideAt = this.#put(heap, layout, sideChunk);
+        const ok = run(recs, n, out, outS, sideAt);
         outputs.set(heap.subarray(out, out + n * outputSize), first * outputSize);
         statuses.set(heap.subarray(outS, outS + n), first);
         return ok;

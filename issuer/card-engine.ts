@@ -44,9 +44,60 @@ export interface PinChecked {
   cryptogram: Uint8Array | null; // 32 B, only when status is 0
 }
 
+/**
+ * A wallet enrolment (issue 26): a counted PIN attempt exactly like PinCheck's (payload as scanned from the printed
+ * card, the card row's stored secrets, the PIN), for the enrolment id the caller drew. No payment: no session,
+ * merchant or amount.
+ */
+export interface EnrolmentCheck extends Pick<PinCheck, 'payload' | 'card' | 'wrappedBasicKey' | 'pvv' | 'pin'> {
+  enrolmentId: string; // 32 lower-case hex (16 bytes from the CSPRNG)
+}
+
+export interface EnrolmentChecked {
+  ok: boolean; // status === 0
+  status: number; // OR of CARD_STATUS bits, as PinChecked's
+  /** 32 B = HKDF(basic key, "", "scanpay/v2/wallet-key" ‖ enrolment id), only when ok: handed once to the browser, never stored. */
+  walletKey: Uint8Array | null;
+  /** 44 B, only when ok: the PAN wrapped under the storage key for this card and enrolment; the enrolment row keeps it (CodeCheck needs it). */
+  wrappedPan: Uint8Array | null;
+}
+
+/**
+ * A one-time code (card payload v2, core/one-time-code.ts) to verify against its enrolment and card: the code's
+ * bytes as scanned, the card row's stored secrets and the enrolment row's wrapped PAN as they are at rest, and the
+ * payment. `pin`: null when the code stands in for the PIN (amount ≤ the card's codeNoPinLimit), else the PIN the
+ * holder entered, checked against `pvv` as in PinCheck. The step window and the counter are the store's to judge;
+ * an engine checks the MAC (and the PIN).
+ */
+export interface CodeCheck {
+  code: Uint8Array; // 41 B (codeBytes / scannedPayload)
+  card: string; // card token of the enrolment
+  wrappedBasicKey: Uint8Array;
+  pvv: Uint8Array;
+  wrappedPan: Uint8Array; // EnrolmentChecked.wrappedPan, as the enrolment row keeps it
+  pin: string | null;
+  sessionId: string; // 32 hex
+  merchant: string; // at most 16 bytes of UTF-8
+  amount: number; // minor units
+}
+
+export interface CodeChecked {
+  ok: boolean; // status === 0
+  /**
+   * OR of CARD_STATUS bits: CODE_MAC (forged, altered or another enrolment's code, or the wrong basic key), PVV (the
+   * PIN, when given), BASIC_KEY (the card row's basic key would not unwrap), LUHN (the enrolment's PAN would not unwrap).
+   */
+  status: number;
+  cryptogram: Uint8Array | null; // 32 B, only when ok: the PIN record's cryptogram for this payment
+}
+
 export interface CardEngine {
   openCard(payload: Uint8Array): Promise<CardOpening>;
   checkPin(check: PinCheck): Promise<PinChecked>;
+  /** A PIN attempt that enrols a wallet: checkPin's checks, and the wallet key and wrapped PAN when they all pass. */
+  checkEnrolment(check: EnrolmentCheck): Promise<EnrolmentChecked>;
+  /** Verifies a one-time code's MAC (and the PIN when given) in the DVD-1 code record; the cryptogram when it passes. */
+  checkCode(check: CodeCheck): Promise<CodeChecked>;
   /**
    * Signs a segment of a merchant's receipt chain with the active receipt key (issuer/receipt-signing.ts), where
    * the key ring is: the receipts' texts and hashes, in order. RECEIPT_MALFORMED for a bad field.

@@ -7,7 +7,7 @@
 export * from './issuer.ts';
 export * from './key-ring.ts';
 export * from './store/index.ts';
-export { PAYLOAD_SIZE, PAYLOAD_VERSION, parsePayload, payloadFromText, payloadToText } from './payload.ts';
+export { PAYLOAD_SIZE, PAYLOAD_VERSION, parsePayload, payloadFromText, payloadToText, scannedPayload, type ScannedPayload } from './payload.ts';
 export { maskPan } from './pan.ts';
 export { QR_ERROR_CORRECTION, decodeQrPng, payloadQrPng, payloadQrSvg, qrVersionOf } from './qr.ts';
 export { ScanpayBaseError, ScanpayError, isScanpayBaseError, isScanpayError, type ErrorCode, type ErrorLayer } from '../core/errors.ts';

@@ -8,11 +8,15 @@
  * The header is authenticated by both tags, and c2 is bound to c1 through tag1, so a field spliced from
  * another card, or a header edited, fails authentication. The QR text is base45 (RFC 9285), which
  * fits QR alphanumeric mode: 168 characters.
+ *
+ * Payload v2 (a wallet's one-time code, 41 bytes, 62 characters) is defined in core/one-time-code.ts, engine-neutral
+ * for the browser wallet; `scannedPayload` tells the two apart by decoded length and first byte.
  */
 import { randomBytes } from 'node:crypto';
 import base45 from 'base45';
 import { ScanpayError } from '../core/errors.ts';
 import type { CryptoCore, Dvd1OpenInput } from '../core/types.ts';
+import { CODE_TEXT_LENGTH, CODE_VERSION, decodeCode, codeBytes, type OneTimeCode } from '../core/one-time-code.ts';
 
 export const PAYLOAD_VERSION = 1;
 export const HEADER_SIZE = 8;
@@ -104,4 +108,25 @@ export function payloadFromText(text: unknown): Uint8Array {
     throw new ScanpayError('PAYLOAD_MALFORMED', 'not canonical base45');
   }
   return bytes;
+}
+
+/** What a scanner read: a v1 card payload (112 bytes) or a v2 one-time code (41 bytes, its fields decoded). */
+export type ScannedPayload =
+  | { version: typeof PAYLOAD_VERSION; bytes: Uint8Array }
+  | { version: typeof CODE_VERSION; bytes: Uint8Array; code: OneTimeCode };
+
+/**
+ * Either version from QR text, told apart by length (168 or 62 characters, so by decoded length) and then by the
+ * version byte each parser checks: PAYLOAD_TOO_LARGE past PAYLOAD_TEXT_MAX characters, else PAYLOAD_MALFORMED for
+ * anything that is not one of the two, canonically spelt.
+ * @example
+ *   const scanned = scannedPayload(text);
+ *   if (scanned.version === 2) use(scanned.code.enrolmentId, scanned.code.counter); else open(scanned.bytes);
+ */
+export function scannedPayload(text: unknown): ScannedPayload {
+  if (typeof text === 'string' && text.length === CODE_TEXT_LENGTH) {
+    const bytes = codeBytes(text);
+    return { version: CODE_VERSION, bytes, code: decodeCode(bytes) };
+  }
+  return { version: PAYLOAD_VERSION, bytes: payloadFromText(text) };
 }

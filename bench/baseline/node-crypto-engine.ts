@@ -7,13 +7,15 @@
  */
 import type { CryptoCore } from '../../core/types.ts';
 import { CardCrypto, type Dvd1Functions } from '../../issuer/card-crypto.ts';
-import type { CardEngine, CardOpening, PinCheck, PinChecked } from '../../issuer/card-engine.ts';
+import type {
+  CardEngine, CardOpening, CodeCheck, CodeChecked, EnrolmentCheck, EnrolmentChecked, PinCheck, PinChecked,
+} from '../../issuer/card-engine.ts';
 import type { KeyRingSource } from '../../issuer/key-ring-source.ts';
 import { signReceiptChain, type ReceiptChainRequest, type SignedReceipt } from '../../issuer/receipt-signing.ts';
-import { dvd1BatchPacked, dvd1OpenBatchPacked } from './node-crypto-dvd1.ts';
+import { dvd1BatchPacked, dvd1CodeBatchPacked, dvd1EnrolBatchPacked, dvd1OpenBatchPacked } from './node-crypto-dvd1.ts';
 
 /** The node:crypto DVD-1, one record at a time, over the packed records CardCrypto hands the core. */
-const NODE_DVD1: Dvd1Functions = { dvd1OpenBatchPacked, dvd1BatchPacked };
+export const NODE_DVD1: Dvd1Functions = { dvd1OpenBatchPacked, dvd1BatchPacked, dvd1CodeBatchPacked, dvd1EnrolBatchPacked };
 
 export class NodeCryptoEngine implements CardEngine {
   readonly queueDepth = 0;
@@ -33,6 +35,14 @@ export class NodeCryptoEngine implements CardEngine {
 
   async checkPin(check: PinCheck): Promise<PinChecked> {
     return this.#crypto.checkPins([check])[0];
+  }
+
+  async checkEnrolment(check: EnrolmentCheck): Promise<EnrolmentChecked> {
+    return this.#crypto.checkEnrolments([check])[0];
+  }
+
+  async checkCode(check: CodeCheck): Promise<CodeChecked> {
+    return this.#crypto.checkCodes([check])[0];
   }
 
   async signReceipts(request: ReceiptChainRequest): Promise<SignedReceipt[]> {

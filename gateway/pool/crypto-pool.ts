@@ -15,12 +15,17 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import type { CardEngine, CardOpening, PinCheck, PinChecked } from '../../issuer/card-engine.ts';
+import type {
+  CardEngine, CardOpening, CodeCheck, CodeChecked, EnrolmentCheck, EnrolmentChecked, PinCheck, PinChecked,
+} from '../../issuer/card-engine.ts';
 import type { KeyRingSource } from '../../issuer/key-ring-source.ts';
 import { Batcher } from './batcher.ts';
 import { isScanpayError } from '../../core/errors.ts';
 export { PoolBusyError } from './batcher.ts';
-import { decodeOpenAnswer, decodePinAnswer, encodeOpenRequest, encodePinRequest } from '../../issuer/card-batch.ts';
+import {
+  decodeCodeAnswer, decodeEnrolmentAnswer, decodeOpenAnswer, decodePinAnswer, encodeCodeRequest, encodeEnrolmentRequest, encodeOpenRequest,
+  encodePinRequest,
+} from '../../issuer/card-batch.ts';
 import { REQUEST_SIZE, packTask, type PoolTaskKind, type PoolTaskResult, type ReceiptTask } from './tasks.ts';
 import type { ReceiptChainRequest, SignedReceipt } from '../../issuer/receipt-signing.ts';
 
@@ -28,7 +33,8 @@ export interface CryptoPoolOptions {
   keys: KeyRingSource; // the issuer key ring the workers load (and reload)
   threads?: number; // default: availableParallelism()
   batch: { maxItems: number; windowMs: number };
-  onBatch?: (kind: 'open' | 'dvd1', size: number) => void; // the metric's labels: payload opening (S22), DVD-1 (S25)
+  /** The metric's labels: payload opening (S22), DVD-1 (S25), wallet enrolment, one-time code. */
+  onBatch?: (kind: 'open' | 'dvd1' | 'enrol' | 'code', size: number) => void;
   /** Requests of each kind that may wait for a batch; past it a request fails at once with PoolBusyError. */
   maxQueued?: number;
   /** A worker failed outside a task, or a batch failed and was run again (logged and counted, never a crash). */
@@ -55,6 +61,8 @@ export class CryptoPool implements CardEngine {
   readonly #keys: KeyRingSource;
   readonly #opens: Batcher<Uint8Array, CardOpening>; // items: encoded requests (tasks.ts)
   readonly #pins: Batcher<Uint8Array, PinChecked>;
+  readonly #enrolments: Batcher<Uint8Array, EnrolmentChecked>;
+  readonly #codes: Batcher<Uint8Array, CodeChecked>;
   readonly #onError: CryptoPoolOptions['onError'];
   #closed = false;
 
@@ -72,6 +80,8 @@ export class CryptoPool implements CardEngine {
     const batch = { ...opts.batch, maxConcurrent: threads, maxWaiting: opts.maxQueued ?? DEFAULT_MAX_QUEUED };
     this.#opens = new Batcher((requests) => this.#run('open', requests, decodeOpenAnswer), { ...batch, onFlush: (n) => opts.onBatch?.('open', n) });
     this.#pins = new Batcher((requests) => this.#run('pin', requests, decodePinAnswer), { ...batch, onFlush: (n) => opts.onBatch?.('dvd1', n) });
+    this.#enrolments = new Batcher((requests) => this.#run('enrol', requests, decodeEnrolmentAnswer), { ...batch, onFlush: (n) => opts.onBatch?.('enrol', n) });
+    this.#codes = new Batcher((requests) => this.#run('code', requests, decodeCodeAnswer), { ...batch, onFlush: (n) => opts.onBatch?.('code', n) });
   }
 
   get threads(): number {
@@ -84,7 +94,7 @@ export class CryptoPool implements CardEngine {
 
   /** Requests waiting for, or inside, a batch. */
   get queueDepth(): number {
-    return this.#opens.depth + this.#pins.depth;
+    return this.#opens.depth + this.#pins.depth + this.#enrolments.depth + this.#codes.depth;
   }
 
   // Each request is encoded once, as it arrives, straight into its DVD-1 record (issuer/card-batch.ts), so a
@@ -95,6 +105,16 @@ export class CryptoPool implements CardEngine {
 
   checkPin(check: PinCheck): Promise<PinChecked> {
     return this.#submit(this.#pins, 'pin', check, encodePinRequest);
+  }
+
+  /** A wallet enrolment: a PIN check batched with others, with the wallet key and wrapped PAN when it passes. */
+  checkEnrolment(check: EnrolmentCheck): Promise<EnrolmentChecked> {
+    return this.#submit(this.#enrolments, 'enrol', check, encodeEnrolmentRequest);
+  }
+
+  /** A one-time code, batched with others into one DVD-1 code-record task. */
+  checkCode(check: CodeCheck): Promise<CodeChecked> {
+    return this.#submit(this.#codes, 'code', check, encodeCodeRequest);
   }
 
   /**

@@ -14,7 +14,9 @@ export function runPoolTask(crypto: CardCrypto, task: PoolTask): PoolTaskResult 
   try {
     const answers = new Uint8Array(count * ANSWER_SIZE[kind]);
     if (kind === 'open') crypto.openBatch(packed, count, answers);
-    else crypto.checkPinBatch(packed, count, answers);
+    else if (kind === 'pin') crypto.checkPinBatch(packed, count, answers);
+    else if (kind === 'enrol') crypto.checkEnrolmentBatch(packed, count, answers);
+    else crypto.checkCodeBatch(packed, count, answers);
     return answers.buffer;
   } finally {
     packed.fill(0);

@@ -8,10 +8,12 @@
  */
 import type { ReceiptChainRequest } from '../../issuer/receipt-signing.ts';
 import {
-  OPEN_ANSWER_SIZE, OPEN_REQUEST_SIZE, PIN_ANSWER_SIZE, PIN_REQUEST_SIZE, packPinBatch,
+  CODE_ANSWER_SIZE, CODE_REQUEST_SIZE, CODE_SIDE_SIZE, ENROL_ANSWER_SIZE, ENROL_REQUEST_SIZE, ENROL_SIDE_SIZE, OPEN_ANSWER_SIZE,
+  OPEN_REQUEST_SIZE, PIN_ANSWER_SIZE, PIN_REQUEST_SIZE, PIN_SIDE_SIZE, packSidedBatch,
 } from '../../issuer/card-batch.ts';
 
-export type PoolTaskKind = 'open' | 'pin'; // DVD-1 steps 1–2 (scan) or the whole of DVD-1 (PIN)
+/** DVD-1 steps 1–2 (scan), the whole of DVD-1 (PIN), a wallet enrolment (PIN + wallet key), a one-time code. */
+export type PoolTaskKind = 'open' | 'pin' | 'enrol' | 'code';
 
 export interface PoolTask {
   kind: PoolTaskKind;
@@ -31,13 +33,15 @@ export interface ReceiptTask {
   request: ReceiptChainRequest;
 }
 
-export const REQUEST_SIZE: Record<PoolTaskKind, number> = { open: OPEN_REQUEST_SIZE, pin: PIN_REQUEST_SIZE };
-export const ANSWER_SIZE: Record<PoolTaskKind, number> = { open: OPEN_ANSWER_SIZE, pin: PIN_ANSWER_SIZE };
+export const REQUEST_SIZE: Record<PoolTaskKind, number> = { open: OPEN_REQUEST_SIZE, pin: PIN_REQUEST_SIZE, enrol: ENROL_REQUEST_SIZE, code: CODE_REQUEST_SIZE };
+export const ANSWER_SIZE: Record<PoolTaskKind, number> = { open: OPEN_ANSWER_SIZE, pin: PIN_ANSWER_SIZE, enrol: ENROL_ANSWER_SIZE, code: CODE_ANSWER_SIZE };
+/** The side area per request of the kinds that have one (issuer/card-batch.ts); open requests are bare records. */
+const SIDE_SIZE: Record<Exclude<PoolTaskKind, 'open'>, number> = { pin: PIN_SIDE_SIZE, enrol: ENROL_SIDE_SIZE, code: CODE_SIDE_SIZE };
 
 /** A batch's requests (each REQUEST_SIZE[kind] bytes, encoded as it arrived) as the one buffer a worker gets. */
 export function packTask(kind: PoolTaskKind, requests: readonly Uint8Array[]): PoolTask {
   let packed: Uint8Array;
-  if (kind === 'pin') packed = packPinBatch(requests);
+  if (kind !== 'open') packed = packSidedBatch(requests, SIDE_SIZE[kind]);
   else {
     packed = new Uint8Array(requests.length * OPEN_REQUEST_SIZE);
     requests.forEach((request, i) => packed.set(request, i * OPEN_REQUEST_SIZE));

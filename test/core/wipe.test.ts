@@ -9,8 +9,9 @@
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CORE_SCALAR_WASM_PATH, CORE_WASM_PATH, DVD1_RECORD_SIZE, encodeDvd1Record } from '../../core/index.ts';
+import { CORE_SCALAR_WASM_PATH, CORE_WASM_PATH, DVD1_RECORD_SIZE, encodeDvd1CodeRecord, encodeDvd1Record } from '../../core/index.ts';
 import { makeDvd1Records } from '../../bench/dvd1/records.ts';
+import { CODE_TAMPERS, makeCodeCases } from '../../bench/dvd1/code-records.ts';
 
 type BatchExport = 'dvd1Batch' | 'dvd1BatchScalar' | 'dvd1OpenBatch';
 type RawExports = { memory: WebAssembly.Memory; heapBase(): number } & Record<BatchExport, (records: number, count: number, out: number, statuses: number) => number>;
@@ -35,6 +36,45 @@ describe.each([
   it.each(['dvd1Batch', 'dvd1BatchScalar', 'dvd1OpenBatch'] as const)('%s', (run) => {
     const a = runOnFreshInstance(path, run, 101);
     const b = runOnFreshInstance(path, run, 202);
+    const differing = a.moduleMemory.reduce((n, byte, i) => n + (byte === b.moduleMemory[i] ? 0 : 1), 0);
+    expect(differing, 'bytes below heapBase that depend on the records').toBe(0);
+    expect(a.recordsAfter.every((byte) => byte === 0) && b.recordsAfter.every((byte) => byte === 0), 'records zeroed').toBe(true);
+  });
+});
+
+type CodeExports = {
+  memory: WebAssembly.Memory; heapBase(): number;
+  dvd1CodeBatch(records: number, count: number, out: number, statuses: number): number;
+  dvd1EnrolBatch(records: number, ids: number, count: number, out: number, statuses: number): number;
+};
+
+/** The code and enrolment batches, on a fresh instance each: the same wipe contract as the batches above. */
+function runCodeOnFreshInstance(path: string, run: 'dvd1CodeBatch' | 'dvd1EnrolBatch', seed: number): { moduleMemory: Uint8Array; recordsAfter: Uint8Array } {
+  const raw = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), {}).exports as unknown as CodeExports;
+  raw.memory.grow(1);
+  const base = raw.heapBase();
+  const heap = new Uint8Array(raw.memory.buffer);
+  const out = base + COUNT * DVD1_RECORD_SIZE;
+  if (run === 'dvd1CodeBatch') {
+    makeCodeCases(COUNT, { seed, withPin: seed % 2 === 0, tamper: (i) => (i % 3 === 2 ? CODE_TAMPERS[i % CODE_TAMPERS.length] : undefined) })
+      .forEach((c, i) => encodeDvd1CodeRecord(c.record, heap, base + i * DVD1_RECORD_SIZE));
+    raw.dvd1CodeBatch(base, COUNT, out, out + COUNT * 32);
+  } else {
+    makeDvd1Records(COUNT, { seed, badEvery: 3 }).forEach((r, i) => encodeDvd1Record(r, heap, base + i * DVD1_RECORD_SIZE));
+    const ids = out + COUNT * 64;
+    heap.set(randomBytes(COUNT * 16), ids);
+    raw.dvd1EnrolBatch(base, ids, COUNT, out, out + COUNT * 48);
+  }
+  return { moduleMemory: heap.slice(0, base), recordsAfter: heap.slice(base, out) };
+}
+
+describe.each([
+  ['SIMD', CORE_WASM_PATH],
+  ['scalar', CORE_SCALAR_WASM_PATH],
+])('%s build: the code and enrolment batches wipe their scratch and records', (_build, path) => {
+  it.each(['dvd1CodeBatch', 'dvd1EnrolBatch'] as const)('%s', (run) => {
+    const a = runCodeOnFreshInstance(path, run, 101);
+    const b = runCodeOnFreshInstance(path, run, 202);
     const differing = a.moduleMemory.reduce((n, byte, i) => n + (byte === b.moduleMemory[i] ? 0 : 1), 0);
     expect(differing, 'bytes below heapBase that depend on the records').toBe(0);
     expect(a.recordsAfter.every((byte) => byte === 0) && b.recordsAfter.every((byte) => byte === 0), 'records zeroed').toBe(true);

@@ -30,9 +30,10 @@ const IMPORT_MAP = {
 const PAGE = `<!doctype html><meta charset="utf-8"><title>scanpay core</title>
 <script type="importmap">${JSON.stringify(IMPORT_MAP)}</script>
 <script type="module">
-import { loadCore, pickCoreBuild } from 'scanpay/core';
+import * as scanpayCore from 'scanpay/core';
 import { runJobs } from '/test/engines/probe.js';
-window.scanpayProbe = async (build, jobs) => runJobs(await loadCore(undefined, { build }), jobs);
+const { loadCore, pickCoreBuild } = scanpayCore;
+window.scanpayProbe = async (build, jobs) => runJobs(await loadCore(undefined, { build }), jobs, scanpayCore);
 window.scanpayBench = async (config) => {
   const { benchEngine } = await import('/bench/engines/workload.js');
   return benchEngine(config, { coreOf: (build) => loadCore(undefined, { build }) });

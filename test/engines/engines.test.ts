@@ -1,17 +1,19 @@
 /**
  * The same core in every engine: Node, Deno, Bun, Chromium, Firefox ESR and native C (wasm2c + gcc) each
  * answer the same jobs (selftest, every in-ABI Wycheproof case, FIPS 180, RFC 8032 and Luhn answers,
- * seeded SHA-512 and Ed25519 cases, one fixed DVD-1 batch with bad records, full and open-only) with the
+ * seeded SHA-512 and Ed25519 cases, one-time codes (payload v2: generated with oneTimeCode, byte-identical text
+ * included; verified in code-record batches; enrolment), one fixed DVD-1 batch with bad records, full and open-only) with the
  * SIMD and the scalar build, and every answer must equal Node's byte for byte. WABT's interpreter
  * (test/engines/wabt.ts) answers the SHA-256, SHA-512 and Ed25519 jobs, which must equal Node's too.
  * Node's own answers are checked first: against the published vectors and node:crypto, and against the
  * node:crypto DVD-1 (bench/baseline), so agreement means agreement on the right bytes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as scanpayCore from '../../core/index.ts';
 import { loadCore, type CoreBuild } from '../../core/index.ts';
 import { makeDvd1Records } from '../../bench/dvd1/records.ts';
 import { run as nodeCryptoDvd1 } from '../../bench/dvd1/node-crypto.ts';
-import { buildJobs, DVD1_BATCH, ED25519_SEEDED, SHA512_LENGTHS } from './jobs.ts';
+import { buildJobs, CODE_JOBS, DVD1_BATCH, ED25519_SEEDED, SHA512_LENGTHS } from './jobs.ts';
 import { ENGINES } from './engines.ts';
 import { describeEngine } from './describe-engine.ts';
 import { runJobs } from './probe.js';
@@ -22,7 +24,7 @@ const reference: Partial<Record<CoreBuild, string[]>> = {};
 const answersOf = (text: string): string[] => text.trimEnd().split('\n');
 
 beforeAll(async () => {
-  for (const build of ['simd', 'scalar'] as const) reference[build] = answersOf(runJobs(await loadCore(undefined, { build }), jobs.text));
+  for (const build of ['simd', 'scalar'] as const) reference[build] = answersOf(runJobs(await loadCore(undefined, { build }), jobs.text, scanpayCore));
 });
 
 /** First differing line, shortened, so a mismatch reads as a sentence rather than 40 kB of hex. */
@@ -42,6 +44,9 @@ describe('Node, the reference', () => {
     expect(jobs.counts.ed25519).toBe(151 + 5 + 2 * ED25519_SEEDED.count); // Wycheproof, RFC 8032 §7.1, seeded (each flipped too)
     expect(jobs.counts.dvd1).toBe(2);
     expect(jobs.counts.receipt).toBe(2 * (3 + 8)); // two receipts: signature, hash, wrong key, 8 bytes changed
+    expect(jobs.counts.code).toBe(CODE_JOBS.generated); // one-time code generation, the worked example first
+    expect(jobs.counts.vcode).toBe(2); // code records without and with the PIN
+    expect(jobs.counts.enrol).toBe(1);
   });
 
   it('answers selftest 0, ABI 1, 4 lanes (SIMD) and 1 lane (scalar)', () => {

@@ -3,17 +3,22 @@
  * core's ABI (ChaCha20-Poly1305 with 96-bit nonces, HMAC-SHA256, HKDF-SHA256, Ed25519), FIPS 180 SHA-256,
  * SHA-512 and Luhn answers, SHA-512 of seeded messages, RFC 8032 §7.1 and seeded node:crypto Ed25519
  * signatures (each also with one bit flipped), the worked example's receipts (signature and hash, and with a byte
- * changed: refused), and one fixed DVD-1 batch of 37 seeded records, every third
+ * changed: refused), one-time codes (payload v2: docs/card-payload.md's worked example and seeded ones, generated
+ * with oneTimeCode; seeded code records, tampered ones mixed in, through the code batch with and without the PIN;
+ * a seeded enrolment batch), and one fixed DVD-1 batch of 37 seeded records, every third
  * one bad (bench/dvd1/records.ts), run through the full batch and the open-only batch. Built once, in Node;
  * the engines get the text. `expected` holds what the answers must say where a published answer (or
  * node:crypto's) exists, so Node's own answers are checked too, not only the other engines' agreement with Node.
  */
 import { createHash, createPrivateKey, sign, verify } from 'node:crypto';
+import base45 from 'base45';
 import { readFileSync } from 'node:fs';
-import { DVD1_RECORD_SIZE, encodeDvd1Record } from '../../core/index.ts';
+import { DVD1_RECORD_SIZE, encodeDvd1CodeRecord, encodeDvd1Record } from '../../core/index.ts';
 import { RECEIPT_ZERO_HASH, encodeReceiptBody } from '../../core/receipt.ts';
 import { makeDvd1Records } from '../../bench/dvd1/records.ts';
 import { SeededBytes } from '../../bench/dvd1/seeded-bytes.ts';
+import { CODE_TAMPERS, codeOf, makeCodeCases, walletKeyOf } from '../../bench/dvd1/code-records.ts';
+import { dvd1CodeBatchPacked, dvd1EnrolBatchPacked } from '../../bench/baseline/node-crypto-dvd1.ts';
 
 const VECTORS = new URL('../vectors/wycheproof/', import.meta.url);
 const RFC8032 = new URL('../vectors/rfc8032/', import.meta.url);
@@ -21,6 +26,8 @@ const RFC8032 = new URL('../vectors/rfc8032/', import.meta.url);
 export const SHA512_LENGTHS = [...Array.from({ length: 257 }, (_, i) => i), 511, 512, 1023, 1024];
 export const ED25519_SEEDED = { count: 24, seed: 8032 };
 export const DVD1_BATCH = { count: 37, seed: 2024, badEvery: 3 };
+/** One-time codes: seeded generation cases (plus the worked example), code-record batches (× with/without PIN), an enrolment batch. */
+export const CODE_JOBS = { generated: 12, seed: 26, records: 24, enrolments: 12 };
 
 interface Group<T> { ivSize?: number; keySize?: number; tagSize?: number; tests: T[] }
 interface Case { tcId: number; result: 'valid' | 'invalid' | 'acceptable' }
@@ -60,6 +67,47 @@ function receiptJobs(): { line: string; answer: string }[] {
       jobs.push({ line: `ed25519 ${pub} ${changed.subarray(body.length).toString('hex')} ${changed.subarray(0, body.length).toString('hex')}`, answer: '0' });
     }
   }
+  return jobs;
+}
+
+const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex') || '-';
+
+/**
+ * Payload v2 in every engine: `code` (generation: deriveWalletKey + oneTimeCode, answered as wallet key, code bytes
+ * and the text's ASCII in hex), `vcode` (the code-record batch) and `enrol` (the enrolment batch), each with the
+ * answer node:crypto gives (bench/dvd1/code-records.ts, bench/baseline/node-crypto-dvd1.ts).
+ */
+function codeJobs(): { kind: string; line: string; answer: string }[] {
+  const jobs: { kind: string; line: string; answer: string }[] = [];
+  const rng = new SeededBytes(CODE_JOBS.seed);
+  const u32 = (): number => Buffer.from(rng.bytes(4)).readUInt32BE(0);
+  const cases = [
+    // docs/card-payload.md's worked example, then the extremes of step and counter, then seeded ones
+    { basicKey: Uint8Array.from({ length: 32 }, (_, i) => i), id: new Uint8Array(Buffer.from('5c1e0d2f7a9b4c3d8e6f1a2b3c4d5e6f', 'hex')), step: 59885040, counter: 7 },
+    { basicKey: rng.bytes(32), id: rng.bytes(16), step: 0, counter: 0 },
+    { basicKey: rng.bytes(32), id: rng.bytes(16), step: 0xffffffff, counter: 0xffffffff },
+    ...Array.from({ length: CODE_JOBS.generated - 3 }, () => ({ basicKey: rng.bytes(32), id: rng.bytes(16), step: u32(), counter: u32() })),
+  ];
+  for (const { basicKey, id, step, counter } of cases) {
+    const walletKey = walletKeyOf(basicKey, id);
+    const code = codeOf(walletKey, id, step, counter);
+    const text = base45.encode(Buffer.from(code));
+    jobs.push({ kind: 'code', line: `code ${hexOf(basicKey)} ${hexOf(id)} ${step} ${counter}`, answer: `${hexOf(walletKey)} ${hexOf(code)} ${Buffer.from(text, 'latin1').toString('hex')}` });
+  }
+  for (const withPin of [false, true]) {
+    const n = CODE_JOBS.records;
+    const packed = new Uint8Array(n * DVD1_RECORD_SIZE);
+    makeCodeCases(n, { seed: CODE_JOBS.seed + (withPin ? 1 : 0), withPin, tamper: (i) => (i % 3 === 2 ? CODE_TAMPERS[Math.floor(i / 3) % CODE_TAMPERS.length] : undefined) })
+      .forEach((c, i) => encodeDvd1CodeRecord(c.record, packed, i * DVD1_RECORD_SIZE));
+    const r = dvd1CodeBatchPacked(packed, n);
+    jobs.push({ kind: 'vcode', line: `vcode ${n} ${hexOf(packed)}`, answer: `${r.passed} ${hexOf(r.cryptograms)}${hexOf(r.statuses)}` });
+  }
+  const n = CODE_JOBS.enrolments;
+  const packed = new Uint8Array(n * DVD1_RECORD_SIZE);
+  makeDvd1Records(n, { seed: CODE_JOBS.seed, badEvery: 3 }).forEach((r, i) => encodeDvd1Record(r, packed, i * DVD1_RECORD_SIZE));
+  const ids = rng.bytes(n * 16);
+  const e = dvd1EnrolBatchPacked(packed, ids, n);
+  jobs.push({ kind: 'enrol', line: `enrol ${n} ${hexOf(packed)} ${hexOf(ids)}`, answer: `${e.passed} ${hexOf(e.enrolled)}${hexOf(e.statuses)}` });
   return jobs;
 }
 
@@ -127,6 +175,7 @@ export function buildJobs(): EngineJobs {
   for (const [digits, ok] of [['4111111111111111', '1'], ['4111111111111112', '0'], ['79927398713', '1'], ['7992739871x', '0'], ['0', '0']]) {
     add('luhn', `luhn ${ascii(digits!)}`, ok);
   }
+  for (const job of codeJobs()) add(job.kind, job.line, job.answer);
   const { count, seed, badEvery } = DVD1_BATCH;
   const packed = new Uint8Array(count * DVD1_RECORD_SIZE);
   makeDvd1Records(count, { seed, badEvery }).forEach((r, i) => encodeDvd1Record(r, packed, i * DVD1_RECORD_SIZE));

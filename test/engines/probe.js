@@ -15,7 +15,11 @@
  *   luhn <ascii>                          → 1 | 0
  *   dvd1 <count> <records>                → <passed> <cryptograms‖statuses>
  *   open1 <count> <records>               → <passed> <opened‖statuses>
+ *   code <basicKey> <enrolmentId> <step> <counter> → <walletKey> <code> <text as ASCII hex>   (payload v2, oneTimeCode)
+ *   vcode <count> <code records>          → <passed> <cryptograms‖statuses>
+ *   enrol <count> <records> <ids>         → <passed> <enrolled‖statuses>
  * Byte strings are lower-case hex, "-" for empty. The first lines answer selftest, abiVersion and simdLanes.
+ * `code` jobs need the `scanpay/core` module itself (deriveWalletKey, oneTimeCode): runJobs' third argument.
  */
 
 /** @param {string} s */
@@ -47,8 +51,9 @@ function cat(...parts) {
 /**
  * @param {import('../../core/wasm-core.ts').WasmCryptoCore} core
  * @param {string} line
+ * @param {{ deriveWalletKey: Function, oneTimeCode: Function } | undefined} api
  */
-function answer(core, line) {
+function answer(core, line, api) {
   const [op, ...a] = line.split(' ');
   switch (op) {
     case 'seal':
@@ -90,6 +95,21 @@ function answer(core, line) {
       const r = core.dvd1OpenBatchPacked(unhex(a[1]), Number(a[0]));
       return `${r.passed} ${hex(cat(r.opened, r.statuses))}`;
     }
+    case 'code': {
+      if (!api) throw new Error('probe: code jobs need the scanpay/core module');
+      const enrolmentId = unhex(a[1]);
+      const walletKey = api.deriveWalletKey(core, unhex(a[0]), enrolmentId);
+      const code = api.oneTimeCode(core, walletKey, { enrolmentId, step: Number(a[2]), counter: Number(a[3]) });
+      return `${hex(walletKey)} ${hex(code.bytes)} ${hex(new TextEncoder().encode(code.text))}`;
+    }
+    case 'vcode': {
+      const r = core.dvd1CodeBatchPacked(unhex(a[1]), Number(a[0]));
+      return `${r.passed} ${hex(cat(r.cryptograms, r.statuses))}`;
+    }
+    case 'enrol': {
+      const r = core.dvd1EnrolBatchPacked(unhex(a[1]), unhex(a[2]), Number(a[0]));
+      return `${r.passed} ${hex(cat(r.enrolled, r.statuses))}`;
+    }
     default:
       throw new Error(`probe: unknown job ${op}`);
   }
@@ -98,10 +118,11 @@ function answer(core, line) {
 /**
  * @param {import('../../core/wasm-core.ts').WasmCryptoCore} core
  * @param {string} jobs
+ * @param {{ deriveWalletKey: Function, oneTimeCode: Function }} [api] the `scanpay/core` module, for `code` jobs
  * @returns {string}
  */
-export function runJobs(core, jobs) {
+export function runJobs(core, jobs, api) {
   const out = [`selftest ${core.selftest()}`, `abi ${core.abiVersion}`, `lanes ${core.simdLanes}`];
-  for (const line of jobs.split('\n')) if (line.trim() !== '') out.push(answer(core, line.trim()));
+  for (const line of jobs.split('\n')) if (line.trim() !== '') out.push(answer(core, line.trim(), api));
   return `${out.join('\n')}\n`;
 }

@@ -9,11 +9,14 @@ import { fuzzPayloadParser } from './targets/payload-parser.ts';
 const RUNS = Number(process.env.FUZZ_RUNS ?? 3_000);
 
 describe('fuzz (short): payload parser', () => {
-  it('payload parser: typed errors only, accepts only well-shaped bytes and canonical base45', async () => {
+  it('payload parser: typed errors only, accepts only well-shaped bytes and canonical base45 (v1 and v2)', async () => {
     const report = await fuzzPayloadParser({ runs: RUNS });
     expect(report.cases).toBe(RUNS);
     expect(report.outcomes['bytes:parsed']).toBeGreaterThan(0);
     expect(report.outcomes['text:decoded']).toBeGreaterThan(0);
     expect(report.outcomes['text:PAYLOAD_TOO_LARGE']).toBeGreaterThan(0);
+    expect(report.outcomes['code:v2']).toBeGreaterThan(0);
+    expect(report.outcomes['code:PAYLOAD_MALFORMED']).toBeGreaterThan(0);
+    expect(report.outcomes['code:PAYLOAD_TOO_LARGE']).toBeGreaterThan(0);
   });
 });

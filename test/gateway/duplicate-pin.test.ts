@@ -36,6 +36,12 @@ function fakeEngine(delayMs: number): CardEngine & { checks: PinCheck[] } {
     async signReceipts() {
       throw new Error('not used');
     },
+    async checkEnrolment() {
+      throw new Error('not used');
+    },
+    async checkCode() {
+      throw new Error('not used');
+    },
     async checkPin(check): Promise<PinChecked> {
       checks.push(check);
       await new Promise((resolve) => setTimeout(resolve, delayMs));

@@ -15,7 +15,7 @@ import { DVD1_FIELDS, DVD1_RECORD_SIZE, encodeDvd1Record } from '../../core/dvd1
 import { loadCore } from '../../core/index.ts';
 import type { WasmCryptoCore } from '../../core/wasm-core.ts';
 import { makePinChecks } from '../../bench/dvd1/pin-checks.ts';
-import { dvd1BatchPacked, dvd1OpenBatchPacked } from '../../bench/dvd1/node-crypto.ts';
+import { dvd1BatchPacked, dvd1CodeBatchPacked, dvd1EnrolBatchPacked, dvd1OpenBatchPacked } from '../../bench/dvd1/node-crypto.ts';
 import {
   OPEN_ANSWER_SIZE, OPEN_REQUEST_SIZE, PIN_ANSWER_SIZE, PIN_REQUEST_SIZE, PIN_SIDE_SIZE, decodeOpenAnswer, decodePinAnswer,
   encodeOpenRequest, encodePinRequest, packPinBatch, pinBatchParts,
@@ -197,7 +197,7 @@ describe('CardCrypto on a batch: the keys go into the records in place', () => {
 
   it('the node:crypto baseline on the same batch answers the same, byte for byte', () => {
     const wasm = run(new CardCrypto(core, ring)).answers;
-    const baseline = run(new CardCrypto(core, ring, { dvd1BatchPacked, dvd1OpenBatchPacked })).answers;
+    const baseline = run(new CardCrypto(core, ring, { dvd1BatchPacked, dvd1OpenBatchPacked, dvd1CodeBatchPacked, dvd1EnrolBatchPacked })).answers;
     expect(baseline.map((a) => [a.status, hex(a.cryptogram)])).toEqual(wasm.map((a) => [a.status, hex(a.cryptogram)]));
   });
 

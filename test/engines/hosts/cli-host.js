@@ -17,14 +17,15 @@ const readBytes = {
 const cwd = host === 'deno' ? Deno.cwd() : process.cwd();
 const readText = async (path) => new TextDecoder().decode(await readBytes(new URL(path, `file://${cwd}/`)));
 
-const { loadCore, coreWasmUrl } = await import('../../../dist/core/browser.js');
+const scanpayCore = await import('../../../dist/core/browser.js');
+const { loadCore, coreWasmUrl } = scanpayCore;
 const coreOf = async (build) => loadCore(await readBytes(coreWasmUrl(build)));
 
 const [mode, ...rest] = args;
 let out;
 if (mode === 'probe') {
   const { runJobs } = await import('../probe.js');
-  out = runJobs(await coreOf(rest[0]), await readText(rest[1]));
+  out = runJobs(await coreOf(rest[0]), await readText(rest[1]), scanpayCore);
 } else if (mode === 'bench') {
   const { benchEngine } = await import('../../../bench/engines/workload.js');
   const config = JSON.parse(await readText(rest[0]));

@@ -56,6 +56,22 @@ static int split(char *line, char **fields, int max) {
   return n;
 }
 
+/* Base45 (RFC 9285) of `length` bytes at `at` in memory, printed as its ASCII in hex (the probe's `code` answer). */
+static void print_base45_hex(u32 at, u32 length) {
+  static const char alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+  const u8 *b = mem()->data + at;
+  for (u32 i = 0; i < length; i += 2) {
+    if (i + 1 < length) {
+      u32 n = (u32)b[i] << 8 | b[i + 1];
+      printf("%02x%02x%02x", alphabet[n % 45], alphabet[n / 45 % 45], alphabet[n / 2025]);
+    } else {
+      printf("%02x%02x", alphabet[b[i] % 45], alphabet[b[i] / 45]);
+    }
+  }
+}
+
+static void put_u32_be(u8 *p, u32 v) { p[0] = (u8)(v >> 24); p[1] = (u8)(v >> 16); p[2] = (u8)(v >> 8); p[3] = (u8)v; }
+
 static void answer(char **f) {
   const char *op = f[0];
   if (strcmp(op, "seal") == 0 || strcmp(op, "open") == 0) {
@@ -107,6 +123,42 @@ static void answer(char **f) {
                               : Z_scanpay_coreZ_dvd1OpenBatch(&core, recs, count, out, statuses);
     printf("%u ", passed);
     print_hex(out, count * size + count); /* outputs and statuses are adjacent: statuses = out + count*size */
+  } else if (strcmp(op, "code") == 0) {
+    /* payload v2 from the exports alone: walletKey = HKDF(bk, "", "scanpay/v2/wallet-key" ‖ id); mac = HMAC(wk, label ‖ signed)[0..16] */
+    static const char wallet_label[] = "scanpay/v2/wallet-key", code_label[] = "scanpay/v2/code\n";
+    u32 bl = unhex(f[1]), il = unhex(f[2]);
+    if (bl != 32 || il != 16) { fprintf(stderr, "probe: basic key 32 B and enrolment id 16 B only\n"); exit(2); }
+    u8 info[21 + 16], message[16 + 25];
+    memcpy(info, wallet_label, 21);
+    memcpy(info + 21, f[2], 16);
+    u8 *signed_bytes = message + 16;
+    memcpy(message, code_label, 16);
+    signed_bytes[0] = 2;
+    memcpy(signed_bytes + 1, f[2], 16);
+    put_u32_be(signed_bytes + 17, (u32)strtoul(f[3], NULL, 10));
+    put_u32_be(signed_bytes + 21, (u32)strtoul(f[4], NULL, 10));
+    u32 bk = put((u8 *)f[1], 32), inf = put(info, sizeof info), msg = put(message, sizeof message);
+    u32 prk = take(32), wk = take(32), mac = take(32), code = take(41);
+    Z_scanpay_coreZ_hkdfExtract(&core, 0, 0, bk, 32, prk);
+    Z_scanpay_coreZ_hkdfExpand(&core, prk, 32, inf, sizeof info, wk, 32);
+    Z_scanpay_coreZ_hmacSha256(&core, wk, 32, msg, sizeof message, mac);
+    memcpy(mem()->data + code, signed_bytes, 25);
+    memcpy(mem()->data + code + 25, mem()->data + mac, 16);
+    print_hex(wk, 32);
+    fputc(' ', stdout);
+    print_hex(code, 41);
+    fputc(' ', stdout);
+    print_base45_hex(code, 41);
+  } else if (strcmp(op, "vcode") == 0) {
+    u32 count = (u32)strtoul(f[1], NULL, 10), rl = unhex(f[2]);
+    u32 recs = put((u8 *)f[2], rl), out = take(count * 32), statuses = take(count);
+    printf("%u ", Z_scanpay_coreZ_dvd1CodeBatch(&core, recs, count, out, statuses));
+    print_hex(out, count * 32 + count);
+  } else if (strcmp(op, "enrol") == 0) {
+    u32 count = (u32)strtoul(f[1], NULL, 10), rl = unhex(f[2]), il = unhex(f[3]);
+    u32 recs = put((u8 *)f[2], rl), ids = put((u8 *)f[3], il), out = take(count * 48), statuses = take(count);
+    printf("%u ", Z_scanpay_coreZ_dvd1EnrolBatch(&core, recs, ids, count, out, statuses));
+    print_hex(out, count * 48 + count);
   } else {
     fprintf(stderr, "probe: unknown job %s\n", op);
     exit(2);

@@ -1,12 +1,15 @@
 /**
  * Fuzz target: the card payload parser (issuer/payload.ts) — `payloadFromText` on QR text and `parsePayload`
- * on bytes. Inputs: random bytes and strings, byte mutations and splices of real payloads, base45 text
- * mutations, huge and empty inputs, values of the wrong type.
+ * on bytes — and the one-time code parser (payload v2, core/one-time-code.ts) behind `scannedPayload`. Inputs:
+ * random bytes and strings, byte mutations and splices of real payloads and codes, base45 text mutations, huge and
+ * empty inputs, values of the wrong type.
  * Invariant: a ScanpayError PAYLOAD_MALFORMED / PAYLOAD_TOO_LARGE, or a parse whose header fields are read
- * from the bytes given; text decodes only when it is the canonical base45 of 112 bytes.
+ * from the bytes given; text decodes only when it is the canonical base45 of 112 bytes (v1) or of 41 bytes
+ * starting with version 2 (v2, whose fields re-encode to the same text).
  */
 import fc from 'fast-check';
-import { PAYLOAD_SIZE, PAYLOAD_TEXT_MAX, parsePayload, payloadFromText, payloadToText } from '../../../issuer/payload.ts';
+import { PAYLOAD_SIZE, PAYLOAD_TEXT_MAX, parsePayload, payloadFromText, payloadToText, scannedPayload } from '../../../issuer/payload.ts';
+import { CODE_SIZE, codeText, encodeCode } from '../../../core/one-time-code.ts';
 import { cardDeck } from './card-deck.ts';
 import { share, timed, typedCode, type FuzzOptions, type FuzzReport } from './harness.ts';
 import { alphabetOf, hugeText, mutatedBytes, mutatedText, wronglyTyped } from './mutate.ts';
@@ -20,7 +23,7 @@ export async function fuzzPayloadParser(opts: FuzzOptions): Promise<FuzzReport> 
   const texts = deck.payloads.map((c) => c.payloadText);
 
   return timed('payload-parser', opts, async (seed, outcomes) => {
-    const [byteRuns, textRuns] = share(opts.runs, 2);
+    const [byteRuns, textRuns, codeRuns] = share(opts.runs, 3);
 
     const byteInputs = fc.oneof(
       { weight: 5, arbitrary: mutatedBytes(bytes) },
@@ -65,6 +68,40 @@ export async function fuzzPayloadParser(opts: FuzzOptions): Promise<FuzzReport> 
       outcomes.add('text:decoded');
     }), { numRuns: textRuns, seed });
 
-    return byteRuns + textRuns;
+    // payload v2: codes' text (and v1 text) through scannedPayload, which tells them apart
+    const codeBytes = Array.from({ length: 8 }, (_, i) => encodeCode({
+      enrolmentId: Uint8Array.from({ length: 16 }, (_, j) => (i * 31 + j * 7) & 0xff), step: i * 1_000_003, counter: i, mac: Uint8Array.from({ length: 16 }, (_, j) => (i + j * 13) & 0xff),
+    }));
+    const codeTexts = codeBytes.map(codeText);
+    const codeInputs = fc.oneof(
+      { weight: 5, arbitrary: mutatedText(codeTexts, alphabetOf(BASE45)) },
+      { weight: 2, arbitrary: mutatedBytes(codeBytes).map((b) => payloadToText(b)) }, // canonical text of damaged codes
+      { weight: 1, arbitrary: fc.uint8Array({ minLength: CODE_SIZE, maxLength: CODE_SIZE }).map((b) => payloadToText(b)) },
+      { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 300 }) },
+      { weight: 1, arbitrary: mutatedText(texts, alphabetOf(BASE45)) },
+      { weight: 1, arbitrary: fc.constantFrom('', codeTexts[0]!.toLowerCase(), `${codeTexts[0]} `, codeTexts[0]!.repeat(5)) },
+      { weight: 1, arbitrary: hugeText(10_000) },
+      { weight: 1, arbitrary: wronglyTyped() },
+    );
+    fc.assert(fc.property(codeInputs, (input) => {
+      let scanned;
+      try {
+        scanned = scannedPayload(input);
+      } catch (e) {
+        const code = typedCode(e, CODES, 'scannedPayload');
+        if (code === 'PAYLOAD_TOO_LARGE' && !(typeof input === 'string' && input.length > PAYLOAD_TEXT_MAX)) throw new Error('TOO_LARGE for short text');
+        outcomes.add(`code:${code}`);
+        return;
+      }
+      if (scanned.version === 1) {
+        if (payloadToText(scanned.bytes) !== input) throw new Error('v1: accepted non-canonical text');
+        outcomes.add('code:v1');
+        return;
+      }
+      if (scanned.bytes.length !== CODE_SIZE || scanned.bytes[0] !== 2 || codeText(encodeCode(scanned.code)) !== input) throw new Error('v2: accepted non-canonical or misread text');
+      outcomes.add('code:v2');
+    }), { numRuns: codeRuns, seed });
+
+    return byteRuns + textRuns + codeRuns;
   });
 }
