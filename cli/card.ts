@@ -1,5 +1,5 @@
 /**
- * `scanpay card …`: issue, re-issue, block, unblock, change PIN, show. A card is named by its PAN, by its
+ * `scanpay card …`: issue, re-issue, block, unblock, change PIN, show (and the wallet's: card-wallet.ts). A card is named by its PAN, by its
  * payload text (or a .txt file of it), or by a QR image of it. Output shows the masked PAN only; every
  * command that changes a card says what it changed.
  */
@@ -14,6 +14,7 @@ import { parsePayload, payloadFromText } from '../issuer/payload.ts';
 import { payloadQrPng, payloadQrSvg, qrVersionOf, QR_ERROR_CORRECTION } from '../issuer/qr.ts';
 import { MAX_MINOR_UNITS, MIN_AMOUNT, isKnownCurrency, isPin } from '../protocol/values.ts';
 import { readCardArgument, type CardArgument } from './card-ref.ts';
+import { cardWalletCommands } from './card-wallet.ts';
 import { withIssuer, type GlobalOptions, type IssuerContext } from './context.ts';
 import { asUsage, usageError } from './errors.ts';
 import { parseInteger, withJson, type Output } from './output.ts';
@@ -203,4 +204,6 @@ export function cardCommand(program: Command, out: Output): void {
         else printView(out, view, scanned ? { scanned: scannedLine(scanned, view) } : {});
       });
     });
+
+  cardWalletCommands(card, globals, out);
 }

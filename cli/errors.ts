@@ -19,9 +19,10 @@ export const EXIT = {
 
 /**
  * CLI codes, all exit 2: USAGE (a bad command line), NO_SUCH_FILE (a file argument that names nothing),
- * FILE_EXISTS (a file a command would write is there already, and it was not told to replace it).
+ * FILE_EXISTS (a file a command would write is there already, and it was not told to replace it),
+ * ENROLMENT_UNKNOWN (a wallet enrolment id the store never had: a typo, or another store).
  */
-export type CliCode = 'USAGE' | 'NO_SUCH_FILE' | 'FILE_EXISTS';
+export type CliCode = 'USAGE' | 'NO_SUCH_FILE' | 'FILE_EXISTS' | 'ENROLMENT_UNKNOWN';
 
 /** A failure the CLI itself reports: a CliCode, or a payment's decline reason (`declined`); with its exit code. */
 export class CliError extends ScanpayBaseError {
@@ -39,6 +40,11 @@ export function usageError(message: string): CliError {
 
 export function noSuchFile(path: string, also = ''): CliError {
   return new CliError('NO_SUCH_FILE' satisfies CliCode, `no such file: ${path}${also}`, EXIT.USAGE);
+}
+
+/** An enrolment id the store does not know: nothing was changed. */
+export function unknownEnrolment(id: string): CliError {
+  return new CliError('ENROLMENT_UNKNOWN' satisfies CliCode, `no wallet enrolment ${id} in this store (\`scanpay card wallets <card>\` lists a card's)`, EXIT.USAGE);
 }
 
 /** `path` exists and the command will not replace it: `how` says how to proceed (remove it, another path, --force). */
@@ -88,4 +94,5 @@ Exit codes:
   0  done (for \`scan\`: the payment was approved)
   1  refused or declined: by the issuer, the store, the key ring, the gateway or the card [a core
      or protocol code, e.g. CARD_BLOCKED, UNAUTHORIZED, or the decline reason, e.g. PIN_WRONG]
-  2  bad usage: the command line is wrong and nothing was done [USAGE, NO_SUCH_FILE, FILE_EXISTS]`;
+  2  bad usage: the command line is wrong and nothing was done [USAGE, NO_SUCH_FILE, FILE_EXISTS,
+     ENROLMENT_UNKNOWN]`;

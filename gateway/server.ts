@@ -21,6 +21,7 @@ import { FLEET_KEY_BYTES } from '../protocol/fleet-key.ts';
 import type { FlowDeps } from './flow/deps.ts';
 import { authRoutes } from './http/auth-routes.ts';
 import { receiptRoutes } from './http/receipt-routes.ts';
+import { walletRoutes } from './http/wallet-routes.ts';
 import { startReceiptLoop } from './ledger/receipt-loop.ts';
 import { MERCHANT_LISTENER_ANSWERS } from './merchant-api/answers.ts';
 import { MerchantAuth } from './merchant-api/authenticate.ts';
@@ -331,6 +332,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     routes: [
       ...authRoutes(flow, inFlight, () => hub.draining, opts.pageLimits ?? D.pageLimits), ...publicHealthRoutes(ops),
       ...receiptRoutes({ flow, receiptKeys: () => receiptKeys, limits: opts.pageLimits ?? D.pageLimits }),
+      ...walletRoutes(flow, inFlight, () => hub.draining, opts.pageLimits ?? D.pageLimits),
     ],
     opsRoutes: opsRoutes(ops),
     merchant: { routes: merchantRoutes, answers: MERCHANT_LISTENER_ANSWERS },

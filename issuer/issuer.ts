@@ -15,6 +15,7 @@ import { payloadToText, sealPayload } from './payload.ts';
 import { assertPin, pinVerificationValue, unwrapBasicKey, wrapBasicKey } from './card-secrets.ts';
 import { judgePayloads, panOfPayload, type Verdict } from './verifier.ts';
 import type { CardRecord, CardStatus, Store } from './store/types.ts';
+import { cardPolicy, type CardPolicy, type EnrolmentRecord, type EnrolmentRevocation } from './store/wallet-types.ts';
 
 export const DEFAULT_BIN = '400000';
 const PAN_DRAWS = 20; // collisions are rare; a run of 20 means the BIN is nearly full
@@ -143,6 +144,28 @@ export class Issuer {
 
   async viewCard(pan: string): Promise<CardView> {
     return viewOf(await this.#getCard(pan));
+  }
+
+  /** The card's wallet enrolments (oldest first, revoked ones too) and its wallet policy. */
+  async walletsOf(pan: string): Promise<{ view: CardView; policy: CardPolicy; enrolments: EnrolmentRecord[] }> {
+    const card = await this.#getCard(pan);
+    return { view: viewOf(card), policy: cardPolicy(card), enrolments: await this.#store.listEnrolments(card.token) };
+  }
+
+  /** Revokes one enrolment (idempotent): what it did, and the enrolment as it is now (null: the store never had it). */
+  async revokeWallet(enrolmentId: string): Promise<{ outcome: EnrolmentRevocation; enrolment: EnrolmentRecord | null }> {
+    const outcome = await this.#store.revokeEnrolment(enrolmentId, Date.now());
+    return { outcome, enrolment: outcome === 'unknown' ? null : await this.#store.getEnrolment(enrolmentId) };
+  }
+
+  /** Changes the card's wallet policy (the fields given; the store checks the whole), resolving to before and after. */
+  async setCardPolicy(pan: string, change: Partial<CardPolicy>): Promise<{ view: CardView; before: CardPolicy; after: CardPolicy }> {
+    let before: CardPolicy | undefined;
+    const card = await this.#mutate(pan, (c) => {
+      before = cardPolicy(c);
+      return { ...c, ...before, ...change, updatedAt: Date.now() };
+    });
+    return { view: viewOf(card), before: before!, after: cardPolicy(card) };
   }
 
   /** S22 for many payloads at once (see legality.ts). */

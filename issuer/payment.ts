@@ -15,19 +15,32 @@ import { randomHex } from './random-id.ts';
 import { shardOf } from './session-id.ts';
 import type { OperationRefusal, PaymentStatus } from './store/payment-types.ts';
 import type { CardRecord, LedgerRecord, PaymentRequest, PinResult } from './store/types.ts';
+import { STATIC_QR_REFUSES_LUA, cardPolicy, staticQrRefuses } from './store/wallet-types.ts';
 
 /** Why a payment with a verified PIN was declined; null in a record means approved. */
 export type DeclineReason = DeclineCode;
 
+/** What the rules read of the card: its row's terms and wallet policy, and whether it has an active enrolment. */
+export type DeclineCard = Pick<CardRecord, 'currency' | 'limit' | 'balance' | 'staticQr' | 'staticQrLimit'> & { enrolled: boolean };
+export type DeclineRequest = Pick<PaymentRequest, 'currency' | 'amount' | 'via'>;
+
 interface DeclineRule {
   /** Whether it declines, in TypeScript (the embedded store)… */
-  declines(card: Pick<CardRecord, 'currency' | 'limit' | 'balance'>, request: Pick<PaymentRequest, 'currency' | 'amount'>): boolean;
-  /** …and the same test in Lua, over locals `card` {currency, limit, balance} and `request` {currency, amount}. */
+  declines(card: DeclineCard, request: DeclineRequest): boolean;
+  /**
+   * …and the same test in Lua, over locals `card` {currency, limit, balance, staticQr, staticQrLimit, enrolled}
+   * and `request` {currency, amount, viaCode}, with static_qr_refuses (wallet-types.ts) in scope.
+   */
   lua: string;
 }
 
 /** Each decline reason's rule (every one of DECLINE_CODES has one: the type says so). */
 const DECLINE_RULE: Readonly<Record<DeclineReason, DeclineRule>> = {
+  // the printed QR under the card's wallet policy (checked at the scan too, and again here: it may change meanwhile)
+  STATIC_QR_REFUSED: {
+    declines: (card, request) => request.via !== 'code' && staticQrRefuses(cardPolicy(card), request.amount, card.enrolled),
+    lua: 'not request.viaCode and static_qr_refuses(card.staticQr, card.staticQrLimit, request.amount, card.enrolled)',
+  },
   CURRENCY_MISMATCH: { declines: (card, request) => card.currency !== request.currency, lua: 'card.currency ~= request.currency' },
   OVER_LIMIT: { declines: (card, request) => request.amount > card.limit, lua: 'request.amount > card.limit' },
   INSUFFICIENT_FUNDS: { declines: (card, request) => request.amount > card.balance, lua: 'request.amount > card.balance' },
@@ -39,23 +52,25 @@ export const DECLINE_REASONS: readonly DeclineReason[] = DECLINE_CODES;
 export const DECLINE_RULES: readonly (DeclineRule & { reason: DeclineReason })[] = DECLINE_CODES.map((reason) => ({ reason, ...DECLINE_RULE[reason] }));
 
 /** The decision authorizePayment makes for an active card (null: approve). */
-export function declineReason(card: Pick<CardRecord, 'currency' | 'limit' | 'balance'>, request: Pick<PaymentRequest, 'currency' | 'amount'>): DeclineReason | null {
+export function declineReason(card: DeclineCard, request: DeclineRequest): DeclineReason | null {
   return DECLINE_RULES.find((rule) => rule.declines(card, request))?.reason ?? null;
 }
 
 /** Lua setting the local `reason` (nil: approve) from `card` and `request` (DECLINE_RULES, in order). */
 export function declineReasonLua(): string {
   const branches = DECLINE_RULES.map((rule, i) => `${i === 0 ? 'if' : 'elseif'} ${rule.lua} then reason = '${rule.reason}'`);
-  return `local reason = nil\n${branches.join('\n')}\nend`;
+  return `${STATIC_QR_REFUSES_LUA}\nlocal reason = nil\n${branches.join('\n')}\nend`;
 }
 
 /**
  * What a store step records of a decided PIN attempt, raw: the card was gone, blocked or locked (no
  * evaluation, or the attempt locked it); a wrong PIN with the tries left; or the authorization's outcome
  * (approved, or declined with its DeclineReason); or reversed (a reversal came before the authorization: nothing
- * is held). Redis keeps this string on the session; decisionResult makes the answer from it.
+ * is held); or, for a wallet enrolment's session, enrolled (its PIN was right and the enrolment written) or
+ * wallet-refused (its PIN was right, but the card's policy refuses another wallet: STATIC_QR_REFUSED). Redis keeps
+ * this string on the session; decisionResult makes the answer from it.
  */
-export type Decision = 'gone' | 'blocked' | 'locked' | `wrong:${number}` | 'approved' | `declined:${DeclineReason}` | 'reversed';
+export type Decision = 'gone' | 'blocked' | 'locked' | `wrong:${number}` | 'approved' | `declined:${DeclineReason}` | 'reversed' | 'enrolled' | 'wallet-refused';
 
 /** The decisions a card that takes no PIN gives, as the scripts write them. */
 export const CARD_REFUSED = { gone: 'gone', blocked: 'blocked', locked: 'locked' } as const satisfies Record<string, Decision>;
@@ -70,6 +85,8 @@ export function decisionResult(decision: string): PinResult {
   if (decision === 'gone') return { outcome: 'declined', reason: 'CARD_INVALID', ledger: false };
   if (decision === 'approved') return { outcome: 'approved', reason: null, ledger: true };
   if (decision === 'reversed') return { outcome: 'declined', reason: 'REVERSED', ledger: false };
+  if (decision === 'enrolled') return { outcome: 'approved', reason: null, ledger: false };
+  if (decision === 'wallet-refused') return { outcome: 'declined', reason: 'STATIC_QR_REFUSED', ledger: false };
   const wrong = /^wrong:([0-9]{1,10})$/.exec(decision);
   if (wrong && Number(wrong[1]) > 0) return { outcome: 'declined', reason: 'PIN_WRONG', attemptsLeft: Number(wrong[1]), ledger: false };
   const declined = /^declined:([A-Z_]+)$/.exec(decision);

@@ -30,7 +30,7 @@ const Payment = Type.Object({
   amount_captured: MinorUnits,
   amount_refunded: MinorUnits,
   capture_method: literals(['automatic', 'manual'] as const),
-  decline_reason: Type.Union([literals(['CURRENCY_MISMATCH', 'OVER_LIMIT', 'INSUFFICIENT_FUNDS'] as const), Type.Null()]),
+  decline_reason: Type.Union([literals(['STATIC_QR_REFUSED', 'CURRENCY_MISMATCH', 'OVER_LIMIT', 'INSUFFICIENT_FUNDS'] as const), Type.Null()]),
   hold_expires_at: Type.Union([Millis, Type.Null()]),
   reversal: Type.Union([Action, Type.Null()]),
   last4: Type.String({ pattern: '^[0-9]{4}$' }),

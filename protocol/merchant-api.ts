@@ -33,7 +33,7 @@ export interface ApiPayment {
   amount_refunded: number;
   capture_method: 'automatic' | 'manual';
   /** Why the issuer declined it (status `declined`), else null. */
-  decline_reason: 'CURRENCY_MISMATCH' | 'OVER_LIMIT' | 'INSUFFICIENT_FUNDS' | null;
+  decline_reason: 'STATIC_QR_REFUSED' | 'CURRENCY_MISMATCH' | 'OVER_LIMIT' | 'INSUFFICIENT_FUNDS' | null;
   /** An authorized payment's hold is released by itself then (ms), unless captured or voided before. */
   hold_expires_at: number | null;
   /** What a reversal did, once one came. */

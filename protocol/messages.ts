@@ -19,8 +19,10 @@ export const HARD_FRAME_BYTES = MAX_FRAME_BYTES * 8;
 /**
  * Why a payment whose PIN was right is declined, in the order the issuer's rules test them (issuer/payment.ts
  * DECLINE_RULES gives each its rule; the auth page its words): the scanner sees the reason as it is.
+ * STATIC_QR_REFUSED: the card's policy refuses its printed QR (over its static-QR limit, or a wallet is enrolled);
+ * a scan gets it as an error at once, before any PIN (docs/security.md, "The wallet").
  */
-export const DECLINE_CODES = ['CURRENCY_MISMATCH', 'OVER_LIMIT', 'INSUFFICIENT_FUNDS'] as const;
+export const DECLINE_CODES = ['STATIC_QR_REFUSED', 'CURRENCY_MISMATCH', 'OVER_LIMIT', 'INSUFFICIENT_FUNDS'] as const;
 export type DeclineCode = (typeof DECLINE_CODES)[number];
 
 /**

@@ -64,6 +64,7 @@ const DECLINE_TEXT: Record<DeclineCode, string> = {
   INSUFFICIENT_FUNDS: 'Insufficient funds.',
   OVER_LIMIT: 'The amount is over the card limit.',
   CURRENCY_MISMATCH: 'The card does not pay in this currency.',
+  STATIC_QR_REFUSED: 'The card\'s printed code is not accepted for this payment: pay with the one-time code of your wallet.',
 };
 
 const REASON_TEXT: Partial<Record<ScannerCode, string>> = {

@@ -44,6 +44,17 @@ function merchantMismatch(deps: FlowDeps, scanner: ScannerIdentity, frame: ScanF
   return { v: 1, type: 'error', id: frame.id, code: 'MERCHANT_MISMATCH', message: MERCHANT_MISMATCH_MESSAGE };
 }
 
+/**
+ * A genuine card (its row judged legal) whose wallet policy refuses its printed QR for this payment: over its
+ * static-QR limit, or a wallet is enrolled. Told as it is (the card is the holder's; a forgery never gets here):
+ * the holder pays with the wallet's one-time code instead.
+ */
+function staticQrRefused(deps: FlowDeps, deviceId: string, frame: ScanFrame): ErrorFrame {
+  deps.metrics.scan('illegal', 'STATIC_QR_REFUSED');
+  deps.audit.info({ event: 'scan.static-qr-refused', scanner: deviceId, merchant: frame.merchant, amount: frame.amount }, 'printed QR refused by the card\'s policy');
+  return { v: 1, type: 'error', id: frame.id, code: 'STATIC_QR_REFUSED', message: 'this card\'s printed QR is not accepted for this payment: pay with the wallet\'s one-time code' };
+}
+
 function rateLimited(frame: ScanFrame): ErrorFrame {
   return { v: 1, type: 'error', id: frame.id, code: 'RATE_LIMITED', message: RATE_LIMITED_MESSAGE };
 }
@@ -87,6 +98,7 @@ export async function handleScan(deps: FlowDeps, scanner: ScannerIdentity, frame
       unit.refusedInStep();
       return rateLimited(frame);
     }
+    if (refusal === 'STATIC_QR_REFUSED') return staticQrRefused(deps, deviceId, frame);
     const reason = failure ?? refusal; // a decoy's row is always unknown: the engine's verdict is the one to tell
     if (reason) return illegal(deps, deviceId, frame, reason);
     const maskedPan = maskPan(session.last4);

@@ -70,9 +70,10 @@ function pageUnits(store: FlowDeps['store'], address: string, sessionId: string,
 
 /**
  * A browser's form post from our own page: its Origin is PUBLIC_URL's, or it says Sec-Fetch-Site: same-origin
- * (a page under a no-referrer policy, or a privacy setting, sends `Origin: null`). Neither header: refused.
+ * (a page under a no-referrer policy, or a privacy setting, sends `Origin: null`). Neither header: refused. (The
+ * wallet's POSTs are judged the same way: wallet-routes.ts.)
  */
-function fromOurPage(req: HttpRequest, publicOrigin: string): boolean {
+export function fromOurPage(req: HttpRequest, publicOrigin: string): boolean {
   if (req.origin && req.origin !== 'null') return req.origin === publicOrigin && (req.fetchSite === '' || req.fetchSite === 'same-origin');
   return req.fetchSite === 'same-origin';
 }

@@ -5,11 +5,8 @@
  *   GET /receipt-keys                            the published receipt keys (JSON), no key needed: they are public
  *   GET /receipt-verify                          the static verify page, and its script, the core's browser modules
  *   GET /receipt-verify/app.js, /core/:file, /build/:file   and its .wasm, all served from this gateway (strict CSP)
- * The core's modules are the compiled ones beside this module (dist/core, dist/build in the package); from the
- * TypeScript sources (tsx, tests) they are transpiled on first request with the dev dependency `typescript`.
+ * The core's modules and .wasm are served by core-assets.ts (as the wallet page's are).
  */
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { decodeReceipt, receiptBytes } from '../../core/receipt.ts';
 import type { ReceiptKeyInfo } from '../../issuer/key-ring.ts';
 import { receiptQrSvg } from '../../issuer/qr.ts';
@@ -21,6 +18,7 @@ import type { FlowDeps } from '../flow/deps.ts';
 import { pageTokenMatches } from '../flow/page-token.ts';
 import { receiptKeysObject } from '../merchant-api/answers.ts';
 import { VERIFY_APP_JS, renderReceiptPage, renderReceiptPending, renderVerifyPage } from '../receipt-page/render.ts';
+import { STATIC_HEADERS, asset, coreAssetRoutes } from './core-assets.ts';
 import { html, type HttpResponse, type HttpRoute } from './types.ts';
 
 export const RECEIPT_VERIFY_PATH = '/receipt-verify';
@@ -32,25 +30,6 @@ const TOO_MANY_PAGE = renderNotice('Please wait', 'Too many attempts. Wait a mom
 /** The verify page may run its own script and the core (WebAssembly compiled from bytes it fetched here), nothing else. */
 const VERIFY_CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; style-src 'unsafe-inline'; "
   + "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-const STATIC_HEADERS = { 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' };
-
-const COMPILED = import.meta.url.endsWith('.js');
-const CORE_DIR = new URL('../../core/', import.meta.url);
-const BUILD_DIR = new URL('../../build/', import.meta.url);
-const CORE_FILE = /^([a-z0-9-]+)\.(?:js|ts)$/;
-const WASM_FILE = /^scanpay-core(\.scalar)?\.wasm$/;
-
-/** One of the core's modules, as JavaScript: the compiled file, or (from the sources) the .ts transpiled. */
-async function coreModule(name: string): Promise<string | null> {
-  try {
-    if (COMPILED) return await readFile(fileURLToPath(new URL(`${name}.js`, CORE_DIR)), 'utf8');
-    const source = await readFile(fileURLToPath(new URL(`${name}.ts`, CORE_DIR)), 'utf8');
-    const ts = (await import('typescript')).default; // a dev dependency: only ever loaded from the sources
-    return ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-  } catch {
-    return null;
-  }
-}
 
 export interface ReceiptRouteDeps {
   flow: Pick<FlowDeps, 'core' | 'pageKey' | 'store'>;
@@ -63,14 +42,10 @@ export function receiptRoutes(deps: ReceiptRouteDeps): HttpRoute[] {
   const limits = deps.limits ?? GATEWAY_DEFAULTS.pageLimits;
   const refused = new AddressLimiter(limits.refusedPerAddress ?? GATEWAY_DEFAULTS.pageLimits.refusedPerAddress);
   const views = new AddressLimiter(limits.viewsPerAddress ?? GATEWAY_DEFAULTS.pageLimits.viewsPerAddress);
-  const modules = new Map<string, string | null>(); // name → JavaScript (null: no such module), kept once read
-  const wasm = new Map<string, Uint8Array | null>();
   const tooMany = (): HttpResponse => {
     const page = html(429, TOO_MANY_PAGE);
     return { ...page, headers: { ...page.headers, 'retry-after': '1' } };
   };
-  const asset = (contentType: string, body: string | Uint8Array): HttpResponse => ({ status: 200, contentType, body, headers: STATIC_HEADERS });
-  const missing = (): HttpResponse => ({ status: 404, contentType: 'text/plain', body: 'not found' });
 
   return [
     {
@@ -109,27 +84,6 @@ export function receiptRoutes(deps: ReceiptRouteDeps): HttpRoute[] {
       pattern: `${RECEIPT_VERIFY_PATH}/app.js`,
       handler: async () => asset('text/javascript; charset=utf-8', VERIFY_APP_JS),
     },
-    {
-      method: 'get',
-      pattern: `${RECEIPT_VERIFY_PATH}/core/:file`,
-      async handler(req) {
-        const name = CORE_FILE.exec(req.params.file ?? '')?.[1];
-        if (!name) return missing();
-        if (!modules.has(name)) modules.set(name, await coreModule(name));
-        const js = modules.get(name);
-        return js == null ? missing() : asset('text/javascript; charset=utf-8', js);
-      },
-    },
-    {
-      method: 'get',
-      pattern: `${RECEIPT_VERIFY_PATH}/build/:file`,
-      async handler(req) {
-        const file = req.params.file ?? '';
-        if (!WASM_FILE.test(file)) return missing();
-        if (!wasm.has(file)) wasm.set(file, await readFile(fileURLToPath(new URL(file, BUILD_DIR))).catch(() => null));
-        const bytes = wasm.get(file);
-        return bytes ? asset('application/wasm', bytes) : missing();
-      },
-    },
+    ...coreAssetRoutes(RECEIPT_VERIFY_PATH),
   ];
 }

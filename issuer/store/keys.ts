@@ -3,6 +3,7 @@
  * payment share the hash tag `{shard}` (issuer/session-id.ts: a session id starts with its card's shard), so each
  * atomic step (a Lua script over those keys) runs on one Redis Cluster slot; so do a payment's entries, refunds and
  * operations after it. Device keys share a `{dev:id}` tag, a merchant's keys an `{m:id}` tag;
+ * a wallet enrolment is on its card's shard too (its id → card index under a `{w:id}` tag of its own);
  * a scanner's push channel is tagged with its id (sharded pub/sub sends it to that slot's shard alone). The
  * revocations channel has a fixed tag of its own: on a cluster every revocation goes to one shard (SPUBLISH).
  */
@@ -92,6 +93,13 @@ export interface KeyLayout {
   /** What every push channel starts with, for a subscriber telling its channels apart. */
   pushPrefix: string;
   rate(key: string): string;
+  /** A wallet enrolment (wallet-types.ts), on its card's shard (by the card token, or any id on that shard). */
+  enrolment(cardTokenOrShard: string, id: string): string;
+  /** A card's enrolments (a sorted set of ids by creation) and its active ones (a set): on the card's slot. */
+  cardEnrolments(cardToken: string): string;
+  walletsActive(cardToken: string): string;
+  /** Which card an enrolment is of (its id alone names no shard): written once, before the enrolment. */
+  enrolmentCard(id: string): string;
   pinBudget(scope: PinBudgetScope, id: string): string;
   /** The wrong-PIN budgets' common prefix: the PIN scripts append `device:<id>` or `merchant:<id>`. */
   pinBudgetPrefix: string;
@@ -144,6 +152,10 @@ export function keyLayout(prefix: string): KeyLayout {
     push: (deviceId) => `${prefix}push:{${deviceId}}`,
     pushPrefix: `${prefix}push:{`,
     rate: (key) => `${prefix}rate:${key}`,
+    enrolment: (cardTokenOrShard, id) => `${prefix}{${shardOf(cardTokenOrShard)}}:enrolment:${id}`,
+    cardEnrolments: (cardToken) => `${prefix}{${shardOf(cardToken)}}:enrolments:${cardToken}`,
+    walletsActive: (cardToken) => `${prefix}{${shardOf(cardToken)}}:wallets-active:${cardToken}`,
+    enrolmentCard: (id) => `${prefix}{w:${id}}:enrolment-card`,
     pinBudget: (scope, id) => `${prefix}${pinBudgetKey(scope, id)}`,
     pinBudgetPrefix: `${prefix}${PIN_BUDGET}`,
   };

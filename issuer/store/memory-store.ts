@@ -16,18 +16,19 @@ import { MemoryPayments } from './memory-payments.ts';
 import { MemoryEvents } from './memory-events.ts';
 import { MemoryReceipts } from './memory-receipts.ts';
 import { MemoryWebhooks } from './memory-webhooks.ts';
-import { copyCard, copyResult, copySessionRecord, sameSession } from './records.ts';
+import { copyCard, copyEnrolment, copyResult, copySessionRecord, sameSession } from './records.ts';
+import { ENROLMENT_PURPOSE, cardPolicy, staticQrRefuses, type EnrolmentRecord, type EnrolmentRevocation, type NewEnrolment } from './wallet-types.ts';
 import { ExpiringMap } from './expiring-map.ts';
 import { pinBudgetKey } from './keys.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './retention.ts';
 import type {
-  AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceBinding, DeviceRecord, DeviceRevocation, DeviceTokenCheck, LedgerRecord, OpenedSession,
+  CodeConsumption, CodeUse, EnrolmentCompletion, AuthSession, Authorization, CardClaim, CardMutation, CardRecord, DeviceBinding, DeviceRecord, DeviceRevocation, DeviceTokenCheck, LedgerRecord, OpenedSession,
   PaymentRequest, PinAttempt, PinBudget, PinPolicy, PinResult, RateLimit, RateTake, RevocationFeed, RevocationListener, SessionRecord, SessionView,
   Store, WrongPinLimit,
 } from './types.ts';
 import { RECENT_RESULTS } from './types.ts';
 import {
-  checkedAttempt, checkedBudgetOwner, checkedCard, checkedCardToken, checkedClaim, checkedDeviceId, checkedLockAt, checkedMerchantId, checkedMutation, checkedNonce,
+  checkedAttempt, checkedBudgetOwner, checkedCard, checkedCardToken, checkedCodeUse, checkedEnrolmentId, checkedNewEnrolment, checkedClaim, checkedDeviceId, checkedLockAt, checkedMerchantId, checkedMutation, checkedNonce,
   checkedPaymentRequest, checkedPolicy, checkedRate, checkedSession, checkedSessionId, checkedTime,
 } from './validate.ts';
 
@@ -41,7 +42,11 @@ interface StoredSession {
   result: PinResult | null;
   /** Wall-clock ms at which the entry is forgotten (the Redis key's PEXPIREAT). */
   keepUntil: number;
+  /** An enrolment session's enrolment, once completeEnrolment wrote it. */
+  enrolment?: string;
 }
+
+const byCreation = (a: EnrolmentRecord, b: EnrolmentRecord) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 export class MemoryStore implements Store {
   readonly description = 'embedded (in-process, not persistent: everything is lost when this process exits)';
@@ -66,6 +71,10 @@ export class MemoryStore implements Store {
   /** Each session's card payload while it can take a PIN (a separate key in Redis, expiring on its own). */
   readonly #payloads = new ExpiringMap<{ keepUntil: number; bytes: Uint8Array }>();
   readonly #revocationWatchers = new Set<RevocationListener>();
+  /** Wallet enrolments by id (a card's listing scans them: an embedded store holds demo-sized data). */
+  readonly #enrolments = new Map<string, EnrolmentRecord>();
+  /** Per card token, its active enrolments' ids (Redis: the card's wallets-active set). */
+  readonly #walletsActive = new Map<string, Set<string>>();
 
   async insertCard(card: CardRecord): Promise<boolean> {
     const row = checkedCard(card);
@@ -100,8 +109,11 @@ export class MemoryStore implements Store {
     const kept = this.#sessions.get(s.id);
     // the same session again while unused is a re-send, answered as the first; anything else under its id is refused
     if (kept && (kept.usedAt !== null || !sameSession(kept.session, s))) throw new ScanpayError('BAD_ARGUMENT', 'session id exists');
-    const verdict = judgeCardRow(c, this.#cards.get(s.cardToken) ?? null);
+    const card = this.#cards.get(s.cardToken) ?? null;
+    const verdict = judgeCardRow(c, card);
     if (verdict) return { ok: false, reason: verdict };
+    // a scan of the printed QR (an enrolment's too, amount 0), under the card's wallet policy
+    if (s.via !== 'code' && staticQrRefuses(cardPolicy(card!), s.amount, this.#enrolled(s.cardToken))) return { ok: false, reason: 'STATIC_QR_REFUSED' };
     if (kept) return { ok: true };
     const { payload, ...record } = s;
     this.#sessions.set(s.id, { session: record, usedAt: null, attempt: null, authorizedBy: null, budgeted: false, result: null, keepUntil: s.expiresAt + EXPIRED_SESSION_RETENTION_MS });
@@ -122,11 +134,13 @@ export class MemoryStore implements Store {
     if (deviceId !== null) checkedDeviceId(deviceId);
     checkedAttempt(attempt);
     checkedTime(now, 'now');
-    const { lockAt, paceMs, takeoverMs, budget, from } = checkedPolicy(policy);
+    const { lockAt, paceMs, takeoverMs, budget, from, purpose } = checkedPolicy(policy);
     if (!this.#takeAll(rates)) return { kind: 'refused', reason: 'RATE_LIMITED' };
     const entry = this.#sessions.get(id);
     // Same checks, same order as the Redis script BEGIN_PIN_ATTEMPT.
     if (!entry) return { kind: 'refused', reason: 'SESSION_UNKNOWN' };
+    // a payment's PIN never claims an enrolment's session, nor an enrolment's a payment's: as if it did not exist
+    if ((entry.session.purpose ?? 'payment') !== purpose) return { kind: 'refused', reason: 'SESSION_UNKNOWN' };
     if (deviceId !== null && entry.session.deviceId !== deviceId) return { kind: 'refused', reason: 'SESSION_WRONG_SCANNER' };
     if (from === 'scanner' && entry.session.pinEntry === 'holder-device') return { kind: 'refused', reason: 'PIN_ENTRY_HOLDER_DEVICE' };
     const card = this.#cards.get(entry.session.cardToken);
@@ -200,7 +214,8 @@ export class MemoryStore implements Store {
       if (entry) Object.assign(entry, { result, authorizedBy: req.attempt });
       return { record: null, result: copyResult(result), replayed: false };
     }
-    card.pinFailures = 0; // the PIN was right
+    // the PIN was right; a code paid without a PIN (no attempt claimed its session) proves nothing of the PIN
+    if (req.via !== 'code' || entry?.attempt) card.pinFailures = 0;
     if (entry?.budgeted) this.#giveBackBudget(entry.session.deviceId, entry.session.merchant);
     if (this.payments.reversedBefore(req.sessionId)) {
       // its reversal came first: nothing is held, and the answer says so
@@ -208,9 +223,91 @@ export class MemoryStore implements Store {
       if (entry) Object.assign(entry, { result, authorizedBy: req.attempt, budgeted: false });
       return { record: null, result, replayed: false };
     }
-    const record = this.payments.authorized(req, declineReason(card, req), card);
+    const record = this.payments.authorized(req, declineReason({ ...card, enrolled: this.#enrolled(card.token) }, req), card);
     if (entry) Object.assign(entry, { result: ledgerResult(record), authorizedBy: req.attempt, budgeted: false });
     return { record, result: ledgerResult(record), replayed: false };
+  }
+
+  async completeEnrolment(sessionId: string, newEnrolment: NewEnrolment, attempt: string, now: number): Promise<EnrolmentCompletion> {
+    checkedSessionId(sessionId);
+    const { id: enrolmentId, wrappedPan } = checkedNewEnrolment(newEnrolment);
+    checkedAttempt(attempt);
+    checkedTime(now, 'now');
+    const entry = this.#sessions.get(sessionId);
+    if (!entry || entry.session.purpose !== ENROLMENT_PURPOSE || entry.usedAt === null) throw new ScanpayError('BAD_ARGUMENT', 'no enrolment PIN attempt claimed this session');
+    // Same checks, same order as the Redis script COMPLETE_ENROLMENT.
+    if (entry.result) {
+      const written = entry.enrolment && this.#enrolments.get(entry.enrolment);
+      if (written && entry.authorizedBy === attempt) return { kind: 'enrolled', enrolment: copyEnrolment(written) };
+      return { kind: 'settled', result: copyResult(entry.result) };
+    }
+    const card = this.#cards.get(entry.session.cardToken);
+    const active = card?.status === 'active';
+    const refused = active && cardPolicy(card!).staticQr === 'refused-when-enrolled' && this.#enrolled(card!.token);
+    if (active && !refused && this.#enrolments.has(enrolmentId)) throw new ScanpayError('BAD_ARGUMENT', 'enrolment id exists');
+    if (card) this.#settleInFlight(card.token, sessionId);
+    this.#forgetPayload(sessionId);
+    entry.authorizedBy = attempt;
+    if (!card || !active) {
+      entry.result = decisionResult(CARD_REFUSED[!card ? 'gone' : (card.status as 'blocked' | 'locked')]);
+      return { kind: 'settled', result: copyResult(entry.result) };
+    }
+    card.pinFailures = 0; // the PIN was right
+    card.updatedAt = now;
+    if (refused) {
+      entry.result = decisionResult('wallet-refused');
+      return { kind: 'settled', result: copyResult(entry.result) };
+    }
+    const enrolment: EnrolmentRecord = { id: enrolmentId, cardToken: card.token, createdAt: now, status: 'active', revokedAt: null, lastCounter: 0, wrappedPan };
+    this.#enrolments.set(enrolmentId, enrolment);
+    this.#walletsActive.get(card.token)?.add(enrolmentId) ?? this.#walletsActive.set(card.token, new Set([enrolmentId]));
+    entry.enrolment = enrolmentId;
+    entry.result = decisionResult('enrolled');
+    return { kind: 'enrolled', enrolment: copyEnrolment(enrolment) };
+  }
+
+  async getEnrolment(id: string): Promise<EnrolmentRecord | null> {
+    const enrolment = this.#enrolments.get(checkedEnrolmentId(id));
+    return enrolment ? copyEnrolment(enrolment) : null;
+  }
+
+  async listEnrolments(cardToken: string): Promise<EnrolmentRecord[]> {
+    const token = checkedCardToken(cardToken);
+    return [...this.#enrolments.values()].filter((e) => e.cardToken === token).sort(byCreation).map(copyEnrolment);
+  }
+
+  async revokeEnrolment(id: string, now: number): Promise<EnrolmentRevocation> {
+    const enrolment = this.#enrolments.get(checkedEnrolmentId(id));
+    checkedTime(now, 'now');
+    if (!enrolment) return 'unknown';
+    if (enrolment.status === 'revoked') return 'already-revoked';
+    Object.assign(enrolment, { status: 'revoked', revokedAt: now });
+    this.#walletsActive.get(enrolment.cardToken)?.delete(id);
+    return 'revoked';
+  }
+
+  async consumeCode(use: CodeUse, rates: readonly RateTake[] = []): Promise<CodeConsumption> {
+    const { enrolmentId, counter, session } = checkedCodeUse(use);
+    if (!this.#takeAll(rates)) return { ok: false, reason: 'RATE_LIMITED' };
+    if (this.#sessions.get(session.id)) throw new ScanpayError('BAD_ARGUMENT', 'session id exists');
+    // Same checks, same order as the Redis script CONSUME_CODE.
+    const enrolment = this.#enrolments.get(enrolmentId);
+    if (!enrolment || enrolment.cardToken !== session.cardToken) return { ok: false, reason: 'ENROLMENT_UNKNOWN' };
+    if (enrolment.status !== 'active') return { ok: false, reason: 'ENROLMENT_REVOKED' };
+    const card = this.#cards.get(session.cardToken);
+    if (!card) return { ok: false, reason: 'CARD_UNKNOWN' };
+    if (card.status !== 'active') return { ok: false, reason: card.status === 'blocked' ? 'CARD_BLOCKED' : 'CARD_LOCKED' };
+    if (counter <= enrolment.lastCounter) return { ok: false, reason: 'CODE_USED' };
+    enrolment.lastCounter = counter;
+    const { payload, ...record } = session;
+    this.#sessions.set(session.id, { session: record, usedAt: null, attempt: null, authorizedBy: null, budgeted: false, result: null, keepUntil: session.expiresAt + EXPIRED_SESSION_RETENTION_MS });
+    this.#payloads.set(session.id, { bytes: payload, keepUntil: payloadDeadline(session) });
+    return { ok: true, enrolment: copyEnrolment(enrolment) };
+  }
+
+  /** Whether the card has an active enrolment (its static-QR policy may refuse a scan then): the Redis store's active set. */
+  #enrolled(cardToken: string): boolean {
+    return (this.#walletsActive.get(cardToken)?.size ?? 0) > 0;
   }
 
   async getLedgerRecord(sessionId: string): Promise<LedgerRecord | null> {

@@ -4,6 +4,7 @@
  * (How a PIN attempt's outcome and a ledger record are decided and assembled: issuer/payment.ts.)
  */
 import type { AuthSession, CardRecord, LedgerRecord, PinResult, SessionRecord } from './types.ts';
+import type { EnrolmentRecord } from './wallet-types.ts';
 
 export function copyCard(c: CardRecord): CardRecord {
   return {
@@ -21,13 +22,22 @@ export function copyCard(c: CardRecord): CardRecord {
     pinFailures: c.pinFailures,
     pinPaceUntil: c.pinPaceUntil,
     updatedAt: c.updatedAt,
+    // the wallet policy only when set (a row written before it has none: its defaults, wallet-types.ts cardPolicy)
+    ...(c.staticQr === undefined ? {} : { staticQr: c.staticQr, staticQrLimit: c.staticQrLimit, codeNoPinLimit: c.codeNoPinLimit }),
   };
+}
+
+export function copyEnrolment(e: EnrolmentRecord): EnrolmentRecord {
+  const { id, cardToken, createdAt, status, revokedAt, lastCounter } = e;
+  return { id, cardToken, createdAt, status, revokedAt, lastCounter, wrappedPan: new Uint8Array(e.wrappedPan) };
 }
 
 export function copySessionRecord(s: SessionRecord): SessionRecord {
   const { id, deviceId, cardToken, last4, amount, currency, merchant, captureMethod, holdWindowMs, createdAt, expiresAt } = s;
   const copy: SessionRecord = { id, deviceId, cardToken, last4, amount, currency, merchant, captureMethod, holdWindowMs, createdAt, expiresAt };
   if (s.pinEntry === 'holder-device') copy.pinEntry = 'holder-device'; // absent: the scanner's (a record written before keeps its bytes)
+  if (s.purpose === 'wallet-enrolment') copy.purpose = 'wallet-enrolment'; // absent: a payment's
+  if (s.via === 'code') copy.via = 'code'; // absent: a scan of the printed card
   return copy;
 }
 
@@ -39,7 +49,7 @@ export function copySession(s: AuthSession): AuthSession {
 export function sameSession(a: SessionRecord, b: SessionRecord): boolean {
   return a.id === b.id && a.deviceId === b.deviceId && a.cardToken === b.cardToken && a.last4 === b.last4 && a.amount === b.amount
     && a.currency === b.currency && a.merchant === b.merchant && a.captureMethod === b.captureMethod && a.holdWindowMs === b.holdWindowMs
-    && (a.pinEntry === 'holder-device') === (b.pinEntry === 'holder-device')
+    && (a.pinEntry === 'holder-device') === (b.pinEntry === 'holder-device') && a.purpose === b.purpose && a.via === b.via
     && a.createdAt === b.createdAt && a.expiresAt === b.expiresAt;
 }
 

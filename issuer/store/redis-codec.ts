@@ -7,7 +7,8 @@
 import { ScanpayError, isScanpayError } from '../../core/errors.ts';
 import type { CardRecord, LedgerRecord, PaymentRequest, PinResult, SessionRecord } from './types.ts';
 import { decisionResult, ledgerRecord, type DeclineReason } from '../payment.ts';
-import { checkedCard, checkedLedger, checkedPayload, checkedRequestHalf, checkedSessionRecord } from './validate.ts';
+import type { EnrolmentRecord } from './wallet-types.ts';
+import { checkedCard, checkedEnrolment, checkedLedger, checkedPayload, checkedRequestHalf, checkedSessionRecord } from './validate.ts';
 import { copySessionRecord } from './records.ts';
 
 /** Runs a boundary check on data read back from Redis; its failure means the row, not the caller, is bad. */
@@ -24,11 +25,14 @@ export function decoded<T>(what: string, decode: () => T): T {
 /** A card hash's fields: the order cardToHash writes them in and the scripts read them back in (HMGET). */
 export const CARD_FIELDS = [
   'token', 'last4', 'generation', 'keyId', 'status', 'wrappedBasicKey', 'pvv', 'basicKeyCheck', 'currency', 'limit', 'balance',
-  'pinFailures', 'pinPaceUntil', 'updatedAt',
+  'pinFailures', 'pinPaceUntil', 'updatedAt', 'staticQr', 'staticQrLimit', 'codeNoPinLimit',
 ] as const;
 
-/** Field → value, in the order HSET writes them; every field is always present. */
-export function cardToHash(card: CardRecord): Record<(typeof CARD_FIELDS)[number], string> {
+/** The card fields a row may lack: its wallet policy (a row written before it: the defaults). */
+type PolicyField = 'staticQr' | 'staticQrLimit' | 'codeNoPinLimit';
+
+/** Field → value, in the order HSET writes them; every field is present but the wallet policy's, written once set. */
+export function cardToHash(card: CardRecord): Record<Exclude<(typeof CARD_FIELDS)[number], PolicyField>, string> & Partial<Record<PolicyField, string>> {
   return {
     token: card.token,
     last4: card.last4,
@@ -44,6 +48,7 @@ export function cardToHash(card: CardRecord): Record<(typeof CARD_FIELDS)[number
     pinFailures: String(card.pinFailures),
     pinPaceUntil: String(card.pinPaceUntil),
     updatedAt: String(card.updatedAt),
+    ...(card.staticQr === undefined ? {} : { staticQr: card.staticQr, staticQrLimit: String(card.staticQrLimit), codeNoPinLimit: String(card.codeNoPinLimit) }),
   };
 }
 
@@ -68,9 +73,23 @@ export function cardFromHash(hash: Record<string, string>): CardRecord {
       pinFailures: decimal(hash.pinFailures),
       pinPaceUntil: decimal(hash.pinPaceUntil),
       updatedAt: decimal(hash.updatedAt),
+      ...(hash.staticQr === undefined ? {} : { staticQr: hash.staticQr, staticQrLimit: decimal(hash.staticQrLimit), codeNoPinLimit: decimal(hash.codeNoPinLimit) }),
     }),
   );
 }
+
+/** An enrolment hash (id, cardToken, createdAt, status, revokedAt, lastCounter, wrappedPan) as ENROLMENT_FIELDS values; null when it has none. */
+export function enrolmentFromValues(values: readonly (string | null | undefined)[]): EnrolmentRecord | null {
+  const [id, cardToken, createdAt, status, revokedAt, lastCounter, wrappedPan] = values;
+  if (id === null || id === undefined) return null;
+  return decoded('enrolment', () => checkedEnrolment({
+    id, cardToken, createdAt: decimal(createdAt ?? undefined), status, revokedAt: revokedAt == null ? null : decimal(revokedAt), lastCounter: decimal(lastCounter ?? undefined),
+    wrappedPan: bytes(wrappedPan ?? undefined),
+  }));
+}
+
+/** An enrolment hash's fields, in the order scripts and reads return them (HMGET). */
+export const ENROLMENT_FIELDS = ['id', 'cardToken', 'createdAt', 'status', 'revokedAt', 'lastCounter', 'wrappedPan'] as const;
 
 /** A card as a script returns it: the values of CARD_FIELDS in that order (HMGET; null for a missing field). */
 export function cardFromValues(values: readonly (string | null)[]): CardRecord {

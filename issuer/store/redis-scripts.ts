@@ -18,6 +18,10 @@ import { RECEIPT_SCRIPTS, type ReceiptScripts } from './redis-receipt-scripts.ts
 import { WEBHOOK_SCRIPTS, type WebhookScripts } from './redis-webhook-scripts.ts';
 import { ENTRY, PAYMENT_SCRIPTS, type PaymentScripts } from './redis-payment-scripts.ts';
 import { CARD_FIELDS } from './redis-codec.ts';
+import { IN_FLIGHT } from './redis-in-flight.ts';
+import { GCRA, rateUnitsFirst } from './redis-rate-lua.ts';
+import { STATIC_QR_REFUSES_LUA } from './wallet-types.ts';
+import { WALLET_SCRIPTS, type WalletScripts } from './redis-wallet-scripts.ts';
 
 type Arg = string | number;
 /** The rate units a script takes first: how many, then each limit's full key, interval ms and burst. */
@@ -37,19 +41,19 @@ export interface StoreScripts {
   scanpayInsertCard(card: string, ...fieldValues: Arg[]): Promise<number>;
   scanpayUpdateCard(card: string, expectedFields: Arg, ...expectedThenNew: Arg[]): Promise<number>;
   scanpayOpenSession(
-    card: string, session: string, payloadKey: string, sessionJson: Arg, deviceId: Arg, token: Arg, expiresAt: Arg, keepUntil: Arg, merchant: Arg,
-    payload: Arg, payloadUntil: Arg, claimedBasicKeyCheck: Arg, claimedGeneration: Arg, claimedKeyId: Arg, ...rateUnits: RateUnitArgs
+    card: string, session: string, payloadKey: string, walletsActive: string, sessionJson: Arg, deviceId: Arg, token: Arg, expiresAt: Arg, keepUntil: Arg, merchant: Arg,
+    payload: Arg, payloadUntil: Arg, claimedBasicKeyCheck: Arg, claimedGeneration: Arg, claimedKeyId: Arg, amount: Arg, via: Arg, ...rateUnits: RateUnitArgs
   ): Promise<[string]>;
   scanpayBeginPinAttempt(
     session: string, payloadKey: string, cardKeyPrefix: Arg, deviceId: Arg, attempt: Arg, now: Arg, lockAt: Arg, paceMs: Arg,
-    usedRetentionMs: Arg, gone: Arg, blocked: Arg, locked: Arg, takeoverMs: Arg, ...budgetFromUnits: [...PinBudgetBefore, from: 'scanner' | 'page', ...RateUnitArgs]
+    usedRetentionMs: Arg, gone: Arg, blocked: Arg, locked: Arg, takeoverMs: Arg, ...budgetFromUnits: [...PinBudgetBefore, from: 'scanner' | 'page', purpose: 'payment' | 'wallet-enrolment', ...RateUnitArgs]
   ): Promise<[string, string?, (string | string[] | null)?, string?, number?]>;
   scanpaySettleFailedPin(session: string, payloadKey: string, cardKeyPrefix: Arg, verdict: Arg, lockAt: Arg, now: Arg, gone: Arg, blocked: Arg, locked: Arg): Promise<string>;
   scanpayAuthorizePayment(
-    payment: string, card: string, session: string, payloadKey: string, entries: string, events: string,
+    payment: string, card: string, session: string, payloadKey: string, entries: string, events: string, walletsActive: string,
     recordHead: Arg, amount: Arg, currency: Arg, at: Arg, attempt: Arg, gone: Arg, blocked: Arg, locked: Arg, budgetPrefix: Arg,
     captureMethod: Arg, holdExpiresAt: Arg, paymentId: Arg, merchant: Arg, cardToken: Arg, last4: Arg, paymentIndex: Arg, holds: Arg,
-    outbox: Arg, eventMerchants: Arg,
+    outbox: Arg, eventMerchants: Arg, via: Arg,
   ): Promise<[kind: 'LEDGER' | 'SETTLED' | 'REFUSED' | 'WRITTEN', replayed: number, decision: string, balanceAfter?: string, head?: string | null, budgetedBy?: string | null]>;
   scanpayGiveBackPinBudget(budget: string): Promise<number>;
   scanpayTakePinBudget(budget: string, max: Arg, windowMs: Arg): Promise<number>;
@@ -60,39 +64,9 @@ export interface StoreScripts {
 }
 
 /** Every script of the store, as methods (ioredis defineCommand). */
-export type AllScripts = StoreScripts & PaymentScripts & EventScripts & ReceiptScripts & WebhookScripts;
+export type AllScripts = StoreScripts & PaymentScripts & EventScripts & ReceiptScripts & WebhookScripts & WalletScripts;
 export type ScriptedRedis = (Redis | Cluster) & AllScripts;
 
-/**
- * GCRA on the server's clock (gateways' clocks may differ), as a Lua function that TAKE_RATE and the scripts
- * taking a frame's rate unit (OPEN_SESSION, BEGIN_PIN_ATTEMPT) start with: the theoretical arrival time moves
- * on by one interval per unit taken; a unit is refused while it is more than (burst − 1) intervals ahead.
- */
-const GCRA = `
-local function take_rate(key, interval, burst)
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-  local tat = tonumber(redis.call('GET', key) or '0')
-  if tat < now then tat = now end
-  if tat - now > interval * (burst - 1) then return false end
-  local nextTat = tat + interval
-  redis.call('SET', key, string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - now) + 1)
-  return true
-end`;
-
-/**
- * The step's rate units before it looks at anything (ARGV[n]: how many; then for each the limit's key, interval
- * ms and burst), in order: one refused, the step answers `refused` and reads or writes nothing more (units taken
- * before it stay taken, as separate takeRate calls would). The limits' keys are not in KEYS: they have no hash tag
- * of the step's keys, which one Redis does not mind; on a cluster the store takes them before and passes none.
- */
-function rateUnitsFirst(n: number, refused: string): string {
-  return `${GCRA}
-for i = 0, tonumber(ARGV[${n}]) - 1 do
-  local at = ${n + 1} + 3 * i
-  if not take_rate(ARGV[at], tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2])) then return ${refused} end
-end`;
-}
 
 /**
  * Lua: equality of two secret-derived strings (a basic key's check) without an early exit on the first
@@ -106,23 +80,6 @@ local function same_secret(a, b)
   return diff == 0
 end`;
 
-/**
- * Lua: a card's PIN attempts in flight, the card field 'pinInFlight': `<session key>@<counts-at ms>` entries
- * joined by ';' (at most lockAt of them). Returns the entries still in flight at `now` without `drop` (the
- * attempt being settled), how many they are, how many passed their time (each counts as a wrong PIN), and
- * whether `drop` was there. MemoryStore keeps the same list in a Map.
- */
-const IN_FLIGHT = `
-local function in_flight(list, now, drop)
-  local kept, expired, dropped = {}, 0, false
-  for entry in string.gmatch(list or '', '[^;]+') do
-    local key, at = string.match(entry, '^(.*)@(%d+)$')
-    if key == drop then dropped = true
-    elseif tonumber(at) <= now then expired = expired + 1
-    else kept[#kept + 1] = entry end
-  end
-  return table.concat(kept, ';'), #kept, expired, dropped
-end`;
 
 /**
  * Lua: a wrong-PIN budget's unit taken if one is left (its window starts with the first; true when taken) and
@@ -189,18 +146,24 @@ return 1`;
  * {'CARD_LOCKED'}. {'EXISTS'} for another session under its id, {'RATE_LIMITED'} (nothing read or written). The
  * same session again while unused is judged again and stored again (a re-send after a lost reply), not EXISTS.
  * ARGV: session JSON, deviceId, token, expiresAt, keepUntil, merchant, payload (base64), payloadUntil, the claimed
- * basic-key check (base64, as the card row holds it), generation and key id; then the rate units (rateUnitsFirst).
+ * basic-key check (base64, as the card row holds it), generation and key id, the amount and via ('code' or ''); then
+ * the rate units (rateUnitsFirst). Last of the row's checks, {'STATIC_QR_REFUSED'}: the card's wallet policy refuses
+ * a scan of its printed QR (wallet-types.ts staticQrRefuses; KEYS[4], the card's active enrolments, read only
+ * under 'refused-when-enrolled').
  */
-const OPEN_SESSION = `${rateUnitsFirst(12, "{'RATE_LIMITED'}")}${SAME_SECRET}
+const OPEN_SESSION = `${rateUnitsFirst(14, "{'RATE_LIMITED'}")}${SAME_SECRET}${STATIC_QR_REFUSES_LUA}
 -- a stored session hash always has 'session' (written with it here; the other scripts add fields only to one that has it)
 local kept = redis.call('HMGET', KEYS[2], 'session', 'usedAt')
 if (kept[1] or kept[2]) and (kept[1] ~= ARGV[1] or kept[2]) then return {'EXISTS'} end
-local c = redis.call('HMGET', KEYS[1], 'status', 'generation', 'keyId', 'basicKeyCheck')
+local c = redis.call('HMGET', KEYS[1], 'status', 'generation', 'keyId', 'basicKeyCheck', 'staticQr', 'staticQrLimit')
 if not c[1] then return {'CARD_UNKNOWN'} end
 if not same_secret(c[4], ARGV[9]) then return {'BASIC_KEY_MISMATCH'} end
 if c[2] ~= ARGV[10] or c[3] ~= ARGV[11] then return {'GENERATION_STALE'} end
 if c[1] == 'blocked' then return {'CARD_BLOCKED'} end
 if c[1] == 'locked' then return {'CARD_LOCKED'} end
+if ARGV[13] ~= 'code' and static_qr_refuses(c[5], c[6], tonumber(ARGV[12]), c[5] == 'refused-when-enrolled' and redis.call('SCARD', KEYS[4]) > 0) then
+  return {'STATIC_QR_REFUSED'}
+end
 redis.call('HSET', KEYS[2], 'session', ARGV[1], 'deviceId', ARGV[2], 'cardToken', ARGV[3], 'expiresAt', ARGV[4], 'merchant', ARGV[6])
 redis.call('PEXPIREAT', KEYS[2], ARGV[5])
 redis.call('SET', KEYS[3], ARGV[7], 'PXAT', ARGV[8])
@@ -216,16 +179,20 @@ return {'OK'}`;
  * verified → {'EVALUATE', session JSON, card (cardRow), payload, fresh (1, or 0 for a re-send)}.
  * Right after the scanner check, a scanner's PIN (ARGV[18] 'scanner') for a session whose PIN is entered on the
  * holder's device (its JSON's pinEntry) → PIN_ENTRY_HOLDER_DEVICE, nothing written.
+ * Right after the session is found, one of another purpose than ARGV[19] ('payment' or 'wallet-enrolment', its
+ * JSON's purpose) → SESSION_UNKNOWN, as if there were none.
  * Before all of it, the frame's rate unit: refused → RATE_LIMITED, nothing else looked at.
  * ARGV: cardKeyPrefix, deviceId, attempt, now, lockAt, paceMs, usedRetentionMs, the gone/blocked/locked codes,
- * takeoverMs, then the budgets (PinBudgetBefore), where the PIN was entered ('scanner' or 'page') and the rate
- * units (rateUnitsFirst).
+ * takeoverMs, then the budgets (PinBudgetBefore), where the PIN was entered ('scanner' or 'page'), the purpose and
+ * the rate units (rateUnitsFirst).
  */
-const BEGIN_PIN_ATTEMPT = `${rateUnitsFirst(19, "{'RATE_LIMITED'}")}${IN_FLIGHT}${PIN_BUDGET}
+const BEGIN_PIN_ATTEMPT = `${rateUnitsFirst(20, "{'RATE_LIMITED'}")}${IN_FLIGHT}${PIN_BUDGET}
 local s = redis.call('HMGET', KEYS[1], 'session', 'deviceId', 'cardToken', 'expiresAt', 'usedAt', 'attempt', 'result', 'merchant')
 if not s[1] then return {'SESSION_UNKNOWN'} end
+local sj = cjson.decode(s[1])
+if (sj.purpose or 'payment') ~= ARGV[19] then return {'SESSION_UNKNOWN'} end
 if ARGV[2] ~= '' and s[2] ~= ARGV[2] then return {'SESSION_WRONG_SCANNER'} end
-if ARGV[18] == 'scanner' and cjson.decode(s[1]).pinEntry == 'holder-device' then return {'PIN_ENTRY_HOLDER_DEVICE'} end
+if ARGV[18] == 'scanner' and sj.pinEntry == 'holder-device' then return {'PIN_ENTRY_HOLDER_DEVICE'} end
 local cardKey = ARGV[1] .. s[3]
 local now = tonumber(ARGV[4])
 if s[5] then
@@ -331,21 +298,22 @@ return result`;
  * cluster (budgetPrefix '': the budgets are on other slots) the scanner whose units the caller gives back itself.
  * Either way the attempt leaves the card's in-flight list and the session's payload is forgotten.
  * The payment's event (payment.approved or payment.declined) is written with it (event-types.ts).
- * KEYS: payment, card, session, payload, entries, events. ARGV: 1 record head (the request half, JSON), 2 amount,
+ * KEYS: payment, card, session, payload, entries, events, the card's active enrolments (read by the static-QR rule
+ * under 'refused-when-enrolled'). ARGV: 1 record head (the request half, JSON), 2 amount,
  * 3 currency, 4 at, 5 attempt, 6-8 the gone/blocked/locked decisions, 9 the budgets' key prefix ('' for none
  * here), 10 captureMethod, 11 holdExpiresAt, 12 payment id, 13 merchant, 14 card token, 15 last4, 16 the
  * merchant's payment index, 17 the holds to expire, 18 the merchant's outbox and 19 the event merchants' set
  * ('' on a cluster: the store writes them around the script; the set '' too once the store knows it holds the
- * merchant).
+ * merchant), 20 via ('code' or '': PaymentRequest.via).
  */
 const AUTHORIZE_PAYMENT = `${IN_FLIGHT}${PIN_BUDGET}${ENTRY}
-local auth = redis.call('HMGET', KEYS[3], 'authorizedBy', 'result', 'budgeted', 'deviceId', 'merchant')
+local auth = redis.call('HMGET', KEYS[3], 'authorizedBy', 'result', 'budgeted', 'deviceId', 'merchant', 'attempt')
 local replayed = 1
 if auth[1] == ARGV[5] then replayed = 0 end
 local existing = redis.call('HMGET', KEYS[1], 'decision', 'balanceAfter', 'head', 'status')
 if existing[1] then return {'LEDGER', replayed, existing[1], existing[2], existing[3]} end
 if auth[2] then return {'SETTLED', replayed, auth[2]} end
-local c = redis.call('HMGET', KEYS[2], 'status', 'currency', 'limit', 'balance', 'pinInFlight')
+local c = redis.call('HMGET', KEYS[2], 'status', 'currency', 'limit', 'balance', 'pinInFlight', 'staticQr', 'staticQrLimit')
 local sessionKept = auth[4] ~= false
 redis.call('DEL', KEYS[4])
 local flights = in_flight(c[5], -1, KEYS[3])
@@ -367,8 +335,12 @@ if auth[3] == '1' then
     give_back_budget(ARGV[9] .. 'merchant:' .. auth[5])
   else budgetedBy = auth[4] end
 end
-local card = { currency = c[2], limit = tonumber(c[3]), balance = tonumber(c[4]) }
-local request = { currency = ARGV[3], amount = tonumber(ARGV[2]) }
+local card = { currency = c[2], limit = tonumber(c[3]), balance = tonumber(c[4]), staticQr = c[6], staticQrLimit = c[7],
+  enrolled = c[6] == 'refused-when-enrolled' and redis.call('SCARD', KEYS[7]) > 0 }
+local request = { currency = ARGV[3], amount = tonumber(ARGV[2]), viaCode = ARGV[20] == 'code' }
+-- a code paid without a PIN (no attempt claimed its session) leaves the wrong-PIN count as it is
+local failures = {'pinFailures', '0'}
+if request.viaCode and not auth[6] then failures = {} end
 ${declineReasonLua()}
 -- The payment is new here (no record; a reversal's tombstone answered above), so each key is written once, with
 -- what add_entry and add_event would leave (redis-payment-scripts.ts): the card (its in-flight list, pinFailures
@@ -389,8 +361,8 @@ else
     if ARGV[17] ~= '' then redis.call('ZADD', ARGV[17], ARGV[11], ARGV[12]) end
   end
 end
-if reason then redis.call('HSET', KEYS[2], 'pinInFlight', flights, 'pinFailures', '0', 'updatedAt', ARGV[4])
-else redis.call('HSET', KEYS[2], 'pinInFlight', flights, 'pinFailures', '0', 'updatedAt', ARGV[4], 'balance', fmt(balance)) end
+if reason then redis.call('HSET', KEYS[2], 'pinInFlight', flights, 'updatedAt', ARGV[4], unpack(failures))
+else redis.call('HSET', KEYS[2], 'pinInFlight', flights, 'updatedAt', ARGV[4], 'balance', fmt(balance), unpack(failures)) end
 if #entries > 0 then redis.call('RPUSH', KEYS[5], unpack(entries)) end
 local balanceAfter = fmt(balance)
 local seq = fmt(#entries)
@@ -454,10 +426,10 @@ return 0`;
 const SCRIPTS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }> = {
   scanpayInsertCard: { lua: INSERT_CARD, numberOfKeys: 1 },
   scanpayUpdateCard: { lua: UPDATE_CARD, numberOfKeys: 1 },
-  scanpayOpenSession: { lua: OPEN_SESSION, numberOfKeys: 3 },
+  scanpayOpenSession: { lua: OPEN_SESSION, numberOfKeys: 4 },
   scanpayBeginPinAttempt: { lua: BEGIN_PIN_ATTEMPT, numberOfKeys: 2 },
   scanpaySettleFailedPin: { lua: SETTLE_FAILED_PIN, numberOfKeys: 2 },
-  scanpayAuthorizePayment: { lua: AUTHORIZE_PAYMENT, numberOfKeys: 6 },
+  scanpayAuthorizePayment: { lua: AUTHORIZE_PAYMENT, numberOfKeys: 7 },
   scanpayGiveBackPinBudget: { lua: GIVE_BACK_PIN_BUDGET, numberOfKeys: 1 },
   scanpayTakePinBudget: { lua: TAKE_PIN_BUDGET, numberOfKeys: 1 },
   scanpayAcceptDeviceToken: { lua: ACCEPT_DEVICE_TOKEN, numberOfKeys: 2 },
@@ -468,7 +440,7 @@ const SCRIPTS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }>
 
 /** Every script of the store by its method name (what withStoreScripts registers; the benchmarks name EVALSHAs by it). */
 export const ALL_SCRIPTS: Readonly<Record<keyof AllScripts, { lua: string; numberOfKeys: number }>> = {
-  ...SCRIPTS, ...PAYMENT_SCRIPTS, ...EVENT_SCRIPTS, ...RECEIPT_SCRIPTS, ...WEBHOOK_SCRIPTS,
+  ...SCRIPTS, ...PAYMENT_SCRIPTS, ...EVENT_SCRIPTS, ...RECEIPT_SCRIPTS, ...WEBHOOK_SCRIPTS, ...WALLET_SCRIPTS,
 };
 
 /** Registers the scripts on the connection or cluster (EVALSHA, falling back to EVAL once per node connection). */

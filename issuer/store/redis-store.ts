@@ -32,6 +32,9 @@ import { RedisWebhooks } from './redis-webhooks.ts';
 import type { WebhookStore } from './webhook-types.ts';
 import { withStoreScripts, type AllScripts, type PinBudgetBefore, type RateUnitArgs, type ScriptedRedis } from './redis-scripts.ts';
 import { RedisMerchants } from './redis-merchants.ts';
+import { RedisWallet } from './redis-wallet.ts';
+import type { EnrolmentRecord, EnrolmentRevocation, NewEnrolment } from './wallet-types.ts';
+import type { CodeConsumption, CodeUse, EnrolmentCompletion } from './types.ts';
 import { RedisPayments } from './redis-payments.ts';
 import type { ClusterNode } from './redis-target.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './retention.ts';
@@ -42,7 +45,7 @@ import type {
 } from './types.ts';
 import { RECENT_RESULTS } from './types.ts';
 import {
-  checkedAttempt, checkedBudgetOwner, checkedCard, checkedCardToken, checkedClaim, checkedDeviceId, checkedLockAt, checkedMerchantId, checkedMutation, checkedNonce,
+  checkedAttempt, checkedBudgetOwner, checkedCard, checkedCardToken, checkedClaim, checkedCodeUse, checkedDeviceId, checkedLockAt, checkedMerchantId, checkedMutation, checkedNonce,
   checkedPaymentRequest, checkedPolicy, checkedRate, checkedSession, checkedSessionId, checkedTime, isDeviceId, isMerchant,
 } from './validate.ts';
 
@@ -59,7 +62,7 @@ const REFUSED_CODES = [CARD_REFUSED.gone, CARD_REFUSED.blocked, CARD_REFUSED.loc
 /** A script's rate units when it takes none. */
 const NO_RATE_UNITS: RateUnitArgs = [0];
 /** What openSession may answer besides OK: the card row's verdicts (card-legality.ts) and RATE_LIMITED. */
-const OPEN_REFUSALS = new Set(['RATE_LIMITED', 'CARD_UNKNOWN', 'BASIC_KEY_MISMATCH', 'GENERATION_STALE', 'CARD_BLOCKED', 'CARD_LOCKED']);
+const OPEN_REFUSALS = new Set(['RATE_LIMITED', 'CARD_UNKNOWN', 'BASIC_KEY_MISMATCH', 'GENERATION_STALE', 'CARD_BLOCKED', 'CARD_LOCKED', 'STATIC_QR_REFUSED']);
 /** updateCard gives up (STORE_CONFLICT) after this many lost compare-and-sets in a row. */
 const UPDATE_ATTEMPTS = 50;
 /** Cap of the randomised back-off between attempts, so contending writers spread out instead of colliding again. */
@@ -135,6 +138,7 @@ export class RedisStore implements Store {
   readonly receipts: ReceiptStore;
   readonly webhooks: WebhookStore;
   readonly #payments: RedisPayments;
+  readonly #wallet: RedisWallet;
 
   readonly #direct: ScriptedRedis;
   readonly #batched: ScriptedRedis;
@@ -174,6 +178,7 @@ export class RedisStore implements Store {
     this.events = new RedisEvents(context);
     this.receipts = new RedisReceipts(context);
     this.webhooks = new RedisWebhooks(context);
+    this.#wallet = new RedisWallet(context);
   }
 
   /** Connects and checks the server answers; STORE_UNAVAILABLE (with the reason, never the password) if not. */
@@ -267,9 +272,9 @@ export class RedisStore implements Store {
     if (!units) return { ok: false, reason: 'RATE_LIMITED' };
     const [verdict] = await this.#run((redis) =>
       redis.scanpayOpenSession(
-        this.#keys.card(s.cardToken), this.#keys.session(s.id), this.#keys.sessionPayload(s.id), sessionToJson(s), s.deviceId, s.cardToken, s.expiresAt,
-        s.expiresAt + EXPIRED_SESSION_RETENTION_MS, s.merchant, Buffer.from(s.payload).toString('base64'), payloadDeadline(s),
-        Buffer.from(c.basicKeyCheck).toString('base64'), c.generation, c.keyId, ...units,
+        this.#keys.card(s.cardToken), this.#keys.session(s.id), this.#keys.sessionPayload(s.id), this.#keys.walletsActive(s.cardToken), sessionToJson(s),
+        s.deviceId, s.cardToken, s.expiresAt, s.expiresAt + EXPIRED_SESSION_RETENTION_MS, s.merchant, Buffer.from(s.payload).toString('base64'),
+        payloadDeadline(s), Buffer.from(c.basicKeyCheck).toString('base64'), c.generation, c.keyId, s.amount, s.via ?? '', ...units,
       ),
     );
     if (verdict === 'OK') return { ok: true };
@@ -291,14 +296,14 @@ export class RedisStore implements Store {
     if (deviceId !== null) checkedDeviceId(deviceId);
     checkedAttempt(attempt);
     checkedTime(now, 'now');
-    const { lockAt, paceMs, takeoverMs, budget, from } = checkedPolicy(policy);
+    const { lockAt, paceMs, takeoverMs, budget, from, purpose } = checkedPolicy(policy);
     const units = await this.#rateUnits(rates);
     if (!units) return { kind: 'refused', reason: 'RATE_LIMITED' };
     const budgeting = await this.#pinBudgetArgs(key, budget);
     // the count is durable before the PIN is verified: a failover must not hand an attacker back an attempt
     const [verdict, json, extra, payload, fresh] = await this.#durable('scanpayBeginPinAttempt',
       key, this.#keys.sessionPayload(id), this.#keys.cardKeyPrefix(id), deviceId ?? '', attempt, now, lockAt, paceMs, USED_SESSION_RETENTION_MS,
-      ...REFUSED_CODES, takeoverMs!, ...budgeting.args, from!, ...units,
+      ...REFUSED_CODES, takeoverMs!, ...budgeting.args, from!, purpose!, ...units,
     ).catch(async (e: unknown) => {
       await this.#giveBackPinBudget(...budgeting.taken);
       throw e;
@@ -341,10 +346,10 @@ export class RedisStore implements Store {
     const [kind, replayed, decision, balanceAfter, head, budgetedBy] = await this.#payments.marked(req.merchant, req.sessionId, req.at, (outbox, eventMerchants) =>
       this.#durable('scanpayAuthorizePayment',
         this.#keys.payment(req.sessionId), this.#keys.card(req.cardToken), sessionKey, this.#keys.sessionPayload(req.sessionId), this.#keys.entries(req.sessionId),
-        this.#keys.events(req.sessionId),
+        this.#keys.events(req.sessionId), this.#keys.walletsActive(req.cardToken),
         ledgerHead(req), String(req.amount), req.currency, String(req.at), req.attempt, ...REFUSED_CODES, cluster ? '' : this.#keys.pinBudgetPrefix,
         req.captureMethod, holdExpiresAt, req.sessionId, req.merchant, req.cardToken, req.last4,
-        cluster ? '' : this.#keys.merchantPayments(req.merchant), cluster ? '' : this.#keys.holds, outbox, eventMerchants,
+        cluster ? '' : this.#keys.merchantPayments(req.merchant), cluster ? '' : this.#keys.holds, outbox, eventMerchants, req.via ?? '',
       ));
     if (kind === 'WRITTEN') this.#payments.wroteEvent(req.merchant); // its event, and the merchant in the event merchants' set
     // a cluster keeps the budgets on their own slots: the correct PIN's units are given back here
@@ -353,6 +358,29 @@ export class RedisStore implements Store {
     // written by this call: the record is the checked request and the script's decision, not read back
     const record = kind === 'WRITTEN' ? writtenLedger(req, decision, balanceAfter) : ledgerFromFields(head, decision, balanceAfter);
     return { record, result: ledgerResult(record), replayed: replayed === 1 };
+  }
+
+  completeEnrolment(sessionId: string, enrolment: NewEnrolment, attempt: string, now: number): Promise<EnrolmentCompletion> {
+    return this.#wallet.completeEnrolment(sessionId, enrolment, attempt, now);
+  }
+
+  getEnrolment(id: string): Promise<EnrolmentRecord | null> {
+    return this.#wallet.getEnrolment(id);
+  }
+
+  listEnrolments(cardToken: string): Promise<EnrolmentRecord[]> {
+    return this.#wallet.listEnrolments(cardToken);
+  }
+
+  revokeEnrolment(id: string, now: number): Promise<EnrolmentRevocation> {
+    return this.#wallet.revokeEnrolment(id, now);
+  }
+
+  async consumeCode(use: CodeUse, rates: readonly RateTake[] = []): Promise<CodeConsumption> {
+    const checked = checkedCodeUse(use);
+    const units = await this.#rateUnits(rates);
+    if (!units) return { ok: false, reason: 'RATE_LIMITED' };
+    return this.#wallet.consumeCode(checked, units);
   }
 
   async getLedgerRecord(sessionId: string): Promise<LedgerRecord | null> {

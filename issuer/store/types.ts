@@ -15,6 +15,7 @@ import type { ReceiptStore } from './receipt-types.ts';
 import type { MerchantStore } from './merchant-types.ts';
 import type { CaptureMethod, PaymentStore } from './payment-types.ts';
 import type { WebhookStore } from './webhook-types.ts';
+import type { CodeRefusal, EnrolmentRecord, EnrolmentRevocation, NewEnrolment, StaticQrPolicy } from './wallet-types.ts';
 
 export type CardStatus = 'active' | 'blocked' | 'locked';
 
@@ -35,6 +36,13 @@ export interface CardRecord {
   pinFailures: number; // wrong PINs since the last correct one (an attempt never settled counts once its takeover time passes)
   pinPaceUntil: number; // ms since epoch: no PIN attempt on this card is evaluated before then
   updatedAt: number; // ms since epoch
+  /**
+   * The wallet policy (wallet-types.ts CardPolicy; `scanpay card policy`). Absent on a row that never had one:
+   * 'allowed', 0 and 0 (cardPolicy fills them in). Set together.
+   */
+  staticQr?: StaticQrPolicy;
+  staticQrLimit?: number;
+  codeNoPinLimit?: number;
 }
 
 /** An authentication session (S24): single-use, expiring, bound to one scanner and one payment. */
@@ -59,6 +67,17 @@ export interface AuthSession {
    * from the scanner is refused (beginPinAttempt, PIN_ENTRY_HOLDER_DEVICE). Absent: `scanner`, as before.
    */
   pinEntry?: 'holder-device';
+  /**
+   * 'wallet-enrolment': the PIN attempt of a wallet enrolment (amount 0, merchant and scanner ENROLMENT_*): only an
+   * attempt with PinPolicy.purpose 'wallet-enrolment' claims it, and it ends in completeEnrolment, never in a
+   * payment. Absent: a payment's session.
+   */
+  purpose?: 'wallet-enrolment';
+  /**
+   * 'code': a payment session opened by a one-time code (consumeCode); its payload is the code's 41 bytes. Absent:
+   * opened by a scan of the printed card (payload v1, 112 bytes), which the card's static-QR policy judges.
+   */
+  via?: 'code';
   createdAt: number;
   expiresAt: number; // ms since epoch
 }
@@ -156,6 +175,11 @@ export interface PinPolicy {
    * PIN_ENTRY_HOLDER_DEVICE right after the scanner check: nothing is claimed, counted or budgeted.
    */
   from?: 'scanner' | 'page';
+  /**
+   * The session purpose this attempt is for: 'payment' (default) or 'wallet-enrolment'. A session of the other
+   * purpose is refused as SESSION_UNKNOWN right after the scanner check, nothing claimed or counted.
+   */
+  purpose?: 'payment' | 'wallet-enrolment';
 }
 
 export const DEFAULT_TAKEOVER_MS = 10_000;
@@ -193,6 +217,12 @@ export interface PaymentRequest {
   holdWindowMs: number;
   /** Random per call: a re-send of the same call (a client retry after a lost reply) is not reported as a replay. */
   attempt: string;
+  /**
+   * 'code': paid on a verified one-time code: the static-QR rule does not apply, and unless a PIN attempt claimed
+   * its session (the PIN taken on the phone) the card's wrong-PIN count stays as it is. Absent: a PIN was verified
+   * on a scan of the printed card.
+   */
+  via?: 'code';
 }
 
 export type Authorization =
@@ -203,9 +233,10 @@ export type Authorization =
 
 /**
  * ok: the card row is legal for the claim and the session is stored. Else nothing was written: RATE_LIMITED (the
- * rate unit was refused and nothing was read), or the card row's verdict (card-legality.ts judgeCardRow).
+ * rate unit was refused and nothing was read), the card row's verdict (card-legality.ts judgeCardRow), or
+ * STATIC_QR_REFUSED: the card's static-QR policy refuses this scan (wallet-types.ts staticQrRefuses).
  */
-export type OpenedSession = { ok: true } | { ok: false; reason: RowVerdict | 'RATE_LIMITED' };
+export type OpenedSession = { ok: true } | { ok: false; reason: RowVerdict | 'RATE_LIMITED' | 'STATIC_QR_REFUSED' };
 
 export type DeviceTokenCheck = 'accepted' | 'replayed' | 'revoked';
 
@@ -269,10 +300,56 @@ export interface RateTake {
   limit: RateLimit;
 }
 
+// ── the wallet (wallet-types.ts holds its records and policy) ──────────────────────────────────────────────────
+
+/**
+ * What completeEnrolment did. enrolled: the row is written (replayed: a re-send of the call that wrote it answers
+ * the same row with replayed false; another call on a settled session gets `settled`). settled: the session was
+ * decided before (its result), or is decided now without an enrolment: the card is no longer active (as
+ * authorizePayment declines it) or its policy refuses another wallet (STATIC_QR_REFUSED).
+ */
+export type EnrolmentCompletion =
+  | { kind: 'enrolled'; enrolment: EnrolmentRecord }
+  | { kind: 'settled'; result: PinResult };
+
+/** One use of a verified one-time code: its enrolment and counter, and the payment session it opens. */
+export interface CodeUse {
+  enrolmentId: string;
+  counter: number; // u32 from the code
+  /** On the enrolment's card (its cardToken), via 'code'. */
+  session: AuthSession;
+}
+
+export type CodeConsumption = { ok: true; enrolment: EnrolmentRecord } | { ok: false; reason: CodeRefusal };
+
+/** The wallet's steps on the store (part of Store). */
+export interface WalletStore {
+  /**
+   * An enrolment's PIN was verified (its attempt claimed by beginPinAttempt with purpose 'wallet-enrolment'): in one
+   * step, the session is decided once (a re-send of the same `attempt` gets the same enrolment), the attempt leaves
+   * the card's in-flight list, the card's failures reset as a correct PIN's do, and the enrolment is inserted
+   * active with counter 0. A card no longer active, or whose policy is 'refused-when-enrolled' and has an active
+   * enrolment, settles the session without one.
+   */
+  completeEnrolment(sessionId: string, enrolment: NewEnrolment, attempt: string, now: number): Promise<EnrolmentCompletion>;
+  getEnrolment(id: string): Promise<EnrolmentRecord | null>;
+  /** A card's enrolments, oldest first (revoked ones too). */
+  listEnrolments(cardToken: string): Promise<EnrolmentRecord[]>;
+  /** Permanent; the first revocation time is kept. */
+  revokeEnrolment(id: string, now: number): Promise<EnrolmentRevocation>;
+  /**
+   * The contract's one atomic step for a code whose MAC verified: the enrolment is the session's card's and
+   * active, the card is active, counter > lastCounter; then lastCounter := counter and the session is stored (as
+   * openSession stores one). Else nothing changes and the reason is typed. With `rates`, their units are taken
+   * first. BAD_ARGUMENT if the session id exists.
+   */
+  consumeCode(use: CodeUse, rates?: readonly RateTake[]): Promise<CodeConsumption>;
+}
+
 /** A change computed from the current row; returning null leaves the row as it is. */
 export type CardMutation = (current: CardRecord) => CardRecord | null;
 
-export interface Store {
+export interface Store extends WalletStore {
   /** Human-readable kind for logs and /readyz: "embedded (in-process, not persistent)" or "redis redis://host:port/db". */
   readonly description: string;
   /** False for the embedded store: everything is lost when the process exits. */

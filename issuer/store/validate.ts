@@ -12,19 +12,20 @@ import { abytes, aint } from '../../core/bytes.ts';
 import { ScanpayError } from '../../core/errors.ts';
 import { IDEMPOTENCY_KEY_PATTERN } from '../../protocol/merchant-api.ts';
 import { isDeviceId, isMerchant, parseAmount, parseCurrency, parseDeviceId, parseMerchant, parseMinorUnits, parsePinEntry, parseSessionId } from '../../protocol/values.ts';
-import { WRAPPED_BASIC_KEY_SIZE } from '../card-secrets.ts';
+import { WRAPPED_BASIC_KEY_SIZE, WRAPPED_PAN_SIZE } from '../card-secrets.ts';
 import { DECLINE_REASONS, type DeclineReason } from '../payment.ts';
 import { BASIC_KEY_CHECK_SIZE } from '../key-ring.ts';
 import { PAYLOAD_SIZE } from '../payload.ts';
 import { CARD_TOKEN, shardOf } from '../session-id.ts';
-import { copyCard, copyLedger, copySession, copySessionRecord } from './records.ts';
+import { copyCard, copyEnrolment, copyLedger, copySession, copySessionRecord } from './records.ts';
+import { ENROLMENT_DEVICE, ENROLMENT_MERCHANT, ENROLMENT_PURPOSE, STATIC_QR_POLICIES, type CardPolicy, type EnrolmentRecord, type NewEnrolment, type StaticQrPolicy } from './wallet-types.ts';
 import type { ApiKeyRecord, MerchantRecord } from './merchant-types.ts';
 import { WEBHOOK_ENDPOINT_ID_PATTERN, type SealedSecret, type WebhookEndpoint } from './webhook-types.ts';
 import type { CaptureMethod, ListQuery, OperationRequest } from './payment-types.ts';
 import { EVENT_TYPES, type EventType, type JournalRecord, type Period } from './event-types.ts';
 import { RECEIPT_KINDS, type ReceiptKind } from '../../core/receipt.ts';
 import type { StoredReceipt } from './receipt-types.ts';
-import { DEFAULT_TAKEOVER_MS, type AuthSession, type CardClaim, type CardRecord, type CardStatus, type LedgerRecord, type PaymentRequest, type PinPolicy, type RateLimit, type SessionRecord, type WrongPinLimit } from './types.ts';
+import { DEFAULT_TAKEOVER_MS, type CodeUse, type AuthSession, type CardClaim, type CardRecord, type CardStatus, type LedgerRecord, type PaymentRequest, type PinPolicy, type RateLimit, type SessionRecord, type WrongPinLimit } from './types.ts';
 
 const U16 = 0xffff;
 const U32 = 0xffff_ffff;
@@ -37,6 +38,9 @@ const NONCE = /^[0-9a-f]{32}$/;
 const RATE_KEY = /^[A-Za-z0-9:._-]{1,160}$/;
 const CRYPTOGRAM = /^[0-9a-f]{64}$/;
 const STATUSES: readonly CardStatus[] = ['active', 'blocked', 'locked'];
+const ENROLMENT_ID = /^[0-9a-f]{32}$/;
+/** A one-time code's bytes (payload v2, WALLET-CONTRACT: version, enrolment id, time step, counter, MAC). */
+export const CODE_SIZE = 41;
 
 function bad(detail: string): ScanpayError {
   return new ScanpayError('BAD_ARGUMENT', detail);
@@ -95,6 +99,8 @@ export function checkedPolicy(input: unknown): PinPolicy {
   const policy: PinPolicy = { lockAt: checkedLockAt(p.lockAt), paceMs: aint(p.paceMs, 'paceMs', 0, 86_400_000), takeoverMs };
   if (p.from !== undefined && p.from !== 'scanner' && p.from !== 'page') throw bad('from must be scanner or page');
   policy.from = p.from ?? 'scanner';
+  if (p.purpose !== undefined && p.purpose !== 'payment' && p.purpose !== ENROLMENT_PURPOSE) throw bad(`purpose must be payment or ${ENROLMENT_PURPOSE}`);
+  policy.purpose = p.purpose ?? 'payment';
   if (p.budget !== undefined) {
     const b = record(p.budget, 'PIN budget');
     policy.budget = { device: checkedWrongPinLimit(b.device, 'budget.device'), merchant: checkedWrongPinLimit(b.merchant, 'budget.merchant') };
@@ -151,7 +157,62 @@ export function checkedCard(input: unknown): CardRecord {
   whole(c.pinFailures, 'pinFailures');
   whole(c.pinPaceUntil, 'pinPaceUntil');
   whole(c.updatedAt, 'updatedAt');
+  checkedCardPolicyFields(c);
   return copyCard(c as unknown as CardRecord);
+}
+
+/** The card row's wallet policy: absent altogether (its defaults), or all three fields valid. */
+function checkedCardPolicyFields(c: Record<string, unknown>): void {
+  if (c.staticQr === undefined && c.staticQrLimit === undefined && c.codeNoPinLimit === undefined) return;
+  checkedCardPolicy({ staticQr: c.staticQr, staticQrLimit: c.staticQrLimit, codeNoPinLimit: c.codeNoPinLimit });
+}
+
+/** A card's wallet policy (wallet-types.ts CardPolicy): a known static-QR policy, and two amounts in minor units ≥ 0. */
+export function checkedCardPolicy(input: unknown): CardPolicy {
+  const p = record(input, 'card policy');
+  if (!STATIC_QR_POLICIES.includes(p.staticQr as StaticQrPolicy)) throw bad(`staticQr must be one of ${STATIC_QR_POLICIES.join(', ')}`);
+  return {
+    staticQr: p.staticQr as StaticQrPolicy,
+    staticQrLimit: parseMinorUnits(p.staticQrLimit, 'staticQrLimit'),
+    codeNoPinLimit: parseMinorUnits(p.codeNoPinLimit, 'codeNoPinLimit'),
+  };
+}
+
+/** An enrolment id: 32 lowercase hex (16 bytes from the CSPRNG); it becomes part of a Redis key name. */
+export function checkedEnrolmentId(id: unknown): string {
+  return matching(id, 'enrolment id', ENROLMENT_ID, '32 lowercase hex characters');
+}
+
+/** A one-time code's counter: u32, and above 0 (an enrolment starts at 0: its first code carries 1). */
+export function checkedCounter(counter: unknown): number {
+  return aint(counter, 'counter', 1, U32);
+}
+
+/** A code's use (consumeCode): a code session on the enrolment's card, the counter from the code. */
+export function checkedCodeUse(input: unknown): CodeUse {
+  const u = record(input, 'code use');
+  const session = checkedSession(u.session);
+  if (session.via !== 'code') throw bad('a code\'s session is via code');
+  return { enrolmentId: checkedEnrolmentId(u.enrolmentId), counter: checkedCounter(u.counter), session };
+}
+
+/** An enrolment as read back: its fields' shapes, a revoked one with its time. */
+export function checkedEnrolment(input: unknown): EnrolmentRecord {
+  const e = record(input, 'enrolment');
+  const status = e.status;
+  if (status !== 'active' && status !== 'revoked') throw bad('status must be active or revoked');
+  const revokedAt = status === 'revoked' ? whole(e.revokedAt, 'revokedAt') : null;
+  if (status === 'active' && e.revokedAt !== null && e.revokedAt !== undefined) throw bad('an active enrolment has no revokedAt');
+  return copyEnrolment({
+    id: checkedEnrolmentId(e.id), cardToken: checkedCardToken(e.cardToken), createdAt: whole(e.createdAt, 'createdAt'), status, revokedAt,
+    lastCounter: aint(e.lastCounter, 'lastCounter', 0, U32), wrappedPan: abytes(e.wrappedPan, 'wrappedPan', WRAPPED_PAN_SIZE) as Uint8Array,
+  });
+}
+
+/** A new enrolment's id and wrapped PAN (completeEnrolment). */
+export function checkedNewEnrolment(input: unknown): NewEnrolment {
+  const e = record(input, 'enrolment');
+  return { id: checkedEnrolmentId(e.id), wrappedPan: new Uint8Array(abytes(e.wrappedPan, 'wrappedPan', WRAPPED_PAN_SIZE)) };
 }
 
 /** What an updateCard mutation returned: a valid row for the same card (the token is the row's key). */
@@ -166,8 +227,10 @@ function sameShard(sessionId: string, token: string): void {
   if (shardOf(sessionId) !== shardOf(token)) throw bad('session id must start with its card token\'s shard (keys.ts newSessionId)');
 }
 
-export function checkedPayload(payload: unknown): Uint8Array {
-  if (!(payload instanceof Uint8Array) || payload.length !== PAYLOAD_SIZE) throw bad(`payload must be the card payload's ${PAYLOAD_SIZE} bytes`);
+/** A session's payload: the card payload's 112 bytes (v1), or a code session's CODE_SIZE (v2). */
+export function checkedPayload(payload: unknown, via?: 'code'): Uint8Array {
+  const size = via === 'code' ? CODE_SIZE : PAYLOAD_SIZE;
+  if (!(payload instanceof Uint8Array) || payload.length !== size) throw bad(`payload must be ${via === 'code' ? 'the code\'s' : 'the card payload\'s'} ${size} bytes`);
   return new Uint8Array(payload);
 }
 
@@ -178,7 +241,14 @@ export function checkedSessionRecord(input: unknown): SessionRecord {
   checkedDeviceId(s.deviceId);
   sameShard(s.id as string, checkedCardToken(s.cardToken));
   matching(s.last4, 'last4', LAST4, '4 digits');
-  parseAmount(s.amount);
+  if (s.purpose !== undefined && s.purpose !== ENROLMENT_PURPOSE) throw bad(`purpose must be ${ENROLMENT_PURPOSE} or absent`);
+  if (s.via !== undefined && s.via !== 'code') throw bad('via must be code or absent');
+  if (s.purpose === ENROLMENT_PURPOSE) {
+    // an enrolment moves no money: amount 0, on the wallet's own scanner and merchant names, never a code's session
+    if (s.amount !== 0 || s.deviceId !== ENROLMENT_DEVICE || s.merchant !== ENROLMENT_MERCHANT || s.via !== undefined) {
+      throw bad(`an enrolment session has amount 0, scanner ${ENROLMENT_DEVICE} and merchant ${ENROLMENT_MERCHANT}`);
+    }
+  } else parseAmount(s.amount);
   parseCurrency(s.currency);
   parseMerchant(s.merchant);
   checkedCaptureMethod(s.captureMethod);
@@ -191,7 +261,7 @@ export function checkedSessionRecord(input: unknown): SessionRecord {
 
 export function checkedSession(input: unknown): AuthSession {
   const s = record(input, 'session');
-  checkedPayload(s.payload);
+  checkedPayload(s.payload, s.via === 'code' ? 'code' : undefined);
   return copySession({ ...checkedSessionRecord(s), payload: s.payload as Uint8Array });
 }
 
@@ -230,6 +300,7 @@ export function checkedPaymentRequest(input: unknown): PaymentRequest {
     captureMethod: checkedCaptureMethod(r.captureMethod),
     holdWindowMs: aint(r.holdWindowMs, 'holdWindowMs', 1, MAX_HOLD_WINDOW_MS),
     attempt: checkedAttempt(r.attempt),
+    ...(r.via === undefined ? {} : { via: r.via === 'code' ? 'code' : (() => { throw bad('via must be code or absent'); })() }),
   };
 }
 

@@ -121,7 +121,7 @@ describe('usage errors in-process', () => {
       [['merchant'], 'scanpay merchant takes one of create, rotate-key, list, show, webhook; `scanpay merchant --help` describes them'],
       [['payment'], 'scanpay payment takes one of show, list, capture, void, reverse; `scanpay payment --help` describes them'],
       [['merchant', 'webhook'], 'scanpay merchant webhook takes one of add, list, remove; `scanpay merchant webhook --help` describes them'],
-      [['card'], 'scanpay card takes one of issue, reissue, block, unblock, pin, show; `scanpay card --help` describes them'],
+      [['card'], 'scanpay card takes one of issue, reissue, block, unblock, pin, show, wallets, wallet-revoke, policy; `scanpay card --help` describes them'],
       [['fleet-key'], 'scanpay fleet-key takes one of generate; `scanpay fleet-key --help` describes them'],
       [['--keyring', 'x.json', 'scanner'], 'scanpay scanner takes one of provision, list, show, revoke; `scanpay scanner --help` describes them'],
     ];

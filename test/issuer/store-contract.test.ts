@@ -1099,6 +1099,7 @@ describeRedis(redis, 'RedisStore', (server) => {
         keys.card(card.token), keys.cardCount, keys.session(session.id), keys.payment(session.id), keys.session(wrong.id),
         keys.sessionPayload(session.id), keys.sessionPayload(wrong.id),
         keys.entries(session.id), keys.events(session.id), // the payment's entries and events (its merchant's index and outbox are written inside the script: not declared keys)
+        keys.walletsActive(card.token), // declared by the scan and the authorization (read only under a 'refused-when-enrolled' policy: never written here)
       ];
       for (const key of touched) expect(key.startsWith(prefix)).toBe(true);
       expect(new Set(touched)).toEqual(new Set([
@@ -1107,7 +1108,7 @@ describeRedis(redis, 'RedisStore', (server) => {
       ]));
       // card, sessions and ledger of one card share the hash tag {shard}: one cluster slot for every payment step
       const tag = `{${card.token.slice(0, 4)}}`;
-      for (const key of [keys.card(card.token), keys.session(session.id), keys.sessionPayload(session.id), keys.payment(session.id), keys.entries(session.id), keys.events(session.id), keys.session(wrong.id)]) expect(key).toContain(tag);
+      for (const key of [keys.card(card.token), keys.session(session.id), keys.sessionPayload(session.id), keys.payment(session.id), keys.entries(session.id), keys.events(session.id), keys.session(wrong.id), keys.walletsActive(card.token)]) expect(key).toContain(tag);
       // till-1's device key holds its last connection (connectedAt); the payment's entries and events, and its
       // merchant's index and outbox (and the set of merchants with events)
       expect(await keysUnder(raw, prefix)).toHaveLength(16);
