@@ -14,21 +14,27 @@
  *     Redis, each warmed up, then 2 payments in flight with 250 ms pauses between pairs, 200 payments measured;
  *   → profile: a V8 CPU profile of a pool gateway's main thread under closed-loop load, top five costs kept;
  *   → idle connections: 10,000 authenticated scanners held open on a fresh pool gateway: RSS per connection,
- *     and payments still flowing while they are open.
+ *     and payments still flowing while they are open;
+ *   → processes: `npm start -- --processes N` (gateway/main.ts as an operator runs it) for N = 1 and 2, in
+ *     alternating rounds, closed loop: payments/s and CPU per payment by thread kind (processes.ts), and the
+ *     scaling model (scaling-model.ts) fed the N = 1 rows' costs, its predictions next to the measurements.
  * Over every measurement window against a gateway: its CPU time thread by thread (main thread, crypto workers,
  * the rest) per completed payment, from /proc/<pid>/task/*; over Redis also the commands per payment, from the
  * gateway's client (sent) and INFO commandstats (run by the server, inside scripts too), and the private Redis
  * server's own CPU per payment. The report divides the pool's and the baseline's CPU per payment at their peaks
  * (all gateway threads; the Redis server's) by the floor's at its peak, and the pool's at 70% of its peak by the
  * floor's at that same arrival rate (open loop both: the same batching and wake-up regime).
+ * Then issue 25's targets, every figure with its verdict in one table (targets.ts), written to
+ * bench/results/e2e-targets.json and the e2e-targets section of bench/RESULTS.md by a quick or full run of every part.
  * Writes bench/results/e2e.json, bench/results/e2e-latency.svg and bench/RESULTS.md (smoke: e2e.smoke.json
- * and e2e-latency.smoke.svg; partial or experimental runs: *.partial.*; RESULTS.md only from a full default run). Every child is stopped on exit, error or Ctrl-C; the
+ * and e2e-latency.smoke.svg; partial or experimental runs: *.partial.*; the whole RESULTS.md only from a full default run). Every child is stopped on exit, error or Ctrl-C; the
  * whole run has a deadline.
  *
- *   npx tsx bench/e2e/run.ts                    full run (about 9 minutes)
- *   npx tsx bench/e2e/run.ts --quick            every part, shorter (about 5 minutes): e2e.quick.json, no RESULTS.md
+ *   npx tsx bench/e2e/run.ts                    full run (about 10 minutes; 12 on a busy machine)
+ *   npx tsx bench/e2e/run.ts --quick            every part, shorter (about 6 minutes): e2e.quick.json, e2e-targets.json,
+ *                                               of RESULTS.md only the e2e-targets section
  *   npx tsx bench/e2e/run.ts --smoke            every part for a second or two (CI)
- *   npx tsx bench/e2e/run.ts --only pool,idle   some parts: echo, baseline, pool, floor, light, profile, idle
+ *   npx tsx bench/e2e/run.ts --only pool,idle   some parts: echo, baseline, pool, floor, light, profile, idle, processes
  *   npx tsx bench/e2e/run.ts --threads 1 --batch-max 32 --batch-window 0   pool settings, for experiments
  *   npx tsx bench/e2e/run.ts --autopipeline     experiment: both gateways' Redis clients with ioredis auto-pipelining
  *   npx tsx bench/e2e/run.ts --cluster [--smoke]  1 gateway over 1 Redis next to 2 gateways over a Redis Cluster (cluster.ts)
@@ -36,7 +42,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +67,10 @@ import { formatTop, summarizeProfile, type CpuProfile } from './profile-summary.
 import { benchRedis, type BenchRedis } from './redis.ts';
 import { writeChart, writeResultsMd } from './results-md.ts';
 import { spawnGateway } from './spawn-gateway.ts';
+import { measureProcesses, type ProcessesReport } from './processes.ts';
+import { costsOfPhase, sizingTable, SIZING_CORES } from './scaling-model.ts';
+import { issue25Verdicts, targetsMarkdown, type TargetInputs } from './targets.ts';
+import { writeResultsSection } from '../results-sections.ts';
 
 if (process.argv.includes('--cluster')) {
   await import('./cluster.ts'); // one gateway over one Redis next to two over a cluster; exits by itself
@@ -79,7 +89,7 @@ const POOL_ENV: Record<string, string> = {
   ...(option('batch-max') ? { SCANPAY_BATCH_MAX: option('batch-max')! } : {}),
   ...(option('batch-window') ? { SCANPAY_BATCH_WINDOW_MS: option('batch-window')! } : {}),
 };
-const ALL_PARTS = ['echo', 'baseline', 'pool', 'floor', 'light', 'profile', 'idle'];
+const ALL_PARTS = ['echo', 'baseline', 'pool', 'floor', 'light', 'profile', 'idle', 'processes'];
 const PARTS = new Set((process.argv.some((a) => a.startsWith('--only')) ? onlyArg ?? '' : ALL_PARTS.join(',')).split(',').filter(Boolean));
 for (const part of PARTS) if (!ALL_PARTS.includes(part)) throw new Error(`--only: unknown part "${part}" (parts: ${ALL_PARTS.join(', ')})`);
 /** Only a full run of every part with the gateway's own settings writes e2e.json, the chart and RESULTS.md. */
@@ -97,12 +107,14 @@ const PLAN = {
     sweepShares: [0.2, 0.4, 0.6, 0.7, 0.8, 1.0], maxPayments: 3_000_000, requestTimeoutMs: 10_000,
     idleConnections: 10_000, idleOpenConcurrency: 64, idlePaymentConnections: 8, idlePaymentsS: 8, deadlineMin: 30,
     light: LIGHT, profile: { connections: 32, warmupS: 3, seconds: 6 },
+    processes: { counts: [1, 2], rounds: 2, connections: 64, warmupS: 3, rampS: 2, durationS: 12, maxPayments: 3_000_000, requestTimeoutMs: 10_000, deadlineS: 600 },
   },
   quick: {
     cards: 2_000, warmupS: 3, rampS: 2, peakS: 8, peakConnections: [32, 64], sweepS: 6, sweepRampS: 1.5,
     sweepShares: [0.2, 0.7, 1.0], maxPayments: 3_000_000, requestTimeoutMs: 10_000,
     idleConnections: 10_000, idleOpenConcurrency: 64, idlePaymentConnections: 8, idlePaymentsS: 4, deadlineMin: 20,
     light: LIGHT, profile: { connections: 32, warmupS: 2, seconds: 4 },
+    processes: { counts: [1, 2], rounds: 1, connections: 64, warmupS: 2, rampS: 2, durationS: 8, maxPayments: 3_000_000, requestTimeoutMs: 10_000, deadlineS: 600 },
   },
   smoke: {
     cards: 64, warmupS: 0, rampS: 0.3, peakS: 1, peakConnections: [16], sweepS: 1, sweepRampS: 0.2,
@@ -110,6 +122,7 @@ const PLAN = {
     idleConnections: 300, idleOpenConcurrency: 64, idlePaymentConnections: 4, idlePaymentsS: 1, deadlineMin: 4,
     light: { ...LIGHT, warmupPayments: 4, payments: 10, closedWarmupS: 0.5, closedWarmupConnections: 4 },
     profile: { connections: 8, warmupS: 0.3, seconds: 1 },
+    processes: { counts: [1, 2], rounds: 1, connections: 8, warmupS: 0, rampS: 0.3, durationS: 1, maxPayments: 100_000, requestTimeoutMs: 5_000, deadlineS: 240 },
   },
 }[MODE];
 if (LIGHT_WARMUP_S !== undefined) PLAN.light = { ...PLAN.light, closedWarmupS: LIGHT_WARMUP_S };
@@ -541,6 +554,27 @@ if (PARTS.has('idle')) {
   }
 }
 
+// ---- gateway processes (npm start -- --processes N) and the scaling model ----------------------------------
+
+let processes: ProcessesReport | null = null;
+if (PARTS.has('processes')) {
+  if (redis.shared) {
+    say('\nprocesses: skipped (needs the private redis-server: its CPU is one of the model\'s inputs)');
+  } else {
+    say(`\nprocesses: npm start -- --processes N over Redis, ${PLAN.processes.connections} connections, closed loop (load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')}):`);
+    processes = await measureProcesses({
+      redisUrl: redis.url, redisPrefix: redis.prefix, redisPid: redis.pid, keyRing, fleetKey, cardsFile, cores: availableParallelism(), say,
+    }, PLAN.processes);
+    const c = processes.check;
+    if (c) {
+      say(`  the model (bench/e2e/scaling-model.ts), fed the --processes 1 rows: main ${fmt(c.inputs.mainUs)} µs, rest ${fmt(c.inputs.parallelUs)} µs, Redis ${fmt(c.inputs.redisUs)} µs, generator ${fmt(c.inputs.colocatedUs)} µs per payment, all on ${c.cores} cores; efficiency ${fmt(c.efficiency, 2)}`);
+      for (const r of c.rows) {
+        say(`  --processes ${r.processes}: bound ${fmt(r.boundPerS)}/s (${r.bound}), predicted ${fmt(r.predictedPerS)}/s, measured ${fmt(r.measuredPerS)}/s: measured ÷ predicted ${fmt(r.measuredPerS / r.predictedPerS, 2)}`);
+      }
+    }
+  }
+}
+
 // ---- report ----------------------------------------------------------------------------------------------
 
 const byTarget = (t: Target) => summaries.find((s) => s.target === t);
@@ -602,6 +636,38 @@ const floorAnchor = figures.floorPeak ? {
   poolOverFloorAtPoolRate: overFloor(figures.at70, figures.floorAtPoolRate), // both open loop at one rate
   target: `pool CPU per payment, all threads, ≤ ${TARGET_CPU_OVER_FLOOR}× the floor's`,
 } : null;
+/** The core bench's last object-API and packed-path figures at batch 256 (bench/results/core.json), if any. */
+function objectApiFigures(): TargetInputs['objectApi'] {
+  try {
+    /* eslint-disable-next-line @typescript-eslint/no-explicit-any -- our own JSON (bench/core.bench.ts) */
+    const core = JSON.parse(readFileSync(new URL('core.json', RESULTS), 'utf8')) as any;
+    const objectUs = Number(core.headline?.[0]?.oursUsPerRecord);
+    const packedUs = Number(core.packed?.p50UsPerRecord ?? core.packed?.usPerRecord);
+    return core.headlineBatch === 256 && core.packed?.batch === 256 && objectUs > 0 && packedUs > 0 ? { objectUs, packedUs, date: String(core.date) } : null;
+  } catch {
+    return null;
+  }
+}
+const echoPeakRun = peakRunOf('echo');
+const targetInputs: TargetInputs = {
+  poolPeak: figures.peak ? {
+    paymentsPerS: figures.peak.paymentsPerS, totalUs: figures.peak.cpu?.totalUs ?? null, mainUs: figures.peak.cpu?.mainUs ?? null,
+    redisServerCalls: figures.peak.redis?.serverCalls ?? null, redisServerUs: figures.peak.redisServerUs ?? null,
+  } : null,
+  baselineTotalUs: figures.baselinePeak?.cpu?.totalUs ?? null,
+  floorTotalUs: figures.floorPeak?.cpu?.totalUs ?? null,
+  echo: echo && echoPaymentsPerS ? { paymentsPerS: echoPaymentsPerS, cpuUs: echoPeakRun?.cpu?.totalUs ?? null } : null,
+  poolP99At70Ms: pool?.at70?.latency.payment.p99Ms ?? null,
+  light: light.embedded || light.redis ? { embeddedMainUs: figures.lightEmbedded?.cpu?.mainUs ?? null, redisMainUs: figures.lightRedis?.cpu?.mainUs ?? null } : null,
+  objectApi: objectApiFigures(),
+};
+const verdicts = issue25Verdicts(targetInputs);
+/** The scaling model fed the pool's peak (generator and Redis left out: a gateway host), for 4 … 32 cores. */
+const sizing = figures.peak?.cpu && figures.peak.redisServerUs != null ? (() => {
+  const costs = costsOfPhase(figures.peak!);
+  return { inputs: costs, source: 'the pool gateway at its closed-loop peak (cpu.figures.peak): main thread serial, workers + other parallel, the Redis server shared', rows: sizingTable(costs, SIZING_CORES) };
+})() : null;
+const loadAtEnd = loadavg();
 const report = {
   benchmark: 'e2e',
   mode: MODE,
@@ -609,7 +675,8 @@ const report = {
   durationS: (Date.now() - startedAt.getTime()) / 1000,
   machine: machine(),
   loadAverageAtStart: loadAtStart,
-  command: `npm run bench:e2e${MODE === 'smoke' ? ' -- --smoke' : ''}`,
+  loadAverageAtEnd: loadAtEnd,
+  command: `npm run bench:e2e${MODE === 'smoke' ? ' -- --smoke' : MODE === 'quick' ? ' -- --quick' : ''}`,
   setup: {
     plan: PLAN,
     redis: redis.shared ? 'Redis from REDIS_URL (shared server, per-run key prefix)' : 'A private redis-server on 127.0.0.1 (no persistence)',
@@ -641,6 +708,9 @@ const report = {
     },
   },
   idle,
+  issue25: { inputs: targetInputs, verdicts },
+  processes,
+  sizing,
   cpu: {
     note: 'gateway CPU per completed payment, thread by thread (utime+stime from /proc/<pid>/task/<tid>/stat; schedstat ns as a cross-check), '
       + 'and Redis commands per payment (sent: counted on the gateway\'s client; server: INFO commandstats, commands inside scripts included)',
@@ -664,7 +734,7 @@ console.table(summaries.map((s) => ({
   '70%: scan p99 / pin p99 ms': s.at70 ? `${fmt(s.at70.latency.scan.p99Ms, 2)} / ${fmt(s.at70.latency.pin.p99Ms, 2)}` : '—',
 })));
 say(`echo: a "payment" is 2 round trips, so the ceiling for this flow is ${fmt(echoPaymentsPerS)} payments/s; its "70%" column is the generator + transport floor at the pool's 70% rate`);
-say(`targets: pool ÷ baseline ≥ ${TARGET_RATIO_BASELINE}: ${fmt(report.headline.poolOverBaseline, 2)}; pool p99 at 70% < ${TARGET_P99_MS} ms: ${fmt(report.headline.poolP99At70Ms, 2)} ms; idle < 8 KiB/conn: ${idle ? fmt(idle.bytesPerConnection) : '—'} B`);
+say(`issue 10's targets (its throughput ones withdrawn by issue 25, whose targets close this output): pool ÷ baseline ≥ ${TARGET_RATIO_BASELINE}: ${fmt(report.headline.poolOverBaseline, 2)}; pool p99 at 70% < ${TARGET_P99_MS} ms: ${fmt(report.headline.poolP99At70Ms, 2)} ms; idle < 8 KiB/conn: ${idle ? fmt(idle.bytesPerConnection) : '—'} B`);
 
 say('\ngateway CPU per payment (µs; stat ticks, schedstat in brackets) and Redis commands per payment:');
 const us = (x: number | undefined | null) => fmt(x);
@@ -705,13 +775,39 @@ if (floorAnchor) {
   }
 }
 
+if (sizing) {
+  const c = sizing.inputs;
+  say(`\nthe scaling model (bench/e2e/scaling-model.ts) fed the pool's peak: main ${fmt(c.mainUs)} µs serial, workers + other ${fmt(c.parallelUs)} µs parallel, Redis server ${fmt(c.redisUs)} µs shared, per payment; Redis off the host, no generator:`);
+  console.table(sizing.rows.map((r) => ({
+    cores: r.cores, processes: r.processes, 'per process /s': fmt(r.perProcessPerS), 'host alone /s': fmt(r.gatewayPerS), 'host bound': r.gatewayBound,
+    'over one Redis /s': fmt(r.oneRedisPerS), 'bound': r.oneRedisBound, 'Redis masters needed': r.redisShardsNeeded,
+  })));
+}
+
+const verdictNote = `the ${MODE} run of ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} at start and ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} at the end (1, 5, 15 min; 2 vCPUs)`;
+say(`\nissue 25's targets (${verdictNote}):`);
+console.table(verdicts.map((r) => ({
+  target: r.target, measured: r.value === null ? '—' : r.unit === '×' ? `${fmt(r.value, 2)}×` : `${r.value.toLocaleString('en-US', { maximumFractionDigits: r.unit === 'µs' ? 0 : 2, minimumFractionDigits: r.unit === 'µs' ? 0 : 2 })} ${r.unit}`, from: r.detail, verdict: r.verdict,
+})));
+say(`met ${verdicts.filter((r) => r.verdict === 'met').length} of ${verdicts.length}; not met: ${verdicts.filter((r) => r.verdict === 'not met').map((r) => r.id).join(', ') || 'none'}; not measured: ${verdicts.filter((r) => r.verdict === 'not measured').map((r) => r.id).join(', ') || 'none'}`);
+
 mkdirSync(RESULTS, { recursive: true });
+if (MODE !== 'smoke' && !PARTIAL) {
+  // the verdicts of the last quick or full run of every part: bench/results/e2e-targets.json and RESULTS.md's e2e-targets section
+  const targetsFile = new URL('e2e-targets.json', RESULTS);
+  writeFileSync(targetsFile, `${JSON.stringify({ benchmark: 'e2e-targets', mode: MODE, date: startedAt.toISOString(), command: report.command, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadAtEnd, provenance: report.cpu.provenance, inputs: targetInputs, verdicts, processes: processes?.check ?? null, sizing }, null, 2)}\n`);
+  say(`wrote ${fileURLToPath(targetsFile)}`);
+}
 const jsonFile = new URL(`e2e${suffix}.json`, RESULTS);
 writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
 say(`wrote ${fileURLToPath(jsonFile)}`);
 const svgFile = new URL(`e2e-latency${suffix}.svg`, RESULTS);
 if (writeChart(report, svgFile)) say(`wrote ${fileURLToPath(svgFile)}`);
 if (MODE === 'full' && !PARTIAL) say(`wrote ${writeResultsMd()}`);
+if (MODE !== 'smoke' && !PARTIAL) {
+  writeResultsSection('e2e-targets', 'bench/e2e/run.ts', targetsMarkdown({ command: report.command, date: report.date, note: verdictNote, verdicts, processes, sizing }));
+  say('wrote the e2e-targets section of bench/RESULTS.md');
+}
 
 admin?.disconnect();
 await redis.stop();
