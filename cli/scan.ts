@@ -2,7 +2,9 @@
  * `scanpay scan …`: a simulated scanner walking the whole flow through the SDK (S21 scan → S24 session →
  * S25 PIN, here or on the auth page → result with receipt MAC); `--repeat N` measures payments/s on one
  * connection. A merchant that takes the PIN on the holder's own phone (auth-required pinEntry holder-device) gets
- * the holder URL printed (and its QR code on a terminal) and no PIN is asked for or sent, whatever --pin says. The device's secret comes from `scanpay scanner provision` (cli/scanner.ts).
+ * the holder URL printed (and its QR code on a terminal) and no PIN is asked for or sent, whatever --pin says. The
+ * card argument may be a wallet's one-time code (payload v2, protocol v1.6): up to the card's no-PIN limit it is paid
+ * at the scan (no PIN asked), above it the PIN is taken on the holder's phone. The device's secret comes from `scanpay scanner provision` (cli/scanner.ts).
  * Exit: 0 approved, 1 declined or refused, 2 usage (cli/errors.ts).
  */
 import { readFileSync } from 'node:fs';
@@ -93,7 +95,10 @@ async function withRateLimitRetry<T>(request: () => Promise<T>, stats: { rateLim
   }
 }
 
-function resultLine(auth: AuthRequiredFrame, result: PaymentResultFrame): string {
+/** What a result line says of the payment: the session's, or (a one-time code paid at its scan, v1.6) the request's. */
+type PaymentSummary = Pick<AuthRequiredFrame, 'amount' | 'currency' | 'merchant' | 'maskedPan'>;
+
+function resultLine(auth: PaymentSummary, result: PaymentResultFrame): string {
   const reason = result.reason === null ? '' : ` ${result.reason}${result.attemptsLeft !== undefined ? ` (${result.attemptsLeft} attempt${result.attemptsLeft === 1 ? '' : 's'} left)` : ''}`;
   const maskedPan = result.receipt?.maskedPan ?? auth.maskedPan;
   const receipt = result.receipt ? `receipt ${result.receipt.mac}` : 'no receipt';
@@ -167,26 +172,34 @@ export function scanCommand(program: Command, out: Output): void {
       const stats = { rateLimited: 0 };
       const latencies: number[] = [];
       let approved = 0;
-      let last: { auth: AuthRequiredFrame; result: PaymentResultFrame } | undefined;
+      let last: { auth: PaymentSummary; result: PaymentResultFrame } | undefined;
       const started = performance.now();
       try {
         for (let i = 0; i < repeat; i++) {
           const t0 = performance.now();
-          const auth = await withRateLimitRetry(() => client.scan(request), stats);
+          const answer = await withRateLimitRetry(() => client.scanOrPay(request), stats);
           let result: PaymentResultFrame;
-          if (auth.holderUrl) {
+          let auth: PaymentSummary;
+          if (answer.type === 'payment-result') {
+            // a wallet's one-time code that stood in for the PIN: paid at the scan, nothing to ask
+            result = answer;
+            auth = { amount, currency: request.currency, merchant: request.merchant, maskedPan: answer.receipt?.maskedPan ?? '•••• •••• •••• ••••' };
+          } else if (answer.holderUrl) {
+            auth = answer;
             // the merchant takes the PIN on the holder's own phone: no PIN is asked for or sent from here
             if (i === 0 && pin) process.stderr.write('this merchant takes the PIN on the holder\'s phone: the PIN given here is not sent\n');
-            result = await holderDevice(out, auth.holderUrl, auth, client, Boolean(opts.json));
+            result = await holderDevice(out, answer.holderUrl, answer, client, Boolean(opts.json));
           } else if (pin) {
+            auth = answer;
             if (i === 0 && !opts.pinStdin && opts.pin === undefined) {
               process.stderr.write(`pay ${auth.amount} ${auth.currency} to ${auth.merchant} with card ${auth.maskedPan}\n`);
             }
             const digits = await pin();
-            result = await withRateLimitRetry(() => client.submitPin(auth.session, digits), stats);
+            result = await withRateLimitRetry(() => client.submitPin(answer.session, digits), stats);
           } else {
-            out.line(`auth page ${auth.url}`);
-            result = await client.waitForResult(auth.session, pageWaitMs(auth));
+            auth = answer;
+            out.line(`auth page ${answer.url}`);
+            result = await client.waitForResult(answer.session, pageWaitMs(answer));
           }
           latencies.push(performance.now() - t0);
           last = { auth, result };

@@ -8,7 +8,7 @@
  *   const client = await ScannerClient.connect({ url, deviceId, secret });
  *   const merchant = new MerchantClient({ url: merchantUrl, apiKey });
  */
-export { ScannerClient, type ConnectionState, type ScannerClientOptions, type ScanRequest, type ScanSession, type PushFrame } from './scanner-client.ts';
+export { ScannerClient, type ConnectionState, type ScannerClientOptions, type ScanRequest, type ScanSession, type ScanAnswer, type PushFrame } from './scanner-client.ts';
 export { holderQrSvg, holderQrTerminal } from './holder-qr.ts';
 export type { ReconnectOptions } from './backoff.ts';
 export { ScannerError, isScannerError, type ClientCode, type ScannerErrorCode } from './scanner-error.ts';

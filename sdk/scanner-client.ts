@@ -67,6 +67,13 @@ export interface ScanRequest {
  */
 export type ScanSession = AuthRequiredFrame & { holderUrl: string | null };
 
+/**
+ * What `scanOrPay` resolves with (protocol v1.6): a ScanSession (`type` 'auth-required') as `scan` gives, or the
+ * `payment-result` of a wallet's one-time code that stood in for the PIN (the payment is decided: show the outcome,
+ * keep the receipt; nothing more to send).
+ */
+export type ScanAnswer = ScanSession | PaymentResultFrame;
+
 /** Frames the gateway sends on its own (`id: null`): page-flow results, connection-level errors. */
 export type PushFrame = PaymentResultFrame | ErrorFrame;
 
@@ -82,7 +89,8 @@ interface ClientEvents {
   reconnected: (info: { welcome: WelcomeFrame; attempts: number; resumed: number }) => void;
 }
 
-type Expected = 'auth-required' | 'payment-result' | 'pong' | 'session-status' | 'reversal';
+/** 'scan-answer': a scan's, `auth-required` or (v1.6, a one-time code paid at once) `payment-result`. */
+type Expected = 'auth-required' | 'payment-result' | 'pong' | 'session-status' | 'reversal' | 'scan-answer';
 interface Pending {
   expect: Expected;
   resolve: (frame: GatewayFrame) => void;
@@ -300,8 +308,25 @@ export class ScannerClient {
    * when the holder must enter the PIN on their own phone (ScanSession).
    */
   async scan(request: ScanRequest, opts: { timeoutMs?: number } = {}): Promise<ScanSession> {
+    const answer = await this.scanOrPay(request, opts);
+    if (answer.type === 'auth-required') return answer;
+    throw new ScannerError('PAID_AT_SCAN', `the scanned code paid at once (${answer.outcome}${answer.reason ? ` ${answer.reason}` : ''}, session ${answer.session}): use scanOrPay to take wallet codes; waitForResult(session) has the result`);
+  }
+
+  /**
+   * S21 for any card the holder shows: the printed card's QR or a wallet's one-time code (protocol v1.6). Resolves
+   * with the ScanSession (`type` 'auth-required') as `scan` does, or with the `payment-result` when the gateway
+   * paid at once on a one-time code standing in for the PIN (the card's no-PIN limit). A code above that limit
+   * gets a holder-device session: show `holderUrl` as a QR code and waitForResult.
+   * @example
+   *   const answer = await client.scanOrPay({ payload, amount: 450, currency: 'EUR', merchant: 'cafe-7' });
+   *   const result = answer.type === 'payment-result' ? answer : await client.waitForResult(answer.session, 120_000);
+   */
+  async scanOrPay(request: ScanRequest, opts: { timeoutMs?: number } = {}): Promise<ScanAnswer> {
     const { payload, amount, currency, merchant } = request;
-    const auth = await this.#request<AuthRequiredFrame>({ v: PROTOCOL_VERSION, type: 'scan', id: this.#newId(), payload, amount, currency, merchant }, 'auth-required', opts.timeoutMs);
+    const answer = await this.#request<AuthRequiredFrame | PaymentResultFrame>({ v: PROTOCOL_VERSION, type: 'scan', id: this.#newId(), payload, amount, currency, merchant }, 'scan-answer', opts.timeoutMs);
+    if (answer.type === 'payment-result') return answer;
+    const auth = answer;
     if (auth.pinEntry !== 'holder-device') return { ...auth, holderUrl: null };
     this.#holderSessions.add(auth.session);
     if (this.#holderSessions.size > HOLDER_SESSIONS) this.#holderSessions.delete(this.#holderSessions.values().next().value!);
@@ -483,8 +508,8 @@ export class ScannerClient {
       // a resumed pin whose first attempt left no ledger record: nothing was paid (§7)
       pending.reject(new ScannerError('SESSION_USED', `${frame.message} (the connection dropped during this PIN attempt; no payment was recorded for it)`));
     } else if (frame.type === 'error') pending.reject(scannerErrorFromFrame(frame.code, frame.message));
-    else if (frame.type === pending.expect) pending.resolve(frame);
-    else pending.reject(new ScannerError('BAD_FRAME', `expected ${pending.expect}, gateway sent ${frame.type}`));
+    else if (frame.type === pending.expect || (pending.expect === 'scan-answer' && (frame.type === 'auth-required' || frame.type === 'payment-result'))) pending.resolve(frame);
+    else pending.reject(new ScannerError('BAD_FRAME', `expected ${pending.expect === 'scan-answer' ? 'auth-required' : pending.expect}, gateway sent ${frame.type}`));
   }
 
   #deliverResult(frame: PaymentResultFrame): void {

@@ -12,9 +12,11 @@ import { SCANNER_CODES, type ScannerCode } from '../protocol/messages.ts';
  * TIMEOUT: no answer in time; CLOSED: the connection is gone for good (or never opened); UNAUTHORIZED: the
  * gateway refused the device token at upgrade (HTTP 401); DISCONNECTED: the connection dropped while this
  * request was on the wire, the client is reconnecting, and the request may or may not have been done —
- * send it again (a `scan` repeat is harmless; `pin` requests are resumed by the client instead).
+ * send it again (a `scan` repeat is harmless; `pin` requests are resumed by the client instead). PAID_AT_SCAN:
+ * `scan` was answered by a `payment-result` (a wallet's one-time code paid at once, protocol v1.6): the payment is
+ * decided, do not scan again; `scanOrPay` resolves with it instead, and waitForResult(session) has it.
  */
-export type ClientCode = 'TIMEOUT' | 'CLOSED' | 'UNAUTHORIZED' | 'DISCONNECTED';
+export type ClientCode = 'TIMEOUT' | 'CLOSED' | 'UNAUTHORIZED' | 'DISCONNECTED' | 'PAID_AT_SCAN';
 export type ScannerErrorCode = ScannerCode | ClientCode;
 
 /** Codes after which sending the same request again (after a pause) is safe and may succeed. */

@@ -8,7 +8,8 @@
  * has a payload's shape, which also takes the frame's rate unit: a forgery, an unknown card and an authentic but
  * illegal one (stale, re-keyed, blocked) each cost that one step and write nothing, so neither the answer nor its
  * timing tells them apart (docs/security.md). Before any of it, the scan's merchant must be its scanner's (MERCHANT_MISMATCH, from
- * memory). No PAN, basic key or issuer key on this thread.
+ * memory). No PAN, basic key or issuer key on this thread. A wallet's one-time code (payload v2) is handed to
+ * code-scan.ts after the merchant check: it may be answered by `payment-result` (protocol v1.6).
  */
 import { randomBytes } from 'node:crypto';
 import { BASIC_KEY_CHECK_SIZE } from '../../issuer/key-ring.ts';
@@ -17,7 +18,8 @@ import { randomHex } from '../../issuer/random-id.ts';
 import { newSessionId } from '../../issuer/session-id.ts';
 import type { AuthSession, CardClaim } from '../../issuer/store/index.ts';
 import { admitPayload, claimOf, openedVerdict, type IllegalReason } from '../../issuer/verifier.ts';
-import type { AuthRequiredFrame, ErrorFrame, ScanFrame } from '../../protocol/messages.ts';
+import type { AuthRequiredFrame, ErrorFrame, PaymentResultFrame, ScanFrame } from '../../protocol/messages.ts';
+import { handleCodeScan, scannedCode } from './code-scan.ts';
 import { DEVICE_REVOKED_MESSAGE, MERCHANT_MISMATCH_MESSAGE, RATE_LIMITED_MESSAGE, type FlowDeps, type FrameRateUnit, type ScannerIdentity } from './deps.ts';
 import type { MerchantPolicy } from './merchant-policies.ts';
 import { pageToken } from './page-token.ts';
@@ -68,7 +70,7 @@ function decoy(): { card: string; last4: string; claim: CardClaim } {
   return { card: randomHex(16), last4: '0000', claim: { basicKeyCheck: randomBytes(BASIC_KEY_CHECK_SIZE), generation: 0, keyId: 0 } };
 }
 
-export async function handleScan(deps: FlowDeps, scanner: ScannerIdentity, frame: ScanFrame, unit: FrameRateUnit): Promise<AuthRequiredFrame | ErrorFrame> {
+export async function handleScan(deps: FlowDeps, scanner: ScannerIdentity, frame: ScanFrame, unit: FrameRateUnit): Promise<AuthRequiredFrame | PaymentResultFrame | ErrorFrame> {
   const started = performance.now();
   const { deviceId } = scanner;
   try {
@@ -76,6 +78,9 @@ export async function handleScan(deps: FlowDeps, scanner: ScannerIdentity, frame
     // merchant's policy kept a few seconds), after the frame's rate unit alone; nothing is opened or stored
     const policy = await deps.merchantPolicies.policy(frame.merchant);
     if (!mayTakeFor(scanner, frame.merchant, policy)) return (await unit.alone()) ? merchantMismatch(deps, scanner, frame) : rateLimited(frame);
+    // a wallet's one-time code (payload v2) takes its own path (code-scan.ts); it may pay at once (payment-result)
+    const code = scannedCode(frame.payload);
+    if (code) return await handleCodeScan(deps, scanner, frame, unit, code, policy);
     const admitted = admitPayload(frame.payload);
     // not even a payload's shape: told apart (PAYLOAD_UNREADABLE), after the frame's rate unit alone
     if (typeof admitted === 'string') return (await unit.alone()) ? illegal(deps, deviceId, frame, admitted) : rateLimited(frame);

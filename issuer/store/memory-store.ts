@@ -44,6 +44,8 @@ interface StoredSession {
   keepUntil: number;
   /** An enrolment session's enrolment, once completeEnrolment wrote it. */
   enrolment?: string;
+  /** Claimed by its code (consumeCode's claim), not by a PIN attempt. */
+  codeClaim?: boolean;
 }
 
 const byCreation = (a: EnrolmentRecord, b: EnrolmentRecord) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -215,7 +217,7 @@ export class MemoryStore implements Store {
       return { record: null, result: copyResult(result), replayed: false };
     }
     // the PIN was right; a code paid without a PIN (no attempt claimed its session) proves nothing of the PIN
-    if (req.via !== 'code' || entry?.attempt) card.pinFailures = 0;
+    if (req.via !== 'code' || (entry?.attempt && !entry.codeClaim)) card.pinFailures = 0;
     if (entry?.budgeted) this.#giveBackBudget(entry.session.deviceId, entry.session.merchant);
     if (this.payments.reversedBefore(req.sessionId)) {
       // its reversal came first: nothing is held, and the answer says so
@@ -287,7 +289,7 @@ export class MemoryStore implements Store {
   }
 
   async consumeCode(use: CodeUse, rates: readonly RateTake[] = []): Promise<CodeConsumption> {
-    const { enrolmentId, counter, session } = checkedCodeUse(use);
+    const { enrolmentId, counter, session, claim } = checkedCodeUse(use);
     if (!this.#takeAll(rates)) return { ok: false, reason: 'RATE_LIMITED' };
     if (this.#sessions.get(session.id)) throw new ScanpayError('BAD_ARGUMENT', 'session id exists');
     // Same checks, same order as the Redis script CONSUME_CODE.
@@ -300,7 +302,9 @@ export class MemoryStore implements Store {
     if (counter <= enrolment.lastCounter) return { ok: false, reason: 'CODE_USED' };
     enrolment.lastCounter = counter;
     const { payload, ...record } = session;
-    this.#sessions.set(session.id, { session: record, usedAt: null, attempt: null, authorizedBy: null, budgeted: false, result: null, keepUntil: session.expiresAt + EXPIRED_SESSION_RETENTION_MS });
+    this.#sessions.set(session.id, claim === undefined
+      ? { session: record, usedAt: null, attempt: null, authorizedBy: null, budgeted: false, result: null, keepUntil: session.expiresAt + EXPIRED_SESSION_RETENTION_MS }
+      : { session: record, usedAt: Date.now(), attempt: claim, authorizedBy: null, budgeted: false, result: null, keepUntil: session.expiresAt + USED_SESSION_RETENTION_MS, codeClaim: true });
     this.#payloads.set(session.id, { bytes: payload, keepUntil: payloadDeadline(session) });
     return { ok: true, enrolment: copyEnrolment(enrolment) };
   }

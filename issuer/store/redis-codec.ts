@@ -112,8 +112,8 @@ export function sessionFromJson(json: string): SessionRecord {
 }
 
 /** A session's payload as its key holds it; its size is checked where the attempt's session is (checkedSession). */
-export function payloadFromBase64(text: string): Uint8Array {
-  return decoded('session payload', () => checkedPayload(bytes(text)));
+export function payloadFromBase64(text: string, via?: 'code'): Uint8Array {
+  return decoded('session payload', () => checkedPayload(bytes(text), via));
 }
 
 /**

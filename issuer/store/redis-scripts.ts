@@ -307,7 +307,7 @@ return result`;
  * merchant), 20 via ('code' or '': PaymentRequest.via).
  */
 const AUTHORIZE_PAYMENT = `${IN_FLIGHT}${PIN_BUDGET}${ENTRY}
-local auth = redis.call('HMGET', KEYS[3], 'authorizedBy', 'result', 'budgeted', 'deviceId', 'merchant', 'attempt')
+local auth = redis.call('HMGET', KEYS[3], 'authorizedBy', 'result', 'budgeted', 'deviceId', 'merchant', 'attempt', 'codeClaim')
 local replayed = 1
 if auth[1] == ARGV[5] then replayed = 0 end
 local existing = redis.call('HMGET', KEYS[1], 'decision', 'balanceAfter', 'head', 'status')
@@ -338,9 +338,9 @@ end
 local card = { currency = c[2], limit = tonumber(c[3]), balance = tonumber(c[4]), staticQr = c[6], staticQrLimit = c[7],
   enrolled = c[6] == 'refused-when-enrolled' and redis.call('SCARD', KEYS[7]) > 0 }
 local request = { currency = ARGV[3], amount = tonumber(ARGV[2]), viaCode = ARGV[20] == 'code' }
--- a code paid without a PIN (no attempt claimed its session) leaves the wrong-PIN count as it is
+-- a code paid without a PIN (its session claimed by the code, or by no attempt) leaves the wrong-PIN count as it is
 local failures = {'pinFailures', '0'}
-if request.viaCode and not auth[6] then failures = {} end
+if request.viaCode and (not auth[6] or auth[7] == '1') then failures = {} end
 ${declineReasonLua()}
 -- The payment is new here (no record; a reversal's tombstone answered above), so each key is written once, with
 -- what add_entry and add_event would leave (redis-payment-scripts.ts): the card (its in-flight list, pinFailures

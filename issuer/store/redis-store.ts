@@ -313,7 +313,7 @@ export class RedisStore implements Store {
     if (json === undefined) return { kind: 'refused', reason: verdict as SessionRefusal };
     const record = sessionFromJson(json);
     if (verdict === 'EVALUATE') {
-      const session = { ...record, payload: payloadFromBase64(payload ?? '') };
+      const session = { ...record, payload: payloadFromBase64(payload ?? '', record.via) };
       return { kind: 'evaluate', session, card: cardFromValues(extra as (string | null)[]) };
     }
     if (verdict === 'DECIDED') return { kind: 'decided', session: record, result: resultFromDecision(extra as string) };

@@ -17,7 +17,7 @@ export interface WalletScripts {
   scanpayConsumeCode(
     enrolment: string, card: string, session: string, payloadKey: string,
     cardToken: Arg, counter: Arg, sessionJson: Arg, deviceId: Arg, expiresAt: Arg, keepUntil: Arg, merchant: Arg, payload: Arg, payloadUntil: Arg,
-    ...rateUnits: Arg[]
+    claim: Arg, now: Arg, ...rateUnits: Arg[]
   ): Promise<(string | null)[]>;
 }
 
@@ -80,9 +80,10 @@ return 'revoked'`;
  * OPEN_SESSION stores one → {'OK', enrolment row…}.
  * KEYS: enrolment (key 1; ENROLMENT_ROW reads KEYS[4], so the row is read here by its own HMGET), card, session,
  * payload. ARGV: card token, counter, session JSON, deviceId, expiresAt, keepUntil, merchant, payload (base64),
- * payloadUntil, then the rate units.
+ * payloadUntil, the claim ('' none: the session stays open for a PIN; else stored claimed by it, `codeClaim` 1) and
+ * now, then the rate units.
  */
-const CONSUME_CODE = `${rateUnitsFirst(10, "{'RATE_LIMITED'}")}
+const CONSUME_CODE = `${rateUnitsFirst(12, "{'RATE_LIMITED'}")}
 if redis.call('EXISTS', KEYS[3]) == 1 then return {'EXISTS'} end
 local e = redis.call('HMGET', KEYS[1], 'cardToken', 'status', 'lastCounter')
 if not e[1] or e[1] ~= ARGV[1] then return {'ENROLMENT_UNKNOWN'} end
@@ -94,6 +95,7 @@ if status ~= 'active' then return {'CARD_LOCKED'} end
 if tonumber(ARGV[2]) <= tonumber(e[3]) then return {'CODE_USED'} end
 redis.call('HSET', KEYS[1], 'lastCounter', ARGV[2])
 redis.call('HSET', KEYS[3], 'session', ARGV[3], 'deviceId', ARGV[4], 'cardToken', ARGV[1], 'expiresAt', ARGV[5], 'merchant', ARGV[7])
+if ARGV[10] ~= '' then redis.call('HSET', KEYS[3], 'usedAt', ARGV[11], 'attempt', ARGV[10], 'budgeted', '0', 'codeClaim', '1') end
 redis.call('PEXPIREAT', KEYS[3], ARGV[6])
 redis.call('SET', KEYS[4], ARGV[8], 'PXAT', ARGV[9])
 return {'OK', unpack(redis.call('HMGET', KEYS[1], 'id', 'cardToken', 'createdAt', 'status', 'revokedAt', 'lastCounter', 'wrappedPan'))}`;

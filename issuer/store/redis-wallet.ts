@@ -9,7 +9,7 @@ import { CARD_REFUSED } from '../payment.ts';
 import type { RedisContext } from './redis-context.ts';
 import { ENROLMENT_FIELDS, enrolmentFromValues, resultFromDecision, sessionToJson } from './redis-codec.ts';
 import type { RateUnitArgs } from './redis-scripts.ts';
-import { EXPIRED_SESSION_RETENTION_MS, payloadDeadline } from './retention.ts';
+import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './retention.ts';
 import type { CodeRefusal, EnrolmentRecord, EnrolmentRevocation, NewEnrolment } from './wallet-types.ts';
 import type { CodeConsumption, CodeUse, EnrolmentCompletion } from './types.ts';
 import { checkedAttempt, checkedCardToken, checkedEnrolmentId, checkedNewEnrolment, checkedSessionId, checkedTime } from './validate.ts';
@@ -79,11 +79,11 @@ export class RedisWallet {
   /** `use` checked and its rate units prepared by RedisStore (on a cluster taken already: none here). */
   async consumeCode(use: CodeUse, units: RateUnitArgs): Promise<CodeConsumption> {
     const { keys } = this.ctx;
-    const { enrolmentId, counter, session: s } = use;
+    const { enrolmentId, counter, session: s, claim } = use;
     const [kind, ...rest] = await this.ctx.durable('scanpayConsumeCode',
       keys.enrolment(s.cardToken, enrolmentId), keys.card(s.cardToken), keys.session(s.id), keys.sessionPayload(s.id),
-      s.cardToken, counter, sessionToJson(s), s.deviceId, s.expiresAt, s.expiresAt + EXPIRED_SESSION_RETENTION_MS, s.merchant,
-      Buffer.from(s.payload).toString('base64'), payloadDeadline(s), ...units,
+      s.cardToken, counter, sessionToJson(s), s.deviceId, s.expiresAt, s.expiresAt + (claim ? USED_SESSION_RETENTION_MS : EXPIRED_SESSION_RETENTION_MS), s.merchant,
+      Buffer.from(s.payload).toString('base64'), payloadDeadline(s), claim ?? '', Date.now(), ...units,
     );
     if (kind === 'EXISTS') throw new ScanpayError('BAD_ARGUMENT', 'session id exists');
     if (kind !== 'OK') {

@@ -318,6 +318,12 @@ export interface CodeUse {
   counter: number; // u32 from the code
   /** On the enrolment's card (its cardToken), via 'code'. */
   session: AuthSession;
+  /**
+   * The code stands in for the PIN: the session is stored already claimed by this attempt id (pending, as a PIN
+   * attempt leaves one), for the authorizePayment that follows at once; it takes no PIN, and the payment leaves the
+   * card's wrong-PIN count as it is. Absent: the session is open and takes the PIN (on the holder's phone).
+   */
+  claim?: string;
 }
 
 export type CodeConsumption = { ok: true; enrolment: EnrolmentRecord } | { ok: false; reason: CodeRefusal };

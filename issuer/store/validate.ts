@@ -193,7 +193,7 @@ export function checkedCodeUse(input: unknown): CodeUse {
   const u = record(input, 'code use');
   const session = checkedSession(u.session);
   if (session.via !== 'code') throw bad('a code\'s session is via code');
-  return { enrolmentId: checkedEnrolmentId(u.enrolmentId), counter: checkedCounter(u.counter), session };
+  return { enrolmentId: checkedEnrolmentId(u.enrolmentId), counter: checkedCounter(u.counter), session, ...(u.claim === undefined ? {} : { claim: checkedAttempt(u.claim) }) };
 }
 
 /** An enrolment as read back: its fields' shapes, a revoked one with its time. */

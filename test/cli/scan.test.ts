@@ -174,6 +174,15 @@ describe('scanpay scan', () => {
     expect(gateway.received.slice(sent).map((f) => f.type)).toEqual(['scan']);
   });
 
+  it('a one-time code paid at its scan (v1.6): the result line, no PIN asked or sent, exit 0', async () => {
+    const sent = gateway.received.length;
+    const r = await run('scan', 'PAID-CODE', ...connection(), ...payment, '--page'); // no PIN to give: --page (a terminal would not be asked either)
+    expect(r.code).toBe(0);
+    expect(r.lines).toHaveLength(1);
+    expect(r.lines[0]).toMatch(/^approved {2}1250 EUR {2}merchant cafe-7 {2}card •••• •••• •••• 7893 {2}receipt [0-9a-f]{64} {2}session [0-9a-f]{32}$/);
+    expect(gateway.received.slice(sent).map((f) => f.type)).toEqual(['scan']);
+  });
+
   it('--repeat N: N sessions on one connection, then payments/s', async () => {
     const before = gateway.sessions.size;
     const r = await run('scan', 'CARD-PAYLOAD', ...connection(), ...payment, '--pin', FAKE_PIN, '--repeat', '25');

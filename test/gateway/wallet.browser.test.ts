@@ -2,7 +2,8 @@
  * The wallet in a real browser (headless Debian Chromium via playwright-core, at phone size): the holder opens
  * /wallet, pastes a demo card's QR text, enters the PIN, and the page shows a one-time code as a QR code (read
  * back here with jsqr from a screenshot: the same text the page prints) whose MAC is the wallet key's, the key being
- * HKDF of the card's basic key and the enrolment (checked here with the core in Node); "New code" shows the next
+ * HKDF of the card's basic key and the enrolment (checked here with the core in Node), which a scanner then pays
+ * with once (its replay refused); "New code" shows the next
  * counter; a reload keeps the wallet (IndexedDB) and never reuses a counter; the stored key is a non-extractable
  * CryptoKey and the wallet key itself is nowhere in storage; no CSP violation, no request off the gateway's origin.
  * Without /usr/bin/chromium the suite is skipped with a banner, or fails under CI=true.
@@ -17,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCode, deriveWalletKey, oneTimeCode } from '../../core/index.ts';
 import { unwrapBasicKey } from '../../issuer/card-secrets.ts';
 import { MemoryStore } from '../../issuer/store/index.ts';
-import { PIN, startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture.ts';
+import { MERCHANT, PIN, startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture.ts';
 
 const jsQR = jsqrModule.default as unknown as typeof jsqrModule.default.default;
 const CHROMIUM = '/usr/bin/chromium';
@@ -102,6 +103,14 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('the wallet in headl
     const walletKey = deriveWalletKey(fx.core, basicKey, decoded.enrolmentId);
     basicKey.fill(0);
     expect(oneTimeCode(fx.core, walletKey, decoded).text).toBe(first);
+
+    // the code shown, scanned at a scanner: paid at once (the card's code no-PIN limit covers it); its replay refused
+    await fx.issuer.setCardPolicy(card.pan, { codeNoPinLimit: 5_000 });
+    const client = await fx.client();
+    const paid = await client.scanOrPay({ payload: first, amount: 1_250, currency: 'EUR', merchant: MERCHANT });
+    expect(paid).toMatchObject({ type: 'payment-result', outcome: 'approved', receipt: { amount: 1_250 } }); // the scan's answer (protocol v1.6)
+    expect(await fx.store.getLedgerRecord(paid.session)).toMatchObject({ outcome: 'approved', amount: 1_250 });
+    await expect(client.scanOrPay({ payload: first, amount: 1_250, currency: 'EUR', merchant: MERCHANT })).rejects.toMatchObject({ code: 'CODE_STALE' });
 
     // "New code": the next counter, a new MAC
     await page.getByTestId('new-code').click();

@@ -205,6 +205,9 @@ function walletContract(open: OpenStore): void {
       const first = codeSession(card);
       expect(await store.consumeCode({ enrolmentId: enrolment.id, counter: 5, session: first })).toEqual({ ok: true, enrolment: { ...enrolment, lastCounter: 5 } });
       expect((await store.getSession(first.id))!.session).toMatchObject({ id: first.id, via: 'code', amount: 500 });
+      // unclaimed, it takes a PIN (on the holder's phone): the attempt gets the code's 41 bytes back as its payload
+      const begun = await store.beginPinAttempt(first.id, first.deviceId, newAttempt(), Date.now(), { ...PAY, from: 'page' });
+      expect(begun.kind === 'evaluate' && begun.session.payload).toEqual(first.payload);
       for (const counter of [5, 4, 1]) {
         const again = codeSession(card);
         expect(await store.consumeCode({ enrolmentId: enrolment.id, counter, session: again })).toEqual({ ok: false, reason: 'CODE_USED' });
@@ -254,10 +257,15 @@ function walletContract(open: OpenStore): void {
       const enrolment = await enrolled(card);
       await store.updateCard(card.token, (c) => ({ ...c, pinFailures: 2 }));
       const session = codeSession(card, 800);
-      expect((await store.consumeCode({ enrolmentId: enrolment.id, counter: 1, session })).ok).toBe(true);
-      const paid = await store.authorizePayment(makePayment(card, { sessionId: session.id, amount: 800, via: 'code' }));
-      expect(paid.record).toMatchObject({ outcome: 'approved', amount: 800 });
+      const claim = newAttempt();
+      expect((await store.consumeCode({ enrolmentId: enrolment.id, counter: 1, session, claim })).ok).toBe(true);
+      // claimed by its code: pending, it takes no PIN
+      expect((await store.getSession(session.id))!.state).toBe('pending');
+      expect(await store.beginPinAttempt(session.id, session.deviceId, newAttempt(), Date.now(), { ...PAY, takeoverMs: 60_000 })).toMatchObject({ kind: 'used', state: 'pending' });
+      const paid = await store.authorizePayment(makePayment(card, { sessionId: session.id, amount: 800, via: 'code', attempt: claim }));
+      expect(paid).toMatchObject({ replayed: false, record: { outcome: 'approved', amount: 800 } });
       expect((await store.getCard(card.token))!.pinFailures).toBe(2);
+      expect((await store.getSession(session.id))!.state).toBe('done');
     });
   });
 

@@ -3,7 +3,8 @@
  * tests: real token check at upgrade (verifyScannerToken + a one-time nonce → HTTP 401), welcome, scan →
  * auth-required / error, pin → payment-result (PIN "1234" approves; a session's result is replayed),
  * ping → pong, and `payOnPage` to push a page-flow result. Payloads with special names misbehave:
- *   "BLOCKED" → error CARD_BLOCKED; "SILENT" → no answer; "WRONG-TYPE" → answers with a pong.
+ *   "BLOCKED" → error CARD_BLOCKED; "SILENT" → no answer; "WRONG-TYPE" → answers with a pong; "PAID-CODE" → a
+ *   one-time code paid at its scan (v1.6): the scan is answered by an approved payment-result.
  * A scan for the merchant "holder-shop" opens a holder-device session (v1.4 pinEntry): its pin frames get
  * PIN_ENTRY_HOLDER_DEVICE, and only payOnPage pays it.
  */
@@ -168,6 +169,7 @@ export class FakeGateway {
       }
       const session: FakeSession = { id: randomBytes(16).toString('hex'), deviceId, scan: frame, wrongPins: 0, result: null };
       this.sessions.set(session.id, session);
+      if (frame.payload === 'PAID-CODE') return this.#send(ws, this.#pay(session, FAKE_PIN, frame.id));
       const { amount, currency, merchant } = frame;
       return this.#send(ws, {
         v: 1, type: 'auth-required', id: frame.id, session: session.id, url: `http://127.0.0.1/pay/${session.id}`,
