@@ -17,13 +17,12 @@ import { fileURLToPath } from 'node:url';
 import type { CoreBuild } from '../../core/index.ts';
 import { CORE_SCALAR_WASM_PATH } from '../../core/index.ts';
 import { startBrowserServer, type BrowserServer } from './browser-server.ts';
+import { CHROMIUM, launchChromium } from '../support/chromium.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HOST = fileURLToPath(new URL('./hosts/cli-host.js', import.meta.url));
 const PROBE_C = fileURLToPath(new URL('./native/probe.c', import.meta.url));
 const DIST_BROWSER = join(ROOT, 'dist/core/browser.js');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const FIREFOX = '/usr/bin/firefox-esr';
 const WASM2C_RUNTIME = '/usr/src/wasm2c'; // Debian wabt: wasm-rt.h, wasm-rt-impl.{c,h} (also /usr/share/wabt/wasm2c)
 
@@ -138,8 +137,7 @@ function browserEngine(name: 'chromium' | 'firefox', vm: string, executable: str
 }
 
 async function openChromium(url: string): Promise<BrowserPage> {
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+  const browser = await launchChromium();
   const page = await browser.newPage();
   await page.goto(url);
   await page.waitForFunction('window.scanpayReady === true');

@@ -7,14 +7,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../issuer/store/index.ts';
 import { maskPan } from '../../issuer/pan.ts';
 import type { PushFrame } from '../../sdk/index.ts';
 import { MERCHANT, PIN, WRONG_PIN, startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture.ts';
+import { CHROMIUM, launchChromium } from '../support/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
@@ -34,11 +34,7 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('auth page in headle
     await mkdir(ARTIFACTS, { recursive: true });
     [fx, browser] = await Promise.all([
       startGatewayFixture({ store: new MemoryStore(), threads: 1 }),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync'],
-      }),
+      launchChromium(),
     ]);
     context = await browser.newContext({ ...PHONE, locale: 'en-US' });
   });

@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeQrPng } from '../../issuer/qr.ts';
 import { MemoryStore } from '../../issuer/store/index.ts';
@@ -20,8 +20,8 @@ import { ScannerClient, holderQrSvg, type ScanSession } from '../../sdk/index.ts
 import { FrameRecorder, pinBearing } from '../support/frame-recorder.ts';
 import { startGatewayFixture, uniqueDevice, type GatewayFixture } from '../support/gateway-fixture.ts';
 import { createMerchant } from '../support/merchant-api.ts';
+import { CHROMIUM, launchChromium } from '../support/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const FIREFOX = '/usr/bin/firefox-esr';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const PHONE = { width: 390, height: 844 };
@@ -76,10 +76,7 @@ describe.skipIf(!existsSync(CHROMIUM) && process.env.CI !== 'true')('holder devi
     await mkdir(ARTIFACTS, { recursive: true });
     [setup, browser] = await Promise.all([
       holderDeviceSetup(),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      }),
+      launchChromium(),
     ]);
   });
   afterAll(async () => {

@@ -9,12 +9,12 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../issuer/store/index.ts';
 import { MERCHANT, PIN, startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture.ts';
+import { CHROMIUM, launchChromium } from '../support/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI !== 'true') {
@@ -34,11 +34,7 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('receipts in headles
     await mkdir(ARTIFACTS, { recursive: true });
     [fx, browser] = await Promise.all([
       startGatewayFixture({ store: new MemoryStore(), threads: 1, gateway: { receiptIntervalMs: 50 } }),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync'],
-      }),
+      launchChromium(),
     ]);
     context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-US' });
     context.on('request', (r) => requests.push(r.url()));

@@ -13,15 +13,15 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as jsqrModule from 'jsqr';
 import { PNG } from 'pngjs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCode, deriveWalletKey, oneTimeCode } from '../../core/index.ts';
 import { unwrapBasicKey } from '../../issuer/card-secrets.ts';
 import { MemoryStore } from '../../issuer/store/index.ts';
 import { MERCHANT, PIN, startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture.ts';
+import { CHROMIUM, launchChromium } from '../support/chromium.ts';
 
 const jsQR = jsqrModule.default as unknown as typeof jsqrModule.default.default;
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI !== 'true') {
@@ -41,11 +41,7 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('the wallet in headl
     await mkdir(ARTIFACTS, { recursive: true });
     [fx, browser] = await Promise.all([
       startGatewayFixture({ store: new MemoryStore(), threads: 1 }),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync'],
-      }),
+      launchChromium(),
     ]);
     context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-US' });
     // the page's clock stands still (its timers run): no 30 s step ends mid-test, so each new code is the test's doing
