@@ -102,6 +102,32 @@ if (demoDir) {
   }
 }
 
+// Signals are handled from here on, before the banner says "Ctrl-C stops": a SIGTERM sent on reading it drains
+// the gateway instead of killing the process (and leaving the demo folder claimed).
+// SIGHUP: read the key ring file again now (it is also polled for changes)
+process.on('SIGHUP', () => {
+  gateway.reloadKeys().then(
+    () => say('SIGHUP: issuer key ring reloaded'),
+    (e: Error) => say(`SIGHUP: key ring not reloaded, the running ring stays: ${e.message}`),
+  );
+});
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    say(`\n${signal}: finishing in-flight payments…`);
+    const exit = (code: number) => log.flush(() => process.exit(code)); // the log is asynchronous: write what is buffered first
+    gateway.close()
+      .then(() => store.close())
+      .then(() => exit(0), (e) => {
+        log.error({ error: (e as Error).message }, 'shutdown failed');
+        exit(1);
+      });
+  });
+}
+
 countUnhandled = () => gateway.metrics.unhandledRejection();
 gateway.metrics.unhandledRejection(unhandledBeforeStart);
 
@@ -148,26 +174,3 @@ say();
 say(`merchant API: ${gateway.merchantUrl}/v1/payments (Authorization: Bearer <a merchant's API key>; docs/merchant-api.md)`);
 say(`ops (loopback): ${gateway.opsUrl}/metrics · ${gateway.opsUrl}/readyz · ${gateway.opsUrl}/healthz · Ctrl-C stops (in-flight payments finish first)`);
 
-// SIGHUP: read the key ring file again now (it is also polled for changes)
-process.on('SIGHUP', () => {
-  gateway.reloadKeys().then(
-    () => say('SIGHUP: issuer key ring reloaded'),
-    (e: Error) => say(`SIGHUP: key ring not reloaded, the running ring stays: ${e.message}`),
-  );
-});
-
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    say(`\n${signal}: finishing in-flight payments…`);
-    const exit = (code: number) => log.flush(() => process.exit(code)); // the log is asynchronous: write what is buffered first
-    gateway.close()
-      .then(() => store.close())
-      .then(() => exit(0), (e) => {
-        log.error({ error: (e as Error).message }, 'shutdown failed');
-        exit(1);
-      });
-  });
-}
