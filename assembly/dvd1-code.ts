@@ -12,6 +12,7 @@
  * Every record does the same work whatever its inputs (the PVV is computed even without a PIN), comparisons are
  * constant-time, no branch or index depends on a secret; each record and all scratch are wiped before the call returns.
  */
+import { hkdfExpand32 } from './hkdf';
 import { HMAC_CTX, hmacInit, hmacUpdate, hmacFinal } from './hmac';
 import { ctEqual, isZero, maskOf } from './ct';
 import { luhnCheck } from './luhn';
@@ -25,7 +26,6 @@ import {
 } from './dvd1-layout';
 
 const CODE_VERSION: u32 = 2;
-const ONE: usize = memory.data<u8>([1]);
 
 // Scratch, all wiped at the end of each batch.
 const SCRATCH_SIZE: i32 = 32 * 7 + 3 * <i32>HMAC_CTX;
@@ -41,15 +41,6 @@ const EMPTY_SALT_CTX: usize = SCRATCH + 224; // HMAC keyed with the empty salt: 
 const HMAC_A: usize = EMPTY_SALT_CTX + HMAC_CTX;
 const HMAC_B: usize = HMAC_A + HMAC_CTX;
 
-/** HKDF-Expand for L = 32 (one block): HMAC(prk, info1 ‖ info2 ‖ info3 ‖ 0x01). */
-function expand32(prk: usize, info1: usize, info1Len: usize, info2: usize, info2Len: usize, info3: usize, info3Len: usize, out: usize): void {
-  hmacInit(HMAC_A, prk, 32);
-  hmacUpdate(HMAC_A, info1, info1Len);
-  hmacUpdate(HMAC_A, info2, info2Len);
-  hmacUpdate(HMAC_A, info3, info3Len);
-  hmacUpdate(HMAC_A, ONE, 1);
-  hmacFinal(HMAC_A, out);
-}
 
 /**
  * The wallet key of (32-byte basic key at `basicKey`, 16-byte enrolment id at `enrolmentId`) into `out`, leaving
@@ -60,7 +51,7 @@ export function walletKeyOf(emptySaltCtx: usize, basicKey: usize, enrolmentId: u
   memory.copy(HMAC_B, emptySaltCtx, HMAC_CTX);
   hmacUpdate(HMAC_B, basicKey, BASIC_KEY_LENGTH);
   hmacFinal(HMAC_B, PRK);
-  expand32(PRK, LABEL_WALLET_KEY, LABEL_WALLET_KEY_LENGTH, enrolmentId, ENROLMENT_ID_LENGTH, 0, 0, out);
+  hkdfExpand32(HMAC_A, PRK, LABEL_WALLET_KEY, LABEL_WALLET_KEY_LENGTH, enrolmentId, ENROLMENT_ID_LENGTH, 0, 0, out);
 }
 
 function runCodeRecord(rec: usize, cryptogram: usize): u32 {
@@ -68,7 +59,7 @@ function runCodeRecord(rec: usize, cryptogram: usize): u32 {
   const pan = rec + CODE_PAN;
   // 1. both keys from one extract: the wallet key (its enrolment id is inside the signed bytes) and kPin
   walletKeyOf(EMPTY_SALT_CTX, basicKey, rec + CODE_ENROLMENT_ID, WALLET_KEY);
-  expand32(PRK, LABEL_PIN, LABEL_PIN_LENGTH, 0, 0, 0, 0, K_PIN);
+  hkdfExpand32(HMAC_A, PRK, LABEL_PIN, LABEL_PIN_LENGTH, 0, 0, 0, 0, K_PIN);
   // 2. the code's mac, and its version byte (public, but a code of another version must not pass here)
   hmacInit(HMAC_B, WALLET_KEY, WALLET_KEY_LENGTH);
   hmacUpdate(HMAC_B, LABEL_CODE, LABEL_CODE_LENGTH);
@@ -87,7 +78,7 @@ function runCodeRecord(rec: usize, cryptogram: usize): u32 {
   hmacInit(HMAC_B, rec + SID, SID_LENGTH);
   hmacUpdate(HMAC_B, basicKey, BASIC_KEY_LENGTH);
   hmacFinal(HMAC_B, PRK);
-  expand32(PRK, LABEL_TXN, LABEL_TXN_LENGTH, rec + MERCHANT, MERCHANT_LENGTH, rec + AMOUNT, AMOUNT_LENGTH, K_TXN);
+  hkdfExpand32(HMAC_A, PRK, LABEL_TXN, LABEL_TXN_LENGTH, rec + MERCHANT, MERCHANT_LENGTH, rec + AMOUNT, AMOUNT_LENGTH, K_TXN);
   hmacInit(HMAC_B, K_TXN, 32);
   hmacUpdate(HMAC_B, rec + SID, SID_LENGTH + MERCHANT_LENGTH + AMOUNT_LENGTH);
   hmacUpdate(HMAC_B, pan, PAN_LENGTH);

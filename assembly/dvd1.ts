@@ -6,6 +6,7 @@
  * Every record does the same work whatever its verdict (no early exit), the cryptogram of a failed
  * record is masked to zeros, and each input record is wiped before the call returns.
  */
+import { hkdfExpand32 } from './hkdf';
 import { HMAC_CTX, hmacInit, hmacUpdate, hmacFinal } from './hmac';
 import { aeadOpenRaw } from './aead';
 import { ctEqual, isZero, maskOf } from './ct';
@@ -22,7 +23,6 @@ import {
 } from './dvd1-layout';
 
 const AAD2_LENGTH: usize = HDR_LENGTH + TAG_LENGTH; // hdr ‖ tag1: the basic key's AAD binds it to the PAN field
-const ONE: usize = memory.data<u8>([1]);
 
 // Scratch, all wiped at the end of each batch.
 const SCRATCH_SIZE: i32 = 32 * 7 + 24 + 4 * <i32>HMAC_CTX + 64;
@@ -41,15 +41,6 @@ const HMAC_B: usize = HMAC_A + HMAC_CTX;
 const WALLET_KEY: usize = SCRATCH + 32 * 7 + 24 + 4 * HMAC_CTX; // dvd1EnrolBatch
 const UNUSED_CRYPTOGRAM: usize = WALLET_KEY + 32; // dvd1EnrolBatch: runRecord's output, not returned
 
-/** HKDF-Expand for L = 32 (one block): HMAC(prk, info1 ‖ info2 ‖ 0x01). */
-function expand32(prk: usize, info1: usize, info1Len: usize, info2: usize, info2Len: usize, info3: usize, info3Len: usize, out: usize): void {
-  hmacInit(HMAC_A, prk, 32);
-  hmacUpdate(HMAC_A, info1, info1Len);
-  hmacUpdate(HMAC_A, info2, info2Len);
-  hmacUpdate(HMAC_A, info3, info3Len);
-  hmacUpdate(HMAC_A, ONE, 1);
-  hmacFinal(HMAC_A, out);
-}
 
 /**
  * Steps 1–2 without the store: decrypts both fields into PAN and BK (raw keystream, whatever the tags say;
@@ -73,11 +64,11 @@ function runRecord(rec: usize, cryptogram: usize): u32 {
   memory.copy(HMAC_B, EMPTY_SALT_CTX, HMAC_CTX);
   hmacUpdate(HMAC_B, BK, BASIC_KEY_LENGTH);
   hmacFinal(HMAC_B, PRK);
-  expand32(PRK, LABEL_PIN, LABEL_PIN_LENGTH, 0, 0, 0, 0, K_PIN);
+  hkdfExpand32(HMAC_A, PRK, LABEL_PIN, LABEL_PIN_LENGTH, 0, 0, 0, 0, K_PIN);
   hmacInit(HMAC_B, rec + SID, SID_LENGTH);
   hmacUpdate(HMAC_B, BK, BASIC_KEY_LENGTH);
   hmacFinal(HMAC_B, PRK);
-  expand32(PRK, LABEL_TXN, LABEL_TXN_LENGTH, rec + MERCHANT, MERCHANT_LENGTH, rec + AMOUNT, AMOUNT_LENGTH, K_TXN);
+  hkdfExpand32(HMAC_A, PRK, LABEL_TXN, LABEL_TXN_LENGTH, rec + MERCHANT, MERCHANT_LENGTH, rec + AMOUNT, AMOUNT_LENGTH, K_TXN);
   // 4. PIN verification value
   hmacInit(HMAC_B, K_PIN, 32);
   hmacUpdate(HMAC_B, PAN, PAN_LENGTH);

@@ -38,3 +38,19 @@ export function hkdfExpand(prk: usize, prkLen: usize, info: usize, infoLen: usiz
   memory.fill(BLOCK, 0, 32);
   return 0;
 }
+
+const EXPAND_COUNTER: usize = memory.data<u8>([1]);
+
+/**
+ * HKDF-Expand for L = 32 (one block, RFC 5869 §2.3): T(1) = HMAC(prk[32], info1 ‖ info2 ‖ info3 ‖ 0x01) into `out`,
+ * in the caller's HMAC context `ctx` (the caller wipes it). The info comes in up to three parts, so a label and
+ * record fields are hashed where they lie, without a copy; an unused part has length 0.
+ */
+export function hkdfExpand32(ctx: usize, prk: usize, info1: usize, info1Len: usize, info2: usize, info2Len: usize, info3: usize, info3Len: usize, out: usize): void {
+  hmacInit(ctx, prk, 32);
+  hmacUpdate(ctx, info1, info1Len);
+  hmacUpdate(ctx, info2, info2Len);
+  hmacUpdate(ctx, info3, info3Len);
+  hmacUpdate(ctx, EXPAND_COUNTER, 1);
+  hmacFinal(ctx, out);
+}
