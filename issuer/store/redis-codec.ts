@@ -103,9 +103,29 @@ export function cardFromValues(values: readonly (string | null)[]): CardRecord {
 
 /** A session's fields but its payload as one JSON string (the payload is a key of its own, in base64). */
 export function sessionToJson(session: SessionRecord): string {
-  // copySessionRecord: pinEntry only when `holder-device` (BEGIN_PIN_ATTEMPT reads it from this JSON)
+  // copySessionRecord: pinEntry only when `holder-device`
   return JSON.stringify(copySessionRecord(session));
 }
+
+/**
+ * What the PIN scripts judge a session by besides its JSON, as the session hash's own fields `purpose`
+ * ('payment' or 'wallet-enrolment') and `pinEntry` ('holder-device' or ''), written with the session (OPEN_SESSION,
+ * CONSUME_CODE) so that a PIN attempt reads them in its HMGET instead of decoding the JSON (SESSION_KIND_LUA).
+ */
+export function sessionKind(session: Pick<SessionRecord, 'purpose' | 'pinEntry'>): [purpose: string, pinEntry: string] {
+  return [session.purpose ?? 'payment', session.pinEntry ?? ''];
+}
+
+/**
+ * Lua: a session's purpose and PIN entry from its hash's `purpose` and `pinEntry` (sessionKind), or, for a session
+ * stored before it had them, from its JSON (`json`; an absent purpose is 'payment', as sessionKind writes it).
+ */
+export const SESSION_KIND_LUA = `
+local function session_kind(json, purpose, pinEntry)
+  if purpose then return purpose, pinEntry end
+  local sj = cjson.decode(json)
+  return sj.purpose or 'payment', sj.pinEntry
+end`;
 
 export function sessionFromJson(json: string): SessionRecord {
   return decoded('session', () => checkedSessionRecord(JSON.parse(json)));

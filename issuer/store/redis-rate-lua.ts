@@ -4,16 +4,22 @@
  * GCRA on the server's clock (gateways' clocks may differ), as a Lua function that TAKE_RATE and the scripts
  * taking a frame's rate unit (OPEN_SESSION, BEGIN_PIN_ATTEMPT, CONSUME_CODE) start with: the theoretical arrival time moves
  * on by one interval per unit taken; a unit is refused while it is more than (burst − 1) intervals ahead.
+ * The key lives until just past its arrival time, so a missing key is a full limit: the unit is taken (a burst
+ * ≥ 1 always has one) and the key written by one SET … NX GET. On a key that is there, that SET writes nothing
+ * and answers the arrival time, which is judged and, for a unit taken, moved on by a second SET.
  */
 export const GCRA = `
 local function take_rate(key, interval, burst)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-  local tat = tonumber(redis.call('GET', key) or '0')
+  local nextTat = now + interval
+  local kept = redis.call('SET', key, string.format('%.3f', nextTat), 'PX', string.format('%d', math.ceil(nextTat - now) + 1), 'NX', 'GET')
+  if not kept then return true end
+  local tat = tonumber(kept)
   if tat < now then tat = now end
   if tat - now > interval * (burst - 1) then return false end
-  local nextTat = tat + interval
-  redis.call('SET', key, string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - now) + 1)
+  nextTat = tat + interval
+  redis.call('SET', key, string.format('%.3f', nextTat), 'PX', string.format('%d', math.ceil(nextTat - now) + 1))
   return true
 end`;
 

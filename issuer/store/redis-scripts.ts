@@ -17,7 +17,7 @@ import { EVENT_SCRIPTS, type EventScripts } from './redis-event-scripts.ts';
 import { RECEIPT_SCRIPTS, type ReceiptScripts } from './redis-receipt-scripts.ts';
 import { WEBHOOK_SCRIPTS, type WebhookScripts } from './redis-webhook-scripts.ts';
 import { ENTRY, PAYMENT_SCRIPTS, type PaymentScripts } from './redis-payment-scripts.ts';
-import { CARD_FIELDS } from './redis-codec.ts';
+import { CARD_FIELDS, SESSION_KIND_LUA } from './redis-codec.ts';
 import { IN_FLIGHT } from './redis-in-flight.ts';
 import { GCRA, rateUnitsFirst } from './redis-rate-lua.ts';
 import { STATIC_QR_REFUSES_LUA } from './wallet-types.ts';
@@ -42,7 +42,8 @@ export interface StoreScripts {
   scanpayUpdateCard(card: string, expectedFields: Arg, ...expectedThenNew: Arg[]): Promise<number>;
   scanpayOpenSession(
     card: string, session: string, payloadKey: string, walletsActive: string, sessionJson: Arg, deviceId: Arg, token: Arg, expiresAt: Arg, keepUntil: Arg, merchant: Arg,
-    payload: Arg, payloadUntil: Arg, claimedBasicKeyCheck: Arg, claimedGeneration: Arg, claimedKeyId: Arg, amount: Arg, via: Arg, ...rateUnits: RateUnitArgs
+    payload: Arg, payloadUntil: Arg, claimedBasicKeyCheck: Arg, claimedGeneration: Arg, claimedKeyId: Arg, amount: Arg, via: Arg, purpose: Arg, pinEntry: Arg,
+    ...rateUnits: RateUnitArgs
   ): Promise<[string]>;
   scanpayBeginPinAttempt(
     session: string, payloadKey: string, cardKeyPrefix: Arg, deviceId: Arg, attempt: Arg, now: Arg, lockAt: Arg, paceMs: Arg,
@@ -75,8 +76,9 @@ export type ScriptedRedis = (Redis | Cluster) & AllScripts;
 const SAME_SECRET = `
 local function same_secret(a, b)
   if not a or #a ~= #b then return false end
+  local x, y, bor, bxor = {string.byte(a, 1, -1)}, {string.byte(b, 1, -1)}, bit.bor, bit.bxor
   local diff = 0
-  for i = 1, #a do diff = bit.bor(diff, bit.bxor(string.byte(a, i), string.byte(b, i))) end
+  for i = 1, #x do diff = bor(diff, bxor(x[i], y[i])) end
   return diff == 0
 end`;
 
@@ -146,12 +148,13 @@ return 1`;
  * {'CARD_LOCKED'}. {'EXISTS'} for another session under its id, {'RATE_LIMITED'} (nothing read or written). The
  * same session again while unused is judged again and stored again (a re-send after a lost reply), not EXISTS.
  * ARGV: session JSON, deviceId, token, expiresAt, keepUntil, merchant, payload (base64), payloadUntil, the claimed
- * basic-key check (base64, as the card row holds it), generation and key id, the amount and via ('code' or ''); then
- * the rate units (rateUnitsFirst). Last of the row's checks, {'STATIC_QR_REFUSED'}: the card's wallet policy refuses
+ * basic-key check (base64, as the card row holds it), generation and key id, the amount, via ('code' or ''), the
+ * session's purpose and PIN entry (redis-codec.ts sessionKind: kept as fields of its own); then the rate units
+ * (rateUnitsFirst). Last of the row's checks, {'STATIC_QR_REFUSED'}: the card's wallet policy refuses
  * a scan of its printed QR (wallet-types.ts staticQrRefuses; KEYS[4], the card's active enrolments, read only
  * under 'refused-when-enrolled').
  */
-const OPEN_SESSION = `${rateUnitsFirst(14, "{'RATE_LIMITED'}")}${SAME_SECRET}${STATIC_QR_REFUSES_LUA}
+const OPEN_SESSION = `${rateUnitsFirst(16, "{'RATE_LIMITED'}")}${SAME_SECRET}${STATIC_QR_REFUSES_LUA}
 -- a stored session hash always has 'session' (written with it here; the other scripts add fields only to one that has it)
 local kept = redis.call('HMGET', KEYS[2], 'session', 'usedAt')
 if (kept[1] or kept[2]) and (kept[1] ~= ARGV[1] or kept[2]) then return {'EXISTS'} end
@@ -164,7 +167,8 @@ if c[1] == 'locked' then return {'CARD_LOCKED'} end
 if ARGV[13] ~= 'code' and static_qr_refuses(c[5], c[6], tonumber(ARGV[12]), c[5] == 'refused-when-enrolled' and redis.call('SCARD', KEYS[4]) > 0) then
   return {'STATIC_QR_REFUSED'}
 end
-redis.call('HSET', KEYS[2], 'session', ARGV[1], 'deviceId', ARGV[2], 'cardToken', ARGV[3], 'expiresAt', ARGV[4], 'merchant', ARGV[6])
+redis.call('HSET', KEYS[2], 'session', ARGV[1], 'deviceId', ARGV[2], 'cardToken', ARGV[3], 'expiresAt', ARGV[4], 'merchant', ARGV[6],
+  'purpose', ARGV[14], 'pinEntry', ARGV[15])
 redis.call('PEXPIREAT', KEYS[2], ARGV[5])
 redis.call('SET', KEYS[3], ARGV[7], 'PXAT', ARGV[8])
 return {'OK'}`;
@@ -178,21 +182,21 @@ return {'OK'}`;
  * MERCHANT_PIN_BUDGET: nothing else written); else the attempt goes in flight on the card before the PIN is
  * verified → {'EVALUATE', session JSON, card (cardRow), payload, fresh (1, or 0 for a re-send)}.
  * Right after the scanner check, a scanner's PIN (ARGV[18] 'scanner') for a session whose PIN is entered on the
- * holder's device (its JSON's pinEntry) → PIN_ENTRY_HOLDER_DEVICE, nothing written.
- * Right after the session is found, one of another purpose than ARGV[19] ('payment' or 'wallet-enrolment', its
- * JSON's purpose) → SESSION_UNKNOWN, as if there were none.
+ * holder's device (its pinEntry) → PIN_ENTRY_HOLDER_DEVICE, nothing written.
+ * Right after the session is found, one of another purpose than ARGV[19] ('payment' or 'wallet-enrolment')
+ * → SESSION_UNKNOWN, as if there were none. Purpose and pinEntry: the session hash's fields (SESSION_KIND_LUA).
  * Before all of it, the frame's rate unit: refused → RATE_LIMITED, nothing else looked at.
  * ARGV: cardKeyPrefix, deviceId, attempt, now, lockAt, paceMs, usedRetentionMs, the gone/blocked/locked codes,
  * takeoverMs, then the budgets (PinBudgetBefore), where the PIN was entered ('scanner' or 'page'), the purpose and
  * the rate units (rateUnitsFirst).
  */
-const BEGIN_PIN_ATTEMPT = `${rateUnitsFirst(20, "{'RATE_LIMITED'}")}${IN_FLIGHT}${PIN_BUDGET}
-local s = redis.call('HMGET', KEYS[1], 'session', 'deviceId', 'cardToken', 'expiresAt', 'usedAt', 'attempt', 'result', 'merchant')
+const BEGIN_PIN_ATTEMPT = `${rateUnitsFirst(20, "{'RATE_LIMITED'}")}${IN_FLIGHT}${PIN_BUDGET}${SESSION_KIND_LUA}
+local s = redis.call('HMGET', KEYS[1], 'session', 'deviceId', 'cardToken', 'expiresAt', 'usedAt', 'attempt', 'result', 'merchant', 'purpose', 'pinEntry')
 if not s[1] then return {'SESSION_UNKNOWN'} end
-local sj = cjson.decode(s[1])
-if (sj.purpose or 'payment') ~= ARGV[19] then return {'SESSION_UNKNOWN'} end
+local purpose, pinEntry = session_kind(s[1], s[9], s[10])
+if purpose ~= ARGV[19] then return {'SESSION_UNKNOWN'} end
 if ARGV[2] ~= '' and s[2] ~= ARGV[2] then return {'SESSION_WRONG_SCANNER'} end
-if ARGV[18] == 'scanner' and sj.pinEntry == 'holder-device' then return {'PIN_ENTRY_HOLDER_DEVICE'} end
+if ARGV[18] == 'scanner' and pinEntry == 'holder-device' then return {'PIN_ENTRY_HOLDER_DEVICE'} end
 local cardKey = ARGV[1] .. s[3]
 local now = tonumber(ARGV[4])
 if s[5] then

@@ -19,7 +19,7 @@ import { ScanpayError, isScanpayError } from '../../core/errors.ts';
 import { keyLayout, type KeyLayout } from './keys.ts';
 import { CARD_REFUSED, ledgerResult } from '../payment.ts';
 import {
-  cardFromHash, cardFromValues, cardToHash, ledgerFromFields, ledgerHead, payloadFromBase64, resultFromDecision, sessionFromJson, sessionToJson, writtenLedger,
+  cardFromHash, cardFromValues, cardToHash, ledgerFromFields, ledgerHead, payloadFromBase64, resultFromDecision, sessionFromJson, sessionKind, sessionToJson, writtenLedger,
 } from './redis-codec.ts';
 import type { RedisContext } from './redis-context.ts';
 import type { EventStore } from './event-types.ts';
@@ -274,7 +274,7 @@ export class RedisStore implements Store {
       redis.scanpayOpenSession(
         this.#keys.card(s.cardToken), this.#keys.session(s.id), this.#keys.sessionPayload(s.id), this.#keys.walletsActive(s.cardToken), sessionToJson(s),
         s.deviceId, s.cardToken, s.expiresAt, s.expiresAt + EXPIRED_SESSION_RETENTION_MS, s.merchant, Buffer.from(s.payload).toString('base64'),
-        payloadDeadline(s), Buffer.from(c.basicKeyCheck).toString('base64'), c.generation, c.keyId, s.amount, s.via ?? '', ...units,
+        payloadDeadline(s), Buffer.from(c.basicKeyCheck).toString('base64'), c.generation, c.keyId, s.amount, s.via ?? '', ...sessionKind(s), ...units,
       ),
     );
     if (verdict === 'OK') return { ok: true };

@@ -5,6 +5,7 @@
  */
 import { rateUnitsFirst } from './redis-rate-lua.ts';
 import { IN_FLIGHT } from './redis-in-flight.ts';
+import { SESSION_KIND_LUA } from './redis-codec.ts';
 
 type Arg = string | number;
 
@@ -17,12 +18,14 @@ export interface WalletScripts {
   scanpayConsumeCode(
     enrolment: string, card: string, session: string, payloadKey: string,
     cardToken: Arg, counter: Arg, sessionJson: Arg, deviceId: Arg, expiresAt: Arg, keepUntil: Arg, merchant: Arg, payload: Arg, payloadUntil: Arg,
-    claim: Arg, now: Arg, ...rateUnits: Arg[]
+    claim: Arg, now: Arg, purpose: Arg, pinEntry: Arg, ...rateUnits: Arg[]
   ): Promise<(string | null)[]>;
 }
 
-/** The enrolment hash's fields as the answers carry them (redis-codec.ts ENROLMENT_FIELDS). */
-const ENROLMENT_ROW = "redis.call('HMGET', KEYS[4], 'id', 'cardToken', 'createdAt', 'status', 'revokedAt', 'lastCounter', 'wrappedPan')";
+/** The enrolment hash at `key`: its fields as the answers carry them (redis-codec.ts ENROLMENT_FIELDS). */
+function enrolmentRow(key: string): string {
+  return `redis.call('HMGET', ${key}, 'id', 'cardToken', 'createdAt', 'status', 'revokedAt', 'lastCounter', 'wrappedPan')`;
+}
 
 /**
  * An enrolment's verified PIN. {'UNCLAIMED'}: no enrolment attempt claimed the session (nothing written). A decided
@@ -34,11 +37,11 @@ const ENROLMENT_ROW = "redis.call('HMGET', KEYS[4], 'id', 'cardToken', 'createdA
  * KEYS: session, payload, card, enrolment, card's enrolments, card's active set. ARGV: attempt, now, enrolment id,
  * card token, the gone/blocked/locked decisions, the wrapped PAN (base64).
  */
-const COMPLETE_ENROLMENT = `${IN_FLIGHT}
-local s = redis.call('HMGET', KEYS[1], 'session', 'usedAt', 'result', 'authorizedBy', 'enrolment', 'cardToken')
-if not s[1] or not s[2] or s[6] ~= ARGV[4] or cjson.decode(s[1]).purpose ~= 'wallet-enrolment' then return {'UNCLAIMED'} end
+const COMPLETE_ENROLMENT = `${IN_FLIGHT}${SESSION_KIND_LUA}
+local s = redis.call('HMGET', KEYS[1], 'session', 'usedAt', 'result', 'authorizedBy', 'enrolment', 'cardToken', 'purpose')
+if not s[1] or not s[2] or s[6] ~= ARGV[4] or session_kind(s[1], s[7]) ~= 'wallet-enrolment' then return {'UNCLAIMED'} end
 if s[3] then
-  if s[4] == ARGV[1] and s[5] == ARGV[3] then return {'ENROLLED', unpack(${ENROLMENT_ROW})} end
+  if s[4] == ARGV[1] and s[5] == ARGV[3] then return {'ENROLLED', unpack(${enrolmentRow('KEYS[4]')})} end
   return {'SETTLED', s[3]}
 end
 local c = redis.call('HMGET', KEYS[3], 'status', 'pinInFlight', 'staticQr')
@@ -62,7 +65,7 @@ redis.call('HSET', KEYS[4], 'id', ARGV[3], 'cardToken', ARGV[4], 'createdAt', AR
 redis.call('ZADD', KEYS[5], ARGV[2], ARGV[3])
 redis.call('SADD', KEYS[6], ARGV[3])
 redis.call('HSET', KEYS[1], 'result', 'enrolled', 'authorizedBy', ARGV[1], 'enrolment', ARGV[3])
-return {'ENROLLED', unpack(${ENROLMENT_ROW})}`;
+return {'ENROLLED', unpack(${enrolmentRow('KEYS[4]')})}`;
 
 /** 'unknown' (no such enrolment: nothing written), 'already-revoked', or 'revoked' (and out of the card's active set). KEYS: enrolment, active set. ARGV: now, id. */
 const REVOKE_ENROLMENT = `
@@ -77,28 +80,32 @@ return 'revoked'`;
  * A verified code's use, after its rate units: {'EXISTS'} for a session id taken; {'ENROLMENT_UNKNOWN'} (none, or
  * another card's), {'ENROLMENT_REVOKED'}, {'CARD_UNKNOWN'}, {'CARD_BLOCKED'}, {'CARD_LOCKED'}, {'CODE_USED'}
  * (counter not above the last accepted): nothing written. Else lastCounter := counter and the session is stored as
- * OPEN_SESSION stores one → {'OK', enrolment row…}.
- * KEYS: enrolment (key 1; ENROLMENT_ROW reads KEYS[4], so the row is read here by its own HMGET), card, session,
- * payload. ARGV: card token, counter, session JSON, deviceId, expiresAt, keepUntil, merchant, payload (base64),
- * payloadUntil, the claim ('' none: the session stays open for a PIN; else stored claimed by it, `codeClaim` 1) and
- * now, then the rate units.
+ * OPEN_SESSION stores one → {'OK', enrolment row…} (the row read once, before, with the new lastCounter).
+ * KEYS: enrolment, card, session, payload. ARGV: card token, counter, session JSON, deviceId, expiresAt, keepUntil,
+ * merchant, payload (base64), payloadUntil, the claim ('' none: the session stays open for a PIN; else stored
+ * claimed by it, `codeClaim` 1), now, the session's purpose and PIN entry (redis-codec.ts sessionKind), then the
+ * rate units.
  */
-const CONSUME_CODE = `${rateUnitsFirst(12, "{'RATE_LIMITED'}")}
+const CONSUME_CODE = `${rateUnitsFirst(14, "{'RATE_LIMITED'}")}
 if redis.call('EXISTS', KEYS[3]) == 1 then return {'EXISTS'} end
-local e = redis.call('HMGET', KEYS[1], 'cardToken', 'status', 'lastCounter')
-if not e[1] or e[1] ~= ARGV[1] then return {'ENROLMENT_UNKNOWN'} end
-if e[2] ~= 'active' then return {'ENROLMENT_REVOKED'} end
+local e = ${enrolmentRow('KEYS[1]')}
+if not e[2] or e[2] ~= ARGV[1] then return {'ENROLMENT_UNKNOWN'} end
+if e[4] ~= 'active' then return {'ENROLMENT_REVOKED'} end
 local status = redis.call('HGET', KEYS[2], 'status')
 if not status then return {'CARD_UNKNOWN'} end
 if status == 'blocked' then return {'CARD_BLOCKED'} end
 if status ~= 'active' then return {'CARD_LOCKED'} end
-if tonumber(ARGV[2]) <= tonumber(e[3]) then return {'CODE_USED'} end
+if tonumber(ARGV[2]) <= tonumber(e[6]) then return {'CODE_USED'} end
 redis.call('HSET', KEYS[1], 'lastCounter', ARGV[2])
-redis.call('HSET', KEYS[3], 'session', ARGV[3], 'deviceId', ARGV[4], 'cardToken', ARGV[1], 'expiresAt', ARGV[5], 'merchant', ARGV[7])
-if ARGV[10] ~= '' then redis.call('HSET', KEYS[3], 'usedAt', ARGV[11], 'attempt', ARGV[10], 'budgeted', '0', 'codeClaim', '1') end
+e[6] = ARGV[2]
+local session = {'session', ARGV[3], 'deviceId', ARGV[4], 'cardToken', ARGV[1], 'expiresAt', ARGV[5], 'merchant', ARGV[7], 'purpose', ARGV[12], 'pinEntry', ARGV[13]}
+if ARGV[10] ~= '' then
+  for _, v in ipairs({'usedAt', ARGV[11], 'attempt', ARGV[10], 'budgeted', '0', 'codeClaim', '1'}) do session[#session + 1] = v end
+end
+redis.call('HSET', KEYS[3], unpack(session))
 redis.call('PEXPIREAT', KEYS[3], ARGV[6])
 redis.call('SET', KEYS[4], ARGV[8], 'PXAT', ARGV[9])
-return {'OK', unpack(redis.call('HMGET', KEYS[1], 'id', 'cardToken', 'createdAt', 'status', 'revokedAt', 'lastCounter', 'wrappedPan'))}`;
+return {'OK', unpack(e)}`;
 
 export const WALLET_SCRIPTS: Record<keyof WalletScripts, { lua: string; numberOfKeys: number }> = {
   scanpayCompleteEnrolment: { lua: COMPLETE_ENROLMENT, numberOfKeys: 6 },

@@ -7,7 +7,7 @@
 import { ScanpayError } from '../../core/errors.ts';
 import { CARD_REFUSED } from '../payment.ts';
 import type { RedisContext } from './redis-context.ts';
-import { ENROLMENT_FIELDS, enrolmentFromValues, resultFromDecision, sessionToJson } from './redis-codec.ts';
+import { ENROLMENT_FIELDS, enrolmentFromValues, resultFromDecision, sessionKind, sessionToJson } from './redis-codec.ts';
 import type { RateUnitArgs } from './redis-scripts.ts';
 import { EXPIRED_SESSION_RETENTION_MS, USED_SESSION_RETENTION_MS, payloadDeadline } from './retention.ts';
 import type { CodeRefusal, EnrolmentRecord, EnrolmentRevocation, NewEnrolment } from './wallet-types.ts';
@@ -83,7 +83,7 @@ export class RedisWallet {
     const [kind, ...rest] = await this.ctx.durable('scanpayConsumeCode',
       keys.enrolment(s.cardToken, enrolmentId), keys.card(s.cardToken), keys.session(s.id), keys.sessionPayload(s.id),
       s.cardToken, counter, sessionToJson(s), s.deviceId, s.expiresAt, s.expiresAt + (claim ? USED_SESSION_RETENTION_MS : EXPIRED_SESSION_RETENTION_MS), s.merchant,
-      Buffer.from(s.payload).toString('base64'), payloadDeadline(s), claim ?? '', Date.now(), ...units,
+      Buffer.from(s.payload).toString('base64'), payloadDeadline(s), claim ?? '', Date.now(), ...sessionKind(s), ...units,
     );
     if (kind === 'EXISTS') throw new ScanpayError('BAD_ARGUMENT', 'session id exists');
     if (kind !== 'OK') {

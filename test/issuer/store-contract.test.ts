@@ -8,6 +8,7 @@
  * whole contract again on a 3-master, 3-replica Redis Cluster with WAIT on: every script there, where a
  * CROSSSLOT (or an undeclared key off the script's slot) fails the test.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Cluster, Redis, type Command } from 'ioredis';
 import { isScanpayError } from '../../core/errors.ts';
@@ -17,6 +18,7 @@ import {
 } from '../../issuer/store/index.ts';
 import { keyLayout as layout } from '../../issuer/store/keys.ts';
 import { parseClusterNodes } from '../../issuer/store/redis-target.ts';
+import { ENROLMENT_DEVICE, ENROLMENT_MERCHANT, ENROLMENT_PURPOSE } from '../../issuer/store/wallet-types.ts';
 import { deleteKeys, describeRedis, keysUnder, redisForTests, testKeyPrefix } from '../support/redis.ts';
 import { clusterForTests, describeCluster } from '../support/redis-cluster.ts';
 import { claimFor, makeCard, makePayment, makeSession, newAttempt, newCardToken, newSessionId } from '../support/store-fixtures.ts';
@@ -1215,6 +1217,38 @@ describeRedis(redis, 'RedisStore', (server) => {
       expect(await after.beginPinAttempt(pending.id, pending.deviceId, newAttempt(), Date.now(), POLICY)).toMatchObject({ kind: 'decided', result: LOCKED });
       expect(await after.acceptDeviceToken('till-1', nonce, 60_000)).toBe('replayed');
       await after.close();
+    });
+
+    it('reads a session stored before its purpose and PIN entry had fields of their own from its JSON, as before', async () => {
+      const prefix = freshPrefix();
+      const store = await RedisStore.connect(server.url, { prefix });
+      // each session on a card of its own: the attempts evaluated below stay in flight on their cards
+      const older = async (fields: Partial<AuthSession>): Promise<AuthSession> => {
+        const card = makeCard();
+        await store.insertCard(card);
+        const session = makeSession(card, fields);
+        expect(await store.openSession(session, claimFor(card))).toEqual({ ok: true });
+        const key = layout(prefix).session(session.id);
+        expect(await raw.hmget(key, 'purpose', 'pinEntry')).toEqual([session.purpose ?? 'payment', session.pinEntry ?? '']);
+        await raw.hdel(key, 'purpose', 'pinEntry');
+        return session;
+      };
+      try {
+        const holder = await older({ pinEntry: 'holder-device' });
+        expect(await store.beginPinAttempt(holder.id, holder.deviceId, newAttempt(), Date.now(), { ...POLICY, from: 'scanner' })).toEqual({ kind: 'refused', reason: 'PIN_ENTRY_HOLDER_DEVICE' });
+        expect((await store.beginPinAttempt(holder.id, holder.deviceId, newAttempt(), Date.now(), { ...POLICY, from: 'page' })).kind).toBe('evaluate');
+        const payment = await older({});
+        expect(await store.beginPinAttempt(payment.id, payment.deviceId, newAttempt(), Date.now(), { ...POLICY, purpose: ENROLMENT_PURPOSE })).toEqual({ kind: 'refused', reason: 'SESSION_UNKNOWN' });
+        expect((await store.beginPinAttempt(payment.id, payment.deviceId, newAttempt(), Date.now(), { ...POLICY, from: 'scanner' })).kind).toBe('evaluate');
+        const enrolment = await older({ amount: 0, deviceId: ENROLMENT_DEVICE, merchant: ENROLMENT_MERCHANT, purpose: ENROLMENT_PURPOSE });
+        expect(await store.beginPinAttempt(enrolment.id, null, newAttempt(), Date.now(), { ...POLICY, from: 'page' })).toEqual({ kind: 'refused', reason: 'SESSION_UNKNOWN' });
+        const attempt = newAttempt();
+        expect((await store.beginPinAttempt(enrolment.id, null, attempt, Date.now(), { ...POLICY, from: 'page', purpose: ENROLMENT_PURPOSE })).kind).toBe('evaluate');
+        const done = await store.completeEnrolment(enrolment.id, { id: randomBytes(16).toString('hex'), wrappedPan: new Uint8Array(randomBytes(44)) }, attempt, Date.now());
+        expect(done.kind).toBe('enrolled');
+      } finally {
+        await store.close();
+      }
     });
 
     it('reports a damaged row as STORE_CORRUPT, without its content in the message', async () => {
