@@ -226,7 +226,32 @@ function isObject(record: unknown): void {
   if (record === null || typeof record !== 'object') throw new ScanpayError('BAD_ARGUMENT', 'record must be an object');
 }
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** The amount's 8 bytes on their way into a record: DataView.setBigUint64 splits a bigint without allocating one. */
+const AMOUNT_BYTES = new Uint8Array(DVD1_AMOUNT[1]);
+const AMOUNT_VIEW = new DataView(AMOUNT_BYTES.buffer);
+
+/** Writes a bigint in [0, 2^64) into the amount slot of the record at `offset`; it checks nothing. */
+function writeBigintAmount(target: Uint8Array, offset: number, amount: bigint): void {
+  AMOUNT_VIEW.setBigUint64(0, amount, false);
+  const b = AMOUNT_BYTES;
+  const at = offset + DVD1_AMOUNT[0];
+  target[at] = b[0]!;
+  target[at + 1] = b[1]!;
+  target[at + 2] = b[2]!;
+  target[at + 3] = b[3]!;
+  target[at + 4] = b[4]!;
+  target[at + 5] = b[5]!;
+  target[at + 6] = b[6]!;
+  target[at + 7] = b[7]!;
+}
+
+/** Checks a record's amount (a bigint in [0, 2^64)) and writes it into the amount slot of the record at `offset`. */
+function encodeAmount(amount: unknown, target: Uint8Array, offset: number): void {
+  if (typeof amount !== 'bigint' || amount < 0n || amount > U64_MAX) {
+    throw new ScanpayError('BAD_ARGUMENT', 'amount must be a bigint in [0, 2^64)');
+  }
+  writeBigintAmount(target, offset, amount);
+}
 
 /**
  * Checks the payload fields of `input` and writes them at `offset` in `target` (the rest is left as it is).
@@ -253,12 +278,7 @@ export function encodeDvd1Record(record: Dvd1Record, target: Uint8Array, offset:
   target.set(field(record.pin, 'pin', f.pin[1]), offset + f.pin[0]);
   target.set(field(record.sid, 'sid', f.sid[1]), offset + f.sid[0]);
   target.set(field(record.merchant, 'merchant', f.merchant[1]), offset + f.merchant[0]);
-  const amount = record.amount;
-  if (typeof amount !== 'bigint' || amount < 0n || amount > U64_MAX) {
-    throw new ScanpayError('BAD_ARGUMENT', 'amount must be a bigint in [0, 2^64)');
-  }
-  // as a number when it is one exactly (every real amount): no BigInt is allocated to split it
-  writeDvd1Amount(target, offset, amount <= MAX_SAFE ? Number(amount) : amount);
+  encodeAmount(record.amount, target, offset);
 }
 
 /** Checks every field of a code record and writes it at `offset` in `target` (the unused bytes are left as they are). */
@@ -275,11 +295,7 @@ export function encodeDvd1CodeRecord(record: Dvd1CodeRecord, target: Uint8Array,
   target.set(field(record.pin, 'pin', f.pin[1]), offset + f.pin[0]);
   target.set(field(record.sid, 'sid', f.sid[1]), offset + f.sid[0]);
   target.set(field(record.merchant, 'merchant', f.merchant[1]), offset + f.merchant[0]);
-  const amount = record.amount;
-  if (typeof amount !== 'bigint' || amount < 0n || amount > U64_MAX) {
-    throw new ScanpayError('BAD_ARGUMENT', 'amount must be a bigint in [0, 2^64)');
-  }
-  writeDvd1Amount(target, offset, amount <= MAX_SAFE ? Number(amount) : amount);
+  encodeAmount(record.amount, target, offset);
 }
 
 /** packDvd1Records for code records. */
@@ -333,8 +349,9 @@ export function packDvd1OpenInputs(inputs: readonly Dvd1OpenInput[], first: numb
  * caller passes a bigint in [0, 2^64) or a safe integer ≥ 0 (the amounts of protocol/values.ts).
  */
 export function writeDvd1Amount(target: Uint8Array, offset: number, amount: bigint | number): void {
-  const hi = typeof amount === 'bigint' ? Number(amount >> 32n) : Math.floor(amount / 0x1_0000_0000);
-  const lo = typeof amount === 'bigint' ? Number(amount & 0xffffffffn) : amount >>> 0;
+  if (typeof amount === 'bigint') return writeBigintAmount(target, offset, amount);
+  const hi = Math.floor(amount / 0x1_0000_0000);
+  const lo = amount >>> 0;
   const at = offset + DVD1_AMOUNT[0];
   target[at] = hi >>> 24;
   target[at + 1] = hi >>> 16;
