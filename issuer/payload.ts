@@ -81,11 +81,10 @@ export function parsePayload(bytes: Uint8Array): ParsedPayload {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint8(0) !== PAYLOAD_VERSION) throw new ScanpayError('PAYLOAD_MALFORMED', `unsupported version ${view.getUint8(0)}`);
   if (view.getUint8(7) !== 0) throw new ScanpayError('PAYLOAD_MALFORMED', 'reserved header byte is not zero');
-  const field = (from: number, length: number) => bytes.slice(from, from + length);
   return {
     keyId: payloadKeyId(bytes),
     generation: view.getUint32(3, false),
-    fields: { hdr: field(0, 8), n1: field(8, 12), c1: field(20, 32), n2: field(52, 12), c2: field(64, 48) },
+    fields: { hdr: bytes.slice(0, 8), n1: bytes.slice(8, 20), c1: bytes.slice(20, 52), n2: bytes.slice(52, 64), c2: bytes.slice(64, 112) },
   };
 }
 
