@@ -9,14 +9,12 @@ import { maskPan } from '../../issuer/pan.ts';
 import type { LedgerRecord } from '../../issuer/store/index.ts';
 import type { Receipt } from '../../protocol/messages.ts';
 
-const encoder = new TextEncoder();
-
 export function receiptFor(core: CryptoCore, record: LedgerRecord): Receipt {
   const facts = {
     session: record.sessionId, merchant: record.merchant, amount: record.amount, currency: record.currency,
     maskedPan: maskPan(record.last4), outcome: record.outcome, reason: record.reason, at: record.at,
   };
   const text = ['scanpay-receipt-v1', facts.session, facts.merchant, facts.amount, facts.currency, facts.maskedPan, facts.outcome, facts.reason ?? '', facts.at].join('\n');
-  const mac = core.hmacSha256(Buffer.from(record.cryptogram, 'hex'), encoder.encode(text));
+  const mac = core.hmacSha256(Buffer.from(record.cryptogram, 'hex'), new TextEncoder().encode(text));
   return { ...facts, mac: Buffer.from(mac).toString('hex') };
 }

@@ -72,7 +72,6 @@ export class CryptoPool implements CardEngine {
     this.#piscina = new Piscina({
       filename: WORKER, minThreads: threads, maxThreads: threads, execArgv: WORKER_EXEC_ARGV,
       workerData: { keys: opts.keys.workerKeys() }, // once per worker, never per request
-      recordTiming: false, // piscina's run- and wait-time histograms: nothing reads them, and each task paid two records
     });
     this.#onError = opts.onError;
     // without a listener, an error piscina emits (a worker failing with no task on it) would end the process
