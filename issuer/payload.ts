@@ -14,6 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import base45 from 'base45';
+import { decodeBase45 } from '../core/base45.ts';
 import { ScanpayError } from '../core/errors.ts';
 import type { CryptoCore, Dvd1OpenInput } from '../core/types.ts';
 import { CODE_TEXT_LENGTH, CODE_VERSION, decodeCode, codeBytes, type OneTimeCode } from '../core/one-time-code.ts';
@@ -80,11 +81,10 @@ export function parsePayload(bytes: Uint8Array): ParsedPayload {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint8(0) !== PAYLOAD_VERSION) throw new ScanpayError('PAYLOAD_MALFORMED', `unsupported version ${view.getUint8(0)}`);
   if (view.getUint8(7) !== 0) throw new ScanpayError('PAYLOAD_MALFORMED', 'reserved header byte is not zero');
-  const field = (from: number, length: number) => bytes.slice(from, from + length);
   return {
     keyId: payloadKeyId(bytes),
     generation: view.getUint32(3, false),
-    fields: { hdr: field(0, 8), n1: field(8, 12), c1: field(20, 32), n2: field(52, 12), c2: field(64, 48) },
+    fields: { hdr: bytes.slice(0, 8), n1: bytes.slice(8, 20), c1: bytes.slice(20, 52), n2: bytes.slice(52, 64), c2: bytes.slice(64, 112) },
   };
 }
 
@@ -94,8 +94,8 @@ export function payloadToText(bytes: Uint8Array): string {
 
 /**
  * Decodes QR text to payload bytes. The length is checked before anything else, and only the canonical
- * base45 spelling is accepted (decode then re-encode must give the same text), so no two texts map to
- * one payload.
+ * base45 spelling is accepted (core/base45.ts decodeBase45: text that would not re-encode to itself is refused),
+ * so no two texts map to one payload.
  */
 export function payloadFromText(text: unknown): Uint8Array {
   if (typeof text !== 'string') throw new ScanpayError('PAYLOAD_MALFORMED', 'payload text must be a string');
@@ -103,10 +103,8 @@ export function payloadFromText(text: unknown): Uint8Array {
   if (text.length !== PAYLOAD_TEXT_LENGTH || !BASE45_TEXT.test(text)) {
     throw new ScanpayError('PAYLOAD_MALFORMED', `expected ${PAYLOAD_TEXT_LENGTH} base45 characters`);
   }
-  const bytes = new Uint8Array(base45.decode(text));
-  if (bytes.length !== PAYLOAD_SIZE || payloadToText(bytes) !== text) {
-    throw new ScanpayError('PAYLOAD_MALFORMED', 'not canonical base45');
-  }
+  const bytes = decodeBase45(text);
+  if (bytes === null || bytes.length !== PAYLOAD_SIZE) throw new ScanpayError('PAYLOAD_MALFORMED', 'not canonical base45');
   return bytes;
 }
 

@@ -194,15 +194,16 @@ export class ScannerHub {
   }
 
   /**
-   * One inbound message. Resolves when its answer has been sent. In flight from the moment it is read, so a
-   * shutdown answers every frame read before it began before the connection closes.
+   * One inbound message. It is read (decoded, parsed and checked against the schema) within this call, so `data`
+   * need only be valid during it: the transport hands over the WebSocket library's own buffer, uncopied. Resolves
+   * when its answer has been sent. In flight from the moment it is read, so a shutdown answers every frame read
+   * before it began before the connection closes.
    */
   frame(conn: ScannerConnection, data: ArrayBuffer, isBinary: boolean): Promise<void> {
-    return this.inFlight.track(this.#frame(conn, data, isBinary));
+    return this.inFlight.track(this.#frame(conn, readFrame(data, isBinary)));
   }
 
-  async #frame(conn: ScannerConnection, data: ArrayBuffer, isBinary: boolean): Promise<void> {
-    const read = readFrame(data, isBinary);
+  async #frame(conn: ScannerConnection, read: ReadFrame): Promise<void> {
     if (this.opts.revoked.has(conn.deviceId)) {
       this.#reject(conn, read.id, 'DEVICE_REVOKED', DEVICE_REVOKED_MESSAGE);
       return conn.close(CLOSE_DEVICE_REVOKED.code, CLOSE_DEVICE_REVOKED.reason);

@@ -510,8 +510,8 @@ function serve(
     },
     message(ws, message, isBinary) {
       const connection = ws.getUserData().connection!;
-      const copy = message.slice(0); // the message buffer is only valid during this callback
-      hub.frame(connection, copy, isBinary).catch((e) => opts.onError?.('ws.message', e));
+      // the message buffer is only valid during this callback: the hub reads the frame before frame() returns, so no copy
+      hub.frame(connection, message, isBinary).catch((e) => opts.onError?.('ws.message', e));
     },
     close(ws) {
       sockets.delete(ws);
