@@ -111,7 +111,7 @@ async function sealMarks(events: EventStore, merchant: string, marks: readonly O
   for (let tries = 0; tries < 3; tries++) {
     const head = await events.journalHead(merchant);
     const sealed = await events.sealedCounts(merchant, marks.map((mark) => mark.paymentId));
-    const pending = await Promise.all(marks.map((mark, i) => events.paymentEvents(mark.paymentId, sealed[i]! + 1)));
+    const pending = await events.paymentsEvents(marks.map((mark, i) => ({ paymentId: mark.paymentId, from: sealed[i]! + 1 })));
     const records = recordsFor(head, pending.flat(), now);
     if (records.length === 0 || await events.appendJournal(merchant, head, records)) return records;
     // the head moved (a period closed, or a sealer whose lease had lapsed appended): recompute from the new head

@@ -46,7 +46,7 @@ export function receiptOf(event: PaymentEvent): Omit<UnsignedReceipt, 'seq'> | n
 }
 
 export interface ReceiptSignerDeps {
-  events: Pick<EventStore, 'journal' | 'getEvent'>;
+  events: Pick<EventStore, 'journal' | 'getEvents'>;
   receipts: ReceiptStore;
   /** Signs a chain segment where the receipt keys are (CardEngine.signReceipts). */
   sign(request: ReceiptChainRequest): Promise<SignedReceipt[]>;
@@ -74,9 +74,10 @@ export async function signingRound(deps: ReceiptSignerDeps, merchant: string, op
     const records = await deps.events.journal(merchant, head.journalSeq + 1, ROUND);
     if (records.length === 0) return { receipts: [], settled: true };
     const unsigned: (UnsignedReceipt & { eventId: string })[] = [];
-    for (const record of records) {
-      if (!RECEIPT_EVENT_TYPES.includes(record.type)) continue;
-      const event = await deps.events.getEvent(record.eventId);
+    const receiptRecords = records.filter((record) => RECEIPT_EVENT_TYPES.includes(record.type));
+    const events = await deps.events.getEvents(receiptRecords.map((record) => record.eventId));
+    for (const [i, record] of receiptRecords.entries()) {
+      const event = events[i];
       if (!event || eventHash(event) !== record.eventHash) throw new ScanpayError('STORE_CORRUPT', `journal record ${record.seq} of ${merchant}: its event is gone or changed; no receipt signed`);
       const fields = receiptOf(event);
       if (fields) unsigned.push({ ...fields, seq: head.seq + unsigned.length + 1, eventId: event.id });

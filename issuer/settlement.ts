@@ -123,7 +123,7 @@ export async function settlementReport(store: Pick<Store, 'events'>, merchant: s
   for (let seq = found.firstSeq; seq <= lastSeq;) {
     const records = (await store.events.journal(merchant, seq, Math.min(PAGE, lastSeq - seq + 1))).filter((r) => r.period === period);
     if (records.length === 0) break; // an open period's head moved on into the next: the rest is not this period's
-    const events = await Promise.all(records.map((r) => store.events.getEvent(r.eventId)));
+    const events = await store.events.getEvents(records.map((r) => r.eventId));
     for (const [i, record] of records.entries()) {
       const event = events[i];
       // the journal names an event that is gone: `scanpay journal verify` says so; a report must not silently skip it

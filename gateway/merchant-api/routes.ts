@@ -194,7 +194,7 @@ const HANDLERS: Record<RouteName, Handler> = {
       }
       const from = Math.max(1, top - limit + 1);
       const records = top < 1 ? [] : await store.events.journal(merchant, from, top - from + 1);
-      const events = await Promise.all(records.reverse().map((r) => store.events.getEvent(r.eventId)));
+      const events = await store.events.getEvents(records.reverse().map((r) => r.eventId));
       return ok({ data: events.filter((e) => e !== null).map(eventObject), has_more: from > 1 });
     },
   },

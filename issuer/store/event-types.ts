@@ -63,6 +63,12 @@ export interface PaymentEvent {
 }
 
 /** A payment the outbox says may have events its merchant's journal has not sealed, and the mark's score. */
+/** A payment's events to read: those from the `from`'th (1-based) on. */
+export interface PaymentEventsRead {
+  paymentId: string;
+  from: number;
+}
+
 export interface OutboxMark {
   paymentId: string;
   mark: number;
@@ -122,7 +128,14 @@ export interface EventStore {
   clearMarks(merchant: string, marks: readonly OutboxMark[], now: number, graceMs: number): Promise<number>;
   /** A payment's events from the `from`'th (1-based), in order. */
   paymentEvents(paymentId: string, from?: number): Promise<PaymentEvent[]>;
+  /**
+   * paymentEvents of each read, in order, in one store step where the store can (one Redis: one script; a cluster,
+   * whose payments are on slots of their own: one read per payment). What a sealer reads for a page of marks.
+   */
+  paymentsEvents(reads: readonly PaymentEventsRead[]): Promise<PaymentEvent[][]>;
   getEvent(id: string): Promise<PaymentEvent | null>;
+  /** getEvent of each id, in order, in one store step where the store can (as paymentsEvents). */
+  getEvents(ids: readonly string[]): Promise<(PaymentEvent | null)[]>;
 
   journalHead(merchant: string): Promise<JournalHead>;
   /** How many of a payment's events its merchant's journal holds. */

@@ -5,9 +5,9 @@
  */
 import { ScanpayError } from '../../core/errors.ts';
 import { parseMerchant } from '../../protocol/values.ts';
-import { ZERO_HASH, eventIdParts, type EventStore, type JournalHead, type JournalRecord, type OutboxMark, type PaymentEvent, type Period } from './event-types.ts';
+import { ZERO_HASH, eventIdParts, type EventStore, type JournalHead, type JournalRecord, type OutboxMark, type PaymentEvent, type PaymentEventsRead, type Period } from './event-types.ts';
 import type { MemoryPayments } from './memory-payments.ts';
-import { checkedEventId, checkedJournalRecord, checkedPaymentId, checkedPeriodNumber } from './validate.ts';
+import { checkedEventFrom, checkedEventId, checkedJournalRecord, checkedPaymentId, checkedPeriodNumber } from './validate.ts';
 
 interface Journal {
   records: JournalRecord[];
@@ -63,12 +63,20 @@ export class MemoryEvents implements EventStore {
   }
 
   async paymentEvents(paymentId: string, from = 1): Promise<PaymentEvent[]> {
-    return this.payments.eventsOf(checkedPaymentId(paymentId)).slice(from - 1);
+    return this.payments.eventsOf(checkedPaymentId(paymentId)).slice(checkedEventFrom(from) - 1);
+  }
+
+  async paymentsEvents(reads: readonly PaymentEventsRead[]): Promise<PaymentEvent[][]> {
+    return Promise.all(reads.map((read) => this.paymentEvents(read.paymentId, read.from)));
   }
 
   async getEvent(id: string): Promise<PaymentEvent | null> {
     const { paymentId, n } = eventIdParts(checkedEventId(id))!;
     return this.payments.eventsOf(paymentId)[n - 1] ?? null;
+  }
+
+  async getEvents(ids: readonly string[]): Promise<(PaymentEvent | null)[]> {
+    return Promise.all(ids.map((id) => this.getEvent(id)));
   }
 
   async journalHead(merchant: string): Promise<JournalHead> {

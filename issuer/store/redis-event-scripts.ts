@@ -19,6 +19,8 @@ export interface EventScripts {
   scanpayClearMarks(outbox: string, notAfter: Arg, ...idsAndMarks: Arg[]): Promise<number>;
   scanpayLease(lease: string, owner: Arg, ttlMs: Arg): Promise<number>;
   scanpayRelease(lease: string, owner: Arg): Promise<number>;
+  /** numkeys, then KEYS: (events, entries) of each payment; ARGV: (start, stop) of each payment's events. One Redis only. */
+  scanpayEventLists(numberOfKeys: number, ...keysThenRanges: Arg[]): Promise<string[][]>;
 }
 
 /**
@@ -126,10 +128,25 @@ const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-export const EVENT_SCRIPTS: Record<keyof EventScripts, { lua: string; numberOfKeys: number }> = {
+/**
+ * Many payments' events and entries: for the k'th payment (KEYS[2k-1] its events, KEYS[2k] its entries), its
+ * events from ARGV[2k-1] to ARGV[2k] (LRANGE's 0-based start and stop) and all its entries, {events, entries, …} in
+ * the order of KEYS. Its keys are on many slots, so it runs on one Redis only (a cluster reads payment by payment).
+ */
+const EVENT_LISTS = `
+local out = {}
+for k = 1, #KEYS / 2 do
+  out[2 * k - 1] = redis.call('LRANGE', KEYS[2 * k - 1], ARGV[2 * k - 1], ARGV[2 * k])
+  out[2 * k] = redis.call('LRANGE', KEYS[2 * k], 0, -1)
+end
+return out`;
+
+/** numberOfKeys absent: the caller passes it first (EVENT_LISTS takes two keys per payment read). */
+export const EVENT_SCRIPTS: Record<keyof EventScripts, { lua: string; numberOfKeys?: number }> = {
   scanpayAppendJournal: { lua: APPEND_JOURNAL, numberOfKeys: 4 },
   scanpayClosePeriod: { lua: CLOSE_PERIOD, numberOfKeys: 2 },
   scanpayClearMarks: { lua: CLEAR_MARKS, numberOfKeys: 1 },
   scanpayLease: { lua: LEASE, numberOfKeys: 1 },
   scanpayRelease: { lua: RELEASE, numberOfKeys: 1 },
+  scanpayEventLists: { lua: EVENT_LISTS },
 };

@@ -3,17 +3,23 @@
  * the payment scripts), a merchant's outbox, journal, sealed counts, periods and sealer lease on the merchant's
  * (redis-event-scripts.ts).
  */
-import { ZERO_HASH, eventIdParts, type EventStore, type JournalHead, type JournalRecord, type OutboxMark, type PaymentEvent, type Period } from './event-types.ts';
+import { ZERO_HASH, eventIdParts, type EventStore, type PaymentEventsRead, type JournalHead, type JournalRecord, type OutboxMark, type PaymentEvent, type Period } from './event-types.ts';
 import type { RedisContext } from './redis-context.ts';
 import { MARK_GRACE_MS } from './retention.ts';
 import { decoded } from './redis-codec.ts';
 import { entryFromText, eventFromText } from './redis-payment-codec.ts';
-import { checkedEventId, checkedJournalRecord, checkedPaymentId, checkedPeriod, checkedPeriodNumber } from './validate.ts';
+import { checkedEventFrom, checkedEventId, checkedJournalRecord, checkedPaymentId, checkedPeriod, checkedPeriodNumber } from './validate.ts';
 import { ScanpayError } from '../../core/errors.ts';
 import { parseMerchant } from '../../protocol/values.ts';
 
 /** Marks one CLEAR_MARKS call takes at most (its arguments stay well under Lua's unpack limit). */
 const MARKS_PER_CALL = 1_000;
+
+/** A payment's events (their texts) from the `from`'th, with its entries' texts: what an event holds of them. */
+function eventsFromTexts(id: string, from: number, texts: readonly string[], entryTexts: readonly string[]): PaymentEvent[] {
+  const entries = entryTexts.map((text, i) => entryFromText(id, i + 1, text));
+  return texts.map((text, i) => eventFromText(id, from + i, text, entries));
+}
 
 export class RedisEvents implements EventStore {
   constructor(private readonly ctx: RedisContext) {}
@@ -59,21 +65,44 @@ export class RedisEvents implements EventStore {
   }
 
   async paymentEvents(paymentId: string, from = 1): Promise<PaymentEvent[]> {
-    const id = checkedPaymentId(paymentId);
-    const [texts, entryTexts] = await this.ctx.run((redis) => Promise.all([
-      redis.lrange(this.ctx.keys.events(id), from - 1, -1), redis.lrange(this.ctx.keys.entries(id), 0, -1),
-    ]));
-    const entries = entryTexts.map((text, i) => entryFromText(id, i + 1, text));
-    return texts.map((text, i) => eventFromText(id, from + i, text, entries));
+    return (await this.paymentsEvents([{ paymentId, from }]))[0]!;
+  }
+
+  async paymentsEvents(reads: readonly PaymentEventsRead[]): Promise<PaymentEvent[][]> {
+    const ranges = reads.map((read) => ({ id: checkedPaymentId(read.paymentId), start: checkedEventFrom(read.from) - 1, stop: -1 }));
+    const lists = await this.#eventLists(ranges);
+    return ranges.map(({ id, start }, i) => eventsFromTexts(id, start + 1, ...lists[i]!));
   }
 
   async getEvent(id: string): Promise<PaymentEvent | null> {
-    const { paymentId, n } = eventIdParts(checkedEventId(id))!;
-    const [text, entryTexts] = await this.ctx.run((redis) => Promise.all([
-      redis.lindex(this.ctx.keys.events(paymentId), n - 1), redis.lrange(this.ctx.keys.entries(paymentId), 0, -1),
-    ]));
-    if (text === null) return null;
-    return eventFromText(paymentId, n, text, entryTexts.map((t, i) => entryFromText(paymentId, i + 1, t)));
+    return (await this.getEvents([id]))[0]!;
+  }
+
+  async getEvents(ids: readonly string[]): Promise<(PaymentEvent | null)[]> {
+    const ranges = ids.map((id) => {
+      const { paymentId, n } = eventIdParts(checkedEventId(id))!;
+      return { id: paymentId, start: n - 1, stop: n - 1 };
+    });
+    const lists = await this.#eventLists(ranges);
+    return ranges.map(({ id, start }, i) => eventsFromTexts(id, start + 1, ...lists[i]!)[0] ?? null);
+  }
+
+  /**
+   * For each range, the texts of the payment's events in it (LRANGE start..stop) and of all its entries: on one Redis
+   * in one script for many payments (their keys are on many slots); on a cluster, or for one payment, two reads each.
+   */
+  async #eventLists(ranges: readonly { id: string; start: number; stop: number }[]): Promise<[string[], string[]][]> {
+    const { keys } = this.ctx;
+    if (ranges.length === 0) return [];
+    if (this.ctx.cluster || ranges.length === 1) {
+      return this.ctx.run((redis) => Promise.all(ranges.map(({ id, start, stop }) => Promise.all([
+        redis.lrange(keys.events(id), start, stop), redis.lrange(keys.entries(id), 0, -1),
+      ]))));
+    }
+    const lists = await this.ctx.run((redis) => redis.scanpayEventLists(
+      2 * ranges.length, ...ranges.flatMap(({ id }) => [keys.events(id), keys.entries(id)]), ...ranges.flatMap(({ start, stop }) => [start, stop]),
+    ));
+    return ranges.map((_, i) => [lists[2 * i]!, lists[2 * i + 1]!]);
   }
 
   async journalHead(merchant: string): Promise<JournalHead> {

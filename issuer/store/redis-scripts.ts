@@ -443,7 +443,7 @@ const SCRIPTS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }>
 };
 
 /** Every script of the store by its method name (what withStoreScripts registers; the benchmarks name EVALSHAs by it). */
-export const ALL_SCRIPTS: Readonly<Record<keyof AllScripts, { lua: string; numberOfKeys: number }>> = {
+export const ALL_SCRIPTS: Readonly<Record<keyof AllScripts, { lua: string; numberOfKeys?: number }>> = {
   ...SCRIPTS, ...PAYMENT_SCRIPTS, ...EVENT_SCRIPTS, ...RECEIPT_SCRIPTS, ...WEBHOOK_SCRIPTS, ...WALLET_SCRIPTS,
 };
 

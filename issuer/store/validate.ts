@@ -431,6 +431,11 @@ export function checkedJournalRecord(input: unknown): JournalRecord {
 }
 
 /** A period's number: 1, 2, … */
+/** The first of a payment's events to read (1-based). */
+export function checkedEventFrom(input: unknown): number {
+  return aint(input, 'from', 1, Number.MAX_SAFE_INTEGER);
+}
+
 export function checkedPeriodNumber(input: unknown): number {
   return aint(input, 'period', 1, Number.MAX_SAFE_INTEGER);
 }

@@ -93,7 +93,26 @@ function eventsContract(open: () => Promise<Opened>, tamperable: boolean, markGr
     }
     expect(await store.events.getEvent(`ev_${held}_2`)).toEqual(heldEvents[1]);
     expect(await store.events.getEvent(`ev_${held}_9`)).toBeNull();
+    // many in one step, in order, an unknown one null
+    expect(await store.events.getEvents([`ev_${held}_2`, `ev_${auto}_1`, `ev_${held}_9`, `ev_${held}_1`])).toEqual([heldEvents[1], autoEvents[0], null, heldEvents[0]]);
+    expect(await store.events.getEvents([])).toEqual([]);
+    await expect(store.events.getEvents([`ev_${held}_1`, 'not-an-event'])).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
     expect(await store.events.eventMerchants()).toContain(MERCHANT);
+  });
+
+  it('paymentsEvents reads each payment from its own first event, as paymentEvents does, in one step; a bad `from` is refused', async () => {
+    const card = await aCard();
+    const ids = [await paid(card, 100), await paid(card, 200, { captureMethod: 'manual' }), await paid(card, 300)];
+    await store.payments.refund({ ...op(ids[0]!), amount: 50, reason: null });
+    await store.payments.void(op(ids[1]!));
+    const reads = [{ paymentId: ids[0]!, from: 2 }, { paymentId: ids[1]!, from: 1 }, { paymentId: ids[2]!, from: 2 }, { paymentId: ids[0]!, from: 1 }];
+    const each = await Promise.all(reads.map((r) => store.events.paymentEvents(r.paymentId, r.from)));
+    expect(each.map((events) => events.map((e) => e.type))).toEqual([['refund.created'], ['payment.approved', 'payment.voided'], [], ['payment.approved', 'refund.created']]);
+    expect(await store.events.paymentsEvents(reads)).toEqual(each);
+    expect(await store.events.paymentsEvents([])).toEqual([]);
+    for (const from of [0, 1.5, -1, '1']) {
+      await expect(store.events.paymentsEvents([{ paymentId: ids[0]!, from: from as number }])).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+    }
   });
 
   it('a hold that expires writes payment.expired once', async () => {

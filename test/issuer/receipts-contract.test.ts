@@ -171,9 +171,9 @@ function receiptsContract(open: () => Promise<Opened>): void {
     const id = await paid(card, 100);
     await sealMerchant(store.events, MERCHANT, { owner: 'gw-a', now: Date.now(), graceMs: 0 });
     const [record] = await store.events.journal(MERCHANT, 1, 1);
-    const edited = { ...deps(), events: { ...store.events, journal: store.events.journal.bind(store.events), getEvent: async (eventId: string) => {
-      const event = (await store.events.getEvent(eventId))!;
-      return { ...event, payment: { ...event.payment, amount: event.payment.amount + 1 } };
+    const edited = { ...deps(), events: { ...store.events, journal: store.events.journal.bind(store.events), getEvents: async (eventIds: readonly string[]) => {
+      const events = await store.events.getEvents(eventIds);
+      return events.map((event) => ({ ...event!, payment: { ...event!.payment, amount: event!.payment.amount + 1 } }));
     } } };
     await expect(signMerchantReceipts(edited, MERCHANT, { owner: 'gw-a' })).rejects.toMatchObject({ code: 'STORE_CORRUPT' });
     expect(await allReceipts()).toEqual([]);
