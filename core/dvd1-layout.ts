@@ -230,27 +230,12 @@ function isObject(record: unknown): void {
 const AMOUNT_BYTES = new Uint8Array(DVD1_AMOUNT[1]);
 const AMOUNT_VIEW = new DataView(AMOUNT_BYTES.buffer);
 
-/** Writes a bigint in [0, 2^64) into the amount slot of the record at `offset`; it checks nothing. */
-function writeBigintAmount(target: Uint8Array, offset: number, amount: bigint): void {
-  AMOUNT_VIEW.setBigUint64(0, amount, false);
-  const b = AMOUNT_BYTES;
-  const at = offset + DVD1_AMOUNT[0];
-  target[at] = b[0]!;
-  target[at + 1] = b[1]!;
-  target[at + 2] = b[2]!;
-  target[at + 3] = b[3]!;
-  target[at + 4] = b[4]!;
-  target[at + 5] = b[5]!;
-  target[at + 6] = b[6]!;
-  target[at + 7] = b[7]!;
-}
-
 /** Checks a record's amount (a bigint in [0, 2^64)) and writes it into the amount slot of the record at `offset`. */
 function encodeAmount(amount: unknown, target: Uint8Array, offset: number): void {
   if (typeof amount !== 'bigint' || amount < 0n || amount > U64_MAX) {
     throw new ScanpayError('BAD_ARGUMENT', 'amount must be a bigint in [0, 2^64)');
   }
-  writeBigintAmount(target, offset, amount);
+  writeDvd1Amount(target, offset, amount);
 }
 
 /**
@@ -349,18 +334,12 @@ export function packDvd1OpenInputs(inputs: readonly Dvd1OpenInput[], first: numb
  * caller passes a bigint in [0, 2^64) or a safe integer ≥ 0 (the amounts of protocol/values.ts).
  */
 export function writeDvd1Amount(target: Uint8Array, offset: number, amount: bigint | number): void {
-  if (typeof amount === 'bigint') return writeBigintAmount(target, offset, amount);
-  const hi = Math.floor(amount / 0x1_0000_0000);
-  const lo = amount >>> 0;
-  const at = offset + DVD1_AMOUNT[0];
-  target[at] = hi >>> 24;
-  target[at + 1] = hi >>> 16;
-  target[at + 2] = hi >>> 8;
-  target[at + 3] = hi;
-  target[at + 4] = lo >>> 24;
-  target[at + 5] = lo >>> 16;
-  target[at + 6] = lo >>> 8;
-  target[at + 7] = lo;
+  if (typeof amount === 'bigint') AMOUNT_VIEW.setBigUint64(0, amount, false);
+  else {
+    AMOUNT_VIEW.setUint32(0, Math.floor(amount / 0x1_0000_0000), false);
+    AMOUNT_VIEW.setUint32(4, amount >>> 0, false);
+  }
+  target.set(AMOUNT_BYTES, offset + DVD1_AMOUNT[0]);
 }
 
 /**
