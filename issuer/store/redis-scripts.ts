@@ -84,22 +84,27 @@ end`;
 
 
 /**
- * Lua: a wrong-PIN budget's unit taken if one is left (its window starts with the first; true when taken) and
- * given back (a correct PIN). One command each on the way a payment goes; a refusal or a window that ended
- * meanwhile costs one more.
+ * Lua: a wrong-PIN budget's unit taken if one is left (true when taken) and given back (a correct PIN). The key
+ * holds 1 + the units taken in its window: it is created (and its window of windowMs started) with the first unit,
+ * and a unit given back leaves it at 1 or more, so a window keeps its end until it expires, however its units come
+ * and go (as MemoryStore's), and a payment's take and give-back are one command each. A key at 1 or less after a
+ * give-back was re-created by that DECR (its window expired meanwhile): deleted.
  */
 const PIN_BUDGET = `
 local function take_budget(key, max, windowMs)
-  local used = redis.call('INCR', key)
-  if used == 1 then redis.call('PEXPIRE', key, windowMs) end
-  if used > tonumber(max) then
+  local held = redis.call('INCR', key)
+  if held == 1 then
+    redis.call('PEXPIRE', key, windowMs)
+    held = redis.call('INCR', key)
+  end
+  if held - 1 > tonumber(max) then
     redis.call('DECR', key)
     return false
   end
   return true
 end
 local function give_back_budget(key)
-  if redis.call('DECR', key) < 0 then redis.call('DEL', key) end
+  if redis.call('DECR', key) < 1 then redis.call('DEL', key) end
 end`;
 
 /** A Lua expression: the card at `key` as its CARD_FIELDS values (all nil for no card), what cardFromValues reads. */

@@ -480,7 +480,8 @@ export class RedisStore implements Store {
   async wrongPinWindow(scope: 'device' | 'merchant', id: string): Promise<{ used: number; endsAt: number } | null> {
     const key = this.#keys.pinBudget(scope, checkedBudgetOwner(scope, id));
     const [[, used], [, ttl]] = (await this.#run((redis) => redis.multi().get(key).pttl(key).exec()))! as [[unknown, string | null], [unknown, number]];
-    return used === null || ttl < 0 ? null : { used: Number(used), endsAt: Date.now() + ttl };
+    // the key holds 1 + the units (redis-scripts.ts PIN_BUDGET)
+    return used === null || ttl < 0 ? null : { used: Math.max(0, Number(used) - 1), endsAt: Date.now() + ttl };
   }
 
   async rememberResult(deviceId: string, sessionId: string, ttlMs: number): Promise<void> {

@@ -570,6 +570,26 @@ function storeContract(open: OpenStore): void {
       expect(await failure(store.wrongPinWindow('device', 'not a device'))).toBe('BAD_ARGUMENT');
     });
 
+    it('keeps a window\'s end when its units are given back: a correct PIN neither ends nor restarts it', async () => {
+      const policy = budget(5, 100, 60_000);
+      const [paid, next] = await sessionsOn(2, 'scanner-k', 'shop-k');
+      const attemptId = newAttempt();
+      expect((await store.beginPinAttempt(paid.id, paid.deviceId, attemptId, Date.now(), policy)).kind).toBe('evaluate');
+      const first = (await store.wrongPinWindow('device', 'scanner-k'))!;
+      expect(first.used).toBe(1);
+      const card = (await store.getCard(paid.cardToken))!;
+      await store.authorizePayment(makePayment(card, { sessionId: paid.id, merchant: paid.merchant, amount: paid.amount, attempt: attemptId }));
+      const givenBack = (await store.wrongPinWindow('device', 'scanner-k'))!;
+      expect(givenBack.used).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect((await attempt(store, next, policy)).kind).toBe('evaluate');
+      const again = (await store.wrongPinWindow('device', 'scanner-k'))!;
+      expect(again.used).toBe(1);
+      // the same window (its end read through a TTL: a round trip either way), not one started 200 ms later
+      for (const window of [givenBack, again]) expect(Math.abs(window.endsAt - first.endsAt)).toBeLessThan(100);
+      expect(await store.wrongPinWindow('merchant', 'shop-k')).toMatchObject({ used: 1 });
+    });
+
     it('starts a new window once the budget\'s window has passed', async () => {
       const policy = budget(1, 100, 150);
       const [first, second] = await sessionsOn(2);
