@@ -16,6 +16,7 @@
  *   mem    → {"event":"mem", rss, heapUsed, external, arrayBuffers}  (after a full GC when run with --expose-gc)
  *   stats  → {"event":"stats", connections, batches: {kind: {count, sum}}}
  *   profile-start / profile-stop FILE → V8 CPU profile of the main thread written to FILE (.cpuprofile)
+ *   heap-start / heap-stop FILE → sampling heap profile of the main thread (objects collected since included) written to FILE
  *   counters → {"event":"counters", workers: [tid…], otherWorkers: [{tid, script}…], redis: {commands: {name: n}, writes} | null}:
  *              the crypto workers' thread ids (reported by thread-tag.mjs when it is preloaded through NODE_OPTIONS;
  *              otherWorkers: worker threads that are not piscina's, e.g. tsx's esbuild) and
@@ -132,6 +133,19 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       profiler.disconnect();
       profiler = undefined;
       emit({ event: 'profile-stopped', file: arg });
+    } else if (command === 'heap-start') {
+      profiler = new Session();
+      profiler.connect();
+      await profiler.post('HeapProfiler.enable');
+      await profiler.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+      emit({ event: 'heap-started' });
+    } else if (command === 'heap-stop' && profiler && arg) {
+      const { profile } = await profiler.post('HeapProfiler.getSamplingProfile');
+      await profiler.post('HeapProfiler.stopSampling');
+      writeFileSync(arg, JSON.stringify(profile));
+      profiler.disconnect();
+      profiler = undefined;
+      emit({ event: 'heap-stopped', file: arg });
     } else if (command === 'mem') {
       const gc = (globalThis as { gc?: () => void }).gc;
       if (gc) for (let i = 0; i < 3; i++) gc();

@@ -1,6 +1,7 @@
 /**
  * Self time of a V8 CPU profile (.cpuprofile, from the inspector's Profiler.stop), grouped by function and
- * by file or package, as shares of the thread's busy time: "(idle)" (the thread waiting for events) is left
+ * by file or package, as shares of the thread's busy time (and, from a sampling heap profile, the bytes each
+ * allocated: summarizeAllocations): "(idle)" (the thread waiting for events) is left
  * out of the shares and reported apart, as is the profiler's own inspector session; "(program)" (native code outside JS: uWS, libuv, V8 itself),
  * "(garbage collector)" and native functions called from JS ("native cork ← its caller") stay in, they are
  * costs. Used by bench/e2e/profile.ts and bench/e2e/run.ts.
@@ -130,4 +131,46 @@ export function formatTop(s: ProfileSummary, n = 5): string[] {
     `top ${n} by file / package (self time):`,
     ...s.byFile.slice(0, n).map((c, i) => `  ${i + 1}. ${pct(c.share)}  ${c.name}`),
   ];
+}
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
+/** The inspector's HeapProfiler.getSamplingProfile answer. */
+export interface SamplingHeapProfile {
+  head: HeapNode;
+}
+
+export interface Allocations {
+  bytes: number;
+  byFunction: { name: string; bytes: number }[];
+  byFile: { name: string; bytes: number }[];
+}
+
+/**
+ * Bytes allocated by function (self: the allocating frame) and by file or package, from a sampling heap profile
+ * taken with includeObjectsCollectedByMajorGC and …MinorGC, so that the garbage counts too (each sample stands
+ * for about the sampling interval's bytes: a statistical estimate, not a count).
+ */
+export function summarizeAllocations(profile: SamplingHeapProfile, limit = 40): Allocations {
+  const self = new Map<string, number>();
+  const files = new Map<string, number>();
+  let bytes = 0;
+  const visit = (node: HeapNode) => {
+    const { functionName, url, lineNumber } = node.callFrame;
+    if (node.selfSize > 0) {
+      const file = url ? shortFile(url) : '';
+      const name = `${functionName || '(anonymous)'}${file ? `  ${file}${lineNumber > 0 ? `:${lineNumber + 1}` : ''}` : ''}`;
+      const group = url ? groupOf(file, url) : functionName || '(native)';
+      self.set(name, (self.get(name) ?? 0) + node.selfSize);
+      files.set(group, (files.get(group) ?? 0) + node.selfSize);
+      bytes += node.selfSize;
+    }
+    for (const child of node.children) visit(child);
+  };
+  visit(profile.head);
+  const top = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([name, b]) => ({ name, bytes: b }));
+  return { bytes, byFunction: top(self), byFile: top(files) };
 }

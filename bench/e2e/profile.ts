@@ -2,10 +2,12 @@
  * Where the gateway's main thread spends its time under load: starts Redis, issues cards, starts one gateway
  * (pool or baseline) and a closed-loop load generator, takes a V8 CPU profile of the gateway's main thread
  * for the middle of the run, and prints the top five costs (self time by function and by file or package, as
- * shares of the thread's busy time; profile-summary.ts), then the longer lists.
+ * shares of the thread's busy time; profile-summary.ts), then the longer lists. With --heap, a sampling heap
+ * profile of the same window instead (garbage included): the bytes the main thread allocates per payment, by
+ * function and by file or package, what its garbage collector then has to clear.
  * `npm run bench:e2e` takes the same profile (its "profile" part) and records the top five in e2e.json.
  *
- *   npx tsx bench/e2e/profile.ts [pool|baseline] [--connections 32] [--seconds 10] [--out FILE.cpuprofile] [--autopipeline]
+ *   npx tsx bench/e2e/profile.ts [pool|baseline] [--connections 32] [--seconds 10] [--out FILE.cpuprofile] [--autopipeline] [--heap]
  * (--autopipeline: the experiment of gateway-process.ts's BENCH_REDIS_AUTOPIPELINE=1)
  */
 import { randomBytes } from 'node:crypto';
@@ -22,7 +24,7 @@ import { openStore } from '../../issuer/store/index.ts';
 import { spawnChild, type Message } from '../../test/support/child-process.ts';
 import { deadline, installCleanup, removeOnExit } from './children.ts';
 import type { LoadConfig, LoadResult } from './load.ts';
-import { formatTop, summarizeProfile, type CpuProfile } from './profile-summary.ts';
+import { formatTop, summarizeAllocations, summarizeProfile, type CpuProfile, type SamplingHeapProfile } from './profile-summary.ts';
 import { benchRedis, type BenchRedis } from './redis.ts';
 import { spawnGateway } from './spawn-gateway.ts';
 import { issueBenchCards } from '../serve/cards.ts';
@@ -34,6 +36,7 @@ const arg = (name: string, fallback: string) => {
 const engine = process.argv[2] === 'baseline' ? 'baseline' : 'pool';
 const connections = Number(arg('connections', '32'));
 const seconds = Number(arg('seconds', '10'));
+const heap = process.argv.includes('--heap');
 const CARDS = 2_000;
 const HERE = (file: string) => fileURLToPath(new URL(`./${file}`, import.meta.url));
 
@@ -48,7 +51,7 @@ deadline((seconds * 2 + 120) * 1000);
 redis = await benchRedis();
 dir = await mkdtemp(join(tmpdir(), 'scanpay-profile-'));
 removeOnExit(dir);
-const out = arg('out', join(dir, `${engine}.cpuprofile`));
+const out = arg('out', join(dir, heap ? `${engine}.heapprofile` : `${engine}.cpuprofile`));
 const keyRing = IssuerKeyRing.generate();
 const fleetKey = randomBytes(32);
 const store = await openStore({ redisUrl: redis.url, prefix: redis.prefix });
@@ -69,14 +72,32 @@ const config: LoadConfig = {
 };
 const load = spawnChild('load', HERE('load.ts'), { env: { BENCH_LOAD: JSON.stringify(config) } });
 await sleep(4_000); // ramp + JIT warm-up
-await gateway.command('profile-start', 'profile-started');
+const what = heap ? 'heap' : 'profile';
+await gateway.command(`${what}-start`, `${what}-started`);
+const started = performance.now();
 await sleep(seconds * 1000);
-await gateway.command(`profile-stop ${out}`, 'profile-stopped');
+await gateway.command(`${what}-stop ${out}`, `${what}-stopped`);
+const profiledS = (performance.now() - started) / 1000;
 const result = (await load.waitFor('result', 120_000)) as unknown as LoadResult;
 const errors = Object.entries(result.errors).map(([k, v]) => `${k}×${v}`).join(' ');
-console.log(`${engine}: ${result.paymentsPerS.toFixed(0)} payments/s with ${connections} connections${errors ? ` (errors ${errors})` : ''}; profile ${out}`);
+console.log(`${engine}: ${result.paymentsPerS.toFixed(0)} payments/s with ${connections} connections${errors ? ` (errors ${errors})` : ''}; ${what} ${out}`);
 await load.stop();
 await gateway.stop();
+
+if (heap) {
+  // the payments of the profiled window, from the generator's rate over its own (longer) window: an estimate
+  const payments = result.paymentsPerS * profiledS;
+  const allocations = summarizeAllocations(JSON.parse(readFileSync(out, 'utf8')) as SamplingHeapProfile);
+  const perPayment = (bytes: number) => `${(bytes / payments).toFixed(0).padStart(7)} B`;
+  console.log(`\nmain thread allocated ≈ ${(allocations.bytes / payments / 1024).toFixed(1)} KiB per payment (${profiledS.toFixed(1)} s sampled, ≈ ${payments.toFixed(0)} payments)`);
+  console.log('\nallocated per payment by file / package:');
+  for (const c of allocations.byFile.slice(0, 20)) console.log(`${perPayment(c.bytes)}  ${c.name}`);
+  console.log('\nallocated per payment by function (the allocating frame):');
+  for (const c of allocations.byFunction) console.log(`${perPayment(c.bytes)}  ${c.name}`);
+  await redis.stop();
+  await rm(dir, { recursive: true, force: true });
+  process.exit(0);
+}
 
 const summary = summarizeProfile(JSON.parse(readFileSync(out, 'utf8')) as CpuProfile, 40);
 console.log();
