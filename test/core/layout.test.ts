@@ -128,6 +128,28 @@ describe('object API: a bad record changes nothing', () => {
     expect(core.dvd1Batch(records).every((r) => r.ok)).toBe(true);
     expect(Buffer.from(core.sha256(new Uint8Array(0))).toString('hex')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
   });
+
+  it.each([0, 31, 32, 40, 99])('each field is read once, and what was checked is what is packed (getter on record %i of 100)', (at) => {
+    const records = makeDvd1Records(100, { seed: 8 });
+    const good = core.dvd1Batch(records).map((r) => Buffer.from(r.cryptogram).toString('hex'));
+    const sid = records[at]!.sid;
+    let reads = 0;
+    const shifty = { ...records[at]! };
+    // right the first time, the wrong length afterwards: a second read would throw or pack other bytes
+    Object.defineProperty(shifty, 'sid', { get: () => (reads++ === 0 ? sid : new Uint8Array(3)), enumerable: true });
+    const results = core.dvd1Batch(records.map((r, i) => (i === at ? shifty : r)));
+    expect(reads).toBe(1);
+    expect(results.map((r) => Buffer.from(r.cryptogram).toString('hex'))).toEqual(good);
+    expect(callerMemoryIsZero()).toBe(true);
+  });
+
+  it('two bad records in one block: the first one\'s error, as record by record; memory wiped', () => {
+    const records = makeDvd1Records(100, { seed: 9 });
+    const broken = records.map((r, i) => (i === 70 ? { ...r, kek: r.kek.subarray(1) } : i === 75 ? { ...r, hdr: 'x' as never } : r));
+    expect(() => core.dvd1Batch(broken)).toThrow(/kek must be 32 bytes/);
+    expect(() => core.dvd1OpenBatch(broken)).toThrow(/kek must be 32 bytes/);
+    expect(callerMemoryIsZero()).toBe(true);
+  });
 });
 
 describe('one packer: the pieces the object API and the engine batch format share', () => {
