@@ -230,151 +230,62 @@ function isObject(record: unknown): void {
 const AMOUNT_BYTES = new Uint8Array(DVD1_AMOUNT[1]);
 const AMOUNT_VIEW = new DataView(AMOUNT_BYTES.buffer);
 
-/** Checks a record's amount: a bigint in [0, 2^64). */
-function checkAmount(amount: unknown): bigint {
+/** Checks a record's amount (a bigint in [0, 2^64)) and writes it into the amount slot of the record at `offset`. */
+function encodeAmount(amount: unknown, target: Uint8Array, offset: number): void {
   if (typeof amount !== 'bigint' || amount < 0n || amount > U64_MAX) {
     throw new ScanpayError('BAD_ARGUMENT', 'amount must be a bigint in [0, 2^64)');
   }
-  return amount;
-}
-
-/*
- * Every packer works in two steps per record: `read…` reads each field of the record once, by name (not in a
- * loop over names, so V8 keeps these property loads monomorphic), checks it and puts it in `held` from `at`, in
- * slot order; `write…` copies what `read…` held into the record at `offset` in `target`. A field is read once,
- * so a getter runs once and what is copied is what was checked. `read…` also returns the XOR of the first byte of
- * each array it held: the batch packers read a block of records before writing any (below, PACK_BLOCK).
- */
-const RECORD_HELD = 12; // the record's 11 arrays, then its amount
-const OPEN_HELD = 6; // kek, hdr, n1, c1, n2, c2
-const CODE_HELD = 9; // code, pan, withPin, storedBasicKey, storedPvv, pin, sid, merchant, amount
-
-/** Room for `records` records of `size` held values each, filled so that V8 keeps its elements packed (a holey array costs a check on every load). */
-function heldArray(records: number, size: number): unknown[] {
-  return new Array<unknown>(records * size).fill(undefined);
-}
-
-function readOpenInput(input: Dvd1OpenInput, held: unknown[], at: number): number {
-  isObject(input);
-  const f = DVD1_FIELDS;
-  const kek = (held[at] = field(input.kek, 'kek', f.kek[1]));
-  const hdr = (held[at + 1] = field(input.hdr, 'hdr', f.hdr[1]));
-  const n1 = (held[at + 2] = field(input.n1, 'n1', f.n1[1]));
-  const c1 = (held[at + 3] = field(input.c1, 'c1', f.c1[1]));
-  const n2 = (held[at + 4] = field(input.n2, 'n2', f.n2[1]));
-  const c2 = (held[at + 5] = field(input.c2, 'c2', f.c2[1]));
-  return kek[0]! ^ hdr[0]! ^ n1[0]! ^ c1[0]! ^ n2[0]! ^ c2[0]!;
-}
-
-function writeOpenInput(held: unknown[], at: number, target: Uint8Array, offset: number): void {
-  const f = DVD1_FIELDS;
-  target.set(held[at] as Uint8Array, offset + f.kek[0]);
-  target.set(held[at + 1] as Uint8Array, offset + f.hdr[0]);
-  target.set(held[at + 2] as Uint8Array, offset + f.n1[0]);
-  target.set(held[at + 3] as Uint8Array, offset + f.c1[0]);
-  target.set(held[at + 4] as Uint8Array, offset + f.n2[0]);
-  target.set(held[at + 5] as Uint8Array, offset + f.c2[0]);
-}
-
-function readRecord(record: Dvd1Record, held: unknown[], at: number): number {
-  const first = readOpenInput(record, held, at);
-  const f = DVD1_FIELDS;
-  const storedBasicKey = (held[at + 6] = field(record.storedBasicKey, 'storedBasicKey', f.storedBasicKey[1]));
-  const storedPvv = (held[at + 7] = field(record.storedPvv, 'storedPvv', f.storedPvv[1]));
-  const pin = (held[at + 8] = field(record.pin, 'pin', f.pin[1]));
-  const sid = (held[at + 9] = field(record.sid, 'sid', f.sid[1]));
-  const merchant = (held[at + 10] = field(record.merchant, 'merchant', f.merchant[1]));
-  held[at + 11] = checkAmount(record.amount);
-  return first ^ storedBasicKey[0]! ^ storedPvv[0]! ^ pin[0]! ^ sid[0]! ^ merchant[0]!;
-}
-
-function writeRecord(held: unknown[], at: number, target: Uint8Array, offset: number): void {
-  writeOpenInput(held, at, target, offset);
-  const f = DVD1_FIELDS;
-  target.set(held[at + 6] as Uint8Array, offset + f.storedBasicKey[0]);
-  target.set(held[at + 7] as Uint8Array, offset + f.storedPvv[0]);
-  target.set(held[at + 8] as Uint8Array, offset + f.pin[0]);
-  target.set(held[at + 9] as Uint8Array, offset + f.sid[0]);
-  target.set(held[at + 10] as Uint8Array, offset + f.merchant[0]);
-  writeDvd1Amount(target, offset, held[at + 11] as bigint);
-}
-
-function readCodeRecord(record: Dvd1CodeRecord, held: unknown[], at: number): number {
-  isObject(record);
-  const f = DVD1_FIELDS;
-  const code = (held[at] = field(record.code, 'code', DVD1_CODE[1]));
-  const pan = (held[at + 1] = field(record.pan, 'pan', DVD1_CODE_FIELDS.pan[1]));
-  if (typeof record.withPin !== 'boolean') throw new ScanpayError('BAD_ARGUMENT', 'withPin must be a boolean');
-  held[at + 2] = record.withPin;
-  const storedBasicKey = (held[at + 3] = field(record.storedBasicKey, 'storedBasicKey', f.storedBasicKey[1]));
-  const storedPvv = (held[at + 4] = field(record.storedPvv, 'storedPvv', f.storedPvv[1]));
-  const pin = (held[at + 5] = field(record.pin, 'pin', f.pin[1]));
-  const sid = (held[at + 6] = field(record.sid, 'sid', f.sid[1]));
-  const merchant = (held[at + 7] = field(record.merchant, 'merchant', f.merchant[1]));
-  held[at + 8] = checkAmount(record.amount);
-  return code[0]! ^ pan[0]! ^ storedBasicKey[0]! ^ storedPvv[0]! ^ pin[0]! ^ sid[0]! ^ merchant[0]!;
-}
-
-function writeCodeRecord(held: unknown[], at: number, target: Uint8Array, offset: number): void {
-  const f = DVD1_FIELDS;
-  const c = DVD1_CODE_FIELDS;
-  target.set(held[at] as Uint8Array, offset + DVD1_CODE[0]);
-  target.set(held[at + 1] as Uint8Array, offset + c.pan[0]);
-  target[offset + c.withPin[0]] = held[at + 2] ? 1 : 0;
-  target.set(held[at + 3] as Uint8Array, offset + f.storedBasicKey[0]);
-  target.set(held[at + 4] as Uint8Array, offset + f.storedPvv[0]);
-  target.set(held[at + 5] as Uint8Array, offset + f.pin[0]);
-  target.set(held[at + 6] as Uint8Array, offset + f.sid[0]);
-  target.set(held[at + 7] as Uint8Array, offset + f.merchant[0]);
-  writeDvd1Amount(target, offset, held[at + 8] as bigint);
+  writeDvd1Amount(target, offset, amount);
 }
 
 /**
  * Checks the payload fields of `input` and writes them at `offset` in `target` (the rest is left as it is).
- * On a bad field it throws before writing anything.
+ * Each field is read once, by name, not in a loop over names, so V8 keeps these property loads monomorphic.
+ * On a bad field it throws having written only some of the record: the caller wipes `target` (both callers do).
  */
 export function encodeDvd1OpenInput(input: Dvd1OpenInput, target: Uint8Array, offset: number): void {
-  const held = heldArray(1, OPEN_HELD);
-  readOpenInput(input, held, 0);
-  writeOpenInput(held, 0, target, offset);
+  isObject(input);
+  const f = DVD1_FIELDS;
+  target.set(field(input.kek, 'kek', f.kek[1]), offset + f.kek[0]);
+  target.set(field(input.hdr, 'hdr', f.hdr[1]), offset + f.hdr[0]);
+  target.set(field(input.n1, 'n1', f.n1[1]), offset + f.n1[0]);
+  target.set(field(input.c1, 'c1', f.c1[1]), offset + f.c1[0]);
+  target.set(field(input.n2, 'n2', f.n2[1]), offset + f.n2[0]);
+  target.set(field(input.c2, 'c2', f.c2[1]), offset + f.c2[0]);
 }
 
 /** Checks every field of `record` and writes it at `offset` in `target` (bytes 252–255 are left as they are). */
 export function encodeDvd1Record(record: Dvd1Record, target: Uint8Array, offset: number): void {
-  const held = heldArray(1, RECORD_HELD);
-  readRecord(record, held, 0);
-  writeRecord(held, 0, target, offset);
+  encodeDvd1OpenInput(record, target, offset);
+  const f = DVD1_FIELDS;
+  target.set(field(record.storedBasicKey, 'storedBasicKey', f.storedBasicKey[1]), offset + f.storedBasicKey[0]);
+  target.set(field(record.storedPvv, 'storedPvv', f.storedPvv[1]), offset + f.storedPvv[0]);
+  target.set(field(record.pin, 'pin', f.pin[1]), offset + f.pin[0]);
+  target.set(field(record.sid, 'sid', f.sid[1]), offset + f.sid[0]);
+  target.set(field(record.merchant, 'merchant', f.merchant[1]), offset + f.merchant[0]);
+  encodeAmount(record.amount, target, offset);
 }
 
 /** Checks every field of a code record and writes it at `offset` in `target` (the unused bytes are left as they are). */
 export function encodeDvd1CodeRecord(record: Dvd1CodeRecord, target: Uint8Array, offset: number): void {
-  const held = heldArray(1, CODE_HELD);
-  readCodeRecord(record, held, 0);
-  writeCodeRecord(held, 0, target, offset);
+  isObject(record);
+  const f = DVD1_FIELDS;
+  const c = DVD1_CODE_FIELDS;
+  target.set(field(record.code, 'code', DVD1_CODE[1]), offset + DVD1_CODE[0]);
+  target.set(field(record.pan, 'pan', c.pan[1]), offset + c.pan[0]);
+  if (typeof record.withPin !== 'boolean') throw new ScanpayError('BAD_ARGUMENT', 'withPin must be a boolean');
+  target[offset + c.withPin[0]] = record.withPin ? 1 : 0;
+  target.set(field(record.storedBasicKey, 'storedBasicKey', f.storedBasicKey[1]), offset + f.storedBasicKey[0]);
+  target.set(field(record.storedPvv, 'storedPvv', f.storedPvv[1]), offset + f.storedPvv[0]);
+  target.set(field(record.pin, 'pin', f.pin[1]), offset + f.pin[0]);
+  target.set(field(record.sid, 'sid', f.sid[1]), offset + f.sid[0]);
+  target.set(field(record.merchant, 'merchant', f.merchant[1]), offset + f.merchant[0]);
+  encodeAmount(record.amount, target, offset);
 }
-
-/**
- * Records per block of the batch packers: a block's records are all read (checked, held, one byte of each array
- * loaded) before any is written. A record's arrays are small objects of their own, often far apart in memory
- * and out of cache (a batch built long before it is packed); a copy (`set`, a call into the engine) waits for its
- * source's bytes, so copying cold arrays one after another waits once per array, while the loads of the read
- * pass overlap. The price is a second walk over the block's held arrays when they are in cache anyway
- * (docs/performance.md).
- */
-const PACK_BLOCK = 32;
-/** Where the read pass's byte loads go, so that the compiler keeps them. */
-let loaded = 0;
 
 /** packDvd1Records for code records. */
 export function packDvd1CodeRecords(records: readonly Dvd1CodeRecord[], first: number, count: number, target: Uint8Array, offset: number): void {
-  const held = heldArray(Math.min(count, PACK_BLOCK), CODE_HELD);
-  for (let block = 0; block < count; block += PACK_BLOCK) {
-    const n = Math.min(PACK_BLOCK, count - block);
-    let bytes = 0;
-    for (let i = 0; i < n; i++) bytes ^= readCodeRecord(records[first + block + i]!, held, i * CODE_HELD);
-    loaded ^= bytes;
-    for (let i = 0; i < n; i++) writeCodeRecord(held, i * CODE_HELD, target, offset + (block + i) * DVD1_RECORD_SIZE);
-  }
+  for (let i = 0; i < count; i++) encodeDvd1CodeRecord(records[first + i]!, target, offset + i * DVD1_RECORD_SIZE);
 }
 
 /** The code record at `offset` in `source` with views into `source` (viewDvd1Record's counterpart). */
@@ -403,32 +314,19 @@ export function decodeDvd1Enrolled(enrolled: Uint8Array, statuses: Uint8Array): 
 }
 
 /**
- * encodeDvd1Record over `count` records from `records[first]`, one after another from `offset` in `target`, a
- * block at a time (PACK_BLOCK). On a bad record it throws having written only the blocks before it: the caller
- * wipes `target`. The object API's packer: a loop of its own, so that the calls in it see one function each
- * (they can be inlined) where a per-record callback shared by the batch kinds would see several.
+ * encodeDvd1Record over `count` records from `records[first]`, one after another from `offset` in `target`.
+ * One pass, each record checked and written while its small arrays are in cache (a batch's arrays need not all
+ * fit: checking every record first and copying afterwards measured no faster). The object API's packer: a loop
+ * of its own, so that the call in it sees one function (it can be inlined) where a per-record callback shared
+ * by dvd1Batch and dvd1OpenBatch saw two.
  */
 export function packDvd1Records(records: readonly Dvd1Record[], first: number, count: number, target: Uint8Array, offset: number): void {
-  const held = heldArray(Math.min(count, PACK_BLOCK), RECORD_HELD);
-  for (let block = 0; block < count; block += PACK_BLOCK) {
-    const n = Math.min(PACK_BLOCK, count - block);
-    let bytes = 0;
-    for (let i = 0; i < n; i++) bytes ^= readRecord(records[first + block + i]!, held, i * RECORD_HELD);
-    loaded ^= bytes;
-    for (let i = 0; i < n; i++) writeRecord(held, i * RECORD_HELD, target, offset + (block + i) * DVD1_RECORD_SIZE);
-  }
+  for (let i = 0; i < count; i++) encodeDvd1Record(records[first + i]!, target, offset + i * DVD1_RECORD_SIZE);
 }
 
 /** packDvd1Records for open inputs: only their payload fields are written (the rest of each record is left as it is). */
 export function packDvd1OpenInputs(inputs: readonly Dvd1OpenInput[], first: number, count: number, target: Uint8Array, offset: number): void {
-  const held = heldArray(Math.min(count, PACK_BLOCK), OPEN_HELD);
-  for (let block = 0; block < count; block += PACK_BLOCK) {
-    const n = Math.min(PACK_BLOCK, count - block);
-    let bytes = 0;
-    for (let i = 0; i < n; i++) bytes ^= readOpenInput(inputs[first + block + i]!, held, i * OPEN_HELD);
-    loaded ^= bytes;
-    for (let i = 0; i < n; i++) writeOpenInput(held, i * OPEN_HELD, target, offset + (block + i) * DVD1_RECORD_SIZE);
-  }
+  for (let i = 0; i < count; i++) encodeDvd1OpenInput(inputs[first + i]!, target, offset + i * DVD1_RECORD_SIZE);
 }
 
 /**
