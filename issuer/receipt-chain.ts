@@ -64,15 +64,32 @@ export async function signMerchantReceipts(deps: ReceiptSignerDeps, merchant: st
 
 /**
  * signMerchantReceipts, and whether the round read the journal to its end (`settled`): false when another signer
- * holds the lease, the round read a whole ROUND (more may follow) or the chain kept moving, so a caller that
- * visits only merchants with new records (the receipt loop) knows to come back.
+ * holds the lease, the round read `segments` whole ROUNDs (more may follow) or the chain kept moving, so a caller
+ * that visits only merchants with new records (the receipt loop) knows to come back. `segments` (default 1): how
+ * many ROUNDs of records one call may go through, the lease renewed before each, so a caller that runs once a
+ * second still keeps up with a merchant making more than ROUND receipt-worthy records a second.
  */
-export async function signingRound(deps: ReceiptSignerDeps, merchant: string, opts: { owner: string }): Promise<{ receipts: StoredReceipt[]; settled: boolean }> {
-  if (!(await deps.receipts.leaseSigner(merchant, opts.owner, SIGNER_LEASE_MS))) return { receipts: [], settled: false };
+export async function signingRound(deps: ReceiptSignerDeps, merchant: string, opts: { owner: string; segments?: number }): Promise<{ receipts: StoredReceipt[]; settled: boolean }> {
+  const receipts: StoredReceipt[] = [];
+  for (let segment = 0; segment < (opts.segments ?? 1); segment++) {
+    if (!(await deps.receipts.leaseSigner(merchant, opts.owner, SIGNER_LEASE_MS))) return { receipts, settled: false };
+    const signed = await signSegment(deps, merchant);
+    if (!signed) return { receipts, settled: false };
+    receipts.push(...signed.receipts);
+    if (signed.readToEnd) return { receipts, settled: true };
+  }
+  return { receipts, settled: false };
+}
+
+/**
+ * Up to ROUND journal records after the chain's cursor made into receipts and appended: those appended and whether
+ * the journal was read to its end, or null if the chain moved under it three times.
+ */
+async function signSegment(deps: ReceiptSignerDeps, merchant: string): Promise<{ receipts: StoredReceipt[]; readToEnd: boolean } | null> {
   for (let tries = 0; tries < 3; tries++) {
     const head = await deps.receipts.receiptHead(merchant);
     const records = await deps.events.journal(merchant, head.journalSeq + 1, ROUND);
-    if (records.length === 0) return { receipts: [], settled: true };
+    if (records.length === 0) return { receipts: [], readToEnd: true };
     const unsigned: (UnsignedReceipt & { eventId: string })[] = [];
     const receiptRecords = records.filter((record) => RECEIPT_EVENT_TYPES.includes(record.type));
     const events = await deps.events.getEvents(receiptRecords.map((record) => record.eventId));
@@ -84,10 +101,10 @@ export async function signingRound(deps: ReceiptSignerDeps, merchant: string, op
     }
     const signed = unsigned.length === 0 ? [] : await deps.sign({ prevHash: head.hash, receipts: unsigned.map(({ eventId: _, ...r }) => r) });
     const stored = unsigned.map((r, i): StoredReceipt => ({ seq: r.seq, paymentId: r.paymentId, eventId: r.eventId, kind: r.kind, text: signed[i]!.text, hash: signed[i]!.hash }));
-    if (await deps.receipts.appendReceipts(merchant, head, stored, records.at(-1)!.seq)) return { receipts: stored, settled: records.length < ROUND };
+    if (await deps.receipts.appendReceipts(merchant, head, stored, records.at(-1)!.seq)) return { receipts: stored, readToEnd: records.length < ROUND };
     // the chain moved (a signer whose lease had lapsed appended): read it again
   }
-  return { receipts: [], settled: false };
+  return null;
 }
 
 export interface ReceiptChainReport {

@@ -1,7 +1,7 @@
 /**
  * The gateway's receipt loop: every `intervalMs`, for each merchant whose journal has grown (the store's
  * receiptsDue: appending to a journal marks its merchant), sign the receipts the new records of its journal call
- * for (issuer/receipt-chain.ts signingRound), the signing itself in the crypto workers. A merchant with nothing
+ * for (issuer/receipt-chain.ts signingRound, up to SEGMENTS_PER_VISIT segments of the journal a visit), the signing itself in the crypto workers. A merchant with nothing
  * new costs a round nothing; every SWEEP_EVERY rounds (and the first) the round visits every merchant that has had
  * events instead, for journals grown before their mark could be written (an older version, a process that died
  * between its append and its mark on a cluster). The journal is filled by the sealer loop (sealer-loop.ts): receipts follow what it sealed. One round at a time; a round's failure is
@@ -35,6 +35,12 @@ export interface ReceiptLoop {
 
 /** Rounds between two that visit every merchant that has had events (the first round is one). */
 export const SWEEP_EVERY = 60;
+/**
+ * Journal segments (issuer/receipt-chain.ts ROUND records each) one visit to a merchant may sign: a merchant behind
+ * by more than a segment (a burst of payments) is caught up within a round or a few, not a segment a second, as
+ * the sealer seals up to its own bound a round.
+ */
+export const SEGMENTS_PER_VISIT = 50;
 
 export function startReceiptLoop(opts: ReceiptLoopOptions): ReceiptLoop {
   let closed = false;
@@ -57,7 +63,7 @@ export function startReceiptLoop(opts: ReceiptLoopOptions): ReceiptLoop {
       let failed = false;
       try {
         await events.takeReceiptsDue(merchant); // before the journal is read: a record appended after marks it again
-        const made = await signingRound(deps, merchant, { owner: opts.owner });
+        const made = await signingRound(deps, merchant, { owner: opts.owner, segments: SEGMENTS_PER_VISIT });
         settled = made.settled;
         if (made.receipts.length > 0) opts.onSigned?.(merchant, made.receipts.length);
       } catch (e) {

@@ -116,4 +116,29 @@ describe.each(stores)('the receipt loop on %s', (_name, open) => {
       await close();
     }
   }, 60_000);
+
+  it('signs a merchant behind by more than one segment (200 records) in one round, the lease taken once a segment', async () => {
+    const { store, close } = await open();
+    const ring = IssuerKeyRing.generate();
+    const card = makeCard({ balance: 10_000_000, limit: 10_000_000 });
+    await store.insertCard(card);
+    for (let i = 0; i < 450; i++) await authorizedPayment(store, card, 100, { merchant: 'shop-c' });
+    await sealMerchant(store.events, 'shop-c', { owner: 'sealer', now: Date.now() + 1, graceMs: 0 });
+    const { store: watched, calls } = counting(store);
+    const signed: number[] = [];
+    const loop = startReceiptLoop({
+      store: watched, sign: async (request) => signReceiptChain(ring, request), owner: 'gw-a', intervalMs: 3_600_000,
+      onError: (_m, e) => { throw e; }, onSigned: (_m, n) => signed.push(n),
+    });
+    try {
+      await loop.runOnce();
+      expect((await store.receipts.receiptHead('shop-c')).seq).toBe(450);
+      expect(signed).toEqual([450]);
+      expect(calls.get('leaseSigner')).toBe(3); // segments of 200, 200 and 50
+      expect(await store.events.receiptsDue()).toEqual([]);
+    } finally {
+      await loop.close();
+      await close();
+    }
+  }, 60_000);
 });
