@@ -67,11 +67,15 @@ export async function signMerchantReceipts(deps: ReceiptSignerDeps, merchant: st
  * holds the lease, the round read `segments` whole ROUNDs (more may follow) or the chain kept moving, so a caller
  * that visits only merchants with new records (the receipt loop) knows to come back. `segments` (default 1): how
  * many ROUNDs of records one call may go through, the lease renewed before each, so a caller that runs once a
- * second still keeps up with a merchant making more than ROUND receipt-worthy records a second.
+ * second still keeps up with a merchant making more than ROUND receipt-worthy records a second. `stop`, asked before
+ * each segment after the first: true ends the call there (a closing loop does not wait through them all).
  */
-export async function signingRound(deps: ReceiptSignerDeps, merchant: string, opts: { owner: string; segments?: number }): Promise<{ receipts: StoredReceipt[]; settled: boolean }> {
+export async function signingRound(
+  deps: ReceiptSignerDeps, merchant: string, opts: { owner: string; segments?: number; stop?: () => boolean },
+): Promise<{ receipts: StoredReceipt[]; settled: boolean }> {
   const receipts: StoredReceipt[] = [];
   for (let segment = 0; segment < (opts.segments ?? 1); segment++) {
+    if (segment > 0 && opts.stop?.()) break;
     if (!(await deps.receipts.leaseSigner(merchant, opts.owner, SIGNER_LEASE_MS))) return { receipts, settled: false };
     const signed = await signSegment(deps, merchant);
     if (!signed) return { receipts, settled: false };

@@ -63,7 +63,7 @@ export function startReceiptLoop(opts: ReceiptLoopOptions): ReceiptLoop {
       let failed = false;
       try {
         await events.takeReceiptsDue(merchant); // before the journal is read: a record appended after marks it again
-        const made = await signingRound(deps, merchant, { owner: opts.owner, segments: SEGMENTS_PER_VISIT });
+        const made = await signingRound(deps, merchant, { owner: opts.owner, segments: SEGMENTS_PER_VISIT, stop: () => closed });
         settled = made.settled;
         if (made.receipts.length > 0) opts.onSigned?.(merchant, made.receipts.length);
       } catch (e) {

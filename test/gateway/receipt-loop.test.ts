@@ -141,4 +141,37 @@ describe.each(stores)('the receipt loop on %s', (_name, open) => {
       await close();
     }
   }, 60_000);
+
+  it('closing ends a visit after the segment in progress: the rest is signed by the next signer, nothing signed twice', async () => {
+    const { store, close } = await open();
+    const ring = IssuerKeyRing.generate();
+    const card = makeCard({ balance: 10_000_000, limit: 10_000_000 });
+    await store.insertCard(card);
+    for (let i = 0; i < 450; i++) await authorizedPayment(store, card, 100, { merchant: 'shop-d' });
+    await sealMerchant(store.events, 'shop-d', { owner: 'sealer', now: Date.now() + 1, graceMs: 0 });
+    let closing: Promise<void> | undefined;
+    const first = startReceiptLoop({
+      store, owner: 'gw-a', intervalMs: 3_600_000, onError: (_m, e) => { throw e; },
+      // the first segment's signing closes the loop: its visit stops after that segment
+      sign: async (request) => {
+        closing ??= first.close();
+        return signReceiptChain(ring, request);
+      },
+    });
+    try {
+      await first.runOnce();
+      await closing;
+      expect((await store.receipts.receiptHead('shop-d')).seq).toBe(200);
+      expect(await store.events.receiptsDue()).toEqual(['shop-d']); // marked again for the next round
+      const second = startReceiptLoop({ store, sign: async (request) => signReceiptChain(ring, request), owner: 'gw-b', intervalMs: 3_600_000, onError: (_m, e) => { throw e; } });
+      // gw-a's lease is still held: gw-b takes over once it lapses, or at once when gw-a let it go
+      await store.receipts.releaseSigner('shop-d', 'gw-a');
+      await second.runOnce();
+      await second.close();
+      expect((await store.receipts.receiptHead('shop-d')).seq).toBe(450);
+    } finally {
+      await first.close();
+      await close();
+    }
+  }, 60_000);
 });
