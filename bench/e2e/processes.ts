@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IssuerKeyRing } from '../../issuer/key-ring.ts';
 import { spawnChild, type Child, type Message } from '../../test/support/child-process.ts';
+import { BENCH_PIN_BUDGETS } from './spawn-gateway.ts';
 import { cpuMsOf, readThreads, CLK_TCK, type ProcessTimes } from './cpu.ts';
 import type { LoadConfig, LoadResult } from './load.ts';
 import { predict, type Bound, type PaymentCosts } from './scaling-model.ts';
@@ -145,7 +146,7 @@ async function startGroup(n: number, ctx: ProcessesContext, plan: ProcessesPlan)
       HOST: '127.0.0.1', PORT: String(port), OPS_PORT: String(opsBase), MERCHANT_PORT: String(merchantPort),
       REDIS_URL: ctx.redisUrl, SCANPAY_REDIS_PREFIX: ctx.redisPrefix,
       SCANPAY_KEYRING: ctx.keyRing.serialize(), SCANPAY_FLEET_KEY: Buffer.from(ctx.fleetKey).toString('hex'),
-      SCANPAY_RATE_PER_SEC: '1000000', SCANPAY_RATE_BURST: '1000000', LOG_LEVEL: 'silent',
+      SCANPAY_RATE_PER_SEC: '1000000', SCANPAY_RATE_BURST: '1000000', ...BENCH_PIN_BUDGETS, LOG_LEVEL: 'silent',
     },
   });
   try {

@@ -3,7 +3,7 @@
  * or the architecture's floor (`floor`: bench/floor, from the same variables), as a child process, configured
  * the way an operator configures `npm start`, through its environment. Every variable readStartConfig reads is set here, so the parent's own environment (a PORT, a SCANPAY_THREADS of
  * the shell the bench runs in) never reaches the gateway: it listens on 127.0.0.1, a free port, its ops
- * listener on another, and its per-scanner rate limit is raised out of the load generator's way.
+ * listener on another, and its per-scanner rate limit and wrong-PIN budgets are raised out of the load generator's way.
  * @example
  *   const gw = spawnGateway('gateway-baseline', 'baseline', { keyRing, fleetKey, store: { REDIS_URL: url, SCANPAY_REDIS_PREFIX: prefix } });
  *   const { port } = await gw.waitFor<Message & { port: number }>('ready', 60_000);
@@ -36,6 +36,13 @@ export interface GatewaySpawn extends Pick<SpawnOptions, 'nodeFlags' | 'nofile'>
   env?: Record<string, string>;
 }
 
+/**
+ * The wrong-PIN budgets out of the load's way, as the rate limit is: every bench payment is one merchant's, and a
+ * budget's units are held while a PIN is evaluated (docs/security.md), so the default merchant budget of 100 would
+ * cap the load's PINs in evaluation at once at 100 and refuse the rest with PIN_LIMIT.
+ */
+export const BENCH_PIN_BUDGETS = { SCANPAY_DEVICE_WRONG_PINS: '1000000', SCANPAY_MERCHANT_WRONG_PINS: '1000000' };
+
 export function spawnGateway(name: string, engine: ServerName, opts: GatewaySpawn): Child {
   return spawnChild(name, GATEWAY_PROCESS, {
     args: [engine],
@@ -44,6 +51,7 @@ export function spawnGateway(name: string, engine: ServerName, opts: GatewaySpaw
     env: {
       ...CONFIGURATION,
       HOST: '127.0.0.1', PORT: '0', OPS_PORT: '0', MERCHANT_PORT: '0', SCANPAY_RATE_PER_SEC: '1000000', SCANPAY_RATE_BURST: '1000000',
+      ...BENCH_PIN_BUDGETS,
       SCANPAY_KEYRING: opts.keyRing.serialize(), SCANPAY_FLEET_KEY: Buffer.from(opts.fleetKey).toString('hex'),
       ...opts.store,
       ...opts.env,
