@@ -94,19 +94,16 @@ if (heap) {
   for (const c of allocations.byFile.slice(0, 20)) console.log(`${perPayment(c.bytes)}  ${c.name}`);
   console.log('\nallocated per payment by function (the allocating frame):');
   for (const c of allocations.byFunction) console.log(`${perPayment(c.bytes)}  ${c.name}`);
-  await redis.stop();
-  await rm(dir, { recursive: true, force: true });
-  process.exit(0);
+} else {
+  const summary = summarizeProfile(JSON.parse(readFileSync(out, 'utf8')) as CpuProfile, 40);
+  console.log();
+  for (const line of formatTop(summary, 5)) console.log(line);
+  const pct = (x: number) => `${(x * 100).toFixed(1).padStart(5)}%`;
+  console.log('\nself time by file / package (of busy time):');
+  for (const c of summary.byFile.slice(0, 25)) console.log(`${pct(c.share)}  ${c.name}`);
+  console.log('\nself time by function (of busy time):');
+  for (const c of summary.byFunction) console.log(`${pct(c.share)}  ${c.name}`);
 }
-
-const summary = summarizeProfile(JSON.parse(readFileSync(out, 'utf8')) as CpuProfile, 40);
-console.log();
-for (const line of formatTop(summary, 5)) console.log(line);
-const pct = (x: number) => `${(x * 100).toFixed(1).padStart(5)}%`;
-console.log('\nself time by file / package (of busy time):');
-for (const c of summary.byFile.slice(0, 25)) console.log(`${pct(c.share)}  ${c.name}`);
-console.log('\nself time by function (of busy time):');
-for (const c of summary.byFunction) console.log(`${pct(c.share)}  ${c.name}`);
 await redis.stop();
 await rm(dir, { recursive: true, force: true });
 process.exit(0);
