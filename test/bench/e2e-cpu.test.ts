@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { CLK_TCK, parseCommandstats, perPayment, readThreads, redisPerPayment, splitCpu, ticksOfStat, type ProcessTimes } from '../../bench/e2e/cpu.ts';
-import { summarizeProfile } from '../../bench/e2e/profile-summary.ts';
+import { summarizeAllocations, summarizeProfile } from '../../bench/e2e/profile-summary.ts';
 
 const tick = 1000 / CLK_TCK; // ms per tick
 
@@ -107,5 +107,30 @@ describe('summarizeProfile', () => {
     expect(s.busyMs).toBe(4);
     expect(s.byFunction[0]).toMatchObject({ name: 'native writeUtf8String ← send ioredis/built/Redis.js:10', selfMs: 2, share: 0.5 });
     expect(s.byFile.map((c) => c.name)).toEqual(['native writeUtf8String ← ioredis', 'ioredis', '(garbage collector)']);
+  });
+});
+
+describe('summarizeAllocations', () => {
+  it('sums each frame\'s own bytes by function and by package or folder, the biggest first', () => {
+    interface Frame { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: Frame[] }
+    const frame = (functionName: string, url: string, selfSize: number, children: Frame[] = []): Frame =>
+      ({ callFrame: { functionName, url, lineNumber: 15 }, selfSize, children });
+    const repo = new URL('../../', import.meta.url).href;
+    const profile = {
+      head: frame('(root)', '', 0, [
+        frame('toWritable', 'file:///x/node_modules/ioredis/built/Script.js', 3_000, [frame('toWritable', 'file:///x/node_modules/ioredis/built/Script.js', 1_000)]),
+        frame('openSession', `${repo}issuer/store/redis-store.ts`, 2_500, [frame('', `${repo}issuer/store/redis-codec.ts`, 700)]),
+        frame('(V8 API)', '', 100),
+      ]),
+    };
+    const a = summarizeAllocations(profile);
+    expect(a.bytes).toBe(7_300);
+    expect(a.byFunction).toEqual([
+      { name: 'toWritable  ioredis/built/Script.js:16', bytes: 4_000 },
+      { name: 'openSession  issuer/store/redis-store.ts:16', bytes: 2_500 },
+      { name: '(anonymous)  issuer/store/redis-codec.ts:16', bytes: 700 },
+      { name: '(V8 API)', bytes: 100 },
+    ]);
+    expect(a.byFile).toEqual([{ name: 'ioredis', bytes: 4_000 }, { name: 'issuer/store', bytes: 3_200 }, { name: '(V8 API)', bytes: 100 }]);
   });
 });
