@@ -4,7 +4,7 @@
  * (device token) and the per-payment cost are told apart. Two counts: the commands the gateway sends
  * (its round trips, scripts counted once) and the commands the server runs (inside scripts too), each script's
  * inner calls told apart: Redis 7 shows a script's calls (source `lua`) right after its EVALSHA, and a script
- * runs to completion, so every `lua` line belongs to the EVALSHA before it (named by its SHA1: ALL_SCRIPTS).
+ * runs to completion, so every `lua` line belongs to the EVALSHA before it (named by its SHA1: STORE_SCRIPTS).
  *
  * Four phases: the payments with the background loops off (sealer, receipts, webhooks, hold sweep: what a
  * payment's own steps cost); the loops on and idle for a few seconds, after those payments are sealed (what a
@@ -16,11 +16,10 @@
  *   npx tsx bench/e2e/redis-ops.ts            # 200 payments
  *   npx tsx bench/e2e/redis-ops.ts 50         # 50
  */
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { RedisStore } from '../../issuer/store/redis-store.ts';
-import { ALL_SCRIPTS } from '../../issuer/store/redis-scripts.ts';
+import { STORE_SCRIPTS } from '../../issuer/store/redis-scripts.ts';
 import { PIN, startGatewayFixture, type GatewayFixture } from '../../test/support/gateway-fixture.ts';
 import { onPath, startServer, testKeyPrefix } from '../../test/support/redis-server.ts';
 
@@ -30,10 +29,10 @@ const IDLE_MS = 3_200;
 const LOOPS_ON = { sealerIntervalMs: 1_000, receiptIntervalMs: 1_000, holdSweepMs: 1_000, webhooks: { intervalMs: 1_000 } };
 const LOOPS_OFF = { sealerIntervalMs: 0, receiptIntervalMs: 3_600_000, holdSweepMs: 0, webhooks: { intervalMs: 0 } };
 
-const scriptBySha = new Map(Object.entries(ALL_SCRIPTS).map(([name, { lua }]) => [createHash('sha1').update(lua).digest('hex'), name]));
+const scriptBySha = new Map(Object.entries(STORE_SCRIPTS).map(([name, { sha }]) => [sha, name]));
 /** MONITOR shows an EVAL's script escaped: compared by its letters and digits only. */
 const letters = (text: string) => text.replace(/\\[nrt]/g, '').replace(/[^A-Za-z0-9]/g, '');
-const scriptByText = new Map(Object.entries(ALL_SCRIPTS).map(([name, { lua }]) => [letters(lua), name]));
+const scriptByText = new Map(Object.entries(STORE_SCRIPTS).map(([name, { lua }]) => [letters(lua), name]));
 
 /** What the server ran: each top-level command or script (by name) with how often, and each script's inner calls. */
 class Tally {
@@ -49,7 +48,7 @@ class Tally {
       this.inner.set(this.#script ?? '?', calls);
       return;
     }
-    // ioredis sends EVAL with the script's text when a connection has not run it yet (NOSCRIPT, or a pipeline)
+    // the store sends EVAL with the script's text after the server answers NOSCRIPT (withStoreScripts)
     const script = command === 'evalsha' ? scriptBySha.get(args[1]!.toLowerCase()) ?? `evalsha ${args[1]}`
       : command === 'eval' ? scriptByText.get(letters(args[1]!)) ?? 'eval (unknown script)' : null;
     this.#script = script;
@@ -115,7 +114,7 @@ async function withGateway(url: string, loops: object, body: (gw: GatewayFixture
   const gw = await startGatewayFixture({ store, threads: 1, gateway: { pinPaceMs: 0, framesPerSecond: 100_000, burst: 100_000, ...loops } });
   try {
     const card = await gw.issue({ balance: 100_000_000, limit: 100_000_000 });
-    await pay(gw, card.payloadText, 1); // ioredis loads each script with one EVAL after the server's first NOSCRIPT
+    await pay(gw, card.payloadText, 1); // the store loads each script with one EVAL after the server's first NOSCRIPT
     await body(gw, card.payloadText);
   } finally {
     await gw.close();

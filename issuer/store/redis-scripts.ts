@@ -11,6 +11,7 @@
  * which rounds to 14 digits). Scripts record raw decisions (payment.ts Decision), which only TypeScript turns into
  * results and records.
  */
+import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { declineReasonLua } from '../payment.ts';
 import { EVENT_SCRIPTS, type EventScripts } from './redis-event-scripts.ts';
@@ -36,7 +37,7 @@ export type PinBudgetBefore = [
   prefix: string, deviceMax: number, merchantMax: number, deviceWindowMs: number, merchantWindowMs: number, before: '' | 'taken' | 'device' | 'merchant',
 ];
 
-/** The scripts as methods on the connection (ioredis defineCommand): KEYS first, then ARGV. */
+/** The scripts as methods on the connection (withStoreScripts): KEYS first, then ARGV. */
 export interface StoreScripts {
   scanpayInsertCard(card: string, ...fieldValues: Arg[]): Promise<number>;
   scanpayUpdateCard(card: string, expectedFields: Arg, ...expectedThenNew: Arg[]): Promise<number>;
@@ -64,7 +65,7 @@ export interface StoreScripts {
   scanpayRememberResult(recent: string, sessionId: Arg, ttlMs: Arg, keep: Arg): Promise<number>;
 }
 
-/** Every script of the store, as methods (ioredis defineCommand). */
+/** Every script of the store, as methods (withStoreScripts). */
 export type AllScripts = StoreScripts & PaymentScripts & EventScripts & ReceiptScripts & WebhookScripts & WalletScripts;
 export type ScriptedRedis = (Redis | Cluster) & AllScripts;
 
@@ -447,13 +448,51 @@ const SCRIPTS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }>
   scanpayRememberResult: { lua: REMEMBER_RESULT, numberOfKeys: 1 },
 };
 
-/** Every script of the store by its method name (what withStoreScripts registers; the benchmarks name EVALSHAs by it). */
-export const ALL_SCRIPTS: Readonly<Record<keyof AllScripts, { lua: string; numberOfKeys?: number }>> = {
+const ALL_SCRIPTS: Readonly<Record<keyof AllScripts, { lua: string; numberOfKeys?: number }>> = {
   ...SCRIPTS, ...PAYMENT_SCRIPTS, ...EVENT_SCRIPTS, ...RECEIPT_SCRIPTS, ...WEBHOOK_SCRIPTS, ...WALLET_SCRIPTS,
 };
 
-/** Registers the scripts on the connection or cluster (EVALSHA, falling back to EVAL once per node connection). */
+/** A script as the store sends it: its text, its SHA1 (what EVALSHA names) and how many of its arguments are keys. */
+export interface StoreScript {
+  lua: string;
+  sha: string;
+  /** null: the caller passes the count first (scanpayEventLists). */
+  numberOfKeys: number | null;
+}
+
+/** Every script of the store by its method name (what withStoreScripts gives a connection; the benchmarks name EVALSHAs by it). */
+export const STORE_SCRIPTS: Readonly<Record<keyof AllScripts, StoreScript>> = Object.fromEntries(Object.entries(ALL_SCRIPTS).map(
+  ([name, { lua, numberOfKeys }]) => [name, { lua, sha: createHash('sha1').update(lua).digest('hex'), numberOfKeys: numberOfKeys ?? null }],
+)) as Record<keyof AllScripts, StoreScript>;
+
+/** What EVAL and EVALSHA take after the script: the key count, then the keys, then ARGV. */
+export function scriptArgs(script: StoreScript, args: readonly unknown[]): [count: number, ...keysThenArgv: Arg[]] {
+  return (script.numberOfKeys === null ? args : [script.numberOfKeys, ...args]) as [number, ...Arg[]];
+}
+
+/** The server has not run this script since its start (or a failover, or SCRIPT FLUSH): it did not run now either. */
+export function isNoScript(e: unknown): boolean {
+  return e instanceof Error && e.message.startsWith('NOSCRIPT');
+}
+
+/** EVALSHA; on NOSCRIPT the script's text once with EVAL, which runs it and loads it for the server's next EVALSHA. */
+function runScript(redis: Redis | Cluster, script: StoreScript, args: readonly unknown[]): Promise<unknown> {
+  const sent = scriptArgs(script, args);
+  return redis.evalsha(script.sha, ...sent).catch((e: unknown) => {
+    if (!isNoScript(e)) throw e;
+    return redis.eval(script.lua, ...sent);
+  });
+}
+
+/**
+ * Gives the connection or cluster the scripts as methods, each an EVALSHA with an EVAL after a NOSCRIPT. Not
+ * ioredis's defineCommand: every pipeline ioredis opens (one per auto-pipelined batch, every multi()) copies each
+ * defined command onto itself, a cost per pipeline that grows with the number of scripts, and below the peak a
+ * payment's commands go out in about one pipeline (docs/performance.md).
+ */
 export function withStoreScripts(redis: Redis | Cluster): ScriptedRedis {
-  for (const [name, definition] of Object.entries(ALL_SCRIPTS)) redis.defineCommand(name, definition);
+  for (const [name, script] of Object.entries(STORE_SCRIPTS)) {
+    Object.defineProperty(redis, name, { value: (...args: unknown[]) => runScript(redis, script, args), configurable: true });
+  }
   return redis as ScriptedRedis;
 }

@@ -30,7 +30,7 @@ import { RedisReceipts } from './redis-receipts.ts';
 import type { ReceiptStore } from './receipt-types.ts';
 import { RedisWebhooks } from './redis-webhooks.ts';
 import type { WebhookStore } from './webhook-types.ts';
-import { withStoreScripts, type AllScripts, type PinBudgetBefore, type RateUnitArgs, type ScriptedRedis } from './redis-scripts.ts';
+import { isNoScript, scriptArgs, STORE_SCRIPTS, withStoreScripts, type AllScripts, type PinBudgetBefore, type RateUnitArgs, type ScriptedRedis } from './redis-scripts.ts';
 import { RedisMerchants } from './redis-merchants.ts';
 import { RedisWallet } from './redis-wallet.ts';
 import type { EnrolmentRecord, EnrolmentRevocation, NewEnrolment } from './wallet-types.ts';
@@ -565,14 +565,19 @@ export class RedisStore implements Store {
    */
   async #durable<K extends keyof AllScripts>(name: K, ...args: Parameters<AllScripts[K]>): Promise<Awaited<ReturnType<AllScripts[K]>>> {
     type Reply = Awaited<ReturnType<AllScripts[K]>>;
-    const call = (target: object) => (target as Record<K, (...a: unknown[]) => unknown>)[name](...args);
     const { replicas, timeoutMs } = this.#wait;
-    if (replicas === 0) return this.#run((redis) => call(redis) as Promise<Reply>);
-    const replies = await this.#run(async (redis) => {
+    if (replicas === 0) return this.#run((redis) => (redis[name] as (...a: unknown[]) => Promise<Reply>)(...args));
+    const script = STORE_SCRIPTS[name];
+    // a script the server has not run answers NOSCRIPT without running: send its text then, in a pipeline of its own
+    const once = (byText: boolean) => this.#run(async (redis) => {
       const pipeline = redis.pipeline();
-      call(pipeline);
+      const sent = scriptArgs(script, args);
+      if (byText) pipeline.eval(script.lua, ...sent);
+      else pipeline.evalsha(script.sha, ...sent);
       return pipeline.wait(replicas, timeoutMs).exec();
     });
+    let replies = await once(false);
+    if (isNoScript(replies?.[0]?.[0])) replies = await once(true);
     const [[scriptError, reply], [waitError, reached]] = replies ?? [[new Error('pipeline discarded')], [null]];
     if (scriptError) throw storeFailure(scriptError);
     if (waitError) throw storeFailure(waitError);

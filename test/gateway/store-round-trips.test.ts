@@ -58,7 +58,7 @@ describe.skipIf(!server)('store round trips per payment (private redis-server, M
     try {
       const cards = await Promise.all(Array.from({ length: 4 }, () => fx.issue()));
       const scanner = await fx.scanner(); // the connection's own unit and nonce are not a payment's
-      // one payment first: ioredis loads each script with one EVAL after the server's first NOSCRIPT
+      // one payment first: the store loads each script with one EVAL after the server's first NOSCRIPT
       await scanner.pin((await scanner.open(cards[0].payloadText, 99)).session, PIN);
       const payments = 20;
       let approved = 0;
@@ -92,7 +92,7 @@ describe.skipIf(!server)('store round trips of a page PIN (private redis-server,
     try {
       const card = await fx.issue();
       const scanner = await fx.scanner();
-      const warm = await scanner.open(card.payloadText, 99); // ioredis loads each script once first
+      const warm = await scanner.open(card.payloadText, 99); // the store loads each script once first
       await postPin(warm.url, PIN, {}, undefined, { scanner: scannerOf(await (await fetch(warm.url)).text()) });
       const pages = 10;
       const auths: Awaited<ReturnType<RawScanner["open"]>>[] = [];
