@@ -1,13 +1,13 @@
 /**
  * Where the gateway's main thread spends its time under load: starts Redis, issues cards, starts one gateway
- * (pool or baseline) and a closed-loop load generator, takes a V8 CPU profile of the gateway's main thread
+ * (pool or baseline) and a load generator (closed loop; with --rate R, open loop at R payments/s), takes a V8 CPU profile of the gateway's main thread
  * for the middle of the run, and prints the top five costs (self time by function and by file or package, as
  * shares of the thread's busy time; profile-summary.ts), then the longer lists. With --heap, a sampling heap
  * profile of the same window instead (garbage included): the bytes the main thread allocates per payment, by
  * function and by file or package, what its garbage collector then has to clear.
  * `npm run bench:e2e` takes the same profile (its "profile" part) and records the top five in e2e.json.
  *
- *   npx tsx bench/e2e/profile.ts [pool|baseline] [--connections 32] [--seconds 10] [--out FILE.cpuprofile] [--autopipeline] [--heap]
+ *   npx tsx bench/e2e/profile.ts [pool|baseline] [--connections 32] [--seconds 10] [--rate R] [--out FILE.cpuprofile] [--autopipeline] [--heap]
  * (--autopipeline: the experiment of gateway-process.ts's BENCH_REDIS_AUTOPIPELINE=1)
  */
 import { randomBytes } from 'node:crypto';
@@ -37,6 +37,8 @@ const engine = process.argv[2] === 'baseline' ? 'baseline' : 'pool';
 const connections = Number(arg('connections', '32'));
 const seconds = Number(arg('seconds', '10'));
 const heap = process.argv.includes('--heap');
+const rate = process.argv.includes('--rate') ? Number(arg('rate', '')) : undefined;
+if (rate !== undefined && !(rate > 0)) throw new Error('--rate: payments per second, above 0');
 const CARDS = 2_000;
 const HERE = (file: string) => fileURLToPath(new URL(`./${file}`, import.meta.url));
 
@@ -69,6 +71,7 @@ const { port } = await gateway.waitFor<Message & { port: number }>('ready', 60_0
 const config: LoadConfig = {
   mode: 'payments', url: `ws://127.0.0.1:${port}/scanner`, fleetKeyHex: fleetKey.toString('hex'), cardsFile, connections,
   devicePrefix: 'prof-', rampS: 2, durationS: seconds + 4, maxPayments: 10_000_000, requestTimeoutMs: 10_000, openConcurrency: 32,
+  ...(rate === undefined ? {} : { ratePerS: rate }),
 };
 const load = spawnChild('load', HERE('load.ts'), { env: { BENCH_LOAD: JSON.stringify(config) } });
 await sleep(4_000); // ramp + JIT warm-up
@@ -80,7 +83,7 @@ await gateway.command(`${what}-stop ${out}`, `${what}-stopped`);
 const profiledS = (performance.now() - started) / 1000;
 const result = (await load.waitFor('result', 120_000)) as unknown as LoadResult;
 const errors = Object.entries(result.errors).map(([k, v]) => `${k}×${v}`).join(' ');
-console.log(`${engine}: ${result.paymentsPerS.toFixed(0)} payments/s with ${connections} connections${errors ? ` (errors ${errors})` : ''}; ${what} ${out}`);
+console.log(`${engine}: ${result.paymentsPerS.toFixed(0)} payments/s with ${connections} connections, ${rate === undefined ? 'closed loop' : `open loop at ${rate}/s`}${errors ? ` (errors ${errors})` : ''}; ${what} ${out}`);
 await load.stop();
 await gateway.stop();
 
