@@ -292,6 +292,10 @@ export interface Figures {
   floorPeak?: Phase | null;
   /** The floor in open loop at the pool's 70% rate: compared with the pool's own 70% run (one arrival rate). */
   floorAtPoolRate?: Phase | null;
+  /** The floor in open loop at the pool's peak rate: its Redis CPU per payment at the pool's throughput. */
+  floorAtPoolPeakRate?: Phase | null;
+  /** The floor in open loop at 70 % of its own peak: its p99 where the pool's is judged. */
+  floorAt70?: Phase | null;
   poolPaymentsPerS: number | null;
   baselinePaymentsPerS: number | null;
   echoPaymentsPerS: number | null; // echo round trips/s ÷ 2 (a payment is two round trips)

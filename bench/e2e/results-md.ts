@@ -159,7 +159,8 @@ function cpuSection(e2e: Json, figures: Figures): string[] {
     row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---:', '---']));
   const phases: [string, Phase | null | undefined][] = [['light, embedded store', figures.lightEmbedded], ['light, Redis', figures.lightRedis],
     ['same pairs, no pause, embedded', figures.noPauseEmbedded], ['same pairs, no pause, Redis', figures.noPauseRedis], ['pool peak, Redis', figures.peak], ['pool at 70 % of peak', figures.at70], ['baseline peak, Redis', figures.baselinePeak],
-    ['the floor\'s peak, Redis', figures.floorPeak], ['the floor at the pool\'s 70 % rate', figures.floorAtPoolRate]];
+    ['the floor\'s peak, Redis', figures.floorPeak], ['the floor at the pool\'s 70 % rate', figures.floorAtPoolRate],
+    ['the floor at the pool\'s peak rate', figures.floorAtPoolPeakRate], ['the floor at 70 % of its own peak', figures.floorAt70]];
   for (const [name, ph] of phases) {
     if (!ph) continue;
     const c = ph.cpu;

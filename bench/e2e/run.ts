@@ -9,7 +9,8 @@
  *     one child (gateway-process.ts) and the load generator as another (load.ts):
  *       closed loop at several connection counts → the peak;
  *       open loop at 20/40/60/70/80/100% of that peak → payments/s against p99 (the chart), p99 at 70%
- *       (the floor instead: open loop at the pool's 70% rate, as echo, so the two compare at one arrival rate);
+ *       (the floor instead: at 70% of its own peak, and at the pool's 70% and peak rates, so the two compare at
+ *       one arrival rate; echo: at the pool's 70% rate);
  *   → light load: a fresh pool gateway on the embedded store (cards issued inside it) and one over
  *     Redis, each warmed up, then 2 payments in flight with 250 ms pauses between pairs, 200 payments measured;
  *   → profile: a V8 CPU profile of a pool gateway's main thread under closed-loop load, top five costs kept;
@@ -334,8 +335,9 @@ interface TargetSummary {
   target: Target;
   peak: { paymentsPerS: number; roundTripsPerS: number; connections: number; latency: LoadResult['latency'] };
   sweep: { share: number; offeredPerS: number; paymentsPerS: number; p50Ms: number; p99Ms: number; p999Ms: number; saturated: boolean; errors: number }[];
-  /** The floor: open loop at the pool's 70% rate (at 70% of its own peak when the pool was not measured). */
+  /** The floor: open loop at the pool's 70% rate and at the pool's peak rate (when the pool was measured). */
   atPool70?: { offeredPerS: number; paymentsPerS: number; latency: LoadResult['latency']; errors: Record<string, number> };
+  atPoolPeak?: { offeredPerS: number; paymentsPerS: number; latency: LoadResult['latency']; errors: Record<string, number> };
   /** At 70% of its own peak; for echo: at the pool's 70% rate (the generator and transport floor). */
   at70: { offeredPerS: number; paymentsPerS: number; latency: LoadResult['latency']; errors: Record<string, number> } | null;
   meanBatch?: Record<string, number>;
@@ -364,18 +366,23 @@ async function measureTarget(target: Target): Promise<void> {
       summary.meanBatch = Object.fromEntries(Object.keys(after).map((k) => [k,
         (after[k]!.sum - (before[k]?.sum ?? 0)) / Math.max(1, after[k]!.count - (before[k]?.count ?? 0))]));
     }
-    const pool70 = summaries.find((x) => x.target === 'pool')?.at70?.offeredPerS;
+    const poolSummary = summaries.find((x) => x.target === 'pool');
+    const pool70 = poolSummary?.at70?.offeredPerS;
     if (target === 'echo' && pool70) {
       // the floor: generator + loopback + WebSocket framing alone, at the rate of the pool's 70% point
       const run = await runLoad(server, 'open', { connections: best.connections, rampS: PLAN.sweepRampS, durationS: PLAN.sweepS, ratePerS: pool70 });
       summary.at70 = { offeredPerS: pool70, paymentsPerS: run.load.paymentsPerS, latency: run.load.latency, errors: run.load.errors };
     }
-    if (target === 'floor' && pool70) {
-      // the floor is an anchor, not a target: besides its peak, its cost at the pool's 70% arrival rate
-      const rate = pool70;
-      const run = await runLoad(server, 'open', { connections: best.connections, rampS: PLAN.sweepRampS, durationS: PLAN.sweepS, ratePerS: rate });
-      summary.atPool70 = { offeredPerS: rate, paymentsPerS: run.load.paymentsPerS, latency: run.load.latency, errors: run.load.errors };
-    } else if (target !== 'echo') {
+    if (target === 'floor' && poolSummary) {
+      // the floor is an anchor, not a target: besides its peak and its own 70%, its cost at the pool's arrival rates
+      const rates = [['atPool70', pool70], ['atPoolPeak', Math.round(poolSummary.peak.paymentsPerS)]] as const;
+      for (const [key, rate] of rates) {
+        if (!rate) continue;
+        const run = await runLoad(server, 'open', { connections: best.connections, rampS: PLAN.sweepRampS, durationS: PLAN.sweepS, ratePerS: rate });
+        summary[key] = { offeredPerS: rate, paymentsPerS: run.load.paymentsPerS, latency: run.load.latency, errors: run.load.errors };
+      }
+    }
+    if (target !== 'echo') {
       for (const share of target === 'floor' ? PLAN.sweepShares.filter((x) => x === 0.7) : PLAN.sweepShares) {
         const rate = Math.max(10, Math.round(best.load.paymentsPerS * share));
         const run = await runLoad(server, 'open', { connections: best.connections, rampS: PLAN.sweepRampS, durationS: PLAN.sweepS, ratePerS: rate });
@@ -596,6 +603,8 @@ const peakRunOf = (t: Target) => {
   const s = byTarget(t);
   return s ? runs.find((r) => r.target === t && r.kind === 'peak' && r.connections === s.peak.connections && r.load.paymentsPerS === s.peak.paymentsPerS) : undefined;
 };
+/** The floor's open-loop run at this rate (the first: its own 70% may equal a pool rate only by chance). */
+const floorOpenRun = (at: { offeredPerS: number } | null | undefined) => (at ? runs.find((r) => r.target === 'floor' && r.kind === 'open' && r.load.targetPerS === at.offeredPerS) : undefined);
 const at70Run = pool?.at70 ? runs.find((r) => r.target === 'pool' && r.kind === 'open' && r.load.targetPerS === pool.at70!.offeredPerS) : undefined;
 const lightLoop = `light: ${PLAN.light.inFlight} in flight, ${PLAN.light.pauseMs} ms pauses`;
 const noPauseLoop = `light: ${PLAN.light.inFlight} in flight, no pause`;
@@ -608,8 +617,9 @@ const figures: Figures = {
   at70: phaseOf(at70Run, `open loop, ${fmt(pool?.at70?.offeredPerS)}/s`),
   baselinePeak: phaseOf(peakRunOf('baseline'), `closed loop, ${baseline?.peak.connections} conns`),
   floorPeak: phaseOf(peakRunOf('floor'), `closed loop, ${floor?.peak.connections} conns`),
-  floorAtPoolRate: phaseOf(floor?.atPool70 ? runs.find((r) => r.target === 'floor' && r.kind === 'open' && r.load.targetPerS === floor.atPool70!.offeredPerS) : undefined,
-    `open loop, ${fmt(floor?.atPool70?.offeredPerS)}/s (the pool's 70% rate)`),
+  floorAtPoolRate: phaseOf(floorOpenRun(floor?.atPool70), `open loop, ${fmt(floor?.atPool70?.offeredPerS)}/s (the pool's 70% rate)`),
+  floorAtPoolPeakRate: phaseOf(floorOpenRun(floor?.atPoolPeak), `open loop, ${fmt(floor?.atPoolPeak?.offeredPerS)}/s (the pool's peak rate)`),
+  floorAt70: phaseOf(floorOpenRun(floor?.at70), `open loop, ${fmt(floor?.at70?.offeredPerS)}/s (70% of its own peak)`),
   poolPaymentsPerS: pool?.peak.paymentsPerS ?? null,
   baselinePaymentsPerS: baseline?.peak.paymentsPerS ?? null,
   echoPaymentsPerS: echoPaymentsPerS ?? null,
@@ -656,6 +666,13 @@ const targetInputs: TargetInputs = {
   } : null,
   baselineTotalUs: figures.baselinePeak?.cpu?.totalUs ?? null,
   floorTotalUs: figures.floorPeak?.cpu?.totalUs ?? null,
+  floor: figures.floorPeak ? {
+    paymentsPerS: figures.floorPeak.paymentsPerS, mainUs: figures.floorPeak.cpu?.mainUs ?? null, redisServerCalls: figures.floorPeak.redis?.serverCalls ?? null,
+    p99At70Ms: figures.floorAt70?.p99Ms ?? null,
+    atPoolRate: figures.floorAtPoolRate ? { totalUs: figures.floorAtPoolRate.cpu?.totalUs ?? null } : null,
+    atPoolPeakRate: figures.floorAtPoolPeakRate ? { paymentsPerS: figures.floorAtPoolPeakRate.paymentsPerS, redisServerUs: figures.floorAtPoolPeakRate.redisServerUs ?? null } : null,
+  } : null,
+  poolAt70TotalUs: figures.at70?.cpu?.totalUs ?? null,
   echo: echo && echoPaymentsPerS ? { paymentsPerS: echoPaymentsPerS, cpuUs: echoPeakRun?.cpu?.totalUs ?? null } : null,
   poolP99At70Ms: pool?.at70?.latency.payment.p99Ms ?? null,
   light: light.embedded || light.redis ? { embeddedMainUs: figures.lightEmbedded?.cpu?.mainUs ?? null, redisMainUs: figures.lightRedis?.cpu?.mainUs ?? null } : null,
@@ -738,7 +755,8 @@ say(`issue 10's targets (its throughput ones withdrawn by issue 25, whose target
 
 say('\ngateway CPU per payment (µs; stat ticks, schedstat in brackets) and Redis commands per payment:');
 const us = (x: number | undefined | null) => fmt(x);
-console.table(([['light, embedded', figures.lightEmbedded], ['light, Redis', figures.lightRedis], ['no pause, embedded', figures.noPauseEmbedded], ['no pause, Redis', figures.noPauseRedis], ['pool peak', figures.peak], ['pool 70%', figures.at70], ['baseline peak', figures.baselinePeak], ['floor peak', figures.floorPeak ?? null], ['floor at pool 70% rate', figures.floorAtPoolRate ?? null]] as const)
+console.table(([['light, embedded', figures.lightEmbedded], ['light, Redis', figures.lightRedis], ['no pause, embedded', figures.noPauseEmbedded], ['no pause, Redis', figures.noPauseRedis], ['pool peak', figures.peak], ['pool 70%', figures.at70], ['baseline peak', figures.baselinePeak], ['floor peak', figures.floorPeak ?? null], ['floor at pool 70% rate', figures.floorAtPoolRate ?? null],
+  ['floor at pool peak rate', figures.floorAtPoolPeakRate ?? null], ['floor at its own 70%', figures.floorAt70 ?? null]] as const)
   .filter(([, ph]) => ph).map(([name, ph]) => ({
     phase: name,
     payments: ph!.payments,
@@ -787,9 +805,11 @@ if (sizing) {
 const verdictNote = `the ${MODE} run of ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} at start and ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} at the end (1, 5, 15 min; 2 vCPUs)`;
 say(`\nissue 25's targets (${verdictNote}):`);
 console.table(verdicts.map((r) => ({
-  target: r.target, measured: r.value === null ? '—' : r.unit === '×' ? `${fmt(r.value, 2)}×` : `${r.value.toLocaleString('en-US', { maximumFractionDigits: r.unit === 'µs' ? 0 : 2, minimumFractionDigits: r.unit === 'µs' ? 0 : 2 })} ${r.unit}`, from: r.detail, verdict: r.verdict,
+  target: r.target, measured: r.value === null ? '—' : r.unit === '×' ? `${fmt(r.value, 2)}×` : `${r.value.toLocaleString('en-US', { maximumFractionDigits: r.unit === 'µs' ? 0 : 2, minimumFractionDigits: r.unit === 'µs' ? 0 : 2 })} ${r.unit}`, from: r.detail,
+  'the floor': r.floor ? `${fmt(r.floor.value, r.unit === 'µs' ? 0 : 2)}${r.unit === '×' ? '×' : ` ${r.unit}`} (${r.floor.detail})` : '—', verdict: r.verdict,
 })));
-say(`met ${verdicts.filter((r) => r.verdict === 'met').length} of ${verdicts.length}; not met: ${verdicts.filter((r) => r.verdict === 'not met').map((r) => r.id).join(', ') || 'none'}; not measured: ${verdicts.filter((r) => r.verdict === 'not measured').map((r) => r.id).join(', ') || 'none'}`);
+const idsWith = (verdict: string) => verdicts.filter((r) => r.verdict === verdict).map((r) => r.id).join(', ') || 'none';
+say(`met ${verdicts.filter((r) => r.verdict === 'met').length} of ${verdicts.length}; not met: ${idsWith('not met')}; out of reach (the floor misses it too): ${idsWith('out of reach')}; not measured: ${idsWith('not measured')}`);
 
 mkdirSync(RESULTS, { recursive: true });
 if (MODE !== 'smoke' && !PARTIAL) {
