@@ -25,7 +25,8 @@
  * server's own CPU per payment. The report divides the pool's and the baseline's CPU per payment at their peaks
  * (all gateway threads; the Redis server's) by the floor's at its peak, and the pool's at 70% of its peak by the
  * floor's at that same arrival rate (open loop both: the same batching and wake-up regime).
- * Then issue 25's targets, every figure with its verdict in one table (targets.ts), written to
+ * Then one receipt's signature as a crypto worker makes it (receipt-cost.ts: work each captured payment adds to
+ * the floor's), and issue 25's targets, every figure with its verdict and the floor's own figure in one table (targets.ts), written to
  * bench/results/e2e-targets.json and the e2e-targets section of bench/RESULTS.md by a quick or full run of every part.
  * Writes bench/results/e2e.json, bench/results/e2e-latency.svg and bench/RESULTS.md (smoke: e2e.smoke.json
  * and e2e-latency.smoke.svg; partial or experimental runs: *.partial.*; the whole RESULTS.md only from a full default run). Every child is stopped on exit, error or Ctrl-C; the
@@ -71,6 +72,7 @@ import { spawnGateway } from './spawn-gateway.ts';
 import { measureProcesses, type ProcessesReport } from './processes.ts';
 import { costsOfPhase, sizingTable, SIZING_CORES } from './scaling-model.ts';
 import { issue25Verdicts, targetsMarkdown, type TargetInputs } from './targets.ts';
+import { receiptSigningUs } from './receipt-cost.ts';
 import { writeResultsSection } from '../results-sections.ts';
 
 if (process.argv.includes('--cluster')) {
@@ -659,6 +661,9 @@ function objectApiFigures(): TargetInputs['objectApi'] {
   }
 }
 const echoPeakRun = peakRunOf('echo');
+// here, with every server stopped: one receipt's signature as a worker makes it, work each captured payment adds to the floor's
+const receiptSignUs = receiptSigningUs(keyRing, MODE === 'smoke' ? { receipts: 100, rounds: 1 } : {});
+say(`\none receipt's signature (bench/e2e/receipt-cost.ts, as a crypto worker makes it): ${fmt(receiptSignUs, 1)} µs of CPU`);
 const targetInputs: TargetInputs = {
   poolPeak: figures.peak ? {
     paymentsPerS: figures.peak.paymentsPerS, totalUs: figures.peak.cpu?.totalUs ?? null, mainUs: figures.peak.cpu?.mainUs ?? null,
@@ -673,6 +678,7 @@ const targetInputs: TargetInputs = {
     atPoolPeakRate: figures.floorAtPoolPeakRate ? { paymentsPerS: figures.floorAtPoolPeakRate.paymentsPerS, redisServerUs: figures.floorAtPoolPeakRate.redisServerUs ?? null } : null,
   } : null,
   poolAt70TotalUs: figures.at70?.cpu?.totalUs ?? null,
+  receiptSignUs,
   echo: echo && echoPaymentsPerS ? { paymentsPerS: echoPaymentsPerS, cpuUs: echoPeakRun?.cpu?.totalUs ?? null } : null,
   poolP99At70Ms: pool?.at70?.latency.payment.p99Ms ?? null,
   light: light.embedded || light.redis ? { embeddedMainUs: figures.lightEmbedded?.cpu?.mainUs ?? null, redisMainUs: figures.lightRedis?.cpu?.mainUs ?? null } : null,

@@ -47,6 +47,8 @@ export interface TargetInputs {
   } | null;
   /** The pool at 70 % of its peak, open loop: all its threads (beside the floor's at that rate). */
   poolAt70TotalUs: number | null;
+  /** CPU per receipt of a worker's signing (receipt-cost.ts), same run: work each captured payment adds to the floor's. */
+  receiptSignUs: number | null;
   /** The echo server at its closed-loop peak: payments/s (round trips ÷ 2) and its CPU per payment-equivalent. */
   echo: { paymentsPerS: number; cpuUs: number | null } | null;
   /** p99 of a whole payment, open loop at 70 % of the pool's peak. */
@@ -102,7 +104,9 @@ export function issue25Verdicts(x: TargetInputs): TargetRow[] {
   const atOneRate = div(x.poolAt70TotalUs, f?.atPoolRate?.totalUs);
   add('poolCpuOverFloor', `gateway CPU per payment, all threads: pool ≤ ${TARGETS.poolCpuOverFloor}× the architecture floor's (each at its peak)`,
     div(p?.totalUs, x.floorTotalUs), '×', `${n(p?.totalUs)} ÷ ${n(x.floorTotalUs)} µs`
-    + (atOneRate === null ? '' : `; at one arrival rate, the pool's 70 %: ${n(x.poolAt70TotalUs)} ÷ ${n(f?.atPoolRate?.totalUs)} µs = ${n(atOneRate, 2)}×`));
+    + (atOneRate === null ? '' : `; at one arrival rate, the pool's 70 %: ${n(x.poolAt70TotalUs)} ÷ ${n(f?.atPoolRate?.totalUs)} µs = ${n(atOneRate, 2)}×`), false, false,
+    { value: div(finite(x.floorTotalUs) && finite(x.receiptSignUs) ? x.floorTotalUs + x.receiptSignUs : null, x.floorTotalUs),
+      detail: `at least: its ${n(x.floorTotalUs)} µs and a receipt's signature, ${n(x.receiptSignUs)} µs, ÷ ${n(x.floorTotalUs)} µs` });
   add('redisCallsPerPayment', `Redis server calls per payment ≤ ${TARGETS.redisCallsPerPayment} (pool peak; inside scripts too)`,
     finite(p?.redisServerCalls) ? p.redisServerCalls : null, 'calls', `INFO commandstats over the pool's peak window`, false, false,
     { value: f?.redisServerCalls, detail: `${n(f?.redisServerCalls, 2)} calls at its peak` });

@@ -12,6 +12,7 @@ const today: TargetInputs = { // the issue's "today" figures
   floorTotalUs: 150,
   floor: null,
   poolAt70TotalUs: null,
+  receiptSignUs: null,
   echo: { paymentsPerS: 22_000, cpuUs: 24 },
   poolP99At70Ms: 33,
   light: { embeddedMainUs: 1_300, redisMainUs: 2_350 },
@@ -39,7 +40,7 @@ describe('issue25Verdicts', () => {
   it('meets each target at its boundary the way the issue words it (≤, ≥, and < for the p99)', () => {
     const rows = issue25Verdicts({
       poolPeak: { paymentsPerS: 5_500, totalUs: 150, mainUs: 96, redisServerCalls: 12, redisServerUs: 45.5 },
-      baselineTotalUs: 200, floorTotalUs: 100, floor: null, poolAt70TotalUs: null, echo: { paymentsPerS: 22_000, cpuUs: 24 }, poolP99At70Ms: 25,
+      baselineTotalUs: 200, floorTotalUs: 100, floor: null, poolAt70TotalUs: null, receiptSignUs: null, echo: { paymentsPerS: 22_000, cpuUs: 24 }, poolP99At70Ms: 25,
       light: { embeddedMainUs: 900, redisMainUs: null }, objectApi: { objectUs: 2.3, packedUs: 2, date: '2026-12-06' },
     });
     const verdict = Object.fromEntries(rows.map((r) => [r.id, r.verdict]));
@@ -51,7 +52,7 @@ describe('issue25Verdicts', () => {
   });
 
   it('says "not measured" for what the run left out, never "met"', () => {
-    const rows = issue25Verdicts({ poolPeak: null, baselineTotalUs: null, floorTotalUs: null, floor: null, poolAt70TotalUs: null, echo: null, poolP99At70Ms: null, light: null, objectApi: null });
+    const rows = issue25Verdicts({ poolPeak: null, baselineTotalUs: null, floorTotalUs: null, floor: null, poolAt70TotalUs: null, receiptSignUs: null, echo: null, poolP99At70Ms: null, light: null, objectApi: null });
     expect(rows.every((r) => r.verdict === 'not measured' && r.value === null)).toBe(true);
     const noBaseline = issue25Verdicts({ ...today, baselineTotalUs: null, echo: { paymentsPerS: 22_000, cpuUs: null } });
     expect(noBaseline.find((r) => r.id === 'poolCpuOverBaseline')!.verdict).toBe('not measured');
@@ -65,7 +66,7 @@ describe('the floor beside each target', () => {
   const run: TargetInputs = {
     ...today,
     poolPeak: { paymentsPerS: 2_040, totalUs: 448, mainUs: 305, redisServerCalls: 38.4, redisServerUs: 232 },
-    floorTotalUs: 98, poolAt70TotalUs: 688, echo: { paymentsPerS: 26_793, cpuUs: 20.7 }, poolP99At70Ms: 49.6,
+    floorTotalUs: 98, poolAt70TotalUs: 688, receiptSignUs: 47, echo: { paymentsPerS: 26_793, cpuUs: 20.7 }, poolP99At70Ms: 49.6,
     floor: { paymentsPerS: 9_675, mainUs: 84, redisServerCalls: 6, p99At70Ms: 29.7, atPoolRate: { totalUs: 401 }, atPoolPeakRate: { paymentsPerS: 2_040, redisServerUs: 90 } },
   };
   const byId = (inputs: TargetInputs) => Object.fromEntries(issue25Verdicts(inputs).map((r) => [r.id, r]));
@@ -80,6 +81,9 @@ describe('the floor beside each target', () => {
     expect(rows.poolOverEchoCeiling!.floor!.value).toBeCloseTo(9_675 / 26_793, 9); // ≥ 0.25: the floor reaches it
     expect(rows.poolOverEchoCeiling!.verdict).toBe('not met');
     expect(rows.poolCpuOverBaseline!.floor).toBeNull();
+    // the floor plus the one signature each captured payment needs: (98 + 47) ÷ 98 = 1.48 ≤ 1.5, so not out of reach
+    expect(rows.poolCpuOverFloor).toMatchObject({ floor: { value: (98 + 47) / 98 }, verdict: 'not met' });
+    expect(byId({ ...run, receiptSignUs: 52 }).poolCpuOverFloor).toMatchObject({ floor: { value: 150 / 98 }, verdict: 'out of reach' });
     expect(rows.poolCpuOverFloor!.detail).toBe('448 ÷ 98 µs; at one arrival rate, the pool\'s 70 %: 688 ÷ 401 µs = 1.72×');
   });
 
