@@ -12,7 +12,7 @@
  *
  *   npx tsx bench/ed25519.bench.ts [--smoke]
  */
-import { generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,7 @@ import { isSmoke } from './lib/mode.ts';
 import { machine } from './lib/provenance.ts';
 import { median } from './lib/stats.ts';
 import { writeResultsSection } from './results-sections.ts';
+import { ed25519PrivateKey, ed25519RawPublicKey } from '../test/support/ed25519-keys.ts';
 
 const SMOKE = isSmoke();
 const POOL = 64; // signatures per call
@@ -35,9 +36,10 @@ const LOAD_AT_START = loadavg()[0]!; // this machine is shared: the figures depe
 
 interface Signed { pub: Uint8Array; key: KeyObject; msg: Uint8Array; sig: Uint8Array }
 const pool: Signed[] = Array.from({ length: POOL }, () => {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const privateKey = ed25519PrivateKey();
+  const publicKey = createPublicKey(privateKey);
   const msg = new Uint8Array(randomBytes(MESSAGE_LENGTH));
-  return { pub: new Uint8Array(Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url')), key: publicKey, msg, sig: new Uint8Array(sign(null, msg, privateKey)) };
+  return { pub: ed25519RawPublicKey(publicKey), key: publicKey, msg, sig: new Uint8Array(sign(null, msg, privateKey)) };
 });
 const simd = await loadCore(undefined, { build: 'simd' });
 const scalar = await loadCore(undefined, { build: 'scalar' });

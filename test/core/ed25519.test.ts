@@ -11,13 +11,14 @@
  *   expected verdict is stated and @noble/curves must agree with it;
  * - the wrapper's boundary checks, and inputs left unchanged.
  */
-import { createPrivateKey, generateKeyPairSync, randomBytes, randomInt, sign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { randomBytes, randomInt, sign, verify as nodeVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCore, MAX_INPUT, type CoreBuild, type WasmCryptoCore } from '../../core/index.ts';
 import { isScanpayError } from '../../core/errors.ts';
+import { ed25519PrivateKey, ed25519RawPublicKey } from '../support/ed25519-keys.ts';
 
 const VECTORS = new URL('../vectors/', import.meta.url);
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
@@ -36,9 +37,6 @@ function verdict(core: WasmCryptoCore, pub: Uint8Array, sig: Uint8Array, msg: Ui
   }
 }
 
-const rawPublicKey = (key: KeyObject): Uint8Array => new Uint8Array(Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url'));
-const nodeKeyFromSeed = (seed: Uint8Array): KeyObject =>
-  createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
 const nodePublicKey = (raw: Uint8Array) => ({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]), format: 'der' as const, type: 'spki' as const });
 
 interface WycheproofCase { tcId: number; comment: string; flags: string[]; msg: string; sig: string; result: 'valid' | 'invalid' | 'acceptable' }
@@ -117,8 +115,8 @@ for (const build of ['simd', 'scalar'] as const) {
 
     it.each(rfc8032.map((v) => [v.name, v] as const))('RFC 8032 §7.1 %s: accepted; rejected with a message bit flipped', (_name, v) => {
       // the transcription is right: node:crypto derives the key and the signature from the secret key
-      const nodeKey = nodeKeyFromSeed(unhex(v.secretKey));
-      expect(hex(rawPublicKey(nodeKey))).toBe(v.publicKey);
+      const nodeKey = ed25519PrivateKey(unhex(v.secretKey));
+      expect(hex(ed25519RawPublicKey(nodeKey))).toBe(v.publicKey);
       expect(hex(sign(null, unhex(v.message), nodeKey))).toBe(v.signature);
       const core = cores[build]!;
       const [pub, sig, msg] = [unhex(v.publicKey), unhex(v.signature), unhex(v.message)];
@@ -133,9 +131,9 @@ for (const build of ['simd', 'scalar'] as const) {
 describe('ed25519Verify against node:crypto (OpenSSL) on random keys and messages', () => {
   // one signature per message length 0..1024, each under a fresh node:crypto key
   const signed = Array.from({ length: 1025 }, (_, length) => {
-    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const privateKey = ed25519PrivateKey();
     const msg = new Uint8Array(randomBytes(length));
-    return { length, pub: rawPublicKey(publicKey), sig: new Uint8Array(sign(null, msg, privateKey)), msg };
+    return { length, pub: ed25519RawPublicKey(privateKey), sig: new Uint8Array(sign(null, msg, privateKey)), msg };
   });
   const flip = (bytes: Uint8Array, bit: number): Uint8Array => {
     const out = bytes.slice();
@@ -271,9 +269,9 @@ describe('ed25519Verify boundary checks', () => {
   });
 
   it('verifies views at odd offsets as the bytes they show, and leaves every input unchanged', () => {
-    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const privateKey = ed25519PrivateKey();
     const message = new Uint8Array(randomBytes(77));
-    const backing = concat(new Uint8Array(1), rawPublicKey(publicKey), new Uint8Array(sign(null, message, privateKey)), message);
+    const backing = concat(new Uint8Array(1), ed25519RawPublicKey(privateKey), new Uint8Array(sign(null, message, privateKey)), message);
     const [p, s, m] = [backing.subarray(1, 33), backing.subarray(33, 97), backing.subarray(97)];
     const before = hex(backing);
     expect(cores.simd!.ed25519Verify(p, s, m)).toBe(true);

@@ -8,20 +8,19 @@
  * - canonical form: padding, stray characters, non-zero unused bits, another magic or kind, a wrong length are
  *   all RECEIPT_MALFORMED.
  */
-import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, randomInt, sign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, randomInt, sign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCore, type CoreBuild, type WasmCryptoCore } from '../../core/index.ts';
 import {
   RECEIPT_ZERO_HASH, decodeReceipt, encodeReceiptBody, receiptBytes, receiptText, verifyReceipt, verifyReceiptChain, type ReceiptFields,
 } from '../../core/receipt.ts';
+import { ed25519PrivateKey, ed25519RawPublicKey } from '../support/ed25519-keys.ts';
 
 const DOC = readFileSync(new URL('../../docs/receipts.md', import.meta.url), 'utf8');
 const SEED = Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex');
-const PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
-const keyOf = (seed: Uint8Array) => createPrivateKey({ key: Buffer.concat([PKCS8, seed]), format: 'der', type: 'pkcs8' });
-const rawPublic = (key: KeyObject) => new Uint8Array(Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url'));
-const EXAMPLE_KEY = keyOf(SEED);
+const rawPublic = ed25519RawPublicKey;
+const EXAMPLE_KEY = ed25519PrivateKey(SEED);
 const EXAMPLE_KEYS = { keys: [{ id: 1, public_key: Buffer.from(rawPublic(EXAMPLE_KEY)).toString('base64url') }] };
 
 const PAYMENT: Omit<ReceiptFields, 'prevHash'> = {
@@ -83,11 +82,11 @@ describe.each(['simd', 'scalar'] as CoreBuild[])('receipts on the %s core', (bui
 
   it('refuses a wrong key, an unknown key id, and a receipt signed by another key under the published id', () => {
     const [receipt] = chainOf(EXAMPLE_KEY, [PAYMENT]);
-    const other = generateKeyPairSync('ed25519');
-    expect(verifyReceipt(core, receipt!.text, [{ id: 1, publicKey: rawPublic(other.privateKey) }])).toMatchObject({ ok: false, code: 'RECEIPT_SIGNATURE_INVALID' });
+    const other = ed25519PrivateKey();
+    expect(verifyReceipt(core, receipt!.text, [{ id: 1, publicKey: rawPublic(other) }])).toMatchObject({ ok: false, code: 'RECEIPT_SIGNATURE_INVALID' });
     expect(verifyReceipt(core, receipt!.text, [{ id: 2, publicKey: rawPublic(EXAMPLE_KEY) }])).toMatchObject({ ok: false, code: 'RECEIPT_KEY_UNKNOWN' });
     expect(verifyReceipt(core, receipt!.text, [])).toMatchObject({ ok: false, code: 'RECEIPT_KEY_UNKNOWN' });
-    const [forged] = chainOf(other.privateKey, [PAYMENT]);
+    const [forged] = chainOf(other, [PAYMENT]);
     expect(verifyReceipt(core, forged!.text, EXAMPLE_KEYS)).toMatchObject({ ok: false, code: 'RECEIPT_SIGNATURE_INVALID' });
   });
 
@@ -117,7 +116,8 @@ describe.each(['simd', 'scalar'] as CoreBuild[])('receipts on the %s core', (bui
 
   it('agrees with node:crypto on random receipts under fresh keys, and on mutated signatures', () => {
     for (let i = 0; i < 64; i++) {
-      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      const privateKey = ed25519PrivateKey();
+      const publicKey = createPublicKey(privateKey);
       const merchant = randomBytes(8).toString('hex').slice(0, randomInt(1, 17));
       const fields: Omit<ReceiptFields, 'prevHash'> = {
         kind: (['payment', 'capture', 'refund'] as const)[randomInt(3)]!, keyId: randomInt(1, 65536), seq: randomInt(2, 2 ** 40),

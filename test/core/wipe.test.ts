@@ -6,12 +6,13 @@
  * that uses the 4-lane path and the scalar remainder. The same for sha512 and ed25519Verify, whose inputs
  * are left in place (caller memory), across different messages, keys and verdicts.
  */
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { randomBytes, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CORE_SCALAR_WASM_PATH, CORE_WASM_PATH, DVD1_RECORD_SIZE, encodeDvd1CodeRecord, encodeDvd1Record } from '../../core/index.ts';
 import { makeDvd1Records } from '../../bench/dvd1/records.ts';
 import { CODE_TAMPERS, makeCodeCases } from '../../bench/dvd1/code-records.ts';
+import { ed25519PrivateKey, ed25519RawPublicKey } from '../support/ed25519-keys.ts';
 
 type BatchExport = 'dvd1Batch' | 'dvd1BatchScalar' | 'dvd1OpenBatch';
 type RawExports = { memory: WebAssembly.Memory; heapBase(): number } & Record<BatchExport, (records: number, count: number, out: number, statuses: number) => number>;
@@ -94,8 +95,8 @@ function callOnFreshInstance(path: string, call: (raw: HashExports, heap: Uint8A
 }
 
 function signed(message: Uint8Array): { pub: Uint8Array; sig: Uint8Array } {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  return { pub: new Uint8Array(Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url')), sig: new Uint8Array(sign(null, message, privateKey)) };
+  const privateKey = ed25519PrivateKey();
+  return { pub: ed25519RawPublicKey(privateKey), sig: new Uint8Array(sign(null, message, privateKey)) };
 }
 
 describe.each([

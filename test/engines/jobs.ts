@@ -10,7 +10,7 @@
  * the engines get the text. `expected` holds what the answers must say where a published answer (or
  * node:crypto's) exists, so Node's own answers are checked too, not only the other engines' agreement with Node.
  */
-import { createHash, createPrivateKey, sign, verify } from 'node:crypto';
+import { createHash, sign, verify } from 'node:crypto';
 import base45 from 'base45';
 import { readFileSync } from 'node:fs';
 import { DVD1_RECORD_SIZE, encodeDvd1CodeRecord, encodeDvd1Record } from '../../core/index.ts';
@@ -19,6 +19,7 @@ import { makeDvd1Records } from '../../bench/dvd1/records.ts';
 import { SeededBytes } from '../../bench/dvd1/seeded-bytes.ts';
 import { CODE_TAMPERS, codeOf, makeCodeCases, walletKeyOf } from '../../bench/dvd1/code-records.ts';
 import { dvd1CodeBatchPacked, dvd1EnrolBatchPacked } from '../../bench/baseline/node-crypto-dvd1.ts';
+import { ed25519PrivateKey, ed25519RawPublicKey } from '../support/ed25519-keys.ts';
 
 const VECTORS = new URL('../vectors/wycheproof/', import.meta.url);
 const RFC8032 = new URL('../vectors/rfc8032/', import.meta.url);
@@ -44,8 +45,8 @@ export interface EngineJobs {
 
 /** The worked example's two receipts (RFC 8032 TEST 1's key), as core jobs: valid, hashed, and with single bytes changed. */
 function receiptJobs(): { line: string; answer: string }[] {
-  const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex')]), format: 'der', type: 'pkcs8' });
-  const pub = Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url').toString('hex');
+  const key = ed25519PrivateKey(Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex'));
+  const pub = Buffer.from(ed25519RawPublicKey(key)).toString('hex');
   const other = 'fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025'; // RFC 8032 TEST 2's public key
   const jobs: { line: string; answer: string }[] = [];
   let prevHash = RECEIPT_ZERO_HASH;
@@ -159,8 +160,8 @@ export function buildJobs(): EngineJobs {
   for (const v of rfc8032) add('ed25519', `ed25519 ${h(v.publicKey)} ${h(v.signature)} ${h(v.message)}`, '1');
   const keys = new SeededBytes(ED25519_SEEDED.seed);
   for (let i = 0; i < ED25519_SEEDED.count; i++) {
-    const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), keys.bytes(32)]), format: 'der', type: 'pkcs8' });
-    const pub = Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url');
+    const key = ed25519PrivateKey(keys.bytes(32));
+    const pub = Buffer.from(ed25519RawPublicKey(key));
     const msg = Buffer.from(keys.bytes(i * 43));
     const sig = sign(null, msg, key);
     add('ed25519', `ed25519 ${h(pub.toString('hex'))} ${h(sig.toString('hex'))} ${h(msg.toString('hex'))}`, '1');

@@ -17,13 +17,13 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadCore } from '../../core/index.ts';
 import { verifyReceipt } from '../../core/receipt.ts';
 import { webhookSignature } from '../../protocol/webhook-signature.ts';
 import { describeRedis, freePort, redisForTests, testKeyPrefix } from '../support/redis.ts';
 import { BlockRun, REPO, blockCommands, showOutcome, type Outcome } from '../support/readme-shell.ts';
+import { ed25519PrivateKey, ed25519RawPublicKey } from '../support/ed25519-keys.ts';
 
 const README = readFileSync(join(REPO, 'README.md'), 'utf8');
 const HEADING = '### A merchant receives a signed webhook and verifies a receipt offline';
@@ -142,7 +142,7 @@ describeRedis(redis, 'README webhook and receipt walk, run as written', (r) => {
     expect(refused.rc, show(refused)).toBe(1);
     expect(refused.stderr).toMatch(/^scanpay: .*\[RECEIPT_SIGNATURE_INVALID\]$/m);
     // another key published under the same id
-    const other = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!;
+    const other = Buffer.from(ed25519RawPublicKey(ed25519PrivateKey())).toString('base64url');
     expect(verifyReceipt(core, first, { keys: [{ id: keys.keys[0]!.id, public_key: other }] })).toMatchObject({ ok: false, code: 'RECEIPT_SIGNATURE_INVALID' });
     // the two receipts in the wrong order are not a chain
     const reordered = await run.shell.run(`printf '%s\\n%s\\n' ${second} ${first} > reordered.txt && npx scanpay receipt verify reordered.txt --chain --keys receipt-keys.json`);
