@@ -89,9 +89,12 @@ export function issue25Verdicts(x: TargetInputs): TargetRow[] {
   const p = x.poolPeak;
   const rows: TargetRow[] = [];
   const f = x.floor;
-  /** `floor`: the floor's figure judged as the target is (same limit, same sense), or null where it has none. */
-  const add = (id: TargetRow['id'], target: string, value: number | null, unit: string, detail: string, atLeast = false, strict = false,
-    floor: { value: number | null | undefined; detail: string } | null = null) => {
+  /**
+   * `atLeast`: the target is "≥ limit" (else "≤"); `strict`: "< limit"; `floor`: the floor's figure, judged as the
+   * target is (same limit, same sense).
+   */
+  const add = (id: TargetRow['id'], target: string, value: number | null, unit: string, detail: string,
+    { atLeast = false, strict = false, floor = null }: { atLeast?: boolean; strict?: boolean; floor?: { value: number | null | undefined; detail: string } | null } = {}) => {
     const limit = TARGETS[id];
     const verdictOf = (v: number | null) => (strict && v !== null && v >= limit ? 'not met' : judge(v, limit, atLeast)); // strict: "< limit"
     let verdict = verdictOf(value);
@@ -104,24 +107,25 @@ export function issue25Verdicts(x: TargetInputs): TargetRow[] {
   const atOneRate = div(x.poolAt70TotalUs, f?.atPoolRate?.totalUs);
   add('poolCpuOverFloor', `gateway CPU per payment, all threads: pool ≤ ${TARGETS.poolCpuOverFloor}× the architecture floor's (each at its peak)`,
     div(p?.totalUs, x.floorTotalUs), '×', `${n(p?.totalUs)} ÷ ${n(x.floorTotalUs)} µs`
-    + (atOneRate === null ? '' : `; at one arrival rate, the pool's 70 %: ${n(x.poolAt70TotalUs)} ÷ ${n(f?.atPoolRate?.totalUs)} µs = ${n(atOneRate, 2)}×`), false, false,
-    { value: div(finite(x.floorTotalUs) && finite(x.receiptSignUs) ? x.floorTotalUs + x.receiptSignUs : null, x.floorTotalUs),
-      detail: `at least: its ${n(x.floorTotalUs)} µs and a receipt's signature, ${n(x.receiptSignUs)} µs, ÷ ${n(x.floorTotalUs)} µs` });
+    + (atOneRate === null ? '' : `; at one arrival rate, the pool's 70 %: ${n(x.poolAt70TotalUs)} ÷ ${n(f?.atPoolRate?.totalUs)} µs = ${n(atOneRate, 2)}×`), { floor: {
+      value: div(finite(x.floorTotalUs) && finite(x.receiptSignUs) ? x.floorTotalUs + x.receiptSignUs : null, x.floorTotalUs),
+      detail: `at least: its ${n(x.floorTotalUs)} µs and a receipt's signature, ${n(x.receiptSignUs)} µs, ÷ ${n(x.floorTotalUs)} µs`,
+    } });
   add('redisCallsPerPayment', `Redis server calls per payment ≤ ${TARGETS.redisCallsPerPayment} (pool peak; inside scripts too)`,
-    finite(p?.redisServerCalls) ? p.redisServerCalls : null, 'calls', `INFO commandstats over the pool's peak window`, false, false,
-    { value: f?.redisServerCalls, detail: `${n(f?.redisServerCalls, 2)} calls at its peak` });
+    finite(p?.redisServerCalls) ? p.redisServerCalls : null, 'calls', `INFO commandstats over the pool's peak window`,
+    { floor: { value: f?.redisServerCalls, detail: `${n(f?.redisServerCalls, 2)} calls at its peak` } });
   add('redisUsPerPayment', `Redis server CPU per payment ≤ ${n(TARGETS.redisUsPerPayment, 1)} µs (half of the issue's ${REDIS_US_TODAY} µs; pool peak)`,
-    finite(p?.redisServerUs) ? p.redisServerUs : null, 'µs', `redis-server utime + stime over the pool's peak window ÷ payments`, false, false,
-    { value: f?.atPoolPeakRate?.redisServerUs, detail: `${n(f?.atPoolPeakRate?.redisServerUs)} µs in open loop at the pool's peak rate (${n(f?.atPoolPeakRate?.paymentsPerS)}/s)` });
+    finite(p?.redisServerUs) ? p.redisServerUs : null, 'µs', `redis-server utime + stime over the pool's peak window ÷ payments`,
+    { floor: { value: f?.atPoolPeakRate?.redisServerUs, detail: `${n(f?.atPoolPeakRate?.redisServerUs)} µs in open loop at the pool's peak rate (${n(f?.atPoolPeakRate?.paymentsPerS)}/s)` } });
   add('mainOverEchoCpu', `main-thread CPU per payment at the pool's peak ≤ ${TARGETS.mainOverEchoCpu}× the echo server's CPU per payment-equivalent`,
-    div(p?.mainUs, x.echo?.cpuUs), '×', `${n(p?.mainUs)} ÷ ${n(x.echo?.cpuUs)} µs (echo at its peak, 2 round trips = 1 payment)`, false, false,
-    { value: div(f?.mainUs, x.echo?.cpuUs), detail: `${n(f?.mainUs)} ÷ ${n(x.echo?.cpuUs)} µs at its peak` });
+    div(p?.mainUs, x.echo?.cpuUs), '×', `${n(p?.mainUs)} ÷ ${n(x.echo?.cpuUs)} µs (echo at its peak, 2 round trips = 1 payment)`,
+    { floor: { value: div(f?.mainUs, x.echo?.cpuUs), detail: `${n(f?.mainUs)} ÷ ${n(x.echo?.cpuUs)} µs at its peak` } });
   add('poolOverEchoCeiling', `pool peak payments/s ≥ ${TARGETS.poolOverEchoCeiling}× the echo ceiling`,
-    div(p?.paymentsPerS, x.echo?.paymentsPerS), '×', `${n(p?.paymentsPerS)} ÷ ${n(x.echo?.paymentsPerS)} payments/s`, true, false,
-    { value: div(f?.paymentsPerS, x.echo?.paymentsPerS), detail: `${n(f?.paymentsPerS)} ÷ ${n(x.echo?.paymentsPerS)} payments/s` });
+    div(p?.paymentsPerS, x.echo?.paymentsPerS), '×', `${n(p?.paymentsPerS)} ÷ ${n(x.echo?.paymentsPerS)} payments/s`,
+    { atLeast: true, floor: { value: div(f?.paymentsPerS, x.echo?.paymentsPerS), detail: `${n(f?.paymentsPerS)} ÷ ${n(x.echo?.paymentsPerS)} payments/s` } });
   add('p99At70Ms', `p99 of a whole payment at 70 % of the pool's peak < ${TARGETS.p99At70Ms} ms (open loop)`,
-    finite(x.poolP99At70Ms) ? x.poolP99At70Ms : null, 'ms', 'open loop, latency from each payment\'s scheduled start', false, true,
-    { value: f?.p99At70Ms, detail: `${n(f?.p99At70Ms, 2)} ms at 70 % of its own peak` });
+    finite(x.poolP99At70Ms) ? x.poolP99At70Ms : null, 'ms', 'open loop, latency from each payment\'s scheduled start',
+    { strict: true, floor: { value: f?.p99At70Ms, detail: `${n(f?.p99At70Ms, 2)} ms at 70 % of its own peak` } });
   const o = x.objectApi;
   add('objectOverPacked', `core object API ≤ ${TARGETS.objectOverPacked}× the packed path's µs/record at batch 256`,
     div(o?.objectUs, o?.packedUs), '×', o ? `${n(o.objectUs, 2)} ÷ ${n(o.packedUs, 2)} µs/record (bench/core.bench.ts, ${o.date.slice(0, 10)}: not this run)` : 'no bench/results/core.json');
